@@ -1,0 +1,48 @@
+# The README's commands. Each target sets up what it needs on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SHARED ?= ../shared
+
+.PHONY: demo test build build-release lint bench rust-test py-test conformance clean
+
+$(VENV)/.dev: requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+$(VENV)/.bench: $(VENV)/.dev requirements-bench.txt
+	$(PY) -m pip install -q -r requirements-bench.txt
+	touch $@
+
+build: $(VENV)/.dev
+	$(VENV)/bin/maturin develop -q
+
+build-release: $(VENV)/.dev
+	$(VENV)/bin/maturin develop -q --release
+
+demo: build-release
+	$(PY) -m rulebus.demo
+
+rust-test:
+	cargo test -q -p rulebus-core
+
+py-test: build-release
+	$(PY) -m pytest -q tests
+
+test: rust-test py-test lint
+
+lint: $(VENV)/.dev
+	cargo clippy -q --workspace --all-targets -- -D warnings
+	$(VENV)/bin/ruff check python tests benches
+	$(PY) -m mypy.stubtest rulebus --allowlist tests/stubtest-allowlist.txt
+
+conformance: build-release
+	$(PY) $(SHARED)/conformance/check.py
+
+bench: build-release $(VENV)/.bench
+	$(PY) -m pytest benches --benchmark-only --benchmark-columns=min,median,ops -q
+
+clean:
+	rm -rf $(VENV) target

@@ -1,0 +1,27 @@
+"""rulebus: EventBridge event patterns and SNS filter policies, compiled in Rust.
+
+    >>> import rulebus
+    >>> rulebus.Pattern('{"source": ["com.shop"]}').matches('{"source": "com.shop"}')
+    True
+"""
+
+from __future__ import annotations
+
+from rulebus._core import FilterPolicy, Pattern, test_event_pattern
+from rulebus._errors import (
+    InvalidEventError,
+    InvalidFilterPolicyError,
+    InvalidPatternError,
+    RulebusError,
+)
+
+__all__ = [
+    "FilterPolicy",
+    "InvalidEventError",
+    "InvalidFilterPolicyError",
+    "InvalidPatternError",
+    "Pattern",
+    "RulebusError",
+    "test_event_pattern",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,105 @@
+//! `equals-ignore-case`, as event-ruler implements it: each character of the pattern stands for
+//! itself, its lower-case form and its upper-case form (whole-string mappings of that one
+//! character, so `ß` also matches `SS`). This is not full Unicode case folding, and AWS's answers
+//! follow this rule rather than folding (final sigma `ς` does not match `Σ`, for instance).
+
+/// The alternatives of each pattern character, in pattern order.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IgnoreCase {
+    chars: Vec<Vec<Vec<u8>>>,
+}
+
+impl IgnoreCase {
+    pub fn new(pattern: &[u8]) -> Self {
+        let text = String::from_utf8_lossy(pattern);
+        let chars = text
+            .chars()
+            .map(|c| {
+                let mut alternatives: Vec<Vec<u8>> = vec![c.to_string().into_bytes()];
+                for form in [c.to_lowercase().collect::<String>(), c.to_uppercase().collect::<String>()] {
+                    let form = form.into_bytes();
+                    if !alternatives.contains(&form) {
+                        alternatives.push(form);
+                    }
+                }
+                alternatives
+            })
+            .collect();
+        Self { chars }
+    }
+
+    /// The whole value matches.
+    pub fn equals(&self, value: &[u8]) -> bool {
+        forward(&self.chars, value).any(|end| end == value.len())
+    }
+
+    /// A prefix of the value matches.
+    pub fn is_prefix_of(&self, value: &[u8]) -> bool {
+        forward(&self.chars, value).next().is_some()
+    }
+
+    /// A suffix of the value matches.
+    pub fn is_suffix_of(&self, value: &[u8]) -> bool {
+        backward(&self.chars, value)
+    }
+}
+
+/// Every end offset at which the character sequence matches a prefix of `value`. Alternatives of
+/// one character are rarely prefixes of each other, so the search almost never branches.
+fn forward<'a>(chars: &'a [Vec<Vec<u8>>], value: &'a [u8]) -> impl Iterator<Item = usize> + 'a {
+    let mut stack = vec![(0usize, 0usize)];
+    std::iter::from_fn(move || {
+        while let Some((k, at)) = stack.pop() {
+            if k == chars.len() {
+                return Some(at);
+            }
+            for alternative in &chars[k] {
+                if value[at..].starts_with(alternative) {
+                    stack.push((k + 1, at + alternative.len()));
+                }
+            }
+        }
+        None
+    })
+}
+
+fn backward(chars: &[Vec<Vec<u8>>], value: &[u8]) -> bool {
+    let mut stack = vec![(chars.len(), value.len())];
+    while let Some((k, end)) = stack.pop() {
+        if k == 0 {
+            return true;
+        }
+        for alternative in &chars[k - 1] {
+            if value[..end].ends_with(alternative) {
+                stack.push((k - 1, end - alternative.len()));
+            }
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::IgnoreCase;
+
+    #[test]
+    fn equals() {
+        let p = IgnoreCase::new("EventBridge".as_bytes());
+        assert!(p.equals(b"eventbridge"));
+        assert!(p.equals(b"EVENTBRIDGE"));
+        assert!(!p.equals(b"eventbridg"));
+        assert!(IgnoreCase::new("ß".as_bytes()).equals(b"SS"));
+        assert!(!IgnoreCase::new("ς".as_bytes()).equals("σ".as_bytes()));
+        assert!(IgnoreCase::new(b"").equals(b""));
+        assert!(!IgnoreCase::new(b"").equals(b"x"));
+    }
+
+    #[test]
+    fn prefix_and_suffix() {
+        assert!(IgnoreCase::new(b"EventB").is_prefix_of(b"eventbridge"));
+        assert!(!IgnoreCase::new(b"EventB").is_prefix_of(b"xeventbridge"));
+        assert!(IgnoreCase::new(b".png").is_suffix_of(b"photo.PNG"));
+        assert!(!IgnoreCase::new(b".png").is_suffix_of(b"photo.PNGx"));
+        assert!(IgnoreCase::new(b"").is_suffix_of(b"abc"));
+    }
+}

@@ -1,0 +1,443 @@
+//! The event scanner: one pass over an event's bytes that keeps only the values some pattern
+//! names, skipping (but still validating) everything else without building it.
+//!
+//! Events are flattened as EventBridge flattens them: nested keys join with `.` (so a key
+//! `"a.b"` and a nested `{"a": {"b": ...}}` give the same path), and arrays are "crushed", their
+//! elements being values of the array's own path. Every array element the scanner enters gets a
+//! node, so that matching can refuse to combine values from different elements of one array
+//! (EventBridge's array-consistent matching).
+
+use rustc_hash::FxHashMap;
+
+use crate::json::MAX_DEPTH;
+use crate::lexer::{check_utf8, Cursor, SyntaxError};
+use crate::value::Scalar;
+
+/// What the patterns want of a path: its values (a leaf id) and/or the paths below it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Want {
+    pub leaf: Option<u32>,
+    pub prefix: bool,
+}
+
+/// The paths that patterns name, with every dotted prefix of them.
+#[derive(Debug, Clone, Default)]
+pub struct PathIndex {
+    wants: FxHashMap<Box<[u8]>, Want>,
+    paths: Vec<Box<[u8]>>,
+}
+
+impl PathIndex {
+    /// The id of a path, adding it (and its prefixes) if new.
+    pub fn intern(&mut self, path: &[u8]) -> u32 {
+        if let Some(id) = self.wants.get(path).and_then(|w| w.leaf) {
+            return id;
+        }
+        let id = self.paths.len() as u32;
+        self.paths.push(path.into());
+        self.wants.entry(path.into()).or_default().leaf = Some(id);
+        for (i, &b) in path.iter().enumerate() {
+            if b == b'.' {
+                self.wants.entry(path[..i].into()).or_default().prefix = true;
+            }
+        }
+        id
+    }
+
+    /// The id of a path that a pattern names as a leaf.
+    pub fn lookup(&self, path: &[u8]) -> Option<u32> {
+        self.wants.get(path).and_then(|w| w.leaf)
+    }
+
+    pub fn path(&self, id: u32) -> &[u8] {
+        &self.paths[id as usize]
+    }
+
+    pub fn len(&self) -> usize {
+        self.paths.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.paths.is_empty()
+    }
+
+    #[inline]
+    fn want(&self, path: &[u8]) -> Want {
+        self.wants.get(path).copied().unwrap_or_default()
+    }
+}
+
+/// One kept value: its path id, the array element it sits in, and the value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Value<'a> {
+    pub path: u32,
+    pub node: u32,
+    pub scalar: Scalar<'a>,
+}
+
+/// An array element: the element (or root) it sits in and the array it belongs to.
+/// Node 0 is the root, outside every array.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Node {
+    pub parent: u32,
+    pub array: u32,
+}
+
+/// A flattened event: the kept values and the array-element tree they hang from.
+#[derive(Debug, Default)]
+pub struct Flattened<'a> {
+    pub values: Vec<Value<'a>>,
+    pub nodes: Vec<Node>,
+    arrays: u32,
+}
+
+impl<'a> Flattened<'a> {
+    pub fn clear(&mut self) {
+        self.values.clear();
+        self.nodes.clear();
+        self.nodes.push(Node { parent: 0, array: u32::MAX });
+        self.arrays = 0;
+    }
+
+    /// Whether any kept value sits inside an array (else no combination can be inconsistent).
+    pub fn has_arrays(&self) -> bool {
+        self.nodes.len() > 1
+    }
+
+    fn element(&mut self, parent: u32, array: u32) -> u32 {
+        self.nodes.push(Node { parent, array });
+        (self.nodes.len() - 1) as u32
+    }
+}
+
+/// Why an event could not be scanned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScanError {
+    Syntax(SyntaxError),
+    /// Valid JSON, but not an object.
+    NotAnObject,
+}
+
+impl From<SyntaxError> for ScanError {
+    fn from(e: SyntaxError) -> Self {
+        ScanError::Syntax(e)
+    }
+}
+
+enum Frame {
+    Object { prefix: bool, path_len: usize, node: u32 },
+    Array { want: Want, path_len: usize, parent: u32, array: u32 },
+}
+
+/// Scans an event into `out` (cleared first), keeping the values of the paths in `index`.
+pub fn scan<'a>(input: &'a [u8], index: &PathIndex, out: &mut Flattened<'a>) -> Result<(), ScanError> {
+    out.clear();
+    let text = check_utf8(input)?;
+    let mut c = Cursor::new(text);
+    match c.peek() {
+        Some(b'{') => {}
+        None => return Err(SyntaxError::new("No content to map due to end-of-input", 0).into()),
+        Some(_) => {
+            skip_value(&mut c, 0)?;
+            return Err(ScanError::NotAnObject);
+        }
+    }
+    let mut stack: Vec<Frame> = Vec::with_capacity(16);
+    let mut path: Vec<u8> = Vec::with_capacity(64);
+    // The value about to be read: what is wanted of it and the array element it sits in.
+    let mut want = Want { leaf: None, prefix: true };
+    let mut node = 0u32;
+    loop {
+        // Read one value.
+        let depth = stack.len();
+        match c.peek() {
+            Some(b'{') if want.prefix => {
+                check_depth(&c, depth)?;
+                c.pos += 1;
+                if c.peek() == Some(b'}') {
+                    c.pos += 1;
+                } else {
+                    let path_len = path.len();
+                    stack.push(Frame::Object { prefix: true, path_len, node });
+                    want = read_key(&mut c, index, &mut path, path_len)?;
+                    continue;
+                }
+            }
+            Some(b'[') if want.leaf.is_some() || want.prefix => {
+                check_depth(&c, depth)?;
+                c.pos += 1;
+                if c.peek() == Some(b']') {
+                    c.pos += 1;
+                } else {
+                    let array = out.arrays;
+                    out.arrays += 1;
+                    stack.push(Frame::Array { want, path_len: path.len(), parent: node, array });
+                    node = out.element(node, array);
+                    continue;
+                }
+            }
+            Some(b'{' | b'[') => skip_value(&mut c, depth)?,
+            Some(b'"') => {
+                if let Some(id) = want.leaf {
+                    let s = c.string()?;
+                    out.values.push(Value { path: id, node, scalar: Scalar::String(s) });
+                } else {
+                    c.skip_string()?;
+                }
+            }
+            Some(b't') => {
+                c.literal(b"true")?;
+                keep(out, want, node, Scalar::Bool(true));
+            }
+            Some(b'f') => {
+                c.literal(b"false")?;
+                keep(out, want, node, Scalar::Bool(false));
+            }
+            Some(b'n') => {
+                c.literal(b"null")?;
+                keep(out, want, node, Scalar::Null);
+            }
+            Some(b'-' | b'0'..=b'9') => {
+                let n = c.number()?;
+                keep(out, want, node, Scalar::Number(n.into()));
+            }
+            _ => return Err(c.bad_value().into()),
+        }
+        // After a value: a separator and the next value, or the end of containers.
+        loop {
+            match stack.last() {
+                None => return Ok(()),
+                Some(&Frame::Object { prefix, path_len, node: object_node }) => match c.peek() {
+                    Some(b',') => {
+                        c.pos += 1;
+                        node = object_node;
+                        want = if prefix {
+                            read_key(&mut c, index, &mut path, path_len)?
+                        } else {
+                            skip_key(&mut c)?;
+                            Want::default()
+                        };
+                        break;
+                    }
+                    Some(b'}') => {
+                        c.pos += 1;
+                        path.truncate(path_len);
+                        stack.pop();
+                    }
+                    None => return Err(SyntaxError::new(unclosed("Object"), c.pos).into()),
+                    Some(_) => return Err(c.unexpected("was expecting comma to separate Object entries").into()),
+                },
+                Some(&Frame::Array { want: element_want, path_len, parent, array }) => match c.peek() {
+                    Some(b',') => {
+                        c.pos += 1;
+                        path.truncate(path_len);
+                        want = element_want;
+                        node = out.element(parent, array);
+                        break;
+                    }
+                    Some(b']') => {
+                        c.pos += 1;
+                        path.truncate(path_len);
+                        stack.pop();
+                    }
+                    None => return Err(SyntaxError::new(unclosed("Array"), c.pos).into()),
+                    Some(_) => return Err(c.unexpected("was expecting comma to separate Array entries").into()),
+                },
+            }
+        }
+    }
+}
+
+#[inline]
+fn keep<'a>(out: &mut Flattened<'a>, want: Want, node: u32, scalar: Scalar<'a>) {
+    if let Some(id) = want.leaf {
+        out.values.push(Value { path: id, node, scalar });
+    }
+}
+
+/// Reads `"key":` of an object whose own path is `path[..path_len]`; returns what is wanted of
+/// the key's value.
+#[inline]
+fn read_key(c: &mut Cursor<'_>, index: &PathIndex, path: &mut Vec<u8>, path_len: usize) -> Result<Want, SyntaxError> {
+    if c.peek() != Some(b'"') {
+        return Err(c.unexpected("was expecting double-quote to start field name"));
+    }
+    let key = c.string()?;
+    path.truncate(path_len);
+    if path_len > 0 {
+        path.push(b'.');
+    }
+    path.extend_from_slice(&key);
+    colon(c)?;
+    Ok(index.want(path))
+}
+
+#[inline]
+fn skip_key(c: &mut Cursor<'_>) -> Result<(), SyntaxError> {
+    if c.peek() != Some(b'"') {
+        return Err(c.unexpected("was expecting double-quote to start field name"));
+    }
+    c.skip_string()?;
+    colon(c)
+}
+
+#[inline]
+fn colon(c: &mut Cursor<'_>) -> Result<(), SyntaxError> {
+    if c.peek() == Some(b':') {
+        c.pos += 1;
+        Ok(())
+    } else {
+        Err(c.unexpected("was expecting a colon to separate field name and value"))
+    }
+}
+
+#[inline]
+fn check_depth(c: &Cursor<'_>, depth: usize) -> Result<(), SyntaxError> {
+    if depth >= MAX_DEPTH {
+        return Err(SyntaxError::new(
+            format!(
+                "Document nesting depth ({}) exceeds the maximum allowed ({MAX_DEPTH}, from `StreamReadConstraints.getMaxNestingDepth()`)",
+                depth + 1
+            ),
+            c.pos,
+        ));
+    }
+    Ok(())
+}
+
+fn unclosed(what: &str) -> String {
+    format!("Unexpected end-of-input: expected close marker for {what}")
+}
+
+/// Skips one value, validating it, without recursion. `depth` is the nesting it starts at.
+fn skip_value(c: &mut Cursor<'_>, depth: usize) -> Result<(), SyntaxError> {
+    // `true` for an object, `false` for an array.
+    let mut stack: Vec<bool> = Vec::new();
+    loop {
+        match c.peek() {
+            Some(open @ (b'{' | b'[')) => {
+                check_depth(c, depth + stack.len())?;
+                c.pos += 1;
+                let object = open == b'{';
+                let close = if object { b'}' } else { b']' };
+                if c.peek() == Some(close) {
+                    c.pos += 1;
+                } else {
+                    stack.push(object);
+                    if object {
+                        skip_key(c)?;
+                    }
+                    continue;
+                }
+            }
+            Some(b'"') => c.skip_string()?,
+            Some(b't') => c.literal(b"true")?,
+            Some(b'f') => c.literal(b"false")?,
+            Some(b'n') => c.literal(b"null")?,
+            Some(b'-' | b'0'..=b'9') => {
+                c.number()?;
+            }
+            _ => return Err(c.bad_value()),
+        }
+        loop {
+            let Some(&object) = stack.last() else { return Ok(()) };
+            match c.peek() {
+                Some(b',') => {
+                    c.pos += 1;
+                    if object {
+                        skip_key(c)?;
+                    }
+                    break;
+                }
+                Some(b'}') if object => {
+                    c.pos += 1;
+                    stack.pop();
+                }
+                Some(b']') if !object => {
+                    c.pos += 1;
+                    stack.pop();
+                }
+                None => return Err(SyntaxError::new(unclosed(if object { "Object" } else { "Array" }), c.pos)),
+                Some(_) => {
+                    return Err(c.unexpected(if object {
+                        "was expecting comma to separate Object entries"
+                    } else {
+                        "was expecting comma to separate Array entries"
+                    }))
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flatten(paths: &[&str], event: &str) -> Vec<(String, u32, String)> {
+        let mut index = PathIndex::default();
+        for p in paths {
+            index.intern(p.as_bytes());
+        }
+        let mut out = Flattened::default();
+        scan(event.as_bytes(), &index, &mut out).unwrap();
+        out.values
+            .iter()
+            .map(|v| {
+                let text = match &v.scalar {
+                    Scalar::String(s) => format!("\"{}\"", String::from_utf8_lossy(s)),
+                    Scalar::Number(n) => n.to_string(),
+                    Scalar::Bool(b) => b.to_string(),
+                    Scalar::Null => "null".into(),
+                };
+                (String::from_utf8_lossy(index.path(v.path)).into_owned(), v.node, text)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn keeps_only_named_paths() {
+        let got = flatten(&["a.b", "c"], r#"{"x": {"deep": [1, {"y": 2}]}, "a": {"b": "v", "z": 1}, "c": 3}"#);
+        assert_eq!(got, vec![("a.b".into(), 0, "\"v\"".into()), ("c".into(), 0, "3".into())]);
+    }
+
+    #[test]
+    fn dotted_keys_equal_nesting() {
+        let got = flatten(&["a.b"], r#"{"a.b": 1, "a": {"b": 2}}"#);
+        assert_eq!(got.len(), 2);
+    }
+
+    #[test]
+    fn arrays_are_crushed_with_element_nodes() {
+        let got = flatten(&["a.b"], r#"{"a": [{"b": 1}, {"b": [2, 3]}]}"#);
+        let nodes: Vec<u32> = got.iter().map(|g| g.1).collect();
+        assert_eq!(got.iter().map(|g| g.2.as_str()).collect::<Vec<_>>(), ["1", "2", "3"]);
+        // 1 sits in element 1 of the outer array; 2 and 3 in distinct elements of the inner one.
+        assert_eq!(nodes, [1, 3, 4]);
+    }
+
+    #[test]
+    fn objects_at_leaf_paths_are_not_values() {
+        assert!(flatten(&["a"], r#"{"a": {"b": 1}}"#).is_empty());
+        assert!(flatten(&["a"], r#"{"a": []}"#).is_empty());
+    }
+
+    #[test]
+    fn duplicate_keys_keep_both_values() {
+        assert_eq!(flatten(&["x"], r#"{"x": "1", "x": "2"}"#).len(), 2);
+    }
+
+    #[test]
+    fn errors() {
+        let index = PathIndex::default();
+        let mut out = Flattened::default();
+        assert_eq!(scan(b"[1]", &index, &mut out), Err(ScanError::NotAnObject));
+        assert!(matches!(scan(b"{\"a\": [1,}", &index, &mut out), Err(ScanError::Syntax(_))));
+        assert!(matches!(scan(b"{\"a\": NaN}", &index, &mut out), Err(ScanError::Syntax(_))));
+        assert!(matches!(scan(b"{\"a\": \xff}", &index, &mut out), Err(ScanError::Syntax(_))));
+        let deep = format!("{{\"a\": {}{}}}", "[".repeat(5000), "]".repeat(5000));
+        assert!(matches!(scan(deep.as_bytes(), &index, &mut out), Err(ScanError::Syntax(_))));
+        let ok = format!("{{\"a\": {}{}}}", "[".repeat(900), "]".repeat(900));
+        assert!(scan(ok.as_bytes(), &index, &mut out).is_ok());
+    }
+}

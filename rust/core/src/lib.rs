@@ -1,0 +1,93 @@
+//! rulebus-core: Amazon EventBridge event patterns and Amazon SNS filter policies, compiled into
+//! matchers with AWS's exact semantics and error texts. Pure Rust: no Python, no I/O.
+//!
+//! ```
+//! use rulebus_core::Pattern;
+//! let p = Pattern::new(br#"{"detail": {"amount": [{"numeric": [">", 100]}]}}"#).unwrap();
+//! assert!(p.matches(br#"{"detail": {"amount": 120}}"#).unwrap());
+//! ```
+
+pub mod casefold;
+pub mod cidr;
+pub mod error;
+pub mod event;
+pub mod json;
+pub mod lexer;
+pub mod number;
+pub mod pattern;
+pub mod policy;
+pub mod rule;
+pub mod value;
+pub mod wildcard;
+
+pub use error::{Dialect, Error};
+pub use policy::{Attribute, FilterPolicy, Scope};
+
+use event::{scan, Flattened, ScanError};
+use rule::Rule;
+
+/// The largest event pattern EventBridge accepts, in characters (PutRule, TestEventPattern).
+pub const MAX_PATTERN_LENGTH: usize = 4096;
+
+/// The envelope fields TestEventPattern requires of an event (`resources` is not required).
+const ENVELOPE: [&[u8]; 6] = [b"id", b"account", b"source", b"time", b"region", b"detail-type"];
+
+/// A compiled EventBridge event pattern.
+#[derive(Debug, Clone)]
+pub struct Pattern {
+    rule: Rule,
+}
+
+impl Pattern {
+    /// Validates and compiles a pattern.
+    pub fn new(text: &[u8]) -> Result<Self, Error> {
+        let length = String::from_utf8_lossy(text).chars().count();
+        if length > MAX_PATTERN_LENGTH {
+            return Err(Error::pattern(Dialect::EventBridge, pattern_too_long(length)));
+        }
+        Ok(Self { rule: pattern::compile(text)? })
+    }
+
+    /// Whether the event matches (array-consistent, as EventBridge matches).
+    pub fn matches(&self, event: &[u8]) -> Result<bool, Error> {
+        let mut flat = Flattened::default();
+        scan(event, &self.rule.index, &mut flat).map_err(|e| invalid_event(&e))?;
+        Ok(self.rule.matches(&mut flat))
+    }
+
+    /// The compiled rule.
+    pub fn rule(&self) -> &Rule {
+        &self.rule
+    }
+}
+
+#[cold]
+fn pattern_too_long(length: usize) -> String {
+    format!("Event pattern must be at most {MAX_PATTERN_LENGTH} characters long, but is {length}")
+}
+
+/// The error for an event that cannot be scanned.
+#[cold]
+pub fn invalid_event(error: &ScanError) -> Error {
+    let reason = match error {
+        ScanError::NotAnObject => "Event must be a JSON object".to_owned(),
+        ScanError::Syntax(e) => e.message.clone(),
+    };
+    Error::InvalidEvent { message: format!("Event is not valid: {reason}"), reason }
+}
+
+/// AWS's TestEventPattern: validates the pattern, then requires the event to be a JSON object
+/// with the envelope fields (their types are not checked), then matches.
+pub fn test_event_pattern(pattern: &[u8], event: &[u8]) -> Result<bool, Error> {
+    let pattern = Pattern::new(pattern)?;
+    let invalid = || Error::InvalidEvent {
+        message: "Parameter Event is not valid.".into(),
+        reason: "Parameter Event is not valid.".into(),
+    };
+    let root = json::parse(event).map_err(|_| invalid())?;
+    let json::Json::Object(entries) = &root.value else { return Err(invalid()) };
+    if !ENVELOPE.iter().all(|field| entries.iter().any(|e| e.key == *field)) {
+        return Err(invalid());
+    }
+    pattern.matches(event).map_err(|_| invalid())
+}

@@ -1,0 +1,87 @@
+//! Numbers as event-ruler compares them.
+//!
+//! A JSON number takes part in numeric comparison only when its decimal value survives the
+//! round trip text -> double -> shortest decimal (event-ruler's `ComparableNumber` rejects the
+//! rest, which then match only by their exact text). So `300`, `300.0` and `3e2` are equal,
+//! while `0.10000000000000001`, `9007199254740993`, `1e-400` and `1e400` are not comparable.
+
+/// The double a number lexeme compares as, or `None` when it is not exactly representable.
+pub fn comparable(lexeme: &str) -> Option<f64> {
+    let value: f64 = lexeme.parse().ok()?;
+    if !value.is_finite() {
+        return None;
+    }
+    if value == 0.0 {
+        // Zero is exact when every digit of the text is zero (the text may be `-0.0`, which
+        // BigDecimal reads as plain zero); otherwise the text underflowed.
+        let mantissa = lexeme.split(['e', 'E']).next().unwrap_or("");
+        return mantissa.bytes().all(|b| matches!(b, b'0' | b'-' | b'+' | b'.')).then_some(0.0);
+    }
+    let mut buffer = ryu::Buffer::new();
+    let shortest = buffer.format_finite(value);
+    (Decimal::of(lexeme)? == Decimal::of(shortest)?).then_some(value)
+}
+
+/// A decimal in normal form: sign, significant digits without leading or trailing zeros, and
+/// the power of ten of the first digit's position (value = 0.d1d2... x 10^point).
+#[derive(PartialEq, Eq, Debug)]
+struct Decimal {
+    negative: bool,
+    digits: Vec<u8>,
+    point: i64,
+}
+
+impl Decimal {
+    fn of(text: &str) -> Option<Self> {
+        let (negative, rest) = match text.as_bytes().first()? {
+            b'-' => (true, &text[1..]),
+            b'+' => (false, &text[1..]),
+            _ => (false, text),
+        };
+        let (mantissa, exponent) = match rest.find(['e', 'E']) {
+            Some(i) => (&rest[..i], rest[i + 1..].parse::<i64>().ok()?),
+            None => (rest, 0),
+        };
+        let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+        let mut digits: Vec<u8> = int.bytes().chain(frac.bytes()).collect();
+        let mut point = (int.len() as i64).checked_add(exponent)?;
+        let leading = digits.iter().take_while(|&&d| d == b'0').count();
+        digits.drain(..leading);
+        point -= leading as i64;
+        while digits.last() == Some(&b'0') {
+            digits.pop();
+        }
+        Some(Decimal { negative, digits, point })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::comparable;
+
+    #[test]
+    fn equal_values_in_other_lexemes() {
+        assert_eq!(comparable("300"), Some(300.0));
+        assert_eq!(comparable("300.0"), Some(300.0));
+        assert_eq!(comparable("3.0e2"), Some(300.0));
+        assert_eq!(comparable("3.018e2"), Some(301.8));
+        assert_eq!(comparable("1e0"), Some(1.0));
+        assert_eq!(comparable("-0.0"), Some(0.0));
+        assert!(comparable("-0.0").unwrap().is_sign_positive());
+        assert_eq!(comparable("1e308"), Some(1e308));
+        assert_eq!(comparable("-122.4194"), Some(-122.4194));
+    }
+
+    #[test]
+    fn inexact_values_are_not_comparable() {
+        assert_eq!(comparable("37.807807921694092"), None);
+        assert_eq!(comparable("37.80780792169409"), Some(37.807_807_921_694_09));
+        assert_eq!(comparable("0.10000000000000001"), None);
+        assert_eq!(comparable("9007199254740993"), None);
+        assert_eq!(comparable("9007199254740992"), Some(9_007_199_254_740_992.0));
+        assert_eq!(comparable("1e-400"), None);
+        assert_eq!(comparable("1e400"), None);
+        assert_eq!(comparable("123456789012345678901"), None);
+        assert_eq!(comparable("0.10000000000000000001"), None);
+    }
+}

@@ -1,0 +1,278 @@
+//! Python bindings of rulebus-core: input conversion and the mapping of the core's errors to
+//! Python exceptions, in one place. No matching logic lives here.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::buffer::PyBuffer;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyByteArray, PyBytes, PyDict, PyString};
+
+use rulebus_core::{Attribute, Dialect, Error, Scope};
+
+/// Events larger than this are matched with the GIL released.
+const RELEASE_GIL_ABOVE: usize = 64 * 1024;
+
+/// JSON text borrowed from a `str` or `bytes`, or owned when it had to be copied or serialised.
+enum Text<'py> {
+    Borrowed(&'py [u8]),
+    Owned(Vec<u8>),
+}
+
+impl Text<'_> {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Text::Borrowed(b) => b,
+            Text::Owned(v) => v,
+        }
+    }
+}
+
+fn text<'py>(obj: &'py Bound<'py, PyAny>, what: &str) -> PyResult<Text<'py>> {
+    if let Ok(b) = obj.cast::<PyBytes>() {
+        return Ok(Text::Borrowed(b.as_bytes()));
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        return match s.to_str() {
+            Ok(s) => Ok(Text::Borrowed(s.as_bytes())),
+            // A str with lone surrogates has no UTF-8 form; let the core reject the bytes.
+            Err(_) => Ok(Text::Owned(s.to_string_lossy().into_owned().into_bytes())),
+        };
+    }
+    if let Ok(b) = obj.cast::<PyByteArray>() {
+        return Ok(Text::Owned(b.to_vec()));
+    }
+    if let Ok(buffer) = PyBuffer::<u8>::get(obj) {
+        return Ok(Text::Owned(buffer.to_vec(obj.py())?));
+    }
+    if obj.is_instance_of::<PyDict>() || obj.hasattr("keys")? && obj.hasattr("__getitem__")? {
+        let dumped = json_dumps(obj.py())?.call1((obj,))?;
+        return Ok(Text::Owned(dumped.cast::<PyString>()?.to_str()?.as_bytes().to_vec()));
+    }
+    Err(PyTypeError::new_err(format!(
+        "{what} must be str, bytes, bytearray, memoryview or a mapping, not {}",
+        obj.get_type().name()?
+    )))
+}
+
+fn json_dumps(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
+    static DUMPS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    DUMPS
+        .get_or_try_init(py, || {
+            let dumps = py.import("json")?.getattr("dumps")?;
+            let kwargs = PyDict::new(py);
+            kwargs.set_item("ensure_ascii", false)?;
+            // functools.partial(json.dumps, ensure_ascii=False)
+            let partial = py.import("functools")?.getattr("partial")?;
+            Ok(partial.call((dumps,), Some(&kwargs))?.unbind())
+        })
+        .map(|f| f.bind(py))
+}
+
+/// The Python exception for a core error.
+#[cold]
+fn to_py(py: Python<'_>, error: &Error) -> PyErr {
+    let class = match error {
+        Error::InvalidPattern { dialect: Dialect::EventBridge, .. } => "InvalidPatternError",
+        Error::InvalidPattern { dialect: Dialect::Sns, .. } | Error::InvalidPolicyParameter { .. } => {
+            "InvalidFilterPolicyError"
+        }
+        Error::InvalidEvent { .. } => "InvalidEventError",
+    };
+    match py
+        .import("rulebus._errors")
+        .and_then(|m| m.getattr(class))
+        .and_then(|c| c.call1((error.message(), error.reason())))
+    {
+        Ok(instance) => PyErr::from_value(instance),
+        Err(e) => e,
+    }
+}
+
+/// Runs core code, turning a panic (a bug) into a Python exception rather than an abort.
+fn guard<T>(py: Python<'_>, f: impl FnOnce() -> Result<T, Error>) -> PyResult<T> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(error)) => Err(to_py(py, &error)),
+        Err(panic) => {
+            let detail = panic
+                .downcast_ref::<&str>()
+                .map(ToString::to_string)
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            let class = py.import("rulebus._errors").and_then(|m| m.getattr("RulebusError"));
+            match class.and_then(|c| c.call1((format!("internal error in rulebus: {detail}"),))) {
+                Ok(instance) => Err(PyErr::from_value(instance)),
+                Err(e) => Err(e),
+            }
+        }
+    }
+}
+
+/// Runs `f` on `input`, releasing the GIL when the input is large.
+fn on_input<T: Send>(py: Python<'_>, input: &[u8], f: impl FnOnce(&[u8]) -> Result<T, Error> + Send) -> PyResult<T> {
+    if input.len() > RELEASE_GIL_ABOVE {
+        let result = py.detach(|| catch_unwind(AssertUnwindSafe(|| f(input))));
+        guard(py, || result.unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+    } else {
+        guard(py, || f(input))
+    }
+}
+
+/// An EventBridge event pattern, validated and compiled once, matched many times.
+#[pyclass(frozen, module = "rulebus._core")]
+struct Pattern {
+    inner: rulebus_core::Pattern,
+    text: String,
+}
+
+#[pymethods]
+impl Pattern {
+    #[new]
+    fn new(py: Python<'_>, pattern: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let source = text(pattern, "pattern")?;
+        let inner = guard(py, || rulebus_core::Pattern::new(source.bytes()))?;
+        Ok(Self { inner, text: String::from_utf8_lossy(source.bytes()).into_owned() })
+    }
+
+    /// The pattern's JSON text.
+    #[getter]
+    fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Whether the event matches.
+    fn matches(&self, py: Python<'_>, event: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let event = text(event, "event")?;
+        on_input(py, event.bytes(), |e| self.inner.matches(e))
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Pattern({:?})", self.text)
+    }
+}
+
+/// An SNS subscription filter policy for one scope.
+#[pyclass(frozen, module = "rulebus._core")]
+struct FilterPolicy {
+    inner: rulebus_core::FilterPolicy,
+    text: String,
+}
+
+#[pymethods]
+impl FilterPolicy {
+    #[new]
+    #[pyo3(signature = (policy, scope = "MessageAttributes"))]
+    fn new(py: Python<'_>, policy: &Bound<'_, PyAny>, scope: &str) -> PyResult<Self> {
+        let scope = guard(py, || Scope::parse(scope))?;
+        let source = text(policy, "policy")?;
+        let inner = guard(py, || rulebus_core::FilterPolicy::new(source.bytes(), scope))?;
+        Ok(Self { inner, text: String::from_utf8_lossy(source.bytes()).into_owned() })
+    }
+
+    #[getter]
+    fn text(&self) -> &str {
+        &self.text
+    }
+
+    #[getter]
+    fn scope(&self) -> &'static str {
+        self.inner.scope().as_str()
+    }
+
+    /// Whether SNS would deliver the message to this subscription.
+    #[pyo3(signature = (attributes = None, body = None))]
+    fn matches(
+        &self,
+        py: Python<'_>,
+        attributes: Option<&Bound<'_, PyAny>>,
+        body: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<bool> {
+        match self.inner.scope() {
+            Scope::MessageBody => {
+                let Some(body) = body else {
+                    return Err(PyTypeError::new_err("a MessageBody policy matches a message body: pass body="));
+                };
+                let body = text(body, "body")?;
+                on_input(py, body.bytes(), |b| Ok(self.inner.matches_body(b)))
+            }
+            Scope::MessageAttributes => {
+                let owned = match attributes {
+                    Some(a) if !a.is_none() => message_attributes(a)?,
+                    _ => Vec::new(),
+                };
+                let list: Vec<Attribute<'_>> = owned
+                    .iter()
+                    .map(|(name, data_type, value)| Attribute {
+                        name: name.as_bytes(),
+                        data_type,
+                        value: value.as_deref(),
+                    })
+                    .collect();
+                guard(py, || Ok(self.inner.matches_attributes(&list)))
+            }
+        }
+    }
+
+    fn __repr__(&self) -> String {
+        format!("FilterPolicy({:?}, scope={:?})", self.text, self.inner.scope().as_str())
+    }
+}
+
+type OwnedAttribute = (String, String, Option<Vec<u8>>);
+
+/// Reads message attributes in the notification form (`{"Type", "Value"}`) or boto3's Publish
+/// form (`{"DataType", "StringValue" | "BinaryValue"}`).
+fn message_attributes(attributes: &Bound<'_, PyAny>) -> PyResult<Vec<OwnedAttribute>> {
+    let items = attributes
+        .call_method0("items")
+        .map_err(|_| PyTypeError::new_err("attributes must be a mapping of name -> attribute"))?;
+    let mut out = Vec::new();
+    for item in items.try_iter()? {
+        let (name, attribute): (String, Bound<'_, PyAny>) = item?.extract()?;
+        let field = |key: &str| -> PyResult<Option<Bound<'_, PyAny>>> {
+            match attribute.get_item(key) {
+                Ok(v) => Ok(Some(v)),
+                Err(e) if e.is_instance_of::<pyo3::exceptions::PyKeyError>(attribute.py()) => Ok(None),
+                Err(e) => Err(e),
+            }
+        };
+        let data_type = match field("Type")?.or(field("DataType")?) {
+            Some(t) => t.extract::<String>()?,
+            None => {
+                return Err(PyTypeError::new_err(format!(
+                    "message attribute {name:?} needs a Type (or DataType)"
+                )))
+            }
+        };
+        let value = match field("Value")?.or(field("StringValue")?) {
+            Some(v) if v.is_instance_of::<PyString>() => Some(v.extract::<String>()?.into_bytes()),
+            // The SNS documentation writes Number values as JSON numbers; take their text.
+            Some(v) if !v.is_instance_of::<pyo3::types::PyBool>() && v.is_instance_of::<pyo3::types::PyFloat>()
+                || v.is_instance_of::<pyo3::types::PyInt>() && !v.is_instance_of::<pyo3::types::PyBool>() =>
+            {
+                Some(v.str()?.to_str()?.as_bytes().to_vec())
+            }
+            _ => None,
+        };
+        out.push((name, data_type, value));
+    }
+    Ok(out)
+}
+
+/// AWS TestEventPattern: validates the pattern and the event envelope, then matches.
+#[pyfunction]
+fn test_event_pattern(py: Python<'_>, pattern: &Bound<'_, PyAny>, event: &Bound<'_, PyAny>) -> PyResult<bool> {
+    let pattern = text(pattern, "pattern")?;
+    let event = text(event, "event")?;
+    guard(py, || rulebus_core::test_event_pattern(pattern.bytes(), event.bytes()))
+}
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Pattern>()?;
+    m.add_class::<FilterPolicy>()?;
+    m.add_function(wrap_pyfunction!(test_event_pattern, m)?)?;
+    Ok(())
+}

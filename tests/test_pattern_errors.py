@@ -1,0 +1,363 @@
+"""EventBridge event-pattern validation: every reason AWS gives, word for word.
+
+Sources of the expected texts (never the engine's output):
+- ../shared/spec/eventbridge-patterns.md, "Rules recorded against AWS", section 3 (errors table)
+  and 5.2 (AWS-recorded reasons);
+- ../shared/spec/aws-semantics.md section 3.3;
+- LocalStack's AWS-validated SNS snapshots (localstack/localstack,
+  tests/aws/services/sns/test_sns_filter_policy.snapshot.json) for the numeric reasons that SNS
+  and EventBridge share (the same event-ruler compiler, spec 5.3).
+
+``InvalidPatternError.reason`` is the reason alone; ``str(error)`` is
+"Event pattern is not valid. Reason: <reason>", possibly followed by "\\n at [Source: ...]" for
+parser-raised reasons, so only its first line is compared.
+
+Not pinned down (no AWS-recorded text found), so not asserted here:
+- a pattern longer than 4096 characters (the API's EventPattern constraint; the quota is 2048):
+  the text would come from the request validator (a ValidationException "1 validation error
+  detected: ..."), not from InvalidEventPatternException, and no recording of it was found;
+- a pattern with too many ``$or`` combinations (aws-semantics.md 3.3 says ">1000"; no text found);
+- the wildcard complexity limit ("Rule is too complex - ..."): the text is known, the threshold not.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import rulebus
+from rulebus import InvalidEventError, InvalidFilterPolicyError, InvalidPatternError
+
+PREFIX = "Event pattern is not valid. Reason: "
+AB_LIST = "Inside anything but list, start|null|boolean is not supported."
+AB_EIC = "Inside anything-but/equals-ignore-case list, number|start|null|boolean is not supported."
+AB_VALUE = "Value of anything-but must be an array or single string/number value."
+AB_PS = "prefix/suffix match pattern must be a string"
+
+
+def _leaf(expr: object) -> str:
+    """A pattern whose one field holds one match expression."""
+    return json.dumps({"x": [expr]})
+
+
+# (id, pattern text, reason). Each reason is AWS's text, cited by the spec section it comes from.
+CASES: list[tuple[str, str, str]] = [
+    # --- structure (spec 3 table, 5.2) ---
+    ("not-object-array", "[1,2]", "Filter is not an object"),
+    ("not-object-string", '"abc"', "Filter is not an object"),
+    ("not-object-number", "123", "Filter is not an object"),
+    ("not-object-true", "true", "Filter is not an object"),
+    ("not-object-null", "null", "Filter is not an object"),
+    ("leaf-string", '{"x": "a"}', '"x" must be an object or an array'),
+    ("leaf-number", '{"int": 5}', '"int" must be an object or an array'),
+    ("leaf-null", '{"x": null}', '"x" must be an object or an array'),
+    ("leaf-bool", '{"x": true}', '"x" must be an object or an array'),
+    ("leaf-nested-string", '{"detail": {"slug": "some-pipeline"}}', '"slug" must be an object or an array'),
+    ("empty-array", '{"x": []}', "Empty arrays are not allowed"),
+    ("empty-array-nested", '{"a": {"b": []}}', "Empty arrays are not allowed"),
+    ("empty-object", '{"x": {}}', "Empty objects are not allowed"),
+    ("nested-array-value", '{"x": [["a"]]}', "Match value must be String, number, true, false, or null"),
+    # --- operators (spec 3 table, 5.2; operators are case-sensitive, aws-semantics 3.3) ---
+    ("unknown-operator", _leaf({"foo": "bar"}), "Unrecognized match type foo"),
+    ("unknown-operator-hyphen", _leaf({"wrong-operator": True}), "Unrecognized match type wrong-operator"),
+    ("wrong-case-numeric", _leaf({"NUMERIC": [">", 1]}), "Unrecognized match type NUMERIC"),
+    ("wrong-case-exists", _leaf({"EXISTS": True}), "Unrecognized match type EXISTS"),
+    ("wrong-case-prefix", _leaf({"Prefix": "a"}), "Unrecognized match type Prefix"),
+    ("two-keys", _leaf({"prefix": "a", "suffix": "b"}), "Only one key allowed in match expression"),
+    # --- non-string operands (spec 3 table, 5.2; SNS snapshots for null / list operands) ---
+    ("prefix-number", _leaf({"prefix": 5}), "prefix match pattern must be a string"),
+    ("prefix-null", _leaf({"prefix": None}), "prefix match pattern must be a string"),
+    ("prefix-list", _leaf({"prefix": ["a"]}), "prefix match pattern must be a string"),
+    ("prefix-bool", _leaf({"prefix": True}), "prefix match pattern must be a string"),
+    ("suffix-number", _leaf({"suffix": 100}), "suffix match pattern must be a string"),
+    ("suffix-null", _leaf({"suffix": None}), "suffix match pattern must be a string"),
+    ("suffix-empty-list", _leaf({"suffix": []}), "suffix match pattern must be a string"),
+    ("suffix-list", _leaf({"suffix": ["test", "test2"]}), "suffix match pattern must be a string"),
+    ("wildcard-number", _leaf({"wildcard": 5}), "wildcard match pattern must be a string"),
+    ("wildcard-null", _leaf({"wildcard": None}), "wildcard match pattern must be a string"),
+    ("eic-number", _leaf({"equals-ignore-case": 5}), "equals-ignore-case match pattern must be a string"),
+    ("eic-list", _leaf({"equals-ignore-case": ["a"]}), "equals-ignore-case match pattern must be a string"),
+    ("exactly-number", _leaf({"exactly": 5}), "exactly match pattern must be a string"),
+    # cidr's non-string operand is reported with the prefix text (spec 5.2)
+    ("cidr-number", _leaf({"cidr": 5}), "prefix match pattern must be a string"),
+    # --- numeric (spec 3 table, 5.2, SNS snapshots) ---
+    ("numeric-not-array", _leaf({"numeric": 5}), "Value of numeric must be an array."),
+    ("numeric-empty", _leaf({"numeric": []}), "Invalid member in numeric match: ]"),
+    ("numeric-first-not-operator", _leaf({"numeric": [1, "<="]}), "Invalid member in numeric match: 1"),
+    ("numeric-unknown-op", _leaf({"numeric": ["!=", 5]}), "Unrecognized numeric range operator: !="),
+    (
+        "numeric-unknown-op-word",
+        _leaf({"numeric": ["operator"]}),
+        "Unrecognized numeric range operator: operator",
+    ),
+    ("numeric-unknown-op-0", _leaf({"numeric": ["0"]}), "Unrecognized numeric range operator: 0"),
+    ("numeric-gt-string", _leaf({"numeric": [">", "5"]}), "Value of > must be numeric"),
+    ("numeric-lt-string", _leaf({"numeric": ["<", "100"]}), "Value of < must be numeric"),
+    ("numeric-eq-string", _leaf({"numeric": ["=", "000"]}), "Value of equals must be numeric"),
+    ("numeric-ge-missing", _leaf({"numeric": [">="]}), "Value of >= must be numeric"),
+    ("numeric-gt-null", _leaf({"numeric": [">", None]}), "Value of > must be numeric"),
+    ("numeric-upper-missing", _leaf({"numeric": [">", 20, "<="]}), "Value of <= must be numeric"),
+    ("numeric-upper-string", _leaf({"numeric": [">", 20, "<", "30"]}), "Value of < must be numeric"),
+    ("numeric-lower-string", _leaf({"numeric": [">", "20", "<", "30"]}), "Value of > must be numeric"),
+    ("numeric-upper-first", _leaf({"numeric": ["<", 5, ">", 1]}), "Too many elements in numeric expression"),
+    ("numeric-eq-then-more", _leaf({"numeric": ["=", 5, "<", 6]}), "Too many elements in numeric expression"),
+    ("numeric-two-lower", _leaf({"numeric": [">=", 1, ">", 2]}), "Bad numeric range operator: >"),
+    ("numeric-bad-second-op", _leaf({"numeric": [">", 20, "test"]}), "Bad numeric range operator: test"),
+    ("numeric-second-not-op", _leaf({"numeric": [">", 20, 30]}), "Bad value in numeric range: 30"),
+    ("numeric-bottom-above-top", _leaf({"numeric": [">", 3, "<", 1]}), "Bottom must be less than top"),
+    ("numeric-bottom-equals-top", _leaf({"numeric": [">", 3, "<=", 3]}), "Bottom must be less than top"),
+    (
+        "numeric-too-many-terms",
+        _leaf({"numeric": [">", 1, "<", 5, "<", 6]}),
+        "Too many terms in numeric range expression",
+    ),
+    # numbers outside double, or not exactly representable (spec 3 table, probe)
+    ("numeric-overflow", '{"x": [{"numeric": [">", 1e400]}]}', "Cannot compare number : 1e400"),
+    (
+        "numeric-inexact",
+        '{"x": [{"numeric": ["=", 0.10000000000000000001]}]}',
+        "Cannot compare number : 0.10000000000000000001",
+    ),
+    # --- exists (spec 3 table; SNS snapshots) ---
+    ("exists-string", _leaf({"exists": "yes"}), "exists match pattern must be either true or false."),
+    ("exists-null", _leaf({"exists": None}), "exists match pattern must be either true or false."),
+    ("exists-number", _leaf({"exists": 1}), "exists match pattern must be either true or false."),
+    # --- anything-but (spec 3 table, 5.2, "Rules recorded against AWS") ---
+    (
+        "ab-mixed-list",
+        _leaf({"anything-but": ["a", 1]}),
+        "Inside anything but list, either all values are number or string, mixed type is not supported",
+    ),
+    ("ab-null-in-list", _leaf({"anything-but": [None]}), AB_LIST),
+    ("ab-bool-in-list", _leaf({"anything-but": [True]}), AB_LIST),
+    ("ab-list-in-list", _leaf({"anything-but": [["a"]]}), AB_LIST),
+    (
+        "ab-bool",
+        _leaf({"anything-but": True}),
+        AB_VALUE,
+    ),
+    (
+        "ab-null",
+        _leaf({"anything-but": None}),
+        AB_VALUE,
+    ),
+    (
+        "ab-numeric",
+        _leaf({"anything-but": {"numeric": [">", 1]}}),
+        "Unsupported anything-but pattern: numeric",
+    ),
+    ("ab-unknown-op", _leaf({"anything-but": {"foo": "a"}}), "Unsupported anything-but pattern: foo"),
+    ("ab-prefix-null-in-list", _leaf({"anything-but": {"prefix": [None]}}), AB_PS),
+    ("ab-prefix-number", _leaf({"anything-but": {"prefix": 5}}), AB_PS),
+    ("ab-prefix-bool", _leaf({"anything-but": {"prefix": False}}), AB_PS),
+    ("ab-prefix-number-in-list", _leaf({"anything-but": {"prefix": ["a", 1]}}), AB_PS),
+    ("ab-suffix-number", _leaf({"anything-but": {"suffix": 5}}), AB_PS),
+    ("ab-prefix-empty", _leaf({"anything-but": {"prefix": ""}}), "Null prefix/suffix not allowed"),
+    ("ab-suffix-empty", _leaf({"anything-but": {"suffix": ""}}), "Null prefix/suffix not allowed"),
+    (
+        "ab-eic-number",
+        _leaf({"anything-but": {"equals-ignore-case": 5}}),
+        AB_EIC,
+    ),
+    (
+        "ab-eic-number-in-list",
+        _leaf({"anything-but": {"equals-ignore-case": ["a", 5]}}),
+        AB_EIC,
+    ),
+    (
+        "ab-eic-null-in-list",
+        _leaf({"anything-but": {"equals-ignore-case": [None]}}),
+        AB_EIC,
+    ),
+    # --- wildcard (spec 1.2, 3 table, 5.2) ---
+    ("wildcard-consecutive", _leaf({"wildcard": "a**b"}), "Consecutive wildcard characters at pos 2"),
+    ("wildcard-consecutive-start", _leaf({"wildcard": "**"}), "Consecutive wildcard characters at pos 1"),
+    # JSON text "a\\b" is the three characters a, backslash, b
+    ("wildcard-bad-escape", '{"x": [{"wildcard": "a\\\\b"}]}', "Invalid escape character at pos 2"),
+    ("wildcard-bad-escape-first", '{"x": [{"wildcard": "\\\\x"}]}', "Invalid escape character at pos 1"),
+    # --- $or (spec 1.1, 3 table: JsonRuleCompiler's texts) ---
+    ("or-one-object", '{"$or": [{"a": [1]}]}', "There must have at least 2 Objects in $or relationship."),
+    (
+        "or-reserved-word",
+        '{"$or": [{"numeric": 123}, {"b": [1]}]}',
+        "numeric is Ruler reserved fieldName which cannot be used inside $or.",
+    ),
+    # --- JSON syntax: Jackson's own message, nothing in front (spec 3 table, 5.2) ---
+    ("json-trailing-comma", '{"x": [1,}', "Unexpected character ('}' (code 125)): expected a value"),
+    (
+        "json-bare-word",
+        "this",
+        "Unrecognized token 'this': was expecting (JSON String, Number, Array, Object or token 'null', "
+        "'true' or 'false')",
+    ),
+    (
+        "json-single-quotes",
+        "{'source': ['a']}",
+        "Unexpected character (''' (code 39)): was expecting double-quote to start field name",
+    ),
+]
+
+# CIDR reasons are IllegalArgumentExceptions, not parser errors: no location suffix (spec 5.2).
+CIDR_CASES: list[tuple[str, str, str]] = [
+    ("cidr-no-slash", _leaf({"cidr": "hello"}), "Malformed CIDR, one '/' required"),
+    ("cidr-two-slashes", _leaf({"cidr": "10.0.0.0/8/8"}), "Malformed CIDR, one '/' required"),
+    ("cidr-mask-not-int", _leaf({"cidr": "10.0.0.0/ab"}), "Malformed CIDR, mask bits must be an integer"),
+    ("cidr-bad-ip", _leaf({"cidr": "xx.11.xx/24"}), "Nonstandard IP address: xx.11.xx"),
+    ("cidr-v4-mask-too-big", _leaf({"cidr": "10.0.0.0/99"}), "IPv4 mask bits must be < 32"),
+]
+
+
+def _error(pattern: str) -> InvalidPatternError:
+    with pytest.raises(InvalidPatternError) as info:
+        rulebus.Pattern(pattern)
+    return info.value
+
+
+@pytest.mark.parametrize(("pattern", "reason"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_reason(pattern: str, reason: str) -> None:
+    err = _error(pattern)
+    assert err.reason == reason
+    assert str(err).split("\n")[0] == PREFIX + reason
+
+
+@pytest.mark.parametrize(("pattern", "reason"), [c[1:] for c in CIDR_CASES], ids=[c[0] for c in CIDR_CASES])
+def test_cidr_reason_has_no_location(pattern: str, reason: str) -> None:
+    err = _error(pattern)
+    assert err.reason == reason
+    assert str(err) == PREFIX + reason
+
+
+def test_location_suffix_shape() -> None:
+    """Parser-raised reasons may carry Jackson's location; if they do, it has Jackson's shape."""
+    err = _error('{"x": "a"}')
+    lines = str(err).split("\n")
+    assert lines[0] == PREFIX + '"x" must be an object or an array'
+    if len(lines) > 1:
+        assert lines[1].startswith(" at [Source: ")
+        assert "; line: 1, column: " in lines[1]
+
+
+def test_error_is_typed() -> None:
+    err = _error("[1,2]")
+    assert isinstance(err, ValueError)
+    assert isinstance(err, rulebus.RulebusError)
+    assert not isinstance(err, InvalidFilterPolicyError)
+    assert err.code == "InvalidEventPatternException"
+
+
+def test_truncated_json_is_a_parser_error() -> None:
+    # Jackson's end-of-input message embeds its own location, so only its start is fixed.
+    err = _error('{"x": [1]')
+    assert err.reason.startswith("Unexpected end-of-input")
+    assert str(err).startswith(PREFIX + "Unexpected end-of-input")
+
+
+def test_same_reason_from_a_mapping() -> None:
+    with pytest.raises(InvalidPatternError) as info:
+        rulebus.Pattern({"detail": {"amount": [{"numeric": [">", "5"]}]}})
+    assert info.value.reason == "Value of > must be numeric"
+
+
+# Patterns EventBridge accepts ("Rules recorded against AWS", spec 1.2, 3.3): the validator must not
+# be stricter than AWS.
+VALID = [
+    ("empty-prefix", _leaf({"prefix": ""})),
+    ("empty-suffix", _leaf({"suffix": ""})),
+    ("empty-eic", _leaf({"equals-ignore-case": ""})),
+    ("empty-wildcard", _leaf({"wildcard": ""})),
+    ("ab-empty-wildcard", _leaf({"anything-but": {"wildcard": ""}})),
+    ("ab-wildcard-list", _leaf({"anything-but": {"wildcard": ["a*", "*b"]}})),
+    ("ab-prefix-list", _leaf({"anything-but": {"prefix": ["a", "b"]}})),
+    ("ab-suffix", _leaf({"anything-but": {"suffix": ".png"}})),
+    ("ab-suffix-list", _leaf({"anything-but": {"suffix": [".png", ".jpg"]}})),
+    ("ab-eic", _leaf({"anything-but": {"equals-ignore-case": "a"}})),
+    ("ab-eic-list", _leaf({"anything-but": {"equals-ignore-case": ["a", "B"]}})),
+    ("ab-number", _leaf({"anything-but": 5})),
+    ("ab-number-list", _leaf({"anything-but": [1, 2.5]})),
+    ("ab-string", _leaf({"anything-but": "a"})),
+    ("ab-string-list", _leaf({"anything-but": ["a", "b"]})),
+    ("prefix-eic", _leaf({"prefix": {"equals-ignore-case": "EventB"}})),
+    ("suffix-eic", _leaf({"suffix": {"equals-ignore-case": ".png"}})),
+    ("exactly", _leaf({"exactly": "a"})),
+    ("wildcard-escapes", '{"x": [{"wildcard": "a\\\\*b\\\\\\\\c*"}]}'),
+    ("numeric-range", _leaf({"numeric": [">", 0, "<=", 5]})),
+    ("numeric-huge", '{"x": [{"numeric": [">", 1e308]}]}'),
+    ("numeric-eq", _leaf({"numeric": ["=", 3.018e2]})),
+    ("exists-true", _leaf({"exists": True})),
+    ("exists-false-mixed", '{"x": [{"anything-but": ["roses"]}, {"exists": false}]}'),
+    ("cidr-v4", _leaf({"cidr": "10.0.0.0/24"})),
+    ("cidr-v6", _leaf({"cidr": "2001:db8::/32"})),
+    ("null-and-literals", '{"x": [null, true, false, 1, "s", ""]}'),
+    ("or-two", '{"$or": [{"a": [1]}, {"b": [2]}]}'),
+    ("or-nested", '{"detail": {"$or": [{"a": [1]}, {"b": [{"prefix": "x"}]}]}, "source": ["s"]}'),
+    ("dotted-key", '{"a.b": ["c"]}'),
+]
+
+
+@pytest.mark.parametrize("pattern", [v[1] for v in VALID], ids=[v[0] for v in VALID])
+def test_valid_patterns_compile(pattern: str) -> None:
+    rulebus.Pattern(pattern)
+
+
+# --- TestEventPattern's envelope (spec "Rules recorded against AWS", 5.1; aws-semantics 3.3) ---
+
+ENVELOPE = {
+    "version": "0",
+    "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+    "detail-type": "Order Placed",
+    "source": "com.shop",
+    "account": "111122223333",
+    "time": "2017-12-22T18:43:48Z",
+    "region": "us-west-1",
+    "resources": [],
+    "detail": {"amount": 120},
+}
+REQUIRED = ["id", "account", "source", "time", "region", "detail-type"]
+PATTERN = '{"source": ["com.shop"], "detail": {"amount": [{"numeric": [">", 100]}]}}'
+EVENT_INVALID = "Parameter Event is not valid."
+
+
+def _event_error(event: object) -> InvalidEventError:
+    with pytest.raises(InvalidEventError) as info:
+        rulebus.test_event_pattern(PATTERN, event)
+    return info.value
+
+
+def test_envelope_valid() -> None:
+    assert rulebus.test_event_pattern(PATTERN, json.dumps(ENVELOPE)) is True
+    assert rulebus.test_event_pattern(PATTERN, ENVELOPE) is True
+    other = dict(ENVELOPE, detail={"amount": 99})
+    assert rulebus.test_event_pattern(PATTERN, json.dumps(other)) is False
+
+
+@pytest.mark.parametrize("field", REQUIRED)
+def test_envelope_missing_field(field: str) -> None:
+    event = {k: v for k, v in ENVELOPE.items() if k != field}
+    err = _event_error(json.dumps(event))
+    assert str(err) == EVENT_INVALID
+    assert isinstance(err, ValueError)
+
+
+def test_envelope_resources_not_required() -> None:
+    event = {k: v for k, v in ENVELOPE.items() if k != "resources"}
+    assert rulebus.test_event_pattern(PATTERN, json.dumps(event)) is True
+
+
+def test_envelope_field_types_not_checked() -> None:
+    event = dict(ENVELOPE, id=123, time="not a time", region=True, account=5)
+    assert rulebus.test_event_pattern(PATTERN, json.dumps(event)) is True
+
+
+@pytest.mark.parametrize(
+    "event",
+    ["not json at all", '{"id": ', "[]", json.dumps([ENVELOPE]), '"a string"', "123", "null", "true", "{}"],
+    ids=["text", "truncated", "empty-array", "array", "string", "number", "null", "true", "empty-object"],
+)
+def test_envelope_not_an_event(event: str) -> None:
+    assert str(_event_error(event)) == EVENT_INVALID
+
+
+def test_envelope_pattern_still_validated() -> None:
+    with pytest.raises(InvalidPatternError) as info:
+        rulebus.test_event_pattern('{"source": "com.shop"}', json.dumps(ENVELOPE))
+    assert info.value.reason == '"source" must be an object or an array'

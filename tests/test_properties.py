@@ -1,0 +1,757 @@
+"""Property tests: the engine against the reference matcher (tests/reference.py), and fuzzing.
+
+The generators build random EventBridge patterns from a small vocabulary and events built from the
+same keys and values, so that a good share of the events match; arrays of objects make array
+consistency matter. The fuzz tests feed random and mutated input to every entry point: the only
+exceptions allowed are InvalidPatternError (for a pattern or policy) and InvalidEventError (for an
+event).
+
+Run longer with RULEBUS_FUZZ_EXAMPLES=20000 (see conftest.py).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import Counter
+from typing import Any
+
+import pytest
+from hypothesis import event as note_event
+from hypothesis import given
+from hypothesis import strategies as st
+from reference import ObjectPairs, reference_matches
+
+import rulebus
+
+KEYS = ("a", "b", "c", "d", "e")
+STRINGS = (
+    "", "a", "b", "ab", "abc", "A", "aB", "Abc", "ba", "cab", "x.y", "a*b", "5", "1.0", "null",
+    "true", "foo", "FOO", "fooBar", 'q"uote', "back\\slash", "tab\tnew\nline", "sp ace",
+)  # fmt: skip
+PIECES = ("", "a", "b", "A", "B", "x", "ab", "5", ".", "*", '"', "\\", " ")
+# Numbers that survive decimal -> double -> decimal, inside every documented range, and whose sums
+# with the deltas below stay exact enough for Python's float comparisons to be the engine's.
+NUMBERS = (
+    0, 1, -1, 2, 3, 5, 10, 100, 1000, -5, 0.5, 1.5, -2.5, 3.25, 2.0, 5.0, 0.1, 7.125, 123456.75,
+    1e9, -1e9, -0.0,
+)  # fmt: skip
+DELTAS = (0, -1, 1, -0.5, 0.5, -0.25, 0.25)
+
+strings = st.sampled_from(STRINGS)
+nonempty_strings = st.sampled_from([s for s in STRINGS if s])
+numbers = st.sampled_from(NUMBERS)
+constants = st.sampled_from([True, False, None])
+pieces = st.sampled_from(PIECES)
+built_strings = st.lists(pieces, max_size=4).map("".join)
+scalars = st.one_of(strings, numbers, constants, built_strings)
+
+
+# --- patterns -------------------------------------------------------------------------------------
+
+
+@st.composite
+def wildcards(draw: st.DrawFn) -> str:
+    """A wildcard operand: `*` anywhere, never two in a row, no backslash (no escapes)."""
+    if draw(st.booleans()):
+        parts = draw(st.lists(st.sampled_from(["*", "a", "b", "ab", "A", "x.", "5", '"', " "]), max_size=5))
+        text = "".join(parts)
+    else:
+        base = draw(strings.filter(lambda s: "\\" not in s))
+        at = draw(st.integers(0, len(base)))
+        text = base[:at] + "*" + base[at:]
+    return re.sub(r"\*+", "*", text)
+
+
+def one_or_list(values: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return values | st.lists(values, min_size=1, max_size=3)
+
+
+anything_but_operands = st.one_of(
+    strings,
+    numbers,
+    st.lists(strings, min_size=1, max_size=3),
+    st.lists(numbers, min_size=1, max_size=3),
+    st.fixed_dictionaries({"prefix": one_or_list(nonempty_strings)}),
+    st.fixed_dictionaries({"suffix": one_or_list(nonempty_strings)}),
+    st.fixed_dictionaries({"equals-ignore-case": one_or_list(nonempty_strings)}),
+    st.fixed_dictionaries({"wildcard": one_or_list(wildcards())}),
+)
+
+
+@st.composite
+def numeric_terms(draw: st.DrawFn) -> list[Any]:
+    kind = draw(st.integers(0, 2))
+    if kind == 0:
+        return ["=", draw(numbers)]
+    if kind == 1:
+        return [draw(st.sampled_from(["<", "<=", ">", ">="])), draw(numbers)]
+    low = draw(numbers)
+    high = low + draw(st.sampled_from([0.5, 1, 10, 1000]))
+    return [draw(st.sampled_from([">", ">="])), low, draw(st.sampled_from(["<", "<="])), high]
+
+
+matchers = st.one_of(
+    strings,
+    numbers,
+    constants,
+    st.fixed_dictionaries({"prefix": strings}),
+    st.fixed_dictionaries({"suffix": strings}),
+    st.fixed_dictionaries({"equals-ignore-case": strings}),
+    st.fixed_dictionaries({"wildcard": wildcards()}),
+    st.fixed_dictionaries({"prefix": st.fixed_dictionaries({"equals-ignore-case": nonempty_strings})}),
+    st.fixed_dictionaries({"suffix": st.fixed_dictionaries({"equals-ignore-case": nonempty_strings})}),
+    st.fixed_dictionaries({"anything-but": anything_but_operands}),
+    st.fixed_dictionaries({"numeric": numeric_terms()}),
+    st.fixed_dictionaries({"exists": st.booleans()}),
+)
+value_lists = st.lists(matchers, min_size=1, max_size=3)
+
+
+@st.composite
+def pattern_objects(
+    draw: st.DrawFn, depth: int = 0, taken: frozenset[str] = frozenset(), min_keys: int = 1
+) -> dict[str, Any]:
+    """A pattern object. Keys of a `$or` branch differ from its siblings' keys, so that no sub-rule
+    names one path twice."""
+    free = [k for k in KEYS if k not in taken]
+    keys = draw(st.lists(st.sampled_from(free), min_size=min_keys, max_size=3, unique=True))
+    obj: dict[str, Any] = {}
+    for key in keys:
+        if depth < 2 and draw(st.integers(0, 2 + 2 * depth)) >= 2 + depth:
+            obj[key] = draw(pattern_objects(depth + 1))
+        else:
+            obj[key] = draw(value_lists)
+    if depth < 2 and len(free) - len(keys) >= 1 and draw(st.integers(0, 4)) == 4:
+        branch = pattern_objects(depth + 1, frozenset(taken | set(keys)))
+        obj["$or"] = draw(st.lists(branch, min_size=2, max_size=3))
+    return obj
+
+
+def collapse_pattern(draw: st.DrawFn, obj: dict[str, Any]) -> dict[str, Any]:
+    """Sometimes move a nested object's entries up as dotted keys: {"a": {"b": X}} -> {"a.b": X}.
+    Paths do not change, so the pattern means the same."""
+    out: dict[str, Any] = {}
+    for key, value in obj.items():
+        if key == "$or":
+            out[key] = [collapse_pattern(draw, branch) for branch in value]
+        elif isinstance(value, dict):
+            value = collapse_pattern(draw, value)
+            if "$or" not in value and draw(st.integers(0, 3)) == 3:
+                out.update({f"{key}.{sub}": v for sub, v in value.items()})
+            else:
+                out[key] = value
+        else:
+            out[key] = value
+    return out
+
+
+@st.composite
+def patterns(draw: st.DrawFn) -> dict[str, Any]:
+    return collapse_pattern(draw, draw(pattern_objects()))
+
+
+# --- events built to hit a pattern ----------------------------------------------------------------
+
+
+@st.composite
+def recased(draw: st.DrawFn, text: str) -> str:
+    return "".join(c.upper() if draw(st.booleans()) else c.lower() for c in text)
+
+
+@st.composite
+def filled(draw: st.DrawFn, wildcard: str) -> str:
+    """A string the wildcard matches: every `*` replaced by a random piece."""
+    parts = wildcard.split("*")
+    return "".join(part + (draw(built_strings) if i < len(parts) - 1 else "") for i, part in enumerate(parts))
+
+
+@st.composite
+def excluded_values(draw: st.DrawFn, operand: Any) -> Any:
+    """A value that anything-but's operand excludes (or nearly does)."""
+    if isinstance(operand, list):
+        return draw(excluded_values(draw(st.sampled_from(operand))))
+    if isinstance(operand, dict):
+        [(op, arg)] = operand.items()
+        arg = draw(st.sampled_from(arg)) if isinstance(arg, list) else arg
+        if op == "prefix":
+            return arg + draw(built_strings)
+        if op == "suffix":
+            return draw(built_strings) + arg
+        if op == "equals-ignore-case":
+            return draw(recased(arg))
+        return draw(filled(arg))
+    return draw(near(operand))
+
+
+@st.composite
+def near(draw: st.DrawFn, value: Any) -> Any:
+    """The value itself or a value close to it (same number as int or float, other case...)."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, (int, float)):
+        options = [value, float(value), value + 1]
+        if float(value).is_integer():
+            options.append(int(value))
+        return draw(st.sampled_from(options))
+    return draw(st.sampled_from([value, value, value.upper(), value + "a", value[1:]]))
+
+
+@st.composite
+def witnesses(draw: st.DrawFn, matcher: Any) -> Any:
+    """A value that the matcher likely matches, sometimes one it just misses, sometimes noise."""
+    if draw(st.integers(0, 5)) == 5:
+        return draw(scalars)
+    if not isinstance(matcher, dict):
+        return draw(near(matcher))
+    [(op, arg)] = matcher.items()
+    if op == "prefix":
+        if isinstance(arg, dict):
+            return draw(recased(arg["equals-ignore-case"])) + draw(built_strings)
+        return draw(st.sampled_from([arg, arg[:-1]])) + draw(built_strings)
+    if op == "suffix":
+        if isinstance(arg, dict):
+            return draw(built_strings) + draw(recased(arg["equals-ignore-case"]))
+        return draw(built_strings) + draw(st.sampled_from([arg, arg[1:]]))
+    if op == "equals-ignore-case":
+        return draw(recased(arg))
+    if op == "wildcard":
+        return draw(filled(arg))
+    if op == "numeric":
+        bound = draw(st.sampled_from(arg[1::2]))
+        return bound + draw(st.sampled_from(DELTAS))
+    if op == "anything-but":
+        return draw(excluded_values(arg)) if draw(st.booleans()) else draw(scalars)
+    return draw(scalars)  # exists
+
+
+@st.composite
+def leaf_values(draw: st.DrawFn, value_list: list[Any]) -> Any:
+    """The event's value for a pattern leaf: a scalar, an array (maybe nested, maybe empty) of
+    them, or an object (which is not a value)."""
+    one = st.sampled_from(value_list).flatmap(witnesses)
+    kind = draw(st.integers(0, 9))
+    if kind < 6:
+        return draw(one)
+    if kind < 9:
+        return draw(st.lists(one | st.lists(one, max_size=2), max_size=3))
+    return {"z": draw(one)}
+
+
+def deep_merge(into: dict[str, Any], other: dict[str, Any]) -> None:
+    for key, value in other.items():
+        if isinstance(into.get(key), dict) and isinstance(value, dict):
+            deep_merge(into[key], value)
+        else:
+            into[key] = value
+
+
+@st.composite
+def event_objects(draw: st.DrawFn, pattern: dict[str, Any], sparse: bool = False) -> dict[str, Any]:
+    """An event object for a pattern object; a sparse one (an array element) misses more fields, so
+    that a match often needs fields from different elements."""
+    event: dict[str, Any] = {}
+    for key, value in pattern.items():
+        if key == "$or":
+            for branch in value:
+                if draw(st.integers(0, 3)) < 3:
+                    deep_merge(event, draw(event_objects(branch, sparse)))
+        elif draw(st.integers(0, 9)) >= (5 if sparse else 9):
+            continue  # the field is missing
+        elif isinstance(value, list):
+            event[key] = draw(leaf_values(value))
+        else:
+            event[key] = draw(nested_values(value))
+    if draw(st.integers(0, 4)) == 4:
+        event.setdefault(draw(st.sampled_from((*KEYS, "z"))), draw(scalars))
+    return event
+
+
+@st.composite
+def nested_values(draw: st.DrawFn, pattern: dict[str, Any]) -> Any:
+    kind = draw(st.integers(0, 5))
+    if kind < 3:
+        return draw(event_objects(pattern))
+    if kind < 5:  # an array of objects: array consistency decides
+        element = event_objects(pattern, sparse=True) | event_objects(pattern) | scalars
+        return draw(st.lists(element, min_size=1, max_size=4))
+    return draw(st.sampled_from([[], "a", 1, None]))
+
+
+def collapse_event(draw: st.DrawFn, node: Any) -> Any:
+    """Sometimes move all of an object's entries up as dotted keys. The paths do not change."""
+    if isinstance(node, list):
+        return [collapse_event(draw, element) for element in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        value = collapse_event(draw, value)
+        if isinstance(value, dict) and value and draw(st.integers(0, 4)) == 4:
+            for sub, v in value.items():
+                out.setdefault(f"{key}.{sub}", v)
+        else:
+            out[key] = value
+    return out
+
+
+@st.composite
+def any_patterns_and_events(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any]]:
+    pattern = draw(patterns())
+    return pattern, collapse_event(draw, draw(event_objects(pattern)))
+
+
+@st.composite
+def array_patterns_and_events(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An object of several conditions that the event holds as an array of sparse objects, so
+    that array consistency often decides."""
+    key = draw(st.sampled_from(KEYS))
+    inner = draw(pattern_objects(depth=1, min_keys=2))
+    elements = draw(st.lists(event_objects(inner, sparse=True), min_size=2, max_size=4))
+    pattern = collapse_pattern(draw, {key: inner})
+    return pattern, collapse_event(draw, {key: elements})
+
+
+def patterns_and_events() -> st.SearchStrategy[tuple[dict[str, Any], dict[str, Any]]]:
+    return st.one_of(any_patterns_and_events(), array_patterns_and_events())
+
+
+# --- JSON helpers ---------------------------------------------------------------------------------
+
+
+def escaped_json(value: Any) -> str:
+    """JSON text with every character of every string (keys included) written as a \\uXXXX escape."""
+    if isinstance(value, str):
+        units = value.encode("utf-16-be")
+        return '"' + "".join(f"\\u{units[i]:02x}{units[i + 1]:02x}" for i in range(0, len(units), 2)) + '"'
+    if isinstance(value, (dict, ObjectPairs)):
+        return "{" + ",".join(f"{escaped_json(k)}:{escaped_json(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(escaped_json(v) for v in value) + "]"
+    return json.dumps(value)
+
+
+def pairs_json(value: Any) -> str:
+    """JSON text of a value whose objects may be ObjectPairs (duplicate keys kept)."""
+    if isinstance(value, (dict, ObjectPairs)):
+        return "{" + ",".join(f"{json.dumps(k)}:{pairs_json(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(pairs_json(v) for v in value) + "]"
+    return json.dumps(value)
+
+
+def reject_constant(name: str) -> Any:
+    raise ValueError(f"not JSON: {name}")
+
+
+NOT_JSON = object()
+
+
+def strict_json(text: str | bytes) -> Any:
+    """The value of strict JSON text (UTF-8, no NaN/Infinity), objects as ObjectPairs; NOT_JSON
+    when the text is not JSON."""
+    try:
+        if isinstance(text, bytes):
+            text = text.decode("utf-8")
+        return json.loads(text, parse_constant=reject_constant, object_pairs_hook=ObjectPairs)
+    except (ValueError, RecursionError):
+        return NOT_JSON
+
+
+def plain_numbers(value: Any) -> bool:
+    """Whether every number is one whose Python comparison is the engine's (finite, exact)."""
+    if isinstance(value, (dict, ObjectPairs)):
+        return all(plain_numbers(v) for _, v in value.items())
+    if isinstance(value, list):
+        return all(plain_numbers(v) for v in value)
+    if isinstance(value, float):
+        return math.isfinite(value) and abs(value) < 1e15
+    if isinstance(value, int) and not isinstance(value, bool):
+        return abs(value) < 2**53
+    return True
+
+
+def show(value: Any) -> str:
+    return value if isinstance(value, str) else repr(value)
+
+
+# --- the engine against the reference -------------------------------------------------------------
+
+
+@given(patterns_and_events())
+def test_engine_agrees_with_reference(cases: Counter[str], case: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    pattern, event = case
+    cases["engine agrees with reference"] += 1
+    expected = reference_matches(pattern, event)
+    note_event(f"reference says {expected}")
+    text = json.dumps(event)
+    why = f"pattern {json.dumps(pattern)} event {text}: reference says {expected}"
+
+    compiled = rulebus.Pattern(json.dumps(pattern))
+    assert compiled.matches(text) is expected, why
+    assert compiled.matches(text.encode()) is expected, f"{why} (event as bytes)"
+    assert compiled.matches(bytearray(text.encode())) is expected, f"{why} (event as bytearray)"
+    assert compiled.matches(event) is expected, f"{why} (event as dict)"
+    assert compiled.matches(escaped_json(event)) is expected, f"{why} (event with \\u escapes)"
+    assert compiled.matches(json.dumps(event, indent=2)) is expected, f"{why} (event indented)"
+    assert rulebus.Pattern(pattern).matches(text) is expected, f"{why} (pattern as dict)"
+    assert rulebus.Pattern(escaped_json(pattern)).matches(text) is expected, f"{why} (pattern with \\u escapes)"
+
+
+@given(st.data())
+def test_duplicate_event_keys_keep_every_value(cases: Counter[str], data: st.DataObject) -> None:
+    pattern, first = data.draw(patterns_and_events())
+    second = data.draw(event_objects(pattern))
+    event = ObjectPairs([*first.items(), *second.items()])  # keys of both, duplicates kept
+    cases["duplicate event keys"] += 1
+    expected = reference_matches(pattern, event)
+    note_event(f"reference says {expected}")
+    text = pairs_json(event)
+    assert rulebus.Pattern(json.dumps(pattern)).matches(text) is expected, (
+        f"pattern {json.dumps(pattern)} event {text}: reference says {expected}"
+    )
+
+
+MUTATION_CHARS = '{}[]":,.\\/-+0123456789eEabnrtu* \t\n'
+
+
+@st.composite
+def mutated(draw: st.DrawFn, text: str) -> str:
+    """The text with 1-3 characters dropped, replaced, duplicated or inserted."""
+    for _ in range(draw(st.integers(1, 3))):
+        at = draw(st.integers(0, max(len(text) - 1, 0)))
+        how = draw(st.integers(0, 3))
+        new = draw(st.sampled_from(MUTATION_CHARS))
+        if how == 0:
+            text = text[:at] + text[at + 1 :]
+        elif how == 1:
+            text = text[:at] + new + text[at + 1 :]
+        elif how == 2:
+            text = text[:at] + text[at : at + 1] + text[at:]
+        else:
+            text = text[:at] + new + text[at:]
+    return text
+
+
+@given(st.data())
+def test_mutated_event_text(cases: Counter[str], data: st.DataObject) -> None:
+    """A mutated event is refused exactly when it is not a JSON object; when it still is one, the
+    engine and the reference agree on it."""
+    pattern, event = data.draw(patterns_and_events())
+    text = data.draw(mutated(json.dumps(event)))
+    cases["mutated event text"] += 1
+    compiled = rulebus.Pattern(json.dumps(pattern))
+    parsed = strict_json(text)
+    why = f"pattern {json.dumps(pattern)} event {text!r}"
+    if not isinstance(parsed, ObjectPairs):
+        note_event("mutated event is not a JSON object")
+        with pytest.raises(rulebus.InvalidEventError):
+            compiled.matches(text)
+        return
+    note_event("mutated event is a JSON object")
+    result = compiled.matches(text)
+    if plain_numbers(parsed):
+        assert result is reference_matches(pattern, parsed), why
+    else:
+        assert isinstance(result, bool), why
+
+
+# --- examples from the spec, held by the reference and the engine ---------------------------------
+
+SPEC_EXAMPLES = [
+    # (pattern, event, expected); eventbridge-patterns.md 1.3 and "Rules recorded against AWS"
+    ({"x": [1]}, {"x": 1.0}, True),
+    ({"x": [1]}, {"x": 1e0}, True),
+    ({"x": [{"numeric": ["=", 3.018e2]}]}, {"x": 301.8}, True),
+    ({"x": [0]}, {"x": -0.0}, True),
+    ({"x": ["5"]}, {"x": 5}, False),
+    ({"x": [5]}, {"x": "5"}, False),
+    ({"x": [{"numeric": [">", 0]}]}, {"x": "5"}, False),
+    ({"x": [{"numeric": [">", 0]}]}, {"x": None}, False),
+    ({"x": [None]}, {"x": None}, True),
+    ({"x": [None]}, {"x": "null"}, False),
+    ({"x": [None]}, {"x": []}, False),
+    ({"x": [None]}, {}, False),
+    ({"x": [{"exists": True}]}, {"x": None}, True),
+    ({"x": [{"exists": True}]}, {"x": ""}, True),
+    ({"x": [{"exists": True}]}, {"x": False}, True),
+    ({"x": [{"exists": True}]}, {"x": []}, False),
+    ({"x": [{"exists": True}]}, {"x": {"y": 1}}, False),
+    ({"x": [{"exists": True}]}, {}, False),
+    ({"x": {"y": [{"exists": True}]}}, {"x": [{"z": 1}, {"y": 2}]}, True),
+    ({"x": [{"exists": False}]}, {"x": None}, False),
+    ({"x": [{"exists": False}]}, {}, True),
+    ({"x": [{"exists": False}]}, {"x": []}, True),
+    ({"x": [{"exists": False}]}, {"x": {"y": 1}}, True),
+    ({"x": {"y": [{"exists": False}]}}, {"w": 1}, True),
+    ({"x": [{"anything-but": ["roses"]}, {"exists": False}]}, {}, True),
+    ({"x": [{"anything-but": ["roses"]}, {"exists": False}]}, {"x": "roses"}, False),
+    ({"x": [{"anything-but": ["roses"]}, {"exists": False}]}, {"x": "tulips"}, True),
+    ({"x": [""]}, {"x": ""}, True),
+    ({"x": [True]}, {"x": True}, True),
+    ({"x": ["true"]}, {"x": True}, False),
+    ({"x": ["b"]}, {"x": ["a", "b"]}, True),
+    ({"x": ["b"]}, {"x": [["a"], ["b"]]}, True),
+    (
+        {"e": {"f": ["Anna"], "l": ["Jones"]}},
+        {"e": [{"f": "Anna", "l": "Smith"}, {"f": "Peter", "l": "Jones"}]},
+        False,
+    ),
+    (
+        {"e": {"f": ["Anna"], "l": ["Jones"]}},
+        {"e": [{"f": "Anna", "l": "Jones"}, {"f": "Peter", "l": "Smith"}]},
+        True,
+    ),
+    ({"x": [{"anything-but": "a"}]}, {}, False),
+    ({"x": [{"anything-but": "a"}]}, {"x": None}, True),
+    ({"x": [{"anything-but": "a"}]}, {"x": 5}, True),
+    ({"x": [{"anything-but": 5}]}, {"x": "a"}, True),
+    ({"x": [{"anything-but": 5}]}, {"x": 5.0}, False),
+    ({"x": [{"anything-but": "a"}]}, {"x": ["a", "b"]}, True),
+    ({"x": [{"anything-but": "a"}]}, {"x": ["a"]}, False),
+    ({"x": [{"anything-but": "a"}]}, {"x": []}, False),
+    ({"x": [{"anything-but": {"prefix": "a"}}]}, {"x": 5}, True),
+    ({"x": [{"anything-but": {"suffix": ["a", "b"]}}]}, {"x": "cab"}, False),
+    ({"x": [{"anything-but": {"wildcard": "*"}}]}, {"x": 5}, True),
+    ({"x": [{"anything-but": {"wildcard": ""}}]}, {"x": ""}, False),
+    ({"x": [{"prefix": "12"}]}, {"x": 123}, False),
+    ({"x": [{"prefix": ""}]}, {"x": "abc"}, True),
+    ({"x": [{"suffix": ""}]}, {"x": "abc"}, True),
+    ({"x": [{"equals-ignore-case": ""}]}, {"x": ""}, True),
+    ({"x": [{"equals-ignore-case": ""}]}, {"x": "a"}, False),
+    ({"x": [{"wildcard": ""}]}, {"x": ""}, True),
+    ({"x": [{"wildcard": ""}]}, {"x": "a"}, False),
+    ({"x": [{"wildcard": "*"}]}, {"x": ""}, True),
+    ({"x": [{"wildcard": "*"}]}, {"x": 5}, False),
+    ({"x": [{"prefix": {"equals-ignore-case": "ab"}}]}, {"x": "aBc"}, True),
+    ({"x": [{"numeric": [">", 0, "<=", 5]}]}, {"x": 5}, True),
+    ({"x": [{"numeric": [">", 0, "<=", 5]}]}, {"x": 0}, False),
+    ({"a.b": [1]}, {"a": {"b": 1}}, True),
+    ({"a": {"b": [1]}}, {"a.b": 1}, True),
+    ({"a": {"b.c": [1]}}, {"a.b": {"c": 1}}, True),
+    ({"$or": [{"a": [1]}, {"b": [2]}]}, {"b": 2}, True),
+    ({"$or": [{"a": [1]}, {"b": [2]}]}, {"a": 2, "b": 1}, False),
+]
+
+
+@pytest.mark.parametrize(("pattern", "event", "expected"), SPEC_EXAMPLES)
+def test_reference_follows_the_spec(pattern: dict[str, Any], event: dict[str, Any], expected: bool) -> None:
+    assert reference_matches(pattern, event) is expected
+
+
+@pytest.mark.parametrize(("pattern", "event", "expected"), SPEC_EXAMPLES)
+def test_engine_follows_the_spec(pattern: dict[str, Any], event: dict[str, Any], expected: bool) -> None:
+    assert rulebus.Pattern(json.dumps(pattern)).matches(json.dumps(event)) is expected
+
+
+def test_reference_keeps_duplicate_keys() -> None:
+    event = json.loads('{"x": "1", "x": "2"}', object_pairs_hook=ObjectPairs)
+    assert reference_matches({"x": ["1"]}, event)
+    assert reference_matches({"x": ["2"]}, event)
+
+
+# --- fuzzing: nothing may crash -------------------------------------------------------------------
+
+json_keys = st.one_of(
+    st.sampled_from(KEYS),
+    st.sampled_from(
+        ["$or", "prefix", "suffix", "equals-ignore-case", "wildcard", "anything-but", "numeric", "exists",
+         "cidr", "exactly", "=", "<", ">=", "regex", "a.b", ""]
+    ),
+    st.text(max_size=4),
+)  # fmt: skip
+json_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False, allow_infinity=False),
+    strings,
+    st.text(max_size=8),
+    st.sampled_from([">", "<=", "=", "10.0.0.0/24", "a**b", "a\\b", "*"]),
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(json_keys, inner, max_size=4),
+    max_leaves=20,
+)
+json_objects = st.dictionaries(json_keys, json_values, max_size=4)
+
+
+def build_pattern(source: Any) -> rulebus.Pattern | None:
+    """The compiled pattern, or None when it is refused with InvalidPatternError (any other
+    exception fails the test). Text that is not a JSON object must be refused."""
+    try:
+        compiled = rulebus.Pattern(source)
+    except rulebus.InvalidPatternError as error:
+        assert isinstance(error.reason, str)
+        assert str(error).startswith("Event pattern is not valid. Reason: "), str(error)
+        return None
+    if isinstance(source, (str, bytes)):
+        assert isinstance(strict_json(source), ObjectPairs), f"accepted a pattern that is no JSON object: {source!r}"
+    return compiled
+
+
+def match_event(compiled: rulebus.Pattern, event: Any) -> bool | None:
+    """The answer, or None when the event is refused with InvalidEventError. A JSON object must be
+    answered; text that is not a JSON object must be refused."""
+    try:
+        result = compiled.matches(event)
+    except rulebus.InvalidEventError:
+        parsed = strict_json(event) if isinstance(event, (str, bytes)) else event
+        assert not isinstance(parsed, (dict, ObjectPairs)), f"refused a JSON object event: {show(event)}"
+        return None
+    assert isinstance(result, bool)
+    if isinstance(event, (str, bytes)):
+        assert isinstance(strict_json(event), ObjectPairs), f"answered an event that is no JSON object: {event!r}"
+    return result
+
+
+SAMPLE_EVENTS = [
+    '{"a": 1, "b": ["x", {"c": null}], "d": {"e": "f"}}',
+    '{"source": "com.shop", "detail": {"amount": 120}}',
+    "{}",
+]
+
+
+@given(st.one_of(st.binary(max_size=120), st.text(max_size=120)))
+def test_fuzz_pattern_from_random_input(cases: Counter[str], source: str | bytes) -> None:
+    cases["fuzz pattern: random bytes/text"] += 1
+    compiled = build_pattern(source)
+    note_event(f"accepted: {compiled is not None}")
+    if compiled is not None:
+        for event in SAMPLE_EVENTS:
+            match_event(compiled, event)
+
+
+@given(st.one_of(json_values, json_objects))
+def test_fuzz_pattern_from_random_json(cases: Counter[str], value: Any) -> None:
+    cases["fuzz pattern: random JSON"] += 1
+    text = json.dumps(value)
+    compiled = build_pattern(text)
+    note_event(f"accepted: {compiled is not None}")
+    if isinstance(value, dict):
+        from_dict = build_pattern(value)
+        assert (from_dict is None) == (compiled is None), f"text and dict disagree on validity: {text}"
+    if compiled is not None:
+        for event in SAMPLE_EVENTS:
+            match_event(compiled, event)
+
+
+@given(st.data())
+def test_fuzz_pattern_from_mutated_pattern(cases: Counter[str], data: st.DataObject) -> None:
+    pattern, event = data.draw(patterns_and_events())
+    text = data.draw(mutated(json.dumps(pattern)))
+    cases["fuzz pattern: mutated valid pattern"] += 1
+    compiled = build_pattern(text)
+    note_event(f"accepted: {compiled is not None}")
+    if compiled is not None:
+        match_event(compiled, json.dumps(event))
+        match_event(compiled, event)
+
+
+@given(st.data())
+def test_fuzz_event(cases: Counter[str], data: st.DataObject) -> None:
+    pattern = data.draw(patterns())
+    compiled = rulebus.Pattern(json.dumps(pattern))
+    event = data.draw(
+        st.one_of(
+            st.binary(max_size=120),
+            st.text(max_size=120),
+            json_values.map(json.dumps),
+            json_objects.map(json.dumps),
+            json_objects,
+        )
+    )
+    cases["fuzz event"] += 1
+    note_event(f"answered: {match_event(compiled, event) is not None}")
+
+
+# --- fuzzing SNS filter policies ------------------------------------------------------------------
+
+SCOPES = ("MessageAttributes", "MessageBody")
+
+
+def build_policy(source: Any, scope: str) -> rulebus.FilterPolicy | None:
+    """The filter policy, or None when refused with InvalidFilterPolicyError. Text that is not a
+    JSON object, and a scope SNS does not know, must be refused."""
+    try:
+        policy = rulebus.FilterPolicy(source, scope=scope)
+    except rulebus.InvalidFilterPolicyError as error:
+        assert isinstance(error.reason, str)
+        return None
+    assert scope in SCOPES, f"accepted the scope {scope!r}"
+    if isinstance(source, (str, bytes)):
+        assert isinstance(strict_json(source), ObjectPairs), f"accepted a policy that is no JSON object: {source!r}"
+    return policy
+
+
+def match_body(policy: rulebus.FilterPolicy, body: Any) -> bool:
+    """SNS never refuses a message for its body: a body that is not a JSON object is no match."""
+    result = policy.matches(body=body)
+    assert isinstance(result, bool)
+    if isinstance(body, (str, bytes)) and not isinstance(strict_json(body), ObjectPairs):
+        assert result is False, f"a body that is no JSON object matched: {body!r}"
+    return result
+
+
+attribute_values = st.one_of(
+    st.builds(lambda s: {"Type": "String", "Value": s}, st.one_of(strings, st.text(max_size=8))),
+    st.builds(lambda s: {"DataType": "String", "StringValue": s}, st.one_of(strings, st.text(max_size=8))),
+    st.builds(lambda n: {"Type": "Number", "Value": json.dumps(n)}, numbers),
+    st.builds(lambda n: {"DataType": "Number", "StringValue": json.dumps(n)}, numbers),
+    st.builds(
+        lambda v: {"Type": "String.Array", "Value": json.dumps(v)},
+        st.lists(st.one_of(strings, numbers, constants), max_size=3),
+    ),
+    st.builds(lambda b: {"DataType": "Binary", "BinaryValue": b}, st.binary(max_size=8)),
+)
+attribute_maps = st.dictionaries(st.sampled_from((*KEYS, "z")), attribute_values, max_size=4)
+
+
+def exercise_policy(policy: rulebus.FilterPolicy, scope: str, data: st.DataObject) -> None:
+    if scope == "MessageBody":
+        body = data.draw(
+            st.one_of(
+                patterns().flatmap(event_objects).map(json.dumps),
+                json_objects,
+                json_objects.map(json.dumps),
+                json_values.map(json.dumps),
+                st.text(max_size=60),
+                st.binary(max_size=60),
+            )
+        )
+        note_event(f"body matched: {match_body(policy, body)}")
+        if isinstance(body, str):
+            assert match_body(policy, body.encode()) is match_body(policy, body)
+    else:
+        result = policy.matches(attributes=data.draw(attribute_maps))
+        assert isinstance(result, bool)
+
+
+@given(st.data())
+def test_fuzz_filter_policy_from_random_input(cases: Counter[str], data: st.DataObject) -> None:
+    source = data.draw(st.one_of(st.binary(max_size=120), st.text(max_size=120), json_values.map(json.dumps)))
+    scope = data.draw(st.sampled_from(SCOPES))
+    cases["fuzz filter policy: random input"] += 1
+    policy = build_policy(source, scope)
+    note_event(f"accepted: {policy is not None}")
+    if policy is not None:
+        exercise_policy(policy, scope, data)
+
+
+@given(st.data())
+def test_fuzz_filter_policy_from_patterns(cases: Counter[str], data: st.DataObject) -> None:
+    """Generated EventBridge patterns (some SNS accepts, some it refuses), mutated or not, as text
+    or as a dict, under either scope or a scope SNS does not know."""
+    pattern = data.draw(patterns())
+    scope = data.draw(st.sampled_from(SCOPES) | st.sampled_from(["", "messagebody", "MessageBody "]))
+    source: Any = data.draw(
+        st.sampled_from([json.dumps(pattern), pattern]) | mutated(json.dumps(pattern))
+    )
+    cases["fuzz filter policy: generated and mutated"] += 1
+    policy = build_policy(source, scope)
+    note_event(f"accepted: {policy is not None}")
+    if policy is not None:
+        exercise_policy(policy, scope, data)
+
