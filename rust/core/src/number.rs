@@ -5,6 +5,34 @@
 //! rest, which then match only by their exact text). So `300`, `300.0` and `3e2` are equal,
 //! while `0.10000000000000001`, `9007199254740993`, `1e-400` and `1e400` are not comparable.
 
+/// How a dialect compares numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Numbers {
+    /// event-ruler: full double range, only exactly representable values compare.
+    #[default]
+    EventBridge,
+    /// SNS: five digits of accuracy after the decimal point.
+    Sns,
+}
+
+impl Numbers {
+    /// The value a number lexeme compares as, if it takes part in numeric comparison.
+    #[inline]
+    pub fn value(self, lexeme: &str) -> Option<f64> {
+        match self {
+            Numbers::EventBridge => comparable(lexeme),
+            Numbers::Sns => sns_value(lexeme),
+        }
+    }
+}
+
+/// SNS compares numbers to five decimal places: the value shifted into the positive range
+/// and truncated to a multiple of 10^-5 (an integer below 2^53, so exact as a double).
+fn sns_value(lexeme: &str) -> Option<f64> {
+    let x: f64 = lexeme.parse().ok().filter(|x: &f64| x.is_finite())?;
+    Some(((x + 1e9) * 1e5).floor())
+}
+
 /// The double a number lexeme compares as, or `None` when it is not exactly representable.
 pub fn comparable(lexeme: &str) -> Option<f64> {
     let value: f64 = lexeme.parse().ok()?;
@@ -70,6 +98,16 @@ mod tests {
         assert!(comparable("-0.0").unwrap().is_sign_positive());
         assert_eq!(comparable("1e308"), Some(1e308));
         assert_eq!(comparable("-122.4194"), Some(-122.4194));
+    }
+
+    #[test]
+    fn sns_compares_five_decimals() {
+        use super::Numbers;
+        assert_eq!(Numbers::Sns.value("100.123456789"), Numbers::Sns.value("100.1234567"));
+        assert_ne!(Numbers::Sns.value("100.12345"), Numbers::Sns.value("100.12346"));
+        assert_eq!(Numbers::Sns.value("3.015e2"), Numbers::Sns.value("301.5"));
+        assert_eq!(Numbers::Sns.value("-5.000001"), Numbers::Sns.value("-5.000009"));
+        assert_eq!(Numbers::Sns.value("NaN"), None);
     }
 
     #[test]

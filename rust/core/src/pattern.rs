@@ -6,7 +6,7 @@ use crate::casefold::IgnoreCase;
 use crate::cidr::{parse_cidr, single_address};
 use crate::error::{Dialect, Error};
 use crate::json::{self, Entry, Json, Node};
-use crate::number::comparable;
+use crate::number::{comparable, Numbers};
 use crate::rule::{Condition, Rule, SubRule};
 use crate::value::{AnythingBut, Bound, Matcher, Number, Range};
 use crate::wildcard::Wildcard;
@@ -44,11 +44,16 @@ pub type Expanded = Vec<Vec<Leaf>>;
 pub struct Compiler<'t> {
     text: &'t [u8],
     dialect: Dialect,
+    numbers: Numbers,
 }
 
 impl<'t> Compiler<'t> {
     pub fn new(text: &'t [u8], dialect: Dialect) -> Self {
-        Self { text, dialect }
+        let numbers = match dialect {
+            Dialect::EventBridge => Numbers::EventBridge,
+            Dialect::Sns => Numbers::Sns,
+        };
+        Self { text, dialect, numbers }
     }
 
     /// Parses and validates; `Ok(None)` for an SNS policy that is the empty object.
@@ -94,7 +99,7 @@ impl<'t> Compiler<'t> {
 
     fn object_here(&self, entries: &[Entry], prefix: &[u8], depth: usize, top: Option<&[u8]>) -> Result<Expanded, Error> {
         let mut alternatives: Expanded = vec![Vec::new()];
-        for entry in entries {
+        for entry in last_of_each_key(entries) {
             let top_key = top.unwrap_or(&entry.key);
             let node = &entry.value;
             match &node.value {
@@ -187,7 +192,12 @@ impl<'t> Compiler<'t> {
         for item in items {
             let matcher = match &item.value {
                 Json::String(s) => Matcher::String { bytes: s.clone(), ip: single_address(s) },
-                Json::Number(n) => Matcher::Number(Number::new(n)),
+                Json::Number(n) => {
+                    if self.dialect == Dialect::Sns {
+                        self.sns_number(n, item.end)?;
+                    }
+                    Matcher::Number(Number::new(n, self.numbers))
+                }
                 Json::Bool(b) => Matcher::Bool(*b),
                 Json::Null => Matcher::Null,
                 Json::Array(_) => {
@@ -345,20 +355,24 @@ impl<'t> Compiler<'t> {
         let Some(Node { value: Json::Number(text), end }) = operand else {
             return Err(self.error_at(format!("Value of {name} must be numeric"), operand.map_or(end, |n| n.end)));
         };
-        let Some(value) = comparable(text) else {
-            return Err(self.error_at(format!("Cannot compare number : {text}"), *end));
-        };
         if self.dialect == Dialect::Sns {
-            crate::policy::check_number(text, value).map_err(|reason| self.error_at(reason, *end))?;
+            return self.sns_number(text, *end);
         }
-        Ok(value)
+        comparable(text).ok_or_else(|| self.error_at(format!("Cannot compare number : {text}"), *end))
+    }
+
+    /// A number of an SNS policy: within SNS's range, compared to five decimal places.
+    fn sns_number(&self, text: &str, end: usize) -> Result<f64, Error> {
+        let value: f64 = text.parse().unwrap_or(f64::INFINITY);
+        crate::policy::check_number(text, value).map_err(|reason| self.error_at(reason, end))?;
+        Ok(self.numbers.value(text).unwrap_or(value))
     }
 
     fn anything_but(&self, operand: &Node) -> Result<AnythingBut, Error> {
         const NOT_A_VALUE: &str = "Value of anything-but must be an array or single string/number value.";
         match &operand.value {
             Json::String(s) => Ok(AnythingBut::Strings(vec![s.clone()])),
-            Json::Number(n) => Ok(AnythingBut::Numbers(vec![Number::new(n)])),
+            Json::Number(n) => Ok(AnythingBut::Numbers(vec![Number::new(n, self.numbers)])),
             Json::Array(items) => self.anything_but_list(items),
             Json::Object(entries) => {
                 let Some(first) = entries.first() else {
@@ -403,7 +417,7 @@ impl<'t> Compiler<'t> {
         for item in items {
             match &item.value {
                 Json::String(s) if numbers.is_empty() => strings.push(s.clone()),
-                Json::Number(n) if strings.is_empty() => numbers.push(Number::new(n)),
+                Json::Number(n) if strings.is_empty() => numbers.push(Number::new(n, self.numbers)),
                 Json::String(_) | Json::Number(_) => {
                     return Err(self.error_at(
                         "Inside anything but list, either all values are number or string, mixed type is not supported",
@@ -477,6 +491,19 @@ fn join(prefix: &[u8], key: &[u8]) -> Vec<u8> {
     path
 }
 
+/// The entries of an object with each key's last occurrence winning (in the position of its
+/// first), as Jackson's object model, which event-ruler reads patterns into, keeps them.
+fn last_of_each_key(entries: &[Entry]) -> Vec<&Entry> {
+    let mut out: Vec<&Entry> = Vec::with_capacity(entries.len());
+    for entry in entries {
+        match out.iter_mut().find(|e| e.key == entry.key) {
+            Some(slot) => *slot = entry,
+            None => out.push(entry),
+        }
+    }
+    out
+}
+
 /// A path named twice in one sub-rule keeps its last value list (event-ruler's default).
 fn last_wins(leaves: &mut Vec<Leaf>) {
     let mut seen = std::collections::HashSet::new();
@@ -491,8 +518,8 @@ fn last_wins(leaves: &mut Vec<Leaf>) {
 }
 
 /// Interns the leaves' paths and builds the rule.
-pub fn build(expanded: Expanded) -> Rule {
-    let mut rule = Rule::default();
+pub fn build(expanded: Expanded, numbers: Numbers) -> Rule {
+    let mut rule = Rule { numbers, ..Rule::default() };
     for leaves in expanded {
         let conditions = leaves
             .into_iter()
@@ -510,5 +537,5 @@ pub fn build(expanded: Expanded) -> Rule {
 /// Compiles an EventBridge event pattern.
 pub fn compile(text: &[u8]) -> Result<Rule, Error> {
     let expanded = Compiler::new(text, Dialect::EventBridge).expand()?.unwrap_or_default();
-    Ok(build(expanded))
+    Ok(build(expanded, Numbers::EventBridge))
 }

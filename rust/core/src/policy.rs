@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use crate::error::{Dialect, Error};
 use crate::event::{scan, Flattened, Value};
 use crate::json::{self, Json};
+use crate::number::Numbers;
 use crate::pattern::{build, Compiler, Expanded};
 use crate::rule::Rule;
 use crate::value::Scalar;
@@ -90,7 +91,7 @@ impl FilterPolicy {
             });
         }
         check_limits(&expanded)?;
-        Ok(Self { rule: build(expanded), scope, everything: false })
+        Ok(Self { rule: build(expanded, Numbers::Sns), scope, everything: false })
     }
 
     pub fn scope(&self) -> Scope {
@@ -127,20 +128,22 @@ fn push_attribute<'a>(flat: &mut Flattened<'a>, path: u32, attribute: &Attribute
     let base = attribute.data_type.split('.').next().unwrap_or("");
     let mut push = |scalar| flat.values.push(Value { path, node: 0, scalar });
     if attribute.data_type == "String.Array" {
-        // Each element of the JSON array is matched on its own, with its JSON type.
-        if let Ok(json::Node { value: Json::Array(items), .. }) = json::parse(value) {
-            for item in items {
-                match item.value {
-                    Json::String(s) => push(Scalar::String(Cow::Owned(s))),
-                    Json::Number(n) => push(Scalar::Number(Cow::Owned(n))),
-                    Json::Bool(b) => push(Scalar::Bool(b)),
-                    Json::Null => push(Scalar::Null),
-                    Json::Array(_) | Json::Object(_) => {}
-                }
+        // Each element of the JSON array is matched on its own, with its JSON type; a value that
+        // is one JSON scalar counts as a one-element array.
+        let items = match json::parse(value) {
+            Ok(json::Node { value: Json::Array(items), .. }) => items.into_iter().map(|n| n.value).collect(),
+            Ok(json::Node { value: scalar, .. }) => vec![scalar],
+            Err(_) => vec![Json::String(value.to_vec())],
+        };
+        for item in items {
+            match item {
+                Json::String(s) => push(Scalar::String(Cow::Owned(s))),
+                Json::Number(n) => push(Scalar::Number(Cow::Owned(n))),
+                Json::Bool(b) => push(Scalar::Bool(b)),
+                Json::Null => push(Scalar::Null),
+                Json::Array(_) | Json::Object(_) => {}
             }
-            return;
         }
-        push(Scalar::String(Cow::Borrowed(value)));
         return;
     }
     match base {

@@ -2,6 +2,7 @@
 //! the array-consistent test of a flattened event against them.
 
 use crate::event::{Flattened, Node, PathIndex};
+use crate::number::Numbers;
 use crate::value::Matcher;
 
 /// One field of a sub-rule: the path's value must satisfy one of the matchers, or, when
@@ -24,6 +25,7 @@ pub struct SubRule {
 pub struct Rule {
     pub index: PathIndex,
     pub subrules: Vec<SubRule>,
+    pub numbers: Numbers,
 }
 
 impl Rule {
@@ -39,18 +41,26 @@ impl Rule {
             starts[i] += starts[i - 1];
         }
         let mut scratch = Scratch::default();
-        self.subrules.iter().any(|sub| sub.matches(event, &starts, &mut scratch))
+        self.subrules.iter().any(|sub| sub.matches(event, &starts, self.numbers, &mut scratch))
     }
+}
+
+/// What one condition may use: its matching values, and (for a condition that allows absence)
+/// the range of all its path's values, which must all be out of reach for absence to hold.
+struct Choice {
+    candidates: Vec<u32>,
+    absent: Option<(u32, u32)>,
 }
 
 #[derive(Default)]
 struct Scratch {
-    candidates: Vec<Vec<u32>>,
+    choices: Vec<Choice>,
     fixed: Vec<(u32, u32)>,
+    deferred: Vec<(u32, u32)>,
 }
 
 impl SubRule {
-    fn matches(&self, event: &Flattened<'_>, starts: &[u32], scratch: &mut Scratch) -> bool {
+    fn matches(&self, event: &Flattened<'_>, starts: &[u32], numbers: Numbers, scratch: &mut Scratch) -> bool {
         let mut used = 0;
         let mut in_arrays = false;
         for condition in &self.conditions {
@@ -61,43 +71,63 @@ impl SubRule {
                 }
                 return false;
             }
-            if used == scratch.candidates.len() {
-                scratch.candidates.push(Vec::new());
+            if used == scratch.choices.len() {
+                scratch.choices.push(Choice { candidates: Vec::new(), absent: None });
             }
-            let list = &mut scratch.candidates[used];
-            list.clear();
+            let choice = &mut scratch.choices[used];
+            choice.candidates.clear();
+            choice.absent = condition.absent_ok.then_some((start, end));
+            let mut at_root = false;
             for i in start..end {
                 let value = &event.values[i as usize];
-                if condition.matchers.iter().any(|m| m.matches(&value.scalar)) {
-                    list.push(i);
-                    in_arrays |= value.node != 0;
+                at_root |= value.node == 0;
+                in_arrays |= value.node != 0;
+                if condition.matchers.iter().any(|m| m.matches(&value.scalar, numbers)) {
+                    choice.candidates.push(i);
                 }
             }
-            if list.is_empty() {
+            // A value outside every array is always in reach, so absence cannot hold then.
+            if choice.candidates.is_empty() && (!condition.absent_ok || at_root) {
                 return false;
             }
             used += 1;
         }
-        if !in_arrays || used <= 1 {
+        let choices = &mut scratch.choices[..used];
+        if !in_arrays {
             return true;
         }
-        let lists = &mut scratch.candidates[..used];
-        lists.sort_by_key(Vec::len);
+        // Conditions that must pick a value first, fewest candidates first; those that may hold
+        // by absence last.
+        choices.sort_by_key(|c| (c.absent.is_some(), c.candidates.len()));
         scratch.fixed.clear();
-        consistent(lists, event, &mut scratch.fixed)
+        scratch.deferred.clear();
+        consistent(choices, event, &mut scratch.fixed, &mut scratch.deferred)
     }
 }
 
-/// Whether one candidate per list can be chosen so that no two come from different elements of
-/// one array. `fixed` holds the (array, element) choices made so far.
-fn consistent(lists: &[Vec<u32>], event: &Flattened<'_>, fixed: &mut Vec<(u32, u32)>) -> bool {
-    let Some((first, rest)) = lists.split_first() else { return true };
-    for &i in first {
+/// Whether each choice can pick one candidate (or, where allowed, hold by absence) so that no
+/// two picked values come from different elements of one array, and no value of a path that
+/// holds by absence lies within the picked elements. `fixed` holds the (array, element) picks
+/// made so far; `deferred` the value ranges that must end up out of reach.
+fn consistent(choices: &[Choice], event: &Flattened<'_>, fixed: &mut Vec<(u32, u32)>, deferred: &mut Vec<(u32, u32)>) -> bool {
+    let Some((first, rest)) = choices.split_first() else {
+        return deferred
+            .iter()
+            .all(|&(start, end)| (start..end).all(|i| !reachable(event.values[i as usize].node, &event.nodes, fixed)));
+    };
+    for &i in &first.candidates {
         let mark = fixed.len();
-        if assign(event.values[i as usize].node, &event.nodes, fixed) && consistent(rest, event, fixed) {
+        if assign(event.values[i as usize].node, &event.nodes, fixed) && consistent(rest, event, fixed, deferred) {
             return true;
         }
         fixed.truncate(mark);
+    }
+    if let Some(range) = first.absent {
+        deferred.push(range);
+        if consistent(rest, event, fixed, deferred) {
+            return true;
+        }
+        deferred.pop();
     }
     false
 }
@@ -111,6 +141,18 @@ fn assign(mut node: u32, nodes: &[Node], fixed: &mut Vec<(u32, u32)>) -> bool {
             Some(&(_, element)) if element == node => return true,
             Some(_) => return false,
             None => fixed.push((array, node)),
+        }
+        node = parent;
+    }
+    true
+}
+
+/// Whether a value in `node` could be combined with the elements fixed so far.
+fn reachable(mut node: u32, nodes: &[Node], fixed: &[(u32, u32)]) -> bool {
+    while node != 0 {
+        let Node { parent, array } = nodes[node as usize];
+        if fixed.iter().any(|&(a, element)| a == array && element != node) {
+            return false;
         }
         node = parent;
     }

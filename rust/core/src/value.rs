@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use crate::casefold::IgnoreCase;
 use crate::cidr::{parse_ip, IpRange};
-use crate::number::comparable;
+use crate::number::Numbers;
 use crate::wildcard::Wildcard;
 
 /// A scalar value of an event, borrowed from the event's text where possible.
@@ -48,13 +48,13 @@ pub struct Number {
 }
 
 impl Number {
-    pub fn new(text: &str) -> Self {
-        Self { text: text.to_owned(), value: comparable(text) }
+    pub fn new(text: &str, numbers: Numbers) -> Self {
+        Self { text: text.to_owned(), value: numbers.value(text) }
     }
 
     #[inline]
-    fn equals(&self, lexeme: &str) -> bool {
-        match (self.value, comparable(lexeme)) {
+    fn equals(&self, lexeme: &str, numbers: Numbers) -> bool {
+        match (self.value, numbers.value(lexeme)) {
             (Some(a), Some(b)) => a == b,
             _ => self.text == lexeme,
         }
@@ -97,10 +97,10 @@ pub enum AnythingBut {
 impl AnythingBut {
     /// Whether the value is excluded. Only strings are excluded by the string forms and only
     /// numbers by the number form: a value of another type is never excluded.
-    fn excludes(&self, value: &Scalar<'_>) -> bool {
+    fn excludes(&self, value: &Scalar<'_>, numbers: Numbers) -> bool {
         match (self, value) {
             (AnythingBut::Strings(list), Scalar::String(s)) => list.iter().any(|x| x.as_slice() == s.as_ref()),
-            (AnythingBut::Numbers(list), Scalar::Number(n)) => list.iter().any(|x| x.equals(n)),
+            (AnythingBut::Numbers(list), Scalar::Number(n)) => list.iter().any(|x| x.equals(n, numbers)),
             (AnythingBut::Prefixes(list), Scalar::String(s)) => list.iter().any(|x| s.starts_with(x)),
             (AnythingBut::Suffixes(list), Scalar::String(s)) => list.iter().any(|x| s.ends_with(x)),
             (AnythingBut::IgnoreCase(list), Scalar::String(s)) => list.iter().any(|x| x.equals(s)),
@@ -112,12 +112,12 @@ impl AnythingBut {
 
 impl Matcher {
     /// Whether one scalar value satisfies this matcher.
-    pub fn matches(&self, value: &Scalar<'_>) -> bool {
+    pub fn matches(&self, value: &Scalar<'_>, numbers: Numbers) -> bool {
         match (self, value) {
             (Matcher::String { bytes, ip }, Scalar::String(s)) => {
                 bytes.as_slice() == s.as_ref() || ip.is_some_and(|r| parse_ip(s).is_some_and(|a| r.contains(a)))
             }
-            (Matcher::Number(n), Scalar::Number(lexeme)) => n.equals(lexeme),
+            (Matcher::Number(n), Scalar::Number(lexeme)) => n.equals(lexeme, numbers),
             (Matcher::Bool(b), Scalar::Bool(v)) => b == v,
             (Matcher::Null, Scalar::Null) | (Matcher::Exists, _) => true,
             (Matcher::Prefix(p), Scalar::String(s)) => s.starts_with(p),
@@ -126,9 +126,9 @@ impl Matcher {
             (Matcher::SuffixIgnoreCase(p), Scalar::String(s)) => p.is_suffix_of(s),
             (Matcher::EqualsIgnoreCase(p), Scalar::String(s)) => p.equals(s),
             (Matcher::Wildcard(w), Scalar::String(s)) => w.matches(s),
-            (Matcher::Numeric(r), Scalar::Number(lexeme)) => comparable(lexeme).is_some_and(|x| r.contains(x)),
+            (Matcher::Numeric(r), Scalar::Number(lexeme)) => numbers.value(lexeme).is_some_and(|x| r.contains(x)),
             (Matcher::Cidr(r), Scalar::String(s)) => parse_ip(s).is_some_and(|a| r.contains(a)),
-            (Matcher::AnythingBut(a), v) => !a.excludes(v),
+            (Matcher::AnythingBut(a), v) => !a.excludes(v, numbers),
             _ => false,
         }
     }
@@ -137,6 +137,7 @@ impl Matcher {
 #[cfg(test)]
 mod tests {
     use super::*;
+    const EB: Numbers = Numbers::EventBridge;
 
     fn s(x: &str) -> Scalar<'_> {
         Scalar::String(Cow::Borrowed(x.as_bytes()))
@@ -147,26 +148,26 @@ mod tests {
 
     #[test]
     fn exact_numbers_compare_by_value_then_text() {
-        let five = Matcher::Number(Number::new("5"));
-        assert!(five.matches(&n("5.0")));
-        assert!(five.matches(&n("5e0")));
-        assert!(!five.matches(&s("5")));
-        let big = Matcher::Number(Number::new("123456789012345678901"));
-        assert!(big.matches(&n("123456789012345678901")));
-        assert!(!big.matches(&n("1.23456789012345678901e20")));
-        assert!(Matcher::Number(Number::new("0")).matches(&n("-0.0")));
+        let five = Matcher::Number(Number::new("5", Numbers::EventBridge));
+        assert!(five.matches(&n("5.0"), EB));
+        assert!(five.matches(&n("5e0"), EB));
+        assert!(!five.matches(&s("5"), EB));
+        let big = Matcher::Number(Number::new("123456789012345678901", Numbers::EventBridge));
+        assert!(big.matches(&n("123456789012345678901"), EB));
+        assert!(!big.matches(&n("1.23456789012345678901e20"), EB));
+        assert!(Matcher::Number(Number::new("0", Numbers::EventBridge)).matches(&n("-0.0"), EB));
     }
 
     #[test]
     fn anything_but_never_excludes_other_types() {
         let a = Matcher::AnythingBut(AnythingBut::Strings(vec![b"a".to_vec()]));
-        assert!(!a.matches(&s("a")));
-        assert!(a.matches(&s("b")));
-        assert!(a.matches(&n("5")));
-        assert!(a.matches(&Scalar::Null));
-        let five = Matcher::AnythingBut(AnythingBut::Numbers(vec![Number::new("5")]));
-        assert!(!five.matches(&n("5.0")));
-        assert!(five.matches(&s("5")));
+        assert!(!a.matches(&s("a"), EB));
+        assert!(a.matches(&s("b"), EB));
+        assert!(a.matches(&n("5"), EB));
+        assert!(a.matches(&Scalar::Null, EB));
+        let five = Matcher::AnythingBut(AnythingBut::Numbers(vec![Number::new("5", Numbers::EventBridge)]));
+        assert!(!five.matches(&n("5.0"), EB));
+        assert!(five.matches(&s("5"), EB));
     }
 
     #[test]
@@ -177,15 +178,15 @@ mod tests {
         };
         assert!(!r.contains(0.0));
         assert!(r.contains(5.0));
-        assert!(Matcher::Numeric(r).matches(&n("3")));
-        assert!(!Matcher::Numeric(r).matches(&s("3")));
-        assert!(!Matcher::Numeric(r).matches(&n("0.10000000000000001")));
+        assert!(Matcher::Numeric(r).matches(&n("3"), EB));
+        assert!(!Matcher::Numeric(r).matches(&s("3"), EB));
+        assert!(!Matcher::Numeric(r).matches(&n("0.10000000000000001"), EB));
     }
 
     #[test]
     fn strings_that_are_addresses() {
         let m = Matcher::String { bytes: b"2001:db8::1".to_vec(), ip: crate::cidr::single_address(b"2001:db8::1") };
-        assert!(m.matches(&s("2001:0db8:0000:0000:0000:0000:0000:0001")));
-        assert!(!m.matches(&s("2001:db8::2")));
+        assert!(m.matches(&s("2001:0db8:0000:0000:0000:0000:0000:0001"), EB));
+        assert!(!m.matches(&s("2001:db8::2"), EB));
     }
 }
