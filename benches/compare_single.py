@@ -134,7 +134,11 @@ def main(argv: list[str] | None = None) -> int:
     print(table(rates))
     yardstick = orjson_rate(args.repeats, args.seconds)
     if yardstick is not None:
-        print(f"\nyardstick: orjson.loads of the same event: {yardstick:,.0f}/s")
+        bytes_rate = geomean([rates[case.name, "rulebus bytes"] for case in CASES])
+        print(
+            f"\nyardstick: orjson.loads of the same event: {yardstick:,.0f}/s "
+            f"(rulebus bytes, geomean: {bytes_rate / yardstick:.2f}x that)"
+        )
     if wrong:
         print("\nresults that differ from AWS:")
         for line in wrong:

@@ -32,7 +32,6 @@ FORMS: dict[str, Callable[[str], Any]] = {
     "memoryview-slice": lambda text: memoryview(b"[[" + text.encode())[2:],
     "dict": json.loads,
     "ordereddict": lambda text: json.loads(text, object_pairs_hook=collections.OrderedDict),
-    "mappingproxy": lambda text: types.MappingProxyType(json.loads(text)),
 }
 
 # (pattern, event, expected); every pair is plain JSON without duplicate keys, so all forms agree.
@@ -57,6 +56,16 @@ PAIR_IDS = [f"pair{i}" for i in range(len(PAIRS))]
 def test_forms_agree(pattern: str, event: str, expected: bool, pattern_form: str, event_form: str) -> None:
     compiled = rulebus.Pattern(FORMS[pattern_form](pattern))
     assert compiled.matches(FORMS[event_form](event)) is expected
+
+
+def test_mapping_that_is_not_a_dict() -> None:
+    # DESIGN.md: "a Python mapping"; the stub types inputs as Mapping[str, Any]
+    pattern = types.MappingProxyType({"source": ["com.shop"], "detail": {"n": [{"numeric": [">", 1]}]}})
+    event = types.MappingProxyType({"source": "com.shop", "detail": types.MappingProxyType({"n": 2})})
+    assert rulebus.Pattern(pattern).matches(event) is True
+    assert rulebus.Pattern(json.dumps(dict(pattern))).matches(event) is True
+    fp = rulebus.FilterPolicy(types.MappingProxyType({"n": [2]}), "MessageBody")
+    assert fp.matches(body=types.MappingProxyType({"n": 2})) is True
 
 
 @pytest.mark.parametrize("form", ["str", "bytes", "bytearray", "memoryview"])
@@ -207,6 +216,49 @@ def test_mapping_with_unserialisable_values() -> None:
         assert _match(X, event) in ("InvalidEventError", "TypeError")
 
 
+ENVELOPE_HEAD = '{"id": "1", "account": "1", "source": "s", "time": "t", "region": "r", "detail-type": "d"'
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        ENVELOPE_HEAD + ', "detail": {"a": NaN}}',
+        ENVELOPE_HEAD + ', "detail": {"a": -Infinity}}',
+        (ENVELOPE_HEAD + ', "detail": {"a": "\xff"}}').encode("latin-1"),
+        ENVELOPE_HEAD + ', "detail": {"a": "x",}}',
+    ],
+    ids=["nan", "infinity", "invalid-utf8", "trailing-comma"],
+)
+def test_test_event_pattern_not_json(event: Any) -> None:
+    # spec "Rules recorded against AWS": text that is not JSON gives "Parameter Event is not valid."
+    with pytest.raises(InvalidEventError) as info:
+        rulebus.test_event_pattern('{"source": ["s"]}', event)
+    assert str(info.value) == "Parameter Event is not valid."
+
+
+@pytest.mark.parametrize(
+    "attributes",
+    [
+        {"a": {"Type": "String"}},
+        {"a": {"Value": "x"}},
+        {"a": "x"},
+        {"a": {"Type": 5, "Value": "x"}},
+        {"a": {"DataType": "String", "StringValue": 5}},
+        {"a": {"Type": "Number", "Value": "not a number"}},
+        {"a": {"Type": "String.Array", "Value": "not json"}},
+        {"a": {"Type": "String.Array", "Value": '["x"'}},
+        {1: {"Type": "String", "Value": "x"}},
+        [1],
+        "x",
+    ],
+)
+def test_malformed_attributes_never_crash(attributes: Any) -> None:
+    # not specified beyond "a clear exception or an answer"
+    fp = rulebus.FilterPolicy('{"a": ["x"]}')
+    outcome = _outcome(lambda: fp.matches(attributes=attributes))
+    assert outcome in (True, False, "TypeError", "ValueError", "InvalidEventError")
+
+
 def test_empty_object_event() -> None:
     assert _match(X, "{}") is False
     assert _match('{"a": [{"exists": false}]}', "{}") is True
@@ -290,6 +342,9 @@ def _deep_dict() -> dict[str, Any]:
 
 
 DOTTED = json.dumps({".".join(["a"] * DEPTH): [1]})
+# Within AWS's limits (pattern <= 4096 characters, event nesting <= 1000 levels) the answer is owed.
+NEAR = 900
+DOTTED_NEAR = json.dumps({".".join(["a"] * NEAR): [1]})
 
 ISOLATED: dict[str, Callable[[], Any]] = {
     # the pattern names the deep path (a dotted key matches nested objects, "Rules recorded against AWS")
@@ -297,6 +352,13 @@ ISOLATED: dict[str, Callable[[], Any]] = {
     "dotted-pattern-other-leaf": lambda: rulebus.Pattern(DOTTED).matches(_deep_objects("2")),
     "dotted-pattern-bytes": lambda: rulebus.Pattern(DOTTED).matches(_deep_objects().encode()),
     "nested-pattern": lambda: rulebus.Pattern(_deep_objects("[1]")).matches(_deep_objects()),
+    "dotted-pattern-900": lambda: rulebus.Pattern(DOTTED_NEAR).matches('{"a":' * NEAR + "1" + "}" * NEAR),
+    "dotted-pattern-900-other": lambda: rulebus.Pattern(DOTTED_NEAR).matches(
+        '{"a":' * NEAR + "2" + "}" * NEAR
+    ),
+    "exists-false-900": lambda: rulebus.Pattern('{"z": [{"exists": false}]}').matches(
+        '{"a":' * NEAR + "1" + "}" * NEAR
+    ),
     # the pattern does not name it
     "unnamed-objects": lambda: rulebus.Pattern('{"b": ["x"]}').matches(
         '{"b": "x", "c": ' + _deep_objects() + "}"
@@ -331,6 +393,9 @@ ALLOWED: dict[str, set[Any]] = {
     "dotted-pattern-other-leaf": {False, "InvalidEventError", "InvalidPatternError"},
     "dotted-pattern-bytes": {True, "InvalidEventError", "InvalidPatternError"},
     "nested-pattern": {True, "InvalidEventError", "InvalidPatternError"},
+    "dotted-pattern-900": {True},
+    "dotted-pattern-900-other": {False},
+    "exists-false-900": {True},
     "unnamed-objects": {True, "InvalidEventError"},
     "unnamed-arrays": {True, "InvalidEventError"},
     "unnamed-objects-first": {True, "InvalidEventError"},

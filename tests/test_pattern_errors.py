@@ -258,6 +258,30 @@ def test_same_reason_from_a_mapping() -> None:
     assert info.value.reason == "Value of > must be numeric"
 
 
+def test_pattern_length_limit() -> None:
+    # The API caps EventPattern at 4096 characters (spec 5.1, aws-semantics 3.3). AWS's text for a
+    # longer pattern is not recorded, so only the boundary and the exception's base class are held.
+    head, tail = '{"a": ["', '"]}'
+    at_limit = head + "x" * (4096 - len(head) - len(tail)) + tail
+    assert len(at_limit) == 4096
+    rulebus.Pattern(at_limit)
+    with pytest.raises(ValueError):
+        rulebus.Pattern(at_limit[: -len(tail)] + "x" + tail)
+
+
+def _or_product(groups: int, branches: int) -> str:
+    """``groups`` sibling objects, each a ``$or`` of ``branches`` objects: branches**groups sub-rules."""
+    return json.dumps({f"g{g}": {"$or": [{f"f{b}": [b]} for b in range(branches)]} for g in range(groups)})
+
+
+def test_or_combination_limit() -> None:
+    # aws-semantics 3.3: more than 1000 $or combinations is an InvalidEventPatternException; the
+    # reason text is not recorded, so it is not asserted.
+    rulebus.Pattern(_or_product(3, 10))  # 1000
+    with pytest.raises(InvalidPatternError):
+        rulebus.Pattern(_or_product(10, 2))  # 1024
+
+
 # Patterns EventBridge accepts ("Rules recorded against AWS", spec 1.2, 3.3): the validator must not
 # be stricter than AWS.
 VALID = [

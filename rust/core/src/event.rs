@@ -13,46 +13,76 @@ use crate::json::MAX_DEPTH;
 use crate::lexer::{check_utf8, Cursor, SyntaxError};
 use crate::value::Scalar;
 
-/// What the patterns want of a path: its values (a leaf id) and/or the paths below it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Want {
-    pub leaf: Option<u32>,
-    pub prefix: bool,
-}
+/// A node of the path trie, or `SKIP` for a value no pattern wants.
+pub type Want = u32;
+pub const SKIP: Want = u32::MAX;
 
-/// The paths that patterns name, with every dotted prefix of them.
-#[derive(Debug, Clone, Default)]
+/// Children above this many are also indexed by a hash map.
+const LINEAR_CHILDREN: usize = 8;
+
+/// The paths that patterns name, as a trie over their `.`-separated segments. A dotted event
+/// key walks several segments, so `"a.b"` and `{"a": {"b": ...}}` reach the same node.
+#[derive(Debug, Clone)]
 pub struct PathIndex {
-    wants: FxHashMap<Box<[u8]>, Want>,
+    nodes: Vec<TrieNode>,
     paths: Vec<Box<[u8]>>,
 }
 
+#[derive(Debug, Clone, Default)]
+struct TrieNode {
+    children: Vec<(Box<[u8]>, u32)>,
+    map: Option<FxHashMap<Box<[u8]>, u32>>,
+    leaf: Option<u32>,
+}
+
+impl Default for PathIndex {
+    fn default() -> Self {
+        Self { nodes: vec![TrieNode::default()], paths: Vec::new() }
+    }
+}
+
 impl PathIndex {
-    /// The id of a path, adding it (and its prefixes) if new.
+    /// The trie's root: what is wanted of the top-level object.
+    pub const ROOT: Want = 0;
+
+    /// The id of a path, adding it if new.
     pub fn intern(&mut self, path: &[u8]) -> u32 {
-        if let Some(id) = self.wants.get(path).and_then(|w| w.leaf) {
+        let mut node = Self::ROOT;
+        for segment in path.split(|&b| b == b'.') {
+            node = match self.step(node, segment) {
+                SKIP => {
+                    let child = self.nodes.len() as u32;
+                    self.nodes.push(TrieNode::default());
+                    let parent = &mut self.nodes[node as usize];
+                    parent.children.push((segment.into(), child));
+                    if parent.children.len() > LINEAR_CHILDREN {
+                        let map = parent.map.get_or_insert_with(FxHashMap::default);
+                        map.extend(parent.children.iter().map(|(k, v)| (k.clone(), *v)));
+                    }
+                    child
+                }
+                existing => existing,
+            };
+        }
+        if let Some(id) = self.nodes[node as usize].leaf {
             return id;
         }
         let id = self.paths.len() as u32;
         self.paths.push(path.into());
-        self.wants.entry(path.into()).or_default().leaf = Some(id);
-        for (i, &b) in path.iter().enumerate() {
-            if b == b'.' {
-                self.wants.entry(path[..i].into()).or_default().prefix = true;
-            }
-        }
+        self.nodes[node as usize].leaf = Some(id);
         id
     }
 
     /// The id of a path that a pattern names as a leaf.
     pub fn lookup(&self, path: &[u8]) -> Option<u32> {
-        self.wants.get(path).and_then(|w| w.leaf)
+        self.leaf(self.child(Self::ROOT, path))
     }
 
     pub fn path(&self, id: u32) -> &[u8] {
         &self.paths[id as usize]
     }
 
+    /// The number of leaf paths.
     pub fn len(&self) -> usize {
         self.paths.len()
     }
@@ -61,9 +91,45 @@ impl PathIndex {
         self.paths.is_empty()
     }
 
+    /// What is wanted of the value of `key` inside the object wanted as `node`.
     #[inline]
-    fn want(&self, path: &[u8]) -> Want {
-        self.wants.get(path).copied().unwrap_or_default()
+    pub fn child(&self, node: Want, key: &[u8]) -> Want {
+        if memchr::memchr(b'.', key).is_none() {
+            return self.step(node, key);
+        }
+        key.split(|&b| b == b'.').try_fold(node, |n, segment| match self.step(n, segment) {
+            SKIP => None,
+            next => Some(next),
+        })
+        .unwrap_or(SKIP)
+    }
+
+    #[inline]
+    fn step(&self, node: Want, segment: &[u8]) -> Want {
+        let node = &self.nodes[node as usize];
+        if let Some(map) = &node.map {
+            return map.get(segment).copied().unwrap_or(SKIP);
+        }
+        node.children
+            .iter()
+            .find(|(k, _)| k.as_ref() == segment)
+            .map_or(SKIP, |&(_, child)| child)
+    }
+
+    /// The leaf id of a wanted node.
+    #[inline]
+    pub fn leaf(&self, node: Want) -> Option<u32> {
+        if node == SKIP {
+            None
+        } else {
+            self.nodes[node as usize].leaf
+        }
+    }
+
+    /// Whether paths continue below a wanted node.
+    #[inline]
+    pub fn has_children(&self, node: Want) -> bool {
+        node != SKIP && !self.nodes[node as usize].children.is_empty()
     }
 }
 
@@ -89,6 +155,7 @@ pub struct Flattened<'a> {
     pub values: Vec<Value<'a>>,
     pub nodes: Vec<Node>,
     arrays: u32,
+    stack: Vec<Frame>,
 }
 
 impl<'a> Flattened<'a> {
@@ -97,6 +164,7 @@ impl<'a> Flattened<'a> {
         self.nodes.clear();
         self.nodes.push(Node { parent: 0, array: u32::MAX });
         self.arrays = 0;
+        self.stack.clear();
     }
 
     /// Whether any kept value sits inside an array (else no combination can be inconsistent).
@@ -107,6 +175,18 @@ impl<'a> Flattened<'a> {
     fn element(&mut self, parent: u32, array: u32) -> u32 {
         self.nodes.push(Node { parent, array });
         (self.nodes.len() - 1) as u32
+    }
+
+    /// Empties the buffers for reuse by an event of another lifetime, keeping their memory.
+    pub fn recycle<'b>(mut self) -> Flattened<'b> {
+        self.values.clear();
+        Flattened {
+            // Same layout on both sides, so the allocation is reused in place.
+            values: self.values.into_iter().map(|_| unreachable!("cleared")).collect(),
+            nodes: self.nodes,
+            arrays: 0,
+            stack: self.stack,
+        }
     }
 }
 
@@ -124,9 +204,10 @@ impl From<SyntaxError> for ScanError {
     }
 }
 
+#[derive(Debug, Clone, Copy)]
 enum Frame {
-    Object { prefix: bool, path_len: usize, node: u32 },
-    Array { want: Want, path_len: usize, parent: u32, array: u32 },
+    Object { want: Want, node: u32 },
+    Array { want: Want, parent: u32, array: u32 },
 }
 
 /// Scans an event into `out` (cleared first), keeping the values of the paths in `index`.
@@ -142,43 +223,52 @@ pub fn scan<'a>(input: &'a [u8], index: &PathIndex, out: &mut Flattened<'a>) -> 
             return Err(ScanError::NotAnObject);
         }
     }
-    let mut stack: Vec<Frame> = Vec::with_capacity(16);
-    let mut path: Vec<u8> = Vec::with_capacity(64);
+    let mut stack = std::mem::take(&mut out.stack);
+    let result = scan_object(&mut c, index, out, &mut stack);
+    out.stack = stack;
+    result
+}
+
+fn scan_object<'a>(
+    c: &mut Cursor<'a>,
+    index: &PathIndex,
+    out: &mut Flattened<'a>,
+    stack: &mut Vec<Frame>,
+) -> Result<(), ScanError> {
     // The value about to be read: what is wanted of it and the array element it sits in.
-    let mut want = Want { leaf: None, prefix: true };
+    let mut want = PathIndex::ROOT;
     let mut node = 0u32;
     loop {
         // Read one value.
         let depth = stack.len();
         match c.peek() {
-            Some(b'{') if want.prefix => {
-                check_depth(&c, depth)?;
+            Some(b'{') if index.has_children(want) => {
+                check_depth(c, depth)?;
                 c.pos += 1;
                 if c.peek() == Some(b'}') {
                     c.pos += 1;
                 } else {
-                    let path_len = path.len();
-                    stack.push(Frame::Object { prefix: true, path_len, node });
-                    want = read_key(&mut c, index, &mut path, path_len)?;
+                    stack.push(Frame::Object { want, node });
+                    want = read_key(c, index, want)?;
                     continue;
                 }
             }
-            Some(b'[') if want.leaf.is_some() || want.prefix => {
-                check_depth(&c, depth)?;
+            Some(b'[') if want != SKIP => {
+                check_depth(c, depth)?;
                 c.pos += 1;
                 if c.peek() == Some(b']') {
                     c.pos += 1;
                 } else {
                     let array = out.arrays;
                     out.arrays += 1;
-                    stack.push(Frame::Array { want, path_len: path.len(), parent: node, array });
+                    stack.push(Frame::Array { want, parent: node, array });
                     node = out.element(node, array);
                     continue;
                 }
             }
-            Some(b'{' | b'[') => skip_value(&mut c, depth)?,
+            Some(b'{' | b'[') => skip_value(c, depth)?,
             Some(b'"') => {
-                if let Some(id) = want.leaf {
+                if let Some(id) = index.leaf(want) {
                     let s = c.string()?;
                     out.values.push(Value { path: id, node, scalar: Scalar::String(s) });
                 } else {
@@ -187,19 +277,19 @@ pub fn scan<'a>(input: &'a [u8], index: &PathIndex, out: &mut Flattened<'a>) -> 
             }
             Some(b't') => {
                 c.literal(b"true")?;
-                keep(out, want, node, Scalar::Bool(true));
+                keep(out, index, want, node, Scalar::Bool(true));
             }
             Some(b'f') => {
                 c.literal(b"false")?;
-                keep(out, want, node, Scalar::Bool(false));
+                keep(out, index, want, node, Scalar::Bool(false));
             }
             Some(b'n') => {
                 c.literal(b"null")?;
-                keep(out, want, node, Scalar::Null);
+                keep(out, index, want, node, Scalar::Null);
             }
             Some(b'-' | b'0'..=b'9') => {
                 let n = c.number()?;
-                keep(out, want, node, Scalar::Number(n.into()));
+                keep(out, index, want, node, Scalar::Number(n.into()));
             }
             _ => return Err(c.bad_value().into()),
         }
@@ -207,37 +297,29 @@ pub fn scan<'a>(input: &'a [u8], index: &PathIndex, out: &mut Flattened<'a>) -> 
         loop {
             match stack.last() {
                 None => return Ok(()),
-                Some(&Frame::Object { prefix, path_len, node: object_node }) => match c.peek() {
+                Some(&Frame::Object { want: object_want, node: object_node }) => match c.peek() {
                     Some(b',') => {
                         c.pos += 1;
                         node = object_node;
-                        want = if prefix {
-                            read_key(&mut c, index, &mut path, path_len)?
-                        } else {
-                            skip_key(&mut c)?;
-                            Want::default()
-                        };
+                        want = read_key(c, index, object_want)?;
                         break;
                     }
                     Some(b'}') => {
                         c.pos += 1;
-                        path.truncate(path_len);
                         stack.pop();
                     }
                     None => return Err(SyntaxError::new(unclosed("Object"), c.pos).into()),
                     Some(_) => return Err(c.unexpected("was expecting comma to separate Object entries").into()),
                 },
-                Some(&Frame::Array { want: element_want, path_len, parent, array }) => match c.peek() {
+                Some(&Frame::Array { want: element_want, parent, array }) => match c.peek() {
                     Some(b',') => {
                         c.pos += 1;
-                        path.truncate(path_len);
                         want = element_want;
                         node = out.element(parent, array);
                         break;
                     }
                     Some(b']') => {
                         c.pos += 1;
-                        path.truncate(path_len);
                         stack.pop();
                     }
                     None => return Err(SyntaxError::new(unclosed("Array"), c.pos).into()),
@@ -249,27 +331,21 @@ pub fn scan<'a>(input: &'a [u8], index: &PathIndex, out: &mut Flattened<'a>) -> 
 }
 
 #[inline]
-fn keep<'a>(out: &mut Flattened<'a>, want: Want, node: u32, scalar: Scalar<'a>) {
-    if let Some(id) = want.leaf {
+fn keep<'a>(out: &mut Flattened<'a>, index: &PathIndex, want: Want, node: u32, scalar: Scalar<'a>) {
+    if let Some(id) = index.leaf(want) {
         out.values.push(Value { path: id, node, scalar });
     }
 }
 
-/// Reads `"key":` of an object whose own path is `path[..path_len]`; returns what is wanted of
-/// the key's value.
+/// Reads `"key":` of an object wanted as `object`; returns what is wanted of the key's value.
 #[inline]
-fn read_key(c: &mut Cursor<'_>, index: &PathIndex, path: &mut Vec<u8>, path_len: usize) -> Result<Want, SyntaxError> {
+fn read_key(c: &mut Cursor<'_>, index: &PathIndex, object: Want) -> Result<Want, SyntaxError> {
     if c.peek() != Some(b'"') {
         return Err(c.unexpected("was expecting double-quote to start field name"));
     }
     let key = c.string()?;
-    path.truncate(path_len);
-    if path_len > 0 {
-        path.push(b'.');
-    }
-    path.extend_from_slice(&key);
     colon(c)?;
-    Ok(index.want(path))
+    Ok(index.child(object, &key))
 }
 
 #[inline]
@@ -311,19 +387,18 @@ fn unclosed(what: &str) -> String {
 
 /// Skips one value, validating it, without recursion. `depth` is the nesting it starts at.
 fn skip_value(c: &mut Cursor<'_>, depth: usize) -> Result<(), SyntaxError> {
-    // `true` for an object, `false` for an array.
-    let mut stack: Vec<bool> = Vec::new();
+    // Open containers, innermost last: `true` for an object, `false` for an array.
+    let mut open = BitStack::default();
     loop {
         match c.peek() {
-            Some(open @ (b'{' | b'[')) => {
-                check_depth(c, depth + stack.len())?;
+            Some(b @ (b'{' | b'[')) => {
+                check_depth(c, depth + open.len())?;
                 c.pos += 1;
-                let object = open == b'{';
-                let close = if object { b'}' } else { b']' };
-                if c.peek() == Some(close) {
+                let object = b == b'{';
+                if c.peek() == Some(if object { b'}' } else { b']' }) {
                     c.pos += 1;
                 } else {
-                    stack.push(object);
+                    open.push(object);
                     if object {
                         skip_key(c)?;
                     }
@@ -340,7 +415,7 @@ fn skip_value(c: &mut Cursor<'_>, depth: usize) -> Result<(), SyntaxError> {
             _ => return Err(c.bad_value()),
         }
         loop {
-            let Some(&object) = stack.last() else { return Ok(()) };
+            let Some(object) = open.last() else { return Ok(()) };
             match c.peek() {
                 Some(b',') => {
                     c.pos += 1;
@@ -351,11 +426,11 @@ fn skip_value(c: &mut Cursor<'_>, depth: usize) -> Result<(), SyntaxError> {
                 }
                 Some(b'}') if object => {
                     c.pos += 1;
-                    stack.pop();
+                    open.pop();
                 }
                 Some(b']') if !object => {
                     c.pos += 1;
-                    stack.pop();
+                    open.pop();
                 }
                 None => return Err(SyntaxError::new(unclosed(if object { "Object" } else { "Array" }), c.pos)),
                 Some(_) => {
@@ -367,6 +442,48 @@ fn skip_value(c: &mut Cursor<'_>, depth: usize) -> Result<(), SyntaxError> {
                 }
             }
         }
+    }
+}
+
+/// A stack of booleans in one word while it is shallow (skipped subtrees usually are).
+#[derive(Default)]
+struct BitStack {
+    bits: u64,
+    len: usize,
+    deep: Vec<bool>,
+}
+
+impl BitStack {
+    #[inline]
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    #[inline]
+    fn push(&mut self, bit: bool) {
+        if self.len < 64 {
+            self.bits = (self.bits & !(1 << self.len)) | (u64::from(bit) << self.len);
+        } else {
+            self.deep.push(bit);
+        }
+        self.len += 1;
+    }
+
+    #[inline]
+    fn last(&self) -> Option<bool> {
+        match self.len {
+            0 => None,
+            n if n <= 64 => Some(self.bits >> (n - 1) & 1 == 1),
+            _ => self.deep.last().copied(),
+        }
+    }
+
+    #[inline]
+    fn pop(&mut self) {
+        if self.len > 64 {
+            self.deep.pop();
+        }
+        self.len -= 1;
     }
 }
 

@@ -186,7 +186,7 @@ mod tests {
     use super::*;
 
     fn err(s: &str) -> String {
-        parse(s.as_bytes()).unwrap_err().message
+        parse(s.as_bytes()).unwrap_err().message.clone()
     }
 
     #[test]

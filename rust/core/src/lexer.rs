@@ -7,17 +7,30 @@
 
 use std::borrow::Cow;
 
-/// A syntax error: Jackson's message and the byte offset where the parser stood.
+/// A syntax error: Jackson's message and the byte offset where the parser stood. Boxed, so
+/// that the lexer's results stay one word wide on the hot path.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SyntaxError {
+pub struct SyntaxError(Box<SyntaxErrorInner>);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxErrorInner {
     pub message: String,
     pub offset: usize,
 }
 
 impl SyntaxError {
     #[cold]
+    #[inline(never)]
     pub fn new(message: impl Into<String>, offset: usize) -> Self {
-        Self { message: message.into(), offset }
+        Self(Box::new(SyntaxErrorInner { message: message.into(), offset }))
+    }
+}
+
+impl std::ops::Deref for SyntaxError {
+    type Target = SyntaxErrorInner;
+
+    fn deref(&self) -> &SyntaxErrorInner {
+        &self.0
     }
 }
 
@@ -49,13 +62,14 @@ pub fn check_utf8(input: &[u8]) -> Result<&str, SyntaxError> {
 
 /// A cursor over JSON text that is already known to be valid UTF-8.
 pub struct Cursor<'a> {
+    pub text: &'a str,
     pub bytes: &'a [u8],
     pub pos: usize,
 }
 
 impl<'a> Cursor<'a> {
     pub fn new(text: &'a str) -> Self {
-        Self { bytes: text.as_bytes(), pos: 0 }
+        Self { text, bytes: text.as_bytes(), pos: 0 }
     }
 
     #[inline]
@@ -222,8 +236,8 @@ impl<'a> Cursor<'a> {
             }
         }
         self.pos = i;
-        // SAFETY of the slice: every byte consumed above is ASCII.
-        Ok(std::str::from_utf8(&b[start..i]).unwrap_or_default())
+        // Every byte consumed above is ASCII, so both ends are character boundaries.
+        Ok(&self.text[start..i])
     }
 
     #[cold]
@@ -245,13 +259,11 @@ impl<'a> Cursor<'a> {
     #[inline]
     pub fn string(&mut self) -> Result<Cow<'a, [u8]>, SyntaxError> {
         let start = self.pos + 1;
-        let end = self.string_end(start)?;
-        if self.bytes[start..end].contains(&b'\\') {
-            let decoded = decode_escapes(&self.bytes[start..end], start)?;
-            self.pos = end + 1;
-            Ok(Cow::Owned(decoded))
+        let (end, escaped) = self.string_end(start)?;
+        self.pos = end + 1;
+        if escaped {
+            Ok(Cow::Owned(decode_escapes(&self.bytes[start..end], start)?))
         } else {
-            self.pos = end + 1;
             Ok(Cow::Borrowed(&self.bytes[start..end]))
         }
     }
@@ -260,52 +272,114 @@ impl<'a> Cursor<'a> {
     #[inline]
     pub fn skip_string(&mut self) -> Result<(), SyntaxError> {
         let start = self.pos + 1;
-        let end = self.string_end(start)?;
-        if self.bytes[start..end].contains(&b'\\') {
+        let (end, escaped) = self.string_end(start)?;
+        self.pos = end + 1;
+        if escaped {
             decode_escapes(&self.bytes[start..end], start)?;
         }
-        self.pos = end + 1;
         Ok(())
     }
 
-    /// The offset of the closing quote of a string whose content starts at `start`;
-    /// rejects unescaped control characters as Jackson does.
+    /// The offset of the closing quote of a string whose content starts at `start`, and whether
+    /// the string holds escapes; rejects unescaped control characters as Jackson does.
     #[inline]
-    fn string_end(&mut self, start: usize) -> Result<usize, SyntaxError> {
+    fn string_end(&mut self, start: usize) -> Result<(usize, bool), SyntaxError> {
         let b = self.bytes;
         let mut i = start;
+        let mut escaped = false;
         loop {
-            let Some(found) = memchr::memchr2(b'"', b'\\', &b[i..]) else {
-                self.pos = b.len();
-                return Err(SyntaxError::new(
-                    "Unexpected end-of-input: was expecting closing quote for a string value",
-                    b.len(),
-                ));
-            };
-            let at = i + found;
-            if b[at] == b'"' {
-                if let Some(bad) = b[start..at].iter().position(|&c| c < 0x20) {
-                    let code = b[start + bad];
+            i = special_byte(b, i);
+            match b.get(i) {
+                Some(b'"') => return Ok((i, escaped)),
+                Some(b'\\') => {
+                    // Skip the backslash and the character it escapes (validated when decoding).
+                    escaped = true;
+                    i += 2;
+                }
+                Some(&code) => {
                     return Err(SyntaxError::new(
                         format!(
                             "Illegal unquoted character ((CTRL-CHAR, code {code})): has to be escaped using backslash to be included in string value"
                         ),
-                        start + bad,
+                        i,
+                    ))
+                }
+                None => {
+                    self.pos = b.len();
+                    return Err(SyntaxError::new(
+                        "Unexpected end-of-input: was expecting closing quote for a string value",
+                        b.len(),
                     ));
                 }
-                return Ok(at);
-            }
-            // A backslash: skip it and the character it escapes (validated when decoding).
-            i = at + 2;
-            if i > b.len() {
-                self.pos = b.len();
-                return Err(SyntaxError::new(
-                    "Unexpected end-of-input: was expecting closing quote for a string value",
-                    b.len(),
-                ));
             }
         }
     }
+}
+
+/// The offset of the first byte at or after `i` that ends a run of plain string content: a
+/// quote, a backslash or a control character (or `b.len()`).
+#[inline]
+fn special_byte(b: &[u8], i: usize) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    {
+        special_byte_sse2(b, i)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        special_byte_swar(b, i)
+    }
+}
+
+/// Sixteen bytes at a time with SSE2, which every x86-64 processor has.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn special_byte_sse2(b: &[u8], mut i: usize) -> usize {
+    use std::arch::x86_64::{
+        _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+    };
+    while i + 16 <= b.len() {
+        // SAFETY: SSE2 is part of the x86-64 baseline, and the 16 bytes read from `i` are in
+        // bounds by the loop condition (the load has no alignment requirement).
+        let mask = unsafe {
+            let chunk = _mm_loadu_si128(b.as_ptr().add(i).cast());
+            let quote = _mm_cmpeq_epi8(chunk, _mm_set1_epi8(b'"' as i8));
+            let backslash = _mm_cmpeq_epi8(chunk, _mm_set1_epi8(b'\\' as i8));
+            // Unsigned x <= 0x1f exactly when max(x, 0x1f) == 0x1f.
+            let low = _mm_set1_epi8(0x1f);
+            let control = _mm_cmpeq_epi8(_mm_max_epu8(chunk, low), low);
+            _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), control))
+        };
+        if mask != 0 {
+            return i + mask.trailing_zeros() as usize;
+        }
+        i += 16;
+    }
+    special_byte_swar(b, i)
+}
+
+/// Eight bytes at a time in a word.
+#[inline]
+fn special_byte_swar(b: &[u8], mut i: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    while i + 8 <= b.len() {
+        let word = u64::from_le_bytes(b[i..i + 8].try_into().expect("eight bytes"));
+        // A byte is flagged when it is below 0x20, equal to '"' or equal to '\\'.
+        let quote = word ^ (ONES * u64::from(b'"'));
+        let backslash = word ^ (ONES * u64::from(b'\\'));
+        let flags = (word.wrapping_sub(ONES * 0x20) & !word
+            | quote.wrapping_sub(ONES) & !quote
+            | backslash.wrapping_sub(ONES) & !backslash)
+            & HIGHS;
+        if flags != 0 {
+            return i + (flags.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < b.len() && b[i] >= 0x20 && b[i] != b'"' && b[i] != b'\\' {
+        i += 1;
+    }
+    i
 }
 
 /// Decodes the escapes of a string body (between its quotes).
@@ -413,7 +487,7 @@ mod tests {
 
     fn lex_number(s: &str) -> Result<String, String> {
         let mut c = Cursor::new(s);
-        c.number().map(str::to_owned).map_err(|e| e.message)
+        c.number().map(str::to_owned).map_err(|e| e.message.clone())
     }
 
     #[test]
@@ -446,6 +520,27 @@ mod tests {
         assert_eq!(c.string().unwrap_err().message, "Unrecognized character escape 'q' (code 113)");
         let mut c = Cursor::new(r#""abc"#);
         assert!(c.string().unwrap_err().message.starts_with("Unexpected end-of-input"));
+    }
+
+    #[test]
+    fn special_bytes_are_found_in_every_position() {
+        for len in 0..40 {
+            for special in [b'"', b'\\', b'\n', 0x1f] {
+                for at in 0..len {
+                    let mut text = "é".repeat(len).into_bytes();
+                    text.truncate(len);
+                    for b in &mut text {
+                        if *b < 0x80 {
+                            *b = b'a';
+                        }
+                    }
+                    text[at] = special;
+                    assert_eq!(special_byte(&text, 0), at, "{text:?}");
+                    assert_eq!(special_byte_swar(&text, 0), at, "{text:?}");
+                }
+                assert_eq!(special_byte(&vec![b'x'; len], 0), len);
+            }
+        }
     }
 
     #[test]

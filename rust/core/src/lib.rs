@@ -23,8 +23,10 @@ pub mod wildcard;
 pub use error::{Dialect, Error};
 pub use policy::{Attribute, FilterPolicy, Scope};
 
+use std::cell::RefCell;
+
 use event::{scan, Flattened, ScanError};
-use rule::Rule;
+use rule::{Rule, Scratch};
 
 /// The largest event pattern EventBridge accepts, in characters (PutRule, TestEventPattern).
 pub const MAX_PATTERN_LENGTH: usize = 4096;
@@ -50,15 +52,41 @@ impl Pattern {
 
     /// Whether the event matches (array-consistent, as EventBridge matches).
     pub fn matches(&self, event: &[u8]) -> Result<bool, Error> {
-        let mut flat = Flattened::default();
-        scan(event, &self.rule.index, &mut flat).map_err(|e| invalid_event(&e))?;
-        Ok(self.rule.matches(&mut flat))
+        with_workspace(|flat, scratch| {
+            scan(event, &self.rule.index, flat).map_err(|e| invalid_event(&e))?;
+            Ok(self.rule.matches(flat, scratch))
+        })
     }
 
     /// The compiled rule.
     pub fn rule(&self) -> &Rule {
         &self.rule
     }
+}
+
+/// Each thread's matching buffers, so that a match allocates nothing once warm.
+#[derive(Default)]
+struct Workspace {
+    flat: Flattened<'static>,
+    scratch: Scratch,
+}
+
+thread_local! {
+    static WORKSPACE: RefCell<Workspace> = RefCell::default();
+}
+
+/// Runs `f` with this thread's buffers (fresh ones if they are in use further up the stack).
+pub fn with_workspace<'a, R>(f: impl FnOnce(&mut Flattened<'a>, &mut Scratch) -> R) -> R {
+    WORKSPACE.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut workspace) => {
+            let workspace = &mut *workspace;
+            let mut flat = std::mem::take(&mut workspace.flat).recycle();
+            let result = f(&mut flat, &mut workspace.scratch);
+            workspace.flat = flat.recycle();
+            result
+        }
+        Err(_) => f(&mut Flattened::default(), &mut Scratch::default()),
+    })
 }
 
 #[cold]

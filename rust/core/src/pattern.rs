@@ -60,7 +60,7 @@ impl<'t> Compiler<'t> {
     pub fn expand(&self) -> Result<Option<Expanded>, Error> {
         let root = json::parse(self.text).map_err(|e| {
             let reason = match self.dialect {
-                Dialect::EventBridge => e.message,
+                Dialect::EventBridge => e.message.clone(),
                 Dialect::Sns => format!("failed to parse JSON. {}", e.message),
             };
             Error::pattern_at(self.dialect, reason, self.text, e.offset)
@@ -318,9 +318,15 @@ impl<'t> Compiler<'t> {
                 };
                 let upper = match &second.value {
                     Json::String(s) if s == b"<" || s == b"<=" => s,
+                    Json::String(s) => {
+                        return Err(self.error_at(
+                            format!("Bad numeric range operator: {}", String::from_utf8_lossy(s)),
+                            second.end,
+                        ))
+                    }
                     other => {
                         return Err(self.error_at(
-                            format!("Bad numeric range operator: {}", other.token_text()),
+                            format!("Bad value in numeric range: {}", other.token_text()),
                             second.end,
                         ))
                     }

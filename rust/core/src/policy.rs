@@ -103,13 +103,14 @@ impl FilterPolicy {
         if self.everything {
             return true;
         }
-        let mut flat = Flattened::default();
-        flat.clear();
-        for attribute in attributes {
-            let Some(path) = self.rule.index.lookup(attribute.name) else { continue };
-            push_attribute(&mut flat, path, attribute);
-        }
-        self.rule.matches(&mut flat)
+        crate::with_workspace(|flat, scratch| {
+            flat.clear();
+            for attribute in attributes {
+                let Some(path) = self.rule.index.lookup(attribute.name) else { continue };
+                push_attribute(flat, path, attribute);
+            }
+            self.rule.matches(flat, scratch)
+        })
     }
 
     /// Whether a message with this body passes (scope MessageBody). A body that is not a JSON
@@ -118,8 +119,9 @@ impl FilterPolicy {
         if self.everything {
             return true;
         }
-        let mut flat = Flattened::default();
-        scan(body, &self.rule.index, &mut flat).is_ok() && self.rule.matches(&mut flat)
+        crate::with_workspace(|flat, scratch| {
+            scan(body, &self.rule.index, flat).is_ok() && self.rule.matches(flat, scratch)
+        })
     }
 }
 

@@ -31,17 +31,21 @@ pub struct Rule {
 impl Rule {
     /// Whether the flattened event (scanned with this rule's index) satisfies some sub-rule.
     /// Sorts the event's values by path.
-    pub fn matches(&self, event: &mut Flattened<'_>) -> bool {
+    pub fn matches(&self, event: &mut Flattened<'_>, scratch: &mut Scratch) -> bool {
         event.values.sort_by_key(|v| v.path);
-        let mut starts = vec![0u32; self.index.len() + 1];
+        let starts = &mut scratch.starts;
+        starts.clear();
+        starts.resize(self.index.len() + 1, 0);
         for v in &event.values {
             starts[v.path as usize + 1] += 1;
         }
         for i in 1..starts.len() {
             starts[i] += starts[i - 1];
         }
-        let mut scratch = Scratch::default();
-        self.subrules.iter().any(|sub| sub.matches(event, &starts, self.numbers, &mut scratch))
+        let starts = std::mem::take(&mut scratch.starts);
+        let found = self.subrules.iter().any(|sub| sub.matches(event, &starts, self.numbers, scratch));
+        scratch.starts = starts;
+        found
     }
 }
 
@@ -52,8 +56,10 @@ struct Choice {
     absent: Option<(u32, u32)>,
 }
 
+/// Buffers of one matching thread, reused from event to event.
 #[derive(Default)]
-struct Scratch {
+pub struct Scratch {
+    starts: Vec<u32>,
     choices: Vec<Choice>,
     fixed: Vec<(u32, u32)>,
     deferred: Vec<(u32, u32)>,

@@ -3,7 +3,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use pyo3::exceptions::PyTypeError;
+use pyo3::exceptions::{PyRecursionError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::buffer::PyBuffer;
 use pyo3::sync::PyOnceLock;
@@ -29,7 +29,34 @@ impl Text<'_> {
     }
 }
 
-fn text<'py>(obj: &'py Bound<'py, PyAny>, what: &str) -> PyResult<Text<'py>> {
+/// What an input is, for the error its conversion may raise.
+#[derive(Clone, Copy)]
+enum Input {
+    Pattern(Dialect),
+    Event,
+}
+
+impl Input {
+    fn name(self) -> &'static str {
+        match self {
+            Input::Pattern(Dialect::EventBridge) => "pattern",
+            Input::Pattern(Dialect::Sns) => "policy",
+            Input::Event => "event",
+        }
+    }
+
+    /// The error for a mapping nested too deeply to serialise.
+    #[cold]
+    fn too_deep(self) -> Error {
+        let reason = "Document nesting depth exceeds the maximum allowed (1000, from `StreamReadConstraints.getMaxNestingDepth()`)";
+        match self {
+            Input::Pattern(dialect) => Error::pattern(dialect, reason),
+            Input::Event => Error::InvalidEvent { message: format!("Event is not valid: {reason}"), reason: reason.into() },
+        }
+    }
+}
+
+fn text<'py>(obj: &'py Bound<'py, PyAny>, input: Input) -> PyResult<Text<'py>> {
     if let Ok(b) = obj.cast::<PyBytes>() {
         return Ok(Text::Borrowed(b.as_bytes()));
     }
@@ -47,26 +74,25 @@ fn text<'py>(obj: &'py Bound<'py, PyAny>, what: &str) -> PyResult<Text<'py>> {
         return Ok(Text::Owned(buffer.to_vec(obj.py())?));
     }
     if obj.is_instance_of::<PyDict>() || obj.hasattr("keys")? && obj.hasattr("__getitem__")? {
-        let dumped = json_dumps(obj.py())?.call1((obj,))?;
+        let py = obj.py();
+        let dumped = match to_json(py)?.call1((obj,)) {
+            Ok(dumped) => dumped,
+            Err(e) if e.is_instance_of::<PyRecursionError>(py) => return Err(to_py(py, &input.too_deep())),
+            Err(e) => return Err(e),
+        };
         return Ok(Text::Owned(dumped.cast::<PyString>()?.to_str()?.as_bytes().to_vec()));
     }
     Err(PyTypeError::new_err(format!(
-        "{what} must be str, bytes, bytearray, memoryview or a mapping, not {}",
+        "{} must be str, bytes, bytearray, memoryview or a mapping, not {}",
+        input.name(),
         obj.get_type().name()?
     )))
 }
 
-fn json_dumps(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
-    static DUMPS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-    DUMPS
-        .get_or_try_init(py, || {
-            let dumps = py.import("json")?.getattr("dumps")?;
-            let kwargs = PyDict::new(py);
-            kwargs.set_item("ensure_ascii", false)?;
-            // functools.partial(json.dumps, ensure_ascii=False)
-            let partial = py.import("functools")?.getattr("partial")?;
-            Ok(partial.call((dumps,), Some(&kwargs))?.unbind())
-        })
+fn to_json(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
+    static TO_JSON: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    TO_JSON
+        .get_or_try_init(py, || Ok(py.import("rulebus._convert")?.getattr("to_json")?.unbind()))
         .map(|f| f.bind(py))
 }
 
@@ -131,7 +157,7 @@ struct Pattern {
 impl Pattern {
     #[new]
     fn new(py: Python<'_>, pattern: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let source = text(pattern, "pattern")?;
+        let source = text(pattern, Input::Pattern(Dialect::EventBridge))?;
         let inner = guard(py, || rulebus_core::Pattern::new(source.bytes()))?;
         Ok(Self { inner, text: String::from_utf8_lossy(source.bytes()).into_owned() })
     }
@@ -144,7 +170,7 @@ impl Pattern {
 
     /// Whether the event matches.
     fn matches(&self, py: Python<'_>, event: &Bound<'_, PyAny>) -> PyResult<bool> {
-        let event = text(event, "event")?;
+        let event = text(event, Input::Event)?;
         on_input(py, event.bytes(), |e| self.inner.matches(e))
     }
 
@@ -166,7 +192,7 @@ impl FilterPolicy {
     #[pyo3(signature = (policy, scope = "MessageAttributes"))]
     fn new(py: Python<'_>, policy: &Bound<'_, PyAny>, scope: &str) -> PyResult<Self> {
         let scope = guard(py, || Scope::parse(scope))?;
-        let source = text(policy, "policy")?;
+        let source = text(policy, Input::Pattern(Dialect::Sns))?;
         let inner = guard(py, || rulebus_core::FilterPolicy::new(source.bytes(), scope))?;
         Ok(Self { inner, text: String::from_utf8_lossy(source.bytes()).into_owned() })
     }
@@ -194,7 +220,7 @@ impl FilterPolicy {
                 let Some(body) = body else {
                     return Err(PyTypeError::new_err("a MessageBody policy matches a message body: pass body="));
                 };
-                let body = text(body, "body")?;
+                let body = text(body, Input::Event)?;
                 on_input(py, body.bytes(), |b| Ok(self.inner.matches_body(b)))
             }
             Scope::MessageAttributes => {
@@ -231,6 +257,11 @@ fn message_attributes(attributes: &Bound<'_, PyAny>) -> PyResult<Vec<OwnedAttrib
     let mut out = Vec::new();
     for item in items.try_iter()? {
         let (name, attribute): (String, Bound<'_, PyAny>) = item?.extract()?;
+        if !(attribute.is_instance_of::<PyDict>() || attribute.hasattr("keys")? && attribute.hasattr("__getitem__")?) {
+            return Err(PyTypeError::new_err(format!(
+                "message attribute {name:?} must be a mapping such as {{\"Type\": \"String\", \"Value\": \"...\"}}"
+            )));
+        }
         let field = |key: &str| -> PyResult<Option<Bound<'_, PyAny>>> {
             match attribute.get_item(key) {
                 Ok(v) => Ok(Some(v)),
@@ -264,8 +295,8 @@ fn message_attributes(attributes: &Bound<'_, PyAny>) -> PyResult<Vec<OwnedAttrib
 /// AWS TestEventPattern: validates the pattern and the event envelope, then matches.
 #[pyfunction]
 fn test_event_pattern(py: Python<'_>, pattern: &Bound<'_, PyAny>, event: &Bound<'_, PyAny>) -> PyResult<bool> {
-    let pattern = text(pattern, "pattern")?;
-    let event = text(event, "event")?;
+    let pattern = text(pattern, Input::Pattern(Dialect::EventBridge))?;
+    let event = text(event, Input::Event)?;
     guard(py, || rulebus_core::test_event_pattern(pattern.bytes(), event.bytes()))
 }
 

@@ -1,0 +1,20 @@
+"""Serialises Python mappings for the native module, which reads JSON text."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def to_json(value: Mapping[str, Any]) -> str:
+    """JSON text of a mapping (any Mapping, nested ones too). ASCII output keeps strings with
+    lone surrogates representable; NaN and infinities come out as their non-JSON tokens, which
+    the engine then refuses as AWS does."""
+    return json.dumps(value, default=_plain)
