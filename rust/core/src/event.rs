@@ -7,9 +7,12 @@
 //! node, so that matching can refuse to combine values from different elements of one array
 //! (EventBridge's array-consistent matching).
 
+use std::borrow::Cow;
+
 use rustc_hash::FxHashMap;
 
 use crate::json::MAX_DEPTH;
+use crate::skip;
 use crate::lexer::{check_utf8, Cursor, SyntaxError};
 use crate::value::Scalar;
 
@@ -30,9 +33,27 @@ pub struct PathIndex {
 
 #[derive(Debug, Clone, Default)]
 struct TrieNode {
-    children: Vec<(Box<[u8]>, u32)>,
+    children: Vec<Child>,
     map: Option<FxHashMap<Box<[u8]>, u32>>,
     leaf: Option<u32>,
+}
+
+/// A child segment, with its length and first eight bytes packed for a quick comparison.
+#[derive(Debug, Clone)]
+struct Child {
+    head: u64,
+    len: usize,
+    segment: Box<[u8]>,
+    node: u32,
+}
+
+/// The first eight bytes of a segment (zero-padded), for comparing segments a word at a time.
+#[inline(always)]
+fn head(segment: &[u8]) -> u64 {
+    let mut word = [0u8; 8];
+    let n = segment.len().min(8);
+    word[..n].copy_from_slice(&segment[..n]);
+    u64::from_le_bytes(word)
 }
 
 impl Default for PathIndex {
@@ -54,10 +75,15 @@ impl PathIndex {
                     let child = self.nodes.len() as u32;
                     self.nodes.push(TrieNode::default());
                     let parent = &mut self.nodes[node as usize];
-                    parent.children.push((segment.into(), child));
+                    parent.children.push(Child {
+                        head: head(segment),
+                        len: segment.len(),
+                        segment: segment.into(),
+                        node: child,
+                    });
                     if parent.children.len() > LINEAR_CHILDREN {
                         let map = parent.map.get_or_insert_with(FxHashMap::default);
-                        map.extend(parent.children.iter().map(|(k, v)| (k.clone(), *v)));
+                        map.extend(parent.children.iter().map(|c| (c.segment.clone(), c.node)));
                     }
                     child
                 }
@@ -92,9 +118,10 @@ impl PathIndex {
     }
 
     /// What is wanted of the value of `key` inside the object wanted as `node`.
-    #[inline]
+    #[inline(always)]
     pub fn child(&self, node: Want, key: &[u8]) -> Want {
-        if memchr::memchr(b'.', key).is_none() {
+        // Keys are short: a plain loop beats a vectorised search here.
+        if !key.iter().any(|&b| b == b'.') {
             return self.step(node, key);
         }
         key.split(|&b| b == b'.').try_fold(node, |n, segment| match self.step(n, segment) {
@@ -104,16 +131,17 @@ impl PathIndex {
         .unwrap_or(SKIP)
     }
 
-    #[inline]
+    #[inline(always)]
     fn step(&self, node: Want, segment: &[u8]) -> Want {
         let node = &self.nodes[node as usize];
         if let Some(map) = &node.map {
             return map.get(segment).copied().unwrap_or(SKIP);
         }
+        let (h, len) = (head(segment), segment.len());
         node.children
             .iter()
-            .find(|(k, _)| k.as_ref() == segment)
-            .map_or(SKIP, |&(_, child)| child)
+            .find(|c| c.head == h && c.len == len && (len <= 8 || *c.segment == *segment))
+            .map_or(SKIP, |c| c.node)
     }
 
     /// The leaf id of a wanted node.
@@ -224,12 +252,169 @@ pub fn scan<'a>(input: &'a [u8], index: &PathIndex, out: &mut Flattened<'a>) -> 
         }
     }
     let mut stack = std::mem::take(&mut out.stack);
-    let result = scan_object(&mut c, index, out, &mut stack);
+    let start = c.pos;
+    let mut result = if scan_fast(c.bytes, start, index, out, &mut stack).is_some() {
+        Ok(())
+    } else {
+        Err(ScanError::NotAnObject)
+    };
+    if result.is_err() {
+        // Invalid JSON somewhere: the careful scanner finds and words the error.
+        out.clear();
+        stack.clear();
+        result = scan_reporting(&mut c, index, out, &mut stack);
+    }
     out.stack = stack;
     result
 }
 
-fn scan_object<'a>(
+/// The scanner's fast path over valid JSON: no error plumbing, `None` at the first problem.
+/// Its twin `scan_reporting` reads the same grammar with Jackson's messages.
+fn scan_fast<'a>(
+    b: &'a [u8],
+    mut i: usize,
+    index: &PathIndex,
+    out: &mut Flattened<'a>,
+    stack: &mut Vec<Frame>,
+) -> Option<()> {
+    let mut want = PathIndex::ROOT;
+    let mut node = 0u32;
+    loop {
+        // One value.
+        i = skip::ws(b, i);
+        let depth = stack.len();
+        match *b.get(i)? {
+            b'{' if index.has_children(want) => {
+                if depth >= MAX_DEPTH {
+                    return None;
+                }
+                i = skip::ws(b, i + 1);
+                if *b.get(i)? == b'}' {
+                    i += 1;
+                } else {
+                    stack.push(Frame::Object { want, node });
+                    (want, i) = fast_key(b, i, index, want)?;
+                    continue;
+                }
+            }
+            b'[' if want != SKIP => {
+                if depth >= MAX_DEPTH {
+                    return None;
+                }
+                i = skip::ws(b, i + 1);
+                if *b.get(i)? == b']' {
+                    i += 1;
+                } else {
+                    let array = out.arrays;
+                    out.arrays += 1;
+                    stack.push(Frame::Array { want, parent: node, array });
+                    node = out.element(node, array);
+                    continue;
+                }
+            }
+            b'{' | b'[' => i = skip::value(b, i, depth)?,
+            b'"' => {
+                let (end, escaped) = skip::string_end(b, i + 1)?;
+                if let Some(id) = index.leaf(want) {
+                    let s = decoded(b, i + 1, end, escaped);
+                    out.values.push(Value { path: id, node, scalar: Scalar::String(s) });
+                }
+                i = end + 1;
+            }
+            b't' => {
+                i = skip::literal(b, i, b"true")?;
+                keep(out, index, want, node, Scalar::Bool(true));
+            }
+            b'f' => {
+                i = skip::literal(b, i, b"false")?;
+                keep(out, index, want, node, Scalar::Bool(false));
+            }
+            b'n' => {
+                i = skip::literal(b, i, b"null")?;
+                keep(out, index, want, node, Scalar::Null);
+            }
+            b'-' | b'0'..=b'9' => {
+                let end = skip::number(b, i)?;
+                if let Some(id) = index.leaf(want) {
+                    // The number's bytes are ASCII digits and signs.
+                    let lexeme = std::str::from_utf8(&b[i..end]).ok()?;
+                    out.values.push(Value { path: id, node, scalar: Scalar::Number(lexeme.into()) });
+                }
+                i = end;
+            }
+            _ => return None,
+        }
+        // After a value: a separator and the next value, or the end of containers.
+        loop {
+            let top = *stack.last()?;
+            i = skip::ws(b, i);
+            let next = *b.get(i)?;
+            match top {
+                Frame::Object { want: object_want, node: object_node } => match next {
+                    b',' => {
+                        node = object_node;
+                        (want, i) = fast_key(b, skip::ws(b, i + 1), index, object_want)?;
+                        break;
+                    }
+                    b'}' => {
+                        i += 1;
+                        stack.pop();
+                    }
+                    _ => return None,
+                },
+                Frame::Array { want: element_want, parent, array } => match next {
+                    b',' => {
+                        i += 1;
+                        want = element_want;
+                        node = out.element(parent, array);
+                        break;
+                    }
+                    b']' => {
+                        i += 1;
+                        stack.pop();
+                    }
+                    _ => return None,
+                },
+            }
+            if stack.is_empty() {
+                return Some(());
+            }
+        }
+    }
+}
+
+/// `"key":` at `i` inside an object wanted as `object`: what is wanted of its value, and the
+/// offset after the colon.
+#[inline(always)]
+fn fast_key(b: &[u8], i: usize, index: &PathIndex, object: Want) -> Option<(Want, usize)> {
+    if *b.get(i)? != b'"' {
+        return None;
+    }
+    let (end, escaped) = skip::string_end(b, i + 1)?;
+    let colon = skip::ws(b, end + 1);
+    if *b.get(colon)? != b':' {
+        return None;
+    }
+    let want = if escaped {
+        index.child(object, &decoded(b, i + 1, end, true))
+    } else {
+        index.child(object, &b[i + 1..end])
+    };
+    Some((want, colon + 1))
+}
+
+/// A validated string's content, decoded when it holds escapes.
+#[inline]
+fn decoded(b: &[u8], start: usize, end: usize, escaped: bool) -> Cow<'_, [u8]> {
+    if escaped {
+        // The escapes were validated by `skip::string_end`, so decoding cannot fail.
+        Cow::Owned(crate::lexer::decode_escapes(&b[start..end], start).unwrap_or_default())
+    } else {
+        Cow::Borrowed(&b[start..end])
+    }
+}
+
+fn scan_reporting<'a>(
     c: &mut Cursor<'a>,
     index: &PathIndex,
     out: &mut Flattened<'a>,
@@ -386,7 +571,21 @@ fn unclosed(what: &str) -> String {
 }
 
 /// Skips one value, validating it, without recursion. `depth` is the nesting it starts at.
+#[inline]
 fn skip_value(c: &mut Cursor<'_>, depth: usize) -> Result<(), SyntaxError> {
+    match skip::value(c.bytes, c.pos, depth) {
+        Some(end) => {
+            c.pos = end;
+            Ok(())
+        }
+        // Invalid (or nested too deep): the careful skipper finds and words the error.
+        None => skip_value_reporting(c, depth),
+    }
+}
+
+/// The careful twin of `skip::value`: the same grammar, with Jackson's messages.
+#[cold]
+fn skip_value_reporting(c: &mut Cursor<'_>, depth: usize) -> Result<(), SyntaxError> {
     // Open containers, innermost last: `true` for an object, `false` for an array.
     let mut open = BitStack::default();
     loop {

@@ -318,8 +318,8 @@ impl<'a> Cursor<'a> {
 
 /// The offset of the first byte at or after `i` that ends a run of plain string content: a
 /// quote, a backslash or a control character (or `b.len()`).
-#[inline]
-fn special_byte(b: &[u8], i: usize) -> usize {
+#[inline(always)]
+pub fn special_byte(b: &[u8], i: usize) -> usize {
     #[cfg(target_arch = "x86_64")]
     {
         special_byte_sse2(b, i)
@@ -332,7 +332,7 @@ fn special_byte(b: &[u8], i: usize) -> usize {
 
 /// Sixteen bytes at a time with SSE2, which every x86-64 processor has.
 #[cfg(target_arch = "x86_64")]
-#[inline]
+#[inline(always)]
 fn special_byte_sse2(b: &[u8], mut i: usize) -> usize {
     use std::arch::x86_64::{
         _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
@@ -383,7 +383,7 @@ fn special_byte_swar(b: &[u8], mut i: usize) -> usize {
 }
 
 /// Decodes the escapes of a string body (between its quotes).
-fn decode_escapes(body: &[u8], base: usize) -> Result<Vec<u8>, SyntaxError> {
+pub fn decode_escapes(body: &[u8], base: usize) -> Result<Vec<u8>, SyntaxError> {
     let mut out = Vec::with_capacity(body.len());
     let mut i = 0;
     while i < body.len() {

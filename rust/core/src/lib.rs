@@ -17,6 +17,7 @@ pub mod number;
 pub mod pattern;
 pub mod policy;
 pub mod rule;
+pub mod skip;
 pub mod value;
 pub mod wildcard;
 

@@ -1,0 +1,224 @@
+//! The fast validating skipper: steps over one JSON value that no pattern wants, checking the
+//! whole grammar (strings, escapes, numbers, literals, separators, nesting) but building
+//! nothing and reporting nothing. On invalid input it answers `None`, and the caller re-reads
+//! the value with the careful lexer to word the error, so the common path carries no error
+//! plumbing.
+
+use crate::json::MAX_DEPTH;
+use crate::lexer::special_byte;
+
+/// The offset just past the value that starts at `i` (after any whitespace), or `None` if the
+/// text there is not one valid JSON value or nests deeper than `MAX_DEPTH` (counting `depth`
+/// levels already open).
+pub fn value(b: &[u8], mut i: usize, depth: usize) -> Option<usize> {
+    // Open containers, innermost at bit `len - 1`: 1 for an object, 0 for an array.
+    let mut bits: u64 = 0;
+    let mut len: usize = 0;
+    let mut deep: Vec<bool> = Vec::new();
+    loop {
+        // A value.
+        i = ws(b, i);
+        match *b.get(i)? {
+            b'"' => i = string(b, i + 1)?,
+            open @ (b'{' | b'[') => {
+                if depth + len >= MAX_DEPTH {
+                    return None;
+                }
+                let object = open == b'{';
+                i = ws(b, i + 1);
+                if *b.get(i)? == if object { b'}' } else { b']' } {
+                    i += 1;
+                } else {
+                    if len < 64 {
+                        bits = (bits & !(1 << len)) | (u64::from(object) << len);
+                    } else {
+                        deep.push(object);
+                    }
+                    len += 1;
+                    if object {
+                        i = key(b, i)?;
+                    }
+                    continue;
+                }
+            }
+            b't' => i = literal(b, i, b"true")?,
+            b'f' => i = literal(b, i, b"false")?,
+            b'n' => i = literal(b, i, b"null")?,
+            b'-' | b'0'..=b'9' => i = number(b, i)?,
+            _ => return None,
+        }
+        // After a value: a separator, or closing brackets.
+        loop {
+            if len == 0 {
+                return Some(i);
+            }
+            let object = if len <= 64 { bits >> (len - 1) & 1 == 1 } else { *deep.last()? };
+            i = ws(b, i);
+            match *b.get(i)? {
+                b',' => {
+                    i += 1;
+                    if object {
+                        i = key(b, ws(b, i))?;
+                    }
+                    break;
+                }
+                b'}' if object => {}
+                b']' if !object => {}
+                _ => return None,
+            }
+            i += 1;
+            if len > 64 {
+                deep.pop();
+            }
+            len -= 1;
+        }
+    }
+}
+
+#[inline]
+pub fn ws(b: &[u8], mut i: usize) -> usize {
+    while let Some(&c) = b.get(i) {
+        if c == b' ' || c == b'\n' || c == b'\r' || c == b'\t' {
+            i += 1;
+        } else {
+            break;
+        }
+    }
+    i
+}
+
+/// `"key" :` starting at its quote; returns the offset after the colon.
+#[inline(always)]
+fn key(b: &[u8], i: usize) -> Option<usize> {
+    if *b.get(i)? != b'"' {
+        return None;
+    }
+    let i = ws(b, string(b, i + 1)?);
+    (*b.get(i)? == b':').then_some(i + 1)
+}
+
+/// The rest of a string whose content starts at `i`; returns the offset after its quote.
+#[inline]
+fn string(b: &[u8], i: usize) -> Option<usize> {
+    string_end(b, i).map(|(end, _)| end + 1)
+}
+
+/// The offset of the closing quote of a string whose content starts at `i`, and whether the
+/// string holds escapes.
+#[inline(always)]
+pub fn string_end(b: &[u8], mut i: usize) -> Option<(usize, bool)> {
+    let mut escaped = false;
+    loop {
+        i = special_byte(b, i);
+        match *b.get(i)? {
+            b'"' => return Some((i, escaped)),
+            b'\\' => match *b.get(i + 1)? {
+                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {
+                    escaped = true;
+                    i += 2;
+                }
+                b'u' => {
+                    if !b.get(i + 2..i + 6)?.iter().all(u8::is_ascii_hexdigit) {
+                        return None;
+                    }
+                    escaped = true;
+                    i += 6;
+                }
+                _ => return None,
+            },
+            _ => return None,
+        }
+    }
+}
+
+#[inline]
+pub fn literal(b: &[u8], i: usize, word: &[u8]) -> Option<usize> {
+    let end = i + word.len();
+    if b.get(i..end)? != word {
+        return None;
+    }
+    match b.get(end) {
+        Some(&c) if c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80 => None,
+        _ => Some(end),
+    }
+}
+
+#[inline]
+pub fn number(b: &[u8], mut i: usize) -> Option<usize> {
+    let digit = |i: usize| matches!(b.get(i), Some(b'0'..=b'9'));
+    if b[i] == b'-' {
+        i += 1;
+    }
+    match *b.get(i)? {
+        b'0' => {
+            i += 1;
+            if digit(i) {
+                return None;
+            }
+        }
+        b'1'..=b'9' => {
+            while digit(i) {
+                i += 1;
+            }
+        }
+        _ => return None,
+    }
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        if !digit(i) {
+            return None;
+        }
+        while digit(i) {
+            i += 1;
+        }
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        if !digit(i) {
+            return None;
+        }
+        while digit(i) {
+            i += 1;
+        }
+    }
+    Some(i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::value;
+
+    fn skip(text: &str) -> Option<usize> {
+        value(text.as_bytes(), 0, 0)
+    }
+
+    #[test]
+    fn valid_values_are_stepped_over() {
+        for (text, end) in [
+            (r#"{"a": [1, -2.5e3, "x\"y\u00e9", true, false, null, {}, []]} tail"#, 59),
+            ("[ ]", 3),
+            ("0,", 1),
+            (r#""\ud800""#, 8),
+            ("[[[[1]]]]", 9),
+        ] {
+            assert_eq!(skip(text), Some(end), "{text}");
+        }
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        assert_eq!(skip(&deep), Some(400));
+    }
+
+    #[test]
+    fn invalid_values_are_refused() {
+        for text in [
+            "{", "[1,]", "[1 2]", r#"{"a" 1}"#, r#"{"a":}"#, r#"{a:1}"#, "01", "1.", "1e", "-", "tru", "truex",
+            "nul", r#""abc"#, "\"a\nb\"", r#""\x""#, r#""\u12g4""#, "NaN", "[}", "{]", r#"{"a":1,}"#,
+        ] {
+            assert_eq!(skip(text), None, "{text}");
+        }
+        let too_deep = "[".repeat(1001);
+        assert_eq!(skip(&too_deep), None);
+    }
+}
