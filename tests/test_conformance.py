@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 import rulebus
 
 SHARED = Path(os.environ.get("RULEBUS_SHARED", Path(__file__).resolve().parents[1].parent / "shared"))

@@ -34,7 +34,7 @@ class Example(NamedTuple):
     scope: Literal["MessageAttributes", "MessageBody"] | None = None  # SNS only
 
 
-def envelope(detail: dict[str, Any] | None = None, **top: Any) -> dict[str, Any]:
+def envelope(detail: dict[str, Any] | None = None, /, **top: Any) -> dict[str, Any]:
     """An EventBridge event with every envelope field; `top` overrides or adds top-level fields."""
     event: dict[str, Any] = {
         "version": "0",

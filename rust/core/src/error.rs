@@ -58,8 +58,7 @@ impl Error {
                 }
                 out
             }
-            Error::InvalidPolicyParameter { message } => message.clone(),
-            Error::InvalidEvent { message, .. } => message.clone(),
+            Error::InvalidPolicyParameter { message } | Error::InvalidEvent { message, .. } => message.clone(),
         }
     }
 }

@@ -475,6 +475,8 @@ fn push_code_point(out: &mut Vec<u8>, cp: u32) {
 pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
     let before = &text.as_bytes()[..offset];
+    // A cold path (error messages): no need for a bytecount crate.
+    #[allow(clippy::naive_bytecount)]
     let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
     let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
     let column = 1 + String::from_utf8_lossy(&before[line_start..]).chars().count();

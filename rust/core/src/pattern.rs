@@ -203,13 +203,13 @@ impl<'t> Compiler<'t> {
                 Json::Array(_) => {
                     return Err(self.error_at("Match value must be String, number, true, false, or null", item.end))
                 }
-                Json::Object(entries) => match self.expression(entries, item)? {
-                    Some(m) => m,
-                    None => {
+                Json::Object(entries) => {
+                    let Some(m) = self.expression(entries, item)? else {
                         absent_ok = true;
                         continue;
-                    }
-                },
+                    };
+                    m
+                }
             };
             matchers.push(matcher);
         }

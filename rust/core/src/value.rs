@@ -55,6 +55,8 @@ impl Number {
     #[inline]
     fn equals(&self, lexeme: &str, numbers: Numbers) -> bool {
         match (self.value, numbers.value(lexeme)) {
+            // Exact equality is the semantics: both sides are exactly representable values.
+            #[allow(clippy::float_cmp)]
             (Some(a), Some(b)) => a == b,
             _ => self.text == lexeme,
         }
