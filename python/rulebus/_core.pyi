@@ -1,13 +1,13 @@
 """Type stubs of the native module (rust/python)."""
 
 from collections.abc import Mapping
-from typing import Any, Literal, Union, final
+from typing import Any, Literal, final
 
 from typing_extensions import TypeAlias
 
 __all__ = ["FilterPolicy", "Pattern", "test_event_pattern"]
 
-_JsonInput: TypeAlias = Union[str, bytes, bytearray, memoryview, Mapping[str, Any]]
+_JsonInput: TypeAlias = str | bytes | bytearray | memoryview | Mapping[str, Any]
 
 @final
 class Pattern:
