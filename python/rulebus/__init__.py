@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from rulebus._core import FilterPolicy, Pattern, test_event_pattern
+from rulebus._core import FilterPolicy, Pattern, RuleSet, test_event_pattern
 from rulebus._errors import (
     InvalidEventError,
     InvalidFilterPolicyError,
@@ -21,6 +21,7 @@ __all__ = [
     "InvalidFilterPolicyError",
     "InvalidPatternError",
     "Pattern",
+    "RuleSet",
     "RulebusError",
     "test_event_pattern",
 ]

@@ -1,11 +1,11 @@
 """Type stubs of the native module (rust/python)."""
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal, final
 
 from typing_extensions import TypeAlias
 
-__all__ = ["FilterPolicy", "Pattern", "test_event_pattern"]
+__all__ = ["FilterPolicy", "Pattern", "RuleSet", "test_event_pattern"]
 
 _JsonInput: TypeAlias = str | bytes | bytearray | memoryview | Mapping[str, Any]
 
@@ -41,6 +41,41 @@ class FilterPolicy:
         """Whether SNS would deliver the message: ``attributes`` for MessageAttributes scope
         (notification form ``{"Type", "Value"}`` or boto3's ``{"DataType", "StringValue"}``),
         ``body`` for MessageBody scope."""
+
+_Message: TypeAlias = _JsonInput | tuple[_JsonInput | None, Mapping[str, Mapping[str, Any]] | None]
+
+@final
+class RuleSet:
+    """Many named rules of one dialect ("eventbridge" patterns or "sns" filter policies),
+    compiled together and matched at once."""
+
+    def __new__(cls, dialect: Literal["eventbridge", "sns"] = "eventbridge") -> RuleSet: ...
+    @property
+    def dialect(self) -> str: ...
+    def add(
+        self,
+        name: str,
+        pattern: _JsonInput,
+        scope: Literal["MessageAttributes", "MessageBody"] | None = None,
+    ) -> None:
+        """Adds a rule or replaces the rule of that name; a bad pattern raises and changes
+        nothing. ``scope`` is the filter policy scope of the sns dialect."""
+    def remove(self, name: str) -> None:
+        """Removes the rule of that name (``KeyError`` if there is none)."""
+    def __len__(self) -> int: ...
+    def __contains__(self, key: str, /) -> bool: ...
+    def names(self) -> list[str]:
+        """The rules' names, in the order they were first added."""
+    def matches(
+        self,
+        event: _JsonInput | None = None,
+        attributes: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> list[str]:
+        """The names of the rules that match: an event (eventbridge) or a message body and
+        attributes (sns)."""
+    def matches_many(self, events: Iterable[_Message]) -> list[list[str]]:
+        """``matches`` for each event, the GIL released for the batch (sns: bodies or
+        ``(body, attributes)`` pairs)."""
 
 def test_event_pattern(pattern: _JsonInput, event: _JsonInput) -> bool:
     """AWS TestEventPattern: validates the pattern and the event envelope, then matches."""

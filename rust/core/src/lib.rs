@@ -13,6 +13,7 @@ pub mod error;
 pub mod event;
 pub mod json;
 pub mod lexer;
+pub mod machine;
 pub mod number;
 pub mod pattern;
 pub mod policy;

@@ -9,6 +9,10 @@ use pyo3::buffer::PyBuffer;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyString};
 
+use std::sync::RwLock;
+
+use pyo3::exceptions::{PyKeyError, PyValueError};
+use rulebus_core::machine::Machine;
 use rulebus_core::{Attribute, Dialect, Error, Scope};
 
 /// Events larger than this are matched with the GIL released.
@@ -228,14 +232,7 @@ impl FilterPolicy {
                     Some(a) if !a.is_none() => message_attributes(a)?,
                     _ => Vec::new(),
                 };
-                let list: Vec<Attribute<'_>> = owned
-                    .iter()
-                    .map(|(name, data_type, value)| Attribute {
-                        name: name.as_bytes(),
-                        data_type,
-                        value: value.as_deref(),
-                    })
-                    .collect();
+                let list = attribute_list(&owned);
                 guard(py, || Ok(self.inner.matches_attributes(&list)))
             }
         }
@@ -292,6 +289,182 @@ fn message_attributes(attributes: &Bound<'_, PyAny>) -> PyResult<Vec<OwnedAttrib
     Ok(out)
 }
 
+/// Many named rules of one dialect, matched together.
+#[pyclass(frozen, module = "rulebus._core")]
+struct RuleSet {
+    dialect: Dialect,
+    // Readers share the lock while matching (GIL released); `add` and `remove` take it
+    // exclusively, so a batch sees the rules as they were when it started.
+    machine: RwLock<Machine>,
+}
+
+impl RuleSet {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Machine> {
+        // A panic while writing is caught before it could leave the machine half-changed, so
+        // a poisoned lock still guards a consistent machine.
+        self.machine.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Machine> {
+        self.machine.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+fn names(found: Vec<&str>) -> Vec<String> {
+    found.into_iter().map(str::to_owned).collect()
+}
+
+#[pymethods]
+impl RuleSet {
+    #[new]
+    #[pyo3(signature = (dialect = "eventbridge"))]
+    fn new(dialect: &str) -> PyResult<Self> {
+        let dialect = match dialect {
+            "eventbridge" => Dialect::EventBridge,
+            "sns" => Dialect::Sns,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "dialect must be \"eventbridge\" or \"sns\", not {other:?}"
+                )))
+            }
+        };
+        Ok(Self { dialect, machine: RwLock::new(Machine::new()) })
+    }
+
+    /// "eventbridge" or "sns".
+    #[getter]
+    fn dialect(&self) -> &'static str {
+        match self.dialect {
+            Dialect::EventBridge => "eventbridge",
+            Dialect::Sns => "sns",
+        }
+    }
+
+    /// Adds a rule, or replaces the rule of that name. A bad pattern raises and leaves the set
+    /// unchanged. `scope` is the SNS filter policy scope (sns dialect only).
+    #[pyo3(signature = (name, pattern, scope = None))]
+    fn add(&self, py: Python<'_>, name: &str, pattern: &Bound<'_, PyAny>, scope: Option<&str>) -> PyResult<()> {
+        let source = text(pattern, Input::Pattern(self.dialect))?;
+        match self.dialect {
+            Dialect::EventBridge => {
+                if scope.is_some() {
+                    return Err(PyTypeError::new_err("scope applies to the sns dialect only"));
+                }
+                // The machine compiles first and changes nothing on error.
+                guard(py, || self.write().add_pattern(name, source.bytes()))
+            }
+            Dialect::Sns => {
+                let scope = guard(py, || Scope::parse(scope.unwrap_or("MessageAttributes")))?;
+                guard(py, || self.write().add_policy(name, source.bytes(), scope))
+            }
+        }
+    }
+
+    /// Removes the rule of that name (KeyError if there is none).
+    fn remove(&self, name: &str) -> PyResult<()> {
+        if self.write().remove(name) {
+            Ok(())
+        } else {
+            Err(PyKeyError::new_err(name.to_owned()))
+        }
+    }
+
+    fn __len__(&self) -> usize {
+        self.read().len()
+    }
+
+    fn __contains__(&self, name: &str) -> bool {
+        self.read().contains(name)
+    }
+
+    /// The rules' names, in the order they were first added.
+    fn names(&self) -> Vec<String> {
+        self.read().names().map(str::to_owned).collect()
+    }
+
+    /// The names of the rules the event matches (sns dialect: the message body and
+    /// attributes).
+    #[pyo3(signature = (event = None, attributes = None))]
+    fn matches(
+        &self,
+        py: Python<'_>,
+        event: Option<&Bound<'_, PyAny>>,
+        attributes: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Vec<String>> {
+        match self.dialect {
+            Dialect::EventBridge => {
+                let Some(event) = event else {
+                    return Err(PyTypeError::new_err("matches() needs an event"));
+                };
+                let event = text(event, Input::Event)?;
+                let machine = self.read();
+                on_input(py, event.bytes(), |e| machine.matches(e).map(names))
+            }
+            Dialect::Sns => {
+                let body = match event {
+                    Some(e) if !e.is_none() => Some(text(e, Input::Event)?),
+                    _ => None,
+                };
+                let owned = match attributes {
+                    Some(a) if !a.is_none() => message_attributes(a)?,
+                    _ => Vec::new(),
+                };
+                let list = attribute_list(&owned);
+                let machine = self.read();
+                guard(py, || Ok(names(machine.matches_message(body.as_ref().map(Text::bytes), &list))))
+            }
+        }
+    }
+
+    /// `matches` for every event of an iterable, with the GIL released for the whole batch.
+    fn matches_many(&self, py: Python<'_>, events: &Bound<'_, PyAny>) -> PyResult<Vec<Vec<String>>> {
+        if self.dialect == Dialect::Sns {
+            // Messages carry attributes as Python objects: no batch advantage, match one by one.
+            let mut out = Vec::new();
+            for item in events.try_iter()? {
+                let item = item?;
+                let found = match item.extract::<(Bound<'_, PyAny>, Bound<'_, PyAny>)>() {
+                    Ok((body, attributes)) => self.matches(py, Some(&body), Some(&attributes))?,
+                    Err(_) => self.matches(py, Some(&item), None)?,
+                };
+                out.push(found);
+            }
+            return Ok(out);
+        }
+        let items: Vec<Bound<'_, PyAny>> = events.try_iter()?.collect::<PyResult<_>>()?;
+        let texts: Vec<Text<'_>> = items.iter().map(|e| text(e, Input::Event)).collect::<PyResult<_>>()?;
+        let slices: Vec<&[u8]> = texts.iter().map(Text::bytes).collect();
+        let machine = self.read();
+        let result = py.detach(|| {
+            catch_unwind(AssertUnwindSafe(|| {
+                let mut all = Vec::with_capacity(slices.len());
+                for (i, event) in slices.iter().enumerate() {
+                    match machine.matches(event) {
+                        Ok(found) => all.push(names(found)),
+                        Err(Error::InvalidEvent { message, reason }) => {
+                            return Err(Error::InvalidEvent { message: format!("event {i}: {message}"), reason })
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(all)
+            }))
+        });
+        guard(py, || result.unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+    }
+
+    fn __repr__(&self) -> String {
+        format!("RuleSet(dialect={:?}, rules={})", self.dialect(), self.read().len())
+    }
+}
+
+fn attribute_list(owned: &[OwnedAttribute]) -> Vec<Attribute<'_>> {
+    owned
+        .iter()
+        .map(|(name, data_type, value)| Attribute { name: name.as_bytes(), data_type, value: value.as_deref() })
+        .collect()
+}
+
 /// AWS TestEventPattern: validates the pattern and the event envelope, then matches.
 #[pyfunction]
 fn test_event_pattern(py: Python<'_>, pattern: &Bound<'_, PyAny>, event: &Bound<'_, PyAny>) -> PyResult<bool> {
@@ -304,6 +477,7 @@ fn test_event_pattern(py: Python<'_>, pattern: &Bound<'_, PyAny>, event: &Bound<
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Pattern>()?;
     m.add_class::<FilterPolicy>()?;
+    m.add_class::<RuleSet>()?;
     m.add_function(wrap_pyfunction!(test_event_pattern, m)?)?;
     Ok(())
 }
