@@ -7,9 +7,16 @@
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct IgnoreCase {
     chars: Vec<Vec<Vec<u8>>>,
+    ascii: Option<Vec<u8>>,
 }
 
 impl IgnoreCase {
+    /// The pattern's text when it is all ASCII (then matching is comparing ASCII-lower-cased
+    /// bytes, which is how many rules can share one index).
+    pub fn ascii_text(&self) -> Option<&[u8]> {
+        self.ascii.as_deref()
+    }
+
     pub fn new(pattern: &[u8]) -> Self {
         let text = String::from_utf8_lossy(pattern);
         let chars = text
@@ -25,7 +32,7 @@ impl IgnoreCase {
                 alternatives
             })
             .collect();
-        Self { chars }
+        Self { chars, ascii: pattern.is_ascii().then(|| pattern.to_vec()) }
     }
 
     /// The whole value matches.

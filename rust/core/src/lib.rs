@@ -45,11 +45,7 @@ pub struct Pattern {
 impl Pattern {
     /// Validates and compiles a pattern.
     pub fn new(text: &[u8]) -> Result<Self, Error> {
-        let length = String::from_utf8_lossy(text).chars().count();
-        if length > MAX_PATTERN_LENGTH {
-            return Err(Error::pattern(Dialect::EventBridge, pattern_too_long(length)));
-        }
-        Ok(Self { rule: pattern::compile(text)? })
+        Ok(Self { rule: pattern::build(expand_pattern(text)?, number::Numbers::EventBridge) })
     }
 
     /// Whether the event matches (array-consistent, as EventBridge matches).
@@ -89,6 +85,15 @@ pub fn with_workspace<'a, R>(f: impl FnOnce(&mut Flattened<'a>, &mut Scratch) ->
         }
         Err(_) => f(&mut Flattened::default(), &mut Scratch::default()),
     })
+}
+
+/// Validates an EventBridge pattern (its length included) and expands its `$or`s.
+pub fn expand_pattern(text: &[u8]) -> Result<pattern::Expanded, Error> {
+    let length = String::from_utf8_lossy(text).chars().count();
+    if length > MAX_PATTERN_LENGTH {
+        return Err(Error::pattern(Dialect::EventBridge, pattern_too_long(length)));
+    }
+    Ok(pattern::Compiler::new(text, Dialect::EventBridge).expand()?.unwrap_or_default())
 }
 
 #[cold]

@@ -539,9 +539,3 @@ pub fn build(expanded: Expanded, numbers: Numbers) -> Rule {
     }
     rule
 }
-
-/// Compiles an EventBridge event pattern.
-pub fn compile(text: &[u8]) -> Result<Rule, Error> {
-    let expanded = Compiler::new(text, Dialect::EventBridge).expand()?.unwrap_or_default();
-    Ok(build(expanded, Numbers::EventBridge))
-}

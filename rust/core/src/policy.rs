@@ -78,20 +78,10 @@ pub struct FilterPolicy {
 
 impl FilterPolicy {
     pub fn new(text: &[u8], scope: Scope) -> Result<Self, Error> {
-        if text.len() > MAX_SIZE {
-            return Err(Error::pattern(Dialect::Sns, "Filter policy is too long"));
+        match expand(text, scope)? {
+            Some(expanded) => Ok(Self { rule: build(expanded, Numbers::Sns), scope, everything: false }),
+            None => Ok(Self { rule: Rule::default(), scope, everything: true }),
         }
-        let Some(expanded) = Compiler::new(text, Dialect::Sns).expand()? else {
-            return Ok(Self { rule: Rule::default(), scope, everything: true });
-        };
-        if scope == Scope::MessageAttributes && expanded.iter().flatten().any(|leaf| leaf.depth > 1) {
-            return Err(Error::InvalidPolicyParameter {
-                message: "Invalid parameter: Filter policy scope MessageAttributes does not support nested filter policy"
-                    .into(),
-            });
-        }
-        check_limits(&expanded)?;
-        Ok(Self { rule: build(expanded, Numbers::Sns), scope, everything: false })
     }
 
     pub fn scope(&self) -> Scope {
@@ -104,11 +94,7 @@ impl FilterPolicy {
             return true;
         }
         crate::with_workspace(|flat, scratch| {
-            flat.clear();
-            for attribute in attributes {
-                let Some(path) = self.rule.index.lookup(attribute.name) else { continue };
-                push_attribute(flat, path, attribute);
-            }
+            flatten_attributes(flat, attributes, |name| self.rule.index.lookup(name));
             self.rule.matches(flat, scratch)
         })
     }
@@ -153,6 +139,40 @@ fn push_attribute<'a>(flat: &mut Flattened<'a>, path: u32, attribute: &Attribute
         "Number" => push(Scalar::Number(String::from_utf8_lossy(value))),
         // Binary attributes are never compared.
         _ => {}
+    }
+}
+
+/// Validates a policy for a scope with SNS's checks, in SNS's order; `None` for the empty
+/// policy `{}`, which lets every message through.
+pub fn expand(text: &[u8], scope: Scope) -> Result<Option<Expanded>, Error> {
+    if text.len() > MAX_SIZE {
+        return Err(Error::pattern(Dialect::Sns, "Filter policy is too long"));
+    }
+    let Some(expanded) = Compiler::new(text, Dialect::Sns).expand()? else {
+        return Ok(None);
+    };
+    if scope == Scope::MessageAttributes && expanded.iter().flatten().any(|leaf| leaf.depth > 1) {
+        return Err(Error::InvalidPolicyParameter {
+            message: "Invalid parameter: Filter policy scope MessageAttributes does not support nested filter policy"
+                .into(),
+        });
+    }
+    check_limits(&expanded)?;
+    Ok(Some(expanded))
+}
+
+/// Appends a message's attributes to a flattened message, as the values of the leaf paths
+/// that `lookup` knows.
+pub fn flatten_attributes<'a>(
+    flat: &mut Flattened<'a>,
+    attributes: &[Attribute<'a>],
+    lookup: impl Fn(&[u8]) -> Option<u32>,
+) {
+    flat.clear();
+    for attribute in attributes {
+        if let Some(path) = lookup(attribute.name) {
+            push_attribute(flat, path, attribute);
+        }
     }
 }
 

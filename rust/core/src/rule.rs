@@ -32,21 +32,27 @@ impl Rule {
     /// Whether the flattened event (scanned with this rule's index) satisfies some sub-rule.
     /// Sorts the event's values by path.
     pub fn matches(&self, event: &mut Flattened<'_>, scratch: &mut Scratch) -> bool {
-        event.values.sort_by_key(|v| v.path);
-        let starts = &mut scratch.starts;
-        starts.clear();
-        starts.resize(self.index.len() + 1, 0);
-        for v in &event.values {
-            starts[v.path as usize + 1] += 1;
-        }
-        for i in 1..starts.len() {
-            starts[i] += starts[i - 1];
-        }
-        let starts = std::mem::take(&mut scratch.starts);
+        let starts = group_by_path(event, self.index.len(), scratch);
         let found = self.subrules.iter().any(|sub| sub.matches(event, &starts, self.numbers, scratch));
         scratch.starts = starts;
         found
     }
+}
+
+/// Sorts the event's values by path and returns where each path's values start (index `p`)
+/// and end (index `p + 1`). Give the vector back to `scratch.starts` when done.
+pub(crate) fn group_by_path(event: &mut Flattened<'_>, paths: usize, scratch: &mut Scratch) -> Vec<u32> {
+    event.values.sort_by_key(|v| v.path);
+    let mut starts = std::mem::take(&mut scratch.starts);
+    starts.clear();
+    starts.resize(paths + 1, 0);
+    for v in &event.values {
+        starts[v.path as usize + 1] += 1;
+    }
+    for i in 1..starts.len() {
+        starts[i] += starts[i - 1];
+    }
+    starts
 }
 
 /// What one condition may use: its matching values, and (for a condition that allows absence)
@@ -59,14 +65,14 @@ struct Choice {
 /// Buffers of one matching thread, reused from event to event.
 #[derive(Default)]
 pub struct Scratch {
-    starts: Vec<u32>,
+    pub(crate) starts: Vec<u32>,
     choices: Vec<Choice>,
     fixed: Vec<(u32, u32)>,
     deferred: Vec<(u32, u32)>,
 }
 
 impl SubRule {
-    fn matches(&self, event: &Flattened<'_>, starts: &[u32], numbers: Numbers, scratch: &mut Scratch) -> bool {
+    pub(crate) fn matches(&self, event: &Flattened<'_>, starts: &[u32], numbers: Numbers, scratch: &mut Scratch) -> bool {
         let mut used = 0;
         let mut in_arrays = false;
         for condition in &self.conditions {

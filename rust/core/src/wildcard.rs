@@ -41,6 +41,15 @@ impl Wildcard {
         Ok(Self { pieces })
     }
 
+    /// The literal text before the first star and after the last one.
+    pub fn ends(&self) -> (&[u8], &[u8]) {
+        if self.pieces.len() == 1 {
+            // No star: the whole pattern is one literal; index it as a prefix.
+            return (&self.pieces[0], &[]);
+        }
+        (&self.pieces[0], &self.pieces[self.pieces.len() - 1])
+    }
+
     /// The number of stars.
     pub fn stars(&self) -> usize {
         self.pieces.len() - 1

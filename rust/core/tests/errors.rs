@@ -13,7 +13,8 @@ use rulebus_core::{Dialect, Error, FilterPolicy, Pattern, Scope};
 const EB: &str = "Event pattern is not valid. Reason: ";
 const SNS: &str = "Invalid parameter: FilterPolicy: ";
 const SNS_PARSE: &str = "failed to parse JSON. ";
-const NESTED_SCOPE_ERROR: &str = "Invalid parameter: Filter policy scope MessageAttributes does not support nested filter policy";
+const NESTED_SCOPE_ERROR: &str =
+    "Invalid parameter: Filter policy scope MessageAttributes does not support nested filter policy";
 const BAD_SCOPE_ERROR: &str =
     "Invalid parameter: FilterPolicyScope: Invalid value [RandomValue]. Please use either MessageBody or MessageAttributes";
 
@@ -178,10 +179,22 @@ const EB_CASES: &[(&str, &str)] = &[
     // --- $or (spec 1.1, 3) ---
     (r#"{"$or": [{"a": [1]}]}"#, "There must have at least 2 Objects in $or relationship."),
     (r#"{"detail": {"$or": [{"a": [1]}]}}"#, "There must have at least 2 Objects in $or relationship."),
-    (r#"{"$or": [{"numeric": 123}, {"b": [1]}]}"#, "numeric is Ruler reserved fieldName which cannot be used inside $or."),
-    (r#"{"$or": [{"a": [1]}, {"prefix": ["x"]}]}"#, "prefix is Ruler reserved fieldName which cannot be used inside $or."),
-    (r#"{"$or": [{"a": [1]}, {"anything-but": ["x"]}]}"#, "anything-but is Ruler reserved fieldName which cannot be used inside $or."),
-    (r#"{"$or": [{"exists": [1]}, {"b": [1]}]}"#, "exists is Ruler reserved fieldName which cannot be used inside $or."),
+    (
+        r#"{"$or": [{"numeric": 123}, {"b": [1]}]}"#,
+        "numeric is Ruler reserved fieldName which cannot be used inside $or.",
+    ),
+    (
+        r#"{"$or": [{"a": [1]}, {"prefix": ["x"]}]}"#,
+        "prefix is Ruler reserved fieldName which cannot be used inside $or.",
+    ),
+    (
+        r#"{"$or": [{"a": [1]}, {"anything-but": ["x"]}]}"#,
+        "anything-but is Ruler reserved fieldName which cannot be used inside $or.",
+    ),
+    (
+        r#"{"$or": [{"exists": [1]}, {"b": [1]}]}"#,
+        "exists is Ruler reserved fieldName which cannot be used inside $or.",
+    ),
     (r#"{"$or": [{">=": [1]}, {"b": [1]}]}"#, ">= is Ruler reserved fieldName which cannot be used inside $or."),
     (r#"{"$or": [{"regex": [1]}, {"b": [1]}]}"#, "regex is Ruler reserved fieldName which cannot be used inside $or."),
     (
@@ -383,10 +396,7 @@ fn eventbridge_location_suffix_shape() {
     let mut lines = message.split('\n');
     assert_eq!(lines.next(), Some("Event pattern is not valid. Reason: \"x\" must be an object or an array"));
     if let Some(location) = lines.next() {
-        assert!(
-            location.starts_with(&format!(" at [Source: (String)\"{text}\"; line: 1, column: ")),
-            "{location:?}"
-        );
+        assert!(location.starts_with(&format!(" at [Source: (String)\"{text}\"; line: 1, column: ")), "{location:?}");
         assert!(location.ends_with(']'), "{location:?}");
     }
 }
@@ -395,10 +405,7 @@ fn eventbridge_location_suffix_shape() {
 fn eventbridge_errors_are_invalid_pattern() {
     for text in ["[1,2]", r#"{"x": [1,}"#, r#"{"x": [{"cidr": "hello"}]}"#] {
         let err = eb_error(text);
-        assert!(
-            matches!(err, Error::InvalidPattern { dialect: Dialect::EventBridge, .. }),
-            "{text}: {err:?}"
-        );
+        assert!(matches!(err, Error::InvalidPattern { dialect: Dialect::EventBridge, .. }), "{text}: {err:?}");
         assert_eq!(err.to_string(), err.message());
     }
 }
@@ -526,10 +533,8 @@ fn test_event_pattern_envelope() {
     let odd = envelope("", &[("id", "123"), ("time", r#""not a time""#), ("region", "true"), ("account", "5")]);
     assert_eq!(test_event_pattern(ENVELOPE_PATTERN.as_bytes(), odd.as_bytes()), Ok(true));
     let mut failures = Vec::new();
-    let mut bad: Vec<String> = ["id", "account", "source", "time", "region", "detail-type"]
-        .iter()
-        .map(|field| envelope(field, &[]))
-        .collect();
+    let mut bad: Vec<String> =
+        ["id", "account", "source", "time", "region", "detail-type"].iter().map(|field| envelope(field, &[])).collect();
     bad.extend(
         ["not json at all", r#"{"id": "#, "[]", r#""a string""#, "123", "null", "true", "{}"].map(str::to_owned),
     );
@@ -593,7 +598,8 @@ fn sns_anything_but_forms_sns_accepts() {
         }
     }
     // EventBridge-only form
-    Pattern::new(br#"{"key": [{"anything-but": {"suffix": "test"}}]}"#).expect("EventBridge accepts anything-but suffix");
+    Pattern::new(br#"{"key": [{"anything-but": {"suffix": "test"}}]}"#)
+        .expect("EventBridge accepts anything-but suffix");
 }
 
 // --- scope errors: whole messages (spec 5.3) ---

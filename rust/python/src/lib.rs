@@ -9,10 +9,10 @@ use pyo3::buffer::PyBuffer;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyString};
 
-use std::sync::RwLock;
+use std::sync::{PoisonError, RwLock, TryLockError};
 
 use pyo3::exceptions::{PyKeyError, PyValueError};
-use rulebus_core::machine::Machine;
+use rulebus_core::machine::{Machine, PolicyMachine};
 use rulebus_core::{Attribute, Dialect, Error, Scope};
 
 /// Events larger than this are matched with the GIL released.
@@ -289,24 +289,123 @@ fn message_attributes(attributes: &Bound<'_, PyAny>) -> PyResult<Vec<OwnedAttrib
     Ok(out)
 }
 
+/// The compiled rules of a RuleSet, by dialect.
+enum Rules {
+    EventBridge(Machine),
+    Sns(PolicyMachine),
+}
+
+impl Rules {
+    fn len(&self) -> usize {
+        match self {
+            Rules::EventBridge(m) => m.len(),
+            Rules::Sns(m) => m.len(),
+        }
+    }
+
+    fn contains(&self, name: &str) -> bool {
+        match self {
+            Rules::EventBridge(m) => m.contains(name),
+            Rules::Sns(m) => m.contains(name),
+        }
+    }
+
+    fn names(&self) -> Vec<String> {
+        match self {
+            Rules::EventBridge(m) => m.names().map(str::to_owned).collect(),
+            Rules::Sns(m) => m.names().map(str::to_owned).collect(),
+        }
+    }
+
+    fn remove(&mut self, name: &str) -> bool {
+        match self {
+            Rules::EventBridge(m) => m.remove(name),
+            Rules::Sns(m) => m.remove(name),
+        }
+    }
+
+    fn needs_prepare(&self) -> bool {
+        match self {
+            Rules::EventBridge(m) => m.needs_prepare(),
+            Rules::Sns(m) => m.needs_prepare(),
+        }
+    }
+
+    fn prepare(&mut self) {
+        match self {
+            Rules::EventBridge(m) => m.prepare(),
+            Rules::Sns(m) => m.prepare(),
+        }
+    }
+}
+
 /// Many named rules of one dialect, matched together.
 #[pyclass(frozen, module = "rulebus._core")]
 struct RuleSet {
     dialect: Dialect,
     // Readers share the lock while matching (GIL released); `add` and `remove` take it
     // exclusively, so a batch sees the rules as they were when it started.
-    machine: RwLock<Machine>,
+    rules: RwLock<Rules>,
 }
 
 impl RuleSet {
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, Machine> {
-        // A panic while writing is caught before it could leave the machine half-changed, so
-        // a poisoned lock still guards a consistent machine.
-        self.machine.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// Runs `f` on the rules, ready to match (indexes left stale by changes are rebuilt first,
+    /// once). Lock discipline: never wait for the lock while holding the GIL, or a writer
+    /// waiting for a reader that waits for the GIL would deadlock. The lock is only tried with
+    /// the GIL held; waiting happens with the GIL released.
+    fn view<R: Send>(&self, py: Python<'_>, f: impl FnOnce(&Rules) -> Result<R, Error> + Send) -> PyResult<R> {
+        self.view_releasing(py, false, f)
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Machine> {
-        self.machine.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// `view`, releasing the GIL for the work itself when `release` (batches, large events).
+    fn view_releasing<R: Send>(
+        &self,
+        py: Python<'_>,
+        release: bool,
+        f: impl FnOnce(&Rules) -> Result<R, Error> + Send,
+    ) -> PyResult<R> {
+        let ready = if release {
+            None
+        } else {
+            match self.rules.try_read() {
+            Ok(rules) => (!rules.needs_prepare()).then_some(rules),
+            Err(TryLockError::Poisoned(p)) => Some(p.into_inner()).filter(|r| !r.needs_prepare()),
+            Err(TryLockError::WouldBlock) => None,
+            }
+        };
+        if let Some(rules) = ready {
+            return guard(py, || f(&rules));
+        }
+        let result = py.detach(|| {
+            catch_unwind(AssertUnwindSafe(|| loop {
+                let rules = self.rules.read().unwrap_or_else(PoisonError::into_inner);
+                if !rules.needs_prepare() {
+                    return f(&rules);
+                }
+                drop(rules);
+                self.rules.write().unwrap_or_else(PoisonError::into_inner).prepare();
+            }))
+        });
+        guard(py, || result.unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+    }
+
+    /// Runs `f` on the rules exclusively, with the GIL released while it waits and works.
+    fn change<R: Send>(&self, py: Python<'_>, f: impl FnOnce(&mut Rules) -> Result<R, Error> + Send) -> PyResult<R> {
+        let result = py.detach(|| {
+            catch_unwind(AssertUnwindSafe(|| {
+                // A panic while writing is caught before it could leave the rules half-changed,
+                // so a poisoned lock still guards consistent rules.
+                f(&mut self.rules.write().unwrap_or_else(PoisonError::into_inner))
+            }))
+        });
+        guard(py, || result.unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+    }
+
+    fn machine(rules: &Rules) -> &Machine {
+        match rules {
+            Rules::EventBridge(m) => m,
+            Rules::Sns(_) => unreachable!("checked by dialect"),
+        }
     }
 }
 
@@ -328,7 +427,11 @@ impl RuleSet {
                 )))
             }
         };
-        Ok(Self { dialect, machine: RwLock::new(Machine::new()) })
+        let rules = match dialect {
+            Dialect::EventBridge => Rules::EventBridge(Machine::new()),
+            Dialect::Sns => Rules::Sns(PolicyMachine::new()),
+        };
+        Ok(Self { dialect, rules: RwLock::new(rules) })
     }
 
     /// "eventbridge" or "sns".
@@ -345,41 +448,53 @@ impl RuleSet {
     #[pyo3(signature = (name, pattern, scope = None))]
     fn add(&self, py: Python<'_>, name: &str, pattern: &Bound<'_, PyAny>, scope: Option<&str>) -> PyResult<()> {
         let source = text(pattern, Input::Pattern(self.dialect))?;
-        match self.dialect {
-            Dialect::EventBridge => {
-                if scope.is_some() {
-                    return Err(PyTypeError::new_err("scope applies to the sns dialect only"));
-                }
-                // The machine compiles first and changes nothing on error.
-                guard(py, || self.write().add_pattern(name, source.bytes()))
+        let scope = match (self.dialect, scope) {
+            (Dialect::EventBridge, None) => None,
+            (Dialect::EventBridge, Some(_)) => {
+                return Err(PyTypeError::new_err("scope applies to the sns dialect only"));
             }
-            Dialect::Sns => {
-                let scope = guard(py, || Scope::parse(scope.unwrap_or("MessageAttributes")))?;
-                guard(py, || self.write().add_policy(name, source.bytes(), scope))
-            }
-        }
+            (Dialect::Sns, scope) => Some(guard(py, || Scope::parse(scope.unwrap_or("MessageAttributes")))?),
+        };
+        let bytes = source.bytes();
+        // The machines validate first and change nothing on error.
+        self.change(py, |rules| match (rules, scope) {
+            (Rules::EventBridge(m), _) => m.add_pattern(name, bytes),
+            (Rules::Sns(m), Some(scope)) => m.add_policy(name, bytes, scope),
+            (Rules::Sns(_), None) => unreachable!("scope set for sns"),
+        })
     }
 
     /// Removes the rule of that name (KeyError if there is none).
-    fn remove(&self, name: &str) -> PyResult<()> {
-        if self.write().remove(name) {
+    fn remove(&self, py: Python<'_>, name: &str) -> PyResult<()> {
+        if self.change(py, |rules| Ok(rules.remove(name)))? {
             Ok(())
         } else {
             Err(PyKeyError::new_err(name.to_owned()))
         }
     }
 
-    fn __len__(&self) -> usize {
-        self.read().len()
+    fn __len__(&self, py: Python<'_>) -> PyResult<usize> {
+        self.view(py, |rules| Ok(rules.len()))
     }
 
-    fn __contains__(&self, name: &str) -> bool {
-        self.read().contains(name)
+    fn __contains__(&self, py: Python<'_>, name: &str) -> PyResult<bool> {
+        self.view(py, |rules| Ok(rules.contains(name)))
     }
 
     /// The rules' names, in the order they were first added.
-    fn names(&self) -> Vec<String> {
-        self.read().names().map(str::to_owned).collect()
+    fn names(&self, py: Python<'_>) -> PyResult<Vec<String>> {
+        self.view(py, |rules| Ok(rules.names()))
+    }
+
+    /// Size of the compiled rules: {"rules", "states", "bytes"} (bytes approximate).
+    fn stats(&self, py: Python<'_>) -> PyResult<std::collections::HashMap<&'static str, usize>> {
+        self.view(py, |rules| {
+            let (states, bytes) = match rules {
+                Rules::EventBridge(m) => (m.states(), m.approximate_bytes()),
+                Rules::Sns(m) => (m.states(), m.approximate_bytes()),
+            };
+            Ok([("rules", rules.len()), ("states", states), ("bytes", bytes)].into_iter().collect())
+        })
     }
 
     /// The names of the rules the event matches (sns dialect: the message body and
@@ -397,8 +512,10 @@ impl RuleSet {
                     return Err(PyTypeError::new_err("matches() needs an event"));
                 };
                 let event = text(event, Input::Event)?;
-                let machine = self.read();
-                on_input(py, event.bytes(), |e| machine.matches(e).map(names))
+                let bytes = event.bytes();
+                self.view_releasing(py, bytes.len() > RELEASE_GIL_ABOVE, |rules| {
+                    Self::machine(rules).matches(bytes).map(names)
+                })
             }
             Dialect::Sns => {
                 let body = match event {
@@ -410,8 +527,11 @@ impl RuleSet {
                     _ => Vec::new(),
                 };
                 let list = attribute_list(&owned);
-                let machine = self.read();
-                guard(py, || Ok(names(machine.matches_message(body.as_ref().map(Text::bytes), &list))))
+                let body = body.as_ref().map(Text::bytes);
+                self.view(py, |rules| {
+                    let Rules::Sns(machine) = rules else { unreachable!("checked by dialect") };
+                    Ok(names(machine.matches_message(body, &list)))
+                })
             }
         }
     }
@@ -434,27 +554,25 @@ impl RuleSet {
         let items: Vec<Bound<'_, PyAny>> = events.try_iter()?.collect::<PyResult<_>>()?;
         let texts: Vec<Text<'_>> = items.iter().map(|e| text(e, Input::Event)).collect::<PyResult<_>>()?;
         let slices: Vec<&[u8]> = texts.iter().map(Text::bytes).collect();
-        let machine = self.read();
-        let result = py.detach(|| {
-            catch_unwind(AssertUnwindSafe(|| {
-                let mut all = Vec::with_capacity(slices.len());
-                for (i, event) in slices.iter().enumerate() {
-                    match machine.matches(event) {
-                        Ok(found) => all.push(names(found)),
-                        Err(Error::InvalidEvent { message, reason }) => {
-                            return Err(Error::InvalidEvent { message: format!("event {i}: {message}"), reason })
-                        }
-                        Err(e) => return Err(e),
+        let batch = |rules: &Rules| {
+            let machine = Self::machine(rules);
+            let mut all = Vec::with_capacity(slices.len());
+            for (i, event) in slices.iter().enumerate() {
+                match machine.matches(event) {
+                    Ok(found) => all.push(names(found)),
+                    Err(Error::InvalidEvent { message, reason }) => {
+                        return Err(Error::InvalidEvent { message: format!("event {i}: {message}"), reason })
                     }
+                    Err(e) => return Err(e),
                 }
-                Ok(all)
-            }))
-        });
-        guard(py, || result.unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            }
+            Ok(all)
+        };
+        self.view_releasing(py, true, batch)
     }
 
-    fn __repr__(&self) -> String {
-        format!("RuleSet(dialect={:?}, rules={})", self.dialect(), self.read().len())
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!("RuleSet(dialect={:?}, rules={})", self.dialect(), self.__len__(py)?))
     }
 }
 

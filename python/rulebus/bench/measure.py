@@ -1,0 +1,184 @@
+"""Timing, counting and memory: the measurements every part of the harness shares.
+
+Only the engine's call is inside a timer: batches are cut and match counts tallied outside it,
+and the garbage collector is off while a pass runs (as timeit does), so that figures measure the
+engine and not the harness.
+"""
+
+from __future__ import annotations
+
+import gc
+import itertools
+import os
+import statistics
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import rulebus
+
+Batches = list[list[bytes]]
+
+
+def batches(lines: Sequence[bytes], size: int) -> Batches:
+    """The lines cut into lists of ``size`` (cut once, before any timing)."""
+    return [list(lines[i : i + size]) for i in range(0, len(lines), size)]
+
+
+@contextmanager
+def no_gc() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def match_pass(ruleset: rulebus.RuleSet, work: Batches, counts: Counter[str] | None = None) -> float:
+    """Seconds spent in ``matches_many`` over every batch; tallies match counts when given."""
+    matches_many = ruleset.matches_many
+    perf = time.perf_counter
+    spent = 0.0
+    with no_gc():
+        for batch in work:
+            start = perf()
+            results = matches_many(batch)
+            spent += perf() - start
+            if counts is not None:
+                counts.update(itertools.chain.from_iterable(results))
+    return spent
+
+
+def count_and_time(ruleset: rulebus.RuleSet, work: Batches, passes: int) -> tuple[Counter[str], list[float]]:
+    """Match counts per rule (from the first pass) and the seconds of each pass."""
+    counts: Counter[str] = Counter()
+    times = [match_pass(ruleset, work, counts)]
+    times += [match_pass(ruleset, work) for _ in range(passes - 1)]
+    return counts, times
+
+
+def loads_pass(loads: Callable[[bytes], Any], lines: Sequence[bytes]) -> float:
+    """Seconds for ``loads`` over every line, one Python call each."""
+    with no_gc():
+        start = time.perf_counter()
+        for line in lines:
+            loads(line)
+        return time.perf_counter() - start
+
+
+def orjson_loads() -> Callable[[bytes], Any] | None:
+    try:
+        import orjson
+    except ImportError:
+        return None
+    return orjson.loads
+
+
+def json_loads() -> Callable[[bytes], Any]:
+    """orjson.loads when installed, else the standard library's."""
+    fast = orjson_loads()
+    if fast is not None:
+        return fast
+    import json
+
+    return json.loads
+
+
+def rate(events: int, seconds: Sequence[float]) -> float:
+    """Events per second of the median pass."""
+    median = statistics.median(seconds)
+    return events / median if median > 0 else float("inf")
+
+
+def compile_rules(rules: Sequence[tuple[str, str | bytes]]) -> tuple[rulebus.RuleSet, float]:
+    """A fresh RuleSet of the rules, and the seconds that adding them all took."""
+    ruleset = rulebus.RuleSet()
+    add = ruleset.add
+    with no_gc():
+        start = time.perf_counter()
+        for name, pattern in rules:
+            add(name, pattern)
+        spent = time.perf_counter() - start
+    return ruleset, spent
+
+
+def _release_free_memory() -> None:
+    """Hands freed heap pages back to the system (glibc), so that an RSS delta shows new memory
+    rather than pages reused from rule sets freed earlier in the run."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def rss_bytes() -> int | None:
+    """Resident memory of this process (Linux), or None where /proc is absent."""
+    try:
+        with open("/proc/self/statm") as statm:
+            resident_pages = int(statm.read().split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+    return resident_pages * os.sysconf("SC_PAGE_SIZE")
+
+
+@dataclass
+class Memory:
+    stats_bytes: int | None  # RuleSet.stats()["bytes"], the engine's own estimate
+    rss_delta: int | None  # resident memory grown while the rules were added
+    states: int | None
+
+
+def compile_measuring_memory(
+    rules: Sequence[tuple[str, str | bytes]],
+) -> tuple[rulebus.RuleSet, float, Memory]:
+    gc.collect()
+    _release_free_memory()
+    before = rss_bytes()
+    ruleset, seconds = compile_rules(rules)
+    gc.collect()
+    after = rss_bytes()
+    stats = getattr(ruleset, "stats", None)
+    info: dict[str, int] = stats() if stats is not None else {}
+    memory = Memory(
+        stats_bytes=info.get("bytes"),
+        rss_delta=(after - before) if before is not None and after is not None else None,
+        states=info.get("states"),
+    )
+    return ruleset, seconds, memory
+
+
+def threads_pass(ruleset: rulebus.RuleSet, work: Batches, threads: int) -> float:
+    """Wall seconds for ``threads`` threads sharing the batches (round robin) on one RuleSet."""
+    shares = [work[i::threads] for i in range(threads)]
+    barrier = threading.Barrier(threads + 1)
+    errors: list[BaseException] = []
+
+    def worker(share: Batches) -> None:
+        barrier.wait()
+        try:
+            for batch in share:
+                ruleset.matches_many(batch)
+        except BaseException as exc:  # reported by the caller
+            errors.append(exc)
+
+    pool = [threading.Thread(target=worker, args=(share,)) for share in shares]
+    with no_gc():
+        for thread in pool:
+            thread.start()
+        start = time.perf_counter()
+        barrier.wait()
+        for thread in pool:
+            thread.join()
+        spent = time.perf_counter() - start
+    if errors:
+        raise errors[0]
+    return spent

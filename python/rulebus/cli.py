@@ -1,0 +1,320 @@
+"""The ``rulebus`` command: test a pattern, match rules over JSON Lines, run the benchmarks.
+
+    rulebus test-pattern PATTERN EVENT [--explain] [--envelope]
+    rulebus match RULES [EVENTS] [--count] [--json]
+    rulebus bench [--quick] [--rules R --events E]
+
+Exit codes: 0 match (or success), 1 no match (or a benchmark count that is wrong), 2 invalid
+input (AWS's message is printed).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any, NoReturn
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+import rulebus
+from rulebus._files import (
+    RulesFileError,
+    argument_text,
+    chunked,
+    decompressing,
+    event_lines,
+    load_rules,
+)
+
+EXIT_MATCH, EXIT_NO_MATCH, EXIT_INVALID = 0, 1, 2
+NOT_AVAILABLE = "not available yet"
+
+
+def _stdout() -> Console:
+    # Made per call, not at import: click's test runner swaps sys.stdout.
+    return Console(file=sys.stdout, soft_wrap=True, highlight=False)
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(message, err=True)
+    raise SystemExit(EXIT_INVALID)
+
+
+def _argument(value: str, what: str) -> str | bytes:
+    try:
+        return argument_text(value)
+    except OSError as exc:
+        _fail(f"cannot read the {what} {value!r}: {exc.strerror or exc}")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(rulebus.__version__, prog_name="rulebus")
+def cli() -> None:
+    """EventBridge event patterns and SNS filter policies, with AWS's exact semantics."""
+
+
+# --- test-pattern ---------------------------------------------------------------------------------
+
+
+def _json_cell(values: Any) -> str:
+    return json.dumps(values, ensure_ascii=False)
+
+
+def print_explanation(console: Console, reasons: Sequence[dict[str, Any]]) -> None:
+    """The failing conditions as a table: where, what the pattern wants, what the event has."""
+    branches = {reason.get("branch", 0) for reason in reasons}
+    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+    if len(branches) > 1:
+        table.add_column("$or branch", justify="right")
+    for column in ("path", "operator", "expected", "actual", "why"):
+        table.add_column(column)
+    for reason in reasons:
+        actual = reason.get("actual") or []
+        row = [
+            escape(str(reason.get("path", ""))),
+            escape(str(reason.get("operator", ""))),
+            escape(_json_cell(reason.get("expected", []))),
+            escape(_json_cell(actual)) if actual else "(absent)",
+            escape(str(reason.get("message", ""))),
+        ]
+        if len(branches) > 1:
+            row.insert(0, str(reason.get("branch", 0)))
+        table.add_row(*row)
+    console.print(table)
+
+
+@cli.command("test-pattern")
+@click.argument("pattern")
+@click.argument("event")
+@click.option("--explain", is_flag=True, help="On no match, print each failing condition and why.")
+@click.option(
+    "--envelope",
+    is_flag=True,
+    help="AWS TestEventPattern semantics: the event must also carry EventBridge's envelope "
+    "(id, account, source, time, region, resources, detail-type).",
+)
+def test_pattern(pattern: str, event: str, explain: bool, envelope: bool) -> None:
+    """Whether EVENT matches PATTERN: prints true or false, exits 0 or 1.
+
+    PATTERN and EVENT are JSON text, or @FILE to read a file (@- for standard input). Invalid
+    input prints AWS's message and exits 2.
+    """
+    pattern_text = _argument(pattern, "pattern")
+    event_text = _argument(event, "event")
+    try:
+        compiled = rulebus.Pattern(pattern_text)
+        if envelope:
+            matched = rulebus.test_event_pattern(pattern_text, event_text)
+        else:
+            matched = compiled.matches(event_text)
+    except (rulebus.InvalidPatternError, rulebus.InvalidEventError) as exc:
+        _fail(str(exc))
+    click.echo("true" if matched else "false")
+    if explain and not matched:
+        explain_method = getattr(compiled, "explain", None)
+        if explain_method is None:
+            click.echo(f"explain: {NOT_AVAILABLE}", err=True)
+        else:
+            print_explanation(_stdout(), explain_method(event_text))
+    raise SystemExit(EXIT_MATCH if matched else EXIT_NO_MATCH)
+
+
+# --- match ----------------------------------------------------------------------------------------
+
+
+def build_ruleset(path: str | Path) -> rulebus.RuleSet:
+    """A RuleSet of the rules in a file or directory; exits 2 on a bad rule or file."""
+    try:
+        rules = load_rules(path)
+    except (OSError, RulesFileError) as exc:
+        _fail(str(exc))
+    ruleset = rulebus.RuleSet()
+    for name, pattern in rules.items():
+        try:
+            ruleset.add(name, pattern)
+        except rulebus.InvalidPatternError as exc:
+            _fail(f"rule {name!r}: {exc}")
+    return ruleset
+
+
+def _match_chunk(
+    ruleset: rulebus.RuleSet, chunk: list[tuple[int, bytes]]
+) -> tuple[list[list[str]], str | None]:
+    """Each event's rule names, up to the first invalid event, and that event's error."""
+    try:
+        return ruleset.matches_many([line for _, line in chunk]), None
+    except rulebus.InvalidEventError:
+        pass
+    # One by one, to name the line at fault and keep the results before it.
+    results: list[list[str]] = []
+    for number, line in chunk:
+        try:
+            results.append(ruleset.matches(line))
+        except rulebus.InvalidEventError as exc:
+            return results, f"line {number}: {exc}"
+    return results, None
+
+
+def _with_progress(
+    raw: IO[bytes], chunks: Iterator[list[tuple[int, bytes]]]
+) -> Iterator[list[tuple[int, bytes]]]:
+    """The chunks, with a progress bar on stderr over the file's (compressed) bytes."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    total = os.fstat(raw.fileno()).st_size
+    columns = (TextColumn("matching"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(file=sys.stderr), transient=True) as progress:
+        task = progress.add_task("matching", total=total)
+        for chunk in chunks:
+            yield chunk
+            progress.update(task, completed=raw.tell())
+
+
+@cli.command("match")
+@click.argument("rules", type=click.Path(exists=True, path_type=Path))
+@click.argument("events", required=False, type=click.Path(allow_dash=True, path_type=Path))
+@click.option(
+    "--count", is_flag=True, help="Print how many events each rule matched, not each event's rules."
+)
+@click.option("--json", "as_json", is_flag=True, help="With --count: a JSON object of rule -> count.")
+@click.option("--chunk-size", default=1000, show_default=True, help="Events per matches_many call.")
+@click.option("--progress/--no-progress", default=None, help="A progress bar (default: on a terminal).")
+def match(
+    rules: Path, events: Path | None, count: bool, as_json: bool, chunk_size: int, progress: bool | None
+) -> None:
+    """Match RULES against each event of EVENTS.
+
+    RULES is a JSON file of rule name -> pattern, or a directory of *.json files (one pattern
+    each, named by the file's stem). EVENTS is a JSON Lines file, gzip-compressed or not, or
+    standard input when absent or -. Prints each event's matching rule names as a JSON array, one
+    line per event; with --count, the number of events each rule matched.
+    """
+    ruleset = build_ruleset(rules)
+    if chunk_size < 1:
+        _fail("--chunk-size must be at least 1")
+    from_stdin = events is None or str(events) == "-"
+    if from_stdin:
+        raw: IO[bytes] = sys.stdin.buffer
+    else:
+        try:
+            raw = open(events, "rb")  # type: ignore[arg-type]  # noqa: SIM115 (closed below)
+        except OSError as exc:
+            _fail(f"cannot read {events}: {exc.strerror or exc}")
+    show_progress = progress if progress is not None else (not from_stdin and sys.stderr.isatty())
+    counts: Counter[str] = Counter()
+    total = 0
+    out = getattr(sys.stdout, "buffer", None)
+    try:
+        chunks = chunked(event_lines(decompressing(raw)), chunk_size)
+        if show_progress and not from_stdin:
+            chunks = _with_progress(raw, chunks)
+        for chunk in chunks:
+            results, error = _match_chunk(ruleset, chunk)
+            total += len(results)
+            if count:
+                for names in results:
+                    counts.update(names)
+            else:
+                text = "".join(json.dumps(names, separators=(",", ":")) + "\n" for names in results)
+                if out is not None:
+                    out.write(text.encode())
+                else:
+                    sys.stdout.write(text)
+            if error is not None:
+                if out is not None:
+                    out.flush()
+                _fail(error)
+        if out is not None:
+            out.flush()
+    except (OSError, EOFError) as exc:  # gzip.BadGzipFile is an OSError
+        _fail(f"cannot read the events: {exc}")
+    finally:
+        if not from_stdin:
+            raw.close()
+    if count:
+        per_rule = {name: counts.get(name, 0) for name in ruleset.names()}
+        if as_json:
+            click.echo(json.dumps({"events": total, "matches": per_rule}))
+            return
+        table = Table(show_edge=False, box=None, header_style="bold")
+        table.add_column("rule")
+        table.add_column("matches", justify="right")
+        for name, n in per_rule.items():
+            table.add_row(escape(name), f"{n:,}")
+        console = _stdout()
+        console.print(table)
+        console.print(f"{total:,} events")
+
+
+# --- bench ----------------------------------------------------------------------------------------
+
+
+@cli.command("bench")
+@click.option(
+    "--quick", is_flag=True, help="A subset of the events and fewer scaling points (about a minute)."
+)
+@click.option("--rules", type=click.Path(exists=True, path_type=Path), help="Your own rules (as for match).")
+@click.option("--events", type=click.Path(exists=True, path_type=Path), help="Your own events (JSON Lines).")
+@click.option(
+    "--shared",
+    type=click.Path(path_type=Path),
+    help="Where gen_citylots2_synth.py and citylots2-rulesets.json are "
+    "(default: $RULEBUS_SHARED/bench, else ../shared/bench).",
+)
+@click.option(
+    "--cache",
+    type=click.Path(path_type=Path),
+    default=Path("bench-cache"),
+    show_default=True,
+    help="Where the generated data is kept.",
+)
+@click.option(
+    "--results",
+    type=click.Path(path_type=Path),
+    default=Path("bench-results"),
+    show_default=True,
+    help="Where the markdown report, its JSON and the charts are written.",
+)
+@click.option("--passes", type=int, help="Timed passes per figure, the median kept (default 3; --quick 1).")
+@click.option(
+    "--limit",
+    type=int,
+    help="Use only N events: for citylots2 every k-th event, so they span the file (--quick: 30,000); "
+    "for --events, the first N.",
+)
+@click.option("--batch", type=int, default=10_000, show_default=True, help="Events per matches_many call.")
+@click.option("--set", "only_sets", multiple=True, help="Only this citylots2 rule set (repeatable).")
+@click.option("--scaling/--no-scaling", default=True, help="The rule-count scaling table.")
+@click.option("--threads/--no-threads", default=True, help="Two threads against one.")
+@click.option("--peers/--no-peers", default=True, help="moto and LocalStack on a subset.")
+@click.option("--chart/--no-chart", default=True, help="PNG charts (needs matplotlib).")
+def bench(**options: Any) -> None:
+    """Benchmark rulebus: the citylots2 workload, rule-count scaling, threads, Python peers.
+
+    The data is generated once into the cache folder; every match count is checked (a wrong
+    count fails the run with exit 1). Figures are events/s and ratios to orjson.loads measured
+    in the same run. With --rules and --events, benchmarks your own rules and events instead.
+    """
+    from rulebus.bench import BenchOptions, run
+
+    try:
+        code = run(BenchOptions(**options))
+    except rulebus.InvalidPatternError as exc:
+        _fail(str(exc))
+    raise SystemExit(code)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """The console script's entry point."""
+    cli.main(args=list(argv) if argv is not None else None, prog_name="rulebus")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,179 @@
+"""RuleSet: many rules in one machine give exactly the answers of each rule on its own."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+import pytest
+import rulebus
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_conformance import CASES, texts
+from test_properties import event_objects, patterns
+
+EVENT = '{"source": "com.shop", "detail": {"amount": 120, "tags": ["a", "b"], "ip": "10.0.0.7"}}'
+
+
+def test_add_match_remove_replace() -> None:
+    rs = rulebus.RuleSet()
+    rs.add("shop", {"source": ["com.shop"]})
+    rs.add("big", '{"detail": {"amount": [{"numeric": [">", 100]}]}}')
+    rs.add("small", b'{"detail": {"amount": [{"numeric": ["<", 100]}]}}')
+    assert len(rs) == 3
+    assert rs.names() == ["shop", "big", "small"]
+    assert "big" in rs and "nope" not in rs
+    assert sorted(rs.matches(EVENT)) == ["big", "shop"]
+    rs.remove("shop")
+    assert rs.matches(EVENT) == ["big"]
+    with pytest.raises(KeyError):
+        rs.remove("shop")
+    rs.add("big", {"detail": {"amount": [{"numeric": [">", 1000]}]}})  # replaced
+    assert rs.matches(EVENT) == []
+    assert len(rs) == 2
+
+
+def test_bad_pattern_leaves_the_set_unchanged() -> None:
+    rs = rulebus.RuleSet()
+    rs.add("a", {"source": ["com.shop"]})
+    with pytest.raises(rulebus.InvalidPatternError) as error:
+        rs.add("a", {"source": "com.shop"})
+    assert error.value.reason == '"source" must be an object or an array'
+    assert rs.matches(EVENT) == ["a"]
+    with pytest.raises(rulebus.InvalidPatternError):
+        rs.add("b", "not json")
+    assert rs.names() == ["a"]
+
+
+def test_matches_many_and_invalid_events() -> None:
+    rs = rulebus.RuleSet()
+    rs.add("a", {"detail": {"tags": ["b"]}})
+    assert rs.matches_many([EVENT, EVENT.encode(), b'{"detail": {}}']) == [["a"], ["a"], []]
+    with pytest.raises(rulebus.InvalidEventError, match="event 1"):
+        rs.matches_many([EVENT, b"{not json"])
+
+
+def test_every_operator_kind_side_by_side() -> None:
+    rules: dict[str, Any] = {
+        "exact": {"source": ["com.shop"]},
+        "prefix": {"source": [{"prefix": "com."}]},
+        "suffix": {"source": [{"suffix": ".shop"}]},
+        "eic": {"source": [{"equals-ignore-case": "COM.SHOP"}]},
+        "prefix-eic": {"source": [{"prefix": {"equals-ignore-case": "COM."}}]},
+        "suffix-eic": {"source": [{"suffix": {"equals-ignore-case": ".SHOP"}}]},
+        "wildcard": {"source": [{"wildcard": "com.*p"}]},
+        "wildcard-lead": {"source": [{"wildcard": "*.shop"}]},
+        "wildcard-mid": {"source": [{"wildcard": "*m.s*"}]},
+        "numeric": {"detail": {"amount": [{"numeric": [">", 100, "<=", 120]}]}},
+        "number": {"detail": {"amount": [120.0]}},
+        "cidr": {"detail": {"ip": [{"cidr": "10.0.0.0/24"}]}},
+        "exists": {"detail": {"tags": [{"exists": True}]}},
+        "absent": {"detail": {"missing": [{"exists": False}]}},
+        "anything-but": {"source": [{"anything-but": ["com.other"]}]},
+        "or": {"$or": [{"source": ["x"]}, {"detail": {"tags": ["a"]}}]},
+        "miss": {"source": ["com.sho"]},
+        "miss-eic": {"source": [{"equals-ignore-case": "com.sho"}]},
+        "miss-range": {"detail": {"amount": [{"numeric": [">", 120]}]}},
+    }
+    rs = rulebus.RuleSet()
+    for name, pattern in rules.items():
+        rs.add(name, pattern)
+    expected = sorted(name for name, pattern in rules.items() if rulebus.Pattern(pattern).matches(EVENT))
+    assert sorted(rs.matches(EVENT)) == expected
+    assert "miss" not in expected and "numeric" in expected and "absent" in expected
+
+
+def test_conformance_corpora_in_one_set_per_corpus() -> None:
+    """All rules of a corpus in one RuleSet: each case's rule matches exactly as expected."""
+    by_event: dict[str, list[tuple[str, bool]]] = {}
+    rs = rulebus.RuleSet()
+    for param in CASES:
+        case = param.values[0]
+        if case["kind"] != "eventbridge" or case["expected"] == "invalid":
+            continue
+        pattern, event, _ = texts(case)
+        rs.add(case["id"], pattern)
+        by_event.setdefault(event, []).append((case["id"], case["expected"]))
+    assert len(rs) > 900
+    disagreements = []
+    for event, cases in by_event.items():
+        found = set(rs.matches(event))
+        for case_id, expected in cases:
+            if (case_id in found) != expected:
+                disagreements.append(case_id)
+    assert disagreements == []
+
+
+def test_sns_dialect_both_scopes() -> None:
+    rs = rulebus.RuleSet("sns")
+    rs.add("attr", {"store": ["example_corp"]})
+    rs.add("body", {"order": {"total": [{"numeric": [">", 100]}]}}, scope="MessageBody")
+    rs.add("all", "{}")
+    attributes = {"store": {"Type": "String", "Value": "example_corp"}}
+    assert sorted(rs.matches('{"order": {"total": 120}}', attributes)) == ["all", "attr", "body"]
+    assert rs.matches("not json") == ["all"]
+    rs.add("attr", {"order": {"total": [120]}}, scope="MessageBody")  # moves scope
+    assert sorted(rs.matches('{"order": {"total": 120}}', attributes)) == ["all", "attr", "body"]
+    assert sorted(rs.matches('{"order": {"total": 99}}', attributes)) == ["all"]
+    with pytest.raises(rulebus.InvalidFilterPolicyError):
+        rs.add("nested", {"a": {"b": ["c"]}})
+    # Results come in the order the names were first added.
+    assert rs.matches_many([("{}", attributes), '{"order": {"total": 120}}']) == [["all"], ["attr", "body", "all"]]
+
+
+def test_stats() -> None:
+    rs = rulebus.RuleSet()
+    for i in range(100):
+        rs.add(f"r{i}", {"detail": {"id": [str(i)]}})
+    stats = rs.stats()
+    assert stats["rules"] == 100
+    assert stats["states"] >= 100
+    assert 0 < stats["bytes"] < 100 * 2000
+
+
+def test_readers_see_consistent_rules_while_a_writer_changes_them() -> None:
+    rs = rulebus.RuleSet()
+    for i in range(50):
+        rs.add(f"r{i}", {"detail": {"n": [i]}})
+    events = [json.dumps({"detail": {"n": i}}).encode() for i in range(50)]
+    errors: list[BaseException] = []
+
+    def reader() -> None:
+        try:
+            for _ in range(40):
+                for i, found in enumerate(rs.matches_many(events)):
+                    # r{i} may be present or being replaced by a rule that also matches i.
+                    assert found in ([f"r{i}"], [])
+        except BaseException as error:  # surfaced below
+            errors.append(error)
+
+    threads = [threading.Thread(target=reader) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for round_ in range(20):
+        for i in range(0, 50, 7):
+            rs.add(f"r{i}", {"detail": {"n": [i]}})
+        rs.remove(f"r{round_ % 50}")
+        rs.add(f"r{round_ % 50}", {"detail": {"n": [round_ % 50]}})
+    for t in threads:
+        t.join()
+    assert errors == []
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(patterns(), min_size=1, max_size=8), st.data())
+def test_ruleset_agrees_with_each_pattern(rules: list[dict[str, Any]], data: st.DataObject) -> None:
+    rs = rulebus.RuleSet()
+    compiled = []
+    for i, pattern in enumerate(rules):
+        text = json.dumps(pattern)
+        try:
+            compiled.append((f"r{i}", rulebus.Pattern(text)))
+        except rulebus.InvalidPatternError:
+            continue
+        rs.add(f"r{i}", text)
+    for _ in range(3):
+        event = json.dumps(data.draw(event_objects(data.draw(st.sampled_from(rules)))))
+        expected = sorted(name for name, p in compiled if p.matches(event))
+        assert sorted(rs.matches(event)) == expected, (rules, event)
