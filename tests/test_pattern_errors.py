@@ -77,7 +77,7 @@ CASES: list[tuple[str, str, str]] = [
     ("wildcard-null", _leaf({"wildcard": None}), "wildcard match pattern must be a string"),
     ("eic-number", _leaf({"equals-ignore-case": 5}), "equals-ignore-case match pattern must be a string"),
     ("eic-list", _leaf({"equals-ignore-case": ["a"]}), "equals-ignore-case match pattern must be a string"),
-    ("exactly-number", _leaf({"exactly": 5}), "exactly match pattern must be a string"),
+    ("exactly-number", _leaf({"exactly": 5}), "exact match pattern must be a string"),
     # cidr's non-string operand is reported with the prefix text (spec 5.2)
     ("cidr-number", _leaf({"cidr": 5}), "prefix match pattern must be a string"),
     # --- numeric (spec 3 table, 5.2, SNS snapshots) ---

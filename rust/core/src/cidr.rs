@@ -42,16 +42,25 @@ pub fn parse_ip(text: &[u8]) -> Option<Ip> {
 /// Parses `address/bits` with event-ruler's messages.
 pub fn parse_cidr(text: &[u8]) -> Result<IpRange, String> {
     let text = String::from_utf8_lossy(text);
-    let parts: Vec<&str> = text.split('/').collect();
+    // Java's split drops trailing empty parts, so "10.0.0.0/" has one part.
+    let mut parts: Vec<&str> = text.split('/').collect();
+    while parts.len() > 1 && parts.last() == Some(&"") {
+        parts.pop();
+    }
     if parts.len() != 2 {
         return Err("Malformed CIDR, one '/' required".into());
     }
-    let Ok(bits) = parts[1].parse::<i64>() else {
+    // A Java int: anything outside its range is not an integer either.
+    let Ok(bits) = parts[1].parse::<i32>() else {
         return Err("Malformed CIDR, mask bits must be an integer".into());
     };
+    if bits < 0 {
+        return Err("Malformed CIDR, mask bits must not be negative".into());
+    }
     let ip = parse_ip(parts[0].as_bytes()).ok_or_else(|| format!("Nonstandard IP address: {}", parts[0]))?;
-    let width: i64 = if ip.v6 { 128 } else { 32 };
-    if !(0..=width).contains(&bits) {
+    // event-ruler refuses a full-length mask (a /32 or /128 block is one address).
+    let width: i32 = if ip.v6 { 128 } else { 32 };
+    if bits >= width {
         return Err(if ip.v6 {
             "IPv6 mask bits must be < 128".into()
         } else {
@@ -79,6 +88,10 @@ mod tests {
         assert!(r.contains(parse_ip(b"220.160.153.170").unwrap()));
         assert!(r.contains(parse_ip(b"220.160.153.171").unwrap()));
         assert!(!r.contains(parse_ip(b"220.160.153.172").unwrap()));
+        assert_eq!(parse_cidr(b"10.0.0.0/32").unwrap_err(), "IPv4 mask bits must be < 32");
+        assert_eq!(parse_cidr(b"10.0.0.0/-1").unwrap_err(), "Malformed CIDR, mask bits must not be negative");
+        assert_eq!(parse_cidr(b"10.0.0.0/").unwrap_err(), "Malformed CIDR, one '/' required");
+        assert_eq!(parse_cidr(b"10.0.0.0/99999999999").unwrap_err(), "Malformed CIDR, mask bits must be an integer");
         let all = parse_cidr(b"0.0.0.0/0").unwrap();
         assert!(all.contains(parse_ip(b"255.255.255.255").unwrap()));
         assert!(!all.contains(parse_ip(b"::1").unwrap()));

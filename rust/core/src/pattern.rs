@@ -225,7 +225,7 @@ impl<'t> Compiler<'t> {
         let op = first.key.as_slice();
         let sns = self.dialect == Dialect::Sns;
         let matcher = match op {
-            b"exactly" => Matcher::String { bytes: self.string_operand(operand, "exactly")?.to_vec(), ip: None },
+            b"exactly" => Matcher::String { bytes: self.string_operand(operand, "exact")?.to_vec(), ip: None },
             b"prefix" | b"suffix" => self.prefix_or_suffix(op == b"prefix", operand)?,
             b"equals-ignore-case" => {
                 Matcher::EqualsIgnoreCase(IgnoreCase::new(self.string_operand(operand, "equals-ignore-case")?))
@@ -277,12 +277,19 @@ impl<'t> Compiler<'t> {
     fn prefix_or_suffix(&self, prefix: bool, operand: &Node) -> Result<Matcher, Error> {
         let op = if prefix { "prefix" } else { "suffix" };
         if let Json::Object(entries) = &operand.value {
-            if let [Entry { key, value, .. }] = entries.as_slice() {
-                if key == b"equals-ignore-case" {
-                    let folded = IgnoreCase::new(self.string_operand(value, "equals-ignore-case")?);
-                    return Ok(if prefix { Matcher::PrefixIgnoreCase(folded) } else { Matcher::SuffixIgnoreCase(folded) });
-                }
+            let Some(first) = entries.first() else {
+                let capital = if prefix { "Prefix" } else { "Suffix" };
+                return Err(self.error_at(format!("{capital} expression name not found"), operand.end));
+            };
+            if first.key != b"equals-ignore-case" {
+                return Err(self.error_at(
+                    format!("Unsupported {op} pattern: {}", String::from_utf8_lossy(&first.key)),
+                    first.key_end,
+                ));
             }
+            let folded = IgnoreCase::new(self.string_operand(&first.value, "equals-ignore-case")?);
+            self.only_one_key(entries)?;
+            return Ok(if prefix { Matcher::PrefixIgnoreCase(folded) } else { Matcher::SuffixIgnoreCase(folded) });
         }
         let text = self.string_operand(operand, op)?.to_vec();
         Ok(if prefix { Matcher::Prefix(text) } else { Matcher::Suffix(text) })
@@ -382,7 +389,7 @@ impl<'t> Compiler<'t> {
             Json::Array(items) => self.anything_but_list(items),
             Json::Object(entries) => {
                 let Some(first) = entries.first() else {
-                    return Err(self.error_at(NOT_A_VALUE, operand.end));
+                    return Err(self.error_at("Anything-But expression name not found", operand.end));
                 };
                 let sns = self.dialect == Dialect::Sns;
                 let result = match first.key.as_slice() {
@@ -418,18 +425,19 @@ impl<'t> Compiler<'t> {
     }
 
     fn anything_but_list(&self, items: &[Node]) -> Result<AnythingBut, Error> {
+        const MIXED: &str =
+            "Inside anything but list, either all values are number or string, mixed type is not supported";
+        if items.is_empty() {
+            // event-ruler cannot tell the type of an empty list and reports it as mixed.
+            return Err(self.error(MIXED));
+        }
         let mut strings = Vec::new();
         let mut numbers = Vec::new();
         for item in items {
             match &item.value {
                 Json::String(s) if numbers.is_empty() => strings.push(s.clone()),
                 Json::Number(n) if strings.is_empty() => numbers.push(Number::new(n, self.numbers)),
-                Json::String(_) | Json::Number(_) => {
-                    return Err(self.error_at(
-                        "Inside anything but list, either all values are number or string, mixed type is not supported",
-                        item.end,
-                    ))
-                }
+                Json::String(_) | Json::Number(_) => return Err(self.error_at(MIXED, item.end)),
                 _ => return Err(self.error_at("Inside anything but list, start|null|boolean is not supported.", item.end)),
             }
         }

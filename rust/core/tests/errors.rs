@@ -91,7 +91,17 @@ const EB_CASES: &[(&str, &str)] = &[
     (r#"{"x": [{"equals-ignore-case": 5}]}"#, "equals-ignore-case match pattern must be a string"),
     (r#"{"x": [{"equals-ignore-case": ["a"]}]}"#, "equals-ignore-case match pattern must be a string"),
     (r#"{"x": [{"equals-ignore-case": null}]}"#, "equals-ignore-case match pattern must be a string"),
-    (r#"{"x": [{"exactly": 5}]}"#, "exactly match pattern must be a string"),
+    (r#"{"x": [{"exactly": 5}]}"#, "exact match pattern must be a string"),
+    // Texts read from event-ruler's compiler, where AWS's recording is silent.
+    (r#"{"x": [{"prefix": {}}]}"#, "Prefix expression name not found"),
+    (r#"{"x": [{"suffix": {}}]}"#, "Suffix expression name not found"),
+    (r#"{"x": [{"prefix": {"foo": "a"}}]}"#, "Unsupported prefix pattern: foo"),
+    (r#"{"x": [{"suffix": {"foo": "a"}}]}"#, "Unsupported suffix pattern: foo"),
+    (r#"{"x": [{"anything-but": {}}]}"#, "Anything-But expression name not found"),
+    (
+        r#"{"x": [{"anything-but": []}]}"#,
+        "Inside anything but list, either all values are number or string, mixed type is not supported",
+    ),
     // cidr's non-string operand is reported with the prefix text (spec 5.2)
     (r#"{"x": [{"cidr": 5}]}"#, "prefix match pattern must be a string"),
     (r#"{"x": [{"cidr": null}]}"#, "prefix match pattern must be a string"),
@@ -228,6 +238,12 @@ const EB_CIDR_CASES: &[(&str, &str)] = &[
     (r#"{"x": [{"cidr": "2001:db8::1"}]}"#, "Malformed CIDR, one '/' required"),
     (r#"{"x": [{"cidr": "10.0.0.0/ab"}]}"#, "Malformed CIDR, mask bits must be an integer"),
     (r#"{"x": [{"cidr": "10.0.0.0/2.5"}]}"#, "Malformed CIDR, mask bits must be an integer"),
+    // event-ruler's CIDR parser: Java's split, a Java int, and no full-length masks.
+    (r#"{"x": [{"cidr": "10.0.0.0/"}]}"#, "Malformed CIDR, one '/' required"),
+    (r#"{"x": [{"cidr": "10.0.0.0/99999999999"}]}"#, "Malformed CIDR, mask bits must be an integer"),
+    (r#"{"x": [{"cidr": "10.0.0.0/-1"}]}"#, "Malformed CIDR, mask bits must not be negative"),
+    (r#"{"x": [{"cidr": "10.0.0.0/32"}]}"#, "IPv4 mask bits must be < 32"),
+    (r#"{"x": [{"cidr": "2001:db8::/128"}]}"#, "IPv6 mask bits must be < 128"),
     (r#"{"x": [{"cidr": "xx.11.xx/24"}]}"#, "Nonstandard IP address: xx.11.xx"),
     (r#"{"x": [{"cidr": "hello/24"}]}"#, "Nonstandard IP address: hello"),
     (r#"{"x": [{"cidr": "10.0.0.0/99"}]}"#, "IPv4 mask bits must be < 32"),
