@@ -11,8 +11,11 @@ How it works:
    the parent path; the chain records, for every array a value sits in, (array id, element index).
 2. The pattern is expanded into sub-rules (every ``$or`` multiplies them) mapping a dotted path to
    its list of matchers; a sub-rule matches when every path's list is satisfied.
-3. A path's list is satisfied by absence when it holds ``{"exists": false}`` and the path has no
-   scalar value; otherwise one value at the path must match one of its matchers.
+3. A path's list is satisfied by a value at the path that matches one of its matchers, or, when
+   it holds ``{"exists": false}``, by absence: no value at the path may sit beside the values
+   chosen for the other paths (absence is array-consistent too, as event-ruler's
+   ``testACWithExistFalseRule`` shows: a field absent from the array element that holds the other
+   fields counts as absent even if another element has it).
 4. The values chosen for the paths of one sub-rule must be array-consistent: no two of them may come
    from different elements of the same array.
 
@@ -26,17 +29,20 @@ from __future__ import annotations
 import itertools
 import operator
 import re
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 Chain = tuple[tuple[int, int], ...]
 Values = dict[str, list[tuple[Any, Chain]]]
 
 # Keys that, when used inside a `$or` branch, make `$or` an ordinary field name.
 RESERVED_IN_OR = frozenset(
-    """exactly equals-ignore-case prefix suffix anything-but exists wildcard numeric cidr = < <= > >=
-    regex not-wildcard not-equals-ignore-case date-after date-on-or-after date-before date-on-or-before
-    in-date-range ip-address-in-range ip-address-not-in-range""".split()
-)
+    [
+        "exactly", "equals-ignore-case", "prefix", "suffix", "anything-but", "exists", "wildcard",
+        "numeric", "cidr", "=", "<", "<=", ">", ">=", "regex", "not-wildcard", "not-equals-ignore-case",
+        "date-after", "date-on-or-after", "date-before", "date-on-or-before", "in-date-range",
+        "ip-address-in-range", "ip-address-not-in-range",
+    ]
+)  # fmt: skip
 
 NUMERIC_OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
     "=": operator.eq,
@@ -65,7 +71,7 @@ def reference_matches(pattern: dict[str, Any], event: Any) -> bool:
 # --- the event ------------------------------------------------------------------------------------
 
 
-def join(path: Optional[str], key: str) -> str:
+def join(path: str | None, key: str) -> str:
     return key if path is None else f"{path}.{key}"
 
 
@@ -75,7 +81,7 @@ def flatten(event: Any) -> Values:
     values: Values = {}
     array_ids = itertools.count()
 
-    def walk(node: Any, path: Optional[str], chain: Chain) -> None:
+    def walk(node: Any, path: str | None, chain: Chain) -> None:
         if isinstance(node, (dict, ObjectPairs)):
             for key, child in node.items():
                 walk(child, join(path, key), chain)
@@ -109,7 +115,7 @@ def is_or(key: str, value: Any) -> bool:
     )
 
 
-def expand(obj: dict[str, Any], prefix: Optional[str]) -> list[dict[str, list[Any]]]:
+def expand(obj: dict[str, Any], prefix: str | None) -> list[dict[str, list[Any]]]:
     rules: list[dict[str, list[Any]]] = [{}]
     for key, value in obj.items():
         if is_or(key, value):
@@ -126,27 +132,43 @@ def expand(obj: dict[str, Any], prefix: Optional[str]) -> list[dict[str, list[An
 
 
 def sub_rule_matches(rule: dict[str, list[Any]], values: Values) -> bool:
-    candidates: list[list[Chain]] = []  # per path: the chains of the values that match it
+    """Tries every way to satisfy each path: by one of its matching values, or, where the list
+    holds ``{"exists": false}``, by absence. A choice holds when the chosen values are
+    array-consistent and, for each path satisfied by absence, none of its values could sit beside
+    them (each lies in another element of an array the chosen values already use)."""
+    options: list[list[Chain | None]] = []  # per path: chains of matching values; None = absent
     for path, matchers in rule.items():
         present = values.get(path, [])
-        if not present and any(is_exists_false(m) for m in matchers):
-            continue  # satisfied by absence; no value is chosen
-        chains = [chain for value, chain in present if any(value_matches(m, value) for m in matchers)]
+        chains: list[Chain | None] = [
+            chain for value, chain in present if any(value_matches(m, value) for m in matchers)
+        ]
+        if any(is_exists_false(m) for m in matchers):
+            chains.append(None)
         if not chains:
             return False
-        candidates.append(chains)
-    return choose_consistently(candidates, {})
-
-
-def choose_consistently(candidates: list[list[Chain]], fixed: dict[int, int]) -> bool:
-    """Whether one chain per entry can be picked so that no array is used at two indexes."""
-    if not candidates:
-        return True
-    for chain in candidates[0]:
-        if all(fixed.get(array_id, index) == index for array_id, index in chain):
-            if choose_consistently(candidates[1:], {**fixed, **dict(chain)}):
-                return True
+        options.append(chains)
+    paths = list(rule)
+    for choice in itertools.product(*options):
+        fixed: dict[int, int] = {}
+        if not all(merge(fixed, chain) for chain in choice if chain is not None):
+            continue
+        absent = [path for path, chain in zip(paths, choice) if chain is None]
+        if all(not consistent(chain, fixed) for path in absent for _, chain in values.get(path, [])):
+            return True
     return False
+
+
+def consistent(chain: Chain, fixed: dict[int, int]) -> bool:
+    """Whether a value in ``chain`` uses no array at another index than ``fixed`` does."""
+    return all(fixed.get(array_id, index) == index for array_id, index in chain)
+
+
+def merge(fixed: dict[int, int], chain: Chain) -> bool:
+    """Adds ``chain``'s array indexes to ``fixed``; false if one conflicts."""
+    if not consistent(chain, fixed):
+        return False
+    fixed.update(chain)
+    return True
 
 
 def is_number(value: Any) -> bool:
