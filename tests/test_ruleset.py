@@ -119,7 +119,8 @@ def test_sns_dialect_both_scopes() -> None:
     with pytest.raises(rulebus.InvalidFilterPolicyError):
         rs.add("nested", {"a": {"b": ["c"]}})
     # Results come in the order the names were first added.
-    assert rs.matches_many([("{}", attributes), '{"order": {"total": 120}}']) == [["all"], ["attr", "body", "all"]]
+    many = rs.matches_many([("{}", attributes), '{"order": {"total": 120}}'])
+    assert many == [["all"], ["attr", "body", "all"]]
 
 
 def test_stats() -> None:

@@ -19,6 +19,10 @@ class Pattern:
         """The pattern's JSON text as given (or as serialised from a mapping)."""
     def matches(self, event: _JsonInput) -> bool:
         """Whether the event matches, with EventBridge's semantics (array-consistent)."""
+    def explain(self, event: _JsonInput) -> list[dict[str, Any]]:
+        """Why the event does not match: one dict per failing condition, with keys "branch"
+        (the ``$or`` branch), "path", "operator", "expected" (the pattern's values), "actual"
+        (the event's values there, empty when absent) and "message"; empty when it matches."""
 
 @final
 class FilterPolicy:
@@ -73,6 +77,10 @@ class RuleSet:
     ) -> list[str]:
         """The names of the rules that match: an event (eventbridge) or a message body and
         attributes (sns)."""
+    def explain(self, name: str, event: _JsonInput) -> list[dict[str, Any]]:
+        """Why the event does not match the named rule (see ``Pattern.explain``)."""
+    def stats(self) -> dict[str, int]:
+        """Size of the compiled rules: "rules", "states" and "bytes" (approximate)."""
     def matches_many(self, events: Iterable[_Message]) -> list[list[str]]:
         """``matches`` for each event, the GIL released for the batch (sns: bodies or
         ``(body, attributes)`` pairs)."""

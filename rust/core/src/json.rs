@@ -35,6 +35,44 @@ pub struct Entry {
 }
 
 impl Json {
+    /// Compact JSON text of the value.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        self.write(&mut out);
+        out
+    }
+
+    fn write(&self, out: &mut String) {
+        match self {
+            Json::Null => out.push_str("null"),
+            Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Json::Number(n) => out.push_str(n),
+            Json::String(s) => write_string(s, out),
+            Json::Array(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    item.value.write(out);
+                }
+                out.push(']');
+            }
+            Json::Object(entries) => {
+                out.push('{');
+                for (i, entry) in entries.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write_string(&entry.key, out);
+                    out.push(':');
+                    entry.value.value.write(out);
+                }
+                out.push('}');
+            }
+        }
+    }
+
     /// The text Jackson's `getText()` gives for the first token of this value.
     pub fn token_text(&self) -> String {
         match self {
@@ -46,6 +84,26 @@ impl Json {
             Json::Object(_) => "{".into(),
         }
     }
+}
+
+/// Writes decoded string bytes as a JSON string literal.
+pub fn write_string(bytes: &[u8], out: &mut String) {
+    out.push('"');
+    for c in String::from_utf8_lossy(bytes).chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                use std::fmt::Write;
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
 }
 
 /// Parses one JSON value. Content after it is ignored, as event-ruler's compiler (which reads

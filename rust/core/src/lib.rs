@@ -11,6 +11,7 @@ pub mod casefold;
 pub mod cidr;
 pub mod error;
 pub mod event;
+pub mod explain;
 pub mod json;
 pub mod lexer;
 pub mod machine;

@@ -474,6 +474,8 @@ struct Entry {
     branches: Vec<u32>,
     /// When the name was first added: results come in this order.
     seq: u64,
+    /// The rule as written, for explanations.
+    source: Box<[u8]>,
 }
 
 /// A set of named rules of one dialect compiled together.
@@ -547,12 +549,18 @@ impl Machine {
     /// changes nothing.
     pub fn add_pattern(&mut self, name: &str, pattern: &[u8]) -> Result<(), Error> {
         let expanded = crate::expand_pattern(pattern)?;
-        self.insert(name, expanded);
+        self.insert(name, expanded, pattern);
         Ok(())
     }
 
+    /// The rule of that name as it was added.
+    pub fn source(&self, name: &str) -> Option<&[u8]> {
+        let rule = *self.names.get(name)?;
+        self.rules[rule as usize].as_ref().map(|e| &*e.source)
+    }
+
     /// Adds already validated branches under `name`, replacing a rule of that name.
-    fn insert(&mut self, name: &str, expanded: Expanded) {
+    fn insert(&mut self, name: &str, expanded: Expanded, source: &[u8]) {
         let replaced = self.names.get(name).copied();
         let replaced_seq = replaced.and_then(|r| self.rules[r as usize].as_ref().map(|e| e.seq));
         if let Some(rule) = replaced {
@@ -607,7 +615,7 @@ impl Machine {
             self.branches[branch as usize] = Some(Branch { rule, sub, ids, required, check });
             branch_ids.push(branch);
         }
-        self.rules[rule as usize] = Some(Entry { name, branches: branch_ids, seq });
+        self.rules[rule as usize] = Some(Entry { name, branches: branch_ids, seq, source: source.into() });
         self.dirty = true;
     }
 
@@ -756,6 +764,7 @@ impl Machine {
         bytes += self.branches.capacity() * std::mem::size_of::<Option<Branch>>();
         for entry in self.rules.iter().flatten() {
             bytes += std::mem::size_of::<Entry>() + entry.name.len() + 16 + entry.branches.capacity() * 4;
+            bytes += entry.source.len();
         }
         // Hash map slots hold a key, a value and a control byte; keys own their bytes.
         bytes += self.names.capacity() * (std::mem::size_of::<(Arc<str>, u32)>() + 1);
@@ -837,7 +846,7 @@ impl PolicyMachine {
             Scope::MessageBody => (&mut self.body, &mut self.attributes),
         };
         other.remove(name);
-        target.insert(name, expanded);
+        target.insert(name, expanded, policy);
         Ok(())
     }
 

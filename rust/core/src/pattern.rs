@@ -36,6 +36,8 @@ pub struct Leaf {
     pub absent_ok: bool,
     /// Entries in the leaf's value list (SNS counts them toward its complexity limit).
     pub values: usize,
+    /// The value list's entries as JSON text, for explanations.
+    pub source: Vec<String>,
 }
 
 /// A pattern after validation and `$or` expansion: one list of leaves per sub-rule.
@@ -138,6 +140,7 @@ impl<'t> Compiler<'t> {
                         matchers,
                         absent_ok,
                         values: items.len(),
+                        source: items.iter().map(|i| i.value.to_text()).collect(),
                     };
                     for alternative in &mut alternatives {
                         alternative.push(leaf.clone());

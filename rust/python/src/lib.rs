@@ -178,6 +178,13 @@ impl Pattern {
         on_input(py, event.bytes(), |e| self.inner.matches(e))
     }
 
+    /// Why the event does not match: one dict per failing condition (empty when it matches).
+    fn explain(&self, py: Python<'_>, event: &Bound<'_, PyAny>) -> PyResult<Vec<Py<PyAny>>> {
+        let event = text(event, Input::Event)?;
+        let reasons = guard(py, || rulebus_core::explain::explain(self.text.as_bytes(), event.bytes()))?;
+        reasons_to_py(py, &reasons)
+    }
+
     fn __repr__(&self) -> String {
         format!("Pattern({:?})", self.text)
     }
@@ -571,9 +578,46 @@ impl RuleSet {
         self.view_releasing(py, true, batch)
     }
 
+    /// Why the event does not match the rule of that name (KeyError if there is none); see
+    /// `Pattern.explain`. EventBridge rules only.
+    fn explain(&self, py: Python<'_>, name: &str, event: &Bound<'_, PyAny>) -> PyResult<Vec<Py<PyAny>>> {
+        if self.dialect != Dialect::EventBridge {
+            return Err(PyTypeError::new_err("explain applies to the eventbridge dialect"));
+        }
+        let source = self.view(py, |rules| Ok(Self::machine(rules).source(name).map(<[u8]>::to_vec)))?;
+        let Some(source) = source else {
+            return Err(PyKeyError::new_err(name.to_owned()));
+        };
+        let event = text(event, Input::Event)?;
+        let reasons = guard(py, || rulebus_core::explain::explain(&source, event.bytes()))?;
+        reasons_to_py(py, &reasons)
+    }
+
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         Ok(format!("RuleSet(dialect={:?}, rules={})", self.dialect(), self.__len__(py)?))
     }
+}
+
+/// Explanations as dicts: {"branch", "path", "operator", "expected", "actual", "message"}, with
+/// the pattern's and the event's values as Python values.
+fn reasons_to_py(py: Python<'_>, reasons: &[rulebus_core::explain::Reason]) -> PyResult<Vec<Py<PyAny>>> {
+    let loads = py.import("json")?.getattr("loads")?;
+    let values = |texts: &[String]| -> PyResult<Vec<Bound<'_, PyAny>>> {
+        texts.iter().map(|t| loads.call1((t.as_str(),))).collect()
+    };
+    reasons
+        .iter()
+        .map(|r| {
+            let d = PyDict::new(py);
+            d.set_item("branch", r.branch)?;
+            d.set_item("path", &r.path)?;
+            d.set_item("operator", &r.operator)?;
+            d.set_item("expected", values(&r.expected)?)?;
+            d.set_item("actual", values(&r.actual)?)?;
+            d.set_item("message", &r.message)?;
+            Ok(d.into_any().unbind())
+        })
+        .collect()
 }
 
 fn attribute_list(owned: &[OwnedAttribute]) -> Vec<Attribute<'_>> {

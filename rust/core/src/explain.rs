@@ -1,0 +1,159 @@
+//! Why an event does not match a pattern, in plain words: "why didn't my rule fire?"
+//!
+//! For each `$or` branch of the pattern, every condition the event fails: the field's path, the
+//! operator, the pattern's values and the event's values there (none when the field is absent).
+//! A branch whose conditions each hold on their own but not within one element of an array is
+//! reported as such. A pattern that matches has nothing to explain.
+
+use crate::error::Error;
+use crate::event::{scan, Flattened};
+use crate::json::write_string;
+use crate::number::Numbers;
+use crate::pattern::{build, Leaf};
+use crate::rule::{group_by_path, Scratch};
+use crate::value::Scalar;
+
+/// One reason an event fails a pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reason {
+    /// The `$or` branch (0 when the pattern has no `$or`).
+    pub branch: usize,
+    /// The field's dotted path (empty for a reason about the branch as a whole).
+    pub path: String,
+    /// The operator(s) of the pattern's value list, e.g. `prefix` or `equals or numeric`.
+    pub operator: String,
+    /// The pattern's value list, each entry as JSON text.
+    pub expected: Vec<String>,
+    /// The event's values at the path, as JSON text (empty when the field is absent).
+    pub actual: Vec<String>,
+    pub message: String,
+}
+
+/// The reasons `event` fails the EventBridge pattern `pattern` (none when it matches).
+pub fn explain(pattern: &[u8], event: &[u8]) -> Result<Vec<Reason>, Error> {
+    let expanded = crate::expand_pattern(pattern)?;
+    let branches: Vec<Vec<Leaf>> = expanded.clone();
+    let rule = build(expanded, Numbers::EventBridge);
+    let mut flat = Flattened::default();
+    scan(event, &rule.index, &mut flat).map_err(|e| crate::invalid_event(&e))?;
+    let mut scratch = Scratch::default();
+    if rule.matches(&mut flat, &mut scratch) {
+        return Ok(Vec::new());
+    }
+    let starts = group_by_path(&mut flat, rule.index.len(), &mut scratch);
+    let mut reasons = Vec::new();
+    for (branch, (leaves, sub)) in branches.iter().zip(&rule.subrules).enumerate() {
+        let before = reasons.len();
+        for (leaf, condition) in leaves.iter().zip(&sub.conditions) {
+            let (start, end) = (starts[condition.path as usize] as usize, starts[condition.path as usize + 1] as usize);
+            let values = &flat.values[start..end];
+            let path = String::from_utf8_lossy(&leaf.path).into_owned();
+            let actual: Vec<String> = values.iter().map(|v| scalar_text(&v.scalar)).collect();
+            let operator = operators(&leaf.source);
+            let wanted = leaf.source.join(" or ");
+            let matching = values.iter().any(|v| condition.matchers.iter().any(|m| m.matches(&v.scalar, rule.numbers)));
+            let message = if values.is_empty() {
+                if condition.absent_ok {
+                    continue;
+                }
+                format!("{path} is absent from the event; the pattern wants {wanted}")
+            } else if matching {
+                continue;
+            } else if condition.matchers.is_empty() {
+                format!("{path} must be absent, but the event has {}", actual.join(", "))
+            } else {
+                format!("{path} is {}, which does not match {wanted}", actual.join(", "))
+            };
+            reasons.push(Reason { branch, path, operator, expected: leaf.source.clone(), actual, message });
+        }
+        if reasons.len() == before {
+            // Each condition holds somewhere, but not all within one element of an array (or a
+            // field that must be absent is present beside the matching values).
+            reasons.push(Reason {
+                branch,
+                path: String::new(),
+                operator: "array-consistency".into(),
+                expected: Vec::new(),
+                actual: Vec::new(),
+                message: "each field matches on its own, but the matching values sit in different elements of \
+                          the same array (or beside a field that must be absent)"
+                    .into(),
+            });
+        }
+    }
+    Ok(reasons)
+}
+
+/// The operators of a value list's entries, each named once, in order.
+fn operators(source: &[String]) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    for entry in source {
+        let name = match entry.strip_prefix("{\"") {
+            Some(rest) => rest.split('"').next().unwrap_or("equals"),
+            None => "equals",
+        };
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names.join(" or ")
+}
+
+fn scalar_text(scalar: &Scalar<'_>) -> String {
+    match scalar {
+        Scalar::String(s) => {
+            let mut out = String::new();
+            write_string(s, &mut out);
+            out
+        }
+        Scalar::Number(n) => n.to_string(),
+        Scalar::Bool(b) => b.to_string(),
+        Scalar::Null => "null".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::explain;
+
+    #[test]
+    fn a_match_has_no_reasons() {
+        assert!(explain(br#"{"a": [1]}"#, br#"{"a": 1}"#).unwrap().is_empty());
+    }
+
+    #[test]
+    fn failing_conditions_are_named() {
+        let reasons = explain(
+            br#"{"source": ["com.shop"], "detail": {"amount": [{"numeric": [">", 100]}], "id": [{"exists": true}]}}"#,
+            br#"{"source": "com.shop", "detail": {"amount": 50}}"#,
+        )
+        .unwrap();
+        assert_eq!(reasons.len(), 2);
+        assert_eq!(reasons[0].path, "detail.amount");
+        assert_eq!(reasons[0].operator, "numeric");
+        assert_eq!(reasons[0].expected, [r#"{"numeric":[">",100]}"#]);
+        assert_eq!(reasons[0].actual, ["50"]);
+        assert_eq!(reasons[0].message, r#"detail.amount is 50, which does not match {"numeric":[">",100]}"#);
+        assert_eq!(reasons[1].path, "detail.id");
+        assert!(reasons[1].actual.is_empty());
+        assert!(reasons[1].message.contains("absent from the event"));
+    }
+
+    #[test]
+    fn branches_and_absence_and_arrays() {
+        let reasons = explain(
+            br#"{"$or": [{"a": ["x"]}, {"b": [{"exists": false}]}]}"#,
+            br#"{"a": "y", "b": 1}"#,
+        )
+        .unwrap();
+        assert_eq!(reasons.iter().map(|r| r.branch).collect::<Vec<_>>(), [0, 1]);
+        assert_eq!(reasons[1].message, "b must be absent, but the event has 1");
+        let reasons = explain(
+            br#"{"e": {"f": ["Anna"], "l": ["Jones"]}}"#,
+            br#"{"e": [{"f": "Anna", "l": "Smith"}, {"f": "Peter", "l": "Jones"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(reasons.len(), 1);
+        assert_eq!(reasons[0].operator, "array-consistency");
+    }
+}
