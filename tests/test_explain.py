@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 import rulebus
 
 PATTERN = {"source": ["com.shop"], "detail": {"amount": [{"numeric": [">", 100]}], "id": [{"exists": True}]}}

@@ -38,8 +38,10 @@ NOT_AVAILABLE = "not available yet"
 
 
 def _stdout() -> Console:
-    # Made per call, not at import: click's test runner swaps sys.stdout.
-    return Console(file=sys.stdout, soft_wrap=True, highlight=False)
+    # Made per call, not at import: click's test runner swaps sys.stdout. Not on a terminal (a
+    # pipe, a file), tables are not wrapped to 80 columns: one line per row, for grep and friends.
+    width = None if sys.stdout.isatty() else 10_000
+    return Console(file=sys.stdout, soft_wrap=True, highlight=False, width=width)
 
 
 def _fail(message: str) -> NoReturn:

@@ -255,6 +255,7 @@ def scaling_section(points: Sequence[ScalePoint]) -> list[str]:
                 _bytes(p.rss_bytes_per_rule),
                 _n(eps),
                 "—" if relative is None else f"{relative:.0%}",
+                _ratio(p.matches_per_event),
                 counts,
                 p.note,
             ]
@@ -267,6 +268,7 @@ def scaling_section(points: Sequence[ScalePoint]) -> list[str]:
         "memory/rule (RSS)",
         "events/s",
         "÷ 10 rules",
+        "matches/event",
         "counts",
         "note",
     ]
@@ -280,7 +282,7 @@ def scaling_section(points: Sequence[ScalePoint]) -> list[str]:
         "Every rule's count is checked against a "
         "count computed in Python.",
         "",
-        *_table(header, rows, right=(0, 2, 3, 4, 5, 6)),
+        *_table(header, rows, right=(0, 2, 3, 4, 5, 6, 7)),
     ]
     bad = [p for p in points if p.first_wrong]
     if bad:
@@ -423,7 +425,13 @@ def markdown(report: Report) -> str:
             lines += ["", *section]
     if report.notes:
         lines += ["", "## Notes", ""] + [f"- {note}" for note in report.notes]
-    lines += ["", f"Result: {'all counts correct' if report.ok else 'WRONG COUNTS (the run failed)'}.", ""]
+    if not report.ok:
+        result = "WRONG COUNTS (the run failed)"
+    elif report.citylots is None and not report.scaling:
+        result = "measured (your rules' counts are listed, not checked)"
+    else:
+        result = "all counts correct"
+    lines += ["", f"Result: {result}.", ""]
     return "\n".join(lines)
 
 
@@ -441,6 +449,7 @@ def _jsonable(value: Any) -> Any:
             "stats_bytes_per_rule",
             "rss_bytes_per_rule",
             "one_thread_events_per_s",
+            "matches_per_event",
             "two_threads_events_per_s",
         ):
             if hasattr(type(value), name) and isinstance(getattr(type(value), name), property):

@@ -217,6 +217,7 @@ class ScalePoint:
     memory: Memory | None = None
     events: int = 0
     pass_seconds: list[float] = field(default_factory=list)
+    matches: int = 0  # over the events of one pass: how much each event's answer holds
     checked: int = 0
     wrong: int = 0
     first_wrong: str = ""
@@ -244,6 +245,10 @@ class ScalePoint:
         if self.memory.rss_delta < RSS_RESOLUTION:
             return None
         return self.memory.rss_delta / self.rules
+
+    @property
+    def matches_per_event(self) -> float | None:
+        return self.matches / self.events if self.events else None
 
     @property
     def ok(self) -> bool:
@@ -287,6 +292,7 @@ def run_point(
             )
     point.events = events
     tally, point.pass_seconds = count_and_time(ruleset, work, passes)
+    point.matches = sum(tally.values())
     expected = expected_of(fields.head(events))
     point.checked = len(rules)
     wrong = [
