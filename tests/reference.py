@@ -13,9 +13,9 @@ How it works:
    its list of matchers; a sub-rule matches when every path's list is satisfied.
 3. A path's list is satisfied by a value at the path that matches one of its matchers, or, when
    it holds ``{"exists": false}``, by absence: no value at the path may sit beside the values
-   chosen for the other paths (absence is array-consistent too, as event-ruler's
-   ``testACWithExistFalseRule`` shows: a field absent from the array element that holds the other
-   fields counts as absent even if another element has it).
+   chosen for the paths sorted before it (event-ruler walks a rule's fields in sorted order and
+   judges absence against the array elements chosen so far; its ``testACWithExistFalseRule``
+   shows a field absent from the element that holds the other fields counting as absent).
 4. The values chosen for the paths of one sub-rule must be array-consistent: no two of them may come
    from different elements of the same array.
 
@@ -133,27 +133,31 @@ def expand(obj: dict[str, Any], prefix: str | None) -> list[dict[str, list[Any]]
 
 def sub_rule_matches(rule: dict[str, list[Any]], values: Values) -> bool:
     """Tries every way to satisfy each path: by one of its matching values, or, where the list
-    holds ``{"exists": false}``, by absence. A choice holds when the chosen values are
-    array-consistent and, for each path satisfied by absence, none of its values could sit beside
-    them (each lies in another element of an array the chosen values already use)."""
+    holds ``{"exists": false}``, by absence. Paths are taken in sorted order, as event-ruler
+    walks a rule's fields; a choice holds when the chosen values are array-consistent and each
+    path satisfied by absence has no value that could sit beside the values chosen for the paths
+    sorted before it."""
+    paths = sorted(rule)
     options: list[list[Chain | None]] = []  # per path: chains of matching values; None = absent
-    for path, matchers in rule.items():
+    for path in paths:
         present = values.get(path, [])
         chains: list[Chain | None] = [
-            chain for value, chain in present if any(value_matches(m, value) for m in matchers)
+            chain for value, chain in present if any(value_matches(m, value) for m in rule[path])
         ]
-        if any(is_exists_false(m) for m in matchers):
+        if any(is_exists_false(m) for m in rule[path]):
             chains.append(None)
         if not chains:
             return False
         options.append(chains)
-    paths = list(rule)
     for choice in itertools.product(*options):
         fixed: dict[int, int] = {}
-        if not all(merge(fixed, chain) for chain in choice if chain is not None):
-            continue
-        absent = [path for path, chain in zip(paths, choice) if chain is None]
-        if all(not consistent(chain, fixed) for path in absent for _, chain in values.get(path, [])):
+        for path, chain in zip(paths, choice):
+            if chain is None:
+                if any(consistent(other, fixed) for _, other in values.get(path, [])):
+                    break
+            elif not merge(fixed, chain):
+                break
+        else:
             return True
     return False
 

@@ -178,3 +178,22 @@ def test_ruleset_agrees_with_each_pattern(rules: list[dict[str, Any]], data: st.
         event = json.dumps(data.draw(event_objects(data.draw(st.sampled_from(rules)))))
         expected = sorted(name for name, p in compiled if p.matches(event))
         assert sorted(rs.matches(event)) == expected, (rules, event)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        # event-ruler walks fields in sorted order and judges an absence against the array
+        # elements chosen before it: x.a (absent) comes first, while nothing is chosen yet, so
+        # the x.a of element 0 counts and the rule fails...
+        ({"x": {"a": [{"exists": False}], "b": [1]}}, False),
+        # ...while here x.a = 1 picks element 0 first, where x.b is absent.
+        ({"x": {"a": [1], "b": [{"exists": False}]}}, True),
+    ],
+)
+def test_absence_is_judged_in_field_order(pattern: dict[str, Any], expected: bool) -> None:
+    event = {"x": [{"a": 1}, {"b": 1}]}
+    assert rulebus.Pattern(pattern).matches(event) is expected
+    rs = rulebus.RuleSet()
+    rs.add("r", pattern)
+    assert (rs.matches(event) == ["r"]) is expected

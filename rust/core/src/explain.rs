@@ -32,7 +32,11 @@ pub struct Reason {
 /// The reasons `event` fails the EventBridge pattern `pattern` (none when it matches).
 pub fn explain(pattern: &[u8], event: &[u8]) -> Result<Vec<Reason>, Error> {
     let expanded = crate::expand_pattern(pattern)?;
-    let branches: Vec<Vec<Leaf>> = expanded.clone();
+    let mut branches: Vec<Vec<Leaf>> = expanded.clone();
+    for leaves in &mut branches {
+        // The order `build` puts each branch's conditions in.
+        leaves.sort_by(|a, b| a.path.cmp(&b.path));
+    }
     let rule = build(expanded, Numbers::EventBridge);
     let mut flat = Flattened::default();
     scan(event, &rule.index, &mut flat).map_err(|e| crate::invalid_event(&e))?;
@@ -115,6 +119,15 @@ fn scalar_text(scalar: &Scalar<'_>) -> String {
 #[cfg(test)]
 mod tests {
     use super::explain;
+
+    #[test]
+    fn wildcard_complexity_is_bounded() {
+        let many = (0..50).map(|i| format!(r#"{{"wildcard": "a*b*{i}"}}"#)).collect::<Vec<_>>().join(",");
+        let error = crate::Pattern::new(format!(r#"{{"x": [{many}]}}"#).as_bytes()).unwrap_err();
+        assert!(error.reason().starts_with("Rule is too complex - try using fewer wildcard characters"));
+        let few = (0..30).map(|i| format!(r#"{{"wildcard": "a*b*{i}"}}"#)).collect::<Vec<_>>().join(",");
+        assert!(crate::Pattern::new(format!(r#"{{"x": [{few}]}}"#).as_bytes()).is_ok());
+    }
 
     #[test]
     fn a_match_has_no_reasons() {

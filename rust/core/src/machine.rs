@@ -1,13 +1,17 @@
 //! Many rules matched at once.
 //!
-//! Every condition of every rule is indexed under its field by what it asks of a value: exact
-//! strings and numbers in hash maps, prefixes and suffixes in maps probed once per distinct
-//! length, case-insensitive forms (ASCII) by their folded bytes, numeric ranges in an interval
-//! tree, wildcards under their leading or trailing literal. Matching an event looks up each of
-//! its values once and counts, per sub-rule, the conditions it satisfied: a sub-rule whose
-//! required conditions are all met is a candidate, confirmed directly when no array or absence
-//! is involved, else by the exact (array-consistent) test of the single-pattern path. The work
-//! per event follows its values and the conditions they meet, not the number of rules.
+//! Each branch of a rule (one per `$or` combination) is indexed by one of its conditions, its
+//! anchor: the one expected to meet the fewest events, judged by how many branches already
+//! share its index key and by its operator. The index keeps, per field, exact strings and
+//! numbers in hash maps, prefixes and suffixes in maps probed once per distinct length,
+//! case-insensitive forms (ASCII) by their folded bytes, numeric ranges in an interval tree, and
+//! wildcards under their leading or trailing literal. Matching looks up each of the event's
+//! values once; a branch whose anchor a value meets is a candidate, confirmed at once when the
+//! anchor is its only condition, else by the exact (array-consistent) test of the single-pattern
+//! path on the branch's other fields. Rules that share a common value (`"ST_TYPE": ["ST"]` in
+//! ten thousand rules) are thus reached through their selective field, as a trie over sorted
+//! fields would reach them: the work per event follows its values and the few branches they
+//! select, not the number of rules.
 
 use std::sync::Arc;
 
@@ -178,74 +182,125 @@ impl Affixes {
     }
 }
 
-/// Numeric ranges: an interval tree over ranges sorted by lower bound, rebuilt after changes.
+/// A numeric range as the index keeps it: compact, so that scans stay in cache.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    low: f64,
+    high: f64,
+    id: u32,
+    low_inclusive: bool,
+    high_inclusive: bool,
+}
+
+impl Span {
+    fn new(range: crate::value::Range, id: u32) -> Self {
+        let (low, low_inclusive) = range.low.map_or((f64::NEG_INFINITY, true), |b| (b.value, b.inclusive));
+        let (high, high_inclusive) = range.high.map_or((f64::INFINITY, true), |b| (b.value, b.inclusive));
+        Self { low, high, id, low_inclusive, high_inclusive }
+    }
+
+    #[inline]
+    fn contains(&self, x: f64) -> bool {
+        (x > self.low || (self.low_inclusive && x >= self.low)) && (x < self.high || (self.high_inclusive && x <= self.high))
+    }
+}
+
+/// Numeric ranges, grouped so that a lookup scans little beyond the ranges that hold the value:
+/// ranges open above (all ranges starting at or below x hold it), ranges open below (all ending
+/// at or above x), and bounded ranges by width class (those starting within one class width
+/// below x, of which at least half hold it). Sorted lazily after changes.
 #[derive(Debug, Clone, Default)]
 struct Ranges {
-    /// (low, high, condition); bounds widened to closed, exactness checked by `matcher`.
-    items: Vec<(f64, f64, u32, crate::value::Range)>,
-    /// Segment tree of the largest `high` over `items` ranges (built lazily).
-    max_high: Vec<f64>,
+    /// Sorted by lower bound.
+    open_above: Vec<Span>,
+    /// Sorted by upper bound.
+    open_below: Vec<Span>,
+    /// Width class (a power of two) and its ranges, sorted by lower bound.
+    bounded: Vec<(f64, Vec<Span>)>,
+    len: usize,
     dirty: bool,
 }
 
 impl Ranges {
+    /// The smallest power of two at or above the width.
+    fn class_width(width: f64) -> f64 {
+        if width <= f64::MIN_POSITIVE {
+            return f64::MIN_POSITIVE;
+        }
+        let w = 2f64.powi(width.log2().ceil() as i32);
+        if w < width {
+            w * 2.0
+        } else {
+            w
+        }
+    }
+
     fn insert(&mut self, range: crate::value::Range, id: u32) {
-        let low = range.low.map_or(f64::NEG_INFINITY, |b| b.value);
-        let high = range.high.map_or(f64::INFINITY, |b| b.value);
-        self.items.push((low, high, id, range));
+        let span = Span::new(range, id);
+        match (range.low, range.high) {
+            (Some(_), Some(_)) => {
+                let width = Self::class_width(span.high - span.low);
+                // Class widths are exact powers of two, so comparing their bits is exact.
+                match self.bounded.iter_mut().find(|(w, _)| w.to_bits() == width.to_bits()) {
+                    Some((_, spans)) => spans.push(span),
+                    None => self.bounded.push((width, vec![span])),
+                }
+            }
+            (None, Some(_)) => self.open_below.push(span),
+            _ => self.open_above.push(span),
+        }
+        self.len += 1;
         self.dirty = true;
     }
 
     fn remove(&mut self, id: u32) {
-        self.items.retain(|item| item.2 != id);
-        self.dirty = true;
+        let before = self.open_above.len() + self.open_below.len();
+        self.open_above.retain(|s| s.id != id);
+        self.open_below.retain(|s| s.id != id);
+        let mut removed = before - self.open_above.len() - self.open_below.len();
+        for (_, spans) in &mut self.bounded {
+            let n = spans.len();
+            spans.retain(|s| s.id != id);
+            removed += n - spans.len();
+        }
+        self.bounded.retain(|(_, spans)| !spans.is_empty());
+        self.len -= removed;
     }
 
     fn build(&mut self) {
-        self.items.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let n = self.items.len();
-        self.max_high = vec![f64::NEG_INFINITY; 2 * n.next_power_of_two().max(1)];
-        let size = self.max_high.len() / 2;
-        for (i, item) in self.items.iter().enumerate() {
-            self.max_high[size + i] = item.1;
-        }
-        for i in (1..size).rev() {
-            self.max_high[i] = self.max_high[2 * i].max(self.max_high[2 * i + 1]);
+        self.open_above.sort_by(|a, b| a.low.total_cmp(&b.low));
+        self.open_below.sort_by(|a, b| a.high.total_cmp(&b.high));
+        for (_, spans) in &mut self.bounded {
+            spans.sort_by(|a, b| a.low.total_cmp(&b.low));
         }
         self.dirty = false;
     }
 
     #[inline]
     fn probe(&self, x: f64, hit: &mut impl FnMut(u32)) {
-        if self.items.is_empty() {
-            return;
-        }
-        // Only ranges starting at or below x can hold it: a prefix of the sorted items.
-        let end = self.items.partition_point(|item| item.0 <= x);
-        if end == 0 {
-            return;
-        }
-        let size = self.max_high.len() / 2;
-        // Walk the tree over [0, end), entering subtrees whose largest high reaches x.
-        let mut stack = [(1usize, 0usize, size); 64];
-        let mut top = 1;
-        while top > 0 {
-            top -= 1;
-            let (node, lo, hi) = stack[top];
-            if lo >= end || self.max_high[node] < x {
-                continue;
+        let end = self.open_above.partition_point(|s| s.low <= x);
+        for span in &self.open_above[..end] {
+            if span.contains(x) {
+                hit(span.id);
             }
-            if hi - lo == 1 {
-                let (_, _, id, range) = &self.items[lo];
-                if range.contains(x) {
-                    hit(*id);
+        }
+        let start = self.open_below.partition_point(|s| s.high < x);
+        for span in &self.open_below[start..] {
+            if span.contains(x) {
+                hit(span.id);
+            }
+        }
+        for (width, spans) in &self.bounded {
+            let from = x - width;
+            let start = spans.partition_point(|s| s.low < from);
+            for span in &spans[start..] {
+                if span.low > x {
+                    break;
                 }
-                continue;
+                if span.contains(x) {
+                    hit(span.id);
+                }
             }
-            let mid = (lo + hi) / 2;
-            stack[top] = (2 * node + 1, mid, hi);
-            stack[top + 1] = (2 * node, lo, mid);
-            top += 2;
         }
     }
 }
@@ -341,7 +396,55 @@ fn wildcard_slot(w: &Wildcard) -> Slot<'_> {
     }
 }
 
+/// How broadly an operator matches, for choosing anchors: exact values first, catch-alls last.
+fn breadth(matcher: &Matcher) -> u32 {
+    match matcher {
+        Matcher::String { .. } | Matcher::Number(_) | Matcher::EqualsIgnoreCase(_) => 0,
+        Matcher::Bool(_) | Matcher::Null => 1,
+        Matcher::Prefix(_) | Matcher::Suffix(_) | Matcher::PrefixIgnoreCase(_) | Matcher::SuffixIgnoreCase(_) => 2,
+        Matcher::Wildcard(_) | Matcher::Cidr(_) => 3,
+        Matcher::Numeric(_) => 4,
+        Matcher::Exists | Matcher::AnythingBut(_) => 5,
+    }
+}
+
+/// The length of the literal a matcher looks up (longer is more selective).
+fn key_length(matcher: &Matcher) -> usize {
+    match matcher {
+        Matcher::String { bytes, .. } | Matcher::Prefix(bytes) | Matcher::Suffix(bytes) => bytes.len(),
+        Matcher::Number(n) => n.text.len(),
+        Matcher::Wildcard(w) => w.ends().0.len().max(w.ends().1.len()),
+        _ => 0,
+    }
+}
+
 impl Field {
+    /// How many branches are indexed under the same key as `matcher` (for catch-all operators,
+    /// under the same catch-all list).
+    fn crowd(&self, matcher: &Matcher) -> usize {
+        slots(matcher)
+            .first()
+            .map_or(0, |slot| match slot {
+                Slot::String(b) => self.strings.get(*b).len(),
+                Slot::Number(bits) => self.numbers.get(bits).len(),
+                Slot::NumberText(t) => self.number_texts.get(*t).len(),
+                Slot::True => self.trues.len(),
+                Slot::False => self.falses.len(),
+                Slot::Null => self.nulls.len(),
+                Slot::Any => self.any.len(),
+                Slot::Prefix(p) => self.prefixes.exact.get(*p).len(),
+                Slot::Suffix(p) => self.suffixes.exact.get(*p).len(),
+                Slot::FoldedEquals(f) => self.folded_equals.get(f.as_slice()).len(),
+                Slot::FoldedPrefix(f) => self.folded_prefixes.exact.get(f.as_slice()).len(),
+                Slot::FoldedSuffix(f) => self.folded_suffixes.exact.get(f.as_slice()).len(),
+                Slot::Range(_) => self.ranges.len,
+                Slot::CheckedPrefix(p) => self.prefixes.checked.get(*p).map_or(0, Vec::len),
+                Slot::CheckedSuffix(p) => self.suffixes.checked.get(*p).map_or(0, Vec::len),
+                Slot::CheckedString => self.strings_checked.len(),
+                Slot::AnythingBut => self.anything_but.len(),
+            })
+    }
+
     fn insert(&mut self, matcher: &Matcher, id: u32) {
         for slot in slots(matcher) {
             let checked = || Checked { id, matcher: matcher.clone() };
@@ -458,22 +561,23 @@ impl Field {
 /// One `$or` branch of a rule.
 #[derive(Debug, Clone)]
 struct Branch {
-    rule: u32,
     sub: SubRule,
-    /// Condition ids, one per condition of `sub`.
-    ids: Vec<u32>,
-    /// Conditions that must meet a value (those not satisfied by absence).
-    required: u32,
-    /// Whether a candidate needs the exact test even outside arrays (absence involved).
-    check: bool,
+    /// The condition the branch is indexed by (`None`: every condition may hold by absence,
+    /// so the branch is a candidate for every event).
+    anchor: Option<usize>,
+}
+
+impl Branch {
+    /// Whether the anchor's hit alone proves the branch: it is the only condition.
+    fn anchor_suffices(&self) -> bool {
+        self.sub.conditions.len() == 1 && self.anchor.is_some()
+    }
 }
 
 #[derive(Debug, Clone)]
 struct Entry {
     name: Arc<str>,
     branches: Vec<u32>,
-    /// When the name was first added: results come in this order.
-    seq: u64,
     /// The rule as written, for explanations.
     source: Box<[u8]>,
 }
@@ -484,52 +588,46 @@ pub struct Machine {
     numbers: Numbers,
     paths: PathIndex,
     fields: Vec<Field>,
-    /// Owner branch of each condition id (`u32::MAX` when free).
-    owners: Vec<u32>,
-    free_ids: Vec<u32>,
+    /// Branches by id (the index holds branch ids); freed ids are reused.
     branches: Vec<Option<Branch>>,
+    /// Per branch id, its rule slot and whether its anchor alone proves it (`u32::MAX`: free):
+    /// what the hot loop reads, kept dense so that thousands of candidates stay in cache.
+    branch_rule: Vec<(u32, bool)>,
     free_branches: Vec<u32>,
+    /// Rules by slot. Slots are not reused, so slot order is the order of first `add`, the
+    /// order results come in.
     rules: Vec<Option<Entry>>,
-    free_rules: Vec<u32>,
     names: FxHashMap<Arc<str>, u32>,
     /// Branches without required conditions: candidates for every event.
     unconditional: Vec<u32>,
     /// Whether some field's index must be rebuilt before matching.
     dirty: bool,
-    /// Rules in the order of their first `add`, with that order's counter.
+    /// Rules in the order of their first `add`.
     order: Vec<Arc<str>>,
-    next_seq: u64,
 }
 
-/// Per-thread counters of one match, stamped with the event's generation so that nothing
-/// needs clearing between events.
+/// Per-thread marks of one match, stamped with the event's generation so that nothing needs
+/// clearing between events.
 #[derive(Default)]
 pub struct Counters {
     generation: u32,
-    condition_seen: Vec<u32>,
     branch_seen: Vec<u32>,
-    branch_count: Vec<u32>,
-    branch_in_array: Vec<u32>,
     rule_seen: Vec<u32>,
     candidates: Vec<u32>,
     folded: Vec<u8>,
+    bitmap: Vec<u64>,
 }
 
 impl Counters {
-    fn start(&mut self, ids: usize, branches: usize, rules: usize) {
+    fn start(&mut self, branches: usize, rules: usize) {
         self.generation = self.generation.wrapping_add(1);
         if self.generation == 0 {
             // Wrapped: old stamps could collide with new generations.
-            self.condition_seen.fill(0);
             self.branch_seen.fill(0);
-            self.branch_in_array.fill(0);
             self.rule_seen.fill(0);
             self.generation = 1;
         }
-        self.condition_seen.resize(ids, 0);
         self.branch_seen.resize(branches, 0);
-        self.branch_count.resize(branches, 0);
-        self.branch_in_array.resize(branches, 0);
         self.rule_seen.resize(rules, 0);
         self.candidates.clear();
     }
@@ -562,61 +660,71 @@ impl Machine {
     /// Adds already validated branches under `name`, replacing a rule of that name.
     fn insert(&mut self, name: &str, expanded: Expanded, source: &[u8]) {
         let replaced = self.names.get(name).copied();
-        let replaced_seq = replaced.and_then(|r| self.rules[r as usize].as_ref().map(|e| e.seq));
         if let Some(rule) = replaced {
             self.unlink(rule);
         }
-        let rule = match replaced.or_else(|| self.free_rules.pop()) {
-            Some(r) => r,
-            None => {
-                self.rules.push(None);
-                (self.rules.len() - 1) as u32
-            }
-        };
-        let (name, seq) = match (self.names.get_key_value(name), replaced_seq) {
-            (Some((existing, _)), Some(seq)) => (existing.clone(), seq),
-            _ => {
-                let name: Arc<str> = name.into();
-                self.names.insert(name.clone(), rule);
-                self.order.push(name.clone());
-                self.next_seq += 1;
-                (name, self.next_seq)
-            }
-        };
+        let rule = replaced.unwrap_or_else(|| {
+            let rule = self.rules.len() as u32;
+            self.rules.push(None);
+            let name: Arc<str> = name.into();
+            self.names.insert(name.clone(), rule);
+            self.order.push(name);
+            rule
+        });
+        let name = self.names.get_key_value(name).map(|(n, _)| n.clone()).expect("named above");
         let mut branch_ids = Vec::with_capacity(expanded.len());
-        for leaves in expanded {
-            let mut sub = SubRule::default();
-            let mut ids = Vec::with_capacity(leaves.len());
+        for mut leaves in expanded {
+            // Conditions in path order, as the exact test expects (see `rule`).
+            leaves.sort_by(|a, b| a.path.cmp(&b.path));
             let branch = self.free_branches.pop().unwrap_or_else(|| {
                 self.branches.push(None);
                 (self.branches.len() - 1) as u32
             });
+            let mut sub = SubRule::default();
             for leaf in leaves {
                 let path = self.paths.intern(&leaf.path);
                 if self.fields.len() <= path as usize {
                     self.fields.resize_with(path as usize + 1, Field::default);
                 }
-                let id = self.free_ids.pop().unwrap_or_else(|| {
-                    self.owners.push(u32::MAX);
-                    (self.owners.len() - 1) as u32
-                });
-                self.owners[id as usize] = branch;
-                for matcher in &leaf.matchers {
-                    self.fields[path as usize].insert(matcher, id);
-                }
-                ids.push(id);
                 sub.conditions.push(Condition { path, matchers: leaf.matchers, absent_ok: leaf.absent_ok });
             }
-            let required = sub.conditions.iter().filter(|c| !c.absent_ok).count() as u32;
-            let check = sub.conditions.iter().any(|c| c.absent_ok);
-            if required == 0 {
-                self.unconditional.push(branch);
+            let anchor = self.choose_anchor(&sub);
+            match anchor {
+                Some(a) => {
+                    let condition = &sub.conditions[a];
+                    for matcher in &condition.matchers {
+                        self.fields[condition.path as usize].insert(matcher, branch);
+                    }
+                }
+                None => self.unconditional.push(branch),
             }
-            self.branches[branch as usize] = Some(Branch { rule, sub, ids, required, check });
+            let branch_info = Branch { sub, anchor };
+            if self.branch_rule.len() <= branch as usize {
+                self.branch_rule.resize(branch as usize + 1, (u32::MAX, false));
+            }
+            self.branch_rule[branch as usize] = (rule, branch_info.anchor_suffices());
+            self.branches[branch as usize] = Some(branch_info);
             branch_ids.push(branch);
         }
-        self.rules[rule as usize] = Some(Entry { name, branches: branch_ids, seq, source: source.into() });
+        self.rules[rule as usize] = Some(Entry { name, branches: branch_ids, source: source.into() });
         self.dirty = true;
+    }
+
+    /// The condition expected to meet the fewest events: fewest branches already indexed under
+    /// the same keys, then the most selective operator, then the longest key.
+    fn choose_anchor(&self, sub: &SubRule) -> Option<usize> {
+        sub.conditions
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| !c.absent_ok && !c.matchers.is_empty())
+            .min_by_key(|(_, c)| {
+                let field = &self.fields[c.path as usize];
+                let crowd: usize = c.matchers.iter().map(|m| field.crowd(m)).sum();
+                let breadth: u32 = c.matchers.iter().map(breadth).max().unwrap_or(0);
+                let length: usize = c.matchers.iter().map(key_length).min().unwrap_or(0);
+                (crowd, breadth, std::cmp::Reverse(length))
+            })
+            .map(|(i, _)| i)
     }
 
     /// Takes a rule's branches out of the indexes (the rule's slot and name stay).
@@ -624,15 +732,15 @@ impl Machine {
         let Some(entry) = self.rules[rule as usize].take() else { return };
         for branch_id in entry.branches {
             let Some(branch) = self.branches[branch_id as usize].take() else { continue };
-            for (condition, &id) in branch.sub.conditions.iter().zip(&branch.ids) {
-                for matcher in &condition.matchers {
-                    self.fields[condition.path as usize].remove(matcher, id);
+            self.branch_rule[branch_id as usize] = (u32::MAX, false);
+            match branch.anchor {
+                Some(a) => {
+                    let condition = &branch.sub.conditions[a];
+                    for matcher in &condition.matchers {
+                        self.fields[condition.path as usize].remove(matcher, branch_id);
+                    }
                 }
-                self.owners[id as usize] = u32::MAX;
-                self.free_ids.push(id);
-            }
-            if branch.required == 0 {
-                self.unconditional.retain(|&b| b != branch_id);
+                None => self.unconditional.retain(|&b| b != branch_id),
             }
             self.free_branches.push(branch_id);
         }
@@ -643,7 +751,6 @@ impl Machine {
     pub fn remove(&mut self, name: &str) -> bool {
         let Some(rule) = self.names.remove(name) else { return false };
         self.unlink(rule);
-        self.free_rules.push(rule);
         self.order.retain(|n| &**n != name);
         true
     }
@@ -682,80 +789,115 @@ impl Machine {
         self.dirty
     }
 
-    /// The names of the rules the event matches. Call `prepare` after changes first.
+    /// The names of the rules the event matches, in the order they were first added. Call
+    /// `prepare` after changes first.
     pub fn matches(&self, event: &[u8]) -> Result<Vec<&str>, Error> {
+        let mut slots = Vec::new();
+        self.matches_slots(event, &mut slots)?;
+        Ok(slots.iter().map(|&s| self.slot_name(s)).collect())
+    }
+
+    /// The slots of the rules the event matches, appended to `out` in slot order (the order
+    /// of first `add`); `slot_name` gives their names.
+    pub fn matches_slots(&self, event: &[u8], out: &mut Vec<u32>) -> Result<(), Error> {
         debug_assert!(!self.dirty, "prepare() after changes");
         crate::with_workspace(|flat, scratch| {
             scan(event, &self.paths, flat).map_err(|e| crate::invalid_event(&e))?;
-            Ok(with_counters(|counters| self.matches_flat(flat, scratch, counters)))
+            with_counters(|counters| self.matches_flat(flat, scratch, counters, out));
+            Ok(())
         })
     }
 
-    /// The names of the rules a flattened event matches.
-    fn matches_flat(&self, flat: &mut Flattened<'_>, scratch: &mut Scratch, counters: &mut Counters) -> Vec<&str> {
-        counters.start(self.owners.len(), self.branches.len(), self.rules.len());
+    /// The slot of the rule of that name.
+    pub fn slot(&self, name: &str) -> Option<u32> {
+        self.names.get(name).copied()
+    }
+
+    /// The name of a rule slot that `matches_slots` returned.
+    pub fn slot_name(&self, slot: u32) -> &str {
+        self.rules[slot as usize].as_ref().map_or("", |e| &e.name)
+    }
+
+    /// The name of a rule slot as a shared string (cheap to keep).
+    pub fn slot_name_shared(&self, slot: u32) -> Option<&Arc<str>> {
+        self.rules[slot as usize].as_ref().map(|e| &e.name)
+    }
+
+    /// Appends the slots of the rules a flattened event matches to `out`, in slot order.
+    fn matches_flat(&self, flat: &mut Flattened<'_>, scratch: &mut Scratch, counters: &mut Counters, out: &mut Vec<u32>) {
+        counters.start(self.branches.len(), self.rules.len());
         let generation = counters.generation;
+        let first = out.len();
         let mut folded = std::mem::take(&mut counters.folded);
         for value in &flat.values {
-            let in_array = value.node != 0;
             let c = &mut *counters;
-            let mut hit = |id: u32| {
-                let seen = &mut c.condition_seen[id as usize];
-                if *seen == generation {
-                    return;
-                }
-                *seen = generation;
-                let branch = self.owners[id as usize] as usize;
-                if c.branch_seen[branch] != generation {
-                    c.branch_seen[branch] = generation;
-                    c.branch_count[branch] = 0;
-                }
-                if in_array {
-                    c.branch_in_array[branch] = generation;
-                }
-                c.branch_count[branch] += 1;
-                let required = self.branches[branch].as_ref().map_or(u32::MAX, |b| b.required);
-                if c.branch_count[branch] == required {
-                    c.candidates.push(branch as u32);
+            let out = &mut *out;
+            let mut hit = |branch: u32| {
+                let (rule, suffices) = self.branch_rule[branch as usize];
+                if suffices {
+                    // The anchor is the branch's only condition: the rule matches.
+                    let seen = &mut c.rule_seen[rule as usize];
+                    if *seen != generation {
+                        *seen = generation;
+                        out.push(rule);
+                    }
+                } else {
+                    let seen = &mut c.branch_seen[branch as usize];
+                    if *seen != generation {
+                        *seen = generation;
+                        c.candidates.push(branch);
+                    }
                 }
             };
             self.fields[value.path as usize].probe(&value.scalar, self.numbers, &mut folded, &mut hit);
         }
         counters.folded = folded;
         counters.candidates.extend_from_slice(&self.unconditional);
-        let mut found: Vec<u32> = Vec::new();
         let mut starts: Option<Vec<u32>> = None;
         for i in 0..counters.candidates.len() {
             let branch_id = counters.candidates[i];
             let Some(branch) = &self.branches[branch_id as usize] else { continue };
-            if counters.rule_seen[branch.rule as usize] == generation {
+            let rule = self.branch_rule[branch_id as usize].0;
+            if counters.rule_seen[rule as usize] == generation {
                 continue;
             }
-            let confirmed = if branch.check || counters.branch_in_array[branch_id as usize] == generation {
-                let starts = starts.get_or_insert_with(|| group_by_path(flat, self.paths.len(), scratch));
-                branch.sub.matches(flat, starts, self.numbers, scratch)
-            } else {
-                true
-            };
-            if confirmed {
-                counters.rule_seen[branch.rule as usize] = generation;
-                found.push(branch.rule);
+            let starts = starts.get_or_insert_with(|| group_by_path(flat, self.paths.len(), scratch));
+            if branch.sub.matches(flat, starts, self.numbers, scratch) {
+                counters.rule_seen[rule as usize] = generation;
+                out.push(rule);
             }
         }
         if let Some(starts) = starts {
             scratch.starts = starts;
         }
-        let mut entries: Vec<&Entry> = found.iter().filter_map(|&r| self.rules[r as usize].as_ref()).collect();
-        entries.sort_unstable_by_key(|e| e.seq);
-        entries.into_iter().map(|e| &*e.name).collect()
+        let found = &mut out[first..];
+        if found.len() > 32 {
+            // Many matches: order them by a pass over a bitmap of rule slots, cheaper than
+            // sorting them.
+            let bitmap = &mut counters.bitmap;
+            bitmap.resize(self.rules.len().div_ceil(64), 0);
+            for &slot in found.iter() {
+                bitmap[slot as usize / 64] |= 1 << (slot % 64);
+            }
+            let mut i = 0;
+            for (w, word) in bitmap.iter_mut().enumerate() {
+                let mut bits = std::mem::take(word);
+                while bits != 0 {
+                    found[i] = (w * 64) as u32 + bits.trailing_zeros();
+                    i += 1;
+                    bits &= bits - 1;
+                }
+            }
+        } else {
+            found.sort_unstable();
+        }
     }
 
     /// Rough memory held by the compiled machine, in bytes.
     pub fn approximate_bytes(&self) -> usize {
         let mut bytes = std::mem::size_of::<Self>();
-        bytes += self.owners.capacity() * 4 + self.free_ids.capacity() * 4;
         for branch in self.branches.iter().flatten() {
-            bytes += std::mem::size_of::<Branch>() + branch.ids.capacity() * 4;
+            bytes += std::mem::size_of::<Branch>();
             for c in &branch.sub.conditions {
                 bytes += std::mem::size_of::<Condition>() + c.matchers.capacity() * std::mem::size_of::<Matcher>();
                 bytes += c.matchers.iter().map(matcher_heap).sum::<usize>();
@@ -799,8 +941,7 @@ fn field_bytes(f: &Field) -> usize {
         + key_map(f.numbers.map.capacity(), 0)
         + key_map(f.prefixes.exact.map.capacity(), f.prefixes.exact.map.keys().map(|k| k.len()).sum())
         + key_map(f.suffixes.exact.map.capacity(), f.suffixes.exact.map.keys().map(|k| k.len()).sum())
-        + f.ranges.items.capacity() * 48
-        + f.ranges.max_high.capacity() * 8
+        + f.ranges.len * 48
         + (f.strings_checked.capacity() + f.anything_but.capacity()) * std::mem::size_of::<Checked>()
 }
 
@@ -887,18 +1028,21 @@ impl PolicyMachine {
     /// policies by its body (a body that is not a JSON object passes none).
     pub fn matches_message(&self, body: Option<&[u8]>, attributes: &[Attribute<'_>]) -> Vec<&str> {
         let mut out: Vec<&str> = Vec::new();
+        let mut slots = Vec::new();
         if !self.attributes.is_empty() {
             crate::with_workspace(|flat, scratch| {
                 flatten_attributes(flat, attributes, |name| self.attributes.paths.lookup(name));
-                out.extend(with_counters(|c| self.attributes.matches_flat(flat, scratch, c)));
+                with_counters(|c| self.attributes.matches_flat(flat, scratch, c, &mut slots));
             });
+            out.extend(slots.drain(..).map(|s| self.attributes.slot_name(s)));
         }
         if let (Some(body), false) = (body, self.body.is_empty()) {
             crate::with_workspace(|flat, scratch| {
                 if scan(body, &self.body.paths, flat).is_ok() {
-                    out.extend(with_counters(|c| self.body.matches_flat(flat, scratch, c)));
+                    with_counters(|c| self.body.matches_flat(flat, scratch, c, &mut slots));
                 }
             });
+            out.extend(slots.drain(..).map(|s| self.body.slot_name(s)));
         }
         if out.len() > 1 {
             // Both scopes' results, in the order the names were first added.

@@ -537,7 +537,9 @@ fn last_wins(leaves: &mut Vec<Leaf>) {
 /// Interns the leaves' paths and builds the rule.
 pub fn build(expanded: Expanded, numbers: Numbers) -> Rule {
     let mut rule = Rule { numbers, ..Rule::default() };
-    for leaves in expanded {
+    for mut leaves in expanded {
+        // Conditions in the order of their paths, the order event-ruler walks fields in.
+        leaves.sort_by(|a, b| a.path.cmp(&b.path));
         let conditions = leaves
             .into_iter()
             .map(|leaf| Condition {

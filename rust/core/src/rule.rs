@@ -68,7 +68,6 @@ pub struct Scratch {
     pub(crate) starts: Vec<u32>,
     choices: Vec<Choice>,
     fixed: Vec<(u32, u32)>,
-    deferred: Vec<(u32, u32)>,
 }
 
 impl SubRule {
@@ -108,40 +107,30 @@ impl SubRule {
         if !in_arrays {
             return true;
         }
-        // Conditions that must pick a value first, fewest candidates first; those that may hold
-        // by absence last.
-        choices.sort_by_key(|c| (c.absent.is_some(), c.candidates.len()));
+        // In the order of the conditions' paths (sorted when compiled): event-ruler walks a
+        // rule's fields in that order and judges an absence against the array elements that the
+        // fields before it have chosen.
         scratch.fixed.clear();
-        scratch.deferred.clear();
-        consistent(choices, event, &mut scratch.fixed, &mut scratch.deferred)
+        consistent(choices, event, &mut scratch.fixed)
     }
 }
 
-/// Whether each choice can pick one candidate (or, where allowed, hold by absence) so that no
-/// two picked values come from different elements of one array, and no value of a path that
-/// holds by absence lies within the picked elements. `fixed` holds the (array, element) picks
-/// made so far; `deferred` the value ranges that must end up out of reach.
-fn consistent(choices: &[Choice], event: &Flattened<'_>, fixed: &mut Vec<(u32, u32)>, deferred: &mut Vec<(u32, u32)>) -> bool {
-    let Some((first, rest)) = choices.split_first() else {
-        return deferred
-            .iter()
-            .all(|&(start, end)| (start..end).all(|i| !reachable(event.values[i as usize].node, &event.nodes, fixed)));
-    };
+/// Whether, taking the choices in order, each can pick one candidate (or, where allowed, hold
+/// by absence) so that no two picked values come from different elements of one array. A
+/// choice holds by absence when none of its path's values could sit beside the values picked
+/// before it. `fixed` holds the (array, element) picks made so far.
+fn consistent(choices: &[Choice], event: &Flattened<'_>, fixed: &mut Vec<(u32, u32)>) -> bool {
+    let Some((first, rest)) = choices.split_first() else { return true };
     for &i in &first.candidates {
         let mark = fixed.len();
-        if assign(event.values[i as usize].node, &event.nodes, fixed) && consistent(rest, event, fixed, deferred) {
+        if assign(event.values[i as usize].node, &event.nodes, fixed) && consistent(rest, event, fixed) {
             return true;
         }
         fixed.truncate(mark);
     }
-    if let Some(range) = first.absent {
-        deferred.push(range);
-        if consistent(rest, event, fixed, deferred) {
-            return true;
-        }
-        deferred.pop();
-    }
-    false
+    first.absent.is_some_and(|(start, end)| {
+        (start..end).all(|i| !reachable(event.values[i as usize].node, &event.nodes, fixed)) && consistent(rest, event, fixed)
+    })
 }
 
 /// Fixes the elements on the path from `node` to the root; false if one conflicts.

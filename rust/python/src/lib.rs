@@ -9,7 +9,9 @@ use pyo3::buffer::PyBuffer;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyString};
 
-use std::sync::{PoisonError, RwLock, TryLockError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, TryLockError};
+
+use rustc_hash::FxHashMap;
 
 use pyo3::exceptions::{PyKeyError, PyValueError};
 use rulebus_core::machine::{Machine, PolicyMachine};
@@ -296,7 +298,9 @@ fn message_attributes(attributes: &Bound<'_, PyAny>) -> PyResult<Vec<OwnedAttrib
     Ok(out)
 }
 
-/// The compiled rules of a RuleSet, by dialect.
+/// The compiled rules of a RuleSet, by dialect. (One per RuleSet: the size of the larger
+/// variant does not matter.)
+#[allow(clippy::large_enum_variant)]
 enum Rules {
     EventBridge(Machine),
     Sns(PolicyMachine),
@@ -350,6 +354,7 @@ impl Rules {
 #[pyclass(frozen, module = "rulebus._core")]
 struct RuleSet {
     dialect: Dialect,
+    names_cache: NameCache,
     // Readers share the lock while matching (GIL released); `add` and `remove` take it
     // exclusively, so a batch sees the rules as they were when it started.
     rules: RwLock<Rules>,
@@ -408,11 +413,77 @@ impl RuleSet {
         guard(py, || result.unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
     }
 
+    /// Matches a batch of EventBridge events: the matched rule slots of each, and the names of
+    /// every slot that matched, taken while the rules cannot change.
+    fn match_batch(&self, py: Python<'_>, events: &[&[u8]], release: bool) -> PyResult<Found> {
+        self.view_releasing(py, release, |rules| {
+            let machine = Self::machine(rules);
+            let mut found = Found { slots: Vec::new(), ends: Vec::with_capacity(events.len()), names: Vec::new() };
+            for (i, event) in events.iter().enumerate() {
+                match machine.matches_slots(event, &mut found.slots) {
+                    Ok(()) => found.ends.push(found.slots.len()),
+                    Err(Error::InvalidEvent { message, reason }) if events.len() > 1 => {
+                        return Err(Error::InvalidEvent { message: format!("event {i}: {message}"), reason })
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            let mut distinct = found.slots.clone();
+            distinct.sort_unstable();
+            distinct.dedup();
+            found.names = distinct
+                .into_iter()
+                .filter_map(|slot| machine.slot_name_shared(slot).map(|n| (slot, n.clone())))
+                .collect();
+            Ok(found)
+        })
+    }
+
     fn machine(rules: &Rules) -> &Machine {
         match rules {
             Rules::EventBridge(m) => m,
             Rules::Sns(_) => unreachable!("checked by dialect"),
         }
+    }
+}
+
+/// The result of a batch: per event, the matched rule slots (`slots[ends[i-1]..ends[i]]`), and
+/// the name of each slot that matched.
+struct Found {
+    slots: Vec<u32>,
+    ends: Vec<usize>,
+    names: Vec<(u32, Arc<str>)>,
+}
+
+/// Python strings of rule names by slot, kept from batch to batch: a match then costs a
+/// reference count, not a new string. An entry holds the name's `Arc`, so its identity check
+/// cannot be fooled by a freed name's address being reused.
+type NameCache = Mutex<FxHashMap<u32, (Arc<str>, Py<PyString>)>>;
+
+impl Found {
+    fn lists(&self, py: Python<'_>, cache: &NameCache) -> Vec<Vec<Py<PyString>>> {
+        let mut strings: FxHashMap<u32, Py<PyString>> = FxHashMap::default();
+        {
+            let mut cache = cache.lock().unwrap_or_else(PoisonError::into_inner);
+            for (slot, name) in &self.names {
+                let cached = match cache.get(slot) {
+                    Some((held, string)) if Arc::ptr_eq(held, name) => string.clone_ref(py),
+                    _ => {
+                        let string = PyString::new(py, name).unbind();
+                        cache.insert(*slot, (name.clone(), string.clone_ref(py)));
+                        string
+                    }
+                };
+                strings.insert(*slot, cached);
+            }
+        }
+        let mut start = 0;
+        let mut out = Vec::with_capacity(self.ends.len());
+        for &end in &self.ends {
+            out.push(self.slots[start..end].iter().map(|s| strings[s].clone_ref(py)).collect());
+            start = end;
+        }
+        out
     }
 }
 
@@ -438,7 +509,7 @@ impl RuleSet {
             Dialect::EventBridge => Rules::EventBridge(Machine::new()),
             Dialect::Sns => Rules::Sns(PolicyMachine::new()),
         };
-        Ok(Self { dialect, rules: RwLock::new(rules) })
+        Ok(Self { dialect, rules: RwLock::new(rules), names_cache: Mutex::default() })
     }
 
     /// "eventbridge" or "sns".
@@ -473,7 +544,17 @@ impl RuleSet {
 
     /// Removes the rule of that name (KeyError if there is none).
     fn remove(&self, py: Python<'_>, name: &str) -> PyResult<()> {
-        if self.change(py, |rules| Ok(rules.remove(name)))? {
+        let removed = self.change(py, |rules| {
+            let slot = match rules {
+                Rules::EventBridge(m) => m.slot(name),
+                Rules::Sns(_) => None,
+            };
+            Ok(rules.remove(name).then_some(slot))
+        })?;
+        if let Some(slot) = removed {
+            if let Some(slot) = slot {
+                self.names_cache.lock().unwrap_or_else(PoisonError::into_inner).remove(&slot);
+            }
             Ok(())
         } else {
             Err(PyKeyError::new_err(name.to_owned()))
@@ -512,17 +593,15 @@ impl RuleSet {
         py: Python<'_>,
         event: Option<&Bound<'_, PyAny>>,
         attributes: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Vec<String>> {
+    ) -> PyResult<Vec<Py<PyString>>> {
         match self.dialect {
             Dialect::EventBridge => {
                 let Some(event) = event else {
                     return Err(PyTypeError::new_err("matches() needs an event"));
                 };
                 let event = text(event, Input::Event)?;
-                let bytes = event.bytes();
-                self.view_releasing(py, bytes.len() > RELEASE_GIL_ABOVE, |rules| {
-                    Self::machine(rules).matches(bytes).map(names)
-                })
+                let found = self.match_batch(py, &[event.bytes()], event.bytes().len() > RELEASE_GIL_ABOVE)?;
+                Ok(found.lists(py, &self.names_cache).into_iter().next().unwrap_or_default())
             }
             Dialect::Sns => {
                 let body = match event {
@@ -535,16 +614,17 @@ impl RuleSet {
                 };
                 let list = attribute_list(&owned);
                 let body = body.as_ref().map(Text::bytes);
-                self.view(py, |rules| {
+                let found = self.view(py, |rules| {
                     let Rules::Sns(machine) = rules else { unreachable!("checked by dialect") };
                     Ok(names(machine.matches_message(body, &list)))
-                })
+                })?;
+                Ok(found.into_iter().map(|n| PyString::new(py, &n).unbind()).collect())
             }
         }
     }
 
     /// `matches` for every event of an iterable, with the GIL released for the whole batch.
-    fn matches_many(&self, py: Python<'_>, events: &Bound<'_, PyAny>) -> PyResult<Vec<Vec<String>>> {
+    fn matches_many(&self, py: Python<'_>, events: &Bound<'_, PyAny>) -> PyResult<Vec<Vec<Py<PyString>>>> {
         if self.dialect == Dialect::Sns {
             // Messages carry attributes as Python objects: no batch advantage, match one by one.
             let mut out = Vec::new();
@@ -561,21 +641,7 @@ impl RuleSet {
         let items: Vec<Bound<'_, PyAny>> = events.try_iter()?.collect::<PyResult<_>>()?;
         let texts: Vec<Text<'_>> = items.iter().map(|e| text(e, Input::Event)).collect::<PyResult<_>>()?;
         let slices: Vec<&[u8]> = texts.iter().map(Text::bytes).collect();
-        let batch = |rules: &Rules| {
-            let machine = Self::machine(rules);
-            let mut all = Vec::with_capacity(slices.len());
-            for (i, event) in slices.iter().enumerate() {
-                match machine.matches(event) {
-                    Ok(found) => all.push(names(found)),
-                    Err(Error::InvalidEvent { message, reason }) => {
-                        return Err(Error::InvalidEvent { message: format!("event {i}: {message}"), reason })
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-            Ok(all)
-        };
-        self.view_releasing(py, true, batch)
+        Ok(self.match_batch(py, &slices, true)?.lists(py, &self.names_cache))
     }
 
     /// Why the event does not match the rule of that name (KeyError if there is none); see
