@@ -36,7 +36,7 @@ test: rust-test py-test lint
 lint: $(VENV)/.dev
 	cargo clippy -q --workspace --all-targets -- -D warnings
 	$(VENV)/bin/ruff check python tests benches
-	$(PY) -m mypy.stubtest rulebus
+	$(PY) -m mypy.stubtest rulebus --mypy-config-file pyproject.toml
 
 conformance: build-release
 	$(PY) $(SHARED)/conformance/check.py
