@@ -11,7 +11,7 @@ use std::borrow::Cow;
 
 use rustc_hash::FxHashMap;
 
-use crate::json::MAX_DEPTH;
+use crate::json::{check_depth, MAX_DEPTH};
 use crate::skip;
 use crate::lexer::{check_utf8, Cursor, SyntaxError};
 use crate::value::Scalar;
@@ -551,20 +551,6 @@ fn colon(c: &mut Cursor<'_>) -> Result<(), SyntaxError> {
     } else {
         Err(c.unexpected("was expecting a colon to separate field name and value"))
     }
-}
-
-#[inline]
-fn check_depth(c: &Cursor<'_>, depth: usize) -> Result<(), SyntaxError> {
-    if depth >= MAX_DEPTH {
-        return Err(SyntaxError::new(
-            format!(
-                "Document nesting depth ({}) exceeds the maximum allowed ({MAX_DEPTH}, from `StreamReadConstraints.getMaxNestingDepth()`)",
-                depth + 1
-            ),
-            c.pos,
-        ));
-    }
-    Ok(())
 }
 
 fn unclosed(what: &str) -> String {

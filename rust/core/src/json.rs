@@ -86,6 +86,22 @@ impl Json {
     }
 }
 
+/// Refuses a container opened at `depth` (the number of containers around it) when that would
+/// nest deeper than Jackson allows.
+#[inline]
+pub fn check_depth(c: &Cursor<'_>, depth: usize) -> Result<(), SyntaxError> {
+    if depth >= MAX_DEPTH {
+        return Err(SyntaxError::new(
+            format!(
+                "Document nesting depth ({}) exceeds the maximum allowed ({MAX_DEPTH}, from `StreamReadConstraints.getMaxNestingDepth()`)",
+                depth + 1
+            ),
+            c.pos,
+        ));
+    }
+    Ok(())
+}
+
 /// Writes decoded string bytes as a JSON string literal.
 pub fn write_string(bytes: &[u8], out: &mut String) {
     out.push('"');
@@ -132,15 +148,7 @@ fn value_here(c: &mut Cursor<'_>, depth: usize) -> Result<Node, SyntaxError> {
     };
     let json = match b {
         b'{' | b'[' => {
-            if depth >= MAX_DEPTH {
-                return Err(SyntaxError::new(
-                    format!(
-                        "Document nesting depth ({}) exceeds the maximum allowed ({MAX_DEPTH}, from `StreamReadConstraints.getMaxNestingDepth()`)",
-                        depth + 1
-                    ),
-                    c.pos,
-                ));
-            }
+            check_depth(c, depth)?;
             if b == b'{' {
                 object(c, depth + 1)?
             } else {
