@@ -7,7 +7,7 @@ use pyo3::exceptions::{PyRecursionError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::buffer::PyBuffer;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyByteArray, PyBytes, PyDict, PyString};
+use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyString};
 
 use std::sync::{Arc, Mutex, PoisonError, RwLock, TryLockError};
 
@@ -428,13 +428,15 @@ impl RuleSet {
                     Err(e) => return Err(e),
                 }
             }
-            let mut distinct = found.slots.clone();
-            distinct.sort_unstable();
-            distinct.dedup();
-            found.names = distinct
-                .into_iter()
-                .filter_map(|slot| machine.slot_name_shared(slot).map(|n| (slot, n.clone())))
-                .collect();
+            // The names of the slots that matched, each once.
+            let mut seen = vec![false; found.slots.iter().max().map_or(0, |&m| m as usize + 1)];
+            for &slot in &found.slots {
+                if !std::mem::replace(&mut seen[slot as usize], true) {
+                    if let Some(name) = machine.slot_name_shared(slot) {
+                        found.names.push((slot, name.clone()));
+                    }
+                }
+            }
             Ok(found)
         })
     }
@@ -461,29 +463,32 @@ struct Found {
 type NameCache = Mutex<FxHashMap<u32, (Arc<str>, Py<PyString>)>>;
 
 impl Found {
-    fn lists(&self, py: Python<'_>, cache: &NameCache) -> Vec<Vec<Py<PyString>>> {
-        let mut strings: FxHashMap<u32, Py<PyString>> = FxHashMap::default();
+    /// One Python list of names per event.
+    fn lists<'py>(&self, py: Python<'py>, cache: &NameCache) -> PyResult<Vec<Bound<'py, PyList>>> {
+        let size = self.names.iter().map(|&(slot, _)| slot as usize + 1).max().unwrap_or(0);
+        let mut strings: Vec<Option<Bound<'py, PyString>>> = vec![None; size];
         {
             let mut cache = cache.lock().unwrap_or_else(PoisonError::into_inner);
             for (slot, name) in &self.names {
-                let cached = match cache.get(slot) {
-                    Some((held, string)) if Arc::ptr_eq(held, name) => string.clone_ref(py),
+                let string = match cache.get(slot) {
+                    Some((held, string)) if Arc::ptr_eq(held, name) => string.bind(py).clone(),
                     _ => {
-                        let string = PyString::new(py, name).unbind();
-                        cache.insert(*slot, (name.clone(), string.clone_ref(py)));
+                        let string = PyString::new(py, name);
+                        cache.insert(*slot, (name.clone(), string.clone().unbind()));
                         string
                     }
                 };
-                strings.insert(*slot, cached);
+                strings[*slot as usize] = Some(string);
             }
         }
         let mut start = 0;
         let mut out = Vec::with_capacity(self.ends.len());
         for &end in &self.ends {
-            out.push(self.slots[start..end].iter().map(|s| strings[s].clone_ref(py)).collect());
+            let names = self.slots[start..end].iter().filter_map(|&s| strings[s as usize].as_ref());
+            out.push(PyList::new(py, names)?);
             start = end;
         }
-        out
+        Ok(out)
     }
 }
 
@@ -593,7 +598,7 @@ impl RuleSet {
         py: Python<'_>,
         event: Option<&Bound<'_, PyAny>>,
         attributes: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Vec<Py<PyString>>> {
+    ) -> PyResult<Py<PyList>> {
         match self.dialect {
             Dialect::EventBridge => {
                 let Some(event) = event else {
@@ -601,7 +606,8 @@ impl RuleSet {
                 };
                 let event = text(event, Input::Event)?;
                 let found = self.match_batch(py, &[event.bytes()], event.bytes().len() > RELEASE_GIL_ABOVE)?;
-                Ok(found.lists(py, &self.names_cache).into_iter().next().unwrap_or_default())
+                let list = found.lists(py, &self.names_cache)?.into_iter().next();
+                Ok(list.map_or_else(|| PyList::empty(py), |l| l).unbind())
             }
             Dialect::Sns => {
                 let body = match event {
@@ -618,13 +624,13 @@ impl RuleSet {
                     let Rules::Sns(machine) = rules else { unreachable!("checked by dialect") };
                     Ok(names(machine.matches_message(body, &list)))
                 })?;
-                Ok(found.into_iter().map(|n| PyString::new(py, &n).unbind()).collect())
+                Ok(PyList::new(py, found)?.unbind())
             }
         }
     }
 
     /// `matches` for every event of an iterable, with the GIL released for the whole batch.
-    fn matches_many(&self, py: Python<'_>, events: &Bound<'_, PyAny>) -> PyResult<Vec<Vec<Py<PyString>>>> {
+    fn matches_many<'py>(&self, py: Python<'py>, events: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
         if self.dialect == Dialect::Sns {
             // Messages carry attributes as Python objects: no batch advantage, match one by one.
             let mut out = Vec::new();
@@ -636,12 +642,12 @@ impl RuleSet {
                 };
                 out.push(found);
             }
-            return Ok(out);
+            return PyList::new(py, out);
         }
         let items: Vec<Bound<'_, PyAny>> = events.try_iter()?.collect::<PyResult<_>>()?;
         let texts: Vec<Text<'_>> = items.iter().map(|e| text(e, Input::Event)).collect::<PyResult<_>>()?;
         let slices: Vec<&[u8]> = texts.iter().map(Text::bytes).collect();
-        Ok(self.match_batch(py, &slices, true)?.lists(py, &self.names_cache))
+        PyList::new(py, self.match_batch(py, &slices, true)?.lists(py, &self.names_cache)?)
     }
 
     /// Why the event does not match the rule of that name (KeyError if there is none); see
