@@ -607,7 +607,7 @@ impl RuleSet {
                 let event = text(event, Input::Event)?;
                 let found = self.match_batch(py, &[event.bytes()], event.bytes().len() > RELEASE_GIL_ABOVE)?;
                 let list = found.lists(py, &self.names_cache)?.into_iter().next();
-                Ok(list.map_or_else(|| PyList::empty(py), |l| l).unbind())
+                Ok(list.unwrap_or_else(|| PyList::empty(py)).unbind())
             }
             Dialect::Sns => {
                 let body = match event {
