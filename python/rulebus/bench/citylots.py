@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Callable
 
 import rulebus
 from rulebus.bench.data import RuleSetSpec
-from rulebus.bench.measure import (
-    Batches,
-    compile_rules,
-    count_and_time,
-    loads_pass,
-    orjson_loads,
-    rate,
-)
+from rulebus.bench.measure import Batches, compile_rules, loads_pass, match_pass, orjson_loads, rate
 
 # ../shared/bench/README.md: the reference engine (aws/event-ruler 2.0.1) on this machine kind,
 # events/s over the generated file, and orjson.loads over the same lines in the same run.
@@ -142,27 +137,6 @@ def check(counts: list[int], expected: list[int], rules: Sequence[tuple[str, str
     return [Wrong(name, got, want) for (name, _), got, want in zip(rules, counts, expected) if got != want]
 
 
-def run_set(spec: RuleSetSpec, work: Batches, events: int, passes: int) -> SetResult:
-    ruleset, compile_seconds = compile_rules(spec.rules)
-    tally, times = count_and_time(ruleset, work, passes)
-    counts = [tally.get(name, 0) for name, _ in spec.rules]
-    return SetResult(spec.name, len(spec.rules), compile_seconds, events, times, counts, None, "")
-
-
-def measure_yardsticks(lines: Sequence[bytes], passes: int, with_json: bool) -> list[Yardstick]:
-    sticks = []
-    loads = orjson_loads()
-    if loads is not None:
-        sticks.append(
-            Yardstick("orjson.loads", len(lines), [loads_pass(loads, lines) for _ in range(passes)])
-        )
-    if with_json:
-        import json
-
-        sticks.append(Yardstick("json.loads", len(lines), [loads_pass(json.loads, lines)]))
-    return sticks
-
-
 def run_citylots(
     specs: Sequence[RuleSetSpec],
     lines: Sequence[bytes],
@@ -176,23 +150,45 @@ def run_citylots(
     """Every set, timed and checked. On the whole file the counts are checked against the
     published ones; on a subset, against single Patterns matched one by one."""
     events = len(lines)
-    if orjson_loads() is None:
+    loads = orjson_loads()
+    if loads is None:
         say("orjson is not installed: no yardstick, so no ratios (pip install orjson)")
-    say(f"yardstick: orjson.loads over {events:,} events")
-    before = measure_yardsticks(lines, passes, with_json)
-
-    empty, _ = compile_rules([])
-    _, empty_times = count_and_time(empty, work, passes)
-    floor = Yardstick("empty", events, empty_times)
 
     subset_expected: dict[str, list[int]] = {}
     if not whole_file:
         say(f"expected counts on this subset: each rule as a single Pattern over {events:,} events")
         subset_expected = expected_by_pattern(specs, lines)
 
-    results = []
+    compiled = []
     for spec in specs:
-        result = run_set(spec, work, events, passes)
+        ruleset, seconds = compile_rules(spec.rules)
+        compiled.append((spec, ruleset, seconds))
+    empty, _ = compile_rules([])
+
+    # Round robin: each pass times the yardstick, the empty set and every set in turn, so that a
+    # burst of load elsewhere on the machine hits them alike instead of all passes of one set.
+    orjson_times: list[float] = []
+    floor_times: list[float] = []
+    set_times: dict[str, list[float]] = {spec.name: [] for spec in specs}
+    tallies: dict[str, Counter[str]] = {spec.name: Counter() for spec in specs}
+    json_times = [loads_pass(json.loads, lines)] if with_json else []
+    for n in range(passes):
+        say(f"pass {n + 1} of {passes}" + (" (counting)" if n == 0 else ""))
+        if loads is not None:
+            orjson_times.append(loads_pass(loads, lines))
+        floor_times.append(match_pass(empty, work))
+        for spec, ruleset, _ in compiled:
+            tally = tallies[spec.name] if n == 0 else None
+            set_times[spec.name].append(match_pass(ruleset, work, tally))
+    if loads is not None:
+        orjson_times.append(loads_pass(loads, lines))  # and once more after the last set
+
+    results = []
+    for spec, _, compile_seconds in compiled:
+        counts = [tallies[spec.name].get(name, 0) for name, _ in spec.rules]
+        result = SetResult(
+            spec.name, len(spec.rules), compile_seconds, events, set_times[spec.name], counts, None, ""
+        )
         if whole_file and spec.expected is not None:
             result.expected, result.expected_from = spec.expected, "published counts"
         elif spec.name in subset_expected:
@@ -207,15 +203,12 @@ def run_citylots(
         )
         results.append(result)
 
-    # The yardstick again at the end, so that drift of the machine during the run shows in both.
-    after = measure_yardsticks(lines, passes, with_json=False)
     yardsticks = []
-    for stick in before:
-        later = next((a for a in after if a.name == stick.name), None)
-        yardsticks.append(
-            Yardstick(stick.name, events, stick.pass_seconds + (later.pass_seconds if later else []))
-        )
-    yardsticks.append(floor)
+    if orjson_times:
+        yardsticks.append(Yardstick("orjson.loads", events, orjson_times))
+    if json_times:
+        yardsticks.append(Yardstick("json.loads", events, json_times))
+    yardsticks.append(Yardstick("empty", events, floor_times))
     orjson = next((y for y in yardsticks if y.name == "orjson.loads"), None)
     for result in results:
         result.reference_ratio = reference_ratio(result.name)

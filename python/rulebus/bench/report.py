@@ -21,6 +21,8 @@ from rulebus.bench.peers import PeerResult
 from rulebus.bench.scaling import ScalePoint
 
 THREADS_TARGET = 1.7
+# The engine's sources, from the repository's top (git's ":/" pathspec magic).
+ENGINE_SOURCES = (":/rust", ":/Cargo.toml", ":/Cargo.lock")
 
 
 @dataclass
@@ -105,8 +107,9 @@ def _git_commit() -> str | None:
         )
         if head.returncode != 0:
             return None
+        # Only the engine's sources count: the harness's own edits do not change the figures.
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", *ENGINE_SOURCES],
             cwd=source,
             capture_output=True,
             text=True,
@@ -115,7 +118,7 @@ def _git_commit() -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     commit = head.stdout.strip()
-    return commit + (" with uncommitted changes" if dirty.stdout.strip() else "")
+    return commit + (" with uncommitted changes to the engine" if dirty.stdout.strip() else "")
 
 
 def machine_meta() -> dict[str, str]:

@@ -577,7 +577,7 @@ impl Branch {
 #[derive(Debug, Clone)]
 struct Entry {
     name: Arc<str>,
-    branches: Vec<u32>,
+    branches: Ids,
     /// The rule as written, for explanations.
     source: Box<[u8]>,
 }
@@ -706,7 +706,11 @@ impl Machine {
             self.branches[branch as usize] = Some(branch_info);
             branch_ids.push(branch);
         }
-        self.rules[rule as usize] = Some(Entry { name, branches: branch_ids, source: source.into() });
+        let branches = match branch_ids.as_slice() {
+            &[only] => Ids::One(only),
+            _ => Ids::Many(branch_ids),
+        };
+        self.rules[rule as usize] = Some(Entry { name, branches, source: source.into() });
         self.dirty = true;
     }
 
@@ -730,7 +734,7 @@ impl Machine {
     /// Takes a rule's branches out of the indexes (the rule's slot and name stay).
     fn unlink(&mut self, rule: u32) {
         let Some(entry) = self.rules[rule as usize].take() else { return };
-        for branch_id in entry.branches {
+        for &branch_id in entry.branches.as_slice() {
             let Some(branch) = self.branches[branch_id as usize].take() else { continue };
             self.branch_rule[branch_id as usize] = (u32::MAX, false);
             match branch.anchor {
@@ -905,7 +909,7 @@ impl Machine {
         }
         bytes += self.branches.capacity() * std::mem::size_of::<Option<Branch>>();
         for entry in self.rules.iter().flatten() {
-            bytes += std::mem::size_of::<Entry>() + entry.name.len() + 16 + entry.branches.capacity() * 4;
+            bytes += std::mem::size_of::<Entry>() + entry.name.len() + 16 + entry.branches.as_slice().len() * 4;
             bytes += entry.source.len();
         }
         // Hash map slots hold a key, a value and a control byte; keys own their bytes.

@@ -194,7 +194,7 @@ impl<'t> Compiler<'t> {
         let mut absent_ok = false;
         for item in items {
             let matcher = match &item.value {
-                Json::String(s) => Matcher::String { bytes: s.clone(), ip: single_address(s) },
+                Json::String(s) => Matcher::String { bytes: s.clone(), ip: single_address(s).map(Box::new) },
                 Json::Number(n) => {
                     if self.dialect == Dialect::Sns {
                         self.sns_number(n, item.end)?;
@@ -231,7 +231,7 @@ impl<'t> Compiler<'t> {
             b"exactly" => Matcher::String { bytes: self.string_operand(operand, "exact")?.to_vec(), ip: None },
             b"prefix" | b"suffix" => self.prefix_or_suffix(op == b"prefix", operand)?,
             b"equals-ignore-case" => {
-                Matcher::EqualsIgnoreCase(IgnoreCase::new(self.string_operand(operand, "equals-ignore-case")?))
+                Matcher::EqualsIgnoreCase(Box::new(IgnoreCase::new(self.string_operand(operand, "equals-ignore-case")?)))
             }
             b"wildcard" if !sns => {
                 let text = self.string_operand(operand, "wildcard")?;
@@ -290,7 +290,7 @@ impl<'t> Compiler<'t> {
                     first.key_end,
                 ));
             }
-            let folded = IgnoreCase::new(self.string_operand(&first.value, "equals-ignore-case")?);
+            let folded = Box::new(IgnoreCase::new(self.string_operand(&first.value, "equals-ignore-case")?));
             self.only_one_key(entries)?;
             return Ok(if prefix { Matcher::PrefixIgnoreCase(folded) } else { Matcher::SuffixIgnoreCase(folded) });
         }
