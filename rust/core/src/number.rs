@@ -45,9 +45,26 @@ pub fn comparable(lexeme: &str) -> Option<f64> {
         let mantissa = lexeme.split(['e', 'E']).next().unwrap_or("");
         return mantissa.bytes().all(|b| matches!(b, b'0' | b'-' | b'+' | b'.')).then_some(0.0);
     }
+    // Fifteen significant digits always survive the round trip (DBL_DIG): two decimals that
+    // short cannot round to the same double, so the double's shortest form is the decimal
+    // itself. Only subnormal doubles, with fewer bits, break that.
+    if value.abs() >= f64::MIN_POSITIVE && significant_digits(lexeme) <= 15 {
+        return Some(value);
+    }
     let mut buffer = ryu::Buffer::new();
     let shortest = buffer.format_finite(value);
     (Decimal::of(lexeme)? == Decimal::of(shortest)?).then_some(value)
+}
+
+/// The digits of a number's mantissa after its leading zeros (trailing zeros included, which
+/// only over-counts).
+fn significant_digits(lexeme: &str) -> usize {
+    let mantissa = lexeme.split(['e', 'E']).next().unwrap_or("");
+    mantissa
+        .bytes()
+        .filter(u8::is_ascii_digit)
+        .skip_while(|&d| d == b'0')
+        .count()
 }
 
 /// A decimal in normal form: sign, significant digits without leading or trailing zeros, and
@@ -121,5 +138,7 @@ mod tests {
         assert_eq!(comparable("1e400"), None);
         assert_eq!(comparable("123456789012345678901"), None);
         assert_eq!(comparable("0.10000000000000000001"), None);
+        assert_eq!(comparable("123456789012345"), Some(123_456_789_012_345.0));
+        assert_eq!(comparable("0.000123456789012345"), Some(0.000_123_456_789_012_345));
     }
 }
