@@ -61,3 +61,16 @@ def test_ruleset_explain() -> None:
         rs.explain("nope", {})
     with pytest.raises(TypeError):
         rulebus.RuleSet("sns").explain("x", {})
+
+
+def test_ruleset_explain_after_many_replacements() -> None:
+    """Rules' text survives the set dropping the text of replaced and removed rules."""
+    rs = rulebus.RuleSet()
+    for round_ in range(30):
+        for i in range(5):
+            rs.add(f"r{i}", {"detail": {"n": [{"numeric": [">", round_ * 10 + i]}]}})
+        rs.add("gone", {"source": ["x" * 50]})
+        rs.remove("gone")
+    for i in range(5):
+        reason = rs.explain(f"r{i}", {"detail": {"n": 0}})[0]
+        assert reason["expected"] == [{"numeric": [">", 290 + i]}]

@@ -578,8 +578,8 @@ impl Branch {
 struct Entry {
     name: Arc<str>,
     branches: Ids,
-    /// The rule as written, for explanations.
-    source: Box<[u8]>,
+    /// Where the rule as written (for explanations) lies in the machine's `sources`.
+    source: (u32, u32),
 }
 
 /// A set of named rules of one dialect compiled together.
@@ -604,6 +604,10 @@ pub struct Machine {
     dirty: bool,
     /// Rules in the order of their first `add`.
     order: Vec<Arc<str>>,
+    /// The rules as written, one after another (one allocation for all of them); the text of
+    /// replaced and removed rules is dropped when it outgrows the live text.
+    sources: Vec<u8>,
+    dead_source_bytes: usize,
 }
 
 /// Per-thread marks of one match, stamped with the event's generation so that nothing needs
@@ -654,7 +658,7 @@ impl Machine {
     /// The rule of that name as it was added.
     pub fn source(&self, name: &str) -> Option<&[u8]> {
         let rule = *self.names.get(name)?;
-        self.rules[rule as usize].as_ref().map(|e| &*e.source)
+        self.rules[rule as usize].as_ref().map(|e| &self.sources[e.source.0 as usize..][..e.source.1 as usize])
     }
 
     /// Adds already validated branches under `name`, replacing a rule of that name.
@@ -710,7 +714,9 @@ impl Machine {
             &[only] => Ids::One(only),
             _ => Ids::Many(branch_ids),
         };
-        self.rules[rule as usize] = Some(Entry { name, branches, source: source.into() });
+        let at = self.sources.len() as u32;
+        self.sources.extend_from_slice(source);
+        self.rules[rule as usize] = Some(Entry { name, branches, source: (at, source.len() as u32) });
         self.dirty = true;
     }
 
@@ -734,6 +740,10 @@ impl Machine {
     /// Takes a rule's branches out of the indexes (the rule's slot and name stay).
     fn unlink(&mut self, rule: u32) {
         let Some(entry) = self.rules[rule as usize].take() else { return };
+        self.dead_source_bytes += entry.source.1 as usize;
+        if self.dead_source_bytes > self.sources.len() / 2 {
+            self.compact_sources();
+        }
         for &branch_id in entry.branches.as_slice() {
             let Some(branch) = self.branches[branch_id as usize].take() else { continue };
             self.branch_rule[branch_id as usize] = (u32::MAX, false);
@@ -749,6 +759,18 @@ impl Machine {
             self.free_branches.push(branch_id);
         }
         self.dirty = true;
+    }
+
+    /// Rewrites `sources` with the live rules' text only.
+    fn compact_sources(&mut self) {
+        let mut sources = Vec::with_capacity(self.sources.len() - self.dead_source_bytes);
+        for entry in self.rules.iter_mut().flatten() {
+            let (at, len) = entry.source;
+            entry.source = (sources.len() as u32, len);
+            sources.extend_from_slice(&self.sources[at as usize..][..len as usize]);
+        }
+        self.sources = sources;
+        self.dead_source_bytes = 0;
     }
 
     /// Removes a rule; false if there was none of that name.
@@ -910,7 +932,7 @@ impl Machine {
         bytes += self.branches.capacity() * std::mem::size_of::<Option<Branch>>();
         for entry in self.rules.iter().flatten() {
             bytes += std::mem::size_of::<Entry>() + entry.name.len() + 16 + entry.branches.as_slice().len() * 4;
-            bytes += entry.source.len();
+            bytes += entry.source.1 as usize;
         }
         // Hash map slots hold a key, a value and a control byte; keys own their bytes.
         bytes += self.names.capacity() * (std::mem::size_of::<(Arc<str>, u32)>() + 1);
