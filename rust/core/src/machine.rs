@@ -684,7 +684,8 @@ impl Machine {
                 self.branches.push(None);
                 (self.branches.len() - 1) as u32
             });
-            let mut sub = SubRule::default();
+            // Exactly as many slots as conditions: a machine holds one of these per rule.
+            let mut sub = SubRule { conditions: Vec::with_capacity(leaves.len()) };
             for leaf in leaves {
                 let path = self.paths.intern(&leaf.path);
                 if self.fields.len() <= path as usize {
