@@ -68,9 +68,15 @@ impl Ids {
 }
 
 /// Keys of one kind mapped to the conditions they satisfy.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 struct KeyMap<K: std::hash::Hash + Eq> {
     map: FxHashMap<K, Ids>,
+}
+
+impl<K: std::hash::Hash + Eq> Default for KeyMap<K> {
+    fn default() -> Self {
+        Self { map: FxHashMap::default() }
+    }
 }
 
 impl<K: std::hash::Hash + Eq> KeyMap<K> {
@@ -98,6 +104,61 @@ impl<K: std::hash::Hash + Eq> KeyMap<K> {
         K: std::borrow::Borrow<Q>,
     {
         self.map.get(key).map_or(&[], Ids::as_slice)
+    }
+}
+
+/// A byte string kept inline when short (most field values are), so that looking one up in a
+/// map of a hundred thousand does not also chase a pointer to its bytes.
+#[derive(Clone)]
+enum Key {
+    Inline { len: u8, bytes: [u8; 22] },
+    Heap(Box<[u8]>),
+}
+
+impl Key {
+    fn new(bytes: &[u8]) -> Self {
+        if bytes.len() <= 22 {
+            let mut inline = [0u8; 22];
+            inline[..bytes.len()].copy_from_slice(bytes);
+            Key::Inline { len: bytes.len() as u8, bytes: inline }
+        } else {
+            Key::Heap(bytes.into())
+        }
+    }
+
+    #[inline]
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            Key::Inline { len, bytes } => &bytes[..*len as usize],
+            Key::Heap(b) => b,
+        }
+    }
+}
+
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        String::from_utf8_lossy(self.as_bytes()).fmt(f)
+    }
+}
+
+// Equality and hashing are the bytes', as `Borrow<[u8]>` requires.
+impl PartialEq for Key {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for Key {}
+
+impl std::hash::Hash for Key {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_bytes().hash(state);
+    }
+}
+
+impl std::borrow::Borrow<[u8]> for Key {
+    fn borrow(&self) -> &[u8] {
+        self.as_bytes()
     }
 }
 
@@ -308,7 +369,7 @@ impl Ranges {
 /// Everything indexed under one field (path).
 #[derive(Debug, Clone, Default)]
 struct Field {
-    strings: KeyMap<Box<[u8]>>,
+    strings: KeyMap<Key>,
     numbers: KeyMap<u64>,
     number_texts: KeyMap<Box<str>>,
     trues: Vec<u32>,
@@ -449,7 +510,7 @@ impl Field {
         for slot in slots(matcher) {
             let checked = || Checked { id, matcher: matcher.clone() };
             match slot {
-                Slot::String(b) => self.strings.insert(b.into(), id),
+                Slot::String(b) => self.strings.insert(Key::new(b), id),
                 Slot::Number(bits) => self.numbers.insert(bits, id),
                 Slot::NumberText(t) => self.number_texts.insert(t.into(), id),
                 Slot::True => self.trues.push(id),
@@ -962,7 +1023,7 @@ fn matcher_heap(m: &Matcher) -> usize {
 
 fn field_bytes(f: &Field) -> usize {
     let key_map = |entries: usize, key_heap: usize| entries * (std::mem::size_of::<(Box<[u8]>, Ids)>() + 1) + key_heap;
-    let heap: usize = f.strings.map.keys().map(|k| k.len()).sum();
+    let heap: usize = f.strings.map.keys().map(|k| if let Key::Heap(b) = k { b.len() } else { 0 }).sum();
     std::mem::size_of::<Field>()
         + key_map(f.strings.map.capacity(), heap)
         + key_map(f.numbers.map.capacity(), 0)
