@@ -34,7 +34,6 @@ from rulebus._files import (
 )
 
 EXIT_MATCH, EXIT_NO_MATCH, EXIT_INVALID = 0, 1, 2
-NOT_AVAILABLE = "not available yet"
 
 
 def _stdout() -> Console:
@@ -120,11 +119,7 @@ def test_pattern(pattern: str, event: str, explain: bool, envelope: bool) -> Non
         _fail(str(exc))
     click.echo("true" if matched else "false")
     if explain and not matched:
-        explain_method = getattr(compiled, "explain", None)
-        if explain_method is None:
-            click.echo(f"explain: {NOT_AVAILABLE}", err=True)
-        else:
-            print_explanation(_stdout(), explain_method(event_text))
+        print_explanation(_stdout(), compiled.explain(event_text))
     raise SystemExit(EXIT_MATCH if matched else EXIT_NO_MATCH)
 
 
