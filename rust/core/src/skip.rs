@@ -75,14 +75,14 @@ pub fn value(b: &[u8], mut i: usize, depth: usize) -> Option<usize> {
     }
 }
 
-#[inline]
+#[inline(always)]
 pub fn ws(b: &[u8], mut i: usize) -> usize {
     while let Some(&c) = b.get(i) {
-        if c == b' ' || c == b'\n' || c == b'\r' || c == b'\t' {
-            i += 1;
-        } else {
+        // Every token starts above the space; test that first, as most bytes here are tokens.
+        if c > b' ' || !(c == b' ' || c == b'\n' || c == b'\r' || c == b'\t') {
             break;
         }
+        i += 1;
     }
     i
 }
