@@ -99,7 +99,7 @@ def print_explanation(console: Console, reasons: Sequence[dict[str, Any]]) -> No
     "--envelope",
     is_flag=True,
     help="AWS TestEventPattern semantics: the event must also carry EventBridge's envelope "
-    "(id, account, source, time, region, resources, detail-type).",
+    "(id, account, source, time, region, detail-type; resources is not required).",
 )
 def test_pattern(pattern: str, event: str, explain: bool, envelope: bool) -> None:
     """Whether EVENT matches PATTERN: prints true or false, exits 0 or 1.
