@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from rulebus._core import FilterPolicy, Pattern, RuleSet, test_event_pattern
 from rulebus._errors import (
+    AwsError,
     InvalidEventError,
     InvalidFilterPolicyError,
     InvalidPatternError,
@@ -16,6 +17,7 @@ from rulebus._errors import (
 )
 
 __all__ = [
+    "AwsError",
     "FilterPolicy",
     "InvalidEventError",
     "InvalidFilterPolicyError",

@@ -36,3 +36,17 @@ class InvalidEventError(RulebusError, ValueError):
     def __init__(self, message: str, reason: str | None = None) -> None:
         super().__init__(message)
         self.reason = reason if reason is not None else message
+
+
+class AwsError(RulebusError):
+    """An error an AWS API would return: its error code (``QueueDoesNotExist``,
+    ``InvalidParameterValue``...), its message, and whether the sender is at fault."""
+
+    def __init__(self, code: str, message: str, sender_fault: bool = True) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.sender_fault = sender_fault
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.code!r}, {self.message!r})"
