@@ -196,11 +196,6 @@ impl Flattened<'_> {
         self.stack.clear();
     }
 
-    /// Whether any kept value sits inside an array (else no combination can be inconsistent).
-    pub fn has_arrays(&self) -> bool {
-        self.nodes.len() > 1
-    }
-
     fn element(&mut self, parent: u32, array: u32) -> u32 {
         self.nodes.push(Node { parent, array });
         (self.nodes.len() - 1) as u32
