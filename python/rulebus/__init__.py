@@ -15,9 +15,11 @@ from rulebus._errors import (
     InvalidPatternError,
     RulebusError,
 )
+from rulebus.broker import Broker
 
 __all__ = [
     "AwsError",
+    "Broker",
     "FilterPolicy",
     "InvalidEventError",
     "InvalidFilterPolicyError",

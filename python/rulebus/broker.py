@@ -1,0 +1,99 @@
+"""The broker: owns the store and the clock, and hands out queues by name.
+
+Why it exists (DESIGN.md, "The messaging layer"): one object decides where state lives (memory
+without a path, SQLite with one), which region and account ARNs carry, and what time it is, so
+that queues (and later topics, buses and streams) share them without knowing about each other.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from rulebus._errors import AwsError
+from rulebus.queue import Queue
+from rulebus.queue_attributes import ATTRIBUTE_NAMES, QueueAttributes, validate_queue_name
+from rulebus.store import Clock, MemoryStore, QueueRecord, SQLiteStore, Store
+
+__all__ = ["Broker"]
+
+#: CreateQueue with different attributes (spec 1.1: legacy code QueueAlreadyExists).
+QUEUE_ALREADY_EXISTS = "QueueAlreadyExists"
+
+
+class Broker:
+    """Queues (for now) on one store.
+
+    ``Broker()`` keeps everything in memory; ``Broker("app.db")`` in an SQLite file that survives
+    restarts and can be shared by several processes. ``clock`` (epoch seconds) lets tests move
+    time instead of sleeping.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        region: str = "us-east-1",
+        account: str = "000000000000",
+        clock: Clock | None = None,
+    ) -> None:
+        self.region = region
+        self.account = account
+        self._clock: Clock = clock if clock is not None else time.time
+        self._store: Store = MemoryStore() if path is None else SQLiteStore(path)
+
+    def __enter__(self) -> Broker:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the store (SQLite connections); the broker is unusable afterwards."""
+        self._store.close()
+
+    # ------------------------------------------------------------------ queues
+
+    def queue(self, name: str, **attributes: Any) -> Queue:
+        """Open a queue; with attributes (snake_case keywords, Python or AWS string values), behave
+        as CreateQueue: the existing queue when its attributes are equal, QueueAlreadyExists when
+        they differ. Without attributes, open the queue, creating it with defaults if absent."""
+        validate_queue_name(name)
+        wanted = QueueAttributes.from_kwargs(name, **attributes)
+        self._check_supported(wanted)
+        now = self._clock()
+        stored = self._store.create_queue(QueueRecord(name, wanted, now, now))
+        if attributes and stored.attributes != wanted:
+            raise AwsError(
+                QUEUE_ALREADY_EXISTS,
+                "A queue already exists with the same name and a different value for attribute "
+                f"{_first_difference(stored.attributes, wanted)}",
+            )
+        return Queue(self, name)
+
+    def delete_queue(self, name: str) -> None:
+        """DeleteQueue: the queue and its messages go at once (AWS takes up to 60 s and blocks the
+        name for 60 s; that block is not emulated yet)."""
+        validate_queue_name(name)
+        self._store.delete_queue(name)
+
+    def queues(self) -> list[Queue]:
+        """Every queue, sorted by name."""
+        return [Queue(self, name) for name in self._store.queue_names()]
+
+    @staticmethod
+    def _check_supported(attributes: QueueAttributes) -> None:
+        """Refuse what the messaging layer cannot honour yet, rather than silently ignore it."""
+        if attributes.fifo_queue:
+            raise NotImplementedError("FIFO queues are not supported yet")
+        if attributes.redrive_policy is not None:
+            raise NotImplementedError("dead-letter queues (RedrivePolicy) are not supported yet")
+
+
+def _first_difference(old: QueueAttributes, new: QueueAttributes) -> str:
+    """The first attribute, in GetQueueAttributes order, whose value differs (named in the error)."""
+    old_map, new_map = old.to_aws(), new.to_aws()
+    for name in ATTRIBUTE_NAMES:
+        if old_map.get(name) != new_map.get(name):
+            return name
+    return "DelaySeconds"  # pragma: no cover - unequal attributes always differ in to_aws()

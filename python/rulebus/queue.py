@@ -1,0 +1,594 @@
+"""An SQS queue: the API a caller holds, with SQS's limits, defaults, errors and digests.
+
+Why the split with :mod:`rulebus.store`: this module decides *what SQS would answer* (validation,
+texts, result shapes, which attributes a receive shows) and asks the store to do each state change
+atomically; it never knows which store it runs on. Standard queues only for now: FIFO queues and
+dead-letter redrive will add to ``send``/``receive`` here and to ``StoredMessage`` in the store.
+
+Error codes are the legacy query codes boto3 surfaces as ``Error.Code`` (spec section 0), like
+:mod:`rulebus.queue_attributes` uses. Texts come from spec section 1; where the spec gives none, the
+comment at the constant says where the text comes from.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from rulebus._errors import AwsError
+from rulebus.message_attributes import (
+    md5_of_message_attributes,
+    md5_of_message_body,
+    validate_message_attributes,
+)
+from rulebus.queue_attributes import (
+    _KWARG_NAMES,
+    ATTRIBUTE_NAMES,
+    QueueAttributes,
+    _kwarg_to_aws,
+    queue_arn,
+    queue_url,
+)
+from rulebus.store import (
+    NON_EXISTENT_QUEUE,
+    ChangeVisibilityResult,
+    QueueRecord,
+    StoredMessage,
+    parse_receipt_handle,
+    queue_does_not_exist,
+)
+
+if TYPE_CHECKING:
+    from rulebus.broker import Broker
+
+__all__ = ["Message", "Queue", "SendResult"]
+
+# --------------------------------------------------------------------------------------------
+# Codes (spec section 0: legacy query codes).
+
+INVALID_PARAMETER_VALUE = "InvalidParameterValue"
+MISSING_PARAMETER = "MissingParameter"
+INVALID_MESSAGE_CONTENTS = "InvalidMessageContents"
+INVALID_ATTRIBUTE_NAME = "InvalidAttributeName"
+RECEIPT_HANDLE_IS_INVALID = "ReceiptHandleIsInvalid"
+PURGE_QUEUE_IN_PROGRESS = "AWS.SimpleQueueService.PurgeQueueInProgress"
+TOO_MANY_ENTRIES = "AWS.SimpleQueueService.TooManyEntriesInBatchRequest"
+EMPTY_BATCH = "AWS.SimpleQueueService.EmptyBatchRequest"
+IDS_NOT_DISTINCT = "AWS.SimpleQueueService.BatchEntryIdsNotDistinct"
+INVALID_BATCH_ENTRY_ID = "AWS.SimpleQueueService.InvalidBatchEntryId"
+BATCH_REQUEST_TOO_LONG = "AWS.SimpleQueueService.BatchRequestTooLong"
+
+# --------------------------------------------------------------------------------------------
+# Limits (spec 1.3, 1.5, 1.6, 1.7, 1.10).
+
+MAX_BATCH_ENTRIES = 10
+MAX_BATCH_BYTES = 1_048_576
+MAX_RECEIVE_MESSAGES = 10
+MAX_WAIT_SECONDS = 20
+MAX_DELAY_SECONDS = 900
+MAX_VISIBILITY_TIMEOUT = 43_200
+PURGE_INTERVAL = 60.0
+# Long polls re-check at least this often (real seconds), so that a delay or a visibility timeout
+# that ends during the wait is seen even if nothing else changes.
+_LONG_POLL_SLICE = 1.0
+
+_BATCH_ENTRY_ID = re.compile(r"[A-Za-z0-9_-]{1,80}")
+_INVALID_BODY_CHAR = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+SYSTEM_ATTRIBUTE_NAMES = (
+    "SenderId",
+    "SentTimestamp",
+    "ApproximateReceiveCount",
+    "ApproximateFirstReceiveTimestamp",
+)
+# Valid names that a standard queue's messages do not carry (FIFO, tracing, DLQ): asked-for but
+# never shown, as on AWS.
+_ABSENT_SYSTEM_ATTRIBUTES = (
+    "SequenceNumber",
+    "MessageDeduplicationId",
+    "MessageGroupId",
+    "AWSTraceHeader",
+    "DeadLetterQueueSourceArn",
+)
+_COUNT_ATTRIBUTES = (
+    "ApproximateNumberOfMessages",
+    "ApproximateNumberOfMessagesNotVisible",
+    "ApproximateNumberOfMessagesDelayed",
+)
+_READ_ONLY_ATTRIBUTES = ("QueueArn", *_COUNT_ATTRIBUTES, "CreatedTimestamp", "LastModifiedTimestamp")
+
+
+def _error(code: str, message: str) -> AwsError:
+    return AwsError(code, message)
+
+
+def _out_of_range(parameter: str, value: Any, reason: str) -> AwsError:
+    # "Value 11 for parameter MaxNumberOfMessages is invalid. Reason: ..." (spec 1.5 shape).
+    return _error(
+        INVALID_PARAMETER_VALUE, f"Value {value} for parameter {parameter} is invalid. Reason: {reason}"
+    )
+
+
+def _check_int(parameter: str, value: Any, low: int, high: int, reason: str) -> int:
+    """Integer parameters: Python bools and floats are programming errors, out of range is SQS's."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{parameter} must be an int, not {type(value).__name__}")
+    if not low <= value <= high:
+        raise _out_of_range(parameter, value, reason)
+    return value
+
+
+def _check_delay(value: Any) -> int:
+    # Text not in the spec; AWS's wording for the per-message DelaySeconds range.
+    return _check_int("DelaySeconds", value, 0, MAX_DELAY_SECONDS, "Must be >= 0 and <= 900, if provided.")
+
+
+def _check_visibility(value: Any) -> int:
+    # Text not in the spec; same shape as WaitTimeSeconds' (spec 1.5).
+    return _check_int(
+        "VisibilityTimeout", value, 0, MAX_VISIBILITY_TIMEOUT, "Must be >= 0 and <= 43200, if provided."
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Results.
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """SendMessage's answer. ``md5_of_message_attributes`` is None without attributes, as SQS then
+    omits the field (spec 1.3)."""
+
+    message_id: str
+    md5_of_message_body: str
+    md5_of_message_attributes: str | None = None
+
+
+@dataclass(frozen=True)
+class Message:
+    """One received message. ``attributes`` holds the system attributes asked for (timestamps in
+    epoch milliseconds, as strings), ``message_attributes`` the user attributes asked for, and
+    ``md5_of_message_attributes`` their digest (None when none are returned), which SDKs check."""
+
+    message_id: str
+    receipt_handle: str
+    body: str
+    md5_of_body: str
+    attributes: dict[str, str]
+    message_attributes: dict[str, dict[str, Any]]
+    md5_of_message_attributes: str | None = None
+
+
+BatchResult = dict[str, list[dict[str, Any]]]
+
+
+def _failure(entry_id: str, error: AwsError) -> dict[str, Any]:
+    return {"Id": entry_id, "SenderFault": error.sender_fault, "Code": error.code, "Message": error.message}
+
+
+def _check_batch(entries: Sequence[Mapping[str, Any]], entry_name: str) -> list[str]:
+    """The request-level batch rules (spec 1.3), in the order SQS applies them; returns the ids."""
+    if not entries:
+        # Text not in the spec; AWS's wording (as recorded by LocalStack).
+        raise _error(EMPTY_BATCH, f"There should be at least one {entry_name} in the request.")
+    if len(entries) > MAX_BATCH_ENTRIES:
+        raise _error(
+            TOO_MANY_ENTRIES,
+            f"Maximum number of entries per request are {MAX_BATCH_ENTRIES}. You have sent {len(entries)}.",
+        )
+    ids: list[str] = []
+    for entry in entries:
+        entry_id = entry.get("Id")
+        if not isinstance(entry_id, str) or not _BATCH_ENTRY_ID.fullmatch(entry_id):
+            raise _error(
+                INVALID_BATCH_ENTRY_ID,
+                "A batch entry id can only contain alphanumeric characters, hyphens and underscores. "
+                "It can be at most 80 letters long.",
+            )
+        if entry_id in ids:
+            # Text not in the spec; AWS's wording (as recorded by LocalStack).
+            raise _error(IDS_NOT_DISTINCT, f"Id {entry_id} repeated.")
+        ids.append(entry_id)
+    return ids
+
+
+def _message_size(body: str, attributes: Mapping[str, Mapping[str, Any]]) -> int:
+    """What counts toward MaximumMessageSize: the body and each attribute's name, type and value
+    (spec 1.3), all in bytes."""
+    size = len(body.encode("utf-8"))
+    for name, attribute in attributes.items():
+        value = attribute.get("BinaryValue")
+        value_size = len(value) if value is not None else len(attribute["StringValue"].encode("utf-8"))
+        size += len(name.encode("utf-8")) + len(attribute["DataType"].encode("utf-8")) + value_size
+    return size
+
+
+def _wants(names: Iterable[str] | None, name: str) -> bool:
+    """Whether a MessageAttributeNames list selects ``name``: ``All``, ``.*``, the exact name, or a
+    ``prefix.*`` covering it (spec 1.4)."""
+    for pattern in names or ():
+        if pattern in ("All", ".*") or pattern == name:
+            return True
+        if pattern.endswith(".*") and name.startswith(pattern[:-1]):
+            return True
+    return False
+
+
+def _millis(seconds: float) -> str:
+    return str(int(seconds * 1000))
+
+
+class Queue:
+    """One SQS standard queue, addressed by name through a :class:`~rulebus.broker.Broker`.
+
+    The object holds no state of its own beyond its name: attributes and messages live in the
+    broker's store, so several ``Queue`` objects (or processes) on one queue agree.
+    """
+
+    def __init__(self, broker: Broker, name: str) -> None:
+        self._broker = broker
+        self._store = broker._store
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"Queue({self.name!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Queue) and other._broker is self._broker and other.name == self.name
+
+    def __hash__(self) -> int:
+        return hash((id(self._broker), self.name))
+
+    # ------------------------------------------------------------------ identity
+
+    @property
+    def arn(self) -> str:
+        """``arn:aws:sqs:<region>:<account>:<name>``: what redrive policies and topics refer to."""
+        return queue_arn(self.name, self._broker.region, self._broker.account)
+
+    @property
+    def url(self) -> str:
+        """``https://sqs.<region>.amazonaws.com/<account>/<name>``."""
+        return queue_url(self.name, self._broker.region, self._broker.account)
+
+    def _now(self) -> float:
+        return self._broker._clock()
+
+    def _record(self) -> QueueRecord:
+        record = self._store.get_queue(self.name)
+        if record is None:
+            raise queue_does_not_exist()
+        return record
+
+    # ------------------------------------------------------------------ attributes
+
+    @property
+    def attributes(self) -> dict[str, str]:
+        """GetQueueAttributes with ``All``: the settable attributes plus the read-only ones."""
+        return self.get_attributes(["All"])
+
+    def get_attributes(self, attribute_names: Iterable[str] = ("All",)) -> dict[str, str]:
+        """GetQueueAttributes: the named attributes (``All`` for every one; an empty list gives an
+        empty map, as on AWS, spec 1.2). Unknown names are InvalidAttributeName."""
+        names = list(attribute_names)
+        record = self._record()
+        now = self._now()
+        counts = self._store.counts(self.name, now)
+        everything = {
+            "QueueArn": self.arn,
+            "ApproximateNumberOfMessages": str(counts.visible),
+            "ApproximateNumberOfMessagesNotVisible": str(counts.in_flight),
+            "ApproximateNumberOfMessagesDelayed": str(counts.delayed),
+            "CreatedTimestamp": str(int(record.created_timestamp)),
+            "LastModifiedTimestamp": str(int(record.last_modified_timestamp)),
+            **record.attributes.to_aws(),
+        }
+        if "All" in names:
+            return everything
+        shown: dict[str, str] = {}
+        for name in names:
+            if name not in ATTRIBUTE_NAMES and name not in _READ_ONLY_ATTRIBUTES:
+                raise _error(INVALID_ATTRIBUTE_NAME, f"Unknown Attribute {name}.")
+            if name in everything:
+                shown[name] = everything[name]
+        return shown
+
+    def set_attributes(self, attributes: Mapping[str, str] | None = None, **kwargs: Any) -> None:
+        """SetQueueAttributes, with AWS's string map or the snake_case keywords of
+        ``broker.queue(...)`` (or both). Changes apply immediately (AWS takes up to 60 s)."""
+        changes: dict[str, str] = dict(attributes or {})
+        for key, value in kwargs.items():
+            if key not in _KWARG_NAMES:
+                raise TypeError(f"unknown queue attribute keyword: {key!r}")
+            changes[_KWARG_NAMES[key]] = _kwarg_to_aws(value) if value is not None else ""
+        updated = self._record().attributes.updated(changes)
+        self._broker._check_supported(updated)
+        self._store.update_queue(self.name, updated, self._now())
+
+    # ------------------------------------------------------------------ send
+
+    def _prepare(
+        self,
+        attributes: QueueAttributes,
+        body: Any,
+        message_attributes: Mapping[str, Mapping[str, Any]] | None,
+        delay_seconds: int | None,
+        now: float,
+        *,
+        batch: bool,
+    ) -> StoredMessage:
+        """Validate one message as SendMessage does and build what the store keeps."""
+        if body is None or body == "":
+            raise _error(MISSING_PARAMETER, "The request must contain the parameter MessageBody.")
+        if not isinstance(body, str):
+            raise TypeError(f"message body must be str, not {type(body).__name__}")
+        bad = _INVALID_BODY_CHAR.search(body)
+        if bad is not None:
+            # Code from spec 1.3; the text is AWS's wording as reported by users (not in the spec).
+            raise _error(
+                INVALID_MESSAGE_CONTENTS,
+                f"Invalid binary character '#x{ord(bad.group()):X}' was found in the message body, the set "
+                "of allowed characters is #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | "
+                "#x10000 to #x10FFFF",
+            )
+        validated = validate_message_attributes(message_attributes)
+        limit = attributes.maximum_message_size
+        if _message_size(body, validated) > limit:
+            # Spec 1.3: single sends and batch entries word it differently.
+            prefix = "cannot be validated" if batch else "are invalid"
+            raise _error(
+                INVALID_PARAMETER_VALUE,
+                f"One or more parameters {prefix}. Reason: Message must be shorter than {limit} bytes.",
+            )
+        delay = attributes.delay_seconds if delay_seconds is None else _check_delay(delay_seconds)
+        return StoredMessage(
+            message_id=str(uuid.uuid4()),
+            body=body,
+            md5_of_body=md5_of_message_body(body),
+            message_attributes=validated,
+            md5_of_message_attributes=md5_of_message_attributes(validated),
+            sender_id=self._broker.account,
+            sent_timestamp=now,
+            visible_at=now + delay,
+        )
+
+    def send(
+        self,
+        body: str,
+        message_attributes: Mapping[str, Mapping[str, Any]] | None = None,
+        delay_seconds: int | None = None,
+    ) -> SendResult:
+        """SendMessage. ``delay_seconds`` (0-900) overrides the queue's DelaySeconds."""
+        attributes = self._record().attributes
+        message = self._prepare(attributes, body, message_attributes, delay_seconds, self._now(), batch=False)
+        self._store.put_messages(self.name, [message])
+        return SendResult(message.message_id, message.md5_of_body, message.md5_of_message_attributes)
+
+    def send_batch(self, entries: Sequence[Mapping[str, Any]]) -> BatchResult:
+        """SendMessageBatch: 1-10 entries ``{"Id", "MessageBody", "DelaySeconds"?,
+        "MessageAttributes"?}``; returns ``{"Successful": [...], "Failed": [...]}`` as AWS does,
+        with a bad entry failing alone. The whole request is refused when it breaks a batch rule."""
+        ids = _check_batch(entries, "SendMessageBatchRequestEntry")
+        total = 0
+        for entry in entries:
+            body = entry.get("MessageBody")
+            if isinstance(body, str):
+                total += len(body.encode("utf-8"))
+        if total > MAX_BATCH_BYTES:
+            raise _error(
+                BATCH_REQUEST_TOO_LONG,
+                f"Batch requests cannot be longer than {MAX_BATCH_BYTES} bytes. You have sent {total} bytes.",
+            )
+        attributes = self._record().attributes
+        now = self._now()
+        accepted: list[tuple[str, StoredMessage]] = []
+        failed: list[dict[str, Any]] = []
+        for entry_id, entry in zip(ids, entries):
+            try:
+                message = self._prepare(
+                    attributes,
+                    entry.get("MessageBody"),
+                    entry.get("MessageAttributes"),
+                    entry.get("DelaySeconds"),
+                    now,
+                    batch=True,
+                )
+            except AwsError as error:
+                failed.append(_failure(entry_id, error))
+                continue
+            accepted.append((entry_id, message))
+        if accepted:
+            self._store.put_messages(self.name, [message for _, message in accepted])
+        successful = []
+        for entry_id, message in accepted:
+            result: dict[str, Any] = {
+                "Id": entry_id,
+                "MessageId": message.message_id,
+                "MD5OfMessageBody": message.md5_of_body,
+            }
+            if message.md5_of_message_attributes is not None:
+                result["MD5OfMessageAttributes"] = message.md5_of_message_attributes
+            successful.append(result)
+        return {"Successful": successful, "Failed": failed}
+
+    # ------------------------------------------------------------------ receive
+
+    def receive(
+        self,
+        max_messages: int = 1,
+        wait_seconds: int | None = None,
+        visibility_timeout: int | None = None,
+        attribute_names: Sequence[str] | None = None,
+        message_attribute_names: Sequence[str] | None = None,
+    ) -> list[Message]:
+        """ReceiveMessage: up to ``max_messages`` (1-10) messages, oldest first.
+
+        With a wait (``wait_seconds`` 0-20, else the queue's ReceiveMessageWaitTimeSeconds) the
+        call returns as soon as at least one message is available, and empty only when the wait
+        ends (spec 1.5). Unlike AWS's short poll, which samples servers, an empty result here
+        means there really was no visible message. ``attribute_names`` selects system attributes
+        (``All`` or names), ``message_attribute_names`` user attributes.
+        """
+        _check_int(
+            "MaxNumberOfMessages",
+            max_messages,
+            1,
+            MAX_RECEIVE_MESSAGES,
+            "Must be between 1 and 10, if provided.",
+        )
+        if wait_seconds is not None:
+            _check_int(
+                "WaitTimeSeconds", wait_seconds, 0, MAX_WAIT_SECONDS, "Must be >= 0 and <= 20, if provided."
+            )
+        if visibility_timeout is not None:
+            _check_visibility(visibility_timeout)
+        system_names = self._system_attribute_names(attribute_names)
+        attributes = self._record().attributes
+        wait = attributes.receive_message_wait_time_seconds if wait_seconds is None else wait_seconds
+        timeout = attributes.visibility_timeout if visibility_timeout is None else visibility_timeout
+
+        deadline = time.monotonic() + wait
+        while True:
+            since = self._store.version()
+            received = self._store.receive(self.name, max_messages, self._now(), timeout)
+            remaining = deadline - time.monotonic()
+            if received or remaining <= 0:
+                break
+            self._store.wait(since, min(remaining, _LONG_POLL_SLICE))
+        return [
+            self._message(r.message, r.receipt_handle, system_names, message_attribute_names)
+            for r in received
+        ]
+
+    @staticmethod
+    def _system_attribute_names(names: Sequence[str] | None) -> tuple[str, ...]:
+        if not names:
+            return ()
+        if "All" in names:
+            return SYSTEM_ATTRIBUTE_NAMES
+        for name in names:
+            if name not in SYSTEM_ATTRIBUTE_NAMES and name not in _ABSENT_SYSTEM_ATTRIBUTES:
+                # Text not in the spec; the "Unknown Attribute" wording SQS uses elsewhere (1.1).
+                raise _error(INVALID_ATTRIBUTE_NAME, f"Unknown Attribute {name}.")
+        return tuple(name for name in SYSTEM_ATTRIBUTE_NAMES if name in names)
+
+    @staticmethod
+    def _message(
+        stored: StoredMessage,
+        receipt_handle: str,
+        system_names: Sequence[str],
+        message_attribute_names: Sequence[str] | None,
+    ) -> Message:
+        values = {
+            "SenderId": stored.sender_id,
+            "SentTimestamp": _millis(stored.sent_timestamp),
+            "ApproximateReceiveCount": str(stored.receive_count),
+            "ApproximateFirstReceiveTimestamp": _millis(
+                stored.first_receive_timestamp
+                if stored.first_receive_timestamp is not None
+                else stored.sent_timestamp
+            ),
+        }
+        chosen = {
+            name: dict(attribute)
+            for name, attribute in stored.message_attributes.items()
+            if _wants(message_attribute_names, name)
+        }
+        # The digest covers what is returned: SDKs recompute it over the returned attributes.
+        digest = stored.md5_of_message_attributes if len(chosen) == len(stored.message_attributes) else None
+        if chosen and digest is None:
+            digest = md5_of_message_attributes(chosen)
+        return Message(
+            message_id=stored.message_id,
+            receipt_handle=receipt_handle,
+            body=stored.body,
+            md5_of_body=stored.md5_of_body,
+            attributes={name: values[name] for name in system_names},
+            message_attributes=chosen,
+            md5_of_message_attributes=digest if chosen else None,
+        )
+
+    # ------------------------------------------------------------------ delete / visibility
+
+    def _message_id(self, receipt_handle: str) -> str:
+        parsed = parse_receipt_handle(receipt_handle)
+        # A handle minted for another queue is as invalid here as garbage (spec 1.6 gives the text).
+        if parsed is None or parsed[0] != self.name:
+            raise _error(
+                RECEIPT_HANDLE_IS_INVALID,
+                f'The input receipt handle "{receipt_handle}" is not a valid receipt handle.',
+            )
+        return parsed[1]
+
+    def delete(self, receipt_handle: str) -> None:
+        """DeleteMessage. Any handle the message was ever received with works, even after its
+        visibility timeout ended or once the message is gone (standard queues, spec 1.6)."""
+        message_id = self._message_id(receipt_handle)
+        self._store.delete_message(self.name, message_id)
+
+    def change_visibility(self, receipt_handle: str, timeout: int) -> None:
+        """ChangeMessageVisibility: the message becomes visible ``timeout`` seconds from *now*
+        (0 = at once), even if its visibility had already expired (spec 1.6)."""
+        message_id = self._message_id(receipt_handle)
+        _check_visibility(timeout)
+        outcome = self._store.change_visibility(self.name, message_id, self._now(), timeout)
+        if outcome is ChangeVisibilityResult.NOT_FOUND:
+            raise _out_of_range(
+                "ReceiptHandle",
+                receipt_handle,
+                "Message does not exist or is not available for visibility timeout change.",
+            )
+        if outcome is ChangeVisibilityResult.BEYOND_LIMIT:
+            # Spec 1.6 marks this text VERIFY.
+            raise _out_of_range(
+                "VisibilityTimeout",
+                timeout,
+                "Total VisibilityTimeout for the message is beyond the limit "
+                f"[{MAX_VISIBILITY_TIMEOUT} seconds]",
+            )
+
+    def delete_batch(self, entries: Sequence[Mapping[str, Any]]) -> BatchResult:
+        """DeleteMessageBatch: ``[{"Id", "ReceiptHandle"}]``, AWS's Successful/Failed shape."""
+        ids = _check_batch(entries, "DeleteMessageBatchRequestEntry")
+        successful: list[dict[str, Any]] = []
+        failed: list[dict[str, Any]] = []
+        for entry_id, entry in zip(ids, entries):
+            try:
+                self.delete(entry.get("ReceiptHandle", ""))
+            except AwsError as error:
+                if error.code == NON_EXISTENT_QUEUE:  # the request fails, not the entry
+                    raise
+                failed.append(_failure(entry_id, error))
+            else:
+                successful.append({"Id": entry_id})
+        return {"Successful": successful, "Failed": failed}
+
+    def change_visibility_batch(self, entries: Sequence[Mapping[str, Any]]) -> BatchResult:
+        """ChangeMessageVisibilityBatch: ``[{"Id", "ReceiptHandle", "VisibilityTimeout"}]``."""
+        ids = _check_batch(entries, "ChangeMessageVisibilityBatchRequestEntry")
+        successful: list[dict[str, Any]] = []
+        failed: list[dict[str, Any]] = []
+        for entry_id, entry in zip(ids, entries):
+            try:
+                self.change_visibility(entry.get("ReceiptHandle", ""), entry.get("VisibilityTimeout", 0))
+            except AwsError as error:
+                if error.code == NON_EXISTENT_QUEUE:  # the request fails, not the entry
+                    raise
+                failed.append(_failure(entry_id, error))
+            else:
+                successful.append({"Id": entry_id})
+        return {"Successful": successful, "Failed": failed}
+
+    # ------------------------------------------------------------------ purge
+
+    def purge(self) -> None:
+        """PurgeQueue: delete every message, in flight or not; at most once per 60 s (spec 1.7)."""
+        if not self._store.purge(self.name, self._now(), PURGE_INTERVAL):
+            raise _error(
+                PURGE_QUEUE_IN_PROGRESS,
+                f"Only one PurgeQueue operation on {self.name} is allowed every 60 seconds.",
+            )

@@ -1,0 +1,725 @@
+"""Where queue state lives: the ``Store`` interface and its memory and SQLite implementations.
+
+Why an interface: DESIGN.md requires that no queue, topic or bus code know which store it runs on,
+so that a distributed store can later plug in. The store therefore owns every *atomic* step of
+SQS's state machine (a receive that hides messages and mints receipt handles, a purge that checks
+its 60-second rule, a create-if-absent) while everything about *validation and AWS's texts* stays
+in :mod:`rulebus.queue`. Times are always passed in (``now``, epoch seconds as float) so that the
+broker's injectable clock is the only clock, and tests never sleep.
+
+A message is *stored* (visible, or delayed when never received and ``visible_at`` is in the
+future), *in flight* (received at least once and ``visible_at`` in the future) or gone (deleted,
+purged, or past the queue's retention period, spec 1.6 and 1.2). Retention is applied lazily: an
+expired message is never returned or counted, and is physically removed on the next receive.
+FIFO fields (group, deduplication, sequence number) and dead-letter moves are not modelled yet;
+``StoredMessage`` and the receive step are where they will go.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import sqlite3
+import threading
+import time
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from typing import Any, Callable
+
+from rulebus._errors import AwsError
+from rulebus.queue_attributes import QueueAttributes
+
+__all__ = [
+    "NON_EXISTENT_QUEUE",
+    "ChangeVisibilityResult",
+    "Clock",
+    "MemoryStore",
+    "QueueCounts",
+    "QueueRecord",
+    "ReceivedMessage",
+    "SQLiteStore",
+    "Store",
+    "StoredMessage",
+    "make_receipt_handle",
+    "parse_receipt_handle",
+    "queue_does_not_exist",
+]
+
+#: The broker's clock: epoch seconds as a float. ``time.time`` unless a test injects its own.
+Clock = Callable[[], float]
+
+#: Legacy query code boto3 surfaces for a missing queue (spec section 0).
+NON_EXISTENT_QUEUE = "AWS.SimpleQueueService.NonExistentQueue"
+
+#: Visibility may be extended to at most 12 hours after the receive (spec 1.6).
+MAX_TOTAL_VISIBILITY = 43_200
+
+
+def queue_does_not_exist() -> AwsError:
+    """SQS's error for any operation on a queue that is not there (JSON-protocol text, spec 0)."""
+    return AwsError(NON_EXISTENT_QUEUE, "The specified queue does not exist.")
+
+
+# --------------------------------------------------------------------------------------------
+# Receipt handles.
+#
+# A handle names the queue, the message and one receive (a fresh nonce each time, spec 1.5), so a
+# store can find the message from the handle alone and old handles keep working for delete and
+# change-visibility on standard queues (spec 1.6, moto PR 4655). It is URL-safe base64 so that it
+# looks opaque, as AWS's do, and survives every transport unchanged.
+
+_HANDLE_PREFIX = "rb1"
+
+
+def make_receipt_handle(queue: str, message_id: str) -> str:
+    """A new receipt handle for one receive of ``message_id`` from ``queue``."""
+    raw = f"{_HANDLE_PREFIX}\n{queue}\n{message_id}\n{uuid.uuid4().hex}"
+    return base64.urlsafe_b64encode(raw.encode("utf-8")).decode("ascii")
+
+
+def parse_receipt_handle(handle: str) -> tuple[str, str] | None:
+    """``(queue, message_id)`` of a handle this module minted, or None for anything else."""
+    if not isinstance(handle, str) or not handle or len(handle) > 1024:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(handle.encode("ascii")).decode("utf-8")
+    except (binascii.Error, UnicodeError, ValueError):
+        return None
+    parts = raw.split("\n")
+    if len(parts) != 4 or parts[0] != _HANDLE_PREFIX or not parts[1] or not parts[2]:
+        return None
+    return parts[1], parts[2]
+
+
+# --------------------------------------------------------------------------------------------
+# Values exchanged with stores.
+
+
+@dataclass(frozen=True)
+class QueueRecord:
+    """One queue as a store keeps it: its attributes and the timestamps SQS reports."""
+
+    name: str
+    attributes: QueueAttributes
+    created_timestamp: float
+    last_modified_timestamp: float
+    last_purge_timestamp: float | None = None
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    """One message and its delivery state. ``message_attributes`` are validated (see
+    :func:`rulebus.message_attributes.validate_message_attributes`); the digests are kept so a
+    receive need not recompute them."""
+
+    message_id: str
+    body: str
+    md5_of_body: str
+    message_attributes: dict[str, dict[str, Any]]
+    md5_of_message_attributes: str | None
+    sender_id: str
+    sent_timestamp: float
+    visible_at: float
+    receive_count: int = 0
+    first_receive_timestamp: float | None = None
+    last_receive_timestamp: float | None = None
+
+
+@dataclass(frozen=True)
+class ReceivedMessage:
+    """A message as one receive returned it: its state after the receive and its new handle."""
+
+    message: StoredMessage
+    receipt_handle: str
+
+
+@dataclass(frozen=True)
+class QueueCounts:
+    """The three ``ApproximateNumberOfMessages*`` attributes, taken at one instant."""
+
+    visible: int
+    in_flight: int
+    delayed: int
+
+
+class ChangeVisibilityResult(Enum):
+    """What ChangeMessageVisibility found, so the queue can answer with SQS's text."""
+
+    CHANGED = "changed"
+    NOT_FOUND = "not_found"  # deleted, purged or expired
+    BEYOND_LIMIT = "beyond_limit"  # would end more than 12 h after the receive
+
+
+def _expiry_cutoff(record: QueueRecord, now: float) -> float:
+    """Messages sent at or before this instant are past retention."""
+    return now - record.attributes.message_retention_period
+
+
+class Store(ABC):
+    """Queue state with the atomic operations SQS needs. Every method that names a missing queue
+    raises :func:`queue_does_not_exist`, so callers never check-then-act across processes."""
+
+    # ------------------------------------------------------------------ queues
+
+    @abstractmethod
+    def create_queue(self, record: QueueRecord) -> QueueRecord:
+        """Insert ``record`` unless a queue of that name exists; return the stored one (the
+        caller compares attributes for CreateQueue's idempotency rule)."""
+
+    @abstractmethod
+    def get_queue(self, name: str) -> QueueRecord | None:
+        """The queue's record, or None."""
+
+    @abstractmethod
+    def update_queue(self, name: str, attributes: QueueAttributes, now: float) -> QueueRecord:
+        """Replace the attributes (already validated) and the last-modified time."""
+
+    @abstractmethod
+    def delete_queue(self, name: str) -> None:
+        """Remove the queue and all its messages."""
+
+    @abstractmethod
+    def queue_names(self) -> list[str]:
+        """Every queue's name, sorted."""
+
+    # ------------------------------------------------------------------ messages
+
+    @abstractmethod
+    def put_messages(self, queue: str, messages: Sequence[StoredMessage]) -> None:
+        """Enqueue messages, all or none, in the given order."""
+
+    @abstractmethod
+    def receive(
+        self, queue: str, max_messages: int, now: float, visibility_timeout: float
+    ) -> list[ReceivedMessage]:
+        """Atomically take up to ``max_messages`` visible messages (oldest first), hide them until
+        ``now + visibility_timeout``, count the receive, record the first-receive time and mint a
+        new receipt handle for each."""
+
+    @abstractmethod
+    def delete_message(self, queue: str, message_id: str) -> bool:
+        """Delete the message; False when it was already gone (not an error on standard queues)."""
+
+    @abstractmethod
+    def change_visibility(
+        self, queue: str, message_id: str, now: float, timeout: float
+    ) -> ChangeVisibilityResult:
+        """Make the message visible at ``now + timeout``, unless gone or beyond the 12 h limit."""
+
+    @abstractmethod
+    def purge(self, queue: str, now: float, min_interval: float) -> bool:
+        """Delete every message, unless the last purge was less than ``min_interval`` ago
+        (then change nothing and return False)."""
+
+    @abstractmethod
+    def counts(self, queue: str, now: float) -> QueueCounts:
+        """Visible, in-flight and delayed messages now, expired ones excluded."""
+
+    # ------------------------------------------------------------------ long polling
+
+    @abstractmethod
+    def version(self) -> int:
+        """A token that changes whenever any message state may have changed (take it before a
+        receive, then :meth:`wait` on it, so a send in between is not missed)."""
+
+    @abstractmethod
+    def wait(self, since: int, timeout: float) -> None:
+        """Block for at most ``timeout`` real seconds, returning early once :meth:`version`
+        differs from ``since``. Spurious early returns are allowed."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook, most stores have nothing to release
+        """Release resources; the store is unusable afterwards."""
+
+
+# --------------------------------------------------------------------------------------------
+# Memory.
+
+
+@dataclass
+class _MemoryQueue:
+    record: QueueRecord
+    # Insertion-ordered, so iteration is send order (receive takes the oldest first).
+    messages: dict[str, StoredMessage] = field(default_factory=dict)
+
+
+class MemoryStore(Store):
+    """Everything in dictionaries behind one lock. The condition variable on that lock is what
+    long polling waits on, so a send from another thread wakes a waiting receive at once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._queues: dict[str, _MemoryQueue] = {}
+        self._version = 0
+
+    def _queue(self, name: str) -> _MemoryQueue:
+        queue = self._queues.get(name)
+        if queue is None:
+            raise queue_does_not_exist()
+        return queue
+
+    def _bump(self) -> None:
+        self._version += 1
+        self._changed.notify_all()
+
+    def create_queue(self, record: QueueRecord) -> QueueRecord:
+        with self._lock:
+            existing = self._queues.get(record.name)
+            if existing is not None:
+                return existing.record
+            self._queues[record.name] = _MemoryQueue(record)
+            return record
+
+    def get_queue(self, name: str) -> QueueRecord | None:
+        with self._lock:
+            queue = self._queues.get(name)
+            return queue.record if queue is not None else None
+
+    def update_queue(self, name: str, attributes: QueueAttributes, now: float) -> QueueRecord:
+        with self._lock:
+            queue = self._queue(name)
+            queue.record = replace(queue.record, attributes=attributes, last_modified_timestamp=now)
+            self._bump()  # a shorter retention or delay can change what a waiter sees
+            return queue.record
+
+    def delete_queue(self, name: str) -> None:
+        with self._lock:
+            self._queue(name)
+            del self._queues[name]
+            self._bump()  # waiters on the queue should find out it is gone
+
+    def queue_names(self) -> list[str]:
+        with self._lock:
+            return sorted(self._queues)
+
+    def put_messages(self, queue: str, messages: Sequence[StoredMessage]) -> None:
+        with self._lock:
+            stored = self._queue(queue).messages
+            for message in messages:
+                stored[message.message_id] = message
+            self._bump()
+
+    def _drop_expired(self, queue: _MemoryQueue, now: float) -> None:
+        cutoff = _expiry_cutoff(queue.record, now)
+        for message_id in [m.message_id for m in queue.messages.values() if m.sent_timestamp <= cutoff]:
+            del queue.messages[message_id]
+
+    def receive(
+        self, queue: str, max_messages: int, now: float, visibility_timeout: float
+    ) -> list[ReceivedMessage]:
+        with self._lock:
+            state = self._queue(queue)
+            self._drop_expired(state, now)
+            received: list[ReceivedMessage] = []
+            for message in list(state.messages.values()):
+                if len(received) == max_messages:
+                    break
+                if message.visible_at > now:
+                    continue
+                updated = _after_receive(message, now, visibility_timeout)
+                state.messages[message.message_id] = updated
+                received.append(ReceivedMessage(updated, make_receipt_handle(queue, message.message_id)))
+            return received
+
+    def delete_message(self, queue: str, message_id: str) -> bool:
+        with self._lock:
+            return self._queue(queue).messages.pop(message_id, None) is not None
+
+    def change_visibility(
+        self, queue: str, message_id: str, now: float, timeout: float
+    ) -> ChangeVisibilityResult:
+        with self._lock:
+            state = self._queue(queue)
+            message = state.messages.get(message_id)
+            if message is None or message.sent_timestamp <= _expiry_cutoff(state.record, now):
+                return ChangeVisibilityResult.NOT_FOUND
+            if _beyond_limit(message.last_receive_timestamp, now, timeout):
+                return ChangeVisibilityResult.BEYOND_LIMIT
+            state.messages[message_id] = replace(message, visible_at=now + timeout)
+            self._bump()
+            return ChangeVisibilityResult.CHANGED
+
+    def purge(self, queue: str, now: float, min_interval: float) -> bool:
+        with self._lock:
+            state = self._queue(queue)
+            last = state.record.last_purge_timestamp
+            if last is not None and now - last < min_interval:
+                return False
+            state.messages.clear()
+            state.record = replace(state.record, last_purge_timestamp=now)
+            return True
+
+    def counts(self, queue: str, now: float) -> QueueCounts:
+        with self._lock:
+            state = self._queue(queue)
+            cutoff = _expiry_cutoff(state.record, now)
+            visible = in_flight = delayed = 0
+            for message in state.messages.values():
+                if message.sent_timestamp <= cutoff:
+                    continue
+                if message.visible_at <= now:
+                    visible += 1
+                elif message.receive_count:
+                    in_flight += 1
+                else:
+                    delayed += 1
+            return QueueCounts(visible, in_flight, delayed)
+
+    def version(self) -> int:
+        with self._lock:
+            return self._version
+
+    def wait(self, since: int, timeout: float) -> None:
+        with self._changed:
+            self._changed.wait_for(lambda: self._version != since, timeout=max(timeout, 0.0))
+
+
+def _after_receive(message: StoredMessage, now: float, visibility_timeout: float) -> StoredMessage:
+    return replace(
+        message,
+        visible_at=now + visibility_timeout,
+        receive_count=message.receive_count + 1,
+        first_receive_timestamp=(
+            message.first_receive_timestamp if message.first_receive_timestamp is not None else now
+        ),
+        last_receive_timestamp=now,
+    )
+
+
+def _beyond_limit(last_receive: float | None, now: float, timeout: float) -> bool:
+    # Spec 1.6: the total is capped at 12 h from the ReceiveMessage that issued the visibility.
+    return last_receive is not None and now + timeout > last_receive + MAX_TOTAL_VISIBILITY
+
+
+# --------------------------------------------------------------------------------------------
+# SQLite.
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS queues (
+    name TEXT PRIMARY KEY,
+    attributes TEXT NOT NULL,
+    created_timestamp REAL NOT NULL,
+    last_modified_timestamp REAL NOT NULL,
+    last_purge_timestamp REAL
+);
+CREATE TABLE IF NOT EXISTS messages (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    queue TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    md5_of_body TEXT NOT NULL,
+    message_attributes TEXT NOT NULL,
+    md5_of_message_attributes TEXT,
+    sender_id TEXT NOT NULL,
+    sent_timestamp REAL NOT NULL,
+    visible_at REAL NOT NULL,
+    receive_count INTEGER NOT NULL DEFAULT 0,
+    first_receive_timestamp REAL,
+    last_receive_timestamp REAL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS messages_by_id ON messages (queue, message_id);
+CREATE INDEX IF NOT EXISTS messages_by_visibility ON messages (queue, visible_at, seq);
+CREATE INDEX IF NOT EXISTS messages_by_age ON messages (queue, sent_timestamp);
+"""
+
+_MESSAGE_COLUMNS = (
+    "message_id, body, md5_of_body, message_attributes, md5_of_message_attributes, sender_id, "
+    "sent_timestamp, visible_at, receive_count, first_receive_timestamp, last_receive_timestamp"
+)
+
+# Long polling across processes: poll PRAGMA data_version with a growing sleep (never spinning).
+_POLL_FIRST = 0.005
+_POLL_MAX = 0.1
+
+
+def _encode_attributes(attributes: Mapping[str, Mapping[str, Any]]) -> str:
+    """Message attributes as JSON; binary values in base64 under their own key."""
+    encoded: dict[str, dict[str, str]] = {}
+    for name, attribute in attributes.items():
+        item = {"DataType": attribute["DataType"]}
+        if "BinaryValue" in attribute:
+            item["BinaryValue"] = base64.b64encode(attribute["BinaryValue"]).decode("ascii")
+        else:
+            item["StringValue"] = attribute["StringValue"]
+        encoded[name] = item
+    return json.dumps(encoded, ensure_ascii=False)
+
+
+def _decode_attributes(text: str) -> dict[str, dict[str, Any]]:
+    decoded: dict[str, dict[str, Any]] = {}
+    for name, item in json.loads(text).items():
+        if "BinaryValue" in item:
+            decoded[name] = {
+                "DataType": item["DataType"],
+                "BinaryValue": base64.b64decode(item["BinaryValue"]),
+            }
+        else:
+            decoded[name] = {"DataType": item["DataType"], "StringValue": item["StringValue"]}
+    return decoded
+
+
+def _message_from_row(row: Sequence[Any]) -> StoredMessage:
+    return StoredMessage(
+        message_id=row[0],
+        body=row[1],
+        md5_of_body=row[2],
+        message_attributes=_decode_attributes(row[3]),
+        md5_of_message_attributes=row[4],
+        sender_id=row[5],
+        sent_timestamp=row[6],
+        visible_at=row[7],
+        receive_count=row[8],
+        first_receive_timestamp=row[9],
+        last_receive_timestamp=row[10],
+    )
+
+
+def _record_from_row(row: Sequence[Any]) -> QueueRecord:
+    return QueueRecord(
+        name=row[0],
+        attributes=QueueAttributes.from_aws(row[0], json.loads(row[1])),
+        created_timestamp=row[2],
+        last_modified_timestamp=row[3],
+        last_purge_timestamp=row[4],
+    )
+
+
+class SQLiteStore(Store):
+    """State in one SQLite file, shared safely by threads and processes.
+
+    WAL lets readers proceed while one writer commits; every write is one ``BEGIN IMMEDIATE``
+    transaction, so two processes receiving at once can never both take the same message. Each
+    thread (and each process after a fork) gets its own connection, as sqlite3 connections must
+    not be shared across threads mid-transaction.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self._path = os.fspath(path)
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+        self._closed = False
+        # Idempotent DDL; concurrent openers serialise on SQLite's own lock (busy_timeout).
+        self._connection().executescript(_SCHEMA)
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._closed:
+            raise RuntimeError("the store is closed")
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None or self._local.pid != os.getpid():
+            # isolation_level=None: we issue BEGIN IMMEDIATE ourselves. check_same_thread=False
+            # only so close() can close every thread's connection; each is used by one thread.
+            connection = sqlite3.connect(
+                self._path, timeout=30.0, isolation_level=None, check_same_thread=False
+            )
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            connection.execute("PRAGMA busy_timeout=30000")
+            self._local.connection = connection
+            self._local.pid = os.getpid()
+            with self._all_lock:
+                self._all.append(connection)
+        return connection
+
+    @contextmanager
+    def _transaction(self, begin: str = "BEGIN IMMEDIATE") -> Iterator[sqlite3.Connection]:
+        """One transaction. IMMEDIATE takes the write lock up front, so a read-then-update (a
+        receive) cannot be interleaved with another process's; plain BEGIN is for reads."""
+        connection = self._connection()
+        connection.execute(begin)
+        try:
+            yield connection
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+
+    def _record(self, connection: sqlite3.Connection, name: str) -> QueueRecord:
+        row = connection.execute(
+            "SELECT name, attributes, created_timestamp, last_modified_timestamp, last_purge_timestamp "
+            "FROM queues WHERE name = ?",
+            (name,),
+        ).fetchone()
+        if row is None:
+            raise queue_does_not_exist()
+        return _record_from_row(row)
+
+    # ------------------------------------------------------------------ queues
+
+    def create_queue(self, record: QueueRecord) -> QueueRecord:
+        with self._transaction() as connection:
+            connection.execute(
+                "INSERT OR IGNORE INTO queues VALUES (?, ?, ?, ?, ?)",
+                (
+                    record.name,
+                    json.dumps(record.attributes.to_aws()),
+                    record.created_timestamp,
+                    record.last_modified_timestamp,
+                    record.last_purge_timestamp,
+                ),
+            )
+            return self._record(connection, record.name)
+
+    def get_queue(self, name: str) -> QueueRecord | None:
+        try:
+            return self._record(self._connection(), name)
+        except AwsError:
+            return None
+
+    def update_queue(self, name: str, attributes: QueueAttributes, now: float) -> QueueRecord:
+        with self._transaction() as connection:
+            self._record(connection, name)
+            connection.execute(
+                "UPDATE queues SET attributes = ?, last_modified_timestamp = ? WHERE name = ?",
+                (json.dumps(attributes.to_aws()), now, name),
+            )
+            return self._record(connection, name)
+
+    def delete_queue(self, name: str) -> None:
+        with self._transaction() as connection:
+            self._record(connection, name)
+            connection.execute("DELETE FROM messages WHERE queue = ?", (name,))
+            connection.execute("DELETE FROM queues WHERE name = ?", (name,))
+
+    def queue_names(self) -> list[str]:
+        rows = self._connection().execute("SELECT name FROM queues ORDER BY name").fetchall()
+        return [row[0] for row in rows]
+
+    # ------------------------------------------------------------------ messages
+
+    def put_messages(self, queue: str, messages: Sequence[StoredMessage]) -> None:
+        with self._transaction() as connection:
+            self._record(connection, queue)
+            connection.executemany(
+                f"INSERT INTO messages (queue, {_MESSAGE_COLUMNS}) VALUES ({', '.join('?' * 12)})",
+                [
+                    (
+                        queue,
+                        m.message_id,
+                        m.body,
+                        m.md5_of_body,
+                        _encode_attributes(m.message_attributes),
+                        m.md5_of_message_attributes,
+                        m.sender_id,
+                        m.sent_timestamp,
+                        m.visible_at,
+                        m.receive_count,
+                        m.first_receive_timestamp,
+                        m.last_receive_timestamp,
+                    )
+                    for m in messages
+                ],
+            )
+
+    def receive(
+        self, queue: str, max_messages: int, now: float, visibility_timeout: float
+    ) -> list[ReceivedMessage]:
+        with self._transaction() as connection:
+            record = self._record(connection, queue)
+            connection.execute(
+                "DELETE FROM messages WHERE queue = ? AND sent_timestamp <= ?",
+                (queue, _expiry_cutoff(record, now)),
+            )
+            rows = connection.execute(
+                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE queue = ? AND visible_at <= ? "
+                "ORDER BY seq LIMIT ?",
+                (queue, now, max_messages),
+            ).fetchall()
+            received = []
+            for row in rows:
+                message = _after_receive(_message_from_row(row), now, visibility_timeout)
+                connection.execute(
+                    "UPDATE messages SET visible_at = ?, receive_count = ?, first_receive_timestamp = ?, "
+                    "last_receive_timestamp = ? WHERE queue = ? AND message_id = ?",
+                    (
+                        message.visible_at,
+                        message.receive_count,
+                        message.first_receive_timestamp,
+                        message.last_receive_timestamp,
+                        queue,
+                        message.message_id,
+                    ),
+                )
+                received.append(ReceivedMessage(message, make_receipt_handle(queue, message.message_id)))
+            return received
+
+    def delete_message(self, queue: str, message_id: str) -> bool:
+        with self._transaction() as connection:
+            self._record(connection, queue)
+            cursor = connection.execute(
+                "DELETE FROM messages WHERE queue = ? AND message_id = ?", (queue, message_id)
+            )
+            return cursor.rowcount > 0
+
+    def change_visibility(
+        self, queue: str, message_id: str, now: float, timeout: float
+    ) -> ChangeVisibilityResult:
+        with self._transaction() as connection:
+            record = self._record(connection, queue)
+            row = connection.execute(
+                "SELECT last_receive_timestamp FROM messages "
+                "WHERE queue = ? AND message_id = ? AND sent_timestamp > ?",
+                (queue, message_id, _expiry_cutoff(record, now)),
+            ).fetchone()
+            if row is None:
+                return ChangeVisibilityResult.NOT_FOUND
+            if _beyond_limit(row[0], now, timeout):
+                return ChangeVisibilityResult.BEYOND_LIMIT
+            connection.execute(
+                "UPDATE messages SET visible_at = ? WHERE queue = ? AND message_id = ?",
+                (now + timeout, queue, message_id),
+            )
+            return ChangeVisibilityResult.CHANGED
+
+    def purge(self, queue: str, now: float, min_interval: float) -> bool:
+        with self._transaction() as connection:
+            record = self._record(connection, queue)
+            last = record.last_purge_timestamp
+            if last is not None and now - last < min_interval:
+                return False
+            connection.execute("DELETE FROM messages WHERE queue = ?", (queue,))
+            connection.execute("UPDATE queues SET last_purge_timestamp = ? WHERE name = ?", (now, queue))
+            return True
+
+    def counts(self, queue: str, now: float) -> QueueCounts:
+        with self._transaction("BEGIN") as connection:  # one snapshot: the record and the counts agree
+            record = self._record(connection, queue)
+            row = connection.execute(
+                "SELECT "
+                "COALESCE(SUM(visible_at <= :now), 0), "
+                "COALESCE(SUM(visible_at > :now AND receive_count > 0), 0), "
+                "COALESCE(SUM(visible_at > :now AND receive_count = 0), 0) "
+                "FROM messages WHERE queue = :queue AND sent_timestamp > :cutoff",
+                {"now": now, "queue": queue, "cutoff": _expiry_cutoff(record, now)},
+            ).fetchone()
+            return QueueCounts(int(row[0]), int(row[1]), int(row[2]))
+
+    # ------------------------------------------------------------------ long polling
+
+    def version(self) -> int:
+        # data_version changes when *another* connection (thread or process) commits; this
+        # connection's own commits do not change it, which is what a waiting receiver wants.
+        return int(self._connection().execute("PRAGMA data_version").fetchone()[0])
+
+    def wait(self, since: int, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        delay = _POLL_FIRST
+        while self.version() == since:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            time.sleep(min(delay, remaining))
+            delay = min(delay * 2, _POLL_MAX)
+
+    def close(self) -> None:
+        self._closed = True
+        with self._all_lock:
+            for connection in self._all:
+                connection.close()
+            self._all.clear()
