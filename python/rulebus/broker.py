@@ -15,6 +15,7 @@ from rulebus._errors import AwsError
 from rulebus.queue import Queue
 from rulebus.queue_attributes import ATTRIBUTE_NAMES, QueueAttributes, validate_queue_name
 from rulebus.store import Clock, MemoryStore, QueueRecord, SQLiteStore, Store
+from rulebus.topic import Topic, topic_attributes_from_kwargs, validate_topic_name
 
 __all__ = ["Broker"]
 
@@ -23,7 +24,7 @@ QUEUE_ALREADY_EXISTS = "QueueAlreadyExists"
 
 
 class Broker:
-    """Queues (for now) on one store.
+    """Queues on one store, and topics in memory.
 
     ``Broker()`` keeps everything in memory; ``Broker("app.db")`` in an SQLite file that survives
     restarts and can be shared by several processes. ``clock`` (epoch seconds) lets tests move
@@ -41,6 +42,8 @@ class Broker:
         self.account = account
         self._clock: Clock = clock if clock is not None else time.time
         self._store: Store = MemoryStore() if path is None else SQLiteStore(path)
+        # Topics live in memory for now, even with an SQLite store (see ``topic``).
+        self._topics: dict[str, Topic] = {}
 
     def __enter__(self) -> Broker:
         return self
@@ -80,6 +83,38 @@ class Broker:
     def queues(self) -> list[Queue]:
         """Every queue, sorted by name."""
         return [Queue(self, name) for name in self._store.queue_names()]
+
+    # ------------------------------------------------------------------ topics
+
+    def topic(self, name: str, **attributes: Any) -> Topic:
+        """Open an SNS standard topic, creating it if absent; with attributes (``display_name``,
+        ``policy``, ``delivery_policy``, ``signature_version``, ``tracing_config``,
+        ``kms_master_key_id``) behave as CreateTopic: the existing topic when the attributes are
+        equal, InvalidParameter "Topic already exists with different attributes" otherwise.
+
+        Topics and their subscriptions are kept in this broker's memory, not in its store: they do
+        not survive a restart nor are they shared between processes (persistence comes later).
+        """
+        validate_topic_name(name)
+        wanted = topic_attributes_from_kwargs(attributes)
+        existing = self._topics.get(name)
+        if existing is None:
+            existing = self._topics[name] = Topic(self, name, wanted)
+        elif attributes and existing._set_attributes != wanted:
+            raise AwsError(
+                "InvalidParameter",
+                "Invalid parameter: Attributes Reason: Topic already exists with different attributes",
+            )
+        return existing
+
+    def delete_topic(self, name: str) -> None:
+        """DeleteTopic: the topic and its subscriptions; deleting an absent topic is not an error."""
+        validate_topic_name(name)
+        self._topics.pop(name, None)
+
+    def topics(self) -> list[Topic]:
+        """Every topic, sorted by name."""
+        return [self._topics[name] for name in sorted(self._topics)]
 
     @staticmethod
     def _check_supported(attributes: QueueAttributes) -> None:
