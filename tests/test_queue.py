@@ -612,9 +612,9 @@ def test_attributes(queue: Queue, clock: FakeClock) -> None:
         queue.set_attributes(visibility_timeout=43_201)
 
 
-def test_unsupported_features_are_refused(broker: Broker) -> None:
-    with pytest.raises(NotImplementedError):
-        broker.queue("tx.fifo")
+def test_fifo_queues_are_created_through_the_broker(broker: Broker) -> None:
+    queue = broker.queue("tx.fifo", content_based_deduplication=True)
+    assert queue.attributes["FifoQueue"] == "true"
 
 
 # ------------------------------------------------------------------------------------------

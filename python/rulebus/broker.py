@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from rulebus._errors import AwsError
-from rulebus.queue import Queue
+from rulebus.queue import Queue, check_queue_attributes
 from rulebus.queue_attributes import ATTRIBUTE_NAMES, QueueAttributes, validate_queue_name
 from rulebus.store import Clock, MemoryStore, QueueRecord, SQLiteStore, Store
 from rulebus.topic import Topic, topic_attributes_from_kwargs, validate_topic_name
@@ -63,7 +63,7 @@ class Broker:
         they differ. Without attributes, open the queue, creating it with defaults if absent."""
         validate_queue_name(name)
         wanted = QueueAttributes.from_kwargs(name, **attributes)
-        self._check_supported(wanted)
+        check_queue_attributes(self, wanted, name)
         now = self._clock()
         stored = self._store.create_queue(QueueRecord(name, wanted, now, now))
         if attributes and stored.attributes != wanted:
@@ -115,14 +115,6 @@ class Broker:
     def topics(self) -> list[Topic]:
         """Every topic, sorted by name."""
         return [self._topics[name] for name in sorted(self._topics)]
-
-    @staticmethod
-    def _check_supported(attributes: QueueAttributes) -> None:
-        """Refuse what the messaging layer cannot honour yet, rather than silently ignore it."""
-        if attributes.fifo_queue:
-            raise NotImplementedError("FIFO queues are not supported yet")
-        if attributes.redrive_policy is not None:
-            raise NotImplementedError("dead-letter queues (RedrivePolicy) are not supported yet")
 
 
 def _first_difference(old: QueueAttributes, new: QueueAttributes) -> str:

@@ -2,8 +2,10 @@
 
 Why the split with :mod:`rulebus.store`: this module decides *what SQS would answer* (validation,
 texts, result shapes, which attributes a receive shows) and asks the store to do each state change
-atomically; it never knows which store it runs on. Standard queues only for now: FIFO queues and
-dead-letter redrive will add to ``send``/``receive`` here and to ``StoredMessage`` in the store.
+atomically; it never knows which store it runs on. FIFO queues (spec 1.9) are validated here
+(group and deduplication ids, no per-message delay) and ordered, deduplicated and numbered by the
+store; dead-letter moves (spec 1.8) happen inside the store's receive, and the checks a
+RedrivePolicy needs against other queues are :func:`check_queue_attributes`.
 
 Error codes are the legacy query codes boto3 surfaces as ``Error.Code`` (spec section 0), like
 :mod:`rulebus.queue_attributes` uses. Texts come from spec section 1; where the spec gives none, the
@@ -12,6 +14,7 @@ comment at the constant says where the text comes from.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 import uuid
@@ -40,12 +43,13 @@ from rulebus.store import (
     StoredMessage,
     parse_receipt_handle,
     queue_does_not_exist,
+    queue_name_from_arn,
 )
 
 if TYPE_CHECKING:
     from rulebus.broker import Broker
 
-__all__ = ["Message", "Queue", "SendResult"]
+__all__ = ["Message", "Queue", "SendResult", "check_queue_attributes"]
 
 # --------------------------------------------------------------------------------------------
 # Codes (spec section 0: legacy query codes).
@@ -79,21 +83,21 @@ _LONG_POLL_SLICE = 1.0
 _BATCH_ENTRY_ID = re.compile(r"[A-Za-z0-9_-]{1,80}")
 _INVALID_BODY_CHAR = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
+# Spec 1.5's order. Those after the first four appear only on messages that carry them (FIFO,
+# redriven, traced): asked for on other messages, they are not shown, as on AWS.
 SYSTEM_ATTRIBUTE_NAMES = (
     "SenderId",
     "SentTimestamp",
     "ApproximateReceiveCount",
     "ApproximateFirstReceiveTimestamp",
-)
-# Valid names that a standard queue's messages do not carry (FIFO, tracing, DLQ): asked-for but
-# never shown, as on AWS.
-_ABSENT_SYSTEM_ATTRIBUTES = (
     "SequenceNumber",
     "MessageDeduplicationId",
     "MessageGroupId",
     "AWSTraceHeader",
     "DeadLetterQueueSourceArn",
 )
+# Spec 1.9: 1-128 characters, alphanumerics and punctuation, i.e. printable ASCII but the space.
+_FIFO_ID = re.compile(r"[!-~]{1,128}")
 _COUNT_ATTRIBUTES = (
     "ApproximateNumberOfMessages",
     "ApproximateNumberOfMessagesNotVisible",
@@ -127,6 +131,25 @@ def _check_delay(value: Any) -> int:
     return _check_int("DelaySeconds", value, 0, MAX_DELAY_SECONDS, "Must be >= 0 and <= 900, if provided.")
 
 
+def _not_for_this_queue_type(parameter: str, value: Any) -> AwsError:
+    # Spec 1.3's text for DelaySeconds on FIFO; the same wording for other wrong-type parameters.
+    return _out_of_range(
+        parameter, value, "The request include parameter that is not valid for this queue type."
+    )
+
+
+def _check_fifo_id(parameter: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{parameter} must be a str, not {type(value).__name__}")
+    if not _FIFO_ID.fullmatch(value):
+        raise _out_of_range(
+            parameter,
+            value,
+            f"{parameter} can only include alphanumeric and punctuation characters. 1 to 128 in length.",
+        )
+    return value
+
+
 def _check_visibility(value: Any) -> int:
     # Text not in the spec; same shape as WaitTimeSeconds' (spec 1.5).
     return _check_int(
@@ -146,6 +169,7 @@ class SendResult:
     message_id: str
     md5_of_message_body: str
     md5_of_message_attributes: str | None = None
+    sequence_number: str | None = None  # FIFO queues only
 
 
 @dataclass(frozen=True)
@@ -306,7 +330,7 @@ class Queue:
                 raise TypeError(f"unknown queue attribute keyword: {key!r}")
             changes[_KWARG_NAMES[key]] = _kwarg_to_aws(value) if value is not None else ""
         updated = self._record().attributes.updated(changes)
-        self._broker._check_supported(updated)
+        check_queue_attributes(self._broker, updated, self.name)
         self._store.update_queue(self.name, updated, self._now())
 
     # ------------------------------------------------------------------ send
@@ -320,6 +344,8 @@ class Queue:
         now: float,
         *,
         batch: bool,
+        message_group_id: str | None = None,
+        message_deduplication_id: str | None = None,
     ) -> StoredMessage:
         """Validate one message as SendMessage does and build what the store keeps."""
         if body is None or body == "":
@@ -344,6 +370,31 @@ class Queue:
                 INVALID_PARAMETER_VALUE,
                 f"One or more parameters {prefix}. Reason: Message must be shorter than {limit} bytes.",
             )
+        if attributes.fifo_queue:
+            if delay_seconds is not None:
+                raise _not_for_this_queue_type("DelaySeconds", delay_seconds)
+            if message_group_id is None or message_group_id == "":
+                # Spec 1.9: MissingParameter for a single send, InvalidParameterValue in a batch.
+                raise _error(
+                    INVALID_PARAMETER_VALUE if batch else MISSING_PARAMETER,
+                    "The request must contain the parameter MessageGroupId.",
+                )
+            _check_fifo_id("MessageGroupId", message_group_id)
+            if message_deduplication_id is not None:
+                _check_fifo_id("MessageDeduplicationId", message_deduplication_id)
+            elif attributes.content_based_deduplication:
+                message_deduplication_id = hashlib.sha256(body.encode("utf-8")).hexdigest()
+            else:
+                raise _error(
+                    INVALID_PARAMETER_VALUE,
+                    "The queue should either have ContentBasedDeduplication enabled or "
+                    "MessageDeduplicationId provided explicitly",
+                )
+        else:
+            if message_deduplication_id is not None:
+                raise _not_for_this_queue_type("MessageDeduplicationId", message_deduplication_id)
+            if message_group_id is not None:  # fair queues (spec 1.9): accepted, no ordering
+                _check_fifo_id("MessageGroupId", message_group_id)
         delay = attributes.delay_seconds if delay_seconds is None else _check_delay(delay_seconds)
         return StoredMessage(
             message_id=str(uuid.uuid4()),
@@ -354,6 +405,8 @@ class Queue:
             sender_id=self._broker.account,
             sent_timestamp=now,
             visible_at=now + delay,
+            message_group_id=message_group_id,
+            message_deduplication_id=message_deduplication_id,
         )
 
     def send(
@@ -361,12 +414,28 @@ class Queue:
         body: str,
         message_attributes: Mapping[str, Mapping[str, Any]] | None = None,
         delay_seconds: int | None = None,
+        message_group_id: str | None = None,
+        message_deduplication_id: str | None = None,
     ) -> SendResult:
-        """SendMessage. ``delay_seconds`` (0-900) overrides the queue's DelaySeconds."""
+        """SendMessage. ``delay_seconds`` (0-900) overrides the queue's DelaySeconds (standard
+        queues only). FIFO queues need ``message_group_id`` and a ``message_deduplication_id``
+        unless ContentBasedDeduplication is on; a duplicate within 5 minutes answers with the
+        first message's id and sequence number and is not enqueued again (spec 1.9)."""
         attributes = self._record().attributes
-        message = self._prepare(attributes, body, message_attributes, delay_seconds, self._now(), batch=False)
-        self._store.put_messages(self.name, [message])
-        return SendResult(message.message_id, message.md5_of_body, message.md5_of_message_attributes)
+        message = self._prepare(
+            attributes,
+            body,
+            message_attributes,
+            delay_seconds,
+            self._now(),
+            batch=False,
+            message_group_id=message_group_id,
+            message_deduplication_id=message_deduplication_id,
+        )
+        (stored,) = self._store.put_messages(self.name, [message])
+        return SendResult(
+            stored.message_id, stored.md5_of_body, stored.md5_of_message_attributes, stored.sequence_number
+        )
 
     def send_batch(self, entries: Sequence[Mapping[str, Any]]) -> BatchResult:
         """SendMessageBatch: 1-10 entries ``{"Id", "MessageBody", "DelaySeconds"?,
@@ -396,15 +465,16 @@ class Queue:
                     entry.get("DelaySeconds"),
                     now,
                     batch=True,
+                    message_group_id=entry.get("MessageGroupId"),
+                    message_deduplication_id=entry.get("MessageDeduplicationId"),
                 )
             except AwsError as error:
                 failed.append(_failure(entry_id, error))
                 continue
             accepted.append((entry_id, message))
-        if accepted:
-            self._store.put_messages(self.name, [message for _, message in accepted])
+        stored = self._store.put_messages(self.name, [message for _, message in accepted]) if accepted else []
         successful = []
-        for entry_id, message in accepted:
+        for (entry_id, _), message in zip(accepted, stored):
             result: dict[str, Any] = {
                 "Id": entry_id,
                 "MessageId": message.message_id,
@@ -412,6 +482,8 @@ class Queue:
             }
             if message.md5_of_message_attributes is not None:
                 result["MD5OfMessageAttributes"] = message.md5_of_message_attributes
+            if message.sequence_number is not None:
+                result["SequenceNumber"] = message.sequence_number
             successful.append(result)
         return {"Successful": successful, "Failed": failed}
 
@@ -471,7 +543,7 @@ class Queue:
         if "All" in names:
             return SYSTEM_ATTRIBUTE_NAMES
         for name in names:
-            if name not in SYSTEM_ATTRIBUTE_NAMES and name not in _ABSENT_SYSTEM_ATTRIBUTES:
+            if name not in SYSTEM_ATTRIBUTE_NAMES:
                 # Text not in the spec; the "Unknown Attribute" wording SQS uses elsewhere (1.1).
                 raise _error(INVALID_ATTRIBUTE_NAME, f"Unknown Attribute {name}.")
         return tuple(name for name in SYSTEM_ATTRIBUTE_NAMES if name in names)
@@ -493,6 +565,13 @@ class Queue:
                 else stored.sent_timestamp
             ),
         }
+        optional = {
+            "SequenceNumber": stored.sequence_number,
+            "MessageDeduplicationId": stored.message_deduplication_id,
+            "MessageGroupId": stored.message_group_id,
+            "DeadLetterQueueSourceArn": stored.dead_letter_source_arn,
+        }
+        values.update({name: value for name, value in optional.items() if value is not None})
         chosen = {
             name: dict(attribute)
             for name, attribute in stored.message_attributes.items()
@@ -507,7 +586,7 @@ class Queue:
             receipt_handle=receipt_handle,
             body=stored.body,
             md5_of_body=stored.md5_of_body,
-            attributes={name: values[name] for name in system_names},
+            attributes={name: values[name] for name in system_names if name in values},
             message_attributes=chosen,
             md5_of_message_attributes=digest if chosen else None,
         )
@@ -583,6 +662,18 @@ class Queue:
                 successful.append({"Id": entry_id})
         return {"Successful": successful, "Failed": failed}
 
+    # ------------------------------------------------------------------ dead-letter queues
+
+    def dead_letter_source_queues(self) -> list[Queue]:
+        """ListDeadLetterSourceQueues: the queues whose RedrivePolicy targets this one, by name."""
+        sources = []
+        for name in self._store.queue_names():
+            record = self._store.get_queue(name)
+            policy = record.attributes.redrive_policy if record is not None else None
+            if policy is not None and policy.dead_letter_target_arn == self.arn:
+                sources.append(Queue(self._broker, name))
+        return sources
+
     # ------------------------------------------------------------------ purge
 
     def purge(self) -> None:
@@ -592,3 +683,39 @@ class Queue:
                 PURGE_QUEUE_IN_PROGRESS,
                 f"Only one PurgeQueue operation on {self.name} is allowed every 60 seconds.",
             )
+
+
+# --------------------------------------------------------------------------------------------
+# Checks against other queues.
+
+
+def check_queue_attributes(broker: Broker, attributes: QueueAttributes, name: str | None = None) -> None:
+    """What CreateQueue and SetQueueAttributes check beyond the attributes themselves (those are
+    :class:`~rulebus.queue_attributes.QueueAttributes`' job): a RedrivePolicy's target must be a
+    queue of this broker (same region and account, and existing) and, when ``name`` (the source
+    queue) is known, its RedriveAllowPolicy must admit the source. The same-type rule is already
+    enforced when the policy is parsed, since an ARN tells a FIFO queue by its name."""
+    policy = attributes.redrive_policy
+    if policy is None:
+        return
+    arn = policy.dead_letter_target_arn
+    target_name = queue_name_from_arn(arn)
+    target = broker._store.get_queue(target_name)
+    if target is None or arn != queue_arn(target_name, broker.region, broker.account):
+        raise _error(
+            INVALID_PARAMETER_VALUE,
+            f"Value {policy.to_aws()} for parameter RedrivePolicy is invalid. "
+            "Reason: Dead letter target does not exist.",
+        )
+    allow = target.attributes.redrive_allow_policy
+    if (
+        name is not None
+        and allow is not None
+        and not allow.allows(queue_arn(name, broker.region, broker.account))
+    ):
+        # Not in the spec; the wording an emulator (goaws-style) records for a refusing target.
+        raise _error(
+            INVALID_PARAMETER_VALUE,
+            f"Value {arn} for parameter RedrivePolicy is invalid. "
+            f"Reason: Queue {arn} does not allow this queue to use it as a dead letter queue.",
+        )

@@ -11,8 +11,12 @@ A message is *stored* (visible, or delayed when never received and ``visible_at`
 future), *in flight* (received at least once and ``visible_at`` in the future) or gone (deleted,
 purged, or past the queue's retention period, spec 1.6 and 1.2). Retention is applied lazily: an
 expired message is never returned or counted, and is physically removed on the next receive.
-FIFO fields (group, deduplication, sequence number) and dead-letter moves are not modelled yet;
-``StoredMessage`` and the receive step are where they will go.
+FIFO queues (spec 1.9) add three things, all inside the same atomic steps: deduplication on send
+(a record per deduplication id that outlives the message for 5 minutes), sequence numbers, and a
+receive that serves messages in order per group and skips every group with a message in flight.
+Dead-letter moves (spec 1.8) happen inside a receive too: a visible message already received
+``maxReceiveCount`` times goes to the dead-letter queue instead of being returned, in the same
+transaction, so it is delivered exactly ``maxReceiveCount`` times.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from rulebus._errors import AwsError
 from rulebus.queue_attributes import QueueAttributes
 
 __all__ = [
+    "DEDUPLICATION_WINDOW",
     "NON_EXISTENT_QUEUE",
     "ChangeVisibilityResult",
     "Clock",
@@ -49,6 +54,7 @@ __all__ = [
     "make_receipt_handle",
     "parse_receipt_handle",
     "queue_does_not_exist",
+    "queue_name_from_arn",
 ]
 
 #: The broker's clock: epoch seconds as a float. ``time.time`` unless a test injects its own.
@@ -59,6 +65,21 @@ NON_EXISTENT_QUEUE = "AWS.SimpleQueueService.NonExistentQueue"
 
 #: Visibility may be extended to at most 12 hours after the receive (spec 1.6).
 MAX_TOTAL_VISIBILITY = 43_200
+
+#: FIFO deduplication window in seconds (spec 1.9).
+DEDUPLICATION_WINDOW = 300.0
+
+# Sequence numbers are decimal strings of 20 digits, as AWS's look; the offset keeps them that long.
+_SEQUENCE_BASE = 10**19
+
+
+def _sequence_number(counter: int) -> str:
+    return str(_SEQUENCE_BASE + counter)
+
+
+def queue_name_from_arn(arn: str) -> str:
+    """The queue name an SQS ARN names (its last segment)."""
+    return arn.rsplit(":", 1)[-1]
 
 
 def queue_does_not_exist() -> AwsError:
@@ -129,6 +150,12 @@ class StoredMessage:
     receive_count: int = 0
     first_receive_timestamp: float | None = None
     last_receive_timestamp: float | None = None
+    # FIFO (spec 1.9); a standard queue may carry a group id too (fair queues), nothing else.
+    message_group_id: str | None = None
+    message_deduplication_id: str | None = None
+    sequence_number: str | None = None  # assigned by the store on FIFO queues
+    # Set when a redrive moved the message here (spec 1.8).
+    dead_letter_source_arn: str | None = None
 
 
 @dataclass(frozen=True)
@@ -191,8 +218,14 @@ class Store(ABC):
     # ------------------------------------------------------------------ messages
 
     @abstractmethod
-    def put_messages(self, queue: str, messages: Sequence[StoredMessage]) -> None:
-        """Enqueue messages, all or none, in the given order."""
+    def put_messages(self, queue: str, messages: Sequence[StoredMessage]) -> list[StoredMessage]:
+        """Enqueue messages, all or none, in the given order, and return them as stored.
+
+        On a FIFO queue each message gets a sequence number, and a message whose deduplication id
+        was seen in the last :data:`DEDUPLICATION_WINDOW` seconds (per queue, or per group with
+        DeduplicationScope=messageGroup; earlier entries of the same call count) is not enqueued:
+        its place in the result holds the earlier message's id and sequence number instead.
+        ``sent_timestamp`` is the time the window is measured from."""
 
     @abstractmethod
     def receive(
@@ -200,7 +233,11 @@ class Store(ABC):
     ) -> list[ReceivedMessage]:
         """Atomically take up to ``max_messages`` visible messages (oldest first), hide them until
         ``now + visibility_timeout``, count the receive, record the first-receive time and mint a
-        new receipt handle for each."""
+        new receipt handle for each.
+
+        FIFO queues: see :func:`_fifo_order`. Queues with a RedrivePolicy whose target exists:
+        a message that would exceed ``maxReceiveCount`` moves to the target instead (see
+        :func:`_dead_lettered`)."""
 
     @abstractmethod
     def delete_message(self, queue: str, message_id: str) -> bool:
@@ -246,6 +283,8 @@ class _MemoryQueue:
     record: QueueRecord
     # Insertion-ordered, so iteration is send order (receive takes the oldest first).
     messages: dict[str, StoredMessage] = field(default_factory=dict)
+    # FIFO: (scope, deduplication id) -> (window end, message id, sequence number).
+    deduplication: dict[tuple[str, str], tuple[float, str, str | None]] = field(default_factory=dict)
 
 
 class MemoryStore(Store):
@@ -257,6 +296,7 @@ class MemoryStore(Store):
         self._changed = threading.Condition(self._lock)
         self._queues: dict[str, _MemoryQueue] = {}
         self._version = 0
+        self._sequence = 0  # FIFO sequence numbers, increasing across all queues
 
     def _queue(self, name: str) -> _MemoryQueue:
         queue = self._queues.get(name)
@@ -298,12 +338,37 @@ class MemoryStore(Store):
         with self._lock:
             return sorted(self._queues)
 
-    def put_messages(self, queue: str, messages: Sequence[StoredMessage]) -> None:
+    def put_messages(self, queue: str, messages: Sequence[StoredMessage]) -> list[StoredMessage]:
         with self._lock:
-            stored = self._queue(queue).messages
+            state = self._queue(queue)
+            fifo = state.record.attributes.fifo_queue
+            if fifo and messages:
+                now = messages[0].sent_timestamp
+                seen = state.deduplication
+                for key in [key for key, entry in seen.items() if entry[0] <= now]:
+                    del seen[key]
+            stored: list[StoredMessage] = []
             for message in messages:
-                stored[message.message_id] = message
+                if fifo:
+                    key = _dedup_key(state.record, message)
+                    earlier = state.deduplication.get(key)
+                    if earlier is not None and earlier[0] > message.sent_timestamp:
+                        stored.append(replace(message, message_id=earlier[1], sequence_number=earlier[2]))
+                        continue
+                    message = self._sequenced(message)
+                    state.deduplication[key] = (
+                        message.sent_timestamp + DEDUPLICATION_WINDOW,
+                        message.message_id,
+                        message.sequence_number,
+                    )
+                state.messages[message.message_id] = message
+                stored.append(message)
             self._bump()
+            return stored
+
+    def _sequenced(self, message: StoredMessage) -> StoredMessage:
+        self._sequence += 1
+        return replace(message, sequence_number=_sequence_number(self._sequence))
 
     def _drop_expired(self, queue: _MemoryQueue, now: float) -> None:
         cutoff = _expiry_cutoff(queue.record, now)
@@ -316,15 +381,34 @@ class MemoryStore(Store):
         with self._lock:
             state = self._queue(queue)
             self._drop_expired(state, now)
+            record = state.record
+            candidates = list(state.messages.values())
+            if record.attributes.fifo_queue:
+                candidates = _fifo_order(candidates, now)
+            target_name = _dead_letter_name(record)
+            target = self._queues.get(target_name) if target_name is not None else None
+            if target is not None and not _usable_target(record, target.record):
+                target = None
             received: list[ReceivedMessage] = []
-            for message in list(state.messages.values()):
+            moved = False
+            for message in candidates:
                 if len(received) == max_messages:
                     break
                 if message.visible_at > now:
                     continue
+                if target is not None and _exceeds(record, message):
+                    del state.messages[message.message_id]
+                    arrived = _moved(record, message, now)
+                    if target.record.attributes.fifo_queue:
+                        arrived = self._sequenced(arrived)
+                    target.messages[arrived.message_id] = arrived
+                    moved = True
+                    continue
                 updated = _after_receive(message, now, visibility_timeout)
                 state.messages[message.message_id] = updated
                 received.append(ReceivedMessage(updated, make_receipt_handle(queue, message.message_id)))
+            if moved:
+                self._bump()  # a receive waiting on the dead-letter queue should see them
             return received
 
     def delete_message(self, queue: str, message_id: str) -> bool:
@@ -397,6 +481,68 @@ def _beyond_limit(last_receive: float | None, now: float, timeout: float) -> boo
     return last_receive is not None and now + timeout > last_receive + MAX_TOTAL_VISIBILITY
 
 
+def _dedup_key(record: QueueRecord, message: StoredMessage) -> tuple[str, str]:
+    """(scope, deduplication id): the scope is the group with DeduplicationScope=messageGroup."""
+    by_group = record.attributes.deduplication_scope == "messageGroup"
+    scope = (message.message_group_id or "") if by_group else ""
+    return scope, message.message_deduplication_id or ""
+
+
+def _fifo_order(messages: Sequence[StoredMessage], now: float) -> list[StoredMessage]:
+    """A FIFO queue's receivable messages (given in send order) in the order a receive takes them.
+
+    Spec 1.9: while any message of a group is in flight, no message of that group is returned
+    (delayed messages, never received, do not block); a receive takes as many messages of one group
+    as it can, in send order, before the next group, groups ordered by their oldest message."""
+    blocked = {m.message_group_id for m in messages if m.visible_at > now and m.receive_count > 0}
+    groups: dict[str | None, list[StoredMessage]] = {}
+    for message in messages:
+        if message.visible_at <= now and message.message_group_id not in blocked:
+            groups.setdefault(message.message_group_id, []).append(message)
+    return [message for group in groups.values() for message in group]
+
+
+def _exceeds(record: QueueRecord, message: StoredMessage) -> bool:
+    """Whether receiving ``message`` once more would exceed the queue's maxReceiveCount."""
+    policy = record.attributes.redrive_policy
+    return policy is not None and message.receive_count >= policy.max_receive_count
+
+
+def _dead_letter_name(record: QueueRecord) -> str | None:
+    policy = record.attributes.redrive_policy
+    if policy is None:
+        return None
+    name = queue_name_from_arn(policy.dead_letter_target_arn)
+    return None if name == record.name else name
+
+
+def _usable_target(source: QueueRecord, target: QueueRecord | None) -> bool:
+    # A target deleted or replaced by one of the other type since the policy was set is not used:
+    # the message stays where it is, as it would on a queue without a policy.
+    return target is not None and target.attributes.fifo_queue == source.attributes.fifo_queue
+
+
+def _moved(source: QueueRecord, message: StoredMessage, now: float) -> StoredMessage:
+    """The message as it arrives on the dead-letter queue (spec 1.8): same id, body, attributes and
+    SentTimestamp; never received there; the source's ARN attached; on FIFO the deduplication id
+    becomes the message id (the store assigns the new sequence number)."""
+    policy = source.attributes.redrive_policy
+    assert policy is not None
+    source_arn = policy.dead_letter_target_arn.rsplit(":", 1)[0] + ":" + source.name
+    return replace(
+        message,
+        visible_at=now,
+        receive_count=0,
+        first_receive_timestamp=None,
+        last_receive_timestamp=None,
+        message_deduplication_id=(
+            message.message_id if message.message_deduplication_id is not None else None
+        ),
+        sequence_number=None,
+        dead_letter_source_arn=source_arn,
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # SQLite.
 
@@ -421,7 +567,20 @@ CREATE TABLE IF NOT EXISTS messages (
     visible_at REAL NOT NULL,
     receive_count INTEGER NOT NULL DEFAULT 0,
     first_receive_timestamp REAL,
-    last_receive_timestamp REAL
+    last_receive_timestamp REAL,
+    message_group_id TEXT,
+    message_deduplication_id TEXT,
+    sequence_number TEXT,
+    dead_letter_source_arn TEXT
+);
+CREATE TABLE IF NOT EXISTS deduplication (
+    queue TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    deduplication_id TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    sequence_number TEXT,
+    expires_at REAL NOT NULL,
+    PRIMARY KEY (queue, scope, deduplication_id)
 );
 CREATE UNIQUE INDEX IF NOT EXISTS messages_by_id ON messages (queue, message_id);
 CREATE INDEX IF NOT EXISTS messages_by_visibility ON messages (queue, visible_at, seq);
@@ -430,7 +589,15 @@ CREATE INDEX IF NOT EXISTS messages_by_age ON messages (queue, sent_timestamp);
 
 _MESSAGE_COLUMNS = (
     "message_id, body, md5_of_body, message_attributes, md5_of_message_attributes, sender_id, "
-    "sent_timestamp, visible_at, receive_count, first_receive_timestamp, last_receive_timestamp"
+    "sent_timestamp, visible_at, receive_count, first_receive_timestamp, last_receive_timestamp, "
+    "message_group_id, message_deduplication_id, sequence_number, dead_letter_source_arn"
+)
+# Columns added after the first release of the schema: files created before get them on open.
+_ADDED_MESSAGE_COLUMNS = (
+    "message_group_id",
+    "message_deduplication_id",
+    "sequence_number",
+    "dead_letter_source_arn",
 )
 
 # Long polling across processes: poll PRAGMA data_version with a growing sleep (never spinning).
@@ -477,7 +644,35 @@ def _message_from_row(row: Sequence[Any]) -> StoredMessage:
         receive_count=row[8],
         first_receive_timestamp=row[9],
         last_receive_timestamp=row[10],
+        message_group_id=row[11],
+        message_deduplication_id=row[12],
+        sequence_number=row[13],
+        dead_letter_source_arn=row[14],
     )
+
+
+def _message_row(queue: str, m: StoredMessage) -> tuple[Any, ...]:
+    return (
+        queue,
+        m.message_id,
+        m.body,
+        m.md5_of_body,
+        _encode_attributes(m.message_attributes),
+        m.md5_of_message_attributes,
+        m.sender_id,
+        m.sent_timestamp,
+        m.visible_at,
+        m.receive_count,
+        m.first_receive_timestamp,
+        m.last_receive_timestamp,
+        m.message_group_id,
+        m.message_deduplication_id,
+        m.sequence_number,
+        m.dead_letter_source_arn,
+    )
+
+
+_INSERT_MESSAGE = f"INSERT INTO messages (queue, {_MESSAGE_COLUMNS}) VALUES ({', '.join('?' * 16)})"
 
 
 def _record_from_row(row: Sequence[Any]) -> QueueRecord:
@@ -506,7 +701,13 @@ class SQLiteStore(Store):
         self._all_lock = threading.Lock()
         self._closed = False
         # Idempotent DDL; concurrent openers serialise on SQLite's own lock (busy_timeout).
-        self._connection().executescript(_SCHEMA)
+        connection = self._connection()
+        connection.executescript(_SCHEMA)
+        with self._transaction() as connection:
+            present = {row[1] for row in connection.execute("PRAGMA table_info(messages)")}
+            for column in _ADDED_MESSAGE_COLUMNS:
+                if column not in present:
+                    connection.execute(f"ALTER TABLE messages ADD COLUMN {column} TEXT")
 
     def _connection(self) -> sqlite3.Connection:
         if self._closed:
@@ -550,6 +751,12 @@ class SQLiteStore(Store):
             raise queue_does_not_exist()
         return _record_from_row(row)
 
+    def _optional_record(self, connection: sqlite3.Connection, name: str) -> QueueRecord | None:
+        try:
+            return self._record(connection, name)
+        except AwsError:
+            return None
+
     # ------------------------------------------------------------------ queues
 
     def create_queue(self, record: QueueRecord) -> QueueRecord:
@@ -585,6 +792,7 @@ class SQLiteStore(Store):
         with self._transaction() as connection:
             self._record(connection, name)
             connection.execute("DELETE FROM messages WHERE queue = ?", (name,))
+            connection.execute("DELETE FROM deduplication WHERE queue = ?", (name,))
             connection.execute("DELETE FROM queues WHERE name = ?", (name,))
 
     def queue_names(self) -> list[str]:
@@ -593,29 +801,54 @@ class SQLiteStore(Store):
 
     # ------------------------------------------------------------------ messages
 
-    def put_messages(self, queue: str, messages: Sequence[StoredMessage]) -> None:
+    def put_messages(self, queue: str, messages: Sequence[StoredMessage]) -> list[StoredMessage]:
         with self._transaction() as connection:
-            self._record(connection, queue)
-            connection.executemany(
-                f"INSERT INTO messages (queue, {_MESSAGE_COLUMNS}) VALUES ({', '.join('?' * 12)})",
-                [
+            record = self._record(connection, queue)
+            if not record.attributes.fifo_queue:
+                connection.executemany(_INSERT_MESSAGE, [_message_row(queue, m) for m in messages])
+                return list(messages)
+            if messages:
+                connection.execute(
+                    "DELETE FROM deduplication WHERE queue = ? AND expires_at <= ?",
+                    (queue, messages[0].sent_timestamp),
+                )
+            stored: list[StoredMessage] = []
+            for message in messages:
+                scope, deduplication_id = _dedup_key(record, message)
+                earlier = connection.execute(
+                    "SELECT message_id, sequence_number FROM deduplication "
+                    "WHERE queue = ? AND scope = ? AND deduplication_id = ? AND expires_at > ?",
+                    (queue, scope, deduplication_id, message.sent_timestamp),
+                ).fetchone()
+                if earlier is not None:
+                    stored.append(replace(message, message_id=earlier[0], sequence_number=earlier[1]))
+                    continue
+                message = self._insert_fifo(connection, queue, message)
+                connection.execute(
+                    "INSERT OR REPLACE INTO deduplication VALUES (?, ?, ?, ?, ?, ?)",
                     (
                         queue,
-                        m.message_id,
-                        m.body,
-                        m.md5_of_body,
-                        _encode_attributes(m.message_attributes),
-                        m.md5_of_message_attributes,
-                        m.sender_id,
-                        m.sent_timestamp,
-                        m.visible_at,
-                        m.receive_count,
-                        m.first_receive_timestamp,
-                        m.last_receive_timestamp,
-                    )
-                    for m in messages
-                ],
-            )
+                        scope,
+                        deduplication_id,
+                        message.message_id,
+                        message.sequence_number,
+                        message.sent_timestamp + DEDUPLICATION_WINDOW,
+                    ),
+                )
+                stored.append(message)
+            return stored
+
+    @staticmethod
+    def _insert_fifo(connection: sqlite3.Connection, queue: str, message: StoredMessage) -> StoredMessage:
+        """Insert and number: the row's AUTOINCREMENT key only grows, so it orders sequence numbers."""
+        cursor = connection.execute(_INSERT_MESSAGE, _message_row(queue, message))
+        assert cursor.lastrowid is not None
+        message = replace(message, sequence_number=_sequence_number(cursor.lastrowid))
+        connection.execute(
+            "UPDATE messages SET sequence_number = ? WHERE seq = ?",
+            (message.sequence_number, cursor.lastrowid),
+        )
+        return message
 
     def receive(
         self, queue: str, max_messages: int, now: float, visibility_timeout: float
@@ -626,14 +859,43 @@ class SQLiteStore(Store):
                 "DELETE FROM messages WHERE queue = ? AND sent_timestamp <= ?",
                 (queue, _expiry_cutoff(record, now)),
             )
-            rows = connection.execute(
-                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE queue = ? AND visible_at <= ? "
-                "ORDER BY seq LIMIT ?",
-                (queue, now, max_messages),
-            ).fetchall()
-            received = []
-            for row in rows:
-                message = _after_receive(_message_from_row(row), now, visibility_timeout)
+            target_name = _dead_letter_name(record)
+            target = None
+            if target_name is not None:
+                target = self._optional_record(connection, target_name)
+                if not _usable_target(record, target):
+                    target = None
+            candidates: list[StoredMessage]
+            if record.attributes.fifo_queue:
+                rows = connection.execute(
+                    f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE queue = ? ORDER BY seq", (queue,)
+                ).fetchall()
+                candidates = _fifo_order([_message_from_row(row) for row in rows], now)
+            else:
+                # Moved messages do not count toward max_messages, so with a target read them all.
+                limit = -1 if target is not None else max_messages
+                rows = connection.execute(
+                    f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE queue = ? AND visible_at <= ? "
+                    "ORDER BY seq LIMIT ?",
+                    (queue, now, limit),
+                ).fetchall()
+                candidates = [_message_from_row(row) for row in rows]
+            received: list[ReceivedMessage] = []
+            for candidate in candidates:
+                if len(received) == max_messages:
+                    break
+                if target is not None and _exceeds(record, candidate):
+                    connection.execute(
+                        "DELETE FROM messages WHERE queue = ? AND message_id = ?",
+                        (queue, candidate.message_id),
+                    )
+                    arrived = _moved(record, candidate, now)
+                    if target.attributes.fifo_queue:
+                        self._insert_fifo(connection, target.name, arrived)
+                    else:
+                        connection.execute(_INSERT_MESSAGE, _message_row(target.name, arrived))
+                    continue
+                message = _after_receive(candidate, now, visibility_timeout)
                 connection.execute(
                     "UPDATE messages SET visible_at = ?, receive_count = ?, first_receive_timestamp = ?, "
                     "last_receive_timestamp = ? WHERE queue = ? AND message_id = ?",
