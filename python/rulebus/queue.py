@@ -39,6 +39,7 @@ from rulebus.queue_attributes import (
 from rulebus.store import (
     NON_EXISTENT_QUEUE,
     ChangeVisibilityResult,
+    DeleteResult,
     QueueRecord,
     StoredMessage,
     parse_receipt_handle,
@@ -604,10 +605,13 @@ class Queue:
         return parsed[1]
 
     def delete(self, receipt_handle: str) -> None:
-        """DeleteMessage. Any handle the message was ever received with works, even after its
-        visibility timeout ended or once the message is gone (standard queues, spec 1.6)."""
+        """DeleteMessage. On a standard queue any handle the message was ever received with works,
+        even after its visibility timeout ended or once the message is gone; on a FIFO queue the
+        handle expires with the message's visibility (spec 1.6)."""
         message_id = self._message_id(receipt_handle)
-        self._store.delete_message(self.name, message_id)
+        in_flight_at = self._now() if self._record().attributes.fifo_queue else None
+        if self._store.delete_message(self.name, message_id, in_flight_at) is DeleteResult.EXPIRED:
+            raise _out_of_range("ReceiptHandle", receipt_handle, "The receipt handle has expired.")
 
     def change_visibility(self, receipt_handle: str, timeout: int) -> None:
         """ChangeMessageVisibility: the message becomes visible ``timeout`` seconds from *now*

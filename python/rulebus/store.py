@@ -175,6 +175,14 @@ class QueueCounts:
     delayed: int
 
 
+class DeleteResult(Enum):
+    """What DeleteMessage found."""
+
+    DELETED = "deleted"
+    GONE = "gone"  # already deleted, purged or expired: not an error on standard queues
+    EXPIRED = "expired"  # FIFO: visible again, so the handle has expired and nothing is deleted
+
+
 class ChangeVisibilityResult(Enum):
     """What ChangeMessageVisibility found, so the queue can answer with SQS's text."""
 
@@ -240,8 +248,9 @@ class Store(ABC):
         :func:`_dead_lettered`)."""
 
     @abstractmethod
-    def delete_message(self, queue: str, message_id: str) -> bool:
-        """Delete the message; False when it was already gone (not an error on standard queues)."""
+    def delete_message(self, queue: str, message_id: str, in_flight_at: float | None = None) -> DeleteResult:
+        """Delete the message. With ``in_flight_at`` (FIFO queues), only while it is still in flight
+        at that time: a FIFO receipt handle expires with the message's visibility (spec 1.6)."""
 
     @abstractmethod
     def change_visibility(
@@ -411,9 +420,16 @@ class MemoryStore(Store):
                 self._bump()  # a receive waiting on the dead-letter queue should see them
             return received
 
-    def delete_message(self, queue: str, message_id: str) -> bool:
+    def delete_message(self, queue: str, message_id: str, in_flight_at: float | None = None) -> DeleteResult:
         with self._lock:
-            return self._queue(queue).messages.pop(message_id, None) is not None
+            messages = self._queue(queue).messages
+            message = messages.get(message_id)
+            if message is None:
+                return DeleteResult.GONE
+            if in_flight_at is not None and message.visible_at <= in_flight_at:
+                return DeleteResult.EXPIRED
+            del messages[message_id]
+            return DeleteResult.DELETED
 
     def change_visibility(
         self, queue: str, message_id: str, now: float, timeout: float
@@ -911,13 +927,18 @@ class SQLiteStore(Store):
                 received.append(ReceivedMessage(message, make_receipt_handle(queue, message.message_id)))
             return received
 
-    def delete_message(self, queue: str, message_id: str) -> bool:
+    def delete_message(self, queue: str, message_id: str, in_flight_at: float | None = None) -> DeleteResult:
         with self._transaction() as connection:
             self._record(connection, queue)
-            cursor = connection.execute(
-                "DELETE FROM messages WHERE queue = ? AND message_id = ?", (queue, message_id)
-            )
-            return cursor.rowcount > 0
+            row = connection.execute(
+                "SELECT visible_at FROM messages WHERE queue = ? AND message_id = ?", (queue, message_id)
+            ).fetchone()
+            if row is None:
+                return DeleteResult.GONE
+            if in_flight_at is not None and row[0] <= in_flight_at:
+                return DeleteResult.EXPIRED
+            connection.execute("DELETE FROM messages WHERE queue = ? AND message_id = ?", (queue, message_id))
+            return DeleteResult.DELETED
 
     def change_visibility(
         self, queue: str, message_id: str, now: float, timeout: float
