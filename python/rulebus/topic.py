@@ -6,7 +6,14 @@ once which subscriptions match and delivers to those only. Everything else here 
 limits, error texts (spec/aws-semantics.md section 2) and the exact notification envelope.
 
 Topics and subscriptions live in the broker's memory for now (not in its store): they do not survive
-a restart of a ``Broker("app.db")``. FIFO topics and HTTP/S endpoints are not supported yet.
+a restart of a ``Broker("app.db")``. FIFO topics are not supported yet.
+
+HTTP/S endpoints (spec 2.2, 2.5, 2.7) get real POSTs with SNS's headers: a SubscriptionConfirmation
+when they subscribe (they stay PendingConfirmation until ``confirm_subscription(token)``), then
+notifications, retried per the effective delivery policy and then moved to the subscription's
+dead-letter queue. For now every delivery happens synchronously inside ``publish`` (and the
+confirmation inside ``subscribe``): a slow endpoint slows the publisher, retry delays are slept by
+``Topic.sleep`` (or the broker clock's ``sleep``), and a failing endpoint never raises out of publish.
 
 Error codes are SNS's query codes (``InvalidParameter``, ``ParameterValueInvalid``...). Texts come
 from spec section 2 unless a comment at the text says otherwise.
@@ -18,12 +25,16 @@ import base64
 import hashlib
 import json
 import re
+import secrets
+import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
+from http.client import HTTPConnection, HTTPSConnection
 from typing import TYPE_CHECKING, Any, Callable, Union
+from urllib.parse import unquote, urlsplit
 
 from rulebus._core import FilterPolicy, RuleSet
 from rulebus._errors import AwsError, InvalidFilterPolicyError
@@ -52,6 +63,27 @@ _BATCH_ENTRY_ID = re.compile(r"[A-Za-z0-9_-]+")
 _ATTRIBUTE_NAME_CHAR = re.compile(r"[A-Za-z0-9_.-]")
 _CONTROL_CHAR = re.compile("[\x00-\x1f\x7f]")
 _QUEUE_ARN = re.compile(r"arn:aws:sqs:([^:]+):([^:]+):([^:]+)")
+# An SQS queue URL given where an ARN belongs ("Invalid parameter: SQS endpoint ARN"), not an HTTP/S endpoint.
+_SQS_QUEUE_URL = re.compile(r"https?://sqs\.[^/]+\.amazonaws\.com/\d{12}/[^/?#]+/?")
+
+HTTP_PROTOCOLS = ("http", "https")
+#: ConfirmSubscription tokens are valid for 2 days (spec 2.2).
+TOKEN_LIFETIME_SECONDS = 2 * 24 * 3600
+#: Seconds one POST may take (connect plus response); ours, AWS does not document a fixed value here.
+HTTP_TIMEOUT_SECONDS = 15.0
+USER_AGENT = "Amazon Simple Notification Service Agent"
+DEFAULT_CONTENT_TYPE = "text/plain; charset=UTF-8"
+#: The default healthy retry policy of HTTP/S deliveries (spec 2.1's EffectiveDeliveryPolicy).
+DEFAULT_RETRY_POLICY: dict[str, Any] = {
+    "minDelayTarget": 20,
+    "maxDelayTarget": 20,
+    "numRetries": 3,
+    "numMaxDelayRetries": 0,
+    "numNoDelayRetries": 0,
+    "numMinDelayRetries": 0,
+    "backoffFunction": "linear",
+}
+BACKOFF_FUNCTIONS = ("linear", "arithmetic", "geometric", "exponential")
 
 _DEFAULT_EFFECTIVE_DELIVERY_POLICY = (
     '{"http":{"defaultHealthyRetryPolicy":{"minDelayTarget":20,"maxDelayTarget":20,"numRetries":3,'
@@ -280,10 +312,17 @@ class PublishResult:
 @dataclass(eq=False)
 class Subscription:
     """One subscription of a topic. ``filtered_count`` counts the messages its filter policy kept
-    out (SNS's NumberOfNotificationsFilteredOut), ``delivered_count`` those delivered, and
-    ``failed_count`` deliveries that failed (the queue gone, SQS refusing the message)."""
+    out (SNS's NumberOfNotificationsFilteredOut), ``delivered_count`` those delivered,
+    ``dead_lettered_count`` those that failed (after the retries, for HTTP/S) and went to the
+    subscription's dead-letter queue, and ``failed_count`` failed deliveries that did not (no
+    RedrivePolicy, or the dead-letter queue refused them too): the queue gone, SQS refusing the
+    message, an HTTP/S endpoint unreachable or answering other than 2xx.
 
-    arn: str
+    ``subscription_arn`` is always the subscription's ARN; ``arn`` is what Subscribe answers:
+    ``"pending confirmation"`` while an HTTP/S subscription awaits ConfirmSubscription (unless it
+    was made with ``return_subscription_arn=True``), the ARN otherwise."""
+
+    subscription_arn: str
     topic_arn: str
     protocol: str
     endpoint: str
@@ -292,33 +331,61 @@ class Subscription:
     filter_policy: str | None = None
     filter_policy_scope: str | None = None
     raw_message_delivery: bool = False
+    delivery_policy: str | None = None
+    redrive_policy: str | None = None
+    pending_confirmation: bool = False
+    return_subscription_arn: bool = True
+    token: str | None = field(default=None, repr=False)
+    token_issued: float = field(default=0.0, repr=False)
     filtered_count: int = 0
     delivered_count: int = 0
+    dead_lettered_count: int = 0
     failed_count: int = 0
+
+    @property
+    def arn(self) -> str:
+        """SubscriptionArn as Subscribe returns it (see the class docstring)."""
+        if self.pending_confirmation and not self.return_subscription_arn:
+            return "pending confirmation"
+        return self.subscription_arn
 
     @property
     def attributes(self) -> dict[str, str]:
         """GetSubscriptionAttributes."""
         attributes = {
-            "ConfirmationWasAuthenticated": "true",
+            "ConfirmationWasAuthenticated": "false" if self.pending_confirmation else "true",
             "Endpoint": self.endpoint,
             "Owner": self.owner,
-            "PendingConfirmation": "false",
+            "PendingConfirmation": "true" if self.pending_confirmation else "false",
             "Protocol": self.protocol,
             "RawMessageDelivery": "true" if self.raw_message_delivery else "false",
-            "SubscriptionArn": self.arn,
+            "SubscriptionArn": self.subscription_arn,
             "TopicArn": self.topic_arn,
         }
         if self.filter_policy is not None:
             attributes["FilterPolicy"] = self.filter_policy
             attributes["FilterPolicyScope"] = self.filter_policy_scope or "MessageAttributes"
+        if self.delivery_policy is not None:
+            attributes["DeliveryPolicy"] = self.delivery_policy
+        if self.redrive_policy is not None:
+            attributes["RedrivePolicy"] = self.redrive_policy
         return attributes
 
-    def _same_settings(self, policy: str | None, scope: str | None, raw: bool) -> bool:
+    @property
+    def dead_letter_target_arn(self) -> str | None:
+        if self.redrive_policy is None:
+            return None
+        return str(json.loads(self.redrive_policy)["deadLetterTargetArn"])
+
+    def _same_settings(
+        self, policy: str | None, scope: str | None, raw: bool, delivery: str | None, redrive: str | None
+    ) -> bool:
         return (
             _canonical(self.filter_policy) == _canonical(policy)
             and self.filter_policy_scope == scope
             and self.raw_message_delivery == raw
+            and _canonical(self.delivery_policy) == _canonical(delivery)
+            and _canonical(self.redrive_policy) == _canonical(redrive)
         )
 
 
@@ -335,6 +402,144 @@ def _raw_flag(value: Any) -> bool:
         f"Invalid parameter: Attributes Reason: RawMessageDelivery: Invalid value [{value}]. "
         "Must be true or false."
     )
+
+
+def _json_object_attribute(value: Any, name: str) -> dict[str, Any] | None:
+    """A JSON-object subscription attribute given as a mapping or a JSON string (our wording)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise _invalid(f"Invalid parameter: Attributes Reason: {name}: failed to parse JSON.") from None
+    if not isinstance(value, Mapping):
+        raise _invalid(f"Invalid parameter: Attributes Reason: {name}: must be a JSON object.")
+    return dict(value)
+
+
+def _redrive_policy(value: Any) -> str | None:
+    """RedrivePolicy ``{"deadLetterTargetArn": <SQS queue ARN>}`` as its compact JSON text."""
+    policy = _json_object_attribute(value, "RedrivePolicy")
+    if policy is None:
+        return None
+    target = policy.get("deadLetterTargetArn")
+    if not isinstance(target, str) or not _QUEUE_ARN.fullmatch(target):
+        # Our wording in SNS's style (the spec has none).
+        raise _invalid("Invalid parameter: Attributes Reason: RedrivePolicy: deadLetterTargetArn is invalid")
+    if target.endswith(".fifo"):
+        raise _invalid(
+            "Invalid parameter: Attributes Reason: RedrivePolicy: a FIFO queue can not be the dead-letter "
+            "queue of a subscription to a standard topic"
+        )
+    return json.dumps(policy, separators=(",", ":"))
+
+
+def _check_retry_policy(policy: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """A healthy retry policy with SNS's defaults filled in and its limits (spec 2.7) checked."""
+    merged = dict(DEFAULT_RETRY_POLICY)
+    merged.update(policy)
+
+    def fail(reason: str) -> AwsError:
+        # Our wording in SNS's style (the spec has none).
+        return _invalid(f"Invalid parameter: Attributes Reason: {name}: {reason}")
+
+    for key in (
+        "minDelayTarget",
+        "maxDelayTarget",
+        "numRetries",
+        "numNoDelayRetries",
+        "numMinDelayRetries",
+        "numMaxDelayRetries",
+    ):
+        value = merged[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise fail(f"{key} must be a non-negative integer")
+    if merged["numRetries"] > 100:
+        raise fail("numRetries must be at most 100")
+    if not 1 <= merged["minDelayTarget"] <= merged["maxDelayTarget"] <= 3600:
+        raise fail("need 1 <= minDelayTarget <= maxDelayTarget <= 3600")
+    phases = merged["numNoDelayRetries"] + merged["numMinDelayRetries"] + merged["numMaxDelayRetries"]
+    if phases > merged["numRetries"]:
+        raise fail("numNoDelayRetries + numMinDelayRetries + numMaxDelayRetries exceed numRetries")
+    if merged["backoffFunction"] not in BACKOFF_FUNCTIONS:
+        raise fail(f"backoffFunction must be one of {', '.join(BACKOFF_FUNCTIONS)}")
+    return merged
+
+
+def _subscription_delivery_policy(value: Any, protocol: str) -> str | None:
+    policy = _json_object_attribute(value, "DeliveryPolicy")
+    if policy is None:
+        return None
+    if protocol not in HTTP_PROTOCOLS:
+        # Our wording: a DeliveryPolicy's retries are for HTTP/S endpoints (spec 2.7).
+        raise _invalid(
+            f"Invalid parameter: Attributes Reason: Delivery protocol [{protocol}] does not support "
+            "delivery policies"
+        )
+    retry = policy.get("healthyRetryPolicy", {})
+    if not isinstance(retry, Mapping):
+        raise _invalid(
+            "Invalid parameter: Attributes Reason: DeliveryPolicy: healthyRetryPolicy must be an object"
+        )
+    _check_retry_policy(retry, "DeliveryPolicy")
+    return json.dumps(policy, separators=(",", ":"))
+
+
+def retry_delays(policy: Mapping[str, Any]) -> list[float]:
+    """The seconds to wait before each retry of a failed HTTP/S delivery: ``numNoDelayRetries``
+    at once, ``numMinDelayRetries`` after ``minDelayTarget``, the backoff phase going from
+    ``minDelayTarget`` to ``maxDelayTarget`` along ``backoffFunction``, then
+    ``numMaxDelayRetries`` after ``maxDelayTarget`` (spec 2.7). AWS publishes the backoff
+    functions only as curves; these shapes (linear, arithmetic = triangular numbers, geometric =
+    squares, exponential = powers of two, all normalised to the phase) are ours."""
+    low, high = float(policy["minDelayTarget"]), float(policy["maxDelayTarget"])
+    no_delay, at_min, at_max = (
+        policy["numNoDelayRetries"],
+        policy["numMinDelayRetries"],
+        policy["numMaxDelayRetries"],
+    )
+    backoff = max(0, policy["numRetries"] - no_delay - at_min - at_max)
+    curve: list[float] = []
+    for step in range(backoff):
+        last = backoff - 1
+        if last == 0:
+            fraction = 0.0
+        elif policy["backoffFunction"] == "arithmetic":
+            fraction = step * (step + 1) / (last * (last + 1))
+        elif policy["backoffFunction"] == "geometric":
+            fraction = (step / last) ** 2
+        elif policy["backoffFunction"] == "exponential":
+            fraction = (2**step - 1) / (2**last - 1)
+        else:
+            fraction = step / last
+        curve.append(low + (high - low) * fraction)
+    return ([0.0] * no_delay + [low] * at_min + curve + [high] * at_max)[: policy["numRetries"]]
+
+
+def http_post(url: str, body: str, headers: Mapping[str, str]) -> bool:
+    """One POST: True on a 2xx answer, False on any other answer or a connection error (never
+    raises). Redirects are not followed; ``user:password@`` in the URL becomes Basic auth."""
+    try:
+        parts = urlsplit(url)
+        if parts.scheme not in HTTP_PROTOCOLS or not parts.hostname:
+            return False
+        connection_class = HTTPSConnection if parts.scheme == "https" else HTTPConnection
+        connection = connection_class(parts.hostname, parts.port, timeout=HTTP_TIMEOUT_SECONDS)
+        sent = dict(headers)
+        if parts.username is not None:
+            credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+            sent["Authorization"] = "Basic " + base64.b64encode(credentials.encode("utf-8")).decode("ascii")
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        try:
+            connection.request("POST", path, body=body.encode("utf-8"), headers=sent)
+            response = connection.getresponse()
+            response.read()
+            return 200 <= response.status < 300
+        finally:
+            connection.close()
+    except Exception:
+        return False
 
 
 @dataclass
@@ -362,6 +567,9 @@ class Topic:
         self._set_attributes: dict[str, str] = dict(attributes or {})
         self._subscriptions: dict[str, Subscription] = {}
         self._rules = RuleSet("sns")
+        #: Sleeps the delays between HTTP/S retries, unless the broker's clock has a ``sleep``
+        #: (which wins); replace it in tests so that they never sleep.
+        self.sleep: Callable[[float], Any] = time.sleep
 
     def __repr__(self) -> str:
         return f"Topic({self.name!r})"
@@ -392,15 +600,18 @@ class Topic:
         attributes = {
             "Policy": json.dumps(policy, separators=(",", ":")),
             "Owner": account,
-            "SubscriptionsPending": "0",
+            "SubscriptionsPending": str(self._count(pending=True)),
             "TopicArn": self.arn,
             "EffectiveDeliveryPolicy": _DEFAULT_EFFECTIVE_DELIVERY_POLICY,
-            "SubscriptionsConfirmed": str(len(self._subscriptions)),
+            "SubscriptionsConfirmed": str(self._count(pending=False)),
             "DisplayName": "",
             "SubscriptionsDeleted": "0",
         }
         attributes.update(self._set_attributes)
         return attributes
+
+    def _count(self, pending: bool) -> int:
+        return sum(1 for s in self._subscriptions.values() if s.pending_confirmation == pending)
 
     @property
     def subscriptions(self) -> list[Subscription]:
@@ -414,6 +625,16 @@ class Topic:
         if isinstance(target, Queue):
             return "sqs", target.arn, target
         if isinstance(target, str):
+            scheme = target.split(":", 1)[0].lower()
+            if scheme in HTTP_PROTOCOLS and not _SQS_QUEUE_URL.fullmatch(target):
+                try:
+                    hostname = urlsplit(target).hostname
+                except ValueError:
+                    hostname = None
+                if not hostname:
+                    # Our wording in SNS's style (the spec has none).
+                    raise _invalid("Invalid parameter: Endpoint")
+                return scheme, target, target
             match = _QUEUE_ARN.fullmatch(target)
             if match is None:
                 raise _invalid("Invalid parameter: SQS endpoint ARN")
@@ -423,7 +644,8 @@ class Topic:
             name = getattr(target, "__qualname__", type(target).__qualname__)
             return "python", f"python:{name}:{id(target):x}", target
         raise TypeError(
-            f"a subscriber must be a Queue, an SQS queue ARN or a callable, not {type(target).__name__}"
+            "a subscriber must be a Queue, an SQS queue ARN, an http(s):// URL or a callable, "
+            f"not {type(target).__name__}"
         )
 
     def subscribe(
@@ -432,12 +654,24 @@ class Topic:
         filter_policy: str | Mapping[str, Any] | None = None,
         filter_policy_scope: str = "MessageAttributes",
         raw_message_delivery: bool | str = False,
+        delivery_policy: str | Mapping[str, Any] | None = None,
+        redrive_policy: str | Mapping[str, Any] | None = None,
+        return_subscription_arn: bool = False,
     ) -> Subscription:
-        """Subscribe: a Queue (or an SQS queue ARN) or a callable receiving the notification dict.
+        """Subscribe: a Queue (or an SQS queue ARN), an ``http://`` or ``https://`` URL, or a
+        callable receiving the notification dict.
 
         Idempotent: the same endpoint with the same settings gives the existing subscription, with
         other settings "Subscription already exists with different attributes". An invalid filter
         policy raises ``InvalidFilterPolicyError`` (SNS's text) and subscribes nothing.
+
+        An HTTP/S subscription starts PendingConfirmation: this call POSTs it a
+        SubscriptionConfirmation (synchronously, retried per the delivery policy; a failure does not
+        raise) whose ``Token`` ``confirm_subscription`` takes; until then it receives nothing, and
+        its ``arn`` is ``"pending confirmation"`` unless ``return_subscription_arn`` is true.
+        ``delivery_policy`` (HTTP/S only) is ``{"healthyRetryPolicy": {...}}`` (spec 2.7);
+        ``redrive_policy`` is ``{"deadLetterTargetArn": <SQS queue ARN>}``: where a delivery that
+        failed (after its retries) goes.
         """
         protocol, endpoint, deliver_to = self._endpoint(target)
         if protocol == "sqs" and endpoint.endswith(".fifo"):
@@ -446,6 +680,8 @@ class Topic:
                 "subscribed to standard SNS topics"
             )
         raw = _raw_flag(raw_message_delivery)
+        delivery = _subscription_delivery_policy(delivery_policy, protocol)
+        redrive = _redrive_policy(redrive_policy)
         if raw and protocol == "python":
             # Our wording: SNS allows raw delivery only for sqs, http/s and firehose (spec 2.5).
             raise _invalid(
@@ -466,7 +702,12 @@ class Topic:
             scope = filter_policy_scope
         for existing in self._subscriptions.values():
             if existing.protocol == protocol and existing.endpoint == endpoint:
-                if existing._same_settings(policy_text, scope, raw):
+                if existing._same_settings(policy_text, scope, raw, delivery, redrive):
+                    if return_subscription_arn:
+                        existing.return_subscription_arn = True
+                    if existing.pending_confirmation:
+                        # Subscribing again re-sends the confirmation (same token).
+                        self._request_confirmation(existing)
                     return existing
                 raise _invalid(
                     "Invalid parameter: Attributes Reason: Subscription already exists with different "
@@ -475,8 +716,9 @@ class Topic:
         arn = f"{self.arn}:{uuid.uuid4()}"
         if policy_text is not None:
             self._rules.add(arn, policy_text, scope=scope)  # type: ignore[arg-type]
+        pending = protocol in HTTP_PROTOCOLS
         subscription = Subscription(
-            arn=arn,
+            subscription_arn=arn,
             topic_arn=self.arn,
             protocol=protocol,
             endpoint=endpoint,
@@ -485,13 +727,36 @@ class Topic:
             filter_policy=policy_text,
             filter_policy_scope=scope,
             raw_message_delivery=raw,
+            delivery_policy=delivery,
+            redrive_policy=redrive,
+            pending_confirmation=pending,
+            return_subscription_arn=return_subscription_arn or not pending,
         )
         self._subscriptions[arn] = subscription
+        if pending:
+            subscription.token = secrets.token_hex(128)
+            subscription.token_issued = self._broker._clock()
+            self._request_confirmation(subscription)
         return subscription
+
+    def confirm_subscription(self, token: str) -> Subscription:
+        """ConfirmSubscription: the pending HTTP/S subscription with this token (valid 2 days) is
+        confirmed and receives notifications from now on; confirming again answers the same
+        subscription. An unknown or expired token: InvalidParameter "Invalid parameter: Token"."""
+        if not isinstance(token, str):
+            raise TypeError(f"token must be str, not {type(token).__name__}")
+        for subscription in self._subscriptions.values():
+            if token and subscription.token == token:
+                if subscription.pending_confirmation:
+                    if self._broker._clock() - subscription.token_issued > TOKEN_LIFETIME_SECONDS:
+                        break
+                    subscription.pending_confirmation = False
+                return subscription
+        raise _invalid("Invalid parameter: Token")
 
     def unsubscribe(self, subscription: Subscription | str) -> None:
         """Unsubscribe (a Subscription or its ARN); unsubscribing twice is not an error."""
-        arn = subscription.arn if isinstance(subscription, Subscription) else subscription
+        arn = subscription.subscription_arn if isinstance(subscription, Subscription) else subscription
         removed = self._subscriptions.pop(arn, None)
         if removed is not None and removed.filter_policy is not None:
             self._rules.remove(arn)
@@ -621,8 +886,10 @@ class Topic:
         sent_attributes = prepared.attributes if prepared.per_protocol is None else {}
         matched: dict[str, set[str]] = {}
         for subscription in list(self._subscriptions.values()):
+            if subscription.pending_confirmation:
+                continue
             body = self._message_for(prepared, subscription.protocol)
-            if subscription.filter_policy is not None and subscription.arn not in self._matching(
+            if subscription.filter_policy is not None and subscription.subscription_arn not in self._matching(
                 body, prepared, matched
             ):
                 subscription.filtered_count += 1
@@ -633,11 +900,35 @@ class Topic:
             try:
                 self._send(subscription, notification, body, sent_attributes)
             except AwsError:
-                # SNS drops what the endpoint refuses (no subscription DLQ yet, spec 2.7).
-                subscription.failed_count += 1
+                # What the endpoint refuses goes to the subscription's DLQ, else is dropped (spec 2.7).
+                self._dead_letter(subscription, notification, body, sent_attributes)
             else:
                 subscription.delivered_count += 1
         return PublishResult(message_id)
+
+    def _dead_letter(
+        self,
+        subscription: Subscription,
+        notification: dict[str, Any],
+        body: str,
+        attributes: dict[str, dict[str, Any]],
+    ) -> None:
+        """A failed delivery: to the RedrivePolicy's queue as the endpoint would have got it
+        (the raw message, or the envelope), else counted in ``failed_count``."""
+        target = subscription.dead_letter_target_arn
+        if target is not None:
+            try:
+                queue = self._queue_for(target)
+                if subscription.raw_message_delivery:
+                    queue.send(body, message_attributes=attributes or None)
+                else:
+                    queue.send(format_envelope(notification))
+            except AwsError:
+                pass
+            else:
+                subscription.dead_lettered_count += 1
+                return
+        subscription.failed_count += 1
 
     @staticmethod
     def _message_for(prepared: _Prepared, protocol: str) -> str:
@@ -662,14 +953,90 @@ class Topic:
         notification["Message"] = message
         notification["Timestamp"] = timestamp
         notification["SignatureVersion"] = self._set_attributes.get("SignatureVersion", "1")
-        notification["Signature"] = _placeholder_signature(notification)
-        notification["SigningCertURL"] = (
-            f"https://sns.{region}.amazonaws.com/SimpleNotificationService-rulebus0000000000000000000000.pem"
-        )
+        notification["Signature"] = _placeholder_signature(notification, _NOTIFICATION_SIGNED_KEYS)
+        notification["SigningCertURL"] = _signing_cert_url(region)
         notification["UnsubscribeURL"] = (
-            f"https://sns.{region}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={subscription.arn}"
+            f"https://sns.{region}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn="
+            f"{subscription.subscription_arn}"
         )
         return notification
+
+    def _request_confirmation(self, subscription: Subscription) -> bool:
+        """POST the SubscriptionConfirmation (spec 2.5) to a pending HTTP/S subscription."""
+        region = self._broker.region
+        message_id = str(uuid.uuid4())
+        token = subscription.token or ""
+        confirmation: dict[str, Any] = {
+            "Type": "SubscriptionConfirmation",
+            "MessageId": message_id,
+            "Token": token,
+            "TopicArn": self.arn,
+            "Message": (
+                f"You have chosen to subscribe to the topic {self.arn}.\n"
+                "To confirm the subscription, visit the SubscribeURL included in this message."
+            ),
+            "SubscribeURL": (
+                f"https://sns.{region}.amazonaws.com/?Action=ConfirmSubscription&TopicArn={self.arn}"
+                f"&Token={token}"
+            ),
+            "Timestamp": _timestamp(self._broker._clock()),
+            "SignatureVersion": self._set_attributes.get("SignatureVersion", "1"),
+        }
+        confirmation["Signature"] = _placeholder_signature(confirmation, _CONFIRMATION_SIGNED_KEYS)
+        confirmation["SigningCertURL"] = _signing_cert_url(region)
+        return self._post(subscription, "SubscriptionConfirmation", message_id, format_envelope(confirmation))
+
+    def _post(
+        self, subscription: Subscription, message_type: str, message_id: str, body: str, raw: bool = False
+    ) -> bool:
+        """POST with SNS's headers, retried per the effective delivery policy; True once it got a 2xx."""
+        headers = {
+            "x-amz-sns-message-type": message_type,
+            "x-amz-sns-message-id": message_id,
+            "x-amz-sns-topic-arn": self.arn,
+        }
+        if message_type != "SubscriptionConfirmation":
+            headers["x-amz-sns-subscription-arn"] = subscription.subscription_arn
+        if raw:
+            headers["x-amz-sns-rawdelivery"] = "true"
+        retry, content_type = self._delivery_settings(subscription)
+        headers["Content-Type"] = content_type
+        headers["User-Agent"] = USER_AGENT
+        if http_post(subscription.endpoint, body, headers):
+            return True
+        for delay in retry_delays(retry):
+            self._sleep(delay)
+            if http_post(subscription.endpoint, body, headers):
+                return True
+        return False
+
+    def _sleep(self, seconds: float) -> None:
+        clock_sleep = getattr(self._broker._clock, "sleep", None)
+        if callable(clock_sleep):
+            clock_sleep(seconds)
+        else:
+            self.sleep(seconds)
+
+    def _delivery_settings(self, subscription: Subscription) -> tuple[dict[str, Any], str]:
+        """The effective healthy retry policy and Content-Type: SNS's defaults, the topic's
+        DeliveryPolicy ``"http"`` part, then the subscription's (unless the topic disables
+        subscription overrides). A topic policy that does not check out is ignored."""
+        retry: dict[str, Any] = dict(DEFAULT_RETRY_POLICY)
+        content_type = DEFAULT_CONTENT_TYPE
+        try:
+            topic_http = json.loads(self._set_attributes.get("DeliveryPolicy") or "{}").get("http") or {}
+            retry = _check_retry_policy(topic_http.get("defaultHealthyRetryPolicy") or {}, "DeliveryPolicy")
+            content_type = (topic_http.get("defaultRequestPolicy") or {}).get(
+                "headerContentType", content_type
+            )
+            overrides = not topic_http.get("disableSubscriptionOverrides", False)
+        except (AwsError, AttributeError, TypeError, ValueError):
+            overrides = True
+        if overrides and subscription.delivery_policy is not None:
+            own = json.loads(subscription.delivery_policy)
+            retry = _check_retry_policy({**retry, **(own.get("healthyRetryPolicy") or {})}, "DeliveryPolicy")
+            content_type = (own.get("requestPolicy") or {}).get("headerContentType", content_type)
+        return retry, str(content_type)
 
     def _send(
         self,
@@ -680,6 +1047,13 @@ class Topic:
     ) -> None:
         if subscription.protocol == "python":
             subscription.target(notification)
+            return
+        if subscription.protocol in HTTP_PROTOCOLS:
+            raw = subscription.raw_message_delivery
+            payload = body if raw else format_envelope(notification)
+            if not self._post(subscription, "Notification", notification["MessageId"], payload, raw):
+                # Our code for the failure; it only decides the dead-letter path, it is not raised.
+                raise AwsError("EndpointUnreachable", f"delivery to {subscription.endpoint} failed")
             return
         queue = self._queue_for(subscription.target)
         if subscription.raw_message_delivery:
@@ -696,9 +1070,16 @@ class Topic:
         return Queue(self._broker, name)
 
 
-def _placeholder_signature(notification: Mapping[str, Any]) -> str:
+_NOTIFICATION_SIGNED_KEYS = ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type")
+_CONFIRMATION_SIGNED_KEYS = ("Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type")
+
+
+def _signing_cert_url(region: str) -> str:
+    return f"https://sns.{region}.amazonaws.com/SimpleNotificationService-rulebus0000000000000000000000.pem"
+
+
+def _placeholder_signature(notification: Mapping[str, Any], keys: Sequence[str]) -> str:
     """A stand-in for SNS's RSA signature: base64 of a SHA-256 over SNS's string to sign (spec 2.5),
     so it is stable for one notification, but it verifies against no certificate."""
-    keys = ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type")
     text = "".join(f"{key}\n{notification[key]}\n" for key in keys if key in notification)
     return base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest() * 8).decode("ascii")
