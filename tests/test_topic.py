@@ -89,9 +89,10 @@ def test_bad_topic_names(broker: Broker, name: str) -> None:
     assert info.value.code == "InvalidParameter"
 
 
-def test_fifo_topics_not_supported_yet(broker: Broker) -> None:
-    with pytest.raises(NotImplementedError):
+def test_a_fifo_name_needs_the_fifo_attribute(broker: Broker) -> None:
+    with pytest.raises(AwsError) as error:
         broker.topic("t.fifo")
+    assert error.value.message == "Invalid parameter: Topic Name"
 
 
 def test_delete_topic(broker: Broker, topic: Topic) -> None:

@@ -6,7 +6,14 @@ once which subscriptions match and delivers to those only. Everything else here 
 limits, error texts (spec/aws-semantics.md section 2) and the exact notification envelope.
 
 Topics and subscriptions live in the broker's memory for now (not in its store): they do not survive
-a restart of a ``Broker("app.db")``. FIFO topics are not supported yet.
+a restart of a ``Broker("app.db")``.
+
+FIFO topics (names ending ``.fifo``, created with ``fifo_topic=True``; spec 2.1-2.3, 2.5): publish
+needs a MessageGroupId, a MessageDeduplicationId (or ContentBasedDeduplication: SHA-256 of the
+body) deduplicates for 5 minutes (per group with FifoThroughputScope=MessageGroup), each message gets
+an increasing SequenceNumber, and deliveries to FIFO queues carry the group id and the SNS message id
+as deduplication id, so a FIFO queue keeps the topic's order per group. Standard queues may subscribe
+too (allowed since 2023, spec 7). Their envelope has SequenceNumber and no signature fields.
 
 HTTP/S endpoints (spec 2.2, 2.5, 2.7) get real POSTs with SNS's headers: a SubscriptionConfirmation
 when they subscribe (they stay PendingConfirmation until ``confirm_subscription(token)``), then
@@ -59,6 +66,9 @@ MAX_BATCH_ENTRIES = 10
 MAX_SUBJECT_LENGTH = 99  # "must be less than 100 characters"
 
 _TOPIC_NAME = re.compile(r"[A-Za-z0-9_-]{1,256}")
+_FIFO_TOPIC_NAME = re.compile(r"[A-Za-z0-9_-]{1,251}\.fifo")
+# MessageGroupId / MessageDeduplicationId: 1-128 alphanumerics and punctuation (as SQS, spec 1.9).
+_FIFO_ID = re.compile(r"[!-~]{1,128}")  # printable ASCII but space: alphanumerics and punctuation
 _BATCH_ENTRY_ID = re.compile(r"[A-Za-z0-9_-]+")
 _ATTRIBUTE_NAME_CHAR = re.compile(r"[A-Za-z0-9_.-]")
 _CONTROL_CHAR = re.compile("[\x00-\x1f\x7f]")
@@ -102,7 +112,11 @@ _POLICY_ACTIONS = [
     "SNS:Publish",
 ]
 
-#: CreateTopic keywords and the attributes they set. FifoTopic and its companions come with FIFO.
+#: FIFO deduplication window (spec 2.3, as SQS's 1.9).
+DEDUPLICATION_SECONDS = 300
+FIFO_THROUGHPUT_SCOPES = ("Topic", "MessageGroup")
+
+#: CreateTopic keywords and the attributes they set.
 TOPIC_KWARGS = {
     "display_name": "DisplayName",
     "policy": "Policy",
@@ -110,6 +124,9 @@ TOPIC_KWARGS = {
     "signature_version": "SignatureVersion",
     "tracing_config": "TracingConfig",
     "kms_master_key_id": "KmsMasterKeyId",
+    "fifo_topic": "FifoTopic",
+    "content_based_deduplication": "ContentBasedDeduplication",
+    "fifo_throughput_scope": "FifoThroughputScope",
 }
 
 Subscriber = Union[Queue, str, Callable[[dict[str, Any]], Any]]
@@ -120,12 +137,11 @@ def _invalid(message: str, code: str = INVALID_PARAMETER) -> AwsError:
 
 
 def validate_topic_name(name: Any) -> None:
-    """1-256 characters of ``[A-Za-z0-9_-]`` (spec 2.1); ``.fifo`` names need FIFO topics."""
+    """1-256 characters of ``[A-Za-z0-9_-]``, or 1-251 of them then ``.fifo`` (spec 2.1); whether a
+    ``.fifo`` name goes with FifoTopic=true is checked by ``check_topic_attributes``."""
     if not isinstance(name, str):
         raise TypeError(f"topic name must be str, not {type(name).__name__}")
-    if name.endswith(".fifo"):
-        raise NotImplementedError("FIFO topics are not supported yet")
-    if not _TOPIC_NAME.fullmatch(name):
+    if not _TOPIC_NAME.fullmatch(name) and not _FIFO_TOPIC_NAME.fullmatch(name):
         raise _invalid("Invalid parameter: Topic Name")
 
 
@@ -145,12 +161,62 @@ def topic_attributes_from_kwargs(attributes: Mapping[str, Any]) -> dict[str, str
     """CreateTopic's attributes from snake_case keywords (values as Python or AWS strings)."""
     result: dict[str, str] = {}
     for key, value in attributes.items():
-        if key in ("fifo_topic", "content_based_deduplication"):
-            raise NotImplementedError("FIFO topics are not supported yet")
         if key not in TOPIC_KWARGS:
             raise TypeError(f"unknown topic attribute {key!r}")
         result[TOPIC_KWARGS[key]] = _attribute_string(value)
     return result
+
+
+def _bool_attribute(attributes: Mapping[str, str], name: str) -> bool:
+    value = attributes.get(name, "false")
+    if value.lower() not in ("true", "false"):
+        # Our wording, as SNS words RawMessageDelivery (spec 2.2).
+        raise _invalid(
+            f"Invalid parameter: Attributes Reason: {name}: Invalid value [{value}]. Must be true or false."
+        )
+    return value.lower() == "true"
+
+
+def check_topic_attributes(name: str, attributes: Mapping[str, str]) -> bool:
+    """CreateTopic's FIFO rules (spec 2.1): a ``.fifo`` name needs FifoTopic=true and FifoTopic=true
+    a ``.fifo`` name; ContentBasedDeduplication and FifoThroughputScope only on FIFO topics.
+    Returns whether the topic is FIFO."""
+    fifo = _bool_attribute(attributes, "FifoTopic")
+    if fifo and not name.endswith(".fifo"):
+        # LocalStack's / moto's wording (not in the spec).
+        raise _invalid(
+            "Invalid parameter: Fifo Topic names must end with .fifo and must be made up of only uppercase "
+            "and lowercase ASCII letters, numbers, underscores, and hyphens, and must be between 1 and 256 "
+            "characters long."
+        )
+    if not fifo and name.endswith(".fifo"):
+        # A standard topic's name may not hold a '.' (spec 2.1's text for a bad name).
+        raise _invalid("Invalid parameter: Topic Name")
+    content_based = _bool_attribute(attributes, "ContentBasedDeduplication")
+    scope = attributes.get("FifoThroughputScope")
+    if not fifo and (content_based or scope is not None):
+        which = "ContentBasedDeduplication" if content_based else "FifoThroughputScope"
+        # Our wording in SNS's style (the spec has none).
+        raise _invalid(f"Invalid parameter: Attributes Reason: {which}: only valid for FIFO topics")
+    if scope is not None and scope not in FIFO_THROUGHPUT_SCOPES:
+        # Our wording, as SNS words FilterPolicyScope (spec 2.2).
+        raise _invalid(
+            f"Invalid parameter: Attributes Reason: FifoThroughputScope: Invalid value [{scope}]. "
+            "Please use either Topic or MessageGroup"
+        )
+    return fifo
+
+
+def _check_fifo_id(parameter: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{parameter} must be str, not {type(value).__name__}")
+    if not _FIFO_ID.fullmatch(value):
+        # SQS's reason (spec 1.9) in SNS's "Invalid parameter: X Reason: Y" form; our wording.
+        raise _invalid(
+            f"Invalid parameter: {parameter} Reason: {parameter} can only include alphanumeric and "
+            "punctuation characters. 1 to 128 in length."
+        )
+    return value
 
 
 # --------------------------------------------------------------------------------------------
@@ -304,9 +370,10 @@ def format_envelope(notification: Mapping[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class PublishResult:
-    """Publish's answer: the message's id (a UUID)."""
+    """Publish's answer: the message's id (a UUID) and, on a FIFO topic, its SequenceNumber."""
 
     message_id: str
+    sequence_number: str | None = None
 
 
 @dataclass(eq=False)
@@ -418,8 +485,9 @@ def _json_object_attribute(value: Any, name: str) -> dict[str, Any] | None:
     return dict(value)
 
 
-def _redrive_policy(value: Any) -> str | None:
-    """RedrivePolicy ``{"deadLetterTargetArn": <SQS queue ARN>}`` as its compact JSON text."""
+def _redrive_policy(value: Any, fifo: bool = False) -> str | None:
+    """RedrivePolicy ``{"deadLetterTargetArn": <SQS queue ARN>}`` as its compact JSON text; the
+    dead-letter queue is FIFO for a FIFO topic's subscriptions, standard otherwise."""
     policy = _json_object_attribute(value, "RedrivePolicy")
     if policy is None:
         return None
@@ -427,7 +495,12 @@ def _redrive_policy(value: Any) -> str | None:
     if not isinstance(target, str) or not _QUEUE_ARN.fullmatch(target):
         # Our wording in SNS's style (the spec has none).
         raise _invalid("Invalid parameter: Attributes Reason: RedrivePolicy: deadLetterTargetArn is invalid")
-    if target.endswith(".fifo"):
+    if fifo and not target.endswith(".fifo"):
+        raise _invalid(
+            "Invalid parameter: Attributes Reason: RedrivePolicy: must use a FIFO queue as DLQ for a FIFO "
+            "Subscription to a FIFO Topic."
+        )
+    if not fifo and target.endswith(".fifo"):
         raise _invalid(
             "Invalid parameter: Attributes Reason: RedrivePolicy: a FIFO queue can not be the dead-letter "
             "queue of a subscription to a standard topic"
@@ -548,6 +621,8 @@ class _Prepared:
     subject: str | None
     attributes: dict[str, dict[str, Any]]
     per_protocol: dict[str, str] | None  # MessageStructure=json: the parsed object's string entries
+    group_id: str | None = None
+    deduplication_id: str | None = None  # FIFO topics: explicit, or the body's SHA-256
 
 
 # --------------------------------------------------------------------------------------------
@@ -555,7 +630,7 @@ class _Prepared:
 
 
 class Topic:
-    """One SNS standard topic; get it with ``broker.topic(name)``.
+    """One SNS topic, standard or FIFO; get it with ``broker.topic(name)``.
 
     Its subscriptions and the compiled filter policies are held by this object, which the broker
     keeps in memory (one per name), so every ``broker.topic(name)`` returns the same object.
@@ -565,6 +640,13 @@ class Topic:
         self._broker = broker
         self.name = name
         self._set_attributes: dict[str, str] = dict(attributes or {})
+        #: FifoTopic=true (the name then ends ``.fifo``).
+        self.fifo = check_topic_attributes(name, self._set_attributes)
+        self._content_based_deduplication = _bool_attribute(self._set_attributes, "ContentBasedDeduplication")
+        self._deduplication_per_group = self._set_attributes.get("FifoThroughputScope") == "MessageGroup"
+        #: FIFO deduplication: (group or None, deduplication id) -> (expiry, message id, sequence number).
+        self._deduplication: dict[tuple[str | None, str], tuple[float, str, str]] = {}
+        self._sequence = 10_000_000_000_000_000_000
         self._subscriptions: dict[str, Subscription] = {}
         self._rules = RuleSet("sns")
         #: Sleeps the delays between HTTP/S retries, unless the broker's clock has a ``sleep``
@@ -607,7 +689,14 @@ class Topic:
             "DisplayName": "",
             "SubscriptionsDeleted": "0",
         }
+        if self.fifo:
+            attributes["FifoTopic"] = "true"
+            attributes["ContentBasedDeduplication"] = "false"
+            attributes["SignatureVersion"] = "2"
         attributes.update(self._set_attributes)
+        for name in ("FifoTopic", "ContentBasedDeduplication"):
+            if name in attributes:
+                attributes[name] = attributes[name].lower()
         return attributes
 
     def _count(self, pending: bool) -> int:
@@ -674,14 +763,14 @@ class Topic:
         failed (after its retries) goes.
         """
         protocol, endpoint, deliver_to = self._endpoint(target)
-        if protocol == "sqs" and endpoint.endswith(".fifo"):
+        if protocol == "sqs" and endpoint.endswith(".fifo") and not self.fifo:
             raise _invalid(
                 "Invalid parameter: Invalid parameter: Endpoint Reason: FIFO SQS Queues can not be "
                 "subscribed to standard SNS topics"
             )
         raw = _raw_flag(raw_message_delivery)
         delivery = _subscription_delivery_policy(delivery_policy, protocol)
-        redrive = _redrive_policy(redrive_policy)
+        redrive = _redrive_policy(redrive_policy, self.fifo)
         if raw and protocol == "python":
             # Our wording: SNS allows raw delivery only for sqs, http/s and firehose (spec 2.5).
             raise _invalid(
@@ -769,6 +858,8 @@ class Topic:
         subject: str | None,
         message_attributes: Mapping[str, Mapping[str, Any]] | None,
         message_structure: str | None,
+        group_id: str | None = None,
+        deduplication_id: str | None = None,
     ) -> _Prepared:
         if not isinstance(message, str):
             raise TypeError(f"message must be str, not {type(message).__name__}")
@@ -804,7 +895,30 @@ class Topic:
                 raise _invalid("Invalid parameter: Message Structure - No default entry in JSON message body")
             # Non-string values are ignored (spec 2.3).
             per_protocol = {key: value for key, value in parsed.items() if isinstance(value, str)}
-        return _Prepared(message, subject, attributes, per_protocol)
+        if not self.fifo:
+            if deduplication_id is not None:
+                raise _invalid(
+                    "Invalid parameter: MessageDeduplicationId Reason: The request includes "
+                    "MessageDeduplicationId parameter that is not valid for this topic type"
+                )
+            # Standard topics may carry MessageGroupId, for standard (fair) queues (spec 2.3).
+            if group_id is not None:
+                _check_fifo_id("MessageGroupId", group_id)
+            return _Prepared(message, subject, attributes, per_protocol, group_id)
+        if group_id is None or group_id == "":
+            raise _invalid("Invalid parameter: The MessageGroupId parameter is required for FIFO topics")
+        _check_fifo_id("MessageGroupId", group_id)
+        if deduplication_id is not None:
+            _check_fifo_id("MessageDeduplicationId", deduplication_id)
+        elif self._content_based_deduplication:
+            # SHA-256 of the body only (spec 1.9, 2.3): the Message as published.
+            deduplication_id = hashlib.sha256(message.encode("utf-8")).hexdigest()
+        else:
+            raise _invalid(
+                "Invalid parameter: The topic should either have ContentBasedDeduplication enabled or "
+                "MessageDeduplicationId provided explicitly"
+            )
+        return _Prepared(message, subject, attributes, per_protocol, group_id, deduplication_id)
 
     def publish(
         self,
@@ -812,15 +926,30 @@ class Topic:
         subject: str | None = None,
         message_attributes: Mapping[str, Mapping[str, Any]] | None = None,
         message_structure: str | None = None,
+        message_group_id: str | None = None,
+        message_deduplication_id: str | None = None,
     ) -> PublishResult:
-        """Publish to every subscription whose filter policy matches (all without one)."""
-        prepared = self._prepare(message, subject, message_attributes, message_structure)
+        """Publish to every subscription whose filter policy matches (all without one).
+
+        FIFO topics need ``message_group_id`` and ``message_deduplication_id`` (unless
+        ContentBasedDeduplication is on); a duplicate within 5 minutes answers with the first
+        message's id and sequence number and is delivered to nobody (spec 2.3). Standard topics
+        refuse ``message_deduplication_id`` and pass ``message_group_id`` on to standard queues."""
+        prepared = self._prepare(
+            message,
+            subject,
+            message_attributes,
+            message_structure,
+            message_group_id,
+            message_deduplication_id,
+        )
         return self._deliver(prepared)
 
     def publish_batch(self, entries: Sequence[Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
         """PublishBatch: 1-10 entries ``{"Id", "Message", "Subject"?, "MessageStructure"?,
-        "MessageAttributes"?}``; returns ``{"Successful": [{"Id", "MessageId"}], "Failed": [{"Id",
-        "Code", "Message", "SenderFault"}]}``. Request-level problems raise ``AwsError``."""
+        "MessageAttributes"?, "MessageGroupId"?, "MessageDeduplicationId"?}``; returns
+        ``{"Successful": [{"Id", "MessageId", "SequenceNumber" (FIFO)}], "Failed": [{"Id", "Code",
+        "Message", "SenderFault"}]}``. Request-level problems raise ``AwsError``."""
         if not entries:
             # LocalStack's wording (not in the spec).
             raise _invalid("The batch request doesn't contain any entries", EMPTY_BATCH)
@@ -862,6 +991,8 @@ class Topic:
                     entry.get("Subject"),
                     entry.get("MessageAttributes"),
                     entry.get("MessageStructure"),
+                    entry.get("MessageGroupId"),
+                    entry.get("MessageDeduplicationId"),
                 )
             except AwsError as error:
                 failed.append(
@@ -874,14 +1005,40 @@ class Topic:
                 )
                 continue
             result = self._deliver(prepared)
-            successful.append({"Id": entry_id, "MessageId": result.message_id})
+            success = {"Id": entry_id, "MessageId": result.message_id}
+            if result.sequence_number is not None:
+                success["SequenceNumber"] = result.sequence_number
+            successful.append(success)
         return {"Successful": successful, "Failed": failed}
 
     # ------------------------------------------------------------------ delivery
 
+    def _deduplicate(self, prepared: _Prepared, message_id: str, now: float) -> PublishResult:
+        """A FIFO publish's result: the first message's within the 5-minute window (then
+        ``message_id`` is not that of the result), else a new sequence number, remembered."""
+        for key, (expiry, _, _) in list(self._deduplication.items()):
+            if expiry <= now:
+                del self._deduplication[key]
+        group = prepared.group_id if self._deduplication_per_group else None
+        key = (group, prepared.deduplication_id or "")
+        seen = self._deduplication.get(key)
+        if seen is not None:
+            return PublishResult(seen[1], seen[2])
+        # Increasing, not consecutive (spec 1.9's SequenceNumber shape).
+        self._sequence += 1 + secrets.randbelow(1 << 16)
+        sequence_number = str(self._sequence)
+        self._deduplication[key] = (now + DEDUPLICATION_SECONDS, message_id, sequence_number)
+        return PublishResult(message_id, sequence_number)
+
     def _deliver(self, prepared: _Prepared) -> PublishResult:
         message_id = str(uuid.uuid4())
-        timestamp = _timestamp(self._broker._clock())
+        now = self._broker._clock()
+        timestamp = _timestamp(now)
+        result = PublishResult(message_id)
+        if self.fifo:
+            result = self._deduplicate(prepared, message_id, now)
+            if result.message_id != message_id:
+                return result  # a duplicate: accepted, delivered to nobody
         # Message attributes are sent only when MessageStructure is not json (spec 2.3).
         sent_attributes = prepared.attributes if prepared.per_protocol is None else {}
         matched: dict[str, set[str]] = {}
@@ -894,17 +1051,19 @@ class Topic:
             ):
                 subscription.filtered_count += 1
                 continue
-            notification = self._notification(subscription, message_id, timestamp, prepared.subject, body)
+            notification = self._notification(
+                subscription, message_id, timestamp, prepared.subject, body, result.sequence_number
+            )
             if sent_attributes:
                 notification["MessageAttributes"] = notification_attributes(sent_attributes)
             try:
-                self._send(subscription, notification, body, sent_attributes)
+                self._send(subscription, notification, body, sent_attributes, prepared.group_id)
             except AwsError:
                 # What the endpoint refuses goes to the subscription's DLQ, else is dropped (spec 2.7).
-                self._dead_letter(subscription, notification, body, sent_attributes)
+                self._dead_letter(subscription, notification, body, sent_attributes, prepared.group_id)
             else:
                 subscription.delivered_count += 1
-        return PublishResult(message_id)
+        return result
 
     def _dead_letter(
         self,
@@ -912,6 +1071,7 @@ class Topic:
         notification: dict[str, Any],
         body: str,
         attributes: dict[str, dict[str, Any]],
+        group_id: str | None = None,
     ) -> None:
         """A failed delivery: to the RedrivePolicy's queue as the endpoint would have got it
         (the raw message, or the envelope), else counted in ``failed_count``."""
@@ -919,10 +1079,14 @@ class Topic:
         if target is not None:
             try:
                 queue = self._queue_for(target)
-                if subscription.raw_message_delivery:
-                    queue.send(body, message_attributes=attributes or None)
-                else:
-                    queue.send(format_envelope(notification))
+                payload = body if subscription.raw_message_delivery else format_envelope(notification)
+                self._to_queue(
+                    queue,
+                    payload,
+                    attributes if subscription.raw_message_delivery else {},
+                    notification,
+                    group_id,
+                )
             except AwsError:
                 pass
             else:
@@ -944,21 +1108,35 @@ class Topic:
         return cache[body]
 
     def _notification(
-        self, subscription: Subscription, message_id: str, timestamp: str, subject: str | None, message: str
+        self,
+        subscription: Subscription,
+        message_id: str,
+        timestamp: str,
+        subject: str | None,
+        message: str,
+        sequence_number: str | None = None,
     ) -> dict[str, Any]:
+        """The envelope; a FIFO topic's has SequenceNumber and no signature fields (spec 2.5)."""
         region = self._broker.region
-        notification: dict[str, Any] = {"Type": "Notification", "MessageId": message_id, "TopicArn": self.arn}
+        notification: dict[str, Any] = {"Type": "Notification", "MessageId": message_id}
+        if sequence_number is not None:
+            notification["SequenceNumber"] = sequence_number
+        notification["TopicArn"] = self.arn
         if subject is not None:
             notification["Subject"] = subject
         notification["Message"] = message
         notification["Timestamp"] = timestamp
-        notification["SignatureVersion"] = self._set_attributes.get("SignatureVersion", "1")
-        notification["Signature"] = _placeholder_signature(notification, _NOTIFICATION_SIGNED_KEYS)
-        notification["SigningCertURL"] = _signing_cert_url(region)
-        notification["UnsubscribeURL"] = (
+        unsubscribe_url = (
             f"https://sns.{region}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn="
             f"{subscription.subscription_arn}"
         )
+        if self.fifo:
+            notification["UnsubscribeURL"] = unsubscribe_url
+            return notification
+        notification["SignatureVersion"] = self._set_attributes.get("SignatureVersion", "1")
+        notification["Signature"] = _placeholder_signature(notification, _NOTIFICATION_SIGNED_KEYS)
+        notification["SigningCertURL"] = _signing_cert_url(region)
+        notification["UnsubscribeURL"] = unsubscribe_url
         return notification
 
     def _request_confirmation(self, subscription: Subscription) -> bool:
@@ -1044,6 +1222,7 @@ class Topic:
         notification: dict[str, Any],
         body: str,
         attributes: dict[str, dict[str, Any]],
+        group_id: str | None = None,
     ) -> None:
         if subscription.protocol == "python":
             subscription.target(notification)
@@ -1057,9 +1236,30 @@ class Topic:
             return
         queue = self._queue_for(subscription.target)
         if subscription.raw_message_delivery:
-            queue.send(body, message_attributes=attributes or None)
+            self._to_queue(queue, body, attributes, notification, group_id)
         else:
-            queue.send(format_envelope(notification))
+            self._to_queue(queue, format_envelope(notification), {}, notification, group_id)
+
+    def _to_queue(
+        self,
+        queue: Queue,
+        body: str,
+        attributes: dict[str, dict[str, Any]],
+        notification: Mapping[str, Any],
+        group_id: str | None,
+    ) -> None:
+        """SendMessage to a subscribed (or dead-letter) queue: a FIFO queue gets the message's group
+        and the SNS message id as deduplication id, so it keeps the topic's order per group; a
+        standard queue gets the group id, if any, for fairness (spec 1.9, 2.3)."""
+        if queue.name.endswith(".fifo"):
+            queue.send(
+                body,
+                message_attributes=attributes or None,
+                message_group_id=group_id,
+                message_deduplication_id=notification["MessageId"],
+            )
+        else:
+            queue.send(body, message_attributes=attributes or None, message_group_id=group_id)
 
     def _queue_for(self, target: Queue | str) -> Queue:
         if isinstance(target, Queue):
