@@ -18,6 +18,7 @@ from typing import Any, Callable
 import pytest
 from rulebus import AwsError, Broker
 from rulebus.queue import Queue
+from rulebus.store import SQLiteStore
 
 START = 1_700_000_000.0
 
@@ -380,32 +381,32 @@ def test_send_batch(broker: Broker) -> None:
 
 
 def test_batch_request_errors(queue: Queue) -> None:
-    with aws_error("AWS.SimpleQueueService.EmptyBatchRequest"):
+    with aws_error("EmptyBatchRequest"):
         queue.send_batch([])
     with aws_error(
-        "AWS.SimpleQueueService.TooManyEntriesInBatchRequest",
+        "TooManyEntriesInBatchRequest",
         "Maximum number of entries per request are 10. You have sent 11.",
     ):
         queue.send_batch([{"Id": str(n), "MessageBody": "x"} for n in range(11)])
-    with aws_error("AWS.SimpleQueueService.BatchEntryIdsNotDistinct"):
+    with aws_error("BatchEntryIdsNotDistinct"):
         queue.send_batch([{"Id": "a", "MessageBody": "x"}, {"Id": "a", "MessageBody": "y"}])
     invalid_id = (
         "A batch entry id can only contain alphanumeric characters, hyphens and underscores. "
         "It can be at most 80 letters long."
     )
     for bad in ("a.b", "", "x" * 81):
-        with aws_error("AWS.SimpleQueueService.InvalidBatchEntryId", invalid_id):
+        with aws_error("InvalidBatchEntryId", invalid_id):
             queue.send_batch([{"Id": bad, "MessageBody": "x"}])
     with aws_error(
-        "AWS.SimpleQueueService.BatchRequestTooLong",
+        "BatchRequestTooLong",
         "Batch requests cannot be longer than 1048576 bytes. You have sent 1048577 bytes.",
     ):
         queue.send_batch(
             [{"Id": "a", "MessageBody": "x" * 524_288}, {"Id": "b", "MessageBody": "x" * 524_289}]
         )
-    with aws_error("AWS.SimpleQueueService.TooManyEntriesInBatchRequest"):
+    with aws_error("TooManyEntriesInBatchRequest"):
         queue.delete_batch([{"Id": str(n), "ReceiptHandle": "h"} for n in range(11)])
-    with aws_error("AWS.SimpleQueueService.EmptyBatchRequest"):
+    with aws_error("EmptyBatchRequest"):
         queue.change_visibility_batch([])
     assert counts(queue) == (0, 0, 0)
 
@@ -447,7 +448,7 @@ def test_purge(queue: Queue, clock: FakeClock) -> None:
     assert counts(queue) == (0, 0, 0)
     clock.advance(59)
     with aws_error(
-        "AWS.SimpleQueueService.PurgeQueueInProgress",
+        "PurgeQueueInProgress",
         "Only one PurgeQueue operation on orders is allowed every 60 seconds.",
     ):
         queue.purge()
@@ -554,11 +555,11 @@ def test_create_queue_idempotency(broker: Broker) -> None:
     assert broker.queue("q", visibility_timeout="60") == first
     assert broker.queue("q").attributes["VisibilityTimeout"] == "60"  # open keeps attributes
     with aws_error(
-        "QueueAlreadyExists",
+        "QueueNameExists",
         "A queue already exists with the same name and a different value for attribute VisibilityTimeout",
     ):
         broker.queue("q", visibility_timeout=30)
-    with aws_error("QueueAlreadyExists"):
+    with aws_error("QueueNameExists"):
         broker.queue("q", visibility_timeout=60, delay_seconds=5)
 
 
@@ -572,19 +573,90 @@ def test_queue_identity_and_listing(broker: Broker) -> None:
         broker.queue("bad name")
 
 
-def test_delete_queue(broker: Broker) -> None:
+def test_delete_queue(broker: Broker, clock: FakeClock) -> None:
     queue = broker.queue("doomed")
     queue.send("x")
     broker.delete_queue("doomed")
     assert broker.queues() == []
-    missing = ("AWS.SimpleQueueService.NonExistentQueue", "The specified queue does not exist.")
+    missing = ("QueueDoesNotExist", "The specified queue does not exist.")
     with aws_error(*missing):
         queue.send("x")
     with aws_error(*missing):
         queue.receive()
     with aws_error(*missing):
         broker.delete_queue("doomed")
+    clock.advance(60)
     assert broker.queue("doomed").receive() == []  # re-created empty
+
+
+DELETED_RECENTLY = (
+    "QueueDeletedRecently",
+    "You must wait 60 seconds after deleting a queue before you can create another queue with the same name.",
+)
+
+
+def test_queue_deleted_recently(make_broker: Callable[[], Broker], clock: FakeClock) -> None:
+    broker = make_broker()
+    broker.queue("doomed", visibility_timeout=45)
+    broker.queue("other")
+    broker.delete_queue("doomed")
+    clock.advance(59.5)
+    with aws_error(*DELETED_RECENTLY):
+        broker.queue("doomed")
+    with aws_error(*DELETED_RECENTLY):
+        broker.queue("doomed", visibility_timeout=45)
+    with pytest.raises(AwsError) as info:
+        broker.queue("doomed")
+    assert (info.value.query_code, info.value.status) == ("AWS.SimpleQueueService.QueueDeletedRecently", 400)
+    assert [q.name for q in broker.queues()] == ["other"]  # nothing was created
+    broker.queue("fresh")  # other names are not blocked
+    if isinstance(broker._store, SQLiteStore):  # the block is in the file, for every broker on it
+        with aws_error(*DELETED_RECENTLY):
+            make_broker().queue("doomed")
+    clock.advance(0.5)  # 60 s after the deletion, by the broker's clock
+    assert broker.queue("doomed").attributes["VisibilityTimeout"] == "30"  # a new queue
+    broker.delete_queue("doomed")  # each deletion blocks the name again
+    with aws_error(*DELETED_RECENTLY):
+        broker.queue("doomed")
+
+
+def test_queue_recreate_delay_is_configurable(tmp_path: Path, clock: FakeClock) -> None:
+    for path in (None, tmp_path / "rulebus.db"):
+        with Broker(path, clock=clock, queue_recreate_delay=0) as broker:
+            broker.queue("doomed").send("x")
+            broker.delete_queue("doomed")
+            assert broker.queue("doomed").receive() == []
+
+
+def test_error_codes(broker: Broker) -> None:
+    """``code`` is the modeled shape name, ``query_code`` the legacy code, ``status`` the HTTP
+    status (spec section 0's table)."""
+    queue = broker.queue("orders")
+    expected = {
+        "QueueDoesNotExist": ("AWS.SimpleQueueService.NonExistentQueue", 400),
+        "QueueNameExists": ("QueueAlreadyExists", 400),
+        "PurgeQueueInProgress": ("AWS.SimpleQueueService.PurgeQueueInProgress", 403),
+        "EmptyBatchRequest": ("AWS.SimpleQueueService.EmptyBatchRequest", 400),
+        "InvalidParameterValue": ("InvalidParameterValue", 400),
+        "InvalidAttributeName": ("InvalidAttributeName", 400),
+    }
+    errors: dict[str, AwsError] = {}
+    queue.purge()
+    for action in (
+        lambda: broker.delete_queue("missing"),
+        lambda: broker.queue("orders", delay_seconds=5),
+        queue.purge,  # the second of two
+        lambda: queue.send_batch([]),
+        lambda: broker.queue("bad name"),
+        lambda: queue.set_attributes({"Colour": "red"}),
+    ):
+        with pytest.raises(AwsError) as info:
+            action()
+        errors[info.value.code] = info.value
+    assert {code: (e.query_code, e.status) for code, e in errors.items()} == expected
+    assert all(e.sender_fault for e in errors.values())
+    plain = AwsError("SomeCode", "text")
+    assert (plain.query_code, plain.status, plain.sender_fault) == ("SomeCode", 400, True)
 
 
 def test_attributes(queue: Queue, clock: FakeClock) -> None:

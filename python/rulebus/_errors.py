@@ -40,13 +40,62 @@ class InvalidEventError(RulebusError, ValueError):
 
 class AwsError(RulebusError):
     """An error an AWS API would return: its error code (``QueueDoesNotExist``,
-    ``InvalidParameterValue``...), its message, and whether the sender is at fault."""
+    ``InvalidParameterValue``...), its message, and whether the sender is at fault.
 
-    def __init__(self, code: str, message: str, sender_fault: bool = True) -> None:
+    ``code`` is the name the service's current model gives the error (for SQS the modeled shape,
+    what boto3's ``client.exceptions`` are named after and what a JSON ``__type`` carries);
+    ``query_code`` the legacy query-protocol code (for SQS the ``x-amzn-query-error`` header and
+    the query ``<Code>``, e.g. ``AWS.SimpleQueueService.NonExistentQueue``), the same as ``code``
+    unless told; ``status`` the HTTP status AWS answers with. :func:`sqs_error` fills both in
+    from :data:`SQS_ERRORS`.
+    """
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        sender_fault: bool = True,
+        query_code: str | None = None,
+        status: int = 400,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.sender_fault = sender_fault
+        self.query_code = query_code if query_code is not None else code
+        self.status = status
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.code!r}, {self.message!r})"
+
+
+#: SQS's errors: modeled shape name (``AwsError.code``) -> (legacy query code, HTTP status), from
+#: spec section 0 ("SQS JSON error mechanics"). Unmodeled errors are keyed by their legacy code.
+SQS_ERRORS: dict[str, tuple[str, int]] = {
+    "QueueDoesNotExist": ("AWS.SimpleQueueService.NonExistentQueue", 400),
+    "QueueNameExists": ("QueueAlreadyExists", 400),
+    "QueueDeletedRecently": ("AWS.SimpleQueueService.QueueDeletedRecently", 400),
+    "PurgeQueueInProgress": ("AWS.SimpleQueueService.PurgeQueueInProgress", 403),
+    "OverLimit": ("OverLimit", 403),
+    "TooManyEntriesInBatchRequest": ("AWS.SimpleQueueService.TooManyEntriesInBatchRequest", 400),
+    "EmptyBatchRequest": ("AWS.SimpleQueueService.EmptyBatchRequest", 400),
+    "BatchEntryIdsNotDistinct": ("AWS.SimpleQueueService.BatchEntryIdsNotDistinct", 400),
+    "BatchRequestTooLong": ("AWS.SimpleQueueService.BatchRequestTooLong", 400),
+    "InvalidBatchEntryId": ("AWS.SimpleQueueService.InvalidBatchEntryId", 400),
+    "MessageNotInflight": ("AWS.SimpleQueueService.MessageNotInflight", 400),
+    "UnsupportedOperation": ("AWS.SimpleQueueService.UnsupportedOperation", 400),
+    "ReceiptHandleIsInvalid": ("ReceiptHandleIsInvalid", 400),
+    "InvalidAttributeName": ("InvalidAttributeName", 400),
+    "InvalidAttributeValue": ("InvalidAttributeValue", 400),
+    "InvalidMessageContents": ("InvalidMessageContents", 400),
+    "InvalidParameterValue": ("InvalidParameterValue", 400),
+    "MissingParameter": ("MissingParameter", 400),
+    "ResourceNotFoundException": ("ResourceNotFoundException", 400),
+}
+
+
+def sqs_error(code: str, message: str, sender_fault: bool = True) -> AwsError:
+    """An SQS error by its modeled name, with the legacy query code and HTTP status of
+    :data:`SQS_ERRORS` (a code missing there keeps itself as query code, and 400)."""
+    query_code, status = SQS_ERRORS.get(code, (code, 400))
+    return AwsError(code, message, sender_fault, query_code, status)

@@ -11,7 +11,7 @@ import os
 import time
 from typing import Any
 
-from rulebus._errors import AwsError
+from rulebus._errors import AwsError, sqs_error
 from rulebus.queue import Queue, check_queue_attributes
 from rulebus.queue_attributes import ATTRIBUTE_NAMES, QueueAttributes, validate_queue_name
 from rulebus.store import Clock, MemoryStore, QueueRecord, SQLiteStore, Store
@@ -19,8 +19,12 @@ from rulebus.topic import Topic, topic_attributes_from_kwargs, validate_topic_na
 
 __all__ = ["Broker"]
 
-#: CreateQueue with different attributes (spec 1.1: legacy code QueueAlreadyExists).
-QUEUE_ALREADY_EXISTS = "QueueAlreadyExists"
+#: CreateQueue with different attributes (spec 1.1 and 0: modeled QueueNameExists, legacy code
+#: QueueAlreadyExists).
+QUEUE_NAME_EXISTS = "QueueNameExists"
+
+#: Seconds after DeleteQueue during which the name cannot be re-created (spec 1.1).
+QUEUE_RECREATE_DELAY = 60.0
 
 
 class Broker:
@@ -28,7 +32,8 @@ class Broker:
 
     ``Broker()`` keeps everything in memory; ``Broker("app.db")`` in an SQLite file that survives
     restarts and can be shared by several processes. ``clock`` (epoch seconds) lets tests move
-    time instead of sleeping.
+    time instead of sleeping. ``queue_recreate_delay`` is how long (by that clock) a deleted
+    queue's name stays blocked, as AWS's 60 s (QueueDeletedRecently); 0 lifts the block.
     """
 
     def __init__(
@@ -37,9 +42,11 @@ class Broker:
         region: str = "us-east-1",
         account: str = "000000000000",
         clock: Clock | None = None,
+        queue_recreate_delay: float = QUEUE_RECREATE_DELAY,
     ) -> None:
         self.region = region
         self.account = account
+        self.queue_recreate_delay = queue_recreate_delay
         self._clock: Clock = clock if clock is not None else time.time
         self._store: Store = MemoryStore() if path is None else SQLiteStore(path)
         # Topics live in memory for now, even with an SQLite store (see ``topic``).
@@ -59,26 +66,28 @@ class Broker:
 
     def queue(self, name: str, **attributes: Any) -> Queue:
         """Open a queue; with attributes (snake_case keywords, Python or AWS string values), behave
-        as CreateQueue: the existing queue when its attributes are equal, QueueAlreadyExists when
-        they differ. Without attributes, open the queue, creating it with defaults if absent."""
+        as CreateQueue: the existing queue when its attributes are equal, QueueNameExists when
+        they differ. Without attributes, open the queue, creating it with defaults if absent.
+        Creating a queue whose name was deleted less than 60 s ago (``queue_recreate_delay``)
+        raises QueueDeletedRecently."""
         validate_queue_name(name)
         wanted = QueueAttributes.from_kwargs(name, **attributes)
         check_queue_attributes(self, wanted, name)
         now = self._clock()
-        stored = self._store.create_queue(QueueRecord(name, wanted, now, now))
+        stored = self._store.create_queue(QueueRecord(name, wanted, now, now), self.queue_recreate_delay)
         if attributes and stored.attributes != wanted:
-            raise AwsError(
-                QUEUE_ALREADY_EXISTS,
+            raise sqs_error(
+                QUEUE_NAME_EXISTS,
                 "A queue already exists with the same name and a different value for attribute "
                 f"{_first_difference(stored.attributes, wanted)}",
             )
         return Queue(self, name)
 
     def delete_queue(self, name: str) -> None:
-        """DeleteQueue: the queue and its messages go at once (AWS takes up to 60 s and blocks the
-        name for 60 s; that block is not emulated yet)."""
+        """DeleteQueue: the queue and its messages go at once (AWS takes up to 60 s); the name then
+        cannot be re-created for ``queue_recreate_delay`` seconds (QueueDeletedRecently)."""
         validate_queue_name(name)
-        self._store.delete_queue(name)
+        self._store.delete_queue(name, self._clock())
 
     def queues(self) -> list[Queue]:
         """Every queue, sorted by name."""

@@ -35,7 +35,7 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from rulebus._errors import AwsError
+from rulebus._errors import AwsError, sqs_error
 
 __all__ = [
     "MAX_ATTRIBUTES",
@@ -73,7 +73,7 @@ _TRANSPORT_BINARY = b"\x02"
 
 def _error(message: str) -> AwsError:
     """Every attribute rule SQS enforces answers with InvalidParameterValue (HTTP 400, sender)."""
-    return AwsError(_INVALID, message)
+    return sqs_error(_INVALID, message)
 
 
 def _is_name_char(char: str) -> bool:

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from rulebus._errors import AwsError
+from rulebus._errors import AwsError, sqs_error
 from rulebus.message_attributes import (
     md5_of_message_attributes,
     md5_of_message_body,
@@ -37,7 +37,7 @@ from rulebus.queue_attributes import (
     queue_url,
 )
 from rulebus.store import (
-    NON_EXISTENT_QUEUE,
+    QUEUE_DOES_NOT_EXIST,
     ChangeVisibilityResult,
     DeleteResult,
     QueueRecord,
@@ -53,19 +53,19 @@ if TYPE_CHECKING:
 __all__ = ["Message", "Queue", "SendResult", "check_queue_attributes"]
 
 # --------------------------------------------------------------------------------------------
-# Codes (spec section 0: legacy query codes).
+# Codes (spec section 0: the modeled shape names; the legacy query codes are in SQS_ERRORS).
 
 INVALID_PARAMETER_VALUE = "InvalidParameterValue"
 MISSING_PARAMETER = "MissingParameter"
 INVALID_MESSAGE_CONTENTS = "InvalidMessageContents"
 INVALID_ATTRIBUTE_NAME = "InvalidAttributeName"
 RECEIPT_HANDLE_IS_INVALID = "ReceiptHandleIsInvalid"
-PURGE_QUEUE_IN_PROGRESS = "AWS.SimpleQueueService.PurgeQueueInProgress"
-TOO_MANY_ENTRIES = "AWS.SimpleQueueService.TooManyEntriesInBatchRequest"
-EMPTY_BATCH = "AWS.SimpleQueueService.EmptyBatchRequest"
-IDS_NOT_DISTINCT = "AWS.SimpleQueueService.BatchEntryIdsNotDistinct"
-INVALID_BATCH_ENTRY_ID = "AWS.SimpleQueueService.InvalidBatchEntryId"
-BATCH_REQUEST_TOO_LONG = "AWS.SimpleQueueService.BatchRequestTooLong"
+PURGE_QUEUE_IN_PROGRESS = "PurgeQueueInProgress"
+TOO_MANY_ENTRIES = "TooManyEntriesInBatchRequest"
+EMPTY_BATCH = "EmptyBatchRequest"
+IDS_NOT_DISTINCT = "BatchEntryIdsNotDistinct"
+INVALID_BATCH_ENTRY_ID = "InvalidBatchEntryId"
+BATCH_REQUEST_TOO_LONG = "BatchRequestTooLong"
 
 # --------------------------------------------------------------------------------------------
 # Limits (spec 1.3, 1.5, 1.6, 1.7, 1.10).
@@ -108,7 +108,7 @@ _READ_ONLY_ATTRIBUTES = ("QueueArn", *_COUNT_ATTRIBUTES, "CreatedTimestamp", "La
 
 
 def _error(code: str, message: str) -> AwsError:
-    return AwsError(code, message)
+    return sqs_error(code, message)
 
 
 def _out_of_range(parameter: str, value: Any, reason: str) -> AwsError:
@@ -192,7 +192,13 @@ BatchResult = dict[str, list[dict[str, Any]]]
 
 
 def _failure(entry_id: str, error: AwsError) -> dict[str, Any]:
-    return {"Id": entry_id, "SenderFault": error.sender_fault, "Code": error.code, "Message": error.message}
+    # The wire's BatchResultErrorEntry.Code is the legacy query code (the same for entry errors).
+    return {
+        "Id": entry_id,
+        "SenderFault": error.sender_fault,
+        "Code": error.query_code,
+        "Message": error.message,
+    }
 
 
 def _check_batch(entries: Sequence[Mapping[str, Any]], entry_name: str) -> list[str]:
@@ -643,7 +649,7 @@ class Queue:
             try:
                 self.delete(entry.get("ReceiptHandle", ""))
             except AwsError as error:
-                if error.code == NON_EXISTENT_QUEUE:  # the request fails, not the entry
+                if error.code == QUEUE_DOES_NOT_EXIST:  # the request fails, not the entry
                     raise
                 failed.append(_failure(entry_id, error))
             else:
@@ -659,7 +665,7 @@ class Queue:
             try:
                 self.change_visibility(entry.get("ReceiptHandle", ""), entry.get("VisibilityTimeout", 0))
             except AwsError as error:
-                if error.code == NON_EXISTENT_QUEUE:  # the request fails, not the entry
+                if error.code == QUEUE_DOES_NOT_EXIST:  # the request fails, not the entry
                     raise
                 failed.append(_failure(entry_id, error))
             else:

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from rulebus._errors import AwsError
+from rulebus._errors import AwsError, sqs_error
 
 __all__ = [
     "ATTRIBUTE_NAMES",
@@ -58,7 +58,7 @@ FIFO_NAME_MESSAGE = (
 
 def _invalid_name(name: str) -> AwsError:
     # Spec 1.1, the developer guide's example, word for word (the name is echoed in parentheses).
-    return AwsError(
+    return sqs_error(
         INVALID_PARAMETER_VALUE,
         f"Value ({name}) for parameter QueueName is invalid. "
         "Must be an alphanumeric String of 1 to 80 in length.",
@@ -115,12 +115,12 @@ def queue_url(name: str, region: str, account: str, host: str | None = None) -> 
 def _invalid_value(attribute: str) -> AwsError:
     # The text SQS gives for any out-of-range or malformed scalar attribute (not in the spec,
     # which only says "bad value -> InvalidAttributeValue"; texts recorded by emulators).
-    return AwsError(INVALID_ATTRIBUTE_VALUE, f"Invalid value for the parameter {attribute}.")
+    return sqs_error(INVALID_ATTRIBUTE_VALUE, f"Invalid value for the parameter {attribute}.")
 
 
 def _unknown_attribute(attribute: str) -> AwsError:
     # Spec 1.1: "Unknown Attribute FifoQueue." / "Unknown Attribute ContentBasedDeduplication."
-    return AwsError(INVALID_ATTRIBUTE_NAME, f"Unknown Attribute {attribute}.")
+    return sqs_error(INVALID_ATTRIBUTE_NAME, f"Unknown Attribute {attribute}.")
 
 
 # An integer as SQS's Java parser reads it: optional sign, ASCII digits, nothing else (no spaces,
@@ -180,7 +180,7 @@ _SQS_ARN = re.compile(r"arn:[^:]+:sqs:[^:]*:[^:]*:[^:]+")
 def _redrive_error(raw: str, reason: str) -> AwsError:
     # "Value <raw> for parameter RedrivePolicy is invalid. Reason: <reason>." The raw value is
     # echoed as sent. The spec gives no texts here; these are the texts recorded against AWS.
-    return AwsError(
+    return sqs_error(
         INVALID_PARAMETER_VALUE, f"Value {raw} for parameter RedrivePolicy is invalid. Reason: {reason}"
     )
 
@@ -204,7 +204,7 @@ class RedrivePolicy:
         except (TypeError, ValueError):
             document = None
         if not isinstance(document, dict):
-            raise AwsError(
+            raise sqs_error(
                 INVALID_ATTRIBUTE_VALUE,
                 "Invalid value for the parameter RedrivePolicy. "
                 "Reason: Redrive policy is not a valid JSON map.",
@@ -254,7 +254,7 @@ _ALLOW_UNSUPPORTED = (
 
 
 def _allow_error(raw: str, reason: str) -> AwsError:
-    return AwsError(
+    return sqs_error(
         INVALID_PARAMETER_VALUE,
         f"Value {raw} for parameter RedriveAllowPolicy is invalid. Reason: Amazon SQS can't create the "
         f"redrive allow policy. {reason}",
@@ -279,7 +279,7 @@ class RedriveAllowPolicy:
             document = json.loads(raw)
         except (TypeError, ValueError):
             document = None
-        unsupported = AwsError(INVALID_ATTRIBUTE_VALUE, _ALLOW_UNSUPPORTED)
+        unsupported = sqs_error(INVALID_ATTRIBUTE_VALUE, _ALLOW_UNSUPPORTED)
         if not isinstance(document, dict) or any(
             key not in ("redrivePermission", "sourceQueueArns") for key in document
         ):
@@ -426,7 +426,7 @@ class QueueAttributes:
         fifo_text = attributes.pop("FifoQueue", None)
         fifo = False if fifo_text is None else _parse_bool("FifoQueue", fifo_text)
         if fifo and not is_fifo_name(name):
-            raise AwsError(INVALID_PARAMETER_VALUE, FIFO_NAME_MESSAGE)
+            raise sqs_error(INVALID_PARAMETER_VALUE, FIFO_NAME_MESSAGE)
         if is_fifo_name(name) and not fifo:
             # A dot is only allowed as the suffix of a FIFO queue's name.
             raise _invalid_name(name)
@@ -463,7 +463,7 @@ class QueueAttributes:
             if not self.fifo_queue:
                 raise _unknown_attribute("FifoQueue")
             if not _parse_bool("FifoQueue", value):
-                raise AwsError(
+                raise sqs_error(
                     INVALID_ATTRIBUTE_VALUE,
                     "Invalid value for the parameter FifoQueue. "
                     "Reason: Modifying queue type is not supported.",
@@ -482,7 +482,7 @@ class QueueAttributes:
                 if key == "ContentBasedDeduplication":
                     raise _unknown_attribute(key)
                 # Spec 1.1 gives this text for DeduplicationScope; FifoThroughputLimit by analogy.
-                raise AwsError(
+                raise sqs_error(
                     INVALID_ATTRIBUTE_NAME, f"You can specify the {key} only when FifoQueue is set to true."
                 )
 
@@ -527,13 +527,13 @@ class QueueAttributes:
 
         result = _replace(self, changes)
         if result.kms_master_key_id and result.sqs_managed_sse_enabled:
-            raise AwsError(INVALID_ATTRIBUTE_VALUE, _SSE_CONFLICT)
+            raise sqs_error(INVALID_ATTRIBUTE_VALUE, _SSE_CONFLICT)
         if (
             result.fifo_throughput_limit == "perMessageGroupId"
             and result.deduplication_scope != "messageGroup"
         ):
             # Spec 1.2: perMessageGroupId requires DeduplicationScope=messageGroup. Text unverified.
-            raise AwsError(
+            raise sqs_error(
                 INVALID_ATTRIBUTE_VALUE,
                 "The perMessageGroupId value is allowed only when the value for DeduplicationScope is "
                 "messageGroup.",

@@ -36,12 +36,12 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any, Callable
 
-from rulebus._errors import AwsError
+from rulebus._errors import AwsError, sqs_error
 from rulebus.queue_attributes import QueueAttributes
 
 __all__ = [
     "DEDUPLICATION_WINDOW",
-    "NON_EXISTENT_QUEUE",
+    "QUEUE_DOES_NOT_EXIST",
     "ChangeVisibilityResult",
     "Clock",
     "MemoryStore",
@@ -53,6 +53,7 @@ __all__ = [
     "StoredMessage",
     "make_receipt_handle",
     "parse_receipt_handle",
+    "queue_deleted_recently",
     "queue_does_not_exist",
     "queue_name_from_arn",
 ]
@@ -60,8 +61,12 @@ __all__ = [
 #: The broker's clock: epoch seconds as a float. ``time.time`` unless a test injects its own.
 Clock = Callable[[], float]
 
-#: Legacy query code boto3 surfaces for a missing queue (spec section 0).
-NON_EXISTENT_QUEUE = "AWS.SimpleQueueService.NonExistentQueue"
+#: CreateQueue too soon after DeleteQueue of that name (legacy code
+#: AWS.SimpleQueueService.QueueDeletedRecently, spec 0 and 1.1).
+QUEUE_DELETED_RECENTLY = "QueueDeletedRecently"
+
+#: A missing queue's modeled error (legacy query code AWS.SimpleQueueService.NonExistentQueue, spec 0).
+QUEUE_DOES_NOT_EXIST = "QueueDoesNotExist"
 
 #: Visibility may be extended to at most 12 hours after the receive (spec 1.6).
 MAX_TOTAL_VISIBILITY = 43_200
@@ -84,7 +89,16 @@ def queue_name_from_arn(arn: str) -> str:
 
 def queue_does_not_exist() -> AwsError:
     """SQS's error for any operation on a queue that is not there (JSON-protocol text, spec 0)."""
-    return AwsError(NON_EXISTENT_QUEUE, "The specified queue does not exist.")
+    return sqs_error(QUEUE_DOES_NOT_EXIST, "The specified queue does not exist.")
+
+
+def queue_deleted_recently() -> AwsError:
+    """SQS's error for re-creating a queue less than 60 s after deleting it (spec 1.1)."""
+    return sqs_error(
+        QUEUE_DELETED_RECENTLY,
+        "You must wait 60 seconds after deleting a queue before you can create another queue "
+        "with the same name.",
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -203,9 +217,11 @@ class Store(ABC):
     # ------------------------------------------------------------------ queues
 
     @abstractmethod
-    def create_queue(self, record: QueueRecord) -> QueueRecord:
+    def create_queue(self, record: QueueRecord, recreate_after: float = 0.0) -> QueueRecord:
         """Insert ``record`` unless a queue of that name exists; return the stored one (the
-        caller compares attributes for CreateQueue's idempotency rule)."""
+        caller compares attributes for CreateQueue's idempotency rule). When no queue of that
+        name exists but one was deleted less than ``recreate_after`` seconds before
+        ``record.created_timestamp``, insert nothing and raise :func:`queue_deleted_recently`."""
 
     @abstractmethod
     def get_queue(self, name: str) -> QueueRecord | None:
@@ -216,8 +232,9 @@ class Store(ABC):
         """Replace the attributes (already validated) and the last-modified time."""
 
     @abstractmethod
-    def delete_queue(self, name: str) -> None:
-        """Remove the queue and all its messages."""
+    def delete_queue(self, name: str, now: float) -> None:
+        """Remove the queue and all its messages, and remember ``now`` as the name's deletion
+        time (for :meth:`create_queue`'s ``recreate_after``)."""
 
     @abstractmethod
     def queue_names(self) -> list[str]:
@@ -304,6 +321,7 @@ class MemoryStore(Store):
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._queues: dict[str, _MemoryQueue] = {}
+        self._deleted: dict[str, float] = {}  # queue name -> when it was last deleted
         self._version = 0
         self._sequence = 0  # FIFO sequence numbers, increasing across all queues
 
@@ -317,11 +335,15 @@ class MemoryStore(Store):
         self._version += 1
         self._changed.notify_all()
 
-    def create_queue(self, record: QueueRecord) -> QueueRecord:
+    def create_queue(self, record: QueueRecord, recreate_after: float = 0.0) -> QueueRecord:
         with self._lock:
             existing = self._queues.get(record.name)
             if existing is not None:
                 return existing.record
+            deleted = self._deleted.get(record.name)
+            if deleted is not None and record.created_timestamp - deleted < recreate_after:
+                raise queue_deleted_recently()
+            self._deleted.pop(record.name, None)
             self._queues[record.name] = _MemoryQueue(record)
             return record
 
@@ -337,10 +359,11 @@ class MemoryStore(Store):
             self._bump()  # a shorter retention or delay can change what a waiter sees
             return queue.record
 
-    def delete_queue(self, name: str) -> None:
+    def delete_queue(self, name: str, now: float) -> None:
         with self._lock:
             self._queue(name)
             del self._queues[name]
+            self._deleted[name] = now
             self._bump()  # waiters on the queue should find out it is gone
 
     def queue_names(self) -> list[str]:
@@ -598,6 +621,10 @@ CREATE TABLE IF NOT EXISTS deduplication (
     expires_at REAL NOT NULL,
     PRIMARY KEY (queue, scope, deduplication_id)
 );
+CREATE TABLE IF NOT EXISTS deleted_queues (
+    name TEXT PRIMARY KEY,
+    deleted_at REAL NOT NULL
+);
 CREATE UNIQUE INDEX IF NOT EXISTS messages_by_id ON messages (queue, message_id);
 CREATE INDEX IF NOT EXISTS messages_by_visibility ON messages (queue, visible_at, seq);
 CREATE INDEX IF NOT EXISTS messages_by_age ON messages (queue, sent_timestamp);
@@ -775,8 +802,17 @@ class SQLiteStore(Store):
 
     # ------------------------------------------------------------------ queues
 
-    def create_queue(self, record: QueueRecord) -> QueueRecord:
+    def create_queue(self, record: QueueRecord, recreate_after: float = 0.0) -> QueueRecord:
         with self._transaction() as connection:
+            existing = self._optional_record(connection, record.name)
+            if existing is not None:
+                return existing
+            row = connection.execute(
+                "SELECT deleted_at FROM deleted_queues WHERE name = ?", (record.name,)
+            ).fetchone()
+            if row is not None and record.created_timestamp - row[0] < recreate_after:
+                raise queue_deleted_recently()
+            connection.execute("DELETE FROM deleted_queues WHERE name = ?", (record.name,))
             connection.execute(
                 "INSERT OR IGNORE INTO queues VALUES (?, ?, ?, ?, ?)",
                 (
@@ -804,12 +840,15 @@ class SQLiteStore(Store):
             )
             return self._record(connection, name)
 
-    def delete_queue(self, name: str) -> None:
+    def delete_queue(self, name: str, now: float) -> None:
         with self._transaction() as connection:
             self._record(connection, name)
             connection.execute("DELETE FROM messages WHERE queue = ?", (name,))
             connection.execute("DELETE FROM deduplication WHERE queue = ?", (name,))
             connection.execute("DELETE FROM queues WHERE name = ?", (name,))
+            connection.execute(
+                "INSERT OR REPLACE INTO deleted_queues (name, deleted_at) VALUES (?, ?)", (name, now)
+            )
 
     def queue_names(self) -> list[str]:
         rows = self._connection().execute("SELECT name FROM queues ORDER BY name").fetchall()
