@@ -14,8 +14,8 @@ from typing import Any
 from rulebus._errors import AwsError, sqs_error
 from rulebus.queue import Queue, check_queue_attributes
 from rulebus.queue_attributes import ATTRIBUTE_NAMES, QueueAttributes, validate_queue_name
-from rulebus.store import Clock, MemoryStore, QueueRecord, SQLiteStore, Store
-from rulebus.topic import Topic, topic_attributes_from_kwargs, validate_topic_name
+from rulebus.store import Clock, MemoryStore, QueueRecord, SQLiteStore, Store, TopicRecord
+from rulebus.topic import Topic, check_topic_attributes, topic_attributes_from_kwargs, validate_topic_name
 
 __all__ = ["Broker"]
 
@@ -28,7 +28,7 @@ QUEUE_RECREATE_DELAY = 60.0
 
 
 class Broker:
-    """Queues on one store, and topics in memory.
+    """Queues and topics on one store.
 
     ``Broker()`` keeps everything in memory; ``Broker("app.db")`` in an SQLite file that survives
     restarts and can be shared by several processes. ``clock`` (epoch seconds) lets tests move
@@ -49,7 +49,7 @@ class Broker:
         self.queue_recreate_delay = queue_recreate_delay
         self._clock: Clock = clock if clock is not None else time.time
         self._store: Store = MemoryStore() if path is None else SQLiteStore(path)
-        # Topics live in memory for now, even with an SQLite store (see ``topic``).
+        # One Topic object per stored topic, each a view of the store's records (see ``topic``).
         self._topics: dict[str, Topic] = {}
 
     def __enter__(self) -> Broker:
@@ -101,29 +101,45 @@ class Broker:
         ``kms_master_key_id``) behave as CreateTopic: the existing topic when the attributes are
         equal, InvalidParameter "Topic already exists with different attributes" otherwise.
 
-        Topics and their subscriptions are kept in this broker's memory, not in its store: they do
-        not survive a restart nor are they shared between processes (persistence comes later).
+        Topics and their subscriptions are kept in the store: with an SQLite file they survive
+        restarts and are shared by every broker (and process) on it, except subscriptions to Python
+        callables, which only the Topic object that made them has (see ``rulebus.topic``).
         """
         validate_topic_name(name)
         wanted = topic_attributes_from_kwargs(attributes)
-        existing = self._topics.get(name)
-        if existing is None:
-            existing = self._topics[name] = Topic(self, name, wanted)
-        elif attributes and existing._set_attributes != wanted:
+        stored = self._store.get_topic(name)
+        if stored is None:
+            check_topic_attributes(name, wanted)
+            stored = self._store.create_topic(TopicRecord(name, wanted))
+        if attributes and dict(stored.attributes) != wanted:
             raise AwsError(
                 "InvalidParameter",
                 "Invalid parameter: Attributes Reason: Topic already exists with different attributes",
             )
-        return existing
+        return self._topic_object(stored)
+
+    def _topic_object(self, record: TopicRecord) -> Topic:
+        """This broker's Topic for a stored topic: the same object while the stored attributes are
+        the same (a topic re-created with others, by any broker, gets a new one)."""
+        topic = self._topics.get(record.name)
+        if topic is None or topic._set_attributes != dict(record.attributes):
+            topic = self._topics[record.name] = Topic(self, record.name, record.attributes)
+        return topic
 
     def delete_topic(self, name: str) -> None:
         """DeleteTopic: the topic and its subscriptions; deleting an absent topic is not an error."""
         validate_topic_name(name)
+        self._store.delete_topic(name)
         self._topics.pop(name, None)
 
     def topics(self) -> list[Topic]:
         """Every topic, sorted by name."""
-        return [self._topics[name] for name in sorted(self._topics)]
+        topics = []
+        for name in self._store.topic_names():
+            record = self._store.get_topic(name)
+            if record is not None:
+                topics.append(self._topic_object(record))
+        return topics
 
 
 def _first_difference(old: QueueAttributes, new: QueueAttributes) -> str:

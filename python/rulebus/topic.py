@@ -5,8 +5,13 @@ each topic keeps one ``RuleSet("sns")`` whose rule names are subscription ARNs; 
 once which subscriptions match and delivers to those only. Everything else here is SNS's surface:
 limits, error texts (spec/aws-semantics.md section 2) and the exact notification envelope.
 
-Topics and subscriptions live in the broker's memory for now (not in its store): they do not survive
-a restart of a ``Broker("app.db")``.
+Topics and their subscriptions live in the broker's store (``rulebus.store``): with
+``Broker("app.db")`` they survive restarts and every broker on the file sees the same ones, and a
+publish from any of them delivers to every subscription. Each ``Topic`` object keeps a view of them
+(``Subscription`` objects and one compiled ``RuleSet``) and re-reads the store's records only when
+the topic's subscription version there changed. Not stored: subscriptions to Python callables
+(they cannot be persisted, so they live and deliver in the process that made them only) and the
+delivery counters (``delivered_count``... count this process's deliveries).
 
 FIFO topics (names ending ``.fifo``, created with ``fifo_topic=True``; spec 2.1-2.3, 2.5): publish
 needs a MessageGroupId, a MessageDeduplicationId (or ContentBasedDeduplication: SHA-256 of the
@@ -36,7 +41,7 @@ import secrets
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from http.client import HTTPConnection, HTTPSConnection
@@ -46,6 +51,7 @@ from urllib.parse import unquote, urlsplit
 from rulebus._core import FilterPolicy, RuleSet
 from rulebus._errors import AwsError, InvalidFilterPolicyError
 from rulebus.queue import Queue
+from rulebus.store import SubscriptionRecord
 
 if TYPE_CHECKING:
     from rulebus.broker import Broker
@@ -112,8 +118,6 @@ _POLICY_ACTIONS = [
     "SNS:Publish",
 ]
 
-#: FIFO deduplication window (spec 2.3, as SQS's 1.9).
-DEDUPLICATION_SECONDS = 300
 FIFO_THROUGHPUT_SCOPES = ("Topic", "MessageGroup")
 
 #: CreateTopic keywords and the attributes they set.
@@ -632,8 +636,11 @@ class _Prepared:
 class Topic:
     """One SNS topic, standard or FIFO; get it with ``broker.topic(name)``.
 
-    Its subscriptions and the compiled filter policies are held by this object, which the broker
-    keeps in memory (one per name), so every ``broker.topic(name)`` returns the same object.
+    The topic and its subscriptions are records in the broker's store; this object (the broker
+    keeps one per name, so every ``broker.topic(name)`` returns the same object) holds a view of
+    them: ``Subscription`` objects and the compiled filter policies, brought up to date from the
+    store whenever the topic's subscription version there changed. Subscriptions to Python
+    callables are not stored: they belong to this object (and process) only.
     """
 
     def __init__(self, broker: Broker, name: str, attributes: Mapping[str, str] | None = None) -> None:
@@ -644,11 +651,11 @@ class Topic:
         self.fifo = check_topic_attributes(name, self._set_attributes)
         self._content_based_deduplication = _bool_attribute(self._set_attributes, "ContentBasedDeduplication")
         self._deduplication_per_group = self._set_attributes.get("FifoThroughputScope") == "MessageGroup"
-        #: FIFO deduplication: (group or None, deduplication id) -> (expiry, message id, sequence number).
-        self._deduplication: dict[tuple[str | None, str], tuple[float, str, str]] = {}
-        self._sequence = 10_000_000_000_000_000_000
+        # The view of the subscriptions, in subscription order: the store's, and the callables'.
         self._subscriptions: dict[str, Subscription] = {}
         self._rules = RuleSet("sns")
+        self._ruled: set[str] = set()  # the subscription ARNs with a rule in ``_rules``
+        self._version: int | None = None  # the store's subscription version the view reflects
         #: Sleeps the delays between HTTP/S retries, unless the broker's clock has a ``sleep``
         #: (which wins); replace it in tests so that they never sleep.
         self.sleep: Callable[[float], Any] = time.sleep
@@ -700,12 +707,62 @@ class Topic:
         return attributes
 
     def _count(self, pending: bool) -> int:
+        self._sync()
         return sum(1 for s in self._subscriptions.values() if s.pending_confirmation == pending)
 
     @property
     def subscriptions(self) -> list[Subscription]:
         """ListSubscriptionsByTopic, in subscription order."""
+        self._sync()
         return list(self._subscriptions.values())
+
+    # ------------------------------------------------------------------ the store's subscriptions
+
+    def _sync(self) -> None:
+        """Bring the view up to date with the store, if the subscription version moved: drop the
+        subscriptions gone from it, add the new ones (keeping existing objects, their counters and
+        local targets), and update the filter policies in the RuleSet to match."""
+        store = self._broker._store
+        if store.subscriptions_version(self.name) == self._version:
+            return
+        version, records = store.subscriptions(self.name)
+        stored = {record.subscription_arn: record for record in records}
+        for arn, subscription in list(self._subscriptions.items()):
+            if subscription.protocol != "python" and arn not in stored:
+                del self._subscriptions[arn]
+        for arn, record in stored.items():
+            known = self._subscriptions.get(arn)
+            if known is None:
+                self._subscriptions[arn] = _subscription_from_record(record, self.arn)
+            else:
+                known.pending_confirmation = record.pending_confirmation
+                known.token = record.token
+                known.token_issued = record.token_issued
+        wanted = {arn for arn, s in self._subscriptions.items() if s.filter_policy is not None}
+        for arn in self._ruled - wanted:
+            self._rules.remove(arn)
+        for arn in wanted - self._ruled:
+            subscription = self._subscriptions[arn]
+            self._rules.add(arn, subscription.filter_policy, scope=subscription.filter_policy_scope)  # type: ignore[arg-type]
+        self._ruled = wanted
+        self._version = version
+
+    def _record(self, subscription: Subscription) -> SubscriptionRecord:
+        return SubscriptionRecord(
+            subscription_arn=subscription.subscription_arn,
+            topic=self.name,
+            protocol=subscription.protocol,
+            endpoint=subscription.endpoint,
+            owner=subscription.owner,
+            filter_policy=subscription.filter_policy,
+            filter_policy_scope=subscription.filter_policy_scope,
+            raw_message_delivery=subscription.raw_message_delivery,
+            delivery_policy=subscription.delivery_policy,
+            redrive_policy=subscription.redrive_policy,
+            pending_confirmation=subscription.pending_confirmation,
+            token=subscription.token,
+            token_issued=subscription.token_issued,
+        )
 
     # ------------------------------------------------------------------ subscriptions
 
@@ -789,22 +846,7 @@ class Topic:
             compiled = FilterPolicy(filter_policy, scope=filter_policy_scope)  # type: ignore[arg-type]
             policy_text = compiled.text
             scope = filter_policy_scope
-        for existing in self._subscriptions.values():
-            if existing.protocol == protocol and existing.endpoint == endpoint:
-                if existing._same_settings(policy_text, scope, raw, delivery, redrive):
-                    if return_subscription_arn:
-                        existing.return_subscription_arn = True
-                    if existing.pending_confirmation:
-                        # Subscribing again re-sends the confirmation (same token).
-                        self._request_confirmation(existing)
-                    return existing
-                raise _invalid(
-                    "Invalid parameter: Attributes Reason: Subscription already exists with different "
-                    "attributes"
-                )
         arn = f"{self.arn}:{uuid.uuid4()}"
-        if policy_text is not None:
-            self._rules.add(arn, policy_text, scope=scope)  # type: ignore[arg-type]
         pending = protocol in HTTP_PROTOCOLS
         subscription = Subscription(
             subscription_arn=arn,
@@ -821,10 +863,49 @@ class Topic:
             pending_confirmation=pending,
             return_subscription_arn=return_subscription_arn or not pending,
         )
-        self._subscriptions[arn] = subscription
         if pending:
             subscription.token = secrets.token_hex(128)
             subscription.token_issued = self._broker._clock()
+        if protocol == "python":
+            existing = next(
+                (
+                    s
+                    for s in self._subscriptions.values()
+                    if s.protocol == protocol and s.endpoint == endpoint
+                ),
+                None,
+            )
+        else:
+            stored, version = self._broker._store.add_subscription(self._record(subscription))
+            if version == -1:
+                raise _invalid("Topic does not exist", "NotFound")
+            self._sync()
+            existing = None
+            if stored.subscription_arn != arn:
+                existing = self._subscriptions[stored.subscription_arn]
+        if existing is not None:
+            if existing._same_settings(policy_text, scope, raw, delivery, redrive):
+                if return_subscription_arn:
+                    existing.return_subscription_arn = True
+                if existing.pending_confirmation:
+                    # Subscribing again re-sends the confirmation (same token).
+                    self._request_confirmation(existing)
+                return existing
+            raise _invalid(
+                "Invalid parameter: Attributes Reason: Subscription already exists with different attributes"
+            )
+        if protocol == "python":
+            self._subscriptions[arn] = subscription
+            if policy_text is not None:
+                self._rules.add(arn, policy_text, scope=scope)  # type: ignore[arg-type]
+                self._ruled.add(arn)
+        else:
+            # The view's object (built by _sync) gets what only the subscribing call knows.
+            own = self._subscriptions[arn]
+            own.target = deliver_to
+            own.return_subscription_arn = subscription.return_subscription_arn
+            subscription = own
+        if pending:
             self._request_confirmation(subscription)
         return subscription
 
@@ -834,11 +915,14 @@ class Topic:
         subscription. An unknown or expired token: InvalidParameter "Invalid parameter: Token"."""
         if not isinstance(token, str):
             raise TypeError(f"token must be str, not {type(token).__name__}")
+        self._sync()
         for subscription in self._subscriptions.values():
             if token and subscription.token == token:
                 if subscription.pending_confirmation:
                     if self._broker._clock() - subscription.token_issued > TOKEN_LIFETIME_SECONDS:
                         break
+                    record = replace(self._record(subscription), pending_confirmation=False)
+                    self._broker._store.update_subscription(record)
                     subscription.pending_confirmation = False
                 return subscription
         raise _invalid("Invalid parameter: Token")
@@ -846,9 +930,13 @@ class Topic:
     def unsubscribe(self, subscription: Subscription | str) -> None:
         """Unsubscribe (a Subscription or its ARN); unsubscribing twice is not an error."""
         arn = subscription.subscription_arn if isinstance(subscription, Subscription) else subscription
+        local = self._subscriptions.get(arn)
+        if local is None or local.protocol != "python":
+            self._broker._store.remove_subscription(self.name, arn)
         removed = self._subscriptions.pop(arn, None)
-        if removed is not None and removed.filter_policy is not None:
+        if removed is not None and arn in self._ruled:
             self._rules.remove(arn)
+            self._ruled.discard(arn)
 
     # ------------------------------------------------------------------ publish
 
@@ -1016,19 +1104,13 @@ class Topic:
     def _deduplicate(self, prepared: _Prepared, message_id: str, now: float) -> PublishResult:
         """A FIFO publish's result: the first message's within the 5-minute window (then
         ``message_id`` is not that of the result), else a new sequence number, remembered."""
-        for key, (expiry, _, _) in list(self._deduplication.items()):
-            if expiry <= now:
-                del self._deduplication[key]
-        group = prepared.group_id if self._deduplication_per_group else None
-        key = (group, prepared.deduplication_id or "")
-        seen = self._deduplication.get(key)
-        if seen is not None:
-            return PublishResult(seen[1], seen[2])
-        # Increasing, not consecutive (spec 1.9's SequenceNumber shape).
-        self._sequence += 1 + secrets.randbelow(1 << 16)
-        sequence_number = str(self._sequence)
-        self._deduplication[key] = (now + DEDUPLICATION_SECONDS, message_id, sequence_number)
-        return PublishResult(message_id, sequence_number)
+        scope = (prepared.group_id or "") if self._deduplication_per_group else ""
+        # Increasing, not consecutive (spec 1.9's SequenceNumber shape). The store keeps the window
+        # and the counter, so every broker on it deduplicates and numbers alike.
+        first_id, sequence_number = self._broker._store.fifo_publish(
+            self.name, scope, prepared.deduplication_id or "", message_id, now, 1 + secrets.randbelow(1 << 16)
+        )
+        return PublishResult(first_id, sequence_number)
 
     def _deliver(self, prepared: _Prepared) -> PublishResult:
         message_id = str(uuid.uuid4())
@@ -1042,6 +1124,7 @@ class Topic:
         # Message attributes are sent only when MessageStructure is not json (spec 2.3).
         sent_attributes = prepared.attributes if prepared.per_protocol is None else {}
         matched: dict[str, set[str]] = {}
+        self._sync()
         for subscription in list(self._subscriptions.values()):
             if subscription.pending_confirmation:
                 continue
@@ -1268,6 +1351,28 @@ class Topic:
         if (region, account) != (self._broker.region, self._broker.account):
             raise AwsError("AWS.SimpleQueueService.NonExistentQueue", "The specified queue does not exist.")
         return Queue(self._broker, name)
+
+
+def _subscription_from_record(record: SubscriptionRecord, topic_arn: str) -> Subscription:
+    """A stored subscription as this process sees it: its target is the endpoint (queue ARN or
+    URL); Subscribe's ``arn`` says "pending confirmation" while it awaits confirmation."""
+    return Subscription(
+        subscription_arn=record.subscription_arn,
+        topic_arn=topic_arn,
+        protocol=record.protocol,
+        endpoint=record.endpoint,
+        owner=record.owner,
+        target=record.endpoint,
+        filter_policy=record.filter_policy,
+        filter_policy_scope=record.filter_policy_scope,
+        raw_message_delivery=record.raw_message_delivery,
+        delivery_policy=record.delivery_policy,
+        redrive_policy=record.redrive_policy,
+        pending_confirmation=record.pending_confirmation,
+        return_subscription_arn=not record.pending_confirmation,
+        token=record.token,
+        token_issued=record.token_issued,
+    )
 
 
 _NOTIFICATION_SIGNED_KEYS = ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type")
