@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fake_clock import FakeClock
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -43,7 +44,6 @@ from hypothesis.stateful import (
 from rulebus import AwsError, Broker
 from rulebus.queue import Queue
 
-START = 1_700_000_000.0
 DEDUPLICATION_WINDOW = 300.0
 EXAMPLES = int(os.environ.get("RULEBUS_FUZZ_EXAMPLES", "50"))
 MACHINE_SETTINGS = settings(
@@ -57,16 +57,6 @@ DEDUP_IDS = tuple(f"d{n}" for n in range(6))
 
 # Examples run per machine (added to conftest's "hypothesis cases run" summary).
 RUNS: Counter[str] = Counter()
-
-
-class FakeClock:
-    """Epoch seconds that only move when a rule says so."""
-
-    def __init__(self, now: float = START) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclass

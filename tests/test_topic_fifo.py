@@ -7,24 +7,10 @@ import json
 from typing import Any
 
 import pytest
+from fake_clock import FakeClock
 from rulebus import AwsError, Broker
 from rulebus.queue import Message, Queue
 from rulebus.topic import Topic
-
-START = 1_700_000_000.0
-
-
-class FakeClock:
-    """Epoch seconds that only move when a test says so."""
-
-    def __init__(self, now: float = START) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture

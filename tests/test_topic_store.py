@@ -8,22 +8,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
+from fake_clock import START, FakeClock
 from rulebus import Broker
-
-START = 1_700_000_000.0
-
-
-class FakeClock:
-    """Epoch seconds that only move when a test says so."""
-
-    def __init__(self, now: float = START) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture
