@@ -18,7 +18,7 @@ import hashlib
 import re
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -110,6 +110,25 @@ _READ_ONLY_ATTRIBUTES = ("QueueArn", *_COUNT_ATTRIBUTES, "CreatedTimestamp", "La
 def _error(code: str, message: str) -> AwsError:
     return sqs_error(code, message)
 
+
+
+def _each_entry(
+    ids: Sequence[str], entries: Sequence[Mapping[str, Any]], action: Callable[[Mapping[str, Any]], Any]
+) -> BatchResult:
+    """Runs a batch entry by entry: an entry's AWS error fails that entry only, except a missing
+    queue, which fails the whole request (as SQS answers)."""
+    successful: list[dict[str, Any]] = []
+    failed: list[dict[str, Any]] = []
+    for entry_id, entry in zip(ids, entries):
+        try:
+            action(entry)
+        except AwsError as error:
+            if error.code == QUEUE_DOES_NOT_EXIST:
+                raise
+            failed.append(_failure(entry_id, error))
+        else:
+            successful.append({"Id": entry_id})
+    return {"Successful": successful, "Failed": failed}
 
 def _out_of_range(parameter: str, value: Any, reason: str) -> AwsError:
     # "Value 11 for parameter MaxNumberOfMessages is invalid. Reason: ..." (spec 1.5 shape).
@@ -643,34 +662,18 @@ class Queue:
     def delete_batch(self, entries: Sequence[Mapping[str, Any]]) -> BatchResult:
         """DeleteMessageBatch: ``[{"Id", "ReceiptHandle"}]``, AWS's Successful/Failed shape."""
         ids = _check_batch(entries, "DeleteMessageBatchRequestEntry")
-        successful: list[dict[str, Any]] = []
-        failed: list[dict[str, Any]] = []
-        for entry_id, entry in zip(ids, entries):
-            try:
-                self.delete(entry.get("ReceiptHandle", ""))
-            except AwsError as error:
-                if error.code == QUEUE_DOES_NOT_EXIST:  # the request fails, not the entry
-                    raise
-                failed.append(_failure(entry_id, error))
-            else:
-                successful.append({"Id": entry_id})
-        return {"Successful": successful, "Failed": failed}
+        return _each_entry(ids, entries, lambda entry: self.delete(entry.get("ReceiptHandle", "")))
 
     def change_visibility_batch(self, entries: Sequence[Mapping[str, Any]]) -> BatchResult:
         """ChangeMessageVisibilityBatch: ``[{"Id", "ReceiptHandle", "VisibilityTimeout"}]``."""
         ids = _check_batch(entries, "ChangeMessageVisibilityBatchRequestEntry")
-        successful: list[dict[str, Any]] = []
-        failed: list[dict[str, Any]] = []
-        for entry_id, entry in zip(ids, entries):
-            try:
-                self.change_visibility(entry.get("ReceiptHandle", ""), entry.get("VisibilityTimeout", 0))
-            except AwsError as error:
-                if error.code == QUEUE_DOES_NOT_EXIST:  # the request fails, not the entry
-                    raise
-                failed.append(_failure(entry_id, error))
-            else:
-                successful.append({"Id": entry_id})
-        return {"Successful": successful, "Failed": failed}
+        return _each_entry(
+            ids,
+            entries,
+            lambda entry: self.change_visibility(
+                entry.get("ReceiptHandle", ""), entry.get("VisibilityTimeout", 0)
+            ),
+        )
 
     # ------------------------------------------------------------------ dead-letter queues
 
