@@ -262,7 +262,8 @@ def test_body_scope_filter_match_and_no_match(topic: Topic) -> None:
 
 def test_invalid_filter_policy_subscribes_nothing(broker: Broker, topic: Topic) -> None:
     with pytest.raises(
-        InvalidFilterPolicyError, match=r'^Invalid parameter: FilterPolicy: "k" must be an object'
+        InvalidFilterPolicyError,
+        match=r'^Invalid parameter: Attributes Reason: FilterPolicy: "k" must be an object',
     ):
         topic.subscribe(broker.queue("q"), filter_policy={"k": "x"})
     assert topic.subscriptions == []

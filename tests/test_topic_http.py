@@ -1,8 +1,9 @@
 """HTTP/S subscriptions (spec/aws-semantics.md 2.2, 2.5, 2.7) against a local HTTP server.
 
-The server runs in a thread on 127.0.0.1 (port 0) and records every request; deliveries are
-synchronous in publish, so each request is recorded before publish returns. Retry delays go to an
-injected sleep that only records them: nothing here sleeps or asserts on time.
+The server runs in a thread on 127.0.0.1 (port 0) and records every request. Deliveries happen
+after publish and subscribe return, on the subscription's delivery lane, so the tests wait for
+them (``settled``) before looking. Retry delays go to an injected sleep that only records them:
+nothing here sleeps or asserts on time.
 """
 
 from __future__ import annotations
@@ -58,11 +59,16 @@ class Request:
 
 @dataclass
 class Endpoint:
-    """What the server received, and the status it answers with (changeable mid-test)."""
+    """What the server received, and the status it answers with (changeable mid-test); while
+    ``hold`` is clear, the server waits before answering."""
 
     url: str
     requests: list[Request] = field(default_factory=list)
     status: int = 200
+    hold: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        self.hold.set()
 
 
 @pytest.fixture
@@ -74,6 +80,7 @@ def endpoint() -> Iterator[Endpoint]:
             length = int(self.headers.get("Content-Length", "0"))
             body = self.rfile.read(length).decode("utf-8")
             state.requests.append(Request(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+            state.hold.wait(30)
             self.send_response(state.status)
             self.send_header("Content-Length", "0")
             self.end_headers()
@@ -110,8 +117,14 @@ def topic(broker: Broker) -> Topic:
     return broker.topic("orders")
 
 
+def settled(topic: Topic) -> None:
+    """Wait for the topic's HTTP deliveries (they run after publish and subscribe return)."""
+    assert topic.wait_for_deliveries(timeout=30)
+
+
 def confirm(topic: Topic, endpoint: Endpoint, **kwargs: Any) -> Any:
     subscription = topic.subscribe(endpoint.url, **kwargs)
+    settled(topic)
     token = endpoint.requests[-1].json()["Token"]
     topic.confirm_subscription(token)
     endpoint.requests.clear()
@@ -133,6 +146,7 @@ def test_subscribe_posts_confirmation_and_stays_pending(
     broker: Broker, topic: Topic, endpoint: Endpoint, sleeps: list[float]
 ) -> None:
     subscription = topic.subscribe(endpoint.url)
+    settled(topic)
     assert subscription.arn == "pending confirmation"
     assert subscription.subscription_arn.startswith(topic.arn + ":")
     assert subscription.protocol == "http"
@@ -170,6 +184,7 @@ def test_subscribe_posts_confirmation_and_stays_pending(
 
     # Pending: receives nothing.
     topic.publish("early")
+    settled(topic)
     assert len(endpoint.requests) == 1
     assert subscription.delivered_count == 0 and subscription.filtered_count == 0
 
@@ -185,6 +200,7 @@ def test_subscribe_posts_confirmation_and_stays_pending(
 
 def test_return_subscription_arn(topic: Topic, endpoint: Endpoint) -> None:
     subscription = topic.subscribe(endpoint.url, return_subscription_arn=True)
+    settled(topic)
     assert subscription.arn == subscription.subscription_arn
     assert subscription.pending_confirmation
 
@@ -194,6 +210,7 @@ def test_bad_and_expired_tokens(endpoint: Endpoint) -> None:
     broker = Broker(clock=lambda: now[0])
     topic = broker.topic("t")
     topic.subscribe(endpoint.url)
+    settled(topic)
     token = endpoint.requests[-1].json()["Token"]
     for bad in ("nope", ""):
         with pytest.raises(AwsError, match=r"^Invalid parameter: Token$") as info:
@@ -207,6 +224,7 @@ def test_bad_and_expired_tokens(endpoint: Endpoint) -> None:
 def test_subscribe_again_resends_confirmation(topic: Topic, endpoint: Endpoint) -> None:
     first = topic.subscribe(endpoint.url)
     assert topic.subscribe(endpoint.url) is first
+    settled(topic)
     tokens = [request.json()["Token"] for request in endpoint.requests]
     assert len(tokens) == 2 and tokens[0] == tokens[1]
     with pytest.raises(AwsError, match="Subscription already exists with different attributes"):
@@ -215,6 +233,7 @@ def test_subscribe_again_resends_confirmation(topic: Topic, endpoint: Endpoint) 
 
 def test_unreachable_endpoint_can_still_subscribe(topic: Topic, sleeps: list[float]) -> None:
     subscription = topic.subscribe(unreachable_url())
+    settled(topic)
     assert subscription.pending_confirmation
     assert sleeps == [20.0, 20.0, 20.0]  # the confirmation is retried too
 
@@ -246,6 +265,7 @@ def test_notification_post(topic: Topic, endpoint: Endpoint) -> None:
     result = topic.publish(
         "hello", subject="Hi", message_attributes={"n": {"DataType": "Number", "StringValue": "7"}}
     )
+    settled(topic)
     [request] = endpoint.requests
     body = request.json()
     assert list(body) == [*NOTIFICATION_KEYS[:3], "Subject", *NOTIFICATION_KEYS[3:], "MessageAttributes"]
@@ -268,6 +288,7 @@ def test_notification_post(topic: Topic, endpoint: Endpoint) -> None:
 def test_raw_delivery_posts_the_message(topic: Topic, endpoint: Endpoint) -> None:
     subscription = confirm(topic, endpoint, raw_message_delivery=True)
     topic.publish('{"a": 1}', message_attributes={"k": {"DataType": "String", "StringValue": "v"}})
+    settled(topic)
     [request] = endpoint.requests
     assert request.body == '{"a": 1}'
     assert request.headers["x-amz-sns-rawdelivery"] == "true"
@@ -279,7 +300,9 @@ def test_http_key_of_message_structure_and_filter(topic: Topic, endpoint: Endpoi
     confirm(topic, endpoint, filter_policy={"k": ["yes"]})
     message = json.dumps({"default": "d", "http": "for http"})
     topic.publish(message, message_structure="json")  # json structure: no attributes, filtered out
+    settled(topic)
     topic.publish("m", message_attributes={"k": {"DataType": "String", "StringValue": "yes"}})
+    settled(topic)
     assert [request.json()["Message"] for request in endpoint.requests] == ["m"]
 
 
@@ -293,6 +316,7 @@ def test_failing_endpoint_is_retried_then_dead_lettered(
     subscription = confirm(topic, endpoint, redrive_policy={"deadLetterTargetArn": dlq.arn})
     endpoint.status = 500
     result = topic.publish("lost", subject="S")  # must not raise
+    settled(topic)
     assert len(endpoint.requests) == 3 + 1  # numRetries + 1 (the default policy)
     assert {request.json()["MessageId"] for request in endpoint.requests} == {result.message_id}
     assert sleeps == [20.0, 20.0, 20.0]
@@ -308,6 +332,7 @@ def test_failing_endpoint_is_retried_then_dead_lettered(
     endpoint.status = 204  # recovers: any 2xx is a success
     endpoint.requests.clear()
     topic.publish("ok")
+    settled(topic)
     assert len(endpoint.requests) == 1
     assert subscription.delivered_count == 1
 
@@ -327,8 +352,9 @@ def test_subscription_delivery_policy_shapes_the_retries(
         }
     }
     subscription = confirm(topic, endpoint, delivery_policy=policy)
-    endpoint.status = 404
+    endpoint.status = 500
     topic.publish("x")
+    settled(topic)
     assert len(endpoint.requests) == 7
     assert sleeps == [0.0, 1.0, 1.0, 3.0, 5.0, 5.0]
     assert subscription.failed_count == 1  # no RedrivePolicy: dropped and counted
@@ -351,6 +377,7 @@ def test_topic_delivery_policy_and_disabled_overrides(broker: Broker, endpoint: 
     confirm(topic, endpoint, delivery_policy={"healthyRetryPolicy": {"numRetries": 5}})
     endpoint.status = 503
     topic.publish("x")
+    settled(topic)
     assert sleeps == [7.0]
     assert [request.headers["content-type"] for request in endpoint.requests] == ["application/json"] * 2
 
@@ -363,11 +390,13 @@ def test_unreachable_endpoint_never_raises_and_dead_letters_raw(
     subscription = topic.subscribe(
         url, raw_message_delivery=True, redrive_policy=json.dumps({"deadLetterTargetArn": dlq.arn})
     )
+    settled(topic)
     token = subscription.token
     assert token is not None
     topic.confirm_subscription(token)
     sleeps.clear()
     topic.publish("raw body", message_attributes={"k": {"DataType": "String", "StringValue": "v"}})
+    settled(topic)
     assert sleeps == [20.0, 20.0, 20.0]
     [message] = dlq.receive(max_messages=10, message_attribute_names=["All"])
     assert message.body == "raw body"
@@ -382,6 +411,7 @@ def test_missing_dead_letter_queue_counts_failed(
     )
     endpoint.status = 500
     topic.publish("x")
+    settled(topic)
     assert subscription.failed_count == 1 and subscription.dead_lettered_count == 0
 
 
@@ -404,6 +434,7 @@ def test_broker_clock_sleep_wins(endpoint: Endpoint) -> None:
     confirm(topic, endpoint)
     endpoint.status = 500
     topic.publish("x")
+    settled(topic)
     assert clock.slept == [20.0, 20.0, 20.0]
 
 
@@ -425,3 +456,59 @@ def test_retry_delay_shapes() -> None:
         )
         == []
     )
+
+
+# ---------------------------------------------------------------------- client errors, asynchrony
+
+
+@pytest.mark.parametrize("status", [400, 403, 404, 410])
+def test_client_errors_are_not_retried(
+    broker: Broker, topic: Topic, endpoint: Endpoint, sleeps: list[float], status: int
+) -> None:
+    dlq = broker.queue("dlq")
+    subscription = confirm(topic, endpoint, redrive_policy={"deadLetterTargetArn": dlq.arn})
+    endpoint.status = status
+    topic.publish("refused")
+    settled(topic)
+    assert len(endpoint.requests) == 1  # no retry: straight to the dead-letter queue
+    assert sleeps == []
+    [message] = dlq.receive()
+    assert json.loads(message.body)["Message"] == "refused"
+    assert subscription.dead_lettered_count == 1 and subscription.delivered_count == 0
+
+
+@pytest.mark.parametrize("status", [429, 500, 503, 302])
+def test_server_errors_and_throttling_are_retried(
+    topic: Topic, endpoint: Endpoint, sleeps: list[float], status: int
+) -> None:
+    subscription = confirm(topic, endpoint)
+    endpoint.status = status
+    topic.publish("again")
+    settled(topic)
+    assert len(endpoint.requests) == 4
+    assert sleeps == [20.0, 20.0, 20.0]
+    assert subscription.failed_count == 1
+
+
+def test_publish_returns_before_a_slow_endpoint_answers(
+    broker: Broker, topic: Topic, endpoint: Endpoint
+) -> None:
+    confirm(topic, endpoint)
+    fast = broker.queue("fast")
+    topic.subscribe(fast)
+    endpoint.hold.clear()  # the endpoint takes the POST but does not answer yet
+    try:
+        first = topic.publish("one")
+        second = topic.publish("two")
+        # The queue subscription got both while the endpoint still holds the first POST.
+        assert [json.loads(m.body)["MessageId"] for m in fast.receive(max_messages=10)] == [
+            first.message_id,
+            second.message_id,
+        ]
+        assert not topic.wait_for_deliveries(timeout=0.05)
+    finally:
+        endpoint.hold.set()
+    settled(topic)
+    # One lane per subscription: the endpoint got them one after the other, in publish order.
+    assert [request.json()["Message"] for request in endpoint.requests] == ["one", "two"]
+

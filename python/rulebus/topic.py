@@ -44,12 +44,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from http.client import HTTPConnection, HTTPSConnection
 from typing import TYPE_CHECKING, Any, Callable, Union
 from urllib.parse import unquote, urlsplit
 
 from rulebus._core import FilterPolicy, RuleSet
 from rulebus._errors import AwsError, InvalidFilterPolicyError
+from rulebus.delivery import DeliveryLanes
 from rulebus.queue import Queue
 from rulebus.store import SubscriptionRecord
 
@@ -119,6 +121,19 @@ _POLICY_ACTIONS = [
 ]
 
 FIFO_THROUGHPUT_SCOPES = ("Topic", "MessageGroup")
+FILTER_POLICY_SCOPES = ("MessageAttributes", "MessageBody")
+#: What SetSubscriptionAttributes can set (AWS's API reference; the last two we refuse, see there).
+SUBSCRIPTION_ATTRIBUTES = (
+    "DeliveryPolicy",
+    "FilterPolicy",
+    "FilterPolicyScope",
+    "RawMessageDelivery",
+    "RedrivePolicy",
+    "SubscriptionRoleArn",
+    "ReplayPolicy",
+)
+_FILTER_POLICY_ERROR = "Invalid parameter: FilterPolicy: "
+_FILTER_POLICY_ERROR_ON_SUBSCRIBE = "Invalid parameter: Attributes Reason: FilterPolicy: "
 
 #: CreateTopic keywords and the attributes they set.
 TOPIC_KWARGS = {
@@ -412,6 +427,8 @@ class Subscription:
     delivered_count: int = 0
     dead_lettered_count: int = 0
     failed_count: int = 0
+    #: The topic this subscription belongs to (set by the topic; ``set_attribute`` goes through it).
+    topic: Topic | None = field(default=None, repr=False)
 
     @property
     def arn(self) -> str:
@@ -440,13 +457,32 @@ class Subscription:
             attributes["DeliveryPolicy"] = self.delivery_policy
         if self.redrive_policy is not None:
             attributes["RedrivePolicy"] = self.redrive_policy
+        if self.topic is not None and self.protocol != "python":
+            attributes["EffectiveDeliveryPolicy"] = self.topic._effective_delivery_policy(self)
         return attributes
+
+    def set_attribute(self, attribute_name: str, attribute_value: Any) -> None:
+        """SetSubscriptionAttributes: see :meth:`Topic.set_subscription_attributes`."""
+        if self.topic is None:
+            raise _invalid("Subscription does not exist", "NotFound")
+        self.topic.set_subscription_attributes(self, attribute_name, attribute_value)
 
     @property
     def dead_letter_target_arn(self) -> str | None:
         if self.redrive_policy is None:
             return None
         return str(json.loads(self.redrive_policy)["deadLetterTargetArn"])
+
+    def adopt(self, record: SubscriptionRecord) -> None:
+        """Take the settings of the stored record (another broker may have changed them)."""
+        self.filter_policy = record.filter_policy
+        self.filter_policy_scope = record.filter_policy_scope
+        self.raw_message_delivery = record.raw_message_delivery
+        self.delivery_policy = record.delivery_policy
+        self.redrive_policy = record.redrive_policy
+        self.pending_confirmation = record.pending_confirmation
+        self.token = record.token
+        self.token_issued = record.token_issued
 
     def _same_settings(
         self, policy: str | None, scope: str | None, raw: bool, delivery: str | None, redrive: str | None
@@ -458,6 +494,25 @@ class Subscription:
             and _canonical(self.delivery_policy) == _canonical(delivery)
             and _canonical(self.redrive_policy) == _canonical(redrive)
         )
+
+
+def _bad_scope(scope: Any) -> InvalidFilterPolicyError:
+    reason = f"FilterPolicyScope: Invalid value [{scope}]. Please use either MessageBody or MessageAttributes"
+    return InvalidFilterPolicyError(f"Invalid parameter: {reason}", reason)
+
+
+def _compile_filter_policy(policy: str | Mapping[str, Any], scope: str, subscribing: bool) -> str:
+    """The policy's text once the engine accepts it in ``scope``. The engine words its errors as
+    SetSubscriptionAttributes does ("Invalid parameter: FilterPolicy: ..."); Subscribe puts
+    "Attributes Reason: " before the attribute's name (spec 2.6)."""
+    try:
+        return FilterPolicy(policy, scope=scope).text  # type: ignore[arg-type]
+    except InvalidFilterPolicyError as error:
+        message = str(error)
+        if subscribing and message.startswith(_FILTER_POLICY_ERROR):
+            message = _FILTER_POLICY_ERROR_ON_SUBSCRIBE + message[len(_FILTER_POLICY_ERROR) :]
+            raise InvalidFilterPolicyError(message, error.reason) from None
+        raise
 
 
 def _canonical(policy: str | None) -> Any:
@@ -594,13 +649,14 @@ def retry_delays(policy: Mapping[str, Any]) -> list[float]:
     return ([0.0] * no_delay + [low] * at_min + curve + [high] * at_max)[: policy["numRetries"]]
 
 
-def http_post(url: str, body: str, headers: Mapping[str, str]) -> bool:
-    """One POST: True on a 2xx answer, False on any other answer or a connection error (never
-    raises). Redirects are not followed; ``user:password@`` in the URL becomes Basic auth."""
+def http_post(url: str, body: str, headers: Mapping[str, str]) -> int:
+    """One POST: the answer's HTTP status, or 0 when there was no answer (a connection error, a
+    timeout, a URL that cannot be posted to); never raises. Redirects are not followed;
+    ``user:password@`` in the URL becomes Basic auth."""
     try:
         parts = urlsplit(url)
         if parts.scheme not in HTTP_PROTOCOLS or not parts.hostname:
-            return False
+            return 0
         connection_class = HTTPSConnection if parts.scheme == "https" else HTTPConnection
         connection = connection_class(parts.hostname, parts.port, timeout=HTTP_TIMEOUT_SECONDS)
         sent = dict(headers)
@@ -612,11 +668,24 @@ def http_post(url: str, body: str, headers: Mapping[str, str]) -> bool:
             connection.request("POST", path, body=body.encode("utf-8"), headers=sent)
             response = connection.getresponse()
             response.read()
-            return 200 <= response.status < 300
+            return response.status
         finally:
             connection.close()
     except Exception:
-        return False
+        return 0
+
+
+def delivered(status: int) -> bool:
+    """A 2xx answer: the endpoint took the message."""
+    return 200 <= status < 300
+
+
+def client_error(status: int) -> bool:
+    """An answer SNS does not retry: the endpoint refused the request itself (4xx), so sending
+    it again would be refused again (spec 2.7: client-side errors go straight to the dead-letter
+    queue). 429 Too Many Requests is the exception: the endpoint is only busy, so it is retried
+    like a 5xx, a 3xx (redirects are not followed) or no answer at all."""
+    return 400 <= status < 500 and status != 429
 
 
 @dataclass
@@ -654,11 +723,13 @@ class Topic:
         # The view of the subscriptions, in subscription order: the store's, and the callables'.
         self._subscriptions: dict[str, Subscription] = {}
         self._rules = RuleSet("sns")
-        self._ruled: set[str] = set()  # the subscription ARNs with a rule in ``_rules``
+        # The (policy, scope) of each subscription with a rule in ``_rules``, by ARN.
+        self._ruled: dict[str, tuple[str, str]] = {}
         self._version: int | None = None  # the store's subscription version the view reflects
         #: Sleeps the delays between HTTP/S retries, unless the broker's clock has a ``sleep``
         #: (which wins); replace it in tests so that they never sleep.
         self.sleep: Callable[[float], Any] = time.sleep
+        self._lanes = DeliveryLanes(f"rulebus-sns:{name}")
 
     def __repr__(self) -> str:
         return f"Topic({self.name!r})"
@@ -733,19 +804,25 @@ class Topic:
         for arn, record in stored.items():
             known = self._subscriptions.get(arn)
             if known is None:
-                self._subscriptions[arn] = _subscription_from_record(record, self.arn)
+                self._subscriptions[arn] = _subscription_from_record(record, self)
             else:
-                known.pending_confirmation = record.pending_confirmation
-                known.token = record.token
-                known.token_issued = record.token_issued
-        wanted = {arn for arn, s in self._subscriptions.items() if s.filter_policy is not None}
-        for arn in self._ruled - wanted:
-            self._rules.remove(arn)
-        for arn in wanted - self._ruled:
-            subscription = self._subscriptions[arn]
-            self._rules.add(arn, subscription.filter_policy, scope=subscription.filter_policy_scope)  # type: ignore[arg-type]
-        self._ruled = wanted
+                known.adopt(record)
+        self._sync_rules()
         self._version = version
+
+    def _sync_rules(self) -> None:
+        """Make the RuleSet hold exactly the subscriptions' filter policies, each in its scope."""
+        wanted = {
+            arn: (s.filter_policy, s.filter_policy_scope or "MessageAttributes")
+            for arn, s in self._subscriptions.items()
+            if s.filter_policy is not None
+        }
+        for arn in self._ruled.keys() - wanted.keys():
+            self._rules.remove(arn)
+        for arn, (policy, scope) in wanted.items():
+            if self._ruled.get(arn) != (policy, scope):
+                self._rules.add(arn, policy, scope=scope)  # type: ignore[arg-type]
+        self._ruled = wanted  # type: ignore[assignment]
 
     def _record(self, subscription: Subscription) -> SubscriptionRecord:
         return SubscriptionRecord(
@@ -836,15 +913,10 @@ class Topic:
             )
         policy_text: str | None = None
         scope: str | None = None
-        if filter_policy_scope not in ("MessageAttributes", "MessageBody"):
-            reason = (
-                f"FilterPolicyScope: Invalid value [{filter_policy_scope}]. "
-                "Please use either MessageBody or MessageAttributes"
-            )
-            raise InvalidFilterPolicyError(f"Invalid parameter: {reason}", reason)
+        if filter_policy_scope not in FILTER_POLICY_SCOPES:
+            raise _bad_scope(filter_policy_scope)
         if filter_policy is not None:
-            compiled = FilterPolicy(filter_policy, scope=filter_policy_scope)  # type: ignore[arg-type]
-            policy_text = compiled.text
+            policy_text = _compile_filter_policy(filter_policy, filter_policy_scope, subscribing=True)
             scope = filter_policy_scope
         arn = f"{self.arn}:{uuid.uuid4()}"
         pending = protocol in HTTP_PROTOCOLS
@@ -863,6 +935,7 @@ class Topic:
             pending_confirmation=pending,
             return_subscription_arn=return_subscription_arn or not pending,
         )
+        subscription.topic = self
         if pending:
             subscription.token = secrets.token_hex(128)
             subscription.token_issued = self._broker._clock()
@@ -896,9 +969,7 @@ class Topic:
             )
         if protocol == "python":
             self._subscriptions[arn] = subscription
-            if policy_text is not None:
-                self._rules.add(arn, policy_text, scope=scope)  # type: ignore[arg-type]
-                self._ruled.add(arn)
+            self._sync_rules()
         else:
             # The view's object (built by _sync) gets what only the subscribing call knows.
             own = self._subscriptions[arn]
@@ -933,10 +1004,75 @@ class Topic:
         local = self._subscriptions.get(arn)
         if local is None or local.protocol != "python":
             self._broker._store.remove_subscription(self.name, arn)
-        removed = self._subscriptions.pop(arn, None)
-        if removed is not None and arn in self._ruled:
-            self._rules.remove(arn)
-            self._ruled.discard(arn)
+        if self._subscriptions.pop(arn, None) is not None:
+            self._sync_rules()
+
+    def set_subscription_attributes(
+        self, subscription: Subscription | str, attribute_name: str, attribute_value: Any
+    ) -> None:
+        """SetSubscriptionAttributes: one of DeliveryPolicy, FilterPolicy, FilterPolicyScope,
+        RawMessageDelivery or RedrivePolicy (a Subscription or its ARN). Values are validated as
+        Subscribe validates them, with SetSubscriptionAttributes' texts; an empty FilterPolicy,
+        DeliveryPolicy or RedrivePolicy removes it. The change is stored, so every broker on the
+        store delivers by it from its next publish."""
+        self._sync()
+        arn = subscription.subscription_arn if isinstance(subscription, Subscription) else subscription
+        own = self._subscriptions.get(arn)
+        if own is None:
+            raise _invalid("Subscription does not exist", "NotFound")
+        if attribute_name not in SUBSCRIPTION_ATTRIBUTES:
+            # LocalStack's wording (not in the spec).
+            raise _invalid("Invalid parameter: AttributeName")
+        if attribute_name in ("SubscriptionRoleArn", "ReplayPolicy"):
+            # Our wording: these serve Firehose subscriptions and FIFO topic archives, which
+            # rulebus does not have.
+            raise _invalid(f"Invalid parameter: {attribute_name}: not supported by rulebus")
+        value = "" if attribute_value is None else attribute_value
+        changes: dict[str, Any] = {}
+        if attribute_name == "RawMessageDelivery":
+            raw = _raw_flag(value)
+            if raw and own.protocol == "python":
+                raise _invalid(
+                    "Invalid parameter: Attributes Reason: Delivery protocol [python] does not support raw "
+                    "message delivery"
+                )
+            changes["raw_message_delivery"] = raw
+        elif attribute_name == "DeliveryPolicy":
+            changes["delivery_policy"] = _subscription_delivery_policy(value or None, own.protocol)
+        elif attribute_name == "RedrivePolicy":
+            changes["redrive_policy"] = _redrive_policy(value or None, self.fifo)
+        elif attribute_name == "FilterPolicyScope":
+            if value not in FILTER_POLICY_SCOPES:
+                raise _bad_scope(value)
+            if own.filter_policy is not None:  # the policy must hold in its new scope too
+                _compile_filter_policy(own.filter_policy, value, subscribing=False)
+            changes["filter_policy_scope"] = value
+        elif value == "":  # FilterPolicy: none, every message is delivered
+            changes["filter_policy"] = None
+        else:
+            scope = own.filter_policy_scope or "MessageAttributes"
+            changes["filter_policy"] = _compile_filter_policy(value, scope, subscribing=False)
+            changes["filter_policy_scope"] = scope
+        if own.protocol == "python":
+            for name, changed in changes.items():
+                setattr(own, name, changed)
+        else:
+            record = replace(self._record(own), **changes)
+            if self._broker._store.update_subscription(record) == -1:
+                raise _invalid("Topic does not exist", "NotFound")
+            own.adopt(record)
+        self._sync_rules()
+
+    def _effective_delivery_policy(self, subscription: Subscription) -> str:
+        """EffectiveDeliveryPolicy as GetSubscriptionAttributes shows it: the retry policy in force."""
+        retry = self._delivery_settings(subscription)[0] if subscription.protocol in HTTP_PROTOCOLS else None
+        policy = {
+            "healthyRetryPolicy": retry or DEFAULT_RETRY_POLICY,
+            "sicklyRetryPolicy": None,
+            "throttlePolicy": None,
+            "guaranteed": False,
+        }
+        return json.dumps(policy, separators=(",", ":"))
 
     # ------------------------------------------------------------------ publish
 
@@ -1139,14 +1275,39 @@ class Topic:
             )
             if sent_attributes:
                 notification["MessageAttributes"] = notification_attributes(sent_attributes)
-            try:
-                self._send(subscription, notification, body, sent_attributes, prepared.group_id)
-            except AwsError:
-                # What the endpoint refuses goes to the subscription's DLQ, else is dropped (spec 2.7).
-                self._dead_letter(subscription, notification, body, sent_attributes, prepared.group_id)
+            delivery = partial(
+                self._attempt, subscription, notification, body, sent_attributes, prepared.group_id
+            )
+            if subscription.protocol in HTTP_PROTOCOLS:
+                # After Publish has answered, on the subscription's own lane (see rulebus.delivery).
+                self._lanes.submit(subscription.subscription_arn, delivery)
             else:
-                subscription.delivered_count += 1
+                delivery()
         return result
+
+    def _attempt(
+        self,
+        subscription: Subscription,
+        notification: dict[str, Any],
+        body: str,
+        attributes: dict[str, dict[str, Any]],
+        group_id: str | None,
+    ) -> None:
+        """One delivery, its retries included; what the endpoint refuses goes to the
+        subscription's dead-letter queue, else is dropped (spec 2.7)."""
+        try:
+            self._send(subscription, notification, body, attributes, group_id)
+        except AwsError:
+            self._dead_letter(subscription, notification, body, attributes, group_id)
+        else:
+            subscription.delivered_count += 1
+
+    def wait_for_deliveries(self, timeout: float | None = None) -> bool:
+        """Block until every HTTP/S delivery handed over so far (subscription confirmations,
+        notifications, their retries and dead-lettering) has finished; False if ``timeout``
+        seconds ran out first. Publish and Subscribe return before they POST, as on AWS; queue
+        and callable subscriptions are served before Publish returns."""
+        return self._lanes.wait(timeout)
 
     def _dead_letter(
         self,
@@ -1222,8 +1383,8 @@ class Topic:
         notification["UnsubscribeURL"] = unsubscribe_url
         return notification
 
-    def _request_confirmation(self, subscription: Subscription) -> bool:
-        """POST the SubscriptionConfirmation (spec 2.5) to a pending HTTP/S subscription."""
+    def _request_confirmation(self, subscription: Subscription) -> None:
+        """Hand the SubscriptionConfirmation (spec 2.5) of a pending HTTP/S subscription to its lane."""
         region = self._broker.region
         message_id = str(uuid.uuid4())
         token = subscription.token or ""
@@ -1245,12 +1406,15 @@ class Topic:
         }
         confirmation["Signature"] = _placeholder_signature(confirmation, _CONFIRMATION_SIGNED_KEYS)
         confirmation["SigningCertURL"] = _signing_cert_url(region)
-        return self._post(subscription, "SubscriptionConfirmation", message_id, format_envelope(confirmation))
+        body = format_envelope(confirmation)
+        post = partial(self._post, subscription, "SubscriptionConfirmation", message_id, body)
+        self._lanes.submit(subscription.subscription_arn, post)
 
     def _post(
         self, subscription: Subscription, message_type: str, message_id: str, body: str, raw: bool = False
     ) -> bool:
-        """POST with SNS's headers, retried per the effective delivery policy; True once it got a 2xx."""
+        """POST with SNS's headers, retried per the effective delivery policy unless the endpoint
+        answers with a client error; True once it got a 2xx."""
         headers = {
             "x-amz-sns-message-type": message_type,
             "x-amz-sns-message-id": message_id,
@@ -1263,13 +1427,13 @@ class Topic:
         retry, content_type = self._delivery_settings(subscription)
         headers["Content-Type"] = content_type
         headers["User-Agent"] = USER_AGENT
-        if http_post(subscription.endpoint, body, headers):
-            return True
+        status = http_post(subscription.endpoint, body, headers)
         for delay in retry_delays(retry):
+            if delivered(status) or client_error(status):
+                break
             self._sleep(delay)
-            if http_post(subscription.endpoint, body, headers):
-                return True
-        return False
+            status = http_post(subscription.endpoint, body, headers)
+        return delivered(status)
 
     def _sleep(self, seconds: float) -> None:
         clock_sleep = getattr(self._broker._clock, "sleep", None)
@@ -1353,12 +1517,12 @@ class Topic:
         return Queue(self._broker, name)
 
 
-def _subscription_from_record(record: SubscriptionRecord, topic_arn: str) -> Subscription:
+def _subscription_from_record(record: SubscriptionRecord, topic: Topic) -> Subscription:
     """A stored subscription as this process sees it: its target is the endpoint (queue ARN or
     URL); Subscribe's ``arn`` says "pending confirmation" while it awaits confirmation."""
     return Subscription(
         subscription_arn=record.subscription_arn,
-        topic_arn=topic_arn,
+        topic_arn=topic.arn,
         protocol=record.protocol,
         endpoint=record.endpoint,
         owner=record.owner,
@@ -1372,6 +1536,7 @@ def _subscription_from_record(record: SubscriptionRecord, topic_arn: str) -> Sub
         return_subscription_arn=not record.pending_confirmation,
         token=record.token,
         token_issued=record.token_issued,
+        topic=topic,
     )
 
 
