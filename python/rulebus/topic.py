@@ -22,10 +22,14 @@ too (allowed since 2023, spec 7). Their envelope has SequenceNumber and no signa
 
 HTTP/S endpoints (spec 2.2, 2.5, 2.7) get real POSTs with SNS's headers: a SubscriptionConfirmation
 when they subscribe (they stay PendingConfirmation until ``confirm_subscription(token)``), then
-notifications, retried per the effective delivery policy and then moved to the subscription's
-dead-letter queue. For now every delivery happens synchronously inside ``publish`` (and the
-confirmation inside ``subscribe``): a slow endpoint slows the publisher, retry delays are slept by
-``Topic.sleep`` (or the broker clock's ``sleep``), and a failing endpoint never raises out of publish.
+notifications, retried per the effective delivery policy (5xx, 429, no answer; a 4xx is the
+endpoint refusing and is not retried) and then moved to the subscription's dead-letter queue.
+Those POSTs happen after ``subscribe`` and ``publish`` return, as on AWS, each subscription on
+its own lane (``rulebus.delivery``): a slow or failing endpoint delays neither the publisher nor
+other subscriptions, and ``wait_for_deliveries`` waits for them. Retry delays are slept by
+``Topic.sleep`` (or the broker clock's ``sleep``). Queue and callable subscriptions are served
+before ``publish`` returns: a message acknowledged by publish is already in its queues (and, on
+SQLite, on disk). Pending HTTP/S deliveries live in the process: they are lost if it dies.
 
 Error codes are SNS's query codes (``InvalidParameter``, ``ParameterValueInvalid``...). Texts come
 from spec section 2 unless a comment at the text says otherwise.
