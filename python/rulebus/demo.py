@@ -680,6 +680,9 @@ def run_invalid() -> list[str]:
 
 
 def main() -> int:
+    # Imported here: demo_shop borrows this module's printing helpers.
+    from rulebus import demo_shop
+
     print(f"rulebus {rulebus.__version__}: the examples of the EventBridge and SNS documentation")
     print("Each sample shows the fields its pattern names, rulebus's verdict, and the reason.")
     wrong = run_eventbridge() + run_sns() + run_test_event_pattern() + run_invalid()
@@ -689,8 +692,14 @@ def main() -> int:
         print(f"{len(wrong)} result(s) differ from AWS:")
         for line in wrong:
             print(f"  {line}")
+    else:
+        print(f"All {total} samples, the envelope check and the error messages agree with AWS.")
+    broken = demo_shop.run()
+    print()
+    if wrong or broken:
+        print(f"FAILED: {len(wrong)} result(s) differ from AWS, {len(broken)} shop invariant(s) broken.")
         return 1
-    print(f"All {total} samples, the envelope check and the error messages agree with AWS.")
+    print("The documentation examples agree with AWS and the shop scenario keeps its invariants.")
     return 0
 
 
