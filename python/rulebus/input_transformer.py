@@ -81,7 +81,6 @@ _PATH_STEP = re.compile(r"\.([A-Za-z0-9_\-/]+|\*)|\[(\d+|\*)\]")
 # (step kind, argument): ("key", name), ("index", n) or ("any", None).
 Step = tuple[str, Union[str, int, None]]
 _MISSING: Any = object()
-_COMPACT = {"separators": (",", ":"), "ensure_ascii": False}
 
 
 class InputTransformationError(RulebusError):
@@ -209,7 +208,7 @@ def is_missing(value: Any) -> bool:
 
 
 def _compact(value: Any) -> str:
-    return json.dumps(value, **_COMPACT)
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def json_value_text(value: Any) -> str:
