@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 from rulebus._errors import AwsError, sqs_error
+from rulebus.move_task import MoveTasks, QueueRef
 from rulebus.queue import Queue, check_queue_attributes
 from rulebus.queue_attributes import ATTRIBUTE_NAMES, QueueAttributes, validate_queue_name
 from rulebus.store import Clock, MemoryStore, QueueRecord, SQLiteStore, Store, TopicRecord
@@ -34,6 +35,8 @@ class Broker:
     restarts and can be shared by several processes. ``clock`` (epoch seconds) lets tests move
     time instead of sleeping. ``queue_recreate_delay`` is how long (by that clock) a deleted
     queue's name stays blocked, as AWS's 60 s (QueueDeletedRecently); 0 lifts the block.
+    Message move tasks run on a background thread each unless ``background_move_tasks`` is False;
+    ``run_message_move_tasks()`` (on any broker sharing the store) also advances them.
     """
 
     def __init__(
@@ -43,6 +46,7 @@ class Broker:
         account: str = "000000000000",
         clock: Clock | None = None,
         queue_recreate_delay: float = QUEUE_RECREATE_DELAY,
+        background_move_tasks: bool = True,
     ) -> None:
         self.region = region
         self.account = account
@@ -51,6 +55,7 @@ class Broker:
         self._store: Store = MemoryStore() if path is None else SQLiteStore(path)
         # One Topic object per stored topic, each a view of the store's records (see ``topic``).
         self._topics: dict[str, Topic] = {}
+        self._move_tasks = MoveTasks(self, background_move_tasks)
 
     def __enter__(self) -> Broker:
         return self
@@ -59,7 +64,9 @@ class Broker:
         self.close()
 
     def close(self) -> None:
-        """Release the store (SQLite connections); the broker is unusable afterwards."""
+        """Stop this broker's move-task threads and release the store (SQLite connections); the
+        broker is unusable afterwards."""
+        self._move_tasks.close()
         self._store.close()
 
     # ------------------------------------------------------------------ queues
@@ -92,6 +99,36 @@ class Broker:
     def queues(self) -> list[Queue]:
         """Every queue, sorted by name."""
         return [Queue(self, name) for name in self._store.queue_names()]
+
+    # ------------------------------------------------------------------ message move tasks
+
+    def start_message_move_task(
+        self,
+        source_arn: QueueRef,
+        destination_arn: QueueRef | None = None,
+        max_number_of_messages_per_second: int | None = None,
+    ) -> str:
+        """StartMessageMoveTask (spec 1.8): move the dead-letter queue ``source_arn``'s messages,
+        as new messages, to ``destination_arn`` or, without one, each back to the queue it was
+        dead-lettered from; at most ``max_number_of_messages_per_second`` (1-500; absent: 500)
+        per second of the broker's clock. Returns the TaskHandle. Queues or ARNs are accepted."""
+        return self._move_tasks.start(source_arn, destination_arn, max_number_of_messages_per_second)
+
+    def list_message_move_tasks(self, source_arn: QueueRef, max_results: int = 1) -> list[dict[str, Any]]:
+        """ListMessageMoveTasks: the ``max_results`` (1-10) most recent tasks of ``source_arn``,
+        as AWS's result entries (``Status``, ``ApproximateNumberOfMessagesMoved``, ...)."""
+        return self._move_tasks.list_tasks(source_arn, max_results)
+
+    def cancel_message_move_task(self, task_handle: str) -> int:
+        """CancelMessageMoveTask: stop a RUNNING task (moved messages stay moved); returns its
+        ApproximateNumberOfMessagesMoved."""
+        return self._move_tasks.cancel(task_handle)
+
+    def run_message_move_tasks(self) -> None:
+        """Advance every active move task in the store by one step, by the broker's clock: what
+        the background threads do, callable directly (tests with a fake clock, or tasks whose
+        broker was closed)."""
+        self._move_tasks.run()
 
     # ------------------------------------------------------------------ topics
 

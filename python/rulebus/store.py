@@ -24,15 +24,16 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import os
 import sqlite3
 import threading
 import time
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import astuple, dataclass, field, fields, replace
 from enum import Enum
 from typing import Any, Callable
 
@@ -40,11 +41,15 @@ from rulebus._errors import AwsError, sqs_error
 from rulebus.queue_attributes import QueueAttributes
 
 __all__ = [
+    "ACTIVE_MOVE_TASK_STATUSES",
     "DEDUPLICATION_WINDOW",
+    "MOVE_TASK_TARGET_MISSING",
     "QUEUE_DOES_NOT_EXIST",
+    "RECEIVE_ATTEMPT_WINDOW",
     "ChangeVisibilityResult",
     "Clock",
     "MemoryStore",
+    "MoveTaskRecord",
     "QueueCounts",
     "QueueRecord",
     "ReceivedMessage",
@@ -75,6 +80,17 @@ MAX_TOTAL_VISIBILITY = 43_200
 
 #: FIFO deduplication window in seconds (spec 1.9).
 DEDUPLICATION_WINDOW = 300.0
+
+#: How long a FIFO ReceiveRequestAttemptId can be retried after the receive it names (spec 1.5).
+RECEIVE_ATTEMPT_WINDOW = 300.0
+
+#: Message move task statuses (spec 1.8) under which the source has an active task.
+ACTIVE_MOVE_TASK_STATUSES = ("RUNNING", "CANCELLING")
+
+#: A move task's FailureReason when its source or target queue is gone: the legacy code of
+#: QueueDoesNotExist, as AWS records it (LocalStack's AWS-validated snapshot
+#: test_move_task_delete_destination_queue_while_running).
+MOVE_TASK_TARGET_MISSING = "AWS.SimpleQueueService.NonExistentQueue"
 
 # Sequence numbers are decimal strings of 20 digits, as AWS's look; the offset keeps them that long.
 _SEQUENCE_BASE = 10**19
@@ -196,6 +212,29 @@ class QueueCounts:
 
 
 @dataclass(frozen=True)
+class MoveTaskRecord:
+    """One message move task (StartMessageMoveTask, spec 1.8) as a store keeps it.
+
+    ``max_number_of_messages_per_second`` is what the caller asked for (None when absent, as
+    ListMessageMoveTasks then omits it); ``rate`` is the rate actually applied. The rate limit is
+    kept per second of the broker's clock since ``started_timestamp``: ``rate_window`` is the
+    index of the last second a step moved in and ``window_moved`` how many it moved then."""
+
+    task_id: str
+    source_arn: str
+    destination_arn: str | None
+    max_number_of_messages_per_second: int | None
+    rate: int
+    started_timestamp: float
+    approximate_number_of_messages_to_move: int
+    status: str = "RUNNING"
+    approximate_number_of_messages_moved: int = 0
+    failure_reason: str | None = None
+    rate_window: int = 0
+    window_moved: int = 0
+
+
+@dataclass(frozen=True)
 class TopicRecord:
     """One SNS topic as a store keeps it: its name and the attributes CreateTopic set."""
 
@@ -289,7 +328,12 @@ class Store(ABC):
 
     @abstractmethod
     def receive(
-        self, queue: str, max_messages: int, now: float, visibility_timeout: float
+        self,
+        queue: str,
+        max_messages: int,
+        now: float,
+        visibility_timeout: float,
+        receive_request_attempt_id: str | None = None,
     ) -> list[ReceivedMessage]:
         """Atomically take up to ``max_messages`` visible messages (oldest first), hide them until
         ``now + visibility_timeout``, count the receive, record the first-receive time and mint a
@@ -297,7 +341,18 @@ class Store(ABC):
 
         FIFO queues: see :func:`_fifo_order`. Queues with a RedrivePolicy whose target exists:
         a message that would exceed ``maxReceiveCount`` moves to the target instead (see
-        :func:`_dead_lettered`)."""
+        :func:`_moved`).
+
+        With ``receive_request_attempt_id`` (FIFO, spec 1.5): when a receive with that id returned
+        messages less than :data:`RECEIVE_ATTEMPT_WINDOW` seconds ago and none of them was
+        modified since (deleted, or its visibility changed, e.g. by another receive), return the
+        same messages with the same receipt handles, hidden again until ``now +
+        visibility_timeout``, without counting a receive; otherwise receive as usual and remember
+        the result under that id."""
+
+    @abstractmethod
+    def in_flight(self, queue: str, now: float) -> int:
+        """How many messages are in flight now (received, not deleted, still hidden)."""
 
     @abstractmethod
     def delete_message(self, queue: str, message_id: str, in_flight_at: float | None = None) -> DeleteResult:
@@ -318,6 +373,41 @@ class Store(ABC):
     @abstractmethod
     def counts(self, queue: str, now: float) -> QueueCounts:
         """Visible, in-flight and delayed messages now, expired ones excluded."""
+
+    # ------------------------------------------------------------------ message move tasks
+
+    @abstractmethod
+    def create_move_task(self, record: MoveTaskRecord) -> bool:
+        """Insert a new task, unless its source already has an active one (then insert nothing
+        and return False). The source queue's visible messages are counted into
+        ``approximate_number_of_messages_to_move`` here, at one instant with the check."""
+
+    @abstractmethod
+    def move_tasks(self, source_arn: str) -> list[MoveTaskRecord]:
+        """The source's tasks, most recently started first."""
+
+    @abstractmethod
+    def get_move_task(self, task_id: str) -> MoveTaskRecord | None:
+        """One task, or None."""
+
+    @abstractmethod
+    def active_move_task_ids(self) -> list[str]:
+        """Every task that is RUNNING or CANCELLING, oldest first."""
+
+    @abstractmethod
+    def cancel_move_task(self, task_id: str) -> MoveTaskRecord | None:
+        """A RUNNING task becomes CANCELLING (its next step ends it); return the task as it is
+        after the call (None for an unknown id). Moved messages stay moved."""
+
+    @abstractmethod
+    def step_move_task(self, task_id: str, now: float) -> MoveTaskRecord | None:
+        """Advance one task atomically: a CANCELLING task becomes CANCELLED; a RUNNING one moves
+        as many visible messages (oldest first) as its rate allows in the current second of
+        ``now`` (see :func:`_move_budget`), each as a new message (:func:`_redriven`) to the
+        destination or, without one, back to the queue its DeadLetterQueueSourceArn names. It
+        completes once it has moved ``approximate_number_of_messages_to_move`` messages or the
+        source has no visible message left, and fails (:data:`MOVE_TASK_TARGET_MISSING`) when the
+        source or a target queue is gone. Returns the task after the step (None if unknown)."""
 
     # ------------------------------------------------------------------ topics
 
@@ -396,6 +486,8 @@ class _MemoryQueue:
     messages: dict[str, StoredMessage] = field(default_factory=dict)
     # FIFO: (scope, deduplication id) -> (window end, message id, sequence number).
     deduplication: dict[tuple[str, str], tuple[float, str, str | None]] = field(default_factory=dict)
+    # FIFO: ReceiveRequestAttemptId -> (time of the receive, what it returned).
+    attempts: dict[str, tuple[float, list[_AttemptEntry]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -422,6 +514,7 @@ class MemoryStore(Store):
         self._topics: dict[str, _MemoryTopic] = {}
         self._topic_versions = 0  # subscription versions, increasing across all topics
         self._orphans: dict[str, _MemoryTopic] = {}  # FIFO state of topics published after deletion
+        self._move_tasks: dict[str, MoveTaskRecord] = {}  # in start order
 
     def _queue(self, name: str) -> _MemoryQueue:
         queue = self._queues.get(name)
@@ -506,40 +599,72 @@ class MemoryStore(Store):
             del queue.messages[message_id]
 
     def receive(
-        self, queue: str, max_messages: int, now: float, visibility_timeout: float
+        self,
+        queue: str,
+        max_messages: int,
+        now: float,
+        visibility_timeout: float,
+        receive_request_attempt_id: str | None = None,
     ) -> list[ReceivedMessage]:
         with self._lock:
             state = self._queue(queue)
             self._drop_expired(state, now)
-            record = state.record
-            candidates = list(state.messages.values())
-            if record.attributes.fifo_queue:
-                candidates = _fifo_order(candidates, now)
-            target_name = _dead_letter_name(record)
-            target = self._queues.get(target_name) if target_name is not None else None
-            if target is not None and not _usable_target(record, target.record):
-                target = None
-            received: list[ReceivedMessage] = []
-            moved = False
-            for message in candidates:
-                if len(received) == max_messages:
-                    break
-                if message.visible_at > now:
-                    continue
-                if target is not None and _exceeds(record, message):
-                    del state.messages[message.message_id]
-                    arrived = _moved(record, message, now)
-                    if target.record.attributes.fifo_queue:
-                        arrived = self._sequenced(arrived)
-                    target.messages[arrived.message_id] = arrived
-                    moved = True
-                    continue
-                updated = _after_receive(message, now, visibility_timeout)
-                state.messages[message.message_id] = updated
-                received.append(ReceivedMessage(updated, make_receipt_handle(queue, message.message_id)))
-            if moved:
-                self._bump()  # a receive waiting on the dead-letter queue should see them
+            attempt = receive_request_attempt_id
+            if attempt is None:
+                return self._receive(state, max_messages, now, visibility_timeout)
+            for key in [k for k, (at, _) in state.attempts.items() if at + RECEIVE_ATTEMPT_WINDOW <= now]:
+                del state.attempts[key]
+            at, entries = state.attempts.get(attempt, (now, []))
+            if _replayable(entries, state.messages):
+                received = self._replay(state, entries, now + visibility_timeout)
+            else:
+                at, received = now, self._receive(state, max_messages, now, visibility_timeout)
+            state.attempts[attempt] = (at, _attempt_entries(received))
             return received
+
+    def _replay(
+        self, state: _MemoryQueue, entries: Sequence[_AttemptEntry], visible_at: float
+    ) -> list[ReceivedMessage]:
+        received = []
+        for message_id, receipt_handle, _, _ in entries:
+            message = state.messages[message_id] = replace(state.messages[message_id], visible_at=visible_at)
+            received.append(ReceivedMessage(message, receipt_handle))
+        return received
+
+    def _receive(
+        self, state: _MemoryQueue, max_messages: int, now: float, visibility_timeout: float
+    ) -> list[ReceivedMessage]:
+        """The receive itself, under the lock."""
+        queue = state.record.name
+        record = state.record
+        candidates = list(state.messages.values())
+        if record.attributes.fifo_queue:
+            candidates = _fifo_order(candidates, now)
+        target_name = _dead_letter_name(record)
+        target = self._queues.get(target_name) if target_name is not None else None
+        if target is not None and not _usable_target(record, target.record):
+            target = None
+        received: list[ReceivedMessage] = []
+        moved = False
+        for message in candidates:
+            if len(received) == max_messages:
+                break
+            if message.visible_at > now:
+                continue
+            if target is not None and _exceeds(record, message):
+                del state.messages[message.message_id]
+                arrived = _moved(record, message, now)
+                if target.record.attributes.fifo_queue:
+                    arrived = self._sequenced(arrived)
+                target.messages[arrived.message_id] = arrived
+                moved = True
+                continue
+            updated = _after_receive(message, now, visibility_timeout)
+            state.messages[message.message_id] = updated
+            received.append(ReceivedMessage(updated, make_receipt_handle(queue, message.message_id)))
+        if moved:
+            self._bump()  # a receive waiting on the dead-letter queue should see them
+        return received
 
     def delete_message(self, queue: str, message_id: str, in_flight_at: float | None = None) -> DeleteResult:
         with self._lock:
@@ -591,6 +716,78 @@ class MemoryStore(Store):
                 else:
                     delayed += 1
             return QueueCounts(visible, in_flight, delayed)
+
+    def in_flight(self, queue: str, now: float) -> int:
+        return self.counts(queue, now).in_flight
+
+    # ------------------------------------------------------------------ message move tasks
+
+    def create_move_task(self, record: MoveTaskRecord) -> bool:
+        with self._lock:
+            source = self._queue(queue_name_from_arn(record.source_arn))
+            for task in self._move_tasks.values():
+                if task.source_arn == record.source_arn and task.status in ACTIVE_MOVE_TASK_STATUSES:
+                    return False
+            now = record.started_timestamp
+            cutoff = _expiry_cutoff(source.record, now)
+            messages = source.messages.values()
+            visible = sum(1 for m in messages if cutoff < m.sent_timestamp and m.visible_at <= now)
+            self._move_tasks[record.task_id] = replace(record, approximate_number_of_messages_to_move=visible)
+            return True
+
+    def move_tasks(self, source_arn: str) -> list[MoveTaskRecord]:
+        with self._lock:
+            return [task for task in reversed(self._move_tasks.values()) if task.source_arn == source_arn]
+
+    def get_move_task(self, task_id: str) -> MoveTaskRecord | None:
+        with self._lock:
+            return self._move_tasks.get(task_id)
+
+    def active_move_task_ids(self) -> list[str]:
+        with self._lock:
+            return [t.task_id for t in self._move_tasks.values() if t.status in ACTIVE_MOVE_TASK_STATUSES]
+
+    def cancel_move_task(self, task_id: str) -> MoveTaskRecord | None:
+        with self._lock:
+            task = self._move_tasks.get(task_id)
+            if task is not None and task.status == "RUNNING":
+                task = self._move_tasks[task_id] = replace(task, status="CANCELLING")
+            return task
+
+    def step_move_task(self, task_id: str, now: float) -> MoveTaskRecord | None:
+        with self._lock:
+            task = self._move_tasks.get(task_id)
+            if task is None or task.status not in ACTIVE_MOVE_TASK_STATUSES:
+                return task
+            stepped = _settle_cancelling(task) or self._step_moves(task, now)
+            self._move_tasks[task_id] = stepped
+            return stepped
+
+    def _step_moves(self, task: MoveTaskRecord, now: float) -> MoveTaskRecord:
+        source = self._queues.get(queue_name_from_arn(task.source_arn))
+        if source is None:
+            return replace(task, status="FAILED", failure_reason=MOVE_TASK_TARGET_MISSING)
+        self._drop_expired(source, now)
+
+        def target_is_fifo(name: str) -> bool | None:
+            target = self._queues.get(name)
+            return target.record.attributes.fifo_queue if target is not None else None
+
+        def move(old: StoredMessage, new: StoredMessage, target: str, fifo: bool) -> None:
+            del source.messages[old.message_id]
+            new = self._sequenced(new) if fifo else new
+            self._queues[target].messages[new.message_id] = new
+            self._bump()
+
+        visible = [m for m in source.messages.values() if m.visible_at <= now]
+        return _step_moves(
+            task,
+            now,
+            visible,
+            target_is_fifo,
+            move,
+            lambda: any(m.visible_at <= now for m in source.messages.values()),
+        )
 
     # ------------------------------------------------------------------ topics
 
@@ -773,6 +970,103 @@ def _moved(source: QueueRecord, message: StoredMessage, now: float) -> StoredMes
     )
 
 
+# A remembered FIFO receive (spec 1.5), per message: (message id, receipt handle, visible_at,
+# receive count) as that receive left it; any difference later means the message was modified.
+_AttemptEntry = tuple[str, str, float, int]
+
+
+def _attempt_entries(received: Sequence[ReceivedMessage]) -> list[_AttemptEntry]:
+    return [
+        (r.message.message_id, r.receipt_handle, r.message.visible_at, r.message.receive_count)
+        for r in received
+    ]
+
+
+def _replayable(entries: Sequence[_AttemptEntry], current: Mapping[str, StoredMessage]) -> bool:
+    """Whether a remembered receive can be returned again: it returned messages and none of them
+    was deleted, expired, received again or had its visibility changed since."""
+
+    def unchanged(entry: _AttemptEntry) -> bool:
+        message = current.get(entry[0])
+        return message is not None and (message.visible_at, message.receive_count) == entry[2:]
+
+    return bool(entries) and all(unchanged(entry) for entry in entries)
+
+
+def _redriven(message: StoredMessage, now: float) -> StoredMessage:
+    """A message as a move task delivers it (spec 1.8): a *new* message (new id, sent now, never
+    received, so its receive count starts again) with the same body, attributes, group and
+    deduplication id; the store numbers it on a FIFO target."""
+    return replace(
+        message,
+        message_id=str(uuid.uuid4()),
+        sent_timestamp=now,
+        visible_at=now,
+        receive_count=0,
+        first_receive_timestamp=None,
+        last_receive_timestamp=None,
+        sequence_number=None,
+        dead_letter_source_arn=None,
+    )
+
+
+def _move_budget(task: MoveTaskRecord, now: float) -> tuple[int, int]:
+    """The second of the task's life ``now`` falls in, and how many messages the task may still
+    move in it: at most ``rate`` per second of the broker's clock, and never more than it set out
+    to move."""
+    window = max(0, math.floor(now - task.started_timestamp))
+    used = task.window_moved if window == task.rate_window else 0
+    left = task.approximate_number_of_messages_to_move - task.approximate_number_of_messages_moved
+    return window, max(0, min(task.rate - used, left))
+
+
+def _step_moves(
+    task: MoveTaskRecord,
+    now: float,
+    candidates: Iterable[StoredMessage],
+    target_is_fifo: Callable[[str], bool | None],
+    move: Callable[[StoredMessage, StoredMessage, str, bool], None],
+    any_visible_left: Callable[[], bool],
+) -> MoveTaskRecord:
+    """One step of a RUNNING task, whatever the store: ``candidates`` are the source's visible
+    messages, oldest first; ``target_is_fifo(name)`` is None for a missing queue; ``move(old, new,
+    target, fifo)`` removes ``old`` from the source and enqueues ``new`` on ``target``."""
+    window, budget = _move_budget(task, now)
+    moved = 0
+    failed = False
+    for message in candidates:
+        if moved >= budget:
+            break
+        # Without a DestinationArn each message goes back where it was dead-lettered from; one
+        # that never was (sent straight to the DLQ) has nowhere to go, like a deleted queue.
+        arn = task.destination_arn or message.dead_letter_source_arn
+        target = queue_name_from_arn(arn) if arn else None
+        fifo = target_is_fifo(target) if target is not None else None
+        if target is None or fifo is None:
+            failed = True
+            break
+        move(message, _redriven(message, now), target, fifo)
+        moved += 1
+    used = task.window_moved if window == task.rate_window else 0
+    task = replace(
+        task,
+        approximate_number_of_messages_moved=task.approximate_number_of_messages_moved + moved,
+        rate_window=window,
+        window_moved=used + moved,
+    )
+    if failed:
+        return replace(task, status="FAILED", failure_reason=MOVE_TASK_TARGET_MISSING)
+    done = task.approximate_number_of_messages_moved >= task.approximate_number_of_messages_to_move
+    return replace(task, status="COMPLETED") if done or not any_visible_left() else task
+
+
+def _settle_cancelling(task: MoveTaskRecord | None) -> MoveTaskRecord | None:
+    """A CANCELLING task's next step ends it; None when the task needs a real step."""
+    if task is not None and task.status == "CANCELLING":
+        return replace(task, status="CANCELLED")
+    return None
+
+
 # --------------------------------------------------------------------------------------------
 # SQLite.
 
@@ -851,10 +1145,34 @@ CREATE TABLE IF NOT EXISTS topic_sequences (
     topic TEXT PRIMARY KEY,
     sequence TEXT NOT NULL
 );
+-- FIFO ReceiveRequestAttemptIds (spec 1.5): what each receive returned, as JSON entries.
+CREATE TABLE IF NOT EXISTS receive_attempts (
+    queue TEXT NOT NULL,
+    attempt_id TEXT NOT NULL,
+    received_at REAL NOT NULL,
+    entries TEXT NOT NULL,
+    PRIMARY KEY (queue, attempt_id)
+);
+CREATE TABLE IF NOT EXISTS move_tasks (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    task_id TEXT NOT NULL UNIQUE,
+    source_arn TEXT NOT NULL,
+    destination_arn TEXT,
+    max_number_of_messages_per_second INTEGER,
+    rate INTEGER NOT NULL,
+    started_timestamp REAL NOT NULL,
+    approximate_number_of_messages_to_move INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    approximate_number_of_messages_moved INTEGER NOT NULL,
+    failure_reason TEXT,
+    rate_window INTEGER NOT NULL,
+    window_moved INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS counters (
     name TEXT PRIMARY KEY,
     value INTEGER NOT NULL
 );
+CREATE INDEX IF NOT EXISTS move_tasks_by_source ON move_tasks (source_arn, seq);
 CREATE INDEX IF NOT EXISTS subscriptions_by_topic ON subscriptions (topic, seq);
 CREATE UNIQUE INDEX IF NOT EXISTS messages_by_id ON messages (queue, message_id);
 CREATE INDEX IF NOT EXISTS messages_by_visibility ON messages (queue, visible_at, seq);
@@ -988,6 +1306,18 @@ def _subscription_from_row(row: Sequence[Any]) -> SubscriptionRecord:
     )
 
 
+# A move task is flat, so its row is its fields in order (the table names its columns the same).
+_MOVE_TASK_COLUMNS = ", ".join(f.name for f in fields(MoveTaskRecord))
+
+
+def _move_task_row(task: MoveTaskRecord) -> tuple[Any, ...]:
+    return astuple(task)
+
+
+def _move_task_from_row(row: Sequence[Any]) -> MoveTaskRecord:
+    return MoveTaskRecord(*row)
+
+
 _INSERT_MESSAGE = f"INSERT INTO messages (queue, {_MESSAGE_COLUMNS}) VALUES ({', '.join('?' * 16)})"
 
 
@@ -1118,6 +1448,7 @@ class SQLiteStore(Store):
             self._record(connection, name)
             connection.execute("DELETE FROM messages WHERE queue = ?", (name,))
             connection.execute("DELETE FROM deduplication WHERE queue = ?", (name,))
+            connection.execute("DELETE FROM receive_attempts WHERE queue = ?", (name,))
             connection.execute("DELETE FROM queues WHERE name = ?", (name,))
             connection.execute(
                 "INSERT OR REPLACE INTO deleted_queues (name, deleted_at) VALUES (?, ?)", (name, now)
@@ -1179,7 +1510,12 @@ class SQLiteStore(Store):
         return message
 
     def receive(
-        self, queue: str, max_messages: int, now: float, visibility_timeout: float
+        self,
+        queue: str,
+        max_messages: int,
+        now: float,
+        visibility_timeout: float,
+        receive_request_attempt_id: str | None = None,
     ) -> list[ReceivedMessage]:
         with self._transaction() as connection:
             record = self._record(connection, queue)
@@ -1187,57 +1523,117 @@ class SQLiteStore(Store):
                 "DELETE FROM messages WHERE queue = ? AND sent_timestamp <= ?",
                 (queue, _expiry_cutoff(record, now)),
             )
-            target_name = _dead_letter_name(record)
-            target = None
-            if target_name is not None:
-                target = self._optional_record(connection, target_name)
-                if not _usable_target(record, target):
-                    target = None
-            candidates: list[StoredMessage]
-            if record.attributes.fifo_queue:
-                rows = connection.execute(
-                    f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE queue = ? ORDER BY seq", (queue,)
-                ).fetchall()
-                candidates = _fifo_order([_message_from_row(row) for row in rows], now)
+            attempt = receive_request_attempt_id
+            if attempt is None:
+                return self._receive(connection, record, max_messages, now, visibility_timeout)
+            connection.execute(
+                "DELETE FROM receive_attempts WHERE queue = ? AND received_at <= ?",
+                (queue, now - RECEIVE_ATTEMPT_WINDOW),
+            )
+            row = connection.execute(
+                "SELECT received_at, entries FROM receive_attempts WHERE queue = ? AND attempt_id = ?",
+                (queue, attempt),
+            ).fetchone()
+            at, entries = (row[0], [tuple(e) for e in json.loads(row[1])]) if row else (now, [])
+            if _replayable(entries, self._messages_by_id(connection, queue, [e[0] for e in entries])):
+                received = self._replay(connection, queue, entries, now + visibility_timeout)
             else:
-                # Moved messages do not count toward max_messages, so with a target read them all.
-                limit = -1 if target is not None else max_messages
-                rows = connection.execute(
-                    f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE queue = ? AND visible_at <= ? "
-                    "ORDER BY seq LIMIT ?",
-                    (queue, now, limit),
-                ).fetchall()
-                candidates = [_message_from_row(row) for row in rows]
-            received: list[ReceivedMessage] = []
-            for candidate in candidates:
-                if len(received) == max_messages:
-                    break
-                if target is not None and _exceeds(record, candidate):
-                    connection.execute(
-                        "DELETE FROM messages WHERE queue = ? AND message_id = ?",
-                        (queue, candidate.message_id),
-                    )
-                    arrived = _moved(record, candidate, now)
-                    if target.attributes.fifo_queue:
-                        self._insert_fifo(connection, target.name, arrived)
-                    else:
-                        connection.execute(_INSERT_MESSAGE, _message_row(target.name, arrived))
-                    continue
-                message = _after_receive(candidate, now, visibility_timeout)
-                connection.execute(
-                    "UPDATE messages SET visible_at = ?, receive_count = ?, first_receive_timestamp = ?, "
-                    "last_receive_timestamp = ? WHERE queue = ? AND message_id = ?",
-                    (
-                        message.visible_at,
-                        message.receive_count,
-                        message.first_receive_timestamp,
-                        message.last_receive_timestamp,
-                        queue,
-                        message.message_id,
-                    ),
-                )
-                received.append(ReceivedMessage(message, make_receipt_handle(queue, message.message_id)))
+                at, received = now, self._receive(connection, record, max_messages, now, visibility_timeout)
+            connection.execute(
+                "INSERT OR REPLACE INTO receive_attempts VALUES (?, ?, ?, ?)",
+                (queue, attempt, at, json.dumps(_attempt_entries(received))),
+            )
             return received
+
+    @staticmethod
+    def _messages_by_id(
+        connection: sqlite3.Connection, queue: str, message_ids: Sequence[str]
+    ) -> dict[str, StoredMessage]:
+        found: dict[str, StoredMessage] = {}
+        for message_id in message_ids:
+            row = connection.execute(
+                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE queue = ? AND message_id = ?",
+                (queue, message_id),
+            ).fetchone()
+            if row is not None:
+                found[message_id] = _message_from_row(row)
+        return found
+
+    def _replay(
+        self,
+        connection: sqlite3.Connection,
+        queue: str,
+        entries: Sequence[_AttemptEntry],
+        visible_at: float,
+    ) -> list[ReceivedMessage]:
+        connection.executemany(
+            "UPDATE messages SET visible_at = ? WHERE queue = ? AND message_id = ?",
+            [(visible_at, queue, entry[0]) for entry in entries],
+        )
+        current = self._messages_by_id(connection, queue, [entry[0] for entry in entries])
+        return [ReceivedMessage(current[entry[0]], entry[1]) for entry in entries]
+
+    def _receive(
+        self,
+        connection: sqlite3.Connection,
+        record: QueueRecord,
+        max_messages: int,
+        now: float,
+        visibility_timeout: float,
+    ) -> list[ReceivedMessage]:
+        """The receive itself, inside the caller's transaction."""
+        queue = record.name
+        target_name = _dead_letter_name(record)
+        target = None
+        if target_name is not None:
+            target = self._optional_record(connection, target_name)
+            if not _usable_target(record, target):
+                target = None
+        candidates: list[StoredMessage]
+        if record.attributes.fifo_queue:
+            rows = connection.execute(
+                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE queue = ? ORDER BY seq", (queue,)
+            ).fetchall()
+            candidates = _fifo_order([_message_from_row(row) for row in rows], now)
+        else:
+            # Moved messages do not count toward max_messages, so with a target read them all.
+            limit = -1 if target is not None else max_messages
+            rows = connection.execute(
+                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE queue = ? AND visible_at <= ? "
+                "ORDER BY seq LIMIT ?",
+                (queue, now, limit),
+            ).fetchall()
+            candidates = [_message_from_row(row) for row in rows]
+        received: list[ReceivedMessage] = []
+        for candidate in candidates:
+            if len(received) == max_messages:
+                break
+            if target is not None and _exceeds(record, candidate):
+                connection.execute(
+                    "DELETE FROM messages WHERE queue = ? AND message_id = ?",
+                    (queue, candidate.message_id),
+                )
+                arrived = _moved(record, candidate, now)
+                if target.attributes.fifo_queue:
+                    self._insert_fifo(connection, target.name, arrived)
+                else:
+                    connection.execute(_INSERT_MESSAGE, _message_row(target.name, arrived))
+                continue
+            message = _after_receive(candidate, now, visibility_timeout)
+            connection.execute(
+                "UPDATE messages SET visible_at = ?, receive_count = ?, first_receive_timestamp = ?, "
+                "last_receive_timestamp = ? WHERE queue = ? AND message_id = ?",
+                (
+                    message.visible_at,
+                    message.receive_count,
+                    message.first_receive_timestamp,
+                    message.last_receive_timestamp,
+                    queue,
+                    message.message_id,
+                ),
+            )
+            received.append(ReceivedMessage(message, make_receipt_handle(queue, message.message_id)))
+        return received
 
     def delete_message(self, queue: str, message_id: str, in_flight_at: float | None = None) -> DeleteResult:
         with self._transaction() as connection:
@@ -1294,6 +1690,122 @@ class SQLiteStore(Store):
                 {"now": now, "queue": queue, "cutoff": _expiry_cutoff(record, now)},
             ).fetchone()
             return QueueCounts(int(row[0]), int(row[1]), int(row[2]))
+
+    def in_flight(self, queue: str, now: float) -> int:
+        with self._transaction("BEGIN") as connection:
+            record = self._record(connection, queue)
+            # The (queue, visible_at) index limits the scan to hidden messages.
+            row = connection.execute(
+                "SELECT COUNT(*) FROM messages WHERE queue = ? AND visible_at > ? AND receive_count > 0 "
+                "AND sent_timestamp > ?",
+                (queue, now, _expiry_cutoff(record, now)),
+            ).fetchone()
+            return int(row[0])
+
+    # ------------------------------------------------------------------ message move tasks
+
+    def create_move_task(self, record: MoveTaskRecord) -> bool:
+        with self._transaction() as connection:
+            source = self._record(connection, queue_name_from_arn(record.source_arn))
+            active = connection.execute(
+                f"SELECT 1 FROM move_tasks WHERE source_arn = ? AND status IN {ACTIVE_MOVE_TASK_STATUSES}",
+                (record.source_arn,),
+            ).fetchone()
+            if active is not None:
+                return False
+            now = record.started_timestamp
+            (visible,) = connection.execute(
+                "SELECT COUNT(*) FROM messages WHERE queue = ? AND visible_at <= ? AND sent_timestamp > ?",
+                (source.name, now, _expiry_cutoff(source, now)),
+            ).fetchone()
+            record = replace(record, approximate_number_of_messages_to_move=int(visible))
+            self._save_move_task(connection, record)
+            return True
+
+    @staticmethod
+    def _save_move_task(connection: sqlite3.Connection, record: MoveTaskRecord) -> None:
+        connection.execute(
+            f"INSERT INTO move_tasks ({_MOVE_TASK_COLUMNS}) VALUES ({', '.join('?' * len(fields(record)))}) "
+            "ON CONFLICT (task_id) DO UPDATE SET "
+            + ", ".join(f"{c} = excluded.{c}" for c in _MOVE_TASK_COLUMNS.split(", ")[1:]),
+            _move_task_row(record),
+        )
+
+    @staticmethod
+    def _load_move_task(connection: sqlite3.Connection, task_id: str) -> MoveTaskRecord | None:
+        row = connection.execute(
+            f"SELECT {_MOVE_TASK_COLUMNS} FROM move_tasks WHERE task_id = ?", (task_id,)
+        ).fetchone()
+        return _move_task_from_row(row) if row is not None else None
+
+    def move_tasks(self, source_arn: str) -> list[MoveTaskRecord]:
+        rows = self._connection().execute(
+            f"SELECT {_MOVE_TASK_COLUMNS} FROM move_tasks WHERE source_arn = ? ORDER BY seq DESC",
+            (source_arn,),
+        ).fetchall()
+        return [_move_task_from_row(row) for row in rows]
+
+    def get_move_task(self, task_id: str) -> MoveTaskRecord | None:
+        return self._load_move_task(self._connection(), task_id)
+
+    def active_move_task_ids(self) -> list[str]:
+        rows = self._connection().execute(
+            f"SELECT task_id FROM move_tasks WHERE status IN {ACTIVE_MOVE_TASK_STATUSES} ORDER BY seq"
+        ).fetchall()
+        return [row[0] for row in rows]
+
+    def cancel_move_task(self, task_id: str) -> MoveTaskRecord | None:
+        with self._transaction() as connection:
+            connection.execute(
+                "UPDATE move_tasks SET status = 'CANCELLING' WHERE task_id = ? AND status = 'RUNNING'",
+                (task_id,),
+            )
+            return self._load_move_task(connection, task_id)
+
+    def step_move_task(self, task_id: str, now: float) -> MoveTaskRecord | None:
+        with self._transaction() as connection:
+            task = self._load_move_task(connection, task_id)
+            if task is None or task.status not in ACTIVE_MOVE_TASK_STATUSES:
+                return task
+            stepped = _settle_cancelling(task) or self._step_moves(connection, task, now)
+            self._save_move_task(connection, stepped)
+            return stepped
+
+    def _step_moves(self, connection: sqlite3.Connection, task: MoveTaskRecord, now: float) -> MoveTaskRecord:
+        source = self._optional_record(connection, queue_name_from_arn(task.source_arn))
+        if source is None:
+            return replace(task, status="FAILED", failure_reason=MOVE_TASK_TARGET_MISSING)
+        connection.execute(
+            "DELETE FROM messages WHERE queue = ? AND sent_timestamp <= ?",
+            (source.name, _expiry_cutoff(source, now)),
+        )
+        visible_sql = (
+            f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE queue = ? AND visible_at <= ? ORDER BY seq"
+        )
+
+        def target_is_fifo(name: str) -> bool | None:
+            target = self._optional_record(connection, name)
+            return target.attributes.fifo_queue if target is not None else None
+
+        def move(old: StoredMessage, new: StoredMessage, target: str, fifo: bool) -> None:
+            connection.execute(
+                "DELETE FROM messages WHERE queue = ? AND message_id = ?", (source.name, old.message_id)
+            )
+            if fifo:
+                self._insert_fifo(connection, target, new)
+            else:
+                connection.execute(_INSERT_MESSAGE, _message_row(target, new))
+
+        _, budget = _move_budget(task, now)
+        rows = connection.execute(f"{visible_sql} LIMIT ?", (source.name, now, budget)).fetchall()
+        return _step_moves(
+            task,
+            now,
+            [_message_from_row(row) for row in rows],
+            target_is_fifo,
+            move,
+            lambda: connection.execute(f"{visible_sql} LIMIT 1", (source.name, now)).fetchone() is not None,
+        )
 
     # ------------------------------------------------------------------ topics
 
