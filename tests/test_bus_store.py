@@ -8,7 +8,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, cast
 
 import pytest
 from rulebus.bus_store import (
@@ -20,35 +20,56 @@ from rulebus.bus_store import (
     MemoryBusStore,
     ReplayRecord,
     RuleRecord,
+    SQLiteBusStore,
     TargetRecord,
 )
-from rulebus.store import MemoryStore
+from rulebus.store import MemoryStore, SQLiteStore, Store
 
 
-class MemoryTestStore(MemoryBusStore, MemoryStore):
-    """How MemoryStore will host the mixin, until store.py does."""
+def memory_store() -> BusStore:
+    """A MemoryStore with its bus half. Until store.py inherits MemoryBusStore, a subclass adds it
+    as store.py will; after, MemoryStore itself (subclassing it then would be an MRO error)."""
+    if issubclass(MemoryStore, BusStore):
+        return cast(BusStore, MemoryStore())
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._init_bus_state()
+    class MemoryTestStore(MemoryBusStore, MemoryStore):
+        def __init__(self) -> None:
+            super().__init__()
+            self._init_bus_state()
+
+    return MemoryTestStore()
+
+
+def sqlite_store(path: Path) -> BusStore:
+    """An SQLiteStore with its bus half, the same way as :func:`memory_store`."""
+    if issubclass(SQLiteStore, BusStore):
+        return cast(BusStore, SQLiteStore(path))
+
+    class SQLiteTestStore(SQLiteBusStore, SQLiteStore):
+        def __init__(self, path: Path) -> None:
+            super().__init__(path)
+            self._init_bus_schema(self._connection())
+
+    return SQLiteTestStore(path)
 
 
 MakeStore = Callable[[], BusStore]
 
 
-@pytest.fixture(params=["memory"])
+@pytest.fixture(params=["memory", "sqlite"])
 def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MakeStore]:
     """Stores sharing state: one memory store, or SQLite stores on one file (as processes)."""
-    opened: list[MemoryStore] = []
-    memory = MemoryTestStore() if request.param == "memory" else None
+    opened: list[BusStore] = []
+    memory = memory_store() if request.param == "memory" else None
 
     def make() -> BusStore:
-        store = memory if memory is not None else MemoryTestStore()
+        store = memory if memory is not None else sqlite_store(tmp_path / "bus.db")
         opened.append(store)
         return store
 
     yield make
     for store in opened:
+        assert isinstance(store, Store)
         store.close()
 
 
