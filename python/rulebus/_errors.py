@@ -90,7 +90,7 @@ SQS_ERRORS: dict[str, tuple[str, int]] = {
     "InvalidMessageContents": ("InvalidMessageContents", 400),
     "InvalidParameterValue": ("InvalidParameterValue", 400),
     "MissingParameter": ("MissingParameter", 400),
-    "ResourceNotFoundException": ("ResourceNotFoundException", 400),
+    "ResourceNotFoundException": ("ResourceNotFoundException", 404),
 }
 
 
@@ -99,3 +99,14 @@ def sqs_error(code: str, message: str, sender_fault: bool = True) -> AwsError:
     :data:`SQS_ERRORS` (a code missing there keeps itself as query code, and 400)."""
     query_code, status = SQS_ERRORS.get(code, (code, 400))
     return AwsError(code, message, sender_fault, query_code, status)
+
+
+def constraint_error(value: object, where: str, constraint: str) -> AwsError:
+    """The request-model failure AWS's JSON services answer with when a parameter breaks its
+    shape: ValidationException "1 validation error detected: Value '<v>' at '<where>' failed to
+    satisfy constraint: <constraint>" (spec 3.2, 3.5)."""
+    return AwsError(
+        "ValidationException",
+        f"1 validation error detected: Value '{value}' at '{where}' "
+        f"failed to satisfy constraint: {constraint}",
+    )

@@ -1,8 +1,8 @@
-"""The broker: owns the store and the clock, and hands out queues by name.
+"""The broker: owns the store and the clock, and hands out queues, topics and event buses by name.
 
 Why it exists (DESIGN.md, "The messaging layer"): one object decides where state lives (memory
 without a path, SQLite with one), which region and account ARNs carry, and what time it is, so
-that queues (and later topics, buses and streams) share them without knowing about each other.
+that queues, topics and buses (and later streams) share them without knowing about each other.
 """
 
 from __future__ import annotations
@@ -12,6 +12,15 @@ import time
 from typing import Any
 
 from rulebus._errors import AwsError, sqs_error
+from rulebus.archive import Archives
+from rulebus.bus import (
+    DEFAULT_BUS,
+    DEFAULT_MAX_EVENTS_SIZE,
+    DEFAULT_RULES_PER_BUS,
+    EventBus,
+    validate_bus_name,
+)
+from rulebus.bus_store import EventBusRecord
 from rulebus.move_task import MoveTasks, QueueRef
 from rulebus.queue import Queue, check_queue_attributes
 from rulebus.queue_attributes import ATTRIBUTE_NAMES, QueueAttributes, validate_queue_name
@@ -47,15 +56,25 @@ class Broker:
         clock: Clock | None = None,
         queue_recreate_delay: float = QUEUE_RECREATE_DELAY,
         background_move_tasks: bool = True,
+        rules_per_bus: int | None = DEFAULT_RULES_PER_BUS,
+        max_events_size: int = DEFAULT_MAX_EVENTS_SIZE,
     ) -> None:
         self.region = region
         self.account = account
         self.queue_recreate_delay = queue_recreate_delay
+        #: PutRule refuses a bus's rule beyond this many (AWS's default quota; None: no limit).
+        self.rules_per_bus = rules_per_bus
+        #: PutEvents refuses requests whose entries add up to more bytes than this (spec 3.2).
+        self.max_events_size = max_events_size
         self._clock: Clock = clock if clock is not None else time.time
         self._store: Store = MemoryStore() if path is None else SQLiteStore(path)
         # One Topic object per stored topic, each a view of the store's records (see ``topic``).
         self._topics: dict[str, Topic] = {}
         self._move_tasks = MoveTasks(self, background_move_tasks)
+        self._buses: dict[str, EventBus] = {}
+        self._archives = Archives(self)
+        if self._store.get_event_bus(DEFAULT_BUS) is None:
+            self._store.create_event_bus(EventBusRecord(DEFAULT_BUS, self._clock()))
 
     def __enter__(self) -> Broker:
         return self
@@ -67,6 +86,8 @@ class Broker:
         """Stop this broker's move-task threads and release the store (SQLite connections); the
         broker is unusable afterwards."""
         self._move_tasks.close()
+        for bus in self._buses.values():
+            bus.close()
         self._store.close()
 
     # ------------------------------------------------------------------ queues
@@ -177,6 +198,49 @@ class Broker:
             if record is not None:
                 topics.append(self._topic_object(record))
         return topics
+
+    # ------------------------------------------------------------------ event buses
+
+    def event_bus(self, name: str = DEFAULT_BUS, description: str | None = None) -> EventBus:
+        """Open an EventBridge event bus, creating it if absent (``"default"`` always exists).
+        Its rules and targets live in the store: every broker on an SQLite file routes by them."""
+        validate_bus_name(name)
+        if self._store.get_event_bus(name) is None:
+            self._store.create_event_bus(EventBusRecord(name, self._clock(), description))
+        bus = self._buses.get(name)
+        if bus is None:
+            bus = self._buses[name] = EventBus(self, name)
+        return bus
+
+    def create_event_bus(self, name: str, description: str | None = None) -> EventBus:
+        """CreateEventBus: ResourceAlreadyExistsException if the bus exists."""
+        validate_bus_name(name)
+        if "/" in name or name == DEFAULT_BUS:
+            # AWS's custom bus names may not contain "/" (those are partner buses) nor be "default".
+            raise AwsError("ValidationException", f"Event bus name {name} is not valid.")  # our wording
+        if not self._store.create_event_bus(EventBusRecord(name, self._clock(), description)):
+            raise AwsError("ResourceAlreadyExistsException", f"Event bus {name} already exists.")
+        return self.event_bus(name)
+
+    def delete_event_bus(self, name: str) -> None:
+        """DeleteEventBus: the bus with its rules and targets; the default bus cannot be deleted."""
+        validate_bus_name(name)
+        if name == DEFAULT_BUS:
+            raise AwsError("ValidationException", "Cannot delete event bus default.")
+        self._store.delete_event_bus(name)
+        bus = self._buses.pop(name, None)
+        if bus is not None:
+            bus.close()
+
+    def event_buses(self) -> list[EventBus]:
+        """Every event bus, sorted by name."""
+        return [self.event_bus(name) for name in self._store.event_bus_names()]
+
+    def _rules_changed(self, bus: EventBus) -> None:
+        """A bus's rules or targets changed through this broker (hook for the scheduler)."""
+
+    def _archive(self, bus: EventBus, event: dict[str, Any], text: str, ingestion: float) -> None:
+        self._archives.archive(bus, event, text, ingestion)
 
 
 def _first_difference(old: QueueAttributes, new: QueueAttributes) -> str:

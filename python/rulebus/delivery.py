@@ -13,13 +13,14 @@ as soon as its lane is empty: nothing lingers after the work is done, and nothin
 
 from __future__ import annotations
 
+import heapq
 import logging
 import threading
 import time
 from collections import deque
 from typing import Callable
 
-__all__ = ["DeliveryLanes"]
+__all__ = ["DeliveryLanes", "RetryTimer"]
 
 _log = logging.getLogger("rulebus.delivery")
 
@@ -78,3 +79,86 @@ class DeliveryLanes:
                     return False
                 self._changed.wait(remaining)
             return True
+
+
+class RetryTimer:
+    """Jobs due at a time of the broker's clock: EventBridge's retries, each waiting its backoff
+    without holding up anything else.
+
+    A thread (started when the first job is scheduled, gone when none is left) sleeps in real
+    time until the earliest job is due by the clock, looking again at least every
+    ``poll`` seconds, since an injected clock may jump. ``run_due`` runs every due job in the
+    caller's thread instead: what tests do after moving a fake clock, so that nothing waits.
+    """
+
+    def __init__(self, clock: Callable[[], float], name: str = "rulebus-retry", poll: float = 0.5) -> None:
+        self._clock = clock
+        self._name = name
+        self._poll = poll
+        self._changed = threading.Condition()
+        self._jobs: list[tuple[float, int, Callable[[], object]]] = []
+        self._sequence = 0
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def schedule(self, due: float, job: Callable[[], object]) -> None:
+        """Run ``job`` once the clock reaches ``due``."""
+        with self._changed:
+            self._sequence += 1
+            heapq.heappush(self._jobs, (due, self._sequence, job))
+            self._changed.notify_all()
+            if self._thread is None and not self._closed:
+                self._thread = threading.Thread(target=self._work, name=self._name, daemon=True)
+                self._thread.start()
+
+    def pending(self) -> int:
+        """Jobs scheduled and not run yet."""
+        with self._changed:
+            return len(self._jobs)
+
+    def next_due(self) -> float | None:
+        """When the earliest job is due, by the clock (None: no job)."""
+        with self._changed:
+            return self._jobs[0][0] if self._jobs else None
+
+    def _take_due(self) -> Callable[[], object] | None:
+        with self._changed:
+            if self._jobs and self._jobs[0][0] <= self._clock():
+                return heapq.heappop(self._jobs)[2]
+            return None
+
+    def run_due(self) -> int:
+        """Run, in this thread, every job due by now (and those they schedule due by now);
+        return how many ran."""
+        ran = 0
+        while (job := self._take_due()) is not None:
+            _run(job)
+            ran += 1
+        return ran
+
+    def _work(self) -> None:
+        while True:
+            job = self._take_due()
+            if job is not None:
+                _run(job)
+                continue
+            with self._changed:
+                if not self._jobs or self._closed:
+                    self._thread = None
+                    return
+                wait = min(max(self._jobs[0][0] - self._clock(), 0.0), self._poll)
+                self._changed.wait(wait)
+
+    def close(self) -> None:
+        """Stop the thread; jobs not run yet are dropped."""
+        with self._changed:
+            self._closed = True
+            self._jobs.clear()
+            self._changed.notify_all()
+
+
+def _run(job: Callable[[], object]) -> None:
+    try:
+        job()
+    except Exception:  # a job's failure is its own
+        _log.exception("scheduled job failed")

@@ -42,6 +42,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Union
 
 from rulebus._errors import AwsError, RulebusError
+from rulebus._errors import constraint_error as _constraint
 
 __all__ = [
     "MAX_INPUT_LENGTH",
@@ -94,15 +95,6 @@ class InputTransformationError(RulebusError):
 
 def _validation(message: str) -> AwsError:
     return AwsError(VALIDATION, message)
-
-
-def _constraint(value: str, where: str, constraint: str) -> AwsError:
-    """The request-model failure text (spec 3.5: "1 validation error detected: Value '...' at
-    'targets.1.member.id' failed to satisfy constraint: ...")."""
-    return _validation(
-        f"1 validation error detected: Value '{value}' at '{where}' "
-        f"failed to satisfy constraint: {constraint}"
-    )
 
 
 def _longer_than(limit: int) -> str:

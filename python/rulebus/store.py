@@ -38,6 +38,7 @@ from enum import Enum
 from typing import Any, Callable
 
 from rulebus._errors import AwsError, sqs_error
+from rulebus.bus_store import BusStore, MemoryBusStore, SQLiteBusStore
 from rulebus.queue_attributes import QueueAttributes
 
 __all__ = [
@@ -284,7 +285,7 @@ def _expiry_cutoff(record: QueueRecord, now: float) -> float:
     return now - record.attributes.message_retention_period
 
 
-class Store(ABC):
+class Store(BusStore, ABC):
     """Queue state with the atomic operations SQS needs. Every method that names a missing queue
     raises :func:`queue_does_not_exist`, so callers never check-then-act across processes."""
 
@@ -471,7 +472,7 @@ class Store(ABC):
         """Block for at most ``timeout`` real seconds, returning early once :meth:`version`
         differs from ``since``. Spurious early returns are allowed."""
 
-    def close(self) -> None:  # noqa: B027 - optional hook, most stores have nothing to release
+    def close(self) -> None:
         """Release resources; the store is unusable afterwards."""
 
 
@@ -500,13 +501,14 @@ class _MemoryTopic:
     sequence: int = _TOPIC_SEQUENCE_BASE
 
 
-class MemoryStore(Store):
+class MemoryStore(MemoryBusStore, Store):
     """Everything in dictionaries behind one lock. The condition variable on that lock is what
     long polling waits on, so a send from another thread wakes a waiting receive at once."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
+        self._init_bus_state()
         self._queues: dict[str, _MemoryQueue] = {}
         self._deleted: dict[str, float] = {}  # queue name -> when it was last deleted
         self._version = 0
@@ -1331,7 +1333,7 @@ def _record_from_row(row: Sequence[Any]) -> QueueRecord:
     )
 
 
-class SQLiteStore(Store):
+class SQLiteStore(SQLiteBusStore, Store):
     """State in one SQLite file, shared safely by threads and processes.
 
     WAL lets readers proceed while one writer commits; every write is one ``BEGIN IMMEDIATE``
@@ -1349,6 +1351,7 @@ class SQLiteStore(Store):
         # Idempotent DDL; concurrent openers serialise on SQLite's own lock (busy_timeout).
         connection = self._connection()
         connection.executescript(_SCHEMA)
+        self._init_bus_schema(connection)
         with self._transaction() as connection:
             present = {row[1] for row in connection.execute("PRAGMA table_info(messages)")}
             for column in _ADDED_MESSAGE_COLUMNS:

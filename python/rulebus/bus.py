@@ -1,0 +1,893 @@
+"""An EventBridge event bus: rules, targets, PutEvents and delivery with retries.
+
+Why it looks like this: routing is the Rust engine's job, so every bus keeps one ``RuleSet``
+holding the patterns of its enabled rules (rule names are the rule set's names): an event costs
+one engine call whether the bus has 10 rules or 100,000. Everything around it is EventBridge's
+surface, as spec/aws-semantics.md section 3 writes it down: names and limits, PutEvents' per-entry
+results, the envelope, targets with their input shaping (``rulebus.input_transformer``), retry
+policies and dead-letter queues.
+
+Rules and targets live in the broker's store (``rulebus.bus_store``): with ``Broker("app.db")``
+every broker on the file routes by the same rules. Each ``EventBus`` object keeps a compiled view
+of them and refreshes it when the store's rules version moves. Targets that are Python callables
+cannot be stored: the store keeps their entry (so limits and listings agree everywhere), and only
+the bus object that put them delivers to them.
+
+Delivery: a matched event goes to each target of each matched rule. Queues, topics, buses and
+callables are invoked before ``put_events`` returns; HTTP endpoints on their target's own lane
+(``rulebus.delivery``). A failure that can pass (a callable raising, an endpoint answering 5xx or
+429 or not at all) is retried with exponential backoff and jitter until the target's RetryPolicy
+runs out (MaximumRetryAttempts, default 185; MaximumEventAgeInSeconds, default 86,400), on a timer
+that never holds up other events or targets; one that cannot (the queue is gone, SQS refuses the
+message, a 4xx answer) is not retried. Then the event goes to the target's dead-letter queue with
+EventBridge's attributes, or is dropped. ``metrics`` counts what happened, by CloudWatch's names.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import partial
+from typing import TYPE_CHECKING, Any, Callable, Union
+
+from rulebus._core import Pattern, RuleSet
+from rulebus._errors import AwsError, InvalidPatternError
+from rulebus._errors import constraint_error as _constraint
+from rulebus.bus_store import DeleteRuleResult, RuleRecord, TargetRecord
+from rulebus.delivery import DeliveryLanes, RetryTimer
+from rulebus.input_transformer import InputTransformationError, TargetInput
+from rulebus.queue import Queue
+from rulebus.topic import HTTP_PROTOCOLS, Topic, client_error, delivered, http_post
+
+if TYPE_CHECKING:
+    from rulebus.broker import Broker
+
+__all__ = ["DEFAULT_BUS", "EventBus", "bus_arn", "validate_bus_name"]
+
+DEFAULT_BUS = "default"
+VALIDATION = "ValidationException"
+NOT_FOUND = "ResourceNotFoundException"
+LIMIT_EXCEEDED = "LimitExceededException"
+ALREADY_EXISTS = "ResourceAlreadyExistsException"
+INVALID_PATTERN = "InvalidEventPatternException"
+
+MAX_PUT_EVENTS_ENTRIES = 10
+#: PutEvents' request size limit: 1 MB since 2026-01-29 (spec 3.2; 2^20 here, unverified).
+DEFAULT_MAX_EVENTS_SIZE = 1_048_576
+#: Rules per bus: AWS's default quota (adjustable there, and here with Broker(rules_per_bus=...)).
+DEFAULT_RULES_PER_BUS = 300
+MAX_TARGETS_PER_RULE = 5
+MAX_PUT_TARGETS_ENTRIES = 100
+MAX_DETAIL_TYPE_LENGTH = 128
+MAX_DESCRIPTION_LENGTH = 512
+MAX_PATTERN_LENGTH = 4096
+MAX_SCHEDULE_LENGTH = 256
+RULE_STATES = ("ENABLED", "DISABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS")
+DEFAULT_MAXIMUM_RETRY_ATTEMPTS = 185
+DEFAULT_MAXIMUM_EVENT_AGE = 86_400
+#: Retry backoff: doubling from 1 s to this cap, each delay drawn from its upper half (jitter).
+#: AWS publishes only "exponential backoff and jitter"; the numbers are ours.
+RETRY_BACKOFF_CAP_SECONDS = 600.0
+
+_BUS_NAME = re.compile(r"[/.\-_A-Za-z0-9]{1,256}")
+_NAME = re.compile(r"[.\-_A-Za-z0-9]+")  # rule names and target Ids
+_QUEUE_ARN = re.compile(r"arn:aws:sqs:([^:]+):([^:]+):([^:]+)")
+_TOPIC_ARN = re.compile(r"arn:aws:sns:([^:]+):([^:]+):([^:]+)")
+_BUS_ARN = re.compile(r"arn:aws:events:([^:]+):([^:]+):event-bus/(.+)")
+
+Target = Mapping[str, Any]
+TargetArn = Union[str, Queue, Topic, "EventBus", Callable[[Any], Any]]
+
+
+def _error(code: str, message: str) -> AwsError:
+    return AwsError(code, message, status=404 if code == NOT_FOUND else 400)
+
+
+def _check_name(value: Any, where: str, longest: int) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{where} must be str, not {type(value).__name__}")
+    if len(value) > longest:
+        raise _constraint(value, where, f"Member must have length less than or equal to {longest}")
+    if not _NAME.fullmatch(value):
+        raise _constraint(value, where, r"Member must satisfy regular expression pattern: [\.\-_A-Za-z0-9]+")
+    return value
+
+
+def validate_bus_name(name: Any) -> None:
+    """A bus name: 1-256 of ``[/.-_A-Za-z0-9]`` (spec 3.4)."""
+    if not isinstance(name, str):
+        raise TypeError(f"event bus name must be str, not {type(name).__name__}")
+    if not _BUS_NAME.fullmatch(name):
+        raise _constraint(name, "name", r"Member must satisfy regular expression pattern: [/\.\-_A-Za-z0-9]+")
+
+
+def bus_arn(name: str, region: str, account: str) -> str:
+    return f"arn:aws:events:{region}:{account}:event-bus/{name}"
+
+
+def rule_arn(bus: str, rule: str, region: str, account: str) -> str:
+    """``rule/<name>`` on the default bus, ``rule/<bus>/<name>`` on the others (spec 3.4)."""
+    path = rule if bus == DEFAULT_BUS else f"{bus}/{rule}"
+    return f"arn:aws:events:{region}:{account}:rule/{path}"
+
+
+def event_time(seconds: float) -> str:
+    """An event's ``time``: UTC, second precision (spec 3.1)."""
+    return datetime.fromtimestamp(int(seconds), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_event_time(text: Any) -> float | None:
+    """An event's ``time`` back to epoch seconds (None when it is not one)."""
+    if not isinstance(text, str):
+        return None
+    try:
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()
+    except ValueError:
+        return None
+
+
+def _entry_time(value: Any, now: float) -> float:
+    """PutEvents' ``Time``: a datetime (naive means UTC, as boto3 sends it), epoch seconds or an
+    ISO 8601 text; absent means the time of the call."""
+    if value is None:
+        return now
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).timestamp()
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            pass
+        else:
+            return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).timestamp()
+    raise _error(VALIDATION, f"Parameter Time is not valid: {value!r}")  # our wording
+
+
+def _utf8(text: Any) -> int:
+    return len(text.encode("utf-8")) if isinstance(text, str) else 0
+
+
+def entry_size(entry: Mapping[str, Any]) -> int:
+    """PutEvents entry size as AWS counts it (spec 3.2): 14 bytes for a Time, plus the UTF-8
+    bytes of Source, DetailType, Detail and every Resource."""
+    size = 14 if entry.get("Time") is not None else 0
+    size += _utf8(entry.get("Source")) + _utf8(entry.get("DetailType")) + _utf8(entry.get("Detail"))
+    return size + sum(_utf8(resource) for resource in entry.get("Resources") or ())
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+# --------------------------------------------------------------------------------------------
+# Targets.
+
+
+class _Failure(Exception):
+    """A failed invocation: the DLQ's ERROR_CODE and ERROR_MESSAGE, and whether to retry."""
+
+    def __init__(self, code: str, message: str, retryable: bool) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.retryable = retryable
+
+
+@dataclass
+class _Target:
+    """One target as the bus delivers to it, compiled from its stored record."""
+
+    target_id: str
+    arn: str
+    kind: str  # "sqs", "sns", "events", "http", "python"
+    input: TargetInput
+    target: dict[str, Any]
+    maximum_retry_attempts: int = DEFAULT_MAXIMUM_RETRY_ATTEMPTS
+    maximum_event_age: int = DEFAULT_MAXIMUM_EVENT_AGE
+    dead_letter_arn: str | None = None
+    message_group_id: str | None = None
+    call: Callable[[Any], Any] | None = None  # python targets, in the process that put them
+
+
+@dataclass
+class _Rule:
+    record: RuleRecord
+    arn: str
+    targets: list[_Target] = field(default_factory=list)
+
+
+def _retry_policy(policy: Any, index: int) -> tuple[int, int]:
+    if policy is None:
+        return DEFAULT_MAXIMUM_RETRY_ATTEMPTS, DEFAULT_MAXIMUM_EVENT_AGE
+    if not isinstance(policy, Mapping):
+        raise TypeError("RetryPolicy must be a mapping")
+    attempts = policy.get("MaximumRetryAttempts", DEFAULT_MAXIMUM_RETRY_ATTEMPTS)
+    age = policy.get("MaximumEventAgeInSeconds", DEFAULT_MAXIMUM_EVENT_AGE)
+    where = f"targets.{index}.member.retryPolicy"
+    for value, name, low, high in (
+        (attempts, "maximumRetryAttempts", 0, 185),
+        (age, "maximumEventAgeInSeconds", 60, 86_400),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"RetryPolicy values must be int, not {type(value).__name__}")
+        if value < low:
+            raise _constraint(
+                value, f"{where}.{name}", f"Member must have value greater than or equal to {low}"
+            )
+        if value > high:
+            raise _constraint(
+                value, f"{where}.{name}", f"Member must have value less than or equal to {high}"
+            )
+    return attempts, age
+
+
+def _backoff(retry: int) -> float:
+    """Seconds before retry number ``retry`` (1-based)."""
+    ceiling = min(2.0 ** (retry - 1), RETRY_BACKOFF_CAP_SECONDS)
+    return random.uniform(ceiling / 2, ceiling)
+
+
+# --------------------------------------------------------------------------------------------
+# The bus.
+
+
+class EventBus:
+    """One EventBridge event bus; get it with ``broker.event_bus(name)`` (``"default"`` always
+    exists). See the module docstring for how rules, targets and deliveries work."""
+
+    def __init__(self, broker: Broker, name: str) -> None:
+        self._broker = broker
+        self._store = broker._store
+        self.name = name
+        self._rules = RuleSet()
+        self._view: dict[str, _Rule] = {}
+        self._patterns: dict[str, str] = {}  # the enabled rules' patterns in ``_rules``, by name
+        self._version: int | None = None
+        self._local: dict[tuple[str, str], Callable[[Any], Any]] = {}  # python targets
+        self._lanes = DeliveryLanes(f"rulebus-events:{name}")
+        self._retries = RetryTimer(broker._clock, f"rulebus-retry:{name}")
+        #: CloudWatch's names: MatchedEvents, Invocations, FailedInvocations, RetryInvocationAttempts,
+        #: InvocationsSentToDLQ, InvocationsFailedToBeSentToDLQ; counts of this process.
+        self.metrics: Counter[str] = Counter()
+
+    def __repr__(self) -> str:
+        return f"EventBus({self.name!r})"
+
+    @property
+    def arn(self) -> str:
+        """``arn:aws:events:<region>:<account>:event-bus/<name>``."""
+        return bus_arn(self.name, self._broker.region, self._broker.account)
+
+    def _rule_arn(self, rule: str) -> str:
+        return rule_arn(self.name, rule, self._broker.region, self._broker.account)
+
+    def _missing_rule(self, name: str) -> AwsError:
+        return _error(NOT_FOUND, f"Rule {name} does not exist on EventBus {self.name}.")
+
+    def _check_exists(self) -> None:
+        if self._store.get_event_bus(self.name) is None:
+            raise _error(NOT_FOUND, f"Event bus {self.name} does not exist.")
+
+    # ------------------------------------------------------------------ the store's rules
+
+    def _sync(self) -> None:
+        """Bring the compiled view up to date with the store, if its rules version moved."""
+        if self._store.rules_version(self.name) == self._version:
+            return
+        version, rules, targets = self._store.rules(self.name)
+        view = {record.name: _Rule(record, self._rule_arn(record.name)) for record in rules}
+        for record in targets:
+            rule = view.get(record.rule)
+            if rule is not None:
+                rule.targets.append(self._compile_target(record))
+        wanted = {
+            name: rule.record.event_pattern
+            for name, rule in view.items()
+            if rule.record.event_pattern is not None and rule.record.state != "DISABLED"
+        }
+        for name in self._patterns.keys() - wanted.keys():
+            self._rules.remove(name)
+        for name, pattern in wanted.items():
+            if self._patterns.get(name) != pattern:
+                self._rules.add(name, pattern)  # type: ignore[arg-type]
+        self._patterns = wanted  # type: ignore[assignment]
+        self._view = view
+        self._version = version
+
+    def _compile_target(self, record: TargetRecord) -> _Target:
+        target = json.loads(record.target)
+        arn = target["Arn"]
+        attempts, age = _retry_policy(target.get("RetryPolicy"), 1)
+        return _Target(
+            target_id=record.target_id,
+            arn=arn,
+            kind=_target_kind(arn),
+            input=TargetInput.from_target(target),
+            target=target,
+            maximum_retry_attempts=attempts,
+            maximum_event_age=age,
+            dead_letter_arn=(target.get("DeadLetterConfig") or {}).get("Arn"),
+            message_group_id=(target.get("SqsParameters") or {}).get("MessageGroupId"),
+            call=self._local.get((record.rule, record.target_id)),
+        )
+
+    # ------------------------------------------------------------------ rules
+
+    def put_rule(
+        self,
+        name: str,
+        event_pattern: str | Mapping[str, Any] | None = None,
+        schedule_expression: str | None = None,
+        state: str = "ENABLED",
+        description: str | None = None,
+    ) -> str:
+        """PutRule: create the rule or replace it (omitted arguments become empty, targets stay);
+        returns its ARN. The pattern is compiled by the engine and refused with AWS's
+        InvalidEventPatternException text; a schedule (default bus only) is ``rate(...)`` or
+        ``cron(...)``."""
+        _check_name(name, "name", 64)
+        if state not in RULE_STATES:
+            raise _constraint(
+                state, "state", f"Member must satisfy enum value set: [{', '.join(RULE_STATES)}]"
+            )
+        if description is not None and len(description) > MAX_DESCRIPTION_LENGTH:
+            raise _constraint(description, "description", "Member must have length less than or equal to 512")
+        pattern_text = None
+        if event_pattern is not None:
+            pattern_text = event_pattern if isinstance(event_pattern, str) else json.dumps(event_pattern)
+            if len(pattern_text) > MAX_PATTERN_LENGTH:
+                raise _constraint(
+                    pattern_text, "eventPattern", "Member must have length less than or equal to 4096"
+                )
+            try:
+                Pattern(pattern_text)
+            except InvalidPatternError as error:
+                raise _error(INVALID_PATTERN, str(error)) from None
+        if schedule_expression is not None:
+            if len(schedule_expression) > MAX_SCHEDULE_LENGTH:
+                raise _constraint(
+                    schedule_expression,
+                    "scheduleExpression",
+                    "Member must have length less than or equal to 256",
+                )
+            if self.name != DEFAULT_BUS:
+                raise _error(VALIDATION, "ScheduleExpression is supported only on the default event bus.")
+            from rulebus.schedule import Schedule
+
+            Schedule(schedule_expression)  # raises AWS's "Parameter ScheduleExpression is not valid."
+        if pattern_text is None and schedule_expression is None:
+            raise _error(VALIDATION, "Parameter(s) EventPattern or ScheduleExpression must be specified.")
+        self._check_exists()
+        existing = self._store.get_rule(self.name, name)
+        if existing is None:
+            limit = self._broker.rules_per_bus
+            if limit is not None and len(self._store.rules(self.name)[1]) >= limit:
+                raise _error(LIMIT_EXCEEDED, "The requested resource exceeds the maximum number allowed.")
+        record = RuleRecord(
+            bus=self.name,
+            name=name,
+            event_pattern=pattern_text,
+            schedule_expression=schedule_expression,
+            state=state,
+            description=description,
+            creation_time=self._broker._clock(),
+        )
+        self._store.put_rule(record)
+        self._broker._rules_changed(self)
+        return self._rule_arn(name)
+
+    def _rule_record(self, name: str) -> RuleRecord:
+        record = self._store.get_rule(self.name, name)
+        if record is None:
+            raise self._missing_rule(name)
+        return record
+
+    def describe_rule(self, name: str) -> dict[str, Any]:
+        """DescribeRule: Name, Arn, EventPattern, ScheduleExpression, State, Description,
+        EventBusName, CreatedBy (the fields that are set)."""
+        return self._describe(self._rule_record(name))
+
+    def _describe(self, record: RuleRecord) -> dict[str, Any]:
+        described: dict[str, Any] = {"Name": record.name, "Arn": self._rule_arn(record.name)}
+        if record.event_pattern is not None:
+            described["EventPattern"] = record.event_pattern
+        if record.schedule_expression is not None:
+            described["ScheduleExpression"] = record.schedule_expression
+        described["State"] = record.state
+        if record.description is not None:
+            described["Description"] = record.description
+        described["EventBusName"] = self.name
+        described["CreatedBy"] = self._broker.account
+        return described
+
+    def list_rules(self, name_prefix: str | None = None) -> list[dict[str, Any]]:
+        """ListRules: the bus's rules (those whose name starts with ``name_prefix``), by name."""
+        _, records, _ = self._store.rules(self.name)
+        chosen = [r for r in records if name_prefix is None or r.name.startswith(name_prefix)]
+        return [self._describe(record) for record in sorted(chosen, key=lambda r: r.name)]
+
+    def _set_state(self, name: str, state: str) -> None:
+        record = self._rule_record(name)
+        if record.state != state:
+            self._store.put_rule(RuleRecord(**{**record.__dict__, "state": state}))
+            self._broker._rules_changed(self)
+
+    def enable_rule(self, name: str) -> None:
+        """EnableRule: the rule matches events (and fires on its schedule) again."""
+        self._set_state(name, "ENABLED")
+
+    def disable_rule(self, name: str) -> None:
+        """DisableRule: the rule stays, with its targets, but matches nothing."""
+        self._set_state(name, "DISABLED")
+
+    def delete_rule(self, name: str) -> None:
+        """DeleteRule: refused while the rule has targets; deleting a missing rule is no error."""
+        _check_name(name, "name", 64)
+        if self._store.delete_rule(self.name, name) is DeleteRuleResult.HAS_TARGETS:
+            raise _error(VALIDATION, "Rule can't be deleted since it has targets.")
+        self._broker._rules_changed(self)
+
+    # ------------------------------------------------------------------ targets
+
+    def put_targets(self, rule: str, targets: Sequence[Target]) -> dict[str, Any]:
+        """PutTargets: add or replace (by Id) up to 5 targets per rule. A target's ``Arn`` is an
+        SQS queue, SNS topic or event bus ARN, a ``Queue``/``Topic``/``EventBus`` object, an
+        ``http(s)://`` URL (POSTed the event, as an API destination would be) or a Python callable
+        (called with the JSON the target receives, parsed). Returns ``{"FailedEntryCount",
+        "FailedEntries"}``; invalid targets raise ValidationException and change nothing."""
+        record = self._rule_record(rule)
+        if not targets:
+            raise _constraint("[]", "targets", "Member must have length greater than or equal to 1")
+        if len(targets) > MAX_PUT_TARGETS_ENTRIES:
+            raise _constraint("[...]", "targets", "Member must have length less than or equal to 100")
+        prepared = [self._prepare_target(target, index) for index, target in enumerate(targets, start=1)]
+        ids = [target["Id"] for target, _ in prepared]
+        _, _, stored = self._store.rules(self.name)
+        existing = {t.target_id for t in stored if t.rule == record.name}
+        if len(existing | set(ids)) > MAX_TARGETS_PER_RULE:
+            raise _error(LIMIT_EXCEEDED, "The requested resource exceeds the maximum number allowed.")
+        refused = self._store.put_targets(
+            self.name,
+            record.name,
+            [TargetRecord(self.name, record.name, target["Id"], _compact(target)) for target, _ in prepared],
+            MAX_TARGETS_PER_RULE,
+        )
+        if refused:  # another broker added targets in between
+            raise _error(LIMIT_EXCEEDED, "The requested resource exceeds the maximum number allowed.")
+        for target, call in prepared:
+            key = (record.name, target["Id"])
+            if call is not None:
+                self._local[key] = call
+            else:
+                self._local.pop(key, None)
+        self._broker._rules_changed(self)
+        return {"FailedEntryCount": 0, "FailedEntries": []}
+
+    def _prepare_target(
+        self, target: Target, index: int
+    ) -> tuple[dict[str, Any], Callable[[Any], Any] | None]:
+        """The target as it is stored (its Arn a string) and, for a callable, the callable."""
+        if not isinstance(target, Mapping):
+            raise TypeError(f"a target must be a mapping, not {type(target).__name__}")
+        where = f"targets.{index}.member"
+        target_id = target.get("Id")
+        if target_id is None:
+            raise _constraint("null", f"{where}.id", "Member must not be null")
+        _check_name(target_id, f"{where}.id", 64)
+        arn, call = self._target_arn(target.get("Arn"), where)
+        stored = {**dict(target), "Arn": arn}
+        TargetInput.from_target(stored, index)  # validates Input, InputPath, InputTransformer
+        _retry_policy(stored.get("RetryPolicy"), index)
+        kind = _target_kind(arn)
+        dead_letter = stored.get("DeadLetterConfig")
+        if dead_letter is not None:
+            dlq = dead_letter.get("Arn") if isinstance(dead_letter, Mapping) else None
+            if isinstance(dlq, Queue):
+                dlq = dlq.arn
+                stored["DeadLetterConfig"] = {**dead_letter, "Arn": dlq}
+            if not isinstance(dlq, str) or not _QUEUE_ARN.fullmatch(dlq) or dlq.endswith(".fifo"):
+                # Our wording: the DLQ must be a standard SQS queue (spec 3.6).
+                raise _error(
+                    VALIDATION,
+                    f"Parameter DeadLetterConfig.Arn is not valid for target {target_id}: "
+                    "it must be the ARN of a standard SQS queue.",
+                )
+        if kind == "sqs" and arn.endswith(".fifo"):
+            group = (stored.get("SqsParameters") or {}).get("MessageGroupId")
+            if not isinstance(group, str) or not group:
+                raise _error(
+                    VALIDATION, f"Parameter(s) SqsParameters must be specified for target: {target_id}."
+                )
+        return stored, call
+
+    def _target_arn(self, value: Any, where: str) -> tuple[str, Callable[[Any], Any] | None]:
+        if isinstance(value, (Queue, Topic, EventBus)):
+            return value.arn, None
+        if isinstance(value, str):
+            if _target_kind(value) == "unknown":
+                raise _constraint(value, f"{where}.arn", "Member must be the ARN of a supported target")
+            return value, None
+        if callable(value):
+            name = getattr(value, "__qualname__", type(value).__qualname__)
+            return f"python:{name}:{id(value):x}", value
+        if value is None:
+            raise _constraint("null", f"{where}.arn", "Member must not be null")
+        raise TypeError(
+            f"a target's Arn must be an ARN, a Queue, Topic or EventBus, or a callable, not {value!r}"
+        )
+
+    def remove_targets(self, rule: str, ids: Sequence[str]) -> dict[str, Any]:
+        """RemoveTargets: the rule's targets with these Ids go; unknown Ids are no error."""
+        record = self._rule_record(rule)
+        for target_id in ids:
+            _check_name(target_id, "ids", 64)
+        self._store.remove_targets(self.name, record.name, list(ids))
+        for target_id in ids:
+            self._local.pop((record.name, target_id), None)
+        self._broker._rules_changed(self)
+        return {"FailedEntryCount": 0, "FailedEntries": []}
+
+    def list_targets_by_rule(self, rule: str) -> list[dict[str, Any]]:
+        """ListTargetsByRule: the rule's targets as they were put (their Arn as a string)."""
+        record = self._rule_record(rule)
+        _, _, targets = self._store.rules(self.name)
+        return [json.loads(t.target) for t in targets if t.rule == record.name]
+
+    # ------------------------------------------------------------------ events
+
+    def put_events(self, entries: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        """PutEvents: 1-10 entries ``{"Source", "DetailType", "Detail", "Resources"?, "Time"?,
+        "EventBusName"?, "TraceHeader"?}``. Returns ``{"FailedEntryCount", "Entries"}`` with one
+        result per entry, in order: ``{"EventId"}`` or ``{"ErrorCode", "ErrorMessage"}``. Each
+        accepted event is archived and routed before this returns (HTTP targets after)."""
+        if not isinstance(entries, Sequence) or isinstance(entries, (str, bytes)):
+            raise TypeError("entries must be a sequence of mappings")
+        if not entries:
+            raise _constraint("[]", "entries", "Member must have length greater than or equal to 1")
+        if len(entries) > MAX_PUT_EVENTS_ENTRIES:
+            shown = ", ".join("PutEventsRequestEntry(...)" for _ in entries)
+            raise _constraint(f"[{shown}]", "entries", "Member must have length less than or equal to 10")
+        for index, entry in enumerate(entries, start=1):
+            detail_type = entry.get("DetailType")
+            if isinstance(detail_type, str) and len(detail_type) > MAX_DETAIL_TYPE_LENGTH:
+                raise _constraint(
+                    detail_type,
+                    f"entries.{index}.member.detailType",
+                    "Member must have length less than or equal to 128",
+                )
+        if sum(entry_size(entry) for entry in entries) > self._broker.max_events_size:
+            raise _error(VALIDATION, "Total size of the entries in the request is over the limit.")
+        now = self._broker._clock()
+        results: list[dict[str, Any]] = []
+        accepted: list[tuple[EventBus, dict[str, Any]]] = []
+        for entry in entries:
+            try:
+                bus = self._entry_bus(entry.get("EventBusName"))
+                event = self._envelope(entry, now)
+            except _EntryError as error:
+                results.append({"ErrorCode": error.code, "ErrorMessage": error.message})
+                continue
+            results.append({"EventId": event["id"]})
+            accepted.append((bus, event))
+        for bus, event in accepted:
+            bus._ingest(event, now)
+        failed = sum(1 for result in results if "ErrorCode" in result)
+        return {"FailedEntryCount": failed, "Entries": results}
+
+    def _entry_bus(self, name: Any) -> EventBus:
+        if name is None or name == self.name or name == self.arn:
+            self._check_exists()
+            return self
+        if isinstance(name, EventBus):
+            name = name.name
+        match = _BUS_ARN.fullmatch(name) if isinstance(name, str) else None
+        bus_name = match.group(3) if match else name
+        if not isinstance(bus_name, str) or self._store.get_event_bus(bus_name) is None:
+            raise _error(NOT_FOUND, f"Event bus {bus_name} does not exist.")
+        return self._broker.event_bus(bus_name)
+
+    def _envelope(self, entry: Mapping[str, Any], now: float) -> dict[str, Any]:
+        """The event for a valid entry (spec 3.1), or _EntryError with PutEvents' per-entry texts."""
+        for name in ("Source", "DetailType", "Detail"):
+            value = entry.get(name)
+            if value is None or value == "":
+                raise _EntryError(
+                    "InvalidArgument",
+                    f"Parameter {name} is not valid. Reason: {name} is a required argument.",
+                )
+        source, detail_type, detail_text = entry["Source"], entry["DetailType"], entry["Detail"]
+        if (
+            not isinstance(source, str)
+            or not isinstance(detail_type, str)
+            or not isinstance(detail_text, str)
+        ):
+            raise TypeError("Source, DetailType and Detail must be str")
+        try:
+            detail = json.loads(detail_text)
+        except ValueError:
+            detail = None
+        if not isinstance(detail, dict):
+            raise _EntryError("MalformedDetail", "Detail is malformed.")
+        if source.startswith("aws."):
+            # Custom events cannot claim an AWS source (spec 3.1); AWS's per-entry code.
+            raise _EntryError("NotAuthorizedForSourceException", "Not authorized for the source.")
+        resources = entry.get("Resources") or []
+        if not isinstance(resources, (list, tuple)) or not all(isinstance(r, str) for r in resources):
+            raise TypeError("Resources must be a list of str")
+        return {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": detail_type,
+            "source": source,
+            "account": self._broker.account,
+            "time": event_time(_entry_time(entry.get("Time"), now)),
+            "region": self._broker.region,
+            "resources": list(resources),
+            "detail": detail,
+        }
+
+    def _ingest(
+        self,
+        event: dict[str, Any],
+        ingestion: float,
+        replay: str | None = None,
+        only_rules: Iterable[str] | None = None,
+    ) -> list[str]:
+        """An event that reached the bus: archived (unless replayed), matched against the enabled
+        rules (all, or ``only_rules`` for a replay) and delivered to their targets. Returns the
+        names of the rules it matched."""
+        text = _compact(event)
+        if replay is None:
+            self._broker._archive(self, event, text, ingestion)
+        self._sync()
+        matched = self._rules.matches(text)
+        if only_rules is not None:
+            allowed = set(only_rules)
+            matched = [name for name in matched if name in allowed]
+        if matched:
+            self.metrics["MatchedEvents"] += 1
+        for name in matched:
+            rule = self._view.get(name)
+            if rule is None:
+                continue
+            self.metrics["TriggeredRules"] += 1
+            for target in rule.targets:
+                self._invoke(rule, target, event, text, ingestion)
+        return matched
+
+    # ------------------------------------------------------------------ delivery
+
+    def _invoke(
+        self, rule: _Rule, target: _Target, event: dict[str, Any], text: str, ingestion: float
+    ) -> None:
+        if target.kind == "python" and target.call is None:
+            return  # a callable of another process (or broker): it delivers there
+        attempt = partial(self._attempt, rule, target, event, text, ingestion, 0)
+        if target.kind == "http":
+            self._lanes.submit(f"{rule.record.name}/{target.target_id}", attempt)
+        else:
+            attempt()
+
+    def _attempt(
+        self, rule: _Rule, target: _Target, event: dict[str, Any], text: str, ingestion: float, retries: int
+    ) -> None:
+        """One invocation; on failure a retry is scheduled, or the event is dead-lettered."""
+        self.metrics["Invocations"] += 1
+        if retries:
+            self.metrics["RetryInvocationAttempts"] += 1
+        try:
+            payload = (
+                text
+                if target.input.kind == "event"
+                else target.input.render(event, rule.arn, rule.record.name, ingestion)
+            )
+            self._send(target, payload, event)
+        except InputTransformationError as error:
+            failure = _Failure("INVALID_JSON", str(error), retryable=False)
+        except _Failure as error:
+            failure = error
+        else:
+            return
+        self.metrics["FailedInvocations"] += 1
+        now = self._broker._clock()
+        exhausted = None
+        if failure.retryable:
+            if retries >= target.maximum_retry_attempts:
+                exhausted = "MaximumRetryAttempts"
+            elif now - ingestion >= target.maximum_event_age:
+                exhausted = "MaximumEventAgeInSeconds"
+            else:
+                retry = partial(self._attempt, rule, target, event, text, ingestion, retries + 1)
+                self._retries.schedule(now + _backoff(retries + 1), retry)
+                return
+        self._dead_letter(rule, target, text, failure, retries, exhausted)
+
+    def _send(self, target: _Target, payload: str, event: dict[str, Any]) -> None:
+        broker = self._broker
+        if target.kind == "python":
+            assert target.call is not None
+            try:
+                target.call(json.loads(payload))
+            except Exception as error:
+                raise _Failure(
+                    "ERROR_FROM_TARGET", f"{type(error).__name__}: {error}", retryable=True
+                ) from None
+            return
+        if target.kind == "http":
+            status = http_post(target.arn, payload, {"Content-Type": "application/json; charset=utf-8"})
+            if delivered(status):
+                return
+            if status == 0:
+                raise _Failure("CONNECTION_FAILURE", f"no answer from {target.arn}", retryable=True)
+            raise _Failure("ERROR_FROM_TARGET", f"{target.arn} answered {status}", not client_error(status))
+        region, account, name = _arn_parts(target)
+        if (region, account) != (broker.region, broker.account):
+            raise _Failure("NO_RESOURCE", f"{target.arn} does not exist.", retryable=False)
+        try:
+            if target.kind == "sqs":
+                if self._store.get_queue(name) is None:
+                    raise _Failure("NO_RESOURCE", f"Queue {name} does not exist.", retryable=False)
+                Queue(broker, name).send(payload, message_group_id=target.message_group_id)
+            elif target.kind == "sns":
+                record = self._store.get_topic(name)
+                if record is None:
+                    raise _Failure("NO_RESOURCE", f"Topic {name} does not exist.", retryable=False)
+                broker._topic_object(record).publish(payload, message_group_id=target.message_group_id)
+            else:  # another bus: the event itself goes on, as EventBridge forwards it
+                if self._store.get_event_bus(name) is None:
+                    raise _Failure("NO_RESOURCE", f"Event bus {name} does not exist.", retryable=False)
+                broker.event_bus(name)._ingest(event, broker._clock())
+        except AwsError as error:
+            raise _Failure("INVALID_PARAMETER", f"{error.code}: {error.message}", retryable=False) from None
+
+    def _dead_letter(
+        self, rule: _Rule, target: _Target, text: str, failure: _Failure, retries: int, exhausted: str | None
+    ) -> None:
+        """The event to the target's DLQ with EventBridge's attributes (spec 3.6), or dropped."""
+        if target.dead_letter_arn is None:
+            return
+        attributes = {
+            "RULE_ARN": rule.arn,
+            "TARGET_ARN": target.arn,
+            "ERROR_CODE": failure.code,
+            "ERROR_MESSAGE": failure.message[:256],
+            "RETRY_ATTEMPTS": str(retries),
+        }
+        if exhausted is not None:
+            attributes["EXHAUSTED_RETRY_CONDITION"] = exhausted
+        match = _QUEUE_ARN.fullmatch(target.dead_letter_arn)
+        try:
+            if match is None or self._store.get_queue(match.group(3)) is None:
+                raise AwsError("NO_RESOURCE", "the dead-letter queue does not exist")
+            Queue(self._broker, match.group(3)).send(
+                text,
+                message_attributes={
+                    k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()
+                },
+            )
+        except AwsError:
+            self.metrics["InvocationsFailedToBeSentToDLQ"] += 1
+        else:
+            self.metrics["InvocationsSentToDLQ"] += 1
+
+    def run_retries(self) -> int:
+        """Run every retry that is due by the broker's clock, now, in this thread (what the
+        background timer does on its own); returns how many ran. Tests with a fake clock move it
+        and call this instead of waiting."""
+        return self._retries.run_due()
+
+    def pending_retries(self) -> int:
+        """Retries scheduled and not run yet."""
+        return self._retries.pending()
+
+    def wait_for_deliveries(self, timeout: float | None = None) -> bool:
+        """Block until the HTTP deliveries handed over so far have been attempted (see
+        ``Topic.wait_for_deliveries``); False if ``timeout`` ran out."""
+        return self._lanes.wait(timeout)
+
+    def close(self) -> None:
+        """Stop the retry timer (pending retries are dropped)."""
+        self._retries.close()
+
+    # ------------------------------------------------------------------ archives and replays
+
+    def create_archive(
+        self,
+        name: str,
+        event_pattern: str | Mapping[str, Any] | None = None,
+        retention_days: int = 0,
+        description: str | None = None,
+    ) -> dict[str, Any]:
+        """CreateArchive of this bus's events (those matching ``event_pattern``, all without one;
+        never replayed ones), kept ``retention_days`` (0: forever). See ``rulebus.archive``."""
+        return self._broker._archives.create(self, name, event_pattern, retention_days, description)
+
+    def describe_archive(self, name: str) -> dict[str, Any]:
+        """DescribeArchive: with EventCount and SizeBytes."""
+        return self._broker._archives.describe(name)
+
+    def update_archive(
+        self,
+        name: str,
+        event_pattern: str | Mapping[str, Any] | None = None,
+        retention_days: int | None = None,
+        description: str | None = None,
+    ) -> dict[str, Any]:
+        """UpdateArchive: at least one of the three must be given."""
+        return self._broker._archives.update(name, event_pattern, retention_days, description)
+
+    def delete_archive(self, name: str) -> None:
+        """DeleteArchive: the archive and its events."""
+        self._broker._archives.delete(name)
+
+    def list_archives(self, name_prefix: str | None = None, state: str | None = None) -> list[dict[str, Any]]:
+        """ListArchives of this bus."""
+        return self._broker._archives.list(self, name_prefix, state)
+
+    def start_replay(
+        self,
+        name: str,
+        archive: str,
+        start_time: datetime | float,
+        end_time: datetime | float,
+        rules: Iterable[str] | None = None,
+        description: str | None = None,
+    ) -> dict[str, Any]:
+        """StartReplay: re-send the archive's events with ``start_time <= time < end_time`` to
+        this bus (only to ``rules``, names or ARNs, when given), in the background."""
+        return self._broker._archives.start_replay(
+            self, name, archive, start_time, end_time, rules, description
+        )
+
+    def cancel_replay(self, name: str) -> dict[str, Any]:
+        """CancelReplay: only while STARTING or RUNNING (else IllegalStatusException)."""
+        return self._broker._archives.cancel_replay(name)
+
+    def describe_replay(self, name: str) -> dict[str, Any]:
+        """DescribeReplay, plus rulebus's ReplayedEventCount and TotalEventCount (progress)."""
+        return self._broker._archives.describe_replay(name)
+
+    def list_replays(self, name_prefix: str | None = None, state: str | None = None) -> list[dict[str, Any]]:
+        """ListReplays of this bus, most recent first."""
+        return self._broker._archives.list_replays(self, name_prefix, state)
+
+    def wait_for_replay(self, name: str, timeout: float | None = None) -> dict[str, Any]:
+        """Block until the replay started here ends (or ``timeout``); return it as described."""
+        return self._broker._archives.wait_for_replay(name, timeout)
+
+
+class _EntryError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _target_kind(arn: str) -> str:
+    if arn.startswith("python:"):
+        return "python"
+    if _QUEUE_ARN.fullmatch(arn):
+        return "sqs"
+    if _TOPIC_ARN.fullmatch(arn):
+        return "sns"
+    if _BUS_ARN.fullmatch(arn):
+        return "events"
+    if arn.split(":", 1)[0].lower() in HTTP_PROTOCOLS and "//" in arn:
+        return "http"
+    return "unknown"
+
+
+def _arn_parts(target: _Target) -> tuple[str, str, str]:
+    for pattern in (_QUEUE_ARN, _TOPIC_ARN, _BUS_ARN):
+        match = pattern.fullmatch(target.arn)
+        if match is not None:
+            return match.group(1), match.group(2), match.group(3)
+    raise _Failure("NO_RESOURCE", f"{target.arn} is not a target rulebus can reach.", retryable=False)
