@@ -370,6 +370,11 @@ def _timestamp(seconds: float) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{millis % 1000:03d}Z"
 
 
+# One encoder for every envelope: json.dumps with options builds a new encoder per call.
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
+_ENCODE_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def format_envelope(notification: Mapping[str, Any]) -> str:
     """The SQS body of a notification, formatted as SNS's own (Jackson's pretty printer: two-space
     indent, ``" : "`` separators, each message attribute on one compact line)."""
@@ -377,14 +382,38 @@ def format_envelope(notification: Mapping[str, Any]) -> str:
     for key, value in notification.items():
         if key == "MessageAttributes":
             inner = ",\n".join(
-                f"    {json.dumps(name, ensure_ascii=False)} : "
-                f"{json.dumps(attribute, ensure_ascii=False, separators=(',', ':'))}"
-                for name, attribute in value.items()
+                f"    {_ENCODE(name)} : {_ENCODE_COMPACT(attribute)}" for name, attribute in value.items()
             )
             lines.append(f'  "MessageAttributes" : {{\n{inner}\n  }}')
         else:
-            lines.append(f"  {json.dumps(key)} : {json.dumps(value, ensure_ascii=False)}")
+            lines.append(f'  "{key}" : {_ENCODE(value)}')
     return "{\n" + ",\n".join(lines) + "\n}"
+
+
+#: Stands for a subscription's UnsubscribeURL while an envelope is laid out once per publish.
+_UNSUBSCRIBE_SLOT = "\x00unsubscribe\x00"
+
+
+@dataclass
+class _Envelope:
+    """One publish's notification for one message body, laid out once for all subscriptions:
+    only UnsubscribeURL differs between them (and it is not signed), so each subscription's
+    notification is a copy with its URL, and its SQS body the text around the URL."""
+
+    notification: dict[str, Any]
+    head: str
+    tail: str
+
+    @classmethod
+    def build(cls, notification: dict[str, Any]) -> _Envelope:
+        head, tail = format_envelope(notification).split(_ENCODE(_UNSUBSCRIBE_SLOT))
+        return cls(notification, head, tail)
+
+    def for_subscription(self, subscription: Subscription) -> tuple[dict[str, Any], str]:
+        url = subscription.unsubscribe_url
+        notification = dict(self.notification)
+        notification["UnsubscribeURL"] = url
+        return notification, self.head + _ENCODE(url) + self.tail
 
 
 # --------------------------------------------------------------------------------------------
@@ -433,6 +462,15 @@ class Subscription:
     failed_count: int = 0
     #: The topic this subscription belongs to (set by the topic; ``set_attribute`` goes through it).
     topic: Topic | None = field(default=None, repr=False)
+    _unsubscribe_url: str | None = field(default=None, repr=False)
+
+    @property
+    def unsubscribe_url(self) -> str:
+        """The UnsubscribeURL of its notifications."""
+        if self._unsubscribe_url is None:
+            region = self.topic_arn.split(":")[3]
+            self._unsubscribe_url = f"https://sns.{region}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={self.subscription_arn}"
+        return self._unsubscribe_url
 
     @property
     def arn(self) -> str:
@@ -1263,7 +1301,9 @@ class Topic:
                 return result  # a duplicate: accepted, delivered to nobody
         # Message attributes are sent only when MessageStructure is not json (spec 2.3).
         sent_attributes = prepared.attributes if prepared.per_protocol is None else {}
+        envelope_attributes = notification_attributes(sent_attributes) if sent_attributes else None
         matched: dict[str, set[str]] = {}
+        envelopes: dict[str, _Envelope] = {}
         self._sync()
         for subscription in list(self._subscriptions.values()):
             if subscription.pending_confirmation:
@@ -1274,13 +1314,17 @@ class Topic:
             ):
                 subscription.filtered_count += 1
                 continue
-            notification = self._notification(
-                subscription, message_id, timestamp, prepared.subject, body, result.sequence_number
-            )
-            if sent_attributes:
-                notification["MessageAttributes"] = notification_attributes(sent_attributes)
+            envelope = envelopes.get(body)
+            if envelope is None:
+                base = self._notification(
+                    message_id, timestamp, prepared.subject, body, result.sequence_number
+                )
+                if envelope_attributes is not None:
+                    base["MessageAttributes"] = envelope_attributes
+                envelope = envelopes[body] = _Envelope.build(base)
+            notification, text = envelope.for_subscription(subscription)
             delivery = partial(
-                self._attempt, subscription, notification, body, sent_attributes, prepared.group_id
+                self._attempt, subscription, notification, body, sent_attributes, prepared.group_id, text
             )
             if subscription.protocol in HTTP_PROTOCOLS:
                 # After Publish has answered, on the subscription's own lane (see rulebus.delivery).
@@ -1296,11 +1340,13 @@ class Topic:
         body: str,
         attributes: dict[str, dict[str, Any]],
         group_id: str | None,
+        envelope: str | None = None,
     ) -> None:
         """One delivery, its retries included; what the endpoint refuses goes to the
-        subscription's dead-letter queue, else is dropped (spec 2.7)."""
+        subscription's dead-letter queue, else is dropped (spec 2.7). ``envelope`` is the
+        notification already formatted, when the caller has it."""
         try:
-            self._send(subscription, notification, body, attributes, group_id)
+            self._send(subscription, notification, body, attributes, group_id, envelope)
         except AwsError:
             self._dead_letter(subscription, notification, body, attributes, group_id)
         else:
@@ -1357,14 +1403,14 @@ class Topic:
 
     def _notification(
         self,
-        subscription: Subscription,
         message_id: str,
         timestamp: str,
         subject: str | None,
         message: str,
         sequence_number: str | None = None,
     ) -> dict[str, Any]:
-        """The envelope; a FIFO topic's has SequenceNumber and no signature fields (spec 2.5)."""
+        """The envelope, its UnsubscribeURL a slot each subscription fills (see ``_Envelope``); a
+        FIFO topic's has SequenceNumber and no signature fields (spec 2.5)."""
         region = self._broker.region
         notification: dict[str, Any] = {"Type": "Notification", "MessageId": message_id}
         if sequence_number is not None:
@@ -1374,17 +1420,13 @@ class Topic:
             notification["Subject"] = subject
         notification["Message"] = message
         notification["Timestamp"] = timestamp
-        unsubscribe_url = (
-            f"https://sns.{region}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn="
-            f"{subscription.subscription_arn}"
-        )
         if self.fifo:
-            notification["UnsubscribeURL"] = unsubscribe_url
+            notification["UnsubscribeURL"] = _UNSUBSCRIBE_SLOT
             return notification
         notification["SignatureVersion"] = self._set_attributes.get("SignatureVersion", "1")
         notification["Signature"] = _placeholder_signature(notification, _NOTIFICATION_SIGNED_KEYS)
         notification["SigningCertURL"] = _signing_cert_url(region)
-        notification["UnsubscribeURL"] = unsubscribe_url
+        notification["UnsubscribeURL"] = _UNSUBSCRIBE_SLOT
         return notification
 
     def _request_confirmation(self, subscription: Subscription) -> None:
@@ -1474,13 +1516,16 @@ class Topic:
         body: str,
         attributes: dict[str, dict[str, Any]],
         group_id: str | None = None,
+        envelope: str | None = None,
     ) -> None:
         if subscription.protocol == "python":
             subscription.target(notification)
             return
+        if envelope is None:
+            envelope = format_envelope(notification)
         if subscription.protocol in HTTP_PROTOCOLS:
             raw = subscription.raw_message_delivery
-            payload = body if raw else format_envelope(notification)
+            payload = body if raw else envelope
             if not self._post(subscription, "Notification", notification["MessageId"], payload, raw):
                 # Our code for the failure; it only decides the dead-letter path, it is not raised.
                 raise AwsError("EndpointUnreachable", f"delivery to {subscription.endpoint} failed")
@@ -1489,7 +1534,7 @@ class Topic:
         if subscription.raw_message_delivery:
             self._to_queue(queue, body, attributes, notification, group_id)
         else:
-            self._to_queue(queue, format_envelope(notification), {}, notification, group_id)
+            self._to_queue(queue, envelope, {}, notification, group_id)
 
     def _to_queue(
         self,
