@@ -16,17 +16,21 @@ from rulebus._errors import (
     RulebusError,
 )
 from rulebus.broker import Broker
+from rulebus.idempotency import Idempotency, IdempotencyInProgressError, idempotent
 
 __all__ = [
     "AwsError",
     "Broker",
     "FilterPolicy",
+    "Idempotency",
+    "IdempotencyInProgressError",
     "InvalidEventError",
     "InvalidFilterPolicyError",
     "InvalidPatternError",
     "Pattern",
     "RuleSet",
     "RulebusError",
+    "idempotent",
     "test_event_pattern",
 ]
 __version__ = "0.1.0"

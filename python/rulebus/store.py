@@ -39,6 +39,7 @@ from typing import Any, Callable
 
 from rulebus._errors import AwsError, sqs_error
 from rulebus.bus_store import BusStore, MemoryBusStore, SQLiteBusStore
+from rulebus.idempotency_store import IdempotencyStore, MemoryIdempotencyStore, SQLiteIdempotencyStore
 from rulebus.queue_attributes import QueueAttributes
 
 __all__ = [
@@ -285,7 +286,7 @@ def _expiry_cutoff(record: QueueRecord, now: float) -> float:
     return now - record.attributes.message_retention_period
 
 
-class Store(BusStore, ABC):
+class Store(BusStore, IdempotencyStore, ABC):
     """Queue state with the atomic operations SQS needs. Every method that names a missing queue
     raises :func:`queue_does_not_exist`, so callers never check-then-act across processes."""
 
@@ -501,7 +502,7 @@ class _MemoryTopic:
     sequence: int = _TOPIC_SEQUENCE_BASE
 
 
-class MemoryStore(MemoryBusStore, Store):
+class MemoryStore(MemoryBusStore, MemoryIdempotencyStore, Store):
     """Everything in dictionaries behind one lock. The condition variable on that lock is what
     long polling waits on, so a send from another thread wakes a waiting receive at once."""
 
@@ -509,6 +510,7 @@ class MemoryStore(MemoryBusStore, Store):
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._init_bus_state()
+        self._init_idempotency_state()
         self._queues: dict[str, _MemoryQueue] = {}
         self._deleted: dict[str, float] = {}  # queue name -> when it was last deleted
         self._version = 0
@@ -1333,7 +1335,7 @@ def _record_from_row(row: Sequence[Any]) -> QueueRecord:
     )
 
 
-class SQLiteStore(SQLiteBusStore, Store):
+class SQLiteStore(SQLiteBusStore, SQLiteIdempotencyStore, Store):
     """State in one SQLite file, shared safely by threads and processes.
 
     WAL lets readers proceed while one writer commits; every write is one ``BEGIN IMMEDIATE``
@@ -1352,6 +1354,7 @@ class SQLiteStore(SQLiteBusStore, Store):
         connection = self._connection()
         connection.executescript(_SCHEMA)
         self._init_bus_schema(connection)
+        self._init_idempotency_schema(connection)
         with self._transaction() as connection:
             present = {row[1] for row in connection.execute("PRAGMA table_info(messages)")}
             for column in _ADDED_MESSAGE_COLUMNS:
