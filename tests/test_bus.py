@@ -39,7 +39,8 @@ def make_broker(
 
 @pytest.fixture
 def broker(make_broker: Callable[..., Broker]) -> Broker:
-    return make_broker()
+    # Retries run when a test calls run_retries, not on the timer's thread.
+    return make_broker(background_retries=False)
 
 
 @pytest.fixture
@@ -495,3 +496,43 @@ def test_rules_made_by_one_broker_route_for_another(tmp_path: Path, clock: FakeC
         one.event_bus("shop").disable_rule("r")
         two.event_bus("shop").put_events([entry()])
         assert bodies(one, "q") == []
+
+
+# ---------------------------------------------------------------------- schedules
+
+
+def test_scheduled_rule_fires_on_time(make_broker: Callable[..., Broker], clock: FakeClock) -> None:
+    broker = make_broker(background_schedules=False)
+    default = broker.event_bus()
+    received: list[dict[str, Any]] = []
+    arn = default.put_rule("tick", schedule_expression="rate(5 minutes)")
+    default.put_targets("tick", [{"Id": "t", "Arn": received.append}])
+    assert broker.run_schedules() == 0  # nothing due yet
+    clock.advance(5 * 60)
+    assert broker.run_schedules() == 1
+    [event] = received
+    assert event["source"] == "aws.events"
+    assert event["detail-type"] == "Scheduled Event"
+    assert event["resources"] == [arn]
+    assert event["detail"] == {}
+    assert event["time"].endswith(":00Z")  # the scheduled minute
+    clock.advance(30 * 60)  # six more fire times passed: each fires, in order
+    assert broker.run_schedules() == 6
+    assert len(received) == 7
+    assert [e["time"] for e in received] == sorted(e["time"] for e in received)
+    default.disable_rule("tick")
+    clock.advance(60 * 60)
+    assert broker.run_schedules() == 0
+
+
+def test_scheduled_fires_happen_once_across_brokers(tmp_path: Path, clock: FakeClock) -> None:
+    with (
+        Broker(tmp_path / "s.db", clock=clock, background_schedules=False) as one,
+        Broker(tmp_path / "s.db", clock=clock, background_schedules=False) as two,
+    ):
+        one.event_bus().put_rule("tick", schedule_expression="cron(0/10 * * * ? *)")
+        one.event_bus().put_targets("tick", [{"Id": "q", "Arn": one.queue("ticks").arn}])
+        clock.advance(3600)
+        fired = two.run_schedules() + one.run_schedules()
+        assert fired == 6
+        assert len(one.queue("ticks").receive(max_messages=10)) == 6

@@ -24,6 +24,7 @@ from rulebus.bus_store import EventBusRecord
 from rulebus.move_task import MoveTasks, QueueRef
 from rulebus.queue import Queue, check_queue_attributes
 from rulebus.queue_attributes import ATTRIBUTE_NAMES, QueueAttributes, validate_queue_name
+from rulebus.scheduler import Scheduler
 from rulebus.store import Clock, MemoryStore, QueueRecord, SQLiteStore, Store, TopicRecord
 from rulebus.topic import Topic, check_topic_attributes, topic_attributes_from_kwargs, validate_topic_name
 
@@ -38,14 +39,19 @@ QUEUE_RECREATE_DELAY = 60.0
 
 
 class Broker:
-    """Queues and topics on one store.
+    """Queues, topics and event buses on one store.
 
     ``Broker()`` keeps everything in memory; ``Broker("app.db")`` in an SQLite file that survives
     restarts and can be shared by several processes. ``clock`` (epoch seconds) lets tests move
     time instead of sleeping. ``queue_recreate_delay`` is how long (by that clock) a deleted
     queue's name stays blocked, as AWS's 60 s (QueueDeletedRecently); 0 lifts the block.
-    Message move tasks run on a background thread each unless ``background_move_tasks`` is False;
-    ``run_message_move_tasks()`` (on any broker sharing the store) also advances them.
+    ``rules_per_bus`` (AWS's default quota, 300; None for no limit) and ``max_events_size``
+    (PutEvents' 1 MB) are the bus limits.
+
+    Work that waits for time runs on background threads, each switchable off so that a test with
+    a fake clock drives it by hand instead: message move tasks (``background_move_tasks``,
+    ``run_message_move_tasks()``), scheduled rules (``background_schedules``,
+    ``run_schedules()``) and event-bus retries (``background_retries``, ``bus.run_retries()``).
     """
 
     def __init__(
@@ -56,6 +62,8 @@ class Broker:
         clock: Clock | None = None,
         queue_recreate_delay: float = QUEUE_RECREATE_DELAY,
         background_move_tasks: bool = True,
+        background_schedules: bool = True,
+        background_retries: bool = True,
         rules_per_bus: int | None = DEFAULT_RULES_PER_BUS,
         max_events_size: int = DEFAULT_MAX_EVENTS_SIZE,
     ) -> None:
@@ -66,6 +74,8 @@ class Broker:
         self.rules_per_bus = rules_per_bus
         #: PutEvents refuses requests whose entries add up to more bytes than this (spec 3.2).
         self.max_events_size = max_events_size
+        #: Event buses retry failed deliveries on a timer thread; False leaves it to ``run_retries``.
+        self.background_retries = background_retries
         self._clock: Clock = clock if clock is not None else time.time
         self._store: Store = MemoryStore() if path is None else SQLiteStore(path)
         # One Topic object per stored topic, each a view of the store's records (see ``topic``).
@@ -75,6 +85,8 @@ class Broker:
         self._archives = Archives(self)
         if self._store.get_event_bus(DEFAULT_BUS) is None:
             self._store.create_event_bus(EventBusRecord(DEFAULT_BUS, self._clock()))
+        self._scheduler = Scheduler(self, background_schedules)
+        self._scheduler.refresh()
 
     def __enter__(self) -> Broker:
         return self
@@ -86,6 +98,7 @@ class Broker:
         """Stop this broker's move-task threads and release the store (SQLite connections); the
         broker is unusable afterwards."""
         self._move_tasks.close()
+        self._scheduler.close()
         for bus in self._buses.values():
             bus.close()
         self._store.close()
@@ -237,7 +250,15 @@ class Broker:
         return [self.event_bus(name) for name in self._store.event_bus_names()]
 
     def _rules_changed(self, bus: EventBus) -> None:
-        """A bus's rules or targets changed through this broker (hook for the scheduler)."""
+        """A bus's rules or targets changed through this broker: the scheduler looks again."""
+        self._scheduler.refresh()
+
+    def run_schedules(self) -> int:
+        """Fire every scheduled rule that is due by the broker's clock, now, in this thread (what
+        the scheduler's thread does on its own; see ``rulebus.scheduler``). Returns the fires
+        made. Rules scheduled by another broker on the store are picked up here too."""
+        self._scheduler.refresh()
+        return self._scheduler.run_due()
 
     def _archive(self, bus: EventBus, event: dict[str, Any], text: str, ingestion: float) -> None:
         self._archives.archive(bus, event, text, ingestion)

@@ -253,7 +253,9 @@ class EventBus:
         self._version: int | None = None
         self._local: dict[tuple[str, str], Callable[[Any], Any]] = {}  # python targets
         self._lanes = DeliveryLanes(f"rulebus-events:{name}")
-        self._retries = RetryTimer(broker._clock, f"rulebus-retry:{name}")
+        self._retries = RetryTimer(
+            broker._clock, f"rulebus-retry:{name}", background=broker.background_retries
+        )
         #: CloudWatch's names: MatchedEvents, Invocations, FailedInvocations, RetryInvocationAttempts,
         #: InvocationsSentToDLQ, InvocationsFailedToBeSentToDLQ; counts of this process.
         self.metrics: Counter[str] = Counter()
@@ -777,6 +779,18 @@ class EventBus:
             self.metrics["InvocationsFailedToBeSentToDLQ"] += 1
         else:
             self.metrics["InvocationsSentToDLQ"] += 1
+
+    def _fire_scheduled(self, name: str, schedule: Any, when: float) -> None:
+        """A scheduled rule's fire: its scheduled event to its targets (only)."""
+        self._sync()
+        rule = self._view.get(name)
+        if rule is None or rule.record.state == "DISABLED":
+            return
+        event = schedule.scheduled_event(rule.arn, self._broker.account, self._broker.region, when)
+        text = _compact(event)
+        self.metrics["TriggeredRules"] += 1
+        for target in rule.targets:
+            self._invoke(rule, target, event, text, when)
 
     def run_retries(self) -> int:
         """Run every retry that is due by the broker's clock, now, in this thread (what the

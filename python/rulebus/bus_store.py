@@ -259,6 +259,14 @@ class BusStore(ABC):
     def replays(self) -> list[ReplayRecord]:
         """Every replay, most recently started first."""
 
+    # ------------------------------------------------------------------ schedules
+
+    @abstractmethod
+    def claim_schedule_fire(self, bus: str, rule: str, fire_time: float) -> bool:
+        """True for the first caller to claim this fire of a scheduled rule, False for every
+        other (another thread or process on the store already fired it): each scheduled fire
+        happens once however many brokers run schedulers."""
+
 
 # --------------------------------------------------------------------------------------------
 # Memory.
@@ -293,6 +301,7 @@ class MemoryBusStore(BusStore):
         self._bus_archives: dict[str, _MemoryArchive] = {}
         self._bus_archive_seq = 0
         self._bus_replays: dict[str, ReplayRecord] = {}  # in creation order
+        self._bus_schedule_fires: dict[tuple[str, str], float] = {}  # the latest fire claimed
 
     def _bus_bump_rules(self, bus: str) -> None:
         self._bus_version_counter += 1
@@ -511,6 +520,14 @@ class MemoryBusStore(BusStore):
             newest = list(reversed(self._bus_replays.values()))
             return sorted(newest, key=lambda replay: replay.replay_start_time, reverse=True)
 
+    def claim_schedule_fire(self, bus: str, rule: str, fire_time: float) -> bool:
+        with self._lock:
+            # Fires are claimed in time order, so remembering the latest is enough.
+            if self._bus_schedule_fires.get((bus, rule), float("-inf")) >= fire_time:
+                return False
+            self._bus_schedule_fires[(bus, rule)] = fire_time
+            return True
+
 
 def _utf8_size(text: str) -> int:
     return len(text.encode("utf-8"))
@@ -588,6 +605,12 @@ CREATE TABLE IF NOT EXISTS replays (
     last_seq INTEGER,
     replayed INTEGER NOT NULL,
     total INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS schedule_fires (
+    bus TEXT NOT NULL,
+    rule TEXT NOT NULL,
+    fire_time REAL NOT NULL,
+    PRIMARY KEY (bus, rule)
 );
 CREATE INDEX IF NOT EXISTS rules_by_bus ON rules (bus, seq);
 CREATE INDEX IF NOT EXISTS targets_by_bus ON targets (bus, seq);
@@ -908,3 +931,16 @@ class SQLiteBusStore(BusStore):
             .fetchall()
         )
         return [_replay_from_row(row) for row in rows]
+
+    def claim_schedule_fire(self, bus: str, rule: str, fire_time: float) -> bool:
+        with self._transaction() as connection:
+            row = connection.execute(
+                "SELECT fire_time FROM schedule_fires WHERE bus = ? AND rule = ?", (bus, rule)
+            ).fetchone()
+            if row is not None and row[0] >= fire_time:
+                return False
+            connection.execute(
+                "INSERT OR REPLACE INTO schedule_fires (bus, rule, fire_time) VALUES (?, ?, ?)",
+                (bus, rule, fire_time),
+            )
+            return True

@@ -87,12 +87,20 @@ class RetryTimer:
 
     A thread (started when the first job is scheduled, gone when none is left) sleeps in real
     time until the earliest job is due by the clock, looking again at least every
-    ``poll`` seconds, since an injected clock may jump. ``run_due`` runs every due job in the
-    caller's thread instead: what tests do after moving a fake clock, so that nothing waits.
+    ``poll`` seconds, since an injected clock may jump); ``background=False`` has no thread.
+    ``run_due`` runs every due job in the caller's thread: what tests do after moving a fake
+    clock, so that nothing waits.
     """
 
-    def __init__(self, clock: Callable[[], float], name: str = "rulebus-retry", poll: float = 0.5) -> None:
+    def __init__(
+        self,
+        clock: Callable[[], float],
+        name: str = "rulebus-retry",
+        poll: float = 0.5,
+        background: bool = True,
+    ) -> None:
         self._clock = clock
+        self._background = background
         self._name = name
         self._poll = poll
         self._changed = threading.Condition()
@@ -107,7 +115,7 @@ class RetryTimer:
             self._sequence += 1
             heapq.heappush(self._jobs, (due, self._sequence, job))
             self._changed.notify_all()
-            if self._thread is None and not self._closed:
+            if self._background and self._thread is None and not self._closed:
                 self._thread = threading.Thread(target=self._work, name=self._name, daemon=True)
                 self._thread.start()
 
