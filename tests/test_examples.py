@@ -44,6 +44,27 @@ def test_monitoring_alerts_route_by_severity() -> None:
     assert outcome["tickets"] == ["staging-api-5xx"]
 
 
+def test_travel_saga_ends_all_booked_or_all_cancelled() -> None:
+    outcome = run("travel_saga")
+    assert outcome["state"] == {
+        "t-1": {"flight": "BOOKED", "hotel": "BOOKED", "car": "BOOKED", "trip": "CONFIRMED"},
+        "t-2": {"flight": "CANCELLED", "hotel": "CANCELLED", "trip": "CANCELLED"},
+    }
+    assert outcome["consistent"]
+    t1 = [line.split(": ")[1] for line in outcome["log"] if line.startswith("t-1")]
+    # The double click is on the bus twice but sets off the saga once.
+    assert t1 == [
+        "Trip Requested",
+        "Flight Booked",
+        "Hotel Booked",
+        "Car Booked",
+        "Trip Confirmed",
+        "Trip Requested",
+    ]
+    t2 = [line.split(": ")[1] for line in outcome["log"] if line.startswith("t-2")]
+    assert t2[3:] == ["Car Booking Failed", "Cancel Hotel", "Cancel Flight", "Trip Cancelled"]
+
+
 @pytest.mark.parametrize("name", sorted(path.stem for path in EXAMPLES.glob("*.py")))
 def test_each_example_runs_as_a_script(name: str) -> None:
     finished = subprocess.run(
