@@ -65,6 +65,15 @@ def test_travel_saga_ends_all_booked_or_all_cancelled() -> None:
     assert t2[3:] == ["Car Booking Failed", "Cancel Hotel", "Cancel Flight", "Trip Cancelled"]
 
 
+def test_event_sourcing_rebuilds_each_day_by_replay() -> None:
+    outcome = run("event_sourcing")
+    assert outcome["archived"] == 6  # the producer's retry is archived too
+    assert outcome["live"] == 50
+    assert outcome["balances"] == {1: 100, 2: 70, 3: 120, 4: 50}
+    # The replays sent the duplicate withdrawal too; the fold counted it once.
+    assert outcome["replayed"] == {1: 2, 2: 4, 3: 5, 4: 6}
+
+
 @pytest.mark.parametrize("name", sorted(path.stem for path in EXAMPLES.glob("*.py")))
 def test_each_example_runs_as_a_script(name: str) -> None:
     finished = subprocess.run(
