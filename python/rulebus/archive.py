@@ -233,13 +233,23 @@ class Archives:
             )
         return listed
 
-    def archive(self, bus: EventBus, event: dict[str, Any], text: str, ingestion: float) -> None:
-        """Keep an event that reached ``bus`` in each of the bus's enabled archives it matches."""
+    def records(self, bus: EventBus) -> list[ArchiveRecord]:
+        """The bus's enabled archives (what ``archive`` looks at), to look up once per batch."""
+        return [r for r in self._store.archives() if r.bus == bus.name and r.state == "ENABLED"]
+
+    def archive(
+        self,
+        bus: EventBus,
+        event: dict[str, Any],
+        text: str,
+        ingestion: float,
+        records: list[ArchiveRecord] | None = None,
+    ) -> None:
+        """Keep an event that reached ``bus`` in each of the bus's enabled archives it matches
+        (``records``: those archives, if the caller looked them up already)."""
         from rulebus.bus import parse_event_time
 
-        for record in self._store.archives():
-            if record.bus != bus.name or record.state != "ENABLED":
-                continue
+        for record in self.records(bus) if records is None else records:
             if record.event_pattern is not None and not self._pattern(record.event_pattern).matches(text):
                 continue
             when = parse_event_time(event.get("time"))

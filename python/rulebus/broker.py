@@ -260,9 +260,6 @@ class Broker:
         self._scheduler.refresh()
         return self._scheduler.run_due()
 
-    def _archive(self, bus: EventBus, event: dict[str, Any], text: str, ingestion: float) -> None:
-        self._archives.archive(bus, event, text, ingestion)
-
 
 def _first_difference(old: QueueAttributes, new: QueueAttributes) -> str:
     """The first attribute, in GetQueueAttributes order, whose value differs (named in the error)."""
