@@ -92,6 +92,21 @@ def test_keys_are_namespaced_by_handler(broker: Broker) -> None:
     assert reserve.idempotency.name == f"{__name__}.test_keys_are_namespaced_by_handler.<locals>.reserve"
 
 
+def test_methods_bind_and_their_key_gets_self(broker: Broker) -> None:
+    class Consumer:
+        def __init__(self) -> None:
+            self.handled: list[str] = []
+
+        @idempotent(broker, key=lambda consumer, order: order)
+        def handle(self, order: str) -> int:
+            self.handled.append(order)
+            return len(self.handled)
+
+    first, second = Consumer(), Consumer()
+    assert [first.handle("o-1"), second.handle("o-1"), second.handle("o-2")] == [1, 1, 1]
+    assert (first.handled, second.handled) == (["o-1"], ["o-2"])  # one namespace for the class
+
+
 def test_key_runs_again_after_the_ttl(broker: Broker, clock: FakeClock) -> None:
     runs, charge = counting(broker, ttl=600)
     charge("o-1")

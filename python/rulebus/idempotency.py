@@ -167,6 +167,10 @@ class IdempotentFunction(Generic[R]):
     def __call__(self, *args: Any, **kwargs: Any) -> R:
         return self.idempotency.run(self.key(*args, **kwargs), self.function, *args, **kwargs)
 
+    def __get__(self, instance: object, owner: type | None = None) -> Callable[..., R]:
+        # A decorated method binds as a function would; its key function gets ``self`` first too.
+        return self if instance is None else functools.partial(self, instance)
+
 
 def idempotent(
     broker: Broker,
