@@ -10,7 +10,7 @@ import sys
 from collections import Counter
 
 import pytest
-from rulebus import demo, demo_shop
+from rulebus import demo, demo_bus, demo_shop
 from rulebus.demo_shop import Order, ShopReport
 
 FRAUD_SOURCE = "arn:aws:sqs:us-east-1:000000000000:fraud-check"
@@ -128,7 +128,9 @@ def test_make_demo_runs_both_parts_and_exits_zero() -> None:
         f"published {demo_shop.ORDERS} orders",
         f"with DeadLetterQueueSourceArn {FRAUD_SOURCE}",
         "Checked: every order reached payment once",
-        "The documentation examples agree with AWS and the shop scenario keeps its invariants.",
+        "An EventBridge bus: rules, an input transformer, an archive, a replay",
+        "replay COMPLETED, 600 events",
+        "The documentation examples agree with AWS; the shop and the bus scenes keep their invariants.",
     ):
         assert line in out
     assert "FAILED" not in out
@@ -141,4 +143,13 @@ def test_a_broken_shop_invariant_fails_the_demo(
     assert demo.main() == 1
     out = capsys.readouterr().out
     assert "1 invariant(s) broken:\n     payment lost o-00001" in out
-    assert "FAILED: 0 result(s) differ from AWS, 1 shop invariant(s) broken." in out
+    assert "FAILED: 0 result(s) differ from AWS, 1 shop invariant(s) broken, 0 bus problem(s)." in out
+
+
+def test_the_bus_scene_checks_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert demo_bus.run() == []
+    # A scene whose replay reaches nothing must say so.
+    monkeypatch.setattr(demo_bus, "_drain", lambda queue: [])
+    problems = demo_bus.run()
+    assert "fulfilment did not get exactly the big orders" in problems
+    assert any("replay" in problem for problem in problems)

@@ -680,8 +680,8 @@ def run_invalid() -> list[str]:
 
 
 def main() -> int:
-    # Imported here: demo_shop borrows this module's printing helpers.
-    from rulebus import demo_shop
+    # Imported here: the scenes borrow this module's printing helpers.
+    from rulebus import demo_bus, demo_shop
 
     print(f"rulebus {rulebus.__version__}: the examples of the EventBridge and SNS documentation")
     print("Each sample shows the fields its pattern names, rulebus's verdict, and the reason.")
@@ -695,11 +695,15 @@ def main() -> int:
     else:
         print(f"All {total} samples, the envelope check and the error messages agree with AWS.")
     broken = demo_shop.run()
+    bus_problems = demo_bus.run()
     print()
-    if wrong or broken:
-        print(f"FAILED: {len(wrong)} result(s) differ from AWS, {len(broken)} shop invariant(s) broken.")
+    if wrong or broken or bus_problems:
+        print(
+            f"FAILED: {len(wrong)} result(s) differ from AWS, {len(broken)} shop invariant(s) broken, "
+            f"{len(bus_problems)} bus problem(s)."
+        )
         return 1
-    print("The documentation examples agree with AWS and the shop scenario keeps its invariants.")
+    print("The documentation examples agree with AWS; the shop and the bus scenes keep their invariants.")
     return 0
 
 
