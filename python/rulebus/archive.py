@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from rulebus._core import Pattern
 from rulebus._errors import AwsError, InvalidPatternError
 from rulebus._errors import constraint_error as _constraint
+from rulebus.bus import parse_event_time
 from rulebus.bus_store import ArchiveRecord, ReplayRecord
 
 if TYPE_CHECKING:
@@ -247,8 +248,6 @@ class Archives:
     ) -> None:
         """Keep an event that reached ``bus`` in each of the bus's enabled archives it matches
         (``records``: those archives, if the caller looked them up already)."""
-        from rulebus.bus import parse_event_time
-
         for record in self.records(bus) if records is None else records:
             if record.event_pattern is not None and not self._pattern(record.event_pattern).matches(text):
                 continue

@@ -166,6 +166,7 @@ def entry_size(entry: Mapping[str, Any]) -> int:
 
 
 _compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_quote = json.encoder.encode_basestring  # a str as JSON, as _compact writes it (C-accelerated)
 
 
 def _event_id() -> str:
@@ -580,26 +581,26 @@ class EventBus:
         now = self._broker._clock()
         now_text = event_time(now)
         results: list[dict[str, Any]] = []
-        accepted: list[tuple[EventBus, dict[str, Any]]] = []
+        accepted: list[tuple[EventBus, dict[str, Any], str]] = []
         for entry in entries:
             try:
                 bus = self._entry_bus(entry.get("EventBusName"))
-                event = self._envelope(entry, now, now_text)
+                event, text = self._envelope(entry, now, now_text)
             except _EntryError as error:
                 results.append({"ErrorCode": error.code, "ErrorMessage": error.message})
                 continue
             results.append({"EventId": event["id"]})
-            accepted.append((bus, event))
+            accepted.append((bus, event, text))
         # Deliveries to queues are gathered and sent per queue in batches once every event is
         # routed (see _flush_queue_deliveries): one store call per 10 messages instead of one each.
-        buses = {id(bus): bus for bus, _ in accepted}.values()
+        buses = {id(bus): bus for bus, _, _ in accepted}.values()
         for bus in buses:
             bus._sync()
             bus._pending = []
             bus._archive_records = self._broker._archives.records(bus)
         try:
-            for bus, event in accepted:
-                bus._ingest(event, now, synced=True)
+            for bus, event, text in accepted:
+                bus._ingest(event, now, synced=True, text=text)
         finally:
             for bus in buses:
                 bus._archive_records = None
@@ -619,8 +620,9 @@ class EventBus:
             raise _error(NOT_FOUND, f"Event bus {bus_name} does not exist.")
         return self._broker.event_bus(bus_name)
 
-    def _envelope(self, entry: Mapping[str, Any], now: float, now_text: str) -> dict[str, Any]:
-        """The event for a valid entry (spec 3.1), or _EntryError with PutEvents' per-entry texts."""
+    def _envelope(self, entry: Mapping[str, Any], now: float, now_text: str) -> tuple[dict[str, Any], str]:
+        """The event for a valid entry (spec 3.1) and its compact JSON text, or _EntryError with
+        PutEvents' per-entry texts."""
         for name in ("Source", "DetailType", "Detail"):
             value = entry.get(name)
             if value is None or value == "":
@@ -647,7 +649,7 @@ class EventBus:
         resources = entry.get("Resources") or []
         if not isinstance(resources, (list, tuple)) or not all(isinstance(r, str) for r in resources):
             raise TypeError("Resources must be a list of str")
-        return {
+        event = {
             "version": "0",
             "id": _event_id(),
             "detail-type": detail_type,
@@ -658,6 +660,15 @@ class EventBus:
             "resources": list(resources),
             "detail": detail,
         }
+        # The text _compact(event) would give, without walking the envelope again: the fixed
+        # members need no escaping (uuid, time, account and region are plain ASCII).
+        text = (
+            f'{{"version":"0","id":"{event["id"]}","detail-type":{_quote(detail_type)},'
+            f'"source":{_quote(source)},"account":{_quote(event["account"])},"time":"{event["time"]}",'
+            f'"region":{_quote(event["region"])},'
+            f'"resources":{_compact(event["resources"]) if resources else "[]"},"detail":{_compact(detail)}}}'
+        )
+        return event, text
 
     def _ingest(
         self,
@@ -666,12 +677,14 @@ class EventBus:
         replay: str | None = None,
         only_rules: Iterable[str] | None = None,
         synced: bool = False,
+        text: str | None = None,
     ) -> list[str]:
         """An event that reached the bus: archived (unless replayed), matched against the enabled
         rules (all, or ``only_rules`` for a replay) and delivered to their targets. Returns the
         names of the rules it matched. ``synced``: the caller brought the view up to date."""
-        text = _compact(event)
-        if replay is None:
+        if text is None:
+            text = _compact(event)
+        if replay is None and (self._archive_records is None or self._archive_records):
             self._broker._archives.archive(self, event, text, ingestion, self._archive_records)
         if not synced:
             self._sync()
