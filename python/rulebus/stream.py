@@ -76,6 +76,25 @@ _SHARD_ID = re.compile(r"shardId-(\d{12})")
 _ITERATOR_PREFIX = b"AAAAAAAAAAE"  # AWS's iterators start with these bytes' base64 (kinesalite)
 
 
+#: Partition key -> its MD5 as a 128-bit integer, for ASCII keys (whose length is their size in
+#: bytes, which ``put_records``' fast path relies on). Producers reuse keys (user ids, device
+#: ids), and hashing is a third of a put's own work; bounded by clearing it when full.
+_HASH_CACHE: dict[str, int] = {}
+_HASH_CACHE_SIZE = 65_536
+#: The largest Data that fits MAX_RECORD_SIZE with any valid partition key (at most 256 ASCII
+#: characters, the only keys the cache holds).
+_MAX_DATA_WITH_KEY = MAX_RECORD_SIZE - MAX_PARTITION_KEY_LENGTH
+
+
+def _partition_hash(partition_key: str) -> int:
+    value = int.from_bytes(hashlib.md5(partition_key.encode("utf-8")).digest(), "big")
+    if partition_key.isascii():
+        if len(_HASH_CACHE) >= _HASH_CACHE_SIZE:
+            _HASH_CACHE.clear()
+        _HASH_CACHE[partition_key] = value
+    return value
+
+
 def validate_stream_name(name: str) -> None:
     """StreamName: 1-128 characters of ``[a-zA-Z0-9_.-]`` (ValidationException otherwise)."""
     if not isinstance(name, str) or not name:
@@ -415,7 +434,7 @@ class Stream:
                 f"{MAX_RECORD_SIZE // 1024} KiB.",  # our wording: AWS's text unverified
             )
         if explicit_hash_key is None:
-            return int.from_bytes(hashlib.md5(partition_key.encode("utf-8")).digest(), "big")
+            return _partition_hash(partition_key)
         return self._explicit(explicit_hash_key, where)
 
     @staticmethod
@@ -449,8 +468,7 @@ class Stream:
             raise constraint_error(
                 f"[{count} records]", "records", "Member must have length less than or equal to 500"
             )
-        md5 = hashlib.md5
-        from_bytes = int.from_bytes
+        cache = _HASH_CACHE
         hash_keys: list[int] = []
         blobs: list[bytes] = []
         keys: list[str] = []
@@ -460,22 +478,17 @@ class Stream:
             key = entry.get("PartitionKey")
             if type(blob) is not bytes:
                 blob = _as_bytes(blob, f"records.{number}.member.data")
-            explicit = entry.get("ExplicitHashKey")
-            # The common case inline (an ASCII key, no explicit hash key, sizes well inside the
-            # limits): this loop is the hot path of every put.
-            if (
-                explicit is None
-                and type(key) is str
-                and 0 < len(key) <= MAX_PARTITION_KEY_LENGTH
-                and key.isascii()
-                and len(blob) + len(key) <= MAX_RECORD_SIZE
-            ):
-                encoded = key.encode()
-                hash_keys.append(from_bytes(md5(encoded).digest(), "big"))
-                total += len(blob) + len(encoded)
+            # The common case inline (a key hashed before, hence valid and ASCII; no explicit hash
+            # key; sizes inside the limits): this loop is the hot path of every put.
+            hashed = cache.get(key) if type(key) is str else None  # type: ignore[arg-type]
+            size = len(blob)
+            if hashed is not None and size <= _MAX_DATA_WITH_KEY and "ExplicitHashKey" not in entry:
+                hash_keys.append(hashed)
+                total += size + len(key)  # type: ignore[arg-type]
             else:
+                explicit = entry.get("ExplicitHashKey")
                 hash_keys.append(self._hash_key(blob, key, explicit, f"records.{number}.member."))  # type: ignore[arg-type]
-                total += len(blob) + len(key.encode("utf-8"))  # type: ignore[union-attr]
+                total += size + len(key.encode("utf-8"))  # type: ignore[union-attr]
             blobs.append(blob)
             keys.append(key)  # type: ignore[arg-type]
         if total > MAX_PUT_RECORDS_SIZE:
