@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from rulebus._core import Pattern
 from rulebus._errors import AwsError, InvalidPatternError
 from rulebus._errors import constraint_error as _constraint
-from rulebus.bus import parse_event_time
+from rulebus.bus import _check_name, parse_event_time
 from rulebus.bus_store import ArchiveRecord, ReplayRecord
 
 if TYPE_CHECKING:
@@ -47,23 +47,11 @@ MAX_CONCURRENT_REPLAYS = 10
 REPLAY_PAGE = 1000
 #: Retention is enforced when archiving at most this often (seconds of the broker's clock).
 RETENTION_SWEEP_SECONDS = 60.0
-_ARCHIVE_NAME = re.compile(r"[.\-_A-Za-z0-9]{1,48}")
-_REPLAY_NAME = re.compile(r"[.\-_A-Za-z0-9]{1,64}")
 _ARCHIVE_ARN = re.compile(r"arn:aws:events:[^:]+:[^:]+:archive/(.+)")
 
 
 def _error(code: str, message: str) -> AwsError:
     return AwsError(code, message, status=404 if code == NOT_FOUND else 400)
-
-
-def _check_name(name: Any, pattern: re.Pattern[str], where: str, longest: int) -> str:
-    if not isinstance(name, str):
-        raise TypeError(f"{where} must be str, not {type(name).__name__}")
-    if len(name) > longest:
-        raise _constraint(name, where, f"Member must have length less than or equal to {longest}")
-    if not pattern.fullmatch(name):
-        raise _constraint(name, where, r"Member must satisfy regular expression pattern: [\.\-_A-Za-z0-9]+")
-    return name
 
 
 def _seconds(value: Any, name: str) -> float:
@@ -133,7 +121,7 @@ class Archives:
         retention_days: int = 0,
         description: str | None = None,
     ) -> dict[str, Any]:
-        _check_name(name, _ARCHIVE_NAME, "archiveName", 48)
+        _check_name(name, "archiveName", 48)  # the charset of rule names, shorter
         _check_retention(retention_days)
         pattern = _pattern_text(event_pattern)
         bus._check_exists()
@@ -285,7 +273,7 @@ class Archives:
         rules: Iterable[str] | None = None,
         description: str | None = None,
     ) -> dict[str, Any]:
-        _check_name(name, _REPLAY_NAME, "replayName", 64)
+        _check_name(name, "replayName", 64)
         match = _ARCHIVE_ARN.fullmatch(archive) if isinstance(archive, str) else None
         archive_name = match.group(1) if match else archive
         record = self._store.get_archive(archive_name)
