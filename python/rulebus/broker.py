@@ -26,6 +26,7 @@ from rulebus.queue import Queue, check_queue_attributes
 from rulebus.queue_attributes import ATTRIBUTE_NAMES, QueueAttributes, validate_queue_name
 from rulebus.scheduler import Scheduler
 from rulebus.store import Clock, MemoryStore, QueueRecord, SQLiteStore, Store, TopicRecord
+from rulebus.stream import Stream, delete_stream, open_stream
 from rulebus.topic import Topic, check_topic_attributes, topic_attributes_from_kwargs, validate_topic_name
 
 __all__ = ["Broker"]
@@ -248,6 +249,23 @@ class Broker:
     def event_buses(self) -> list[EventBus]:
         """Every event bus, sorted by name."""
         return [self.event_bus(name) for name in self._store.event_bus_names()]
+
+    # ------------------------------------------------------------------ streams
+
+    def stream(self, name: str, shards: int | None = None) -> Stream:
+        """Open a Kinesis stream, creating it (``shards`` shards, 1 if not given; 24 h retention)
+        if absent; ``shards`` applies to creation only (see ``rulebus.stream``). Its shards,
+        records and consumers' checkpoints live in the store."""
+        return open_stream(self, name, shards)
+
+    def delete_stream(self, name: str) -> None:
+        """DeleteStream: the stream with its records and checkpoints (ResourceNotFoundException
+        if absent)."""
+        delete_stream(self, name)
+
+    def streams(self) -> list[Stream]:
+        """Every stream, sorted by name."""
+        return [Stream(self, name) for name in self._store.stream_names()]
 
     def _rules_changed(self, bus: EventBus) -> None:
         """A bus's rules or targets changed through this broker: the scheduler looks again."""

@@ -41,6 +41,7 @@ from rulebus._errors import AwsError, sqs_error
 from rulebus.bus_store import BusStore, MemoryBusStore, SQLiteBusStore
 from rulebus.idempotency_store import IdempotencyStore, MemoryIdempotencyStore, SQLiteIdempotencyStore
 from rulebus.queue_attributes import QueueAttributes
+from rulebus.stream_store import MemoryStreamStore, SQLiteStreamStore, StreamStore
 
 __all__ = [
     "ACTIVE_MOVE_TASK_STATUSES",
@@ -286,7 +287,7 @@ def _expiry_cutoff(record: QueueRecord, now: float) -> float:
     return now - record.attributes.message_retention_period
 
 
-class Store(BusStore, IdempotencyStore, ABC):
+class Store(StreamStore, BusStore, IdempotencyStore, ABC):
     """Queue state with the atomic operations SQS needs. Every method that names a missing queue
     raises :func:`queue_does_not_exist`, so callers never check-then-act across processes."""
 
@@ -502,7 +503,7 @@ class _MemoryTopic:
     sequence: int = _TOPIC_SEQUENCE_BASE
 
 
-class MemoryStore(MemoryBusStore, MemoryIdempotencyStore, Store):
+class MemoryStore(MemoryStreamStore, MemoryBusStore, MemoryIdempotencyStore, Store):
     """Everything in dictionaries behind one lock. The condition variable on that lock is what
     long polling waits on, so a send from another thread wakes a waiting receive at once."""
 
@@ -510,6 +511,7 @@ class MemoryStore(MemoryBusStore, MemoryIdempotencyStore, Store):
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._init_bus_state()
+        self._init_stream_state()
         self._init_idempotency_state()
         self._queues: dict[str, _MemoryQueue] = {}
         self._deleted: dict[str, float] = {}  # queue name -> when it was last deleted
@@ -1335,7 +1337,7 @@ def _record_from_row(row: Sequence[Any]) -> QueueRecord:
     )
 
 
-class SQLiteStore(SQLiteBusStore, SQLiteIdempotencyStore, Store):
+class SQLiteStore(SQLiteStreamStore, SQLiteBusStore, SQLiteIdempotencyStore, Store):
     """State in one SQLite file, shared safely by threads and processes.
 
     WAL lets readers proceed while one writer commits; every write is one ``BEGIN IMMEDIATE``
@@ -1354,6 +1356,7 @@ class SQLiteStore(SQLiteBusStore, SQLiteIdempotencyStore, Store):
         connection = self._connection()
         connection.executescript(_SCHEMA)
         self._init_bus_schema(connection)
+        self._init_stream_schema(connection)
         self._init_idempotency_schema(connection)
         with self._transaction() as connection:
             present = {row[1] for row in connection.execute("PRAGMA table_info(messages)")}
