@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import heapq
+import itertools
 import json
 import math
 import os
 import sqlite3
 import threading
 import time
-import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -137,10 +138,47 @@ def queue_deleted_recently() -> AwsError:
 _HANDLE_PREFIX = "rb1"
 
 
+class _Tokens:
+    """Unique tokens, cheaply: a random 74-bit prefix per process and a counter (uuid4 costs a
+    system call per id, and ids and handle nonces are minted once or twice per message). The
+    prefix is drawn again in a forked child, so processes sharing a SQLite file never collide."""
+
+    def __init__(self) -> None:
+        self._prefix = ""
+        self._counter: Iterator[int] = itertools.count()
+        self.reseed()
+        if hasattr(os, "register_at_fork"):  # POSIX; elsewhere there is no fork to survive
+            os.register_at_fork(after_in_child=self.reseed)
+
+    def reseed(self) -> None:
+        digits = os.urandom(10).hex()
+        variant = "89ab"[int(digits[15], 16) & 3]
+        # Shaped as a version-4 UUID whose last 12 digits are the counter.
+        self._prefix = f"{digits[:8]}-{digits[8:12]}-4{digits[12:15]}-{variant}{digits[16:19]}-"
+        self._counter = itertools.count()
+
+    def next(self) -> str:
+        return f"{self._prefix}{next(self._counter) & 0xFFFFFFFFFFFF:012x}"
+
+
+_TOKENS = _Tokens()
+
+
+def new_message_id() -> str:
+    """A message id: UUID-shaped, as SQS's are, and unique across processes."""
+    return _TOKENS.next()
+
+
+# base64's urlsafe functions, minus their layers of argument coercion (handles are minted and
+# parsed once per message).
+_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
+_FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
+
+
 def make_receipt_handle(queue: str, message_id: str) -> str:
     """A new receipt handle for one receive of ``message_id`` from ``queue``."""
-    raw = f"{_HANDLE_PREFIX}\n{queue}\n{message_id}\n{uuid.uuid4().hex}"
-    return base64.urlsafe_b64encode(raw.encode("utf-8")).decode("ascii")
+    raw = f"{_HANDLE_PREFIX}\n{queue}\n{message_id}\n{_TOKENS.next()}"
+    return binascii.b2a_base64(raw.encode("utf-8"), newline=False).translate(_TO_URLSAFE).decode("ascii")
 
 
 def parse_receipt_handle(handle: str) -> tuple[str, str] | None:
@@ -148,7 +186,7 @@ def parse_receipt_handle(handle: str) -> tuple[str, str] | None:
     if not isinstance(handle, str) or not handle or len(handle) > 1024:
         return None
     try:
-        raw = base64.urlsafe_b64decode(handle.encode("ascii")).decode("utf-8")
+        raw = binascii.a2b_base64(handle.encode("ascii").translate(_FROM_URLSAFE)).decode("utf-8")
     except (binascii.Error, UnicodeError, ValueError):
         return None
     parts = raw.split("\n")
@@ -195,6 +233,58 @@ class StoredMessage:
     sequence_number: str | None = None  # assigned by the store on FIFO queues
     # Set when a redrive moved the message here (spec 1.8).
     dead_letter_source_arn: str | None = None
+
+    # Hand-written (dataclass keeps it): the generated frozen __init__ makes one
+    # object.__setattr__ call per field, which was a tenth of a queue's per-message cost.
+    def __init__(
+        self,
+        message_id: str,
+        body: str,
+        md5_of_body: str,
+        message_attributes: dict[str, dict[str, Any]],
+        md5_of_message_attributes: str | None,
+        sender_id: str,
+        sent_timestamp: float,
+        visible_at: float,
+        receive_count: int = 0,
+        first_receive_timestamp: float | None = None,
+        last_receive_timestamp: float | None = None,
+        message_group_id: str | None = None,
+        message_deduplication_id: str | None = None,
+        sequence_number: str | None = None,
+        dead_letter_source_arn: str | None = None,
+    ) -> None:
+        object.__setattr__(
+            self,
+            "__dict__",
+            {
+                "message_id": message_id,
+                "body": body,
+                "md5_of_body": md5_of_body,
+                "message_attributes": message_attributes,
+                "md5_of_message_attributes": md5_of_message_attributes,
+                "sender_id": sender_id,
+                "sent_timestamp": sent_timestamp,
+                "visible_at": visible_at,
+                "receive_count": receive_count,
+                "first_receive_timestamp": first_receive_timestamp,
+                "last_receive_timestamp": last_receive_timestamp,
+                "message_group_id": message_group_id,
+                "message_deduplication_id": message_deduplication_id,
+                "sequence_number": sequence_number,
+                "dead_letter_source_arn": dead_letter_source_arn,
+            },
+        )
+
+
+def _evolve(message: StoredMessage, **changes: Any) -> StoredMessage:
+    """``dataclasses.replace`` for the hot paths, without re-running ``__init__``: a
+    StoredMessage is its field dict (no slots, no __post_init__), so a copy of it is the result."""
+    evolved = object.__new__(StoredMessage)
+    values = dict(message.__dict__)
+    values.update(changes)
+    object.__setattr__(evolved, "__dict__", values)
+    return evolved
 
 
 @dataclass(frozen=True)
@@ -329,6 +419,23 @@ class Store(StreamStore, BusStore, IdempotencyStore, ABC):
         its place in the result holds the earlier message's id and sequence number instead.
         ``sent_timestamp`` is the time the window is measured from."""
 
+    def put_messages_many(
+        self, batches: Sequence[tuple[str, Sequence[StoredMessage]]]
+    ) -> list[list[StoredMessage]]:
+        """:meth:`put_messages` for several queues in one atomic step (one lock or one
+        transaction): what an SNS topic fanning one publish out to many queues needs. Each
+        ``(queue, messages)`` pair is stored exactly as ``put_messages(queue, messages)`` would
+        (FIFO numbering and deduplication included; a queue may appear more than once, its
+        batches then stored in order) and the results come back in the same order. When any of
+        the queues is missing, :func:`queue_does_not_exist` is raised and nothing is stored, so a
+        caller that must deliver to the others retries queue by queue.
+
+        This default is not atomic across queues; both stores here override it."""
+        for queue, _ in batches:
+            if self.get_queue(queue) is None:
+                raise queue_does_not_exist()
+        return [self.put_messages(queue, messages) for queue, messages in batches]
+
     @abstractmethod
     def receive(
         self,
@@ -362,11 +469,25 @@ class Store(StreamStore, BusStore, IdempotencyStore, ABC):
         """Delete the message. With ``in_flight_at`` (FIFO queues), only while it is still in flight
         at that time: a FIFO receipt handle expires with the message's visibility (spec 1.6)."""
 
+    def delete_messages(
+        self, queue: str, message_ids: Sequence[str], in_flight_at: float | None = None
+    ) -> list[DeleteResult]:
+        """:meth:`delete_message` for each id in turn, in one atomic step (DeleteMessageBatch):
+        one result per id, in order; an id repeated finds its message gone the second time."""
+        return [self.delete_message(queue, message_id, in_flight_at) for message_id in message_ids]
+
     @abstractmethod
     def change_visibility(
         self, queue: str, message_id: str, now: float, timeout: float
     ) -> ChangeVisibilityResult:
         """Make the message visible at ``now + timeout``, unless gone or beyond the 12 h limit."""
+
+    def change_visibilities(
+        self, queue: str, changes: Sequence[tuple[str, float]], now: float
+    ) -> list[ChangeVisibilityResult]:
+        """:meth:`change_visibility` for each ``(message id, timeout)`` in turn, in one atomic
+        step (ChangeMessageVisibilityBatch): one result per change, in order."""
+        return [self.change_visibility(queue, message_id, now, timeout) for message_id, timeout in changes]
 
     @abstractmethod
     def purge(self, queue: str, now: float, min_interval: float) -> bool:
@@ -482,15 +603,157 @@ class Store(StreamStore, BusStore, IdempotencyStore, ABC):
 # Memory.
 
 
+# Where a memory queue keeps each message's current place: a visible entry (its send-order
+# number, id) or a hidden one (visible_at, send-order number, id), in the heap of that kind.
+_Entry = tuple[Any, ...]
+# Heaps are cleaned lazily (an entry is live only while the queue's ``where`` holds that very
+# tuple); rebuilt when stale entries outnumber live messages by this much, so memory stays bounded.
+_HEAP_SLACK = 64
+
+
 @dataclass
 class _MemoryQueue:
+    """One queue's messages, arranged so a receive touches only what it takes.
+
+    ``messages`` is insertion-ordered, so iteration is send order (FIFO receives, counts and
+    move tasks read it whole). For standard receives, every message also has exactly one live
+    entry: in ``visible`` (a heap by send order) or in ``hidden`` (a heap by visibility deadline,
+    delayed and in-flight messages), moved to ``visible`` when due. ``in_flight`` holds the ids of
+    hidden messages that were received. Every change of a message goes through :meth:`add`,
+    :meth:`update` or :meth:`remove`, which keep these in step."""
+
     record: QueueRecord
-    # Insertion-ordered, so iteration is send order (receive takes the oldest first).
     messages: dict[str, StoredMessage] = field(default_factory=dict)
     # FIFO: (scope, deduplication id) -> (window end, message id, sequence number).
     deduplication: dict[tuple[str, str], tuple[float, str, str | None]] = field(default_factory=dict)
     # FIFO: ReceiveRequestAttemptId -> (time of the receive, what it returned).
     attempts: dict[str, tuple[float, list[_AttemptEntry]]] = field(default_factory=dict)
+    seqs: dict[str, int] = field(default_factory=dict)  # message id -> its place in send order
+    where: dict[str, _Entry] = field(default_factory=dict)  # message id -> its live heap entry
+    visible: list[_Entry] = field(default_factory=list)
+    hidden: list[_Entry] = field(default_factory=list)
+    in_flight: set[str] = field(default_factory=set)
+    next_seq: int = 0
+    # Expiry: no message was sent before this (a lower bound, exact after each scan); and whether
+    # send order is also SentTimestamp order (false once a dead-letter move brings an older one).
+    oldest_sent: float = math.inf
+    newest_sent: float = -math.inf
+    sent_ordered: bool = True
+
+    def add(self, message: StoredMessage, now: float) -> None:
+        """A new message, last in send order."""
+        message_id = message.message_id
+        self.next_seq += 1
+        self.seqs[message_id] = self.next_seq
+        self.messages[message_id] = message
+        sent = message.sent_timestamp
+        if sent < self.newest_sent:
+            self.sent_ordered = False
+        else:
+            self.newest_sent = sent
+        if sent < self.oldest_sent:
+            self.oldest_sent = sent
+        self._place(message, now)
+
+    def update(self, message: StoredMessage, now: float) -> None:
+        """A message already here changed (visibility, receive count)."""
+        self.messages[message.message_id] = message
+        self._place(message, now)
+
+    def remove(self, message_id: str) -> None:
+        del self.messages[message_id]
+        del self.seqs[message_id]
+        self.where.pop(message_id, None)
+        self.in_flight.discard(message_id)
+        if not self.messages:
+            self.clear()
+
+    def clear(self) -> None:
+        self.messages.clear()
+        self.seqs.clear()
+        self.where.clear()
+        self.visible.clear()
+        self.hidden.clear()
+        self.in_flight.clear()
+        self.oldest_sent, self.newest_sent, self.sent_ordered = math.inf, -math.inf, True
+
+    def _place(self, message: StoredMessage, now: float) -> None:
+        message_id = message.message_id
+        entry: _Entry
+        if message.visible_at <= now:
+            entry = (self.seqs[message_id], message_id)
+            heapq.heappush(self.visible, entry)
+            self.in_flight.discard(message_id)
+            if len(self.visible) > 2 * len(self.messages) + _HEAP_SLACK:
+                self.visible = self._live(self.visible)
+        else:
+            entry = (message.visible_at, self.seqs[message_id], message_id)
+            heapq.heappush(self.hidden, entry)
+            if message.receive_count:
+                self.in_flight.add(message_id)
+            else:
+                self.in_flight.discard(message_id)
+            if len(self.hidden) > 2 * len(self.messages) + _HEAP_SLACK:
+                self.hidden = self._live(self.hidden)
+        self.where[message_id] = entry
+
+    def _live(self, heap: list[_Entry]) -> list[_Entry]:
+        where = self.where
+        live = [entry for entry in heap if where.get(entry[-1]) is entry]
+        heapq.heapify(live)
+        return live
+
+    def promote(self, now: float) -> None:
+        """Hidden messages whose deadline has come become visible (their send-order place again)."""
+        hidden, where = self.hidden, self.where
+        while hidden and hidden[0][0] <= now:
+            entry = heapq.heappop(hidden)
+            message_id = entry[2]
+            if where.get(message_id) is entry:
+                visible = (entry[1], message_id)
+                heapq.heappush(self.visible, visible)
+                where[message_id] = visible
+                self.in_flight.discard(message_id)
+
+    def take(self, now: float) -> StoredMessage | None:
+        """The oldest visible message in send order, without a place until the caller gives it one
+        (:meth:`update`) or removes it; None when none is visible. Call :meth:`promote` first."""
+        visible, where = self.visible, self.where
+        while visible:
+            entry = heapq.heappop(visible)
+            message_id = entry[1]
+            if where.get(message_id) is not entry:
+                continue
+            message = self.messages[message_id]
+            if message.visible_at > now:  # only if the clock went back: hide it again
+                self._place(message, now)
+                continue
+            del where[message_id]
+            return message
+        return None
+
+    def drop_expired(self, now: float) -> None:
+        """Remove messages past retention, without a scan unless one may have expired."""
+        cutoff = now - self.record.attributes.message_retention_period
+        if cutoff < self.oldest_sent:
+            return
+        messages = self.messages
+        expired: list[str] = []
+        if self.sent_ordered:  # the oldest come first: stop at the first one still kept
+            for message_id, message in messages.items():
+                if message.sent_timestamp > cutoff:
+                    break
+                expired.append(message_id)
+        else:
+            expired = [i for i, m in messages.items() if m.sent_timestamp <= cutoff]
+        for message_id in expired:
+            self.remove(message_id)
+        if not messages:
+            return
+        if self.sent_ordered:
+            self.oldest_sent = next(iter(messages.values())).sent_timestamp
+        else:
+            self.oldest_sent = min(m.sent_timestamp for m in messages.values())
 
 
 @dataclass
@@ -569,40 +832,51 @@ class MemoryStore(MemoryStreamStore, MemoryBusStore, MemoryIdempotencyStore, Sto
 
     def put_messages(self, queue: str, messages: Sequence[StoredMessage]) -> list[StoredMessage]:
         with self._lock:
-            state = self._queue(queue)
-            fifo = state.record.attributes.fifo_queue
-            if fifo and messages:
-                now = messages[0].sent_timestamp
-                seen = state.deduplication
-                for key in [key for key, entry in seen.items() if entry[0] <= now]:
-                    del seen[key]
-            stored: list[StoredMessage] = []
-            for message in messages:
-                if fifo:
-                    key = _dedup_key(state.record, message)
-                    earlier = state.deduplication.get(key)
-                    if earlier is not None and earlier[0] > message.sent_timestamp:
-                        stored.append(replace(message, message_id=earlier[1], sequence_number=earlier[2]))
-                        continue
-                    message = self._sequenced(message)
-                    state.deduplication[key] = (
-                        message.sent_timestamp + DEDUPLICATION_WINDOW,
-                        message.message_id,
-                        message.sequence_number,
-                    )
-                state.messages[message.message_id] = message
-                stored.append(message)
+            stored = self._put(self._queue(queue), messages)
             self._bump()
             return stored
 
+    def put_messages_many(
+        self, batches: Sequence[tuple[str, Sequence[StoredMessage]]]
+    ) -> list[list[StoredMessage]]:
+        with self._lock:
+            states = [self._queue(queue) for queue, _ in batches]  # all there, or nothing stored
+            stored = [self._put(state, messages) for state, (_, messages) in zip(states, batches)]
+            self._bump()
+            return stored
+
+    def _put(self, state: _MemoryQueue, messages: Sequence[StoredMessage]) -> list[StoredMessage]:
+        """put_messages on one queue, under the lock."""
+        fifo = state.record.attributes.fifo_queue
+        if not fifo:
+            for message in messages:
+                state.add(message, message.sent_timestamp)
+            return list(messages)
+        if messages:
+            now = messages[0].sent_timestamp
+            seen = state.deduplication
+            for key in [key for key, entry in seen.items() if entry[0] <= now]:
+                del seen[key]
+        stored: list[StoredMessage] = []
+        for message in messages:
+            key = _dedup_key(state.record, message)
+            earlier = state.deduplication.get(key)
+            if earlier is not None and earlier[0] > message.sent_timestamp:
+                stored.append(_evolve(message, message_id=earlier[1], sequence_number=earlier[2]))
+                continue
+            message = self._sequenced(message)
+            state.deduplication[key] = (
+                message.sent_timestamp + DEDUPLICATION_WINDOW,
+                message.message_id,
+                message.sequence_number,
+            )
+            state.add(message, message.sent_timestamp)
+            stored.append(message)
+        return stored
+
     def _sequenced(self, message: StoredMessage) -> StoredMessage:
         self._sequence += 1
-        return replace(message, sequence_number=_sequence_number(self._sequence))
-
-    def _drop_expired(self, queue: _MemoryQueue, now: float) -> None:
-        cutoff = _expiry_cutoff(queue.record, now)
-        for message_id in [m.message_id for m in queue.messages.values() if m.sent_timestamp <= cutoff]:
-            del queue.messages[message_id]
+        return _evolve(message, sequence_number=_sequence_number(self._sequence))
 
     def receive(
         self,
@@ -614,7 +888,7 @@ class MemoryStore(MemoryStreamStore, MemoryBusStore, MemoryIdempotencyStore, Sto
     ) -> list[ReceivedMessage]:
         with self._lock:
             state = self._queue(queue)
-            self._drop_expired(state, now)
+            state.drop_expired(now)
             attempt = receive_request_attempt_id
             if attempt is None:
                 return self._receive(state, max_messages, now, visibility_timeout)
@@ -622,18 +896,19 @@ class MemoryStore(MemoryStreamStore, MemoryBusStore, MemoryIdempotencyStore, Sto
                 del state.attempts[key]
             at, entries = state.attempts.get(attempt, (now, []))
             if _replayable(entries, state.messages):
-                received = self._replay(state, entries, now + visibility_timeout)
+                received = self._replay(state, entries, now, now + visibility_timeout)
             else:
                 at, received = now, self._receive(state, max_messages, now, visibility_timeout)
             state.attempts[attempt] = (at, _attempt_entries(received))
             return received
 
     def _replay(
-        self, state: _MemoryQueue, entries: Sequence[_AttemptEntry], visible_at: float
+        self, state: _MemoryQueue, entries: Sequence[_AttemptEntry], now: float, visible_at: float
     ) -> list[ReceivedMessage]:
         received = []
         for message_id, receipt_handle, _, _ in entries:
-            message = state.messages[message_id] = replace(state.messages[message_id], visible_at=visible_at)
+            message = _evolve(state.messages[message_id], visible_at=visible_at)
+            state.update(message, now)
             received.append(ReceivedMessage(message, receipt_handle))
         return received
 
@@ -641,61 +916,87 @@ class MemoryStore(MemoryStreamStore, MemoryBusStore, MemoryIdempotencyStore, Sto
         self, state: _MemoryQueue, max_messages: int, now: float, visibility_timeout: float
     ) -> list[ReceivedMessage]:
         """The receive itself, under the lock."""
-        queue = state.record.name
         record = state.record
-        candidates = list(state.messages.values())
-        if record.attributes.fifo_queue:
-            candidates = _fifo_order(candidates, now)
         target_name = _dead_letter_name(record)
         target = self._queues.get(target_name) if target_name is not None else None
         if target is not None and not _usable_target(record, target.record):
             target = None
-        received: list[ReceivedMessage] = []
+        taken: list[StoredMessage] = []
         moved = False
+        if record.attributes.fifo_queue:
+            candidates: Iterator[StoredMessage] = iter(_fifo_order(list(state.messages.values()), now))
+        else:
+            state.promote(now)
+            candidates = iter(lambda: state.take(now), None)
         for message in candidates:
-            if len(received) == max_messages:
-                break
-            if message.visible_at > now:
-                continue
             if target is not None and _exceeds(record, message):
-                del state.messages[message.message_id]
+                state.remove(message.message_id)
                 arrived = _moved(record, message, now)
                 if target.record.attributes.fifo_queue:
                     arrived = self._sequenced(arrived)
-                target.messages[arrived.message_id] = arrived
+                target.add(arrived, now)
                 moved = True
                 continue
+            taken.append(message)
+            if len(taken) == max_messages:
+                break
+        # Placed only now: with a visibility timeout of 0 a message is visible again at once,
+        # and one receive must not return it twice.
+        queue = record.name
+        received: list[ReceivedMessage] = []
+        for message in taken:
             updated = _after_receive(message, now, visibility_timeout)
-            state.messages[message.message_id] = updated
+            state.update(updated, now)
             received.append(ReceivedMessage(updated, make_receipt_handle(queue, message.message_id)))
         if moved:
             self._bump()  # a receive waiting on the dead-letter queue should see them
         return received
 
     def delete_message(self, queue: str, message_id: str, in_flight_at: float | None = None) -> DeleteResult:
+        return self.delete_messages(queue, [message_id], in_flight_at)[0]
+
+    def delete_messages(
+        self, queue: str, message_ids: Sequence[str], in_flight_at: float | None = None
+    ) -> list[DeleteResult]:
         with self._lock:
-            messages = self._queue(queue).messages
-            message = messages.get(message_id)
-            if message is None:
-                return DeleteResult.GONE
-            if in_flight_at is not None and message.visible_at <= in_flight_at:
-                return DeleteResult.EXPIRED
-            del messages[message_id]
-            return DeleteResult.DELETED
+            state = self._queue(queue)
+            messages = state.messages
+            results: list[DeleteResult] = []
+            for message_id in message_ids:
+                message = messages.get(message_id)
+                if message is None:
+                    results.append(DeleteResult.GONE)
+                elif in_flight_at is not None and message.visible_at <= in_flight_at:
+                    results.append(DeleteResult.EXPIRED)
+                else:
+                    state.remove(message_id)
+                    results.append(DeleteResult.DELETED)
+            return results
 
     def change_visibility(
         self, queue: str, message_id: str, now: float, timeout: float
     ) -> ChangeVisibilityResult:
+        return self.change_visibilities(queue, [(message_id, timeout)], now)[0]
+
+    def change_visibilities(
+        self, queue: str, changes: Sequence[tuple[str, float]], now: float
+    ) -> list[ChangeVisibilityResult]:
         with self._lock:
             state = self._queue(queue)
-            message = state.messages.get(message_id)
-            if message is None or message.sent_timestamp <= _expiry_cutoff(state.record, now):
-                return ChangeVisibilityResult.NOT_FOUND
-            if _beyond_limit(message.last_receive_timestamp, now, timeout):
-                return ChangeVisibilityResult.BEYOND_LIMIT
-            state.messages[message_id] = replace(message, visible_at=now + timeout)
-            self._bump()
-            return ChangeVisibilityResult.CHANGED
+            cutoff = _expiry_cutoff(state.record, now)
+            results: list[ChangeVisibilityResult] = []
+            for message_id, timeout in changes:
+                message = state.messages.get(message_id)
+                if message is None or message.sent_timestamp <= cutoff:
+                    results.append(ChangeVisibilityResult.NOT_FOUND)
+                elif _beyond_limit(message.last_receive_timestamp, now, timeout):
+                    results.append(ChangeVisibilityResult.BEYOND_LIMIT)
+                else:
+                    state.update(_evolve(message, visible_at=now + timeout), now)
+                    results.append(ChangeVisibilityResult.CHANGED)
+            if ChangeVisibilityResult.CHANGED in results:
+                self._bump()
+            return results
 
     def purge(self, queue: str, now: float, min_interval: float) -> bool:
         with self._lock:
@@ -703,7 +1004,7 @@ class MemoryStore(MemoryStreamStore, MemoryBusStore, MemoryIdempotencyStore, Sto
             last = state.record.last_purge_timestamp
             if last is not None and now - last < min_interval:
                 return False
-            state.messages.clear()
+            state.clear()
             state.record = replace(state.record, last_purge_timestamp=now)
             return True
 
@@ -724,7 +1025,13 @@ class MemoryStore(MemoryStreamStore, MemoryBusStore, MemoryIdempotencyStore, Sto
             return QueueCounts(visible, in_flight, delayed)
 
     def in_flight(self, queue: str, now: float) -> int:
-        return self.counts(queue, now).in_flight
+        with self._lock:
+            state = self._queue(queue)
+            # Both only settle what a reader would see anyway; then the set is exactly the
+            # received messages still hidden (the clock never goes back under the broker).
+            state.drop_expired(now)
+            state.promote(now)
+            return len(state.in_flight)
 
     # ------------------------------------------------------------------ message move tasks
 
@@ -773,16 +1080,16 @@ class MemoryStore(MemoryStreamStore, MemoryBusStore, MemoryIdempotencyStore, Sto
         source = self._queues.get(queue_name_from_arn(task.source_arn))
         if source is None:
             return replace(task, status="FAILED", failure_reason=MOVE_TASK_TARGET_MISSING)
-        self._drop_expired(source, now)
+        source.drop_expired(now)
 
         def target_is_fifo(name: str) -> bool | None:
             target = self._queues.get(name)
             return target.record.attributes.fifo_queue if target is not None else None
 
         def move(old: StoredMessage, new: StoredMessage, target: str, fifo: bool) -> None:
-            del source.messages[old.message_id]
+            source.remove(old.message_id)
             new = self._sequenced(new) if fifo else new
-            self._queues[target].messages[new.message_id] = new
+            self._queues[target].add(new, now)
             self._bump()
 
         visible = [m for m in source.messages.values() if m.visible_at <= now]
@@ -898,15 +1205,15 @@ class MemoryStore(MemoryStreamStore, MemoryBusStore, MemoryIdempotencyStore, Sto
 
 
 def _after_receive(message: StoredMessage, now: float, visibility_timeout: float) -> StoredMessage:
-    return replace(
-        message,
-        visible_at=now + visibility_timeout,
-        receive_count=message.receive_count + 1,
-        first_receive_timestamp=(
-            message.first_receive_timestamp if message.first_receive_timestamp is not None else now
-        ),
-        last_receive_timestamp=now,
-    )
+    values = dict(message.__dict__)  # _evolve, inlined: this runs once per message received
+    values["visible_at"] = now + visibility_timeout
+    values["receive_count"] = message.receive_count + 1
+    if message.first_receive_timestamp is None:
+        values["first_receive_timestamp"] = now
+    values["last_receive_timestamp"] = now
+    received = object.__new__(StoredMessage)
+    object.__setattr__(received, "__dict__", values)
+    return received
 
 
 def _beyond_limit(last_receive: float | None, now: float, timeout: float) -> bool:
@@ -1005,7 +1312,7 @@ def _redriven(message: StoredMessage, now: float) -> StoredMessage:
     deduplication id; the store numbers it on a FIFO target."""
     return replace(
         message,
-        message_id=str(uuid.uuid4()),
+        message_id=new_message_id(),
         sent_timestamp=now,
         visible_at=now,
         receive_count=0,
@@ -1748,19 +2055,27 @@ class SQLiteStore(SQLiteStreamStore, SQLiteBusStore, SQLiteIdempotencyStore, Sto
         return _move_task_from_row(row) if row is not None else None
 
     def move_tasks(self, source_arn: str) -> list[MoveTaskRecord]:
-        rows = self._connection().execute(
-            f"SELECT {_MOVE_TASK_COLUMNS} FROM move_tasks WHERE source_arn = ? ORDER BY seq DESC",
-            (source_arn,),
-        ).fetchall()
+        rows = (
+            self._connection()
+            .execute(
+                f"SELECT {_MOVE_TASK_COLUMNS} FROM move_tasks WHERE source_arn = ? ORDER BY seq DESC",
+                (source_arn,),
+            )
+            .fetchall()
+        )
         return [_move_task_from_row(row) for row in rows]
 
     def get_move_task(self, task_id: str) -> MoveTaskRecord | None:
         return self._load_move_task(self._connection(), task_id)
 
     def active_move_task_ids(self) -> list[str]:
-        rows = self._connection().execute(
-            f"SELECT task_id FROM move_tasks WHERE status IN {ACTIVE_MOVE_TASK_STATUSES} ORDER BY seq"
-        ).fetchall()
+        rows = (
+            self._connection()
+            .execute(
+                f"SELECT task_id FROM move_tasks WHERE status IN {ACTIVE_MOVE_TASK_STATUSES} ORDER BY seq"
+            )
+            .fetchall()
+        )
         return [row[0] for row in rows]
 
     def cancel_move_task(self, task_id: str) -> MoveTaskRecord | None:
