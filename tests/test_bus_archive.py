@@ -234,3 +234,25 @@ def test_replay_seen_from_another_broker(tmp_path: Path, clock: FakeClock) -> No
         bus.wait_for_replay("r", timeout=30)
         described = two.event_bus("shop").describe_replay("r")
         assert described["State"] == "COMPLETED" and described["ReplayedEventCount"] == 2
+
+
+def test_a_cancel_through_another_broker_stops_the_replay(tmp_path: Path, clock: FakeClock) -> None:
+    with Broker(tmp_path / "c.db", clock=clock) as one, Broker(tmp_path / "c.db", clock=clock) as two:
+        bus = one.event_bus("shop")
+        bus.create_archive("all")
+        for start in range(0, 300, 10):
+            publish(bus, *[entry("x", minute) for minute in range(start, start + 10)])
+        seen: list[Any] = []
+
+        def cancel_from_elsewhere(event: Any) -> None:
+            seen.append(event)
+            if len(seen) == 50:
+                two.event_bus("shop").cancel_replay("r")
+
+        bus.put_rule("all", event_pattern={"source": ["com.shop"]})
+        bus.put_targets("all", [{"Id": "t", "Arn": cancel_from_elsewhere}])
+        bus.start_replay("r", "all", START, START + 3600 * 24)
+        described = bus.wait_for_replay("r", timeout=60)
+        # The running broker learns of it when it next writes its progress (every 100 events).
+        assert described["State"] == "CANCELLED"
+        assert len(seen) == described["ReplayedEventCount"] == 100

@@ -7,9 +7,10 @@ store, and retention drops those older than ``RetentionDays`` (0 keeps them fore
 
 A replay re-sends an archive's events whose ``time`` falls in ``[EventStartTime, EventEndTime)``
 to the archive's bus, oldest first, each with ``"replay-name"`` after ``region``, to every rule of
-the bus or only to the rules named. It runs on its own thread in pages of events, writing its
-progress to the store after each page: ``describe_replay`` shows it from any broker on the store,
-and ``cancel_replay`` (STARTING or RUNNING only) stops it at the next event. States go STARTING,
+the bus or only to the rules named. It runs on its own thread, reading the archive in pages and
+writing its progress to the store every 100 events: ``describe_replay`` shows it from any broker
+on the store. ``cancel_replay`` (STARTING or RUNNING only) stops it before its next event when
+called through the broker running it, and within 100 events when called through another. States go STARTING,
 RUNNING, then COMPLETED, or CANCELLING then CANCELLED, or FAILED with a StateReason.
 """
 
@@ -45,6 +46,9 @@ INVALID_PATTERN = "InvalidEventPatternException"
 ACTIVE_REPLAY_STATES = ("STARTING", "RUNNING")
 MAX_CONCURRENT_REPLAYS = 10
 REPLAY_PAGE = 1000
+#: A running replay writes its progress to the store (where other brokers see it and their
+#: cancels reach it) every this many events.
+PROGRESS_EVERY = 100
 #: Retention is enforced when archiving at most this often (seconds of the broker's clock).
 RETENTION_SWEEP_SECONDS = 60.0
 _ARCHIVE_ARN = re.compile(r"arn:aws:events:[^:]+:[^:]+:archive/(.+)")
@@ -98,6 +102,7 @@ class Archives:
         self._patterns: dict[str, Pattern] = {}
         self._swept: dict[str, float] = {}
         self._threads: dict[str, threading.Thread] = {}
+        self._cancelled: dict[str, threading.Event] = {}  # replays cancelled through this broker
 
     def _arn(self, name: str) -> str:
         return f"arn:aws:events:{self._broker.region}:{self._broker.account}:archive/{name}"
@@ -356,6 +361,7 @@ class Archives:
             self._finish_cancel(name)
             return
         rules = [arn.rsplit("/", 1)[-1] for arn in record.filter_arns] or None
+        cancelled = self._cancelled.setdefault(name, threading.Event())
         after: tuple[float, int] | None = None
         while True:
             page = store.archived_events(
@@ -364,21 +370,22 @@ class Archives:
             if not page:
                 break
             for archived in page:
-                current = store.get_replay(name)
-                if current is None or current.state != "RUNNING":
-                    self._finish_cancel(name)
+                # A cancel from this process is seen before the next event; one from another
+                # process when the progress is next written (every PROGRESS_EVERY events).
+                if cancelled.is_set():
+                    self._finish_cancel(name, record)
                     return
                 event = _with_replay_name(json.loads(archived.event), name)
                 bus._ingest(event, self._broker._clock(), replay=name, only_rules=rules)
                 record = replace(
-                    current,
-                    replayed=current.replayed + 1,
+                    record,
+                    replayed=record.replayed + 1,
                     event_last_replayed_time=archived.event_time,
                     last_event_time=archived.event_time,
                     last_seq=archived.seq,
                 )
-                if not store.update_replay(record, ("RUNNING",)):
-                    self._finish_cancel(name, record)  # cancelled while this event was delivered
+                if record.replayed % PROGRESS_EVERY == 0 and not store.update_replay(record, ("RUNNING",)):
+                    self._finish_cancel(name, record)  # cancelled by another broker
                     return
             after = (page[-1].event_time, page[-1].seq)
         done = replace(record, state="COMPLETED", replay_end_time=self._broker._clock())
@@ -412,6 +419,7 @@ class Archives:
             raise _error(
                 ILLEGAL_STATUS, f"Replay {name} is not in a valid state for this operation ({state})."
             )
+        self._cancelled.setdefault(name, threading.Event()).set()  # after the store says CANCELLING
         return {"ReplayArn": self._replay_arn(name), "State": "CANCELLING"}
 
     def describe_replay(self, name: str) -> dict[str, Any]:
