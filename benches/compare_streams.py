@@ -22,8 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rulebus import Broker
-from rulebus.stream import Stream, open_stream
-from rulebus.stream_store import StreamStore
 
 BATCH = 500
 RECORD_SIZE = 200
@@ -50,23 +48,8 @@ def batches(count: int) -> list[list[dict[str, object]]]:
     return [entries[i : i + BATCH] for i in range(0, count, BATCH)]
 
 
-def open_bench_stream(broker: Broker, shards: int) -> Stream:
-    opener = getattr(broker, "stream", None)
-    if opener is not None:
-        return opener("bench", shards=shards)  # type: ignore[no-any-return]
-    return open_stream(broker, "bench", shards)
-
-
 def make_broker(store: str, directory: str) -> Broker:
-    path = Path(directory) / "bench.db" if store == "sqlite" else None
-    broker = Broker(path, background_move_tasks=False)
-    if not isinstance(broker._store, StreamStore):  # before store.py has the stream half
-        sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-        from test_stream import stream_store
-
-        broker._store.close()
-        broker._store = stream_store(path)  # type: ignore[assignment]
-    return broker
+    return Broker(Path(directory) / "bench.db" if store == "sqlite" else None, background_move_tasks=False)
 
 
 def run_once(store: str, requests: list[list[dict[str, object]]], shards: int) -> Run:
@@ -74,7 +57,7 @@ def run_once(store: str, requests: list[list[dict[str, object]]], shards: int) -
     with tempfile.TemporaryDirectory() as directory:
         broker = make_broker(store, directory)
         try:
-            stream = open_bench_stream(broker, shards)
+            stream = broker.stream("bench", shards=shards)
             start = time.perf_counter()
             for request in requests:
                 result = stream.put_records(request)

@@ -13,58 +13,24 @@ from typing import Any, Callable
 import pytest
 from fake_clock import START, FakeClock
 from rulebus import AwsError, Broker
-from rulebus.store import MemoryStore, SQLiteStore
 from rulebus.stream import (
     SEQUENCE_BASE,
     Stream,
     StreamConsumer,
     delete_stream,
-    open_stream,
     stream_name_from_arn,
 )
-from rulebus.stream_store import MemoryStreamStore, SQLiteStreamStore, StreamStore
 
 TOP = (1 << 128) - 1
 HALF = 1 << 127
 
 
-def stream_store(path: Path | None) -> StreamStore:
-    """The store a stream broker needs: until store.py inherits the stream mixins, a subclass
-    adds them as store.py will; after, the store itself."""
-    if path is None:
-        if issubclass(MemoryStore, StreamStore):
-            return MemoryStore()  # type: ignore[return-value]
-
-        class MemoryStreamTestStore(MemoryStreamStore, MemoryStore):  # type: ignore[misc]
-            def __init__(self) -> None:
-                super().__init__()
-                self._init_stream_state()
-
-        return MemoryStreamTestStore()
-    if issubclass(SQLiteStore, StreamStore):
-        return SQLiteStore(path)  # type: ignore[return-value]
-
-    class SQLiteStreamTestStore(SQLiteStreamStore, SQLiteStore):  # type: ignore[misc]
-        def __init__(self, path: Path) -> None:
-            super().__init__(path)
-            self._init_stream_schema(self._connection())
-
-    return SQLiteStreamTestStore(path)
-
-
-def stream_broker(path: Path | None, **kwargs: Any) -> Broker:
-    broker = Broker(path, **kwargs)
-    if not isinstance(broker._store, StreamStore):
-        broker._store.close()
-        broker._store = stream_store(path)  # type: ignore[assignment]
-    return broker
+def stream_broker(path: Path | str | None, **kwargs: Any) -> Broker:
+    return Broker(path, **kwargs)
 
 
 def open_test_stream(broker: Broker, name: str, shards: int | None = None) -> Stream:
-    opener = getattr(broker, "stream", None)
-    if opener is not None:
-        return opener(name, shards=shards)  # type: ignore[no-any-return]
-    return open_stream(broker, name, shards)
+    return broker.stream(name, shards=shards)
 
 
 @pytest.fixture
@@ -154,9 +120,11 @@ def test_create_open_describe_and_delete(broker: Broker, clock: FakeClock) -> No
     # Opening again keeps the stream (``shards`` applies to creation only).
     assert len(open_test_stream(broker, "orders", shards=1).describe()["Shards"]) == 4
     assert len(open_test_stream(broker, "orders").describe()["Shards"]) == 4
+    assert [s.name for s in broker.streams()] == ["orders"]
     summary = stream.describe_summary()
     assert summary["OpenShardCount"] == 4 and summary["RetentionPeriodHours"] == 24
-    delete_stream(broker, "orders")
+    broker.delete_stream("orders")
+    assert broker.streams() == []
     with aws_error("ResourceNotFoundException", "Stream orders under account 000000000000 not found."):
         stream.describe()
     with aws_error("ResourceNotFoundException", "Stream orders under account 000000000000 not found."):

@@ -279,10 +279,7 @@ class Stream:
         self._maybe_trim(record, now)
         _, shards = self._shards()
         return {
-            "StreamName": self.name,
-            "StreamARN": self.arn,
-            "StreamStatus": "ACTIVE",
-            "StreamModeDetails": {"StreamMode": "PROVISIONED"},
+            **self._description(),
             "Shards": [self._shard_description(s) for s in self._visible(record, shards, now)],
             "HasMoreShards": False,
             "RetentionPeriodHours": record.retention_hours,
@@ -291,15 +288,20 @@ class Stream:
             "EncryptionType": "NONE",
         }
 
-    def describe_summary(self) -> dict[str, Any]:
-        """DescribeStreamSummary's StreamDescriptionSummary."""
-        record = self._record()
-        _, shards = self._shards()
+    def _description(self) -> dict[str, Any]:
         return {
             "StreamName": self.name,
             "StreamARN": self.arn,
             "StreamStatus": "ACTIVE",
             "StreamModeDetails": {"StreamMode": "PROVISIONED"},
+        }
+
+    def describe_summary(self) -> dict[str, Any]:
+        """DescribeStreamSummary's StreamDescriptionSummary."""
+        record = self._record()
+        _, shards = self._shards()
+        return {
+            **self._description(),
             "RetentionPeriodHours": record.retention_hours,
             "StreamCreationTimestamp": _datetime(record.creation_time),
             "EnhancedMonitoring": [{"ShardLevelMetrics": []}],
@@ -870,25 +872,28 @@ def _cap(rows: list[StoredRecord]) -> tuple[list[StoredRecord], bool]:
     return rows, False
 
 
-def _records(rows: Sequence[StoredRecord]) -> list[dict[str, Any]]:
-    """AWS's record entries. Records put together share an arrival time, so one datetime serves
-    a run of them."""
-    out = []
+def _entries(rows: Sequence[StoredRecord]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(seq, AWS's record entry) per row. Records put together share an arrival time, so one
+    datetime serves a run of them."""
     last_arrival = None
     when = None
     base = SEQUENCE_BASE
     for seq, arrival, data, key in rows:
         if arrival != last_arrival:
             last_arrival, when = arrival, _datetime(arrival)
-        out.append(
+        yield (
+            seq,
             {
                 "SequenceNumber": str(base + seq),
                 "ApproximateArrivalTimestamp": when,
                 "Data": data,
                 "PartitionKey": key,
-            }
+            },
         )
-    return out
+
+
+def _records(rows: Sequence[StoredRecord]) -> list[dict[str, Any]]:
+    return [entry for _, entry in _entries(rows)]
 
 
 def _child_shards(shards: Sequence[ShardRecord], parent: int) -> list[dict[str, Any]]:
@@ -1057,16 +1062,6 @@ class StreamConsumer:
             store.wait_stream(name, since, timeout)
 
     def _yield(self, shard: int, rows: list[StoredRecord]) -> Iterator[dict[str, Any]]:
-        last_arrival = None
-        when = None
-        base = SEQUENCE_BASE
-        for seq, arrival, data, key in rows:
-            if arrival != last_arrival:
-                last_arrival, when = arrival, _datetime(arrival)
+        for seq, entry in _entries(rows):
             self._cursor = (shard, seq)
-            yield {
-                "SequenceNumber": str(base + seq),
-                "ApproximateArrivalTimestamp": when,
-                "Data": data,
-                "PartitionKey": key,
-            }
+            yield entry
