@@ -41,8 +41,16 @@ from rulebus._errors import AwsError, InvalidPatternError
 from rulebus._errors import constraint_error as _constraint
 from rulebus.bus_store import DeleteRuleResult, RuleRecord, TargetRecord
 from rulebus.delivery import DeliveryLanes, RetryTimer
-from rulebus.input_transformer import InputTransformationError, TargetInput
+from rulebus.input_transformer import (
+    InputTransformationError,
+    TargetInput,
+    compile_path,
+    is_missing,
+    select,
+    string_text,
+)
 from rulebus.queue import Queue
+from rulebus.stream import Stream
 from rulebus.topic import HTTP_PROTOCOLS, Topic, client_error, delivered, http_post
 
 if TYPE_CHECKING:
@@ -80,6 +88,7 @@ _NAME = re.compile(r"[.\-_A-Za-z0-9]+")  # rule names and target Ids
 _QUEUE_ARN = re.compile(r"arn:aws:sqs:([^:]+):([^:]+):([^:]+)")
 _TOPIC_ARN = re.compile(r"arn:aws:sns:([^:]+):([^:]+):([^:]+)")
 _BUS_ARN = re.compile(r"arn:aws:events:([^:]+):([^:]+):event-bus/(.+)")
+_STREAM_ARN = re.compile(r"arn:aws:kinesis:([^:]+):([^:]+):stream/(.+)")
 
 Target = Mapping[str, Any]
 TargetArn = Union[str, Queue, Topic, "EventBus", Callable[[Any], Any]]
@@ -452,7 +461,8 @@ class EventBus:
 
     def put_targets(self, rule: str, targets: Sequence[Target]) -> dict[str, Any]:
         """PutTargets: add or replace (by Id) up to 5 targets per rule. A target's ``Arn`` is an
-        SQS queue, SNS topic or event bus ARN, a ``Queue``/``Topic``/``EventBus`` object, an
+        SQS queue, SNS topic, event bus or Kinesis stream ARN (``KinesisParameters.PartitionKeyPath``
+        picks the partition key; the event id without it), the object itself, an
         ``http(s)://`` URL (POSTed the event, as an API destination would be) or a Python callable
         (called with the JSON the target receives, parsed). Returns ``{"FailedEntryCount",
         "FailedEntries"}``; invalid targets raise ValidationException and change nothing."""
@@ -513,6 +523,11 @@ class EventBus:
                     f"Parameter DeadLetterConfig.Arn is not valid for target {target_id}: "
                     "it must be the ARN of a standard SQS queue.",
                 )
+        if kind == "kinesis":
+            path = (stored.get("KinesisParameters") or {}).get("PartitionKeyPath")
+            if path is not None and (not isinstance(path, str) or compile_path(path) is None):
+                # Our wording, in the style of InputPath's (spec 3.5).
+                raise _error(VALIDATION, f"PartitionKeyPath for target {target_id} is invalid.")
         if kind == "sqs" and arn.endswith(".fifo"):
             group = (stored.get("SqsParameters") or {}).get("MessageGroupId")
             if not isinstance(group, str) or not group:
@@ -522,7 +537,7 @@ class EventBus:
         return stored, call
 
     def _target_arn(self, value: Any, where: str) -> tuple[str, Callable[[Any], Any] | None]:
-        if isinstance(value, (Queue, Topic, EventBus)):
+        if isinstance(value, (Queue, Topic, EventBus, Stream)):
             return value.arn, None
         if isinstance(value, str):
             if _target_kind(value) == "unknown":
@@ -845,6 +860,10 @@ class EventBus:
                 if record is None:
                     raise _Failure("NO_RESOURCE", f"Topic {name} does not exist.", retryable=False)
                 broker._topic_object(record).publish(payload, message_group_id=target.message_group_id)
+            elif target.kind == "kinesis":
+                if self._store.get_stream(name) is None:
+                    raise _Failure("NO_RESOURCE", f"Stream {name} does not exist.", retryable=False)
+                broker.stream(name).put_record(payload, _partition_key(target, event))
             else:  # another bus: the event itself goes on, as EventBridge forwards it
                 if self._store.get_event_bus(name) is None:
                     raise _Failure("NO_RESOURCE", f"Event bus {name} does not exist.", retryable=False)
@@ -996,13 +1015,27 @@ def _target_kind(arn: str) -> str:
         return "sns"
     if _BUS_ARN.fullmatch(arn):
         return "events"
+    if _STREAM_ARN.fullmatch(arn):
+        return "kinesis"
     if arn.split(":", 1)[0].lower() in HTTP_PROTOCOLS and "//" in arn:
         return "http"
     return "unknown"
 
 
+def _partition_key(target: _Target, event: dict[str, Any]) -> str:
+    """KinesisParameters.PartitionKeyPath applied to the event; the event's id without one (or
+    when the path finds nothing), as EventBridge does."""
+    path = (target.target.get("KinesisParameters") or {}).get("PartitionKeyPath")
+    steps = compile_path(path) if isinstance(path, str) else None
+    if steps is None:
+        return str(event["id"])
+    value = select(event, steps)
+    key = "" if is_missing(value) or value is None else string_text(value)
+    return key or str(event["id"])
+
+
 def _arn_parts(target: _Target) -> tuple[str, str, str]:
-    for pattern in (_QUEUE_ARN, _TOPIC_ARN, _BUS_ARN):
+    for pattern in (_QUEUE_ARN, _TOPIC_ARN, _BUS_ARN, _STREAM_ARN):
         match = pattern.fullmatch(target.arn)
         if match is not None:
             return match.group(1), match.group(2), match.group(3)

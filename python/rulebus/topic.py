@@ -58,6 +58,7 @@ from rulebus._errors import AwsError, InvalidFilterPolicyError
 from rulebus.delivery import DeliveryLanes
 from rulebus.queue import Queue
 from rulebus.store import SubscriptionRecord
+from rulebus.stream import Stream
 
 if TYPE_CHECKING:
     from rulebus.broker import Broker
@@ -85,6 +86,7 @@ _BATCH_ENTRY_ID = re.compile(r"[A-Za-z0-9_-]+")
 _ATTRIBUTE_NAME_CHAR = re.compile(r"[A-Za-z0-9_.-]")
 _CONTROL_CHAR = re.compile("[\x00-\x1f\x7f]")
 _QUEUE_ARN = re.compile(r"arn:aws:sqs:([^:]+):([^:]+):([^:]+)")
+_STREAM_ARN = re.compile(r"arn:aws:kinesis:([^:]+):([^:]+):stream/(.+)")
 # An SQS queue URL given where an ARN belongs ("Invalid parameter: SQS endpoint ARN"), not an HTTP/S endpoint.
 _SQS_QUEUE_URL = re.compile(r"https?://sqs\.[^/]+\.amazonaws\.com/\d{12}/[^/?#]+/?")
 
@@ -889,6 +891,8 @@ class Topic:
         """(protocol, endpoint, what to deliver to) for a subscriber."""
         if isinstance(target, Queue):
             return "sqs", target.arn, target
+        if isinstance(target, Stream):
+            return "kinesis", target.arn, target.arn
         if isinstance(target, str):
             scheme = target.split(":", 1)[0].lower()
             if scheme in HTTP_PROTOCOLS and not _SQS_QUEUE_URL.fullmatch(target):
@@ -900,6 +904,8 @@ class Topic:
                     # Our wording in SNS's style (the spec has none).
                     raise _invalid("Invalid parameter: Endpoint")
                 return scheme, target, target
+            if _STREAM_ARN.fullmatch(target):
+                return "kinesis", target, target
             match = _QUEUE_ARN.fullmatch(target)
             if match is None:
                 raise _invalid("Invalid parameter: SQS endpoint ARN")
@@ -923,8 +929,10 @@ class Topic:
         redrive_policy: str | Mapping[str, Any] | None = None,
         return_subscription_arn: bool = False,
     ) -> Subscription:
-        """Subscribe: a Queue (or an SQS queue ARN), an ``http://`` or ``https://`` URL, or a
-        callable receiving the notification dict.
+        """Subscribe: a Queue (or an SQS queue ARN), an ``http://`` or ``https://`` URL, a
+        callable receiving the notification dict, or a Kinesis ``Stream`` (or its ARN), which
+        gets each notification (the message alone with raw delivery) as a record keyed by the
+        SNS message id: a rulebus addition, as SNS itself reaches streams only through Firehose.
 
         Idempotent: the same endpoint with the same settings gives the existing subscription, with
         other settings "Subscription already exists with different attributes". An invalid filter
@@ -1530,11 +1538,25 @@ class Topic:
                 # Our code for the failure; it only decides the dead-letter path, it is not raised.
                 raise AwsError("EndpointUnreachable", f"delivery to {subscription.endpoint} failed")
             return
+        if subscription.protocol == "kinesis":
+            self._to_stream(
+                subscription, body if subscription.raw_message_delivery else envelope, notification
+            )
+            return
         queue = self._queue_for(subscription.target)
         if subscription.raw_message_delivery:
             self._to_queue(queue, body, attributes, notification, group_id)
         else:
             self._to_queue(queue, envelope, {}, notification, group_id)
+
+    def _to_stream(self, subscription: Subscription, data: str, notification: Mapping[str, Any]) -> None:
+        """PutRecord to a subscribed stream, the SNS message id as partition key."""
+        region, account, name = _STREAM_ARN.fullmatch(subscription.endpoint).groups()  # type: ignore[union-attr]
+        if (region, account) != (self._broker.region, self._broker.account) or (
+            self._broker._store.get_stream(name) is None
+        ):
+            raise AwsError("ResourceNotFoundException", f"Stream {name} does not exist.")
+        self._broker.stream(name).put_record(data, notification["MessageId"])
 
     def _to_queue(
         self,
