@@ -637,7 +637,7 @@ class Queue:
 
         deadline = time.monotonic() + wait
         while True:
-            since = self._store.version()
+            since = self._store.version() if wait else 0  # only a long poll waits on it
             now = self._now()
             room = max_messages if attributes.fifo_queue else self._room(max_messages, now, wait)
             received = self._store.receive(self.name, room, now, timeout, attempt) if room else []

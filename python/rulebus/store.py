@@ -1490,6 +1490,9 @@ CREATE INDEX IF NOT EXISTS subscriptions_by_topic ON subscriptions (topic, seq);
 CREATE UNIQUE INDEX IF NOT EXISTS messages_by_id ON messages (queue, message_id);
 CREATE INDEX IF NOT EXISTS messages_by_visibility ON messages (queue, visible_at, seq);
 CREATE INDEX IF NOT EXISTS messages_by_age ON messages (queue, sent_timestamp);
+-- Send order with the visibility alongside: a standard receive walks it from the oldest and
+-- stops after the first visible ones, instead of sorting every visible row.
+CREATE INDEX IF NOT EXISTS messages_by_order ON messages (queue, seq, visible_at);
 """
 
 _MESSAGE_COLUMNS = (
@@ -1505,6 +1508,9 @@ _ADDED_MESSAGE_COLUMNS = (
     "dead_letter_source_arn",
 )
 
+# DELETE ... RETURNING (SQLite 3.35): a batch delete learns what it deleted in one statement.
+_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
+
 # Long polling across processes: poll PRAGMA data_version with a growing sleep (never spinning).
 _POLL_FIRST = 0.005
 _POLL_MAX = 0.1
@@ -1512,6 +1518,8 @@ _POLL_MAX = 0.1
 
 def _encode_attributes(attributes: Mapping[str, Mapping[str, Any]]) -> str:
     """Message attributes as JSON; binary values in base64 under their own key."""
+    if not attributes:
+        return "{}"  # most messages: spare json.dumps
     encoded: dict[str, dict[str, str]] = {}
     for name, attribute in attributes.items():
         item = {"DataType": attribute["DataType"]}
@@ -1525,6 +1533,8 @@ def _encode_attributes(attributes: Mapping[str, Mapping[str, Any]]) -> str:
 
 def _decode_attributes(text: str) -> dict[str, dict[str, Any]]:
     decoded: dict[str, dict[str, Any]] = {}
+    if text == "{}":
+        return decoded
     for name, item in json.loads(text).items():
         if "BinaryValue" in item:
             decoded[name] = {
@@ -1634,10 +1644,24 @@ def _move_task_from_row(row: Sequence[Any]) -> MoveTaskRecord:
 _INSERT_MESSAGE = f"INSERT INTO messages (queue, {_MESSAGE_COLUMNS}) VALUES ({', '.join('?' * 16)})"
 
 
+# (queue name, attributes JSON) -> the parsed attributes. Stored attributes were validated when
+# set, and a QueueAttributes is immutable, so one parse per distinct text serves every read
+# (a queue's record is read on each send, receive and delete).
+_PARSED_ATTRIBUTES: dict[tuple[str, str], QueueAttributes] = {}
+_PARSED_ATTRIBUTES_MAX = 1024
+
+
 def _record_from_row(row: Sequence[Any]) -> QueueRecord:
+    key = (row[0], row[1])
+    attributes = _PARSED_ATTRIBUTES.get(key)
+    if attributes is None:
+        attributes = QueueAttributes.from_aws(row[0], json.loads(row[1]))
+        if len(_PARSED_ATTRIBUTES) >= _PARSED_ATTRIBUTES_MAX:
+            _PARSED_ATTRIBUTES.clear()
+        _PARSED_ATTRIBUTES[key] = attributes
     return QueueRecord(
         name=row[0],
-        attributes=QueueAttributes.from_aws(row[0], json.loads(row[1])),
+        attributes=attributes,
         created_timestamp=row[2],
         last_modified_timestamp=row[3],
         last_purge_timestamp=row[4],
@@ -1778,40 +1802,55 @@ class SQLiteStore(SQLiteStreamStore, SQLiteBusStore, SQLiteIdempotencyStore, Sto
 
     def put_messages(self, queue: str, messages: Sequence[StoredMessage]) -> list[StoredMessage]:
         with self._transaction() as connection:
-            record = self._record(connection, queue)
-            if not record.attributes.fifo_queue:
-                connection.executemany(_INSERT_MESSAGE, [_message_row(queue, m) for m in messages])
-                return list(messages)
-            if messages:
-                connection.execute(
-                    "DELETE FROM deduplication WHERE queue = ? AND expires_at <= ?",
-                    (queue, messages[0].sent_timestamp),
-                )
-            stored: list[StoredMessage] = []
-            for message in messages:
-                scope, deduplication_id = _dedup_key(record, message)
-                earlier = connection.execute(
-                    "SELECT message_id, sequence_number FROM deduplication "
-                    "WHERE queue = ? AND scope = ? AND deduplication_id = ? AND expires_at > ?",
-                    (queue, scope, deduplication_id, message.sent_timestamp),
-                ).fetchone()
-                if earlier is not None:
-                    stored.append(replace(message, message_id=earlier[0], sequence_number=earlier[1]))
-                    continue
-                message = self._insert_fifo(connection, queue, message)
-                connection.execute(
-                    "INSERT OR REPLACE INTO deduplication VALUES (?, ?, ?, ?, ?, ?)",
-                    (
-                        queue,
-                        scope,
-                        deduplication_id,
-                        message.message_id,
-                        message.sequence_number,
-                        message.sent_timestamp + DEDUPLICATION_WINDOW,
-                    ),
-                )
-                stored.append(message)
-            return stored
+            return self._put(connection, self._record(connection, queue), messages)
+
+    def put_messages_many(
+        self, batches: Sequence[tuple[str, Sequence[StoredMessage]]]
+    ) -> list[list[StoredMessage]]:
+        with self._transaction() as connection:
+            records = [self._record(connection, queue) for queue, _ in batches]  # all, or nothing
+            return [
+                self._put(connection, record, messages) for record, (_, messages) in zip(records, batches)
+            ]
+
+    def _put(
+        self, connection: sqlite3.Connection, record: QueueRecord, messages: Sequence[StoredMessage]
+    ) -> list[StoredMessage]:
+        """put_messages on one queue, inside the caller's transaction."""
+        queue = record.name
+        if not record.attributes.fifo_queue:
+            connection.executemany(_INSERT_MESSAGE, [_message_row(queue, m) for m in messages])
+            return list(messages)
+        if messages:
+            connection.execute(
+                "DELETE FROM deduplication WHERE queue = ? AND expires_at <= ?",
+                (queue, messages[0].sent_timestamp),
+            )
+        stored: list[StoredMessage] = []
+        for message in messages:
+            scope, deduplication_id = _dedup_key(record, message)
+            earlier = connection.execute(
+                "SELECT message_id, sequence_number FROM deduplication "
+                "WHERE queue = ? AND scope = ? AND deduplication_id = ? AND expires_at > ?",
+                (queue, scope, deduplication_id, message.sent_timestamp),
+            ).fetchone()
+            if earlier is not None:
+                stored.append(replace(message, message_id=earlier[0], sequence_number=earlier[1]))
+                continue
+            message = self._insert_fifo(connection, queue, message)
+            connection.execute(
+                "INSERT OR REPLACE INTO deduplication VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    queue,
+                    scope,
+                    deduplication_id,
+                    message.message_id,
+                    message.sequence_number,
+                    message.sent_timestamp + DEDUPLICATION_WINDOW,
+                ),
+            )
+            stored.append(message)
+        return stored
 
     @staticmethod
     def _insert_fifo(connection: sqlite3.Connection, queue: str, message: StoredMessage) -> StoredMessage:
@@ -1905,84 +1944,145 @@ class SQLiteStore(SQLiteStreamStore, SQLiteBusStore, SQLiteIdempotencyStore, Sto
             target = self._optional_record(connection, target_name)
             if not _usable_target(record, target):
                 target = None
-        candidates: list[StoredMessage]
         if record.attributes.fifo_queue:
             rows = connection.execute(
-                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE queue = ? ORDER BY seq", (queue,)
+                f"SELECT seq, {_MESSAGE_COLUMNS} FROM messages WHERE queue = ? ORDER BY seq", (queue,)
             ).fetchall()
-            candidates = _fifo_order([_message_from_row(row) for row in rows], now)
+            ordered = _fifo_order([_message_from_row(row[1:]) for row in rows], now)
+            seqs = {row[1]: row[0] for row in rows}
+            candidates: Iterable[tuple[int, StoredMessage]] = ((seqs[m.message_id], m) for m in ordered)
         else:
-            # Moved messages do not count toward max_messages, so with a target read them all.
-            limit = -1 if target is not None else max_messages
-            rows = connection.execute(
-                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE queue = ? AND visible_at <= ? "
-                "ORDER BY seq LIMIT ?",
-                (queue, now, limit),
-            ).fetchall()
-            candidates = [_message_from_row(row) for row in rows]
-        received: list[ReceivedMessage] = []
-        for candidate in candidates:
-            if len(received) == max_messages:
-                break
+            candidates = self._visible_in_send_order(connection, queue, now, max_messages)
+        taken: list[tuple[int, StoredMessage]] = []
+        for seq, candidate in candidates:
             if target is not None and _exceeds(record, candidate):
-                connection.execute(
-                    "DELETE FROM messages WHERE queue = ? AND message_id = ?",
-                    (queue, candidate.message_id),
-                )
+                connection.execute("DELETE FROM messages WHERE seq = ?", (seq,))
                 arrived = _moved(record, candidate, now)
                 if target.attributes.fifo_queue:
                     self._insert_fifo(connection, target.name, arrived)
                 else:
                     connection.execute(_INSERT_MESSAGE, _message_row(target.name, arrived))
                 continue
-            message = _after_receive(candidate, now, visibility_timeout)
-            connection.execute(
-                "UPDATE messages SET visible_at = ?, receive_count = ?, first_receive_timestamp = ?, "
-                "last_receive_timestamp = ? WHERE queue = ? AND message_id = ?",
+            taken.append((seq, _after_receive(candidate, now, visibility_timeout)))
+            if len(taken) == max_messages:
+                break
+        connection.executemany(
+            "UPDATE messages SET visible_at = ?, receive_count = ?, first_receive_timestamp = ?, "
+            "last_receive_timestamp = ? WHERE seq = ?",
+            [
                 (
-                    message.visible_at,
-                    message.receive_count,
-                    message.first_receive_timestamp,
-                    message.last_receive_timestamp,
-                    queue,
-                    message.message_id,
-                ),
-            )
-            received.append(ReceivedMessage(message, make_receipt_handle(queue, message.message_id)))
-        return received
+                    m.visible_at,
+                    m.receive_count,
+                    m.first_receive_timestamp,
+                    m.last_receive_timestamp,
+                    seq,
+                )
+                for seq, m in taken
+            ],
+        )
+        return [ReceivedMessage(m, make_receipt_handle(queue, m.message_id)) for _, m in taken]
+
+    @staticmethod
+    def _visible_in_send_order(
+        connection: sqlite3.Connection, queue: str, now: float, chunk: int
+    ) -> Iterator[tuple[int, StoredMessage]]:
+        """A standard queue's visible messages, oldest first, read ``chunk`` at a time (a receive
+        that moves messages to a dead-letter queue reads on past them). ``+visible_at`` keeps
+        SQLite on messages_by_order: no sort, and it stops once it has enough."""
+        after = -1
+        while True:
+            rows = connection.execute(
+                f"SELECT seq, {_MESSAGE_COLUMNS} FROM messages "
+                "WHERE queue = ? AND seq > ? AND +visible_at <= ? ORDER BY seq LIMIT ?",
+                (queue, after, now, chunk),
+            ).fetchall()
+            for row in rows:
+                yield row[0], _message_from_row(row[1:])
+            if len(rows) < chunk:
+                return
+            after = rows[-1][0]
 
     def delete_message(self, queue: str, message_id: str, in_flight_at: float | None = None) -> DeleteResult:
+        return self.delete_messages(queue, [message_id], in_flight_at)[0]
+
+    def delete_messages(
+        self, queue: str, message_ids: Sequence[str], in_flight_at: float | None = None
+    ) -> list[DeleteResult]:
+        distinct = list(dict.fromkeys(message_ids))
+        marks = ", ".join("?" * len(distinct))
+        # FIFO: only while still in flight (a visible message's handle has expired).
+        condition, parameters = ("", ()) if in_flight_at is None else (" AND visible_at > ?", (in_flight_at,))
         with self._transaction() as connection:
-            self._record(connection, queue)
-            row = connection.execute(
-                "SELECT visible_at FROM messages WHERE queue = ? AND message_id = ?", (queue, message_id)
-            ).fetchone()
-            if row is None:
-                return DeleteResult.GONE
-            if in_flight_at is not None and row[0] <= in_flight_at:
-                return DeleteResult.EXPIRED
-            connection.execute("DELETE FROM messages WHERE queue = ? AND message_id = ?", (queue, message_id))
-            return DeleteResult.DELETED
+            if _RETURNING:
+                rows = connection.execute(
+                    f"DELETE FROM messages WHERE queue = ? AND message_id IN ({marks}){condition} "
+                    "RETURNING message_id",
+                    (queue, *distinct, *parameters),
+                ).fetchall()
+            else:
+                found = connection.execute(
+                    f"SELECT message_id FROM messages WHERE queue = ? AND message_id IN ({marks}){condition}",
+                    (queue, *distinct, *parameters),
+                ).fetchall()
+                rows = [(message_id,) for (message_id,) in found]
+                connection.executemany(
+                    "DELETE FROM messages WHERE queue = ? AND message_id = ?", [(queue, r[0]) for r in rows]
+                )
+            deleted = {row[0] for row in rows}
+            expired: set[str] = set()
+            if len(deleted) < len(distinct):
+                # Something not deleted: the queue may be missing, or (FIFO) a message visible.
+                self._record(connection, queue)
+                if in_flight_at is not None:
+                    left = [i for i in distinct if i not in deleted]
+                    expired = {
+                        row[0]
+                        for row in connection.execute(
+                            "SELECT message_id FROM messages WHERE queue = ? "
+                            f"AND message_id IN ({', '.join('?' * len(left))})",
+                            (queue, *left),
+                        )
+                    }
+        results: list[DeleteResult] = []
+        for message_id in message_ids:
+            if message_id in expired:
+                results.append(DeleteResult.EXPIRED)
+            elif message_id in deleted:
+                deleted.discard(message_id)  # a repeated id finds it gone
+                results.append(DeleteResult.DELETED)
+            else:
+                results.append(DeleteResult.GONE)
+        return results
 
     def change_visibility(
         self, queue: str, message_id: str, now: float, timeout: float
     ) -> ChangeVisibilityResult:
+        return self.change_visibilities(queue, [(message_id, timeout)], now)[0]
+
+    def change_visibilities(
+        self, queue: str, changes: Sequence[tuple[str, float]], now: float
+    ) -> list[ChangeVisibilityResult]:
         with self._transaction() as connection:
             record = self._record(connection, queue)
-            row = connection.execute(
-                "SELECT last_receive_timestamp FROM messages "
-                "WHERE queue = ? AND message_id = ? AND sent_timestamp > ?",
-                (queue, message_id, _expiry_cutoff(record, now)),
-            ).fetchone()
-            if row is None:
-                return ChangeVisibilityResult.NOT_FOUND
-            if _beyond_limit(row[0], now, timeout):
-                return ChangeVisibilityResult.BEYOND_LIMIT
-            connection.execute(
-                "UPDATE messages SET visible_at = ? WHERE queue = ? AND message_id = ?",
-                (now + timeout, queue, message_id),
-            )
-            return ChangeVisibilityResult.CHANGED
+            cutoff = _expiry_cutoff(record, now)
+            results: list[ChangeVisibilityResult] = []
+            for message_id, timeout in changes:
+                row = connection.execute(
+                    "SELECT last_receive_timestamp FROM messages "
+                    "WHERE queue = ? AND message_id = ? AND sent_timestamp > ?",
+                    (queue, message_id, cutoff),
+                ).fetchone()
+                if row is None:
+                    results.append(ChangeVisibilityResult.NOT_FOUND)
+                elif _beyond_limit(row[0], now, timeout):
+                    results.append(ChangeVisibilityResult.BEYOND_LIMIT)
+                else:
+                    connection.execute(
+                        "UPDATE messages SET visible_at = ? WHERE queue = ? AND message_id = ?",
+                        (now + timeout, queue, message_id),
+                    )
+                    results.append(ChangeVisibilityResult.CHANGED)
+            return results
 
     def purge(self, queue: str, now: float, min_interval: float) -> bool:
         with self._transaction() as connection:
@@ -2008,15 +2108,17 @@ class SQLiteStore(SQLiteStreamStore, SQLiteBusStore, SQLiteIdempotencyStore, Sto
             return QueueCounts(int(row[0]), int(row[1]), int(row[2]))
 
     def in_flight(self, queue: str, now: float) -> int:
-        with self._transaction("BEGIN") as connection:
-            record = self._record(connection, queue)
-            # The (queue, visible_at) index limits the scan to hidden messages.
-            row = connection.execute(
-                "SELECT COUNT(*) FROM messages WHERE queue = ? AND visible_at > ? AND receive_count > 0 "
-                "AND sent_timestamp > ?",
-                (queue, now, _expiry_cutoff(record, now)),
-            ).fetchone()
-            return int(row[0])
+        # Two reads without a transaction around them (taken before every receive): an
+        # approximate count (spec 1.5) need not see the record and the rows at one instant.
+        connection = self._connection()
+        record = self._record(connection, queue)
+        # The (queue, visible_at) index limits the scan to hidden messages.
+        row = connection.execute(
+            "SELECT COUNT(*) FROM messages WHERE queue = ? AND visible_at > ? AND receive_count > 0 "
+            "AND +sent_timestamp > ?",
+            (queue, now, _expiry_cutoff(record, now)),
+        ).fetchone()
+        return int(row[0])
 
     # ------------------------------------------------------------------ message move tasks
 
