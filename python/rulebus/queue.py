@@ -508,6 +508,38 @@ class Queue:
             message_deduplication_id=message_deduplication_id,
         )
 
+    def prepare_message(
+        self,
+        body: str,
+        message_attributes: Mapping[str, Mapping[str, Any]] | None = None,
+        delay_seconds: int | None = None,
+        message_group_id: str | None = None,
+        message_deduplication_id: str | None = None,
+        *,
+        attributes: QueueAttributes | None = None,
+        now: float | None = None,
+    ) -> StoredMessage:
+        """Internal (for topics and buses, not a user API): SendMessage's validation and the
+        message it would store, without storing it, so that one publish can reach many queues in
+        one store call::
+
+            batches = [(q.name, [q.prepare_message(body, attrs)]) for q in queues]
+            stored = broker._store.put_messages_many(batches)  # one list per queue, in order
+
+        Raises what :meth:`send` raises for a bad message (an AwsError, or TypeError). Pass the
+        queue's ``attributes`` when already read, to spare a store read (QueueDoesNotExist comes
+        from that read, or from ``put_messages_many``), and ``now`` to stamp many alike."""
+        return self._prepare(
+            attributes if attributes is not None else self._record().attributes,
+            body,
+            message_attributes,
+            delay_seconds,
+            self._now() if now is None else now,
+            batch=False,
+            message_group_id=message_group_id,
+            message_deduplication_id=message_deduplication_id,
+        )
+
     def send(
         self,
         body: str,
@@ -520,16 +552,8 @@ class Queue:
         queues only). FIFO queues need ``message_group_id`` and a ``message_deduplication_id``
         unless ContentBasedDeduplication is on; a duplicate within 5 minutes answers with the
         first message's id and sequence number and is not enqueued again (spec 1.9)."""
-        attributes = self._record().attributes
-        message = self._prepare(
-            attributes,
-            body,
-            message_attributes,
-            delay_seconds,
-            self._now(),
-            batch=False,
-            message_group_id=message_group_id,
-            message_deduplication_id=message_deduplication_id,
+        message = self.prepare_message(
+            body, message_attributes, delay_seconds, message_group_id, message_deduplication_id
         )
         (stored,) = self._store.put_messages(self.name, [message])
         return SendResult(
