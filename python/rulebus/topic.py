@@ -57,7 +57,7 @@ from rulebus._core import FilterPolicy, RuleSet
 from rulebus._errors import AwsError, InvalidFilterPolicyError
 from rulebus.delivery import DeliveryLanes
 from rulebus.queue import Queue
-from rulebus.store import SubscriptionRecord
+from rulebus.store import StoredMessage, SubscriptionRecord
 from rulebus.stream import Stream
 
 if TYPE_CHECKING:
@@ -1312,6 +1312,7 @@ class Topic:
         envelope_attributes = notification_attributes(sent_attributes) if sent_attributes else None
         matched: dict[str, set[str]] = {}
         envelopes: dict[str, _Envelope] = {}
+        to_queues: list[tuple[Subscription, dict[str, Any], str, str]] = []
         self._sync()
         for subscription in list(self._subscriptions.values()):
             if subscription.pending_confirmation:
@@ -1331,6 +1332,9 @@ class Topic:
                     base["MessageAttributes"] = envelope_attributes
                 envelope = envelopes[body] = _Envelope.build(base)
             notification, text = envelope.for_subscription(subscription)
+            if subscription.protocol == "sqs":
+                to_queues.append((subscription, notification, body, text))
+                continue
             delivery = partial(
                 self._attempt, subscription, notification, body, sent_attributes, prepared.group_id, text
             )
@@ -1339,7 +1343,50 @@ class Topic:
                 self._lanes.submit(subscription.subscription_arn, delivery)
             else:
                 delivery()
+        if to_queues:
+            self._fan_out(to_queues, sent_attributes, prepared.group_id, now)
         return result
+
+    def _fan_out(
+        self,
+        deliveries: list[tuple[Subscription, dict[str, Any], str, str]],
+        attributes: dict[str, dict[str, Any]],
+        group_id: str | None,
+        now: float,
+    ) -> None:
+        """Deliver one publish to its queue subscriptions in one store call (one lock, or one
+        SQLite transaction). A message a queue refuses, or a queue gone, takes the single path
+        (``_attempt``), which dead-letters it as SNS would."""
+        batches: list[tuple[str, list[StoredMessage]]] = []
+        stored_for: list[tuple[Subscription, dict[str, Any], str, str]] = []
+        for delivery in deliveries:
+            subscription, notification, body, text = delivery
+            try:
+                queue = self._queue_for(subscription.target)
+                raw = subscription.raw_message_delivery
+                fifo = queue.name.endswith(".fifo")
+                message = queue.prepare_message(
+                    body if raw else text,
+                    message_attributes=(attributes or None) if raw else None,
+                    message_group_id=group_id,
+                    message_deduplication_id=notification["MessageId"] if fifo else None,
+                    now=now,
+                )
+            except AwsError:
+                self._attempt(subscription, notification, body, attributes, group_id, text)
+                continue
+            batches.append((queue.name, [message]))
+            stored_for.append(delivery)
+        if not batches:
+            return
+        try:
+            self._broker._store.put_messages_many(batches)
+        except AwsError:  # a queue went away in between: one by one, so the others still get theirs
+            for subscription, notification, body, text in stored_for:
+                self._attempt(subscription, notification, body, attributes, group_id, text)
+            return
+        for subscription, _, _, _ in stored_for:
+            subscription.delivered_count += 1
 
     def _attempt(
         self,
