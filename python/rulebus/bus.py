@@ -787,41 +787,52 @@ class EventBus:
         self._dead_letter(rule, target, text, failure, retries, exhausted)
 
     def _flush_queue_deliveries(self) -> None:
-        """Send the queue deliveries gathered by put_events: per queue, in event order, in
-        SendMessageBatch calls of 10; each entry SQS refuses fails like a single send would."""
+        """Store the queue deliveries gathered by put_events in one store call (one lock, or one
+        SQLite transaction), in event order. Each message is validated as SendMessage validates
+        it; one SQS refuses, or whose queue is gone, fails as a single send would."""
         pending, self._pending = self._pending or [], None
-        by_queue: dict[str, list[tuple[Any, ...]]] = {}
+        if not pending:
+            return
+        now = self._broker._clock()
+        queues: dict[str, tuple[Queue, Any] | _Failure] = {}
+        batches: list[tuple[str, list[Any]]] = []
+        stored: list[tuple[Any, ...]] = []
         for delivery in pending:
-            by_queue.setdefault(delivery[1].arn, []).append(delivery)
-        for deliveries in by_queue.values():
-            target = deliveries[0][1]
-            try:
-                queue = self._queue_target(target)
-            except _Failure as failure:
-                for rule, target, event, text, ingestion, _ in deliveries:
-                    self._failed(rule, target, event, text, ingestion, 0, failure)
-                continue
-            for start in range(0, len(deliveries), 10):
-                chunk = deliveries[start : start + 10]
-                entries = []
-                for index, (_, target, _, _, _, payload) in enumerate(chunk):
-                    entry = {"Id": str(index), "MessageBody": payload}
-                    if target.message_group_id is not None:
-                        entry["MessageGroupId"] = target.message_group_id
-                    entries.append(entry)
+            rule, target, event, text, ingestion, payload = delivery
+            found = queues.get(target.arn)
+            if found is None:
                 try:
-                    result = queue.send_batch(entries)
-                except AwsError as error:
-                    failed = {str(i): (error.code, error.message) for i in range(len(chunk))}
-                else:
-                    failed = {f["Id"]: (f["Code"], f["Message"]) for f in result["Failed"]}
-                for index, (rule, target, event, text, ingestion, _) in enumerate(chunk):
-                    refusal = failed.get(str(index))
-                    if refusal is not None:
-                        failure = _Failure(
-                            "INVALID_PARAMETER", f"{refusal[0]}: {refusal[1]}", retryable=False
-                        )
-                        self._failed(rule, target, event, text, ingestion, 0, failure)
+                    queue = self._queue_target(target)
+                    found = queues[target.arn] = (queue, queue._record().attributes)
+                except (_Failure, AwsError) as error:
+                    failure = (
+                        error if isinstance(error, _Failure) else _Failure("NO_RESOURCE", str(error), False)
+                    )
+                    found = queues[target.arn] = failure
+            if isinstance(found, _Failure):
+                self._failed(rule, target, event, text, ingestion, 0, found)
+                continue
+            queue, attributes = found
+            try:
+                message = queue.prepare_message(
+                    payload, message_group_id=target.message_group_id, attributes=attributes, now=now
+                )
+            except AwsError as error:
+                failure = _Failure("INVALID_PARAMETER", f"{error.code}: {error.message}", retryable=False)
+                self._failed(rule, target, event, text, ingestion, 0, failure)
+                continue
+            batches.append((queue.name, [message]))
+            stored.append(delivery)
+        if not batches:
+            return
+        try:
+            self._store.put_messages_many(batches)
+        except AwsError:  # a queue went away in between: one by one, so the others still get theirs
+            for rule, target, event, text, ingestion, payload in stored:
+                try:
+                    self._send(target, payload, event)
+                except _Failure as failure:
+                    self._failed(rule, target, event, text, ingestion, 0, failure)
 
     def _queue_target(self, target: _Target) -> Queue:
         region, account, name = _arn_parts(target)
