@@ -1,12 +1,18 @@
-"""Shared pytest setup: the hypothesis profile and a count of the property cases that ran."""
+"""Shared pytest setup: the hypothesis profile, a count of the property cases that ran, and the
+brokers the messaging suites run on (every test once on the memory store, once on SQLite)."""
 
 from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Callable
 
 import pytest
+from fake_clock import FakeClock
 from hypothesis import HealthCheck, settings
+from rulebus import Broker
 
 # About 300 cases per property keeps the suite well under a minute; raise it for a long fuzz run:
 #   RULEBUS_FUZZ_EXAMPLES=20000 .venv/bin/python -m pytest -q tests/test_properties.py
@@ -34,3 +40,34 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     for name, count in sorted(HYPOTHESIS_CASES.items()):
         terminalreporter.write_line(f"{count:8d}  {name}")
     terminalreporter.write_line(f"{sum(HYPOTHESIS_CASES.values()):8d}  total")
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """Epoch seconds that move only when the test says so (see fake_clock.py)."""
+    return FakeClock()
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def make_broker(
+    request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
+) -> Iterator[Callable[..., Broker]]:
+    """A factory of brokers on one store: a fresh memory store each call, or the same SQLite file
+    each call (as another process would open it). Keywords go to ``Broker``; all are closed after
+    the test. A suite that needs other defaults overrides this fixture by wrapping it."""
+    opened: list[Broker] = []
+
+    def make(**kwargs: Any) -> Broker:
+        kwargs.setdefault("clock", clock)
+        broker = Broker(tmp_path / "rulebus.db" if request.param == "sqlite" else None, **kwargs)
+        opened.append(broker)
+        return broker
+
+    yield make
+    for broker in opened:
+        broker.close()
+
+
+@pytest.fixture
+def broker(make_broker: Callable[..., Broker]) -> Broker:
+    return make_broker()

@@ -16,28 +16,6 @@ from rulebus.bus import EventBus
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-def make_broker(
-    request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
-) -> Iterator[Callable[..., Broker]]:
-    opened: list[Broker] = []
-
-    def make(**kwargs: Any) -> Broker:
-        path = tmp_path / "rulebus.db" if request.param == "sqlite" else None
-        broker = Broker(path, clock=clock, **kwargs)
-        opened.append(broker)
-        return broker
-
-    yield make
-    for broker in opened:
-        broker.close()
-
-
-@pytest.fixture
 def broker(make_broker: Callable[..., Broker]) -> Broker:
     # Retries run when a test calls run_retries, not on the timer's thread.
     return make_broker(background_retries=False)

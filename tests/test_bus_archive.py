@@ -3,41 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from fake_clock import START, FakeClock
 from rulebus import AwsError, Broker
 from rulebus.bus import EventBus
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-def make_broker(
-    request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
-) -> Iterator[Callable[[], Broker]]:
-    opened: list[Broker] = []
-
-    def make() -> Broker:
-        broker = Broker(tmp_path / "rulebus.db" if request.param == "sqlite" else None, clock=clock)
-        opened.append(broker)
-        return broker
-
-    yield make
-    for broker in opened:
-        broker.close()
-
-
-@pytest.fixture
-def broker(make_broker: Callable[[], Broker]) -> Broker:
-    return make_broker()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable
 
@@ -15,32 +14,6 @@ import rulebus
 from fake_clock import START, FakeClock
 from rulebus import Broker, IdempotencyInProgressError, idempotent
 from rulebus.idempotency_store import COMPLETED, IN_PROGRESS
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-def make_broker(
-    request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
-) -> Iterator[Callable[[], Broker]]:
-    opened: list[Broker] = []
-
-    def make() -> Broker:
-        broker = Broker(tmp_path / "rulebus.db" if request.param == "sqlite" else None, clock=clock)
-        opened.append(broker)
-        return broker
-
-    yield make
-    for broker in opened:
-        broker.close()
-
-
-@pytest.fixture
-def broker(make_broker: Callable[[], Broker]) -> Broker:
-    return make_broker()
 
 
 def counting(broker: Broker, **options: Any) -> tuple[list[str], Callable[[str], dict[str, Any]]]:

@@ -23,34 +23,6 @@ from rulebus.store import SQLiteStore
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-def make_broker(
-    request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
-) -> Iterator[Callable[[], Broker]]:
-    """A factory, so a test can reopen the same SQLite file (memory: a fresh broker each time)."""
-    opened: list[Broker] = []
-
-    def make() -> Broker:
-        path = tmp_path / "rulebus.db" if request.param == "sqlite" else None
-        broker = Broker(path, clock=clock)
-        opened.append(broker)
-        return broker
-
-    yield make
-    for broker in opened:
-        broker.close()
-
-
-@pytest.fixture
-def broker(make_broker: Callable[[], Broker]) -> Broker:
-    return make_broker()
-
-
-@pytest.fixture
 def queue(broker: Broker) -> Queue:
     return broker.queue("orders")
 

@@ -9,15 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import test_queue
 from rulebus import Broker
 from rulebus.queue import Queue
 from test_queue import START, FakeClock, aws_error
 
 # test_queue.py's fixtures (a fake clock, a broker on each store), used here by name.
-clock = test_queue.clock
-make_broker = test_queue.make_broker
-broker = test_queue.broker
 
 
 @pytest.fixture

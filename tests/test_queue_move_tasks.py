@@ -8,42 +8,24 @@ how long anything took.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
-import test_queue
 from fake_clock import START, FakeClock
 from rulebus import AwsError, Broker, move_task
 from rulebus.move_task import decode_task_handle, encode_task_handle
 from rulebus.queue import Queue
 from test_queue import aws_error
 
-clock = test_queue.clock
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-def make_broker(
-    request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
-) -> Iterator[Callable[[], Broker]]:
-    """Brokers on one store (the same SQLite file each time), stepped by hand."""
-    opened: list[Broker] = []
-
-    def make() -> Broker:
-        path = tmp_path / "moves.db" if request.param == "sqlite" else None
-        opened.append(Broker(path, clock=clock, background_move_tasks=False))
-        return opened[-1]
-
-    yield make
-    for broker in opened:
-        broker.close()
-
 
 @pytest.fixture
-def broker(make_broker: Callable[[], Broker]) -> Broker:
-    return make_broker()
+def make_broker(make_broker: Callable[..., Broker]) -> Callable[..., Broker]:
+    """The shared factory, with move tasks stepped by hand (run_message_move_tasks)."""
+    return functools.partial(make_broker, background_move_tasks=False)
 
 
 def dead_letter(broker: Broker, clock: FakeClock, source: Queue, bodies: list[str], **send: Any) -> None:

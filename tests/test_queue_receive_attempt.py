@@ -6,16 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import test_queue
 from fake_clock import FakeClock
 from rulebus import AwsError, Broker
 from rulebus import queue as queue_module
 from rulebus.queue import Queue
 from test_queue import aws_error
-
-clock = test_queue.clock
-make_broker = test_queue.make_broker
-broker = test_queue.broker
 
 
 @pytest.fixture

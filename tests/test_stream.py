@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable
 
@@ -31,32 +30,6 @@ def stream_broker(path: Path | str | None, **kwargs: Any) -> Broker:
 
 def open_test_stream(broker: Broker, name: str, shards: int | None = None) -> Stream:
     return broker.stream(name, shards=shards)
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-def make_broker(
-    request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
-) -> Iterator[Callable[[], Broker]]:
-    opened: list[Broker] = []
-
-    def make() -> Broker:
-        broker = stream_broker(tmp_path / "rulebus.db" if request.param == "sqlite" else None, clock=clock)
-        opened.append(broker)
-        return broker
-
-    yield make
-    for broker in opened:
-        broker.close()
-
-
-@pytest.fixture
-def broker(make_broker: Callable[[], Broker]) -> Broker:
-    return make_broker()
 
 
 def md5_key(partition_key: str) -> int:

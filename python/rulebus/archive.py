@@ -204,7 +204,7 @@ class Archives:
         if not self._store.delete_archive(name):
             raise _error(NOT_FOUND, f"Archive {name} does not exist.")
 
-    def list(
+    def list_archives(
         self, bus: EventBus, name_prefix: str | None = None, state: str | None = None
     ) -> list[dict[str, Any]]:
         listed = []

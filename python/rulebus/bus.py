@@ -679,9 +679,9 @@ class EventBus:
         # members need no escaping (uuid, time, account and region are plain ASCII).
         text = (
             f'{{"version":"0","id":"{event["id"]}","detail-type":{_quote(detail_type)},'
-            f'"source":{_quote(source)},"account":{_quote(event["account"])},"time":"{event["time"]}",'
-            f'"region":{_quote(event["region"])},'
-            f'"resources":{_compact(event["resources"]) if resources else "[]"},"detail":{_compact(detail)}}}'
+            f'"source":{_quote(source)},"account":{_quote(self._broker.account)},"time":"{event["time"]}",'
+            f'"region":{_quote(self._broker.region)},'
+            f'"resources":{_compact(list(resources)) if resources else "[]"},"detail":{_compact(detail)}}}'
         )
         return event, text
 
@@ -976,7 +976,7 @@ class EventBus:
 
     def list_archives(self, name_prefix: str | None = None, state: str | None = None) -> list[dict[str, Any]]:
         """ListArchives of this bus."""
-        return self._broker._archives.list(self, name_prefix, state)
+        return self._broker._archives.list_archives(self, name_prefix, state)
 
     def start_replay(
         self,

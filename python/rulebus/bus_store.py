@@ -17,11 +17,12 @@ import json
 import sqlite3
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import astuple, dataclass, field, fields, replace
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+from rulebus._sqlite_host import SQLiteHost
 
 __all__ = [
     "ArchiveRecord",
@@ -637,17 +638,10 @@ def _replay_from_row(row: Sequence[Any]) -> ReplayRecord:
     return ReplayRecord(*values)
 
 
-class SQLiteBusStore(BusStore):
+class SQLiteBusStore(SQLiteHost, BusStore):
     """The bus state in the host store's SQLite file (``SQLiteStore``): every write is one
     ``BEGIN IMMEDIATE`` transaction of the host's, so threads and processes on the file see one
     consistent state. The host's ``__init__`` calls :meth:`_init_bus_schema`."""
-
-    if TYPE_CHECKING:  # provided by SQLiteStore; defining them here would shadow the host's
-
-        def _connection(self) -> sqlite3.Connection: ...
-
-        @contextmanager
-        def _transaction(self, begin: str = "BEGIN IMMEDIATE") -> Iterator[sqlite3.Connection]: ...
 
     def _init_bus_schema(self, connection: sqlite3.Connection) -> None:
         connection.executescript(_BUS_SCHEMA)  # idempotent

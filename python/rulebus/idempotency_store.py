@@ -16,10 +16,9 @@ from __future__ import annotations
 import sqlite3
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+
+from rulebus._sqlite_host import SQLiteHost
 
 __all__ = [
     "COMPLETED",
@@ -153,17 +152,10 @@ CREATE INDEX IF NOT EXISTS idempotency_keys_by_expiry ON idempotency_keys (expir
 _COLUMNS = "key, status, token, expires_at, result"
 
 
-class SQLiteIdempotencyStore(IdempotencyStore):
+class SQLiteIdempotencyStore(SQLiteHost, IdempotencyStore):
     """Records in the host store's SQLite file (``SQLiteStore``): each write is one
     ``BEGIN IMMEDIATE`` transaction, so two processes claiming one key cannot both win. The
     host's ``__init__`` calls :meth:`_init_idempotency_schema`."""
-
-    if TYPE_CHECKING:  # provided by SQLiteStore; defining them here would shadow the host's
-
-        def _connection(self) -> sqlite3.Connection: ...
-
-        @contextmanager
-        def _transaction(self, begin: str = "BEGIN IMMEDIATE") -> Iterator[sqlite3.Connection]: ...
 
     def _init_idempotency_schema(self, connection: sqlite3.Connection) -> None:
         connection.executescript(_IDEMPOTENCY_SCHEMA)  # idempotent

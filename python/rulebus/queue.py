@@ -821,11 +821,11 @@ class Queue:
         outcomes = iter(self._store.change_visibilities(self.name, changes, self._now()) if changes else ())
         successful: list[dict[str, Any]] = []
         failed: list[dict[str, Any]] = []
-        for entry_id, handle, timeout, error in plan:
-            if error is None:
-                error = _visibility_error(next(outcomes), handle, timeout)
-            if error is not None:
-                failed.append(_failure(entry_id, error))
+        for entry_id, handle, timeout, refused in plan:
+            if refused is None:
+                refused = _visibility_error(next(outcomes), handle, timeout)
+            if refused is not None:
+                failed.append(_failure(entry_id, refused))
             else:
                 successful.append({"Id": entry_id})
         return {"Successful": successful, "Failed": failed}

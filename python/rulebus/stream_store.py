@@ -20,10 +20,10 @@ import sqlite3
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+
+from rulebus._sqlite_host import SQLiteHost
 
 __all__ = [
     "SHARD_END",
@@ -472,18 +472,11 @@ def _record_from_row(row: Sequence[object]) -> StreamRecord:
     )
 
 
-class SQLiteStreamStore(StreamStore):
+class SQLiteStreamStore(SQLiteHost, StreamStore):
     """The stream state in the host store's SQLite file (``SQLiteStore``): every write is one
     ``BEGIN IMMEDIATE`` transaction of the host's. A put reads the stream's counter and shards
     version inside its transaction, so a reshard by another process can never let a record land
     in a closed shard. The host's ``__init__`` calls :meth:`_init_stream_schema`."""
-
-    if TYPE_CHECKING:  # provided by SQLiteStore; defining them here would shadow the host's
-
-        def _connection(self) -> sqlite3.Connection: ...
-
-        @contextmanager
-        def _transaction(self, begin: str = "BEGIN IMMEDIATE") -> Iterator[sqlite3.Connection]: ...
 
     def _init_stream_schema(self, connection: sqlite3.Connection) -> None:
         connection.executescript(_STREAM_SCHEMA)  # idempotent
