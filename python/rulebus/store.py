@@ -32,6 +32,7 @@ import sqlite3
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import astuple, dataclass, field, fields, replace
@@ -617,10 +618,13 @@ class _MemoryQueue:
 
     ``messages`` is insertion-ordered, so iteration is send order (FIFO receives, counts and
     move tasks read it whole). For standard receives, every message also has exactly one live
-    entry: in ``visible`` (a heap by send order) or in ``hidden`` (a heap by visibility deadline,
-    delayed and in-flight messages), moved to ``visible`` when due. ``in_flight`` holds the ids of
-    hidden messages that were received. Every change of a message goes through :meth:`add`,
-    :meth:`update` or :meth:`remove`, which keep these in step."""
+    entry: visible ones in ``visible`` (a deque in send order: messages arrive in send order, so
+    appending keeps it sorted) or, when one becomes visible behind the deque's tail (a delay or a
+    visibility timeout ended), in ``returned`` (a heap by send order); hidden ones in ``hidden``
+    (a heap by visibility deadline, delayed and in-flight messages), moved back when due. A
+    receive takes the lower head of ``visible`` and ``returned``, so a backlog costs O(1) per
+    message. ``in_flight`` holds the ids of hidden messages that were received. Every change of a
+    message goes through :meth:`add`, :meth:`update` or :meth:`remove`, which keep these in step."""
 
     record: QueueRecord
     messages: dict[str, StoredMessage] = field(default_factory=dict)
@@ -630,7 +634,8 @@ class _MemoryQueue:
     attempts: dict[str, tuple[float, list[_AttemptEntry]]] = field(default_factory=dict)
     seqs: dict[str, int] = field(default_factory=dict)  # message id -> its place in send order
     where: dict[str, _Entry] = field(default_factory=dict)  # message id -> its live heap entry
-    visible: list[_Entry] = field(default_factory=list)
+    visible: deque[_Entry] = field(default_factory=deque)
+    returned: list[_Entry] = field(default_factory=list)
     hidden: list[_Entry] = field(default_factory=list)
     in_flight: set[str] = field(default_factory=set)
     next_seq: int = 0
@@ -673,21 +678,21 @@ class _MemoryQueue:
         self.seqs.clear()
         self.where.clear()
         self.visible.clear()
+        self.returned.clear()
         self.hidden.clear()
         self.in_flight.clear()
         self.oldest_sent, self.newest_sent, self.sent_ordered = math.inf, -math.inf, True
 
     def _place(self, message: StoredMessage, now: float) -> None:
+        # The entry is recorded in ``where`` first: a compaction keeps only recorded entries.
         message_id = message.message_id
         entry: _Entry
         if message.visible_at <= now:
-            entry = (self.seqs[message_id], message_id)
-            heapq.heappush(self.visible, entry)
+            entry = self.where[message_id] = (self.seqs[message_id], message_id)
+            self._show(entry)
             self.in_flight.discard(message_id)
-            if len(self.visible) > 2 * len(self.messages) + _HEAP_SLACK:
-                self.visible = self._live(self.visible)
         else:
-            entry = (message.visible_at, self.seqs[message_id], message_id)
+            entry = self.where[message_id] = (message.visible_at, self.seqs[message_id], message_id)
             heapq.heappush(self.hidden, entry)
             if message.receive_count:
                 self.in_flight.add(message_id)
@@ -695,7 +700,19 @@ class _MemoryQueue:
                 self.in_flight.discard(message_id)
             if len(self.hidden) > 2 * len(self.messages) + _HEAP_SLACK:
                 self.hidden = self._live(self.hidden)
-        self.where[message_id] = entry
+
+    def _show(self, entry: _Entry) -> None:
+        """File a visible entry (send-order number, id): at the deque's tail when it comes after
+        it (new messages always do), else in ``returned``."""
+        visible = self.visible
+        if not visible or visible[-1][0] < entry[0]:
+            visible.append(entry)
+        else:
+            heapq.heappush(self.returned, entry)
+        if len(visible) + len(self.returned) > 2 * len(self.messages) + _HEAP_SLACK:
+            where = self.where
+            self.visible = deque(e for e in visible if where.get(e[-1]) is e)
+            self.returned = self._live(self.returned)
 
     def _live(self, heap: list[_Entry]) -> list[_Entry]:
         where = self.where
@@ -711,16 +728,19 @@ class _MemoryQueue:
             message_id = entry[2]
             if where.get(message_id) is entry:
                 visible = (entry[1], message_id)
-                heapq.heappush(self.visible, visible)
-                where[message_id] = visible
+                where[message_id] = visible  # before _show, whose compaction keeps live entries
+                self._show(visible)
                 self.in_flight.discard(message_id)
 
     def take(self, now: float) -> StoredMessage | None:
         """The oldest visible message in send order, without a place until the caller gives it one
         (:meth:`update`) or removes it; None when none is visible. Call :meth:`promote` first."""
-        visible, where = self.visible, self.where
-        while visible:
-            entry = heapq.heappop(visible)
+        visible, returned, where = self.visible, self.returned, self.where
+        while visible or returned:
+            if returned and (not visible or returned[0][0] < visible[0][0]):
+                entry = heapq.heappop(returned)
+            else:
+                entry = visible.popleft()
             message_id = entry[1]
             if where.get(message_id) is not entry:
                 continue
