@@ -1314,13 +1314,19 @@ class Topic:
         envelopes: dict[str, _Envelope] = {}
         to_queues: list[tuple[Subscription, dict[str, Any], str, str]] = []
         self._sync()
+        # Without MessageStructure every subscription gets the same body: one engine call, and a
+        # loop that does no more than it must per subscription (a topic may have thousands).
+        same_body = prepared.message if prepared.per_protocol is None else None
+        same_matches = self._matching(same_body, prepared, matched) if same_body is not None else None
         for subscription in list(self._subscriptions.values()):
             if subscription.pending_confirmation:
                 continue
-            body = self._message_for(prepared, subscription.protocol)
-            if subscription.filter_policy is not None and subscription.subscription_arn not in self._matching(
-                body, prepared, matched
-            ):
+            if same_body is None:
+                body = self._message_for(prepared, subscription.protocol)
+                selected = self._matching(body, prepared, matched)
+            else:
+                body, selected = same_body, same_matches  # type: ignore[assignment]
+            if subscription.filter_policy is not None and subscription.subscription_arn not in selected:
                 subscription.filtered_count += 1
                 continue
             envelope = envelopes.get(body)
