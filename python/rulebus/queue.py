@@ -39,6 +39,7 @@ from rulebus.queue_attributes import (
 from rulebus.store import (
     ChangeVisibilityResult,
     DeleteResult,
+    InFlightLimitReached,
     QueueRecord,
     StoredMessage,
     new_message_id,
@@ -666,28 +667,33 @@ class Queue:
             # gives ReceiveRequestAttemptId too (unverified against AWS).
             attempt = _check_fifo_id("ReceiveRequestAttemptId", receive_request_attempt_id)
 
+        # The in-flight limit (spec 1.5) applies to standard queues; the store checks it in the
+        # receive: at the limit a short poll is refused and a long poll finds nothing.
+        limit = None if attributes.fifo_queue else MAX_IN_FLIGHT_MESSAGES
         deadline = time.monotonic() + wait
         while True:
             since = self._store.version() if wait else 0  # only a long poll waits on it
-            now = self._now()
-            room = max_messages if attributes.fifo_queue else self._room(max_messages, now, wait)
-            received = self._store.receive(self.name, room, now, timeout, attempt) if room else []
+            try:
+                received = self._store.receive(self.name, max_messages, self._now(), timeout, attempt, limit)
+            except InFlightLimitReached:
+                if not wait:
+                    raise _error(OVER_LIMIT, _OVER_LIMIT_MESSAGE) from None
+                received = []
             remaining = deadline - time.monotonic()
             if received or remaining <= 0:
                 break
             self._store.wait(since, min(remaining, _LONG_POLL_SLICE))
+        if not system_names and not message_attribute_names:
+            # The usual receive asks for no attributes: nothing to choose per message.
+            return [
+                Message(m.message_id, r.receipt_handle, m.body, m.md5_of_body, {}, {})
+                for r in received
+                for m in (r.message,)
+            ]
         return [
             self._message(r.message, r.receipt_handle, system_names, message_attribute_names)
             for r in received
         ]
-
-    def _room(self, max_messages: int, now: float, wait: int) -> int:
-        """How many messages a standard queue's receive may take under the in-flight limit (spec
-        1.5): none at the limit, where a short poll is refused and a long poll finds nothing."""
-        room = MAX_IN_FLIGHT_MESSAGES - self._store.in_flight(self.name, now)
-        if room <= 0 and wait == 0:
-            raise _error(OVER_LIMIT, _OVER_LIMIT_MESSAGE)
-        return max(0, min(max_messages, room))
 
     @staticmethod
     def _system_attribute_names(names: Sequence[str] | None) -> tuple[str, ...]:

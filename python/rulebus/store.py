@@ -295,6 +295,15 @@ class ReceivedMessage:
     message: StoredMessage
     receipt_handle: str
 
+    # Hand-written (dataclass keeps it), as StoredMessage's: one is built per message received.
+    def __init__(self, message: StoredMessage, receipt_handle: str) -> None:
+        object.__setattr__(self, "__dict__", {"message": message, "receipt_handle": receipt_handle})
+
+
+class InFlightLimitReached(Exception):
+    """Raised by :meth:`Store.receive` when a standard queue already has ``in_flight_limit``
+    messages in flight: nothing was received (the queue answers OverLimit or waits)."""
+
 
 @dataclass(frozen=True)
 class QueueCounts:
@@ -445,6 +454,7 @@ class Store(StreamStore, BusStore, IdempotencyStore, ABC):
         now: float,
         visibility_timeout: float,
         receive_request_attempt_id: str | None = None,
+        in_flight_limit: int | None = None,
     ) -> list[ReceivedMessage]:
         """Atomically take up to ``max_messages`` visible messages (oldest first), hide them until
         ``now + visibility_timeout``, count the receive, record the first-receive time and mint a
@@ -459,7 +469,11 @@ class Store(StreamStore, BusStore, IdempotencyStore, ABC):
         modified since (deleted, or its visibility changed, e.g. by another receive), return the
         same messages with the same receipt handles, hidden again until ``now +
         visibility_timeout``, without counting a receive; otherwise receive as usual and remember
-        the result under that id."""
+        the result under that id.
+
+        With ``in_flight_limit`` (standard queues, spec 1.5): take no more than keeps the queue's
+        in-flight messages within it, and raise :class:`InFlightLimitReached` when it has that
+        many in flight already."""
 
     @abstractmethod
     def in_flight(self, queue: str, now: float) -> int:
@@ -905,10 +919,17 @@ class MemoryStore(MemoryStreamStore, MemoryBusStore, MemoryIdempotencyStore, Sto
         now: float,
         visibility_timeout: float,
         receive_request_attempt_id: str | None = None,
+        in_flight_limit: int | None = None,
     ) -> list[ReceivedMessage]:
         with self._lock:
             state = self._queue(queue)
             state.drop_expired(now)
+            if in_flight_limit is not None:
+                state.promote(now)  # then ``in_flight`` is exactly the received ones still hidden
+                room = in_flight_limit - len(state.in_flight)
+                if room <= 0:
+                    raise InFlightLimitReached()
+                max_messages = min(max_messages, room)
             attempt = receive_request_attempt_id
             if attempt is None:
                 return self._receive(state, max_messages, now, visibility_timeout)
@@ -1663,6 +1684,24 @@ def _move_task_from_row(row: Sequence[Any]) -> MoveTaskRecord:
 
 _INSERT_MESSAGE = f"INSERT INTO messages (queue, {_MESSAGE_COLUMNS}) VALUES ({', '.join('?' * 16)})"
 
+# A queue's in-flight messages; the (queue, visible_at) index limits the scan to hidden ones.
+_IN_FLIGHT = (
+    "SELECT COUNT(*) FROM messages WHERE queue = ? AND visible_at > ? AND receive_count > 0 "
+    "AND +sent_timestamp > ?"
+)
+# The first visible unexpired messages of a standard queue, each row led by the in-flight count
+# (a constant subquery: SQLite evaluates it once), so a receive checks the limit for free.
+_FIRST_VISIBLE_WITH_IN_FLIGHT = (
+    "SELECT (SELECT COUNT(*) FROM messages WHERE queue = :queue AND visible_at > :now "
+    "AND receive_count > 0 AND +sent_timestamp > :cutoff), "
+    f"seq, {_MESSAGE_COLUMNS} FROM messages "
+    "WHERE queue = :queue AND seq > -1 AND +visible_at <= :now AND +sent_timestamp > :cutoff "
+    "ORDER BY seq LIMIT :n"
+)
+# Standard receives delete expired rows (which they skip anyway) at most this often per queue,
+# in seconds of the broker's clock.
+_EXPIRY_INTERVAL = 1.0
+
 
 # (queue name, attributes JSON) -> the parsed attributes. Stored attributes were validated when
 # set, and a QueueAttributes is immutable, so one parse per distinct text serves every read
@@ -1703,6 +1742,7 @@ class SQLiteStore(SQLiteStreamStore, SQLiteBusStore, SQLiteIdempotencyStore, Sto
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
         self._closed = False
+        self._expired_at: dict[str, float] = {}  # queue -> when a receive last deleted expired rows
         # Idempotent DDL; concurrent openers serialise on SQLite's own lock (busy_timeout).
         connection = self._connection()
         connection.executescript(_SCHEMA)
@@ -1891,16 +1931,25 @@ class SQLiteStore(SQLiteStreamStore, SQLiteBusStore, SQLiteIdempotencyStore, Sto
         now: float,
         visibility_timeout: float,
         receive_request_attempt_id: str | None = None,
+        in_flight_limit: int | None = None,
     ) -> list[ReceivedMessage]:
         with self._transaction() as connection:
             record = self._record(connection, queue)
-            connection.execute(
-                "DELETE FROM messages WHERE queue = ? AND sent_timestamp <= ?",
-                (queue, _expiry_cutoff(record, now)),
-            )
+            cutoff = _expiry_cutoff(record, now)
+            # A standard receive skips expired rows itself (its SELECT filters on the cutoff, as
+            # every other read does), so deleting them is housekeeping: once a second per queue.
+            # FIFO receives read the whole queue and remember attempts: expired rows go first.
+            last = self._expired_at.get(queue)
+            if record.attributes.fifo_queue or last is None or not 0 <= now - last < _EXPIRY_INTERVAL:
+                connection.execute(
+                    "DELETE FROM messages WHERE queue = ? AND sent_timestamp <= ?", (queue, cutoff)
+                )
+                self._expired_at[queue] = now
             attempt = receive_request_attempt_id
             if attempt is None:
-                return self._receive(connection, record, max_messages, now, visibility_timeout)
+                return self._receive(
+                    connection, record, max_messages, now, visibility_timeout, in_flight_limit
+                )
             connection.execute(
                 "DELETE FROM receive_attempts WHERE queue = ? AND received_at <= ?",
                 (queue, now - RECEIVE_ATTEMPT_WINDOW),
@@ -1913,7 +1962,10 @@ class SQLiteStore(SQLiteStreamStore, SQLiteBusStore, SQLiteIdempotencyStore, Sto
             if _replayable(entries, self._messages_by_id(connection, queue, [e[0] for e in entries])):
                 received = self._replay(connection, queue, entries, now + visibility_timeout)
             else:
-                at, received = now, self._receive(connection, record, max_messages, now, visibility_timeout)
+                at, received = (
+                    now,
+                    self._receive(connection, record, max_messages, now, visibility_timeout, in_flight_limit),
+                )
             connection.execute(
                 "INSERT OR REPLACE INTO receive_attempts VALUES (?, ?, ?, ?)",
                 (queue, attempt, at, json.dumps(_attempt_entries(received))),
@@ -1955,9 +2007,11 @@ class SQLiteStore(SQLiteStreamStore, SQLiteBusStore, SQLiteIdempotencyStore, Sto
         max_messages: int,
         now: float,
         visibility_timeout: float,
+        in_flight_limit: int | None = None,
     ) -> list[ReceivedMessage]:
         """The receive itself, inside the caller's transaction."""
         queue = record.name
+        cutoff = _expiry_cutoff(record, now)
         target_name = _dead_letter_name(record)
         target = None
         if target_name is not None:
@@ -1972,7 +2026,21 @@ class SQLiteStore(SQLiteStreamStore, SQLiteBusStore, SQLiteIdempotencyStore, Sto
             seqs = {row[1]: row[0] for row in rows}
             candidates: Iterable[tuple[int, StoredMessage]] = ((seqs[m.message_id], m) for m in ordered)
         else:
-            candidates = self._visible_in_send_order(connection, queue, now, max_messages)
+            # The in-flight count rides on the first read of visible messages (one statement).
+            first = connection.execute(
+                _FIRST_VISIBLE_WITH_IN_FLIGHT,
+                {"queue": queue, "now": now, "cutoff": cutoff, "n": max_messages},
+            ).fetchall()
+            if in_flight_limit is not None:
+                if first:
+                    in_flight = first[0][0]
+                else:
+                    (in_flight,) = connection.execute(_IN_FLIGHT, (queue, now, cutoff)).fetchone()
+                room = in_flight_limit - in_flight
+                if room <= 0:
+                    raise InFlightLimitReached()
+                max_messages = min(max_messages, room)
+            candidates = self._visible_in_send_order(connection, queue, now, cutoff, max_messages, first)
         taken: list[tuple[int, StoredMessage]] = []
         for seq, candidate in candidates:
             if target is not None and _exceeds(record, candidate):
@@ -2004,23 +2072,29 @@ class SQLiteStore(SQLiteStreamStore, SQLiteBusStore, SQLiteIdempotencyStore, Sto
 
     @staticmethod
     def _visible_in_send_order(
-        connection: sqlite3.Connection, queue: str, now: float, chunk: int
+        connection: sqlite3.Connection,
+        queue: str,
+        now: float,
+        cutoff: float,
+        chunk: int,
+        first: list[Any],
     ) -> Iterator[tuple[int, StoredMessage]]:
-        """A standard queue's visible messages, oldest first, read ``chunk`` at a time (a receive
-        that moves messages to a dead-letter queue reads on past them). ``+visible_at`` keeps
-        SQLite on messages_by_order: no sort, and it stops once it has enough."""
-        after = -1
+        """A standard queue's visible unexpired messages, oldest first: ``first`` (the rows of
+        _FIRST_VISIBLE_WITH_IN_FLIGHT), then ``chunk`` at a time (a receive that moves messages to
+        a dead-letter queue reads on past them). ``+visible_at`` keeps SQLite on
+        messages_by_order: no sort, and it stops once it has enough."""
+        rows = first
         while True:
-            rows = connection.execute(
-                f"SELECT seq, {_MESSAGE_COLUMNS} FROM messages "
-                "WHERE queue = ? AND seq > ? AND +visible_at <= ? ORDER BY seq LIMIT ?",
-                (queue, after, now, chunk),
-            ).fetchall()
             for row in rows:
-                yield row[0], _message_from_row(row[1:])
+                yield row[1], _message_from_row(row[2:])
             if len(rows) < chunk:
                 return
-            after = rows[-1][0]
+            rows = connection.execute(
+                f"SELECT NULL, seq, {_MESSAGE_COLUMNS} FROM messages "
+                "WHERE queue = ? AND seq > ? AND +visible_at <= ? AND +sent_timestamp > ? "
+                "ORDER BY seq LIMIT ?",
+                (queue, rows[-1][1], now, cutoff, chunk),
+            ).fetchall()
 
     def delete_message(self, queue: str, message_id: str, in_flight_at: float | None = None) -> DeleteResult:
         return self.delete_messages(queue, [message_id], in_flight_at)[0]
@@ -2128,16 +2202,11 @@ class SQLiteStore(SQLiteStreamStore, SQLiteBusStore, SQLiteIdempotencyStore, Sto
             return QueueCounts(int(row[0]), int(row[1]), int(row[2]))
 
     def in_flight(self, queue: str, now: float) -> int:
-        # Two reads without a transaction around them (taken before every receive): an
-        # approximate count (spec 1.5) need not see the record and the rows at one instant.
+        # Two reads without a transaction around them: an approximate count (spec 1.5) need
+        # not see the record and the rows at one instant.
         connection = self._connection()
         record = self._record(connection, queue)
-        # The (queue, visible_at) index limits the scan to hidden messages.
-        row = connection.execute(
-            "SELECT COUNT(*) FROM messages WHERE queue = ? AND visible_at > ? AND receive_count > 0 "
-            "AND +sent_timestamp > ?",
-            (queue, now, _expiry_cutoff(record, now)),
-        ).fetchone()
+        row = connection.execute(_IN_FLIGHT, (queue, now, _expiry_cutoff(record, now))).fetchone()
         return int(row[0])
 
     # ------------------------------------------------------------------ message move tasks
