@@ -4,8 +4,11 @@ count taken with the receive, and the Queue's lean paths for plain sends and rec
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from fake_clock import FakeClock
-from rulebus import Broker
+from rulebus import AwsError, Broker
 
 
 def test_a_message_visible_again_comes_before_newer_ones(broker: Broker) -> None:
@@ -86,3 +89,23 @@ def test_a_plain_body_over_the_size_limit_fails_alone(broker: Broker) -> None:
     )
     assert [s["Id"] for s in result["Successful"]] == ["1"]
     assert [(f["Id"], f["Code"]) for f in result["Failed"]] == [("2", "InvalidParameterValue")]
+
+
+def test_sqlite_queue_records_are_fresh_across_brokers(tmp_path: Path, clock: FakeClock) -> None:
+    # Each SQLite store caches queue records per connection; another store's writes show at once.
+    with (
+        Broker(tmp_path / "shared.db", clock=clock) as one,
+        Broker(tmp_path / "shared.db", clock=clock) as two,
+    ):
+        mine, theirs = one.queue("shared"), two.queue("shared")
+        mine.send("x")
+        assert theirs.attributes["VisibilityTimeout"] == "30"
+        mine.set_attributes(visibility_timeout=45)
+        assert theirs.attributes["VisibilityTimeout"] == "45"
+        theirs.set_attributes(maximum_message_size=1024)
+        result = mine.send_batch([{"Id": "1", "MessageBody": "x" * 1025}])
+        assert [f["Code"] for f in result["Failed"]] == ["InvalidParameterValue"]
+        two.delete_queue("shared")
+        with pytest.raises(AwsError) as info:
+            mine.send("y")
+        assert info.value.code == "QueueDoesNotExist"

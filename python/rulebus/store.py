@@ -1743,6 +1743,7 @@ class SQLiteStore(SQLiteStreamStore, SQLiteBusStore, SQLiteIdempotencyStore, Sto
         self._all_lock = threading.Lock()
         self._closed = False
         self._expired_at: dict[str, float] = {}  # queue -> when a receive last deleted expired rows
+        self._queue_writes = 0  # writes to queue rows through this store (see _record)
         # Idempotent DDL; concurrent openers serialise on SQLite's own lock (busy_timeout).
         connection = self._connection()
         connection.executescript(_SCHEMA)
@@ -1770,6 +1771,7 @@ class SQLiteStore(SQLiteStreamStore, SQLiteBusStore, SQLiteIdempotencyStore, Sto
             connection.execute("PRAGMA busy_timeout=30000")
             self._local.connection = connection
             self._local.pid = os.getpid()
+            self._local.records = {}  # queue records by name, for this connection (see _record)
             with self._all_lock:
                 self._all.append(connection)
         return connection
@@ -1788,6 +1790,28 @@ class SQLiteStore(SQLiteStreamStore, SQLiteBusStore, SQLiteIdempotencyStore, Sto
         connection.execute("COMMIT")
 
     def _record(self, connection: sqlite3.Connection, name: str) -> QueueRecord:
+        """The queue's record, from this connection's cache while nothing can have changed it:
+        PRAGMA data_version (cheaper than the read) tells whether another connection committed,
+        and ``_queue_writes`` whether this store wrote a queue row since (data_version does not
+        see a connection's own commits)."""
+        version = connection.execute("PRAGMA data_version").fetchone()[0]
+        records: dict[str, tuple[int, int, QueueRecord]] = self._local.records
+        cached = records.get(name)
+        if cached is not None and cached[0] == version and cached[1] == self._queue_writes:
+            return cached[2]
+        writes = self._queue_writes  # before the read: a write racing with it re-reads next time
+        record = self._read_record(connection, name)
+        if len(records) >= _PARSED_ATTRIBUTES_MAX:
+            records.clear()
+        records[name] = (version, writes, record)
+        return record
+
+    def _wrote_queue(self) -> None:
+        """After a write to a queues row (inside its transaction): cached records are stale."""
+        self._queue_writes += 1
+
+    @staticmethod
+    def _read_record(connection: sqlite3.Connection, name: str) -> QueueRecord:
         row = connection.execute(
             "SELECT name, attributes, created_timestamp, last_modified_timestamp, last_purge_timestamp "
             "FROM queues WHERE name = ?",
@@ -1826,6 +1850,7 @@ class SQLiteStore(SQLiteStreamStore, SQLiteBusStore, SQLiteIdempotencyStore, Sto
                     record.last_purge_timestamp,
                 ),
             )
+            self._wrote_queue()
             return self._record(connection, record.name)
 
     def get_queue(self, name: str) -> QueueRecord | None:
@@ -1841,6 +1866,7 @@ class SQLiteStore(SQLiteStreamStore, SQLiteBusStore, SQLiteIdempotencyStore, Sto
                 "UPDATE queues SET attributes = ?, last_modified_timestamp = ? WHERE name = ?",
                 (json.dumps(attributes.to_aws()), now, name),
             )
+            self._wrote_queue()
             return self._record(connection, name)
 
     def delete_queue(self, name: str, now: float) -> None:
@@ -1850,6 +1876,7 @@ class SQLiteStore(SQLiteStreamStore, SQLiteBusStore, SQLiteIdempotencyStore, Sto
             connection.execute("DELETE FROM deduplication WHERE queue = ?", (name,))
             connection.execute("DELETE FROM receive_attempts WHERE queue = ?", (name,))
             connection.execute("DELETE FROM queues WHERE name = ?", (name,))
+            self._wrote_queue()
             connection.execute(
                 "INSERT OR REPLACE INTO deleted_queues (name, deleted_at) VALUES (?, ?)", (name, now)
             )
@@ -2186,6 +2213,7 @@ class SQLiteStore(SQLiteStreamStore, SQLiteBusStore, SQLiteIdempotencyStore, Sto
                 return False
             connection.execute("DELETE FROM messages WHERE queue = ?", (queue,))
             connection.execute("UPDATE queues SET last_purge_timestamp = ? WHERE name = ?", (now, queue))
+            self._wrote_queue()
             return True
 
     def counts(self, queue: str, now: float) -> QueueCounts:
