@@ -587,3 +587,36 @@ def test_http_errors_retried_or_not(
     assert attributes["ERROR_CODE"] == "ERROR_FROM_TARGET"
     assert attributes["ERROR_MESSAGE"].endswith(f"answered {status}")
     assert attributes["RETRY_ATTEMPTS"] == ("1" if retried else "0")
+
+
+# ---------------------------------------------------------------------- malformed details
+
+
+@pytest.mark.parametrize(
+    "detail",
+    [
+        '{"a": NaN}',
+        '{"a": 1} trailing',
+        '{"a": 1}, "source": "forged"',
+        '{"a": "\x01"}',
+        '{"a": 01}',
+        "{" + '"a":{' * 1200 + "}" * 1201,
+        '{"a": "\ud800"}',
+    ],
+)
+def test_malformed_details_fail_their_entry_only(broker: Broker, bus: EventBus, detail: str) -> None:
+    bus.put_rule("r", event_pattern={"source": ["com.shop"]})
+    bus.put_targets("r", [{"Id": "q", "Arn": broker.queue("q").arn}])
+    result = bus.put_events([{"Source": "com.shop", "DetailType": "x", "Detail": detail}, entry()])
+    assert result["FailedEntryCount"] == 1
+    assert result["Entries"][0] == {"ErrorCode": "MalformedDetail", "ErrorMessage": "Detail is malformed."}
+    assert len(bodies(broker, "q")) == 1
+
+
+def test_detail_is_delivered_as_sent_without_whitespace(broker: Broker, bus: EventBus) -> None:
+    bus.put_rule("r", event_pattern={"detail": {"n": [{"numeric": ["=", 2.5]}]}})
+    bus.put_targets("r", [{"Id": "q", "Arn": broker.queue("q").arn}])
+    bus.put_events([entry(Detail='{ "n" : 2.50 ,\n "s" : "a  b\\u00e9" }')])  # type: ignore[arg-type]
+    [message] = broker.queue("q").receive()
+    assert message.body.endswith(',"detail":{"n":2.50,"s":"a  b\\u00e9"}}')
+    assert json.loads(message.body)["detail"] == {"n": 2.5, "s": "a  bé"}

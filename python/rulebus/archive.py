@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -234,7 +234,7 @@ class Archives:
     def archive(
         self,
         bus: EventBus,
-        event: dict[str, Any],
+        event: Mapping[str, Any],
         text: str,
         ingestion: float,
         records: list[ArchiveRecord] | None = None,

@@ -30,13 +30,13 @@ import os
 import random
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import partial
 from typing import TYPE_CHECKING, Any, Callable, Union
 
-from rulebus._core import Pattern, RuleSet
+from rulebus._core import Pattern, RuleSet, event_text
 from rulebus._errors import AwsError, InvalidPatternError
 from rulebus._errors import constraint_error as _constraint
 from rulebus.bus_store import DeleteRuleResult, RuleRecord, TargetRecord
@@ -163,7 +163,8 @@ def _entry_time(value: Any, now: float) -> float:
 def _utf8(text: Any) -> int:
     if not isinstance(text, str):
         return 0
-    return len(text) if text.isascii() else len(text.encode("utf-8"))
+    # surrogatepass: a lone surrogate is counted here, and refused with its entry later.
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
 def entry_size(entry: Mapping[str, Any]) -> int:
@@ -175,7 +176,6 @@ def entry_size(entry: Mapping[str, Any]) -> int:
 
 
 _compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-_quote = json.encoder.encode_basestring  # a str as JSON, as _compact writes it (C-accelerated)
 
 
 def _event_id() -> str:
@@ -596,7 +596,7 @@ class EventBus:
         now = self._broker._clock()
         now_text = event_time(now)
         results: list[dict[str, Any]] = []
-        accepted: list[tuple[EventBus, dict[str, Any], str]] = []
+        accepted: list[tuple[EventBus, _LazyEvent, str]] = []
         for entry in entries:
             try:
                 bus = self._entry_bus(entry.get("EventBusName"))
@@ -604,7 +604,7 @@ class EventBus:
             except _EntryError as error:
                 results.append({"ErrorCode": error.code, "ErrorMessage": error.message})
                 continue
-            results.append({"EventId": event["id"]})
+            results.append({"EventId": event.id})
             accepted.append((bus, event, text))
         # Deliveries to queues are gathered and sent per queue in batches once every event is
         # routed (see _flush_queue_deliveries): one store call per 10 messages instead of one each.
@@ -635,9 +635,10 @@ class EventBus:
             raise _error(NOT_FOUND, f"Event bus {bus_name} does not exist.")
         return self._broker.event_bus(bus_name)
 
-    def _envelope(self, entry: Mapping[str, Any], now: float, now_text: str) -> tuple[dict[str, Any], str]:
+    def _envelope(self, entry: Mapping[str, Any], now: float, now_text: str) -> tuple[_LazyEvent, str]:
         """The event for a valid entry (spec 3.1) and its compact JSON text, or _EntryError with
-        PutEvents' per-entry texts."""
+        PutEvents' per-entry texts. The text is written by the engine in one call, which also
+        validates the detail; the event's members are parsed from it only if a target needs them."""
         for name in ("Source", "DetailType", "Detail"):
             value = entry.get(name)
             if value is None or value == "":
@@ -652,42 +653,34 @@ class EventBus:
             or not isinstance(detail_text, str)
         ):
             raise TypeError("Source, DetailType and Detail must be str")
+        resources = entry.get("Resources") or []
+        if not isinstance(resources, (list, tuple)) or not all(isinstance(r, str) for r in resources):
+            raise TypeError("Resources must be a list of str")
+        event_id = _event_id()
+        time = now_text if entry.get("Time") is None else event_time(_entry_time(entry["Time"], now))
         try:
-            detail = json.loads(detail_text)
-        except ValueError:
-            detail = None
-        if not isinstance(detail, dict):
+            text = event_text(
+                event_id,
+                detail_type,
+                source,
+                self._broker.account,
+                time,
+                self._broker.region,
+                list(resources),
+                detail_text,
+            )
+        except UnicodeError:  # lone surrogates: text no JSON document can carry
+            text = None
+        if text is None:
             raise _EntryError("MalformedDetail", "Detail is malformed.")
         if source.startswith("aws."):
             # Custom events cannot claim an AWS source (spec 3.1); AWS's per-entry code.
             raise _EntryError("NotAuthorizedForSourceException", "Not authorized for the source.")
-        resources = entry.get("Resources") or []
-        if not isinstance(resources, (list, tuple)) or not all(isinstance(r, str) for r in resources):
-            raise TypeError("Resources must be a list of str")
-        event = {
-            "version": "0",
-            "id": _event_id(),
-            "detail-type": detail_type,
-            "source": source,
-            "account": self._broker.account,
-            "time": now_text if entry.get("Time") is None else event_time(_entry_time(entry["Time"], now)),
-            "region": self._broker.region,
-            "resources": list(resources),
-            "detail": detail,
-        }
-        # The text _compact(event) would give, without walking the envelope again: the fixed
-        # members need no escaping (uuid, time, account and region are plain ASCII).
-        text = (
-            f'{{"version":"0","id":"{event["id"]}","detail-type":{_quote(detail_type)},'
-            f'"source":{_quote(source)},"account":{_quote(self._broker.account)},"time":"{event["time"]}",'
-            f'"region":{_quote(self._broker.region)},'
-            f'"resources":{_compact(list(resources)) if resources else "[]"},"detail":{_compact(detail)}}}'
-        )
-        return event, text
+        return _LazyEvent(text, event_id, time), text
 
     def _ingest(
         self,
-        event: dict[str, Any],
+        event: Mapping[str, Any],
         ingestion: float,
         replay: str | None = None,
         only_rules: Iterable[str] | None = None,
@@ -698,7 +691,7 @@ class EventBus:
         rules (all, or ``only_rules`` for a replay) and delivered to their targets. Returns the
         names of the rules it matched. ``synced``: the caller brought the view up to date."""
         if text is None:
-            text = _compact(event)
+            text = event.text if isinstance(event, _LazyEvent) else _compact(event)
         if replay is None and (self._archive_records is None or self._archive_records):
             self._broker._archives.archive(self, event, text, ingestion, self._archive_records)
         if not synced:
@@ -725,7 +718,7 @@ class EventBus:
     # ------------------------------------------------------------------ delivery
 
     def _invoke(
-        self, rule: _Rule, target: _Target, event: dict[str, Any], text: str, ingestion: float
+        self, rule: _Rule, target: _Target, event: Mapping[str, Any], text: str, ingestion: float
     ) -> None:
         if target.kind == "python" and target.call is None:
             return  # a callable of another process (or broker): it delivers there
@@ -736,7 +729,7 @@ class EventBus:
             attempt()
 
     def _attempt(
-        self, rule: _Rule, target: _Target, event: dict[str, Any], text: str, ingestion: float, retries: int
+        self, rule: _Rule, target: _Target, event: Mapping[str, Any], text: str, ingestion: float, retries: int
     ) -> None:
         """One invocation; on failure a retry is scheduled, or the event is dead-lettered."""
         self.metrics["Invocations"] += 1
@@ -746,7 +739,7 @@ class EventBus:
             payload = (
                 text
                 if target.input.kind == "event"
-                else target.input.render(event, rule.arn, rule.record.name, ingestion)
+                else target.input.render(_plain(event), rule.arn, rule.record.name, ingestion)
             )
             if target.kind == "sqs" and self._pending is not None and retries == 0:
                 self._pending.append((rule, target, event, text, ingestion, payload))
@@ -764,7 +757,7 @@ class EventBus:
         self,
         rule: _Rule,
         target: _Target,
-        event: dict[str, Any],
+        event: Mapping[str, Any],
         text: str,
         ingestion: float,
         retries: int,
@@ -842,7 +835,7 @@ class EventBus:
             raise _Failure("NO_RESOURCE", f"Queue {name} does not exist.", retryable=False)
         return Queue(self._broker, name)
 
-    def _send(self, target: _Target, payload: str, event: dict[str, Any]) -> None:
+    def _send(self, target: _Target, payload: str, event: Mapping[str, Any]) -> None:
         broker = self._broker
         if target.kind == "python":
             assert target.call is not None
@@ -878,7 +871,7 @@ class EventBus:
             else:  # another bus: the event itself goes on, as EventBridge forwards it
                 if self._store.get_event_bus(name) is None:
                     raise _Failure("NO_RESOURCE", f"Event bus {name} does not exist.", retryable=False)
-                broker.event_bus(name)._ingest(event, broker._clock())
+                broker.event_bus(name)._ingest(event, broker._clock(), text=_text_of(event))
         except AwsError as error:
             raise _Failure("INVALID_PARAMETER", f"{error.code}: {error.message}", retryable=False) from None
 
@@ -1010,6 +1003,50 @@ class EventBus:
         return self._broker._archives.wait_for_replay(name, timeout)
 
 
+class _LazyEvent(Mapping[str, Any]):
+    """An event PutEvents accepted, known by its text: most deliveries need the text alone, so
+    its members are parsed only when a target asks (input shaping, partition keys)."""
+
+    __slots__ = ("_data", "id", "text", "time")
+
+    def __init__(self, text: str, event_id: str, time: str) -> None:
+        self.text = text
+        self.id = event_id
+        self.time = time
+        self._data: dict[str, Any] | None = None
+
+    @property
+    def data(self) -> dict[str, Any]:
+        if self._data is None:
+            self._data = json.loads(self.text)
+        return self._data
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key == "id":
+            return self.id
+        if key == "time":
+            return self.time
+        return self.data.get(key, default)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.data)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+
+def _plain(event: Mapping[str, Any]) -> dict[str, Any]:
+    """The event as a dict (what input shaping and JSON writers take)."""
+    return event.data if isinstance(event, _LazyEvent) else dict(event)
+
+
+def _text_of(event: Mapping[str, Any]) -> str:
+    return event.text if isinstance(event, _LazyEvent) else _compact(event)
+
+
 class _EntryError(Exception):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -1033,7 +1070,7 @@ def _target_kind(arn: str) -> str:
     return "unknown"
 
 
-def _partition_key(target: _Target, event: dict[str, Any]) -> str:
+def _partition_key(target: _Target, event: Mapping[str, Any]) -> str:
     """KinesisParameters.PartitionKeyPath applied to the event; the event's id without one (or
     when the path finds nothing), as EventBridge does."""
     path = (target.target.get("KinesisParameters") or {}).get("PartitionKeyPath")

@@ -8,6 +8,7 @@
 //! ```
 
 pub mod casefold;
+pub mod envelope;
 pub mod cidr;
 pub mod error;
 pub mod event;
