@@ -167,6 +167,19 @@ def _utf8(text: Any) -> int:
     return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
+def _over_size(entries: Sequence[Mapping[str, Any]], limit: int) -> bool:
+    """Whether the entries add up to more than ``limit`` bytes; counted only when they might, as
+    no character takes more than 4 bytes of UTF-8."""
+    chars = 0
+    for entry in entries:
+        for key in ("Source", "DetailType", "Detail"):
+            value = entry.get(key)
+            if isinstance(value, str):
+                chars += len(value)
+        chars += 4 + sum(len(r) for r in entry.get("Resources") or () if isinstance(r, str))
+    return chars * 4 > limit and sum(entry_size(entry) for entry in entries) > limit
+
+
 def entry_size(entry: Mapping[str, Any]) -> int:
     """PutEvents entry size as AWS counts it (spec 3.2): 14 bytes for a Time, plus the UTF-8
     bytes of Source, DetailType, Detail and every Resource."""
@@ -591,15 +604,16 @@ class EventBus:
                     f"entries.{index}.member.detailType",
                     "Member must have length less than or equal to 128",
                 )
-        if sum(entry_size(entry) for entry in entries) > self._broker.max_events_size:
+        if _over_size(entries, self._broker.max_events_size):
             raise _error(VALIDATION, "Total size of the entries in the request is over the limit.")
         now = self._broker._clock()
         now_text = event_time(now)
         results: list[dict[str, Any]] = []
         accepted: list[tuple[EventBus, _LazyEvent, str]] = []
+        checked: list[bool] = []
         for entry in entries:
             try:
-                bus = self._entry_bus(entry.get("EventBusName"))
+                bus = self._entry_bus(entry.get("EventBusName"), checked)
                 event, text = self._envelope(entry, now, now_text)
             except _EntryError as error:
                 results.append({"ErrorCode": error.code, "ErrorMessage": error.message})
@@ -623,9 +637,13 @@ class EventBus:
         failed = sum(1 for result in results if "ErrorCode" in result)
         return {"FailedEntryCount": failed, "Entries": results}
 
-    def _entry_bus(self, name: Any) -> EventBus:
+    def _entry_bus(self, name: Any, checked: list[bool]) -> EventBus:
+        """The bus an entry names (this one when it names none); ``checked`` remembers, for the
+        whole call, that this bus exists."""
         if name is None or name == self.name or name == self.arn:
-            self._check_exists()
+            if not checked:
+                self._check_exists()
+                checked.append(True)
             return self
         if isinstance(name, EventBus):
             name = name.name
@@ -729,7 +747,13 @@ class EventBus:
             attempt()
 
     def _attempt(
-        self, rule: _Rule, target: _Target, event: Mapping[str, Any], text: str, ingestion: float, retries: int
+        self,
+        rule: _Rule,
+        target: _Target,
+        event: Mapping[str, Any],
+        text: str,
+        ingestion: float,
+        retries: int,
     ) -> None:
         """One invocation; on failure a retry is scheduled, or the event is dead-lettered."""
         self.metrics["Invocations"] += 1
