@@ -803,17 +803,26 @@ class Queue:
         ids = _check_batch(entries, "DeleteMessageBatchRequestEntry")
         # Per entry: the handle, and its message id or the error that fails the entry.
         plan: list[tuple[str, Any, str | AwsError]] = []
+        message_ids: list[str] = []
+        name = self.name
         for entry_id, entry in zip(ids, entries):
             handle = entry.get("ReceiptHandle", "")
+            parsed = parse_receipt_handle(handle)
+            if parsed is not None and parsed[0] == name:  # else _message_id words the error
+                message_ids.append(parsed[1])
+                plan.append((entry_id, handle, parsed[1]))
+                continue
             try:
                 plan.append((entry_id, handle, self._message_id(handle)))
             except AwsError as error:
                 plan.append((entry_id, handle, error))
-        message_ids = [target for _, _, target in plan if isinstance(target, str)]
         outcomes: Iterator[DeleteResult] = iter(())
         if message_ids:
             in_flight_at = self._now() if self._fifo else None
-            outcomes = iter(self._store.delete_messages(self.name, message_ids, in_flight_at))
+            results = self._store.delete_messages(name, message_ids, in_flight_at)
+            if len(plan) == len(results) and DeleteResult.EXPIRED not in results:
+                return {"Successful": [{"Id": entry_id} for entry_id in ids], "Failed": []}
+            outcomes = iter(results)
         successful: list[dict[str, Any]] = []
         failed: list[dict[str, Any]] = []
         for entry_id, handle, target in plan:

@@ -176,16 +176,30 @@ _TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
 _FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
 
 
+# Handles minted by this process, most recent first to go: what parse_receipt_handle would find
+# in them. Most handles come back to the process that minted them (to delete the message), and a
+# look-up is cheaper than decoding; bounded, and a miss only means decoding.
+_MINTED: dict[str, tuple[str, str]] = {}
+_MINTED_MAX = 65_536
+
+
 def make_receipt_handle(queue: str, message_id: str) -> str:
     """A new receipt handle for one receive of ``message_id`` from ``queue``."""
     raw = f"{_HANDLE_PREFIX}\n{queue}\n{message_id}\n{_TOKENS.next()}"
-    return binascii.b2a_base64(raw.encode("utf-8"), newline=False).translate(_TO_URLSAFE).decode("ascii")
+    handle = binascii.b2a_base64(raw.encode("utf-8"), newline=False).translate(_TO_URLSAFE).decode("ascii")
+    if len(_MINTED) >= _MINTED_MAX:
+        _MINTED.clear()
+    _MINTED[handle] = (queue, message_id)
+    return handle
 
 
 def parse_receipt_handle(handle: str) -> tuple[str, str] | None:
     """``(queue, message_id)`` of a handle this module minted, or None for anything else."""
     if not isinstance(handle, str) or not handle or len(handle) > 1024:
         return None
+    minted = _MINTED.get(handle)
+    if minted is not None:
+        return minted
     try:
         raw = binascii.a2b_base64(handle.encode("ascii").translate(_FROM_URLSAFE)).decode("utf-8")
     except (binascii.Error, UnicodeError, ValueError):
@@ -672,7 +686,13 @@ class _MemoryQueue:
             self.newest_sent = sent
         if sent < self.oldest_sent:
             self.oldest_sent = sent
-        self._place(message, now)
+        if message.visible_at <= now:  # _place, shortened: last in send order, never in flight
+            entry = self.where[message_id] = (self.next_seq, message_id)
+            self.visible.append(entry)
+            if len(self.visible) + len(self.returned) > 2 * len(self.messages) + _HEAP_SLACK:
+                self._show(self.visible.pop())  # which compacts
+        else:
+            self._place(message, now)
 
     def update(self, message: StoredMessage, now: float) -> None:
         """A message already here changed (visibility, receive count)."""
@@ -969,6 +989,14 @@ class MemoryStore(MemoryStreamStore, MemoryBusStore, MemoryIdempotencyStore, Sto
         else:
             state.promote(now)
             candidates = iter(lambda: state.take(now), None)
+            if target is None:  # nothing to move: take the first ones, no questions per message
+                take = state.take
+                while len(taken) < max_messages:
+                    message = take(now)
+                    if message is None:
+                        break
+                    taken.append(message)
+                candidates = iter(())
         for message in candidates:
             if target is not None and _exceeds(record, message):
                 state.remove(message.message_id)
