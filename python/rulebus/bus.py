@@ -225,6 +225,11 @@ class _Target:
     dead_letter_arn: str | None = None
     message_group_id: str | None = None
     call: Callable[[Any], Any] | None = None  # python targets, in the process that put them
+    #: A queue getting the whole event: put_events stores these together (_flush_queue_deliveries).
+    batchable: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.batchable = self.kind == "sqs" and self.input.kind == "event"
 
 
 @dataclass
@@ -718,17 +723,21 @@ class EventBus:
         if only_rules is not None:
             allowed = set(only_rules)
             matched = [name for name in matched if name in allowed]
-        if matched:
-            self.metrics["MatchedEvents"] += 1
+        if not matched:
+            return matched
+        metrics = self.metrics
+        metrics["MatchedEvents"] += 1
+        pending = self._pending
+        view = self._view
         for name in matched:
-            rule = self._view.get(name)
+            rule = view.get(name)
             if rule is None:
                 continue
-            self.metrics["TriggeredRules"] += 1
+            metrics["TriggeredRules"] += 1
             for target in rule.targets:
-                if self._pending is not None and target.kind == "sqs" and target.input.kind == "event":
-                    self.metrics["Invocations"] += 1  # the common case, without the general path's calls
-                    self._pending.append((rule, target, event, text, ingestion, text))
+                if pending is not None and target.batchable:
+                    metrics["Invocations"] += 1  # the common case, without the general path's calls
+                    pending.append((rule, target, event, text, ingestion, text))
                 else:
                     self._invoke(rule, target, event, text, ingestion)
         return matched
@@ -812,7 +821,7 @@ class EventBus:
             return
         now = self._broker._clock()
         queues: dict[str, tuple[Queue, Any] | _Failure] = {}
-        batches: list[tuple[str, list[Any]]] = []
+        batches: dict[str, list[Any]] = {}  # per queue, in event order
         stored: list[tuple[Any, ...]] = []
         for delivery in pending:
             rule, target, event, text, ingestion, payload = delivery
@@ -838,12 +847,16 @@ class EventBus:
                 failure = _Failure("INVALID_PARAMETER", f"{error.code}: {error.message}", retryable=False)
                 self._failed(rule, target, event, text, ingestion, 0, failure)
                 continue
-            batches.append((queue.name, [message]))
+            batch = batches.get(queue.name)
+            if batch is None:
+                batches[queue.name] = [message]
+            else:
+                batch.append(message)
             stored.append(delivery)
         if not batches:
             return
         try:
-            self._store.put_messages_many(batches)
+            self._store.put_messages_many(list(batches.items()))
         except AwsError:  # a queue went away in between: one by one, so the others still get theirs
             for rule, target, event, text, ingestion, payload in stored:
                 try:

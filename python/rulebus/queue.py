@@ -537,12 +537,40 @@ class Queue:
         Raises what :meth:`send` raises for a bad message (an AwsError, or TypeError). Pass the
         queue's ``attributes`` when already read, to spare a store read (QueueDoesNotExist comes
         from that read, or from ``put_messages_many``), and ``now`` to stamp many alike."""
+        if attributes is None:
+            attributes = self._record().attributes
+        if now is None:
+            now = self._now()
+        if (
+            message_attributes is None
+            and delay_seconds is None
+            and message_group_id is None
+            and message_deduplication_id is None
+            and not attributes.fifo_queue
+            and type(body) is str
+            and 0 < len(body) <= attributes.maximum_message_size
+            and body.isascii()
+            and (body.isprintable() or body.replace("\n", " ").isprintable())
+        ):
+            # What topics and buses usually deliver (ASCII JSON, perhaps on lines) passes every
+            # check of _prepare: built here without them, as send_batch does for its usual entry.
+            digest = hashlib.md5(body.encode()).hexdigest()
+            return StoredMessage(
+                new_message_id(),
+                body,
+                digest,
+                {},
+                None,
+                self._broker.account,
+                now,
+                now + attributes.delay_seconds,
+            )
         return self._prepare(
-            attributes if attributes is not None else self._record().attributes,
+            attributes,
             body,
             message_attributes,
             delay_seconds,
-            self._now() if now is None else now,
+            now,
             batch=False,
             message_group_id=message_group_id,
             message_deduplication_id=message_deduplication_id,
