@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from rulebus._core import Pattern
 from rulebus._errors import AwsError, InvalidPatternError
 from rulebus._errors import constraint_error as _constraint
-from rulebus.bus import _check_name, parse_event_time
+from rulebus.bus import check_name, parse_event_time
 from rulebus.bus_store import ArchiveRecord, ReplayRecord
 
 if TYPE_CHECKING:
@@ -126,7 +126,7 @@ class Archives:
         retention_days: int = 0,
         description: str | None = None,
     ) -> dict[str, Any]:
-        _check_name(name, "archiveName", 48)  # the charset of rule names, shorter
+        check_name(name, "archiveName", 48)  # the charset of rule names, shorter
         _check_retention(retention_days)
         pattern = _pattern_text(event_pattern)
         bus._check_exists()
@@ -278,7 +278,7 @@ class Archives:
         rules: Iterable[str] | None = None,
         description: str | None = None,
     ) -> dict[str, Any]:
-        _check_name(name, "replayName", 64)
+        check_name(name, "replayName", 64)
         match = _ARCHIVE_ARN.fullmatch(archive) if isinstance(archive, str) else None
         archive_name = match.group(1) if match else archive
         record = self._store.get_archive(archive_name)

@@ -98,7 +98,9 @@ def _error(code: str, message: str) -> AwsError:
     return AwsError(code, message, status=404 if code == NOT_FOUND else 400)
 
 
-def _check_name(value: Any, where: str, longest: int) -> str:
+def check_name(value: Any, where: str, longest: int) -> str:
+    """A rule name, target Id, archive or replay name: at most ``longest`` of
+    ``[.-_A-Za-z0-9]``, else AWS's request-model ValidationException naming ``where``."""
     if not isinstance(value, str):
         raise TypeError(f"{where} must be str, not {type(value).__name__}")
     if len(value) > longest:
@@ -373,7 +375,7 @@ class EventBus:
         returns its ARN. The pattern is compiled by the engine and refused with AWS's
         InvalidEventPatternException text; a schedule (default bus only) is ``rate(...)`` or
         ``cron(...)``."""
-        _check_name(name, "name", 64)
+        check_name(name, "name", 64)
         if state not in RULE_STATES:
             raise _constraint(
                 state, "state", f"Member must satisfy enum value set: [{', '.join(RULE_STATES)}]"
@@ -470,7 +472,7 @@ class EventBus:
 
     def delete_rule(self, name: str) -> None:
         """DeleteRule: refused while the rule has targets; deleting a missing rule is no error."""
-        _check_name(name, "name", 64)
+        check_name(name, "name", 64)
         if self._store.delete_rule(self.name, name) is DeleteRuleResult.HAS_TARGETS:
             raise _error(VALIDATION, "Rule can't be deleted since it has targets.")
         self._broker._rules_changed(self)
@@ -522,7 +524,7 @@ class EventBus:
         target_id = target.get("Id")
         if target_id is None:
             raise _constraint("null", f"{where}.id", "Member must not be null")
-        _check_name(target_id, f"{where}.id", 64)
+        check_name(target_id, f"{where}.id", 64)
         arn, call = self._target_arn(target.get("Arn"), where)
         stored = {**dict(target), "Arn": arn}
         TargetInput.from_target(stored, index)  # validates Input, InputPath, InputTransformer
@@ -574,7 +576,7 @@ class EventBus:
         """RemoveTargets: the rule's targets with these Ids go; unknown Ids are no error."""
         record = self._rule_record(rule)
         for target_id in ids:
-            _check_name(target_id, "ids", 64)
+            check_name(target_id, "ids", 64)
         self._store.remove_targets(self.name, record.name, list(ids))
         for target_id in ids:
             self._local.pop((record.name, target_id), None)
