@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 import pytest
 from fake_clock import FakeClock
+from http_endpoint import Endpoint, serving
 from hypothesis import HealthCheck, settings
 from rulebus import Broker
 
@@ -71,3 +72,10 @@ def make_broker(
 @pytest.fixture
 def broker(make_broker: Callable[..., Broker]) -> Broker:
     return make_broker()
+
+
+@pytest.fixture
+def endpoint() -> Iterator[Endpoint]:
+    """A local HTTP server recording what it is sent (see http_endpoint.py)."""
+    with serving() as state:
+        yield state

@@ -5,12 +5,12 @@ move; retries run when a test says so (``run_retries``), so nothing sleeps."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 from fake_clock import START, FakeClock
+from http_endpoint import Endpoint
 from rulebus import AwsError, Broker
 from rulebus.bus import EventBus
 
@@ -519,59 +519,29 @@ def test_scheduled_fires_happen_once_across_brokers(tmp_path: Path, clock: FakeC
 # ---------------------------------------------------------------------- HTTP endpoints
 
 
-@pytest.fixture
-def endpoint() -> Iterator[dict[str, Any]]:
-    """A local HTTP server answering with ``state["status"]`` and recording what it got."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, HTTPServer
-
-    state: dict[str, Any] = {"status": 200, "requests": []}
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length", "0"))
-            state["requests"].append((dict(self.headers), self.rfile.read(length).decode("utf-8")))
-            self.send_response(state["status"])
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
-    thread.start()
-    state["url"] = f"http://127.0.0.1:{server.server_address[1]}/hook"
-    try:
-        yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def test_http_target_gets_the_event(broker: Broker, bus: EventBus, endpoint: dict[str, Any]) -> None:
+def test_http_target_gets_the_event(broker: Broker, bus: EventBus, endpoint: Endpoint) -> None:
     bus.put_rule("r", event_pattern={"source": ["com.shop"]})
-    bus.put_targets("r", [{"Id": "hook", "Arn": endpoint["url"], "InputPath": "$.detail"}])
+    bus.put_targets("r", [{"Id": "hook", "Arn": endpoint.url, "InputPath": "$.detail"}])
     bus.put_events([entry({"amount": 3})])
     assert bus.wait_for_deliveries(timeout=30)
-    [(headers, body)] = endpoint["requests"]
-    assert json.loads(body) == {"amount": 3}
-    assert headers["Content-Type"].startswith("application/json")
+    [request] = endpoint.requests
+    assert request.json() == {"amount": 3}
+    assert request.headers["content-type"].startswith("application/json")
 
 
 @pytest.mark.parametrize(("status", "retried"), [(500, True), (429, True), (404, False), (400, False)])
 def test_http_errors_retried_or_not(
-    broker: Broker, bus: EventBus, endpoint: dict[str, Any], clock: FakeClock, status: int, retried: bool
+    broker: Broker, bus: EventBus, endpoint: Endpoint, clock: FakeClock, status: int, retried: bool
 ) -> None:
     dlq = broker.queue("dlq")
-    endpoint["status"] = status
+    endpoint.status = status
     bus.put_rule("r", event_pattern={"source": ["com.shop"]})
     bus.put_targets(
         "r",
         [
             {
                 "Id": "hook",
-                "Arn": endpoint["url"],
+                "Arn": endpoint.url,
                 "RetryPolicy": {"MaximumRetryAttempts": 1},
                 "DeadLetterConfig": {"Arn": dlq.arn},
             }
@@ -582,7 +552,7 @@ def test_http_errors_retried_or_not(
     assert bus.pending_retries() == (1 if retried else 0)
     clock.advance(3600)
     bus.run_retries()
-    assert len(endpoint["requests"]) == (2 if retried else 1)
+    assert len(endpoint.requests) == (2 if retried else 1)
     [(_, attributes)] = dead_letters(broker, "dlq")
     assert attributes["ERROR_CODE"] == "ERROR_FROM_TARGET"
     assert attributes["ERROR_MESSAGE"].endswith(f"answered {status}")

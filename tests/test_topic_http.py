@@ -11,13 +11,10 @@ from __future__ import annotations
 import json
 import re
 import socket
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 import pytest
+from http_endpoint import Endpoint
 from rulebus import AwsError, Broker
 from rulebus.topic import Topic, retry_delays
 
@@ -45,59 +42,6 @@ NOTIFICATION_KEYS = [
     "SigningCertURL",
     "UnsubscribeURL",
 ]
-
-
-@dataclass
-class Request:
-    path: str
-    headers: dict[str, str]
-    body: str
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-@dataclass
-class Endpoint:
-    """What the server received, and the status it answers with (changeable mid-test); while
-    ``hold`` is clear, the server waits before answering."""
-
-    url: str
-    requests: list[Request] = field(default_factory=list)
-    status: int = 200
-    hold: threading.Event = field(default_factory=threading.Event)
-
-    def __post_init__(self) -> None:
-        self.hold.set()
-
-
-@pytest.fixture
-def endpoint() -> Iterator[Endpoint]:
-    state = Endpoint(url="")
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length", "0"))
-            body = self.rfile.read(length).decode("utf-8")
-            state.requests.append(Request(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
-            state.hold.wait(30)
-            self.send_response(state.status)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/sns/hook?x=1"
-    try:
-        yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 @pytest.fixture
@@ -511,4 +455,3 @@ def test_publish_returns_before_a_slow_endpoint_answers(
     settled(topic)
     # One lane per subscription: the endpoint got them one after the other, in publish order.
     assert [request.json()["Message"] for request in endpoint.requests] == ["one", "two"]
-
