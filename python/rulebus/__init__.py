@@ -16,20 +16,30 @@ from rulebus._errors import (
     RulebusError,
 )
 from rulebus.broker import Broker
+from rulebus.bus import EventBus
 from rulebus.idempotency import Idempotency, IdempotencyInProgressError, idempotent
+from rulebus.queue import Message, Queue
+from rulebus.stream import Stream
+from rulebus.topic import Subscription, Topic
 
 __all__ = [
     "AwsError",
     "Broker",
+    "EventBus",
     "FilterPolicy",
     "Idempotency",
     "IdempotencyInProgressError",
     "InvalidEventError",
     "InvalidFilterPolicyError",
     "InvalidPatternError",
+    "Message",
     "Pattern",
+    "Queue",
     "RuleSet",
     "RulebusError",
+    "Stream",
+    "Subscription",
+    "Topic",
     "idempotent",
     "test_event_pattern",
 ]
