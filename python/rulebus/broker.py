@@ -25,9 +25,10 @@ from rulebus.move_task import MoveTasks, QueueRef
 from rulebus.queue import Queue, check_queue_attributes
 from rulebus.queue_attributes import ATTRIBUTE_NAMES, QueueAttributes, validate_queue_name
 from rulebus.scheduler import Scheduler
-from rulebus.store import Clock, MemoryStore, QueueRecord, SQLiteStore, Store, TopicRecord
+from rulebus.store import Clock, MemoryStore, QueueRecord, SQLiteStore, Store
 from rulebus.stream import Stream, delete_stream, open_stream
 from rulebus.topic import Topic, check_topic_attributes, topic_attributes_from_kwargs, validate_topic_name
+from rulebus.topic_store import TopicRecord
 
 __all__ = ["Broker"]
 

@@ -57,8 +57,9 @@ from rulebus._core import FilterPolicy, RuleSet
 from rulebus._errors import AwsError, InvalidFilterPolicyError
 from rulebus.delivery import DeliveryLanes
 from rulebus.queue import Queue
-from rulebus.store import StoredMessage, SubscriptionRecord
+from rulebus.store import StoredMessage
 from rulebus.stream import Stream
+from rulebus.topic_store import SubscriptionRecord
 
 if TYPE_CHECKING:
     from rulebus.broker import Broker
