@@ -1,10 +1,10 @@
 """What the stores keep for EventBridge: buses, rules, targets, archives (with their events) and
 replays.
 
-Why a module of its own: ``rulebus.store`` holds the queue and topic state; the bus state is a
-separate concern with its own tables, so it lives here as the ``BusStore`` interface plus one
-mixin per store kind (``MemoryBusStore``, ``SQLiteBusStore``), which ``MemoryStore`` and
-``SQLiteStore`` inherit. Bus code sees only ``BusStore``'s methods, never which store it runs on.
+Why a module of its own: ``rulebus.store`` holds the queue state and each other service keeps
+its own (``topic_store``, ``stream_store``, ``idempotency_store``, this one): the bus state has
+its own tables, so it lives here as the ``BusStore`` interface plus one mixin per store kind
+(``MemoryBusStore``, ``SQLiteBusStore``), which ``MemoryStore`` and ``SQLiteStore`` inherit. Bus code sees only ``BusStore``'s methods, never which store it runs on.
 
 Records are frozen dataclasses; the stores never interpret patterns, targets or events: those are
 JSON texts the bus layer wrote and validated.
