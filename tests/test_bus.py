@@ -590,3 +590,47 @@ def test_detail_is_delivered_as_sent_without_whitespace(broker: Broker, bus: Eve
     [message] = broker.queue("q").receive()
     assert message.body.endswith(',"detail":{"n":2.50,"s":"a  b\\u00e9"}}')
     assert json.loads(message.body)["detail"] == {"n": 2.5, "s": "a  bé"}
+
+
+# ---------------------------------------------------------------------- re-entry and threads
+
+
+def test_a_callable_target_may_put_events_on_the_same_bus(broker: Broker, bus: EventBus) -> None:
+    queue = broker.queue("all")
+    bus.put_rule("to-queue", event_pattern={"source": [{"prefix": ""}]})
+    bus.put_targets("to-queue", [{"Id": "q", "Arn": queue}])
+
+    def echo(event: Any) -> None:
+        bus.put_events([{"Source": "echo", "DetailType": "x", "Detail": "{}"}])
+
+    bus.put_rule("echo", event_pattern={"source": ["com.shop"]})
+    bus.put_targets("echo", [{"Id": "e", "Arn": echo}])
+    bus.put_events([entry({"n": 1}), entry({"n": 2})])
+    sources = sorted(json.loads(m.body)["source"] for m in queue.receive(max_messages=10))
+    # Both outer events and both echoes reached the queue: the inner calls lost nothing of the outer's.
+    assert sources == ["com.shop", "com.shop", "echo", "echo"]
+
+
+def test_threads_putting_events_on_one_bus(broker: Broker, bus: EventBus) -> None:
+    import threading
+
+    queue = broker.queue("all")
+    bus.put_rule("all", event_pattern={"source": ["com.shop"]})
+    bus.put_targets("all", [{"Id": "q", "Arn": queue}])
+
+    def put(worker: int) -> None:
+        for i in range(50):
+            bus.put_events([entry({"worker": worker, "i": i, "j": j}) for j in range(10)])
+
+    threads = [threading.Thread(target=put, args=(w,)) for w in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    seen = []
+    while messages := queue.receive(max_messages=10):
+        seen.extend((d["worker"], d["i"], d["j"]) for d in (json.loads(m.body)["detail"] for m in messages))
+        queue.delete_batch(
+            [{"Id": str(k), "ReceiptHandle": m.receipt_handle} for k, m in enumerate(messages)]
+        )
+    assert sorted(seen) == [(w, i, j) for w in range(4) for i in range(50) for j in range(10)]

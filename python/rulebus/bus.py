@@ -29,6 +29,7 @@ import json
 import os
 import random
 import re
+import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -291,8 +292,7 @@ class EventBus:
         self._local: dict[tuple[str, str], Callable[[Any], Any]] = {}  # python targets
         self._lanes = DeliveryLanes(f"rulebus-events:{name}")
         # Queue deliveries put_events gathers to send in batches (None: send each at once).
-        self._pending: list[tuple[Any, ...]] | None = None
-        self._archive_records: list[Any] | None = None  # the archives put_events looked up once
+        self._batch = _Batch()
         self._retries = RetryTimer(
             broker._clock, f"rulebus-retry:{name}", background=broker.background_retries
         )
@@ -629,18 +629,22 @@ class EventBus:
             accepted.append((bus, event, text))
         # Deliveries to queues are gathered and sent per queue in batches once every event is
         # routed (see _flush_queue_deliveries): one store call per 10 messages instead of one each.
-        buses = {id(bus): bus for bus, _, _ in accepted}.values()
-        for bus in buses:
+        # Each bus's gathering is per thread (threads may share a bus) and saved and restored
+        # around this call (a callable target may put events on the same bus from inside it).
+        saved: list[tuple[EventBus, Any, Any]] = []
+        for bus in {id(bus): bus for bus, _, _ in accepted}.values():
             bus._sync()
-            bus._pending = []
-            bus._archive_records = self._broker._archives.records(bus)
+            saved.append((bus, bus._batch.pending, bus._batch.archive_records))
+            bus._batch.pending = []
+            bus._batch.archive_records = self._broker._archives.records(bus)
         try:
             for bus, event, text in accepted:
                 bus._ingest(event, now, synced=True, text=text)
         finally:
-            for bus in buses:
-                bus._archive_records = None
-                bus._flush_queue_deliveries()
+            for bus, pending, records in saved:
+                gathered = bus._batch.pending or []
+                bus._batch.pending, bus._batch.archive_records = pending, records
+                bus._flush_queue_deliveries(gathered)
         failed = sum(1 for result in results if "ErrorCode" in result)
         return {"FailedEntryCount": failed, "Entries": results}
 
@@ -717,8 +721,9 @@ class EventBus:
         names of the rules it matched. ``synced``: the caller brought the view up to date."""
         if text is None:
             text = event.text if isinstance(event, _LazyEvent) else _compact(event)
-        if replay is None and (self._archive_records is None or self._archive_records):
-            self._broker._archives.archive(self, event, text, ingestion, self._archive_records)
+        records = self._batch.archive_records
+        if replay is None and (records is None or records):
+            self._broker._archives.archive(self, event, text, ingestion, records)
         if not synced:
             self._sync()
         matched = self._rules.matches(text)
@@ -729,7 +734,7 @@ class EventBus:
             return matched
         metrics = self.metrics
         metrics["MatchedEvents"] += 1
-        pending = self._pending
+        pending = self._batch.pending
         view = self._view
         for name in matched:
             rule = view.get(name)
@@ -776,8 +781,9 @@ class EventBus:
                 if target.input.kind == "event"
                 else target.input.render(_plain(event), rule.arn, rule.record.name, ingestion)
             )
-            if target.kind == "sqs" and self._pending is not None and retries == 0:
-                self._pending.append((rule, target, event, text, ingestion, payload))
+            pending = self._batch.pending
+            if target.kind == "sqs" and pending is not None and retries == 0:
+                pending.append((rule, target, event, text, ingestion, payload))
                 return
             self._send(target, payload, event)
         except InputTransformationError as error:
@@ -814,11 +820,10 @@ class EventBus:
                 return
         self._dead_letter(rule, target, text, failure, retries, exhausted)
 
-    def _flush_queue_deliveries(self) -> None:
+    def _flush_queue_deliveries(self, pending: list[tuple[Any, ...]]) -> None:
         """Store the queue deliveries gathered by put_events in one store call (one lock, or one
         SQLite transaction), in event order. Each message is validated as SendMessage validates
         it; one SQS refuses, or whose queue is gone, fails as a single send would."""
-        pending, self._pending = self._pending or [], None
         if not pending:
             return
         now = self._broker._clock()
@@ -1040,6 +1045,14 @@ class EventBus:
     def wait_for_replay(self, name: str, timeout: float | None = None) -> dict[str, Any]:
         """Block until the replay started here ends (or ``timeout``); return it as described."""
         return self._broker._archives.wait_for_replay(name, timeout)
+
+
+class _Batch(threading.local):
+    """What one put_events call gathers, kept per thread: the queue deliveries it stores together
+    at the end, and the bus's archives, looked up once (None: not inside put_events)."""
+
+    pending: list[tuple[Any, ...]] | None = None
+    archive_records: list[Any] | None = None
 
 
 class _LazyEvent(Mapping[str, Any]):
