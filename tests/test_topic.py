@@ -498,3 +498,38 @@ def test_publish_batch_error_codes(topic: Topic) -> None:
         with pytest.raises(AwsError) as info:
             topic.publish_batch(entries)
         assert info.value.code == code
+
+
+def test_publishing_from_threads_while_subscriptions_change(broker: Broker) -> None:
+    import threading
+
+    topic = broker.topic("busy")
+    steady = broker.queue("steady")
+    topic.subscribe(steady, raw_message_delivery=True)
+    errors: list[BaseException] = []
+
+    def publish(worker: int) -> None:
+        try:
+            for i in range(200):
+                topic.publish(
+                    f"{worker}-{i}", message_attributes={"k": {"DataType": "String", "StringValue": "v"}}
+                )
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=publish, args=(w,)) for w in range(4)]
+    for thread in threads:
+        thread.start()
+    for n in range(30):  # subscriptions come and go meanwhile, with and without filter policies
+        extra = topic.subscribe(broker.queue(f"extra-{n}"), filter_policy={"k": ["v"]} if n % 2 else None)
+        topic.unsubscribe(extra)
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    bodies = []
+    while messages := steady.receive(max_messages=10):
+        bodies.extend(m.body for m in messages)
+        steady.delete_batch(
+            [{"Id": str(k), "ReceiptHandle": m.receipt_handle} for k, m in enumerate(messages)]
+        )
+    assert sorted(bodies) == sorted(f"{w}-{i}" for w in range(4) for i in range(200))

@@ -293,6 +293,7 @@ class EventBus:
         self._lanes = DeliveryLanes(f"rulebus-events:{name}")
         # Queue deliveries put_events gathers to send in batches (None: send each at once).
         self._batch = _Batch()
+        self._sync_lock = threading.Lock()
         self._retries = RetryTimer(
             broker._clock, f"rulebus-retry:{name}", background=broker.background_retries
         )
@@ -321,9 +322,14 @@ class EventBus:
     # ------------------------------------------------------------------ the store's rules
 
     def _sync(self) -> None:
-        """Bring the compiled view up to date with the store, if its rules version moved."""
+        """Bring the compiled view up to date with the store, if its rules version moved (one
+        thread at a time: the view and the RuleSet change together)."""
         if self._store.rules_version(self.name) == self._version:
             return
+        with self._sync_lock:
+            self._refresh()
+
+    def _refresh(self) -> None:
         version, rules, targets = self._store.rules(self.name)
         view = {record.name: _Rule(record, self._rule_arn(record.name)) for record in rules}
         for record in targets:

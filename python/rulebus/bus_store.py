@@ -4,7 +4,8 @@ replays.
 Why a module of its own: ``rulebus.store`` holds the queue state and each other service keeps
 its own (``topic_store``, ``stream_store``, ``idempotency_store``, this one): the bus state has
 its own tables, so it lives here as the ``BusStore`` interface plus one mixin per store kind
-(``MemoryBusStore``, ``SQLiteBusStore``), which ``MemoryStore`` and ``SQLiteStore`` inherit. Bus code sees only ``BusStore``'s methods, never which store it runs on.
+(``MemoryBusStore``, ``SQLiteBusStore``), which ``MemoryStore`` and ``SQLiteStore`` inherit.
+Bus code sees only ``BusStore``'s methods, never which store it runs on.
 
 Records are frozen dataclasses; the stores never interpret patterns, targets or events: those are
 JSON texts the bus layer wrote and validated.

@@ -42,6 +42,7 @@ import hashlib
 import json
 import re
 import secrets
+import threading
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -775,6 +776,8 @@ class Topic:
         #: (which wins); replace it in tests so that they never sleep.
         self.sleep: Callable[[float], Any] = time.sleep
         self._lanes = DeliveryLanes(f"rulebus-sns:{name}")
+        # The view (subscriptions and RuleSet) changes under this lock, one thread at a time.
+        self._sync_lock = threading.RLock()
 
     def __repr__(self) -> str:
         return f"Topic({self.name!r})"
@@ -841,6 +844,10 @@ class Topic:
         store = self._broker._store
         if store.subscriptions_version(self.name) == self._version:
             return
+        with self._sync_lock:
+            self._refresh(store)
+
+    def _refresh(self, store: Any) -> None:
         version, records = store.subscriptions(self.name)
         stored = {record.subscription_arn: record for record in records}
         for arn, subscription in list(self._subscriptions.items()):
@@ -857,6 +864,10 @@ class Topic:
 
     def _sync_rules(self) -> None:
         """Make the RuleSet hold exactly the subscriptions' filter policies, each in its scope."""
+        with self._sync_lock:
+            self._apply_rules()
+
+    def _apply_rules(self) -> None:
         wanted = {
             arn: (s.filter_policy, s.filter_policy_scope or "MessageAttributes")
             for arn, s in self._subscriptions.items()
