@@ -81,6 +81,15 @@ class RuleSet:
         """Why the event does not match the named rule (see ``Pattern.explain``)."""
     def stats(self) -> dict[str, int]:
         """Size of the compiled rules: "rules", "states" and "bytes" (approximate)."""
+    def route_events(
+        self,
+        entries: list[tuple[str, str, str, str, list[str], str]],
+        account: str,
+        region: str,
+    ) -> list[tuple[str, list[str]] | None]:
+        """PutEvents' routing in one call: per entry ``(id, detail_type, source, time,
+        resources, detail)``, the event's text and the rules it matches, or None for a
+        malformed detail (EventBridge rule sets)."""
     def matches_many(self, events: Iterable[_Message]) -> list[list[str]]:
         """``matches`` for each event, the GIL released for the batch (sns: bodies or
         ``(body, attributes)`` pairs)."""

@@ -26,7 +26,6 @@ EventBridge's attributes, or is dropped. ``metrics`` counts what happened, by Cl
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
 import threading
@@ -37,7 +36,7 @@ from datetime import datetime, timezone
 from functools import partial
 from typing import TYPE_CHECKING, Any, Callable, Union
 
-from rulebus._core import Pattern, RuleSet, event_text
+from rulebus._core import Pattern, RuleSet
 from rulebus._errors import AwsError, InvalidPatternError
 from rulebus._errors import constraint_error as _constraint
 from rulebus.bus_store import DeleteRuleResult, RuleRecord, TargetRecord
@@ -51,6 +50,7 @@ from rulebus.input_transformer import (
     string_text,
 )
 from rulebus.queue import Queue
+from rulebus.store import new_message_id
 from rulebus.stream import Stream
 from rulebus.topic import HTTP_PROTOCOLS, Topic, client_error, delivered, http_post
 
@@ -175,11 +175,13 @@ def _over_size(entries: Sequence[Mapping[str, Any]], limit: int) -> bool:
     no character takes more than 4 bytes of UTF-8."""
     chars = 0
     for entry in entries:
-        for key in ("Source", "DetailType", "Detail"):
-            value = entry.get(key)
-            if isinstance(value, str):
-                chars += len(value)
-        chars += 4 + sum(len(r) for r in entry.get("Resources") or () if isinstance(r, str))
+        try:
+            chars += len(entry["Source"]) + len(entry["DetailType"]) + len(entry["Detail"]) + 4
+            resources = entry.get("Resources")
+            if resources:
+                chars += sum(map(len, resources))
+        except (KeyError, TypeError):  # a member missing or not text: count the careful way
+            return sum(entry_size(entry) for entry in entries) > limit
     return chars * 4 > limit and sum(entry_size(entry) for entry in entries) > limit
 
 
@@ -195,9 +197,9 @@ _compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 def _event_id() -> str:
-    """A random (version 4) UUID's text, cheaper than ``str(uuid.uuid4())`` per event."""
-    h = os.urandom(16).hex()
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:32]}"
+    """An event id: UUID-shaped and unique across processes, as SQS message ids are made
+    (a random per-process prefix and a counter: cheaper than a fresh uuid4 per event)."""
+    return new_message_id()
 
 
 # --------------------------------------------------------------------------------------------
@@ -622,30 +624,28 @@ class EventBus:
         now = self._broker._clock()
         now_text = event_time(now)
         results: list[dict[str, Any]] = []
-        accepted: list[tuple[EventBus, _LazyEvent, str]] = []
         checked: list[bool] = []
+        fields: list[tuple[int, EventBus, tuple[str, str, str, str, list[str], str]]] = []
         for entry in entries:
             try:
                 bus = self._entry_bus(entry.get("EventBusName"), checked)
-                event, text = self._envelope(entry, now, now_text)
+                fields.append((len(results), bus, _entry_fields(entry, now, now_text)))
+                results.append({})
             except _EntryError as error:
                 results.append({"ErrorCode": error.code, "ErrorMessage": error.message})
-                continue
-            results.append({"EventId": event.id})
-            accepted.append((bus, event, text))
+        accepted = self._route(fields, results)
         # Deliveries to queues are gathered and sent per queue in batches once every event is
         # routed (see _flush_queue_deliveries): one store call per 10 messages instead of one each.
         # Each bus's gathering is per thread (threads may share a bus) and saved and restored
         # around this call (a callable target may put events on the same bus from inside it).
         saved: list[tuple[EventBus, Any, Any]] = []
-        for bus in {id(bus): bus for bus, _, _ in accepted}.values():
-            bus._sync()
+        for bus in {id(bus): bus for bus, _, _, _ in accepted}.values():
             saved.append((bus, bus._batch.pending, bus._batch.archive_records))
             bus._batch.pending = []
             bus._batch.archive_records = self._broker._archives.records(bus)
         try:
-            for bus, event, text in accepted:
-                bus._ingest(event, now, synced=True, text=text)
+            for bus, event, text, matched in accepted:
+                bus._ingest(event, now, synced=True, text=text, matched=matched)
         finally:
             for bus, pending, records in saved:
                 gathered = bus._batch.pending or []
@@ -670,48 +670,42 @@ class EventBus:
             raise _error(NOT_FOUND, f"Event bus {bus_name} does not exist.")
         return self._broker.event_bus(bus_name)
 
-    def _envelope(self, entry: Mapping[str, Any], now: float, now_text: str) -> tuple[_LazyEvent, str]:
-        """The event for a valid entry (spec 3.1) and its compact JSON text, or _EntryError with
-        PutEvents' per-entry texts. The text is written by the engine in one call, which also
-        validates the detail; the event's members are parsed from it only if a target needs them."""
-        for name in ("Source", "DetailType", "Detail"):
-            value = entry.get(name)
-            if value is None or value == "":
-                raise _EntryError(
-                    "InvalidArgument",
-                    f"Parameter {name} is not valid. Reason: {name} is a required argument.",
+    def _route(
+        self,
+        fields: list[tuple[int, EventBus, tuple[str, str, str, str, list[str], str]]],
+        results: list[dict[str, Any]],
+    ) -> list[tuple[EventBus, _LazyEvent, str, list[str]]]:
+        """Write and match the events of the valid entries: one engine call per bus (see
+        ``RuleSet.route_events``), with each bus's view brought up to date first. Fills in
+        ``results`` (an entry whose detail is malformed, or whose source claims AWS, fails) and
+        returns the accepted events in entry order, with the rules each matched."""
+        routed: dict[int, tuple[str, list[str]] | None] = {}
+        for bus in {id(bus): bus for _, bus, _ in fields}.values():
+            bus._sync()
+            mine = [(index, entry) for index, entry_bus, entry in fields if entry_bus is bus]
+            try:
+                out = bus._rules.route_events(
+                    [entry for _, entry in mine], self._broker.account, self._broker.region
                 )
-        source, detail_type, detail_text = entry["Source"], entry["DetailType"], entry["Detail"]
-        if (
-            not isinstance(source, str)
-            or not isinstance(detail_type, str)
-            or not isinstance(detail_text, str)
-        ):
-            raise TypeError("Source, DetailType and Detail must be str")
-        resources = entry.get("Resources") or []
-        if not isinstance(resources, (list, tuple)) or not all(isinstance(r, str) for r in resources):
-            raise TypeError("Resources must be a list of str")
-        event_id = _event_id()
-        time = now_text if entry.get("Time") is None else event_time(_entry_time(entry["Time"], now))
-        try:
-            text = event_text(
-                event_id,
-                detail_type,
-                source,
-                self._broker.account,
-                time,
-                self._broker.region,
-                list(resources),
-                detail_text,
-            )
-        except UnicodeError:  # lone surrogates: text no JSON document can carry
-            text = None
-        if text is None:
-            raise _EntryError("MalformedDetail", "Detail is malformed.")
-        if source.startswith("aws."):
-            # Custom events cannot claim an AWS source (spec 3.1); AWS's per-entry code.
-            raise _EntryError("NotAuthorizedForSourceException", "Not authorized for the source.")
-        return _LazyEvent(text, event_id, time), text
+            except UnicodeError:  # a lone surrogate somewhere: text no JSON document can carry
+                out = [_route_one(bus, entry, self._broker) for _, entry in mine]
+            routed.update((index, result) for (index, _), result in zip(mine, out))
+        accepted = []
+        for index, bus, (event_id, _, source, time, _, _) in fields:
+            result = routed[index]
+            if result is None:
+                results[index] = {"ErrorCode": "MalformedDetail", "ErrorMessage": "Detail is malformed."}
+            elif source.startswith("aws."):
+                # Custom events cannot claim an AWS source (spec 3.1); AWS's per-entry code.
+                results[index] = {
+                    "ErrorCode": "NotAuthorizedForSourceException",
+                    "ErrorMessage": "Not authorized for the source.",
+                }
+            else:
+                text, matched = result
+                results[index] = {"EventId": event_id}
+                accepted.append((bus, _LazyEvent(text, event_id, time), text, matched))
+        return accepted
 
     def _ingest(
         self,
@@ -721,10 +715,12 @@ class EventBus:
         only_rules: Iterable[str] | None = None,
         synced: bool = False,
         text: str | None = None,
+        matched: list[str] | None = None,
     ) -> list[str]:
         """An event that reached the bus: archived (unless replayed), matched against the enabled
         rules (all, or ``only_rules`` for a replay) and delivered to their targets. Returns the
-        names of the rules it matched. ``synced``: the caller brought the view up to date."""
+        names of the rules it matched. ``synced``: the caller brought the view up to date;
+        ``matched``: the caller matched the event already (put_events, see ``_route``)."""
         if text is None:
             text = event.text if isinstance(event, _LazyEvent) else _compact(event)
         records = self._batch.archive_records
@@ -732,7 +728,8 @@ class EventBus:
             self._broker._archives.archive(self, event, text, ingestion, records)
         if not synced:
             self._sync()
-        matched = self._rules.matches(text)
+        if matched is None:
+            matched = self._rules.matches(text)
         if only_rules is not None:
             allowed = set(only_rules)
             matched = [name for name in matched if name in allowed]
@@ -1051,6 +1048,41 @@ class EventBus:
     def wait_for_replay(self, name: str, timeout: float | None = None) -> dict[str, Any]:
         """Block until the replay started here ends (or ``timeout``); return it as described."""
         return self._broker._archives.wait_for_replay(name, timeout)
+
+
+def _entry_fields(
+    entry: Mapping[str, Any], now: float, now_text: str
+) -> tuple[str, str, str, str, list[str], str]:
+    """A PutEvents entry's members for the engine, ``(id, detail_type, source, time, resources,
+    detail)``, or _EntryError with the per-entry texts of a missing member."""
+    source, detail_type, detail = entry.get("Source"), entry.get("DetailType"), entry.get("Detail")
+    if not (source and detail_type and detail):  # None or "": which one, in AWS's order
+        for name, value in (("Source", source), ("DetailType", detail_type), ("Detail", detail)):
+            if value is None or value == "":
+                raise _EntryError(
+                    "InvalidArgument",
+                    f"Parameter {name} is not valid. Reason: {name} is a required argument.",
+                )
+    if not isinstance(source, str) or not isinstance(detail_type, str) or not isinstance(detail, str):
+        raise TypeError("Source, DetailType and Detail must be str")
+    resources = entry.get("Resources") or []
+    if resources and (
+        not isinstance(resources, (list, tuple)) or not all(isinstance(r, str) for r in resources)
+    ):
+        raise TypeError("Resources must be a list of str")
+    time = now_text if entry.get("Time") is None else event_time(_entry_time(entry["Time"], now))
+    return _event_id(), detail_type, source, time, list(resources), detail
+
+
+def _route_one(
+    bus: EventBus, entry: tuple[str, str, str, str, list[str], str], broker: Broker
+) -> tuple[str, list[str]] | None:
+    """``route_events`` for one entry, for when the batch held a string the engine cannot take."""
+    try:
+        [result] = bus._rules.route_events([entry], broker.account, broker.region)
+    except UnicodeError:
+        return None
+    return result
 
 
 class _Batch(threading.local):

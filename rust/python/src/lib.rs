@@ -629,6 +629,53 @@ impl RuleSet {
         }
     }
 
+    /// PutEvents' routing in one call: for each entry `(id, detail_type, source, time,
+    /// resources, detail)` the event's text (see `event_text`) and the names of the rules it
+    /// matches, or None when its detail is malformed. The texts are written, and matched, while
+    /// the rules cannot change. EventBridge dialect only.
+    #[allow(clippy::type_complexity, clippy::needless_pass_by_value)] // the entries as PyO3 extracts them
+    fn route_events<'py>(
+        &self,
+        py: Python<'py>,
+        entries: Vec<(String, String, String, String, Vec<String>, String)>,
+        account: &str,
+        region: &str,
+    ) -> PyResult<Bound<'py, PyList>> {
+        if self.dialect != Dialect::EventBridge {
+            return Err(PyTypeError::new_err("route_events() is for EventBridge rule sets"));
+        }
+        let texts: Vec<Option<String>> = entries
+            .iter()
+            .map(|(id, detail_type, source, time, resources, detail)| {
+                let resources: Vec<&str> = resources.iter().map(String::as_str).collect();
+                let envelope = rulebus_core::envelope::Envelope {
+                    id,
+                    detail_type,
+                    source,
+                    account,
+                    time,
+                    region,
+                    resources: &resources,
+                };
+                rulebus_core::envelope::event_text(&envelope, detail)
+            })
+            .collect();
+        let valid: Vec<&[u8]> = texts.iter().flatten().map(String::as_bytes).collect();
+        let found = self.match_batch(py, &valid, false)?;
+        let mut lists = found.lists(py, &self.names_cache)?.into_iter();
+        let out = PyList::empty(py);
+        for text in texts {
+            match text {
+                Some(text) => {
+                    let names = lists.next().unwrap_or_else(|| PyList::empty(py));
+                    out.append((text, names))?;
+                }
+                None => out.append(py.None())?,
+            }
+        }
+        Ok(out)
+    }
+
     /// `matches` for every event of an iterable, with the GIL released for the whole batch.
     fn matches_many<'py>(&self, py: Python<'py>, events: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
         if self.dialect == Dialect::Sns {
