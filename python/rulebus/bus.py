@@ -2,7 +2,10 @@
 
 Why it looks like this: routing is the Rust engine's job, so every bus keeps one ``RuleSet``
 holding the patterns of its enabled rules (rule names are the rule set's names): an event costs
-one engine call whether the bus has 10 rules or 100,000. Everything around it is EventBridge's
+one engine call whether the bus has 10 rules or 100,000. PutEvents hands the engine a whole
+request at once (``RuleSet.route_events``): it writes each event's envelope around the detail it
+validates, and matches it, so Python parses an event only when a target reshapes it.
+Everything around it is EventBridge's
 surface, as spec/aws-semantics.md section 3 writes it down: names and limits, PutEvents' per-entry
 results, the envelope, targets with their input shaping (``rulebus.input_transformer``), retry
 policies and dead-letter queues.
@@ -13,8 +16,9 @@ of them and refreshes it when the store's rules version moves. Targets that are 
 cannot be stored: the store keeps their entry (so limits and listings agree everywhere), and only
 the bus object that put them delivers to them.
 
-Delivery: a matched event goes to each target of each matched rule. Queues, topics, buses and
-callables are invoked before ``put_events`` returns; HTTP endpoints on their target's own lane
+Delivery: a matched event goes to each target of each matched rule. Queues, topics, buses,
+streams and callables are invoked before ``put_events`` returns (a request's queue deliveries
+stored together, in one store call); HTTP endpoints on their target's own lane
 (``rulebus.delivery``). A failure that can pass (a callable raising, an endpoint answering 5xx or
 429 or not at all) is retried with exponential backoff and jitter until the target's RetryPolicy
 runs out (MaximumRetryAttempts, default 185; MaximumEventAgeInSeconds, default 86,400), on a timer
