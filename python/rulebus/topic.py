@@ -414,10 +414,18 @@ class _Envelope:
         return cls(notification, head, tail)
 
     def for_subscription(self, subscription: Subscription) -> tuple[dict[str, Any], str]:
-        url = subscription.unsubscribe_url
+        return self.notification_for(subscription), self.text_for(subscription)
+
+    def notification_for(self, subscription: Subscription) -> dict[str, Any]:
         notification = dict(self.notification)
-        notification["UnsubscribeURL"] = url
-        return notification, self.head + _ENCODE(url) + self.tail
+        notification["UnsubscribeURL"] = subscription.unsubscribe_url
+        return notification
+
+    def text_for(self, subscription: Subscription) -> str:
+        quoted = subscription._unsubscribe_json
+        if quoted is None:
+            quoted = subscription._unsubscribe_json = _ENCODE(subscription.unsubscribe_url)
+        return self.head + quoted + self.tail
 
 
 # --------------------------------------------------------------------------------------------
@@ -467,6 +475,8 @@ class Subscription:
     #: The topic this subscription belongs to (set by the topic; ``set_attribute`` goes through it).
     topic: Topic | None = field(default=None, repr=False)
     _unsubscribe_url: str | None = field(default=None, repr=False)
+    _unsubscribe_json: str | None = field(default=None, repr=False)
+    _queue: Queue | None = field(default=None, repr=False)  # an sqs subscription's, once looked up
 
     @property
     def unsubscribe_url(self) -> str:
@@ -1324,7 +1334,7 @@ class Topic:
         envelope_attributes = notification_attributes(sent_attributes) if sent_attributes else None
         matched: dict[str, set[str]] = {}
         envelopes: dict[str, _Envelope] = {}
-        to_queues: list[tuple[Subscription, dict[str, Any], str, str]] = []
+        to_queues: list[tuple[Subscription, _Envelope, str, str]] = []
         self._sync()
         # Without MessageStructure every subscription gets the same body: one engine call, and a
         # loop that does no more than it must per subscription (a topic may have thousands).
@@ -1349,10 +1359,11 @@ class Topic:
                 if envelope_attributes is not None:
                     base["MessageAttributes"] = envelope_attributes
                 envelope = envelopes[body] = _Envelope.build(base)
-            notification, text = envelope.for_subscription(subscription)
             if subscription.protocol == "sqs":
-                to_queues.append((subscription, notification, body, text))
+                # The notification itself is needed only if the delivery fails (see _fan_out).
+                to_queues.append((subscription, envelope, body, envelope.text_for(subscription)))
                 continue
+            notification, text = envelope.for_subscription(subscription)
             delivery = partial(
                 self._attempt, subscription, notification, body, sent_attributes, prepared.group_id, text
             )
@@ -1367,7 +1378,7 @@ class Topic:
 
     def _fan_out(
         self,
-        deliveries: list[tuple[Subscription, dict[str, Any], str, str]],
+        deliveries: list[tuple[Subscription, _Envelope, str, str]],
         attributes: dict[str, dict[str, Any]],
         group_id: str | None,
         now: float,
@@ -1376,21 +1387,24 @@ class Topic:
         SQLite transaction). A message a queue refuses, or a queue gone, takes the single path
         (``_attempt``), which dead-letters it as SNS would."""
         batches: list[tuple[str, list[StoredMessage]]] = []
-        stored_for: list[tuple[Subscription, dict[str, Any], str, str]] = []
+        stored_for: list[tuple[Subscription, _Envelope, str, str]] = []
         for delivery in deliveries:
-            subscription, notification, body, text = delivery
+            subscription, envelope, body, text = delivery
             try:
-                queue = self._queue_for(subscription.target)
+                queue = subscription._queue
+                if queue is None:
+                    queue = subscription._queue = self._queue_for(subscription.target)
                 raw = subscription.raw_message_delivery
                 fifo = queue.name.endswith(".fifo")
                 message = queue.prepare_message(
                     body if raw else text,
                     message_attributes=(attributes or None) if raw else None,
                     message_group_id=group_id,
-                    message_deduplication_id=notification["MessageId"] if fifo else None,
+                    message_deduplication_id=envelope.notification["MessageId"] if fifo else None,
                     now=now,
                 )
             except AwsError:
+                notification = envelope.notification_for(subscription)
                 self._attempt(subscription, notification, body, attributes, group_id, text)
                 continue
             batches.append((queue.name, [message]))
@@ -1400,7 +1414,8 @@ class Topic:
         try:
             self._broker._store.put_messages_many(batches)
         except AwsError:  # a queue went away in between: one by one, so the others still get theirs
-            for subscription, notification, body, text in stored_for:
+            for subscription, envelope, body, text in stored_for:
+                notification = envelope.notification_for(subscription)
                 self._attempt(subscription, notification, body, attributes, group_id, text)
             return
         for subscription, _, _, _ in stored_for:
