@@ -124,11 +124,6 @@ class RetryTimer:
         with self._changed:
             return len(self._jobs)
 
-    def next_due(self) -> float | None:
-        """When the earliest job is due, by the clock (None: no job)."""
-        with self._changed:
-            return self._jobs[0][0] if self._jobs else None
-
     def _take_due(self) -> Callable[[], object] | None:
         with self._changed:
             if self._jobs and self._jobs[0][0] <= self._clock():
