@@ -472,30 +472,30 @@ class Store(TopicStore, StreamStore, BusStore, IdempotencyStore, ABC):
     def in_flight(self, queue: str, now: float) -> int:
         """How many messages are in flight now (received, not deleted, still hidden)."""
 
-    @abstractmethod
     def delete_message(self, queue: str, message_id: str, in_flight_at: float | None = None) -> DeleteResult:
         """Delete the message. With ``in_flight_at`` (FIFO queues), only while it is still in flight
         at that time: a FIFO receipt handle expires with the message's visibility (spec 1.6)."""
+        return self.delete_messages(queue, [message_id], in_flight_at)[0]
 
+    @abstractmethod
     def delete_messages(
         self, queue: str, message_ids: Sequence[str], in_flight_at: float | None = None
     ) -> list[DeleteResult]:
         """:meth:`delete_message` for each id in turn, in one atomic step (DeleteMessageBatch):
         one result per id, in order; an id repeated finds its message gone the second time."""
-        return [self.delete_message(queue, message_id, in_flight_at) for message_id in message_ids]
 
-    @abstractmethod
     def change_visibility(
         self, queue: str, message_id: str, now: float, timeout: float
     ) -> ChangeVisibilityResult:
         """Make the message visible at ``now + timeout``, unless gone or beyond the 12 h limit."""
+        return self.change_visibilities(queue, [(message_id, timeout)], now)[0]
 
+    @abstractmethod
     def change_visibilities(
         self, queue: str, changes: Sequence[tuple[str, float]], now: float
     ) -> list[ChangeVisibilityResult]:
         """:meth:`change_visibility` for each ``(message id, timeout)`` in turn, in one atomic
         step (ChangeMessageVisibilityBatch): one result per change, in order."""
-        return [self.change_visibility(queue, message_id, now, timeout) for message_id, timeout in changes]
 
     @abstractmethod
     def purge(self, queue: str, now: float, min_interval: float) -> bool:
@@ -938,9 +938,6 @@ class MemoryStore(MemoryTopicStore, MemoryStreamStore, MemoryBusStore, MemoryIde
             self._bump()  # a receive waiting on the dead-letter queue should see them
         return received
 
-    def delete_message(self, queue: str, message_id: str, in_flight_at: float | None = None) -> DeleteResult:
-        return self.delete_messages(queue, [message_id], in_flight_at)[0]
-
     def delete_messages(
         self, queue: str, message_ids: Sequence[str], in_flight_at: float | None = None
     ) -> list[DeleteResult]:
@@ -958,11 +955,6 @@ class MemoryStore(MemoryTopicStore, MemoryStreamStore, MemoryBusStore, MemoryIde
                     state.remove(message_id)
                     results.append(DeleteResult.DELETED)
             return results
-
-    def change_visibility(
-        self, queue: str, message_id: str, now: float, timeout: float
-    ) -> ChangeVisibilityResult:
-        return self.change_visibilities(queue, [(message_id, timeout)], now)[0]
 
     def change_visibilities(
         self, queue: str, changes: Sequence[tuple[str, float]], now: float
@@ -1896,9 +1888,6 @@ class SQLiteStore(SQLiteTopicStore, SQLiteStreamStore, SQLiteBusStore, SQLiteIde
                 (queue, rows[-1][1], now, cutoff, chunk),
             ).fetchall()
 
-    def delete_message(self, queue: str, message_id: str, in_flight_at: float | None = None) -> DeleteResult:
-        return self.delete_messages(queue, [message_id], in_flight_at)[0]
-
     def delete_messages(
         self, queue: str, message_ids: Sequence[str], in_flight_at: float | None = None
     ) -> list[DeleteResult]:
@@ -1947,11 +1936,6 @@ class SQLiteStore(SQLiteTopicStore, SQLiteStreamStore, SQLiteBusStore, SQLiteIde
             else:
                 results.append(DeleteResult.GONE)
         return results
-
-    def change_visibility(
-        self, queue: str, message_id: str, now: float, timeout: float
-    ) -> ChangeVisibilityResult:
-        return self.change_visibilities(queue, [(message_id, timeout)], now)[0]
 
     def change_visibilities(
         self, queue: str, changes: Sequence[tuple[str, float]], now: float
