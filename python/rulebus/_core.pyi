@@ -5,7 +5,7 @@ from typing import Any, Literal, final
 
 from typing_extensions import TypeAlias
 
-__all__ = ["FilterPolicy", "Pattern", "RuleSet", "event_text", "test_event_pattern"]
+__all__ = ["FilterPolicy", "Pattern", "RuleSet", "test_event_pattern"]
 
 _JsonInput: TypeAlias = str | bytes | bytearray | memoryview | Mapping[str, Any]
 
@@ -96,16 +96,3 @@ class RuleSet:
 
 def test_event_pattern(pattern: _JsonInput, event: _JsonInput) -> bool:
     """AWS TestEventPattern: validates the pattern and the event envelope, then matches."""
-
-def event_text(
-    event_id: str,
-    detail_type: str,
-    source: str,
-    account: str,
-    time: str,
-    region: str,
-    resources: list[str],
-    detail: str,
-) -> str | None:
-    """PutEvents' event as compact JSON text (the envelope in AWS's key order, the detail with
-    the whitespace between its tokens removed), or None when ``detail`` is not one JSON object."""

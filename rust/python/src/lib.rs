@@ -630,7 +630,7 @@ impl RuleSet {
     }
 
     /// PutEvents' routing in one call: for each entry `(id, detail_type, source, time,
-    /// resources, detail)` the event's text (see `event_text`) and the names of the rules it
+    /// resources, detail)` the event's text (`rulebus_core::envelope`) and the names of the rules it
     /// matches, or None when its detail is malformed. The texts are written, and matched, while
     /// the rules cannot change. EventBridge dialect only.
     #[allow(clippy::type_complexity, clippy::needless_pass_by_value)] // the entries as PyO3 extracts them
@@ -754,39 +754,11 @@ fn test_event_pattern(py: Python<'_>, pattern: &Bound<'_, PyAny>, event: &Bound<
     guard(py, || rulebus_core::test_event_pattern(pattern.bytes(), event.bytes()))
 }
 
-/// PutEvents' envelope in one call (see `rulebus_core::envelope`): the event's compact text, or
-/// None when `detail` is not one JSON object (MalformedDetail).
-#[pyfunction]
-#[allow(clippy::too_many_arguments, clippy::needless_pass_by_value)] // the envelope's members; PyO3 extracts a list into an owned Vec
-fn event_text(
-    event_id: &str,
-    detail_type: &str,
-    source: &str,
-    account: &str,
-    time: &str,
-    region: &str,
-    resources: Vec<String>,
-    detail: &str,
-) -> Option<String> {
-    let resources: Vec<&str> = resources.iter().map(String::as_str).collect();
-    let envelope = rulebus_core::envelope::Envelope {
-        id: event_id,
-        detail_type,
-        source,
-        account,
-        time,
-        region,
-        resources: &resources,
-    };
-    rulebus_core::envelope::event_text(&envelope, detail)
-}
-
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Pattern>()?;
     m.add_class::<FilterPolicy>()?;
     m.add_class::<RuleSet>()?;
     m.add_function(wrap_pyfunction!(test_event_pattern, m)?)?;
-    m.add_function(wrap_pyfunction!(event_text, m)?)?;
     Ok(())
 }
