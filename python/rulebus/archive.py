@@ -355,7 +355,7 @@ class Archives:
         store = self._store
         record = store.get_replay(name)
         assert record is not None
-        total, _ = _window_count(store, record)
+        total = _window_count(store, record)
         record = replace(record, state="RUNNING", total=total)
         if not store.update_replay(record, ("STARTING",)):
             self._finish_cancel(name)
@@ -490,7 +490,7 @@ def _check_retention(days: Any) -> None:
         raise _constraint(days, "retentionDays", "Member must have value greater than or equal to 0")
 
 
-def _window_count(store: Any, record: ReplayRecord) -> tuple[int, int]:
+def _window_count(store: Any, record: ReplayRecord) -> int:
     """How many archived events fall in the replay's window (paged, so a million is fine)."""
     count = 0
     after: tuple[float, int] | None = None
@@ -499,6 +499,6 @@ def _window_count(store: Any, record: ReplayRecord) -> tuple[int, int]:
             record.archive, record.event_start_time, record.event_end_time, after, 10_000
         )
         if not page:
-            return count, 0
+            return count
         count += len(page)
         after = (page[-1].event_time, page[-1].seq)

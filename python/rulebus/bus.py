@@ -200,12 +200,6 @@ def entry_size(entry: Mapping[str, Any]) -> int:
 _compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
-def _event_id() -> str:
-    """An event id: UUID-shaped and unique across processes, as SQS message ids are made
-    (a random per-process prefix and a counter: cheaper than a fresh uuid4 per event)."""
-    return new_message_id()
-
-
 # --------------------------------------------------------------------------------------------
 # Targets.
 
@@ -1075,7 +1069,8 @@ def _entry_fields(
     ):
         raise TypeError("Resources must be a list of str")
     time = now_text if entry.get("Time") is None else event_time(_entry_time(entry["Time"], now))
-    return _event_id(), detail_type, source, time, list(resources), detail
+    # Event ids are made as message ids are: UUID-shaped, unique across processes.
+    return new_message_id(), detail_type, source, time, list(resources), detail
 
 
 def _route_one(

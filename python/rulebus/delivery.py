@@ -63,11 +63,6 @@ class DeliveryLanes:
                 self._unfinished -= 1
                 self._changed.notify_all()
 
-    def pending(self) -> int:
-        """Jobs handed in and not finished yet."""
-        with self._changed:
-            return self._unfinished
-
     def wait(self, timeout: float | None = None) -> bool:
         """Block until every job handed in so far has finished; False if ``timeout`` (seconds)
         ran out first."""

@@ -49,6 +49,8 @@ from rulebus.store import (
 )
 
 if TYPE_CHECKING:
+    from typing import TypeGuard  # annotations only: Python 3.9 runs this module too
+
     from rulebus.broker import Broker
 
 __all__ = ["Message", "Queue", "SendResult", "check_queue_attributes"]
@@ -258,6 +260,24 @@ def _failure(entry_id: str, error: AwsError) -> dict[str, Any]:
         "Code": error.query_code,
         "Message": error.message,
     }
+
+
+def _is_plain(body: Any, limit: int) -> TypeGuard[str]:
+    """A body that passes every check of ``Queue._prepare`` on a standard queue: printable ASCII
+    (perhaps on lines), not empty, within ``limit``. Two or three C scans: the common case."""
+    return (
+        type(body) is str
+        and 0 < len(body) <= limit
+        and body.isascii()
+        and (body.isprintable() or body.replace("\n", " ").isprintable())
+    )
+
+
+def _plain_message(body: str, sender: str, now: float, visible_at: float) -> StoredMessage:
+    """The stored message for a plain body (see :func:`_is_plain`), no attributes."""
+    return StoredMessage(
+        new_message_id(), body, hashlib.md5(body.encode()).hexdigest(), {}, None, sender, now, visible_at
+    )
 
 
 def _check_batch(entries: Sequence[Mapping[str, Any]], entry_name: str) -> list[str]:
@@ -547,24 +567,11 @@ class Queue:
             and message_group_id is None
             and message_deduplication_id is None
             and not attributes.fifo_queue
-            and type(body) is str
-            and 0 < len(body) <= attributes.maximum_message_size
-            and body.isascii()
-            and (body.isprintable() or body.replace("\n", " ").isprintable())
+            and _is_plain(body, attributes.maximum_message_size)
         ):
-            # What topics and buses usually deliver (ASCII JSON, perhaps on lines) passes every
-            # check of _prepare: built here without them, as send_batch does for its usual entry.
-            digest = hashlib.md5(body.encode()).hexdigest()
-            return StoredMessage(
-                new_message_id(),
-                body,
-                digest,
-                {},
-                None,
-                self._broker.account,
-                now,
-                now + attributes.delay_seconds,
-            )
+            # What topics and buses usually deliver (ASCII JSON, perhaps on lines), built without
+            # _prepare's checks, as send_batch does for its usual entry.
+            return _plain_message(body, self._broker.account, now, now + attributes.delay_seconds)
         return self._prepare(
             attributes,
             body,
@@ -623,21 +630,8 @@ class Queue:
         sender = self._broker.account
         for entry_id, entry in zip(ids, entries):
             body = entry.get("MessageBody")
-            if (
-                plain
-                and len(entry) == 2
-                and type(body) is str
-                and 0 < len(body) <= limit
-                and body.isascii()
-                and body.isprintable()
-            ):
-                digest = hashlib.md5(body.encode()).hexdigest()
-                accepted.append(
-                    (
-                        entry_id,
-                        StoredMessage(new_message_id(), body, digest, {}, None, sender, now, visible_at),
-                    )
-                )
+            if plain and len(entry) == 2 and _is_plain(body, limit):
+                accepted.append((entry_id, _plain_message(body, sender, now, visible_at)))
                 continue
             try:
                 message = self._prepare(
