@@ -42,15 +42,15 @@ from rulebus.store import (
     InFlightLimitReached,
     QueueRecord,
     StoredMessage,
+    is_plain_body,
     new_message_id,
     parse_receipt_handle,
+    plain_message,
     queue_does_not_exist,
     queue_name_from_arn,
 )
 
 if TYPE_CHECKING:
-    from typing import TypeGuard  # annotations only: Python 3.9 runs this module too
-
     from rulebus.broker import Broker
 
 __all__ = ["Message", "Queue", "SendResult", "check_queue_attributes"]
@@ -260,24 +260,6 @@ def _failure(entry_id: str, error: AwsError) -> dict[str, Any]:
         "Code": error.query_code,
         "Message": error.message,
     }
-
-
-def _is_plain(body: Any, limit: int) -> TypeGuard[str]:
-    """A body that passes every check of ``Queue._prepare`` on a standard queue: printable ASCII
-    (perhaps on lines), not empty, within ``limit``. Two or three C scans: the common case."""
-    return (
-        type(body) is str
-        and 0 < len(body) <= limit
-        and body.isascii()
-        and (body.isprintable() or body.replace("\n", " ").isprintable())
-    )
-
-
-def _plain_message(body: str, sender: str, now: float, visible_at: float) -> StoredMessage:
-    """The stored message for a plain body (see :func:`_is_plain`), no attributes."""
-    return StoredMessage(
-        new_message_id(), body, hashlib.md5(body.encode()).hexdigest(), {}, None, sender, now, visible_at
-    )
 
 
 def _check_batch(entries: Sequence[Mapping[str, Any]], entry_name: str) -> list[str]:
@@ -567,11 +549,11 @@ class Queue:
             and message_group_id is None
             and message_deduplication_id is None
             and not attributes.fifo_queue
-            and _is_plain(body, attributes.maximum_message_size)
+            and is_plain_body(body, attributes.maximum_message_size)
         ):
             # What topics and buses usually deliver (ASCII JSON, perhaps on lines), built without
             # _prepare's checks, as send_batch does for its usual entry.
-            return _plain_message(body, self._broker.account, now, now + attributes.delay_seconds)
+            return plain_message(body, self._broker.account, now, now + attributes.delay_seconds)
         return self._prepare(
             attributes,
             body,
@@ -630,8 +612,8 @@ class Queue:
         sender = self._broker.account
         for entry_id, entry in zip(ids, entries):
             body = entry.get("MessageBody")
-            if plain and len(entry) == 2 and _is_plain(body, limit):
-                accepted.append((entry_id, _plain_message(body, sender, now, visible_at)))
+            if plain and len(entry) == 2 and is_plain_body(body, limit):
+                accepted.append((entry_id, plain_message(body, sender, now, visible_at)))
                 continue
             try:
                 message = self._prepare(
