@@ -5,7 +5,16 @@ from typing import Any, Literal, final
 
 from typing_extensions import TypeAlias
 
-__all__ = ["FilterPolicy", "Pattern", "RuleSet", "test_event_pattern"]
+__all__ = [
+    "FilterPolicy",
+    "MemoryQueue",
+    "Pattern",
+    "RuleSet",
+    "StoredMessage",
+    "Tokens",
+    "put_plain_many",
+    "test_event_pattern",
+]
 
 _JsonInput: TypeAlias = str | bytes | bytearray | memoryview | Mapping[str, Any]
 
@@ -96,3 +105,107 @@ class RuleSet:
 
 def test_event_pattern(pattern: _JsonInput, event: _JsonInput) -> bool:
     """AWS TestEventPattern: validates the pattern and the event envelope, then matches."""
+
+# The memory store's queues (rulebus.store uses them; not a public API).
+
+@final
+class StoredMessage:
+    """One message and its delivery state, immutable. ``md5_of_body`` is computed on first read
+    when None is given."""
+
+    def __new__(
+        cls,
+        message_id: str,
+        body: str,
+        md5_of_body: str | None,
+        message_attributes: dict[str, dict[str, Any]],
+        md5_of_message_attributes: str | None,
+        sender_id: str,
+        sent_timestamp: float,
+        visible_at: float,
+        receive_count: int = 0,
+        first_receive_timestamp: float | None = None,
+        last_receive_timestamp: float | None = None,
+        message_group_id: str | None = None,
+        message_deduplication_id: str | None = None,
+        sequence_number: str | None = None,
+        dead_letter_source_arn: str | None = None,
+    ) -> StoredMessage: ...
+    @property
+    def message_id(self) -> str: ...
+    @property
+    def body(self) -> str: ...
+    @property
+    def md5_of_body(self) -> str: ...
+    @property
+    def message_attributes(self) -> dict[str, dict[str, Any]]: ...
+    @property
+    def md5_of_message_attributes(self) -> str | None: ...
+    @property
+    def sender_id(self) -> str: ...
+    @property
+    def sent_timestamp(self) -> float: ...
+    @property
+    def visible_at(self) -> float: ...
+    @property
+    def receive_count(self) -> int: ...
+    @property
+    def first_receive_timestamp(self) -> float | None: ...
+    @property
+    def last_receive_timestamp(self) -> float | None: ...
+    @property
+    def message_group_id(self) -> str | None: ...
+    @property
+    def message_deduplication_id(self) -> str | None: ...
+    @property
+    def sequence_number(self) -> str | None: ...
+    @property
+    def dead_letter_source_arn(self) -> str | None: ...
+    def replace(self, **changes: Any) -> StoredMessage:
+        """This message with some fields changed."""
+    def received(self, now: float, visibility_timeout: float) -> StoredMessage:
+        """This message as a receive at ``now`` leaves it."""
+
+@final
+class MemoryQueue:
+    """One queue of the memory store: its record, its messages in send order and by visibility."""
+
+    def __new__(cls, record: Any) -> MemoryQueue: ...
+    record: Any
+    @property
+    def deduplication(self) -> dict[tuple[str, str], tuple[float, str, str | None]]: ...
+    @property
+    def attempts(self) -> dict[str, tuple[float, list[tuple[str, str, float, int]]]]: ...
+    @property
+    def in_flight_count(self) -> int: ...
+    def add(self, message: StoredMessage, now: float) -> None: ...
+    def update(self, message: StoredMessage, now: float) -> None: ...
+    def remove(self, message_id: str) -> bool: ...
+    def clear(self) -> None: ...
+    def promote(self, now: float) -> None: ...
+    def take(self, now: float) -> StoredMessage | None: ...
+    def receive(self, max_messages: int, now: float, visibility_timeout: float) -> list[StoredMessage]: ...
+    def drop_expired(self, now: float) -> int: ...
+    def counts(self, now: float) -> tuple[int, int, int]: ...
+    def get(self, message_id: str, default: StoredMessage | None = None) -> StoredMessage | None: ...
+    def values(self) -> list[StoredMessage]: ...
+    def __getitem__(self, key: str, /) -> StoredMessage: ...
+    def __contains__(self, key: object, /) -> bool: ...
+    def __len__(self) -> int: ...
+
+@final
+class Tokens:
+    """Unique UUID-shaped tokens: a random prefix and a counter."""
+
+    def __new__(cls, prefix: str) -> Tokens: ...
+    def reseed(self, prefix: str) -> None: ...
+    def next(self) -> str: ...
+
+def put_plain_many(
+    queues: Mapping[str, MemoryQueue],
+    deliveries: Iterable[tuple[str, str]],
+    sender_id: str,
+    now: float,
+    tokens: Tokens,
+) -> list[int]:
+    """Store plain deliveries in memory queues; the indices of those not taken."""

@@ -27,8 +27,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import heapq
-import itertools
 import json
 import math
 import os
@@ -36,13 +34,13 @@ import sqlite3
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import astuple, dataclass, field, fields, replace
+from dataclasses import astuple, dataclass, fields, replace
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Callable
 
+from rulebus._core import MemoryQueue, StoredMessage, Tokens, put_plain_many
 from rulebus._errors import AwsError, sqs_error
 from rulebus.bus_store import BusStore, MemoryBusStore, SQLiteBusStore
 from rulebus.idempotency_store import IdempotencyStore, MemoryIdempotencyStore, SQLiteIdempotencyStore
@@ -151,35 +149,24 @@ def queue_deleted_recently() -> AwsError:
 _HANDLE_PREFIX = "rb1"
 
 
-class _Tokens:
-    """Unique tokens, cheaply: a random 74-bit prefix per process and a counter (uuid4 costs a
-    system call per id, and ids and handle nonces are minted once or twice per message). The
-    prefix is drawn again in a forked child, so processes sharing a SQLite file never collide."""
-
-    def __init__(self) -> None:
-        self._prefix = ""
-        self._counter: Iterator[int] = itertools.count()
-        self.reseed()
-        if hasattr(os, "register_at_fork"):  # POSIX; elsewhere there is no fork to survive
-            os.register_at_fork(after_in_child=self.reseed)
-
-    def reseed(self) -> None:
-        digits = os.urandom(10).hex()
-        variant = "89ab"[int(digits[15], 16) & 3]
-        # Shaped as a version-4 UUID whose last 12 digits are the counter.
-        self._prefix = f"{digits[:8]}-{digits[8:12]}-4{digits[12:15]}-{variant}{digits[16:19]}-"
-        self._counter = itertools.count()
-
-    def next(self) -> str:
-        return f"{self._prefix}{next(self._counter) & 0xFFFFFFFFFFFF:012x}"
+def _token_prefix() -> str:
+    """A random prefix shaped as the first 24 digits of a version-4 UUID."""
+    digits = os.urandom(10).hex()
+    variant = "89ab"[int(digits[15], 16) & 3]
+    return f"{digits[:8]}-{digits[8:12]}-4{digits[12:15]}-{variant}{digits[16:19]}-"
 
 
-_TOKENS = _Tokens()
+# Unique tokens, cheaply: a random 74-bit prefix per process and a counter in the last 12 digits
+# (uuid4 costs a system call per id, and ids and handle nonces are minted once or twice per
+# message). The prefix is drawn again in a forked child, so processes sharing a SQLite file never
+# collide. Native, so that the memory store's fan-out mints ids without Python.
+_TOKENS = Tokens(_token_prefix())
+if hasattr(os, "register_at_fork"):  # POSIX; elsewhere there is no fork to survive
+    os.register_at_fork(after_in_child=lambda: _TOKENS.reseed(_token_prefix()))
 
 
-def new_message_id() -> str:
-    """A message id: UUID-shaped, as SQS's are, and unique across processes."""
-    return _TOKENS.next()
+#: A message id: UUID-shaped, as SQS's are, and unique across processes.
+new_message_id: Callable[[], str] = _TOKENS.next
 
 
 # base64's urlsafe functions, minus their layers of argument coercion (handles are minted and
@@ -235,83 +222,6 @@ class QueueRecord:
     created_timestamp: float
     last_modified_timestamp: float
     last_purge_timestamp: float | None = None
-
-
-@dataclass(frozen=True)
-class StoredMessage:
-    """One message and its delivery state. ``message_attributes`` are validated (see
-    :func:`rulebus.message_attributes.validate_message_attributes`); the digests are kept so a
-    receive need not recompute them."""
-
-    message_id: str
-    body: str
-    md5_of_body: str
-    message_attributes: dict[str, dict[str, Any]]
-    md5_of_message_attributes: str | None
-    sender_id: str
-    sent_timestamp: float
-    visible_at: float
-    receive_count: int = 0
-    first_receive_timestamp: float | None = None
-    last_receive_timestamp: float | None = None
-    # FIFO (spec 1.9); a standard queue may carry a group id too (fair queues), nothing else.
-    message_group_id: str | None = None
-    message_deduplication_id: str | None = None
-    sequence_number: str | None = None  # assigned by the store on FIFO queues
-    # Set when a redrive moved the message here (spec 1.8).
-    dead_letter_source_arn: str | None = None
-
-    # Hand-written (dataclass keeps it): the generated frozen __init__ makes one
-    # object.__setattr__ call per field, which was a tenth of a queue's per-message cost.
-    def __init__(
-        self,
-        message_id: str,
-        body: str,
-        md5_of_body: str,
-        message_attributes: dict[str, dict[str, Any]],
-        md5_of_message_attributes: str | None,
-        sender_id: str,
-        sent_timestamp: float,
-        visible_at: float,
-        receive_count: int = 0,
-        first_receive_timestamp: float | None = None,
-        last_receive_timestamp: float | None = None,
-        message_group_id: str | None = None,
-        message_deduplication_id: str | None = None,
-        sequence_number: str | None = None,
-        dead_letter_source_arn: str | None = None,
-    ) -> None:
-        object.__setattr__(
-            self,
-            "__dict__",
-            {
-                "message_id": message_id,
-                "body": body,
-                "md5_of_body": md5_of_body,
-                "message_attributes": message_attributes,
-                "md5_of_message_attributes": md5_of_message_attributes,
-                "sender_id": sender_id,
-                "sent_timestamp": sent_timestamp,
-                "visible_at": visible_at,
-                "receive_count": receive_count,
-                "first_receive_timestamp": first_receive_timestamp,
-                "last_receive_timestamp": last_receive_timestamp,
-                "message_group_id": message_group_id,
-                "message_deduplication_id": message_deduplication_id,
-                "sequence_number": sequence_number,
-                "dead_letter_source_arn": dead_letter_source_arn,
-            },
-        )
-
-
-def _evolve(message: StoredMessage, **changes: Any) -> StoredMessage:
-    """``dataclasses.replace`` for the hot paths, without re-running ``__init__``: a
-    StoredMessage is its field dict (no slots, no __post_init__), so a copy of it is the result."""
-    evolved = object.__new__(StoredMessage)
-    values = dict(message.__dict__)
-    values.update(changes)
-    object.__setattr__(evolved, "__dict__", values)
-    return evolved
 
 
 @dataclass(frozen=True)
@@ -616,184 +526,6 @@ class Store(TopicStore, StreamStore, BusStore, IdempotencyStore, ABC):
 # Memory.
 
 
-# Where a memory queue keeps each message's current place: a visible entry (its send-order
-# number, id) or a hidden one (visible_at, send-order number, id), in the heap of that kind.
-_Entry = tuple[Any, ...]
-# Heaps are cleaned lazily (an entry is live only while the queue's ``where`` holds that very
-# tuple); rebuilt when stale entries outnumber live messages by this much, so memory stays bounded.
-_HEAP_SLACK = 64
-
-
-@dataclass
-class _MemoryQueue:
-    """One queue's messages, arranged so a receive touches only what it takes.
-
-    ``messages`` is insertion-ordered, so iteration is send order (FIFO receives, counts and
-    move tasks read it whole). For standard receives, every message also has exactly one live
-    entry: visible ones in ``visible`` (a deque in send order: messages arrive in send order, so
-    appending keeps it sorted) or, when one becomes visible behind the deque's tail (a delay or a
-    visibility timeout ended), in ``returned`` (a heap by send order); hidden ones in ``hidden``
-    (a heap by visibility deadline, delayed and in-flight messages), moved back when due. A
-    receive takes the lower head of ``visible`` and ``returned``, so a backlog costs O(1) per
-    message. ``in_flight`` holds the ids of hidden messages that were received. Every change of a
-    message goes through :meth:`add`, :meth:`update` or :meth:`remove`, which keep these in step."""
-
-    record: QueueRecord
-    messages: dict[str, StoredMessage] = field(default_factory=dict)
-    # FIFO: (scope, deduplication id) -> (window end, message id, sequence number).
-    deduplication: dict[tuple[str, str], tuple[float, str, str | None]] = field(default_factory=dict)
-    # FIFO: ReceiveRequestAttemptId -> (time of the receive, what it returned).
-    attempts: dict[str, tuple[float, list[_AttemptEntry]]] = field(default_factory=dict)
-    seqs: dict[str, int] = field(default_factory=dict)  # message id -> its place in send order
-    where: dict[str, _Entry] = field(default_factory=dict)  # message id -> its live heap entry
-    visible: deque[_Entry] = field(default_factory=deque)
-    returned: list[_Entry] = field(default_factory=list)
-    hidden: list[_Entry] = field(default_factory=list)
-    in_flight: set[str] = field(default_factory=set)
-    next_seq: int = 0
-    # Expiry: no message was sent before this (a lower bound, exact after each scan); and whether
-    # send order is also SentTimestamp order (false once a dead-letter move brings an older one).
-    oldest_sent: float = math.inf
-    newest_sent: float = -math.inf
-    sent_ordered: bool = True
-
-    def add(self, message: StoredMessage, now: float) -> None:
-        """A new message, last in send order."""
-        message_id = message.message_id
-        self.next_seq += 1
-        self.seqs[message_id] = self.next_seq
-        self.messages[message_id] = message
-        sent = message.sent_timestamp
-        if sent < self.newest_sent:
-            self.sent_ordered = False
-        else:
-            self.newest_sent = sent
-        if sent < self.oldest_sent:
-            self.oldest_sent = sent
-        if message.visible_at <= now:  # _place, shortened: last in send order, never in flight
-            entry = self.where[message_id] = (self.next_seq, message_id)
-            self.visible.append(entry)
-            if len(self.visible) + len(self.returned) > 2 * len(self.messages) + _HEAP_SLACK:
-                self._show(self.visible.pop())  # which compacts
-        else:
-            self._place(message, now)
-
-    def update(self, message: StoredMessage, now: float) -> None:
-        """A message already here changed (visibility, receive count)."""
-        self.messages[message.message_id] = message
-        self._place(message, now)
-
-    def remove(self, message_id: str) -> None:
-        del self.messages[message_id]
-        del self.seqs[message_id]
-        self.where.pop(message_id, None)
-        self.in_flight.discard(message_id)
-        if not self.messages:
-            self.clear()
-
-    def clear(self) -> None:
-        self.messages.clear()
-        self.seqs.clear()
-        self.where.clear()
-        self.visible.clear()
-        self.returned.clear()
-        self.hidden.clear()
-        self.in_flight.clear()
-        self.oldest_sent, self.newest_sent, self.sent_ordered = math.inf, -math.inf, True
-
-    def _place(self, message: StoredMessage, now: float) -> None:
-        # The entry is recorded in ``where`` first: a compaction keeps only recorded entries.
-        message_id = message.message_id
-        entry: _Entry
-        if message.visible_at <= now:
-            entry = self.where[message_id] = (self.seqs[message_id], message_id)
-            self._show(entry)
-            self.in_flight.discard(message_id)
-        else:
-            entry = self.where[message_id] = (message.visible_at, self.seqs[message_id], message_id)
-            heapq.heappush(self.hidden, entry)
-            if message.receive_count:
-                self.in_flight.add(message_id)
-            else:
-                self.in_flight.discard(message_id)
-            if len(self.hidden) > 2 * len(self.messages) + _HEAP_SLACK:
-                self.hidden = self._live(self.hidden)
-
-    def _show(self, entry: _Entry) -> None:
-        """File a visible entry (send-order number, id): at the deque's tail when it comes after
-        it (new messages always do), else in ``returned``."""
-        visible = self.visible
-        if not visible or visible[-1][0] < entry[0]:
-            visible.append(entry)
-        else:
-            heapq.heappush(self.returned, entry)
-        if len(visible) + len(self.returned) > 2 * len(self.messages) + _HEAP_SLACK:
-            where = self.where
-            self.visible = deque(e for e in visible if where.get(e[-1]) is e)
-            self.returned = self._live(self.returned)
-
-    def _live(self, heap: list[_Entry]) -> list[_Entry]:
-        where = self.where
-        live = [entry for entry in heap if where.get(entry[-1]) is entry]
-        heapq.heapify(live)
-        return live
-
-    def promote(self, now: float) -> None:
-        """Hidden messages whose deadline has come become visible (their send-order place again)."""
-        hidden, where = self.hidden, self.where
-        while hidden and hidden[0][0] <= now:
-            entry = heapq.heappop(hidden)
-            message_id = entry[2]
-            if where.get(message_id) is entry:
-                visible = (entry[1], message_id)
-                where[message_id] = visible  # before _show, whose compaction keeps live entries
-                self._show(visible)
-                self.in_flight.discard(message_id)
-
-    def take(self, now: float) -> StoredMessage | None:
-        """The oldest visible message in send order, without a place until the caller gives it one
-        (:meth:`update`) or removes it; None when none is visible. Call :meth:`promote` first."""
-        visible, returned, where = self.visible, self.returned, self.where
-        while visible or returned:
-            if returned and (not visible or returned[0][0] < visible[0][0]):
-                entry = heapq.heappop(returned)
-            else:
-                entry = visible.popleft()
-            message_id = entry[1]
-            if where.get(message_id) is not entry:
-                continue
-            message = self.messages[message_id]
-            if message.visible_at > now:  # only if the clock went back: hide it again
-                self._place(message, now)
-                continue
-            del where[message_id]
-            return message
-        return None
-
-    def drop_expired(self, now: float) -> None:
-        """Remove messages past retention, without a scan unless one may have expired."""
-        cutoff = now - self.record.attributes.message_retention_period
-        if cutoff < self.oldest_sent:
-            return
-        messages = self.messages
-        expired: list[str] = []
-        if self.sent_ordered:  # the oldest come first: stop at the first one still kept
-            for message_id, message in messages.items():
-                if message.sent_timestamp > cutoff:
-                    break
-                expired.append(message_id)
-        else:
-            expired = [i for i, m in messages.items() if m.sent_timestamp <= cutoff]
-        for message_id in expired:
-            self.remove(message_id)
-        if not messages:
-            return
-        if self.sent_ordered:
-            self.oldest_sent = next(iter(messages.values())).sent_timestamp
-        else:
-            self.oldest_sent = min(m.sent_timestamp for m in messages.values())
-
-
 class MemoryStore(MemoryTopicStore, MemoryStreamStore, MemoryBusStore, MemoryIdempotencyStore, Store):
     """Everything in dictionaries behind one lock. The condition variable on that lock is what
     long polling waits on, so a send from another thread wakes a waiting receive at once."""
@@ -805,13 +537,13 @@ class MemoryStore(MemoryTopicStore, MemoryStreamStore, MemoryBusStore, MemoryIde
         self._init_bus_state()
         self._init_stream_state()
         self._init_idempotency_state()
-        self._queues: dict[str, _MemoryQueue] = {}
+        self._queues: dict[str, MemoryQueue] = {}
         self._deleted: dict[str, float] = {}  # queue name -> when it was last deleted
         self._version = 0
         self._sequence = 0  # FIFO sequence numbers, increasing across all queues
         self._move_tasks: dict[str, MoveTaskRecord] = {}  # in start order
 
-    def _queue(self, name: str) -> _MemoryQueue:
+    def _queue(self, name: str) -> MemoryQueue:
         queue = self._queues.get(name)
         if queue is None:
             raise queue_does_not_exist()
@@ -830,7 +562,7 @@ class MemoryStore(MemoryTopicStore, MemoryStreamStore, MemoryBusStore, MemoryIde
             if deleted is not None and record.created_timestamp - deleted < recreate_after:
                 raise queue_deleted_recently()
             self._deleted.pop(record.name, None)
-            self._queues[record.name] = _MemoryQueue(record)
+            self._queues[record.name] = MemoryQueue(record)
             return record
 
     def get_queue(self, name: str) -> QueueRecord | None:
@@ -871,7 +603,14 @@ class MemoryStore(MemoryTopicStore, MemoryStreamStore, MemoryBusStore, MemoryIde
             self._bump()
             return stored
 
-    def _put(self, state: _MemoryQueue, messages: Sequence[StoredMessage]) -> list[StoredMessage]:
+    def put_plain_many(self, deliveries: Sequence[tuple[str, str]], sender_id: str, now: float) -> list[int]:
+        with self._lock:
+            refused = put_plain_many(self._queues, deliveries, sender_id, now, _TOKENS)
+            if len(refused) < len(deliveries):
+                self._bump()
+            return refused
+
+    def _put(self, state: MemoryQueue, messages: Sequence[StoredMessage]) -> list[StoredMessage]:
         """put_messages on one queue, under the lock."""
         fifo = state.record.attributes.fifo_queue
         if not fifo:
@@ -888,7 +627,7 @@ class MemoryStore(MemoryTopicStore, MemoryStreamStore, MemoryBusStore, MemoryIde
             key = _dedup_key(state.record, message)
             earlier = state.deduplication.get(key)
             if earlier is not None and earlier[0] > message.sent_timestamp:
-                stored.append(_evolve(message, message_id=earlier[1], sequence_number=earlier[2]))
+                stored.append(message.replace(message_id=earlier[1], sequence_number=earlier[2]))
                 continue
             message = self._sequenced(message)
             state.deduplication[key] = (
@@ -902,7 +641,7 @@ class MemoryStore(MemoryTopicStore, MemoryStreamStore, MemoryBusStore, MemoryIde
 
     def _sequenced(self, message: StoredMessage) -> StoredMessage:
         self._sequence += 1
-        return _evolve(message, sequence_number=_sequence_number(self._sequence))
+        return message.replace(sequence_number=_sequence_number(self._sequence))
 
     def receive(
         self,
@@ -918,7 +657,7 @@ class MemoryStore(MemoryTopicStore, MemoryStreamStore, MemoryBusStore, MemoryIde
             state.drop_expired(now)
             if in_flight_limit is not None:
                 state.promote(now)  # then ``in_flight`` is exactly the received ones still hidden
-                room = in_flight_limit - len(state.in_flight)
+                room = in_flight_limit - state.in_flight_count
                 if room <= 0:
                     raise InFlightLimitReached()
                 max_messages = min(max_messages, room)
@@ -928,7 +667,7 @@ class MemoryStore(MemoryTopicStore, MemoryStreamStore, MemoryBusStore, MemoryIde
             for key in [k for k, (at, _) in state.attempts.items() if at + RECEIVE_ATTEMPT_WINDOW <= now]:
                 del state.attempts[key]
             at, entries = state.attempts.get(attempt, (now, []))
-            if _replayable(entries, state.messages):
+            if _replayable(entries, state):
                 received = self._replay(state, entries, now, now + visibility_timeout)
             else:
                 at, received = now, self._receive(state, max_messages, now, visibility_timeout)
@@ -936,17 +675,17 @@ class MemoryStore(MemoryTopicStore, MemoryStreamStore, MemoryBusStore, MemoryIde
             return received
 
     def _replay(
-        self, state: _MemoryQueue, entries: Sequence[_AttemptEntry], now: float, visible_at: float
+        self, state: MemoryQueue, entries: Sequence[_AttemptEntry], now: float, visible_at: float
     ) -> list[ReceivedMessage]:
         received = []
         for message_id, receipt_handle, _, _ in entries:
-            message = _evolve(state.messages[message_id], visible_at=visible_at)
+            message = state[message_id].replace(visible_at=visible_at)
             state.update(message, now)
             received.append(ReceivedMessage(message, receipt_handle))
         return received
 
     def _receive(
-        self, state: _MemoryQueue, max_messages: int, now: float, visibility_timeout: float
+        self, state: MemoryQueue, max_messages: int, now: float, visibility_timeout: float
     ) -> list[ReceivedMessage]:
         """The receive itself, under the lock."""
         record = state.record
@@ -954,21 +693,21 @@ class MemoryStore(MemoryTopicStore, MemoryStreamStore, MemoryBusStore, MemoryIde
         target = self._queues.get(target_name) if target_name is not None else None
         if target is not None and not _usable_target(record, target.record):
             target = None
+        queue = record.name
+        fifo = record.attributes.fifo_queue
+        if not fifo and target is None:
+            # Nothing to move: the queue takes and receives the oldest ones by itself.
+            return [
+                ReceivedMessage(m, make_receipt_handle(queue, m.message_id))
+                for m in state.receive(max_messages, now, visibility_timeout)
+            ]
         taken: list[StoredMessage] = []
         moved = False
-        if record.attributes.fifo_queue:
-            candidates: Iterator[StoredMessage] = iter(_fifo_order(list(state.messages.values()), now))
+        if fifo:
+            candidates: Iterator[StoredMessage] = iter(_fifo_order(state.values(), now))
         else:
             state.promote(now)
             candidates = iter(lambda: state.take(now), None)
-            if target is None:  # nothing to move: take the first ones, no questions per message
-                take = state.take
-                while len(taken) < max_messages:
-                    message = take(now)
-                    if message is None:
-                        break
-                    taken.append(message)
-                candidates = iter(())
         for message in candidates:
             if target is not None and _exceeds(record, message):
                 state.remove(message.message_id)
@@ -983,10 +722,9 @@ class MemoryStore(MemoryTopicStore, MemoryStreamStore, MemoryBusStore, MemoryIde
                 break
         # Placed only now: with a visibility timeout of 0 a message is visible again at once,
         # and one receive must not return it twice.
-        queue = record.name
         received: list[ReceivedMessage] = []
         for message in taken:
-            updated = _after_receive(message, now, visibility_timeout)
+            updated = message.received(now, visibility_timeout)
             state.update(updated, now)
             received.append(ReceivedMessage(updated, make_receipt_handle(queue, message.message_id)))
         if moved:
@@ -998,10 +736,9 @@ class MemoryStore(MemoryTopicStore, MemoryStreamStore, MemoryBusStore, MemoryIde
     ) -> list[DeleteResult]:
         with self._lock:
             state = self._queue(queue)
-            messages = state.messages
             results: list[DeleteResult] = []
             for message_id in message_ids:
-                message = messages.get(message_id)
+                message = state.get(message_id)
                 if message is None:
                     results.append(DeleteResult.GONE)
                 elif in_flight_at is not None and message.visible_at <= in_flight_at:
@@ -1019,13 +756,13 @@ class MemoryStore(MemoryTopicStore, MemoryStreamStore, MemoryBusStore, MemoryIde
             cutoff = _expiry_cutoff(state.record, now)
             results: list[ChangeVisibilityResult] = []
             for message_id, timeout in changes:
-                message = state.messages.get(message_id)
+                message = state.get(message_id)
                 if message is None or message.sent_timestamp <= cutoff:
                     results.append(ChangeVisibilityResult.NOT_FOUND)
                 elif _beyond_limit(message.last_receive_timestamp, now, timeout):
                     results.append(ChangeVisibilityResult.BEYOND_LIMIT)
                 else:
-                    state.update(_evolve(message, visible_at=now + timeout), now)
+                    state.update(message.replace(visible_at=now + timeout), now)
                     results.append(ChangeVisibilityResult.CHANGED)
             if ChangeVisibilityResult.CHANGED in results:
                 self._bump()
@@ -1043,19 +780,7 @@ class MemoryStore(MemoryTopicStore, MemoryStreamStore, MemoryBusStore, MemoryIde
 
     def counts(self, queue: str, now: float) -> QueueCounts:
         with self._lock:
-            state = self._queue(queue)
-            cutoff = _expiry_cutoff(state.record, now)
-            visible = in_flight = delayed = 0
-            for message in state.messages.values():
-                if message.sent_timestamp <= cutoff:
-                    continue
-                if message.visible_at <= now:
-                    visible += 1
-                elif message.receive_count:
-                    in_flight += 1
-                else:
-                    delayed += 1
-            return QueueCounts(visible, in_flight, delayed)
+            return QueueCounts(*self._queue(queue).counts(now))
 
     def in_flight(self, queue: str, now: float) -> int:
         with self._lock:
@@ -1064,7 +789,7 @@ class MemoryStore(MemoryTopicStore, MemoryStreamStore, MemoryBusStore, MemoryIde
             # received messages still hidden (the clock never goes back under the broker).
             state.drop_expired(now)
             state.promote(now)
-            return len(state.in_flight)
+            return state.in_flight_count
 
     # ------------------------------------------------------------------ message move tasks
 
@@ -1076,7 +801,7 @@ class MemoryStore(MemoryTopicStore, MemoryStreamStore, MemoryBusStore, MemoryIde
                     return False
             now = record.started_timestamp
             cutoff = _expiry_cutoff(source.record, now)
-            messages = source.messages.values()
+            messages = source.values()
             visible = sum(1 for m in messages if cutoff < m.sent_timestamp and m.visible_at <= now)
             self._move_tasks[record.task_id] = replace(record, approximate_number_of_messages_to_move=visible)
             return True
@@ -1125,14 +850,14 @@ class MemoryStore(MemoryTopicStore, MemoryStreamStore, MemoryBusStore, MemoryIde
             self._queues[target].add(new, now)
             self._bump()
 
-        visible = [m for m in source.messages.values() if m.visible_at <= now]
+        visible = [m for m in source.values() if m.visible_at <= now]
         return _step_moves(
             task,
             now,
             visible,
             target_is_fifo,
             move,
-            lambda: any(m.visible_at <= now for m in source.messages.values()),
+            lambda: any(m.visible_at <= now for m in source.values()),
         )
 
     # ------------------------------------------------------------------ long polling
@@ -1144,18 +869,6 @@ class MemoryStore(MemoryTopicStore, MemoryStreamStore, MemoryBusStore, MemoryIde
     def wait(self, since: int, timeout: float) -> None:
         with self._changed:
             self._changed.wait_for(lambda: self._version != since, timeout=max(timeout, 0.0))
-
-
-def _after_receive(message: StoredMessage, now: float, visibility_timeout: float) -> StoredMessage:
-    values = dict(message.__dict__)  # _evolve, inlined: this runs once per message received
-    values["visible_at"] = now + visibility_timeout
-    values["receive_count"] = message.receive_count + 1
-    if message.first_receive_timestamp is None:
-        values["first_receive_timestamp"] = now
-    values["last_receive_timestamp"] = now
-    received = object.__new__(StoredMessage)
-    object.__setattr__(received, "__dict__", values)
-    return received
 
 
 def _beyond_limit(last_receive: float | None, now: float, timeout: float) -> bool:
@@ -1211,8 +924,7 @@ def _moved(source: QueueRecord, message: StoredMessage, now: float) -> StoredMes
     policy = source.attributes.redrive_policy
     assert policy is not None
     source_arn = policy.dead_letter_target_arn.rsplit(":", 1)[0] + ":" + source.name
-    return replace(
-        message,
+    return message.replace(
         visible_at=now,
         receive_count=0,
         first_receive_timestamp=None,
@@ -1237,7 +949,7 @@ def _attempt_entries(received: Sequence[ReceivedMessage]) -> list[_AttemptEntry]
     ]
 
 
-def _replayable(entries: Sequence[_AttemptEntry], current: Mapping[str, StoredMessage]) -> bool:
+def _replayable(entries: Sequence[_AttemptEntry], current: MemoryQueue | Mapping[str, StoredMessage]) -> bool:
     """Whether a remembered receive can be returned again: it returned messages and none of them
     was deleted, expired, received again or had its visibility changed since."""
 
@@ -1252,8 +964,7 @@ def _redriven(message: StoredMessage, now: float) -> StoredMessage:
     """A message as a move task delivers it (spec 1.8): a *new* message (new id, sent now, never
     received, so its receive count starts again) with the same body, attributes, group and
     deduplication id; the store numbers it on a FIFO target."""
-    return replace(
-        message,
+    return message.replace(
         message_id=new_message_id(),
         sent_timestamp=now,
         visible_at=now,
@@ -1742,7 +1453,7 @@ class SQLiteStore(SQLiteTopicStore, SQLiteStreamStore, SQLiteBusStore, SQLiteIde
                 (queue, scope, deduplication_id, message.sent_timestamp),
             ).fetchone()
             if earlier is not None:
-                stored.append(replace(message, message_id=earlier[0], sequence_number=earlier[1]))
+                stored.append(message.replace(message_id=earlier[0], sequence_number=earlier[1]))
                 continue
             message = self._insert_fifo(connection, queue, message)
             connection.execute(
@@ -1764,7 +1475,7 @@ class SQLiteStore(SQLiteTopicStore, SQLiteStreamStore, SQLiteBusStore, SQLiteIde
         """Insert and number: the row's AUTOINCREMENT key only grows, so it orders sequence numbers."""
         cursor = connection.execute(_INSERT_MESSAGE, _message_row(queue, message))
         assert cursor.lastrowid is not None
-        message = replace(message, sequence_number=_sequence_number(cursor.lastrowid))
+        message = message.replace(sequence_number=_sequence_number(cursor.lastrowid))
         connection.execute(
             "UPDATE messages SET sequence_number = ? WHERE seq = ?",
             (message.sequence_number, cursor.lastrowid),
@@ -1898,7 +1609,7 @@ class SQLiteStore(SQLiteTopicStore, SQLiteStreamStore, SQLiteBusStore, SQLiteIde
                 else:
                     connection.execute(_INSERT_MESSAGE, _message_row(target.name, arrived))
                 continue
-            taken.append((seq, _after_receive(candidate, now, visibility_timeout)))
+            taken.append((seq, candidate.received(now, visibility_timeout)))
             if len(taken) == max_messages:
                 break
         connection.executemany(

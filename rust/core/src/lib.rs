@@ -19,6 +19,7 @@ pub mod machine;
 pub mod number;
 pub mod pattern;
 pub mod policy;
+pub mod queue;
 pub mod rule;
 pub mod skip;
 pub mod value;

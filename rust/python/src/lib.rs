@@ -1,6 +1,8 @@
 //! Python bindings of rulebus-core: input conversion and the mapping of the core's errors to
 //! Python exceptions, in one place. No matching logic lives here.
 
+mod queue;
+
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use pyo3::exceptions::{PyRecursionError, PyTypeError};
@@ -760,5 +762,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<FilterPolicy>()?;
     m.add_class::<RuleSet>()?;
     m.add_function(wrap_pyfunction!(test_event_pattern, m)?)?;
+    queue::register(m)?;
     Ok(())
 }

@@ -1,0 +1,396 @@
+//! An SQS queue's messages held in memory, arranged so that a receive touches only what it takes.
+//!
+//! The queue does not know what a message is: it keeps an opaque payload `M` beside the four facts
+//! its ordering needs (the message id, when it was sent, when it is visible, whether it was ever
+//! received). The Python memory store keeps its `StoredMessage` objects here; the SQS rules
+//! (redrive, FIFO groups, deduplication) stay with the store, which asks for messages in the
+//! orders those rules need:
+//!
+//! - **send order**, for FIFO receives, counts and move tasks (`iter`);
+//! - **the oldest visible first**, for standard receives (`take`): visible messages in a set
+//!   ordered by send order, hidden ones (delayed or in flight) in a set ordered by the time they
+//!   become visible, moved back by `promote` when that time comes. A backlog costs O(log n) per
+//!   message received, however many messages are hidden.
+//!
+//! Times are seconds (any epoch) as `f64`; a NaN time is treated as the largest.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rustc_hash::FxHashMap;
+
+/// A visibility deadline, totally ordered (NaN last), so hidden messages can sit in a set.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Deadline(f64);
+
+impl Eq for Deadline {}
+
+impl PartialOrd for Deadline {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Deadline {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0)
+    }
+}
+
+/// Where a message is filed for receiving.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Place {
+    /// In `visible`: receivable.
+    Visible,
+    /// In `hidden` under this deadline: delayed (never received) or in flight.
+    Hidden(Deadline),
+    /// Handed out by `take`, filed again by `update` (or gone by `remove`).
+    Taken,
+}
+
+/// One message and what the queue needs to order it.
+#[derive(Debug)]
+struct Slot<M> {
+    message: M,
+    id: Box<str>,
+    sent: f64,
+    visible_at: f64,
+    received: bool,
+    place: Place,
+}
+
+/// The messages of one queue. See the module documentation.
+#[derive(Debug)]
+pub struct MessageQueue<M> {
+    /// Every message, by its place in send order.
+    slots: BTreeMap<u64, Slot<M>>,
+    /// Message id -> place in send order.
+    seqs: FxHashMap<Box<str>, u64>,
+    visible: BTreeSet<u64>,
+    hidden: BTreeSet<(Deadline, u64)>,
+    /// Hidden messages that were received at least once: the queue's messages in flight.
+    in_flight: usize,
+    next_seq: u64,
+    /// Expiry bookkeeping: no message was sent before `oldest_sent` (a lower bound), and whether
+    /// send order is also sent-time order (false once an older message arrives, as a dead-letter
+    /// move brings one with its original time).
+    oldest_sent: f64,
+    newest_sent: f64,
+    sent_ordered: bool,
+}
+
+impl<M> Default for MessageQueue<M> {
+    fn default() -> Self {
+        Self {
+            slots: BTreeMap::new(),
+            seqs: FxHashMap::default(),
+            visible: BTreeSet::new(),
+            hidden: BTreeSet::new(),
+            in_flight: 0,
+            next_seq: 0,
+            oldest_sent: f64::INFINITY,
+            newest_sent: f64::NEG_INFINITY,
+            sent_ordered: true,
+        }
+    }
+}
+
+/// The counts GetQueueAttributes reports: visible, in flight (hidden after a receive), delayed
+/// (hidden, never received).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Counts {
+    pub visible: usize,
+    pub in_flight: usize,
+    pub delayed: usize,
+}
+
+impl<M> MessageQueue<M> {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How many messages the queue holds (expired ones too, until `drop_expired`).
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// Hidden messages that were received: exact after `promote(now)`.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight
+    }
+
+    pub fn contains(&self, id: &str) -> bool {
+        self.seqs.contains_key(id)
+    }
+
+    pub fn get(&self, id: &str) -> Option<&M> {
+        self.seqs.get(id).map(|seq| &self.slots[seq].message)
+    }
+
+    /// The messages in send order.
+    pub fn iter(&self) -> impl Iterator<Item = &M> {
+        self.slots.values().map(|slot| &slot.message)
+    }
+
+    /// A new message, last in send order. A message with an id already here replaces it (and
+    /// takes the last place), which the store never asks for.
+    pub fn add(&mut self, id: &str, message: M, sent: f64, visible_at: f64, received: bool, now: f64) {
+        self.remove(id);
+        self.next_seq += 1;
+        let seq = self.next_seq;
+        if sent < self.newest_sent {
+            self.sent_ordered = false;
+        } else {
+            self.newest_sent = sent;
+        }
+        self.oldest_sent = self.oldest_sent.min(sent);
+        let id: Box<str> = id.into();
+        self.seqs.insert(id.clone(), seq);
+        self.slots.insert(seq, Slot { message, id, sent, visible_at, received, place: Place::Taken });
+        self.place(seq, now);
+    }
+
+    /// A message already here changed (its visibility, its receive count): it keeps its place in
+    /// send order and is filed again by its new visibility. False when no such message is here.
+    pub fn update(&mut self, id: &str, message: M, visible_at: f64, received: bool, now: f64) -> bool {
+        let Some(&seq) = self.seqs.get(id) else { return false };
+        self.unplace(seq);
+        let slot = self.slots.get_mut(&seq).expect("every id has its slot");
+        slot.message = message;
+        slot.visible_at = visible_at;
+        slot.received = received;
+        self.place(seq, now);
+        true
+    }
+
+    /// Removes a message; returns it, or None when it was not here.
+    pub fn remove(&mut self, id: &str) -> Option<M> {
+        let seq = self.seqs.remove(id)?;
+        self.unplace(seq);
+        let slot = self.slots.remove(&seq).expect("every id has its slot");
+        if self.slots.is_empty() {
+            self.clear();
+        }
+        Some(slot.message)
+    }
+
+    pub fn clear(&mut self) {
+        *self = Self { next_seq: self.next_seq, ..Self::default() };
+    }
+
+    /// Hidden messages whose time has come become visible.
+    pub fn promote(&mut self, now: f64) {
+        while let Some(&(deadline, seq)) = self.hidden.first() {
+            if deadline.0 > now || deadline.0.is_nan() {
+                break;
+            }
+            self.unplace(seq);
+            let slot = self.slots.get_mut(&seq).expect("every filed seq has its slot");
+            slot.place = Place::Visible;
+            self.visible.insert(seq);
+        }
+    }
+
+    /// The oldest visible message in send order, handed out: it has no place until the caller
+    /// files it again with `update` (or drops it with `remove`), so one receive never returns a
+    /// message twice. None when nothing is visible. Call `promote` first.
+    pub fn take(&mut self, now: f64) -> Option<&M> {
+        while let Some(seq) = self.visible.pop_first() {
+            let slot = self.slots.get_mut(&seq).expect("every filed seq has its slot");
+            slot.place = Place::Taken;
+            if slot.visible_at > now {
+                // Only if the clock went back since it was filed: hide it again.
+                self.place(seq, now);
+                continue;
+            }
+            return Some(&self.slots[&seq].message);
+        }
+        None
+    }
+
+    /// Removes the messages sent at or before `cutoff` (now minus the retention period), without
+    /// looking at any message unless one may have expired; returns how many went.
+    pub fn drop_expired(&mut self, cutoff: f64) -> usize {
+        if cutoff < self.oldest_sent {
+            return 0;
+        }
+        let expired: Vec<Box<str>> = if self.sent_ordered {
+            // The oldest come first: stop at the first one still kept.
+            self.slots.values().take_while(|slot| slot.sent <= cutoff).map(|slot| slot.id.clone()).collect()
+        } else {
+            self.slots.values().filter(|slot| slot.sent <= cutoff).map(|slot| slot.id.clone()).collect()
+        };
+        for id in &expired {
+            self.remove(id);
+        }
+        self.oldest_sent = if self.sent_ordered {
+            self.slots.values().next().map_or(f64::INFINITY, |slot| slot.sent)
+        } else {
+            self.slots.values().map(|slot| slot.sent).fold(f64::INFINITY, f64::min)
+        };
+        expired.len()
+    }
+
+    /// The counts at `now`, leaving out messages sent at or before `cutoff` (expired, not yet
+    /// dropped).
+    pub fn counts(&self, now: f64, cutoff: f64) -> Counts {
+        let mut counts = Counts::default();
+        for slot in self.slots.values().filter(|slot| slot.sent > cutoff) {
+            if slot.visible_at <= now {
+                counts.visible += 1;
+            } else if slot.received {
+                counts.in_flight += 1;
+            } else {
+                counts.delayed += 1;
+            }
+        }
+        counts
+    }
+
+    fn place(&mut self, seq: u64, now: f64) {
+        let slot = self.slots.get_mut(&seq).expect("every filed seq has its slot");
+        if slot.visible_at <= now {
+            slot.place = Place::Visible;
+            self.visible.insert(seq);
+        } else {
+            let deadline = Deadline(slot.visible_at);
+            slot.place = Place::Hidden(deadline);
+            self.hidden.insert((deadline, seq));
+            if slot.received {
+                self.in_flight += 1;
+            }
+        }
+    }
+
+    fn unplace(&mut self, seq: u64) {
+        let slot = self.slots.get_mut(&seq).expect("every filed seq has its slot");
+        match std::mem::replace(&mut slot.place, Place::Taken) {
+            Place::Visible => {
+                self.visible.remove(&seq);
+            }
+            Place::Hidden(deadline) => {
+                self.hidden.remove(&(deadline, seq));
+                if slot.received {
+                    self.in_flight -= 1;
+                }
+            }
+            Place::Taken => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn queue_of(messages: &[(&str, f64, f64)], now: f64) -> MessageQueue<String> {
+        let mut queue = MessageQueue::new();
+        for &(id, sent, visible_at) in messages {
+            queue.add(id, id.to_string(), sent, visible_at, false, now);
+        }
+        queue
+    }
+
+    fn take_all(queue: &mut MessageQueue<String>, now: f64) -> Vec<String> {
+        queue.promote(now);
+        let mut taken = Vec::new();
+        while let Some(message) = queue.take(now) {
+            taken.push(message.clone());
+        }
+        taken
+    }
+
+    #[test]
+    fn takes_visible_messages_in_send_order_and_skips_hidden_ones() {
+        let mut queue = queue_of(&[("a", 0.0, 0.0), ("b", 0.0, 5.0), ("c", 0.0, 0.0)], 0.0);
+        assert_eq!(take_all(&mut queue, 0.0), ["a", "c"]);
+        // Taken messages have no place until filed again: they are not taken twice.
+        assert_eq!(take_all(&mut queue, 10.0), ["b"]);
+        assert_eq!(queue.len(), 3);
+    }
+
+    #[test]
+    fn a_message_back_from_flight_keeps_its_send_order_place() {
+        let mut queue = queue_of(&[("a", 0.0, 0.0), ("b", 0.0, 0.0), ("c", 0.0, 0.0)], 0.0);
+        queue.promote(0.0);
+        assert_eq!(queue.take(0.0).cloned().as_deref(), Some("a"));
+        assert!(queue.update("a", "a".into(), 2.0, true, 0.0));
+        assert_eq!(queue.in_flight(), 1);
+        assert_eq!(queue.counts(0.0, -1.0), Counts { visible: 2, in_flight: 1, delayed: 0 });
+        // At t=2 "a" is visible again, ahead of "b" and "c" that were sent after it.
+        assert_eq!(take_all(&mut queue, 2.0), ["a", "b", "c"]);
+        assert_eq!(queue.in_flight(), 0);
+    }
+
+    #[test]
+    fn remove_and_update_report_missing_ids() {
+        let mut queue = queue_of(&[("a", 0.0, 0.0)], 0.0);
+        assert_eq!(queue.remove("a").as_deref(), Some("a"));
+        assert_eq!(queue.remove("a"), None);
+        assert!(!queue.update("a", "a".into(), 0.0, false, 0.0));
+        assert!(queue.is_empty());
+    }
+
+    #[test]
+    fn a_clock_gone_back_hides_a_message_again() {
+        let mut queue = queue_of(&[("a", 0.0, 0.0)], 0.0);
+        assert!(queue.update("a", "a".into(), 5.0, true, 6.0)); // filed as visible at t=6
+        assert_eq!(take_all(&mut queue, 3.0), Vec::<String>::new());
+        assert_eq!(queue.counts(3.0, -1.0), Counts { visible: 0, in_flight: 1, delayed: 0 });
+        assert_eq!(take_all(&mut queue, 5.0), ["a"]);
+    }
+
+    #[test]
+    fn expiry_drops_the_old_in_either_order() {
+        let mut queue = queue_of(&[("a", 1.0, 0.0), ("b", 2.0, 0.0), ("c", 3.0, 0.0)], 0.0);
+        assert_eq!(queue.drop_expired(0.5), 0);
+        assert_eq!(queue.drop_expired(2.0), 2);
+        assert_eq!(take_all(&mut queue, 0.0), ["c"]);
+        // An older message arriving later (a dead-letter move) is found by a full scan.
+        queue.add("old", "old".into(), 0.5, 0.0, false, 0.0);
+        assert_eq!(queue.drop_expired(1.0), 1);
+        assert_eq!(queue.len(), 1);
+        assert_eq!(queue.counts(0.0, 2.5), Counts { visible: 1, in_flight: 0, delayed: 0 });
+        assert_eq!(queue.counts(0.0, 3.0), Counts::default());
+    }
+
+    #[test]
+    fn counts_tell_delayed_from_in_flight() {
+        let mut queue = queue_of(&[("a", 0.0, 9.0), ("b", 0.0, 0.0)], 0.0);
+        queue.promote(0.0);
+        queue.take(0.0);
+        queue.update("b", "b".into(), 9.0, true, 0.0);
+        assert_eq!(queue.counts(0.0, -1.0), Counts { visible: 0, in_flight: 1, delayed: 1 });
+        assert_eq!(queue.iter().cloned().collect::<Vec<_>>(), ["a", "b"]);
+    }
+
+    #[test]
+    fn a_long_backlog_drains_completely_with_interleaved_returns() {
+        let mut queue = MessageQueue::new();
+        for i in 0..1000 {
+            let id = i.to_string();
+            queue.add(&id, id.clone(), 0.0, 0.0, false, 0.0);
+        }
+        let mut seen = 0;
+        let mut now = 0.0;
+        while !queue.is_empty() {
+            queue.promote(now);
+            let Some(message) = queue.take(now).cloned() else {
+                now += 1.0;
+                continue;
+            };
+            seen += 1;
+            if seen % 3 == 0 {
+                // Every third one comes back after a second, as an unfinished receive's would.
+                queue.update(&message, message.clone(), now + 1.0, true, now);
+            } else {
+                queue.remove(&message);
+            }
+        }
+        assert!(seen > 1000);
+        assert_eq!(queue.in_flight(), 0);
+    }
+}

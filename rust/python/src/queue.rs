@@ -1,0 +1,502 @@
+//! The memory store's queues: `StoredMessage` (one message and its delivery state), `MemoryQueue`
+//! (one queue's messages, ordered by `rulebus_core::queue::MessageQueue`), `Tokens` (unique ids
+//! and nonces) and `put_plain_many` (a topic's or a bus's fan-out stored in one call).
+//!
+//! The SQS rules stay in Python (`rulebus.store`); this is only where the messages live, so that
+//! the per-message work of a send, a receive or a fan-out is not interpreted Python.
+
+use std::sync::{Mutex, PoisonError};
+
+use md5::{Digest, Md5};
+use pyo3::exceptions::{PyKeyError, PyTypeError};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
+
+use rulebus_core::queue::MessageQueue;
+
+/// One message and its delivery state, immutable: a change is a new message (`replace`,
+/// `received`). `md5_of_body` is computed on first read when not given, so a fan-out does not
+/// hash bodies nobody has received yet.
+#[pyclass(frozen, module = "rulebus._core")]
+pub struct StoredMessage {
+    #[pyo3(get)]
+    message_id: Py<PyString>,
+    #[pyo3(get)]
+    body: Py<PyString>,
+    md5_of_body: PyOnceLock<Py<PyString>>,
+    #[pyo3(get)]
+    message_attributes: Py<PyAny>,
+    #[pyo3(get)]
+    md5_of_message_attributes: Option<Py<PyAny>>,
+    #[pyo3(get)]
+    sender_id: Py<PyAny>,
+    #[pyo3(get)]
+    sent_timestamp: f64,
+    #[pyo3(get)]
+    visible_at: f64,
+    #[pyo3(get)]
+    receive_count: i64,
+    #[pyo3(get)]
+    first_receive_timestamp: Option<f64>,
+    #[pyo3(get)]
+    last_receive_timestamp: Option<f64>,
+    #[pyo3(get)]
+    message_group_id: Option<Py<PyAny>>,
+    #[pyo3(get)]
+    message_deduplication_id: Option<Py<PyAny>>,
+    #[pyo3(get)]
+    sequence_number: Option<Py<PyAny>>,
+    #[pyo3(get)]
+    dead_letter_source_arn: Option<Py<PyAny>>,
+}
+
+fn known_md5(py: Python<'_>, md5: Option<Py<PyString>>) -> PyOnceLock<Py<PyString>> {
+    let lock = PyOnceLock::new();
+    if let Some(md5) = md5 {
+        let _ = lock.set(py, md5);
+    }
+    lock
+}
+
+fn copy(py: Python<'_>, value: Option<&Py<PyAny>>) -> Option<Py<PyAny>> {
+    value.map(|v| v.clone_ref(py))
+}
+
+/// A value of `replace(**changes)`: None, or what the field holds.
+fn optional<'py, T: FromPyObjectOwned<'py>>(value: &Bound<'py, PyAny>) -> PyResult<Option<T>> {
+    if value.is_none() {
+        Ok(None)
+    } else {
+        value.extract().map(Some).map_err(Into::into)
+    }
+}
+
+impl StoredMessage {
+    fn copy(&self, py: Python<'_>) -> Self {
+        Self {
+            message_id: self.message_id.clone_ref(py),
+            body: self.body.clone_ref(py),
+            md5_of_body: known_md5(py, self.md5_of_body.get(py).map(|m| m.clone_ref(py))),
+            message_attributes: self.message_attributes.clone_ref(py),
+            md5_of_message_attributes: copy(py, self.md5_of_message_attributes.as_ref()),
+            sender_id: self.sender_id.clone_ref(py),
+            sent_timestamp: self.sent_timestamp,
+            visible_at: self.visible_at,
+            receive_count: self.receive_count,
+            first_receive_timestamp: self.first_receive_timestamp,
+            last_receive_timestamp: self.last_receive_timestamp,
+            message_group_id: copy(py, self.message_group_id.as_ref()),
+            message_deduplication_id: copy(py, self.message_deduplication_id.as_ref()),
+            sequence_number: copy(py, self.sequence_number.as_ref()),
+            dead_letter_source_arn: copy(py, self.dead_letter_source_arn.as_ref()),
+        }
+    }
+
+    /// A plain message: no attributes, no group, never received.
+    fn plain(py: Python<'_>, id: &str, body: Py<PyString>, sender: &Bound<'_, PyAny>, now: f64, visible_at: f64) -> Self {
+        Self {
+            message_id: PyString::new(py, id).unbind(),
+            body,
+            md5_of_body: PyOnceLock::new(),
+            message_attributes: PyDict::new(py).into_any().unbind(),
+            md5_of_message_attributes: None,
+            sender_id: sender.clone().unbind(),
+            sent_timestamp: now,
+            visible_at,
+            receive_count: 0,
+            first_receive_timestamp: None,
+            last_receive_timestamp: None,
+            message_group_id: None,
+            message_deduplication_id: None,
+            sequence_number: None,
+            dead_letter_source_arn: None,
+        }
+    }
+
+    fn id<'a>(&'a self, py: Python<'a>) -> PyResult<&'a str> {
+        self.message_id.bind(py).to_str()
+    }
+}
+
+#[pymethods]
+impl StoredMessage {
+    #[new]
+    #[pyo3(signature = (
+        message_id, body, md5_of_body, message_attributes, md5_of_message_attributes, sender_id,
+        sent_timestamp, visible_at, receive_count = 0, first_receive_timestamp = None,
+        last_receive_timestamp = None, message_group_id = None, message_deduplication_id = None,
+        sequence_number = None, dead_letter_source_arn = None,
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        message_id: Py<PyString>,
+        body: Py<PyString>,
+        md5_of_body: Option<Py<PyString>>,
+        message_attributes: Py<PyAny>,
+        md5_of_message_attributes: Option<Py<PyAny>>,
+        sender_id: Py<PyAny>,
+        sent_timestamp: f64,
+        visible_at: f64,
+        receive_count: i64,
+        first_receive_timestamp: Option<f64>,
+        last_receive_timestamp: Option<f64>,
+        message_group_id: Option<Py<PyAny>>,
+        message_deduplication_id: Option<Py<PyAny>>,
+        sequence_number: Option<Py<PyAny>>,
+        dead_letter_source_arn: Option<Py<PyAny>>,
+    ) -> Self {
+        Self {
+            message_id,
+            body,
+            md5_of_body: known_md5(py, md5_of_body),
+            message_attributes,
+            md5_of_message_attributes,
+            sender_id,
+            sent_timestamp,
+            visible_at,
+            receive_count,
+            first_receive_timestamp,
+            last_receive_timestamp,
+            message_group_id,
+            message_deduplication_id,
+            sequence_number,
+            dead_letter_source_arn,
+        }
+    }
+
+    /// SQS's MD5OfBody: the hex MD5 of the body's UTF-8 bytes.
+    #[getter]
+    fn md5_of_body(&self, py: Python<'_>) -> Py<PyString> {
+        self.md5_of_body
+            .get_or_init(py, || {
+                let body = self.body.bind(py).to_string_lossy();
+                let digest = Md5::digest(body.as_bytes());
+                let mut hex = String::with_capacity(32);
+                for byte in digest {
+                    hex.push(char::from(b"0123456789abcdef"[usize::from(byte >> 4)]));
+                    hex.push(char::from(b"0123456789abcdef"[usize::from(byte & 15)]));
+                }
+                PyString::new(py, &hex).unbind()
+            })
+            .clone_ref(py)
+    }
+
+    /// This message with some fields changed (``dataclasses.replace``'s contract).
+    #[pyo3(signature = (**changes))]
+    fn replace(&self, py: Python<'_>, changes: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        let mut new = self.copy(py);
+        let Some(changes) = changes else { return Ok(new) };
+        let mut body_changed = false;
+        let mut md5_given = false;
+        for (key, value) in changes.iter() {
+            let key = key.cast::<PyString>()?;
+            match &*key.to_cow()? {
+                "message_id" => new.message_id = value.extract()?,
+                "body" => {
+                    new.body = value.extract()?;
+                    body_changed = true;
+                }
+                "md5_of_body" => {
+                    new.md5_of_body = known_md5(py, optional(&value)?);
+                    md5_given = true;
+                }
+                "message_attributes" => new.message_attributes = value.unbind(),
+                "md5_of_message_attributes" => new.md5_of_message_attributes = optional(&value)?,
+                "sender_id" => new.sender_id = value.unbind(),
+                "sent_timestamp" => new.sent_timestamp = value.extract()?,
+                "visible_at" => new.visible_at = value.extract()?,
+                "receive_count" => new.receive_count = value.extract()?,
+                "first_receive_timestamp" => new.first_receive_timestamp = optional(&value)?,
+                "last_receive_timestamp" => new.last_receive_timestamp = optional(&value)?,
+                "message_group_id" => new.message_group_id = optional(&value)?,
+                "message_deduplication_id" => new.message_deduplication_id = optional(&value)?,
+                "sequence_number" => new.sequence_number = optional(&value)?,
+                "dead_letter_source_arn" => new.dead_letter_source_arn = optional(&value)?,
+                other => return Err(PyTypeError::new_err(format!("StoredMessage has no field {other:?}"))),
+            }
+        }
+        if body_changed && !md5_given {
+            new.md5_of_body = PyOnceLock::new();
+        }
+        Ok(new)
+    }
+
+    /// This message as a receive at ``now`` leaves it: hidden for ``visibility_timeout``
+    /// seconds, its receive count one higher, its receive timestamps set.
+    fn received(&self, py: Python<'_>, now: f64, visibility_timeout: f64) -> Self {
+        let mut new = self.copy(py);
+        new.visible_at = now + visibility_timeout;
+        new.receive_count += 1;
+        new.first_receive_timestamp.get_or_insert(now);
+        new.last_receive_timestamp = Some(now);
+        new
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "StoredMessage(message_id={}, receive_count={}, visible_at={})",
+            self.message_id.bind(py).repr()?,
+            self.receive_count,
+            self.visible_at
+        ))
+    }
+}
+
+/// What a memory queue needs of its record (a `rulebus.store.QueueRecord`), read when it is set.
+struct Settings {
+    fifo: bool,
+    maximum_message_size: usize,
+    delay_seconds: f64,
+    retention: f64,
+}
+
+impl Settings {
+    fn of(record: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let attributes = record.getattr("attributes")?;
+        Ok(Self {
+            fifo: attributes.getattr("fifo_queue")?.extract()?,
+            maximum_message_size: attributes.getattr("maximum_message_size")?.extract()?,
+            delay_seconds: attributes.getattr("delay_seconds")?.extract()?,
+            retention: attributes.getattr("message_retention_period")?.extract()?,
+        })
+    }
+}
+
+/// One queue of the memory store: its record, its messages, and the FIFO bookkeeping the store
+/// keeps beside them (``deduplication``, ``attempts``: plain dicts the store reads and writes).
+/// Not thread-safe by itself: the store calls it under its lock.
+#[pyclass(module = "rulebus._core")]
+pub struct MemoryQueue {
+    messages: MessageQueue<Py<StoredMessage>>,
+    record: Py<PyAny>,
+    settings: Settings,
+    #[pyo3(get)]
+    deduplication: Py<PyDict>,
+    #[pyo3(get)]
+    attempts: Py<PyDict>,
+}
+
+impl MemoryQueue {
+    fn file(&mut self, py: Python<'_>, message: Py<StoredMessage>, now: f64, new: bool) -> PyResult<bool> {
+        let m = message.get();
+        let id = m.id(py)?.to_owned();
+        let (sent, visible_at, received) = (m.sent_timestamp, m.visible_at, m.receive_count > 0);
+        if new {
+            self.messages.add(&id, message, sent, visible_at, received, now);
+            Ok(true)
+        } else {
+            Ok(self.messages.update(&id, message, visible_at, received, now))
+        }
+    }
+
+    fn is_plain(&self, body: &str) -> bool {
+        // What rulebus.store.is_plain_body accepts: printable ASCII, perhaps on lines.
+        !body.is_empty()
+            && body.len() <= self.settings.maximum_message_size
+            && body.bytes().all(|b| (b' '..=b'~').contains(&b) || b == b'\n')
+    }
+}
+
+#[pymethods]
+impl MemoryQueue {
+    #[new]
+    fn new(py: Python<'_>, record: Bound<'_, PyAny>) -> PyResult<Self> {
+        Ok(Self {
+            messages: MessageQueue::new(),
+            settings: Settings::of(&record)?,
+            record: record.unbind(),
+            deduplication: PyDict::new(py).unbind(),
+            attempts: PyDict::new(py).unbind(),
+        })
+    }
+
+    /// The queue's ``QueueRecord``; setting it re-reads the attributes this queue uses.
+    #[getter]
+    fn record(&self, py: Python<'_>) -> Py<PyAny> {
+        self.record.clone_ref(py)
+    }
+
+    #[setter]
+    fn set_record(&mut self, record: Bound<'_, PyAny>) -> PyResult<()> {
+        self.settings = Settings::of(&record)?;
+        self.record = record.unbind();
+        Ok(())
+    }
+
+    /// A new message, last in send order.
+    fn add(&mut self, py: Python<'_>, message: Py<StoredMessage>, now: f64) -> PyResult<()> {
+        self.file(py, message, now, true).map(drop)
+    }
+
+    /// A message already here changed; KeyError when it is not here.
+    fn update(&mut self, py: Python<'_>, message: Py<StoredMessage>, now: f64) -> PyResult<()> {
+        let id = message.get().message_id.clone_ref(py);
+        if self.file(py, message, now, false)? {
+            Ok(())
+        } else {
+            Err(PyKeyError::new_err(id))
+        }
+    }
+
+    /// Removes a message; False when it was not here.
+    fn remove(&mut self, message_id: &str) -> bool {
+        self.messages.remove(message_id).is_some()
+    }
+
+    fn clear(&mut self) {
+        self.messages.clear();
+    }
+
+    /// Hidden messages whose time has come become visible.
+    fn promote(&mut self, now: f64) {
+        self.messages.promote(now);
+    }
+
+    /// The oldest visible message, without a place until ``update`` or ``remove``; None when
+    /// none is visible. Call ``promote`` first.
+    fn take(&mut self, py: Python<'_>, now: f64) -> Option<Py<StoredMessage>> {
+        self.messages.take(now).map(|m| m.clone_ref(py))
+    }
+
+    /// A standard receive without redrive: up to ``max_messages`` of the oldest visible
+    /// messages, each received at ``now`` (hidden for ``visibility_timeout``), in send order.
+    fn receive(&mut self, py: Python<'_>, max_messages: usize, now: f64, visibility_timeout: f64) -> PyResult<Vec<Py<StoredMessage>>> {
+        self.messages.promote(now);
+        let mut taken = Vec::with_capacity(max_messages.min(16));
+        while taken.len() < max_messages {
+            let Some(message) = self.messages.take(now) else { break };
+            taken.push(Py::new(py, message.get().received(py, now, visibility_timeout))?);
+        }
+        // Filed only now: with a visibility timeout of 0 a message is visible again at once,
+        // and one receive must not return it twice.
+        for message in &taken {
+            self.file(py, message.clone_ref(py), now, false)?;
+        }
+        Ok(taken)
+    }
+
+    /// Removes the messages past the retention period at ``now``.
+    fn drop_expired(&mut self, now: f64) -> usize {
+        self.messages.drop_expired(now - self.settings.retention)
+    }
+
+    /// ``(visible, in flight, delayed)`` at ``now``, expired messages left out.
+    fn counts(&self, now: f64) -> (usize, usize, usize) {
+        let counts = self.messages.counts(now, now - self.settings.retention);
+        (counts.visible, counts.in_flight, counts.delayed)
+    }
+
+    /// Received messages still hidden: exact after ``promote(now)``.
+    #[getter]
+    fn in_flight_count(&self) -> usize {
+        self.messages.in_flight()
+    }
+
+    #[pyo3(signature = (message_id, default = None))]
+    fn get(&self, py: Python<'_>, message_id: &str, default: Option<Py<PyAny>>) -> Option<Py<PyAny>> {
+        match self.messages.get(message_id) {
+            Some(m) => Some(m.clone_ref(py).into_any()),
+            None => default,
+        }
+    }
+
+    fn __getitem__(&self, py: Python<'_>, message_id: &str) -> PyResult<Py<StoredMessage>> {
+        self.messages.get(message_id).map(|m| m.clone_ref(py)).ok_or_else(|| PyKeyError::new_err(message_id.to_string()))
+    }
+
+    fn __contains__(&self, message_id: &str) -> bool {
+        self.messages.contains(message_id)
+    }
+
+    fn __len__(&self) -> usize {
+        self.messages.len()
+    }
+
+    /// Every message, in send order.
+    fn values<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        PyList::new(py, self.messages.iter().map(|m| m.clone_ref(py)))
+    }
+}
+
+/// Unique tokens, cheaply: a prefix drawn at random by the caller (per process; again in a
+/// forked child) and a counter, formatted as a version-4 UUID whose last 12 digits count.
+#[pyclass(frozen, module = "rulebus._core")]
+pub struct Tokens {
+    state: Mutex<(String, u64)>,
+}
+
+impl Tokens {
+    fn mint(&self) -> String {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let (prefix, counter) = &mut *state;
+        let token = format!("{prefix}{:012x}", *counter & 0xFFFF_FFFF_FFFF);
+        *counter = counter.wrapping_add(1);
+        token
+    }
+}
+
+#[pymethods]
+impl Tokens {
+    #[new]
+    fn new(prefix: String) -> Self {
+        Self { state: Mutex::new((prefix, 0)) }
+    }
+
+    /// Start again from a new prefix (a forked child must not repeat its parent's tokens).
+    fn reseed(&self, prefix: String) {
+        *self.state.lock().unwrap_or_else(PoisonError::into_inner) = (prefix, 0);
+    }
+
+    fn next(&self) -> String {
+        self.mint()
+    }
+}
+
+/// Stores each ``(queue name, body)`` of ``deliveries`` in ``queues`` (a dict of `MemoryQueue`)
+/// as a new plain message from ``sender_id`` sent at ``now``; returns the indices of those not
+/// taken (queue missing or FIFO, body not plain for it). See `Store.put_plain_many`.
+#[pyfunction]
+pub fn put_plain_many(
+    py: Python<'_>,
+    queues: &Bound<'_, PyDict>,
+    deliveries: &Bound<'_, PyAny>,
+    sender_id: &Bound<'_, PyAny>,
+    now: f64,
+    tokens: &Tokens,
+) -> PyResult<Vec<usize>> {
+    let mut refused = Vec::new();
+    for (index, delivery) in deliveries.try_iter()?.enumerate() {
+        let delivery = delivery?;
+        let pair = delivery.cast::<PyTuple>()?;
+        let (name, body) = (pair.get_item(0)?, pair.get_item(1)?);
+        let Some(queue) = queues.get_item(&name)? else {
+            refused.push(index);
+            continue;
+        };
+        let mut queue = queue.cast::<MemoryQueue>()?.borrow_mut();
+        let Ok(body) = body.cast_into::<PyString>() else {
+            refused.push(index);
+            continue;
+        };
+        let plain = body.to_str().is_ok_and(|text| queue.is_plain(text));
+        if queue.settings.fifo || !plain {
+            refused.push(index);
+            continue;
+        }
+        let visible_at = now + queue.settings.delay_seconds;
+        let id = tokens.mint();
+        let message = StoredMessage::plain(py, &id, body.unbind(), sender_id, now, visible_at);
+        queue.messages.add(&id, Py::new(py, message)?, now, visible_at, false, now);
+    }
+    Ok(refused)
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<StoredMessage>()?;
+    m.add_class::<MemoryQueue>()?;
+    m.add_class::<Tokens>()?;
+    m.add_function(wrap_pyfunction!(put_plain_many, m)?)?;
+    Ok(())
+}
