@@ -1612,20 +1612,15 @@ class SQLiteStore(SQLiteTopicStore, SQLiteStreamStore, SQLiteBusStore, SQLiteIde
             taken.append((seq, candidate.received(now, visibility_timeout)))
             if len(taken) == max_messages:
                 break
-        connection.executemany(
-            "UPDATE messages SET visible_at = ?, receive_count = ?, first_receive_timestamp = ?, "
-            "last_receive_timestamp = ? WHERE seq = ?",
-            [
-                (
-                    m.visible_at,
-                    m.receive_count,
-                    m.first_receive_timestamp,
-                    m.last_receive_timestamp,
-                    seq,
-                )
-                for seq, m in taken
-            ],
-        )
+        if taken:
+            # One statement for the whole receive: every row taken was read in this transaction,
+            # so each one's new state is its old one received at ``now`` (as ``received`` made).
+            connection.execute(
+                "UPDATE messages SET visible_at = ?, receive_count = receive_count + 1, "
+                "first_receive_timestamp = coalesce(first_receive_timestamp, ?), "
+                f"last_receive_timestamp = ? WHERE seq IN ({', '.join('?' * len(taken))})",
+                (now + visibility_timeout, now, now, *(seq for seq, _ in taken)),
+            )
         return [ReceivedMessage(m, make_receipt_handle(queue, m.message_id)) for _, m in taken]
 
     @staticmethod
