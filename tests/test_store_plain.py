@@ -84,3 +84,13 @@ def test_stored_message_replace_and_received() -> None:
         message.replace(colour="blue")
     given = StoredMessage("id", "body", "not-an-md5-but-kept", {}, None, "acct", 0.0, 0.0)
     assert given.md5_of_body == "not-an-md5-but-kept"
+
+
+def test_wrapped_deliveries_are_head_middle_tail(broker: Broker) -> None:
+    a, b = broker.queue("a"), broker.queue("b", maximum_message_size=1024)
+    head, tail = '{"UnsubscribeURL" : ', "}"
+    deliveries = [("a", '"https://a"'), ("b", '"https://b"'), ("b", "x" * 1010)]
+    refused = broker._store.put_plain_many(deliveries, "123456789012", broker._clock(), wrap=(head, tail))
+    assert refused == [2]  # 1,010 bytes wrapped are over b's 1,024
+    assert [m.body for m in a.receive()] == ['{"UnsubscribeURL" : "https://a"}']
+    assert [m.body for m in b.receive(max_messages=10)] == ['{"UnsubscribeURL" : "https://b"}']

@@ -372,7 +372,13 @@ class Store(TopicStore, StreamStore, BusStore, IdempotencyStore, ABC):
                 raise queue_does_not_exist()
         return [self.put_messages(queue, messages) for queue, messages in batches]
 
-    def put_plain_many(self, deliveries: Sequence[tuple[str, str]], sender_id: str, now: float) -> list[int]:
+    def put_plain_many(
+        self,
+        deliveries: Sequence[tuple[str, str]],
+        sender_id: str,
+        now: float,
+        wrap: tuple[str, str] | None = None,
+    ) -> list[int]:
         """Store each ``(queue, body)`` as a new message with no attributes, sent by ``sender_id``
         at ``now`` (visible after the queue's DelaySeconds): the bulk of a topic's or a bus's
         fan-out, in one step. A delivery is taken only where its queue exists, is a standard
@@ -380,12 +386,18 @@ class Store(TopicStore, StreamStore, BusStore, IdempotencyStore, ABC):
         MaximumMessageSize); the rest are left alone and their indices returned, in order, for
         the caller to send the long way (where they succeed or fail as SendMessage would).
 
+        With ``wrap=(head, tail)`` each body is ``head + body + tail``: one notification whose
+        subscriptions differ only in a middle piece (SNS's UnsubscribeURL), without building
+        every text in Python.
+
         This default builds the messages in Python and stores them with
         :meth:`put_messages_many`; the memory store does it natively."""
         records: dict[str, QueueRecord | None] = {}
         refused: list[int] = []
         batches: list[tuple[str, list[StoredMessage]]] = []
         for index, (queue, body) in enumerate(deliveries):
+            if wrap is not None:
+                body = wrap[0] + body + wrap[1]
             if queue not in records:
                 records[queue] = self.get_queue(queue)
             record = records[queue]
@@ -603,9 +615,15 @@ class MemoryStore(MemoryTopicStore, MemoryStreamStore, MemoryBusStore, MemoryIde
             self._bump()
             return stored
 
-    def put_plain_many(self, deliveries: Sequence[tuple[str, str]], sender_id: str, now: float) -> list[int]:
+    def put_plain_many(
+        self,
+        deliveries: Sequence[tuple[str, str]],
+        sender_id: str,
+        now: float,
+        wrap: tuple[str, str] | None = None,
+    ) -> list[int]:
         with self._lock:
-            refused = put_plain_many(self._queues, deliveries, sender_id, now, _TOKENS)
+            refused = put_plain_many(self._queues, deliveries, sender_id, now, _TOKENS, wrap)
             if len(refused) < len(deliveries):
                 self._bump()
             return refused

@@ -456,8 +456,11 @@ impl Tokens {
 
 /// Stores each ``(queue name, body)`` of ``deliveries`` in ``queues`` (a dict of `MemoryQueue`)
 /// as a new plain message from ``sender_id`` sent at ``now``; returns the indices of those not
-/// taken (queue missing or FIFO, body not plain for it). See `Store.put_plain_many`.
+/// taken (queue missing or FIFO, body not plain for it). With ``wrap = (head, tail)`` each body
+/// is ``head + body + tail``. See `Store.put_plain_many`.
 #[pyfunction]
+#[pyo3(signature = (queues, deliveries, sender_id, now, tokens, wrap = None))]
+#[allow(clippy::needless_pass_by_value)] // PyO3 extracts the pair of strings owned
 pub fn put_plain_many(
     py: Python<'_>,
     queues: &Bound<'_, PyDict>,
@@ -465,8 +468,10 @@ pub fn put_plain_many(
     sender_id: &Bound<'_, PyAny>,
     now: f64,
     tokens: &Tokens,
+    wrap: Option<(String, String)>,
 ) -> PyResult<Vec<usize>> {
     let mut refused = Vec::new();
+    let mut text = String::new();
     for (index, delivery) in deliveries.try_iter()?.enumerate() {
         let delivery = delivery?;
         let pair = delivery.cast::<PyTuple>()?;
@@ -476,10 +481,21 @@ pub fn put_plain_many(
             continue;
         };
         let mut queue = queue.cast::<MemoryQueue>()?.borrow_mut();
-        let Ok(body) = body.cast_into::<PyString>() else {
+        let Ok(mut body) = body.cast_into::<PyString>() else {
             refused.push(index);
             continue;
         };
+        if let Some((head, tail)) = &wrap {
+            let Ok(middle) = body.to_str() else {
+                refused.push(index);
+                continue;
+            };
+            text.clear();
+            text.push_str(head);
+            text.push_str(middle);
+            text.push_str(tail);
+            body = PyString::new(py, &text);
+        }
         let plain = body.to_str().is_ok_and(|text| queue.is_plain(text));
         if queue.settings.fifo || !plain {
             refused.push(index);
