@@ -38,8 +38,10 @@ from spec section 2 unless a comment at the text says otherwise.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import json
+import os
 import re
 import secrets
 import threading
@@ -51,6 +53,7 @@ from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from functools import partial
 from http.client import HTTPConnection, HTTPSConnection
+from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any, Callable, Union
 from urllib.parse import unquote, urlsplit
 
@@ -347,6 +350,57 @@ def validate_sns_message_attributes(
     return result
 
 
+# A name ``_check_attribute_name`` certainly accepts: the allowed characters, dots only between
+# others (never first, last or doubled), ASCII so its UTF-8 length is its length. A name that does
+# not match goes through the full check, which raises its own text (or accepts the empty name).
+_PLAIN_ATTRIBUTE_NAME = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*")
+
+
+def _plain_attributes(
+    attributes: dict[Any, Any],
+) -> tuple[dict[str, dict[str, Any]], int, tuple[str, ...]] | None:
+    """What ``validate_sns_message_attributes`` returns for the usual MessageAttributes (a dict of
+    dicts: plainly valid names, ``String`` or ``Number`` values), with their size as
+    ``_attributes_size`` counts it and a key naming them (``(name, type, value)`` after each
+    other); None for any other shape, which then takes the full validation and its error texts.
+    Every check this passes is one the full validation makes and passes, so the result is equal."""
+    result: dict[str, dict[str, Any]] = {}
+    size = 0
+    key: list[str] = []
+    for name, attribute in attributes.items():
+        if (
+            type(name) is not str
+            or len(name) >= 256
+            or not _PLAIN_ATTRIBUTE_NAME.fullmatch(name)
+            or type(attribute) is not dict
+        ):
+            return None
+        data_type = attribute.get("DataType")
+        value = attribute.get("StringValue")
+        if type(data_type) is not str or type(value) is not str or not value:
+            return None
+        if data_type == "Number":
+            try:
+                Decimal(value.strip())
+            except InvalidOperation:
+                return None
+        elif data_type != "String":
+            return None
+        result[name] = {"DataType": data_type, "StringValue": value}
+        # len("String") == len("Number") == 6, and the name is ASCII.
+        size += len(name) + 6 + (len(value) if value.isascii() else len(value.encode("utf-8")))
+        key += (name, data_type, value)
+    return result, size, tuple(key)
+
+
+def _attributes_key(attributes: Mapping[str, Mapping[str, Any]]) -> tuple[Any, ...]:
+    """A key naming validated attributes as ``_plain_attributes`` does (Binary values as bytes)."""
+    key: list[Any] = []
+    for name, attribute in attributes.items():
+        key += (name, attribute["DataType"], attribute.get("StringValue", attribute.get("BinaryValue")))
+    return tuple(key)
+
+
 def _attributes_size(attributes: Mapping[str, Mapping[str, Any]]) -> int:
     size = 0
     for name, attribute in attributes.items():
@@ -367,11 +421,44 @@ def notification_attributes(attributes: Mapping[str, Mapping[str, Any]]) -> dict
     return result
 
 
+# The last millisecond _timestamp formatted and its text, and the last second's: strftime is most
+# of a timestamp's cost, and publishes come many to a second, often several to a millisecond.
+# Each a tuple, replaced whole, so threads never see one torn.
+_LAST_MILLI: tuple[int, str] = (0, "1970-01-01T00:00:00.000Z")
+_LAST_SECOND: tuple[int, str] = (0, "1970-01-01T00:00:00")
+
+
 def _timestamp(seconds: float) -> str:
     """``2021-02-16T21:41:19.978Z``: UTC, millisecond precision (spec 2.5)."""
+    global _LAST_MILLI, _LAST_SECOND
     millis = round(seconds * 1000)
-    moment = datetime.fromtimestamp(millis // 1000, tz=timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{millis % 1000:03d}Z"
+    last = _LAST_MILLI
+    if last[0] == millis:
+        return last[1]
+    second = millis // 1000
+    whole = _LAST_SECOND
+    if whole[0] != second:
+        whole = _LAST_SECOND = (
+            second,
+            datetime.fromtimestamp(second, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"),
+        )
+    text = f"{whole[1]}.{millis % 1000:03d}Z"
+    _LAST_MILLI = (millis, text)
+    return text
+
+
+# uuid.UUID(version=4) keeps the two low bits of the 17th hex digit under the variant's "10".
+_UUID4_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
+
+
+def _new_message_id() -> str:
+    """``str(uuid.uuid4())``: the same 16 random bytes made a version-4 UUID (version digit 4,
+    variant bits 10), the same text, without the UUID object: one per publish."""
+    digits = os.urandom(16).hex()
+    return (
+        f"{digits[:8]}-{digits[8:12]}-4{digits[13:16]}-"
+        f"{_UUID4_VARIANT[digits[16]]}{digits[17:20]}-{digits[20:]}"
+    )
 
 
 # One encoder for every envelope: json.dumps with options builds a new encoder per call.
@@ -385,32 +472,71 @@ def format_envelope(notification: Mapping[str, Any]) -> str:
     lines = []
     for key, value in notification.items():
         if key == "MessageAttributes":
-            inner = ",\n".join(
-                f"    {_ENCODE(name)} : {_ENCODE_COMPACT(attribute)}" for name, attribute in value.items()
-            )
-            lines.append(f'  "MessageAttributes" : {{\n{inner}\n  }}')
+            lines.append(_attributes_lines(value))
         else:
             lines.append(f'  "{key}" : {_ENCODE(value)}')
     return "{\n" + ",\n".join(lines) + "\n}"
 
 
+def _attributes_tail(attributes: Mapping[str, Mapping[str, Any]]) -> str:
+    """What follows the UnsubscribeURL in the envelope of a message with these (validated,
+    non-empty) attributes: ``format_envelope``'s lines for ``notification_attributes(attributes)``,
+    each ``{"Type","Value"}`` object written out (both values are str) instead of going through
+    a JSON encoder, which costs more than the rest of the line."""
+    lines = []
+    for name, attribute in attributes.items():
+        binary = attribute.get("BinaryValue")
+        value = base64.b64encode(binary).decode("ascii") if binary is not None else attribute["StringValue"]
+        lines.append(
+            f"    {encode_basestring(name)} : "
+            f'{{"Type":{encode_basestring(attribute["DataType"])},"Value":{encode_basestring(value)}}}'
+        )
+    inner = ",\n".join(lines)
+    return f',\n  "MessageAttributes" : {{\n{inner}\n  }}\n}}'
+
+
+def _attributes_lines(attributes: Mapping[str, Any]) -> str:
+    """The envelope's MessageAttributes member, as ``format_envelope`` lays it out."""
+    inner = ",\n".join(
+        f"    {_ENCODE(name)} : {_ENCODE_COMPACT(attribute)}" for name, attribute in attributes.items()
+    )
+    return f'  "MessageAttributes" : {{\n{inner}\n  }}'
+
+
 #: Stands for a subscription's UnsubscribeURL while an envelope is laid out once per publish.
 _UNSUBSCRIBE_SLOT = "\x00unsubscribe\x00"
+_UNSUBSCRIBE_SLOT_JSON = _ENCODE(_UNSUBSCRIBE_SLOT)
 
 
-@dataclass
 class _Envelope:
     """One publish's notification for one message body, laid out once for all subscriptions:
     only UnsubscribeURL differs between them (and it is not signed), so each subscription's
-    notification is a copy with its URL, and its SQS body the text around the URL."""
+    notification is a copy with its URL, and its SQS body the text around the URL. A standard
+    publish that only stores texts never needs the dict: ``make`` builds it on first use."""
 
-    notification: dict[str, Any]
-    head: str
-    tail: str
+    __slots__ = ("_make", "_notification", "head", "tail")
+
+    def __init__(
+        self,
+        notification: dict[str, Any] | None,
+        head: str,
+        tail: str,
+        make: Callable[[], dict[str, Any]] | None = None,
+    ) -> None:
+        self._notification = notification
+        self._make = make
+        self.head = head
+        self.tail = tail
+
+    @property
+    def notification(self) -> dict[str, Any]:
+        if self._notification is None:
+            self._notification = self._make()  # type: ignore[misc]
+        return self._notification
 
     @classmethod
     def build(cls, notification: dict[str, Any]) -> _Envelope:
-        head, tail = format_envelope(notification).split(_ENCODE(_UNSUBSCRIBE_SLOT))
+        head, tail = format_envelope(notification).split(_UNSUBSCRIBE_SLOT_JSON)
         return cls(notification, head, tail)
 
     def for_subscription(self, subscription: Subscription) -> tuple[dict[str, Any], str]:
@@ -438,6 +564,41 @@ class PublishResult:
 
     message_id: str
     sequence_number: str | None = None
+
+
+def _add_filtered(subscription: Subscription, count: int) -> None:
+    """Add to the filtered count the subscription holds (see ``_FilteredCount``): as
+    ``filtered_count += count``, without the descriptor's look-up of the plan's part."""
+    subscription.__dict__["filtered_count"] = subscription.__dict__.get("filtered_count", 0) + count
+
+
+class _FilteredCount:
+    """``Subscription.filtered_count``, exact without a publish touching every subscription it
+    filters out: while a topic's route plan (``_RoutePlan``) is in force, it counts the publishes
+    that evaluated its subscriptions and, per filtered subscription, those that matched; the
+    difference is added to what the instance holds (under this attribute's name, which the
+    descriptor shadows) when the plan is dropped (``Topic._drop_plan``). Read and written under
+    the topic's lock, so a count is never seen half moved. A data descriptor as a dataclass
+    field's default keeps the field, its default of 0, ``__init__`` and ``repr`` as they were."""
+
+    def __get__(self, subscription: Subscription | None, owner: Any = None) -> int:
+        if subscription is None:
+            return 0  # the class attribute: the dataclass takes it for the field's default
+        topic: Topic | None = subscription.__dict__.get("topic")
+        if topic is None:
+            held: int = subscription.__dict__.get("filtered_count", 0)
+            return held
+        with topic._sync_lock:
+            held = subscription.__dict__.get("filtered_count", 0)
+            return held + topic._unsettled_filtered(subscription)
+
+    def __set__(self, subscription: Subscription, value: int) -> None:
+        topic: Topic | None = subscription.__dict__.get("topic")  # not set yet while __init__ runs
+        if topic is None:
+            subscription.__dict__["filtered_count"] = value
+            return
+        with topic._sync_lock:
+            subscription.__dict__["filtered_count"] = value - topic._unsettled_filtered(subscription)
 
 
 @dataclass(eq=False)
@@ -468,7 +629,7 @@ class Subscription:
     return_subscription_arn: bool = True
     token: str | None = field(default=None, repr=False)
     token_issued: float = field(default=0.0, repr=False)
-    filtered_count: int = 0
+    filtered_count: int = _FilteredCount()  # type: ignore[assignment]  # an int, counted lazily
     delivered_count: int = 0
     dead_lettered_count: int = 0
     failed_count: int = 0
@@ -752,6 +913,146 @@ class _Prepared:
     per_protocol: dict[str, str] | None  # MessageStructure=json: the parsed object's string entries
     group_id: str | None = None
     deduplication_id: str | None = None  # FIFO topics: explicit, or the body's SHA-256
+    attributes_key: tuple[Any, ...] | None = None  # see _plain_attributes; None: not made yet
+
+
+# --------------------------------------------------------------------------------------------
+# The route plan: what a standard topic's publish delivers to, worked out once per change of its
+# subscriptions instead of once per publish.
+
+# How a route delivers (set by _RoutePlan, taken by Topic._deliver_routes).
+_PLAIN_QUEUE = 0  # a standard queue of this broker: in the publish's put_plain_many
+_OTHER_QUEUE = 1  # any other queue subscription: _fan_out, SendMessage's checks and errors
+_HTTP = 2  # on the subscription's lane, after publish returns
+_NOW = 3  # kinesis (and any other protocol): _attempt, before publish returns
+
+#: Selections a plan remembers, by message attributes, before it forgets them all.
+_SELECTIONS_MAX = 256
+
+
+class _Route:
+    """One delivering (confirmed) subscription in a route plan, with what its deliveries need."""
+
+    __slots__ = ("filtered", "index", "kind", "matched", "queue", "quoted_url", "raw", "subscription")
+
+    def __init__(self, index: int, subscription: Subscription, kind: int, queue: str | None) -> None:
+        self.index = index  # its place in subscription order: deliveries keep that order
+        self.subscription = subscription
+        self.kind = kind
+        self.queue = queue  # _PLAIN_QUEUE: the queue's name
+        self.raw = subscription.raw_message_delivery
+        # Its UnsubscribeURL as JSON: its envelope is envelope.head + quoted_url + envelope.tail.
+        quoted = subscription._unsubscribe_json
+        if quoted is None:
+            quoted = subscription._unsubscribe_json = _ENCODE(subscription.unsubscribe_url)
+        self.quoted_url = quoted
+        self.filtered = subscription.filter_policy is not None
+        self.matched = 0  # filtered routes: publishes of this plan the policy let through
+
+
+class _RoutePlan:
+    """A standard topic's subscriptions as a publish without MessageStructure or MessageGroupId
+    delivers to them: those without a filter policy (``always``), those with one by ARN (the
+    RuleSet's rule names, ``filtered``), in subscription order, pending ones left out. Built under
+    the topic's lock when a publish finds none, dropped (``Topic._drop_plan``) whenever the
+    subscriptions, their settings or the RuleSet change. Python callables run user code in the
+    middle of a publish, which may change the subscriptions; with one subscribed the plan is
+    ``general`` and publishes take the subscription-by-subscription loop, as before.
+
+    ``selections`` remembers, by message attributes, which routes a publish delivers to and which
+    of them count a match: when no route's policy looks at the body, the engine's answer depends
+    on the attributes alone (and the RuleSet, which does not change under a plan).
+
+    ``evaluations`` counts the publishes that evaluated the filtered routes; a filtered route's
+    ``filtered_count`` is ``evaluations - matched`` more than its subscription holds (see
+    ``_FilteredCount``). Both only move under the topic's lock."""
+
+    def __init__(self, topic: Topic) -> None:
+        broker = topic._broker
+        self.region = broker.region
+        self.account = broker.account
+        self.evaluations = 0
+        self.selections: dict[tuple[Any, ...], _Selection] = {}
+        self.tails: dict[tuple[Any, ...], str] = {}  # envelope tails by message attributes
+        always: list[_Route] = []
+        filtered: dict[str, _Route] = {}
+        self.general = False
+        self.body_rules = False
+        for index, subscription in enumerate(topic._subscriptions.values()):
+            if subscription.pending_confirmation:
+                continue
+            protocol = subscription.protocol
+            if protocol == "python":
+                self.general = True
+                always, filtered = [], {}
+                break
+            queue: str | None = None
+            if protocol == "sqs":
+                queue = self._own_queue(subscription.target, broker)
+                kind = _PLAIN_QUEUE if queue is not None and not queue.endswith(".fifo") else _OTHER_QUEUE
+            else:
+                kind = _HTTP if protocol in HTTP_PROTOCOLS else _NOW
+            route = _Route(index, subscription, kind, queue)
+            if subscription.filter_policy is None:
+                always.append(route)
+            else:
+                filtered[subscription.subscription_arn] = route
+                if subscription.filter_policy_scope == "MessageBody":
+                    self.body_rules = True
+        self.always = tuple(always)
+        self.filtered = filtered
+        self.unfiltered = _Selection(self.always, ())  # what every publish gets
+        # The envelope's parts that are the same for every publish (see Topic._standard_envelope).
+        self.arn = topic_arn(topic.name, self.region, self.account)
+        self.signature_version = topic._set_attributes.get("SignatureVersion", "1")
+        self.signing_cert_url = _signing_cert_url(self.region)
+        self.arn_json = _ENCODE(self.arn)
+        self.signature_version_json = _ENCODE(self.signature_version)
+        self.signing_cert_url_json = _ENCODE(self.signing_cert_url)
+
+    def _own_queue(self, target: Any, broker: Broker) -> str | None:
+        """The name of the queue ``Topic._queue_for`` gives for this target when that is a plain
+        ``Queue`` of this broker (then its prepare_message and put_plain_many agree on what a
+        plain delivery is, and on its SenderId, the broker's account), else None."""
+        if isinstance(target, str):
+            match = _QUEUE_ARN.fullmatch(target)
+            if match is not None and (match.group(1), match.group(2)) == (self.region, self.account):
+                return match.group(3)
+            return None
+        if type(target) is Queue and target._broker is broker:
+            return target.name
+        return None
+
+    def select(self, names: Sequence[str]) -> _Selection:
+        """Where a publish whose filter policies matched ``names`` goes."""
+        hits = tuple(self.filtered[name] for name in names if name in self.filtered)
+        if not hits:
+            return self.unfiltered
+        return _Selection(tuple(sorted(self.always + hits, key=_route_index)), hits)
+
+
+class _Selection:
+    """The routes one publish goes to, in subscription order, and the filtered ones among them
+    (each counts a match). ``envelopes``: when every route stores the envelope in a plain queue
+    (the usual fan-out), each one's (queue, JSON UnsubscribeURL): put_plain_many's deliveries as
+    they are, with the envelope's head and tail as its ``wrap``."""
+
+    __slots__ = ("envelopes", "matched", "routes")
+
+    def __init__(self, routes: tuple[_Route, ...], matched: tuple[_Route, ...]) -> None:
+        self.routes = routes
+        self.matched = matched
+        self.envelopes: tuple[tuple[str, str], ...] | None = None
+        if all(route.kind == _PLAIN_QUEUE and not route.raw for route in routes):
+            self.envelopes = tuple((route.queue, route.quoted_url) for route in routes)  # type: ignore[misc]
+
+
+def _route_index(route: _Route) -> int:
+    return route.index
+
+
+def _first(item: tuple[int, Any]) -> int:
+    return item[0]
 
 
 # --------------------------------------------------------------------------------------------
@@ -786,8 +1087,10 @@ class Topic:
         #: (which wins); replace it in tests so that they never sleep.
         self.sleep: Callable[[float], Any] = time.sleep
         self._lanes = DeliveryLanes(f"rulebus-sns:{name}")
-        # The view (subscriptions and RuleSet) changes under this lock, one thread at a time.
+        # The view (subscriptions and RuleSet) changes under this lock, one thread at a time; the
+        # route plan is built, dropped and counted in under it too.
         self._sync_lock = threading.RLock()
+        self._plan: _RoutePlan | None = None  # built by the next standard publish that needs it
 
     def __repr__(self) -> str:
         return f"Topic({self.name!r})"
@@ -873,9 +1176,32 @@ class Topic:
         self._version = version
 
     def _sync_rules(self) -> None:
-        """Make the RuleSet hold exactly the subscriptions' filter policies, each in its scope."""
+        """Make the RuleSet hold exactly the subscriptions' filter policies, each in its scope.
+        Every change of the view ends here, so the route plan is dropped here too."""
         with self._sync_lock:
+            self._drop_plan()
             self._apply_rules()
+
+    def _drop_plan(self) -> None:
+        """Forget the route plan (the next publish builds a new one), settling the filtered
+        counts it kept into its subscriptions. Under the lock."""
+        with self._sync_lock:
+            plan, self._plan = self._plan, None
+            if plan is None:
+                return
+            for route in plan.filtered.values():
+                _add_filtered(route.subscription, plan.evaluations - route.matched)
+
+    def _unsettled_filtered(self, subscription: Subscription) -> int:
+        """What the route plan counted as filtered out for this subscription and it does not hold
+        yet (see ``_FilteredCount``). Under the lock."""
+        plan = self._plan
+        if plan is None:
+            return 0
+        route = plan.filtered.get(subscription.subscription_arn)
+        if route is None or route.subscription is not subscription:
+            return 0
+        return plan.evaluations - route.matched
 
     def _apply_rules(self) -> None:
         wanted = {
@@ -1048,6 +1374,7 @@ class Topic:
             own.target = deliver_to
             own.return_subscription_arn = subscription.return_subscription_arn
             subscription = own
+            self._drop_plan()  # it may hold the ARN as the target
         if pending:
             self._request_confirmation(subscription)
         return subscription
@@ -1067,6 +1394,7 @@ class Topic:
                     record = replace(self._record(subscription), pending_confirmation=False)
                     self._broker._store.update_subscription(record)
                     subscription.pending_confirmation = False
+                    self._drop_plan()
                 return subscription
         raise _invalid("Invalid parameter: Token")
 
@@ -1173,8 +1501,14 @@ class Topic:
                 or subject[0].isspace()
             ):
                 raise _invalid("Invalid parameter: Subject")
-        attributes = validate_sns_message_attributes(message_attributes)
-        if len(message.encode("utf-8")) + _attributes_size(attributes) > MAX_MESSAGE_BYTES:
+        plain = _plain_attributes(message_attributes) if type(message_attributes) is dict else None
+        if plain is not None:
+            attributes, attributes_size, key = plain
+        else:
+            attributes = validate_sns_message_attributes(message_attributes)
+            attributes_size, key = _attributes_size(attributes), None
+        message_size = len(message) if message.isascii() else len(message.encode("utf-8"))
+        if message_size + attributes_size > MAX_MESSAGE_BYTES:
             raise _invalid("Invalid parameter: Message too long")
         per_protocol: dict[str, str] | None = None
         if message_structure is not None:
@@ -1200,7 +1534,7 @@ class Topic:
             # Standard topics may carry MessageGroupId, for standard (fair) queues (spec 2.3).
             if group_id is not None:
                 _check_fifo_id("MessageGroupId", group_id)
-            return _Prepared(message, subject, attributes, per_protocol, group_id)
+            return _Prepared(message, subject, attributes, per_protocol, group_id, attributes_key=key)
         if group_id is None or group_id == "":
             raise _invalid("Invalid parameter: The MessageGroupId parameter is required for FIFO topics")
         _check_fifo_id("MessageGroupId", group_id)
@@ -1321,9 +1655,183 @@ class Topic:
         return PublishResult(first_id, sequence_number)
 
     def _deliver(self, prepared: _Prepared) -> PublishResult:
-        message_id = str(uuid.uuid4())
+        message_id = _new_message_id()
         now = self._broker._clock()
         timestamp = _timestamp(now)
+        if self.fifo or prepared.per_protocol is not None or prepared.group_id is not None:
+            return self._deliver_each(prepared, message_id, now, timestamp)
+        self._sync()
+        with self._sync_lock:
+            plan = self._plan
+            broker = self._broker
+            if plan is None or plan.region != broker.region or plan.account != broker.account:
+                self._drop_plan()
+                plan = self._plan = _RoutePlan(self)
+            routes = None if plan.general else self._select(plan, prepared)
+        if routes is None:
+            return self._deliver_each(prepared, message_id, now, timestamp)
+        if routes.routes:
+            self._deliver_routes(plan, routes, prepared, message_id, now, timestamp)
+        return PublishResult(message_id)
+
+    def _select(self, plan: _RoutePlan, prepared: _Prepared) -> _Selection:
+        """The routes of a publish, counted in the plan (see ``_RoutePlan``). Under the lock, so
+        the RuleSet is the plan's and no count is lost to a plan being dropped meanwhile."""
+        if not plan.filtered:
+            return plan.unfiltered
+        key = None
+        if not plan.body_rules:
+            key = prepared.attributes_key
+            if key is None:
+                key = _attributes_key(prepared.attributes)
+            selection = plan.selections.get(key)
+        else:
+            selection = None
+        if selection is None:
+            names = self._rules.matches(prepared.message, prepared.attributes or None)
+            selection = plan.select(names)
+            if key is not None:
+                if len(plan.selections) >= _SELECTIONS_MAX:
+                    plan.selections.clear()
+                plan.selections[key] = selection
+        plan.evaluations += 1
+        for route in selection.matched:
+            route.matched += 1
+        return selection
+
+    def _deliver_routes(
+        self,
+        plan: _RoutePlan,
+        selection: _Selection,
+        prepared: _Prepared,
+        message_id: str,
+        now: float,
+        timestamp: str,
+    ) -> None:
+        """A standard publish to its routes, as ``_deliver_each`` would deliver it: HTTP/S on
+        lanes, other protocols now, then the queues. Plain envelopes to standard queues of this
+        broker go in one ``put_plain_many``; what it refuses, and every other queue delivery, take
+        ``_fan_out`` (SendMessage's checks, dead-lettering), in subscription order."""
+        envelope = self._standard_envelope(plan, prepared, message_id, timestamp)
+        head, tail = envelope.head, envelope.tail
+        body = prepared.message
+        attributes = prepared.attributes
+        slow: list[tuple[int, tuple[Subscription, _Envelope, str, str]]] = []
+        plain: Sequence[tuple[str, str]]
+        plain_routes: Sequence[_Route]
+        wrap: tuple[str, str] | None = None
+        if selection.envelopes is not None:
+            # The usual fan-out: no route to look at one by one, and the store builds each text
+            # around its UnsubscribeURL (put_plain_many's wrap) without Python making them.
+            plain, plain_routes, wrap = selection.envelopes, selection.routes, (head, tail)
+        else:
+            texts: list[tuple[str, str]] = []
+            routed: list[_Route] = []
+            plain, plain_routes = texts, routed
+            for route in selection.routes:
+                kind = route.kind
+                if kind == _PLAIN_QUEUE and not (route.raw and attributes):
+                    text = body if route.raw else f"{head}{route.quoted_url}{tail}"
+                    texts.append((route.queue, text))  # type: ignore[arg-type]
+                    routed.append(route)
+                    continue
+                subscription = route.subscription
+                if kind <= _OTHER_QUEUE:  # a raw delivery with attributes, or not a plain queue
+                    slow.append(
+                        (route.index, (subscription, envelope, body, f"{head}{route.quoted_url}{tail}"))
+                    )
+                    continue
+                notification, text = envelope.for_subscription(subscription)
+                delivery = partial(self._attempt, subscription, notification, body, attributes, None, text)
+                if kind == _HTTP:
+                    # After Publish has answered, on the subscription's own lane (see rulebus.delivery).
+                    self._lanes.submit(subscription.subscription_arn, delivery)
+                else:
+                    delivery()
+        if plain:
+            refused = self._broker._store.put_plain_many(plain, self._broker.account, now, wrap)
+            if not refused:
+                for route in plain_routes:
+                    route.subscription.delivered_count += 1
+            else:  # the long way, where each succeeds or fails as SendMessage would
+                again = set(refused)
+                for number, route in enumerate(plain_routes):
+                    if number in again:
+                        text = f"{head}{route.quoted_url}{tail}"
+                        slow.append((route.index, (route.subscription, envelope, body, text)))
+                    else:
+                        route.subscription.delivered_count += 1
+                slow.sort(key=_first)
+        if slow:
+            self._fan_out([delivery for _, delivery in slow], attributes, None, now)
+
+    def _standard_envelope(
+        self, plan: _RoutePlan, prepared: _Prepared, message_id: str, timestamp: str
+    ) -> _Envelope:
+        """``_Envelope.build`` of a standard topic's notification (``_notification``, then the
+        message attributes), laid out directly: the same dict, the same texts byte for byte."""
+        message, subject = prepared.message, prepared.subject
+        arn = plan.arn
+        # _placeholder_signature's string to sign, its keys in their order.
+        if subject is None:
+            signed = f"Message\n{message}\nMessageId\n{message_id}\nTimestamp\n{timestamp}\n"
+            subject_line = ""
+        else:
+            signed = (
+                f"Message\n{message}\nMessageId\n{message_id}\nSubject\n{subject}\nTimestamp\n{timestamp}\n"
+            )
+            subject_line = f',\n  "Subject" : {encode_basestring(subject)}'
+        signed += f"TopicArn\n{arn}\nType\nNotification\n"
+        digest = hashlib.sha256(signed.encode("utf-8")).digest()
+        signature = binascii.b2a_base64(digest * 8, newline=False).decode("ascii")  # base64.b64encode's
+        tail = "\n}"
+        attributes = prepared.attributes
+        if attributes:
+            key = prepared.attributes_key
+            cached = plan.tails.get(key) if key is not None else None
+            if cached is None:
+                cached = _attributes_tail(attributes)
+                if key is not None:
+                    if len(plan.tails) >= _SELECTIONS_MAX:
+                        plan.tails.clear()
+                    plan.tails[key] = cached
+            tail = cached
+        # Ids, timestamps and base64 need no JSON escapes: they are quoted as they are.
+        head = (
+            f'{{\n  "Type" : "Notification",\n  "MessageId" : "{message_id}",\n  "TopicArn" : '
+            f'{plan.arn_json}{subject_line},\n  "Message" : {encode_basestring(message)},\n  '
+            f'"Timestamp" : "{timestamp}",\n  "SignatureVersion" : {plan.signature_version_json},\n  '
+            f'"Signature" : "{signature}",\n  "SigningCertURL" : {plan.signing_cert_url_json},\n  '
+            '"UnsubscribeURL" : '
+        )
+        make = partial(self._standard_notification, plan, prepared, message_id, timestamp, signature)
+        if _UNSUBSCRIBE_SLOT_JSON in head or _UNSUBSCRIBE_SLOT_JSON in tail:
+            return _Envelope.build(make())  # which refuses it, as it always did
+        return _Envelope(None, head, tail, make)
+
+    @staticmethod
+    def _standard_notification(
+        plan: _RoutePlan, prepared: _Prepared, message_id: str, timestamp: str, signature: str
+    ) -> dict[str, Any]:
+        """``_notification`` of a standard topic, with the message attributes after it."""
+        notification: dict[str, Any] = {"Type": "Notification", "MessageId": message_id, "TopicArn": plan.arn}
+        if prepared.subject is not None:
+            notification["Subject"] = prepared.subject
+        notification["Message"] = prepared.message
+        notification["Timestamp"] = timestamp
+        notification["SignatureVersion"] = plan.signature_version
+        notification["Signature"] = signature
+        notification["SigningCertURL"] = plan.signing_cert_url
+        notification["UnsubscribeURL"] = _UNSUBSCRIBE_SLOT
+        if prepared.attributes:
+            notification["MessageAttributes"] = notification_attributes(prepared.attributes)
+        return notification
+
+    def _deliver_each(
+        self, prepared: _Prepared, message_id: str, now: float, timestamp: str
+    ) -> PublishResult:
+        """The general delivery: FIFO topics, MessageStructure=json, MessageGroupId, Python
+        callables subscribed. Subscription by subscription, each evaluated as it comes."""
         result = PublishResult(message_id)
         if self.fifo:
             result = self._deduplicate(prepared, message_id, now)
@@ -1349,7 +1857,7 @@ class Topic:
             else:
                 body, selected = same_body, same_matches  # type: ignore[assignment]
             if subscription.filter_policy is not None and subscription.subscription_arn not in selected:
-                subscription.filtered_count += 1
+                _add_filtered(subscription, 1)
                 continue
             envelope = envelopes.get(body)
             if envelope is None:
