@@ -130,25 +130,37 @@ impl<M> MessageQueue<M> {
         self.seqs.get(id).map(|seq| &self.slots[seq].message)
     }
 
+    pub fn get_mut(&mut self, id: &str) -> Option<&mut M> {
+        let seq = self.seqs.get(id)?;
+        self.slots.get_mut(seq).map(|slot| &mut slot.message)
+    }
+
     /// The messages in send order.
     pub fn iter(&self) -> impl Iterator<Item = &M> {
         self.slots.values().map(|slot| &slot.message)
     }
 
+    /// The messages in send order, to change their payloads (not what the queue orders them by).
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut M> {
+        self.slots.values_mut().map(|slot| &mut slot.message)
+    }
+
     /// A new message, last in send order. A message with an id already here replaces it (and
     /// takes the last place), which the store never asks for.
     pub fn add(&mut self, id: &str, message: M, sent: f64, visible_at: f64, received: bool, now: f64) {
-        self.remove(id);
         self.next_seq += 1;
         let seq = self.next_seq;
+        let id: Box<str> = id.into();
+        if let Some(old) = self.seqs.insert(id.clone(), seq) {
+            self.unplace(old);
+            self.slots.remove(&old);
+        }
         if sent < self.newest_sent {
             self.sent_ordered = false;
         } else {
             self.newest_sent = sent;
         }
         self.oldest_sent = self.oldest_sent.min(sent);
-        let id: Box<str> = id.into();
-        self.seqs.insert(id.clone(), seq);
         self.slots.insert(seq, Slot { message, id, sent, visible_at, received, place: Place::Taken });
         self.place(seq, now);
     }
@@ -197,7 +209,7 @@ impl<M> MessageQueue<M> {
     /// The oldest visible message in send order, handed out: it has no place until the caller
     /// files it again with `update` (or drops it with `remove`), so one receive never returns a
     /// message twice. None when nothing is visible. Call `promote` first.
-    pub fn take(&mut self, now: f64) -> Option<&M> {
+    pub fn take(&mut self, now: f64) -> Option<&mut M> {
         while let Some(seq) = self.visible.pop_first() {
             let slot = self.slots.get_mut(&seq).expect("every filed seq has its slot");
             slot.place = Place::Taken;
@@ -206,7 +218,7 @@ impl<M> MessageQueue<M> {
                 self.place(seq, now);
                 continue;
             }
-            return Some(&self.slots[&seq].message);
+            return self.slots.get_mut(&seq).map(|slot| &mut slot.message);
         }
         None
     }
@@ -328,6 +340,9 @@ mod tests {
     #[test]
     fn remove_and_update_report_missing_ids() {
         let mut queue = queue_of(&[("a", 0.0, 0.0)], 0.0);
+        queue.add("a", "again".into(), 0.0, 0.0, false, 0.0); // the same id replaces
+        assert_eq!(queue.len(), 1);
+        *queue.get_mut("a").unwrap() = "a".into();
         assert_eq!(queue.remove("a").as_deref(), Some("a"));
         assert_eq!(queue.remove("a"), None);
         assert!(!queue.update("a", "a".into(), 0.0, false, 0.0));

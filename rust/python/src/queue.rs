@@ -5,7 +5,7 @@
 //! The SQS rules stay in Python (`rulebus.store`); this is only where the messages live, so that
 //! the per-message work of a send, a receive or a fan-out is not interpreted Python.
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use md5::{Digest, Md5};
 use pyo3::exceptions::{PyKeyError, PyTypeError};
@@ -280,12 +280,60 @@ impl Settings {
     }
 }
 
+/// A plain message's body: the caller's string, or one notification's text around this
+/// delivery's middle piece (``head + middle + tail``), kept in pieces until someone reads it.
+enum Body {
+    Text(Py<PyString>),
+    Wrapped { head: Arc<str>, middle: Box<str>, tail: Arc<str> },
+}
+
+/// A plain message as a fan-out stores it: what `StoredMessage::plain` would hold, without
+/// making the Python object (nor, for a wrapped body, the text) until the message is read.
+/// Most of a fan-out's messages are read once, by the receive that takes them.
+struct Plain {
+    id: Box<str>,
+    body: Body,
+    sender: Py<PyAny>,
+    sent: f64,
+    visible_at: f64,
+}
+
+/// What a memory queue keeps per message.
+enum Stored {
+    Object(Py<StoredMessage>),
+    Plain(Box<Plain>),
+}
+
+impl Stored {
+    /// The message as a `StoredMessage`, made once: the slot keeps the object from then on.
+    fn object(&mut self, py: Python<'_>) -> PyResult<Py<StoredMessage>> {
+        if let Stored::Plain(plain) = self {
+            let body = match &plain.body {
+                Body::Text(text) => text.clone_ref(py),
+                Body::Wrapped { head, middle, tail } => {
+                    let mut text = String::with_capacity(head.len() + middle.len() + tail.len());
+                    text.push_str(head);
+                    text.push_str(middle);
+                    text.push_str(tail);
+                    PyString::new(py, &text).unbind()
+                }
+            };
+            let message = StoredMessage::plain(py, &plain.id, body, plain.sender.bind(py), plain.sent, plain.visible_at);
+            *self = Stored::Object(untracked(py, message)?);
+        }
+        match self {
+            Stored::Object(object) => Ok(object.clone_ref(py)),
+            Stored::Plain(_) => unreachable!("made into an object above"),
+        }
+    }
+}
+
 /// One queue of the memory store: its record, its messages, and the FIFO bookkeeping the store
 /// keeps beside them (``deduplication``, ``attempts``: plain dicts the store reads and writes).
 /// Not thread-safe by itself: the store calls it under its lock.
 #[pyclass(module = "rulebus._core")]
 pub struct MemoryQueue {
-    messages: MessageQueue<Py<StoredMessage>>,
+    messages: MessageQueue<Stored>,
     record: Py<PyAny>,
     settings: Settings,
     #[pyo3(get)]
@@ -300,6 +348,7 @@ impl MemoryQueue {
         let m = message.get();
         let id = m.id(py)?.to_owned();
         let (sent, visible_at, received) = (m.sent_timestamp, m.visible_at, m.receive_count > 0);
+        let message = Stored::Object(message);
         if new {
             self.messages.add(&id, message, sent, visible_at, received, now);
             Ok(true)
@@ -308,12 +357,12 @@ impl MemoryQueue {
         }
     }
 
-    fn is_plain(&self, body: &str) -> bool {
-        // What rulebus.store.is_plain_body accepts: printable ASCII, perhaps on lines.
-        // No early exit, so that the scan vectorises: bodies are nearly always plain.
-        let bad = body.bytes().fold(0u8, |bad, b| bad | u8::from(!((b' '..=b'~').contains(&b) || b == b'\n')));
-        !body.is_empty() && body.len() <= self.settings.maximum_message_size && bad == 0
-    }
+}
+
+/// Printable ASCII, perhaps on lines: what `rulebus.store.is_plain_body` accepts (besides the
+/// length). No early exit, so that the scan vectorises: bodies are nearly always plain.
+fn is_plain_text(text: &str) -> bool {
+    text.bytes().fold(0u8, |bad, b| bad | u8::from(!((b' '..=b'~').contains(&b) || b == b'\n'))) == 0
 }
 
 #[pymethods]
@@ -373,8 +422,8 @@ impl MemoryQueue {
 
     /// The oldest visible message, without a place until ``update`` or ``remove``; None when
     /// none is visible. Call ``promote`` first.
-    fn take(&mut self, py: Python<'_>, now: f64) -> Option<Py<StoredMessage>> {
-        self.messages.take(now).map(|m| m.clone_ref(py))
+    fn take(&mut self, py: Python<'_>, now: f64) -> PyResult<Option<Py<StoredMessage>>> {
+        self.messages.take(now).map(|m| m.object(py)).transpose()
     }
 
     /// A standard receive without redrive: up to ``max_messages`` of the oldest visible
@@ -384,7 +433,7 @@ impl MemoryQueue {
         let mut taken = Vec::with_capacity(max_messages.min(16));
         while taken.len() < max_messages {
             let Some(message) = self.messages.take(now) else { break };
-            taken.push(message.get().received(py, now, visibility_timeout)?);
+            taken.push(message.object(py)?.get().received(py, now, visibility_timeout)?);
         }
         // Filed only now: with a visibility timeout of 0 a message is visible again at once,
         // and one receive must not return it twice.
@@ -412,15 +461,18 @@ impl MemoryQueue {
     }
 
     #[pyo3(signature = (message_id, default = None))]
-    fn get(&self, py: Python<'_>, message_id: &str, default: Option<Py<PyAny>>) -> Option<Py<PyAny>> {
-        match self.messages.get(message_id) {
-            Some(m) => Some(m.clone_ref(py).into_any()),
-            None => default,
+    fn get(&mut self, py: Python<'_>, message_id: &str, default: Option<Py<PyAny>>) -> PyResult<Option<Py<PyAny>>> {
+        match self.messages.get_mut(message_id) {
+            Some(m) => Ok(Some(m.object(py)?.into_any())),
+            None => Ok(default),
         }
     }
 
-    fn __getitem__(&self, py: Python<'_>, message_id: &str) -> PyResult<Py<StoredMessage>> {
-        self.messages.get(message_id).map(|m| m.clone_ref(py)).ok_or_else(|| PyKeyError::new_err(message_id.to_string()))
+    fn __getitem__(&mut self, py: Python<'_>, message_id: &str) -> PyResult<Py<StoredMessage>> {
+        match self.messages.get_mut(message_id) {
+            Some(m) => m.object(py),
+            None => Err(PyKeyError::new_err(message_id.to_string())),
+        }
     }
 
     fn __contains__(&self, message_id: &str) -> bool {
@@ -432,8 +484,9 @@ impl MemoryQueue {
     }
 
     /// Every message, in send order.
-    fn values<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        PyList::new(py, self.messages.iter().map(|m| m.clone_ref(py)))
+    fn values<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let objects = self.messages.iter_mut().map(|m| m.object(py)).collect::<PyResult<Vec<_>>>()?;
+        PyList::new(py, objects)
     }
 }
 
@@ -479,7 +532,6 @@ impl Tokens {
 #[pyo3(signature = (queues, deliveries, sender_id, now, tokens, wrap = None))]
 #[allow(clippy::needless_pass_by_value)] // PyO3 extracts the pair of strings owned
 pub fn put_plain_many(
-    py: Python<'_>,
     queues: &Bound<'_, PyDict>,
     deliveries: &Bound<'_, PyAny>,
     sender_id: &Bound<'_, PyAny>,
@@ -487,41 +539,44 @@ pub fn put_plain_many(
     tokens: &Tokens,
     wrap: Option<(String, String)>,
 ) -> PyResult<Vec<usize>> {
+    let wrap = wrap.map(|(head, tail)| {
+        let plain = is_plain_text(&head) && is_plain_text(&tail);
+        (Arc::<str>::from(head), Arc::<str>::from(tail), plain)
+    });
     let mut refused = Vec::new();
-    let mut text = String::new();
     for (index, delivery) in deliveries.try_iter()?.enumerate() {
         let delivery = delivery?;
         let pair = delivery.cast::<PyTuple>()?;
-        let (name, body) = (pair.get_item(0)?, pair.get_item(1)?);
+        let (name, text) = (pair.get_item(0)?, pair.get_item(1)?);
         let Some(queue) = queues.get_item(&name)? else {
             refused.push(index);
             continue;
         };
         let mut queue = queue.cast::<MemoryQueue>()?.borrow_mut();
-        let Ok(mut body) = body.cast_into::<PyString>() else {
+        let Ok(text) = text.cast_into::<PyString>() else {
             refused.push(index);
             continue;
         };
-        if let Some((head, tail)) = &wrap {
-            let Ok(middle) = body.to_str() else {
-                refused.push(index);
-                continue;
-            };
-            text.clear();
-            text.push_str(head);
-            text.push_str(middle);
-            text.push_str(tail);
-            body = PyString::new(py, &text);
-        }
-        let plain = body.to_str().is_ok_and(|text| queue.is_plain(text));
-        if queue.settings.fifo || !plain {
+        let Ok(piece) = text.to_str() else {
+            refused.push(index);
+            continue;
+        };
+        let (body, length, plain) = match &wrap {
+            None => (Body::Text(text.clone().unbind()), piece.len(), is_plain_text(piece)),
+            Some((head, tail, plain)) => (
+                Body::Wrapped { head: head.clone(), middle: piece.into(), tail: tail.clone() },
+                head.len() + piece.len() + tail.len(),
+                *plain && is_plain_text(piece),
+            ),
+        };
+        if queue.settings.fifo || !plain || length == 0 || length > queue.settings.maximum_message_size {
             refused.push(index);
             continue;
         }
         let visible_at = now + queue.settings.delay_seconds;
-        let id = tokens.mint();
-        let message = StoredMessage::plain(py, &id, body.unbind(), sender_id, now, visible_at);
-        queue.messages.add(&id, untracked(py, message)?, now, visible_at, false, now);
+        let id: Box<str> = tokens.mint().into();
+        let message = Plain { id: id.clone(), body, sender: sender_id.clone().unbind(), sent: now, visible_at };
+        queue.messages.add(&id, Stored::Plain(Box::new(message)), now, visible_at, false, now);
     }
     Ok(refused)
 }
