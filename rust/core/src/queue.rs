@@ -15,6 +15,7 @@
 //! Times are seconds (any epoch) as `f64`; a NaN time is treated as the largest.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
@@ -51,7 +52,7 @@ enum Place {
 #[derive(Debug)]
 struct Slot<M> {
     message: M,
-    id: Box<str>,
+    id: Arc<str>,
     sent: f64,
     visible_at: f64,
     received: bool,
@@ -64,7 +65,7 @@ pub struct MessageQueue<M> {
     /// Every message, by its place in send order.
     slots: BTreeMap<u64, Slot<M>>,
     /// Message id -> place in send order.
-    seqs: FxHashMap<Box<str>, u64>,
+    seqs: FxHashMap<Arc<str>, u64>,
     visible: BTreeSet<u64>,
     hidden: BTreeSet<(Deadline, u64)>,
     /// Hidden messages that were received at least once: the queue's messages in flight.
@@ -145,12 +146,12 @@ impl<M> MessageQueue<M> {
         self.slots.values_mut().map(|slot| &mut slot.message)
     }
 
-    /// A new message, last in send order. A message with an id already here replaces it (and
-    /// takes the last place), which the store never asks for.
-    pub fn add(&mut self, id: &str, message: M, sent: f64, visible_at: f64, received: bool, now: f64) {
+    /// A new message, last in send order (an `Arc` id is shared, not copied). A message with an
+    /// id already here replaces it (and takes the last place), which the store never asks for.
+    pub fn add(&mut self, id: impl Into<Arc<str>>, message: M, sent: f64, visible_at: f64, received: bool, now: f64) {
         self.next_seq += 1;
         let seq = self.next_seq;
-        let id: Box<str> = id.into();
+        let id: Arc<str> = id.into();
         if let Some(old) = self.seqs.insert(id.clone(), seq) {
             self.unplace(old);
             self.slots.remove(&old);
@@ -229,7 +230,7 @@ impl<M> MessageQueue<M> {
         if cutoff < self.oldest_sent {
             return 0;
         }
-        let expired: Vec<Box<str>> = if self.sent_ordered {
+        let expired: Vec<Arc<str>> = if self.sent_ordered {
             // The oldest come first: stop at the first one still kept.
             self.slots.values().take_while(|slot| slot.sent <= cutoff).map(|slot| slot.id.clone()).collect()
         } else {
@@ -387,7 +388,7 @@ mod tests {
         let mut queue = MessageQueue::new();
         for i in 0..1000 {
             let id = i.to_string();
-            queue.add(&id, id.clone(), 0.0, 0.0, false, 0.0);
+            queue.add(id.as_str(), id.clone(), 0.0, 0.0, false, 0.0);
         }
         let mut seen = 0;
         let mut now = 0.0;

@@ -5,6 +5,7 @@
 //! The SQS rules stay in Python (`rulebus.store`); this is only where the messages live, so that
 //! the per-message work of a send, a receive or a fan-out is not interpreted Python.
 
+use std::fmt::Write;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use md5::{Digest, Md5};
@@ -291,7 +292,7 @@ enum Body {
 /// making the Python object (nor, for a wrapped body, the text) until the message is read.
 /// Most of a fan-out's messages are read once, by the receive that takes them.
 struct Plain {
-    id: Box<str>,
+    id: Arc<str>,
     body: Body,
     sender: Py<PyAny>,
     sent: f64,
@@ -301,7 +302,7 @@ struct Plain {
 /// What a memory queue keeps per message.
 enum Stored {
     Object(Py<StoredMessage>),
-    Plain(Box<Plain>),
+    Plain(Plain),
 }
 
 impl Stored {
@@ -346,11 +347,11 @@ impl MemoryQueue {
     fn file(&mut self, py: Python<'_>, message: Py<StoredMessage>, now: f64, new: bool) -> PyResult<bool> {
         forget_tracking(&message); // made in Python perhaps: kept here, it need not be tracked
         let m = message.get();
-        let id = m.id(py)?.to_owned();
+        let id: Arc<str> = m.id(py)?.into();
         let (sent, visible_at, received) = (m.sent_timestamp, m.visible_at, m.receive_count > 0);
         let message = Stored::Object(message);
         if new {
-            self.messages.add(&id, message, sent, visible_at, received, now);
+            self.messages.add(id, message, sent, visible_at, received, now);
             Ok(true)
         } else {
             Ok(self.messages.update(&id, message, visible_at, received, now))
@@ -498,12 +499,30 @@ pub struct Tokens {
 }
 
 impl Tokens {
-    fn mint(&self) -> String {
+    fn mint_into(&self, token: &mut String) {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         let (prefix, counter) = &mut *state;
-        let token = format!("{prefix}{:012x}", *counter & 0xFFFF_FFFF_FFFF);
+        token.clear();
+        token.push_str(prefix);
+        let _ = write!(token, "{:012x}", *counter & 0xFFFF_FFFF_FFFF);
         *counter = counter.wrapping_add(1);
+    }
+
+    fn mint(&self) -> String {
+        let mut token = String::with_capacity(36);
+        self.mint_into(&mut token);
         token
+    }
+
+    /// A token in its one allocation, shared by the queue's index and the message.
+    fn mint_shared(&self) -> Arc<str> {
+        thread_local! {
+            static TOKEN: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+        }
+        TOKEN.with_borrow_mut(|token| {
+            self.mint_into(token);
+            Arc::from(token.as_str())
+        })
     }
 }
 
@@ -574,9 +593,9 @@ pub fn put_plain_many(
             continue;
         }
         let visible_at = now + queue.settings.delay_seconds;
-        let id: Box<str> = tokens.mint().into();
+        let id = tokens.mint_shared();
         let message = Plain { id: id.clone(), body, sender: sender_id.clone().unbind(), sent: now, visible_at };
-        queue.messages.add(&id, Stored::Plain(Box::new(message)), now, visible_at, false, now);
+        queue.messages.add(id, Stored::Plain(message), now, visible_at, false, now);
     }
     Ok(refused)
 }
