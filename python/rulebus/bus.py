@@ -38,6 +38,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import partial
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Callable, Union
 
 from rulebus._core import Pattern, RuleSet
@@ -54,7 +55,7 @@ from rulebus.input_transformer import (
     string_text,
 )
 from rulebus.queue import Queue
-from rulebus.store import new_message_id
+from rulebus.store import is_plain_body, new_message_id
 from rulebus.stream import Stream
 from rulebus.topic import HTTP_PROTOCOLS, Topic, client_error, delivered, http_post
 
@@ -197,6 +198,60 @@ def entry_size(entry: Mapping[str, Any]) -> int:
     return size + sum(_utf8(resource) for resource in entry.get("Resources") or ())
 
 
+def _common_entries(entries: Any, bus: str, limit: int) -> list[tuple[str, str, str]] | None:
+    """``(detail_type, source, detail)`` of each entry when the request has the usual shape, for
+    which put_events can skip its general checks (``_put_common``); None otherwise. The usual
+    shape: a list or tuple of 1-10 dicts, each with exactly Source, DetailType and Detail
+    (perhaps EventBusName, this bus's name), all non-empty ``str``, the DetailType within its
+    limit, and their sizes summed (as ``_over_size`` does) clearly within ``limit``. Such
+    entries pass every request check and every per-entry one but routing's (malformed detail,
+    an ``aws.`` source), and name no Resources, Time or other bus."""
+    if type(entries) is not list and type(entries) is not tuple:
+        return None
+    if not 0 < len(entries) <= MAX_PUT_EVENTS_ENTRIES:
+        return None
+    chars = 0
+    common = []
+    for entry in entries:
+        if type(entry) is not dict:
+            return None
+        size = len(entry)
+        if size != 3 and (size != 4 or entry.get("EventBusName") != bus):
+            return None
+        try:
+            members = _COMMON_MEMBERS(entry)
+        except KeyError:
+            return None
+        # With the three present, ``size`` says no other member is there.
+        detail_type, source, detail = members
+        if type(source) is not str or type(detail_type) is not str or type(detail) is not str:
+            return None
+        if not (source and detail_type and detail) or len(detail_type) > MAX_DETAIL_TYPE_LENGTH:
+            return None
+        chars += len(source) + len(detail_type) + len(detail) + 4
+        common.append(members)
+    return None if chars * 4 > limit else common
+
+
+_COMMON_MEMBERS = itemgetter("DetailType", "Source", "Detail")
+
+
+# The last event_time(now) put_events wrote, by whole second: a call's events share their time,
+# and strftime costs more than the rest of an entry's checks. One tuple, replaced whole, so
+# threads read a consistent pair.
+_LAST_TIME: tuple[int, str] = (0, event_time(0))
+
+
+def _event_time_now(now: float) -> str:
+    """``event_time(now)``, remembered for the second."""
+    global _LAST_TIME
+    second, text = _LAST_TIME
+    if int(now) != second:
+        text = event_time(now)
+        _LAST_TIME = (int(now), text)
+    return text
+
+
 _compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
@@ -228,11 +283,18 @@ class _Target:
     dead_letter_arn: str | None = None
     message_group_id: str | None = None
     call: Callable[[Any], Any] | None = None  # python targets, in the process that put them
+    #: An SQS target's queue name when its ARN is in the broker's region and account (else None:
+    #: such a target can only fail, see ``_queue_target``).
+    queue_name: str | None = None
     #: A queue getting the whole event: put_events stores these together (_flush_queue_deliveries).
     batchable: bool = field(init=False)
+    #: ``queue_name`` when a delivery may be stored by ``Store.put_plain_many`` (it stores no
+    #: MessageGroupId); None when every delivery to this target goes the long way.
+    plain_queue: str | None = field(init=False)
 
     def __post_init__(self) -> None:
         self.batchable = self.kind == "sqs" and self.input.kind == "event"
+        self.plain_queue = self.queue_name if self.kind == "sqs" and self.message_group_id is None else None
 
 
 @dataclass
@@ -354,10 +416,15 @@ class EventBus:
         target = json.loads(record.target)
         arn = target["Arn"]
         attempts, age = _retry_policy(target.get("RetryPolicy"), 1)
+        kind = _target_kind(arn)
+        queue_name = None
+        match = _QUEUE_ARN.fullmatch(arn) if kind == "sqs" else None
+        if match is not None and match.group(1, 2) == (self._broker.region, self._broker.account):
+            queue_name = match.group(3)
         return _Target(
             target_id=record.target_id,
             arn=arn,
-            kind=_target_kind(arn),
+            kind=kind,
             input=TargetInput.from_target(target),
             target=target,
             maximum_retry_attempts=attempts,
@@ -365,6 +432,7 @@ class EventBus:
             dead_letter_arn=(target.get("DeadLetterConfig") or {}).get("Arn"),
             message_group_id=(target.get("SqsParameters") or {}).get("MessageGroupId"),
             call=self._local.get((record.rule, record.target_id)),
+            queue_name=queue_name,
         )
 
     # ------------------------------------------------------------------ rules
@@ -602,6 +670,9 @@ class EventBus:
         "EventBusName"?, "TraceHeader"?}``. Returns ``{"FailedEntryCount", "Entries"}`` with one
         result per entry, in order: ``{"EventId"}`` or ``{"ErrorCode", "ErrorMessage"}``. Each
         accepted event is archived and routed before this returns (HTTP targets after)."""
+        common = _common_entries(entries, self.name, self._broker.max_events_size)
+        if common is not None:
+            return self._put_common(common)
         if not isinstance(entries, Sequence) or isinstance(entries, (str, bytes)):
             raise TypeError("entries must be a sequence of mappings")
         if not entries:
@@ -620,7 +691,7 @@ class EventBus:
         if _over_size(entries, self._broker.max_events_size):
             raise _error(VALIDATION, "Total size of the entries in the request is over the limit.")
         now = self._broker._clock()
-        now_text = event_time(now)
+        now_text = _event_time_now(now)
         results: list[dict[str, Any]] = []
         checked: list[bool] = []
         fields: list[tuple[int, EventBus, tuple[str, str, str, str, list[str], str]]] = []
@@ -651,6 +722,89 @@ class EventBus:
                 bus._flush_queue_deliveries(gathered)
         failed = sum(1 for result in results if "ErrorCode" in result)
         return {"FailedEntryCount": failed, "Entries": results}
+
+    def _put_common(self, common: list[tuple[str, str, str]]) -> dict[str, Any]:
+        """put_events for entries of the usual shape (see ``_common_entries``), all for this bus:
+        what the general path does for them, step for step (the clock read, the bus's existence
+        checked, ids minted, the view synced, one engine call, the same per-entry results, then
+        each event ingested in order and the queue deliveries flushed), without its per-entry
+        checks, which such entries pass, and without a call per event."""
+        broker = self._broker
+        now = broker._clock()
+        now_text = _event_time_now(now)
+        self._check_exists()
+        fields: list[tuple[str, str, str, str, list[str], str]] = [
+            (new_message_id(), detail_type, source, now_text, [], detail)
+            for detail_type, source, detail in common
+        ]
+        self._sync()
+        try:
+            routed = self._rules.route_events(fields, broker.account, broker.region)
+        except UnicodeError:  # a lone surrogate somewhere (see _route)
+            routed = [_route_one(self, entry, broker) for entry in fields]
+        results: list[dict[str, Any]] = []
+        accepted: list[tuple[_LazyEvent, list[str]]] = []
+        failed = 0
+        for entry, result in zip(fields, routed):
+            if result is None:
+                failed += 1
+                results.append({"ErrorCode": "MalformedDetail", "ErrorMessage": "Detail is malformed."})
+            elif entry[2].startswith("aws."):
+                failed += 1
+                results.append(
+                    {
+                        "ErrorCode": "NotAuthorizedForSourceException",
+                        "ErrorMessage": "Not authorized for the source.",
+                    }
+                )
+            else:
+                results.append({"EventId": entry[0]})
+                accepted.append((_LazyEvent(result[0], entry[0], now_text), result[1]))
+        if accepted:
+            batch = self._batch
+            saved = batch.pending, batch.archive_records  # restored after: see put_events
+            pending: list[tuple[Any, ...]] = []
+            batch.pending = pending
+            records = batch.archive_records = broker._archives.records(self)
+            try:
+                self._ingest_routed(accepted, now, pending, records)
+            finally:
+                gathered = batch.pending or []
+                batch.pending, batch.archive_records = saved
+                self._flush_queue_deliveries(gathered)
+        return {"FailedEntryCount": failed, "Entries": results}
+
+    def _ingest_routed(
+        self,
+        accepted: list[tuple[_LazyEvent, list[str]]],
+        ingestion: float,
+        pending: list[tuple[Any, ...]],
+        records: list[Any],
+    ) -> None:
+        """``_ingest(event, ingestion, synced=True, text=..., matched=...)`` for each accepted
+        event in turn, inside put_events (``pending`` and ``records`` are this call's gathering;
+        a nested put_events restores them before it returns, so they hold for every event)."""
+        archives = self._broker._archives
+        metrics = self.metrics
+        for event, matched in accepted:
+            text = event.text
+            if records:
+                archives.archive(self, event, text, ingestion, records)
+            if not matched:
+                continue
+            metrics["MatchedEvents"] += 1
+            view = self._view  # read per event, as _ingest does: a target may change the rules
+            for name in matched:
+                rule = view.get(name)
+                if rule is None:
+                    continue
+                metrics["TriggeredRules"] += 1
+                for target in rule.targets:
+                    if target.batchable:
+                        metrics["Invocations"] += 1
+                        pending.append((rule, target, event, text, ingestion, text))
+                    else:
+                        self._invoke(rule, target, event, text, ingestion)
 
     def _entry_bus(self, name: Any, checked: list[bool]) -> EventBus:
         """The bus an entry names (this one when it names none); ``checked`` remembers, for the
@@ -822,16 +976,91 @@ class EventBus:
         self._dead_letter(rule, target, text, failure, retries, exhausted)
 
     def _flush_queue_deliveries(self, pending: list[tuple[Any, ...]]) -> None:
-        """Store the queue deliveries gathered by put_events in one store call (one lock, or one
-        SQLite transaction), in event order. Each message is validated as SendMessage validates
-        it; one SQS refuses, or whose queue is gone, fails as a single send would."""
+        """Store the queue deliveries gathered by put_events, each queue's in event order, as
+        SendMessage would store each; one SQS refuses, or whose queue is gone, fails as a single
+        send would (retried or dead-lettered by ``_failed``).
+
+        Most are plain: a standard queue of this account, no MessageGroupId, a body of printable
+        ASCII within the queue's MaximumMessageSize. Those go to the store in one
+        ``put_plain_many`` call, which builds and stores the messages itself (natively, on the
+        memory store); the rest go the long way (``_prepare_long_way``: SendMessage's
+        validation, then one ``put_messages_many``). The order of things is the one of storing
+        everything the long way: the failures are handled (and dead-lettered) first, in event
+        order, then the messages are stored; and a queue's plain deliveries are stored first,
+        so a delivery goes the plain way only while no earlier delivery of this flush to its
+        queue went the long way.
+
+        Which deliveries are plain is decided here, as put_plain_many decides (``is_plain_body``
+        with the queue's record, read once per flush as the long way reads it), so that it
+        takes them all. An event's text is checked once for all its deliveries, and by cheaper
+        scans than ``is_plain_body``'s, which come to the same: the engine writes JSON with
+        every control character escaped but DEL, and takes no raw one in a detail. Should the
+        store refuse some all the same (a queue changed in between), they go the long way
+        afterwards."""
         if not pending:
             return
         now = self._broker._clock()
+        limits: dict[str, int] = {}  # a queue's MaximumMessageSize; 0 when it is gone or FIFO
+        bodies: list[tuple[str, str]] = []  # for put_plain_many, in order
+        others: list[int] = []  # the indices in ``pending`` of those going the long way
+        blocked: set[str] = set()  # queues with a delivery going the long way
+        checked: str | None = None  # the last event text checked (its deliveries share it)
+        plain = False
+        for index, delivery in enumerate(pending):
+            target = delivery[1]
+            queue = target.plain_queue
+            if queue is not None and queue not in blocked:
+                limit = limits.get(queue)
+                if limit is None:
+                    record = self._store.get_queue(queue)
+                    if record is None or record.attributes.fifo_queue:
+                        limit = 0
+                    else:
+                        limit = record.attributes.maximum_message_size
+                    limits[queue] = limit
+                payload = delivery[5]
+                if payload is delivery[3]:  # the event's text, as the engine wrote it
+                    if payload is not checked:
+                        checked = payload
+                        plain = (
+                            payload.isascii()
+                            and "\t" not in payload
+                            and "\r" not in payload
+                            and "\x7f" not in payload
+                        )
+                    taken = plain and 0 < len(payload) <= limit
+                else:  # a payload the target's input made
+                    taken = is_plain_body(payload, limit)
+                if taken:
+                    bodies.append((queue, payload))
+                    continue
+            others.append(index)
+            if target.queue_name is not None:
+                blocked.add(target.queue_name)
         queues: dict[str, tuple[Queue, Any] | _Failure] = {}
-        batches: dict[str, list[Any]] = {}  # per queue, in event order
-        stored: list[tuple[Any, ...]] = []
-        for delivery in pending:
+        prepared = self._prepare_long_way([(i, pending[i]) for i in others], now, queues)
+        if bodies:
+            refused = self._store.put_plain_many(bodies, self._broker.account, now)
+            if refused:
+                long_way = set(others)
+                plain_way = [index for index in range(len(pending)) if index not in long_way]  # bodies'
+                prepared += self._prepare_long_way(
+                    [(plain_way[i], pending[plain_way[i]]) for i in refused], now, queues
+                )
+                prepared.sort(key=lambda item: item[0])
+        self._store_long_way(prepared)
+
+    def _prepare_long_way(
+        self,
+        deliveries: list[tuple[int, tuple[Any, ...]]],
+        now: float,
+        queues: dict[str, tuple[Queue, Any] | _Failure],
+    ) -> list[tuple[int, str, Any, tuple[Any, ...]]]:
+        """Each delivery's message validated as SendMessage validates it (``queues``: the queues
+        looked up so far, by target ARN); a failure is handled at once. Returns the messages to
+        store, ``(index, queue name, message, delivery)``."""
+        prepared = []
+        for index, delivery in deliveries:
             rule, target, event, text, ingestion, payload = delivery
             found = queues.get(target.arn)
             if found is None:
@@ -855,18 +1084,25 @@ class EventBus:
                 failure = _Failure("INVALID_PARAMETER", f"{error.code}: {error.message}", retryable=False)
                 self._failed(rule, target, event, text, ingestion, 0, failure)
                 continue
-            batch = batches.get(queue.name)
+            prepared.append((index, queue.name, message, delivery))
+        return prepared
+
+    def _store_long_way(self, prepared: list[tuple[int, str, Any, tuple[Any, ...]]]) -> None:
+        """The messages ``_prepare_long_way`` made, stored in one store call (one lock, or one
+        SQLite transaction), each queue's in the order given."""
+        if not prepared:
+            return
+        batches: dict[str, list[Any]] = {}
+        for _, name, message, _ in prepared:
+            batch = batches.get(name)
             if batch is None:
-                batches[queue.name] = [message]
+                batches[name] = [message]
             else:
                 batch.append(message)
-            stored.append(delivery)
-        if not batches:
-            return
         try:
             self._store.put_messages_many(list(batches.items()))
         except AwsError:  # a queue went away in between: one by one, so the others still get theirs
-            for rule, target, event, text, ingestion, payload in stored:
+            for _, _, _, (rule, target, event, text, ingestion, payload) in prepared:
                 try:
                     self._send(target, payload, event)
                 except _Failure as failure:
