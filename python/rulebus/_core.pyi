@@ -13,6 +13,7 @@ __all__ = [
     "StoredMessage",
     "Tokens",
     "put_plain_many",
+    "sns_notification_head",
     "test_event_pattern",
 ]
 
@@ -210,3 +211,14 @@ def put_plain_many(
     wrap: tuple[str, str] | None = None,
 ) -> list[int]:
     """Store plain deliveries in memory queues; the indices of those not taken."""
+
+def sns_notification_head(
+    message_id: str,
+    topic_arn: str,
+    subject: str | None,
+    message: str,
+    timestamp: str,
+    signature_version: str,
+    signing_cert_url: str,
+) -> str:
+    """An SNS notification envelope's text up to ``"UnsubscribeURL" : `` (signature included)."""

@@ -38,10 +38,8 @@ from spec section 2 unless a comment at the text says otherwise.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import json
-import os
 import re
 import secrets
 import threading
@@ -57,11 +55,11 @@ from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any, Callable, Union
 from urllib.parse import unquote, urlsplit
 
-from rulebus._core import FilterPolicy, RuleSet
+from rulebus._core import FilterPolicy, RuleSet, sns_notification_head
 from rulebus._errors import AwsError, InvalidFilterPolicyError
 from rulebus.delivery import DeliveryLanes
 from rulebus.queue import Queue
-from rulebus.store import StoredMessage
+from rulebus.store import StoredMessage, new_message_id
 from rulebus.stream import Stream
 from rulebus.topic_store import SubscriptionRecord
 
@@ -447,18 +445,9 @@ def _timestamp(seconds: float) -> str:
     return text
 
 
-# uuid.UUID(version=4) keeps the two low bits of the 17th hex digit under the variant's "10".
-_UUID4_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
-
-
-def _new_message_id() -> str:
-    """``str(uuid.uuid4())``: the same 16 random bytes made a version-4 UUID (version digit 4,
-    variant bits 10), the same text, without the UUID object: one per publish."""
-    digits = os.urandom(16).hex()
-    return (
-        f"{digits[:8]}-{digits[8:12]}-4{digits[13:16]}-"
-        f"{_UUID4_VARIANT[digits[16]]}{digits[17:20]}-{digits[20:]}"
-    )
+#: A publish's MessageId: UUID-shaped (version 4) and unique across processes, minted as SQS
+#: message ids are (a random per-process prefix and a counter: no system call per publish).
+_new_message_id = new_message_id
 
 
 # One encoder for every envelope: json.dumps with options builds a new encoder per call.
@@ -1770,20 +1759,6 @@ class Topic:
     ) -> _Envelope:
         """``_Envelope.build`` of a standard topic's notification (``_notification``, then the
         message attributes), laid out directly: the same dict, the same texts byte for byte."""
-        message, subject = prepared.message, prepared.subject
-        arn = plan.arn
-        # _placeholder_signature's string to sign, its keys in their order.
-        if subject is None:
-            signed = f"Message\n{message}\nMessageId\n{message_id}\nTimestamp\n{timestamp}\n"
-            subject_line = ""
-        else:
-            signed = (
-                f"Message\n{message}\nMessageId\n{message_id}\nSubject\n{subject}\nTimestamp\n{timestamp}\n"
-            )
-            subject_line = f',\n  "Subject" : {encode_basestring(subject)}'
-        signed += f"TopicArn\n{arn}\nType\nNotification\n"
-        digest = hashlib.sha256(signed.encode("utf-8")).digest()
-        signature = binascii.b2a_base64(digest * 8, newline=False).decode("ascii")  # base64.b64encode's
         tail = "\n}"
         attributes = prepared.attributes
         if attributes:
@@ -1796,22 +1771,24 @@ class Topic:
                         plan.tails.clear()
                     plan.tails[key] = cached
             tail = cached
-        # Ids, timestamps and base64 need no JSON escapes: they are quoted as they are.
-        head = (
-            f'{{\n  "Type" : "Notification",\n  "MessageId" : "{message_id}",\n  "TopicArn" : '
-            f'{plan.arn_json}{subject_line},\n  "Message" : {encode_basestring(message)},\n  '
-            f'"Timestamp" : "{timestamp}",\n  "SignatureVersion" : {plan.signature_version_json},\n  '
-            f'"Signature" : "{signature}",\n  "SigningCertURL" : {plan.signing_cert_url_json},\n  '
-            '"UnsubscribeURL" : '
+        # Native: format_envelope's text of the same members, _placeholder_signature's signature.
+        head = sns_notification_head(
+            message_id,
+            plan.arn,
+            prepared.subject,
+            prepared.message,
+            timestamp,
+            plan.signature_version,
+            plan.signing_cert_url,
         )
-        make = partial(self._standard_notification, plan, prepared, message_id, timestamp, signature)
+        make = partial(self._standard_notification, plan, prepared, message_id, timestamp)
         if _UNSUBSCRIBE_SLOT_JSON in head or _UNSUBSCRIBE_SLOT_JSON in tail:
             return _Envelope.build(make())  # which refuses it, as it always did
         return _Envelope(None, head, tail, make)
 
     @staticmethod
     def _standard_notification(
-        plan: _RoutePlan, prepared: _Prepared, message_id: str, timestamp: str, signature: str
+        plan: _RoutePlan, prepared: _Prepared, message_id: str, timestamp: str
     ) -> dict[str, Any]:
         """``_notification`` of a standard topic, with the message attributes after it."""
         notification: dict[str, Any] = {"Type": "Notification", "MessageId": message_id, "TopicArn": plan.arn}
@@ -1820,7 +1797,7 @@ class Topic:
         notification["Message"] = prepared.message
         notification["Timestamp"] = timestamp
         notification["SignatureVersion"] = plan.signature_version
-        notification["Signature"] = signature
+        notification["Signature"] = _placeholder_signature(notification, _NOTIFICATION_SIGNED_KEYS)
         notification["SigningCertURL"] = plan.signing_cert_url
         notification["UnsubscribeURL"] = _UNSUBSCRIBE_SLOT
         if prepared.attributes:

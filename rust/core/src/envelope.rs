@@ -67,8 +67,18 @@ pub fn event_text(envelope: &Envelope<'_>, detail: &str) -> Option<String> {
 }
 
 /// `text` as a JSON string, escaped as Python's `json.dumps(ensure_ascii=False)` escapes it.
-fn quote(out: &mut String, text: &str) {
+pub(crate) fn quote(out: &mut String, text: &str) {
     out.push('"');
+    // Most strings need no escape: one scan that vectorises (no early exit), then one copy.
+    if text.bytes().fold(0u8, |escape, b| escape | u8::from(b < 0x20 || b == b'"' || b == b'\\')) != 0 {
+        escape_into(out, text);
+    } else {
+        out.push_str(text);
+    }
+    out.push('"');
+}
+
+fn escape_into(out: &mut String, text: &str) {
     let mut plain = 0;
     for (i, c) in text.char_indices() {
         let escape = match c {
@@ -92,7 +102,6 @@ fn quote(out: &mut String, text: &str) {
         plain = i + c.len_utf8();
     }
     out.push_str(&text[plain..]);
-    out.push('"');
 }
 
 /// Valid JSON without the whitespace between its tokens (strings copied as they are).

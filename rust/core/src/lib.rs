@@ -16,6 +16,7 @@ pub mod explain;
 pub mod json;
 pub mod lexer;
 pub mod machine;
+pub mod notification;
 pub mod number;
 pub mod pattern;
 pub mod policy;

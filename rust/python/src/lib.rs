@@ -756,12 +756,38 @@ fn test_event_pattern(py: Python<'_>, pattern: &Bound<'_, PyAny>, event: &Bound<
     guard(py, || rulebus_core::test_event_pattern(pattern.bytes(), event.bytes()))
 }
 
+/// The SNS notification envelope's text up to its UnsubscribeURL (see
+/// `rulebus_core::notification`): one publish's part common to all its queue deliveries.
+#[pyfunction]
+#[pyo3(signature = (message_id, topic_arn, subject, message, timestamp, signature_version, signing_cert_url))]
+fn sns_notification_head(
+    message_id: &str,
+    topic_arn: &str,
+    subject: Option<&str>,
+    message: &str,
+    timestamp: &str,
+    signature_version: &str,
+    signing_cert_url: &str,
+) -> String {
+    rulebus_core::notification::Notification {
+        message_id,
+        topic_arn,
+        subject,
+        message,
+        timestamp,
+        signature_version,
+        signing_cert_url,
+    }
+    .head()
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Pattern>()?;
     m.add_class::<FilterPolicy>()?;
     m.add_class::<RuleSet>()?;
     m.add_function(wrap_pyfunction!(test_event_pattern, m)?)?;
+    m.add_function(wrap_pyfunction!(sns_notification_head, m)?)?;
     queue::register(m)?;
     Ok(())
 }

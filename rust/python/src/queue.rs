@@ -5,7 +5,6 @@
 //! The SQS rules stay in Python (`rulebus.store`); this is only where the messages live, so that
 //! the per-message work of a send, a receive or a fan-out is not interpreted Python.
 
-use std::fmt::Write;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use md5::{Digest, Md5};
@@ -504,7 +503,9 @@ impl Tokens {
         let (prefix, counter) = &mut *state;
         token.clear();
         token.push_str(prefix);
-        let _ = write!(token, "{:012x}", *counter & 0xFFFF_FFFF_FFFF);
+        // The counter's low 48 bits as 12 hex digits (by hand: the formatter costs more).
+        let value = *counter & 0xFFFF_FFFF_FFFF;
+        token.extend((0..12).rev().map(|digit| char::from(b"0123456789abcdef"[((value >> (4 * digit)) & 15) as usize])));
         *counter = counter.wrapping_add(1);
     }
 
