@@ -785,26 +785,12 @@ class EventBus:
         event in turn, inside put_events (``pending`` and ``records`` are this call's gathering;
         a nested put_events restores them before it returns, so they hold for every event)."""
         archives = self._broker._archives
-        metrics = self.metrics
         for event, matched in accepted:
             text = event.text
             if records:
                 archives.archive(self, event, text, ingestion, records)
-            if not matched:
-                continue
-            metrics["MatchedEvents"] += 1
-            view = self._view  # read per event, as _ingest does: a target may change the rules
-            for name in matched:
-                rule = view.get(name)
-                if rule is None:
-                    continue
-                metrics["TriggeredRules"] += 1
-                for target in rule.targets:
-                    if target.batchable:
-                        metrics["Invocations"] += 1
-                        pending.append((rule, target, event, text, ingestion, text))
-                    else:
-                        self._invoke(rule, target, event, text, ingestion)
+            if matched:
+                self._dispatch(matched, event, text, ingestion, pending)
 
     def _entry_bus(self, name: Any, checked: list[bool]) -> EventBus:
         """The bus an entry names (this one when it names none); ``checked`` remembers, for the
@@ -885,11 +871,24 @@ class EventBus:
         if only_rules is not None:
             allowed = set(only_rules)
             matched = [name for name in matched if name in allowed]
-        if not matched:
-            return matched
+        if matched:
+            self._dispatch(matched, event, text, ingestion, self._batch.pending)
+        return matched
+
+    def _dispatch(
+        self,
+        matched: list[str],
+        event: Mapping[str, Any],
+        text: str,
+        ingestion: float,
+        pending: list[tuple[Any, ...]] | None,
+    ) -> None:
+        """An event that matched the rules ``matched``, to their targets: whole-event queue
+        targets gathered in ``pending`` (when there is a gathering) for one store call at the end
+        of put_events, the others invoked now. The view is read per event: a target may change
+        the rules."""
         metrics = self.metrics
         metrics["MatchedEvents"] += 1
-        pending = self._batch.pending
         view = self._view
         for name in matched:
             rule = view.get(name)
@@ -902,7 +901,6 @@ class EventBus:
                     pending.append((rule, target, event, text, ingestion, text))
                 else:
                     self._invoke(rule, target, event, text, ingestion)
-        return matched
 
     # ------------------------------------------------------------------ delivery
 
