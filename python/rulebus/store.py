@@ -20,6 +20,12 @@ receive that serves messages in order per group and skips every group with a mes
 Dead-letter moves (spec 1.8) happen inside a receive too: a visible message already received
 ``maxReceiveCount`` times goes to the dead-letter queue instead of being returned, in the same
 transaction, so it is delivered exactly ``maxReceiveCount`` times.
+
+The memory store keeps each queue's messages in a native ``MemoryQueue`` (``rulebus._core``; the
+ordering is ``rulebus_core::queue``): messages in send order, the visible ones by send order and
+the hidden ones by deadline, so a receive takes the oldest visible in O(log n) whatever is hidden.
+The SQS rules above stay here, in Python; the native queue is only where messages live, as
+immutable ``StoredMessage`` objects (a fan-out's plain messages as native data until first read).
 """
 
 from __future__ import annotations
