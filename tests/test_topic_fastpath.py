@@ -560,3 +560,30 @@ def test_a_message_too_long_with_its_attributes_is_refused() -> None:
     with pytest.raises(AwsError, match=r"^Invalid parameter: Message too long$"):
         topic.publish("x" * (262_144 - 1 - 6 - 200 + 1), message_attributes=attrs(value))
     topic.publish("x" * (262_144 - 1 - 6 - 200), message_attributes=attrs(value))
+
+
+@pytest.mark.parametrize("with_callable", [False, True], ids=["fast path", "general path"])
+def test_values_equal_to_the_envelope_slot_are_delivered_as_any_other(
+    make_broker: Callable[..., Broker], with_callable: bool
+) -> None:
+    """The text that stands for UnsubscribeURL while an envelope is laid out, sent as a message
+    or an attribute value, is only text: it used to make Publish raise ValueError."""
+    broker = make_broker()
+    topic = broker.topic("t")
+    queue = broker.queue("q")
+    subscription = topic.subscribe(queue)
+    seen: list[Any] = []
+    if with_callable:
+        topic.subscribe(seen.append)
+    slot = "\x00unsubscribe\x00"
+    topic.publish(slot)
+    topic.publish("m", message_attributes={"a": {"DataType": "String", "StringValue": slot}})
+    bodies = [m.body for m in drain(queue)]
+    first, second = (json.loads(body) for body in bodies)
+    assert first["Message"] == slot
+    assert first["UnsubscribeURL"] == subscription.unsubscribe_url
+    assert second["MessageAttributes"]["a"] == {"Type": "String", "Value": slot}
+    assert second["UnsubscribeURL"] == subscription.unsubscribe_url
+    assert [format_envelope(first), format_envelope(second)] == bodies  # SNS's own layout
+    assert subscription.delivered_count == 2
+    assert len(seen) == (2 if with_callable else 0)

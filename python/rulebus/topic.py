@@ -494,7 +494,10 @@ def _attributes_lines(attributes: Mapping[str, Any]) -> str:
 
 #: Stands for a subscription's UnsubscribeURL while an envelope is laid out once per publish.
 _UNSUBSCRIBE_SLOT = "\x00unsubscribe\x00"
-_UNSUBSCRIBE_SLOT_JSON = _ENCODE(_UNSUBSCRIBE_SLOT)
+_UNSUBSCRIBE_KEY = '"UnsubscribeURL" : '
+# The slot as the envelope's UnsubscribeURL member: nowhere else in an envelope (a string value
+# that equals the slot is written after another key, and quotes inside strings are escaped).
+_UNSUBSCRIBE_MEMBER = _UNSUBSCRIBE_KEY + _ENCODE(_UNSUBSCRIBE_SLOT)
 
 
 class _Envelope:
@@ -525,8 +528,8 @@ class _Envelope:
 
     @classmethod
     def build(cls, notification: dict[str, Any]) -> _Envelope:
-        head, tail = format_envelope(notification).split(_UNSUBSCRIBE_SLOT_JSON)
-        return cls(notification, head, tail)
+        before, tail = format_envelope(notification).split(_UNSUBSCRIBE_MEMBER)
+        return cls(notification, before + _UNSUBSCRIBE_KEY, tail)
 
     def for_subscription(self, subscription: Subscription) -> tuple[dict[str, Any], str]:
         return self.notification_for(subscription), self.text_for(subscription)
@@ -1782,8 +1785,6 @@ class Topic:
             plan.signing_cert_url,
         )
         make = partial(self._standard_notification, plan, prepared, message_id, timestamp)
-        if _UNSUBSCRIBE_SLOT_JSON in head or _UNSUBSCRIBE_SLOT_JSON in tail:
-            return _Envelope.build(make())  # which refuses it, as it always did
         return _Envelope(None, head, tail, make)
 
     @staticmethod
