@@ -118,7 +118,8 @@ impl<M> MessageQueue<M> {
         self.slots.is_empty()
     }
 
-    /// Hidden messages that were received: exact after `promote(now)`.
+    /// Hidden messages that were received: exact after `promote(now)` as long as the clock has not
+    /// gone back (a message filed as visible stays so; `take` hides it again if asked too early).
     pub fn in_flight(&self) -> usize {
         self.in_flight
     }
