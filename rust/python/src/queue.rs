@@ -307,24 +307,24 @@ enum Stored {
 impl Stored {
     /// The message as a `StoredMessage`, made once: the slot keeps the object from then on.
     fn object(&mut self, py: Python<'_>) -> PyResult<Py<StoredMessage>> {
-        if let Stored::Plain(plain) = self {
-            let body = match &plain.body {
-                Body::Text(text) => text.clone_ref(py),
-                Body::Wrapped { head, middle, tail } => {
-                    let mut text = String::with_capacity(head.len() + middle.len() + tail.len());
-                    text.push_str(head);
-                    text.push_str(middle);
-                    text.push_str(tail);
-                    PyString::new(py, &text).unbind()
-                }
-            };
-            let message = StoredMessage::plain(py, &plain.id, body, plain.sender.bind(py), plain.sent, plain.visible_at);
-            *self = Stored::Object(untracked(py, message)?);
-        }
-        match self {
-            Stored::Object(object) => Ok(object.clone_ref(py)),
-            Stored::Plain(_) => unreachable!("made into an object above"),
-        }
+        let plain = match self {
+            Stored::Object(object) => return Ok(object.clone_ref(py)),
+            Stored::Plain(plain) => plain,
+        };
+        let body = match &plain.body {
+            Body::Text(text) => text.clone_ref(py),
+            Body::Wrapped { head, middle, tail } => {
+                let mut text = String::with_capacity(head.len() + middle.len() + tail.len());
+                text.push_str(head);
+                text.push_str(middle);
+                text.push_str(tail);
+                PyString::new(py, &text).unbind()
+            }
+        };
+        let message = StoredMessage::plain(py, &plain.id, body, plain.sender.bind(py), plain.sent, plain.visible_at);
+        let object = untracked(py, message)?;
+        *self = Stored::Object(object.clone_ref(py));
+        Ok(object)
     }
 }
 
