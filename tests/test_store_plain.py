@@ -4,11 +4,21 @@ left for the long way."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import string
+import uuid
 
 import pytest
 from rulebus import Broker
-from rulebus.store import MemoryStore, StoredMessage, new_message_id
+from rulebus.store import (
+    _MINTED,
+    MemoryStore,
+    StoredMessage,
+    make_receipt_handle,
+    new_message_id,
+    parse_receipt_handle,
+)
 
 ENVELOPE = '{\n  "Type" : "Notification",\n  "Message" : "hello"\n}'
 
@@ -94,3 +104,20 @@ def test_wrapped_deliveries_are_head_middle_tail(broker: Broker) -> None:
     assert refused == [2]  # 1,010 bytes wrapped are over b's 1,024
     assert [m.body for m in a.receive()] == ['{"UnsubscribeURL" : "https://a"}']
     assert [m.body for m in b.receive(max_messages=10)] == ['{"UnsubscribeURL" : "https://b"}']
+
+
+@pytest.mark.parametrize("queue", ["orders", "q-\u00fc.fifo", "x" * 80])
+def test_receipt_handles_name_their_message_and_are_new_each_time(queue: str) -> None:
+    """Handles are URL-safe base64 of ("rb1", queue, message id, a new token) on lines: parsed
+    back from the text alone (not only from this process's cache), and never the same twice."""
+    first, second = make_receipt_handle(queue, "m-1"), make_receipt_handle(queue, "m-1")
+    assert first != second
+    for handle in (first, second):
+        assert set(handle) <= set(string.ascii_letters + string.digits + "-_=")
+        raw = base64.urlsafe_b64decode(handle).decode()
+        prefix, named_queue, message_id, token = raw.split("\n")
+        assert (prefix, named_queue, message_id) == ("rb1", queue, "m-1")
+        assert uuid.UUID(token).version == 4
+    _MINTED.clear()  # decoded, not looked up
+    assert parse_receipt_handle(first) == (queue, "m-1")
+    assert parse_receipt_handle("not-a-handle") is None

@@ -175,9 +175,8 @@ if hasattr(os, "register_at_fork"):  # POSIX; elsewhere there is no fork to surv
 new_message_id: Callable[[], str] = _TOKENS.next
 
 
-# base64's urlsafe functions, minus their layers of argument coercion (handles are minted and
-# parsed once per message).
-_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
+# base64's urlsafe decoding, minus its layers of argument coercion (a handle is parsed once per
+# message; the native Tokens.receipt_handle writes them).
 _FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
 
 
@@ -188,10 +187,13 @@ _MINTED: dict[str, tuple[str, str]] = {}
 _MINTED_MAX = 65_536
 
 
+_mint_handle = _TOKENS.receipt_handle
+
+
 def make_receipt_handle(queue: str, message_id: str) -> str:
-    """A new receipt handle for one receive of ``message_id`` from ``queue``."""
-    raw = f"{_HANDLE_PREFIX}\n{queue}\n{message_id}\n{_TOKENS.next()}"
-    handle = binascii.b2a_base64(raw.encode("utf-8"), newline=False).translate(_TO_URLSAFE).decode("ascii")
+    """A new receipt handle for one receive of ``message_id`` from ``queue``: URL-safe base64 of
+    f"{_HANDLE_PREFIX}\n{queue}\n{message_id}\n{a new token}", written natively."""
+    handle = _mint_handle(queue, message_id)
     if len(_MINTED) >= _MINTED_MAX:
         _MINTED.clear()
     _MINTED[handle] = (queue, message_id)

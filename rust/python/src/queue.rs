@@ -7,6 +7,7 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
+use base64::Engine as _;
 use md5::{Digest, Md5};
 use pyo3::exceptions::{PyKeyError, PyTypeError};
 use pyo3::prelude::*;
@@ -541,6 +542,21 @@ impl Tokens {
 
     fn next(&self) -> String {
         self.mint()
+    }
+
+    /// A new receipt handle for one receive of ``message_id`` from ``queue``: URL-safe base64
+    /// (padded) of ``"rb1\n<queue>\n<message id>\n<a new token>"`` (see rulebus.store).
+    fn receipt_handle(&self, queue: &str, message_id: &str) -> String {
+        let mut raw = String::with_capacity(queue.len() + message_id.len() + 44);
+        raw.push_str("rb1\n");
+        raw.push_str(queue);
+        raw.push('\n');
+        raw.push_str(message_id);
+        raw.push('\n');
+        let mut token = String::with_capacity(36);
+        self.mint_into(&mut token);
+        raw.push_str(&token);
+        base64::engine::general_purpose::URL_SAFE.encode(raw)
     }
 }
 
