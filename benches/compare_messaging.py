@@ -126,7 +126,9 @@ class Figures:
 
 
 def measure_queues(n: int, moto_n: int, repeat: int, shapes: Sequence[str], figures: Figures) -> None:
-    engines = [(make, moto) for make, moto in QUEUE_ENGINES if not moto or moto_missing() is None]
+    # moto runs when it is installed and asked for (--moto-messages 0 leaves it out).
+    moto_runs = moto_n > 0 and moto_missing() is None
+    engines = [(make, moto) for make, moto in QUEUE_ENGINES if not moto or moto_runs]
     samples: dict[str, list[Cycle]] = {}
     for _ in range(repeat):
         for shape in shapes:
