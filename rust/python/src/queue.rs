@@ -131,6 +131,15 @@ impl StoredMessage {
         }
     }
 
+    /// See `received`.
+    fn receive(mut self, now: f64, visibility_timeout: f64) -> Self {
+        self.visible_at = now + visibility_timeout;
+        self.receive_count += 1;
+        self.first_receive_timestamp.get_or_insert(now);
+        self.last_receive_timestamp = Some(now);
+        self
+    }
+
     fn id<'a>(&'a self, py: Python<'a>) -> PyResult<&'a str> {
         self.message_id.bind(py).to_str()
     }
@@ -243,12 +252,7 @@ impl StoredMessage {
     /// This message as a receive at ``now`` leaves it: hidden for ``visibility_timeout``
     /// seconds, its receive count one higher, its receive timestamps set.
     fn received(&self, py: Python<'_>, now: f64, visibility_timeout: f64) -> PyResult<Py<Self>> {
-        let mut new = self.copy(py);
-        new.visible_at = now + visibility_timeout;
-        new.receive_count += 1;
-        new.first_receive_timestamp.get_or_insert(now);
-        new.last_receive_timestamp = Some(now);
-        untracked(py, new)
+        untracked(py, self.copy(py).receive(now, visibility_timeout))
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
@@ -305,14 +309,9 @@ enum Stored {
     Plain(Plain),
 }
 
-impl Stored {
-    /// The message as a `StoredMessage`, made once: the slot keeps the object from then on.
-    fn object(&mut self, py: Python<'_>) -> PyResult<Py<StoredMessage>> {
-        let plain = match self {
-            Stored::Object(object) => return Ok(object.clone_ref(py)),
-            Stored::Plain(plain) => plain,
-        };
-        let body = match &plain.body {
+impl Plain {
+    fn message(&self, py: Python<'_>) -> StoredMessage {
+        let body = match &self.body {
             Body::Text(text) => text.clone_ref(py),
             Body::Wrapped { head, middle, tail } => {
                 let mut text = String::with_capacity(head.len() + middle.len() + tail.len());
@@ -322,10 +321,28 @@ impl Stored {
                 PyString::new(py, &text).unbind()
             }
         };
-        let message = StoredMessage::plain(py, &plain.id, body, plain.sender.bind(py), plain.sent, plain.visible_at);
-        let object = untracked(py, message)?;
+        StoredMessage::plain(py, &self.id, body, self.sender.bind(py), self.sent, self.visible_at)
+    }
+}
+
+impl Stored {
+    /// The message as a `StoredMessage`, made once: the slot keeps the object from then on.
+    fn object(&mut self, py: Python<'_>) -> PyResult<Py<StoredMessage>> {
+        let object = match self {
+            Stored::Object(object) => return Ok(object.clone_ref(py)),
+            Stored::Plain(plain) => untracked(py, plain.message(py))?,
+        };
         *self = Stored::Object(object.clone_ref(py));
         Ok(object)
+    }
+
+    /// The message as a receive at ``now`` leaves it (`StoredMessage::received`); a plain one is
+    /// made straight in that state, not made once as it was and then copied.
+    fn received(&self, py: Python<'_>, now: f64, visibility_timeout: f64) -> PyResult<Py<StoredMessage>> {
+        match self {
+            Stored::Object(object) => object.get().received(py, now, visibility_timeout),
+            Stored::Plain(plain) => untracked(py, plain.message(py).receive(now, visibility_timeout)),
+        }
     }
 }
 
@@ -434,7 +451,7 @@ impl MemoryQueue {
         let mut taken = Vec::with_capacity(max_messages.min(16));
         while taken.len() < max_messages {
             let Some(message) = self.messages.take(now) else { break };
-            taken.push(message.object(py)?.get().received(py, now, visibility_timeout)?);
+            taken.push(message.received(py, now, visibility_timeout)?);
         }
         // Filed only now: with a visibility timeout of 0 a message is visible again at once,
         // and one receive must not return it twice.
