@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import string
 import uuid
 
 import pytest
 from rulebus import Broker
+from rulebus._core import DeliveryCounter, FanOut, sns_notification_head
 from rulebus.store import (
     _MINTED,
     MemoryStore,
@@ -104,6 +106,63 @@ def test_wrapped_deliveries_are_head_middle_tail(broker: Broker) -> None:
     assert refused == [2]  # 1,010 bytes wrapped are over b's 1,024
     assert [m.body for m in a.receive()] == ['{"UnsubscribeURL" : "https://a"}']
     assert [m.body for m in b.receive(max_messages=10)] == ['{"UnsubscribeURL" : "https://b"}']
+
+
+TOPIC = ("arn:aws:sns:us-east-1:123456789012:t", "1", "https://sns.us-east-1.amazonaws.com/cert.pem")
+
+
+def test_notifications_are_head_route_and_tail_and_counted(broker: Broker) -> None:
+    a, b = broker.queue("a"), broker.queue("b")
+    counters = [DeliveryCounter(), DeliveryCounter(5)]
+    both = FanOut([("a", '"https://a"', counters[0]), ("b", '"https://b"', counters[1])])
+    only_b = FanOut([("b", '"https://b"', counters[1])])
+    publishes = [(both, "id-1", None, "first", "\n}"), (only_b, "id-2", "S", "second", ',\n  "X" : 1\n}')]
+    now = broker._clock()
+    stamp = "2026-11-29T07:00:00.000Z"
+    assert broker._store.put_notifications(TOPIC, publishes, "123456789012", now, stamp) == (2, [])
+    arn, version, cert = TOPIC
+
+    def head(message_id: str, subject: str | None, message: str) -> str:
+        return sns_notification_head(message_id, arn, subject, message, stamp, version, cert)
+
+    assert [m.body for m in a.receive(max_messages=10)] == [head("id-1", None, "first") + '"https://a"\n}']
+    assert [m.body for m in b.receive(max_messages=10)] == [
+        head("id-1", None, "first") + '"https://b"\n}',
+        head("id-2", "S", "second") + '"https://b",\n  "X" : 1\n}',
+    ]
+    assert [c.value for c in counters] == [1, 7]
+
+
+def test_a_refused_notification_stops_the_publishes_after_it(broker: Broker) -> None:
+    """The routes refused are those of the last publish stored; later publishes wait, so the
+    caller sends the refused ones the long way first and every queue keeps publish order."""
+    ok, small = broker.queue("ok"), broker.queue("small", maximum_message_size=1024)
+    counter, small_counter, gone_counter = DeliveryCounter(), DeliveryCounter(), DeliveryCounter()
+    fan_out = FanOut([("gone", '"g"', gone_counter), ("ok", '"o"', counter), ("small", '"s"', small_counter)])
+    publishes = [(fan_out, f"id-{n}", None, text, "\n}") for n, text in enumerate(["a", "x" * 1000, "c"])]
+    store, now, stamp = broker._store, broker._clock(), "2026-11-29T07:00:00.000Z"
+    assert store.put_notifications(TOPIC, publishes, "1", now, stamp) == (1, [0])  # no queue "gone"
+    broker.queue("gone")
+    assert store.put_notifications(TOPIC, publishes[1:], "1", now, stamp) == (1, [2])  # too long for small
+    assert store.put_notifications(TOPIC, publishes[2:], "1", now, stamp) == (1, [])
+    assert store.put_notifications(TOPIC, [], "1", now, stamp) == (0, [])
+    assert [json.loads(m.body)["Message"][:1] for m in ok.receive(max_messages=10)] == ["a", "x", "c"]
+    assert [json.loads(m.body)["Message"] for m in small.receive(max_messages=10)] == ["a", "c"]
+    assert (gone_counter.value, counter.value, small_counter.value) == (2, 3, 2)
+
+
+def test_fan_out_routes_and_counters() -> None:
+    counter = DeliveryCounter(2)
+    counter.add(3)
+    counter.value += 1
+    assert counter.value == 6
+    assert repr(counter) == "DeliveryCounter(6)"
+    fan_out = FanOut([("q", '"u"', counter)])
+    assert len(fan_out) == 1
+    ((queue, middle, same),) = fan_out.routes
+    assert (queue, middle, same) == ("q", '"u"', counter) and same is counter
+    with pytest.raises(TypeError):
+        FanOut([("q", 1, counter)])  # type: ignore[list-item]
 
 
 @pytest.mark.parametrize("queue", ["orders", "q-\u00fc.fifo", "x" * 80])

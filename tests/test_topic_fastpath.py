@@ -20,6 +20,7 @@ from fake_clock import FakeClock
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rulebus import AwsError, Broker
+from rulebus._core import FanOut
 from rulebus.queue import Queue
 from rulebus.topic import (
     Subscription,
@@ -158,6 +159,29 @@ def test_filtered_count_is_still_a_plain_field() -> None:
     made = Subscription("arn", "topic", "sqs", "endpoint", ACCOUNT, target=None, filtered_count=3)
     assert made.filtered_count == 3
     assert dataclasses.replace(made, delivered_count=1).filtered_count == 3
+
+
+def test_delivered_count_is_still_a_plain_field(make_broker: Callable[..., Broker]) -> None:
+    """Counted natively by the fan-out, and by Python on the other paths, in one counter."""
+    broker = make_broker()
+    topic = broker.topic("t")
+    subscription = topic.subscribe(broker.queue("q"))
+    topic.publish("m")  # the native fan-out
+    topic.publish("m", message_group_id="g")  # the general path
+    assert subscription.delivered_count == 2
+    assert "delivered_count=2," in repr(subscription)
+    subscription.delivered_count = 10
+    topic.publish_batch([{"Id": "1", "Message": "m"}, {"Id": "2", "Message": "m"}])
+    assert subscription.delivered_count == 12
+    subscription.delivered_count += 1
+    assert subscription.delivered_count == 13
+    defaults = {f.name: f.default for f in dataclasses.fields(Subscription)}
+    assert defaults["delivered_count"] == 0
+    made = Subscription("arn", "topic", "sqs", "endpoint", ACCOUNT, target=None, delivered_count=3)
+    copy = dataclasses.replace(made, filtered_count=1)
+    assert (made.delivered_count, copy.delivered_count) == (3, 3)
+    copy.delivered_count += 1  # a copy counts on its own
+    assert (made.delivered_count, copy.delivered_count) == (3, 4)
 
 
 def test_general_and_fast_publishes_count_alike(make_broker: Callable[..., Broker]) -> None:
@@ -332,31 +356,74 @@ def test_raw_delivery_with_and_without_attributes(make_broker: Callable[..., Bro
     assert counts(subscription) == (0, 2, 0, 0)
 
 
-def test_what_put_plain_many_refuses_goes_the_long_way(make_broker: Callable[..., Broker]) -> None:
-    """A store may refuse any plain delivery (the indices it returns): those, and only those,
-    are sent the long way."""
+def _refusing(real: Callable[..., Any], refuse: set[int]) -> Callable[..., Any]:
+    """A stand-in for Store.put_notifications that refuses the routes numbered in ``refuse`` of
+    every publish (and stores the others with the real one), as a store may."""
+
+    def put(topic: Any, publishes: Any, sender: str, now: float, timestamp: str) -> tuple[int, list[int]]:
+        fan_out, *rest = publishes[0]
+        routes = fan_out.routes
+        kept = [n for n in range(len(routes)) if n not in refuse]
+        done, refused = real(topic, [(FanOut([routes[n] for n in kept]), *rest)], sender, now, timestamp)
+        assert done == 1
+        refused = sorted(refuse | {kept[n] for n in refused})
+        return 1, refused  # one publish at a time: a refusal stops the rest
+
+    return put
+
+
+def test_what_the_store_refuses_goes_the_long_way(make_broker: Callable[..., Broker]) -> None:
+    """A store may refuse any delivery of a fan-out (the routes it returns): those, and only
+    those, are sent the long way, before any later publish of the batch is stored."""
     broker = make_broker()
     topic = broker.topic("t")
     queues = [broker.queue(f"q{i}") for i in range(3)]
     subscriptions = [topic.subscribe(q) for q in queues]
     store = broker._store
-    real = store.put_plain_many
-
-    def refusing(refuse: set[int]) -> Callable[..., list[int]]:
-        def put(deliveries: Any, sender: str, now: float, wrap: Any = None) -> list[int]:
-            deliveries = list(deliveries)
-            kept = [n for n in range(len(deliveries)) if n not in refuse]
-            refused = real([deliveries[n] for n in kept], sender, now, wrap)
-            return sorted(refuse | {kept[n] for n in refused})
-
-        return put
-
+    real = store.put_notifications
     for message, refuse in (("all", {0, 1, 2}), ("one", {1}), ("none", set())):
-        with mock.patch.object(store, "put_plain_many", refusing(refuse)):
+        with mock.patch.object(store, "put_notifications", _refusing(real, refuse)):
             topic.publish(message)
+            topic.publish_batch([{"Id": str(n), "Message": f"{message}{n}"} for n in range(3)])
     for queue, subscription in zip(queues, subscriptions):
-        assert [json.loads(m.body)["Message"] for m in drain(queue)] == ["all", "one", "none"]
-        assert counts(subscription) == (0, 3, 0, 0)
+        expected = [f"{m}{suffix}" for m in ("all", "one", "none") for suffix in ("", "0", "1", "2")]
+        assert [json.loads(m.body)["Message"] for m in drain(queue)] == expected
+        assert counts(subscription) == (0, 12, 0, 0)
+
+
+def test_a_batch_keeps_each_queues_order_across_paths(make_broker: Callable[..., Broker]) -> None:
+    """A batch's entries take different paths (the native fan-out, the long way for a text that
+    is not plain or too long for one queue, the general path for a MessageGroupId); each queue
+    still receives them in the batch's order, and every count is exact."""
+    broker = make_broker()
+    topic = broker.topic("t")
+    dlq = broker.queue("dlq")
+    roomy, small = broker.queue("roomy"), broker.queue("small", maximum_message_size=1024)
+    to_roomy = topic.subscribe(roomy)
+    to_small = topic.subscribe(small, redrive_policy={"deadLetterTargetArn": dlq.arn})
+    entries: list[dict[str, Any]] = [
+        {"Id": "plain", "Message": "one"},
+        {"Id": "unicode", "Message": "d\u00e9j\u00e0 vu"},  # not plain ASCII: the long way, stored
+        {"Id": "long", "Message": "x" * 900},  # too long for small in its envelope: dead-lettered
+        {"Id": "group", "Message": "grouped", "MessageGroupId": "g"},  # the general path
+        {"Id": "bad", "Message": ""},  # refused by PublishBatch itself
+        {"Id": "last", "Message": "two", "Subject": "s"},
+    ]
+    result = topic.publish_batch(entries)
+    assert [s["Id"] for s in result["Successful"]] == ["plain", "unicode", "long", "group", "last"]
+    assert [f["Id"] for f in result["Failed"]] == ["bad"]
+    ids = {s["Id"]: s["MessageId"] for s in result["Successful"]}
+    delivered = drain(roomy)
+    got = [json.loads(m.body) for m in delivered]
+    assert [n["Message"] for n in got] == ["one", "d\u00e9j\u00e0 vu", "x" * 900, "grouped", "two"]
+    assert [n["MessageId"] for n in got] == [ids[i] for i in ("plain", "unicode", "long", "group", "last")]
+    to_small_texts = [json.loads(m.body)["Message"] for m in drain(small)]
+    assert to_small_texts == ["one", "d\u00e9j\u00e0 vu", "grouped", "two"]
+    assert [json.loads(m.body)["Message"] for m in drain(dlq)] == ["x" * 900]
+    assert counts(to_roomy) == (0, 5, 0, 0)
+    assert counts(to_small) == (0, 4, 1, 0)
+    # The envelope as SNS lays it out, whichever path made it.
+    assert [format_envelope(n) for n in got] == [m.body for m in delivered]
 
 
 # ---------------------------------------------------------------------- what is delivered

@@ -6,12 +6,15 @@ from typing import Any, Literal, final
 from typing_extensions import TypeAlias
 
 __all__ = [
+    "DeliveryCounter",
+    "FanOut",
     "FilterPolicy",
     "MemoryQueue",
     "Pattern",
     "RuleSet",
     "StoredMessage",
     "Tokens",
+    "put_notifications",
     "put_plain_many",
     "sns_notification_head",
     "test_event_pattern",
@@ -213,6 +216,37 @@ def put_plain_many(
     wrap: tuple[str, str] | None = None,
 ) -> list[int]:
     """Store plain deliveries in memory queues; the indices of those not taken."""
+
+@final
+class DeliveryCounter:
+    """A subscription's count of delivered notifications; the native fan-out adds to it."""
+
+    def __new__(cls, value: int = 0) -> DeliveryCounter: ...
+    @property
+    def value(self) -> int: ...
+    @value.setter
+    def value(self, value: int) -> None: ...
+    def add(self, count: int) -> None: ...
+
+@final
+class FanOut:
+    """A publish's usual fan-out: ``(queue name, JSON UnsubscribeURL, DeliveryCounter)`` per route."""
+
+    def __new__(cls, routes: list[tuple[str, str, DeliveryCounter]]) -> FanOut: ...
+    @property
+    def routes(self) -> list[tuple[str, str, DeliveryCounter]]: ...
+    def __len__(self) -> int: ...
+
+def put_notifications(
+    queues: Mapping[str, MemoryQueue],
+    topic: tuple[str, str, str],
+    publishes: list[tuple[FanOut, str, str | None, str, str]],
+    sender_id: str,
+    now: float,
+    timestamp: str,
+    tokens: Tokens,
+) -> tuple[int, list[int]]:
+    """Store standard publishes to their fan-outs; (publishes stored, refused routes of the last)."""
 
 def sns_notification_head(
     message_id: str,

@@ -46,7 +46,15 @@ from dataclasses import astuple, dataclass, fields, replace
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Callable
 
-from rulebus._core import MemoryQueue, StoredMessage, Tokens, put_plain_many
+from rulebus._core import (
+    FanOut,
+    MemoryQueue,
+    StoredMessage,
+    Tokens,
+    put_notifications,
+    put_plain_many,
+    sns_notification_head,
+)
 from rulebus._errors import AwsError, sqs_error
 from rulebus.bus_store import BusStore, MemoryBusStore, SQLiteBusStore
 from rulebus.idempotency_store import IdempotencyStore, MemoryIdempotencyStore, SQLiteIdempotencyStore
@@ -424,6 +432,41 @@ class Store(TopicStore, StreamStore, BusStore, IdempotencyStore, ABC):
                 return list(range(len(deliveries)))
         return refused
 
+    def put_notifications(
+        self,
+        topic: tuple[str, str, str],
+        publishes: list[tuple[FanOut, str, str | None, str, str]],
+        sender_id: str,
+        now: float,
+        timestamp: str,
+    ) -> tuple[int, list[int]]:
+        """A standard topic's publishes to their usual fan-out (see ``rulebus._core.FanOut``), in
+        one step: each ``(fan_out, message_id, subject, message, tail)`` is one SNS notification
+        of ``topic`` (``(TopicArn, SignatureVersion, SigningCertURL)``) published at ``now``
+        (``timestamp``), stored in each route's queue as :meth:`put_plain_many` stores a wrapped
+        body (the head written by ``sns_notification_head``, the route's UnsubscribeURL, then
+        ``tail``), each stored delivery counted in its route's ``DeliveryCounter``. Returns
+        ``(done, refused)``: how many publishes were stored, and the indices of the routes of the
+        last of them that were refused. It stops after the first publish with a refusal, for the
+        topic to send those the long way before any later publish is stored.
+
+        This default goes through :meth:`put_plain_many`; the memory store does it natively."""
+        arn, signature_version, signing_cert_url = topic
+        for index, (fan_out, message_id, subject, message, tail) in enumerate(publishes):
+            routes = fan_out.routes
+            head = sns_notification_head(
+                message_id, arn, subject, message, timestamp, signature_version, signing_cert_url
+            )
+            deliveries = [(queue, middle) for queue, middle, _ in routes]
+            refused = self.put_plain_many(deliveries, sender_id, now, (head, tail))
+            left_out = set(refused)
+            for number, (_, _, counter) in enumerate(routes):
+                if number not in left_out:
+                    counter.add(1)
+            if refused:
+                return index + 1, refused
+        return len(publishes), []
+
     @abstractmethod
     def receive(
         self,
@@ -636,6 +679,20 @@ class MemoryStore(MemoryTopicStore, MemoryStreamStore, MemoryBusStore, MemoryIde
             refused = put_plain_many(self._queues, deliveries, sender_id, now, _TOKENS, wrap)
             if len(refused) < len(deliveries):
                 self._bump()
+            return refused
+
+    def put_notifications(
+        self,
+        topic: tuple[str, str, str],
+        publishes: list[tuple[FanOut, str, str | None, str, str]],
+        sender_id: str,
+        now: float,
+        timestamp: str,
+    ) -> tuple[int, list[int]]:
+        with self._lock:
+            refused = put_notifications(self._queues, topic, publishes, sender_id, now, timestamp, _TOKENS)
+            if publishes:
+                self._bump()  # (also when all were refused: a waiter looks again, finds nothing)
             return refused
 
     def _put(self, state: MemoryQueue, messages: Sequence[StoredMessage]) -> list[StoredMessage]:

@@ -55,7 +55,7 @@ from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any, Callable, Union
 from urllib.parse import unquote, urlsplit
 
-from rulebus._core import FilterPolicy, RuleSet, sns_notification_head
+from rulebus._core import DeliveryCounter, FanOut, FilterPolicy, RuleSet, sns_notification_head
 from rulebus._errors import AwsError, InvalidFilterPolicyError
 from rulebus.delivery import DeliveryLanes
 from rulebus.queue import Queue
@@ -593,6 +593,30 @@ class _FilteredCount:
             subscription.__dict__["filtered_count"] = value - topic._unsettled_filtered(subscription)
 
 
+def _delivery_counter(subscription: Subscription) -> DeliveryCounter:
+    """The native counter behind ``subscription.delivered_count`` (see ``_DeliveredCount``)."""
+    counter: DeliveryCounter | None = subscription.__dict__.get("_delivered")
+    if counter is None:
+        counter = subscription.__dict__["_delivered"] = DeliveryCounter()
+    return counter
+
+
+class _DeliveredCount:
+    """``Subscription.delivered_count``, held in a native ``DeliveryCounter``: the native fan-out
+    (``Store.put_notifications``) counts what it stores there, and every other delivery adds to
+    it with ``add``, which a thread's read-modify-write could not lose. A data descriptor as a
+    dataclass field's default, as ``_FilteredCount``."""
+
+    def __get__(self, subscription: Subscription | None, owner: Any = None) -> int:
+        if subscription is None:
+            return 0  # the class attribute: the dataclass takes it for the field's default
+        value: int = _delivery_counter(subscription).value
+        return value
+
+    def __set__(self, subscription: Subscription, value: int) -> None:
+        _delivery_counter(subscription).value = value
+
+
 @dataclass(eq=False)
 class Subscription:
     """One subscription of a topic. ``filtered_count`` counts the messages its filter policy kept
@@ -622,7 +646,7 @@ class Subscription:
     token: str | None = field(default=None, repr=False)
     token_issued: float = field(default=0.0, repr=False)
     filtered_count: int = _FilteredCount()  # type: ignore[assignment]  # an int, counted lazily
-    delivered_count: int = 0
+    delivered_count: int = _DeliveredCount()  # type: ignore[assignment]  # an int, counted natively
     dead_lettered_count: int = 0
     failed_count: int = 0
     #: The topic this subscription belongs to (set by the topic; ``set_attribute`` goes through it).
@@ -925,7 +949,17 @@ _SELECTIONS_MAX = 256
 class _Route:
     """One delivering (confirmed) subscription in a route plan, with what its deliveries need."""
 
-    __slots__ = ("filtered", "index", "kind", "matched", "queue", "quoted_url", "raw", "subscription")
+    __slots__ = (
+        "counter",
+        "filtered",
+        "index",
+        "kind",
+        "matched",
+        "queue",
+        "quoted_url",
+        "raw",
+        "subscription",
+    )
 
     def __init__(self, index: int, subscription: Subscription, kind: int, queue: str | None) -> None:
         self.index = index  # its place in subscription order: deliveries keep that order
@@ -938,6 +972,7 @@ class _Route:
         if quoted is None:
             quoted = subscription._unsubscribe_json = _ENCODE(subscription.unsubscribe_url)
         self.quoted_url = quoted
+        self.counter = _delivery_counter(subscription)
         self.filtered = subscription.filter_policy is not None
         self.matched = 0  # filtered routes: publishes of this plan the policy let through
 
@@ -1001,6 +1036,23 @@ class _RoutePlan:
         self.arn_json = _ENCODE(self.arn)
         self.signature_version_json = _ENCODE(self.signature_version)
         self.signing_cert_url_json = _ENCODE(self.signing_cert_url)
+        self.topic = (self.arn, self.signature_version, self.signing_cert_url)  # put_notifications'
+
+    def tail(self, prepared: _Prepared) -> str:
+        """The envelope's text after the UnsubscribeURL: the message attributes (made once per
+        attribute values, as they repeat) and the closing brace."""
+        attributes = prepared.attributes
+        if not attributes:
+            return "\n}"
+        key = prepared.attributes_key
+        tail = self.tails.get(key) if key is not None else None
+        if tail is None:
+            tail = _attributes_tail(attributes)
+            if key is not None:
+                if len(self.tails) >= _SELECTIONS_MAX:
+                    self.tails.clear()
+                self.tails[key] = tail
+        return tail
 
     def _own_queue(self, target: Any, broker: Broker) -> str | None:
         """The name of the queue ``Topic._queue_for`` gives for this target when that is a plain
@@ -1025,18 +1077,64 @@ class _RoutePlan:
 
 class _Selection:
     """The routes one publish goes to, in subscription order, and the filtered ones among them
-    (each counts a match). ``envelopes``: when every route stores the envelope in a plain queue
-    (the usual fan-out), each one's (queue, JSON UnsubscribeURL): put_plain_many's deliveries as
-    they are, with the envelope's head and tail as its ``wrap``."""
+    (each counts a match). ``fan_out``: when every route stores the envelope in a plain queue
+    (the usual fan-out), the routes as ``Store.put_notifications`` takes them."""
 
-    __slots__ = ("envelopes", "matched", "routes")
+    __slots__ = ("fan_out", "matched", "routes")
 
     def __init__(self, routes: tuple[_Route, ...], matched: tuple[_Route, ...]) -> None:
         self.routes = routes
         self.matched = matched
-        self.envelopes: tuple[tuple[str, str], ...] | None = None
-        if all(route.kind == _PLAIN_QUEUE and not route.raw for route in routes):
-            self.envelopes = tuple((route.queue, route.quoted_url) for route in routes)  # type: ignore[misc]
+        self.fan_out: FanOut | None = None
+        if routes and all(route.kind == _PLAIN_QUEUE and not route.raw for route in routes):
+            self.fan_out = FanOut([(route.queue, route.quoted_url, route.counter) for route in routes])  # type: ignore[misc]
+
+
+class _FanOuts:
+    """Consecutive publishes of one ``Topic._deliver`` whose routes are the usual fan-out
+    (``_Selection.fan_out``), gathered for one ``Store.put_notifications`` call. ``flush`` stores
+    them; a delivery the store refuses takes the long way (``Topic._fan_out``: SendMessage's
+    checks, dead-lettering) before any later publish is stored, so each queue receives the
+    publishes in order."""
+
+    __slots__ = ("entries", "now", "plan", "publishes", "timestamp", "topic")
+
+    def __init__(self, topic: Topic, plan: _RoutePlan, now: float, timestamp: str) -> None:
+        self.topic = topic
+        self.plan = plan
+        self.now = now
+        self.timestamp = timestamp
+        self.publishes: list[tuple[FanOut, str, str | None, str, str]] = []
+        self.entries: list[tuple[_Selection, _Prepared, str]] = []
+
+    def add(self, selection: _Selection, prepared: _Prepared, message_id: str) -> None:
+        tail = self.plan.tail(prepared)
+        self.publishes.append((selection.fan_out, message_id, prepared.subject, prepared.message, tail))  # type: ignore[arg-type]
+        self.entries.append((selection, prepared, message_id))
+
+    def flush(self) -> None:
+        publishes, entries = self.publishes, self.entries
+        if not publishes:
+            return
+        topic, plan = self.topic, self.plan
+        store, account = topic._broker._store, topic._broker.account
+        start = 0
+        while start < len(publishes):
+            done, refused = store.put_notifications(
+                plan.topic, publishes[start:] if start else publishes, account, self.now, self.timestamp
+            )
+            start += done
+            if refused:  # of the last publish stored
+                selection, prepared, message_id = entries[start - 1]
+                envelope = topic._standard_envelope(plan, prepared, message_id, self.timestamp)
+                slow = []
+                for number in refused:
+                    route = selection.routes[number]
+                    text = f"{envelope.head}{route.quoted_url}{envelope.tail}"
+                    slow.append((route.subscription, envelope, prepared.message, text))
+                topic._fan_out(slow, prepared.attributes, None, self.now)
+        publishes.clear()
+        entries.clear()
 
 
 def _route_index(route: _Route) -> int:
@@ -1565,7 +1663,7 @@ class Topic:
             message_group_id,
             message_deduplication_id,
         )
-        return self._deliver(prepared)
+        return self._deliver([prepared])[0]
 
     def publish_batch(self, entries: Sequence[Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
         """PublishBatch: 1-10 entries ``{"Id", "Message", "Subject"?, "MessageStructure"?,
@@ -1604,17 +1702,20 @@ class Topic:
             raise _invalid(
                 "The length of all the messages put together is more than the limit.", BATCH_REQUEST_TOO_LONG
             )
-        successful: list[dict[str, Any]] = []
         failed: list[dict[str, Any]] = []
+        accepted: list[str] = []
+        prepared: list[_Prepared] = []
         for entry_id, entry in zip(ids, entries):
             try:
-                prepared = self._prepare(
-                    entry.get("Message", ""),
-                    entry.get("Subject"),
-                    entry.get("MessageAttributes"),
-                    entry.get("MessageStructure"),
-                    entry.get("MessageGroupId"),
-                    entry.get("MessageDeduplicationId"),
+                prepared.append(
+                    self._prepare(
+                        entry.get("Message", ""),
+                        entry.get("Subject"),
+                        entry.get("MessageAttributes"),
+                        entry.get("MessageStructure"),
+                        entry.get("MessageGroupId"),
+                        entry.get("MessageDeduplicationId"),
+                    )
                 )
             except AwsError as error:
                 failed.append(
@@ -1626,7 +1727,9 @@ class Topic:
                     }
                 )
                 continue
-            result = self._deliver(prepared)
+            accepted.append(entry_id)
+        successful: list[dict[str, Any]] = []
+        for entry_id, result in zip(accepted, self._deliver(prepared)):
             success = {"Id": entry_id, "MessageId": result.message_id}
             if result.sequence_number is not None:
                 success["SequenceNumber"] = result.sequence_number
@@ -1646,12 +1749,14 @@ class Topic:
         )
         return PublishResult(first_id, sequence_number)
 
-    def _deliver(self, prepared: _Prepared) -> PublishResult:
-        message_id = _new_message_id()
+    def _deliver(self, prepared: Sequence[_Prepared]) -> list[PublishResult]:
+        """Deliver publishes (one, or a batch's accepted entries, in order; a batch's share one
+        reading of the clock). A standard topic's routes come from its route plan; the usual
+        fan-out (``_Selection.fan_out``) of consecutive publishes is stored in one store call."""
         now = self._broker._clock()
         timestamp = _timestamp(now)
-        if self.fifo or prepared.per_protocol is not None or prepared.group_id is not None:
-            return self._deliver_each(prepared, message_id, now, timestamp)
+        if self.fifo:
+            return [self._deliver_each(entry, _new_message_id(), now, timestamp) for entry in prepared]
         self._sync()
         with self._sync_lock:
             plan = self._plan
@@ -1659,12 +1764,27 @@ class Topic:
             if plan is None or plan.region != broker.region or plan.account != broker.account:
                 self._drop_plan()
                 plan = self._plan = _RoutePlan(self)
-            routes = None if plan.general else self._select(plan, prepared)
-        if routes is None:
-            return self._deliver_each(prepared, message_id, now, timestamp)
-        if routes.routes:
-            self._deliver_routes(plan, routes, prepared, message_id, now, timestamp)
-        return PublishResult(message_id)
+            general = plan.general
+            selections = [
+                None if general or entry.per_protocol is not None or entry.group_id is not None
+                else self._select(plan, entry)
+                for entry in prepared
+            ]
+        results: list[PublishResult] = []
+        fan_outs = _FanOuts(self, plan, now, timestamp)
+        for entry, selection in zip(prepared, selections):
+            message_id = _new_message_id()
+            results.append(PublishResult(message_id))
+            if selection is None:  # MessageStructure, MessageGroupId, Python callables
+                fan_outs.flush()
+                self._deliver_each(entry, message_id, now, timestamp)
+            elif selection.fan_out is not None:
+                fan_outs.add(selection, entry, message_id)
+            elif selection.routes:
+                fan_outs.flush()
+                self._deliver_routes(plan, selection, entry, message_id, now, timestamp)
+        fan_outs.flush()
+        return results
 
     def _select(self, plan: _RoutePlan, prepared: _Prepared) -> _Selection:
         """The routes of a publish, counted in the plan (see ``_RoutePlan``). Under the lock, so
@@ -1709,50 +1829,35 @@ class Topic:
         body = prepared.message
         attributes = prepared.attributes
         slow: list[tuple[int, tuple[Subscription, _Envelope, str, str]]] = []
-        plain: Sequence[tuple[str, str]]
-        plain_routes: Sequence[_Route]
-        wrap: tuple[str, str] | None = None
-        if selection.envelopes is not None:
-            # The usual fan-out: no route to look at one by one, and the store builds each text
-            # around its UnsubscribeURL (put_plain_many's wrap) without Python making them.
-            plain, plain_routes, wrap = selection.envelopes, selection.routes, (head, tail)
-        else:
-            texts: list[tuple[str, str]] = []
-            routed: list[_Route] = []
-            plain, plain_routes = texts, routed
-            for route in selection.routes:
-                kind = route.kind
-                if kind == _PLAIN_QUEUE and not (route.raw and attributes):
-                    text = body if route.raw else f"{head}{route.quoted_url}{tail}"
-                    texts.append((route.queue, text))  # type: ignore[arg-type]
-                    routed.append(route)
-                    continue
-                subscription = route.subscription
-                if kind <= _OTHER_QUEUE:  # a raw delivery with attributes, or not a plain queue
-                    slow.append(
-                        (route.index, (subscription, envelope, body, f"{head}{route.quoted_url}{tail}"))
-                    )
-                    continue
-                notification, text = envelope.for_subscription(subscription)
-                delivery = partial(self._attempt, subscription, notification, body, attributes, None, text)
-                if kind == _HTTP:
-                    # After Publish has answered, on the subscription's own lane (see rulebus.delivery).
-                    self._lanes.submit(subscription.subscription_arn, delivery)
-                else:
-                    delivery()
+        plain: list[tuple[str, str]] = []
+        plain_routes: list[_Route] = []
+        for route in selection.routes:
+            kind = route.kind
+            if kind == _PLAIN_QUEUE and not (route.raw and attributes):
+                text = body if route.raw else f"{head}{route.quoted_url}{tail}"
+                plain.append((route.queue, text))  # type: ignore[arg-type]
+                plain_routes.append(route)
+                continue
+            subscription = route.subscription
+            if kind <= _OTHER_QUEUE:  # a raw delivery with attributes, or not a plain queue
+                slow.append((route.index, (subscription, envelope, body, f"{head}{route.quoted_url}{tail}")))
+                continue
+            notification, text = envelope.for_subscription(subscription)
+            delivery = partial(self._attempt, subscription, notification, body, attributes, None, text)
+            if kind == _HTTP:
+                # After Publish has answered, on the subscription's own lane (see rulebus.delivery).
+                self._lanes.submit(subscription.subscription_arn, delivery)
+            else:
+                delivery()
         if plain:
-            refused = self._broker._store.put_plain_many(plain, self._broker.account, now, wrap)
-            if not refused:
-                for route in plain_routes:
-                    route.subscription.delivered_count += 1
-            else:  # the long way, where each succeeds or fails as SendMessage would
-                again = set(refused)
-                for number, route in enumerate(plain_routes):
-                    if number in again:
-                        text = f"{head}{route.quoted_url}{tail}"
-                        slow.append((route.index, (route.subscription, envelope, body, text)))
-                    else:
-                        route.subscription.delivered_count += 1
+            refused = set(self._broker._store.put_plain_many(plain, self._broker.account, now))
+            for number, route in enumerate(plain_routes):
+                if number in refused:  # the long way, where it succeeds or fails as SendMessage would
+                    text = f"{head}{route.quoted_url}{tail}"
+                    slow.append((route.index, (route.subscription, envelope, body, text)))
+                else:
+                    route.counter.add(1)
+            if refused:
                 slow.sort(key=_first)
         if slow:
             self._fan_out([delivery for _, delivery in slow], attributes, None, now)
@@ -1762,18 +1867,7 @@ class Topic:
     ) -> _Envelope:
         """``_Envelope.build`` of a standard topic's notification (``_notification``, then the
         message attributes), laid out directly: the same dict, the same texts byte for byte."""
-        tail = "\n}"
-        attributes = prepared.attributes
-        if attributes:
-            key = prepared.attributes_key
-            cached = plan.tails.get(key) if key is not None else None
-            if cached is None:
-                cached = _attributes_tail(attributes)
-                if key is not None:
-                    if len(plan.tails) >= _SELECTIONS_MAX:
-                        plan.tails.clear()
-                    plan.tails[key] = cached
-            tail = cached
+        tail = plan.tail(prepared)
         # Native: format_envelope's text of the same members, _placeholder_signature's signature.
         head = sns_notification_head(
             message_id,
@@ -1905,7 +1999,7 @@ class Topic:
                 self._attempt(subscription, notification, body, attributes, group_id, text)
             return
         for subscription, _, _, _ in stored_for:
-            subscription.delivered_count += 1
+            _delivery_counter(subscription).add(1)
 
     def _attempt(
         self,
@@ -1924,7 +2018,7 @@ class Topic:
         except AwsError:
             self._dead_letter(subscription, notification, body, attributes, group_id)
         else:
-            subscription.delivered_count += 1
+            _delivery_counter(subscription).add(1)
 
     def wait_for_deliveries(self, timeout: float | None = None) -> bool:
         """Block until every HTTP/S delivery handed over so far (subscription confirmations,

@@ -1,6 +1,7 @@
 //! Python bindings of rulebus-core: input conversion and the mapping of the core's errors to
 //! Python exceptions, in one place. No matching logic lives here.
 
+mod fan_out;
 mod queue;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -789,5 +790,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(test_event_pattern, m)?)?;
     m.add_function(wrap_pyfunction!(sns_notification_head, m)?)?;
     queue::register(m)?;
+    fan_out::register(m)?;
     Ok(())
 }

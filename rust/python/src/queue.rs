@@ -287,9 +287,11 @@ impl Settings {
 
 /// A plain message's body: the caller's string, or one notification's text around this
 /// delivery's middle piece (``head + middle + tail``), kept in pieces until someone reads it.
-enum Body {
+pub(crate) enum Body {
     Text(Py<PyString>),
-    Wrapped { head: Arc<str>, middle: Box<str>, tail: Arc<str> },
+    /// The middle is shared too: a topic's fan-out keeps each subscription's piece (its
+    /// UnsubscribeURL) from one publish to the next.
+    Wrapped { head: Arc<str>, middle: Arc<str>, tail: Arc<str> },
 }
 
 /// A plain message as a fan-out stores it: what `StoredMessage::plain` would hold, without
@@ -361,6 +363,21 @@ pub struct MemoryQueue {
 }
 
 impl MemoryQueue {
+    /// Stores a plain message of a fan-out (a standard queue, a plain body within the queue's
+    /// maximum size: the caller's `plain` says whether the text is); false, storing nothing,
+    /// when this delivery must take SendMessage's long way instead.
+    pub(crate) fn put_plain(&mut self, body: Body, length: usize, plain: bool, sender: &Bound<'_, PyAny>, now: f64, tokens: &Tokens) -> bool {
+        let settings = &self.settings;
+        if settings.fifo || !plain || length == 0 || length > settings.maximum_message_size {
+            return false;
+        }
+        let visible_at = now + settings.delay_seconds;
+        let id = tokens.mint_shared();
+        let message = Plain { id: id.clone(), body, sender: sender.clone().unbind(), sent: now, visible_at };
+        self.messages.add(id, Stored::Plain(message), now, visible_at, false, now);
+        true
+    }
+
     fn file(&mut self, py: Python<'_>, message: Py<StoredMessage>, now: f64, new: bool) -> PyResult<bool> {
         forget_tracking(&message); // made in Python perhaps: kept here, it need not be tracked
         let m = message.get();
@@ -379,7 +396,7 @@ impl MemoryQueue {
 
 /// Printable ASCII, perhaps on lines: what `rulebus.store.is_plain_body` accepts (besides the
 /// length). No early exit, so that the scan vectorises: bodies are nearly always plain.
-fn is_plain_text(text: &str) -> bool {
+pub(crate) fn is_plain_text(text: &str) -> bool {
     text.bytes().fold(0u8, |bad, b| bad | u8::from(!((b' '..=b'~').contains(&b) || b == b'\n'))) == 0
 }
 
@@ -534,7 +551,7 @@ impl Tokens {
     }
 
     /// A token in its one allocation, shared by the queue's index and the message.
-    fn mint_shared(&self) -> Arc<str> {
+    pub(crate) fn mint_shared(&self) -> Arc<str> {
         thread_local! {
             static TOKEN: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
         }
@@ -622,14 +639,9 @@ pub fn put_plain_many(
                 *plain && is_plain_text(piece),
             ),
         };
-        if queue.settings.fifo || !plain || length == 0 || length > queue.settings.maximum_message_size {
+        if !queue.put_plain(body, length, plain, sender_id, now, tokens) {
             refused.push(index);
-            continue;
         }
-        let visible_at = now + queue.settings.delay_seconds;
-        let id = tokens.mint_shared();
-        let message = Plain { id: id.clone(), body, sender: sender_id.clone().unbind(), sent: now, visible_at };
-        queue.messages.add(id, Stored::Plain(message), now, visible_at, false, now);
     }
     Ok(refused)
 }

@@ -1,0 +1,165 @@
+//! A standard topic's usual fan-out, natively: each publish's SNS notification to the memory
+//! store's standard queues, the text built here (`rulebus_core::notification`) and stored in
+//! pieces, without a Python object per delivery.
+//!
+//! The topic (`rulebus.topic`) decides where a publish goes; this only carries it out for the
+//! deliveries that need no SQS check beyond `MemoryQueue::put_plain`'s, and hands back those it
+//! refused for the topic to send the long way (SendMessage's checks, dead-lettering).
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
+
+use rulebus_core::notification::Notification;
+
+use crate::queue::{is_plain_text, Body, MemoryQueue, Tokens};
+
+/// A subscription's count of delivered notifications (``Subscription.delivered_count``), which
+/// the native fan-out adds to as it stores: one count however a delivery was made.
+#[pyclass(frozen, module = "rulebus._core")]
+pub struct DeliveryCounter {
+    value: AtomicI64,
+}
+
+#[pymethods]
+impl DeliveryCounter {
+    #[new]
+    #[pyo3(signature = (value = 0))]
+    fn new(value: i64) -> Self {
+        Self { value: AtomicI64::new(value) }
+    }
+
+    #[getter]
+    fn value(&self) -> i64 {
+        self.value.load(Ordering::Relaxed)
+    }
+
+    #[setter]
+    fn set_value(&self, value: i64) {
+        self.value.store(value, Ordering::Relaxed);
+    }
+
+    fn add(&self, count: i64) {
+        self.value.fetch_add(count, Ordering::Relaxed);
+    }
+
+    fn __repr__(&self) -> String {
+        format!("DeliveryCounter({})", self.value())
+    }
+}
+
+/// One subscription of a fan-out: its queue's name, its piece of the notification (the JSON
+/// string of its UnsubscribeURL) and its delivered count.
+struct Route {
+    queue: Py<PyString>,
+    middle: Arc<str>,
+    plain: bool,
+    delivered: Py<DeliveryCounter>,
+}
+
+/// The subscriptions one publish is stored to, in subscription order: made once per route
+/// plan selection and used by every publish that has it.
+#[pyclass(frozen, module = "rulebus._core")]
+pub struct FanOut {
+    routes: Vec<Route>,
+}
+
+#[pymethods]
+impl FanOut {
+    /// ``routes``: ``(queue name, JSON UnsubscribeURL, DeliveryCounter)`` in subscription order.
+    #[new]
+    fn new(routes: Vec<(Py<PyString>, String, Py<DeliveryCounter>)>) -> Self {
+        let routes = routes
+            .into_iter()
+            .map(|(queue, middle, delivered)| Route { plain: is_plain_text(&middle), queue, middle: middle.into(), delivered })
+            .collect();
+        Self { routes }
+    }
+
+    /// The routes as given to the constructor (for stores that are not native).
+    #[getter]
+    fn routes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let items = self.routes.iter().map(|route| {
+            (route.queue.clone_ref(py), &*route.middle, route.delivered.clone_ref(py)).into_pyobject(py)
+        });
+        PyList::new(py, items.collect::<PyResult<Vec<_>>>()?)
+    }
+
+    fn __len__(&self) -> usize {
+        self.routes.len()
+    }
+}
+
+/// Stores standard publishes to their fan-outs on the memory store's ``queues``.
+/// ``topic``: ``(TopicArn, SignatureVersion, SigningCertURL)``; ``publishes``: ``(fan_out,
+/// message_id, subject, message, tail)`` each, sent at ``now`` (its ``timestamp`` in the
+/// envelope). Each delivery's text is the notification's head, the route's UnsubscribeURL and
+/// ``tail`` (the message attributes and the closing brace). Returns ``(done, refused)``: the
+/// number of publishes stored, and the routes of the last of them that were refused (queue gone
+/// or FIFO, text not plain or too long). It stops after the first publish with a refusal, for
+/// the caller to send those the long way before it stores any later publish.
+#[pyfunction]
+#[pyo3(signature = (queues, topic, publishes, sender_id, now, timestamp, tokens))]
+#[allow(clippy::needless_pass_by_value)] // PyO3 extracts the topic's strings owned
+pub fn put_notifications(
+    queues: &Bound<'_, PyDict>,
+    topic: (String, String, String),
+    publishes: &Bound<'_, PyList>,
+    sender_id: &Bound<'_, PyAny>,
+    now: f64,
+    timestamp: &str,
+    tokens: &Tokens,
+) -> PyResult<(usize, Vec<usize>)> {
+    let (topic_arn, signature_version, signing_cert_url) = &topic;
+    let mut refused = Vec::new();
+    for (index, publish) in publishes.iter().enumerate() {
+        let publish = publish.cast_into::<PyTuple>()?;
+        let fan_out = publish.get_item(0)?;
+        let fan_out = fan_out.cast::<FanOut>()?.get();
+        let message_id = publish.get_item(1)?;
+        let subject = publish.get_item(2)?;
+        let message = publish.get_item(3)?;
+        let tail = publish.get_item(4)?;
+        let subject = if subject.is_none() { None } else { Some(subject.cast::<PyString>()?.to_str()?) };
+        let notification = Notification {
+            message_id: message_id.cast::<PyString>()?.to_str()?,
+            topic_arn,
+            subject,
+            message: message.cast::<PyString>()?.to_str()?,
+            timestamp,
+            signature_version,
+            signing_cert_url,
+        };
+        let head: Arc<str> = notification.head().into();
+        let tail: Arc<str> = tail.cast::<PyString>()?.to_str()?.into();
+        let plain = is_plain_text(&head) && is_plain_text(&tail);
+        for (number, route) in fan_out.routes.iter().enumerate() {
+            let stored = match queues.get_item(route.queue.bind(queues.py()))? {
+                Some(queue) => {
+                    let body = Body::Wrapped { head: head.clone(), middle: route.middle.clone(), tail: tail.clone() };
+                    let length = head.len() + route.middle.len() + tail.len();
+                    queue.cast::<MemoryQueue>()?.borrow_mut().put_plain(body, length, plain && route.plain, sender_id, now, tokens)
+                }
+                None => false,
+            };
+            if stored {
+                route.delivered.get().value.fetch_add(1, Ordering::Relaxed);
+            } else {
+                refused.push(number);
+            }
+        }
+        if !refused.is_empty() {
+            return Ok((index + 1, refused));
+        }
+    }
+    Ok((publishes.len(), refused))
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<DeliveryCounter>()?;
+    m.add_class::<FanOut>()?;
+    m.add_function(wrap_pyfunction!(put_notifications, m)?)?;
+    Ok(())
+}
