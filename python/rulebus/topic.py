@@ -1663,7 +1663,8 @@ class Topic:
             message_group_id,
             message_deduplication_id,
         )
-        return self._deliver([prepared])[0]
+        ((message_id, sequence_number),) = self._deliver([prepared])
+        return PublishResult(message_id, sequence_number)
 
     def publish_batch(self, entries: Sequence[Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
         """PublishBatch: 1-10 entries ``{"Id", "Message", "Subject"?, "MessageStructure"?,
@@ -1676,6 +1677,7 @@ class Topic:
         if len(entries) > MAX_BATCH_ENTRIES:
             raise _invalid("The batch request contains more entries than permissible.", TOO_MANY_ENTRIES)
         ids: list[str] = []
+        total = 0  # the messages' UTF-8 bytes
         for entry in entries:
             entry_id = entry.get("Id")
             if not isinstance(entry_id, str) or not _BATCH_ENTRY_ID.fullmatch(entry_id):
@@ -1693,11 +1695,9 @@ class Topic:
                 # LocalStack's wording (not in the spec).
                 raise _invalid("Two or more batch entries in the request have the same Id.", IDS_NOT_DISTINCT)
             ids.append(entry_id)
-        total = sum(
-            len(entry["Message"].encode("utf-8"))
-            for entry in entries
-            if isinstance(entry.get("Message"), str)
-        )
+            message = entry.get("Message")
+            if isinstance(message, str):
+                total += len(message) if message.isascii() else len(message.encode("utf-8"))
         if total > MAX_MESSAGE_BYTES:
             raise _invalid(
                 "The length of all the messages put together is more than the limit.", BATCH_REQUEST_TOO_LONG
@@ -1729,10 +1729,10 @@ class Topic:
                 continue
             accepted.append(entry_id)
         successful: list[dict[str, Any]] = []
-        for entry_id, result in zip(accepted, self._deliver(prepared)):
-            success = {"Id": entry_id, "MessageId": result.message_id}
-            if result.sequence_number is not None:
-                success["SequenceNumber"] = result.sequence_number
+        for entry_id, (message_id, sequence_number) in zip(accepted, self._deliver(prepared)):
+            success = {"Id": entry_id, "MessageId": message_id}
+            if sequence_number is not None:
+                success["SequenceNumber"] = sequence_number
             successful.append(success)
         return {"Successful": successful, "Failed": failed}
 
@@ -1749,14 +1749,16 @@ class Topic:
         )
         return PublishResult(first_id, sequence_number)
 
-    def _deliver(self, prepared: Sequence[_Prepared]) -> list[PublishResult]:
+    def _deliver(self, prepared: Sequence[_Prepared]) -> list[tuple[str, str | None]]:
         """Deliver publishes (one, or a batch's accepted entries, in order; a batch's share one
-        reading of the clock). A standard topic's routes come from its route plan; the usual
-        fan-out (``_Selection.fan_out``) of consecutive publishes is stored in one store call."""
+        reading of the clock); each one's MessageId and SequenceNumber (FIFO topics). A standard
+        topic's routes come from its route plan; the usual fan-out (``_Selection.fan_out``) of
+        consecutive publishes is stored in one store call."""
         now = self._broker._clock()
         timestamp = _timestamp(now)
         if self.fifo:
-            return [self._deliver_each(entry, _new_message_id(), now, timestamp) for entry in prepared]
+            fifo = [self._deliver_each(entry, _new_message_id(), now, timestamp) for entry in prepared]
+            return [(result.message_id, result.sequence_number) for result in fifo]
         self._sync()
         with self._sync_lock:
             plan = self._plan
@@ -1770,11 +1772,11 @@ class Topic:
                 else self._select(plan, entry)
                 for entry in prepared
             ]
-        results: list[PublishResult] = []
+        results: list[tuple[str, str | None]] = []
         fan_outs = _FanOuts(self, plan, now, timestamp)
         for entry, selection in zip(prepared, selections):
             message_id = _new_message_id()
-            results.append(PublishResult(message_id))
+            results.append((message_id, None))
             if selection is None:  # MessageStructure, MessageGroupId, Python callables
                 fan_outs.flush()
                 self._deliver_each(entry, message_id, now, timestamp)
