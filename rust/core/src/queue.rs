@@ -12,12 +12,23 @@
 //!   become visible, moved back by `promote` when that time comes. A backlog costs O(log n) per
 //!   message received, however many messages are hidden.
 //!
+//! A message is found by id through a hash table whose entries keep the id's hash beside its seq
+//! (and the id, an `Arc` shared with the slot). Growing the table re-files entries by the stored
+//! hashes and never reads an id's text again (it is elsewhere on the heap, and re-hashing each id
+//! was a cache miss), and a lookup reads an id's text only for an entry whose whole 64-bit hash
+//! matches. The id is in the entry, not only in the slot, so that checking it does not wait on a
+//! walk down `slots` (measured: that made `contains` on queues of thousands about three times
+//! slower).
+//!
 //! Times are seconds (any epoch) as `f64`; a NaN time is treated as the largest.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::hash::BuildHasher;
 use std::sync::Arc;
 
-use rustc_hash::FxHashMap;
+use hashbrown::hash_table::Entry;
+use hashbrown::HashTable;
+use rustc_hash::FxBuildHasher;
 
 /// A visibility deadline, totally ordered (NaN last), so hidden messages can sit in a set.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -40,10 +51,11 @@ impl Ord for Deadline {
 /// Where a message is filed for receiving.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Place {
-    /// In `visible`: receivable.
+    /// In `Filing::visible`: receivable.
     Visible,
-    /// In `hidden` under this deadline: delayed (never received) or in flight.
-    Hidden(Deadline),
+    /// In `Filing::hidden` under its `visible_at` (which changes only while the message is not
+    /// filed, so it need not be kept twice): delayed (never received) or in flight.
+    Hidden,
     /// Handed out by `take`, filed again by `update` (or gone by `remove`).
     Taken,
 }
@@ -59,17 +71,84 @@ struct Slot<M> {
     place: Place,
 }
 
+/// The messages filed for receiving, by their place in send order.
+#[derive(Debug, Default)]
+struct Filing {
+    visible: BTreeSet<u64>,
+    hidden: BTreeSet<(Deadline, u64)>,
+    /// Hidden messages that were received at least once: the queue's messages in flight.
+    in_flight: usize,
+}
+
+impl Filing {
+    /// Files message `seq` by its visibility at `now`. It is given the slot rather than finding
+    /// it, so that `add` files a message before storing it and the others file the slot they
+    /// already hold: one walk down `slots` each.
+    fn file<M>(&mut self, seq: u64, slot: &mut Slot<M>, now: f64) {
+        if slot.visible_at <= now {
+            slot.place = Place::Visible;
+            self.visible.insert(seq);
+        } else {
+            slot.place = Place::Hidden;
+            self.hidden.insert((Deadline(slot.visible_at), seq));
+            if slot.received {
+                self.in_flight += 1;
+            }
+        }
+    }
+
+    /// Takes message `seq` out of the filing (a taken message is in none).
+    fn unfile<M>(&mut self, seq: u64, slot: &mut Slot<M>) {
+        match std::mem::replace(&mut slot.place, Place::Taken) {
+            Place::Visible => {
+                self.visible.remove(&seq);
+            }
+            Place::Hidden => {
+                self.hidden.remove(&(Deadline(slot.visible_at), seq));
+                if slot.received {
+                    self.in_flight -= 1;
+                }
+            }
+            Place::Taken => {}
+        }
+    }
+}
+
+/// An entry of `MessageQueue::seqs`: a message's place in send order, under its id.
+#[derive(Debug)]
+struct IdEntry {
+    /// `hash_id(&id)`, which the table files the entry by.
+    hash: u64,
+    seq: u64,
+    /// The slot's id (the same `Arc`).
+    id: Arc<str>,
+}
+
+/// The hash a message id is filed under in `MessageQueue::seqs`.
+fn hash_id(id: &str) -> u64 {
+    FxBuildHasher.hash_one(id)
+}
+
+/// How `MessageQueue::seqs` finds the entry of `id`: by the stored hash, then (only when that
+/// matches) by the id's text.
+fn is_id(id: &str, hash: u64) -> impl Fn(&IdEntry) -> bool + '_ {
+    move |entry| entry.hash == hash && *entry.id == *id
+}
+
+/// What `MessageQueue::seqs` files an entry by when it grows: the stored hash, so that the id's
+/// text is not read again.
+fn stored_hash(entry: &IdEntry) -> u64 {
+    entry.hash
+}
+
 /// The messages of one queue. See the module documentation.
 #[derive(Debug)]
 pub struct MessageQueue<M> {
     /// Every message, by its place in send order.
     slots: BTreeMap<u64, Slot<M>>,
-    /// Message id -> place in send order.
-    seqs: FxHashMap<Arc<str>, u64>,
-    visible: BTreeSet<u64>,
-    hidden: BTreeSet<(Deadline, u64)>,
-    /// Hidden messages that were received at least once: the queue's messages in flight.
-    in_flight: usize,
+    /// Message id -> place in send order, filed by the id's hash (see the module documentation).
+    seqs: HashTable<IdEntry>,
+    filing: Filing,
     next_seq: u64,
     /// Expiry bookkeeping: no message was sent before `oldest_sent` (a lower bound), and whether
     /// send order is also sent-time order (false once an older message arrives, as a dead-letter
@@ -83,10 +162,8 @@ impl<M> Default for MessageQueue<M> {
     fn default() -> Self {
         Self {
             slots: BTreeMap::new(),
-            seqs: FxHashMap::default(),
-            visible: BTreeSet::new(),
-            hidden: BTreeSet::new(),
-            in_flight: 0,
+            seqs: HashTable::new(),
+            filing: Filing::default(),
             next_seq: 0,
             oldest_sent: f64::INFINITY,
             newest_sent: f64::NEG_INFINITY,
@@ -121,20 +198,20 @@ impl<M> MessageQueue<M> {
     /// Hidden messages that were received: exact after `promote(now)` as long as the clock has not
     /// gone back (a message filed as visible stays so; `take` hides it again if asked too early).
     pub fn in_flight(&self) -> usize {
-        self.in_flight
+        self.filing.in_flight
     }
 
     pub fn contains(&self, id: &str) -> bool {
-        self.seqs.contains_key(id)
+        self.seq_of(id).is_some()
     }
 
     pub fn get(&self, id: &str) -> Option<&M> {
-        self.seqs.get(id).map(|seq| &self.slots[seq].message)
+        self.seq_of(id).map(|seq| &self.slots[&seq].message)
     }
 
     pub fn get_mut(&mut self, id: &str) -> Option<&mut M> {
-        let seq = self.seqs.get(id)?;
-        self.slots.get_mut(seq).map(|slot| &mut slot.message)
+        let seq = self.seq_of(id)?;
+        self.slots.get_mut(&seq).map(|slot| &mut slot.message)
     }
 
     /// The messages in send order.
@@ -153,9 +230,18 @@ impl<M> MessageQueue<M> {
         self.next_seq += 1;
         let seq = self.next_seq;
         let id: Arc<str> = id.into();
-        if let Some(old) = self.seqs.insert(id.clone(), seq) {
-            self.unplace(old);
-            self.slots.remove(&old);
+        let hash = hash_id(&id);
+        match self.seqs.entry(hash, is_id(&id, hash), stored_hash) {
+            Entry::Occupied(mut entry) => {
+                let entry = entry.get_mut();
+                entry.id = id.clone();
+                let old = std::mem::replace(&mut entry.seq, seq);
+                let mut slot = self.slots.remove(&old).expect("every id has its slot");
+                self.filing.unfile(old, &mut slot);
+            }
+            Entry::Vacant(entry) => {
+                entry.insert(IdEntry { hash, seq, id: id.clone() });
+            }
         }
         if sent < self.newest_sent {
             self.sent_ordered = false;
@@ -163,28 +249,30 @@ impl<M> MessageQueue<M> {
             self.newest_sent = sent;
         }
         self.oldest_sent = self.oldest_sent.min(sent);
-        self.slots.insert(seq, Slot { message, id, sent, visible_at, received, place: Place::Taken });
-        self.place(seq, now);
+        let mut slot = Slot { message, id, sent, visible_at, received, place: Place::Taken };
+        self.filing.file(seq, &mut slot, now);
+        self.slots.insert(seq, slot);
     }
 
     /// A message already here changed (its visibility, its receive count): it keeps its place in
     /// send order and is filed again by its new visibility. False when no such message is here.
     pub fn update(&mut self, id: &str, message: M, visible_at: f64, received: bool, now: f64) -> bool {
-        let Some(&seq) = self.seqs.get(id) else { return false };
-        self.unplace(seq);
+        let Some(seq) = self.seq_of(id) else { return false };
         let slot = self.slots.get_mut(&seq).expect("every id has its slot");
+        self.filing.unfile(seq, slot);
         slot.message = message;
         slot.visible_at = visible_at;
         slot.received = received;
-        self.place(seq, now);
+        self.filing.file(seq, slot, now);
         true
     }
 
     /// Removes a message; returns it, or None when it was not here.
     pub fn remove(&mut self, id: &str) -> Option<M> {
-        let seq = self.seqs.remove(id)?;
-        self.unplace(seq);
-        let slot = self.slots.remove(&seq).expect("every id has its slot");
+        let hash = hash_id(id);
+        let (IdEntry { seq, .. }, _) = self.seqs.find_entry(hash, is_id(id, hash)).ok()?.remove();
+        let mut slot = self.slots.remove(&seq).expect("every id has its slot");
+        self.filing.unfile(seq, &mut slot);
         if self.slots.is_empty() {
             self.clear();
         }
@@ -197,14 +285,14 @@ impl<M> MessageQueue<M> {
 
     /// Hidden messages whose time has come become visible.
     pub fn promote(&mut self, now: f64) {
-        while let Some(&(deadline, seq)) = self.hidden.first() {
+        while let Some(&(deadline, seq)) = self.filing.hidden.first() {
             if deadline.0 > now || deadline.0.is_nan() {
                 break;
             }
-            self.unplace(seq);
             let slot = self.slots.get_mut(&seq).expect("every filed seq has its slot");
+            self.filing.unfile(seq, slot);
             slot.place = Place::Visible;
-            self.visible.insert(seq);
+            self.filing.visible.insert(seq);
         }
     }
 
@@ -212,12 +300,12 @@ impl<M> MessageQueue<M> {
     /// files it again with `update` (or drops it with `remove`), so one receive never returns a
     /// message twice. None when nothing is visible. Call `promote` first.
     pub fn take(&mut self, now: f64) -> Option<&mut M> {
-        while let Some(seq) = self.visible.pop_first() {
+        while let Some(seq) = self.filing.visible.pop_first() {
             let slot = self.slots.get_mut(&seq).expect("every filed seq has its slot");
             slot.place = Place::Taken;
             if slot.visible_at > now {
                 // Only if the clock went back since it was filed: hide it again.
-                self.place(seq, now);
+                self.filing.file(seq, slot, now);
                 continue;
             }
             return self.slots.get_mut(&seq).map(|slot| &mut slot.message);
@@ -264,35 +352,10 @@ impl<M> MessageQueue<M> {
         counts
     }
 
-    fn place(&mut self, seq: u64, now: f64) {
-        let slot = self.slots.get_mut(&seq).expect("every filed seq has its slot");
-        if slot.visible_at <= now {
-            slot.place = Place::Visible;
-            self.visible.insert(seq);
-        } else {
-            let deadline = Deadline(slot.visible_at);
-            slot.place = Place::Hidden(deadline);
-            self.hidden.insert((deadline, seq));
-            if slot.received {
-                self.in_flight += 1;
-            }
-        }
-    }
-
-    fn unplace(&mut self, seq: u64) {
-        let slot = self.slots.get_mut(&seq).expect("every filed seq has its slot");
-        match std::mem::replace(&mut slot.place, Place::Taken) {
-            Place::Visible => {
-                self.visible.remove(&seq);
-            }
-            Place::Hidden(deadline) => {
-                self.hidden.remove(&(deadline, seq));
-                if slot.received {
-                    self.in_flight -= 1;
-                }
-            }
-            Place::Taken => {}
-        }
+    /// The place in send order of the message `id`.
+    fn seq_of(&self, id: &str) -> Option<u64> {
+        let hash = hash_id(id);
+        self.seqs.find(hash, is_id(id, hash)).map(|entry| entry.seq)
     }
 }
 
@@ -349,6 +412,17 @@ mod tests {
         assert_eq!(queue.remove("a"), None);
         assert!(!queue.update("a", "a".into(), 0.0, false, 0.0));
         assert!(queue.is_empty());
+    }
+
+    #[test]
+    fn an_id_added_again_replaces_its_message_and_goes_last() {
+        let mut queue = queue_of(&[("a", 0.0, 5.0), ("b", 0.0, 0.0)], 0.0);
+        queue.add("a", "a2".into(), 0.0, 0.0, false, 0.0);
+        assert_eq!(queue.iter().cloned().collect::<Vec<_>>(), ["b", "a2"]);
+        assert_eq!(queue.get("a").map(String::as_str), Some("a2"));
+        // The first "a" (hidden until t=5) left the filing with its slot.
+        assert_eq!(queue.counts(10.0, -1.0), Counts { visible: 2, in_flight: 0, delayed: 0 });
+        assert_eq!(take_all(&mut queue, 10.0), ["b", "a2"]);
     }
 
     #[test]
