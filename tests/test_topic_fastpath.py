@@ -23,6 +23,7 @@ from rulebus import AwsError, Broker
 from rulebus._core import FanOut
 from rulebus.queue import Queue
 from rulebus.topic import (
+    _SELECTIONS_MAX,
     Subscription,
     format_envelope,
     validate_sns_message_attributes,
@@ -127,6 +128,29 @@ def test_counts_are_shared_with_another_broker_on_the_store(make_broker: Callabl
         assert len(drain(queue)) == 2
     else:
         assert counts(mine) == (0, 1, 0, 0)
+
+
+def test_counts_stay_exact_when_the_plan_forgets_its_selections(make_broker: Callable[..., Broker]) -> None:
+    """More distinct attribute values than a plan remembers (it forgets them all and starts
+    again): the matches counted by the forgotten selections are kept."""
+    broker = make_broker()
+    topic = broker.topic("t")
+    queues = [broker.queue(f"q{i}") for i in range(3)]
+    subscriptions = [
+        topic.subscribe(queue, filter_policy={"k": [{"prefix": str(i)}]}) for i, queue in enumerate(queues)
+    ]
+    values = [f"{n % 3}-{n}" for n in range(2 * _SELECTIONS_MAX + 7)]
+    for value in values + values[:20]:  # the first 20 again, after they were forgotten
+        topic.publish("m", message_attributes=attrs(value))
+    published = values + values[:20]
+    matched = [sum(1 for value in published if value.startswith(str(i))) for i in range(3)]
+    for queue, subscription, count in zip(queues, subscriptions, matched):
+        assert counts(subscription) == (len(published) - count, count, 0, 0)
+        assert len(drain(queue)) == count
+    topic.unsubscribe(subscriptions[0])  # drops the plan: its counts settle into the subscriptions
+    topic.publish("m", message_attributes=attrs("1-x"))
+    assert counts(subscriptions[1]) == (len(published) - matched[1], matched[1] + 1, 0, 0)
+    assert counts(subscriptions[2]) == (len(published) - matched[2] + 1, matched[2], 0, 0)
 
 
 def test_a_publish_no_subscription_matches_delivers_nothing(make_broker: Callable[..., Broker]) -> None:

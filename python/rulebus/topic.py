@@ -958,6 +958,7 @@ class _Route:
         "queue",
         "quoted_url",
         "raw",
+        "selections",
         "subscription",
     )
 
@@ -974,7 +975,13 @@ class _Route:
         self.quoted_url = quoted
         self.counter = _delivery_counter(subscription)
         self.filtered = subscription.filter_policy is not None
-        self.matched = 0  # filtered routes: publishes of this plan the policy let through
+        # Filtered routes: publishes of this plan the policy let through (``matches``): those
+        # counted here, and the ``uses`` of the remembered selections that match it.
+        self.matched = 0
+        self.selections: list[_Selection] = []
+
+    def matches(self) -> int:
+        return self.matched + sum(selection.uses for selection in self.selections)
 
 
 class _RoutePlan:
@@ -991,8 +998,10 @@ class _RoutePlan:
     on the attributes alone (and the RuleSet, which does not change under a plan).
 
     ``evaluations`` counts the publishes that evaluated the filtered routes; a filtered route's
-    ``filtered_count`` is ``evaluations - matched`` more than its subscription holds (see
-    ``_FilteredCount``). Both only move under the topic's lock."""
+    ``filtered_count`` is ``evaluations - route.matches()`` more than its subscription holds (see
+    ``_FilteredCount``). A remembered selection counts the publishes that took it (``uses``)
+    rather than each of its routes counting them: a publish then counts once, however many
+    subscriptions it matches. All of it only moves under the topic's lock."""
 
     def __init__(self, topic: Topic) -> None:
         broker = topic._broker
@@ -1067,6 +1076,20 @@ class _RoutePlan:
             return target.name
         return None
 
+    def remember(self, key: tuple[Any, ...], selection: _Selection) -> None:
+        """Keep ``selection`` for the publishes with these message attributes; its matches are
+        counted by its ``uses`` from now on (see ``_Route.matches``)."""
+        if len(self.selections) >= _SELECTIONS_MAX:
+            for known in self.selections.values():  # settle their uses into the routes' counts
+                for route in known.matched:
+                    route.matched += known.uses
+            for route in self.filtered.values():
+                route.selections.clear()
+            self.selections.clear()
+        self.selections[key] = selection
+        for route in selection.matched:
+            route.selections.append(selection)
+
     def select(self, names: Sequence[str]) -> _Selection:
         """Where a publish whose filter policies matched ``names`` goes."""
         hits = tuple(self.filtered[name] for name in names if name in self.filtered)
@@ -1080,11 +1103,12 @@ class _Selection:
     (each counts a match). ``fan_out``: when every route stores the envelope in a plain queue
     (the usual fan-out), the routes as ``Store.put_notifications`` takes them."""
 
-    __slots__ = ("fan_out", "matched", "routes")
+    __slots__ = ("fan_out", "matched", "routes", "uses")
 
     def __init__(self, routes: tuple[_Route, ...], matched: tuple[_Route, ...]) -> None:
         self.routes = routes
         self.matched = matched
+        self.uses = 0  # publishes that took it while the plan remembered it (see _RoutePlan)
         self.fan_out: FanOut | None = None
         if routes and all(route.kind == _PLAIN_QUEUE and not route.raw for route in routes):
             self.fan_out = FanOut([(route.queue, route.quoted_url, route.counter) for route in routes])  # type: ignore[misc]
@@ -1280,7 +1304,7 @@ class Topic:
             if plan is None:
                 return
             for route in plan.filtered.values():
-                _add_filtered(route.subscription, plan.evaluations - route.matched)
+                _add_filtered(route.subscription, plan.evaluations - route.matches())
 
     def _unsettled_filtered(self, subscription: Subscription) -> int:
         """What the route plan counted as filtered out for this subscription and it does not hold
@@ -1291,7 +1315,7 @@ class Topic:
         route = plan.filtered.get(subscription.subscription_arn)
         if route is None or route.subscription is not subscription:
             return 0
-        return plan.evaluations - route.matched
+        return plan.evaluations - route.matches()
 
     def _apply_rules(self) -> None:
         wanted = {
@@ -1804,13 +1828,14 @@ class Topic:
         if selection is None:
             names = self._rules.matches(prepared.message, prepared.attributes or None)
             selection = plan.select(names)
-            if key is not None:
-                if len(plan.selections) >= _SELECTIONS_MAX:
-                    plan.selections.clear()
-                plan.selections[key] = selection
+            if key is None:  # used once: its matches are counted in its routes now
+                for route in selection.matched:
+                    route.matched += 1
+                plan.evaluations += 1
+                return selection
+            plan.remember(key, selection)
         plan.evaluations += 1
-        for route in selection.matched:
-            route.matched += 1
+        selection.uses += 1
         return selection
 
     def _deliver_routes(

@@ -22,13 +22,17 @@
 //!
 //! Times are seconds (any epoch) as `f64`; a NaN time is treated as the largest.
 
-use std::collections::{BTreeMap, BTreeSet};
+mod slots;
+
+use std::collections::BTreeSet;
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
 use hashbrown::hash_table::Entry;
 use hashbrown::HashTable;
 use rustc_hash::FxBuildHasher;
+
+use slots::{Renumbered, Slots, DEFAULT_SLACK};
 
 /// A visibility deadline, totally ordered (NaN last), so hidden messages can sit in a set.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -144,12 +148,11 @@ fn stored_hash(entry: &IdEntry) -> u64 {
 /// The messages of one queue. See the module documentation.
 #[derive(Debug)]
 pub struct MessageQueue<M> {
-    /// Every message, by its place in send order.
-    slots: BTreeMap<u64, Slot<M>>,
+    /// Every message, by its place in send order (its seq).
+    slots: Slots<Slot<M>>,
     /// Message id -> place in send order, filed by the id's hash (see the module documentation).
     seqs: HashTable<IdEntry>,
     filing: Filing,
-    next_seq: u64,
     /// Expiry bookkeeping: no message was sent before `oldest_sent` (a lower bound), and whether
     /// send order is also sent-time order (false once an older message arrives, as a dead-letter
     /// move brings one with its original time).
@@ -161,10 +164,9 @@ pub struct MessageQueue<M> {
 impl<M> Default for MessageQueue<M> {
     fn default() -> Self {
         Self {
-            slots: BTreeMap::new(),
+            slots: Slots::new(DEFAULT_SLACK),
             seqs: HashTable::new(),
             filing: Filing::default(),
-            next_seq: 0,
             oldest_sent: f64::INFINITY,
             newest_sent: f64::NEG_INFINITY,
             sent_ordered: true,
@@ -186,13 +188,20 @@ impl<M> MessageQueue<M> {
         Self::default()
     }
 
+    /// A queue that closes up the empty cells of its send order (see `slots`) sooner: after
+    /// `slack` of them beyond one per message. For tests, which then renumber often.
+    #[doc(hidden)]
+    pub fn with_slack(slack: usize) -> Self {
+        Self { slots: Slots::new(slack), ..Self::default() }
+    }
+
     /// How many messages the queue holds (expired ones too, until `drop_expired`).
     pub fn len(&self) -> usize {
         self.slots.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
+        self.slots.len() == 0
     }
 
     /// Hidden messages that were received: exact after `promote(now)` as long as the clock has not
@@ -206,41 +215,38 @@ impl<M> MessageQueue<M> {
     }
 
     pub fn get(&self, id: &str) -> Option<&M> {
-        self.seq_of(id).map(|seq| &self.slots[&seq].message)
+        self.seq_of(id).map(|seq| &self.slot(seq).message)
     }
 
     pub fn get_mut(&mut self, id: &str) -> Option<&mut M> {
         let seq = self.seq_of(id)?;
-        self.slots.get_mut(&seq).map(|slot| &mut slot.message)
+        Some(&mut self.slot_mut(seq).message)
     }
 
     /// The messages in send order.
     pub fn iter(&self) -> impl Iterator<Item = &M> {
-        self.slots.values().map(|slot| &slot.message)
+        self.slots.iter().map(|slot| &slot.message)
     }
 
     /// The messages in send order, to change their payloads (not what the queue orders them by).
     pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut M> {
-        self.slots.values_mut().map(|slot| &mut slot.message)
+        self.slots.iter_mut().map(|slot| &mut slot.message)
     }
 
     /// A new message, last in send order (an `Arc` id is shared, not copied). A message with an
     /// id already here replaces it (and takes the last place), which the store never asks for.
     pub fn add(&mut self, id: impl Into<Arc<str>>, message: M, sent: f64, visible_at: f64, received: bool, now: f64) {
-        self.next_seq += 1;
-        let seq = self.next_seq;
         let id: Arc<str> = id.into();
         let hash = hash_id(&id);
         match self.seqs.entry(hash, is_id(&id, hash), stored_hash) {
-            Entry::Occupied(mut entry) => {
-                let entry = entry.get_mut();
-                entry.id = id.clone();
-                let old = std::mem::replace(&mut entry.seq, seq);
-                let mut slot = self.slots.remove(&old).expect("every id has its slot");
-                self.filing.unfile(old, &mut slot);
+            Entry::Occupied(entry) => {
+                let (IdEntry { seq: old, .. }, _) = entry.remove();
+                self.drop_slot(old);
+                let seq = self.slots.next_seq();
+                self.seqs.insert_unique(hash, IdEntry { hash, seq, id: id.clone() }, stored_hash);
             }
             Entry::Vacant(entry) => {
-                entry.insert(IdEntry { hash, seq, id: id.clone() });
+                entry.insert(IdEntry { hash, seq: self.slots.next_seq(), id: id.clone() });
             }
         }
         if sent < self.newest_sent {
@@ -249,16 +255,17 @@ impl<M> MessageQueue<M> {
             self.newest_sent = sent;
         }
         self.oldest_sent = self.oldest_sent.min(sent);
+        let seq = self.slots.next_seq();
         let mut slot = Slot { message, id, sent, visible_at, received, place: Place::Taken };
         self.filing.file(seq, &mut slot, now);
-        self.slots.insert(seq, slot);
+        self.slots.push(slot);
     }
 
     /// A message already here changed (its visibility, its receive count): it keeps its place in
     /// send order and is filed again by its new visibility. False when no such message is here.
     pub fn update(&mut self, id: &str, message: M, visible_at: f64, received: bool, now: f64) -> bool {
         let Some(seq) = self.seq_of(id) else { return false };
-        let slot = self.slots.get_mut(&seq).expect("every id has its slot");
+        let slot = self.slots.get_mut(seq).expect("every id has its slot");
         self.filing.unfile(seq, slot);
         slot.message = message;
         slot.visible_at = visible_at;
@@ -271,16 +278,15 @@ impl<M> MessageQueue<M> {
     pub fn remove(&mut self, id: &str) -> Option<M> {
         let hash = hash_id(id);
         let (IdEntry { seq, .. }, _) = self.seqs.find_entry(hash, is_id(id, hash)).ok()?.remove();
-        let mut slot = self.slots.remove(&seq).expect("every id has its slot");
-        self.filing.unfile(seq, &mut slot);
-        if self.slots.is_empty() {
+        let slot = self.drop_slot(seq);
+        if self.is_empty() {
             self.clear();
         }
         Some(slot.message)
     }
 
     pub fn clear(&mut self) {
-        *self = Self { next_seq: self.next_seq, ..Self::default() };
+        *self = Self { slots: Slots::new(self.slots.slack()), ..Self::default() };
     }
 
     /// Hidden messages whose time has come become visible.
@@ -289,7 +295,7 @@ impl<M> MessageQueue<M> {
             if deadline.0 > now || deadline.0.is_nan() {
                 break;
             }
-            let slot = self.slots.get_mut(&seq).expect("every filed seq has its slot");
+            let slot = self.slots.get_mut(seq).expect("every filed seq has its slot");
             self.filing.unfile(seq, slot);
             slot.place = Place::Visible;
             self.filing.visible.insert(seq);
@@ -301,14 +307,14 @@ impl<M> MessageQueue<M> {
     /// message twice. None when nothing is visible. Call `promote` first.
     pub fn take(&mut self, now: f64) -> Option<&mut M> {
         while let Some(seq) = self.filing.visible.pop_first() {
-            let slot = self.slots.get_mut(&seq).expect("every filed seq has its slot");
+            let slot = self.slots.get_mut(seq).expect("every filed seq has its slot");
             slot.place = Place::Taken;
             if slot.visible_at > now {
                 // Only if the clock went back since it was filed: hide it again.
                 self.filing.file(seq, slot, now);
                 continue;
             }
-            return self.slots.get_mut(&seq).map(|slot| &mut slot.message);
+            return self.slots.get_mut(seq).map(|slot| &mut slot.message);
         }
         None
     }
@@ -321,17 +327,17 @@ impl<M> MessageQueue<M> {
         }
         let expired: Vec<Arc<str>> = if self.sent_ordered {
             // The oldest come first: stop at the first one still kept.
-            self.slots.values().take_while(|slot| slot.sent <= cutoff).map(|slot| slot.id.clone()).collect()
+            self.slots.iter().take_while(|slot| slot.sent <= cutoff).map(|slot| slot.id.clone()).collect()
         } else {
-            self.slots.values().filter(|slot| slot.sent <= cutoff).map(|slot| slot.id.clone()).collect()
+            self.slots.iter().filter(|slot| slot.sent <= cutoff).map(|slot| slot.id.clone()).collect()
         };
         for id in &expired {
             self.remove(id);
         }
         self.oldest_sent = if self.sent_ordered {
-            self.slots.values().next().map_or(f64::INFINITY, |slot| slot.sent)
+            self.slots.iter().next().map_or(f64::INFINITY, |slot| slot.sent)
         } else {
-            self.slots.values().map(|slot| slot.sent).fold(f64::INFINITY, f64::min)
+            self.slots.iter().map(|slot| slot.sent).fold(f64::INFINITY, f64::min)
         };
         expired.len()
     }
@@ -340,7 +346,7 @@ impl<M> MessageQueue<M> {
     /// dropped).
     pub fn counts(&self, now: f64, cutoff: f64) -> Counts {
         let mut counts = Counts::default();
-        for slot in self.slots.values().filter(|slot| slot.sent > cutoff) {
+        for slot in self.slots.iter().filter(|slot| slot.sent > cutoff) {
             if slot.visible_at <= now {
                 counts.visible += 1;
             } else if slot.received {
@@ -356,6 +362,37 @@ impl<M> MessageQueue<M> {
     fn seq_of(&self, id: &str) -> Option<u64> {
         let hash = hash_id(id);
         self.seqs.find(hash, is_id(id, hash)).map(|entry| entry.seq)
+    }
+
+    fn slot(&self, seq: u64) -> &Slot<M> {
+        self.slots.get(seq).expect("every id has its slot")
+    }
+
+    fn slot_mut(&mut self, seq: u64) -> &mut Slot<M> {
+        self.slots.get_mut(seq).expect("every id has its slot")
+    }
+
+    /// Takes the slot at `seq` out of the filing and the send order (its id entry is the
+    /// caller's to remove), applying any renumbering that closing up the send order made.
+    fn drop_slot(&mut self, seq: u64) -> Slot<M> {
+        let slot = self.slots.get_mut(seq).expect("every id has its slot");
+        self.filing.unfile(seq, slot);
+        let (slot, renumbered) = self.slots.remove(seq).expect("every id has its slot");
+        if let Some(renumbered) = renumbered {
+            self.renumber(&renumbered);
+        }
+        slot
+    }
+
+    /// The send order was closed up: what is kept by seq follows (the order is unchanged, so
+    /// the sets are rebuilt from sorted sequences).
+    fn renumber(&mut self, renumbered: &Renumbered) {
+        for entry in &mut self.seqs {
+            entry.seq = renumbered.seq(entry.seq);
+        }
+        let filing = &mut self.filing;
+        filing.visible = filing.visible.iter().map(|&seq| renumbered.seq(seq)).collect();
+        filing.hidden = filing.hidden.iter().map(|&(deadline, seq)| (deadline, renumbered.seq(seq))).collect();
     }
 }
 

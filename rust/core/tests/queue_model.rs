@@ -4,6 +4,9 @@
 //! does), updates, removals, expiry and a clock that moves (mostly forward) must leave both with
 //! the same messages, the same counts and the same next message to take.
 //!
+//! The same runs with little slack in the queue's send order (see `MessageQueue::with_slack`)
+//! make it close up and renumber its messages often.
+//!
 //! `PROPTEST_CASES` sets the number of sequences (default 300).
 
 use proptest::prelude::*;
@@ -58,8 +61,10 @@ fn model_counts(model: &[Model], now: f64, cutoff: f64) -> Counts {
     counts
 }
 
-fn run(steps: &[Step]) -> Result<(), TestCaseError> {
-    let mut queue: MessageQueue<Model> = MessageQueue::new();
+/// `slack`: how many empty cells of its send order the queue keeps beyond one per message
+/// before it closes them up and renumbers (see `MessageQueue::with_slack`); None: the default.
+fn run(steps: &[Step], slack: Option<usize>) -> Result<(), TestCaseError> {
+    let mut queue: MessageQueue<Model> = slack.map_or_else(MessageQueue::new, MessageQueue::with_slack);
     let mut model: Vec<Model> = Vec::new();
     let mut now = 100.0_f64;
     let mut next = 0;
@@ -145,6 +150,15 @@ proptest! {
 
     #[test]
     fn the_queue_agrees_with_the_model(steps in proptest::collection::vec(step(), 1..120)) {
-        run(&steps)?;
+        run(&steps, None)?;
+    }
+
+    /// With little slack the send order is closed up and renumbered many times per sequence.
+    #[test]
+    fn the_queue_agrees_with_the_model_while_it_renumbers(
+        steps in proptest::collection::vec(step(), 1..120),
+        slack in 0usize..3,
+    ) {
+        run(&steps, Some(slack))?;
     }
 }
