@@ -1114,53 +1114,6 @@ class _Selection:
             self.fan_out = FanOut([(route.queue, route.quoted_url, route.counter) for route in routes])  # type: ignore[misc]
 
 
-class _FanOuts:
-    """Consecutive publishes of one ``Topic._deliver`` whose routes are the usual fan-out
-    (``_Selection.fan_out``), gathered for one ``Store.put_notifications`` call. ``flush`` stores
-    them; a delivery the store refuses takes the long way (``Topic._fan_out``: SendMessage's
-    checks, dead-lettering) before any later publish is stored, so each queue receives the
-    publishes in order."""
-
-    __slots__ = ("entries", "now", "plan", "publishes", "timestamp", "topic")
-
-    def __init__(self, topic: Topic, plan: _RoutePlan, now: float, timestamp: str) -> None:
-        self.topic = topic
-        self.plan = plan
-        self.now = now
-        self.timestamp = timestamp
-        self.publishes: list[tuple[FanOut, str, str | None, str, str]] = []
-        self.entries: list[tuple[_Selection, _Prepared, str]] = []
-
-    def add(self, selection: _Selection, prepared: _Prepared, message_id: str) -> None:
-        tail = self.plan.tail(prepared)
-        self.publishes.append((selection.fan_out, message_id, prepared.subject, prepared.message, tail))  # type: ignore[arg-type]
-        self.entries.append((selection, prepared, message_id))
-
-    def flush(self) -> None:
-        publishes, entries = self.publishes, self.entries
-        if not publishes:
-            return
-        topic, plan = self.topic, self.plan
-        store, account = topic._broker._store, topic._broker.account
-        start = 0
-        while start < len(publishes):
-            done, refused = store.put_notifications(
-                plan.topic, publishes[start:] if start else publishes, account, self.now, self.timestamp
-            )
-            start += done
-            if refused:  # of the last publish stored
-                selection, prepared, message_id = entries[start - 1]
-                envelope = topic._standard_envelope(plan, prepared, message_id, self.timestamp)
-                slow = []
-                for number in refused:
-                    route = selection.routes[number]
-                    text = f"{envelope.head}{route.quoted_url}{envelope.tail}"
-                    slow.append((route.subscription, envelope, prepared.message, text))
-                topic._fan_out(slow, prepared.attributes, None, self.now)
-        publishes.clear()
-        entries.clear()
-
-
 def _route_index(route: _Route) -> int:
     return route.index
 
@@ -1797,20 +1750,56 @@ class Topic:
                 for entry in prepared
             ]
         results: list[tuple[str, str | None]] = []
-        fan_outs = _FanOuts(self, plan, now, timestamp)
+        # Consecutive publishes to their usual fan-out, for one _put_notifications call: each
+        # one's (fan_out, message_id, subject, message, tail), and what a refusal needs.
+        publishes: list[tuple[FanOut, str, str | None, str, str]] = []
+        waiting: list[tuple[_Selection, _Prepared, str]] = []
         for entry, selection in zip(prepared, selections):
             message_id = _new_message_id()
             results.append((message_id, None))
+            if selection is not None and selection.fan_out is not None:
+                tail = plan.tail(entry)
+                publishes.append((selection.fan_out, message_id, entry.subject, entry.message, tail))
+                waiting.append((selection, entry, message_id))
+                continue
+            if publishes:  # stored first: every queue receives the publishes in order
+                self._put_notifications(plan, publishes, waiting, now, timestamp)
+                publishes, waiting = [], []
             if selection is None:  # MessageStructure, MessageGroupId, Python callables
-                fan_outs.flush()
                 self._deliver_each(entry, message_id, now, timestamp)
-            elif selection.fan_out is not None:
-                fan_outs.add(selection, entry, message_id)
             elif selection.routes:
-                fan_outs.flush()
                 self._deliver_routes(plan, selection, entry, message_id, now, timestamp)
-        fan_outs.flush()
+        if publishes:
+            self._put_notifications(plan, publishes, waiting, now, timestamp)
         return results
+
+    def _put_notifications(
+        self,
+        plan: _RoutePlan,
+        publishes: list[tuple[FanOut, str, str | None, str, str]],
+        waiting: list[tuple[_Selection, _Prepared, str]],
+        now: float,
+        timestamp: str,
+    ) -> None:
+        """Store consecutive publishes to their usual fan-out (``Store.put_notifications``). A
+        delivery the store refuses takes the long way (``_fan_out``: SendMessage's checks,
+        dead-lettering) before any later publish is stored, so each queue receives them in order."""
+        store, account = self._broker._store, self._broker.account
+        start = 0
+        while start < len(publishes):
+            done, refused = store.put_notifications(
+                plan.topic, publishes[start:] if start else publishes, account, now, timestamp
+            )
+            start += done
+            if refused:  # of the last publish stored
+                selection, prepared, message_id = waiting[start - 1]
+                envelope = self._standard_envelope(plan, prepared, message_id, timestamp)
+                slow = []
+                for number in refused:
+                    route = selection.routes[number]
+                    text = f"{envelope.head}{route.quoted_url}{envelope.tail}"
+                    slow.append((route.subscription, envelope, prepared.message, text))
+                self._fan_out(slow, prepared.attributes, None, now)
 
     def _select(self, plan: _RoutePlan, prepared: _Prepared) -> _Selection:
         """The routes of a publish, counted in the plan (see ``_RoutePlan``). Under the lock, so
