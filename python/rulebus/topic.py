@@ -1817,14 +1817,14 @@ class Topic:
         if selection is None:
             names = self._rules.matches(prepared.message, prepared.attributes or None)
             selection = plan.select(names)
-            if key is None:  # used once: its matches are counted in its routes now
-                for route in selection.matched:
-                    route.matched += 1
-                plan.evaluations += 1
-                return selection
-            plan.remember(key, selection)
+            if key is not None:
+                plan.remember(key, selection)
         plan.evaluations += 1
-        selection.uses += 1
+        if key is None:  # not remembered: its matches are counted in its routes
+            for route in selection.matched:
+                route.matched += 1
+        else:
+            selection.uses += 1
         return selection
 
     def _deliver_routes(
