@@ -75,6 +75,22 @@ struct Slot<M> {
     place: Place,
 }
 
+impl<M> Slot<M> {
+    fn held(&mut self) -> Held<'_, M> {
+        Held { id: &self.id, sent: self.sent, visible_at: self.visible_at, message: &mut self.message }
+    }
+}
+
+/// A message handed out (`take_held`, `get_held`, `iter_held`) with what the queue keeps beside
+/// it, which the payload then need not hold again (the id, when it was sent, when it is visible).
+#[derive(Debug)]
+pub struct Held<'a, M> {
+    pub id: &'a Arc<str>,
+    pub sent: f64,
+    pub visible_at: f64,
+    pub message: &'a mut M,
+}
+
 /// The messages filed for receiving, by their place in send order.
 #[derive(Debug, Default)]
 struct Filing {
@@ -219,8 +235,13 @@ impl<M> MessageQueue<M> {
     }
 
     pub fn get_mut(&mut self, id: &str) -> Option<&mut M> {
+        self.get_held(id).map(|held| held.message)
+    }
+
+    /// `get_mut`, with the facts the queue keeps beside the message.
+    pub fn get_held(&mut self, id: &str) -> Option<Held<'_, M>> {
         let seq = self.seq_of(id)?;
-        Some(&mut self.slot_mut(seq).message)
+        Some(self.slot_mut(seq).held())
     }
 
     /// The messages in send order.
@@ -230,7 +251,12 @@ impl<M> MessageQueue<M> {
 
     /// The messages in send order, to change their payloads (not what the queue orders them by).
     pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut M> {
-        self.slots.iter_mut().map(|slot| &mut slot.message)
+        self.iter_held().map(|held| held.message)
+    }
+
+    /// `iter_mut`, with the facts the queue keeps beside each message.
+    pub fn iter_held(&mut self) -> impl Iterator<Item = Held<'_, M>> {
+        self.slots.iter_mut().map(Slot::held)
     }
 
     /// A new message, last in send order (an `Arc` id is shared, not copied). A message with an
@@ -306,6 +332,11 @@ impl<M> MessageQueue<M> {
     /// files it again with `update` (or drops it with `remove`), so one receive never returns a
     /// message twice. None when nothing is visible. Call `promote` first.
     pub fn take(&mut self, now: f64) -> Option<&mut M> {
+        self.take_held(now).map(|held| held.message)
+    }
+
+    /// `take`, with the facts the queue keeps beside the message.
+    pub fn take_held(&mut self, now: f64) -> Option<Held<'_, M>> {
         while let Some(seq) = self.filing.visible.pop_first() {
             let slot = self.slots.get_mut(seq).expect("every filed seq has its slot");
             slot.place = Place::Taken;
@@ -314,7 +345,7 @@ impl<M> MessageQueue<M> {
                 self.filing.file(seq, slot, now);
                 continue;
             }
-            return self.slots.get_mut(seq).map(|slot| &mut slot.message);
+            return self.slots.get_mut(seq).map(Slot::held);
         }
         None
     }

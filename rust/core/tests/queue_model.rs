@@ -79,7 +79,12 @@ fn run(steps: &[Step], slack: Option<usize>) -> Result<(), TestCaseError> {
             }
             Step::Take { hide } => {
                 queue.promote(now);
-                let taken = queue.take(now).cloned();
+                let taken = queue.take_held(now).map(|held| {
+                    // What the queue keeps beside a message is the message's own.
+                    let m = held.message.clone();
+                    assert_eq!((&**held.id, held.sent, held.visible_at), (m.id.as_str(), m.sent, m.visible_at));
+                    m
+                });
                 // The model's answer: the first visible message in send order.
                 let expected = model.iter().find(|m| m.visible_at <= now).cloned();
                 prop_assert_eq!(taken.as_ref().map(|m| &m.id), expected.as_ref().map(|m| &m.id));

@@ -14,7 +14,7 @@ use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
 use rulebus_core::notification::Notification;
 
-use crate::queue::{is_plain_text, Body, MemoryQueue, Tokens};
+use crate::queue::{is_plain_text, Body, MemoryQueue, Notice, Tokens};
 
 /// A subscription's count of delivered notifications (``Subscription.delivered_count``), which
 /// the native fan-out adds to as it stores: one count however a delivery was made.
@@ -132,14 +132,13 @@ pub fn put_notifications(
             signature_version,
             signing_cert_url,
         };
-        let head: Arc<str> = notification.head().into();
-        let tail: Arc<str> = tail.cast::<PyString>()?.to_str()?.into();
-        let plain = is_plain_text(&head) && is_plain_text(&tail);
+        let notice = Arc::new(Notice { head: notification.head().into(), tail: tail.cast::<PyString>()?.to_str()?.into() });
+        let plain = is_plain_text(&notice.head) && is_plain_text(&notice.tail);
         for (number, route) in fan_out.routes.iter().enumerate() {
             let stored = match queues.get_item(route.queue.bind(queues.py()))? {
                 Some(queue) => {
-                    let body = Body::Wrapped { head: head.clone(), middle: route.middle.clone(), tail: tail.clone() };
-                    let length = head.len() + route.middle.len() + tail.len();
+                    let length = Body::wrapped_len(&notice, &route.middle);
+                    let body = Body::Wrapped { notice: notice.clone(), middle: route.middle.clone() };
                     queue.cast::<MemoryQueue>()?.borrow_mut().put_plain(body, length, plain && route.plain, sender_id, now, tokens)
                 }
                 None => false,

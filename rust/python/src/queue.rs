@@ -14,7 +14,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
-use rulebus_core::queue::MessageQueue;
+use rulebus_core::queue::{Held, MessageQueue};
 
 /// One message and its delivery state, immutable: a change is a new message (`replace`,
 /// `received`). `md5_of_body` is computed on first read when not given, so a fan-out does not
@@ -285,24 +285,36 @@ impl Settings {
     }
 }
 
+/// One notification's text before and after each subscription's piece (its UnsubscribeURL),
+/// shared by every delivery of a publish.
+pub(crate) struct Notice {
+    pub(crate) head: Box<str>,
+    pub(crate) tail: Box<str>,
+}
+
 /// A plain message's body: the caller's string, or one notification's text around this
 /// delivery's middle piece (``head + middle + tail``), kept in pieces until someone reads it.
 pub(crate) enum Body {
     Text(Py<PyString>),
-    /// The middle is shared too: a topic's fan-out keeps each subscription's piece (its
-    /// UnsubscribeURL) from one publish to the next.
-    Wrapped { head: Arc<str>, middle: Arc<str>, tail: Arc<str> },
+    /// The middle is shared too: a topic's fan-out keeps each subscription's piece from one
+    /// publish to the next.
+    Wrapped { notice: Arc<Notice>, middle: Arc<str> },
+}
+
+impl Body {
+    /// The length in bytes of a `Wrapped` body's text.
+    pub(crate) fn wrapped_len(notice: &Notice, middle: &str) -> usize {
+        notice.head.len() + middle.len() + notice.tail.len()
+    }
 }
 
 /// A plain message as a fan-out stores it: what `StoredMessage::plain` would hold, without
 /// making the Python object (nor, for a wrapped body, the text) until the message is read.
-/// Most of a fan-out's messages are read once, by the receive that takes them.
+/// Most of a fan-out's messages are read once, by the receive that takes them. Its id, sent
+/// time and visibility are the queue's (`Held`), not kept twice.
 struct Plain {
-    id: Arc<str>,
     body: Body,
     sender: Py<PyAny>,
-    sent: f64,
-    visible_at: f64,
 }
 
 /// What a memory queue keeps per message.
@@ -312,38 +324,43 @@ enum Stored {
 }
 
 impl Plain {
-    fn message(&self, py: Python<'_>) -> StoredMessage {
+    /// The message, given what its queue keeps beside it (`Held`).
+    fn message(&self, py: Python<'_>, id: &str, sent: f64, visible_at: f64) -> StoredMessage {
         let body = match &self.body {
             Body::Text(text) => text.clone_ref(py),
-            Body::Wrapped { head, middle, tail } => {
-                let mut text = String::with_capacity(head.len() + middle.len() + tail.len());
-                text.push_str(head);
+            Body::Wrapped { notice, middle } => {
+                let mut text = String::with_capacity(Body::wrapped_len(notice, middle));
+                text.push_str(&notice.head);
                 text.push_str(middle);
-                text.push_str(tail);
+                text.push_str(&notice.tail);
                 PyString::new(py, &text).unbind()
             }
         };
-        StoredMessage::plain(py, &self.id, body, self.sender.bind(py), self.sent, self.visible_at)
+        StoredMessage::plain(py, id, body, self.sender.bind(py), sent, visible_at)
     }
 }
 
 impl Stored {
     /// The message as a `StoredMessage`, made once: the slot keeps the object from then on.
-    fn object(&mut self, py: Python<'_>) -> PyResult<Py<StoredMessage>> {
-        let object = match self {
+    fn object(py: Python<'_>, held: Held<'_, Stored>) -> PyResult<Py<StoredMessage>> {
+        let Held { id, sent, visible_at, message } = held;
+        let object = match message {
             Stored::Object(object) => return Ok(object.clone_ref(py)),
-            Stored::Plain(plain) => untracked(py, plain.message(py))?,
+            Stored::Plain(plain) => untracked(py, plain.message(py, id, sent, visible_at))?,
         };
-        *self = Stored::Object(object.clone_ref(py));
+        *message = Stored::Object(object.clone_ref(py));
         Ok(object)
     }
 
     /// The message as a receive at ``now`` leaves it (`StoredMessage::received`); a plain one is
     /// made straight in that state, not made once as it was and then copied.
-    fn received(&self, py: Python<'_>, now: f64, visibility_timeout: f64) -> PyResult<Py<StoredMessage>> {
-        match self {
+    fn received(py: Python<'_>, held: &Held<'_, Stored>, now: f64, visibility_timeout: f64) -> PyResult<Py<StoredMessage>> {
+        match &*held.message {
             Stored::Object(object) => object.get().received(py, now, visibility_timeout),
-            Stored::Plain(plain) => untracked(py, plain.message(py).receive(now, visibility_timeout)),
+            Stored::Plain(plain) => {
+                let message = plain.message(py, held.id, held.sent, held.visible_at);
+                untracked(py, message.receive(now, visibility_timeout))
+            }
         }
     }
 }
@@ -372,9 +389,8 @@ impl MemoryQueue {
             return false;
         }
         let visible_at = now + settings.delay_seconds;
-        let id = tokens.mint_shared();
-        let message = Plain { id: id.clone(), body, sender: sender.clone().unbind(), sent: now, visible_at };
-        self.messages.add(id, Stored::Plain(message), now, visible_at, false, now);
+        let message = Plain { body, sender: sender.clone().unbind() };
+        self.messages.add(tokens.mint_shared(), Stored::Plain(message), now, visible_at, false, now);
         true
     }
 
@@ -458,7 +474,7 @@ impl MemoryQueue {
     /// The oldest visible message, without a place until ``update`` or ``remove``; None when
     /// none is visible. Call ``promote`` first.
     fn take(&mut self, py: Python<'_>, now: f64) -> PyResult<Option<Py<StoredMessage>>> {
-        self.messages.take(now).map(|m| m.object(py)).transpose()
+        self.messages.take_held(now).map(|held| Stored::object(py, held)).transpose()
     }
 
     /// A standard receive without redrive: up to ``max_messages`` of the oldest visible
@@ -467,8 +483,8 @@ impl MemoryQueue {
         self.messages.promote(now);
         let mut taken = Vec::with_capacity(max_messages.min(16));
         while taken.len() < max_messages {
-            let Some(message) = self.messages.take(now) else { break };
-            taken.push(message.received(py, now, visibility_timeout)?);
+            let Some(held) = self.messages.take_held(now) else { break };
+            taken.push(Stored::received(py, &held, now, visibility_timeout)?);
         }
         // Filed only now: with a visibility timeout of 0 a message is visible again at once,
         // and one receive must not return it twice.
@@ -497,15 +513,15 @@ impl MemoryQueue {
 
     #[pyo3(signature = (message_id, default = None))]
     fn get(&mut self, py: Python<'_>, message_id: &str, default: Option<Py<PyAny>>) -> PyResult<Option<Py<PyAny>>> {
-        match self.messages.get_mut(message_id) {
-            Some(m) => Ok(Some(m.object(py)?.into_any())),
+        match self.messages.get_held(message_id) {
+            Some(held) => Ok(Some(Stored::object(py, held)?.into_any())),
             None => Ok(default),
         }
     }
 
     fn __getitem__(&mut self, py: Python<'_>, message_id: &str) -> PyResult<Py<StoredMessage>> {
-        match self.messages.get_mut(message_id) {
-            Some(m) => m.object(py),
+        match self.messages.get_held(message_id) {
+            Some(held) => Stored::object(py, held),
             None => Err(PyKeyError::new_err(message_id.to_string())),
         }
     }
@@ -520,7 +536,7 @@ impl MemoryQueue {
 
     /// Every message, in send order.
     fn values<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let objects = self.messages.iter_mut().map(|m| m.object(py)).collect::<PyResult<Vec<_>>>()?;
+        let objects = self.messages.iter_held().map(|held| Stored::object(py, held)).collect::<PyResult<Vec<_>>>()?;
         PyList::new(py, objects)
     }
 }
@@ -611,7 +627,7 @@ pub fn put_plain_many(
 ) -> PyResult<Vec<usize>> {
     let wrap = wrap.map(|(head, tail)| {
         let plain = is_plain_text(&head) && is_plain_text(&tail);
-        (Arc::<str>::from(head), Arc::<str>::from(tail), plain)
+        (Arc::new(Notice { head: head.into(), tail: tail.into() }), plain)
     });
     let mut refused = Vec::new();
     for (index, delivery) in deliveries.try_iter()?.enumerate() {
@@ -633,9 +649,9 @@ pub fn put_plain_many(
         };
         let (body, length, plain) = match &wrap {
             None => (Body::Text(text.clone().unbind()), piece.len(), is_plain_text(piece)),
-            Some((head, tail, plain)) => (
-                Body::Wrapped { head: head.clone(), middle: piece.into(), tail: tail.clone() },
-                head.len() + piece.len() + tail.len(),
+            Some((notice, plain)) => (
+                Body::Wrapped { notice: notice.clone(), middle: piece.into() },
+                Body::wrapped_len(notice, piece),
                 *plain && is_plain_text(piece),
             ),
         };
