@@ -12,26 +12,25 @@
 //!   become visible, moved back by `promote` when that time comes. A backlog costs O(log n) per
 //!   message received, however many messages are hidden.
 //!
-//! A message is found by id through a hash table whose entries keep the id's hash beside its seq
-//! (and the id, an `Arc` shared with the slot). Growing the table re-files entries by the stored
-//! hashes and never reads an id's text again (it is elsewhere on the heap, and re-hashing each id
-//! was a cache miss), and a lookup reads an id's text only for an entry whose whole 64-bit hash
-//! matches. The id is in the entry, not only in the slot, so that checking it does not wait on a
-//! walk down `slots` (measured: that made `contains` on queues of thousands about three times
-//! slower).
+//! A message is found by id through a hash table whose entries keep the id's hash beside its seq.
+//! Growing the table re-files entries by the stored hashes and never reads an id again (re-hashing
+//! each id was a cache miss), and a lookup reads an id only for an entry whose whole 64-bit hash
+//! matches: the id in the message's slot (`id::Id`, in place), found by its seq in one step
+//! (`slots`), and read by what comes next anyway.
 //!
 //! Times are seconds (any epoch) as `f64`; a NaN time is treated as the largest.
 
+mod id;
 mod slots;
 
 use std::collections::BTreeSet;
 use std::hash::BuildHasher;
-use std::sync::Arc;
 
 use hashbrown::hash_table::Entry;
 use hashbrown::HashTable;
 use rustc_hash::FxBuildHasher;
 
+use id::Id;
 use slots::{Renumbered, Slots, DEFAULT_SLACK};
 
 /// A visibility deadline, totally ordered (NaN last), so hidden messages can sit in a set.
@@ -68,7 +67,7 @@ enum Place {
 #[derive(Debug)]
 struct Slot<M> {
     message: M,
-    id: Arc<str>,
+    id: Id,
     sent: f64,
     visible_at: f64,
     received: bool,
@@ -77,7 +76,7 @@ struct Slot<M> {
 
 impl<M> Slot<M> {
     fn held(&mut self) -> Held<'_, M> {
-        Held { id: &self.id, sent: self.sent, visible_at: self.visible_at, message: &mut self.message }
+        Held { id: self.id.as_str(), sent: self.sent, visible_at: self.visible_at, message: &mut self.message }
     }
 }
 
@@ -85,7 +84,7 @@ impl<M> Slot<M> {
 /// it, which the payload then need not hold again (the id, when it was sent, when it is visible).
 #[derive(Debug)]
 pub struct Held<'a, M> {
-    pub id: &'a Arc<str>,
+    pub id: &'a str,
     pub sent: f64,
     pub visible_at: f64,
     pub message: &'a mut M,
@@ -134,14 +133,12 @@ impl Filing {
     }
 }
 
-/// An entry of `MessageQueue::seqs`: a message's place in send order, under its id.
+/// An entry of `MessageQueue::seqs`: a message's place in send order, under its id's hash.
 #[derive(Debug)]
 struct IdEntry {
-    /// `hash_id(&id)`, which the table files the entry by.
+    /// `hash_id` of the id, which the table files the entry by.
     hash: u64,
     seq: u64,
-    /// The slot's id (the same `Arc`).
-    id: Arc<str>,
 }
 
 /// The hash a message id is filed under in `MessageQueue::seqs`.
@@ -150,9 +147,9 @@ fn hash_id(id: &str) -> u64 {
 }
 
 /// How `MessageQueue::seqs` finds the entry of `id`: by the stored hash, then (only when that
-/// matches) by the id's text.
-fn is_id(id: &str, hash: u64) -> impl Fn(&IdEntry) -> bool + '_ {
-    move |entry| entry.hash == hash && *entry.id == *id
+/// matches) by the id in the entry's slot.
+fn is_id<'a, M>(slots: &'a Slots<Slot<M>>, id: &'a str, hash: u64) -> impl Fn(&IdEntry) -> bool + 'a {
+    move |entry| entry.hash == hash && slots.get(entry.seq).is_some_and(|slot| slot.id.is(id))
 }
 
 /// What `MessageQueue::seqs` files an entry by when it grows: the stored hash, so that the id's
@@ -261,18 +258,17 @@ impl<M> MessageQueue<M> {
 
     /// A new message, last in send order (an `Arc` id is shared, not copied). A message with an
     /// id already here replaces it (and takes the last place), which the store never asks for.
-    pub fn add(&mut self, id: impl Into<Arc<str>>, message: M, sent: f64, visible_at: f64, received: bool, now: f64) {
-        let id: Arc<str> = id.into();
-        let hash = hash_id(&id);
-        match self.seqs.entry(hash, is_id(&id, hash), stored_hash) {
+    pub fn add(&mut self, id: &str, message: M, sent: f64, visible_at: f64, received: bool, now: f64) {
+        let hash = hash_id(id);
+        match self.seqs.entry(hash, is_id(&self.slots, id, hash), stored_hash) {
             Entry::Occupied(entry) => {
                 let (IdEntry { seq: old, .. }, _) = entry.remove();
                 self.drop_slot(old);
                 let seq = self.slots.next_seq();
-                self.seqs.insert_unique(hash, IdEntry { hash, seq, id: id.clone() }, stored_hash);
+                self.seqs.insert_unique(hash, IdEntry { hash, seq }, stored_hash);
             }
             Entry::Vacant(entry) => {
-                entry.insert(IdEntry { hash, seq: self.slots.next_seq(), id: id.clone() });
+                entry.insert(IdEntry { hash, seq: self.slots.next_seq() });
             }
         }
         if sent < self.newest_sent {
@@ -282,7 +278,7 @@ impl<M> MessageQueue<M> {
         }
         self.oldest_sent = self.oldest_sent.min(sent);
         let seq = self.slots.next_seq();
-        let mut slot = Slot { message, id, sent, visible_at, received, place: Place::Taken };
+        let mut slot = Slot { message, id: Id::new(id), sent, visible_at, received, place: Place::Taken };
         self.filing.file(seq, &mut slot, now);
         self.slots.push(slot);
     }
@@ -303,7 +299,7 @@ impl<M> MessageQueue<M> {
     /// Removes a message; returns it, or None when it was not here.
     pub fn remove(&mut self, id: &str) -> Option<M> {
         let hash = hash_id(id);
-        let (IdEntry { seq, .. }, _) = self.seqs.find_entry(hash, is_id(id, hash)).ok()?.remove();
+        let (IdEntry { seq, .. }, _) = self.seqs.find_entry(hash, is_id(&self.slots, id, hash)).ok()?.remove();
         let slot = self.drop_slot(seq);
         if self.is_empty() {
             self.clear();
@@ -356,11 +352,11 @@ impl<M> MessageQueue<M> {
         if cutoff < self.oldest_sent {
             return 0;
         }
-        let expired: Vec<Arc<str>> = if self.sent_ordered {
+        let expired: Vec<String> = if self.sent_ordered {
             // The oldest come first: stop at the first one still kept.
-            self.slots.iter().take_while(|slot| slot.sent <= cutoff).map(|slot| slot.id.clone()).collect()
+            self.slots.iter().take_while(|slot| slot.sent <= cutoff).map(|slot| slot.id.as_str().to_owned()).collect()
         } else {
-            self.slots.iter().filter(|slot| slot.sent <= cutoff).map(|slot| slot.id.clone()).collect()
+            self.slots.iter().filter(|slot| slot.sent <= cutoff).map(|slot| slot.id.as_str().to_owned()).collect()
         };
         for id in &expired {
             self.remove(id);
@@ -392,7 +388,7 @@ impl<M> MessageQueue<M> {
     /// The place in send order of the message `id`.
     fn seq_of(&self, id: &str) -> Option<u64> {
         let hash = hash_id(id);
-        self.seqs.find(hash, is_id(id, hash)).map(|entry| entry.seq)
+        self.seqs.find(hash, is_id(&self.slots, id, hash)).map(|entry| entry.seq)
     }
 
     fn slot(&self, seq: u64) -> &Slot<M> {

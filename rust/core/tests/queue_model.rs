@@ -82,7 +82,7 @@ fn run(steps: &[Step], slack: Option<usize>) -> Result<(), TestCaseError> {
                 let taken = queue.take_held(now).map(|held| {
                     // What the queue keeps beside a message is the message's own.
                     let m = held.message.clone();
-                    assert_eq!((&**held.id, held.sent, held.visible_at), (m.id.as_str(), m.sent, m.visible_at));
+                    assert_eq!((held.id, held.sent, held.visible_at), (m.id.as_str(), m.sent, m.visible_at));
                     m
                 });
                 // The model's answer: the first visible message in send order.

@@ -139,10 +139,6 @@ impl StoredMessage {
         self.last_receive_timestamp = Some(now);
         self
     }
-
-    fn id<'a>(&'a self, py: Python<'a>) -> PyResult<&'a str> {
-        self.message_id.bind(py).to_str()
-    }
 }
 
 #[pymethods]
@@ -390,21 +386,22 @@ impl MemoryQueue {
         }
         let visible_at = now + settings.delay_seconds;
         let message = Plain { body, sender: sender.clone().unbind() };
-        self.messages.add(tokens.mint_shared(), Stored::Plain(message), now, visible_at, false, now);
+        tokens.with_new(|id| self.messages.add(id, Stored::Plain(message), now, visible_at, false, now));
         true
     }
 
     fn file(&mut self, py: Python<'_>, message: Py<StoredMessage>, now: f64, new: bool) -> PyResult<bool> {
         forget_tracking(&message); // made in Python perhaps: kept here, it need not be tracked
         let m = message.get();
-        let id: Arc<str> = m.id(py)?.into();
+        let id = m.message_id.clone_ref(py);
         let (sent, visible_at, received) = (m.sent_timestamp, m.visible_at, m.receive_count > 0);
         let message = Stored::Object(message);
+        let id = id.bind(py).to_str()?;
         if new {
             self.messages.add(id, message, sent, visible_at, received, now);
             Ok(true)
         } else {
-            Ok(self.messages.update(&id, message, visible_at, received, now))
+            Ok(self.messages.update(id, message, visible_at, received, now))
         }
     }
 
@@ -566,14 +563,14 @@ impl Tokens {
         token
     }
 
-    /// A token in its one allocation, shared by the queue's index and the message.
-    pub(crate) fn mint_shared(&self) -> Arc<str> {
+    /// `f` of a new token, written in a buffer of the thread's: no allocation of its own.
+    pub(crate) fn with_new<R>(&self, f: impl FnOnce(&str) -> R) -> R {
         thread_local! {
             static TOKEN: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
         }
         TOKEN.with_borrow_mut(|token| {
             self.mint_into(token);
-            Arc::from(token.as_str())
+            f(token)
         })
     }
 }
