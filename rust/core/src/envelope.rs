@@ -78,6 +78,19 @@ pub(crate) fn quote(out: &mut String, text: &str) {
     out.push('"');
 }
 
+/// The length in bytes of `text` quoted by `quote`.
+pub(crate) fn quoted_len(text: &str) -> usize {
+    let extra: usize = text
+        .bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 1,
+            0..0x20 => 5,
+            _ => 0,
+        })
+        .sum();
+    text.len() + extra + 2
+}
+
 fn escape_into(out: &mut String, text: &str) {
     let mut plain = 0;
     for (i, c) in text.char_indices() {

@@ -6,7 +6,20 @@
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
-use crate::envelope::quote;
+use crate::envelope::{quote, quoted_len};
+
+/// The length of `head()`'s own text (all but the members' quoted values).
+const HEAD_LITERALS: usize = "{\n  \"Type\" : \"Notification\",\n  \"MessageId\" : ".len()
+    + ",\n  \"TopicArn\" : ".len()
+    + ",\n  \"Message\" : ".len()
+    + ",\n  \"Timestamp\" : ".len()
+    + ",\n  \"SignatureVersion\" : ".len()
+    + ",\n  \"Signature\" : ".len()
+    + ",\n  \"SigningCertURL\" : ".len()
+    + ",\n  \"UnsubscribeURL\" : ".len();
+
+/// The length of `signature()`: base64 of 256 bytes.
+const SIGNATURE_LEN: usize = 344;
 
 /// One standard-topic notification's members before UnsubscribeURL, in the envelope's order.
 #[derive(Debug, Clone, Copy)]
@@ -41,6 +54,24 @@ impl Notification<'_> {
         hash.update("\nType\nNotification\n");
         let digest = hash.finalize();
         base64::engine::general_purpose::STANDARD.encode(digest.repeat(8))
+    }
+
+    /// The length in bytes of `head()`, without writing it (nor signing).
+    pub fn head_len(&self) -> usize {
+        let fields = [self.message_id, self.topic_arn, self.message, self.timestamp, self.signature_version];
+        let subject = self.subject.map_or(0, |subject| ",\n  \"Subject\" : ".len() + quoted_len(subject));
+        HEAD_LITERALS + fields.iter().map(|field| quoted_len(field)).sum::<usize>()
+            + subject
+            + SIGNATURE_LEN + 2
+            + quoted_len(self.signing_cert_url)
+    }
+
+    /// Whether `head()` is printable ASCII on lines (what a plain SQS body is, see the Python
+    /// binding's `is_plain_text`): quoting escapes every control character, so it is exactly
+    /// when no member has a byte past `~`.
+    pub fn head_is_plain(&self) -> bool {
+        let members = [self.message_id, self.topic_arn, self.message, self.timestamp, self.signature_version, self.signing_cert_url];
+        members.iter().chain(self.subject.as_ref()).all(|member| member.bytes().fold(0u8, |high, b| high | (b & 0x80 | u8::from(b == 0x7f))) == 0)
     }
 
     /// The envelope's text from its opening brace to `"UnsubscribeURL" : ` included.
@@ -92,6 +123,20 @@ mod tests {
         assert!(head.contains(",\n  \"Subject\" : \"Hi\",\n  \"Message\" : \"line \\\"one\\\"\\n\\u0001é\",\n"));
         assert!(head.ends_with(",\n  \"UnsubscribeURL\" : "));
         assert!(!notification(None).head().contains("Subject"));
+    }
+
+    #[test]
+    fn head_len_and_plainness_are_those_of_the_head() {
+        let texts = ["", "plain", "line \"one\"\n\u{1}\t\\", "é", "\u{7f}", "\u{1f}\r\u{8}\u{c}", "~ !"];
+        for message in texts {
+            for subject in [None, Some("Hi"), Some(message)] {
+                let notification = Notification { subject, message, ..notification(None) };
+                let head = notification.head();
+                assert_eq!(notification.head_len(), head.len(), "{message:?} {subject:?}");
+                let plain = head.bytes().all(|b| (b' '..=b'~').contains(&b) || b == b'\n');
+                assert_eq!(notification.head_is_plain(), plain, "{message:?} {subject:?}");
+            }
+        }
     }
 
     #[test]

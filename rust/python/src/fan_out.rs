@@ -12,9 +12,8 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
-use rulebus_core::notification::Notification;
-
-use crate::queue::{is_plain_text, Body, MemoryQueue, Notice, Tokens};
+use crate::notice::{Members, Notice};
+use crate::queue::{is_plain_text, Body, MemoryQueue, Tokens};
 
 /// A subscription's count of delivered notifications (``Subscription.delivered_count``), which
 /// the native fan-out adds to as it stores: one count however a delivery was made.
@@ -102,7 +101,6 @@ impl FanOut {
 /// the caller to send those the long way before it stores any later publish.
 #[pyfunction]
 #[pyo3(signature = (queues, topic, publishes, sender_id, now, timestamp, tokens))]
-#[allow(clippy::needless_pass_by_value)] // PyO3 extracts the topic's strings owned
 pub fn put_notifications(
     queues: &Bound<'_, PyDict>,
     topic: (String, String, String),
@@ -112,34 +110,32 @@ pub fn put_notifications(
     timestamp: &str,
     tokens: &Tokens,
 ) -> PyResult<(usize, Vec<usize>)> {
-    let (topic_arn, signature_version, signing_cert_url) = &topic;
+    let py = queues.py();
+    let topic = Arc::new(topic);
+    let timestamp: Arc<str> = timestamp.into();
     let mut refused = Vec::new();
     for (index, publish) in publishes.iter().enumerate() {
         let publish = publish.cast_into::<PyTuple>()?;
         let fan_out = publish.get_item(0)?;
         let fan_out = fan_out.cast::<FanOut>()?.get();
-        let message_id = publish.get_item(1)?;
         let subject = publish.get_item(2)?;
-        let message = publish.get_item(3)?;
-        let tail = publish.get_item(4)?;
-        let subject = if subject.is_none() { None } else { Some(subject.cast::<PyString>()?.to_str()?) };
-        let notification = Notification {
-            message_id: message_id.cast::<PyString>()?.to_str()?,
-            topic_arn,
-            subject,
-            message: message.cast::<PyString>()?.to_str()?,
-            timestamp,
-            signature_version,
-            signing_cert_url,
+        let members = Members {
+            topic: topic.clone(),
+            message_id: publish.get_item(1)?.cast_into::<PyString>()?.unbind(),
+            subject: if subject.is_none() { None } else { Some(subject.cast_into::<PyString>()?.unbind()) },
+            message: publish.get_item(3)?.cast_into::<PyString>()?.unbind(),
+            timestamp: timestamp.clone(),
         };
-        let notice = Arc::new(Notice { head: notification.head().into(), tail: tail.cast::<PyString>()?.to_str()?.into() });
-        let plain = is_plain_text(&notice.head) && is_plain_text(&notice.tail);
+        let tail = publish.get_item(4)?;
+        let tail = tail.cast::<PyString>()?.to_str()?;
+        let notice = Arc::new(Notice::of(py, members, tail.to_owned(), is_plain_text(tail))?);
         for (number, route) in fan_out.routes.iter().enumerate() {
-            let stored = match queues.get_item(route.queue.bind(queues.py()))? {
+            let stored = match queues.get_item(route.queue.bind(py))? {
                 Some(queue) => {
-                    let length = Body::wrapped_len(&notice, &route.middle);
+                    let length = notice.len_with(&route.middle);
+                    let plain = notice.is_plain() && route.plain;
                     let body = Body::Wrapped { notice: notice.clone(), middle: route.middle.clone() };
-                    queue.cast::<MemoryQueue>()?.borrow_mut().put_plain(body, length, plain && route.plain, sender_id, now, tokens)
+                    queue.cast::<MemoryQueue>()?.borrow_mut().put_plain(body, length, plain, sender_id, now, tokens)
                 }
                 None => false,
             };

@@ -2,6 +2,7 @@
 //! Python exceptions, in one place. No matching logic lives here.
 
 mod fan_out;
+mod notice;
 mod queue;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};

@@ -16,6 +16,8 @@ use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
 use rulebus_core::queue::{Held, MessageQueue};
 
+use crate::notice::Notice;
+
 /// One message and its delivery state, immutable: a change is a new message (`replace`,
 /// `received`). `md5_of_body` is computed on first read when not given, so a fan-out does not
 /// hash bodies nobody has received yet.
@@ -281,13 +283,6 @@ impl Settings {
     }
 }
 
-/// One notification's text before and after each subscription's piece (its UnsubscribeURL),
-/// shared by every delivery of a publish.
-pub(crate) struct Notice {
-    pub(crate) head: Box<str>,
-    pub(crate) tail: Box<str>,
-}
-
 /// A plain message's body: the caller's string, or one notification's text around this
 /// delivery's middle piece (``head + middle + tail``), kept in pieces until someone reads it.
 pub(crate) enum Body {
@@ -295,13 +290,6 @@ pub(crate) enum Body {
     /// The middle is shared too: a topic's fan-out keeps each subscription's piece from one
     /// publish to the next.
     Wrapped { notice: Arc<Notice>, middle: Arc<str> },
-}
-
-impl Body {
-    /// The length in bytes of a `Wrapped` body's text.
-    pub(crate) fn wrapped_len(notice: &Notice, middle: &str) -> usize {
-        notice.head.len() + middle.len() + notice.tail.len()
-    }
 }
 
 /// A plain message as a fan-out stores it: what `StoredMessage::plain` would hold, without
@@ -321,18 +309,12 @@ enum Stored {
 
 impl Plain {
     /// The message, given what its queue keeps beside it (`Held`).
-    fn message(&self, py: Python<'_>, id: &str, sent: f64, visible_at: f64) -> StoredMessage {
+    fn message(&self, py: Python<'_>, id: &str, sent: f64, visible_at: f64) -> PyResult<StoredMessage> {
         let body = match &self.body {
             Body::Text(text) => text.clone_ref(py),
-            Body::Wrapped { notice, middle } => {
-                let mut text = String::with_capacity(Body::wrapped_len(notice, middle));
-                text.push_str(&notice.head);
-                text.push_str(middle);
-                text.push_str(&notice.tail);
-                PyString::new(py, &text).unbind()
-            }
+            Body::Wrapped { notice, middle } => PyString::new(py, &notice.text_with(py, middle)?).unbind(),
         };
-        StoredMessage::plain(py, id, body, self.sender.bind(py), sent, visible_at)
+        Ok(StoredMessage::plain(py, id, body, self.sender.bind(py), sent, visible_at))
     }
 }
 
@@ -342,7 +324,7 @@ impl Stored {
         let Held { id, sent, visible_at, message } = held;
         let object = match message {
             Stored::Object(object) => return Ok(object.clone_ref(py)),
-            Stored::Plain(plain) => untracked(py, plain.message(py, id, sent, visible_at))?,
+            Stored::Plain(plain) => untracked(py, plain.message(py, id, sent, visible_at)?)?,
         };
         *message = Stored::Object(object.clone_ref(py));
         Ok(object)
@@ -354,7 +336,7 @@ impl Stored {
         match &*held.message {
             Stored::Object(object) => object.get().received(py, now, visibility_timeout),
             Stored::Plain(plain) => {
-                let message = plain.message(py, held.id, held.sent, held.visible_at);
+                let message = plain.message(py, held.id, held.sent, held.visible_at)?;
                 untracked(py, message.receive(now, visibility_timeout))
             }
         }
@@ -624,7 +606,7 @@ pub fn put_plain_many(
 ) -> PyResult<Vec<usize>> {
     let wrap = wrap.map(|(head, tail)| {
         let plain = is_plain_text(&head) && is_plain_text(&tail);
-        (Arc::new(Notice { head: head.into(), tail: tail.into() }), plain)
+        Arc::new(Notice::written(head, tail, plain))
     });
     let mut refused = Vec::new();
     for (index, delivery) in deliveries.try_iter()?.enumerate() {
@@ -646,10 +628,10 @@ pub fn put_plain_many(
         };
         let (body, length, plain) = match &wrap {
             None => (Body::Text(text.clone().unbind()), piece.len(), is_plain_text(piece)),
-            Some((notice, plain)) => (
+            Some(notice) => (
                 Body::Wrapped { notice: notice.clone(), middle: piece.into() },
-                Body::wrapped_len(notice, piece),
-                *plain && is_plain_text(piece),
+                notice.len_with(piece),
+                notice.is_plain() && is_plain_text(piece),
             ),
         };
         if !queue.put_plain(body, length, plain, sender_id, now, tokens) {

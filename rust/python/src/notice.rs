@@ -1,0 +1,99 @@
+//! One SNS notification's text before and after each subscription's piece (its UnsubscribeURL),
+//! shared by every delivery of a publish to a memory queue.
+//!
+//! A topic's fan-out gives the notification's members rather than its text: the head (and its
+//! placeholder signature, a SHA-256) is written the first time one of its deliveries is read,
+//! once for all of them. Publish answers without it; its length and whether it is plain, which
+//! the store needs at once, are worked out without writing it.
+
+use std::sync::{Arc, OnceLock};
+
+use pyo3::prelude::*;
+use pyo3::types::PyString;
+
+use rulebus_core::notification::Notification;
+
+/// What a topic's notification is written from (see `rulebus_core::notification`).
+pub(crate) struct Members {
+    /// `(TopicArn, SignatureVersion, SigningCertURL)`, shared by a call's publishes.
+    pub(crate) topic: Arc<(String, String, String)>,
+    pub(crate) message_id: Py<PyString>,
+    pub(crate) subject: Option<Py<PyString>>,
+    pub(crate) message: Py<PyString>,
+    pub(crate) timestamp: Arc<str>,
+}
+
+impl Members {
+    /// The members as the core's `Notification` (valid UTF-8: each was read as `&str` when the
+    /// publish was stored).
+    fn with<R>(&self, py: Python<'_>, f: impl FnOnce(&Notification<'_>) -> R) -> PyResult<R> {
+        let (topic_arn, signature_version, signing_cert_url) = &*self.topic;
+        let subject = match &self.subject {
+            Some(subject) => Some(subject.bind(py).to_str()?),
+            None => None,
+        };
+        let notification = Notification {
+            message_id: self.message_id.bind(py).to_str()?,
+            topic_arn,
+            subject,
+            message: self.message.bind(py).to_str()?,
+            timestamp: &self.timestamp,
+            signature_version,
+            signing_cert_url,
+        };
+        Ok(f(&notification))
+    }
+}
+
+pub(crate) struct Notice {
+    head: OnceLock<Box<str>>,
+    /// What the head is written from, until it is; None when it was given written.
+    members: Option<Members>,
+    head_len: usize,
+    plain: bool,
+    pub(crate) tail: Box<str>,
+}
+
+impl Notice {
+    /// A notice whose head is given (`put_plain_many`'s wrap).
+    pub(crate) fn written(head: String, tail: String, plain: bool) -> Self {
+        let head_len = head.len();
+        Self { head: OnceLock::from(head.into_boxed_str()), members: None, head_len, plain, tail: tail.into() }
+    }
+
+    /// A notice whose head is written when first read; `plain` and `len` are known now.
+    pub(crate) fn of(py: Python<'_>, members: Members, tail: String, tail_plain: bool) -> PyResult<Self> {
+        let (head_len, plain) = members.with(py, |n| (n.head_len(), n.head_is_plain()))?;
+        Ok(Self { head: OnceLock::new(), members: Some(members), head_len, plain: plain && tail_plain, tail: tail.into() })
+    }
+
+    /// Whether head and tail are plain text (see `queue::is_plain_text`).
+    pub(crate) fn is_plain(&self) -> bool {
+        self.plain
+    }
+
+    /// The length in bytes of one delivery's text: head, `middle`, tail.
+    pub(crate) fn len_with(&self, middle: &str) -> usize {
+        self.head_len + middle.len() + self.tail.len()
+    }
+
+    /// One delivery's text.
+    pub(crate) fn text_with(&self, py: Python<'_>, middle: &str) -> PyResult<String> {
+        let head = self.head(py)?;
+        let mut text = String::with_capacity(self.len_with(middle));
+        text.push_str(head);
+        text.push_str(middle);
+        text.push_str(&self.tail);
+        Ok(text)
+    }
+
+    fn head(&self, py: Python<'_>) -> PyResult<&str> {
+        if let Some(head) = self.head.get() {
+            return Ok(head);
+        }
+        let members = self.members.as_ref().expect("a notice without its head has its members");
+        #[allow(clippy::redundant_closure_for_method_calls)] // `Notification::head` is not general enough
+        let head = members.with(py, |notification| notification.head())?;
+        Ok(self.head.get_or_init(|| head.into_boxed_str()))
+    }
+}
