@@ -22,6 +22,16 @@ pub struct DeliveryCounter {
     value: AtomicI64,
 }
 
+impl DeliveryCounter {
+    /// One more, with the GIL held (as every change of a counter is: `add` and the setter are
+    /// Python methods), so a plain read and write cannot lose a count. Not `fetch_add`: a locked
+    /// instruction waits for every store before it, and in a fan-out those are the new messages'
+    /// first writes to fresh memory.
+    fn count_one(&self) {
+        self.value.store(self.value.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    }
+}
+
 #[pymethods]
 impl DeliveryCounter {
     #[new]
@@ -140,7 +150,7 @@ pub fn put_notifications(
                 None => false,
             };
             if stored {
-                route.delivered.get().value.fetch_add(1, Ordering::Relaxed);
+                route.delivered.get().count_one();
             } else {
                 refused.push(number);
             }
