@@ -63,7 +63,9 @@ impl DeliveryCounter {
 /// string of its UnsubscribeURL) and its delivered count.
 struct Route {
     queue: Py<PyString>,
-    middle: Arc<str>,
+    middle: Py<PyString>,
+    /// `middle`'s length in bytes, and whether it is plain text.
+    middle_len: usize,
     plain: bool,
     delivered: Py<DeliveryCounter>,
 }
@@ -79,19 +81,22 @@ pub struct FanOut {
 impl FanOut {
     /// ``routes``: ``(queue name, JSON UnsubscribeURL, DeliveryCounter)`` in subscription order.
     #[new]
-    fn new(routes: Vec<(Py<PyString>, String, Py<DeliveryCounter>)>) -> Self {
+    fn new(py: Python<'_>, routes: Vec<(Py<PyString>, Py<PyString>, Py<DeliveryCounter>)>) -> PyResult<Self> {
         let routes = routes
             .into_iter()
-            .map(|(queue, middle, delivered)| Route { plain: is_plain_text(&middle), queue, middle: middle.into(), delivered })
-            .collect();
-        Self { routes }
+            .map(|(queue, middle, delivered)| {
+                let text = middle.bind(py).to_str()?;
+                Ok(Route { plain: is_plain_text(text), middle_len: text.len(), queue, middle, delivered })
+            })
+            .collect::<PyResult<_>>()?;
+        Ok(Self { routes })
     }
 
     /// The routes as given to the constructor (for stores that are not native).
     #[getter]
     fn routes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let items = self.routes.iter().map(|route| {
-            (route.queue.clone_ref(py), &*route.middle, route.delivered.clone_ref(py)).into_pyobject(py)
+            (route.queue.clone_ref(py), route.middle.clone_ref(py), route.delivered.clone_ref(py)).into_pyobject(py)
         });
         PyList::new(py, items.collect::<PyResult<Vec<_>>>()?)
     }
@@ -138,13 +143,14 @@ pub fn put_notifications(
         };
         let tail = publish.get_item(4)?;
         let tail = tail.cast::<PyString>()?.to_str()?;
-        let notice = Arc::new(Notice::of(py, members, tail.to_owned(), is_plain_text(tail))?);
+        let notice = Notice::shared(py, Notice::of(py, members, tail.to_owned(), is_plain_text(tail))?)?;
+        let shared = notice.get();
         for (number, route) in fan_out.routes.iter().enumerate() {
             let stored = match queues.get_item(route.queue.bind(py))? {
                 Some(queue) => {
-                    let length = notice.len_with(&route.middle);
-                    let plain = notice.is_plain() && route.plain;
-                    let body = Body::Wrapped { notice: notice.clone(), middle: route.middle.clone() };
+                    let length = shared.head_and_tail_len() + route.middle_len;
+                    let plain = shared.is_plain() && route.plain;
+                    let body = Body::Wrapped { notice: notice.clone_ref(py), middle: route.middle.clone_ref(py) };
                     queue.cast::<MemoryQueue>()?.borrow_mut().put_plain(body, length, plain, sender_id, now, tokens)
                 }
                 None => false,

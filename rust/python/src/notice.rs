@@ -13,6 +13,8 @@ use pyo3::types::PyString;
 
 use rulebus_core::notification::Notification;
 
+use crate::queue::forget_tracking;
+
 /// What a topic's notification is written from (see `rulebus_core::notification`).
 pub(crate) struct Members {
     /// `(TopicArn, SignatureVersion, SigningCertURL)`, shared by a call's publishes.
@@ -45,6 +47,8 @@ impl Members {
     }
 }
 
+/// A Python object only so that deliveries share it by Python reference (see `queue::Body`).
+#[pyclass(frozen, module = "rulebus._core")]
 pub(crate) struct Notice {
     head: OnceLock<Box<str>>,
     /// What the head is written from, until it is; None when it was given written.
@@ -67,6 +71,15 @@ impl Notice {
         Ok(Self { head: OnceLock::new(), members: Some(members), head_len, plain: plain && tail_plain, tail: tail.into() })
     }
 
+    /// The notice as the object its deliveries share, which the cycle collector does not
+    /// track: it refers only to strings, so it can be in no cycle, and a fan-out makes one a
+    /// publish.
+    pub(crate) fn shared(py: Python<'_>, notice: Self) -> PyResult<Py<Self>> {
+        let object = Py::new(py, notice)?;
+        forget_tracking(&object);
+        Ok(object)
+    }
+
     /// Whether head and tail are plain text (see `queue::is_plain_text`).
     pub(crate) fn is_plain(&self) -> bool {
         self.plain
@@ -74,7 +87,11 @@ impl Notice {
 
     /// The length in bytes of one delivery's text: head, `middle`, tail.
     pub(crate) fn len_with(&self, middle: &str) -> usize {
-        self.head_len + middle.len() + self.tail.len()
+        self.head_and_tail_len() + middle.len()
+    }
+
+    pub(crate) fn head_and_tail_len(&self) -> usize {
+        self.head_len + self.tail.len()
     }
 
     /// One delivery's text.

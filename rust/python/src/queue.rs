@@ -5,7 +5,7 @@
 //! The SQS rules stay in Python (`rulebus.store`); this is only where the messages live, so that
 //! the per-message work of a send, a receive or a fan-out is not interpreted Python.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 
 use base64::Engine as _;
 use md5::{Digest, Md5};
@@ -64,10 +64,11 @@ fn untracked(py: Python<'_>, message: StoredMessage) -> PyResult<Py<StoredMessag
     Ok(object)
 }
 
-fn forget_tracking(message: &Py<StoredMessage>) {
+/// Takes a native object the store keeps out of the cycle collector's lists (see `untracked`).
+pub(crate) fn forget_tracking<T>(object: &Py<T>) {
     // SAFETY: a live object of a GC type (every pyclass is one), with the GIL held by the
     // caller's `py` token; untracking an object that is not tracked does nothing.
-    unsafe { pyo3::ffi::PyObject_GC_UnTrack(message.as_ptr().cast()) };
+    unsafe { pyo3::ffi::PyObject_GC_UnTrack(object.as_ptr().cast()) };
 }
 
 fn known_md5(py: Python<'_>, md5: Option<Py<PyString>>) -> PyOnceLock<Py<PyString>> {
@@ -288,8 +289,10 @@ impl Settings {
 pub(crate) enum Body {
     Text(Py<PyString>),
     /// The middle is shared too: a topic's fan-out keeps each subscription's piece from one
-    /// publish to the next.
-    Wrapped { notice: Arc<Notice>, middle: Arc<str> },
+    /// publish to the next. Python references, not `Arc`s: under the GIL their counts are
+    /// plain increments, where an `Arc`'s locked one waited on the stores before it (a
+    /// fan-out's new messages, written to fresh memory).
+    Wrapped { notice: Py<Notice>, middle: Py<PyString> },
 }
 
 /// A plain message as a fan-out stores it: what `StoredMessage::plain` would hold, without
@@ -312,7 +315,9 @@ impl Plain {
     fn message(&self, py: Python<'_>, id: &str, sent: f64, visible_at: f64) -> PyResult<StoredMessage> {
         let body = match &self.body {
             Body::Text(text) => text.clone_ref(py),
-            Body::Wrapped { notice, middle } => PyString::new(py, &notice.text_with(py, middle)?).unbind(),
+            Body::Wrapped { notice, middle } => {
+                PyString::new(py, &notice.get().text_with(py, middle.bind(py).to_str()?)?).unbind()
+            }
         };
         Ok(StoredMessage::plain(py, id, body, self.sender.bind(py), sent, visible_at))
     }
@@ -604,10 +609,13 @@ pub fn put_plain_many(
     tokens: &Tokens,
     wrap: Option<(String, String)>,
 ) -> PyResult<Vec<usize>> {
-    let wrap = wrap.map(|(head, tail)| {
-        let plain = is_plain_text(&head) && is_plain_text(&tail);
-        Arc::new(Notice::written(head, tail, plain))
-    });
+    let py = queues.py();
+    let wrap = wrap
+        .map(|(head, tail)| {
+            let plain = is_plain_text(&head) && is_plain_text(&tail);
+            Notice::shared(py, Notice::written(head, tail, plain))
+        })
+        .transpose()?;
     let mut refused = Vec::new();
     for (index, delivery) in deliveries.try_iter()?.enumerate() {
         let delivery = delivery?;
@@ -629,9 +637,9 @@ pub fn put_plain_many(
         let (body, length, plain) = match &wrap {
             None => (Body::Text(text.clone().unbind()), piece.len(), is_plain_text(piece)),
             Some(notice) => (
-                Body::Wrapped { notice: notice.clone(), middle: piece.into() },
-                notice.len_with(piece),
-                notice.is_plain() && is_plain_text(piece),
+                Body::Wrapped { notice: notice.clone_ref(py), middle: text.clone().unbind() },
+                notice.get().len_with(piece),
+                notice.get().is_plain() && is_plain_text(piece),
             ),
         };
         if !queue.put_plain(body, length, plain, sender_id, now, tokens) {
