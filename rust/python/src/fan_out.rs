@@ -64,8 +64,9 @@ impl DeliveryCounter {
 struct Route {
     queue: Py<PyString>,
     middle: Py<PyString>,
-    /// `middle`'s length in bytes, and whether it is plain text.
+    /// `middle`'s length in bytes.
     middle_len: usize,
+    /// Whether `middle` is plain text (see `queue::is_plain_text`).
     plain: bool,
     delivered: Py<DeliveryCounter>,
 }

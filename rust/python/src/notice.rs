@@ -55,7 +55,7 @@ pub(crate) struct Notice {
     members: Option<Members>,
     head_len: usize,
     plain: bool,
-    pub(crate) tail: Box<str>,
+    tail: Box<str>,
 }
 
 impl Notice {
