@@ -366,6 +366,23 @@ def test_a_body_not_plain_for_sqs_goes_the_long_way(make_broker: Callable[..., B
     assert counts(subscription) == (0, 1, 0, 0)
 
 
+@pytest.mark.parametrize("message", ["delete \x7f here", "bell \x07 and tab \t", 'quote " and \\'])
+def test_control_characters_are_delivered_as_sns_escapes_them(
+    make_broker: Callable[..., Broker], message: str
+) -> None:
+    """DEL is ASCII but not printable (the long way); the other control characters are escaped
+    in the envelope, which stays plain (the fan-out)."""
+    broker = make_broker()
+    topic = broker.topic("t")
+    queue = broker.queue("q")
+    subscription = topic.subscribe(queue)
+    topic.publish(message, subject="s")
+    (received,) = drain(queue)
+    assert json.loads(received.body)["Message"] == message
+    assert format_envelope(json.loads(received.body)) == received.body
+    assert counts(subscription) == (0, 1, 0, 0)
+
+
 def test_raw_delivery_with_and_without_attributes(make_broker: Callable[..., Broker]) -> None:
     broker = make_broker()
     topic = broker.topic("t")
