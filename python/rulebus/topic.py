@@ -937,7 +937,7 @@ class _Prepared:
 # subscriptions instead of once per publish.
 
 # How a route delivers (set by _RoutePlan, taken by Topic._deliver_routes).
-_PLAIN_QUEUE = 0  # a standard queue of this broker: in the publish's put_plain_many
+_PLAIN_QUEUE = 0  # a standard queue of this broker: put_notifications (or put_plain_many)
 _OTHER_QUEUE = 1  # any other queue subscription: _fan_out, SendMessage's checks and errors
 _HTTP = 2  # on the subscription's lane, after publish returns
 _NOW = 3  # kinesis (and any other protocol): _attempt, before publish returns
@@ -1065,8 +1065,8 @@ class _RoutePlan:
 
     def _own_queue(self, target: Any, broker: Broker) -> str | None:
         """The name of the queue ``Topic._queue_for`` gives for this target when that is a plain
-        ``Queue`` of this broker (then its prepare_message and put_plain_many agree on what a
-        plain delivery is, and on its SenderId, the broker's account), else None."""
+        ``Queue`` of this broker (then its prepare_message and the store's plain puts agree on
+        what a plain delivery is, and on its SenderId, the broker's account), else None."""
         if isinstance(target, str):
             match = _QUEUE_ARN.fullmatch(target)
             if match is not None and (match.group(1), match.group(2)) == (self.region, self.account):
