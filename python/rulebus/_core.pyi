@@ -213,7 +213,6 @@ def put_plain_many(
     sender_id: str,
     now: float,
     tokens: Tokens,
-    wrap: tuple[str, str] | None = None,
 ) -> list[int]:
     """Store plain deliveries in memory queues; the indices of those not taken."""
 

@@ -675,8 +675,11 @@ class MemoryStore(MemoryTopicStore, MemoryStreamStore, MemoryBusStore, MemoryIde
         now: float,
         wrap: tuple[str, str] | None = None,
     ) -> list[int]:
+        if wrap is not None:  # (the topic's fan-out wraps natively: put_notifications)
+            head, tail = wrap
+            deliveries = [(queue, head + body + tail) for queue, body in deliveries]
         with self._lock:
-            refused = put_plain_many(self._queues, deliveries, sender_id, now, _TOKENS, wrap)
+            refused = put_plain_many(self._queues, deliveries, sender_id, now, _TOKENS)
             if len(refused) < len(deliveries):
                 self._bump()
             return refused

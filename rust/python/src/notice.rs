@@ -51,24 +51,18 @@ impl Members {
 #[pyclass(frozen, module = "rulebus._core")]
 pub(crate) struct Notice {
     head: OnceLock<Box<str>>,
-    /// What the head is written from, until it is; None when it was given written.
-    members: Option<Members>,
+    /// What the head is written from.
+    members: Members,
     head_len: usize,
     plain: bool,
     tail: Box<str>,
 }
 
 impl Notice {
-    /// A notice whose head is given (`put_plain_many`'s wrap).
-    pub(crate) fn written(head: String, tail: String, plain: bool) -> Self {
-        let head_len = head.len();
-        Self { head: OnceLock::from(head.into_boxed_str()), members: None, head_len, plain, tail: tail.into() }
-    }
-
     /// A notice whose head is written when first read; `plain` and `len` are known now.
     pub(crate) fn of(py: Python<'_>, members: Members, tail: String, tail_plain: bool) -> PyResult<Self> {
         let (head_len, plain) = members.with(py, |n| (n.head_len(), n.head_is_plain()))?;
-        Ok(Self { head: OnceLock::new(), members: Some(members), head_len, plain: plain && tail_plain, tail: tail.into() })
+        Ok(Self { head: OnceLock::new(), members, head_len, plain: plain && tail_plain, tail: tail.into() })
     }
 
     /// The notice as the object its deliveries share, which the cycle collector does not
@@ -108,9 +102,8 @@ impl Notice {
         if let Some(head) = self.head.get() {
             return Ok(head);
         }
-        let members = self.members.as_ref().expect("a notice without its head has its members");
         #[allow(clippy::redundant_closure_for_method_calls)] // `Notification::head` is not general enough
-        let head = members.with(py, |notification| notification.head())?;
+        let head = self.members.with(py, |notification| notification.head())?;
         Ok(self.head.get_or_init(|| head.into_boxed_str()))
     }
 }

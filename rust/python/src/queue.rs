@@ -596,26 +596,15 @@ impl Tokens {
 
 /// Stores each ``(queue name, body)`` of ``deliveries`` in ``queues`` (a dict of `MemoryQueue`)
 /// as a new plain message from ``sender_id`` sent at ``now``; returns the indices of those not
-/// taken (queue missing or FIFO, body not plain for it). With ``wrap = (head, tail)`` each body
-/// is ``head + body + tail``. See `Store.put_plain_many`.
+/// taken (queue missing or FIFO, body not plain for it). See `Store.put_plain_many`.
 #[pyfunction]
-#[pyo3(signature = (queues, deliveries, sender_id, now, tokens, wrap = None))]
-#[allow(clippy::needless_pass_by_value)] // PyO3 extracts the pair of strings owned
 pub fn put_plain_many(
     queues: &Bound<'_, PyDict>,
     deliveries: &Bound<'_, PyAny>,
     sender_id: &Bound<'_, PyAny>,
     now: f64,
     tokens: &Tokens,
-    wrap: Option<(String, String)>,
 ) -> PyResult<Vec<usize>> {
-    let py = queues.py();
-    let wrap = wrap
-        .map(|(head, tail)| {
-            let plain = is_plain_text(&head) && is_plain_text(&tail);
-            Notice::shared(py, Notice::written(head, tail, plain))
-        })
-        .transpose()?;
     let mut refused = Vec::new();
     for (index, delivery) in deliveries.try_iter()?.enumerate() {
         let delivery = delivery?;
@@ -634,15 +623,8 @@ pub fn put_plain_many(
             refused.push(index);
             continue;
         };
-        let (body, length, plain) = match &wrap {
-            None => (Body::Text(text.clone().unbind()), piece.len(), is_plain_text(piece)),
-            Some(notice) => (
-                Body::Wrapped { notice: notice.clone_ref(py), middle: text.clone().unbind() },
-                notice.get().len_with(piece),
-                notice.get().is_plain() && is_plain_text(piece),
-            ),
-        };
-        if !queue.put_plain(body, length, plain, sender_id, now, tokens) {
+        let (length, plain) = (piece.len(), is_plain_text(piece));
+        if !queue.put_plain(Body::Text(text.unbind()), length, plain, sender_id, now, tokens) {
             refused.push(index);
         }
     }
