@@ -1042,9 +1042,6 @@ class _RoutePlan:
         self.arn = topic_arn(topic.name, self.region, self.account)
         self.signature_version = topic._set_attributes.get("SignatureVersion", "1")
         self.signing_cert_url = _signing_cert_url(self.region)
-        self.arn_json = _ENCODE(self.arn)
-        self.signature_version_json = _ENCODE(self.signature_version)
-        self.signing_cert_url_json = _ENCODE(self.signing_cert_url)
         self.topic = (self.arn, self.signature_version, self.signing_cert_url)  # put_notifications'
 
     def tail(self, prepared: _Prepared) -> str:
