@@ -38,7 +38,7 @@ def entries(n: int, rules: int) -> list[list[dict[str, Any]]]:
     return [events[i : i + BATCH] for i in range(0, n, BATCH)]
 
 
-def _drained(queue: rulebus.queue.Queue) -> int:
+def _drained(queue: rulebus.sqs.queue.Queue) -> int:
     count = 0
     while True:
         messages = queue.receive(max_messages=10)

@@ -12,7 +12,7 @@ import pytest
 from fake_clock import START, FakeClock
 from http_endpoint import Endpoint
 from rulebus import AwsError, Broker
-from rulebus.bus import EventBus
+from rulebus.events.bus import EventBus
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from fake_clock import START, FakeClock
 from rulebus import AwsError, Broker
-from rulebus.bus import EventBus
+from rulebus.events.bus import EventBus
 
 
 @pytest.fixture

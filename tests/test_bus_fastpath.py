@@ -15,8 +15,8 @@ from typing import Any, Callable
 import pytest
 from fake_clock import FakeClock
 from rulebus import AwsError, Broker
-from rulebus.bus import EventBus, _common_entries
-from rulebus.queue import Message
+from rulebus.events.bus import EventBus, _common_entries
+from rulebus.sqs.queue import Message
 
 ACCOUNT = "000000000000"
 

@@ -1,4 +1,4 @@
-"""The bus half of the stores (``rulebus.bus_store``): every ``BusStore`` contract, on memory and
+"""The bus half of the stores (``rulebus.stores.buses``): every ``BusStore`` contract, on memory and
 on SQLite, plus what only SQLite has to show (a second store on the same file sees the changes)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable, cast
 
 import pytest
-from rulebus.bus_store import (
+from rulebus.stores.buses import (
     ArchivedEvent,
     ArchiveRecord,
     BusStore,
@@ -23,7 +23,7 @@ from rulebus.bus_store import (
     SQLiteBusStore,
     TargetRecord,
 )
-from rulebus.store import MemoryStore, SQLiteStore, Store
+from rulebus.stores.queues import MemoryStore, SQLiteStore, Store
 
 
 def memory_store() -> BusStore:

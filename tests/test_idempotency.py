@@ -13,7 +13,7 @@ import pytest
 import rulebus
 from fake_clock import START, FakeClock
 from rulebus import Broker, IdempotencyInProgressError, idempotent
-from rulebus.idempotency_store import COMPLETED, IN_PROGRESS
+from rulebus.stores.idempotency import COMPLETED, IN_PROGRESS
 
 
 def counting(broker: Broker, **options: Any) -> tuple[list[str], Callable[[str], dict[str, Any]]]:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from rulebus._errors import AwsError
-from rulebus.input_transformer import (
+from rulebus.events.input_transformer import (
     MAX_INPUT_PATHS,
     InputTransformationError,
     TargetInput,

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from rulebus._errors import AwsError
-from rulebus.message_attributes import (
+from rulebus.sqs.message_attributes import (
     MAX_ATTRIBUTES,
     MAX_NAME_LENGTH,
     MAX_TYPE_LENGTH,

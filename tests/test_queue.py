@@ -18,8 +18,8 @@ from typing import Any, Callable
 import pytest
 from fake_clock import START, FakeClock
 from rulebus import AwsError, Broker
-from rulebus.queue import Queue
-from rulebus.store import SQLiteStore
+from rulebus.sqs.queue import Queue
+from rulebus.stores.queues import SQLiteStore
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ import json
 
 import pytest
 from rulebus import AwsError
-from rulebus.queue_attributes import (
+from rulebus.sqs.attributes import (
     ATTRIBUTE_NAMES,
     INTEGER_RANGES,
     QueueAttributes,

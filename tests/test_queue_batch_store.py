@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from fake_clock import FakeClock
 from rulebus import AwsError, Broker
-from rulebus.store import ChangeVisibilityResult, DeleteResult
+from rulebus.stores.queues import ChangeVisibilityResult, DeleteResult
 
 
 @pytest.fixture(params=["memory", "sqlite"])

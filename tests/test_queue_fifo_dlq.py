@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from rulebus import Broker
-from rulebus.queue import Queue
+from rulebus.sqs.queue import Queue
 from test_queue import START, FakeClock, aws_error
 
 # test_queue.py's fixtures (a fake clock, a broker on each store), used here by name.

@@ -42,7 +42,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 from rulebus import AwsError, Broker
-from rulebus.queue import Queue
+from rulebus.sqs.queue import Queue
 
 DEDUPLICATION_WINDOW = 300.0
 EXAMPLES = int(os.environ.get("RULEBUS_FUZZ_EXAMPLES", "50"))

@@ -16,9 +16,10 @@ from typing import Any, Callable
 
 import pytest
 from fake_clock import START, FakeClock
-from rulebus import AwsError, Broker, move_task
-from rulebus.move_task import decode_task_handle, encode_task_handle
-from rulebus.queue import Queue
+from rulebus import AwsError, Broker
+from rulebus.sqs import move_task
+from rulebus.sqs.move_task import decode_task_handle, encode_task_handle
+from rulebus.sqs.queue import Queue
 from test_queue import aws_error
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from fake_clock import FakeClock
 from rulebus import AwsError, Broker
-from rulebus import queue as queue_module
-from rulebus.queue import Queue
+from rulebus.sqs import queue as queue_module
+from rulebus.sqs.queue import Queue
 from test_queue import aws_error
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from rulebus._errors import AwsError
-from rulebus.schedule import INVALID_SCHEDULE_EXPRESSION, Schedule
+from rulebus.events.schedule import INVALID_SCHEDULE_EXPRESSION, Schedule
 
 
 def at(text: str) -> float:

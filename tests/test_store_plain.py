@@ -13,7 +13,7 @@ import uuid
 import pytest
 from rulebus import Broker
 from rulebus._core import DeliveryCounter, FanOut, sns_notification_head
-from rulebus.store import (
+from rulebus.stores.queues import (
     _MINTED,
     MemoryStore,
     StoredMessage,

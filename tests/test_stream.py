@@ -12,7 +12,7 @@ from typing import Any, Callable
 import pytest
 from fake_clock import START, FakeClock
 from rulebus import AwsError, Broker
-from rulebus.stream import (
+from rulebus.kinesis.stream import (
     SEQUENCE_BASE,
     Stream,
     StreamConsumer,

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from fake_clock import FakeClock
 from rulebus import AwsError, Broker
-from rulebus.stream import Stream
+from rulebus.kinesis.stream import Stream
 
 
 @pytest.fixture(params=["memory", "sqlite"])

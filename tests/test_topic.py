@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from rulebus import AwsError, Broker, InvalidFilterPolicyError
-from rulebus.topic import Topic
+from rulebus.sns.topic import Topic
 
 START = 1_700_000_000.123
 

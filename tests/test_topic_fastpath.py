@@ -1,4 +1,4 @@
-"""A standard topic's publish fast path (``rulebus.topic``'s route plan, ``put_plain_many``, the
+"""A standard topic's publish fast path (``rulebus.sns.topic``'s route plan, ``put_plain_many``, the
 envelope laid out directly): it must deliver and count exactly as the subscription-by-subscription
 path does. Where a test compares the two, the general path is reached by a MessageGroupId (a
 standard topic's envelope does not carry it) or by a Python callable subscribed."""
@@ -21,13 +21,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rulebus import AwsError, Broker
 from rulebus._core import FanOut
-from rulebus.queue import Queue
-from rulebus.topic import (
+from rulebus.sns.topic import (
     _SELECTIONS_MAX,
     Subscription,
     format_envelope,
     validate_sns_message_attributes,
 )
+from rulebus.sqs.queue import Queue
 
 ACCOUNT = "000000000000"
 
@@ -583,7 +583,8 @@ def test_the_fast_path_delivers_what_the_general_path_does(
     subscription = topic.subscribe(queue, raw_message_delivery=raw)
     outcomes = []
     for group in (None, "g"):  # the fast path, then the general one
-        with mock.patch("rulebus.topic._new_message_id", return_value="0b6d8d37-6f6e-4d6c-9a59-3d1f6f4b8c1e"):
+        new_id = "0b6d8d37-6f6e-4d6c-9a59-3d1f6f4b8c1e"
+        with mock.patch("rulebus.sns.topic._new_message_id", return_value=new_id):
             topic.publish(message, subject=subject, message_attributes=attributes, message_group_id=group)
         received = [(m.body, m.message_attributes) for m in drain(queue)]
         outcomes.append((received, counts(subscription)))
@@ -602,14 +603,14 @@ def _old_timestamp(seconds: float) -> str:
 
 @given(st.lists(st.floats(min_value=0, max_value=4_000_000_000, allow_nan=False), min_size=1, max_size=20))
 def test_timestamps_are_as_strftime_made_them(moments: list[float]) -> None:
-    from rulebus.topic import _timestamp
+    from rulebus.sns.topic import _timestamp
 
     for moment in [*moments, 1_700_000_000.9995, 1_700_000_000.9994, 0.0, 59.9996, *moments]:
         assert _timestamp(moment) == _old_timestamp(moment)
 
 
 def test_message_ids_are_distinct_uuid4_texts() -> None:
-    from rulebus.topic import _new_message_id
+    from rulebus.sns.topic import _new_message_id
 
     ids = [_new_message_id() for _ in range(2000)]
     assert len(set(ids)) == len(ids)
@@ -657,7 +658,7 @@ def test_attribute_checks_answer_as_the_full_validation(attributes: dict[Any, An
         return
     assert not isinstance(expected, tuple)
     (notification,) = got
-    from rulebus.topic import notification_attributes
+    from rulebus.sns.topic import notification_attributes
 
     assert notification.get("MessageAttributes", {}) == notification_attributes(expected)
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from fake_clock import FakeClock
 from rulebus import AwsError, Broker
-from rulebus.queue import Message, Queue
-from rulebus.topic import Topic
+from rulebus.sns.topic import Topic
+from rulebus.sqs.queue import Message, Queue
 
 
 @pytest.fixture

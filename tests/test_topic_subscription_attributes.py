@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from fake_clock import FakeClock
 from rulebus import AwsError, Broker, InvalidFilterPolicyError
-from rulebus.topic import Subscription, Topic
+from rulebus.sns.topic import Subscription, Topic
 
 
 @pytest.fixture(params=["memory", "sqlite"])

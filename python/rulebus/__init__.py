@@ -16,11 +16,11 @@ from rulebus._errors import (
     RulebusError,
 )
 from rulebus.broker import Broker
-from rulebus.bus import EventBus
+from rulebus.events.bus import EventBus
 from rulebus.idempotency import Idempotency, IdempotencyInProgressError, idempotent
-from rulebus.queue import Message, Queue
-from rulebus.stream import Stream
-from rulebus.topic import Subscription, Topic
+from rulebus.kinesis.stream import Stream
+from rulebus.sns.topic import Subscription, Topic
+from rulebus.sqs.queue import Message, Queue
 
 __all__ = [
     "AwsError",

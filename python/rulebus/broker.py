@@ -12,23 +12,23 @@ import time
 from typing import Any
 
 from rulebus._errors import AwsError, sqs_error
-from rulebus.archive import Archives
-from rulebus.bus import (
+from rulebus.events.archive import Archives
+from rulebus.events.bus import (
     DEFAULT_BUS,
     DEFAULT_MAX_EVENTS_SIZE,
     DEFAULT_RULES_PER_BUS,
     EventBus,
     validate_bus_name,
 )
-from rulebus.bus_store import EventBusRecord
-from rulebus.move_task import MoveTasks, QueueRef
-from rulebus.queue import Queue, check_queue_attributes
-from rulebus.queue_attributes import ATTRIBUTE_NAMES, QueueAttributes, validate_queue_name
-from rulebus.scheduler import Scheduler
-from rulebus.store import Clock, MemoryStore, QueueRecord, SQLiteStore, Store
-from rulebus.stream import Stream, delete_stream, open_stream
-from rulebus.topic import Topic, check_topic_attributes, topic_attributes_from_kwargs, validate_topic_name
-from rulebus.topic_store import TopicRecord
+from rulebus.events.scheduler import Scheduler
+from rulebus.kinesis.stream import Stream, delete_stream, open_stream
+from rulebus.sns.topic import Topic, check_topic_attributes, topic_attributes_from_kwargs, validate_topic_name
+from rulebus.sqs.attributes import ATTRIBUTE_NAMES, QueueAttributes, validate_queue_name
+from rulebus.sqs.move_task import MoveTasks, QueueRef
+from rulebus.sqs.queue import Queue, check_queue_attributes
+from rulebus.stores.buses import EventBusRecord
+from rulebus.stores.queues import Clock, MemoryStore, QueueRecord, SQLiteStore, Store
+from rulebus.stores.topics import TopicRecord
 
 __all__ = ["Broker"]
 
@@ -176,7 +176,7 @@ class Broker:
 
         Topics and their subscriptions are kept in the store: with an SQLite file they survive
         restarts and are shared by every broker (and process) on it, except subscriptions to Python
-        callables, which only the Topic object that made them has (see ``rulebus.topic``).
+        callables, which only the Topic object that made them has (see ``rulebus.sns.topic``).
         """
         validate_topic_name(name)
         wanted = topic_attributes_from_kwargs(attributes)
@@ -255,7 +255,7 @@ class Broker:
 
     def stream(self, name: str, shards: int | None = None) -> Stream:
         """Open a Kinesis stream, creating it (``shards`` shards, 1 if not given; 24 h retention)
-        if absent; ``shards`` applies to creation only (see ``rulebus.stream``). Its shards,
+        if absent; ``shards`` applies to creation only (see ``rulebus.kinesis.stream``). Its shards,
         records and consumers' checkpoints live in the store."""
         return open_stream(self, name, shards)
 
@@ -274,7 +274,7 @@ class Broker:
 
     def run_schedules(self) -> int:
         """Fire every scheduled rule that is due by the broker's clock, now, in this thread (what
-        the scheduler's thread does on its own; see ``rulebus.scheduler``). Returns the fires
+        the scheduler's thread does on its own; see ``rulebus.events.scheduler``). Returns the fires
         made. Rules scheduled by another broker on the store are picked up here too."""
         self._scheduler.refresh()
         return self._scheduler.run_due()

@@ -23,8 +23,8 @@ from typing import Any, NamedTuple
 
 import rulebus
 from rulebus.demo import heading, layout
-from rulebus.queue import Message, Queue
-from rulebus.topic import Subscription, Topic
+from rulebus.sns.topic import Subscription, Topic
+from rulebus.sqs.queue import Message, Queue
 
 SEED = 2026
 ORDERS = 1000

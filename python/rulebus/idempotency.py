@@ -5,7 +5,7 @@ it comes back, a bus target that raised is retried, a replay sends old events ag
 handler makes duplicates harmless::
 
     @rulebus.idempotent(broker, key=lambda message: message.message_id, ttl=3600)
-    def charge(message: rulebus.queue.Message) -> dict[str, str]:
+    def charge(message: rulebus.sqs.queue.Message) -> dict[str, str]:
         ...
 
 The semantics, precisely (the records live on the broker's store, so on an SQLite file they are
@@ -45,7 +45,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from rulebus._errors import RulebusError
-from rulebus.idempotency_store import COMPLETED, IdempotencyRecord, IdempotencyStore
+from rulebus.stores.idempotency import COMPLETED, IdempotencyRecord, IdempotencyStore
 
 if TYPE_CHECKING:
     from rulebus.broker import Broker

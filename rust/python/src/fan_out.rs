@@ -2,7 +2,7 @@
 //! store's standard queues, the text built here (`rulebus_core::notification`) and stored in
 //! pieces, without a Python object per delivery.
 //!
-//! The topic (`rulebus.topic`) decides where a publish goes; this only carries it out for the
+//! The topic (`rulebus.sns.topic`) decides where a publish goes; this only carries it out for the
 //! deliveries that need no SQS check beyond `MemoryQueue::put_plain`'s, and hands back those it
 //! refused for the topic to send the long way (SendMessage's checks, dead-lettering).
 

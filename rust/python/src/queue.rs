@@ -2,7 +2,7 @@
 //! (one queue's messages, ordered by `rulebus_core::queue::MessageQueue`), `Tokens` (unique ids
 //! and nonces) and `put_plain_many` (a topic's or a bus's fan-out stored in one call).
 //!
-//! The SQS rules stay in Python (`rulebus.store`); this is only where the messages live, so that
+//! The SQS rules stay in Python (`rulebus.stores.queues`); this is only where the messages live, so that
 //! the per-message work of a send, a receive or a fan-out is not interpreted Python.
 
 use std::sync::{Mutex, PoisonError};
@@ -264,7 +264,7 @@ impl StoredMessage {
     }
 }
 
-/// What a memory queue needs of its record (a `rulebus.store.QueueRecord`), read when it is set.
+/// What a memory queue needs of its record (a `rulebus.stores.queues.QueueRecord`), read when it is set.
 struct Settings {
     fifo: bool,
     maximum_message_size: usize,
@@ -394,7 +394,7 @@ impl MemoryQueue {
 
 }
 
-/// Printable ASCII, perhaps on lines: what `rulebus.store.is_plain_body` accepts (besides the
+/// Printable ASCII, perhaps on lines: what `rulebus.stores.queues.is_plain_body` accepts (besides the
 /// length). No early exit, so that the scan vectorises: bodies are nearly always plain.
 pub(crate) fn is_plain_text(text: &str) -> bool {
     text.bytes().fold(0u8, |bad, b| bad | u8::from(!((b' '..=b'~').contains(&b) || b == b'\n'))) == 0
@@ -579,7 +579,7 @@ impl Tokens {
     }
 
     /// A new receipt handle for one receive of ``message_id`` from ``queue``: URL-safe base64
-    /// (padded) of ``"rb1\n<queue>\n<message id>\n<a new token>"`` (see rulebus.store).
+    /// (padded) of ``"rb1\n<queue>\n<message id>\n<a new token>"`` (see rulebus.stores.queues).
     fn receipt_handle(&self, queue: &str, message_id: &str) -> String {
         let mut raw = String::with_capacity(queue.len() + message_id.len() + 44);
         raw.push_str("rb1\n");

@@ -5,7 +5,7 @@ each topic keeps one ``RuleSet("sns")`` whose rule names are subscription ARNs; 
 once which subscriptions match and delivers to those only. Everything else here is SNS's surface:
 limits, error texts (spec/aws-semantics.md section 2) and the exact notification envelope.
 
-Topics and their subscriptions live in the broker's store (``rulebus.store``): with
+Topics and their subscriptions live in the broker's store (``rulebus.stores.queues``): with
 ``Broker("app.db")`` they survive restarts and every broker on the file sees the same ones, and a
 publish from any of them delivers to every subscription. Each ``Topic`` object keeps a view of them
 (``Subscription`` objects and one compiled ``RuleSet``) and re-reads the store's records only when
@@ -58,10 +58,10 @@ from urllib.parse import unquote, urlsplit
 from rulebus._core import DeliveryCounter, FanOut, FilterPolicy, RuleSet, sns_notification_head
 from rulebus._errors import AwsError, InvalidFilterPolicyError
 from rulebus.delivery import DeliveryLanes
-from rulebus.queue import Queue
-from rulebus.store import StoredMessage, new_message_id
-from rulebus.stream import Stream
-from rulebus.topic_store import SubscriptionRecord
+from rulebus.kinesis.stream import Stream
+from rulebus.sqs.queue import Queue
+from rulebus.stores.queues import StoredMessage, new_message_id
+from rulebus.stores.topics import SubscriptionRecord
 
 if TYPE_CHECKING:
     from rulebus.broker import Broker

@@ -1,7 +1,7 @@
 """What the stores keep for ``rulebus.idempotent``: one record per idempotency key.
 
-Why a module of its own: as ``rulebus.bus_store`` does for buses, this keeps a separate concern
-(its own table) out of ``rulebus.store``: the ``IdempotencyStore`` interface plus one mixin per
+Why a module of its own: as ``rulebus.stores.buses`` does for buses, this keeps a separate concern
+(its own table) out of ``rulebus.stores.queues``: the ``IdempotencyStore`` interface plus one mixin per
 store kind, which ``MemoryStore`` and ``SQLiteStore`` inherit. The helper in
 ``rulebus.idempotency`` sees only these methods, never which store it runs on.
 
@@ -18,7 +18,7 @@ import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, replace
 
-from rulebus._sqlite_host import SQLiteHost
+from rulebus.stores.sqlite_host import SQLiteHost
 
 __all__ = [
     "COMPLETED",

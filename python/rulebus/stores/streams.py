@@ -1,14 +1,14 @@
 """What the stores keep for Kinesis streams: streams, their shards, their records and the
 checkpoints of named consumers.
 
-Why a module of its own (as ``rulebus.bus_store``): the stream state is a separate concern with its
+Why a module of its own (as ``rulebus.stores.buses``): the stream state is a separate concern with its
 own tables, so it lives here as the ``StreamStore`` interface plus one mixin per store kind
 (``MemoryStreamStore``, ``SQLiteStreamStore``), which ``MemoryStore`` and ``SQLiteStore`` inherit.
 Stream code sees only ``StreamStore``'s methods, never which store it runs on.
 
 Sequence numbers are kept as one integer counter per stream (``seq``): every record, and every
 reshard, takes the next value, so they increase per shard, across shards, and from a parent shard
-to its children. ``rulebus.stream`` turns them into AWS's 56-digit decimal strings. Hash keys are
+to its children. ``rulebus.kinesis.stream`` turns them into AWS's 56-digit decimal strings. Hash keys are
 Python ints (128 bits; TEXT in SQLite, whose integers have 64).
 """
 
@@ -23,7 +23,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from rulebus._sqlite_host import SQLiteHost
+from rulebus.stores.sqlite_host import SQLiteHost
 
 __all__ = [
     "SHARD_END",

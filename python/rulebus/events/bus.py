@@ -7,10 +7,10 @@ request at once (``RuleSet.route_events``): it writes each event's envelope arou
 validates, and matches it, so Python parses an event only when a target reshapes it.
 Everything around it is EventBridge's
 surface, as spec/aws-semantics.md section 3 writes it down: names and limits, PutEvents' per-entry
-results, the envelope, targets with their input shaping (``rulebus.input_transformer``), retry
+results, the envelope, targets with their input shaping (``rulebus.events.input_transformer``), retry
 policies and dead-letter queues.
 
-Rules and targets live in the broker's store (``rulebus.bus_store``): with ``Broker("app.db")``
+Rules and targets live in the broker's store (``rulebus.stores.buses``): with ``Broker("app.db")``
 every broker on the file routes by the same rules. Each ``EventBus`` object keeps a compiled view
 of them and refreshes it when the store's rules version moves. Targets that are Python callables
 cannot be stored: the store keeps their entry (so limits and listings agree everywhere), and only
@@ -44,9 +44,8 @@ from typing import TYPE_CHECKING, Any, Callable, Union
 from rulebus._core import Pattern, RuleSet
 from rulebus._errors import AwsError, InvalidPatternError
 from rulebus._errors import constraint_error as _constraint
-from rulebus.bus_store import DeleteRuleResult, RuleRecord, TargetRecord
 from rulebus.delivery import DeliveryLanes, RetryTimer
-from rulebus.input_transformer import (
+from rulebus.events.input_transformer import (
     InputTransformationError,
     TargetInput,
     compile_path,
@@ -54,10 +53,11 @@ from rulebus.input_transformer import (
     select,
     string_text,
 )
-from rulebus.queue import Queue
-from rulebus.store import is_plain_body, new_message_id
-from rulebus.stream import Stream
-from rulebus.topic import HTTP_PROTOCOLS, Topic, client_error, delivered, http_post
+from rulebus.kinesis.stream import Stream
+from rulebus.sns.topic import HTTP_PROTOCOLS, Topic, client_error, delivered, http_post
+from rulebus.sqs.queue import Queue
+from rulebus.stores.buses import DeleteRuleResult, RuleRecord, TargetRecord
+from rulebus.stores.queues import is_plain_body, new_message_id
 
 if TYPE_CHECKING:
     from rulebus.broker import Broker
@@ -476,7 +476,7 @@ class EventBus:
                 )
             if self.name != DEFAULT_BUS:
                 raise _error(VALIDATION, "ScheduleExpression is supported only on the default event bus.")
-            from rulebus.schedule import Schedule
+            from rulebus.events.schedule import Schedule
 
             Schedule(schedule_expression)  # raises AWS's "Parameter ScheduleExpression is not valid."
         if pattern_text is None and schedule_expression is None:
@@ -1225,7 +1225,7 @@ class EventBus:
         description: str | None = None,
     ) -> dict[str, Any]:
         """CreateArchive of this bus's events (those matching ``event_pattern``, all without one;
-        never replayed ones), kept ``retention_days`` (0: forever). See ``rulebus.archive``."""
+        never replayed ones), kept ``retention_days`` (0: forever). See ``rulebus.events.archive``."""
         return self._broker._archives.create(self, name, event_pattern, retention_days, description)
 
     def describe_archive(self, name: str) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 A rule with a ScheduleExpression (default bus only) sends EventBridge's scheduled event
 (``"source": "aws.events"``, ``"detail-type": "Scheduled Event"``, its ARN in ``resources``) to its
 targets at each fire time its ``rate(...)`` or ``cron(...)`` gives; rate schedules count from the
-rule's creation (``rulebus.schedule``). The event goes to that rule's targets only, as on AWS: it
+rule's creation (``rulebus.events.schedule``). The event goes to that rule's targets only, as on AWS: it
 is not put on the bus, so other rules and archives never see it.
 
 Time is the broker's clock. A thread, running while any enabled scheduled rule exists, sleeps
@@ -23,14 +23,14 @@ import math
 import threading
 from typing import TYPE_CHECKING
 
-from rulebus.schedule import Schedule
+from rulebus.events.schedule import Schedule
 
 if TYPE_CHECKING:
     from rulebus.broker import Broker
 
 __all__ = ["Scheduler"]
 
-_log = logging.getLogger("rulebus.scheduler")
+_log = logging.getLogger("rulebus.events.scheduler")
 
 #: Fires of one rule handled in one pass at most, so that a clock moved years ahead under a
 #: one-minute rate cannot keep a pass busy forever; the rest follow in the next passes.

@@ -27,12 +27,12 @@ from typing import TYPE_CHECKING, Any
 from rulebus._core import Pattern
 from rulebus._errors import AwsError, InvalidPatternError
 from rulebus._errors import constraint_error as _constraint
-from rulebus.bus import check_name, parse_event_time
-from rulebus.bus_store import ArchiveRecord, ReplayRecord
+from rulebus.events.bus import check_name, parse_event_time
+from rulebus.stores.buses import ArchiveRecord, ReplayRecord
 
 if TYPE_CHECKING:
     from rulebus.broker import Broker
-    from rulebus.bus import EventBus
+    from rulebus.events.bus import EventBus
 
 __all__ = ["Archives"]
 

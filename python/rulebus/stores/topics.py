@@ -1,7 +1,7 @@
 """What the stores keep for SNS: topics, their subscriptions and the FIFO topics' deduplication
 and sequence state.
 
-Why a module of its own (as ``rulebus.bus_store``): the topic state is a separate concern with its
+Why a module of its own (as ``rulebus.stores.buses``): the topic state is a separate concern with its
 own tables, so it lives here as the ``TopicStore`` interface plus one mixin per store kind
 (``MemoryTopicStore``, ``SQLiteTopicStore``), which ``MemoryStore`` and ``SQLiteStore`` inherit.
 Topic code sees only ``TopicStore``'s methods, never which store it runs on.
@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rulebus._sqlite_host import SQLiteHost
+from rulebus.stores.sqlite_host import SQLiteHost
 
 __all__ = [
     "TOPIC_DEDUPLICATION_WINDOW",
@@ -33,7 +33,7 @@ __all__ = [
 ]
 
 #: FIFO topic deduplication window in seconds: five minutes, as a FIFO queue's
-#: (``rulebus.store.DEDUPLICATION_WINDOW``).
+#: (``rulebus.stores.queues.DEDUPLICATION_WINDOW``).
 TOPIC_DEDUPLICATION_WINDOW = 300.0
 
 #: Where a topic's FIFO sequence counter starts (20 digits, as the queues' numbers).
@@ -242,7 +242,7 @@ class MemoryTopicStore(TopicStore):
 # --------------------------------------------------------------------------------------------
 # SQLite.
 
-# Table definitions as they were in ``rulebus.store``'s schema, unchanged, so files made before
+# Table definitions as they were in ``rulebus.stores.queues``'s schema, unchanged, so files made before
 # this module existed open as they are.
 _TOPIC_SCHEMA = """
 CREATE TABLE IF NOT EXISTS topics (

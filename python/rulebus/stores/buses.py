@@ -1,7 +1,7 @@
 """What the stores keep for EventBridge: buses, rules, targets, archives (with their events) and
 replays.
 
-Why a module of its own: ``rulebus.store`` holds the queue state and each other service keeps
+Why a module of its own: ``rulebus.stores.queues`` holds the queue state and each other service keeps
 its own (``topic_store``, ``stream_store``, ``idempotency_store``, this one): the bus state has
 its own tables, so it lives here as the ``BusStore`` interface plus one mixin per store kind
 (``MemoryBusStore``, ``SQLiteBusStore``), which ``MemoryStore`` and ``SQLiteStore`` inherit.
@@ -23,7 +23,7 @@ from dataclasses import astuple, dataclass, field, fields, replace
 from enum import Enum
 from typing import Any
 
-from rulebus._sqlite_host import SQLiteHost
+from rulebus.stores.sqlite_host import SQLiteHost
 
 __all__ = [
     "ArchiveRecord",

@@ -1,7 +1,7 @@
 """SQS message move tasks (dead-letter queue redrive, spec 1.8): StartMessageMoveTask,
 ListMessageMoveTasks and CancelMessageMoveTask.
 
-Why the split with :mod:`rulebus.store`: tasks live in the store (a table on SQLite, so another
+Why the split with :mod:`rulebus.stores.queues`: tasks live in the store (a table on SQLite, so another
 broker or process on the same file lists them), and the store moves each step's messages in one
 atomic step. This module decides what SQS would answer (validation, texts, result entries) and
 drives the steps: a daemon thread per task started here sleeps by *real* time between steps, while
@@ -20,9 +20,9 @@ import uuid
 from typing import TYPE_CHECKING, Any, Union
 
 from rulebus._errors import AwsError, sqs_error
-from rulebus.queue import Queue
-from rulebus.queue_attributes import queue_arn
-from rulebus.store import ACTIVE_MOVE_TASK_STATUSES, MoveTaskRecord, queue_name_from_arn
+from rulebus.sqs.attributes import queue_arn
+from rulebus.sqs.queue import Queue
+from rulebus.stores.queues import ACTIVE_MOVE_TASK_STATUSES, MoveTaskRecord, queue_name_from_arn
 
 if TYPE_CHECKING:
     from rulebus.broker import Broker

@@ -2,7 +2,7 @@
 of the partition key, shard iterators, resharding, and named consumers that checkpoint in the store.
 
 What runs where: the stream's state (shards, records, checkpoints) lives in the broker's store
-(``rulebus.stream_store``), so every broker on an SQLite file sees the same stream; a ``Stream``
+(``rulebus.stores.streams``), so every broker on an SQLite file sees the same stream; a ``Stream``
 object only validates requests as AWS does and shapes results. Streams are ACTIVE as soon as they
 exist: creation and resharding, asynchronous on AWS, are done when the call returns.
 
@@ -28,7 +28,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from rulebus._errors import AwsError, constraint_error
-from rulebus.stream_store import SHARD_END, ShardRecord, StoredRecord, StreamRecord
+from rulebus.stores.streams import SHARD_END, ShardRecord, StoredRecord, StreamRecord
 
 if TYPE_CHECKING:
     from rulebus.broker import Broker

@@ -1,6 +1,6 @@
 """An SQS queue: the API a caller holds, with SQS's limits, defaults, errors and digests.
 
-Why the split with :mod:`rulebus.store`: this module decides *what SQS would answer* (validation,
+Why the split with :mod:`rulebus.stores.queues`: this module decides *what SQS would answer* (validation,
 texts, result shapes, which attributes a receive shows) and asks the store to do each state change
 atomically; it never knows which store it runs on. FIFO queues (spec 1.9) are validated here
 (group and deduplication ids, no per-message delay) and ordered, deduplicated and numbered by the
@@ -8,7 +8,7 @@ store; dead-letter moves (spec 1.8) happen inside the store's receive, and the c
 RedrivePolicy needs against other queues are :func:`check_queue_attributes`.
 
 Error codes are the legacy query codes boto3 surfaces as ``Error.Code`` (spec section 0), like
-:mod:`rulebus.queue_attributes` uses. Texts come from spec section 1; where the spec gives none, the
+:mod:`rulebus.sqs.attributes` uses. Texts come from spec section 1; where the spec gives none, the
 comment at the constant says where the text comes from.
 """
 
@@ -22,12 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rulebus._errors import AwsError, sqs_error
-from rulebus.message_attributes import (
-    md5_of_message_attributes,
-    md5_of_message_body,
-    validate_message_attributes,
-)
-from rulebus.queue_attributes import (
+from rulebus.sqs.attributes import (
     _KWARG_NAMES,
     ATTRIBUTE_NAMES,
     FIFO_SUFFIX,
@@ -36,7 +31,12 @@ from rulebus.queue_attributes import (
     queue_arn,
     queue_url,
 )
-from rulebus.store import (
+from rulebus.sqs.message_attributes import (
+    md5_of_message_attributes,
+    md5_of_message_body,
+    validate_message_attributes,
+)
+from rulebus.stores.queues import (
     ChangeVisibilityResult,
     DeleteResult,
     InFlightLimitReached,
@@ -903,7 +903,7 @@ class Queue:
 
 def check_queue_attributes(broker: Broker, attributes: QueueAttributes, name: str | None = None) -> None:
     """What CreateQueue and SetQueueAttributes check beyond the attributes themselves (those are
-    :class:`~rulebus.queue_attributes.QueueAttributes`' job): a RedrivePolicy's target must be a
+    :class:`~rulebus.sqs.attributes.QueueAttributes`' job): a RedrivePolicy's target must be a
     queue of this broker (same region and account, and existing) and, when ``name`` (the source
     queue) is known, its RedriveAllowPolicy must admit the source. The same-type rule is already
     enforced when the policy is parsed, since an ARN tells a FIFO queue by its name."""

@@ -1,13 +1,13 @@
 """Where queue state lives: the ``Store`` interface and its memory and SQLite implementations.
 
 The topic, bus, stream and idempotency halves of the interface live in their own modules
-(``rulebus.topic_store``, ``rulebus.bus_store``...), as mixins these stores inherit.
+(``rulebus.stores.topics``, ``rulebus.stores.buses``...), as mixins these stores inherit.
 
 Why an interface: DESIGN.md requires that no queue, topic or bus code know which store it runs on,
 so that a distributed store can later plug in. The store therefore owns every *atomic* step of
 SQS's state machine (a receive that hides messages and mints receipt handles, a purge that checks
 its 60-second rule, a create-if-absent) while everything about *validation and AWS's texts* stays
-in :mod:`rulebus.queue`. Times are always passed in (``now``, epoch seconds as float) so that the
+in :mod:`rulebus.sqs.queue`. Times are always passed in (``now``, epoch seconds as float) so that the
 broker's injectable clock is the only clock, and tests never sleep.
 
 A message is *stored* (visible, or delayed when never received and ``visible_at`` is in the
@@ -56,11 +56,11 @@ from rulebus._core import (
     sns_notification_head,
 )
 from rulebus._errors import AwsError, sqs_error
-from rulebus.bus_store import BusStore, MemoryBusStore, SQLiteBusStore
-from rulebus.idempotency_store import IdempotencyStore, MemoryIdempotencyStore, SQLiteIdempotencyStore
-from rulebus.queue_attributes import QueueAttributes
-from rulebus.stream_store import MemoryStreamStore, SQLiteStreamStore, StreamStore
-from rulebus.topic_store import (
+from rulebus.sqs.attributes import QueueAttributes
+from rulebus.stores.buses import BusStore, MemoryBusStore, SQLiteBusStore
+from rulebus.stores.idempotency import IdempotencyStore, MemoryIdempotencyStore, SQLiteIdempotencyStore
+from rulebus.stores.streams import MemoryStreamStore, SQLiteStreamStore, StreamStore
+from rulebus.stores.topics import (
     MemoryTopicStore,
     SQLiteTopicStore,
     SubscriptionRecord,
@@ -87,7 +87,7 @@ __all__ = [
     "SQLiteStore",
     "Store",
     "StoredMessage",
-    # Defined in rulebus.topic_store; re-exported so that ``from rulebus.store import
+    # Defined in rulebus.stores.topics; re-exported so that ``from rulebus.stores.queues import
     # SubscriptionRecord, TopicRecord`` keeps working.
     "SubscriptionRecord",
     "TopicRecord",

@@ -1,0 +1,2 @@
+"""Amazon EventBridge: event buses, rules, targets, input transformers, archives, replays and
+schedules."""

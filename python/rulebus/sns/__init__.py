@@ -1,0 +1,1 @@
+"""Amazon SNS: topics (standard and FIFO), subscriptions, filter policies and deliveries."""

@@ -1,0 +1,1 @@
+"""Amazon SQS: queues (standard and FIFO), their attributes, message attributes and move tasks."""
