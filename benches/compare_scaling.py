@@ -188,8 +188,12 @@ def main(argv: list[str] | None = None) -> int:
     options.output.parent.mkdir(parents=True, exist_ok=True)
     options.output.write_text(
         json.dumps(
-            {"python": platform.python_version(), "machine": platform.machine(), "sizes": sizes,
-             "rows": rows},
+            {
+                "python": platform.python_version(),
+                "machine": platform.machine(),
+                "sizes": sizes,
+                "rows": rows,
+            },
             indent=1,
         )
     )
