@@ -26,7 +26,7 @@ demo: build-release
 	$(PY) -m rulebus.demo
 
 rust-test:
-	cargo test -q -p rulebus-core
+	cargo test -q -p rulebus-core -p rulebus-messaging
 
 py-test: build-release
 	$(PY) -m pytest -q tests

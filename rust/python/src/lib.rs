@@ -1,5 +1,5 @@
-//! Python bindings of rulebus-core: input conversion and the mapping of the core's errors to
-//! Python exceptions, in one place. No matching logic lives here.
+//! Python bindings of rulebus-core and rulebus-messaging: input conversion and the mapping of the
+//! core's errors to Python exceptions, in one place. No matching logic lives here.
 
 mod fan_out;
 mod notice;
@@ -634,7 +634,7 @@ impl RuleSet {
     }
 
     /// PutEvents' routing in one call: for each entry `(id, detail_type, source, time,
-    /// resources, detail)` the event's text (`rulebus_core::envelope`) and the names of the rules it
+    /// resources, detail)` the event's text (`rulebus_messaging::envelope`) and the names of the rules it
     /// matches, or None when its detail is malformed. The texts are written, and matched, while
     /// the rules cannot change. EventBridge dialect only.
     #[allow(clippy::type_complexity, clippy::needless_pass_by_value)] // the entries as PyO3 extracts them
@@ -652,7 +652,7 @@ impl RuleSet {
             .iter()
             .map(|(id, detail_type, source, time, resources, detail)| {
                 let resources: Vec<&str> = resources.iter().map(String::as_str).collect();
-                let envelope = rulebus_core::envelope::Envelope {
+                let envelope = rulebus_messaging::envelope::Envelope {
                     id,
                     detail_type,
                     source,
@@ -661,7 +661,7 @@ impl RuleSet {
                     region,
                     resources: &resources,
                 };
-                rulebus_core::envelope::event_text(&envelope, detail)
+                rulebus_messaging::envelope::event_text(&envelope, detail)
             })
             .collect();
         let valid: Vec<&[u8]> = texts.iter().flatten().map(String::as_bytes).collect();
@@ -759,7 +759,7 @@ fn test_event_pattern(py: Python<'_>, pattern: &Bound<'_, PyAny>, event: &Bound<
 }
 
 /// The SNS notification envelope's text up to its UnsubscribeURL (see
-/// `rulebus_core::notification`): one publish's part common to all its queue deliveries.
+/// `rulebus_messaging::notification`): one publish's part common to all its queue deliveries.
 #[pyfunction]
 #[pyo3(signature = (message_id, topic_arn, subject, message, timestamp, signature_version, signing_cert_url))]
 fn sns_notification_head(
@@ -771,7 +771,7 @@ fn sns_notification_head(
     signature_version: &str,
     signing_cert_url: &str,
 ) -> String {
-    rulebus_core::notification::Notification {
+    rulebus_messaging::notification::Notification {
         message_id,
         topic_arn,
         subject,

@@ -1,5 +1,5 @@
 //! The memory store's queues: `StoredMessage` (one message and its delivery state), `MemoryQueue`
-//! (one queue's messages, ordered by `rulebus_core::queue::MessageQueue`), `Tokens` (unique ids
+//! (one queue's messages, ordered by `rulebus_messaging::queue::MessageQueue`), `Tokens` (unique ids
 //! and nonces) and `put_plain_many` (a topic's or a bus's fan-out stored in one call).
 //!
 //! The SQS rules stay in Python (`rulebus.store`); this is only where the messages live, so that
@@ -14,7 +14,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
-use rulebus_core::queue::{Held, MessageQueue};
+use rulebus_messaging::queue::{Held, MessageQueue};
 
 use crate::notice::Notice;
 

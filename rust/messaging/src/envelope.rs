@@ -10,7 +10,7 @@
 
 use std::fmt::Write as _;
 
-use crate::skip;
+use rulebus_core::skip;
 
 /// The members of one event besides its detail (spec 3.1), in the envelope's key order.
 #[derive(Debug, Clone, Copy)]

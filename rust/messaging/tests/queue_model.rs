@@ -10,7 +10,7 @@
 //! `PROPTEST_CASES` sets the number of sequences (default 300).
 
 use proptest::prelude::*;
-use rulebus_core::queue::{Counts, MessageQueue};
+use rulebus_messaging::queue::{Counts, MessageQueue};
 
 #[derive(Debug, Clone)]
 enum Step {
