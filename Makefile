@@ -34,6 +34,7 @@ py-test: build-release
 test: rust-test py-test lint
 
 lint: $(VENV)/.dev
+	cargo fmt --all --check
 	cargo clippy -q --workspace --all-targets -- -D warnings
 	$(VENV)/bin/ruff check python tests benches
 	$(PY) -m mypy.stubtest rulebus --mypy-config-file pyproject.toml

@@ -7,9 +7,9 @@ mod queue;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use pyo3::buffer::PyBuffer;
 use pyo3::exceptions::{PyRecursionError, PyTypeError};
 use pyo3::prelude::*;
-use pyo3::buffer::PyBuffer;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyString};
 
@@ -61,7 +61,9 @@ impl Input {
         let reason = "Document nesting depth exceeds the maximum allowed (1000, from `StreamReadConstraints.getMaxNestingDepth()`)";
         match self {
             Input::Pattern(dialect) => Error::pattern(dialect, reason),
-            Input::Event => Error::InvalidEvent { message: format!("Event is not valid: {reason}"), reason: reason.into() },
+            Input::Event => {
+                Error::InvalidEvent { message: format!("Event is not valid: {reason}"), reason: reason.into() }
+            }
         }
     }
 }
@@ -101,9 +103,7 @@ fn text<'py>(obj: &'py Bound<'py, PyAny>, input: Input) -> PyResult<Text<'py>> {
 
 fn to_json(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
     static TO_JSON: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-    TO_JSON
-        .get_or_try_init(py, || Ok(py.import("rulebus._convert")?.getattr("to_json")?.unbind()))
-        .map(|f| f.bind(py))
+    TO_JSON.get_or_try_init(py, || Ok(py.import("rulebus._convert")?.getattr("to_json")?.unbind())).map(|f| f.bind(py))
 }
 
 /// The Python exception for a core error.
@@ -281,17 +281,14 @@ fn message_attributes(attributes: &Bound<'_, PyAny>) -> PyResult<Vec<OwnedAttrib
         };
         let data_type = match field("Type")?.or(field("DataType")?) {
             Some(t) => t.extract::<String>()?,
-            None => {
-                return Err(PyTypeError::new_err(format!(
-                    "message attribute {name:?} needs a Type (or DataType)"
-                )))
-            }
+            None => return Err(PyTypeError::new_err(format!("message attribute {name:?} needs a Type (or DataType)"))),
         };
         let value = match field("Value")?.or(field("StringValue")?) {
             Some(v) if v.is_instance_of::<PyString>() => Some(v.extract::<String>()?.into_bytes()),
             // The SNS documentation writes Number values as JSON numbers; take their text.
-            Some(v) if !v.is_instance_of::<pyo3::types::PyBool>() && v.is_instance_of::<pyo3::types::PyFloat>()
-                || v.is_instance_of::<pyo3::types::PyInt>() && !v.is_instance_of::<pyo3::types::PyBool>() =>
+            Some(v)
+                if !v.is_instance_of::<pyo3::types::PyBool>() && v.is_instance_of::<pyo3::types::PyFloat>()
+                    || v.is_instance_of::<pyo3::types::PyInt>() && !v.is_instance_of::<pyo3::types::PyBool>() =>
             {
                 Some(v.str()?.to_str()?.as_bytes().to_vec())
             }
@@ -384,9 +381,9 @@ impl RuleSet {
             None
         } else {
             match self.rules.try_read() {
-            Ok(rules) => (!rules.needs_prepare()).then_some(rules),
-            Err(TryLockError::Poisoned(p)) => Some(p.into_inner()).filter(|r| !r.needs_prepare()),
-            Err(TryLockError::WouldBlock) => None,
+                Ok(rules) => (!rules.needs_prepare()).then_some(rules),
+                Err(TryLockError::Poisoned(p)) => Some(p.into_inner()).filter(|r| !r.needs_prepare()),
+                Err(TryLockError::WouldBlock) => None,
             }
         };
         if let Some(rules) = ready {
@@ -509,9 +506,7 @@ impl RuleSet {
             "eventbridge" => Dialect::EventBridge,
             "sns" => Dialect::Sns,
             other => {
-                return Err(PyValueError::new_err(format!(
-                    "dialect must be \"eventbridge\" or \"sns\", not {other:?}"
-                )))
+                return Err(PyValueError::new_err(format!("dialect must be \"eventbridge\" or \"sns\", not {other:?}")))
             }
         };
         let rules = match dialect {
