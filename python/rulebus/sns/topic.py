@@ -5,7 +5,7 @@ each topic keeps one ``RuleSet("sns")`` whose rule names are subscription ARNs; 
 once which subscriptions match and delivers to those only. Everything else here is SNS's surface:
 limits, error texts (spec/aws-semantics.md section 2) and the exact notification envelope.
 
-Topics and their subscriptions live in the broker's store (``rulebus.stores.queues``): with
+Topics and their subscriptions live in the broker's store (``rulebus.stores``): with
 ``Broker("app.db")`` they survive restarts and every broker on the file sees the same ones, and a
 publish from any of them delivers to every subscription. Each ``Topic`` object keeps a view of them
 (``Subscription`` objects and one compiled ``RuleSet``) and re-reads the store's records only when
@@ -60,8 +60,9 @@ from rulebus._errors import AwsError, InvalidFilterPolicyError
 from rulebus.delivery import DeliveryLanes
 from rulebus.kinesis.stream import Stream
 from rulebus.sqs.queue import Queue
-from rulebus.stores.queues import StoredMessage, new_message_id
-from rulebus.stores.topics import SubscriptionRecord
+from rulebus.stores.base import NotFound
+from rulebus.stores.receipts import new_message_id
+from rulebus.stores.records import StoredMessage, SubscriptionRecord
 
 if TYPE_CHECKING:
     from rulebus.broker import Broker
@@ -1219,13 +1220,13 @@ class Topic:
         subscriptions gone from it, add the new ones (keeping existing objects, their counters and
         local targets), and update the filter policies in the RuleSet to match."""
         store = self._broker._store
-        if store.subscriptions_version(self.name) == self._version:
+        if store.topics.subscriptions_version(self.name) == self._version:
             return
         with self._sync_lock:
             self._refresh(store)
 
     def _refresh(self, store: Any) -> None:
-        version, records = store.subscriptions(self.name)
+        version, records = store.topics.subscriptions(self.name)
         stored = {record.subscription_arn: record for record in records}
         for arn, subscription in list(self._subscriptions.items()):
             if subscription.protocol != "python" and arn not in stored:
@@ -1411,7 +1412,7 @@ class Topic:
                 None,
             )
         else:
-            stored, version = self._broker._store.add_subscription(self._record(subscription))
+            stored, version = self._broker._store.topics.add_subscription(self._record(subscription))
             if version == -1:
                 raise _invalid("Topic does not exist", "NotFound")
             self._sync()
@@ -1456,7 +1457,7 @@ class Topic:
                     if self._broker._clock() - subscription.token_issued > TOKEN_LIFETIME_SECONDS:
                         break
                     record = replace(self._record(subscription), pending_confirmation=False)
-                    self._broker._store.update_subscription(record)
+                    self._broker._store.topics.update_subscription(record)
                     subscription.pending_confirmation = False
                     self._drop_plan()
                 return subscription
@@ -1467,7 +1468,7 @@ class Topic:
         arn = subscription.subscription_arn if isinstance(subscription, Subscription) else subscription
         local = self._subscriptions.get(arn)
         if local is None or local.protocol != "python":
-            self._broker._store.remove_subscription(self.name, arn)
+            self._broker._store.topics.remove_subscription(self.name, arn)
         if self._subscriptions.pop(arn, None) is not None:
             self._sync_rules()
 
@@ -1522,7 +1523,7 @@ class Topic:
                 setattr(own, name, changed)
         else:
             record = replace(self._record(own), **changes)
-            if self._broker._store.update_subscription(record) == -1:
+            if self._broker._store.topics.update_subscription(record) == -1:
                 raise _invalid("Topic does not exist", "NotFound")
             own.adopt(record)
         self._sync_rules()
@@ -1718,7 +1719,7 @@ class Topic:
         scope = (prepared.group_id or "") if self._deduplication_per_group else ""
         # Increasing, not consecutive (spec 1.9's SequenceNumber shape). The store keeps the window
         # and the counter, so every broker on it deduplicates and numbers alike.
-        first_id, sequence_number = self._broker._store.fifo_publish(
+        first_id, sequence_number = self._broker._store.topics.fifo_publish(
             self.name, scope, prepared.deduplication_id or "", message_id, now, 1 + secrets.randbelow(1 << 16)
         )
         return PublishResult(first_id, sequence_number)
@@ -1742,7 +1743,8 @@ class Topic:
                 plan = self._plan = _RoutePlan(self)
             general = plan.general
             selections = [
-                None if general or entry.per_protocol is not None or entry.group_id is not None
+                None
+                if general or entry.per_protocol is not None or entry.group_id is not None
                 else self._select(plan, entry)
                 for entry in prepared
             ]
@@ -1784,7 +1786,7 @@ class Topic:
         store, account = self._broker._store, self._broker.account
         start = 0
         while start < len(publishes):
-            done, refused = store.put_notifications(
+            done, refused = store.queues.put_notifications(
                 plan.topic, publishes[start:] if start else publishes, account, now, timestamp
             )
             start += done
@@ -1863,7 +1865,7 @@ class Topic:
             else:
                 delivery()
         if plain:
-            refused = set(self._broker._store.put_plain_many(plain, self._broker.account, now))
+            refused = set(self._broker._store.queues.put_plain_many(plain, self._broker.account, now))
             for number, route in enumerate(plain_routes):
                 if number in refused:  # the long way, where it succeeds or fails as SendMessage would
                     text = f"{head}{route.quoted_url}{tail}"
@@ -2005,8 +2007,8 @@ class Topic:
         if not batches:
             return
         try:
-            self._broker._store.put_messages_many(batches)
-        except AwsError:  # a queue went away in between: one by one, so the others still get theirs
+            self._broker._store.queues.put_messages_many(batches)
+        except NotFound:  # a queue went away in between: one by one, so the others still get theirs
             for subscription, envelope, body, text in stored_for:
                 notification = envelope.notification_for(subscription)
                 self._attempt(subscription, notification, body, attributes, group_id, text)
@@ -2226,7 +2228,7 @@ class Topic:
         """PutRecord to a subscribed stream, the SNS message id as partition key."""
         region, account, name = _STREAM_ARN.fullmatch(subscription.endpoint).groups()  # type: ignore[union-attr]
         if (region, account) != (self._broker.region, self._broker.account) or (
-            self._broker._store.get_stream(name) is None
+            self._broker._store.streams.get_stream(name) is None
         ):
             raise AwsError("ResourceNotFoundException", f"Stream {name} does not exist.")
         self._broker.stream(name).put_record(data, notification["MessageId"])
