@@ -249,7 +249,7 @@ class QueueStore(ABC):
         ``now + visibility_timeout``, count the receive, record the first-receive time and mint a
         new receipt handle for each.
 
-        FIFO queues: see :func:`~rulebus.stores.semantics.fifo_order`. Queues with a
+        FIFO queues: see :func:`~rulebus.stores.semantics.fifo_candidates`. Queues with a
         RedrivePolicy whose target is usable: a message that would exceed ``maxReceiveCount``
         moves to the target instead (see :func:`~rulebus.stores.semantics.take_for_receive`).
 

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import itertools
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Protocol, TypeVar
 
 from rulebus._core import StoredMessage
 from rulebus.stores.receipts import new_message_id
@@ -40,13 +41,16 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AttemptEntry",
+    "FifoGroups",
     "attempt_entries",
     "beyond_limit",
     "dead_letter_name",
     "dead_lettered",
     "dedup_key",
     "expiry_cutoff",
-    "fifo_order",
+    "fifo_candidates",
+    "fifo_ready_at",
+    "fifo_refile",
     "is_plain_body",
     "move_budget",
     "open_shard_map",
@@ -160,18 +164,92 @@ def put_fifo(
     return stored
 
 
-def fifo_order(messages: Sequence[StoredMessage], now: float) -> list[StoredMessage]:
-    """A FIFO queue's receivable messages (given in send order) in the order a receive takes them.
+def fifo_ready_at(messages: Iterable[StoredMessage], retention: float) -> float:
+    """The instant from which a FIFO message group can be served, as its messages stand: ``messages``
+    are the group's in send order, read lazily (only the first and the received ones right behind
+    it). Strict order within a group: the group waits for its first message to be visible (a
+    delayed one holds back the rest) and for every message in flight to become visible again; a
+    message stops holding the group back when it expires (``retention`` seconds after it was
+    sent). The received messages of a group are always the ones at its front (a receive takes a
+    group from its first message on), so those are all that need reading. Minus infinity for an
+    empty group."""
+    ready = -math.inf
+    for index, message in enumerate(messages):
+        if index and message.receive_count == 0:
+            break
+        ready = max(ready, min(message.visible_at, message.sent_timestamp + retention))
+    return ready
 
-    While any message of a group is in flight, no message of that group is returned (delayed
-    messages, never received, do not block); a receive takes as many messages of one group as it
-    can, in send order, before the next group, groups ordered by their oldest message."""
-    blocked = {m.message_group_id for m in messages if m.visible_at > now and m.receive_count > 0}
-    groups: dict[str | None, list[StoredMessage]] = {}
-    for message in messages:
-        if message.visible_at <= now and message.message_group_id not in blocked:
-            groups.setdefault(message.message_group_id, []).append(message)
-    return [message for group in groups.values() for message in group]
+
+class FifoGroups(Protocol[K]):
+    """A FIFO queue's message groups as a store files them for receiving. Every non-empty group is
+    filed either *ready* under a key no later than its first message's place in send order, or
+    *waiting* until an instant no later than :func:`fifo_ready_at` gives for it; so a filing may
+    be stale (a group emptied or blocked since), never wrong, and a receive corrects what it
+    meets. Whatever may make a group servable sooner (a delete, a visibility change, a retention
+    change) files it ready again."""
+
+    def ready(self, now: float) -> Iterator[tuple[str, K]]:
+        """The groups filed ready (after filing ready those whose wait ended by ``now``), by key,
+        ascending, each handed over once; the next one is looked up only when asked for, so a
+        group filed again meanwhile under a later key comes again, in its place."""
+
+    def messages(self, group: str) -> Iterator[tuple[K, StoredMessage]]:
+        """The group's unexpired messages in send order, each with its key, read lazily."""
+
+    def file(self, group: str, key: K, wake: float | None) -> None:
+        """File the group ready under ``key`` (``wake`` None), or waiting until ``wake``."""
+
+    def forget(self, group: str) -> None:
+        """The group has no messages: drop its filing."""
+
+
+def fifo_candidates(
+    groups: FifoGroups[K], now: float, retention: float, served: list[str]
+) -> Iterator[tuple[K, StoredMessage]]:
+    """A FIFO queue's receivable messages in the order a receive takes them (Amazon SQS Developer
+    Guide, "Amazon SQS FIFO queue message ordering"): groups by their first message's place in send
+    order, oldest first, skipping every group with a message in flight or whose first message is
+    delayed; in each group its messages in send order, up to the first one not visible. Groups
+    are looked at only as the receive reads on, so a receive touches the groups it takes from
+    (and the stale filings it corrects), whatever the backlog. Each group handed out is appended
+    to ``served``: the caller files those again (:func:`fifo_refile`) once the receive is done."""
+    for group, key in groups.ready(now):
+        messages = groups.messages(group)
+        head = next(messages, None)
+        if head is None:
+            groups.forget(group)
+            continue
+        if head[0] != key:  # messages left the front since it was filed: file it at its place
+            groups.file(group, head[0], None)
+            continue
+        front = [head]
+        if head[1].receive_count:
+            for item in messages:
+                front.append(item)
+                if item[1].receive_count == 0:
+                    break
+        wake = fifo_ready_at((message for _, message in front), retention)
+        if wake > now:
+            groups.file(group, key, wake)
+            continue
+        served.append(group)
+        for item in itertools.chain(front, messages):
+            if item[1].visible_at > now:
+                break  # strict order: nothing behind a message that is not visible
+            yield item
+
+
+def fifo_refile(groups: FifoGroups[K], group: str, now: float, retention: float) -> None:
+    """File ``group`` by what it holds now (after a receive took from it)."""
+    messages = groups.messages(group)
+    head = next(messages, None)
+    if head is None:
+        groups.forget(group)
+        return
+    front = itertools.chain([head[1]], (message for _, message in messages))
+    wake = fifo_ready_at(front, retention)
+    groups.file(group, head[0], wake if wake > now else None)
 
 
 # --------------------------------------------------------------------------------------------

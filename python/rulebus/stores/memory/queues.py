@@ -22,6 +22,7 @@ from rulebus._core import (
 from rulebus.sqs.attributes import QueueAttributes
 from rulebus.stores.base import NotFound, QueueStore, RecentlyDeleted
 from rulebus.stores.memory.changes import Changes
+from rulebus.stores.memory.fifo import MemoryFifoGroups, Window
 from rulebus.stores.receipts import TOKENS, make_receipt_handle, sequence_number
 from rulebus.stores.records import (
     ACTIVE_MOVE_TASK_STATUSES,
@@ -39,7 +40,8 @@ from rulebus.stores.semantics import (
     attempt_entries,
     dead_letter_name,
     expiry_cutoff,
-    fifo_order,
+    fifo_candidates,
+    fifo_refile,
     purge_allowed,
     put_fifo,
     queue_name_from_arn,
@@ -55,6 +57,18 @@ from rulebus.stores.semantics import (
 __all__ = ["MemoryQueueStore"]
 
 
+class _Beside:
+    """What a queue keeps beside its messages: the windows of its deduplication ids (FIFO) and
+    ReceiveRequestAttemptIds, and its message groups (FIFO)."""
+
+    def __init__(self, state: MemoryQueue) -> None:
+        # (scope, deduplication id) -> (message id, sequence number)
+        self.deduplication: Window[tuple[str, str], tuple[str, str | None]] = Window()
+        # attempt id -> (when first received, what it returned)
+        self.attempts: Window[str, tuple[float, list[AttemptEntry]]] = Window()
+        self.groups = MemoryFifoGroups(state) if state.record.attributes.fifo_queue else None
+
+
 class MemoryQueueStore(QueueStore):
     """Queues in a dict of native ``MemoryQueue``s, every step under the store's one lock."""
 
@@ -62,6 +76,7 @@ class MemoryQueueStore(QueueStore):
         self._lock = changes.lock
         self._bump = changes.bump
         self._queues: dict[str, MemoryQueue] = {}
+        self._beside: dict[str, _Beside] = {}
         self._deleted: dict[str, float] = {}  # queue name -> when it was last deleted
         self._sequence = 0  # FIFO sequence numbers, increasing across all queues
         self._move_tasks: dict[str, MoveTaskRecord] = {}  # in start order
@@ -81,7 +96,8 @@ class MemoryQueueStore(QueueStore):
             if deleted is not None and record.created_timestamp - deleted < recreate_after:
                 raise RecentlyDeleted(record.name)
             self._deleted.pop(record.name, None)
-            self._queues[record.name] = MemoryQueue(record)
+            state = self._queues[record.name] = MemoryQueue(record)
+            self._beside[record.name] = _Beside(state)
             return record
 
     def get_queue(self, name: str) -> QueueRecord | None:
@@ -93,6 +109,9 @@ class MemoryQueueStore(QueueStore):
         with self._lock:
             queue = self._queue(name)
             queue.record = replace(queue.record, attributes=attributes, last_modified_timestamp=now)
+            groups = self._beside[name].groups
+            if groups is not None:
+                groups.touch_all()  # a new retention period changes when groups unblock
             self._bump()  # a shorter retention or delay can change what a waiter sees
             return queue.record
 
@@ -100,6 +119,7 @@ class MemoryQueueStore(QueueStore):
         with self._lock:
             self._queue(name)
             del self._queues[name]
+            del self._beside[name]
             self._deleted[name] = now
             self._bump()  # waiters on the queue should find out it is gone
 
@@ -160,25 +180,33 @@ class MemoryQueueStore(QueueStore):
             for message in messages:
                 state.add(message, message.sent_timestamp)
             return list(messages)
-        seen = state.deduplication
+        beside = self._beside[state.record.name]
+        seen = beside.deduplication
+        groups = beside.groups
+        assert groups is not None
         if messages:
-            now = messages[0].sent_timestamp
-            for key in [key for key, entry in seen.items() if entry[0] <= now]:
-                del seen[key]
-
-        def earlier(key: tuple[str, str], sent: float) -> tuple[str, str | None] | None:
-            entry = seen.get(key)
-            return (entry[1], entry[2]) if entry is not None and entry[0] > sent else None
+            seen.expire(messages[0].sent_timestamp)
 
         def enqueue(message: StoredMessage) -> StoredMessage:
             message = self._sequenced(message)
             state.add(message, message.sent_timestamp)
+            groups.add(message)
             return message
 
         def remember(key: tuple[str, str], message: StoredMessage, until: float) -> None:
-            seen[key] = (until, message.message_id, message.sequence_number)
+            seen.put(key, until, (message.message_id, message.sequence_number))
 
-        return put_fifo(state.record, messages, earlier, enqueue, remember)
+        return put_fifo(state.record, messages, seen.get, enqueue, remember)
+
+    def _add(self, target: MemoryQueue, message: StoredMessage, now: float) -> None:
+        """A message arriving from another queue (a dead-letter or move task move), numbered
+        anew on a FIFO queue."""
+        groups = self._beside[target.record.name].groups
+        if groups is not None:
+            message = self._sequenced(message)
+        target.add(message, now)
+        if groups is not None:
+            groups.add(message)
 
     def _sequenced(self, message: StoredMessage) -> StoredMessage:
         self._sequence += 1
@@ -205,27 +233,28 @@ class MemoryQueueStore(QueueStore):
             attempt = receive_request_attempt_id
             if attempt is None:
                 return self._receive(state, max_messages, now, visibility_timeout)
-            attempts = state.attempts
-            for key in [k for k, (at, _) in attempts.items() if at + RECEIVE_ATTEMPT_WINDOW <= now]:
-                del attempts[key]
+            attempts = self._beside[queue].attempts
+            attempts.expire(now - RECEIVE_ATTEMPT_WINDOW)
             at, received = receive_or_replay(
-                attempts.get(attempt),
+                attempts.get(attempt, now - RECEIVE_ATTEMPT_WINDOW),
                 state.get,
                 now,
                 lambda entries: self._replay(state, entries, now, now + visibility_timeout),
                 lambda: self._receive(state, max_messages, now, visibility_timeout),
             )
-            attempts[attempt] = (at, attempt_entries(received))
+            attempts.put(attempt, at, (at, attempt_entries(received)))
             return received
 
-    @staticmethod
     def _replay(
-        state: MemoryQueue, entries: Sequence[AttemptEntry], now: float, visible_at: float
+        self, state: MemoryQueue, entries: Sequence[AttemptEntry], now: float, visible_at: float
     ) -> list[ReceivedMessage]:
+        groups = self._beside[state.record.name].groups
         received = []
         for message_id, receipt_handle, _, _ in entries:
             message = state[message_id].replace(visible_at=visible_at)
             state.update(message, now)
+            if groups is not None:
+                groups.touch(message.message_group_id)  # hidden anew, perhaps for less long
             received.append(ReceivedMessage(message, receipt_handle))
         return received
 
@@ -247,27 +276,25 @@ class MemoryQueueStore(QueueStore):
                 for m in state.receive(max_messages, now, visibility_timeout)
             ]
         moved = False
-        if fifo:
-            candidates: Iterator[StoredMessage] = iter(fifo_order(state.values(), now))
+        groups = self._beside[queue].groups
+        served: list[str] = []
+        retention = record.attributes.message_retention_period
+        candidates: Iterator[tuple[object, StoredMessage]]
+        if groups is not None:
+            candidates = fifo_candidates(groups, now, retention, served)
         else:
             state.promote(now)
-            candidates = iter(lambda: state.take(now), None)
+            candidates = ((None, message) for message in iter(lambda: state.take(now), None))
 
-        def dead_letter(_: None, arrived: StoredMessage) -> None:
+        def dead_letter(_: object, arrived: StoredMessage) -> None:
             nonlocal moved
             assert target is not None
             state.remove(arrived.message_id)
-            if target.record.attributes.fifo_queue:
-                arrived = self._sequenced(arrived)
-            target.add(arrived, now)
+            self._add(target, arrived, now)
             moved = True
 
         taken = take_for_receive(
-            record,
-            ((None, message) for message in candidates),
-            max_messages,
-            now,
-            dead_letter if target is not None else None,
+            record, candidates, max_messages, now, dead_letter if target is not None else None
         )
         # Placed only now: with a visibility timeout of 0 a message is visible again at once,
         # and one receive must not return it twice.
@@ -276,6 +303,9 @@ class MemoryQueueStore(QueueStore):
             updated = message.received(now, visibility_timeout)
             state.update(updated, now)
             received.append(ReceivedMessage(updated, make_receipt_handle(queue, message.message_id)))
+        if groups is not None:
+            for group in served:
+                fifo_refile(groups, group, now, retention)
         if moved:
             self._bump()  # a receive waiting on the dead-letter queue should see them
         return received
@@ -285,6 +315,7 @@ class MemoryQueueStore(QueueStore):
     ) -> list[DeleteResult]:
         with self._lock:
             state = self._queue(queue)
+            groups = self._beside[queue].groups
             results: list[DeleteResult] = []
             for message_id in message_ids:
                 message = state.get(message_id)
@@ -294,6 +325,8 @@ class MemoryQueueStore(QueueStore):
                     results.append(DeleteResult.EXPIRED)
                 else:
                     state.remove(message_id)
+                    if groups is not None:
+                        groups.touch(message.message_group_id)  # it may have held its group back
                     results.append(DeleteResult.DELETED)
             return results
 
@@ -302,6 +335,7 @@ class MemoryQueueStore(QueueStore):
     ) -> list[ChangeVisibilityResult]:
         with self._lock:
             state = self._queue(queue)
+            groups = self._beside[queue].groups
             cutoff = expiry_cutoff(state.record, now)
             results: list[ChangeVisibilityResult] = []
             for message_id, timeout in changes:
@@ -313,6 +347,8 @@ class MemoryQueueStore(QueueStore):
                 if result is ChangeVisibilityResult.CHANGED:
                     assert message is not None
                     state.update(message.replace(visible_at=now + timeout), now)
+                    if groups is not None:
+                        groups.touch(message.message_group_id)
                 results.append(result)
             if ChangeVisibilityResult.CHANGED in results:
                 self._bump()
@@ -324,6 +360,9 @@ class MemoryQueueStore(QueueStore):
             if not purge_allowed(state.record, now, min_interval):
                 return False
             state.clear()
+            groups = self._beside[queue].groups
+            if groups is not None:
+                groups.clear()
             state.record = replace(state.record, last_purge_timestamp=now)
             return True
 
@@ -393,10 +432,13 @@ class MemoryQueueStore(QueueStore):
             target = self._queues.get(name)
             return target.record.attributes.fifo_queue if target is not None else None
 
+        groups = self._beside[source.record.name].groups
+
         def move(old: StoredMessage, new: StoredMessage, target: str, fifo: bool) -> None:
             source.remove(old.message_id)
-            new = self._sequenced(new) if fifo else new
-            self._queues[target].add(new, now)
+            if groups is not None:
+                groups.touch(old.message_group_id)
+            self._add(self._queues[target], new, now)
             self._bump()
 
         visible = [m for m in source.values() if m.visible_at <= now]

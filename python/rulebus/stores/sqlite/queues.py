@@ -31,7 +31,8 @@ from rulebus.stores.semantics import (
     attempt_entries,
     dead_letter_name,
     expiry_cutoff,
-    fifo_order,
+    fifo_candidates,
+    fifo_refile,
     move_budget,
     purge_allowed,
     put_fifo,
@@ -183,7 +184,9 @@ def _record_from_row(row: Sequence[Any]) -> QueueRecord:
 
 
 def _insert_fifo(connection: sqlite3.Connection, queue: str, message: StoredMessage) -> StoredMessage:
-    """Insert and number: the row's AUTOINCREMENT key only grows, so it orders sequence numbers."""
+    """Insert and number: the row's AUTOINCREMENT key only grows, so it orders sequence numbers.
+    A group seen for the first time is filed ready under the message (one already filed keeps its
+    filing: a message behind others changes nothing)."""
     cursor = connection.execute(_INSERT_MESSAGE, _message_row(queue, message))
     assert cursor.lastrowid is not None
     message = message.replace(sequence_number=sequence_number(cursor.lastrowid))
@@ -191,7 +194,74 @@ def _insert_fifo(connection: sqlite3.Connection, queue: str, message: StoredMess
         "UPDATE messages SET sequence_number = ? WHERE seq = ?",
         (message.sequence_number, cursor.lastrowid),
     )
+    connection.execute(
+        "INSERT OR IGNORE INTO fifo_groups (queue, group_id, head_seq) VALUES (?, ?, ?)",
+        (queue, message.message_group_id, cursor.lastrowid),
+    )
     return message
+
+
+def _touch_groups(connection: sqlite3.Connection, queue: str, groups: Iterable[str | None]) -> None:
+    """Something may have made these groups servable sooner: file them ready, to be checked."""
+    connection.executemany(
+        "UPDATE fifo_groups SET wake_at = NULL WHERE queue = ? AND group_id = ? AND wake_at IS NOT NULL",
+        [(queue, group) for group in set(groups) if group is not None],
+    )
+
+
+class _SQLiteFifoGroups:
+    """A FIFO queue's groups as rows of ``fifo_groups`` (see
+    :class:`~rulebus.stores.semantics.FifoGroups`), inside the caller's transaction."""
+
+    _CHUNK = 10
+
+    def __init__(self, connection: sqlite3.Connection, queue: str, cutoff: float) -> None:
+        self._connection = connection
+        self._queue = queue
+        self._cutoff = cutoff
+
+    def ready(self, now: float) -> Iterator[tuple[str, int]]:
+        connection, queue = self._connection, self._queue
+        connection.execute(
+            "UPDATE fifo_groups SET wake_at = NULL WHERE queue = ? AND wake_at <= ?", (queue, now)
+        )
+        last = -1
+        while True:
+            row = connection.execute(
+                "SELECT group_id, head_seq FROM fifo_groups "
+                "WHERE queue = ? AND wake_at IS NULL AND head_seq > ? ORDER BY head_seq LIMIT 1",
+                (queue, last),
+            ).fetchone()
+            if row is None:
+                return
+            last = row[1]
+            yield row[0], row[1]
+
+    def messages(self, group: str) -> Iterator[tuple[int, StoredMessage]]:
+        # In chunks, each read after the last: a receive deletes (dead-letter moves) meanwhile.
+        last = -1
+        while True:
+            rows = self._connection.execute(
+                f"SELECT seq, {_MESSAGE_COLUMNS} FROM messages WHERE queue = ? AND message_group_id = ? "
+                "AND seq > ? AND +sent_timestamp > ? ORDER BY seq LIMIT ?",
+                (self._queue, group, last, self._cutoff, self._CHUNK),
+            ).fetchall()
+            for row in rows:
+                yield row[0], _message_from_row(row[1:])
+            if len(rows) < self._CHUNK:
+                return
+            last = rows[-1][0]
+
+    def file(self, group: str, key: int, wake: float | None) -> None:
+        self._connection.execute(
+            "UPDATE fifo_groups SET head_seq = ?, wake_at = ? WHERE queue = ? AND group_id = ?",
+            (key, wake, self._queue, group),
+        )
+
+    def forget(self, group: str) -> None:
+        self._connection.execute(
+            "DELETE FROM fifo_groups WHERE queue = ? AND group_id = ?", (self._queue, group)
+        )
 
 
 def _insert(connection: sqlite3.Connection, target: str, message: StoredMessage, fifo: bool) -> None:
@@ -293,6 +363,8 @@ class SQLiteQueueStore(QueueStore):
                 "UPDATE queues SET attributes = ?, last_modified_timestamp = ? WHERE name = ?",
                 (json.dumps(attributes.to_aws()), now, name),
             )
+            # A new retention period changes when groups unblock: every one is checked again.
+            connection.execute("UPDATE fifo_groups SET wake_at = NULL WHERE queue = ?", (name,))
             self._wrote_queue()
             return self._record(connection, name)
 
@@ -302,6 +374,7 @@ class SQLiteQueueStore(QueueStore):
             connection.execute("DELETE FROM messages WHERE queue = ?", (name,))
             connection.execute("DELETE FROM deduplication WHERE queue = ?", (name,))
             connection.execute("DELETE FROM receive_attempts WHERE queue = ?", (name,))
+            connection.execute("DELETE FROM fifo_groups WHERE queue = ?", (name,))
             connection.execute("DELETE FROM queues WHERE name = ?", (name,))
             self._wrote_queue()
             connection.execute(
@@ -439,6 +512,7 @@ class SQLiteQueueStore(QueueStore):
             [(visible_at, queue, entry[0]) for entry in entries],
         )
         current = self._messages_by_id(connection, queue, [entry[0] for entry in entries])
+        _touch_groups(connection, queue, (m.message_group_id for m in current.values()))  # hidden anew
         return [ReceivedMessage(current[entry[0]], entry[1]) for entry in entries]
 
     def _receive(
@@ -459,13 +533,12 @@ class SQLiteQueueStore(QueueStore):
             target = self._optional_record(connection, target_name)
             if not usable_target(record, target):
                 target = None
-        if record.attributes.fifo_queue:
-            rows = connection.execute(
-                f"SELECT seq, {_MESSAGE_COLUMNS} FROM messages WHERE queue = ? ORDER BY seq", (queue,)
-            ).fetchall()
-            ordered = fifo_order([_message_from_row(row[1:]) for row in rows], now)
-            seqs = {row[1]: row[0] for row in rows}
-            candidates: Iterable[tuple[int, StoredMessage]] = ((seqs[m.message_id], m) for m in ordered)
+        groups = _SQLiteFifoGroups(connection, queue, cutoff) if record.attributes.fifo_queue else None
+        served: list[str] = []
+        retention = record.attributes.message_retention_period
+        candidates: Iterable[tuple[int, StoredMessage]]
+        if groups is not None:
+            candidates = fifo_candidates(groups, now, retention, served)
         else:
             # The in-flight count rides on the first read of visible messages (one statement).
             first = connection.execute(
@@ -500,6 +573,9 @@ class SQLiteQueueStore(QueueStore):
                 f"last_receive_timestamp = ? WHERE seq IN ({', '.join('?' * len(taken))})",
                 (now + visibility_timeout, now, now, *(seq for seq, _ in taken)),
             )
+        if groups is not None:
+            for group in served:
+                fifo_refile(groups, group, now, retention)
         return [
             ReceivedMessage(m.received(now, visibility_timeout), make_receipt_handle(queue, m.message_id))
             for _, m in taken
@@ -542,19 +618,21 @@ class SQLiteQueueStore(QueueStore):
             if _RETURNING:
                 rows = connection.execute(
                     f"DELETE FROM messages WHERE queue = ? AND message_id IN ({marks}){condition} "
-                    "RETURNING message_id",
+                    "RETURNING message_id, message_group_id",
                     (queue, *distinct, *parameters),
                 ).fetchall()
             else:
-                found = connection.execute(
-                    f"SELECT message_id FROM messages WHERE queue = ? AND message_id IN ({marks}){condition}",
+                rows = connection.execute(
+                    f"SELECT message_id, message_group_id FROM messages WHERE queue = ? "
+                    f"AND message_id IN ({marks}){condition}",
                     (queue, *distinct, *parameters),
                 ).fetchall()
-                rows = [(message_id,) for (message_id,) in found]
                 connection.executemany(
                     "DELETE FROM messages WHERE queue = ? AND message_id = ?", [(queue, r[0]) for r in rows]
                 )
             deleted = {row[0] for row in rows}
+            # A deleted FIFO message may have held its group back.
+            _touch_groups(connection, queue, (row[1] for row in rows))
             expired: set[str] = set()
             if len(deleted) < len(distinct):
                 # Something not deleted: the queue may be missing, or (FIFO) a message visible.
@@ -589,7 +667,7 @@ class SQLiteQueueStore(QueueStore):
             results: list[ChangeVisibilityResult] = []
             for message_id, timeout in changes:
                 row = connection.execute(
-                    "SELECT last_receive_timestamp FROM messages "
+                    "SELECT last_receive_timestamp, message_group_id FROM messages "
                     "WHERE queue = ? AND message_id = ? AND sent_timestamp > ?",
                     (queue, message_id, cutoff),
                 ).fetchone()
@@ -599,6 +677,8 @@ class SQLiteQueueStore(QueueStore):
                         "UPDATE messages SET visible_at = ? WHERE queue = ? AND message_id = ?",
                         (now + timeout, queue, message_id),
                     )
+                    if record.attributes.fifo_queue:
+                        _touch_groups(connection, queue, [row[1]])
                 results.append(result)
             return results
 
@@ -607,6 +687,7 @@ class SQLiteQueueStore(QueueStore):
             if not purge_allowed(self._record(connection, queue), now, min_interval):
                 return False
             connection.execute("DELETE FROM messages WHERE queue = ?", (queue,))
+            connection.execute("DELETE FROM fifo_groups WHERE queue = ?", (queue,))
             connection.execute("UPDATE queues SET last_purge_timestamp = ? WHERE name = ?", (now, queue))
             self._wrote_queue()
             return True
@@ -729,6 +810,8 @@ class SQLiteQueueStore(QueueStore):
             connection.execute(
                 "DELETE FROM messages WHERE queue = ? AND message_id = ?", (source.name, old.message_id)
             )
+            if source.attributes.fifo_queue:
+                _touch_groups(connection, source.name, [old.message_group_id])
             _insert(connection, target, new, fifo)
 
         _, budget = move_budget(task, now)

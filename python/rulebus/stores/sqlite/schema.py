@@ -79,7 +79,35 @@ CREATE INDEX IF NOT EXISTS messages_by_age ON messages (queue, sent_timestamp);
 -- Send order with the visibility alongside: a standard receive walks it from the oldest and
 -- stops after the first visible ones, instead of sorting every visible row.
 CREATE INDEX IF NOT EXISTS messages_by_order ON messages (queue, seq, visible_at);
+-- Expiring deduplication ids and receive attempts costs what expires, not what is kept.
+CREATE INDEX IF NOT EXISTS deduplication_by_expiry ON deduplication (queue, expires_at);
+CREATE INDEX IF NOT EXISTS receive_attempts_by_age ON receive_attempts (queue, received_at);
 """
+
+#: A FIFO queue's message groups filed for receiving (see rulebus.stores.semantics.FifoGroups):
+#: ready under ``head_seq`` (no later than the seq of the group's first message) when
+#: ``wake_at`` is NULL, else waiting until ``wake_at``. Created with the messages' group index
+#: once the columns it needs exist, and filled from the messages when a file made before it
+#: is opened.
+FIFO_GROUPS = """
+CREATE TABLE fifo_groups (
+    queue TEXT NOT NULL,
+    group_id TEXT NOT NULL,
+    head_seq INTEGER NOT NULL,
+    wake_at REAL,
+    PRIMARY KEY (queue, group_id)
+);
+CREATE INDEX fifo_groups_ready ON fifo_groups (queue, head_seq) WHERE wake_at IS NULL;
+CREATE INDEX fifo_groups_waiting ON fifo_groups (queue, wake_at) WHERE wake_at IS NOT NULL;
+INSERT INTO fifo_groups (queue, group_id, head_seq)
+    SELECT queue, message_group_id, MIN(seq) FROM messages
+    WHERE message_group_id IS NOT NULL AND queue IN (SELECT name FROM queues WHERE name LIKE '%.fifo')
+    GROUP BY queue, message_group_id;
+"""
+MESSAGES_BY_GROUP = (
+    "CREATE INDEX IF NOT EXISTS messages_by_group ON messages (queue, message_group_id, seq) "
+    "WHERE message_group_id IS NOT NULL"
+)
 
 #: Message columns added after the first release of the schema: files created before get them on open.
 ADDED_MESSAGE_COLUMNS = (
@@ -267,6 +295,17 @@ CREATE INDEX IF NOT EXISTS idempotency_keys_by_expiry ON idempotency_keys (expir
 """
 
 
+def _has_table(connection: sqlite3.Connection, name: str) -> bool:
+    row = connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
+    return row.fetchone() is not None
+
+
+def _statements(script: str) -> list[str]:
+    """A script's statements, to run one by one inside a transaction (``executescript`` would
+    commit it first). The scripts here have no ';' but at the end of statements."""
+    return [statement for statement in script.split(";") if statement.strip()]
+
+
 def create_schema(connection: sqlite3.Connection) -> None:
     """Create what is missing (idempotent: concurrent openers serialise on SQLite's own lock)."""
     for script in (QUEUES, TOPICS, BUSES, STREAMS, IDEMPOTENCY):
@@ -277,6 +316,10 @@ def create_schema(connection: sqlite3.Connection) -> None:
         for column in ADDED_MESSAGE_COLUMNS:
             if column not in present:
                 connection.execute(f"ALTER TABLE messages ADD COLUMN {column} TEXT")
+        connection.execute(MESSAGES_BY_GROUP)
+        if not _has_table(connection, "fifo_groups"):
+            for statement in _statements(FIFO_GROUPS):
+                connection.execute(statement)
     except BaseException:
         connection.execute("ROLLBACK")
         raise
