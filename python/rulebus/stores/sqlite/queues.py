@@ -109,7 +109,8 @@ def _message_from_row(row: Sequence[Any]) -> StoredMessage:
     )
 
 
-def _message_row(queue: str, m: StoredMessage) -> tuple[Any, ...]:
+def _message_row(queue: str, m: StoredMessage, now: float) -> tuple[Any, ...]:
+    """The row of a message arriving at ``now``: filed visible (promoted) if it is visible then."""
     return (
         queue,
         m.message_id,
@@ -127,6 +128,7 @@ def _message_row(queue: str, m: StoredMessage) -> tuple[Any, ...]:
         m.message_deduplication_id,
         m.sequence_number,
         m.dead_letter_source_arn,
+        int(m.visible_at <= now),
     )
 
 
@@ -138,21 +140,15 @@ def _move_task_from_row(row: Sequence[Any]) -> MoveTaskRecord:
     return MoveTaskRecord(*row)
 
 
-_INSERT_MESSAGE = f"INSERT INTO messages (queue, {_MESSAGE_COLUMNS}) VALUES ({', '.join('?' * 16)})"
+_INSERT_MESSAGE = f"INSERT INTO messages (queue, {_MESSAGE_COLUMNS}, promoted) VALUES ({', '.join('?' * 17)})"
 
-# A queue's in-flight messages; the (queue, visible_at) index limits the scan to hidden ones.
-_IN_FLIGHT = (
-    "SELECT COUNT(*) FROM messages WHERE queue = ? AND visible_at > ? AND receive_count > 0 "
-    "AND +sent_timestamp > ?"
-)
-# The first visible unexpired messages of a standard queue, each row led by the in-flight count
-# (a constant subquery: SQLite evaluates it once), so a receive checks the limit for free.
-_FIRST_VISIBLE_WITH_IN_FLIGHT = (
-    "SELECT (SELECT COUNT(*) FROM messages WHERE queue = :queue AND visible_at > :now "
-    "AND receive_count > 0 AND +sent_timestamp > :cutoff), "
-    f"seq, {_MESSAGE_COLUMNS} FROM messages "
-    "WHERE queue = :queue AND seq > -1 AND +visible_at <= :now AND +sent_timestamp > :cutoff "
-    "ORDER BY seq LIMIT :n"
+# The first receivable messages of a queue after a seq, in send order: the rows filed visible
+# (promoted), walked on messages_receivable, so hidden rows cost nothing. ``+visible_at`` only
+# re-checks (a row filed visible before the clock went back), without leaving the index.
+_RECEIVABLE = (
+    f"SELECT seq, {_MESSAGE_COLUMNS} FROM messages "
+    "WHERE queue = ? AND promoted = 1 AND seq > ? AND +visible_at <= ? AND +sent_timestamp > ? "
+    "ORDER BY seq LIMIT ?"
 )
 # Standard receives delete expired rows (which they skip anyway) at most this often per queue,
 # in seconds of the broker's clock.
@@ -183,12 +179,80 @@ def _record_from_row(row: Sequence[Any]) -> QueueRecord:
     )
 
 
-def _insert_fifo(connection: sqlite3.Connection, queue: str, message: StoredMessage) -> StoredMessage:
+def _count(connection: sqlite3.Connection, queue: str, messages: int, hidden: int, in_flight: int) -> None:
+    """Change the queue's counts (``queue_counts``) by these, inside the caller's transaction."""
+    if messages or hidden or in_flight:
+        connection.execute(
+            "UPDATE queue_counts SET messages = messages + ?, hidden = hidden + ?, "
+            "in_flight = in_flight + ? WHERE queue = ?",
+            (messages, hidden, in_flight, queue),
+        )
+
+
+def _count_removed(connection: sqlite3.Connection, queue: str, rows: Iterable[Sequence[Any]]) -> None:
+    """Count out removed rows, given as ``(..., promoted, receive_count)``."""
+    messages = hidden = in_flight = 0
+    for row in rows:
+        messages += 1
+        if not row[-2]:
+            hidden += 1
+            in_flight += row[-1] > 0
+    _count(connection, queue, -messages, -hidden, -in_flight)
+
+
+def _delete_returning(
+    connection: sqlite3.Connection, where: str, parameters: Sequence[Any], columns: str
+) -> list[Any]:
+    """DELETE FROM messages WHERE ``where``, returning ``columns`` of the deleted rows (with
+    RETURNING where SQLite has it, else read first)."""
+    if _RETURNING:
+        return connection.execute(
+            f"DELETE FROM messages WHERE {where} RETURNING {columns}", parameters
+        ).fetchall()
+    rows = connection.execute(f"SELECT {columns} FROM messages WHERE {where}", parameters).fetchall()
+    connection.execute(f"DELETE FROM messages WHERE {where}", parameters)
+    return rows
+
+
+def _expire(connection: sqlite3.Connection, queue: str, cutoff: float) -> None:
+    """Delete the rows past the retention period (an index range: what expired since last time)."""
+    rows = _delete_returning(
+        connection, "queue = ? AND sent_timestamp <= ?", (queue, cutoff), "promoted, receive_count"
+    )
+    _count_removed(connection, queue, rows)
+
+
+def _promote(connection: sqlite3.Connection, queue: str, now: float) -> None:
+    """File as visible the hidden rows whose time has come (a range of messages_hidden). Every
+    receive does this first, so the rows it takes, all visible, are filed visible."""
+    due = "queue = ? AND promoted = 0 AND visible_at <= ?"
+    if _RETURNING:
+        rows = connection.execute(
+            f"UPDATE messages SET promoted = 1 WHERE {due} RETURNING receive_count > 0", (queue, now)
+        ).fetchall()
+        received = sum(row[0] for row in rows)
+        promoted = len(rows)
+    else:
+        received = connection.execute(
+            f"UPDATE messages SET promoted = 1 WHERE {due} AND receive_count > 0", (queue, now)
+        ).rowcount
+        promoted = (
+            received
+            + connection.execute(f"UPDATE messages SET promoted = 1 WHERE {due}", (queue, now)).rowcount
+        )
+    _count(connection, queue, 0, -promoted, -received)
+
+
+def _insert_fifo(
+    connection: sqlite3.Connection, queue: str, message: StoredMessage, now: float
+) -> StoredMessage:
     """Insert and number: the row's AUTOINCREMENT key only grows, so it orders sequence numbers.
     A group seen for the first time is filed ready under the message (one already filed keeps its
     filing: a message behind others changes nothing)."""
-    cursor = connection.execute(_INSERT_MESSAGE, _message_row(queue, message))
+    row = _message_row(queue, message, now)
+    cursor = connection.execute(_INSERT_MESSAGE, row)
     assert cursor.lastrowid is not None
+    _count(connection, queue, 1, 1 - row[-1], 0)
     message = message.replace(sequence_number=sequence_number(cursor.lastrowid))
     connection.execute(
         "UPDATE messages SET sequence_number = ? WHERE seq = ?",
@@ -264,11 +328,15 @@ class _SQLiteFifoGroups:
         )
 
 
-def _insert(connection: sqlite3.Connection, target: str, message: StoredMessage, fifo: bool) -> None:
+def _insert(
+    connection: sqlite3.Connection, target: str, message: StoredMessage, fifo: bool, now: float
+) -> None:
     if fifo:
-        _insert_fifo(connection, target, message)
+        _insert_fifo(connection, target, message, now)
     else:
-        connection.execute(_INSERT_MESSAGE, _message_row(target, message))
+        row = _message_row(target, message, now)
+        connection.execute(_INSERT_MESSAGE, row)
+        _count(connection, target, 1, 1 - row[-1], 0)
 
 
 class SQLiteQueueStore(QueueStore):
@@ -350,6 +418,7 @@ class SQLiteQueueStore(QueueStore):
                     record.last_purge_timestamp,
                 ),
             )
+            connection.execute("INSERT OR IGNORE INTO queue_counts VALUES (?, 0, 0, 0)", (record.name,))
             self._wrote_queue()
             return self._record(connection, record.name)
 
@@ -375,6 +444,7 @@ class SQLiteQueueStore(QueueStore):
             connection.execute("DELETE FROM deduplication WHERE queue = ?", (name,))
             connection.execute("DELETE FROM receive_attempts WHERE queue = ?", (name,))
             connection.execute("DELETE FROM fifo_groups WHERE queue = ?", (name,))
+            connection.execute("DELETE FROM queue_counts WHERE queue = ?", (name,))
             connection.execute("DELETE FROM queues WHERE name = ?", (name,))
             self._wrote_queue()
             connection.execute(
@@ -407,7 +477,9 @@ class SQLiteQueueStore(QueueStore):
         """put_messages on one queue, inside the caller's transaction."""
         queue = record.name
         if not record.attributes.fifo_queue:
-            connection.executemany(_INSERT_MESSAGE, [_message_row(queue, m) for m in messages])
+            rows = [_message_row(queue, m, m.sent_timestamp) for m in messages]
+            connection.executemany(_INSERT_MESSAGE, rows)
+            _count(connection, queue, len(rows), sum(1 - row[-1] for row in rows), 0)
             return list(messages)
         if messages:
             connection.execute(
@@ -429,7 +501,13 @@ class SQLiteQueueStore(QueueStore):
                 (queue, *key, message.message_id, message.sequence_number, until),
             )
 
-        return put_fifo(record, messages, earlier, lambda m: _insert_fifo(connection, queue, m), remember)
+        return put_fifo(
+            record,
+            messages,
+            earlier,
+            lambda m: _insert_fifo(connection, queue, m, m.sent_timestamp),
+            remember,
+        )
 
     def receive(
         self,
@@ -448,10 +526,9 @@ class SQLiteQueueStore(QueueStore):
             # FIFO receives read the whole queue and remember attempts: expired rows go first.
             last = self._expired_at.get(queue)
             if record.attributes.fifo_queue or last is None or not 0 <= now - last < _EXPIRY_INTERVAL:
-                connection.execute(
-                    "DELETE FROM messages WHERE queue = ? AND sent_timestamp <= ?", (queue, cutoff)
-                )
+                _expire(connection, queue, cutoff)
                 self._expired_at[queue] = now
+            _promote(connection, queue, now)
             attempt = receive_request_attempt_id
             if attempt is None:
                 return self._receive(
@@ -507,10 +584,17 @@ class SQLiteQueueStore(QueueStore):
         entries: Sequence[AttemptEntry],
         visible_at: float,
     ) -> list[ReceivedMessage]:
+        ids = [entry[0] for entry in entries]
+        (shown,) = connection.execute(
+            f"SELECT COUNT(*) FROM messages WHERE queue = ? AND promoted = 1 "
+            f"AND message_id IN ({', '.join('?' * len(ids))})",
+            (queue, *ids),
+        ).fetchone()
         connection.executemany(
-            "UPDATE messages SET visible_at = ? WHERE queue = ? AND message_id = ?",
-            [(visible_at, queue, entry[0]) for entry in entries],
+            "UPDATE messages SET visible_at = ?, promoted = 0 WHERE queue = ? AND message_id = ?",
+            [(visible_at, queue, message_id) for message_id in ids],
         )
+        _count(connection, queue, 0, shown, shown)  # (every one was received)
         current = self._messages_by_id(connection, queue, [entry[0] for entry in entries])
         _touch_groups(connection, queue, (m.message_group_id for m in current.values()))  # hidden anew
         return [ReceivedMessage(current[entry[0]], entry[1]) for entry in entries]
@@ -540,26 +624,23 @@ class SQLiteQueueStore(QueueStore):
         if groups is not None:
             candidates = fifo_candidates(groups, now, retention, served)
         else:
-            # The in-flight count rides on the first read of visible messages (one statement).
-            first = connection.execute(
-                _FIRST_VISIBLE_WITH_IN_FLIGHT,
-                {"queue": queue, "now": now, "cutoff": cutoff, "n": max_messages},
-            ).fetchall()
             if in_flight_limit is not None:
-                if first:
-                    in_flight = first[0][0]
-                else:
-                    (in_flight,) = connection.execute(_IN_FLIGHT, (queue, now, cutoff)).fetchone()
+                # Exact: the receive promoted what was due, so the rows filed hidden and
+                # received are the ones in flight.
+                (in_flight,) = connection.execute(
+                    "SELECT in_flight FROM queue_counts WHERE queue = ?", (queue,)
+                ).fetchone()
                 room = in_flight_limit - in_flight
                 if room <= 0:
                     raise InFlightLimitReached()
                 max_messages = min(max_messages, room)
-            candidates = self._visible_in_send_order(connection, queue, now, cutoff, max_messages, first)
+            candidates = self._visible_in_send_order(connection, queue, now, cutoff, max_messages)
 
         def dead_letter(seq: int, arrived: StoredMessage) -> None:
             assert target is not None
             connection.execute("DELETE FROM messages WHERE seq = ?", (seq,))
-            _insert(connection, target.name, arrived, target.attributes.fifo_queue)
+            _count(connection, queue, -1, 0, 0)  # (a candidate: visible, filed so)
+            _insert(connection, target.name, arrived, target.attributes.fifo_queue, now)
 
         taken = take_for_receive(
             record, candidates, max_messages, now, dead_letter if target is not None else None
@@ -570,9 +651,11 @@ class SQLiteQueueStore(QueueStore):
             connection.execute(
                 "UPDATE messages SET visible_at = ?, receive_count = receive_count + 1, "
                 "first_receive_timestamp = coalesce(first_receive_timestamp, ?), "
-                f"last_receive_timestamp = ? WHERE seq IN ({', '.join('?' * len(taken))})",
+                f"last_receive_timestamp = ?, promoted = 0 WHERE seq IN ({', '.join('?' * len(taken))})",
                 (now + visibility_timeout, now, now, *(seq for seq, _ in taken)),
             )
+            # Each was visible and filed so (promoted): now hidden, and received.
+            _count(connection, queue, 0, len(taken), len(taken))
         if groups is not None:
             for group in served:
                 fifo_refile(groups, group, now, retention)
@@ -583,29 +666,18 @@ class SQLiteQueueStore(QueueStore):
 
     @staticmethod
     def _visible_in_send_order(
-        connection: sqlite3.Connection,
-        queue: str,
-        now: float,
-        cutoff: float,
-        chunk: int,
-        first: list[Any],
+        connection: sqlite3.Connection, queue: str, now: float, cutoff: float, chunk: int
     ) -> Iterator[tuple[int, StoredMessage]]:
-        """A standard queue's visible unexpired messages, oldest first: ``first`` (the rows of
-        _FIRST_VISIBLE_WITH_IN_FLIGHT), then ``chunk`` at a time (a receive that moves messages to
-        a dead-letter queue reads on past them). ``+visible_at`` keeps SQLite on
-        messages_by_order: no sort, and it stops once it has enough."""
-        rows = first
+        """A standard queue's visible unexpired messages, oldest first, ``chunk`` at a time (a
+        receive that moves messages to a dead-letter queue reads on past them)."""
+        last = -1
         while True:
+            rows = connection.execute(_RECEIVABLE, (queue, last, now, cutoff, chunk)).fetchall()
             for row in rows:
-                yield row[1], _message_from_row(row[2:])
+                yield row[0], _message_from_row(row[1:])
             if len(rows) < chunk:
                 return
-            rows = connection.execute(
-                f"SELECT NULL, seq, {_MESSAGE_COLUMNS} FROM messages "
-                "WHERE queue = ? AND seq > ? AND +visible_at <= ? AND +sent_timestamp > ? "
-                "ORDER BY seq LIMIT ?",
-                (queue, rows[-1][1], now, cutoff, chunk),
-            ).fetchall()
+            last = rows[-1][0]
 
     def delete_messages(
         self, queue: str, message_ids: Sequence[str], in_flight_at: float | None = None
@@ -615,21 +687,13 @@ class SQLiteQueueStore(QueueStore):
         # FIFO: only while still in flight (a visible message's handle has expired).
         condition, parameters = ("", ()) if in_flight_at is None else (" AND visible_at > ?", (in_flight_at,))
         with self._transaction() as connection:
-            if _RETURNING:
-                rows = connection.execute(
-                    f"DELETE FROM messages WHERE queue = ? AND message_id IN ({marks}){condition} "
-                    "RETURNING message_id, message_group_id",
-                    (queue, *distinct, *parameters),
-                ).fetchall()
-            else:
-                rows = connection.execute(
-                    f"SELECT message_id, message_group_id FROM messages WHERE queue = ? "
-                    f"AND message_id IN ({marks}){condition}",
-                    (queue, *distinct, *parameters),
-                ).fetchall()
-                connection.executemany(
-                    "DELETE FROM messages WHERE queue = ? AND message_id = ?", [(queue, r[0]) for r in rows]
-                )
+            rows = _delete_returning(
+                connection,
+                f"queue = ? AND message_id IN ({marks}){condition}",
+                (queue, *distinct, *parameters),
+                "message_id, message_group_id, promoted, receive_count",
+            )
+            _count_removed(connection, queue, rows)
             deleted = {row[0] for row in rows}
             # A deleted FIFO message may have held its group back.
             _touch_groups(connection, queue, (row[1] for row in rows))
@@ -667,16 +731,18 @@ class SQLiteQueueStore(QueueStore):
             results: list[ChangeVisibilityResult] = []
             for message_id, timeout in changes:
                 row = connection.execute(
-                    "SELECT last_receive_timestamp, message_group_id FROM messages "
+                    "SELECT last_receive_timestamp, message_group_id, promoted, receive_count FROM messages "
                     "WHERE queue = ? AND message_id = ? AND sent_timestamp > ?",
                     (queue, message_id, cutoff),
                 ).fetchone()
                 result = visibility_change(row is not None, row[0] if row is not None else None, now, timeout)
                 if result is ChangeVisibilityResult.CHANGED:
                     connection.execute(
-                        "UPDATE messages SET visible_at = ? WHERE queue = ? AND message_id = ?",
+                        "UPDATE messages SET visible_at = ?, promoted = 0 WHERE queue = ? AND message_id = ?",
                         (now + timeout, queue, message_id),
                     )
+                    if row[2]:  # filed visible until now
+                        _count(connection, queue, 0, 1, int(row[3] > 0))
                     if record.attributes.fifo_queue:
                         _touch_groups(connection, queue, [row[1]])
                 results.append(result)
@@ -688,30 +754,37 @@ class SQLiteQueueStore(QueueStore):
                 return False
             connection.execute("DELETE FROM messages WHERE queue = ?", (queue,))
             connection.execute("DELETE FROM fifo_groups WHERE queue = ?", (queue,))
+            connection.execute(
+                "UPDATE queue_counts SET messages = 0, hidden = 0, in_flight = 0 WHERE queue = ?", (queue,)
+            )
             connection.execute("UPDATE queues SET last_purge_timestamp = ? WHERE name = ?", (now, queue))
             self._wrote_queue()
             return True
 
     def counts(self, queue: str, now: float) -> QueueCounts:
-        with self._transaction("BEGIN") as connection:  # one snapshot: the record and the counts agree
-            record = self._record(connection, queue)
-            row = connection.execute(
-                "SELECT "
-                "COALESCE(SUM(visible_at <= :now), 0), "
-                "COALESCE(SUM(visible_at > :now AND receive_count > 0), 0), "
-                "COALESCE(SUM(visible_at > :now AND receive_count = 0), 0) "
-                "FROM messages WHERE queue = :queue AND sent_timestamp > :cutoff",
-                {"now": now, "queue": queue, "cutoff": expiry_cutoff(record, now)},
-            ).fetchone()
-            return QueueCounts(int(row[0]), int(row[1]), int(row[2]))
+        """Read from ``queue_counts`` after settling the queue (expired rows deleted, due rows
+        promoted, as a receive would): exact while the broker's clock has not gone back, and
+        costing what expired or came due since the last receive rather than what the queue
+        holds. After the clock went back, a row filed visible at a later instant counts as
+        visible until then (AWS's counts are approximate too)."""
+        with self._transaction() as connection:
+            counts = self._settle(connection, queue, now)
+            return QueueCounts(counts[0] - counts[1], counts[2], counts[1] - counts[2])
 
     def in_flight(self, queue: str, now: float) -> int:
-        # Two reads without a transaction around them: an approximate count need not see the
-        # record and the rows at one instant.
-        connection = self._connection()
+        with self._transaction() as connection:
+            return self._settle(connection, queue, now)[2]
+
+    def _settle(self, connection: sqlite3.Connection, queue: str, now: float) -> tuple[int, int, int]:
+        """Expire and promote, then the queue's (messages, hidden, in flight)."""
         record = self._record(connection, queue)
-        row = connection.execute(_IN_FLIGHT, (queue, now, expiry_cutoff(record, now))).fetchone()
-        return int(row[0])
+        _expire(connection, queue, expiry_cutoff(record, now))
+        self._expired_at[queue] = now
+        _promote(connection, queue, now)
+        row = connection.execute(
+            "SELECT messages, hidden, in_flight FROM queue_counts WHERE queue = ?", (queue,)
+        ).fetchone()
+        return int(row[0]), int(row[1]), int(row[2])
 
     # ------------------------------------------------------------------ message move tasks
 
@@ -724,12 +797,8 @@ class SQLiteQueueStore(QueueStore):
             ).fetchone()
             if active is not None:
                 return False
-            now = record.started_timestamp
-            (visible,) = connection.execute(
-                "SELECT COUNT(*) FROM messages WHERE queue = ? AND visible_at <= ? AND sent_timestamp > ?",
-                (source.name, now, expiry_cutoff(source, now)),
-            ).fetchone()
-            record = replace(record, approximate_number_of_messages_to_move=int(visible))
+            messages, hidden, _ = self._settle(connection, source.name, record.started_timestamp)
+            record = replace(record, approximate_number_of_messages_to_move=messages - hidden)
             self._save_move_task(connection, record)
             return True
 
@@ -794,13 +863,8 @@ class SQLiteQueueStore(QueueStore):
         source = self._optional_record(connection, queue_name_from_arn(task.source_arn))
         if source is None:
             return source_missing(task)
-        connection.execute(
-            "DELETE FROM messages WHERE queue = ? AND sent_timestamp <= ?",
-            (source.name, expiry_cutoff(source, now)),
-        )
-        visible_sql = (
-            f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE queue = ? AND visible_at <= ? ORDER BY seq"
-        )
+        self._settle(connection, source.name, now)
+        cutoff = expiry_cutoff(source, now)
 
         def target_is_fifo(name: str) -> bool | None:
             target = self._optional_record(connection, name)
@@ -810,17 +874,18 @@ class SQLiteQueueStore(QueueStore):
             connection.execute(
                 "DELETE FROM messages WHERE queue = ? AND message_id = ?", (source.name, old.message_id)
             )
+            _count(connection, source.name, -1, 0, 0)  # (visible, filed so)
             if source.attributes.fifo_queue:
                 _touch_groups(connection, source.name, [old.message_group_id])
-            _insert(connection, target, new, fifo)
+            _insert(connection, target, new, fifo, now)
 
         _, budget = move_budget(task, now)
-        rows = connection.execute(f"{visible_sql} LIMIT ?", (source.name, now, budget)).fetchall()
+        rows = connection.execute(_RECEIVABLE, (source.name, -1, now, cutoff, budget)).fetchall()
         return step_moves(
             task,
             now,
-            [_message_from_row(row) for row in rows],
+            [_message_from_row(row[1:]) for row in rows],
             target_is_fifo,
             move,
-            lambda: connection.execute(f"{visible_sql} LIMIT 1", (source.name, now)).fetchone() is not None,
+            lambda: connection.execute(_RECEIVABLE, (source.name, -1, now, cutoff, 1)).fetchone() is not None,
         )

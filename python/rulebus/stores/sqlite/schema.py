@@ -34,7 +34,8 @@ CREATE TABLE IF NOT EXISTS messages (
     message_group_id TEXT,
     message_deduplication_id TEXT,
     sequence_number TEXT,
-    dead_letter_source_arn TEXT
+    dead_letter_source_arn TEXT,
+    promoted INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS deduplication (
     queue TEXT NOT NULL,
@@ -74,11 +75,7 @@ CREATE TABLE IF NOT EXISTS move_tasks (
 );
 CREATE INDEX IF NOT EXISTS move_tasks_by_source ON move_tasks (source_arn, seq);
 CREATE UNIQUE INDEX IF NOT EXISTS messages_by_id ON messages (queue, message_id);
-CREATE INDEX IF NOT EXISTS messages_by_visibility ON messages (queue, visible_at, seq);
 CREATE INDEX IF NOT EXISTS messages_by_age ON messages (queue, sent_timestamp);
--- Send order with the visibility alongside: a standard receive walks it from the oldest and
--- stops after the first visible ones, instead of sorting every visible row.
-CREATE INDEX IF NOT EXISTS messages_by_order ON messages (queue, seq, visible_at);
 -- Expiring deduplication ids and receive attempts costs what expires, not what is kept.
 CREATE INDEX IF NOT EXISTS deduplication_by_expiry ON deduplication (queue, expires_at);
 CREATE INDEX IF NOT EXISTS receive_attempts_by_age ON receive_attempts (queue, received_at);
@@ -104,6 +101,37 @@ INSERT INTO fifo_groups (queue, group_id, head_seq)
     WHERE message_group_id IS NOT NULL AND queue IN (SELECT name FROM queues WHERE name LIKE '%.fifo')
     GROUP BY queue, message_group_id;
 """
+#: Where a message is filed for receiving, as the memory store's queues file theirs: ``promoted``
+#: 1 files it as visible, in send order (a standard receive takes the first ones, however many
+#: are hidden); 0 as hidden, by ``visible_at`` (delayed, or in flight), until a receive finds
+#: it due and promotes it. Replaces the older indexes on (queue, visible_at, seq) and
+#: (queue, seq, visible_at), whose walks crossed every hidden row.
+FILING = """
+CREATE INDEX IF NOT EXISTS messages_receivable ON messages (queue, seq) WHERE promoted = 1;
+CREATE INDEX IF NOT EXISTS messages_hidden ON messages (queue, visible_at) WHERE promoted = 0;
+DROP INDEX IF EXISTS messages_by_visibility;
+DROP INDEX IF EXISTS messages_by_order;
+"""
+
+#: Per queue: its rows, those filed hidden, and those filed hidden that were received (in flight
+#: once promotion is done). Kept in the transactions that change them, so GetQueueAttributes and
+#: the in-flight limit read three numbers instead of counting rows. Filled from the messages
+#: when a file made before it is opened.
+QUEUE_COUNTS = """
+CREATE TABLE queue_counts (
+    queue TEXT PRIMARY KEY,
+    messages INTEGER NOT NULL,
+    hidden INTEGER NOT NULL,
+    in_flight INTEGER NOT NULL
+);
+INSERT INTO queue_counts
+    SELECT name,
+        (SELECT COUNT(*) FROM messages WHERE queue = name),
+        (SELECT COUNT(*) FROM messages WHERE queue = name AND promoted = 0),
+        (SELECT COUNT(*) FROM messages WHERE queue = name AND promoted = 0 AND receive_count > 0)
+    FROM queues;
+"""
+
 MESSAGES_BY_GROUP = (
     "CREATE INDEX IF NOT EXISTS messages_by_group ON messages (queue, message_group_id, seq) "
     "WHERE message_group_id IS NOT NULL"
@@ -316,10 +344,16 @@ def create_schema(connection: sqlite3.Connection) -> None:
         for column in ADDED_MESSAGE_COLUMNS:
             if column not in present:
                 connection.execute(f"ALTER TABLE messages ADD COLUMN {column} TEXT")
+        if "promoted" not in present:
+            # Every row filed hidden: the first receive promotes the visible ones.
+            connection.execute("ALTER TABLE messages ADD COLUMN promoted INTEGER NOT NULL DEFAULT 0")
         connection.execute(MESSAGES_BY_GROUP)
-        if not _has_table(connection, "fifo_groups"):
-            for statement in _statements(FIFO_GROUPS):
-                connection.execute(statement)
+        for script, table in ((FIFO_GROUPS, "fifo_groups"), (QUEUE_COUNTS, "queue_counts")):
+            if not _has_table(connection, table):
+                for statement in _statements(script):
+                    connection.execute(statement)
+        for statement in _statements(FILING):
+            connection.execute(statement)
     except BaseException:
         connection.execute("ROLLBACK")
         raise
