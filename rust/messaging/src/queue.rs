@@ -91,12 +91,21 @@ pub struct Held<'a, M> {
 }
 
 /// The messages filed for receiving, by their place in send order.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Filing {
     visible: BTreeSet<u64>,
     hidden: BTreeSet<(Deadline, u64)>,
     /// Hidden messages that were received at least once: the queue's messages in flight.
     in_flight: usize,
+    /// The latest instant a message was filed or promoted at: while the clock has not gone back
+    /// before it, the filing alone tells what is visible (see `MessageQueue::settled_counts`).
+    latest: f64,
+}
+
+impl Default for Filing {
+    fn default() -> Self {
+        Self { visible: BTreeSet::new(), hidden: BTreeSet::new(), in_flight: 0, latest: f64::NEG_INFINITY }
+    }
 }
 
 impl Filing {
@@ -104,6 +113,7 @@ impl Filing {
     /// it, so that `add` files a message before storing it and the others file the slot they
     /// already hold: one walk down `slots` each.
     fn file<M>(&mut self, seq: u64, slot: &mut Slot<M>, now: f64) {
+        self.latest = self.latest.max(now);
         if slot.visible_at <= now {
             slot.place = Place::Visible;
             self.visible.insert(seq);
@@ -313,6 +323,7 @@ impl<M> MessageQueue<M> {
 
     /// Hidden messages whose time has come become visible.
     pub fn promote(&mut self, now: f64) {
+        self.filing.latest = self.filing.latest.max(now);
         while let Some(&(deadline, seq)) = self.filing.hidden.first() {
             if deadline.0 > now || deadline.0.is_nan() {
                 break;
@@ -367,6 +378,21 @@ impl<M> MessageQueue<M> {
             self.slots.iter().map(|slot| slot.sent).fold(f64::INFINITY, f64::min)
         };
         expired.len()
+    }
+
+    /// `counts`, after dropping the expired messages and promoting the due ones (what a receive
+    /// does first): then, unless the clock went back or a message is taken, the filing's sizes
+    /// are the counts, read without looking at a message (a scan otherwise).
+    pub fn settled_counts(&mut self, now: f64, cutoff: f64) -> Counts {
+        self.drop_expired(cutoff);
+        self.promote(now);
+        let filing = &self.filing;
+        let filed = filing.visible.len() + filing.hidden.len();
+        if now < filing.latest || filed != self.slots.len() {
+            return self.counts(now, cutoff);
+        }
+        let hidden = filing.hidden.len();
+        Counts { visible: filing.visible.len(), in_flight: filing.in_flight, delayed: hidden - filing.in_flight }
     }
 
     /// The counts at `now`, leaving out messages sent at or before `cutoff` (expired, not yet
@@ -510,6 +536,24 @@ mod tests {
         assert_eq!(queue.len(), 1);
         assert_eq!(queue.counts(0.0, 2.5), Counts { visible: 1, in_flight: 0, delayed: 0 });
         assert_eq!(queue.counts(0.0, 3.0), Counts::default());
+    }
+
+    #[test]
+    fn settled_counts_agree_with_a_scan() {
+        let mut queue = queue_of(&[("a", 0.0, 9.0), ("b", 1.0, 0.0), ("c", 2.0, 0.0), ("d", 3.0, 0.0)], 0.0);
+        queue.promote(0.0);
+        queue.take(0.0);
+        queue.update("b", "b".into(), 5.0, true, 0.0);
+        for now in [0.0, 5.0, 9.0, 10.0] {
+            let scanned = queue.counts(now, -1.0);
+            assert_eq!(queue.settled_counts(now, -1.0), scanned, "at {now}");
+        }
+        // Gone back before the latest filing: "b" is filed visible at 10 but hidden at 4.
+        queue.update("b", "b".into(), 5.0, true, 10.0);
+        assert_eq!(queue.settled_counts(4.0, -1.0), Counts { visible: 2, in_flight: 1, delayed: 1 });
+        // Expired ones are dropped first: "a" and "b" were sent at or before 1.
+        assert_eq!(queue.settled_counts(10.0, 1.0), Counts { visible: 2, in_flight: 0, delayed: 0 });
+        assert_eq!(queue.len(), 2);
     }
 
     #[test]

@@ -511,9 +511,11 @@ impl MemoryQueue {
         self.messages.drop_expired(now - self.settings.retention)
     }
 
-    /// ``(visible, in flight, delayed)`` at ``now``, expired messages left out.
-    fn counts(&self, now: f64) -> (usize, usize, usize) {
-        let counts = self.messages.counts(now, now - self.settings.retention);
+    /// ``(visible, in flight, delayed)`` at ``now``, after dropping the expired messages and
+    /// promoting the due ones: read from the filing, not by looking at each message, unless the
+    /// clock went back.
+    fn counts(&mut self, now: f64) -> (usize, usize, usize) {
+        let counts = self.messages.settled_counts(now, now - self.settings.retention);
         (counts.visible, counts.in_flight, counts.delayed)
     }
 

@@ -5,6 +5,10 @@ send order, the visible ones by send order and the hidden ones by deadline, so a
 the oldest visible in O(log n) whatever is hidden. The SQS rules stay in Python
 (:mod:`rulebus.stores.semantics`); the native queue is only where messages live, as immutable
 ``StoredMessage`` objects (a fan-out's plain messages as native data until first read).
+
+Beside each queue (:mod:`rulebus.stores.memory.fifo`): the windows of its deduplication ids and
+ReceiveRequestAttemptIds, which lapse from the front, and a FIFO queue's message groups filed
+ready or waiting, so that a send, a receive and the counts cost the same at any backlog.
 """
 
 from __future__ import annotations
@@ -279,14 +283,15 @@ class MemoryQueueStore(QueueStore):
         groups = self._beside[queue].groups
         served: list[str] = []
         retention = record.attributes.message_retention_period
-        candidates: Iterator[tuple[object, StoredMessage]]
+        candidates: Iterator[tuple[int | None, StoredMessage]]
         if groups is not None:
-            candidates = fifo_candidates(groups, now, retention, served)
+            in_groups: Iterator[tuple[int, StoredMessage]] = fifo_candidates(groups, now, retention, served)
+            candidates = in_groups
         else:
             state.promote(now)
             candidates = ((None, message) for message in iter(lambda: state.take(now), None))
 
-        def dead_letter(_: object, arrived: StoredMessage) -> None:
+        def dead_letter(_: int | None, arrived: StoredMessage) -> None:
             nonlocal moved
             assert target is not None
             state.remove(arrived.message_id)

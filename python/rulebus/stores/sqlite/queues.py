@@ -1,5 +1,21 @@
 """The SQLite store's queues: rows of ``queues``, ``messages``, ``deduplication``,
-``receive_attempts``, ``deleted_queues`` and ``move_tasks``, each step one transaction."""
+``receive_attempts``, ``deleted_queues``, ``move_tasks``, ``fifo_groups`` and ``queue_counts``,
+each step one transaction.
+
+What keeps each step's cost flat in what a queue holds (issue 12; benches/compare_scaling.py):
+
+- a message row is filed visible (``promoted = 1``, walked in send order) or hidden (by
+  ``visible_at``), and each receive first promotes the hidden rows that came due: a standard
+  receive reads the first visible rows however many are in flight or delayed;
+- a FIFO queue's groups are rows of ``fifo_groups``, filed ready or waiting
+  (:class:`~rulebus.stores.semantics.FifoGroups`): a receive reads the groups it takes from,
+  not the backlog;
+- ``queue_counts`` holds each queue's rows, hidden rows and hidden received rows, changed in the
+  same transactions as the rows: GetQueueAttributes and the in-flight limit read them (exact
+  while the broker's clock only moves forward; AWS's counts are approximate, and after the
+  clock went back these may be until it catches up) instead of counting rows;
+- deduplication ids and receive attempts expire by index ranges (what lapsed, not what is kept).
+"""
 
 from __future__ import annotations
 
