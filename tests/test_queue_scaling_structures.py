@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fake_clock import START, FakeClock
@@ -20,20 +19,8 @@ from rulebus import Broker
 from rulebus.sqs.attributes import QueueAttributes
 from rulebus.sqs.queue import Queue
 from rulebus.stores.memory.fifo import Window
-
-
-def bodies(messages: list[Any]) -> list[str]:
-    return [m.body for m in messages]
-
-
-def counts(queue: Queue) -> tuple[int, int, int]:
-    a = queue.attributes
-    return (
-        int(a["ApproximateNumberOfMessages"]),
-        int(a["ApproximateNumberOfMessagesNotVisible"]),
-        int(a["ApproximateNumberOfMessagesDelayed"]),
-    )
-
+from test_queue import counts
+from test_queue_fifo_dlq import bodies
 
 # ------------------------------------------------------------------------------------------
 # Deduplication windows.
