@@ -34,7 +34,8 @@ from rulebus.sns.publish import Prepared
 from rulebus.sns.routes import Route, Selection, TargetKind
 from rulebus.sns.subscription import Subscription
 from rulebus.sqs.queue import Queue
-from rulebus.stores.queues import StoredMessage
+from rulebus.stores.base import NotFound
+from rulebus.stores.records import StoredMessage
 from rulebus.transport import post_with_retries
 
 if TYPE_CHECKING:
@@ -127,7 +128,7 @@ class TopicDelivery:
         start = 0
         while start < len(publishes):
             stored = publishes[start:] if start else publishes
-            done, refused = store.put_notifications(signing, _as_tuples(stored), account, now, sent_at)
+            done, refused = store.queues.put_notifications(signing, _as_tuples(stored), account, now, sent_at)
             start += done
             if refused:  # of the last publish stored
                 selection, prepared = batch.selected[start - 1]
@@ -163,7 +164,7 @@ class TopicDelivery:
         if plain:
             store = self._broker._store
             texts = [(delivery.route.queue, delivery.payload) for delivery in plain]
-            refused = set(store.put_plain_many(texts, self._broker.account, now))
+            refused = set(store.queues.put_plain_many(texts, self._broker.account, now))
             for number, delivery in enumerate(plain):
                 if number in refused:  # the queue way, where it succeeds or fails as SendMessage would
                     queued.append(delivery)
@@ -204,8 +205,8 @@ class TopicDelivery:
         if not batches:
             return
         try:
-            self._broker._store.put_messages_many(batches)
-        except AwsError:  # a queue went away in between: one by one, so the others still get theirs
+            self._broker._store.queues.put_messages_many(batches)
+        except NotFound:  # a queue went away in between: one by one, so the others still get theirs
             for delivery in stored:
                 self.attempt(delivery, sent)
             return
@@ -291,7 +292,7 @@ class TopicDelivery:
             arn is None
             or name is None
             or not arn.is_in(broker.region, broker.account)
-            or broker._store.get_stream(name) is None
+            or broker._store.streams.get_stream(name) is None
         ):
             raise AwsError("ResourceNotFoundException", f"Stream {name} does not exist.")
         broker.stream(name).put_record(data, message_id)

@@ -18,7 +18,7 @@ from rulebus.arn import Arn
 from rulebus.sns.envelope import quote
 from rulebus.sns.errors import invalid
 from rulebus.sns.policies import DEFAULT_RETRY_POLICY, effective_delivery
-from rulebus.stores.topics import SubscriptionRecord
+from rulebus.stores.records import SubscriptionRecord
 from rulebus.transport import HTTP_PROTOCOLS
 
 if TYPE_CHECKING:

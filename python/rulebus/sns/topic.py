@@ -5,7 +5,7 @@ each topic keeps one ``RuleSet("sns")`` whose rule names are subscription ARNs; 
 once which subscriptions match and delivers to those only. Everything else here is SNS's surface:
 limits, error texts (spec/aws-semantics.md section 2) and the exact notification envelope.
 
-Topics and their subscriptions live in the broker's store (``rulebus.stores.queues``): with
+Topics and their subscriptions live in the broker's store (``rulebus.stores``): with
 ``Broker("app.db")`` they survive restarts and every broker on the file sees the same ones, and a
 publish from any of them delivers to every subscription. Each ``Topic`` object keeps a view of them
 (``Subscription`` objects and one compiled ``RuleSet``) and re-reads the store's records only when
@@ -76,8 +76,8 @@ from rulebus.sns.subscription import (
     subscription_from_record,
 )
 from rulebus.sqs.queue import Queue
-from rulebus.stores.queues import new_message_id
-from rulebus.stores.topics import SubscriptionRecord
+from rulebus.stores.receipts import new_message_id
+from rulebus.stores.records import SubscriptionRecord
 from rulebus.transport import HTTP_PROTOCOLS
 
 if TYPE_CHECKING:
@@ -183,13 +183,13 @@ class Topic:
         subscriptions gone from it, add the new ones (keeping existing objects, their counters and
         local targets), and update the filter policies in the RuleSet to match."""
         store = self._broker._store
-        if store.subscriptions_version(self.name) == self._version:
+        if store.topics.subscriptions_version(self.name) == self._version:
             return
         with self._sync_lock:
             self._refresh(store)
 
     def _refresh(self, store: Any) -> None:
-        version, records = store.subscriptions(self.name)
+        version, records = store.topics.subscriptions(self.name)
         stored = {record.subscription_arn: record for record in records}
         for arn, subscription in list(self._subscriptions.items()):
             if subscription.protocol != "python" and arn not in stored:
@@ -368,7 +368,7 @@ class Topic:
                 None,
             )
         else:
-            stored, version = self._broker._store.add_subscription(self._record(subscription))
+            stored, version = self._broker._store.topics.add_subscription(self._record(subscription))
             if version == -1:
                 raise invalid("Topic does not exist", "NotFound")
             self._sync()
@@ -413,7 +413,7 @@ class Topic:
                     if self._broker._clock() - subscription.token_issued > TOKEN_LIFETIME_SECONDS:
                         break
                     record = replace(self._record(subscription), pending_confirmation=False)
-                    self._broker._store.update_subscription(record)
+                    self._broker._store.topics.update_subscription(record)
                     subscription.pending_confirmation = False
                     self._drop_plan()
                 return subscription
@@ -424,7 +424,7 @@ class Topic:
         arn = subscription.subscription_arn if isinstance(subscription, Subscription) else subscription
         local = self._subscriptions.get(arn)
         if local is None or local.protocol != "python":
-            self._broker._store.remove_subscription(self.name, arn)
+            self._broker._store.topics.remove_subscription(self.name, arn)
         if self._subscriptions.pop(arn, None) is not None:
             self._sync_rules()
 
@@ -479,7 +479,7 @@ class Topic:
                 setattr(own, name, changed)
         else:
             record = replace(self._record(own), **changes)
-            if self._broker._store.update_subscription(record) == -1:
+            if self._broker._store.topics.update_subscription(record) == -1:
                 raise invalid("Topic does not exist", "NotFound")
             own.adopt(record)
         self._sync_rules()
@@ -564,7 +564,7 @@ class Topic:
         scope = (prepared.group_id or "") if self._deduplication_per_group else ""
         # Increasing, not consecutive (spec 1.9's SequenceNumber shape). The store keeps the window
         # and the counter, so every broker on it deduplicates and numbers alike.
-        first_id, sequence_number = self._broker._store.fifo_publish(
+        first_id, sequence_number = self._broker._store.topics.fifo_publish(
             self.name, scope, prepared.deduplication_id or "", message_id, now, 1 + secrets.randbelow(1 << 16)
         )
         return PublishResult(first_id, sequence_number)
