@@ -182,7 +182,7 @@ class RoutePlan:
     def tail(self, prepared: Prepared) -> str:
         """The envelope's text after the UnsubscribeURL: the message attributes (made once per
         attribute values, as they repeat) and the closing brace."""
-        attributes = prepared.sent_attributes
+        attributes = prepared.attributes if prepared.per_protocol is None else {}  # sent_attributes
         if not attributes:
             return attributes_tail(attributes)
         key = prepared.attributes_key

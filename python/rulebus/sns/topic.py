@@ -581,7 +581,14 @@ class Topic:
         with self._sync_lock:
             plan = self._current_plan()
             rules = self._rules
-            selections = [plan.select(entry, rules) if plan.selects(entry) else None for entry in prepared]
+            general = plan.general
+            # RoutePlan.selects, inlined: this is every publish's path.
+            selections = [
+                None
+                if general or entry.per_protocol is not None or entry.group_id is not None
+                else plan.select(entry, rules)
+                for entry in prepared
+            ]
         results: list[PublishResult] = []
         delivery = self._delivery
         batch = FanOutBatch()
