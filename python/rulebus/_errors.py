@@ -69,6 +69,12 @@ class AwsError(RulebusError):
         return f"{type(self).__name__}({self.code!r}, {self.message!r})"
 
 
+class ParameterTypeError(AwsError, TypeError):
+    """A parameter of the wrong Python type (None where a list is required, an int where a str
+    is): an :class:`AwsError` with the service's validation code and message, and a ``TypeError``
+    too, since a wrong type is also a programming error (see :mod:`rulebus.validation`)."""
+
+
 #: SQS's errors: modeled shape name (``AwsError.code``) -> (legacy query code, HTTP status), from
 #: spec section 0 ("SQS JSON error mechanics"). Unmodeled errors are keyed by their legacy code.
 SQS_ERRORS: dict[str, tuple[str, int]] = {

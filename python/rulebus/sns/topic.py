@@ -55,6 +55,7 @@ from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any, Callable, Union
 from urllib.parse import unquote, urlsplit
 
+from rulebus import validation
 from rulebus._core import DeliveryCounter, FanOut, FilterPolicy, RuleSet, sns_notification_head
 from rulebus._errors import AwsError, InvalidFilterPolicyError
 from rulebus.delivery import DeliveryLanes
@@ -86,6 +87,11 @@ _FIFO_TOPIC_NAME = re.compile(r"[A-Za-z0-9_-]{1,251}\.fifo")
 # MessageGroupId / MessageDeduplicationId: 1-128 alphanumerics and punctuation (as SQS, spec 1.9).
 _FIFO_ID = re.compile(r"[!-~]{1,128}")  # printable ASCII but space: alphanumerics and punctuation
 _BATCH_ENTRY_ID = re.compile(r"[A-Za-z0-9_-]+")
+# The members of PublishBatchRequestEntry and MessageAttributeValue (botocore's SNS model).
+_PUBLISH_BATCH_ENTRY = frozenset(
+    ("Id", "Message", "Subject", "MessageStructure", "MessageAttributes", "MessageDeduplicationId", "MessageGroupId")
+)
+_ATTRIBUTE_VALUE = frozenset(("DataType", "StringValue", "BinaryValue"))
 _ATTRIBUTE_NAME_CHAR = re.compile(r"[A-Za-z0-9_.-]")
 _CONTROL_CHAR = re.compile("[\x00-\x1f\x7f]")
 _QUEUE_ARN = re.compile(r"arn:aws:sqs:([^:]+):([^:]+):([^:]+)")
@@ -252,8 +258,7 @@ def _check_fifo_id(parameter: str, value: Any) -> str:
 
 
 def _check_attribute_name(name: Any) -> None:
-    if not isinstance(name, str):
-        raise TypeError(f"message attribute names must be str, not {type(name).__name__}")
+    validation.text(name, "MessageAttributes", validation.SNS)
     if len(name.encode("utf-8")) >= 256:
         raise _invalid(
             "Length of message attribute name must be less than 256 bytes.", PARAMETER_VALUE_INVALID
@@ -292,7 +297,8 @@ def validate_sns_message_attributes(
     for name, attribute in attributes.items():
         _check_attribute_name(name)
         if not isinstance(attribute, Mapping):
-            raise TypeError(f"message attribute {name!r} must be a mapping")
+            raise validation.SNS.wrong_type(f"MessageAttributes.{name}", attribute, "a map")
+        validation.keys(attribute, f"MessageAttributes.{name}", validation.SNS, _ATTRIBUTE_VALUE)
         data_type = attribute.get("DataType")
         if not data_type:
             # LocalStack's wording (not in the spec).
@@ -300,8 +306,7 @@ def validate_sns_message_attributes(
                 f"The message attribute '{name}' must contain non-empty message attribute value.",
                 PARAMETER_VALUE_INVALID,
             )
-        if not isinstance(data_type, str):
-            raise TypeError(f"DataType of message attribute {name!r} must be str")
+        validation.text(data_type, "DataType", validation.SNS)
         parts = data_type.split(".")
         if parts[0] not in ("String", "Number", "Binary") or len(parts) > 2 or "" in parts:
             raise _invalid(
@@ -331,11 +336,12 @@ def validate_sns_message_attributes(
             )
         if field_kind == "Binary":
             if isinstance(value, str):
-                value = value.encode("utf-8")
+                value = validation.text(value, "BinaryValue", validation.SNS).encode("utf-8")
+            elif not isinstance(value, (bytes, bytearray, memoryview)):
+                raise validation.SNS.wrong_type("BinaryValue", value, "a blob")
             result[name] = {"DataType": data_type, "BinaryValue": bytes(value)}
             continue
-        if not isinstance(value, str):
-            raise TypeError(f"StringValue of message attribute {name!r} must be str")
+        validation.text(value, "StringValue", validation.SNS)
         if parts[0] == "Number":
             try:
                 Decimal(value.strip())
@@ -375,7 +381,7 @@ def _plain_attributes(
             return None
         data_type = attribute.get("DataType")
         value = attribute.get("StringValue")
-        if type(data_type) is not str or type(value) is not str or not value:
+        if type(data_type) is not str or type(value) is not str or not value or not validation.is_text(value):
             return None
         if data_type == "Number":
             try:
@@ -1326,9 +1332,8 @@ class Topic:
             # A Python callable is our own protocol; its endpoint names the object, for display.
             name = getattr(target, "__qualname__", type(target).__qualname__)
             return "python", f"python:{name}:{id(target):x}", target
-        raise TypeError(
-            "a subscriber must be a Queue, an SQS queue ARN, an http(s):// URL or a callable, "
-            f"not {type(target).__name__}"
+        raise validation.SNS.wrong_type(
+            "Endpoint", target, "a Queue, an SQS queue ARN, an http(s):// URL, a Stream or a callable"
         )
 
     def subscribe(
@@ -1358,6 +1363,16 @@ class Topic:
         ``redrive_policy`` is ``{"deadLetterTargetArn": <SQS queue ARN>}``: where a delivery that
         failed (after its retries) goes.
         """
+        if isinstance(target, str):
+            validation.text(target, "Endpoint", validation.SNS)
+        for parameter, policy in (
+            ("FilterPolicy", filter_policy),
+            ("DeliveryPolicy", delivery_policy),
+            ("RedrivePolicy", redrive_policy),
+        ):
+            if not isinstance(policy, Mapping):
+                validation.text(policy, parameter, validation.SNS, required=False)
+        validation.text(filter_policy_scope, "FilterPolicyScope", validation.SNS)
         protocol, endpoint, deliver_to = self._endpoint(target)
         if protocol == "sqs" and endpoint.endswith(".fifo") and not self.fifo:
             raise _invalid(
@@ -1447,8 +1462,7 @@ class Topic:
         """ConfirmSubscription: the pending HTTP/S subscription with this token (valid 2 days) is
         confirmed and receives notifications from now on; confirming again answers the same
         subscription. An unknown or expired token: InvalidParameter "Invalid parameter: Token"."""
-        if not isinstance(token, str):
-            raise TypeError(f"token must be str, not {type(token).__name__}")
+        validation.text(token, "Token", validation.SNS)
         self._sync()
         for subscription in self._subscriptions.values():
             if token and subscription.token == token:
@@ -1465,6 +1479,7 @@ class Topic:
     def unsubscribe(self, subscription: Subscription | str) -> None:
         """Unsubscribe (a Subscription or its ARN); unsubscribing twice is not an error."""
         arn = subscription.subscription_arn if isinstance(subscription, Subscription) else subscription
+        validation.arn(arn, "SubscriptionArn", validation.SNS)
         local = self._subscriptions.get(arn)
         if local is None or local.protocol != "python":
             self._broker._store.remove_subscription(self.name, arn)
@@ -1479,8 +1494,12 @@ class Topic:
         Subscribe validates them, with SetSubscriptionAttributes' texts; an empty FilterPolicy,
         DeliveryPolicy or RedrivePolicy removes it. The change is stored, so every broker on the
         store delivers by it from its next publish."""
-        self._sync()
         arn = subscription.subscription_arn if isinstance(subscription, Subscription) else subscription
+        validation.arn(arn, "SubscriptionArn", validation.SNS)
+        validation.text(attribute_name, "AttributeName", validation.SNS)
+        if not isinstance(attribute_value, (Mapping, bool)):
+            validation.text(attribute_value, "AttributeValue", validation.SNS, required=False)
+        self._sync()
         own = self._subscriptions.get(arn)
         if own is None:
             raise _invalid("Subscription does not exist", "NotFound")
@@ -1549,13 +1568,14 @@ class Topic:
         group_id: str | None = None,
         deduplication_id: str | None = None,
     ) -> _Prepared:
-        if not isinstance(message, str):
-            raise TypeError(f"message must be str, not {type(message).__name__}")
+        validation.text(message, "Message", validation.SNS)
+        validation.text(subject, "Subject", validation.SNS, required=False)
+        validation.text(message_structure, "MessageStructure", validation.SNS, required=False)
+        validation.text(group_id, "MessageGroupId", validation.SNS, required=False)
+        validation.text(deduplication_id, "MessageDeduplicationId", validation.SNS, required=False)
         if not message:
             raise _invalid("Invalid parameter: Empty message")
         if subject is not None:
-            if not isinstance(subject, str):
-                raise TypeError(f"subject must be str, not {type(subject).__name__}")
             # Less than 100 characters, no line breaks or control characters, starting with a
             # letter, number or punctuation mark (AWS's Publish reference).
             if (
@@ -1645,6 +1665,7 @@ class Topic:
         "MessageAttributes"?, "MessageGroupId"?, "MessageDeduplicationId"?}``; returns
         ``{"Successful": [{"Id", "MessageId", "SequenceNumber" (FIFO)}], "Failed": [{"Id", "Code",
         "Message", "SenderFault"}]}``. Request-level problems raise ``AwsError``."""
+        validation.entries(entries, "PublishBatchRequestEntries", validation.SNS, _PUBLISH_BATCH_ENTRY)
         if not entries:
             # LocalStack's wording (not in the spec).
             raise _invalid("The batch request doesn't contain any entries", EMPTY_BATCH)
@@ -1671,7 +1692,8 @@ class Topic:
             ids.append(entry_id)
             message = entry.get("Message")
             if isinstance(message, str):
-                total += len(message) if message.isascii() else len(message.encode("utf-8"))
+                # surrogatepass: a message with a lone surrogate is counted, then refused alone.
+                total += len(message) if message.isascii() else len(message.encode("utf-8", "surrogatepass"))
         if total > MAX_MESSAGE_BYTES:
             raise _invalid(
                 "The length of all the messages put together is more than the limit.", BATCH_REQUEST_TOO_LONG
@@ -2038,6 +2060,7 @@ class Topic:
         notifications, their retries and dead-lettering) has finished; False if ``timeout``
         seconds ran out first. Publish and Subscribe return before they POST, as on AWS; queue
         and callable subscriptions are served before Publish returns."""
+        validation.finite_number(timeout, "timeout", validation.SNS, required=False)
         return self._lanes.wait(timeout)
 
     def _dead_letter(

@@ -1,0 +1,317 @@
+"""Bad input answered as AWS answers it: the checks each public method of the services makes
+first, before anything reaches a store.
+
+A request that AWS refuses because a parameter breaks its model (absent, of the wrong type, not
+Unicode text, an unknown member in a batch entry) is refused here with the error the service
+gives for an invalid parameter, worded as that service words it:
+
+========== =========================== ==================================================
+service    code                        message
+========== =========================== ==================================================
+SQS        MissingParameter            "The request must contain the parameter P."
+SQS        InvalidParameterValue       "Value V for parameter P is invalid. Reason: R"
+SNS        InvalidParameter            "Invalid parameter: P" (+ " Reason: R")
+EventBridge ValidationException        "1 validation error detected: Value V at 'p' failed
+Kinesis                                to satisfy constraint: R" (null: "Member must not
+                                       be null")
+========== =========================== ==================================================
+
+The missing-parameter texts are AWS's; the reasons for a wrong type, for text that is not valid
+Unicode and for an unknown entry member are rulebus's choice in AWS's style (AWS's JSON services
+answer a JSON type mismatch with SerializationException and SDKs refuse unknown members before
+sending, so there is no service text to copy; the unknown-member reason borrows botocore's
+wording, which is what a boto3 user sees).
+
+Wrong Python types (None where a list is required, an int where a str is) raise
+:class:`~rulebus._errors.ParameterTypeError`: an ``AwsError`` with the service's code and
+message above that is also a ``TypeError``, so code that caught the ``TypeError`` these used to
+be keeps working while every refusal is a ``RulebusError``.
+
+A lone surrogate (``"\\ud800"``) is a Python str that has no UTF-8 form, so it cannot travel in
+a request: it is refused like any other invalid text, before a store (SQLite cannot encode it)
+sees it, so the memory and SQLite stores answer alike. SQS message bodies and attribute values
+keep SQS's own InvalidMessageContents / InvalidParameterValue texts (their character checks
+cover surrogates).
+
+The checks are cheap on purpose (hot paths call them): an ``isinstance`` and, for text, one C scan
+that only non-ASCII strings pay.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from rulebus._errors import AwsError, ParameterTypeError, sqs_error
+
+__all__ = [
+    "EVENTS",
+    "KINESIS",
+    "SNS",
+    "SQS",
+    "Wording",
+    "account_id",
+    "arn",
+    "entries",
+    "finite_number",
+    "integer",
+    "is_text",
+    "mapping",
+    "keys",
+    "region_name",
+    "shown",
+    "string_list",
+    "text",
+]
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+#: Longest value an error message shows (AWS's messages quote values whole; a cap keeps a 1 MB
+#: body out of a traceback).
+_SHOWN_LIMIT = 256
+
+
+def is_text(value: str) -> bool:
+    """Whether a str is valid Unicode text, i.e. has a UTF-8 form (no lone surrogates). ASCII
+    strings answer without a scan (``isascii`` reads a flag)."""
+    return value.isascii() or _SURROGATE.search(value) is None
+
+
+def shown(value: Any) -> str:
+    """A value as an error message quotes it: printable whatever it holds (a lone surrogate is
+    shown as ``\\ud800``, since the message itself must be valid text), None as ``null``."""
+    if value is None:
+        return "null"
+    text_value = value if isinstance(value, str) else repr(value)
+    if len(text_value) > _SHOWN_LIMIT:
+        text_value = text_value[:_SHOWN_LIMIT] + "..."
+    return text_value if is_text(text_value) else text_value.encode("utf-8", "backslashreplace").decode()
+
+
+class Wording:
+    """How one service words a parameter it refuses (see the module docstring's table)."""
+
+    def missing(self, parameter: str) -> AwsError:
+        raise NotImplementedError
+
+    def invalid(self, parameter: str, value: Any, reason: str) -> AwsError:
+        raise NotImplementedError
+
+    def wrong_type(self, parameter: str, value: Any, expected: str) -> ParameterTypeError:
+        error = self.invalid(parameter, value, self.type_reason(expected))
+        return ParameterTypeError(error.code, error.message, query_code=error.query_code, status=error.status)
+
+    def type_reason(self, expected: str) -> str:
+        return f"Must be {expected}."
+
+    def not_text(self, parameter: str, value: Any) -> AwsError:
+        return self.invalid(parameter, value, self.text_reason())
+
+    def text_reason(self) -> str:
+        # rulebus's choice: what AWS would say of a string with no UTF-8 form is not recorded.
+        return "Must be valid Unicode text (a lone surrogate has no UTF-8 form)."
+
+
+class _SqsWording(Wording):
+    def missing(self, parameter: str) -> AwsError:
+        return sqs_error("MissingParameter", f"The request must contain the parameter {parameter}.")
+
+    def invalid(self, parameter: str, value: Any, reason: str) -> AwsError:
+        # The shape of SQS's range errors ("Value 11 for parameter MaxNumberOfMessages is invalid.").
+        return sqs_error(
+            "InvalidParameterValue", f"Value {shown(value)} for parameter {parameter} is invalid. Reason: {reason}"
+        )
+
+
+class _SnsWording(Wording):
+    def missing(self, parameter: str) -> AwsError:
+        return AwsError("InvalidParameter", f"Invalid parameter: {parameter}")
+
+    def invalid(self, parameter: str, value: Any, reason: str) -> AwsError:
+        # SNS's shape: "Invalid parameter: Attributes Reason: RawMessageDelivery: Invalid value ...".
+        return AwsError("InvalidParameter", f"Invalid parameter: {parameter} Reason: {reason}")
+
+
+class _JsonWording(Wording):
+    """EventBridge and Kinesis: the request model's ValidationException. Parameters are named as
+    the model's members are in these messages (``entries``, ``targets.1.member.id``)."""
+
+    def missing(self, parameter: str) -> AwsError:
+        return AwsError(
+            "ValidationException",
+            f"1 validation error detected: Value null at '{parameter}' failed to satisfy constraint: "
+            "Member must not be null",
+        )
+
+    def invalid(self, parameter: str, value: Any, reason: str) -> AwsError:
+        return AwsError(
+            "ValidationException",
+            f"1 validation error detected: Value '{shown(value)}' at '{parameter}' failed to satisfy "
+            f"constraint: {reason}",
+        )
+
+    def type_reason(self, expected: str) -> str:
+        return f"Member must be {expected}"
+
+    def text_reason(self) -> str:
+        return "Member must be valid Unicode text"
+
+
+SQS: Wording = _SqsWording()
+SNS: Wording = _SnsWording()
+EVENTS: Wording = _JsonWording()
+KINESIS: Wording = _JsonWording()
+
+
+# ------------------------------------------------------------------------------------------ checks
+
+
+def text(value: Any, parameter: str, wording: Wording, *, required: bool = True) -> Any:
+    """A str parameter that must be valid Unicode text; None is the missing-parameter error when
+    ``required``, else passes (returned as None)."""
+    if isinstance(value, str):
+        if value.isascii() or _SURROGATE.search(value) is None:
+            return value
+        raise wording.not_text(parameter, value)
+    if value is None:
+        if required:
+            raise wording.missing(parameter)
+        return None
+    raise wording.wrong_type(parameter, value, "a string")
+
+
+def integer(value: Any, parameter: str, wording: Wording, *, required: bool = True) -> Any:
+    """An int parameter (bools are not ints here, as on the wire); None as :func:`text`."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if value is None:
+        if required:
+            raise wording.missing(parameter)
+        return None
+    raise wording.wrong_type(parameter, value, "an integer")
+
+
+def finite_number(value: Any, parameter: str, wording: Wording, *, required: bool = True) -> Any:
+    """An int or float parameter that must be finite (NaN and infinities have no JSON form)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if isinstance(value, float) and not math.isfinite(value):
+            # rulebus's choice of reason, in the model's style.
+            raise wording.invalid(parameter, value, "Member must be a finite number")
+        return value
+    if value is None:
+        if required:
+            raise wording.missing(parameter)
+        return None
+    raise wording.wrong_type(parameter, value, "a number")
+
+
+def mapping(value: Any, parameter: str, wording: Wording, *, required: bool = True) -> Any:
+    """A mapping parameter (a JSON object on the wire)."""
+    if isinstance(value, Mapping):
+        return value
+    if value is None:
+        if required:
+            raise wording.missing(parameter)
+        return None
+    raise wording.wrong_type(parameter, value, "a map")
+
+
+def _sequence(value: Any, parameter: str, wording: Wording, required: bool) -> Any:
+    if isinstance(value, (list, tuple)) or (
+        isinstance(value, Sequence) and not isinstance(value, (str, bytes, bytearray, memoryview))
+    ):
+        return value
+    if value is None:
+        if required:
+            raise wording.missing(parameter)
+        return None
+    raise wording.wrong_type(parameter, value, "a list")
+
+
+def string_list(value: Any, parameter: str, wording: Wording, *, required: bool = True) -> Any:
+    """A list of str, each valid Unicode text."""
+    items = _sequence(value, parameter, wording, required)
+    if items is not None:
+        for item in items:
+            text(item, parameter, wording)
+    return items
+
+
+def entries(
+    value: Any,
+    parameter: str,
+    wording: Wording,
+    members: frozenset[str],
+    *,
+    required: bool = True,
+) -> Any:
+    """A list of batch entries, each a mapping whose keys are among the entry shape's
+    ``members``: an unknown member is refused, as botocore refuses it before sending (its wording;
+    AWS never sees such a request). One pass, no copies: the entries are returned as given."""
+    items = _sequence(value, parameter, wording, required)
+    if items is None:
+        return None
+    for index, entry in enumerate(items):
+        if not isinstance(entry, Mapping):
+            raise wording.wrong_type(f"{parameter}[{index}]", entry, "a map")
+        if not members.issuperset(entry):
+            keys(entry, f"{parameter}[{index}]", wording, members)
+    return items
+
+
+def keys(value: Mapping[Any, Any], parameter: str, wording: Wording, members: frozenset[str]) -> None:
+    """A mapping of a structure shape (a message attribute value, a target's parameters): every
+    key among the shape's ``members``, as botocore refuses others before sending (its wording)."""
+    if not members.issuperset(value):
+        unknown = next(key for key in value if key not in members)
+        raise wording.invalid(
+            parameter,
+            unknown,
+            f'Unknown parameter in {parameter}: "{shown(unknown)}", must be one of: ' + ", ".join(sorted(members)),
+        )
+
+
+def arn(value: Any, parameter: str, wording: Wording) -> str:
+    """An ARN parameter: valid text of ``arn:partition:service:region:account:resource`` shape,
+    else AWS's "An ARN must have at least 6 elements, not N" (SNS's answer to a malformed
+    TopicArn or SubscriptionArn, e.g. Unsubscribe of "pending confirmation")."""
+    text(value, parameter, wording)
+    parts = value.split(":", 5)
+    if len(parts) < 6 or parts[0] != "arn":
+        raise wording.invalid(
+            parameter, value, f"An ARN must have at least 6 elements, not {len(value.split(':'))}"
+        )
+    return value  # type: ignore[no-any-return]
+
+
+# ------------------------------------------------------------------------------------------ identity
+
+#: AWS region names: partition prefix, area, number (us-east-1, eu-central-2, us-gov-west-1,
+#: cn-north-1, ap-southeast-4, il-central-1, us-isob-east-1).
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")
+_ACCOUNT = re.compile(r"[0-9]{12}")
+
+
+def region_name(value: Any) -> str:
+    """A region a broker's ARNs can carry (``us-east-1``), as the SDKs require it."""
+    if not isinstance(value, str):
+        raise ParameterTypeError(
+            "InvalidParameterValue", f"region must be a str naming an AWS region, not {type(value).__name__}"
+        )
+    if not value.isascii() or not _REGION.fullmatch(value):
+        # rulebus's choice (AWS refuses an unknown region before any service sees the request).
+        raise AwsError("InvalidParameterValue", f"Invalid region {shown(value)}: not an AWS region name.")
+    return value
+
+
+def account_id(value: Any) -> str:
+    """A 12-digit AWS account id, what ARNs and queue URLs carry."""
+    if not isinstance(value, str):
+        raise ParameterTypeError(
+            "InvalidParameterValue", f"account must be a str of 12 digits, not {type(value).__name__}"
+        )
+    if not value.isascii() or not _ACCOUNT.fullmatch(value):
+        # rulebus's choice, the wording of IAM's "is not a valid account id" family.
+        raise AwsError("InvalidParameterValue", f"Invalid account id {shown(value)}: must be 12 digits.")
+    return value
