@@ -39,10 +39,11 @@ that only non-ASCII strings pay.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, overload
 
 from rulebus._errors import AwsError, ParameterTypeError, sqs_error
 
@@ -54,12 +55,15 @@ __all__ = [
     "Wording",
     "account_id",
     "arn",
+    "engine_text",
     "entries",
     "finite_number",
     "integer",
+    "json_text",
     "is_text",
     "mapping",
     "keys",
+    "pattern",
     "region_name",
     "shown",
     "string_list",
@@ -120,7 +124,8 @@ class _SqsWording(Wording):
     def invalid(self, parameter: str, value: Any, reason: str) -> AwsError:
         # The shape of SQS's range errors ("Value 11 for parameter MaxNumberOfMessages is invalid.").
         return sqs_error(
-            "InvalidParameterValue", f"Value {shown(value)} for parameter {parameter} is invalid. Reason: {reason}"
+            "InvalidParameterValue",
+            f"Value {shown(value)} for parameter {parameter} is invalid. Reason: {reason}",
         )
 
 
@@ -167,7 +172,11 @@ KINESIS: Wording = _JsonWording()
 # ------------------------------------------------------------------------------------------ checks
 
 
-def text(value: Any, parameter: str, wording: Wording, *, required: bool = True) -> Any:
+@overload
+def text(value: Any, parameter: str, wording: Wording) -> str: ...
+@overload
+def text(value: Any, parameter: str, wording: Wording, *, required: bool) -> str | None: ...
+def text(value: Any, parameter: str, wording: Wording, *, required: bool = True) -> str | None:
     """A str parameter that must be valid Unicode text; None is the missing-parameter error when
     ``required``, else passes (returned as None)."""
     if isinstance(value, str):
@@ -181,7 +190,11 @@ def text(value: Any, parameter: str, wording: Wording, *, required: bool = True)
     raise wording.wrong_type(parameter, value, "a string")
 
 
-def integer(value: Any, parameter: str, wording: Wording, *, required: bool = True) -> Any:
+@overload
+def integer(value: Any, parameter: str, wording: Wording) -> int: ...
+@overload
+def integer(value: Any, parameter: str, wording: Wording, *, required: bool) -> int | None: ...
+def integer(value: Any, parameter: str, wording: Wording, *, required: bool = True) -> int | None:
     """An int parameter (bools are not ints here, as on the wire); None as :func:`text`."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
@@ -268,21 +281,50 @@ def keys(value: Mapping[Any, Any], parameter: str, wording: Wording, members: fr
         raise wording.invalid(
             parameter,
             unknown,
-            f'Unknown parameter in {parameter}: "{shown(unknown)}", must be one of: ' + ", ".join(sorted(members)),
+            f'Unknown parameter in {parameter}: "{shown(unknown)}", must be one of: '
+            + ", ".join(sorted(members)),
         )
+
+
+def engine_text(value: Any) -> Any:
+    """A pattern, policy or event on its way to the engine: a str with a lone surrogate goes as
+    its UTF-8 bytes with the surrogate kept (``surrogatepass``), which the engine refuses as it
+    refuses any invalid UTF-8, with its own (AWS's) error; handed the str, the binding would
+    replace the surrogate with U+FFFD and accept it. Anything else is returned as given."""
+    if isinstance(value, str) and not (value.isascii() or _SURROGATE.search(value) is None):
+        return value.encode("utf-8", "surrogatepass")
+    return value
+
+
+def pattern(value: Any, parameter: str, wording: Wording) -> Any:
+    """An event pattern or filter policy parameter: its JSON text or a mapping (None passes).
+    Its text goes to the engine through :func:`engine_text`, for the engine's own errors."""
+    if value is None or isinstance(value, (str, Mapping)):
+        return value
+    raise wording.wrong_type(parameter, value, "a JSON object or its text")
+
+
+def json_text(value: Mapping[str, Any], parameter: str, wording: Wording) -> str:
+    """A mapping parameter (a pattern, a policy) as JSON text; ASCII, so a lone surrogate in it
+    travels escaped, as valid JSON. A value with no JSON form (bytes, an object, a cycle, NaN) is
+    the wrong type."""
+    try:
+        return json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise wording.wrong_type(parameter, value, f"JSON ({error})") from None
 
 
 def arn(value: Any, parameter: str, wording: Wording) -> str:
     """An ARN parameter: valid text of ``arn:partition:service:region:account:resource`` shape,
     else AWS's "An ARN must have at least 6 elements, not N" (SNS's answer to a malformed
     TopicArn or SubscriptionArn, e.g. Unsubscribe of "pending confirmation")."""
-    text(value, parameter, wording)
-    parts = value.split(":", 5)
+    checked = text(value, parameter, wording)
+    parts = checked.split(":", 5)
     if len(parts) < 6 or parts[0] != "arn":
         raise wording.invalid(
-            parameter, value, f"An ARN must have at least 6 elements, not {len(value.split(':'))}"
+            parameter, checked, f"An ARN must have at least 6 elements, not {len(checked.split(':'))}"
         )
-    return value  # type: ignore[no-any-return]
+    return checked
 
 
 # ------------------------------------------------------------------------------------------ identity

@@ -291,6 +291,7 @@ def validate_sns_message_attributes(
 ) -> dict[str, dict[str, Any]]:
     """Check Publish's MessageAttributes (boto3's form) as SNS does; return a normalised copy
     holding ``DataType`` and the one value key the type uses (``BinaryValue`` as bytes)."""
+    validation.mapping(attributes, "MessageAttributes", validation.SNS, required=False)
     if not attributes:
         return {}
     result: dict[str, dict[str, Any]] = {}
@@ -745,7 +746,7 @@ def _compile_filter_policy(policy: str | Mapping[str, Any], scope: str, subscrib
     SetSubscriptionAttributes does ("Invalid parameter: FilterPolicy: ..."); Subscribe puts
     "Attributes Reason: " before the attribute's name (spec 2.6)."""
     try:
-        return FilterPolicy(policy, scope=scope).text  # type: ignore[arg-type]
+        return FilterPolicy(validation.engine_text(policy), scope=scope).text  # type: ignore[arg-type]
     except InvalidFilterPolicyError as error:
         message = str(error)
         if subscribing and message.startswith(_FILTER_POLICY_ERROR):
@@ -1365,11 +1366,8 @@ class Topic:
         """
         if isinstance(target, str):
             validation.text(target, "Endpoint", validation.SNS)
-        for parameter, policy in (
-            ("FilterPolicy", filter_policy),
-            ("DeliveryPolicy", delivery_policy),
-            ("RedrivePolicy", redrive_policy),
-        ):
+        filter_policy = validation.pattern(filter_policy, "FilterPolicy", validation.SNS)
+        for parameter, policy in (("DeliveryPolicy", delivery_policy), ("RedrivePolicy", redrive_policy)):
             if not isinstance(policy, Mapping):
                 validation.text(policy, parameter, validation.SNS, required=False)
         validation.text(filter_policy_scope, "FilterPolicyScope", validation.SNS)
@@ -1497,7 +1495,9 @@ class Topic:
         arn = subscription.subscription_arn if isinstance(subscription, Subscription) else subscription
         validation.arn(arn, "SubscriptionArn", validation.SNS)
         validation.text(attribute_name, "AttributeName", validation.SNS)
-        if not isinstance(attribute_value, (Mapping, bool)):
+        if attribute_name == "FilterPolicy":
+            attribute_value = validation.pattern(attribute_value, "AttributeValue", validation.SNS)
+        elif not isinstance(attribute_value, (Mapping, bool)):
             validation.text(attribute_value, "AttributeValue", validation.SNS, required=False)
         self._sync()
         own = self._subscriptions.get(arn)

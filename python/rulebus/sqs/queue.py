@@ -173,10 +173,10 @@ def _out_of_range(parameter: str, value: Any, reason: str) -> AwsError:
 def _check_int(parameter: str, value: Any, low: int, high: int, reason: str) -> int:
     """Integer parameters: Python bools and floats are the wrong type (ParameterTypeError, also
     a TypeError), out of range is SQS's range error."""
-    validation.integer(value, parameter, validation.SQS)
-    if not low <= value <= high:
-        raise _out_of_range(parameter, value, reason)
-    return value
+    number = validation.integer(value, parameter, validation.SQS)
+    if not low <= number <= high:
+        raise _out_of_range(parameter, number, reason)
+    return number
 
 
 def _check_delay(value: Any) -> int:
@@ -191,8 +191,8 @@ def _not_for_this_queue_type(parameter: str, value: Any) -> AwsError:
     )
 
 
-def _check_fifo_id(parameter: str, value: Any) -> str:
-    validation.text(value, parameter, validation.SQS)
+def _check_fifo_id(parameter: str, given: Any) -> str:
+    value = validation.text(given, parameter, validation.SQS)
     if not _FIFO_ID.fullmatch(value):
         raise _out_of_range(
             parameter,
