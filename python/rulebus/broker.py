@@ -227,6 +227,7 @@ class Broker:
         """Open an EventBridge event bus, creating it if absent (``"default"`` always exists).
         Its rules and targets live in the store: every broker on an SQLite file routes by them."""
         validate_bus_name(name)
+        validation.text(description, "description", validation.EVENTS, required=False)
         if self._store.get_event_bus(name) is None:
             self._store.create_event_bus(EventBusRecord(name, self._clock(), description))
         bus = self._buses.get(name)
@@ -237,6 +238,7 @@ class Broker:
     def create_event_bus(self, name: str, description: str | None = None) -> EventBus:
         """CreateEventBus: ResourceAlreadyExistsException if the bus exists."""
         validate_bus_name(name)
+        validation.text(description, "description", validation.EVENTS, required=False)
         if "/" in name or name == DEFAULT_BUS:
             # AWS's custom bus names may not contain "/" (those are partner buses) nor be "default".
             raise AwsError("ValidationException", f"Event bus name {name} is not valid.")  # our wording

@@ -49,6 +49,7 @@ from rulebus._errors import AwsError, ParameterTypeError, sqs_error
 
 __all__ = [
     "EVENTS",
+    "IDEMPOTENCY",
     "KINESIS",
     "SNS",
     "SQS",
@@ -167,6 +168,8 @@ SQS: Wording = _SqsWording()
 SNS: Wording = _SnsWording()
 EVENTS: Wording = _JsonWording()
 KINESIS: Wording = _JsonWording()
+#: rulebus's idempotency helper is no AWS API: refused in the JSON services' request-model style.
+IDEMPOTENCY: Wording = _JsonWording()
 
 
 # ------------------------------------------------------------------------------------------ checks
