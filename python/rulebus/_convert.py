@@ -14,7 +14,9 @@ def _plain(value: Any) -> Any:
         return dict(value)
     # A value with no JSON form cannot be in a pattern, policy or event on the wire: the request
     # model's refusal (rulebus's wording, json's), also a TypeError as it used to be.
-    raise ParameterTypeError("ValidationException", f"Object of type {type(value).__name__} is not JSON serializable")
+    raise ParameterTypeError(
+        "ValidationException", f"Object of type {type(value).__name__} is not JSON serializable"
+    )
 
 
 def to_json(value: Mapping[str, Any]) -> str:

@@ -58,6 +58,10 @@ class AwsError(RulebusError):
         query_code: str | None = None,
         status: int = 400,
     ) -> None:
+        if not message.isascii():
+            # A value quoted from the request may hold a lone surrogate: shown escaped (\ud800),
+            # since the message itself must be text that can be printed and sent.
+            message = message.encode("utf-8", "backslashreplace").decode("utf-8")
         super().__init__(message)
         self.code = code
         self.message = message

@@ -265,7 +265,12 @@ _TARGET_MEMBERS = frozenset(
         "AppSyncParameters",
     )
 )
-_TEXT_MEMBERS = (("Source", "source"), ("DetailType", "detailType"), ("Detail", "detail"), ("TraceHeader", "traceHeader"))
+_TEXT_MEMBERS = (
+    ("Source", "source"),
+    ("DetailType", "detailType"),
+    ("Detail", "detail"),
+    ("TraceHeader", "traceHeader"),
+)
 
 
 def _check_entries(entries: Any) -> None:
@@ -280,8 +285,8 @@ def _check_entries(entries: Any) -> None:
             if value is not None and not isinstance(value, str):
                 raise validation.EVENTS.wrong_type(f"{where}.{name}", value, "a string")
         bus = entry.get("EventBusName")
-        if bus is not None and not isinstance(bus, (str, EventBus)):
-            raise validation.EVENTS.wrong_type(f"{where}.eventBusName", bus, "a string")
+        if not isinstance(bus, EventBus):  # a name or ARN the store is asked about
+            validation.text(bus, f"{where}.eventBusName", validation.EVENTS, required=False)
         resources = entry.get("Resources")
         if resources is not None:
             validation.string_list(resources, f"{where}.resources", validation.EVENTS)
@@ -511,7 +516,11 @@ class EventBus:
             raise _constraint(description, "description", "Member must have length less than or equal to 512")
         pattern_text = None
         if event_pattern is not None:
-            pattern_text = event_pattern if isinstance(event_pattern, str) else validation.json_text(event_pattern, "eventPattern", validation.EVENTS)
+            pattern_text = (
+                event_pattern
+                if isinstance(event_pattern, str)
+                else validation.json_text(event_pattern, "eventPattern", validation.EVENTS)
+            )
             if len(pattern_text) > MAX_PATTERN_LENGTH:
                 raise _constraint(
                     pattern_text, "eventPattern", "Member must have length less than or equal to 4096"

@@ -528,7 +528,9 @@ class Stream:
         seconds and starts at the first record that arrived at or after it."""
         validation.text(shard_id, "shardId", validation.KINESIS)
         validation.text(shard_iterator_type, "shardIteratorType", validation.KINESIS)
-        validation.text(starting_sequence_number, "startingSequenceNumber", validation.KINESIS, required=False)
+        validation.text(
+            starting_sequence_number, "startingSequenceNumber", validation.KINESIS, required=False
+        )
         if timestamp is not None and not isinstance(timestamp, datetime):
             validation.finite_number(timestamp, "timestamp", validation.KINESIS)
         if shard_iterator_type not in ITERATOR_TYPES:
@@ -937,7 +939,9 @@ class StreamConsumer:
         validation.text(initial_position, "initialPosition", validation.KINESIS)
         if initial_position not in ("TRIM_HORIZON", "LATEST"):
             raise constraint_error(
-                initial_position, "initialPosition", "Member must satisfy enum value set: [TRIM_HORIZON, LATEST]"
+                initial_position,
+                "initialPosition",
+                "Member must satisfy enum value set: [TRIM_HORIZON, LATEST]",
             )
         self.stream = stream
         self.name = name

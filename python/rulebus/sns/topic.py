@@ -89,7 +89,15 @@ _FIFO_ID = re.compile(r"[!-~]{1,128}")  # printable ASCII but space: alphanumeri
 _BATCH_ENTRY_ID = re.compile(r"[A-Za-z0-9_-]+")
 # The members of PublishBatchRequestEntry and MessageAttributeValue (botocore's SNS model).
 _PUBLISH_BATCH_ENTRY = frozenset(
-    ("Id", "Message", "Subject", "MessageStructure", "MessageAttributes", "MessageDeduplicationId", "MessageGroupId")
+    (
+        "Id",
+        "Message",
+        "Subject",
+        "MessageStructure",
+        "MessageAttributes",
+        "MessageDeduplicationId",
+        "MessageGroupId",
+    )
 )
 _ATTRIBUTE_VALUE = frozenset(("DataType", "StringValue", "BinaryValue"))
 _ATTRIBUTE_NAME_CHAR = re.compile(r"[A-Za-z0-9_.-]")
@@ -378,6 +386,7 @@ def _plain_attributes(
             or len(name) >= 256
             or not _PLAIN_ATTRIBUTE_NAME.fullmatch(name)
             or type(attribute) is not dict
+            or len(attribute) != 2  # DataType and StringValue, no other member
         ):
             return None
         data_type = attribute.get("DataType")
@@ -1575,16 +1584,15 @@ class Topic:
         validation.text(deduplication_id, "MessageDeduplicationId", validation.SNS, required=False)
         if not message:
             raise _invalid("Invalid parameter: Empty message")
-        if subject is not None:
-            # Less than 100 characters, no line breaks or control characters, starting with a
-            # letter, number or punctuation mark (AWS's Publish reference).
-            if (
-                not subject
-                or len(subject) > MAX_SUBJECT_LENGTH
-                or _CONTROL_CHAR.search(subject)
-                or subject[0].isspace()
-            ):
-                raise _invalid("Invalid parameter: Subject")
+        # Less than 100 characters, no line breaks or control characters, starting with a
+        # letter, number or punctuation mark (AWS's Publish reference).
+        if subject is not None and (
+            not subject
+            or len(subject) > MAX_SUBJECT_LENGTH
+            or _CONTROL_CHAR.search(subject)
+            or subject[0].isspace()
+        ):
+            raise _invalid("Invalid parameter: Subject")
         plain = _plain_attributes(message_attributes) if type(message_attributes) is dict else None
         if plain is not None:
             attributes, attributes_size, key = plain
@@ -1764,7 +1772,8 @@ class Topic:
                 plan = self._plan = _RoutePlan(self)
             general = plan.general
             selections = [
-                None if general or entry.per_protocol is not None or entry.group_id is not None
+                None
+                if general or entry.per_protocol is not None or entry.group_id is not None
                 else self._select(plan, entry)
                 for entry in prepared
             ]
