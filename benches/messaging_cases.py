@@ -136,7 +136,7 @@ class BareLoop:
 # --------------------------------------------------------------------------------------------
 # The bare SQLite loop: one table, rulebus's pragmas, one transaction per call.
 
-# The pragmas and connection settings of rulebus.stores.queues.SQLiteStore._connection, mirrored.
+# The pragmas and connection settings of rulebus.stores.sqlite.connection.Connections, mirrored.
 SQLITE_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA busy_timeout=30000")
 
 _BARE_SCHEMA = """

@@ -416,7 +416,7 @@ def test_deliveries_the_store_refuses_go_the_long_way(
     bus.put_rule("r", event_pattern={"source": ["com.shop"]})
     bus.put_targets("r", [{"Id": "a", "Arn": qarn("a")}, {"Id": "b", "Arn": qarn("b")}])
     store = broker._store
-    original = store.put_plain_many
+    original = store.queues.put_plain_many
     seen: list[int] = []
 
     def refusing(deliveries: Any, sender_id: str, now: float) -> list[int]:
@@ -426,14 +426,14 @@ def test_deliveries_the_store_refuses_go_the_long_way(
         assert original(kept, sender_id, now) == []
         return odd
 
-    monkeypatch.setattr(store, "put_plain_many", refusing)
+    monkeypatch.setattr(store.queues, "put_plain_many", refusing)
     bus.put_events([entry({"n": n}) for n in range(5)])
     assert seen == [10]
     assert sorted(details(broker, "a")) == list(range(5))
     assert sorted(details(broker, "b")) == list(range(5))
     assert bus.metrics == {"MatchedEvents": 5, "TriggeredRules": 5, "Invocations": 10}
     # Refused while later deliveries to the queue went the long way: stored in entry order with them.
-    monkeypatch.setattr(store, "put_plain_many", lambda deliveries, *_: list(range(len(deliveries))))
+    monkeypatch.setattr(store.queues, "put_plain_many", lambda deliveries, *_: list(range(len(deliveries))))
     bus.put_events([entry({"n": 0}), entry({"n": 1, "t": "é"}), entry({"n": 2})])
     assert details(broker, "a") == [0, 1, 2]
     assert details(broker, "b") == [0, 1, 2]

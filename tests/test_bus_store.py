@@ -1,4 +1,4 @@
-"""The bus half of the stores (``rulebus.stores.buses``): every ``BusStore`` contract, on memory and
+"""The bus part of the stores (``store.buses``): every ``BusStore`` contract, on memory and
 on SQLite, plus what only SQLite has to show (a second store on the same file sees the changes)."""
 
 from __future__ import annotations
@@ -8,50 +8,20 @@ import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable, cast
+from typing import Callable
 
 import pytest
-from rulebus.stores.buses import (
+from rulebus.stores import MemoryStore, NotFound, SQLiteStore, Store
+from rulebus.stores.base import BusStore
+from rulebus.stores.records import (
     ArchivedEvent,
     ArchiveRecord,
-    BusStore,
     DeleteRuleResult,
     EventBusRecord,
-    MemoryBusStore,
     ReplayRecord,
     RuleRecord,
-    SQLiteBusStore,
     TargetRecord,
 )
-from rulebus.stores.queues import MemoryStore, SQLiteStore, Store
-
-
-def memory_store() -> BusStore:
-    """A MemoryStore with its bus half. Until store.py inherits MemoryBusStore, a subclass adds it
-    as store.py will; after, MemoryStore itself (subclassing it then would be an MRO error)."""
-    if issubclass(MemoryStore, BusStore):
-        return cast(BusStore, MemoryStore())
-
-    class MemoryTestStore(MemoryBusStore, MemoryStore):
-        def __init__(self) -> None:
-            super().__init__()
-            self._init_bus_state()
-
-    return MemoryTestStore()
-
-
-def sqlite_store(path: Path) -> BusStore:
-    """An SQLiteStore with its bus half, the same way as :func:`memory_store`."""
-    if issubclass(SQLiteStore, BusStore):
-        return cast(BusStore, SQLiteStore(path))
-
-    class SQLiteTestStore(SQLiteBusStore, SQLiteStore):
-        def __init__(self, path: Path) -> None:
-            super().__init__(path)
-            self._init_bus_schema(self._connection())
-
-    return SQLiteTestStore(path)
-
 
 MakeStore = Callable[[], BusStore]
 
@@ -59,17 +29,16 @@ MakeStore = Callable[[], BusStore]
 @pytest.fixture(params=["memory", "sqlite"])
 def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MakeStore]:
     """Stores sharing state: one memory store, or SQLite stores on one file (as processes)."""
-    opened: list[BusStore] = []
-    memory = memory_store() if request.param == "memory" else None
+    opened: list[Store] = []
+    memory = MemoryStore() if request.param == "memory" else None
 
     def make() -> BusStore:
-        store = memory if memory is not None else sqlite_store(tmp_path / "bus.db")
+        store = memory if memory is not None else SQLiteStore(tmp_path / "bus.db")
         opened.append(store)
-        return store
+        return store.buses
 
     yield make
     for store in opened:
-        assert isinstance(store, Store)
         store.close()
 
 
@@ -176,7 +145,7 @@ def test_rules_are_per_bus(store: BusStore) -> None:
 
 
 def test_put_rule_on_a_missing_bus_stores_nothing(store: BusStore) -> None:
-    with pytest.raises(KeyError):
+    with pytest.raises(NotFound):
         store.put_rule(rule("a", bus_name="gone"))
     assert store.get_rule("gone", "a") is None
 
@@ -278,7 +247,7 @@ def test_put_targets_all_refused_changes_nothing(store: BusStore) -> None:
 
 def test_put_targets_on_a_missing_rule_stores_nothing(store: BusStore) -> None:
     store.create_event_bus(bus())
-    with pytest.raises(KeyError):
+    with pytest.raises(NotFound):
         store.put_targets("shop", "gone", [target("gone", "t1")], limit=5)
     store.put_rule(rule("gone"))  # a rule created later does not inherit stray targets
     assert store.rules("shop")[2] == []

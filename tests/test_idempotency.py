@@ -13,7 +13,7 @@ import pytest
 import rulebus
 from fake_clock import START, FakeClock
 from rulebus import AwsError, Broker, IdempotencyInProgressError, idempotent
-from rulebus.stores.idempotency import COMPLETED, IN_PROGRESS
+from rulebus.stores.records import COMPLETED, IN_PROGRESS
 
 
 def counting(broker: Broker, **options: Any) -> tuple[list[str], Callable[[str], dict[str, Any]]]:
@@ -134,7 +134,9 @@ def test_a_crash_mid_way_holds_the_key_until_its_lease_ends(broker: Broker, cloc
     runs, charge = counting(broker, lease=60)
     store = broker._store
     # What a process that died inside the handler leaves: a claim nobody completes or releases.
-    assert store.claim_idempotency_key("charge#o-1", "dead-process", clock(), clock() + 60) is None
+    assert (
+        store.idempotency.claim_idempotency_key("charge#o-1", "dead-process", clock(), clock() + 60) is None
+    )
     record = charge.idempotency.record("o-1")  # type: ignore[attr-defined]
     assert record is not None and record.status == IN_PROGRESS
     with pytest.raises(IdempotencyInProgressError):
@@ -146,8 +148,8 @@ def test_a_crash_mid_way_holds_the_key_until_its_lease_ends(broker: Broker, cloc
     assert charge("o-1")["order"] == "o-1"
     assert runs == ["o-1"]
     # The dead claim can no longer complete or release the key it lost.
-    assert not store.complete_idempotency_key("charge#o-1", "dead-process", None, clock() + 10)
-    assert not store.release_idempotency_key("charge#o-1", "dead-process")
+    assert not store.idempotency.complete_idempotency_key("charge#o-1", "dead-process", None, clock() + 10)
+    assert not store.idempotency.release_idempotency_key("charge#o-1", "dead-process")
     assert charge("o-1")["charged"] == [1, "EUR"]
 
 

@@ -19,7 +19,7 @@ import pytest
 from fake_clock import START, FakeClock
 from rulebus import AwsError, Broker
 from rulebus.sqs.queue import Queue
-from rulebus.stores.queues import SQLiteStore
+from rulebus.stores import SQLiteStore
 
 
 @pytest.fixture

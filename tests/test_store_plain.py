@@ -13,14 +13,9 @@ import uuid
 import pytest
 from rulebus import Broker
 from rulebus._core import DeliveryCounter, FanOut, sns_notification_head
-from rulebus.stores.queues import (
-    _MINTED,
-    MemoryStore,
-    StoredMessage,
-    make_receipt_handle,
-    new_message_id,
-    parse_receipt_handle,
-)
+from rulebus.stores import MemoryStore
+from rulebus.stores.receipts import _MINTED, make_receipt_handle, new_message_id, parse_receipt_handle
+from rulebus.stores.records import StoredMessage
 
 ENVELOPE = '{\n  "Type" : "Notification",\n  "Message" : "hello"\n}'
 
@@ -30,7 +25,7 @@ def test_plain_deliveries_arrive_as_sends_would(broker: Broker) -> None:
     delayed = broker.queue("delayed", delay_seconds=5)
     now = broker._clock()
     deliveries = [("first", ENVELOPE), ("second", "b1"), ("delayed", "late"), ("second", "b2")]
-    assert broker._store.put_plain_many(deliveries, "123456789012", now) == []
+    assert broker._store.queues.put_plain_many(deliveries, "123456789012", now) == []
 
     (message,) = first.receive(max_messages=10, attribute_names=["All"])
     assert message.body == ENVELOPE
@@ -58,7 +53,7 @@ def test_what_is_not_plain_for_its_queue_is_refused_and_not_stored(broker: Broke
         ("ok", "line one\nline two"),  # lines are plain
         ("small", "y" * 1024),
     ]
-    refused = broker._store.put_plain_many(deliveries, "123456789012", broker._clock())
+    refused = broker._store.queues.put_plain_many(deliveries, "123456789012", broker._clock())
     assert refused == [0, 1, 2, 3, 4, 5]
     assert [m.body for m in ok.receive(max_messages=10)] == ["line one\nline two"]
     counts = broker.queue("small").get_attributes(["ApproximateNumberOfMessages"])
@@ -71,7 +66,7 @@ def test_what_is_not_plain_for_its_queue_is_refused_and_not_stored(broker: Broke
 def test_plain_deliveries_wake_a_long_poll_and_get_distinct_ids(broker: Broker) -> None:
     queue = broker.queue("q")
     version = broker._store.version()
-    broker._store.put_plain_many([("q", "a"), ("q", "b")], "123456789012", broker._clock())
+    broker._store.queues.put_plain_many([("q", "a"), ("q", "b")], "123456789012", broker._clock())
     if isinstance(broker._store, MemoryStore):  # SQLite's waiters poll the file instead
         assert broker._store.version() != version
     ids = {m.message_id for m in queue.receive(max_messages=10)}
@@ -102,7 +97,9 @@ def test_wrapped_deliveries_are_head_middle_tail(broker: Broker) -> None:
     a, b = broker.queue("a"), broker.queue("b", maximum_message_size=1024)
     head, tail = '{"UnsubscribeURL" : ', "}"
     deliveries = [("a", '"https://a"'), ("b", '"https://b"'), ("b", "x" * 1010)]
-    refused = broker._store.put_plain_many(deliveries, "123456789012", broker._clock(), wrap=(head, tail))
+    refused = broker._store.queues.put_plain_many(
+        deliveries, "123456789012", broker._clock(), wrap=(head, tail)
+    )
     assert refused == [2]  # 1,010 bytes wrapped are over b's 1,024
     assert [m.body for m in a.receive()] == ['{"UnsubscribeURL" : "https://a"}']
     assert [m.body for m in b.receive(max_messages=10)] == ['{"UnsubscribeURL" : "https://b"}']
@@ -119,7 +116,7 @@ def test_notifications_are_head_route_and_tail_and_counted(broker: Broker) -> No
     publishes = [(both, "id-1", None, "first", "\n}"), (only_b, "id-2", "S", "second", ',\n  "X" : 1\n}')]
     now = broker._clock()
     stamp = "2026-11-29T07:00:00.000Z"
-    assert broker._store.put_notifications(TOPIC, publishes, "123456789012", now, stamp) == (2, [])
+    assert broker._store.queues.put_notifications(TOPIC, publishes, "123456789012", now, stamp) == (2, [])
     arn, version, cert = TOPIC
 
     def head(message_id: str, subject: str | None, message: str) -> str:
@@ -141,11 +138,14 @@ def test_a_refused_notification_stops_the_publishes_after_it(broker: Broker) -> 
     fan_out = FanOut([("gone", '"g"', gone_counter), ("ok", '"o"', counter), ("small", '"s"', small_counter)])
     publishes = [(fan_out, f"id-{n}", None, text, "\n}") for n, text in enumerate(["a", "x" * 1000, "c"])]
     store, now, stamp = broker._store, broker._clock(), "2026-11-29T07:00:00.000Z"
-    assert store.put_notifications(TOPIC, publishes, "1", now, stamp) == (1, [0])  # no queue "gone"
+    assert store.queues.put_notifications(TOPIC, publishes, "1", now, stamp) == (1, [0])  # no queue "gone"
     broker.queue("gone")
-    assert store.put_notifications(TOPIC, publishes[1:], "1", now, stamp) == (1, [2])  # too long for small
-    assert store.put_notifications(TOPIC, publishes[2:], "1", now, stamp) == (1, [])
-    assert store.put_notifications(TOPIC, [], "1", now, stamp) == (0, [])
+    assert store.queues.put_notifications(TOPIC, publishes[1:], "1", now, stamp) == (
+        1,
+        [2],
+    )  # too long for small
+    assert store.queues.put_notifications(TOPIC, publishes[2:], "1", now, stamp) == (1, [])
+    assert store.queues.put_notifications(TOPIC, [], "1", now, stamp) == (0, [])
     assert [json.loads(m.body)["Message"][:1] for m in ok.receive(max_messages=10)] == ["a", "x", "c"]
     assert [json.loads(m.body)["Message"] for m in small.receive(max_messages=10)] == ["a", "c"]
     assert (gone_counter.value, counter.value, small_counter.value) == (2, 3, 2)

@@ -344,7 +344,7 @@ def test_a_fifo_queue_on_a_standard_topic_takes_the_long_way(make_broker: Callab
     standard = broker.queue("s")
     subscription = topic.subscribe(standard)
     record = dataclasses.replace(topic._record(subscription), endpoint=fifo.arn, subscription_arn="x:fifo")
-    broker._store.add_subscription(record)
+    broker._store.topics.add_subscription(record)
     topic.publish("m")
     (handmade,) = [s for s in topic.subscriptions if s.endpoint == fifo.arn]
     assert counts(handmade) == (0, 0, 0, 1)
@@ -421,9 +421,9 @@ def test_what_the_store_refuses_goes_the_long_way(make_broker: Callable[..., Bro
     queues = [broker.queue(f"q{i}") for i in range(3)]
     subscriptions = [topic.subscribe(q) for q in queues]
     store = broker._store
-    real = store.put_notifications
+    real = store.queues.put_notifications
     for message, refuse in (("all", {0, 1, 2}), ("one", {1}), ("none", set())):
-        with mock.patch.object(store, "put_notifications", _refusing(real, refuse)):
+        with mock.patch.object(store.queues, "put_notifications", _refusing(real, refuse)):
             topic.publish(message)
             topic.publish_batch([{"Id": str(n), "Message": f"{message}{n}"} for n in range(3)])
     for queue, subscription in zip(queues, subscriptions):

@@ -110,7 +110,7 @@ class RuleSet:
 def test_event_pattern(pattern: _JsonInput, event: _JsonInput) -> bool:
     """AWS TestEventPattern: validates the pattern and the event envelope, then matches."""
 
-# The memory store's queues (rulebus.stores.queues uses them; not a public API).
+# The memory store's queues (rulebus.stores.memory.queues uses them; not a public API).
 
 @final
 class StoredMessage:

@@ -26,11 +26,12 @@ from rulebus.events.scheduler import Scheduler
 from rulebus.kinesis.stream import Stream, delete_stream, open_stream
 from rulebus.sns.topic import Topic, check_topic_attributes, topic_attributes_from_kwargs, validate_topic_name
 from rulebus.sqs.attributes import ATTRIBUTE_NAMES, QueueAttributes, validate_queue_name
+from rulebus.sqs.errors import queue_deleted_recently, queue_does_not_exist
 from rulebus.sqs.move_task import MoveTasks, QueueRef
 from rulebus.sqs.queue import Queue, check_queue_attributes
-from rulebus.stores.buses import EventBusRecord
-from rulebus.stores.queues import Clock, MemoryStore, QueueRecord, SQLiteStore, Store
-from rulebus.stores.topics import TopicRecord
+from rulebus.stores import MemoryStore, Store, open_store
+from rulebus.stores.base import NotFound, RecentlyDeleted
+from rulebus.stores.records import Clock, EventBusRecord, QueueRecord, TopicRecord
 
 __all__ = ["Broker"]
 
@@ -46,9 +47,12 @@ class Broker:
     """Queues, topics and event buses on one store.
 
     ``Broker()`` keeps everything in memory; ``Broker("app.db")`` in an SQLite file that survives
-    restarts and can be shared by several processes. ``clock`` (epoch seconds) lets tests move
-    time instead of sleeping. ``queue_recreate_delay`` is how long (by that clock) a deleted
-    queue's name stays blocked, as AWS's 60 s (QueueDeletedRecently); 0 lifts the block.
+    restarts and can be shared by several processes. ``store`` (instead of ``path``) is a
+    :class:`~rulebus.stores.Store` or a URL for :func:`~rulebus.stores.open_store`
+    (``"memory://"``, ``"sqlite:///app.db"``); the broker closes it on :meth:`close`.
+    ``clock`` (epoch seconds) lets tests move time instead of sleeping. ``queue_recreate_delay``
+    is how long (by that clock) a deleted queue's name stays blocked, as AWS's 60 s
+    (QueueDeletedRecently); 0 lifts the block.
     ``rules_per_bus`` (AWS's default quota, 300; None for no limit) and ``max_events_size``
     (PutEvents' 1 MB) are the bus limits.
 
@@ -70,7 +74,10 @@ class Broker:
         background_retries: bool = True,
         rules_per_bus: int | None = DEFAULT_RULES_PER_BUS,
         max_events_size: int = DEFAULT_MAX_EVENTS_SIZE,
+        store: Store | str | os.PathLike[str] | None = None,
     ) -> None:
+        if path is not None and store is not None:
+            raise TypeError("give a Broker either a path or a store, not both")
         self.region = validation.region_name(region)
         self.account = validation.account_id(account)
         self.queue_recreate_delay = queue_recreate_delay
@@ -81,14 +88,18 @@ class Broker:
         #: Event buses retry failed deliveries on a timer thread; False leaves it to ``run_retries``.
         self.background_retries = background_retries
         self._clock: Clock = clock if clock is not None else time.time
-        self._store: Store = MemoryStore() if path is None else SQLiteStore(path)
+        if store is None:
+            store = path
+        self._store: Store = (
+            MemoryStore() if store is None else store if isinstance(store, Store) else open_store(store)
+        )
         # One Topic object per stored topic, each a view of the store's records (see ``topic``).
         self._topics: dict[str, Topic] = {}
         self._move_tasks = MoveTasks(self, background_move_tasks)
         self._buses: dict[str, EventBus] = {}
         self._archives = Archives(self)
-        if self._store.get_event_bus(DEFAULT_BUS) is None:
-            self._store.create_event_bus(EventBusRecord(DEFAULT_BUS, self._clock()))
+        if self._store.buses.get_event_bus(DEFAULT_BUS) is None:
+            self._store.buses.create_event_bus(EventBusRecord(DEFAULT_BUS, self._clock()))
         self._scheduler = Scheduler(self, background_schedules)
         self._scheduler.refresh()
 
@@ -119,7 +130,12 @@ class Broker:
         wanted = QueueAttributes.from_kwargs(name, **attributes)
         check_queue_attributes(self, wanted, name)
         now = self._clock()
-        stored = self._store.create_queue(QueueRecord(name, wanted, now, now), self.queue_recreate_delay)
+        try:
+            stored = self._store.queues.create_queue(
+                QueueRecord(name, wanted, now, now), self.queue_recreate_delay
+            )
+        except RecentlyDeleted:
+            raise queue_deleted_recently() from None
         if attributes and stored.attributes != wanted:
             raise sqs_error(
                 QUEUE_NAME_EXISTS,
@@ -132,11 +148,14 @@ class Broker:
         """DeleteQueue: the queue and its messages go at once (AWS takes up to 60 s); the name then
         cannot be re-created for ``queue_recreate_delay`` seconds (QueueDeletedRecently)."""
         validate_queue_name(name)
-        self._store.delete_queue(name, self._clock())
+        try:
+            self._store.queues.delete_queue(name, self._clock())
+        except NotFound:
+            raise queue_does_not_exist() from None
 
     def queues(self) -> list[Queue]:
         """Every queue, sorted by name."""
-        return [Queue(self, name) for name in self._store.queue_names()]
+        return [Queue(self, name) for name in self._store.queues.queue_names()]
 
     # ------------------------------------------------------------------ message move tasks
 
@@ -186,10 +205,10 @@ class Broker:
         for key, value in wanted.items():
             validation.text(value, key, validation.SNS)
         _check_topic_policy(wanted)
-        stored = self._store.get_topic(name)
+        stored = self._store.topics.get_topic(name)
         if stored is None:
             check_topic_attributes(name, wanted)
-            stored = self._store.create_topic(TopicRecord(name, wanted))
+            stored = self._store.topics.create_topic(TopicRecord(name, wanted))
         if attributes and dict(stored.attributes) != wanted:
             raise AwsError(
                 "InvalidParameter",
@@ -209,14 +228,14 @@ class Broker:
         """DeleteTopic: the topic and its subscriptions; deleting an absent topic is not an error."""
         validation.text(name, "Name", validation.SNS)
         validate_topic_name(name)
-        self._store.delete_topic(name)
+        self._store.topics.delete_topic(name)
         self._topics.pop(name, None)
 
     def topics(self) -> list[Topic]:
         """Every topic, sorted by name."""
         topics = []
-        for name in self._store.topic_names():
-            record = self._store.get_topic(name)
+        for name in self._store.topics.topic_names():
+            record = self._store.topics.get_topic(name)
             if record is not None:
                 topics.append(self._topic_object(record))
         return topics
@@ -228,8 +247,8 @@ class Broker:
         Its rules and targets live in the store: every broker on an SQLite file routes by them."""
         validate_bus_name(name)
         validation.text(description, "description", validation.EVENTS, required=False)
-        if self._store.get_event_bus(name) is None:
-            self._store.create_event_bus(EventBusRecord(name, self._clock(), description))
+        if self._store.buses.get_event_bus(name) is None:
+            self._store.buses.create_event_bus(EventBusRecord(name, self._clock(), description))
         bus = self._buses.get(name)
         if bus is None:
             bus = self._buses[name] = EventBus(self, name)
@@ -242,7 +261,7 @@ class Broker:
         if "/" in name or name == DEFAULT_BUS:
             # AWS's custom bus names may not contain "/" (those are partner buses) nor be "default".
             raise AwsError("ValidationException", f"Event bus name {name} is not valid.")  # our wording
-        if not self._store.create_event_bus(EventBusRecord(name, self._clock(), description)):
+        if not self._store.buses.create_event_bus(EventBusRecord(name, self._clock(), description)):
             raise AwsError("ResourceAlreadyExistsException", f"Event bus {name} already exists.")
         return self.event_bus(name)
 
@@ -251,14 +270,14 @@ class Broker:
         validate_bus_name(name)
         if name == DEFAULT_BUS:
             raise AwsError("ValidationException", "Cannot delete event bus default.")
-        self._store.delete_event_bus(name)
+        self._store.buses.delete_event_bus(name)
         bus = self._buses.pop(name, None)
         if bus is not None:
             bus.close()
 
     def event_buses(self) -> list[EventBus]:
         """Every event bus, sorted by name."""
-        return [self.event_bus(name) for name in self._store.event_bus_names()]
+        return [self.event_bus(name) for name in self._store.buses.event_bus_names()]
 
     # ------------------------------------------------------------------ streams
 
@@ -275,7 +294,7 @@ class Broker:
 
     def streams(self) -> list[Stream]:
         """Every stream, sorted by name."""
-        return [Stream(self, name) for name in self._store.stream_names()]
+        return [Stream(self, name) for name in self._store.streams.stream_names()]
 
     def _rules_changed(self, bus: EventBus) -> None:
         """A bus's rules or targets changed through this broker: the scheduler looks again."""

@@ -46,7 +46,8 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from rulebus import validation
 from rulebus._errors import RulebusError
-from rulebus.stores.idempotency import COMPLETED, IdempotencyRecord, IdempotencyStore
+from rulebus.stores.base import IdempotencyStore
+from rulebus.stores.records import COMPLETED, IdempotencyRecord
 
 if TYPE_CHECKING:
     from rulebus.broker import Broker
@@ -99,7 +100,7 @@ class Idempotency:
         self.lease = _positive(lease, "lease")
         self.store_result = store_result
         self._clock = broker._clock
-        self._store: IdempotencyStore = broker._store
+        self._store: IdempotencyStore = broker._store.idempotency
         self._purged = float("-inf")
 
     def _key(self, key: str) -> str:

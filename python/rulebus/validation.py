@@ -46,6 +46,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, overload
 
 from rulebus._errors import AwsError, ParameterTypeError, sqs_error
+from rulebus.arn import Arn
 
 __all__ = [
     "EVENTS",
@@ -325,8 +326,7 @@ def arn(value: Any, parameter: str, wording: Wording) -> str:
     else AWS's "An ARN must have at least 6 elements, not N" (SNS's answer to a malformed
     TopicArn or SubscriptionArn, e.g. Unsubscribe of "pending confirmation")."""
     checked = text(value, parameter, wording)
-    parts = checked.split(":", 5)
-    if len(parts) < 6 or parts[0] != "arn":
+    if Arn.parse(checked) is None:
         raise wording.invalid(
             parameter, checked, f"An ARN must have at least 6 elements, not {len(checked.split(':'))}"
         )
@@ -346,25 +346,29 @@ _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")
 _ACCOUNT = re.compile(r"[0-9]{12}")
 
 
+def _identity(value: Any, form: re.Pattern[str], what: str, invalid: str) -> str:
+    """A broker's region or account: a str of ``form``, else rulebus's InvalidParameterValue
+    (AWS refuses an unknown region or a malformed account before any service sees a request,
+    so there is no service text to copy)."""
+    if not isinstance(value, str):
+        raise ParameterTypeError("InvalidParameterValue", f"{what}, not {type(value).__name__}")
+    if not value.isascii() or not form.fullmatch(value):
+        raise AwsError("InvalidParameterValue", invalid.format(shown(value)))
+    return value
+
+
 def region_name(value: Any) -> str:
     """A region a broker's ARNs can carry (``us-east-1``), as the SDKs require it."""
-    if not isinstance(value, str):
-        raise ParameterTypeError(
-            "InvalidParameterValue", f"region must be a str naming an AWS region, not {type(value).__name__}"
-        )
-    if not value.isascii() or not _REGION.fullmatch(value):
-        # rulebus's choice (AWS refuses an unknown region before any service sees the request).
-        raise AwsError("InvalidParameterValue", f"Invalid region {shown(value)}: not an AWS region name.")
-    return value
+    return _identity(
+        value,
+        _REGION,
+        "region must be a str naming an AWS region",
+        "Invalid region {}: not an AWS region name.",
+    )
 
 
 def account_id(value: Any) -> str:
     """A 12-digit AWS account id, what ARNs and queue URLs carry."""
-    if not isinstance(value, str):
-        raise ParameterTypeError(
-            "InvalidParameterValue", f"account must be a str of 12 digits, not {type(value).__name__}"
-        )
-    if not value.isascii() or not _ACCOUNT.fullmatch(value):
-        # rulebus's choice, the wording of IAM's "is not a valid account id" family.
-        raise AwsError("InvalidParameterValue", f"Invalid account id {shown(value)}: must be 12 digits.")
-    return value
+    return _identity(
+        value, _ACCOUNT, "account must be a str of 12 digits", "Invalid account id {}: must be 12 digits."
+    )

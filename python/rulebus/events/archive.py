@@ -17,7 +17,6 @@ RUNNING, then COMPLETED, or CANCELLING then CANCELLED, or FAILED with a StateRea
 from __future__ import annotations
 
 import json
-import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -28,8 +27,9 @@ from rulebus import validation
 from rulebus._core import Pattern
 from rulebus._errors import AwsError, InvalidPatternError
 from rulebus._errors import constraint_error as _constraint
+from rulebus.arn import archive_name as archive_arn_name
 from rulebus.events.bus import check_name, parse_event_time
-from rulebus.stores.buses import ArchiveRecord, ReplayRecord
+from rulebus.stores.records import ArchiveRecord, ReplayRecord
 
 if TYPE_CHECKING:
     from rulebus.broker import Broker
@@ -52,7 +52,6 @@ REPLAY_PAGE = 1000
 PROGRESS_EVERY = 100
 #: Retention is enforced when archiving at most this often (seconds of the broker's clock).
 RETENTION_SWEEP_SECONDS = 60.0
-_ARCHIVE_ARN = re.compile(r"arn:aws:events:[^:]+:[^:]+:archive/(.+)")
 
 
 def _error(code: str, message: str) -> AwsError:
@@ -115,7 +114,7 @@ class Archives:
         return f"arn:aws:events:{self._broker.region}:{self._broker.account}:replay/{name}"
 
     def _record(self, name: str) -> ArchiveRecord:
-        record = self._store.get_archive(name)
+        record = self._store.buses.get_archive(name)
         if record is None:
             raise _error(NOT_FOUND, f"Archive {name} does not exist.")
         return record
@@ -143,7 +142,7 @@ class Archives:
             state="ENABLED",
             creation_time=self._broker._clock(),
         )
-        if not self._store.create_archive(record):
+        if not self._store.buses.create_archive(record):
             raise _error(ALREADY_EXISTS, f"Archive {name} already exists.")
         return {
             "ArchiveArn": self._arn(name),
@@ -154,7 +153,7 @@ class Archives:
     def describe(self, name: str) -> dict[str, Any]:
         record = self._record(name)
         self._sweep(record, force=True)
-        count, size = self._store.archive_stats(name)
+        count, size = self._store.buses.archive_stats(name)
         described: dict[str, Any] = {
             "ArchiveArn": self._arn(name),
             "ArchiveName": name,
@@ -197,7 +196,7 @@ class Archives:
         if description is not None:
             changes["description"] = description
         updated = replace(record, **changes)
-        self._store.update_archive(updated)
+        self._store.buses.update_archive(updated)
         return {
             "ArchiveArn": self._arn(name),
             "State": updated.state,
@@ -205,19 +204,19 @@ class Archives:
         }
 
     def delete(self, name: str) -> None:
-        if not self._store.delete_archive(name):
+        if not self._store.buses.delete_archive(name):
             raise _error(NOT_FOUND, f"Archive {name} does not exist.")
 
     def list_archives(
         self, bus: EventBus, name_prefix: str | None = None, state: str | None = None
     ) -> list[dict[str, Any]]:
         listed = []
-        for record in self._store.archives():
+        for record in self._store.buses.archives():
             if record.bus != bus.name or (name_prefix and not record.name.startswith(name_prefix)):
                 continue
             if state is not None and record.state != state:
                 continue
-            count, size = self._store.archive_stats(record.name)
+            count, size = self._store.buses.archive_stats(record.name)
             listed.append(
                 {
                     "ArchiveName": record.name,
@@ -233,7 +232,7 @@ class Archives:
 
     def records(self, bus: EventBus) -> list[ArchiveRecord]:
         """The bus's enabled archives (what ``archive`` looks at), to look up once per batch."""
-        return [r for r in self._store.archives() if r.bus == bus.name and r.state == "ENABLED"]
+        return [r for r in self._store.buses.archives() if r.bus == bus.name and r.state == "ENABLED"]
 
     def archive(
         self,
@@ -249,7 +248,7 @@ class Archives:
             if record.event_pattern is not None and not self._pattern(record.event_pattern).matches(text):
                 continue
             when = parse_event_time(event.get("time"))
-            self._store.add_archived_events(
+            self._store.buses.add_archived_events(
                 record.name, [(ingestion if when is None else when, text)], ingestion
             )
             self._sweep(record)
@@ -268,7 +267,7 @@ class Archives:
         if not force and now - self._swept.get(record.name, float("-inf")) < RETENTION_SWEEP_SECONDS:
             return
         self._swept[record.name] = now
-        self._store.trim_archive(record.name, now - record.retention_days * 86_400)
+        self._store.buses.trim_archive(record.name, now - record.retention_days * 86_400)
 
     # ------------------------------------------------------------------ replays
 
@@ -283,9 +282,8 @@ class Archives:
         description: str | None = None,
     ) -> dict[str, Any]:
         check_name(name, "replayName", 64)
-        match = _ARCHIVE_ARN.fullmatch(archive) if isinstance(archive, str) else None
-        archive_name = match.group(1) if match else archive
-        record = self._store.get_archive(archive_name)
+        archive_name = archive_arn_name(archive) or archive
+        record = self._store.buses.get_archive(archive_name)
         if record is None:
             raise _error(
                 VALIDATION,
@@ -303,7 +301,7 @@ class Archives:
                 "Parameter EventEndTime is not valid. Reason: EventStartTime must be before EventEndTime.",
             )
         filter_arns = tuple(self._rule_arns(bus, rules))
-        active = [r for r in self._store.replays() if r.state in ACTIVE_REPLAY_STATES]
+        active = [r for r in self._store.buses.replays() if r.state in ACTIVE_REPLAY_STATES]
         if len(active) >= MAX_CONCURRENT_REPLAYS:
             # AWS's code; the text is ours (the spec records none).
             raise _error(LIMIT_EXCEEDED, f"At most {MAX_CONCURRENT_REPLAYS} replays can run at a time.")
@@ -321,7 +319,7 @@ class Archives:
             state_reason=None,
             replay_start_time=now,
         )
-        if not self._store.create_replay(replay):
+        if not self._store.buses.create_replay(replay):
             raise _error(ALREADY_EXISTS, f"Replay {name} already exists.")
         thread = threading.Thread(
             target=self._run, args=(bus, name), name=f"rulebus-replay:{name}", daemon=True
@@ -338,7 +336,7 @@ class Archives:
         """Destination.FilterArns from rule names or ARNs; each must be a rule of the bus."""
         for rule in rules or ():
             name = rule.rsplit("/", 1)[-1] if rule.startswith("arn:") else rule
-            if self._store.get_rule(bus.name, name) is None:
+            if self._store.buses.get_rule(bus.name, name) is None:
                 # Our wording, in the style of the other Destination texts.
                 raise _error(
                     VALIDATION,
@@ -350,25 +348,25 @@ class Archives:
         try:
             self._replay(bus, name)
         except Exception as error:  # a replay that breaks says why, it never takes the process down
-            record = self._store.get_replay(name)
+            record = self._store.buses.get_replay(name)
             if record is not None:
                 failed = replace(record, state="FAILED", state_reason=f"{type(error).__name__}: {error}")
-                self._store.update_replay(failed, ACTIVE_REPLAY_STATES)
+                self._store.buses.update_replay(failed, ACTIVE_REPLAY_STATES)
 
     def _replay(self, bus: EventBus, name: str) -> None:
         store = self._store
-        record = store.get_replay(name)
+        record = store.buses.get_replay(name)
         assert record is not None
         total = _window_count(store, record)
         record = replace(record, state="RUNNING", total=total)
-        if not store.update_replay(record, ("STARTING",)):
+        if not store.buses.update_replay(record, ("STARTING",)):
             self._finish_cancel(name)
             return
         rules = [arn.rsplit("/", 1)[-1] for arn in record.filter_arns] or None
         cancelled = self._cancelled.setdefault(name, threading.Event())
         after: tuple[float, int] | None = None
         while True:
-            page = store.archived_events(
+            page = store.buses.archived_events(
                 record.archive, record.event_start_time, record.event_end_time, after
             )
             if not page:
@@ -388,17 +386,19 @@ class Archives:
                     last_event_time=archived.event_time,
                     last_seq=archived.seq,
                 )
-                if record.replayed % PROGRESS_EVERY == 0 and not store.update_replay(record, ("RUNNING",)):
+                if record.replayed % PROGRESS_EVERY == 0 and not store.buses.update_replay(
+                    record, ("RUNNING",)
+                ):
                     self._finish_cancel(name, record)  # cancelled by another broker
                     return
             after = (page[-1].event_time, page[-1].seq)
         done = replace(record, state="COMPLETED", replay_end_time=self._broker._clock())
-        if not store.update_replay(done, ("RUNNING",)):
+        if not store.buses.update_replay(done, ("RUNNING",)):
             self._finish_cancel(name)
 
     def _finish_cancel(self, name: str, progress: ReplayRecord | None = None) -> None:
         """CANCELLING becomes CANCELLED, keeping the progress of the event delivered last."""
-        record = self._store.get_replay(name)
+        record = self._store.buses.get_replay(name)
         if record is not None and record.state == "CANCELLING":
             if progress is not None:
                 record = replace(
@@ -409,15 +409,15 @@ class Archives:
                     last_seq=progress.last_seq,
                 )
             ended = replace(record, state="CANCELLED", replay_end_time=self._broker._clock())
-            self._store.update_replay(ended, ("CANCELLING",))
+            self._store.buses.update_replay(ended, ("CANCELLING",))
 
     def cancel_replay(self, name: str) -> dict[str, Any]:
-        record = self._store.get_replay(name)
+        record = self._store.buses.get_replay(name)
         if record is None:
             raise _error(NOT_FOUND, f"Replay {name} does not exist.")
         cancelling = replace(record, state="CANCELLING")
-        if not self._store.update_replay(cancelling, ACTIVE_REPLAY_STATES):
-            current = self._store.get_replay(name)
+        if not self._store.buses.update_replay(cancelling, ACTIVE_REPLAY_STATES):
+            current = self._store.buses.get_replay(name)
             state = current.state if current is not None else record.state
             # AWS's code; our wording (the spec records none).
             raise _error(
@@ -427,7 +427,7 @@ class Archives:
         return {"ReplayArn": self._replay_arn(name), "State": "CANCELLING"}
 
     def describe_replay(self, name: str) -> dict[str, Any]:
-        record = self._store.get_replay(name)
+        record = self._store.buses.get_replay(name)
         if record is None:
             raise _error(NOT_FOUND, f"Replay {name} does not exist.")
         described: dict[str, Any] = {"ReplayName": name, "ReplayArn": self._replay_arn(name)}
@@ -457,7 +457,7 @@ class Archives:
         self, bus: EventBus, name_prefix: str | None = None, state: str | None = None
     ) -> list[dict[str, Any]]:
         listed = []
-        for record in self._store.replays():
+        for record in self._store.buses.replays():
             if record.bus != bus.name or (name_prefix and not record.name.startswith(name_prefix)):
                 continue
             if state is not None and record.state != state:
@@ -499,7 +499,7 @@ def _window_count(store: Any, record: ReplayRecord) -> int:
     count = 0
     after: tuple[float, int] | None = None
     while True:
-        page: Sequence[Any] = store.archived_events(
+        page: Sequence[Any] = store.buses.archived_events(
             record.archive, record.event_start_time, record.event_end_time, after, 10_000
         )
         if not page:

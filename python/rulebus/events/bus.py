@@ -10,7 +10,7 @@ surface, as spec/aws-semantics.md section 3 writes it down: names and limits, Pu
 results, the envelope, targets with their input shaping (``rulebus.events.input_transformer``), retry
 policies and dead-letter queues.
 
-Rules and targets live in the broker's store (``rulebus.stores.buses``): with ``Broker("app.db")``
+Rules and targets live in the broker's store (``rulebus.stores``): with ``Broker("app.db")``
 every broker on the file routes by the same rules. Each ``EventBus`` object keeps a compiled view
 of them and refreshes it when the store's rules version moves. Targets that are Python callables
 cannot be stored: the store keeps their entry (so limits and listings agree everywhere), and only
@@ -45,6 +45,8 @@ from rulebus import validation
 from rulebus._core import Pattern, RuleSet
 from rulebus._errors import AwsError, InvalidPatternError
 from rulebus._errors import constraint_error as _constraint
+from rulebus.arn import Arn, event_bus_name
+from rulebus.arn import queue_name as sqs_queue_name
 from rulebus.delivery import DeliveryLanes, RetryTimer
 from rulebus.events.input_transformer import (
     InputTransformationError,
@@ -55,10 +57,13 @@ from rulebus.events.input_transformer import (
     string_text,
 )
 from rulebus.kinesis.stream import Stream
-from rulebus.sns.topic import HTTP_PROTOCOLS, Topic, client_error, delivered, http_post
+from rulebus.sns.topic import Topic
 from rulebus.sqs.queue import Queue
-from rulebus.stores.buses import DeleteRuleResult, RuleRecord, TargetRecord
-from rulebus.stores.queues import is_plain_body, new_message_id
+from rulebus.stores.base import NotFound
+from rulebus.stores.receipts import new_message_id
+from rulebus.stores.records import DeleteRuleResult, RuleRecord, TargetRecord
+from rulebus.stores.semantics import is_plain_body
+from rulebus.transport import HTTP_PROTOCOLS, client_error, delivered, http_post
 
 if TYPE_CHECKING:
     from rulebus.broker import Broker
@@ -92,10 +97,6 @@ RETRY_BACKOFF_CAP_SECONDS = 600.0
 
 _BUS_NAME = re.compile(r"[/.\-_A-Za-z0-9]{1,256}")
 _NAME = re.compile(r"[.\-_A-Za-z0-9]+")  # rule names and target Ids
-_QUEUE_ARN = re.compile(r"arn:aws:sqs:([^:]+):([^:]+):([^:]+)")
-_TOPIC_ARN = re.compile(r"arn:aws:sns:([^:]+):([^:]+):([^:]+)")
-_BUS_ARN = re.compile(r"arn:aws:events:([^:]+):([^:]+):event-bus/(.+)")
-_STREAM_ARN = re.compile(r"arn:aws:kinesis:([^:]+):([^:]+):stream/(.+)")
 
 Target = Mapping[str, Any]
 TargetArn = Union[str, Queue, Topic, "EventBus", Callable[[Any], Any]]
@@ -432,21 +433,28 @@ class EventBus:
         return _error(NOT_FOUND, f"Rule {name} does not exist on EventBus {self.name}.")
 
     def _check_exists(self) -> None:
-        if self._store.get_event_bus(self.name) is None:
-            raise _error(NOT_FOUND, f"Event bus {self.name} does not exist.")
+        if self._store.buses.get_event_bus(self.name) is None:
+            raise self._missing_bus()
+
+    def _missing_bus(self) -> AwsError:
+        return _error(NOT_FOUND, f"Event bus {self.name} does not exist.")
+
+    def _gone(self, error: NotFound) -> AwsError:
+        """AWS's error for a bus or rule the store found gone (deleted since it was checked)."""
+        return self._missing_bus() if error.kind == "bus" else self._missing_rule(error.name)
 
     # ------------------------------------------------------------------ the store's rules
 
     def _sync(self) -> None:
         """Bring the compiled view up to date with the store, if its rules version moved (one
         thread at a time: the view and the RuleSet change together)."""
-        if self._store.rules_version(self.name) == self._version:
+        if self._store.buses.rules_version(self.name) == self._version:
             return
         with self._sync_lock:
             self._refresh()
 
     def _refresh(self) -> None:
-        version, rules, targets = self._store.rules(self.name)
+        version, rules, targets = self._store.buses.rules(self.name)
         view = {record.name: _Rule(record, self._rule_arn(record.name)) for record in rules}
         for record in targets:
             rule = view.get(record.rule)
@@ -472,9 +480,9 @@ class EventBus:
         attempts, age = _retry_policy(target.get("RetryPolicy"), 1)
         kind = _target_kind(arn)
         queue_name = None
-        match = _QUEUE_ARN.fullmatch(arn) if kind == "sqs" else None
-        if match is not None and match.group(1, 2) == (self._broker.region, self._broker.account):
-            queue_name = match.group(3)
+        parsed = Arn.parse(arn) if kind == "sqs" else None
+        if parsed is not None and parsed.is_in(self._broker.region, self._broker.account):
+            queue_name = parsed.named("sqs")
         return _Target(
             target_id=record.target_id,
             arn=arn,
@@ -544,10 +552,10 @@ class EventBus:
         if pattern_text is None and schedule_expression is None:
             raise _error(VALIDATION, "Parameter(s) EventPattern or ScheduleExpression must be specified.")
         self._check_exists()
-        existing = self._store.get_rule(self.name, name)
+        existing = self._store.buses.get_rule(self.name, name)
         if existing is None:
             limit = self._broker.rules_per_bus
-            if limit is not None and len(self._store.rules(self.name)[1]) >= limit:
+            if limit is not None and len(self._store.buses.rules(self.name)[1]) >= limit:
                 raise _error(LIMIT_EXCEEDED, "The requested resource exceeds the maximum number allowed.")
         record = RuleRecord(
             bus=self.name,
@@ -558,12 +566,15 @@ class EventBus:
             description=description,
             creation_time=self._broker._clock(),
         )
-        self._store.put_rule(record)
+        try:
+            self._store.buses.put_rule(record)
+        except NotFound as error:
+            raise self._gone(error) from None
         self._broker._rules_changed(self)
         return self._rule_arn(name)
 
     def _rule_record(self, name: str) -> RuleRecord:
-        record = self._store.get_rule(self.name, name)
+        record = self._store.buses.get_rule(self.name, name)
         if record is None:
             raise self._missing_rule(name)
         return record
@@ -590,7 +601,7 @@ class EventBus:
     def list_rules(self, name_prefix: str | None = None) -> list[dict[str, Any]]:
         """ListRules: the bus's rules (those whose name starts with ``name_prefix``), by name."""
         validation.text(name_prefix, "namePrefix", validation.EVENTS, required=False)
-        _, records, _ = self._store.rules(self.name)
+        _, records, _ = self._store.buses.rules(self.name)
         chosen = [r for r in records if name_prefix is None or r.name.startswith(name_prefix)]
         return [self._describe(record) for record in sorted(chosen, key=lambda r: r.name)]
 
@@ -598,7 +609,10 @@ class EventBus:
         check_name(name, "name", 64)
         record = self._rule_record(name)
         if record.state != state:
-            self._store.put_rule(RuleRecord(**{**record.__dict__, "state": state}))
+            try:
+                self._store.buses.put_rule(RuleRecord(**{**record.__dict__, "state": state}))
+            except NotFound as error:
+                raise self._gone(error) from None
             self._broker._rules_changed(self)
 
     def enable_rule(self, name: str) -> None:
@@ -612,7 +626,7 @@ class EventBus:
     def delete_rule(self, name: str) -> None:
         """DeleteRule: refused while the rule has targets; deleting a missing rule is no error."""
         check_name(name, "name", 64)
-        if self._store.delete_rule(self.name, name) is DeleteRuleResult.HAS_TARGETS:
+        if self._store.buses.delete_rule(self.name, name) is DeleteRuleResult.HAS_TARGETS:
             raise _error(VALIDATION, "Rule can't be deleted since it has targets.")
         self._broker._rules_changed(self)
 
@@ -634,16 +648,22 @@ class EventBus:
             raise _constraint("[...]", "targets", "Member must have length less than or equal to 100")
         prepared = [self._prepare_target(target, index) for index, target in enumerate(targets, start=1)]
         ids = [target["Id"] for target, _ in prepared]
-        _, _, stored = self._store.rules(self.name)
+        _, _, stored = self._store.buses.rules(self.name)
         existing = {t.target_id for t in stored if t.rule == record.name}
         if len(existing | set(ids)) > MAX_TARGETS_PER_RULE:
             raise _error(LIMIT_EXCEEDED, "The requested resource exceeds the maximum number allowed.")
-        refused = self._store.put_targets(
-            self.name,
-            record.name,
-            [TargetRecord(self.name, record.name, target["Id"], _compact(target)) for target, _ in prepared],
-            MAX_TARGETS_PER_RULE,
-        )
+        try:
+            refused = self._store.buses.put_targets(
+                self.name,
+                record.name,
+                [
+                    TargetRecord(self.name, record.name, target["Id"], _compact(target))
+                    for target, _ in prepared
+                ],
+                MAX_TARGETS_PER_RULE,
+            )
+        except NotFound as error:
+            raise self._gone(error) from None
         if refused:  # another broker added targets in between
             raise _error(LIMIT_EXCEEDED, "The requested resource exceeds the maximum number allowed.")
         for target, call in prepared:
@@ -675,7 +695,7 @@ class EventBus:
             if isinstance(dlq, Queue):
                 dlq = dlq.arn
                 stored["DeadLetterConfig"] = {**dead_letter, "Arn": dlq}
-            if not isinstance(dlq, str) or not _QUEUE_ARN.fullmatch(dlq) or dlq.endswith(".fifo"):
+            if not isinstance(dlq, str) or sqs_queue_name(dlq) is None or dlq.endswith(".fifo"):
                 # Our wording: the DLQ must be a standard SQS queue (spec 3.6).
                 raise _error(
                     VALIDATION,
@@ -718,7 +738,7 @@ class EventBus:
         record = self._rule_record(rule)
         for target_id in ids:
             check_name(target_id, "ids", 64)
-        self._store.remove_targets(self.name, record.name, list(ids))
+        self._store.buses.remove_targets(self.name, record.name, list(ids))
         for target_id in ids:
             self._local.pop((record.name, target_id), None)
         self._broker._rules_changed(self)
@@ -728,7 +748,7 @@ class EventBus:
         """ListTargetsByRule: the rule's targets as they were put (their Arn as a string)."""
         check_name(rule, "rule", 64)
         record = self._rule_record(rule)
-        _, _, targets = self._store.rules(self.name)
+        _, _, targets = self._store.buses.rules(self.name)
         return [json.loads(t.target) for t in targets if t.rule == record.name]
 
     # ------------------------------------------------------------------ events
@@ -869,9 +889,8 @@ class EventBus:
             return self
         if isinstance(name, EventBus):
             name = name.name
-        match = _BUS_ARN.fullmatch(name) if isinstance(name, str) else None
-        bus_name = match.group(3) if match else name
-        if not isinstance(bus_name, str) or self._store.get_event_bus(bus_name) is None:
+        bus_name = event_bus_name(name) or name
+        if not isinstance(bus_name, str) or self._store.buses.get_event_bus(bus_name) is None:
             raise _error(NOT_FOUND, f"Event bus {bus_name} does not exist.")
         return self._broker.event_bus(bus_name)
 
@@ -1077,7 +1096,7 @@ class EventBus:
             if queue is not None and queue not in blocked:
                 limit = limits.get(queue)
                 if limit is None:
-                    record = self._store.get_queue(queue)
+                    record = self._store.queues.get_queue(queue)
                     if record is None or record.attributes.fifo_queue:
                         limit = 0
                     else:
@@ -1105,7 +1124,7 @@ class EventBus:
         queues: dict[str, tuple[Queue, Any] | _Failure] = {}
         prepared = self._prepare_long_way([(i, pending[i]) for i in others], now, queues)
         if bodies:
-            refused = self._store.put_plain_many(bodies, self._broker.account, now)
+            refused = self._store.queues.put_plain_many(bodies, self._broker.account, now)
             if refused:
                 long_way = set(others)
                 plain_way = [index for index in range(len(pending)) if index not in long_way]  # bodies'
@@ -1165,8 +1184,8 @@ class EventBus:
             else:
                 batch.append(message)
         try:
-            self._store.put_messages_many(list(batches.items()))
-        except AwsError:  # a queue went away in between: one by one, so the others still get theirs
+            self._store.queues.put_messages_many(list(batches.items()))
+        except NotFound:  # a queue went away in between: one by one, so the others still get theirs
             for _, _, _, (rule, target, event, text, ingestion, payload) in prepared:
                 try:
                     self._send(target, payload, event)
@@ -1175,7 +1194,7 @@ class EventBus:
 
     def _queue_target(self, target: _Target) -> Queue:
         region, account, name = _arn_parts(target)
-        if (region, account) != (self._broker.region, self._broker.account) or self._store.get_queue(
+        if (region, account) != (self._broker.region, self._broker.account) or self._store.queues.get_queue(
             name
         ) is None:
             raise _Failure("NO_RESOURCE", f"Queue {name} does not exist.", retryable=False)
@@ -1206,16 +1225,16 @@ class EventBus:
             if target.kind == "sqs":
                 self._queue_target(target).send(payload, message_group_id=target.message_group_id)
             elif target.kind == "sns":
-                record = self._store.get_topic(name)
+                record = self._store.topics.get_topic(name)
                 if record is None:
                     raise _Failure("NO_RESOURCE", f"Topic {name} does not exist.", retryable=False)
                 broker._topic_object(record).publish(payload, message_group_id=target.message_group_id)
             elif target.kind == "kinesis":
-                if self._store.get_stream(name) is None:
+                if self._store.streams.get_stream(name) is None:
                     raise _Failure("NO_RESOURCE", f"Stream {name} does not exist.", retryable=False)
                 broker.stream(name).put_record(payload, _partition_key(target, event))
             else:  # another bus: the event itself goes on, as EventBridge forwards it
-                if self._store.get_event_bus(name) is None:
+                if self._store.buses.get_event_bus(name) is None:
                     raise _Failure("NO_RESOURCE", f"Event bus {name} does not exist.", retryable=False)
                 broker.event_bus(name)._ingest(event, broker._clock(), text=_text_of(event))
         except AwsError as error:
@@ -1236,11 +1255,11 @@ class EventBus:
         }
         if exhausted is not None:
             attributes["EXHAUSTED_RETRY_CONDITION"] = exhausted
-        match = _QUEUE_ARN.fullmatch(target.dead_letter_arn)
+        dead_letter_queue = sqs_queue_name(target.dead_letter_arn)
         try:
-            if match is None or self._store.get_queue(match.group(3)) is None:
+            if dead_letter_queue is None or self._store.queues.get_queue(dead_letter_queue) is None:
                 raise AwsError("NO_RESOURCE", "the dead-letter queue does not exist")
-            Queue(self._broker, match.group(3)).send(
+            Queue(self._broker, dead_letter_queue).send(
                 text,
                 message_attributes={
                     k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()
@@ -1466,17 +1485,23 @@ class _EntryError(Exception):
         self.message = message
 
 
+# A target kind of an AWS service and how its ARN names the resource: (service, resource type).
+_SERVICE_TARGETS = {
+    "sqs": ("sqs", ""),
+    "sns": ("sns", ""),
+    "events": ("events", "event-bus"),
+    "kinesis": ("kinesis", "stream"),
+}
+
+
 def _target_kind(arn: str) -> str:
     if arn.startswith("python:"):
         return "python"
-    if _QUEUE_ARN.fullmatch(arn):
-        return "sqs"
-    if _TOPIC_ARN.fullmatch(arn):
-        return "sns"
-    if _BUS_ARN.fullmatch(arn):
-        return "events"
-    if _STREAM_ARN.fullmatch(arn):
-        return "kinesis"
+    parsed = Arn.parse(arn)
+    if parsed is not None:
+        for kind, (service, resource_type) in _SERVICE_TARGETS.items():
+            if parsed.named(service, resource_type) is not None:
+                return kind
     if arn.split(":", 1)[0].lower() in HTTP_PROTOCOLS and "//" in arn:
         return "http"
     return "unknown"
@@ -1495,8 +1520,10 @@ def _partition_key(target: _Target, event: Mapping[str, Any]) -> str:
 
 
 def _arn_parts(target: _Target) -> tuple[str, str, str]:
-    for pattern in (_QUEUE_ARN, _TOPIC_ARN, _BUS_ARN, _STREAM_ARN):
-        match = pattern.fullmatch(target.arn)
-        if match is not None:
-            return match.group(1), match.group(2), match.group(3)
+    """(region, account, resource name) of a service target's ARN."""
+    arn = Arn.parse(target.arn)
+    if arn is not None and target.kind in _SERVICE_TARGETS:
+        name = arn.named(*_SERVICE_TARGETS[target.kind])
+        if name is not None:
+            return arn.region, arn.account, name
     raise _Failure("NO_RESOURCE", f"{target.arn} is not a target rulebus can reach.", retryable=False)

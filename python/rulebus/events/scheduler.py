@@ -56,8 +56,8 @@ class Scheduler:
         store = self._broker._store
         now = self._broker._clock()
         seen: dict[tuple[str, str], tuple[str, float, Schedule, float]] = {}
-        for bus in store.event_bus_names():
-            for record in store.rules(bus)[1]:
+        for bus in store.buses.event_bus_names():
+            for record in store.buses.rules(bus)[1]:
                 if record.schedule_expression is None or record.state == "DISABLED":
                     continue
                 key = (bus, record.name)
@@ -95,7 +95,7 @@ class Scheduler:
         for key, (expression, created, schedule, when) in due:
             passes = 0
             while when <= now and passes < MAX_FIRES_PER_PASS:
-                if self._broker._store.claim_schedule_fire(key[0], key[1], when):
+                if self._broker._store.buses.claim_schedule_fire(key[0], key[1], when):
                     self._fire(key[0], key[1], schedule, when)
                     fired += 1
                 when = schedule.next_fire_time(when)

@@ -2,7 +2,7 @@
 of the partition key, shard iterators, resharding, and named consumers that checkpoint in the store.
 
 What runs where: the stream's state (shards, records, checkpoints) lives in the broker's store
-(``rulebus.stores.streams``), so every broker on an SQLite file sees the same stream; a ``Stream``
+(``rulebus.stores``), so every broker on an SQLite file sees the same stream; a ``Stream``
 object only validates requests as AWS does and shapes results. Streams are ACTIVE as soon as they
 exist: creation and resharding, asynchronous on AWS, are done when the call returns.
 
@@ -29,7 +29,9 @@ from typing import TYPE_CHECKING, Any
 
 from rulebus import validation
 from rulebus._errors import AwsError, constraint_error
-from rulebus.stores.streams import SHARD_END, ShardRecord, StoredRecord, StreamRecord
+from rulebus.arn import stream_name
+from rulebus.stores.base import NotFound
+from rulebus.stores.records import SHARD_END, ShardRecord, StoredRecord, StreamRecord
 
 if TYPE_CHECKING:
     from rulebus.broker import Broker
@@ -112,8 +114,8 @@ def validate_stream_name(name: str) -> None:
 
 def stream_name_from_arn(arn: str) -> str:
     """The stream name in ``arn:aws:kinesis:<region>:<account>:stream/<name>``."""
-    prefix, _, name = arn.partition(":stream/")
-    if not prefix.startswith("arn:") or ":kinesis:" not in prefix or not name:
+    name = stream_name(arn)
+    if name is None:
         raise AwsError("InvalidArgumentException", f"Invalid StreamARN: {arn}")  # our wording
     return name
 
@@ -148,9 +150,9 @@ def open_stream(broker: Broker, name: str, shards: int | None = None) -> Stream:
                 f"the limit is {MAX_SHARDS_PER_STREAM}.",  # our wording
             )
     store = broker._store
-    if store.get_stream(name) is None:
+    if store.streams.get_stream(name) is None:
         record = StreamRecord(name, 0, broker._clock(), DEFAULT_RETENTION_HOURS)
-        store.create_stream(record, uniform_shards(shards or 1))
+        store.streams.create_stream(record, uniform_shards(shards or 1))
     return Stream(broker, name)
 
 
@@ -158,7 +160,7 @@ def delete_stream(broker: Broker, name: str) -> None:
     """DeleteStream: the stream with its records and checkpoints (at once; AWS takes a while).
     ResourceNotFoundException if absent."""
     validate_stream_name(name)
-    if not broker._store.delete_stream(name):
+    if not broker._store.streams.delete_stream(name):
         raise _stream_not_found(broker, name)
 
 
@@ -212,15 +214,15 @@ class Stream:
     # ------------------------------------------------------------------ helpers
 
     def _record(self) -> StreamRecord:
-        record = self._store.get_stream(self.name)
+        record = self._store.streams.get_stream(self.name)
         if record is None:
             raise _stream_not_found(self._broker, self.name)
         return record
 
     def _shards(self) -> tuple[int, list[ShardRecord]]:
         try:
-            return self._store.stream_shards(self.name)
-        except KeyError:
+            return self._store.streams.stream_shards(self.name)
+        except NotFound:
             raise _stream_not_found(self._broker, self.name) from None
 
     def _cutoff(self, record: StreamRecord, now: float) -> float:
@@ -231,8 +233,8 @@ class Stream:
         if now - self._last_trim >= TRIM_INTERVAL:
             self._last_trim = now
             try:
-                self._store.trim_stream(self.name, self._cutoff(record, now))
-            except KeyError:
+                self._store.streams.trim_stream(self.name, self._cutoff(record, now))
+            except NotFound:
                 raise _stream_not_found(self._broker, self.name) from None
 
     def _shard_not_found(self, shard_id: str) -> AwsError:
@@ -359,7 +361,7 @@ class Stream:
         self._set_retention(record, retention_period_hours)
 
     def _set_retention(self, record: StreamRecord, hours: int) -> None:
-        if not self._store.update_stream(replace(record, retention_hours=hours)):
+        if not self._store.streams.update_stream(replace(record, retention_hours=hours)):
             raise _stream_not_found(self._broker, self.name)
         self._last_trim = float("-inf")  # a shorter retention applies now
 
@@ -396,8 +398,8 @@ class Stream:
                 "Member must satisfy regular expression pattern: 0|([1-9]\\d{0,128})",
             )
         try:
-            position = self._store.stream_position(self.name)
-        except KeyError:
+            position = self._store.streams.stream_position(self.name)
+        except NotFound:
             raise _stream_not_found(self._broker, self.name) from None
         if not 0 <= int(value) - SEQUENCE_BASE < position:
             raise AwsError(
@@ -510,8 +512,8 @@ class Stream:
         if now - self._last_trim >= TRIM_INTERVAL:
             self._maybe_trim(self._record(), now)
         try:
-            return self._store.put_stream_records(self.name, hash_keys, blobs, keys, now)
-        except KeyError:
+            return self._store.streams.put_stream_records(self.name, hash_keys, blobs, keys, now)
+        except NotFound:
             raise _stream_not_found(self._broker, self.name) from None
 
     # ------------------------------------------------------------------ reads
@@ -581,7 +583,11 @@ class Stream:
                     "Member must satisfy regular expression pattern: 0|([1-9]\\d{0,128})",
                 )
             value = int(sequence_number) - SEQUENCE_BASE
-            end = shard.ending_seq if shard.ending_seq is not None else self._store.stream_position(self.name)
+            end = (
+                shard.ending_seq
+                if shard.ending_seq is not None
+                else self._store.streams.stream_position(self.name)
+            )
             if not shard.starting_seq <= value <= end:
                 raise AwsError(
                     "InvalidArgumentException",
@@ -593,7 +599,7 @@ class Stream:
         if kind == "TRIM_HORIZON":
             return 0
         if kind == "LATEST":
-            return self._store.stream_position(self.name)
+            return self._store.streams.stream_position(self.name)
         if kind == "AT_TIMESTAMP":
             if timestamp is None:
                 raise AwsError(
@@ -604,7 +610,7 @@ class Stream:
             seconds = _epoch(timestamp)
             not_before = max(seconds, self._cutoff(record, now))
             rows, _ = self._read(record.stream_id, shard.index, 0, 1, not_before)
-            return rows[0][0] if rows else self._store.stream_position(self.name)
+            return rows[0][0] if rows else self._store.streams.stream_position(self.name)
         raise AssertionError(kind)  # pragma: no cover - checked above
 
     def _iterator(self, stream_id: int, shard: int, position: int, now: float) -> str:
@@ -629,8 +635,10 @@ class Stream:
         self, stream_id: int, shard: int, position: int, limit: int, not_before: float
     ) -> tuple[list[StoredRecord], bool]:
         try:
-            return self._store.read_stream_records(self.name, stream_id, shard, position, limit, not_before)
-        except KeyError:
+            return self._store.streams.read_stream_records(
+                self.name, stream_id, shard, position, limit, not_before
+            )
+        except NotFound:
             raise AwsError(
                 "ResourceNotFoundException",
                 f"Shard shardId-{shard:012d} in stream {self.name} under account "
@@ -658,7 +666,7 @@ class Stream:
                 f"it is {_amz_time(now)} which is further in the future than the tolerated delay of "
                 f"{int(ITERATOR_LIFETIME * 1000)} milliseconds.",
             )
-        record = self._store.get_stream(self.name)
+        record = self._store.streams.get_stream(self.name)
         if record is None or record.stream_id != stream_id:
             raise AwsError(
                 "ResourceNotFoundException",
@@ -730,8 +738,8 @@ class Stream:
 
     def _reshard(self, version: int, close: list[int], create: list[ShardRecord]) -> bool:
         try:
-            return self._store.reshard(self.name, version, close, create, self._broker._clock())
-        except KeyError:
+            return self._store.streams.reshard(self.name, version, close, create, self._broker._clock())
+        except NotFound:
             raise _stream_not_found(self._broker, self.name) from None
 
     def merge_shards(self, shard_to_merge: str, adjacent_shard_to_merge: str) -> None:
@@ -815,7 +823,7 @@ class Stream:
                 f"Exceeded the limit of {MAX_SCALINGS_PER_DAY} UpdateShardCount calls in a rolling "
                 f"24-hour period for stream {self.name} under account {self._broker.account}.",  # our wording
             )
-        self._store.update_stream(replace(record, scalings=(*recent, now)))
+        self._store.streams.update_stream(replace(record, scalings=(*recent, now)))
         while self._scale_step(target):
             pass
         return {
@@ -965,7 +973,7 @@ class StreamConsumer:
         """End ``records()`` (from any thread: a waiting ``records()`` returns at once). Does not
         checkpoint."""
         self._closed = True
-        self._store.wake_streams()
+        self._store.streams.wake_streams()
 
     def checkpoint(self) -> None:
         """Store the position after every record yielded so far."""
@@ -977,14 +985,16 @@ class StreamConsumer:
 
     def _save(self) -> None:
         if self._unsaved and self._stream_id is not None:
-            self._store.set_stream_checkpoints(self.stream.name, self._stream_id, self.name, self._unsaved)
+            self._store.streams.set_stream_checkpoints(
+                self.stream.name, self._stream_id, self.name, self._unsaved
+            )
             self._unsaved = {}
 
     def checkpoints(self) -> dict[str, str | None]:
         """The stored checkpoints: ShardId -> the sequence number of the last record processed
         (``"SHARD_END"`` for a shard read to its end, None when nothing was read in it)."""
         record = self.stream._record()
-        stored = self._store.stream_checkpoints(self.stream.name, record.stream_id, self.name)
+        stored = self._store.streams.stream_checkpoints(self.stream.name, record.stream_id, self.name)
         out: dict[str, str | None] = {}
         for shard, position in sorted(stored.items()):
             if position == SHARD_END:
@@ -998,10 +1008,12 @@ class StreamConsumer:
         _, shards = self.stream._shards()
         if self._stream_id != record.stream_id:
             self._stream_id = record.stream_id
-            self._positions = self._store.stream_checkpoints(self.stream.name, record.stream_id, self.name)
+            self._positions = self._store.streams.stream_checkpoints(
+                self.stream.name, record.stream_id, self.name
+            )
             self._unsaved = {}
             if self.initial_position == "LATEST":
-                latest = self._store.stream_position(self.stream.name)
+                latest = self._store.streams.stream_position(self.stream.name)
                 for shard in shards:
                     if shard.index not in self._positions:
                         self._positions[shard.index] = SHARD_END if not shard.is_open else latest
@@ -1023,8 +1035,8 @@ class StreamConsumer:
         idle_since: float | None = None
         while not self._closed:
             try:
-                since = store.stream_position(name)
-            except KeyError:
+                since = store.streams.stream_position(name)
+            except NotFound:
                 raise _stream_not_found(stream._broker, name) from None
             shards = self._load()
             record = stream._record()
@@ -1067,7 +1079,7 @@ class StreamConsumer:
                 if remaining <= 0:
                     return
                 timeout = min(timeout, remaining)
-            store.wait_stream(name, since, timeout)
+            store.streams.wait_stream(name, since, timeout)
 
     def _yield(self, shard: int, rows: list[StoredRecord]) -> Iterator[dict[str, Any]]:
         for seq, entry in _entries(rows):

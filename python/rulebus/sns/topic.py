@@ -5,7 +5,7 @@ each topic keeps one ``RuleSet("sns")`` whose rule names are subscription ARNs; 
 once which subscriptions match and delivers to those only. Everything else here is SNS's surface:
 limits, error texts (spec/aws-semantics.md section 2) and the exact notification envelope.
 
-Topics and their subscriptions live in the broker's store (``rulebus.stores.queues``): with
+Topics and their subscriptions live in the broker's store (``rulebus.stores``): with
 ``Broker("app.db")`` they survive restarts and every broker on the file sees the same ones, and a
 publish from any of them delivers to every subscription. Each ``Topic`` object keeps a view of them
 (``Subscription`` objects and one compiled ``RuleSet``) and re-reads the store's records only when
@@ -50,19 +50,21 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from functools import partial
-from http.client import HTTPConnection, HTTPSConnection
 from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any, Callable, Union
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from rulebus import validation
 from rulebus._core import DeliveryCounter, FanOut, FilterPolicy, RuleSet, sns_notification_head
 from rulebus._errors import AwsError, InvalidFilterPolicyError
+from rulebus.arn import Arn, queue_name, stream_name
 from rulebus.delivery import DeliveryLanes
 from rulebus.kinesis.stream import Stream
 from rulebus.sqs.queue import Queue
-from rulebus.stores.queues import StoredMessage, new_message_id
-from rulebus.stores.topics import SubscriptionRecord
+from rulebus.stores.base import NotFound
+from rulebus.stores.receipts import new_message_id
+from rulebus.stores.records import StoredMessage, SubscriptionRecord
+from rulebus.transport import HTTP_PROTOCOLS, post_with_retries
 
 if TYPE_CHECKING:
     from rulebus.broker import Broker
@@ -102,16 +104,11 @@ _PUBLISH_BATCH_ENTRY = frozenset(
 _ATTRIBUTE_VALUE = frozenset(("DataType", "StringValue", "BinaryValue"))
 _ATTRIBUTE_NAME_CHAR = re.compile(r"[A-Za-z0-9_.-]")
 _CONTROL_CHAR = re.compile("[\x00-\x1f\x7f]")
-_QUEUE_ARN = re.compile(r"arn:aws:sqs:([^:]+):([^:]+):([^:]+)")
-_STREAM_ARN = re.compile(r"arn:aws:kinesis:([^:]+):([^:]+):stream/(.+)")
 # An SQS queue URL given where an ARN belongs ("Invalid parameter: SQS endpoint ARN"), not an HTTP/S endpoint.
 _SQS_QUEUE_URL = re.compile(r"https?://sqs\.[^/]+\.amazonaws\.com/\d{12}/[^/?#]+/?")
 
-HTTP_PROTOCOLS = ("http", "https")
 #: ConfirmSubscription tokens are valid for 2 days (spec 2.2).
 TOKEN_LIFETIME_SECONDS = 2 * 24 * 3600
-#: Seconds one POST may take (connect plus response); ours, AWS does not document a fixed value here.
-HTTP_TIMEOUT_SECONDS = 15.0
 USER_AGENT = "Amazon Simple Notification Service Agent"
 DEFAULT_CONTENT_TYPE = "text/plain; charset=UTF-8"
 #: The default healthy retry policy of HTTP/S deliveries (spec 2.1's EffectiveDeliveryPolicy).
@@ -675,7 +672,7 @@ class Subscription:
     def unsubscribe_url(self) -> str:
         """The UnsubscribeURL of its notifications."""
         if self._unsubscribe_url is None:
-            region = self.topic_arn.split(":")[3]
+            region = Arn.parse(self.topic_arn).region  # type: ignore[union-attr]  # a topic's own ARN
             self._unsubscribe_url = f"https://sns.{region}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={self.subscription_arn}"
         return self._unsubscribe_url
 
@@ -800,7 +797,7 @@ def _redrive_policy(value: Any, fifo: bool = False) -> str | None:
     if policy is None:
         return None
     target = policy.get("deadLetterTargetArn")
-    if not isinstance(target, str) or not _QUEUE_ARN.fullmatch(target):
+    if not isinstance(target, str) or queue_name(target) is None:
         # Our wording in SNS's style (the spec has none).
         raise _invalid("Invalid parameter: Attributes Reason: RedrivePolicy: deadLetterTargetArn is invalid")
     if fifo and not target.endswith(".fifo"):
@@ -896,45 +893,6 @@ def retry_delays(policy: Mapping[str, Any]) -> list[float]:
             fraction = step / last
         curve.append(low + (high - low) * fraction)
     return ([0.0] * no_delay + [low] * at_min + curve + [high] * at_max)[: policy["numRetries"]]
-
-
-def http_post(url: str, body: str, headers: Mapping[str, str]) -> int:
-    """One POST: the answer's HTTP status, or 0 when there was no answer (a connection error, a
-    timeout, a URL that cannot be posted to); never raises. Redirects are not followed;
-    ``user:password@`` in the URL becomes Basic auth."""
-    try:
-        parts = urlsplit(url)
-        if parts.scheme not in HTTP_PROTOCOLS or not parts.hostname:
-            return 0
-        connection_class = HTTPSConnection if parts.scheme == "https" else HTTPConnection
-        connection = connection_class(parts.hostname, parts.port, timeout=HTTP_TIMEOUT_SECONDS)
-        sent = dict(headers)
-        if parts.username is not None:
-            credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
-            sent["Authorization"] = "Basic " + base64.b64encode(credentials.encode("utf-8")).decode("ascii")
-        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        try:
-            connection.request("POST", path, body=body.encode("utf-8"), headers=sent)
-            response = connection.getresponse()
-            response.read()
-            return response.status
-        finally:
-            connection.close()
-    except Exception:
-        return 0
-
-
-def delivered(status: int) -> bool:
-    """A 2xx answer: the endpoint took the message."""
-    return 200 <= status < 300
-
-
-def client_error(status: int) -> bool:
-    """An answer SNS does not retry: the endpoint refused the request itself (4xx), so sending
-    it again would be refused again (spec 2.7: client-side errors go straight to the dead-letter
-    queue). 429 Too Many Requests is the exception: the endpoint is only busy, so it is retried
-    like a 5xx, a 3xx (redirects are not followed) or no answer at all."""
-    return 400 <= status < 500 and status != 429
 
 
 @dataclass
@@ -1081,10 +1039,8 @@ class _RoutePlan:
         ``Queue`` of this broker (then its prepare_message and the store's plain puts agree on
         what a plain delivery is, and on its SenderId, the broker's account), else None."""
         if isinstance(target, str):
-            match = _QUEUE_ARN.fullmatch(target)
-            if match is not None and (match.group(1), match.group(2)) == (self.region, self.account):
-                return match.group(3)
-            return None
+            arn = Arn.parse(target)
+            return arn.named("sqs") if arn is not None and arn.is_in(self.region, self.account) else None
         if type(target) is Queue and target._broker is broker:
             return target.name
         return None
@@ -1235,13 +1191,13 @@ class Topic:
         subscriptions gone from it, add the new ones (keeping existing objects, their counters and
         local targets), and update the filter policies in the RuleSet to match."""
         store = self._broker._store
-        if store.subscriptions_version(self.name) == self._version:
+        if store.topics.subscriptions_version(self.name) == self._version:
             return
         with self._sync_lock:
             self._refresh(store)
 
     def _refresh(self, store: Any) -> None:
-        version, records = store.subscriptions(self.name)
+        version, records = store.topics.subscriptions(self.name)
         stored = {record.subscription_arn: record for record in records}
         for arn, subscription in list(self._subscriptions.items()):
             if subscription.protocol != "python" and arn not in stored:
@@ -1332,10 +1288,9 @@ class Topic:
                     # Our wording in SNS's style (the spec has none).
                     raise _invalid("Invalid parameter: Endpoint")
                 return scheme, target, target
-            if _STREAM_ARN.fullmatch(target):
+            if stream_name(target) is not None:
                 return "kinesis", target, target
-            match = _QUEUE_ARN.fullmatch(target)
-            if match is None:
+            if not isinstance(target, str) or queue_name(target) is None:
                 raise _invalid("Invalid parameter: SQS endpoint ARN")
             return "sqs", target, target
         if callable(target):
@@ -1433,7 +1388,7 @@ class Topic:
                 None,
             )
         else:
-            stored, version = self._broker._store.add_subscription(self._record(subscription))
+            stored, version = self._broker._store.topics.add_subscription(self._record(subscription))
             if version == -1:
                 raise _invalid("Topic does not exist", "NotFound")
             self._sync()
@@ -1477,7 +1432,7 @@ class Topic:
                     if self._broker._clock() - subscription.token_issued > TOKEN_LIFETIME_SECONDS:
                         break
                     record = replace(self._record(subscription), pending_confirmation=False)
-                    self._broker._store.update_subscription(record)
+                    self._broker._store.topics.update_subscription(record)
                     subscription.pending_confirmation = False
                     self._drop_plan()
                 return subscription
@@ -1489,7 +1444,7 @@ class Topic:
         validation.arn(arn, "SubscriptionArn", validation.SNS)
         local = self._subscriptions.get(arn)
         if local is None or local.protocol != "python":
-            self._broker._store.remove_subscription(self.name, arn)
+            self._broker._store.topics.remove_subscription(self.name, arn)
         if self._subscriptions.pop(arn, None) is not None:
             self._sync_rules()
 
@@ -1550,7 +1505,7 @@ class Topic:
                 setattr(own, name, changed)
         else:
             record = replace(self._record(own), **changes)
-            if self._broker._store.update_subscription(record) == -1:
+            if self._broker._store.topics.update_subscription(record) == -1:
                 raise _invalid("Topic does not exist", "NotFound")
             own.adopt(record)
         self._sync_rules()
@@ -1748,7 +1703,7 @@ class Topic:
         scope = (prepared.group_id or "") if self._deduplication_per_group else ""
         # Increasing, not consecutive (spec 1.9's SequenceNumber shape). The store keeps the window
         # and the counter, so every broker on it deduplicates and numbers alike.
-        first_id, sequence_number = self._broker._store.fifo_publish(
+        first_id, sequence_number = self._broker._store.topics.fifo_publish(
             self.name, scope, prepared.deduplication_id or "", message_id, now, 1 + secrets.randbelow(1 << 16)
         )
         return PublishResult(first_id, sequence_number)
@@ -1815,7 +1770,7 @@ class Topic:
         store, account = self._broker._store, self._broker.account
         start = 0
         while start < len(publishes):
-            done, refused = store.put_notifications(
+            done, refused = store.queues.put_notifications(
                 plan.topic, publishes[start:] if start else publishes, account, now, timestamp
             )
             start += done
@@ -1894,7 +1849,7 @@ class Topic:
             else:
                 delivery()
         if plain:
-            refused = set(self._broker._store.put_plain_many(plain, self._broker.account, now))
+            refused = set(self._broker._store.queues.put_plain_many(plain, self._broker.account, now))
             for number, route in enumerate(plain_routes):
                 if number in refused:  # the long way, where it succeeds or fails as SendMessage would
                     text = f"{head}{route.quoted_url}{tail}"
@@ -2036,8 +1991,8 @@ class Topic:
         if not batches:
             return
         try:
-            self._broker._store.put_messages_many(batches)
-        except AwsError:  # a queue went away in between: one by one, so the others still get theirs
+            self._broker._store.queues.put_messages_many(batches)
+        except NotFound:  # a queue went away in between: one by one, so the others still get theirs
             for subscription, envelope, body, text in stored_for:
                 notification = envelope.notification_for(subscription)
                 self._attempt(subscription, notification, body, attributes, group_id, text)
@@ -2186,13 +2141,7 @@ class Topic:
         retry, content_type = self._delivery_settings(subscription)
         headers["Content-Type"] = content_type
         headers["User-Agent"] = USER_AGENT
-        status = http_post(subscription.endpoint, body, headers)
-        for delay in retry_delays(retry):
-            if delivered(status) or client_error(status):
-                break
-            self._sleep(delay)
-            status = http_post(subscription.endpoint, body, headers)
-        return delivered(status)
+        return post_with_retries(subscription.endpoint, body, headers, retry_delays(retry), self._sleep)
 
     def _sleep(self, seconds: float) -> None:
         clock_sleep = getattr(self._broker._clock, "sleep", None)
@@ -2256,9 +2205,13 @@ class Topic:
 
     def _to_stream(self, subscription: Subscription, data: str, notification: Mapping[str, Any]) -> None:
         """PutRecord to a subscribed stream, the SNS message id as partition key."""
-        region, account, name = _STREAM_ARN.fullmatch(subscription.endpoint).groups()  # type: ignore[union-attr]
-        if (region, account) != (self._broker.region, self._broker.account) or (
-            self._broker._store.get_stream(name) is None
+        arn = Arn.parse(subscription.endpoint)
+        name = arn.named("kinesis", "stream") if arn is not None else None
+        if (
+            arn is None
+            or name is None
+            or not arn.is_in(self._broker.region, self._broker.account)
+            or self._broker._store.streams.get_stream(name) is None
         ):
             raise AwsError("ResourceNotFoundException", f"Stream {name} does not exist.")
         self._broker.stream(name).put_record(data, notification["MessageId"])
@@ -2287,8 +2240,9 @@ class Topic:
     def _queue_for(self, target: Queue | str) -> Queue:
         if isinstance(target, Queue):
             return target
-        region, account, name = _QUEUE_ARN.fullmatch(target).groups()  # type: ignore[union-attr]
-        if (region, account) != (self._broker.region, self._broker.account):
+        arn = Arn.parse(target)
+        name = arn.named("sqs") if arn is not None else None
+        if arn is None or name is None or not arn.is_in(self._broker.region, self._broker.account):
             raise AwsError("AWS.SimpleQueueService.NonExistentQueue", "The specified queue does not exist.")
         return Queue(self._broker, name)
 

@@ -1,7 +1,7 @@
 """SQS message move tasks (dead-letter queue redrive, spec 1.8): StartMessageMoveTask,
 ListMessageMoveTasks and CancelMessageMoveTask.
 
-Why the split with :mod:`rulebus.stores.queues`: tasks live in the store (a table on SQLite, so another
+Why the split with :mod:`rulebus.stores`: tasks live in the store (a table on SQLite, so another
 broker or process on the same file lists them), and the store moves each step's messages in one
 atomic step. This module decides what SQS would answer (validation, texts, result entries) and
 drives the steps: a daemon thread per task started here sleeps by *real* time between steps, while
@@ -23,7 +23,9 @@ from rulebus import validation
 from rulebus._errors import AwsError, sqs_error
 from rulebus.sqs.attributes import queue_arn
 from rulebus.sqs.queue import Queue
-from rulebus.stores.queues import ACTIVE_MOVE_TASK_STATUSES, MoveTaskRecord, queue_name_from_arn
+from rulebus.stores.base import NotFound
+from rulebus.stores.records import ACTIVE_MOVE_TASK_STATUSES, MoveTaskRecord
+from rulebus.stores.semantics import queue_name_from_arn
 
 if TYPE_CHECKING:
     from rulebus.broker import Broker
@@ -172,7 +174,11 @@ class MoveTasks:
             started_timestamp=self._broker._clock(),
             approximate_number_of_messages_to_move=0,  # the store counts them
         )
-        if not self._broker._store.create_move_task(task):
+        try:
+            created = self._broker._store.queues.create_move_task(task)
+        except NotFound:  # deleted since the check above
+            raise _resource_not_found("SourceArn") from None
+        if not created:
             raise sqs_error("InvalidParameterValue", _ALREADY_RUNNING)
         if self._background:
             self._start_thread(task.task_id)
@@ -183,7 +189,7 @@ class MoveTasks:
         source = _arn_of(source_arn)
         _check_range("MaxResults", max_results, MAX_LIST_RESULTS)
         self._require_queue(source, "SourceArn")
-        return [_entry(task) for task in self._broker._store.move_tasks(source)[:max_results]]
+        return [_entry(task) for task in self._broker._store.queues.move_tasks(source)[:max_results]]
 
     def cancel(self, task_handle: str) -> int:
         """CancelMessageMoveTask: a RUNNING task stops after its current step (status CANCELLING,
@@ -193,10 +199,10 @@ class MoveTasks:
             raise sqs_error("InvalidParameterValue", _INVALID_HANDLE)
         task_id, source = decoded
         self._require_queue(source, "SourceArn")
-        task = self._broker._store.get_move_task(task_id)
+        task = self._broker._store.queues.get_move_task(task_id)
         if task is None or task.source_arn != source:
             raise _task_not_found()
-        task = self._broker._store.cancel_move_task(task_id)
+        task = self._broker._store.queues.cancel_move_task(task_id)
         if task is None or task.status != "CANCELLING":
             # Unverified: AWS's answer for a task that is no longer RUNNING; we treat it as
             # absent, since only a running task can be cancelled.
@@ -207,8 +213,8 @@ class MoveTasks:
 
     def run(self) -> None:
         """One step of every active task in the store (whoever started it), by the broker's clock."""
-        for task_id in self._broker._store.active_move_task_ids():
-            self._broker._store.step_move_task(task_id, self._broker._clock())
+        for task_id in self._broker._store.queues.active_move_task_ids():
+            self._broker._store.queues.step_move_task(task_id, self._broker._clock())
 
     def close(self) -> None:
         """Stop this broker's task threads (the tasks stay as stored; :meth:`run` resumes them)."""
@@ -229,7 +235,7 @@ class MoveTasks:
         store = self._broker._store
         while not self._stop.is_set():
             try:
-                task = store.step_move_task(task_id, self._broker._clock())
+                task = store.queues.step_move_task(task_id, self._broker._clock())
             except (RuntimeError, sqlite3.ProgrammingError):
                 return  # the store was closed under us: the broker is shutting down
             if task is None or task.status not in ACTIVE_MOVE_TASK_STATUSES:
@@ -242,14 +248,14 @@ class MoveTasks:
         """The ARN must name a queue of this broker (its region and account) that exists."""
         name = queue_name_from_arn(arn)
         same_place = arn == queue_arn(name, self._broker.region, self._broker.account)
-        if not same_place or self._broker._store.get_queue(name) is None:
+        if not same_place or self._broker._store.queues.get_queue(name) is None:
             raise _resource_not_found(parameter)
 
     def _is_dead_letter_queue(self, arn: str) -> bool:
         """Whether some queue's RedrivePolicy targets ``arn`` (only DLQs of SQS queues qualify)."""
         store = self._broker._store
-        for name in store.queue_names():
-            record = store.get_queue(name)
+        for name in store.queues.queue_names():
+            record = store.queues.get_queue(name)
             policy = record.attributes.redrive_policy if record is not None else None
             if policy is not None and policy.dead_letter_target_arn == arn:
                 return True

@@ -1,6 +1,6 @@
 """An SQS queue: the API a caller holds, with SQS's limits, defaults, errors and digests.
 
-Why the split with :mod:`rulebus.stores.queues`: this module decides *what SQS would answer* (validation,
+Why the split with :mod:`rulebus.stores`: this module decides *what SQS would answer* (validation,
 texts, result shapes, which attributes a receive shows) and asks the store to do each state change
 atomically; it never knows which store it runs on. FIFO queues (spec 1.9) are validated here
 (group and deduplication ids, no per-message delay) and ordered, deduplicated and numbered by the
@@ -14,6 +14,7 @@ comment at the constant says where the text comes from.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import time
@@ -32,24 +33,22 @@ from rulebus.sqs.attributes import (
     queue_arn,
     queue_url,
 )
+from rulebus.sqs.errors import queue_does_not_exist
 from rulebus.sqs.message_attributes import (
     md5_of_message_attributes,
     md5_of_message_body,
     validate_message_attributes,
 )
-from rulebus.stores.queues import (
+from rulebus.stores.base import NotFound
+from rulebus.stores.receipts import new_message_id, parse_receipt_handle
+from rulebus.stores.records import (
     ChangeVisibilityResult,
     DeleteResult,
     InFlightLimitReached,
     QueueRecord,
     StoredMessage,
-    is_plain_body,
-    new_message_id,
-    parse_receipt_handle,
-    plain_message,
-    queue_does_not_exist,
-    queue_name_from_arn,
 )
+from rulebus.stores.semantics import is_plain_body, plain_message, queue_name_from_arn
 
 if TYPE_CHECKING:
     from rulebus.broker import Broker
@@ -401,7 +400,7 @@ class Queue:
         return self.name.endswith(FIFO_SUFFIX)
 
     def _record(self) -> QueueRecord:
-        record = self._store.get_queue(self.name)
+        record = self._store.queues.get_queue(self.name)
         if record is None:
             raise queue_does_not_exist()
         return record
@@ -419,7 +418,10 @@ class Queue:
         names = validation.string_list(attribute_names, "AttributeNames", validation.SQS)
         record = self._record()
         now = self._now()
-        counts = self._store.counts(self.name, now)
+        try:
+            counts = self._store.queues.counts(self.name, now)
+        except NotFound:
+            raise queue_does_not_exist() from None
         everything = {
             "QueueArn": self.arn,
             "ApproximateNumberOfMessages": str(counts.visible),
@@ -453,7 +455,10 @@ class Queue:
             changes[_KWARG_NAMES[key]] = _kwarg_to_aws(value) if value is not None else ""
         updated = self._record().attributes.updated(changes)
         check_queue_attributes(self._broker, updated, self.name)
-        self._store.update_queue(self.name, updated, self._now())
+        try:
+            self._store.queues.update_queue(self.name, updated, self._now())
+        except NotFound:
+            raise queue_does_not_exist() from None
 
     # ------------------------------------------------------------------ send
 
@@ -555,11 +560,11 @@ class Queue:
         one store call::
 
             batches = [(q.name, [q.prepare_message(body, attrs)]) for q in queues]
-            stored = broker._store.put_messages_many(batches)  # one list per queue, in order
+            stored = broker._store.queues.put_messages_many(batches)  # one list per queue, in order
 
         Raises what :meth:`send` raises for a bad message (an AwsError, or TypeError). Pass the
         queue's ``attributes`` when already read, to spare a store read (QueueDoesNotExist comes
-        from that read, or from ``put_messages_many``), and ``now`` to stamp many alike."""
+        from that read; ``put_messages_many`` raises NotFound), and ``now`` to stamp many alike."""
         if attributes is None:
             attributes = self._record().attributes
         if now is None:
@@ -602,7 +607,10 @@ class Queue:
         message = self.prepare_message(
             body, message_attributes, delay_seconds, message_group_id, message_deduplication_id
         )
-        (stored,) = self._store.put_messages(self.name, [message])
+        try:
+            (stored,) = self._store.queues.put_messages(self.name, [message])
+        except NotFound:
+            raise queue_does_not_exist() from None
         return SendResult(
             stored.message_id, stored.md5_of_body, stored.md5_of_message_attributes, stored.sequence_number
         )
@@ -653,7 +661,14 @@ class Queue:
                 failed.append(_failure(entry_id, error))
                 continue
             accepted.append((entry_id, message))
-        stored = self._store.put_messages(self.name, [message for _, message in accepted]) if accepted else []
+        try:
+            stored = (
+                self._store.queues.put_messages(self.name, [message for _, message in accepted])
+                if accepted
+                else []
+            )
+        except NotFound:
+            raise queue_does_not_exist() from None
         successful = []
         for (entry_id, _), message in zip(accepted, stored):
             result: dict[str, Any] = {
@@ -729,11 +744,15 @@ class Queue:
         while True:
             since = self._store.version() if wait else 0  # only a long poll waits on it
             try:
-                received = self._store.receive(self.name, max_messages, self._now(), timeout, attempt, limit)
+                received = self._store.queues.receive(
+                    self.name, max_messages, self._now(), timeout, attempt, limit
+                )
             except InFlightLimitReached:
                 if not wait:
                     raise _error(OVER_LIMIT, _OVER_LIMIT_MESSAGE) from None
                 received = []
+            except NotFound:
+                raise queue_does_not_exist() from None
             remaining = deadline - time.monotonic()
             if received or remaining <= 0:
                 break
@@ -817,7 +836,11 @@ class Queue:
         handle expires with the message's visibility (spec 1.6)."""
         message_id = self._message_id(receipt_handle)
         in_flight_at = self._now() if self._fifo else None
-        if self._store.delete_message(self.name, message_id, in_flight_at) is DeleteResult.EXPIRED:
+        try:
+            result = self._store.queues.delete_message(self.name, message_id, in_flight_at)
+        except NotFound:
+            raise queue_does_not_exist() from None
+        if result is DeleteResult.EXPIRED:
             raise _out_of_range("ReceiptHandle", receipt_handle, "The receipt handle has expired.")
 
     def change_visibility(self, receipt_handle: str, timeout: int) -> None:
@@ -825,7 +848,10 @@ class Queue:
         (0 = at once), even if its visibility had already expired (spec 1.6)."""
         message_id = self._message_id(receipt_handle)
         _check_visibility(timeout)
-        outcome = self._store.change_visibility(self.name, message_id, self._now(), timeout)
+        try:
+            outcome = self._store.queues.change_visibility(self.name, message_id, self._now(), timeout)
+        except NotFound:
+            raise queue_does_not_exist() from None
         error = _visibility_error(outcome, receipt_handle, timeout)
         if error is not None:
             raise error
@@ -852,7 +878,10 @@ class Queue:
         outcomes: Iterator[DeleteResult] = iter(())
         if message_ids:
             in_flight_at = self._now() if self._fifo else None
-            results = self._store.delete_messages(name, message_ids, in_flight_at)
+            try:
+                results = self._store.queues.delete_messages(name, message_ids, in_flight_at)
+            except NotFound:
+                raise queue_does_not_exist() from None
             if len(plan) == len(results) and DeleteResult.EXPIRED not in results:
                 return {"Successful": [{"Id": entry_id} for entry_id in ids], "Failed": []}
             outcomes = iter(results)
@@ -889,9 +918,15 @@ class Queue:
             # A programming error (a timeout that is no int) stops the batch where it is, as
             # when entries ran one by one: the entries before it still take effect.
             if changes:
-                self._store.change_visibilities(self.name, changes, self._now())
+                with contextlib.suppress(NotFound):
+                    self._store.queues.change_visibilities(self.name, changes, self._now())
             raise
-        outcomes = iter(self._store.change_visibilities(self.name, changes, self._now()) if changes else ())
+        try:
+            outcomes = iter(
+                self._store.queues.change_visibilities(self.name, changes, self._now()) if changes else ()
+            )
+        except NotFound:
+            raise queue_does_not_exist() from None
         successful: list[dict[str, Any]] = []
         failed: list[dict[str, Any]] = []
         for entry_id, handle, timeout, refused in plan:
@@ -908,8 +943,8 @@ class Queue:
     def dead_letter_source_queues(self) -> list[Queue]:
         """ListDeadLetterSourceQueues: the queues whose RedrivePolicy targets this one, by name."""
         sources = []
-        for name in self._store.queue_names():
-            record = self._store.get_queue(name)
+        for name in self._store.queues.queue_names():
+            record = self._store.queues.get_queue(name)
             policy = record.attributes.redrive_policy if record is not None else None
             if policy is not None and policy.dead_letter_target_arn == self.arn:
                 sources.append(Queue(self._broker, name))
@@ -919,7 +954,11 @@ class Queue:
 
     def purge(self) -> None:
         """PurgeQueue: delete every message, in flight or not; at most once per 60 s (spec 1.7)."""
-        if not self._store.purge(self.name, self._now(), PURGE_INTERVAL):
+        try:
+            purged = self._store.queues.purge(self.name, self._now(), PURGE_INTERVAL)
+        except NotFound:
+            raise queue_does_not_exist() from None
+        if not purged:
             raise _error(
                 PURGE_QUEUE_IN_PROGRESS,
                 f"Only one PurgeQueue operation on {self.name} is allowed every 60 seconds.",
@@ -941,7 +980,7 @@ def check_queue_attributes(broker: Broker, attributes: QueueAttributes, name: st
         return
     arn = policy.dead_letter_target_arn
     target_name = queue_name_from_arn(arn)
-    target = broker._store.get_queue(target_name)
+    target = broker._store.queues.get_queue(target_name)
     if target is None or arn != queue_arn(target_name, broker.region, broker.account):
         raise _error(
             INVALID_PARAMETER_VALUE,

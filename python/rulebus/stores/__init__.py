@@ -1,1 +1,78 @@
-"""Where the services' state lives: the store interface and its memory and SQLite backends."""
+"""Where the services' state lives: the ``Store`` boundary and its memory and SQLite backends.
+
+``open_store`` turns a URL (or a file path) into a store; ``Broker(store=...)`` takes either.
+Backends: :mod:`rulebus.stores.memory` and :mod:`rulebus.stores.sqlite`; the boundary itself is
+:mod:`rulebus.stores.base`, the records it exchanges :mod:`rulebus.stores.records`.
+"""
+
+from __future__ import annotations
+
+import os
+
+from rulebus.stores.base import (
+    BusStore,
+    IdempotencyStore,
+    InvalidStoreURL,
+    NotFound,
+    QueueStore,
+    Store,
+    StreamStore,
+    TopicStore,
+)
+from rulebus.stores.memory import MemoryStore
+from rulebus.stores.sqlite import SQLiteStore
+
+__all__ = [
+    "SCHEMES",
+    "BusStore",
+    "IdempotencyStore",
+    "InvalidStoreURL",
+    "MemoryStore",
+    "NotFound",
+    "QueueStore",
+    "SQLiteStore",
+    "Store",
+    "StreamStore",
+    "TopicStore",
+    "open_store",
+]
+
+#: The URL schemes :func:`open_store` knows.
+SCHEMES = ("memory", "sqlite")
+
+
+def open_store(url: str | os.PathLike[str]) -> Store:
+    """A new store for ``url``:
+
+    - ``"memory://"``: a :class:`MemoryStore` (state in this process only);
+    - ``"sqlite:///relative/app.db"`` (three slashes: a path relative to the working directory)
+      or ``"sqlite:////abs/app.db"`` (four: an absolute path), as SQLAlchemy writes them: a
+      :class:`SQLiteStore` on that file;
+    - a plain path (``str`` without ``://``, or ``os.PathLike``): a :class:`SQLiteStore` on it.
+
+    Anything else raises :class:`InvalidStoreURL` (a ``ValueError``) naming the schemes known."""
+    if not isinstance(url, str):
+        return SQLiteStore(os.fspath(url))
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        if not url:
+            raise InvalidStoreURL("a store URL or path must not be empty")
+        return SQLiteStore(url)
+    if scheme == "memory":
+        if rest:
+            raise InvalidStoreURL(f"a memory store takes no path: use 'memory://', not {url!r}")
+        return MemoryStore()
+    if scheme == "sqlite":
+        if not rest.startswith("/") or len(rest) < 2:
+            raise InvalidStoreURL(
+                f"{url!r} names no file: write 'sqlite:///relative/app.db' or 'sqlite:////abs/app.db'"
+            )
+        path = rest[1:]
+        if "?" in path:
+            raise InvalidStoreURL(f"{url!r}: a sqlite store URL takes no query parameters")
+        if path == ":memory:":
+            # Each thread would get its own empty database: use the memory store instead.
+            raise InvalidStoreURL("an in-memory SQLite database cannot be shared: use 'memory://'")
+        return SQLiteStore(path)
+    known = ", ".join(f"'{name}://'" for name in SCHEMES)
+    raise InvalidStoreURL(f"unknown store URL scheme {scheme!r} in {url!r}: known schemes are {known}")

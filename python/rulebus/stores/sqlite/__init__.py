@@ -1,0 +1,61 @@
+"""The SQLite store: every part's state in one SQLite file, shared safely by threads and
+processes (each write one ``BEGIN IMMEDIATE`` transaction on the thread's own connection)."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from rulebus.stores.base import Store
+from rulebus.stores.sqlite.buses import SQLiteBusStore
+from rulebus.stores.sqlite.connection import Connections
+from rulebus.stores.sqlite.idempotency import SQLiteIdempotencyStore
+from rulebus.stores.sqlite.queues import SQLiteQueueStore
+from rulebus.stores.sqlite.schema import create_schema
+from rulebus.stores.sqlite.streams import SQLiteStreamStore
+from rulebus.stores.sqlite.topics import SQLiteTopicStore
+
+__all__ = ["SQLiteStore"]
+
+# Long polling across processes: poll PRAGMA data_version with a growing sleep (never spinning).
+_POLL_FIRST = 0.005
+_POLL_MAX = 0.1
+
+
+class SQLiteStore(Store):
+    """State in the SQLite file at ``path`` (created with its tables if absent; files made by
+    earlier versions open as they are). ``Broker("app.db")`` uses one."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        connections = Connections(path)
+        create_schema(connections.connection())
+        super().__init__(
+            SQLiteQueueStore(connections),
+            SQLiteTopicStore(connections),
+            SQLiteBusStore(connections),
+            SQLiteStreamStore(connections),
+            SQLiteIdempotencyStore(connections),
+        )
+        self._connections = connections
+
+    @property
+    def path(self) -> str:
+        return self._connections.path
+
+    def version(self) -> int:
+        # data_version changes when *another* connection (thread or process) commits; this
+        # connection's own commits do not change it, which is what a waiting receiver wants.
+        return self._connections.data_version()
+
+    def wait(self, since: int, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        delay = _POLL_FIRST
+        while self.version() == since:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            time.sleep(min(delay, remaining))
+            delay = min(delay * 2, _POLL_MAX)
+
+    def close(self) -> None:
+        self._connections.close()

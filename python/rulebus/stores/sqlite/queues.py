@@ -1,0 +1,743 @@
+"""The SQLite store's queues: rows of ``queues``, ``messages``, ``deduplication``,
+``receive_attempts``, ``deleted_queues`` and ``move_tasks``, each step one transaction."""
+
+from __future__ import annotations
+
+import base64
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import astuple, fields, replace
+from typing import Any
+
+from rulebus._core import StoredMessage
+from rulebus.sqs.attributes import QueueAttributes
+from rulebus.stores.base import NotFound, QueueStore, RecentlyDeleted
+from rulebus.stores.receipts import make_receipt_handle, sequence_number
+from rulebus.stores.records import (
+    ACTIVE_MOVE_TASK_STATUSES,
+    RECEIVE_ATTEMPT_WINDOW,
+    ChangeVisibilityResult,
+    DeleteResult,
+    InFlightLimitReached,
+    MoveTaskRecord,
+    QueueCounts,
+    QueueRecord,
+    ReceivedMessage,
+)
+from rulebus.stores.semantics import (
+    AttemptEntry,
+    attempt_entries,
+    dead_letter_name,
+    expiry_cutoff,
+    fifo_order,
+    move_budget,
+    purge_allowed,
+    put_fifo,
+    queue_name_from_arn,
+    receive_or_replay,
+    settle_cancelling,
+    source_missing,
+    step_moves,
+    take_for_receive,
+    usable_target,
+    visibility_change,
+)
+from rulebus.stores.sqlite.connection import Connections
+
+__all__ = ["SQLiteQueueStore"]
+
+_MESSAGE_COLUMNS = (
+    "message_id, body, md5_of_body, message_attributes, md5_of_message_attributes, sender_id, "
+    "sent_timestamp, visible_at, receive_count, first_receive_timestamp, last_receive_timestamp, "
+    "message_group_id, message_deduplication_id, sequence_number, dead_letter_source_arn"
+)
+
+# DELETE ... RETURNING (SQLite 3.35): a batch delete learns what it deleted in one statement.
+_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
+
+
+def _encode_attributes(attributes: Mapping[str, Mapping[str, Any]]) -> str:
+    """Message attributes as JSON; binary values in base64 under their own key."""
+    if not attributes:
+        return "{}"  # most messages: spare json.dumps
+    encoded: dict[str, dict[str, str]] = {}
+    for name, attribute in attributes.items():
+        item = {"DataType": attribute["DataType"]}
+        if "BinaryValue" in attribute:
+            item["BinaryValue"] = base64.b64encode(attribute["BinaryValue"]).decode("ascii")
+        else:
+            item["StringValue"] = attribute["StringValue"]
+        encoded[name] = item
+    return json.dumps(encoded, ensure_ascii=False)
+
+
+def _decode_attributes(text: str) -> dict[str, dict[str, Any]]:
+    decoded: dict[str, dict[str, Any]] = {}
+    if text == "{}":
+        return decoded
+    for name, item in json.loads(text).items():
+        if "BinaryValue" in item:
+            decoded[name] = {
+                "DataType": item["DataType"],
+                "BinaryValue": base64.b64decode(item["BinaryValue"]),
+            }
+        else:
+            decoded[name] = {"DataType": item["DataType"], "StringValue": item["StringValue"]}
+    return decoded
+
+
+def _message_from_row(row: Sequence[Any]) -> StoredMessage:
+    return StoredMessage(
+        message_id=row[0],
+        body=row[1],
+        md5_of_body=row[2],
+        message_attributes=_decode_attributes(row[3]),
+        md5_of_message_attributes=row[4],
+        sender_id=row[5],
+        sent_timestamp=row[6],
+        visible_at=row[7],
+        receive_count=row[8],
+        first_receive_timestamp=row[9],
+        last_receive_timestamp=row[10],
+        message_group_id=row[11],
+        message_deduplication_id=row[12],
+        sequence_number=row[13],
+        dead_letter_source_arn=row[14],
+    )
+
+
+def _message_row(queue: str, m: StoredMessage) -> tuple[Any, ...]:
+    return (
+        queue,
+        m.message_id,
+        m.body,
+        m.md5_of_body,
+        _encode_attributes(m.message_attributes),
+        m.md5_of_message_attributes,
+        m.sender_id,
+        m.sent_timestamp,
+        m.visible_at,
+        m.receive_count,
+        m.first_receive_timestamp,
+        m.last_receive_timestamp,
+        m.message_group_id,
+        m.message_deduplication_id,
+        m.sequence_number,
+        m.dead_letter_source_arn,
+    )
+
+
+# A move task is flat, so its row is its fields in order (the table names its columns the same).
+_MOVE_TASK_COLUMNS = ", ".join(f.name for f in fields(MoveTaskRecord))
+
+
+def _move_task_from_row(row: Sequence[Any]) -> MoveTaskRecord:
+    return MoveTaskRecord(*row)
+
+
+_INSERT_MESSAGE = f"INSERT INTO messages (queue, {_MESSAGE_COLUMNS}) VALUES ({', '.join('?' * 16)})"
+
+# A queue's in-flight messages; the (queue, visible_at) index limits the scan to hidden ones.
+_IN_FLIGHT = (
+    "SELECT COUNT(*) FROM messages WHERE queue = ? AND visible_at > ? AND receive_count > 0 "
+    "AND +sent_timestamp > ?"
+)
+# The first visible unexpired messages of a standard queue, each row led by the in-flight count
+# (a constant subquery: SQLite evaluates it once), so a receive checks the limit for free.
+_FIRST_VISIBLE_WITH_IN_FLIGHT = (
+    "SELECT (SELECT COUNT(*) FROM messages WHERE queue = :queue AND visible_at > :now "
+    "AND receive_count > 0 AND +sent_timestamp > :cutoff), "
+    f"seq, {_MESSAGE_COLUMNS} FROM messages "
+    "WHERE queue = :queue AND seq > -1 AND +visible_at <= :now AND +sent_timestamp > :cutoff "
+    "ORDER BY seq LIMIT :n"
+)
+# Standard receives delete expired rows (which they skip anyway) at most this often per queue,
+# in seconds of the broker's clock.
+_EXPIRY_INTERVAL = 1.0
+
+
+# (queue name, attributes JSON) -> the parsed attributes. Stored attributes were validated when
+# set, and a QueueAttributes is immutable, so one parse per distinct text serves every read
+# (a queue's record is read on each send, receive and delete).
+_PARSED_ATTRIBUTES: dict[tuple[str, str], QueueAttributes] = {}
+_PARSED_ATTRIBUTES_MAX = 1024
+
+
+def _record_from_row(row: Sequence[Any]) -> QueueRecord:
+    key = (row[0], row[1])
+    attributes = _PARSED_ATTRIBUTES.get(key)
+    if attributes is None:
+        attributes = QueueAttributes.from_aws(row[0], json.loads(row[1]))
+        if len(_PARSED_ATTRIBUTES) >= _PARSED_ATTRIBUTES_MAX:
+            _PARSED_ATTRIBUTES.clear()
+        _PARSED_ATTRIBUTES[key] = attributes
+    return QueueRecord(
+        name=row[0],
+        attributes=attributes,
+        created_timestamp=row[2],
+        last_modified_timestamp=row[3],
+        last_purge_timestamp=row[4],
+    )
+
+
+def _insert_fifo(connection: sqlite3.Connection, queue: str, message: StoredMessage) -> StoredMessage:
+    """Insert and number: the row's AUTOINCREMENT key only grows, so it orders sequence numbers."""
+    cursor = connection.execute(_INSERT_MESSAGE, _message_row(queue, message))
+    assert cursor.lastrowid is not None
+    message = message.replace(sequence_number=sequence_number(cursor.lastrowid))
+    connection.execute(
+        "UPDATE messages SET sequence_number = ? WHERE seq = ?",
+        (message.sequence_number, cursor.lastrowid),
+    )
+    return message
+
+
+def _insert(connection: sqlite3.Connection, target: str, message: StoredMessage, fifo: bool) -> None:
+    if fifo:
+        _insert_fifo(connection, target, message)
+    else:
+        connection.execute(_INSERT_MESSAGE, _message_row(target, message))
+
+
+class SQLiteQueueStore(QueueStore):
+    """Queues in the store's SQLite file, every write one ``BEGIN IMMEDIATE`` transaction."""
+
+    def __init__(self, connections: Connections) -> None:
+        self._connection = connections.connection
+        self._transaction = connections.transaction
+        self._data_version = connections.data_version
+        self._expired_at: dict[str, float] = {}  # queue -> when a receive last deleted expired rows
+        self._queue_writes = 0  # writes to queue rows through this store (see _record)
+        # Per thread: (its connection, queue records by name) for _record's cache.
+        self._cache = threading.local()
+
+    def _record(self, connection: sqlite3.Connection, name: str) -> QueueRecord:
+        """The queue's record, from this connection's cache while nothing can have changed it:
+        PRAGMA data_version (cheaper than the read) tells whether another connection committed,
+        and ``_queue_writes`` whether this store wrote a queue row since (data_version does not
+        see a connection's own commits). :class:`NotFound` if there is no such queue."""
+        version = self._data_version(connection)
+        cache = self._cache
+        records: dict[str, tuple[int, int, QueueRecord]]
+        if getattr(cache, "connection", None) is connection:
+            records = cache.records
+        else:  # this thread's first read, or its connection was opened anew
+            cache.connection, cache.records = connection, {}
+            records = cache.records
+        cached = records.get(name)
+        if cached is not None and cached[0] == version and cached[1] == self._queue_writes:
+            return cached[2]
+        writes = self._queue_writes  # before the read: a write racing with it re-reads next time
+        record = self._read_record(connection, name)
+        if len(records) >= _PARSED_ATTRIBUTES_MAX:
+            records.clear()
+        records[name] = (version, writes, record)
+        return record
+
+    def _wrote_queue(self) -> None:
+        """After a write to a queues row (inside its transaction): cached records are stale."""
+        self._queue_writes += 1
+
+    @staticmethod
+    def _read_record(connection: sqlite3.Connection, name: str) -> QueueRecord:
+        row = connection.execute(
+            "SELECT name, attributes, created_timestamp, last_modified_timestamp, last_purge_timestamp "
+            "FROM queues WHERE name = ?",
+            (name,),
+        ).fetchone()
+        if row is None:
+            raise NotFound("queue", name)
+        return _record_from_row(row)
+
+    def _optional_record(self, connection: sqlite3.Connection, name: str) -> QueueRecord | None:
+        try:
+            return self._record(connection, name)
+        except NotFound:
+            return None
+
+    # ------------------------------------------------------------------ queues
+
+    def create_queue(self, record: QueueRecord, recreate_after: float = 0.0) -> QueueRecord:
+        with self._transaction() as connection:
+            existing = self._optional_record(connection, record.name)
+            if existing is not None:
+                return existing
+            row = connection.execute(
+                "SELECT deleted_at FROM deleted_queues WHERE name = ?", (record.name,)
+            ).fetchone()
+            if row is not None and record.created_timestamp - row[0] < recreate_after:
+                raise RecentlyDeleted(record.name)
+            connection.execute("DELETE FROM deleted_queues WHERE name = ?", (record.name,))
+            connection.execute(
+                "INSERT OR IGNORE INTO queues VALUES (?, ?, ?, ?, ?)",
+                (
+                    record.name,
+                    json.dumps(record.attributes.to_aws()),
+                    record.created_timestamp,
+                    record.last_modified_timestamp,
+                    record.last_purge_timestamp,
+                ),
+            )
+            self._wrote_queue()
+            return self._record(connection, record.name)
+
+    def get_queue(self, name: str) -> QueueRecord | None:
+        return self._optional_record(self._connection(), name)
+
+    def update_queue(self, name: str, attributes: QueueAttributes, now: float) -> QueueRecord:
+        with self._transaction() as connection:
+            self._record(connection, name)
+            connection.execute(
+                "UPDATE queues SET attributes = ?, last_modified_timestamp = ? WHERE name = ?",
+                (json.dumps(attributes.to_aws()), now, name),
+            )
+            self._wrote_queue()
+            return self._record(connection, name)
+
+    def delete_queue(self, name: str, now: float) -> None:
+        with self._transaction() as connection:
+            self._record(connection, name)
+            connection.execute("DELETE FROM messages WHERE queue = ?", (name,))
+            connection.execute("DELETE FROM deduplication WHERE queue = ?", (name,))
+            connection.execute("DELETE FROM receive_attempts WHERE queue = ?", (name,))
+            connection.execute("DELETE FROM queues WHERE name = ?", (name,))
+            self._wrote_queue()
+            connection.execute(
+                "INSERT OR REPLACE INTO deleted_queues (name, deleted_at) VALUES (?, ?)", (name, now)
+            )
+
+    def queue_names(self) -> list[str]:
+        rows = self._connection().execute("SELECT name FROM queues ORDER BY name").fetchall()
+        return [row[0] for row in rows]
+
+    # ------------------------------------------------------------------ messages
+
+    def put_messages(self, queue: str, messages: Sequence[StoredMessage]) -> list[StoredMessage]:
+        with self._transaction() as connection:
+            return self._put(connection, self._record(connection, queue), messages)
+
+    def put_messages_many(
+        self, batches: Sequence[tuple[str, Sequence[StoredMessage]]]
+    ) -> list[list[StoredMessage]]:
+        with self._transaction() as connection:
+            records = [self._record(connection, queue) for queue, _ in batches]  # all, or nothing
+            return [
+                self._put(connection, record, messages) for record, (_, messages) in zip(records, batches)
+            ]
+
+    @staticmethod
+    def _put(
+        connection: sqlite3.Connection, record: QueueRecord, messages: Sequence[StoredMessage]
+    ) -> list[StoredMessage]:
+        """put_messages on one queue, inside the caller's transaction."""
+        queue = record.name
+        if not record.attributes.fifo_queue:
+            connection.executemany(_INSERT_MESSAGE, [_message_row(queue, m) for m in messages])
+            return list(messages)
+        if messages:
+            connection.execute(
+                "DELETE FROM deduplication WHERE queue = ? AND expires_at <= ?",
+                (queue, messages[0].sent_timestamp),
+            )
+
+        def earlier(key: tuple[str, str], sent: float) -> tuple[str, str | None] | None:
+            row = connection.execute(
+                "SELECT message_id, sequence_number FROM deduplication "
+                "WHERE queue = ? AND scope = ? AND deduplication_id = ? AND expires_at > ?",
+                (queue, *key, sent),
+            ).fetchone()
+            return (row[0], row[1]) if row is not None else None
+
+        def remember(key: tuple[str, str], message: StoredMessage, until: float) -> None:
+            connection.execute(
+                "INSERT OR REPLACE INTO deduplication VALUES (?, ?, ?, ?, ?, ?)",
+                (queue, *key, message.message_id, message.sequence_number, until),
+            )
+
+        return put_fifo(record, messages, earlier, lambda m: _insert_fifo(connection, queue, m), remember)
+
+    def receive(
+        self,
+        queue: str,
+        max_messages: int,
+        now: float,
+        visibility_timeout: float,
+        receive_request_attempt_id: str | None = None,
+        in_flight_limit: int | None = None,
+    ) -> list[ReceivedMessage]:
+        with self._transaction() as connection:
+            record = self._record(connection, queue)
+            cutoff = expiry_cutoff(record, now)
+            # A standard receive skips expired rows itself (its SELECT filters on the cutoff, as
+            # every other read does), so deleting them is housekeeping: once a second per queue.
+            # FIFO receives read the whole queue and remember attempts: expired rows go first.
+            last = self._expired_at.get(queue)
+            if record.attributes.fifo_queue or last is None or not 0 <= now - last < _EXPIRY_INTERVAL:
+                connection.execute(
+                    "DELETE FROM messages WHERE queue = ? AND sent_timestamp <= ?", (queue, cutoff)
+                )
+                self._expired_at[queue] = now
+            attempt = receive_request_attempt_id
+            if attempt is None:
+                return self._receive(
+                    connection, record, max_messages, now, visibility_timeout, in_flight_limit
+                )
+            connection.execute(
+                "DELETE FROM receive_attempts WHERE queue = ? AND received_at <= ?",
+                (queue, now - RECEIVE_ATTEMPT_WINDOW),
+            )
+            row = connection.execute(
+                "SELECT received_at, entries FROM receive_attempts WHERE queue = ? AND attempt_id = ?",
+                (queue, attempt),
+            ).fetchone()
+            remembered: tuple[float, list[AttemptEntry]] | None = None
+            if row is not None:
+                remembered = (row[0], [tuple(e) for e in json.loads(row[1])])
+            current = self._messages_by_id(
+                connection, queue, [e[0] for e in remembered[1]] if remembered else []
+            )
+            at, received = receive_or_replay(
+                remembered,
+                current.get,
+                now,
+                lambda entries: self._replay(connection, queue, entries, now + visibility_timeout),
+                lambda: self._receive(
+                    connection, record, max_messages, now, visibility_timeout, in_flight_limit
+                ),
+            )
+            connection.execute(
+                "INSERT OR REPLACE INTO receive_attempts VALUES (?, ?, ?, ?)",
+                (queue, attempt, at, json.dumps(attempt_entries(received))),
+            )
+            return received
+
+    @staticmethod
+    def _messages_by_id(
+        connection: sqlite3.Connection, queue: str, message_ids: Sequence[str]
+    ) -> dict[str, StoredMessage]:
+        found: dict[str, StoredMessage] = {}
+        for message_id in message_ids:
+            row = connection.execute(
+                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE queue = ? AND message_id = ?",
+                (queue, message_id),
+            ).fetchone()
+            if row is not None:
+                found[message_id] = _message_from_row(row)
+        return found
+
+    def _replay(
+        self,
+        connection: sqlite3.Connection,
+        queue: str,
+        entries: Sequence[AttemptEntry],
+        visible_at: float,
+    ) -> list[ReceivedMessage]:
+        connection.executemany(
+            "UPDATE messages SET visible_at = ? WHERE queue = ? AND message_id = ?",
+            [(visible_at, queue, entry[0]) for entry in entries],
+        )
+        current = self._messages_by_id(connection, queue, [entry[0] for entry in entries])
+        return [ReceivedMessage(current[entry[0]], entry[1]) for entry in entries]
+
+    def _receive(
+        self,
+        connection: sqlite3.Connection,
+        record: QueueRecord,
+        max_messages: int,
+        now: float,
+        visibility_timeout: float,
+        in_flight_limit: int | None = None,
+    ) -> list[ReceivedMessage]:
+        """The receive itself, inside the caller's transaction."""
+        queue = record.name
+        cutoff = expiry_cutoff(record, now)
+        target_name = dead_letter_name(record)
+        target = None
+        if target_name is not None:
+            target = self._optional_record(connection, target_name)
+            if not usable_target(record, target):
+                target = None
+        if record.attributes.fifo_queue:
+            rows = connection.execute(
+                f"SELECT seq, {_MESSAGE_COLUMNS} FROM messages WHERE queue = ? ORDER BY seq", (queue,)
+            ).fetchall()
+            ordered = fifo_order([_message_from_row(row[1:]) for row in rows], now)
+            seqs = {row[1]: row[0] for row in rows}
+            candidates: Iterable[tuple[int, StoredMessage]] = ((seqs[m.message_id], m) for m in ordered)
+        else:
+            # The in-flight count rides on the first read of visible messages (one statement).
+            first = connection.execute(
+                _FIRST_VISIBLE_WITH_IN_FLIGHT,
+                {"queue": queue, "now": now, "cutoff": cutoff, "n": max_messages},
+            ).fetchall()
+            if in_flight_limit is not None:
+                if first:
+                    in_flight = first[0][0]
+                else:
+                    (in_flight,) = connection.execute(_IN_FLIGHT, (queue, now, cutoff)).fetchone()
+                room = in_flight_limit - in_flight
+                if room <= 0:
+                    raise InFlightLimitReached()
+                max_messages = min(max_messages, room)
+            candidates = self._visible_in_send_order(connection, queue, now, cutoff, max_messages, first)
+
+        def dead_letter(seq: int, arrived: StoredMessage) -> None:
+            assert target is not None
+            connection.execute("DELETE FROM messages WHERE seq = ?", (seq,))
+            _insert(connection, target.name, arrived, target.attributes.fifo_queue)
+
+        taken = take_for_receive(
+            record, candidates, max_messages, now, dead_letter if target is not None else None
+        )
+        if taken:
+            # One statement for the whole receive: every row taken was read in this transaction,
+            # so each one's new state is its old one received at ``now``.
+            connection.execute(
+                "UPDATE messages SET visible_at = ?, receive_count = receive_count + 1, "
+                "first_receive_timestamp = coalesce(first_receive_timestamp, ?), "
+                f"last_receive_timestamp = ? WHERE seq IN ({', '.join('?' * len(taken))})",
+                (now + visibility_timeout, now, now, *(seq for seq, _ in taken)),
+            )
+        return [
+            ReceivedMessage(m.received(now, visibility_timeout), make_receipt_handle(queue, m.message_id))
+            for _, m in taken
+        ]
+
+    @staticmethod
+    def _visible_in_send_order(
+        connection: sqlite3.Connection,
+        queue: str,
+        now: float,
+        cutoff: float,
+        chunk: int,
+        first: list[Any],
+    ) -> Iterator[tuple[int, StoredMessage]]:
+        """A standard queue's visible unexpired messages, oldest first: ``first`` (the rows of
+        _FIRST_VISIBLE_WITH_IN_FLIGHT), then ``chunk`` at a time (a receive that moves messages to
+        a dead-letter queue reads on past them). ``+visible_at`` keeps SQLite on
+        messages_by_order: no sort, and it stops once it has enough."""
+        rows = first
+        while True:
+            for row in rows:
+                yield row[1], _message_from_row(row[2:])
+            if len(rows) < chunk:
+                return
+            rows = connection.execute(
+                f"SELECT NULL, seq, {_MESSAGE_COLUMNS} FROM messages "
+                "WHERE queue = ? AND seq > ? AND +visible_at <= ? AND +sent_timestamp > ? "
+                "ORDER BY seq LIMIT ?",
+                (queue, rows[-1][1], now, cutoff, chunk),
+            ).fetchall()
+
+    def delete_messages(
+        self, queue: str, message_ids: Sequence[str], in_flight_at: float | None = None
+    ) -> list[DeleteResult]:
+        distinct = list(dict.fromkeys(message_ids))
+        marks = ", ".join("?" * len(distinct))
+        # FIFO: only while still in flight (a visible message's handle has expired).
+        condition, parameters = ("", ()) if in_flight_at is None else (" AND visible_at > ?", (in_flight_at,))
+        with self._transaction() as connection:
+            if _RETURNING:
+                rows = connection.execute(
+                    f"DELETE FROM messages WHERE queue = ? AND message_id IN ({marks}){condition} "
+                    "RETURNING message_id",
+                    (queue, *distinct, *parameters),
+                ).fetchall()
+            else:
+                found = connection.execute(
+                    f"SELECT message_id FROM messages WHERE queue = ? AND message_id IN ({marks}){condition}",
+                    (queue, *distinct, *parameters),
+                ).fetchall()
+                rows = [(message_id,) for (message_id,) in found]
+                connection.executemany(
+                    "DELETE FROM messages WHERE queue = ? AND message_id = ?", [(queue, r[0]) for r in rows]
+                )
+            deleted = {row[0] for row in rows}
+            expired: set[str] = set()
+            if len(deleted) < len(distinct):
+                # Something not deleted: the queue may be missing, or (FIFO) a message visible.
+                self._record(connection, queue)
+                if in_flight_at is not None:
+                    left = [i for i in distinct if i not in deleted]
+                    expired = {
+                        row[0]
+                        for row in connection.execute(
+                            "SELECT message_id FROM messages WHERE queue = ? "
+                            f"AND message_id IN ({', '.join('?' * len(left))})",
+                            (queue, *left),
+                        )
+                    }
+        results: list[DeleteResult] = []
+        for message_id in message_ids:
+            if message_id in expired:
+                results.append(DeleteResult.EXPIRED)
+            elif message_id in deleted:
+                deleted.discard(message_id)  # a repeated id finds it gone
+                results.append(DeleteResult.DELETED)
+            else:
+                results.append(DeleteResult.GONE)
+        return results
+
+    def change_visibilities(
+        self, queue: str, changes: Sequence[tuple[str, float]], now: float
+    ) -> list[ChangeVisibilityResult]:
+        with self._transaction() as connection:
+            record = self._record(connection, queue)
+            cutoff = expiry_cutoff(record, now)
+            results: list[ChangeVisibilityResult] = []
+            for message_id, timeout in changes:
+                row = connection.execute(
+                    "SELECT last_receive_timestamp FROM messages "
+                    "WHERE queue = ? AND message_id = ? AND sent_timestamp > ?",
+                    (queue, message_id, cutoff),
+                ).fetchone()
+                result = visibility_change(row is not None, row[0] if row is not None else None, now, timeout)
+                if result is ChangeVisibilityResult.CHANGED:
+                    connection.execute(
+                        "UPDATE messages SET visible_at = ? WHERE queue = ? AND message_id = ?",
+                        (now + timeout, queue, message_id),
+                    )
+                results.append(result)
+            return results
+
+    def purge(self, queue: str, now: float, min_interval: float) -> bool:
+        with self._transaction() as connection:
+            if not purge_allowed(self._record(connection, queue), now, min_interval):
+                return False
+            connection.execute("DELETE FROM messages WHERE queue = ?", (queue,))
+            connection.execute("UPDATE queues SET last_purge_timestamp = ? WHERE name = ?", (now, queue))
+            self._wrote_queue()
+            return True
+
+    def counts(self, queue: str, now: float) -> QueueCounts:
+        with self._transaction("BEGIN") as connection:  # one snapshot: the record and the counts agree
+            record = self._record(connection, queue)
+            row = connection.execute(
+                "SELECT "
+                "COALESCE(SUM(visible_at <= :now), 0), "
+                "COALESCE(SUM(visible_at > :now AND receive_count > 0), 0), "
+                "COALESCE(SUM(visible_at > :now AND receive_count = 0), 0) "
+                "FROM messages WHERE queue = :queue AND sent_timestamp > :cutoff",
+                {"now": now, "queue": queue, "cutoff": expiry_cutoff(record, now)},
+            ).fetchone()
+            return QueueCounts(int(row[0]), int(row[1]), int(row[2]))
+
+    def in_flight(self, queue: str, now: float) -> int:
+        # Two reads without a transaction around them: an approximate count need not see the
+        # record and the rows at one instant.
+        connection = self._connection()
+        record = self._record(connection, queue)
+        row = connection.execute(_IN_FLIGHT, (queue, now, expiry_cutoff(record, now))).fetchone()
+        return int(row[0])
+
+    # ------------------------------------------------------------------ message move tasks
+
+    def create_move_task(self, record: MoveTaskRecord) -> bool:
+        with self._transaction() as connection:
+            source = self._record(connection, queue_name_from_arn(record.source_arn))
+            active = connection.execute(
+                f"SELECT 1 FROM move_tasks WHERE source_arn = ? AND status IN {ACTIVE_MOVE_TASK_STATUSES}",
+                (record.source_arn,),
+            ).fetchone()
+            if active is not None:
+                return False
+            now = record.started_timestamp
+            (visible,) = connection.execute(
+                "SELECT COUNT(*) FROM messages WHERE queue = ? AND visible_at <= ? AND sent_timestamp > ?",
+                (source.name, now, expiry_cutoff(source, now)),
+            ).fetchone()
+            record = replace(record, approximate_number_of_messages_to_move=int(visible))
+            self._save_move_task(connection, record)
+            return True
+
+    @staticmethod
+    def _save_move_task(connection: sqlite3.Connection, record: MoveTaskRecord) -> None:
+        connection.execute(
+            f"INSERT INTO move_tasks ({_MOVE_TASK_COLUMNS}) VALUES ({', '.join('?' * len(fields(record)))}) "
+            "ON CONFLICT (task_id) DO UPDATE SET "
+            + ", ".join(f"{c} = excluded.{c}" for c in _MOVE_TASK_COLUMNS.split(", ")[1:]),
+            astuple(record),
+        )
+
+    @staticmethod
+    def _load_move_task(connection: sqlite3.Connection, task_id: str) -> MoveTaskRecord | None:
+        row = connection.execute(
+            f"SELECT {_MOVE_TASK_COLUMNS} FROM move_tasks WHERE task_id = ?", (task_id,)
+        ).fetchone()
+        return _move_task_from_row(row) if row is not None else None
+
+    def move_tasks(self, source_arn: str) -> list[MoveTaskRecord]:
+        rows = (
+            self._connection()
+            .execute(
+                f"SELECT {_MOVE_TASK_COLUMNS} FROM move_tasks WHERE source_arn = ? ORDER BY seq DESC",
+                (source_arn,),
+            )
+            .fetchall()
+        )
+        return [_move_task_from_row(row) for row in rows]
+
+    def get_move_task(self, task_id: str) -> MoveTaskRecord | None:
+        return self._load_move_task(self._connection(), task_id)
+
+    def active_move_task_ids(self) -> list[str]:
+        rows = (
+            self._connection()
+            .execute(
+                f"SELECT task_id FROM move_tasks WHERE status IN {ACTIVE_MOVE_TASK_STATUSES} ORDER BY seq"
+            )
+            .fetchall()
+        )
+        return [row[0] for row in rows]
+
+    def cancel_move_task(self, task_id: str) -> MoveTaskRecord | None:
+        with self._transaction() as connection:
+            connection.execute(
+                "UPDATE move_tasks SET status = 'CANCELLING' WHERE task_id = ? AND status = 'RUNNING'",
+                (task_id,),
+            )
+            return self._load_move_task(connection, task_id)
+
+    def step_move_task(self, task_id: str, now: float) -> MoveTaskRecord | None:
+        with self._transaction() as connection:
+            task = self._load_move_task(connection, task_id)
+            if task is None or task.status not in ACTIVE_MOVE_TASK_STATUSES:
+                return task
+            stepped = settle_cancelling(task) or self._step_moves(connection, task, now)
+            self._save_move_task(connection, stepped)
+            return stepped
+
+    def _step_moves(self, connection: sqlite3.Connection, task: MoveTaskRecord, now: float) -> MoveTaskRecord:
+        source = self._optional_record(connection, queue_name_from_arn(task.source_arn))
+        if source is None:
+            return source_missing(task)
+        connection.execute(
+            "DELETE FROM messages WHERE queue = ? AND sent_timestamp <= ?",
+            (source.name, expiry_cutoff(source, now)),
+        )
+        visible_sql = (
+            f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE queue = ? AND visible_at <= ? ORDER BY seq"
+        )
+
+        def target_is_fifo(name: str) -> bool | None:
+            target = self._optional_record(connection, name)
+            return target.attributes.fifo_queue if target is not None else None
+
+        def move(old: StoredMessage, new: StoredMessage, target: str, fifo: bool) -> None:
+            connection.execute(
+                "DELETE FROM messages WHERE queue = ? AND message_id = ?", (source.name, old.message_id)
+            )
+            _insert(connection, target, new, fifo)
+
+        _, budget = move_budget(task, now)
+        rows = connection.execute(f"{visible_sql} LIMIT ?", (source.name, now, budget)).fetchall()
+        return step_moves(
+            task,
+            now,
+            [_message_from_row(row) for row in rows],
+            target_is_fifo,
+            move,
+            lambda: connection.execute(f"{visible_sql} LIMIT 1", (source.name, now)).fetchone() is not None,
+        )

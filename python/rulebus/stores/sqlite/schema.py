@@ -1,0 +1,283 @@
+"""The SQLite store's tables: every part's, created on open, and the migrations of files made by
+earlier versions. Table and column names are the file format: files made before stay readable,
+so a change here adds (tables, columns, indexes) and never renames.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+__all__ = ["create_schema"]
+
+QUEUES = """
+CREATE TABLE IF NOT EXISTS queues (
+    name TEXT PRIMARY KEY,
+    attributes TEXT NOT NULL,
+    created_timestamp REAL NOT NULL,
+    last_modified_timestamp REAL NOT NULL,
+    last_purge_timestamp REAL
+);
+CREATE TABLE IF NOT EXISTS messages (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    queue TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    md5_of_body TEXT NOT NULL,
+    message_attributes TEXT NOT NULL,
+    md5_of_message_attributes TEXT,
+    sender_id TEXT NOT NULL,
+    sent_timestamp REAL NOT NULL,
+    visible_at REAL NOT NULL,
+    receive_count INTEGER NOT NULL DEFAULT 0,
+    first_receive_timestamp REAL,
+    last_receive_timestamp REAL,
+    message_group_id TEXT,
+    message_deduplication_id TEXT,
+    sequence_number TEXT,
+    dead_letter_source_arn TEXT
+);
+CREATE TABLE IF NOT EXISTS deduplication (
+    queue TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    deduplication_id TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    sequence_number TEXT,
+    expires_at REAL NOT NULL,
+    PRIMARY KEY (queue, scope, deduplication_id)
+);
+CREATE TABLE IF NOT EXISTS deleted_queues (
+    name TEXT PRIMARY KEY,
+    deleted_at REAL NOT NULL
+);
+-- FIFO ReceiveRequestAttemptIds: what each receive returned, as JSON entries.
+CREATE TABLE IF NOT EXISTS receive_attempts (
+    queue TEXT NOT NULL,
+    attempt_id TEXT NOT NULL,
+    received_at REAL NOT NULL,
+    entries TEXT NOT NULL,
+    PRIMARY KEY (queue, attempt_id)
+);
+CREATE TABLE IF NOT EXISTS move_tasks (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    task_id TEXT NOT NULL UNIQUE,
+    source_arn TEXT NOT NULL,
+    destination_arn TEXT,
+    max_number_of_messages_per_second INTEGER,
+    rate INTEGER NOT NULL,
+    started_timestamp REAL NOT NULL,
+    approximate_number_of_messages_to_move INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    approximate_number_of_messages_moved INTEGER NOT NULL,
+    failure_reason TEXT,
+    rate_window INTEGER NOT NULL,
+    window_moved INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS move_tasks_by_source ON move_tasks (source_arn, seq);
+CREATE UNIQUE INDEX IF NOT EXISTS messages_by_id ON messages (queue, message_id);
+CREATE INDEX IF NOT EXISTS messages_by_visibility ON messages (queue, visible_at, seq);
+CREATE INDEX IF NOT EXISTS messages_by_age ON messages (queue, sent_timestamp);
+-- Send order with the visibility alongside: a standard receive walks it from the oldest and
+-- stops after the first visible ones, instead of sorting every visible row.
+CREATE INDEX IF NOT EXISTS messages_by_order ON messages (queue, seq, visible_at);
+"""
+
+#: Message columns added after the first release of the schema: files created before get them on open.
+ADDED_MESSAGE_COLUMNS = (
+    "message_group_id",
+    "message_deduplication_id",
+    "sequence_number",
+    "dead_letter_source_arn",
+)
+
+TOPICS = """
+CREATE TABLE IF NOT EXISTS topics (
+    name TEXT PRIMARY KEY,
+    attributes TEXT NOT NULL,
+    version INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS subscriptions (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    subscription_arn TEXT NOT NULL UNIQUE,
+    topic TEXT NOT NULL,
+    protocol TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    filter_policy TEXT,
+    filter_policy_scope TEXT,
+    raw_message_delivery INTEGER NOT NULL,
+    delivery_policy TEXT,
+    redrive_policy TEXT,
+    pending_confirmation INTEGER NOT NULL,
+    token TEXT,
+    token_issued REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS topic_deduplication (
+    topic TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    deduplication_id TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    sequence_number TEXT NOT NULL,
+    expires_at REAL NOT NULL,
+    PRIMARY KEY (topic, scope, deduplication_id)
+);
+-- Sequence numbers exceed SQLite's 64-bit integers, hence TEXT.
+CREATE TABLE IF NOT EXISTS topic_sequences (
+    topic TEXT PRIMARY KEY,
+    sequence TEXT NOT NULL
+);
+-- Named counters; the only one is 'topic_version' (see SQLiteTopicStore._next_version).
+CREATE TABLE IF NOT EXISTS counters (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS subscriptions_by_topic ON subscriptions (topic, seq);
+"""
+
+BUSES = """
+CREATE TABLE IF NOT EXISTS event_buses (
+    name TEXT PRIMARY KEY,
+    creation_time REAL NOT NULL,
+    description TEXT
+);
+-- One row per bus name, kept when the bus is deleted, so a re-created bus never repeats a version.
+CREATE TABLE IF NOT EXISTS bus_rules_versions (
+    bus TEXT PRIMARY KEY,
+    version INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rules (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    bus TEXT NOT NULL,
+    name TEXT NOT NULL,
+    event_pattern TEXT,
+    schedule_expression TEXT,
+    state TEXT NOT NULL,
+    description TEXT,
+    creation_time REAL NOT NULL,
+    UNIQUE (bus, name)
+);
+CREATE TABLE IF NOT EXISTS targets (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    bus TEXT NOT NULL,
+    rule TEXT NOT NULL,
+    target_id TEXT NOT NULL,
+    target TEXT NOT NULL,
+    UNIQUE (bus, rule, target_id)
+);
+-- event_count and size_bytes are kept up to date, so DescribeArchive never scans the events.
+CREATE TABLE IF NOT EXISTS archives (
+    name TEXT PRIMARY KEY,
+    bus TEXT NOT NULL,
+    event_pattern TEXT,
+    retention_days INTEGER NOT NULL,
+    description TEXT,
+    state TEXT NOT NULL,
+    creation_time REAL NOT NULL,
+    event_count INTEGER NOT NULL DEFAULT 0,
+    size_bytes INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS archived_events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    archive TEXT NOT NULL,
+    event_time REAL NOT NULL,
+    archived_at REAL NOT NULL,
+    event TEXT NOT NULL,
+    size INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS replays (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE,
+    archive TEXT NOT NULL,
+    bus TEXT NOT NULL,
+    description TEXT,
+    event_start_time REAL NOT NULL,
+    event_end_time REAL NOT NULL,
+    filter_arns TEXT NOT NULL,
+    state TEXT NOT NULL,
+    state_reason TEXT,
+    replay_start_time REAL NOT NULL,
+    replay_end_time REAL,
+    event_last_replayed_time REAL,
+    last_event_time REAL,
+    last_seq INTEGER,
+    replayed INTEGER NOT NULL,
+    total INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS schedule_fires (
+    bus TEXT NOT NULL,
+    rule TEXT NOT NULL,
+    fire_time REAL NOT NULL,
+    PRIMARY KEY (bus, rule)
+);
+CREATE INDEX IF NOT EXISTS rules_by_bus ON rules (bus, seq);
+CREATE INDEX IF NOT EXISTS targets_by_bus ON targets (bus, seq);
+CREATE INDEX IF NOT EXISTS archived_events_by_time ON archived_events (archive, event_time, seq);
+CREATE INDEX IF NOT EXISTS archived_events_by_age ON archived_events (archive, archived_at);
+"""
+
+STREAMS = """
+CREATE TABLE IF NOT EXISTS streams (
+    stream_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE,
+    creation_time REAL NOT NULL,
+    retention_hours INTEGER NOT NULL,
+    scalings TEXT NOT NULL,
+    next_seq INTEGER NOT NULL,
+    shards_version INTEGER NOT NULL
+);
+-- Hash keys are decimal TEXT: they take 128 bits.
+CREATE TABLE IF NOT EXISTS stream_shards (
+    stream_id INTEGER NOT NULL,
+    shard INTEGER NOT NULL,
+    starting_hash_key TEXT NOT NULL,
+    ending_hash_key TEXT NOT NULL,
+    starting_seq INTEGER NOT NULL,
+    parent INTEGER,
+    adjacent_parent INTEGER,
+    ending_seq INTEGER,
+    closed_at REAL,
+    PRIMARY KEY (stream_id, shard)
+);
+CREATE TABLE IF NOT EXISTS stream_records (
+    stream_id INTEGER NOT NULL,
+    shard INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    arrival REAL NOT NULL,
+    data BLOB NOT NULL,
+    partition_key TEXT NOT NULL,
+    PRIMARY KEY (stream_id, shard, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS stream_checkpoints (
+    stream_id INTEGER NOT NULL,
+    consumer TEXT NOT NULL,
+    shard INTEGER NOT NULL,
+    position INTEGER NOT NULL,
+    PRIMARY KEY (stream_id, consumer, shard)
+) WITHOUT ROWID;
+"""
+
+IDEMPOTENCY = """
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+    key        TEXT PRIMARY KEY,
+    status     TEXT NOT NULL,
+    token      TEXT NOT NULL,
+    expires_at REAL NOT NULL,
+    result     TEXT
+);
+CREATE INDEX IF NOT EXISTS idempotency_keys_by_expiry ON idempotency_keys (expires_at);
+"""
+
+
+def create_schema(connection: sqlite3.Connection) -> None:
+    """Create what is missing (idempotent: concurrent openers serialise on SQLite's own lock)."""
+    for script in (QUEUES, TOPICS, BUSES, STREAMS, IDEMPOTENCY):
+        connection.executescript(script)
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        present = {row[1] for row in connection.execute("PRAGMA table_info(messages)")}
+        for column in ADDED_MESSAGE_COLUMNS:
+            if column not in present:
+                connection.execute(f"ALTER TABLE messages ADD COLUMN {column} TEXT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
