@@ -12,6 +12,17 @@
 //! ten thousand rules) are thus reached through their selective field, as a trie over sorted
 //! fields would reach them: the work per event follows its values and the few branches they
 //! select, not the number of rules.
+//!
+//! The pieces: `keys` (what an index key files: condition ids, or conditions to confirm),
+//! `affixes` (prefixes and suffixes), `ranges` (numeric ranges), `field` (one field's index by
+//! operator, and the probe of one value), this module (branches, anchors, rules by name, the
+//! match) and `policy` (SNS filter policies of both scopes).
+
+mod affixes;
+mod field;
+mod keys;
+mod policy;
+mod ranges;
 
 use std::sync::Arc;
 
@@ -21,608 +32,11 @@ use crate::error::Error;
 use crate::event::{scan, Flattened, PathIndex};
 use crate::number::Numbers;
 use crate::pattern::Expanded;
-use crate::policy::{expand as expand_policy, flatten_attributes, Attribute, Scope};
 use crate::rule::{group_by_path, Condition, Scratch, SubRule};
-use crate::value::{Matcher, Scalar};
-use crate::wildcard::Wildcard;
-
-/// Condition ids that share an index key: almost always one.
-#[derive(Debug, Clone)]
-enum Ids {
-    One(u32),
-    Many(Vec<u32>),
-}
-
-impl Ids {
-    fn push(&mut self, id: u32) {
-        match self {
-            Ids::One(first) => *self = Ids::Many(vec![*first, id]),
-            Ids::Many(v) => v.push(id),
-        }
-    }
-
-    /// Removes `id`; true when nothing is left.
-    fn remove(&mut self, id: u32) -> bool {
-        match self {
-            Ids::One(x) => *x == id,
-            Ids::Many(v) => {
-                v.retain(|&x| x != id);
-                match v.as_slice() {
-                    [] => true,
-                    &[only] => {
-                        *self = Ids::One(only);
-                        false
-                    }
-                    _ => false,
-                }
-            }
-        }
-    }
-
-    fn as_slice(&self) -> &[u32] {
-        match self {
-            Ids::One(x) => std::slice::from_ref(x),
-            Ids::Many(v) => v,
-        }
-    }
-}
-
-/// Keys of one kind mapped to the conditions they satisfy.
-#[derive(Debug, Clone)]
-struct KeyMap<K: std::hash::Hash + Eq> {
-    map: FxHashMap<K, Ids>,
-}
-
-impl<K: std::hash::Hash + Eq> Default for KeyMap<K> {
-    fn default() -> Self {
-        Self { map: FxHashMap::default() }
-    }
-}
-
-impl<K: std::hash::Hash + Eq> KeyMap<K> {
-    fn insert(&mut self, key: K, id: u32) {
-        match self.map.get_mut(&key) {
-            Some(ids) => ids.push(id),
-            None => {
-                self.map.insert(key, Ids::One(id));
-            }
-        }
-    }
-
-    fn remove<Q: std::hash::Hash + Eq + ?Sized>(&mut self, key: &Q, id: u32)
-    where
-        K: std::borrow::Borrow<Q>,
-    {
-        if self.map.get_mut(key).is_some_and(|ids| ids.remove(id)) {
-            self.map.remove(key);
-        }
-    }
-
-    #[inline]
-    fn get<Q: std::hash::Hash + Eq + ?Sized>(&self, key: &Q) -> &[u32]
-    where
-        K: std::borrow::Borrow<Q>,
-    {
-        self.map.get(key).map_or(&[], Ids::as_slice)
-    }
-}
-
-/// A byte string kept inline when short (most field values are), so that looking one up in a
-/// map of a hundred thousand does not also chase a pointer to its bytes.
-#[derive(Clone)]
-enum Key {
-    Inline { len: u8, bytes: [u8; 22] },
-    Heap(Box<[u8]>),
-}
-
-impl Key {
-    fn new(bytes: &[u8]) -> Self {
-        if bytes.len() <= 22 {
-            let mut inline = [0u8; 22];
-            inline[..bytes.len()].copy_from_slice(bytes);
-            Key::Inline { len: bytes.len() as u8, bytes: inline }
-        } else {
-            Key::Heap(bytes.into())
-        }
-    }
-
-    #[inline]
-    fn as_bytes(&self) -> &[u8] {
-        match self {
-            Key::Inline { len, bytes } => &bytes[..*len as usize],
-            Key::Heap(b) => b,
-        }
-    }
-}
-
-impl std::fmt::Debug for Key {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        String::from_utf8_lossy(self.as_bytes()).fmt(f)
-    }
-}
-
-// Equality and hashing are the bytes', as `Borrow<[u8]>` requires.
-impl PartialEq for Key {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_bytes() == other.as_bytes()
-    }
-}
-
-impl Eq for Key {}
-
-impl std::hash::Hash for Key {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.as_bytes().hash(state);
-    }
-}
-
-impl std::borrow::Borrow<[u8]> for Key {
-    fn borrow(&self) -> &[u8] {
-        self.as_bytes()
-    }
-}
-
-/// A condition that needs its matcher run on the value after the index found it.
-#[derive(Debug, Clone)]
-struct Checked {
-    id: u32,
-    matcher: Matcher,
-}
-
-/// Prefixes (or suffixes) of byte strings: a map per affix, probed once per distinct length.
-#[derive(Debug, Clone, Default)]
-struct Affixes {
-    exact: KeyMap<Box<[u8]>>,
-    checked: FxHashMap<Box<[u8]>, Vec<Checked>>,
-    /// Distinct affix lengths, with how many affixes have each.
-    lengths: Vec<(usize, u32)>,
-}
-
-impl Affixes {
-    fn add_length(&mut self, len: usize) {
-        match self.lengths.binary_search_by_key(&len, |&(l, _)| l) {
-            Ok(i) => self.lengths[i].1 += 1,
-            Err(i) => self.lengths.insert(i, (len, 1)),
-        }
-    }
-
-    fn remove_length(&mut self, len: usize) {
-        if let Ok(i) = self.lengths.binary_search_by_key(&len, |&(l, _)| l) {
-            self.lengths[i].1 -= 1;
-            if self.lengths[i].1 == 0 {
-                self.lengths.remove(i);
-            }
-        }
-    }
-
-    fn insert(&mut self, affix: &[u8], id: u32) {
-        self.add_length(affix.len());
-        self.exact.insert(affix.into(), id);
-    }
-
-    fn insert_checked(&mut self, affix: &[u8], id: u32, matcher: Matcher) {
-        self.add_length(affix.len());
-        self.checked.entry(affix.into()).or_default().push(Checked { id, matcher });
-    }
-
-    fn remove(&mut self, affix: &[u8], id: u32) {
-        self.remove_length(affix.len());
-        self.exact.remove(affix, id);
-    }
-
-    fn remove_checked(&mut self, affix: &[u8], id: u32) {
-        self.remove_length(affix.len());
-        if let Some(list) = self.checked.get_mut(affix) {
-            list.retain(|c| c.id != id);
-            if list.is_empty() {
-                self.checked.remove(affix);
-            }
-        }
-    }
-
-    /// Calls `hit` for each condition whose affix is a prefix (`suffix` false) or a suffix of
-    /// `key`; checked conditions are tested on `value` first.
-    #[inline]
-    fn probe(&self, key: &[u8], suffix: bool, value: &Scalar<'_>, numbers: Numbers, hit: &mut impl FnMut(u32)) {
-        for &(len, _) in &self.lengths {
-            if len > key.len() {
-                break;
-            }
-            let part = if suffix { &key[key.len() - len..] } else { &key[..len] };
-            for &id in self.exact.get(part) {
-                hit(id);
-            }
-            if let Some(list) = self.checked.get(part) {
-                for c in list {
-                    if c.matcher.matches(value, numbers) {
-                        hit(c.id);
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// A numeric range as the index keeps it: compact, so that scans stay in cache.
-#[derive(Debug, Clone, Copy)]
-struct Span {
-    low: f64,
-    high: f64,
-    id: u32,
-    low_inclusive: bool,
-    high_inclusive: bool,
-}
-
-impl Span {
-    fn new(range: crate::value::Range, id: u32) -> Self {
-        let (low, low_inclusive) = range.low.map_or((f64::NEG_INFINITY, true), |b| (b.value, b.inclusive));
-        let (high, high_inclusive) = range.high.map_or((f64::INFINITY, true), |b| (b.value, b.inclusive));
-        Self { low, high, id, low_inclusive, high_inclusive }
-    }
-
-    #[inline]
-    fn contains(&self, x: f64) -> bool {
-        (x > self.low || (self.low_inclusive && x >= self.low))
-            && (x < self.high || (self.high_inclusive && x <= self.high))
-    }
-}
-
-/// Numeric ranges, grouped so that a lookup scans little beyond the ranges that hold the value:
-/// ranges open above (all ranges starting at or below x hold it), ranges open below (all ending
-/// at or above x), and bounded ranges by width class (those starting within one class width
-/// below x, of which at least half hold it). Sorted lazily after changes.
-#[derive(Debug, Clone, Default)]
-struct Ranges {
-    /// Sorted by lower bound.
-    open_above: Vec<Span>,
-    /// Sorted by upper bound.
-    open_below: Vec<Span>,
-    /// Width class (a power of two) and its ranges, sorted by lower bound.
-    bounded: Vec<(f64, Vec<Span>)>,
-    len: usize,
-    dirty: bool,
-}
-
-impl Ranges {
-    /// The smallest power of two at or above the width.
-    fn class_width(width: f64) -> f64 {
-        if width <= f64::MIN_POSITIVE {
-            return f64::MIN_POSITIVE;
-        }
-        let w = 2f64.powi(width.log2().ceil() as i32);
-        if w < width {
-            w * 2.0
-        } else {
-            w
-        }
-    }
-
-    fn insert(&mut self, range: crate::value::Range, id: u32) {
-        let span = Span::new(range, id);
-        match (range.low, range.high) {
-            (Some(_), Some(_)) => {
-                let width = Self::class_width(span.high - span.low);
-                // Class widths are exact powers of two, so comparing their bits is exact.
-                match self.bounded.iter_mut().find(|(w, _)| w.to_bits() == width.to_bits()) {
-                    Some((_, spans)) => spans.push(span),
-                    None => self.bounded.push((width, vec![span])),
-                }
-            }
-            (None, Some(_)) => self.open_below.push(span),
-            _ => self.open_above.push(span),
-        }
-        self.len += 1;
-        self.dirty = true;
-    }
-
-    fn remove(&mut self, id: u32) {
-        let before = self.open_above.len() + self.open_below.len();
-        self.open_above.retain(|s| s.id != id);
-        self.open_below.retain(|s| s.id != id);
-        let mut removed = before - self.open_above.len() - self.open_below.len();
-        for (_, spans) in &mut self.bounded {
-            let n = spans.len();
-            spans.retain(|s| s.id != id);
-            removed += n - spans.len();
-        }
-        self.bounded.retain(|(_, spans)| !spans.is_empty());
-        self.len -= removed;
-    }
-
-    fn build(&mut self) {
-        self.open_above.sort_by(|a, b| a.low.total_cmp(&b.low));
-        self.open_below.sort_by(|a, b| a.high.total_cmp(&b.high));
-        for (_, spans) in &mut self.bounded {
-            spans.sort_by(|a, b| a.low.total_cmp(&b.low));
-        }
-        self.dirty = false;
-    }
-
-    #[inline]
-    fn probe(&self, x: f64, hit: &mut impl FnMut(u32)) {
-        let end = self.open_above.partition_point(|s| s.low <= x);
-        for span in &self.open_above[..end] {
-            if span.contains(x) {
-                hit(span.id);
-            }
-        }
-        let start = self.open_below.partition_point(|s| s.high < x);
-        for span in &self.open_below[start..] {
-            if span.contains(x) {
-                hit(span.id);
-            }
-        }
-        for (width, spans) in &self.bounded {
-            let from = x - width;
-            let start = spans.partition_point(|s| s.low < from);
-            for span in &spans[start..] {
-                if span.low > x {
-                    break;
-                }
-                if span.contains(x) {
-                    hit(span.id);
-                }
-            }
-        }
-    }
-}
-
-/// Everything indexed under one field (path).
-#[derive(Debug, Clone, Default)]
-struct Field {
-    strings: KeyMap<Key>,
-    numbers: KeyMap<u64>,
-    number_texts: KeyMap<Box<str>>,
-    trues: Vec<u32>,
-    falses: Vec<u32>,
-    nulls: Vec<u32>,
-    /// Satisfied by every value (`exists: true`).
-    any: Vec<u32>,
-    prefixes: Affixes,
-    suffixes: Affixes,
-    /// ASCII case-insensitive forms, keyed by lower-cased bytes.
-    folded_equals: KeyMap<Box<[u8]>>,
-    folded_prefixes: Affixes,
-    folded_suffixes: Affixes,
-    ranges: Ranges,
-    /// Conditions tested on every string value (unindexable wildcards, IP forms, non-ASCII
-    /// case folding) and on every value (anything-but, which matches by what it excludes).
-    strings_checked: Vec<Checked>,
-    anything_but: Vec<Checked>,
-}
-
-/// Where a matcher goes in a field's index.
-enum Slot<'m> {
-    String(&'m [u8]),
-    Number(u64),
-    NumberText(&'m str),
-    True,
-    False,
-    Null,
-    Any,
-    Prefix(&'m [u8]),
-    Suffix(&'m [u8]),
-    FoldedEquals(Vec<u8>),
-    FoldedPrefix(Vec<u8>),
-    FoldedSuffix(Vec<u8>),
-    Range(crate::value::Range),
-    /// Indexed under a literal prefix or suffix, confirmed by the matcher.
-    CheckedPrefix(&'m [u8]),
-    CheckedSuffix(&'m [u8]),
-    CheckedString,
-    AnythingBut,
-}
-
-fn ascii_folded(text: &[u8]) -> Option<Vec<u8>> {
-    text.is_ascii().then(|| text.to_ascii_lowercase())
-}
-
-/// The index slots of a matcher (an IP string takes two: its text and its address).
-fn slots(matcher: &Matcher) -> Vec<Slot<'_>> {
-    match matcher {
-        Matcher::String { bytes, ip } => {
-            let mut out = vec![Slot::String(bytes)];
-            if ip.is_some() {
-                out.push(Slot::CheckedString);
-            }
-            out
-        }
-        Matcher::Number(n) => vec![match n.value {
-            Some(v) => Slot::Number(v.to_bits()),
-            None => Slot::NumberText(&n.text),
-        }],
-        Matcher::Bool(true) => vec![Slot::True],
-        Matcher::Bool(false) => vec![Slot::False],
-        Matcher::Null => vec![Slot::Null],
-        Matcher::Exists => vec![Slot::Any],
-        Matcher::Prefix(p) => vec![Slot::Prefix(p)],
-        Matcher::Suffix(p) => vec![Slot::Suffix(p)],
-        Matcher::EqualsIgnoreCase(f) => {
-            vec![f.ascii_text().and_then(ascii_folded).map_or(Slot::CheckedString, Slot::FoldedEquals)]
-        }
-        Matcher::PrefixIgnoreCase(f) => {
-            vec![f.ascii_text().and_then(ascii_folded).map_or(Slot::CheckedString, Slot::FoldedPrefix)]
-        }
-        Matcher::SuffixIgnoreCase(f) => {
-            vec![f.ascii_text().and_then(ascii_folded).map_or(Slot::CheckedString, Slot::FoldedSuffix)]
-        }
-        Matcher::Wildcard(w) => vec![wildcard_slot(w)],
-        Matcher::Numeric(r) => vec![Slot::Range(*r)],
-        Matcher::Cidr(_) => vec![Slot::CheckedString],
-        Matcher::AnythingBut(_) => vec![Slot::AnythingBut],
-    }
-}
-
-fn wildcard_slot(w: &Wildcard) -> Slot<'_> {
-    let (first, last) = w.ends();
-    if !first.is_empty() {
-        Slot::CheckedPrefix(first)
-    } else if !last.is_empty() {
-        Slot::CheckedSuffix(last)
-    } else {
-        Slot::CheckedString
-    }
-}
-
-/// How broadly an operator matches, for choosing anchors: exact values first, catch-alls last.
-fn breadth(matcher: &Matcher) -> u32 {
-    match matcher {
-        Matcher::String { .. } | Matcher::Number(_) | Matcher::EqualsIgnoreCase(_) => 0,
-        Matcher::Bool(_) | Matcher::Null => 1,
-        Matcher::Prefix(_) | Matcher::Suffix(_) | Matcher::PrefixIgnoreCase(_) | Matcher::SuffixIgnoreCase(_) => 2,
-        Matcher::Wildcard(_) | Matcher::Cidr(_) => 3,
-        Matcher::Numeric(_) => 4,
-        Matcher::Exists | Matcher::AnythingBut(_) => 5,
-    }
-}
-
-/// The length of the literal a matcher looks up (longer is more selective).
-fn key_length(matcher: &Matcher) -> usize {
-    match matcher {
-        Matcher::String { bytes, .. } | Matcher::Prefix(bytes) | Matcher::Suffix(bytes) => bytes.len(),
-        Matcher::Number(n) => n.text.len(),
-        Matcher::Wildcard(w) => w.ends().0.len().max(w.ends().1.len()),
-        _ => 0,
-    }
-}
-
-impl Field {
-    /// How many branches are indexed under the same key as `matcher` (for catch-all operators,
-    /// under the same catch-all list).
-    fn crowd(&self, matcher: &Matcher) -> usize {
-        slots(matcher).first().map_or(0, |slot| match slot {
-            Slot::String(b) => self.strings.get(*b).len(),
-            Slot::Number(bits) => self.numbers.get(bits).len(),
-            Slot::NumberText(t) => self.number_texts.get(*t).len(),
-            Slot::True => self.trues.len(),
-            Slot::False => self.falses.len(),
-            Slot::Null => self.nulls.len(),
-            Slot::Any => self.any.len(),
-            Slot::Prefix(p) => self.prefixes.exact.get(*p).len(),
-            Slot::Suffix(p) => self.suffixes.exact.get(*p).len(),
-            Slot::FoldedEquals(f) => self.folded_equals.get(f.as_slice()).len(),
-            Slot::FoldedPrefix(f) => self.folded_prefixes.exact.get(f.as_slice()).len(),
-            Slot::FoldedSuffix(f) => self.folded_suffixes.exact.get(f.as_slice()).len(),
-            Slot::Range(_) => self.ranges.len,
-            Slot::CheckedPrefix(p) => self.prefixes.checked.get(*p).map_or(0, Vec::len),
-            Slot::CheckedSuffix(p) => self.suffixes.checked.get(*p).map_or(0, Vec::len),
-            Slot::CheckedString => self.strings_checked.len(),
-            Slot::AnythingBut => self.anything_but.len(),
-        })
-    }
-
-    fn insert(&mut self, matcher: &Matcher, id: u32) {
-        for slot in slots(matcher) {
-            let checked = || Checked { id, matcher: matcher.clone() };
-            match slot {
-                Slot::String(b) => self.strings.insert(Key::new(b), id),
-                Slot::Number(bits) => self.numbers.insert(bits, id),
-                Slot::NumberText(t) => self.number_texts.insert(t.into(), id),
-                Slot::True => self.trues.push(id),
-                Slot::False => self.falses.push(id),
-                Slot::Null => self.nulls.push(id),
-                Slot::Any => self.any.push(id),
-                Slot::Prefix(p) => self.prefixes.insert(p, id),
-                Slot::Suffix(p) => self.suffixes.insert(p, id),
-                Slot::FoldedEquals(f) => self.folded_equals.insert(f.into(), id),
-                Slot::FoldedPrefix(f) => self.folded_prefixes.insert(&f, id),
-                Slot::FoldedSuffix(f) => self.folded_suffixes.insert(&f, id),
-                Slot::Range(r) => self.ranges.insert(r, id),
-                Slot::CheckedPrefix(p) => self.prefixes.insert_checked(p, id, matcher.clone()),
-                Slot::CheckedSuffix(p) => self.suffixes.insert_checked(p, id, matcher.clone()),
-                Slot::CheckedString => self.strings_checked.push(checked()),
-                Slot::AnythingBut => self.anything_but.push(checked()),
-            }
-        }
-    }
-
-    fn remove(&mut self, matcher: &Matcher, id: u32) {
-        for slot in slots(matcher) {
-            match slot {
-                Slot::String(b) => self.strings.remove(b, id),
-                Slot::Number(bits) => self.numbers.remove(&bits, id),
-                Slot::NumberText(t) => self.number_texts.remove(t, id),
-                Slot::True => self.trues.retain(|&x| x != id),
-                Slot::False => self.falses.retain(|&x| x != id),
-                Slot::Null => self.nulls.retain(|&x| x != id),
-                Slot::Any => self.any.retain(|&x| x != id),
-                Slot::Prefix(p) => self.prefixes.remove(p, id),
-                Slot::Suffix(p) => self.suffixes.remove(p, id),
-                Slot::FoldedEquals(f) => self.folded_equals.remove(f.as_slice(), id),
-                Slot::FoldedPrefix(f) => self.folded_prefixes.remove(&f, id),
-                Slot::FoldedSuffix(f) => self.folded_suffixes.remove(&f, id),
-                Slot::Range(_) => self.ranges.remove(id),
-                Slot::CheckedPrefix(p) => self.prefixes.remove_checked(p, id),
-                Slot::CheckedSuffix(p) => self.suffixes.remove_checked(p, id),
-                Slot::CheckedString => self.strings_checked.retain(|c| c.id != id),
-                Slot::AnythingBut => self.anything_but.retain(|c| c.id != id),
-            }
-        }
-    }
-
-    /// Calls `hit` with every condition the value satisfies (some more than once).
-    #[inline]
-    fn probe(&self, value: &Scalar<'_>, numbers: Numbers, folded: &mut Vec<u8>, hit: &mut impl FnMut(u32)) {
-        match value {
-            Scalar::String(s) => {
-                for &id in self.strings.get(s.as_ref()) {
-                    hit(id);
-                }
-                self.prefixes.probe(s, false, value, numbers, hit);
-                self.suffixes.probe(s, true, value, numbers, hit);
-                if !(self.folded_equals.map.is_empty()
-                    && self.folded_prefixes.lengths.is_empty()
-                    && self.folded_suffixes.lengths.is_empty())
-                {
-                    folded.clear();
-                    folded.extend(s.iter().map(u8::to_ascii_lowercase));
-                    for &id in self.folded_equals.get(folded.as_slice()) {
-                        hit(id);
-                    }
-                    self.folded_prefixes.probe(folded, false, value, numbers, hit);
-                    self.folded_suffixes.probe(folded, true, value, numbers, hit);
-                }
-                for c in &self.strings_checked {
-                    if c.matcher.matches(value, numbers) {
-                        hit(c.id);
-                    }
-                }
-            }
-            Scalar::Number(lexeme) => match numbers.value(lexeme) {
-                Some(x) => {
-                    for &id in self.numbers.get(&x.to_bits()) {
-                        hit(id);
-                    }
-                    self.ranges.probe(x, hit);
-                }
-                None => {
-                    for &id in self.number_texts.get(lexeme.as_ref()) {
-                        hit(id);
-                    }
-                }
-            },
-            Scalar::Bool(true) => self.trues.iter().for_each(|&id| hit(id)),
-            Scalar::Bool(false) => self.falses.iter().for_each(|&id| hit(id)),
-            Scalar::Null => self.nulls.iter().for_each(|&id| hit(id)),
-        }
-        for &id in &self.any {
-            hit(id);
-        }
-        for c in &self.anything_but {
-            if c.matcher.matches(value, numbers) {
-                hit(c.id);
-            }
-        }
-    }
-
-    fn is_dirty(&self) -> bool {
-        self.ranges.dirty
-    }
-
-    fn build(&mut self) {
-        self.ranges.build();
-    }
-}
+use crate::value::Matcher;
+use field::{breadth, key_length, Field};
+use keys::Ids;
+pub use policy::PolicyMachine;
 
 /// One `$or` branch of a rule.
 #[derive(Debug, Clone)]
@@ -1010,19 +424,14 @@ impl Machine {
         // Hash map slots hold a key, a value and a control byte; keys own their bytes.
         bytes += self.names.capacity() * (std::mem::size_of::<(Arc<str>, u32)>() + 1);
         for field in &self.fields {
-            bytes += field_bytes(field);
+            bytes += field.approximate_bytes();
         }
         bytes
     }
 
     /// Distinct fields and indexed keys: the "states" of the machine.
     pub fn states(&self) -> usize {
-        self.fields
-            .iter()
-            .map(|f| {
-                1 + f.strings.map.len() + f.numbers.map.len() + f.prefixes.exact.map.len() + f.suffixes.exact.map.len()
-            })
-            .sum()
+        self.fields.iter().map(Field::states).sum()
     }
 }
 
@@ -1032,18 +441,6 @@ fn matcher_heap(m: &Matcher) -> usize {
         Matcher::Number(n) => n.text.capacity(),
         _ => 32,
     }
-}
-
-fn field_bytes(f: &Field) -> usize {
-    let key_map = |entries: usize, key_heap: usize| entries * (std::mem::size_of::<(Box<[u8]>, Ids)>() + 1) + key_heap;
-    let heap: usize = f.strings.map.keys().map(|k| if let Key::Heap(b) = k { b.len() } else { 0 }).sum();
-    std::mem::size_of::<Field>()
-        + key_map(f.strings.map.capacity(), heap)
-        + key_map(f.numbers.map.capacity(), 0)
-        + key_map(f.prefixes.exact.map.capacity(), f.prefixes.exact.map.keys().map(|k| k.len()).sum())
-        + key_map(f.suffixes.exact.map.capacity(), f.suffixes.exact.map.keys().map(|k| k.len()).sum())
-        + f.ranges.len * 48
-        + (f.strings_checked.capacity() + f.anything_but.capacity()) * std::mem::size_of::<Checked>()
 }
 
 thread_local! {
@@ -1057,110 +454,178 @@ fn with_counters<R>(f: impl FnOnce(&mut Counters) -> R) -> R {
     })
 }
 
-/// SNS filter policies of both scopes: a machine over message attributes and one over bodies.
-#[derive(Debug, Clone)]
-pub struct PolicyMachine {
-    attributes: Machine,
-    body: Machine,
-    order: Vec<Arc<str>>,
+/// The matchers of the first condition of a pattern's first branch, for tests of the index.
+#[cfg(test)]
+fn matchers_of(pattern: &str) -> Vec<Matcher> {
+    crate::expand_pattern(pattern.as_bytes()).expect("valid pattern").remove(0).remove(0).matchers
 }
 
-impl Default for PolicyMachine {
-    fn default() -> Self {
-        Self {
-            attributes: Machine::with_numbers(Numbers::Sns),
-            body: Machine::with_numbers(Numbers::Sns),
-            order: Vec::new(),
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn machine(rules: &[(&str, &str)]) -> Machine {
+        let mut machine = Machine::new();
+        for (name, pattern) in rules {
+            machine.add_pattern(name, pattern.as_bytes()).unwrap();
+        }
+        machine.prepare();
+        machine
+    }
+
+    fn matches<'m>(machine: &'m Machine, event: &str) -> Vec<&'m str> {
+        machine.matches(event.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn a_rule_matches_when_all_its_fields_do() {
+        let m = machine(&[
+            ("source", r#"{"source": ["com.shop"]}"#),
+            ("both", r#"{"source": ["com.shop"], "detail": {"amount": [{"numeric": [">", 100]}]}}"#),
+            ("other", r#"{"source": ["com.bank"]}"#),
+        ]);
+        assert_eq!(matches(&m, r#"{"source": "com.shop", "detail": {"amount": 120}}"#), ["source", "both"]);
+        assert_eq!(matches(&m, r#"{"source": "com.shop", "detail": {"amount": 80}}"#), ["source"]);
+        assert_eq!(matches(&m, r#"{"source": "com.bank"}"#), ["other"]);
+        assert!(matches(&m, r#"{"detail": {"amount": 120}}"#).is_empty());
+        assert!(m.machine_is_consistent());
+    }
+
+    #[test]
+    fn values_from_different_array_elements_do_not_combine() {
+        let m = machine(&[("pair", r#"{"items": {"sku": ["a"], "qty": [2]}}"#)]);
+        assert_eq!(matches(&m, r#"{"items": [{"sku": "a", "qty": 2}, {"sku": "b", "qty": 1}]}"#), ["pair"]);
+        assert!(matches(&m, r#"{"items": [{"sku": "a", "qty": 1}, {"sku": "b", "qty": 2}]}"#).is_empty());
+    }
+
+    #[test]
+    fn a_branch_without_required_fields_is_tried_on_every_event() {
+        let m = machine(&[("no-a", r#"{"a": [{"exists": false}]}"#), ("a", r#"{"a": [{"exists": true}]}"#)]);
+        assert_eq!(matches(&m, r#"{"b": 1}"#), ["no-a"]);
+        assert_eq!(matches(&m, r#"{"a": 1}"#), ["a"]);
+        assert_eq!(m.unconditional.len(), 1);
+    }
+
+    #[test]
+    fn a_rule_whose_or_branches_both_match_is_named_once() {
+        let m = machine(&[("either", r#"{"$or": [{"a": ["x"]}, {"b": ["y"]}]}"#)]);
+        assert_eq!(matches(&m, r#"{"a": "x", "b": "y"}"#), ["either"]);
+        assert_eq!(matches(&m, r#"{"b": "y"}"#), ["either"]);
+        assert_eq!(m.entry_branches("either"), 2);
+    }
+
+    #[test]
+    fn results_come_in_the_order_rules_were_first_added() {
+        // More than 32 matches take the bitmap path, fewer a sort: both keep slot order.
+        for count in [5, 40] {
+            let names: Vec<String> = (0..count).map(|i| format!("r{}", count - i)).collect();
+            let mut m = Machine::new();
+            for (i, name) in names.iter().enumerate() {
+                // Anchored on different operators, so the index reaches them in another order.
+                let pattern = match i % 3 {
+                    0 => r#"{"k": ["v"]}"#,
+                    1 => r#"{"k": [{"prefix": "v"}]}"#,
+                    _ => r#"{"k": [{"exists": true}]}"#,
+                };
+                m.add_pattern(name, pattern.as_bytes()).unwrap();
+            }
+            // Replacing a rule keeps its place.
+            m.add_pattern(&names[0], br#"{"k": [{"suffix": "v"}]}"#).unwrap();
+            m.prepare();
+            assert_eq!(matches(&m, r#"{"k": "v"}"#), names, "{count} rules");
+            assert_eq!(m.names().collect::<Vec<_>>(), names);
         }
     }
-}
 
-impl PolicyMachine {
-    pub fn new() -> Self {
-        Self::default()
+    #[test]
+    fn removed_and_replaced_rules_leave_nothing_behind() {
+        let mut m = machine(&[("a", r#"{"x": ["1"]}"#), ("b", r#"{"x": ["1"], "y": [{"numeric": ["<", 0]}]}"#)]);
+        assert!(m.remove("a"));
+        assert!(!m.remove("a"));
+        m.add_pattern("b", br#"{"x": ["2"]}"#).unwrap();
+        m.prepare();
+        assert!(matches(&m, r#"{"x": "1", "y": -1}"#).is_empty());
+        assert_eq!(matches(&m, r#"{"x": "2"}"#), ["b"]);
+        assert_eq!(m.len(), 1);
+        assert!(!m.contains("a"));
+        // The freed branch ids are reused by the next rule.
+        let branches = m.branches.len();
+        m.add_pattern("c", br#"{"x": ["3"]}"#).unwrap();
+        assert_eq!(m.branches.len(), branches);
+        assert!(m.machine_is_consistent());
     }
 
-    /// Adds a policy of a scope under `name`, replacing a policy of that name in either scope.
-    pub fn add_policy(&mut self, name: &str, policy: &[u8], scope: Scope) -> Result<(), Error> {
-        // `None` is the empty policy: one branch without conditions, matching every message.
-        let expanded = expand_policy(policy, scope)?.unwrap_or_else(|| vec![Vec::new()]);
-        if !self.contains(name) {
-            self.order.push(name.into());
+    #[test]
+    fn a_bad_pattern_changes_nothing() {
+        let mut m = machine(&[("a", r#"{"x": ["1"]}"#)]);
+        assert!(m.add_pattern("a", br#"{"x": "1"}"#).is_err());
+        assert!(m.add_pattern("b", b"not json").is_err());
+        assert!(!m.needs_prepare());
+        assert_eq!(m.names().collect::<Vec<_>>(), ["a"]);
+        assert_eq!(matches(&m, r#"{"x": "1"}"#), ["a"]);
+    }
+
+    #[test]
+    fn ranges_added_after_a_match_are_sorted_before_the_next() {
+        let mut m = machine(&[("low", r#"{"n": [{"numeric": ["<", 10]}]}"#)]);
+        m.add_pattern("high", br#"{"n": [{"numeric": [">", 5]}]}"#).unwrap();
+        assert!(m.needs_prepare());
+        m.prepare();
+        assert_eq!(matches(&m, r#"{"n": 7}"#), ["low", "high"]);
+        assert_eq!(matches(&m, r#"{"n": 11}"#), ["high"]);
+    }
+
+    #[test]
+    fn sources_are_kept_as_written_through_compaction() {
+        let mut m = Machine::new();
+        for round in 0..20 {
+            for name in ["a", "b", "c"] {
+                let pattern = format!(r#"{{"{name}": ["{round}"]}}"#);
+                m.add_pattern(name, pattern.as_bytes()).unwrap();
+            }
         }
-        let (target, other) = match scope {
-            Scope::MessageAttributes => (&mut self.attributes, &mut self.body),
-            Scope::MessageBody => (&mut self.body, &mut self.attributes),
-        };
-        other.remove(name);
-        target.insert(name, expanded, policy);
-        Ok(())
+        assert_eq!(m.source("b"), Some(&br#"{"b": ["19"]}"#[..]));
+        assert!(m.sources.len() < 3 * 2 * 13, "dead text dropped: {} bytes", m.sources.len());
+        assert_eq!(m.source("d"), None);
     }
 
-    pub fn remove(&mut self, name: &str) -> bool {
-        let removed = self.attributes.remove(name) | self.body.remove(name);
-        if removed {
-            self.order.retain(|n| &**n != name);
-        }
-        removed
-    }
-
-    pub fn len(&self) -> usize {
-        self.order.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.order.is_empty()
-    }
-
-    pub fn contains(&self, name: &str) -> bool {
-        self.attributes.contains(name) || self.body.contains(name)
-    }
-
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.order.iter().map(|n| &**n)
-    }
-
-    pub fn prepare(&mut self) {
-        self.attributes.prepare();
-        self.body.prepare();
-    }
-
-    pub fn needs_prepare(&self) -> bool {
-        self.attributes.needs_prepare() || self.body.needs_prepare()
-    }
-
-    /// The names of the policies a message passes: attribute policies by its attributes, body
-    /// policies by its body (a body that is not a JSON object passes none).
-    pub fn matches_message(&self, body: Option<&[u8]>, attributes: &[Attribute<'_>]) -> Vec<&str> {
-        let mut out: Vec<&str> = Vec::new();
+    #[test]
+    fn slots_name_rules() {
+        let m = machine(&[("first", r#"{"a": ["x"]}"#), ("second", r#"{"a": ["x"]}"#)]);
         let mut slots = Vec::new();
-        if !self.attributes.is_empty() {
-            crate::with_workspace(|flat, scratch| {
-                flatten_attributes(flat, attributes, |name| self.attributes.paths.lookup(name));
-                with_counters(|c| self.attributes.matches_flat(flat, scratch, c, &mut slots));
-            });
-            out.extend(slots.drain(..).map(|s| self.attributes.slot_name(s)));
-        }
-        if let (Some(body), false) = (body, self.body.is_empty()) {
-            crate::with_workspace(|flat, scratch| {
-                if scan(body, &self.body.paths, flat).is_ok() {
-                    with_counters(|c| self.body.matches_flat(flat, scratch, c, &mut slots));
+        m.matches_slots(br#"{"a": "x"}"#, &mut slots).unwrap();
+        assert_eq!(slots, [0, 1]);
+        assert_eq!(m.slot("second"), Some(1));
+        assert_eq!(m.slot_name(1), "second");
+        assert_eq!(m.slot_name_shared(0).map(|n| &**n), Some("first"));
+        assert!(m.states() >= 2);
+    }
+
+    #[test]
+    fn an_event_that_is_not_an_object_is_an_error() {
+        let m = machine(&[("a", r#"{"a": ["x"]}"#)]);
+        assert!(m.matches(b"[1]").is_err());
+        assert!(m.matches(b"{").is_err());
+    }
+
+    impl Machine {
+        /// Every live branch is indexed once (under its anchor, or as unconditional) and maps
+        /// back to its rule.
+        fn machine_is_consistent(&self) -> bool {
+            self.branches.iter().enumerate().all(|(id, branch)| match branch {
+                Some(branch) => {
+                    let (rule, suffices) = self.branch_rule[id];
+                    let owner = self.rules[rule as usize].as_ref().expect("live rule");
+                    owner.branches.as_slice().contains(&(id as u32))
+                        && suffices == branch.anchor_suffices()
+                        && (branch.anchor.is_some() != self.unconditional.contains(&(id as u32)))
                 }
-            });
-            out.extend(slots.drain(..).map(|s| self.body.slot_name(s)));
+                None => self.branch_rule[id].0 == u32::MAX && self.free_branches.contains(&(id as u32)),
+            })
         }
-        if out.len() > 1 {
-            // Both scopes' results, in the order the names were first added.
-            out.sort_by_key(|name| self.order.iter().position(|n| &**n == *name));
+
+        fn entry_branches(&self, name: &str) -> usize {
+            self.rules[self.names[name] as usize].as_ref().map_or(0, |e| e.branches.as_slice().len())
         }
-        out
-    }
-
-    pub fn approximate_bytes(&self) -> usize {
-        self.attributes.approximate_bytes() + self.body.approximate_bytes()
-    }
-
-    pub fn states(&self) -> usize {
-        self.attributes.states() + self.body.states()
     }
 }
