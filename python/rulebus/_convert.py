@@ -1,4 +1,5 @@
-"""Serialises Python mappings for the native module, which reads JSON text."""
+"""Serialises Python mappings for the native module, which reads JSON text. The native module
+writes plain dicts itself, the same text byte for byte; it calls this for the rest."""
 
 from __future__ import annotations
 
