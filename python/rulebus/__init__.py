@@ -13,6 +13,8 @@ from rulebus._errors import (
     InvalidEventError,
     InvalidFilterPolicyError,
     InvalidPatternError,
+    NotFound,
+    ParameterTypeError,
     RulebusError,
 )
 from rulebus.broker import Broker
@@ -36,6 +38,8 @@ __all__ = [
     "Pattern",
     "Queue",
     "RuleSet",
+    "NotFound",
+    "ParameterTypeError",
     "RulebusError",
     "Stream",
     "Subscription",
