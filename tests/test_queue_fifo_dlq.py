@@ -9,9 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers.aws import aws_error
+from helpers.fake_clock import START, FakeClock
 from rulebus import Broker
 from rulebus.sqs.queue import Queue
-from test_queue import START, FakeClock, aws_error
 
 # test_queue.py's fixtures (a fake clock, a broker on each store), used here by name.
 

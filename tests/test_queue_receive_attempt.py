@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fake_clock import FakeClock
+from helpers.aws import aws_error
+from helpers.fake_clock import FakeClock
 from rulebus import AwsError, Broker
 from rulebus.sqs import queue as queue_module
 from rulebus.sqs.queue import Queue
-from test_queue import aws_error
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from typing import Any, Callable
 from unittest import mock
 
 import pytest
-from fake_clock import FakeClock
+from helpers.fake_clock import FakeClock
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rulebus import AwsError, Broker
