@@ -26,7 +26,7 @@ demo: build-release
 	$(PY) -m rulebus.demo
 
 rust-test:
-	cargo test -q -p rulebus-core
+	cargo test -q -p rulebus-core -p rulebus-messaging
 
 py-test: build-release
 	$(PY) -m pytest -q tests
@@ -34,6 +34,7 @@ py-test: build-release
 test: rust-test py-test lint
 
 lint: $(VENV)/.dev
+	cargo fmt --all --check
 	cargo clippy -q --workspace --all-targets -- -D warnings
 	$(VENV)/bin/ruff check python tests benches
 	$(PY) -m mypy.stubtest rulebus --mypy-config-file pyproject.toml

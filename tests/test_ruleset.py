@@ -133,33 +133,83 @@ def test_stats() -> None:
     assert 0 < stats["bytes"] < 100 * 2000
 
 
-def test_readers_see_consistent_rules_while_a_writer_changes_them() -> None:
+# Each version of a rule names one value of ``detail.n`` and the same of ``detail.m``: an event
+# matches it only when both fields agree, so a rule caught half-built (one field in place, the
+# other not yet) or half-removed matches a different set of events than any whole version.
+VERSIONS = 8
+
+
+def _version(k: int) -> dict[str, Any]:
+    return {"detail": {"n": [k], "m": [k]}}
+
+
+# Event 2k agrees with version k on both fields; event 2k+1 only on ``n``.
+_EVENTS = [
+    json.dumps({"detail": {"n": k, "m": k + shift}}).encode() for k in range(VERSIONS) for shift in (0, 1)
+]
+
+
+def _whole(answer: list[list[str]]) -> bool:
+    """Whether one batch's answer is that of one whole version of each rule: every rule matches
+    exactly one event, an agreeing one."""
+    hits = [(name, i) for i, found in enumerate(answer) for name in found]
+    return sorted(name for name, _ in hits) == ["r", "s"] and all(i % 2 == 0 for _, i in hits)
+
+
+def _race(change: Any, rounds: int, stop_on_half: bool) -> list[list[list[str]]]:
+    """Two readers match ``_EVENTS`` in batches while two writers each apply ``change(rs, name,
+    k)`` to their own rule, cycling through the versions; returns the answers that were not whole."""
     rs = rulebus.RuleSet()
-    for i in range(50):
-        rs.add(f"r{i}", {"detail": {"n": [i]}})
-    events = [json.dumps({"detail": {"n": i}}).encode() for i in range(50)]
+    rs.add("r", _version(0))
+    rs.add("s", _version(1))
+    halves: list[list[list[str]]] = []
+    done = threading.Event()
     errors: list[BaseException] = []
 
     def reader() -> None:
         try:
-            for _ in range(40):
-                for i, found in enumerate(rs.matches_many(events)):
-                    # r{i} may be present or being replaced by a rule that also matches i.
-                    assert found in ([f"r{i}"], [])
+            while not done.is_set():
+                answer = rs.matches_many(_EVENTS)
+                if not _whole(answer):
+                    halves.append(answer)
+                    if stop_on_half:
+                        done.set()
         except BaseException as error:  # surfaced below
             errors.append(error)
+            done.set()
 
-    threads = [threading.Thread(target=reader) for _ in range(2)]
-    for t in threads:
+    def writer(name: str) -> None:
+        for k in range(rounds):
+            if done.is_set():
+                return
+            change(rs, name, k % VERSIONS)
+
+    readers = [threading.Thread(target=reader) for _ in range(2)]
+    writers = [threading.Thread(target=writer, args=(name,)) for name in ("r", "s")]
+    for t in readers + writers:
         t.start()
-    for round_ in range(20):
-        for i in range(0, 50, 7):
-            rs.add(f"r{i}", {"detail": {"n": [i]}})
-        rs.remove(f"r{round_ % 50}")
-        rs.add(f"r{round_ % 50}", {"detail": {"n": [round_ % 50]}})
-    for t in threads:
+    for t in writers:
+        t.join()
+    done.set()
+    for t in readers:
         t.join()
     assert errors == []
+    return halves
+
+
+def test_readers_see_rules_before_or_after_a_change_never_half_of_one() -> None:
+    # Replacing a rule (add with its name) is one change: no batch sees it half made.
+    assert _race(lambda rs, name, k: rs.add(name, _version(k)), 3000, stop_on_half=True) == []
+
+
+def test_the_race_sees_a_change_made_in_two_steps() -> None:
+    # The check above can fail: a replacement made as remove-then-add is two changes, and the
+    # readers catch a batch between them (the set stops at the first).
+    def two_steps(rs: rulebus.RuleSet, name: str, k: int) -> None:
+        rs.remove(name)
+        rs.add(name, _version(k))
+
+    assert _race(two_steps, 200_000, stop_on_half=True) != []
 
 
 @settings(max_examples=150, deadline=None)

@@ -44,6 +44,8 @@ from typing import TYPE_CHECKING, Any, Callable, Union
 from rulebus._core import Pattern, RuleSet
 from rulebus._errors import AwsError, InvalidPatternError
 from rulebus._errors import constraint_error as _constraint
+from rulebus.arn import Arn, event_bus_name
+from rulebus.arn import queue_name as sqs_queue_name
 from rulebus.delivery import DeliveryLanes, RetryTimer
 from rulebus.events.input_transformer import (
     InputTransformationError,
@@ -54,12 +56,13 @@ from rulebus.events.input_transformer import (
     string_text,
 )
 from rulebus.kinesis.stream import Stream
-from rulebus.sns.topic import HTTP_PROTOCOLS, Topic, client_error, delivered, http_post
+from rulebus.sns.topic import Topic
 from rulebus.sqs.queue import Queue
 from rulebus.stores.base import NotFound
 from rulebus.stores.receipts import new_message_id
 from rulebus.stores.records import DeleteRuleResult, RuleRecord, TargetRecord
 from rulebus.stores.semantics import is_plain_body
+from rulebus.transport import HTTP_PROTOCOLS, client_error, delivered, http_post
 
 if TYPE_CHECKING:
     from rulebus.broker import Broker
@@ -93,10 +96,6 @@ RETRY_BACKOFF_CAP_SECONDS = 600.0
 
 _BUS_NAME = re.compile(r"[/.\-_A-Za-z0-9]{1,256}")
 _NAME = re.compile(r"[.\-_A-Za-z0-9]+")  # rule names and target Ids
-_QUEUE_ARN = re.compile(r"arn:aws:sqs:([^:]+):([^:]+):([^:]+)")
-_TOPIC_ARN = re.compile(r"arn:aws:sns:([^:]+):([^:]+):([^:]+)")
-_BUS_ARN = re.compile(r"arn:aws:events:([^:]+):([^:]+):event-bus/(.+)")
-_STREAM_ARN = re.compile(r"arn:aws:kinesis:([^:]+):([^:]+):stream/(.+)")
 
 Target = Mapping[str, Any]
 TargetArn = Union[str, Queue, Topic, "EventBus", Callable[[Any], Any]]
@@ -427,9 +426,9 @@ class EventBus:
         attempts, age = _retry_policy(target.get("RetryPolicy"), 1)
         kind = _target_kind(arn)
         queue_name = None
-        match = _QUEUE_ARN.fullmatch(arn) if kind == "sqs" else None
-        if match is not None and match.group(1, 2) == (self._broker.region, self._broker.account):
-            queue_name = match.group(3)
+        parsed = Arn.parse(arn) if kind == "sqs" else None
+        if parsed is not None and parsed.is_in(self._broker.region, self._broker.account):
+            queue_name = parsed.named("sqs")
         return _Target(
             target_id=record.target_id,
             arn=arn,
@@ -631,7 +630,7 @@ class EventBus:
             if isinstance(dlq, Queue):
                 dlq = dlq.arn
                 stored["DeadLetterConfig"] = {**dead_letter, "Arn": dlq}
-            if not isinstance(dlq, str) or not _QUEUE_ARN.fullmatch(dlq) or dlq.endswith(".fifo"):
+            if not isinstance(dlq, str) or sqs_queue_name(dlq) is None or dlq.endswith(".fifo"):
                 # Our wording: the DLQ must be a standard SQS queue (spec 3.6).
                 raise _error(
                     VALIDATION,
@@ -823,8 +822,7 @@ class EventBus:
             return self
         if isinstance(name, EventBus):
             name = name.name
-        match = _BUS_ARN.fullmatch(name) if isinstance(name, str) else None
-        bus_name = match.group(3) if match else name
+        bus_name = event_bus_name(name) or name
         if not isinstance(bus_name, str) or self._store.buses.get_event_bus(bus_name) is None:
             raise _error(NOT_FOUND, f"Event bus {bus_name} does not exist.")
         return self._broker.event_bus(bus_name)
@@ -1190,11 +1188,11 @@ class EventBus:
         }
         if exhausted is not None:
             attributes["EXHAUSTED_RETRY_CONDITION"] = exhausted
-        match = _QUEUE_ARN.fullmatch(target.dead_letter_arn)
+        dead_letter_queue = sqs_queue_name(target.dead_letter_arn)
         try:
-            if match is None or self._store.queues.get_queue(match.group(3)) is None:
+            if dead_letter_queue is None or self._store.queues.get_queue(dead_letter_queue) is None:
                 raise AwsError("NO_RESOURCE", "the dead-letter queue does not exist")
-            Queue(self._broker, match.group(3)).send(
+            Queue(self._broker, dead_letter_queue).send(
                 text,
                 message_attributes={
                     k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()
@@ -1398,17 +1396,23 @@ class _EntryError(Exception):
         self.message = message
 
 
+# A target kind of an AWS service and how its ARN names the resource: (service, resource type).
+_SERVICE_TARGETS = {
+    "sqs": ("sqs", ""),
+    "sns": ("sns", ""),
+    "events": ("events", "event-bus"),
+    "kinesis": ("kinesis", "stream"),
+}
+
+
 def _target_kind(arn: str) -> str:
     if arn.startswith("python:"):
         return "python"
-    if _QUEUE_ARN.fullmatch(arn):
-        return "sqs"
-    if _TOPIC_ARN.fullmatch(arn):
-        return "sns"
-    if _BUS_ARN.fullmatch(arn):
-        return "events"
-    if _STREAM_ARN.fullmatch(arn):
-        return "kinesis"
+    parsed = Arn.parse(arn)
+    if parsed is not None:
+        for kind, (service, resource_type) in _SERVICE_TARGETS.items():
+            if parsed.named(service, resource_type) is not None:
+                return kind
     if arn.split(":", 1)[0].lower() in HTTP_PROTOCOLS and "//" in arn:
         return "http"
     return "unknown"
@@ -1427,8 +1431,10 @@ def _partition_key(target: _Target, event: Mapping[str, Any]) -> str:
 
 
 def _arn_parts(target: _Target) -> tuple[str, str, str]:
-    for pattern in (_QUEUE_ARN, _TOPIC_ARN, _BUS_ARN, _STREAM_ARN):
-        match = pattern.fullmatch(target.arn)
-        if match is not None:
-            return match.group(1), match.group(2), match.group(3)
+    """(region, account, resource name) of a service target's ARN."""
+    arn = Arn.parse(target.arn)
+    if arn is not None and target.kind in _SERVICE_TARGETS:
+        name = arn.named(*_SERVICE_TARGETS[target.kind])
+        if name is not None:
+            return arn.region, arn.account, name
     raise _Failure("NO_RESOURCE", f"{target.arn} is not a target rulebus can reach.", retryable=False)

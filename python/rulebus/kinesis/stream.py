@@ -28,6 +28,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from rulebus._errors import AwsError, constraint_error
+from rulebus.arn import stream_name
 from rulebus.stores.base import NotFound
 from rulebus.stores.records import SHARD_END, ShardRecord, StoredRecord, StreamRecord
 
@@ -110,8 +111,8 @@ def validate_stream_name(name: str) -> None:
 
 def stream_name_from_arn(arn: str) -> str:
     """The stream name in ``arn:aws:kinesis:<region>:<account>:stream/<name>``."""
-    prefix, _, name = arn.partition(":stream/")
-    if not prefix.startswith("arn:") or ":kinesis:" not in prefix or not name:
+    name = stream_name(arn)
+    if name is None:
         raise AwsError("InvalidArgumentException", f"Invalid StreamARN: {arn}")  # our wording
     return name
 

@@ -50,19 +50,20 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from functools import partial
-from http.client import HTTPConnection, HTTPSConnection
 from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any, Callable, Union
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from rulebus._core import DeliveryCounter, FanOut, FilterPolicy, RuleSet, sns_notification_head
 from rulebus._errors import AwsError, InvalidFilterPolicyError
+from rulebus.arn import Arn, queue_name, stream_name
 from rulebus.delivery import DeliveryLanes
 from rulebus.kinesis.stream import Stream
 from rulebus.sqs.queue import Queue
 from rulebus.stores.base import NotFound
 from rulebus.stores.receipts import new_message_id
 from rulebus.stores.records import StoredMessage, SubscriptionRecord
+from rulebus.transport import HTTP_PROTOCOLS, post_with_retries
 
 if TYPE_CHECKING:
     from rulebus.broker import Broker
@@ -89,16 +90,11 @@ _FIFO_ID = re.compile(r"[!-~]{1,128}")  # printable ASCII but space: alphanumeri
 _BATCH_ENTRY_ID = re.compile(r"[A-Za-z0-9_-]+")
 _ATTRIBUTE_NAME_CHAR = re.compile(r"[A-Za-z0-9_.-]")
 _CONTROL_CHAR = re.compile("[\x00-\x1f\x7f]")
-_QUEUE_ARN = re.compile(r"arn:aws:sqs:([^:]+):([^:]+):([^:]+)")
-_STREAM_ARN = re.compile(r"arn:aws:kinesis:([^:]+):([^:]+):stream/(.+)")
 # An SQS queue URL given where an ARN belongs ("Invalid parameter: SQS endpoint ARN"), not an HTTP/S endpoint.
 _SQS_QUEUE_URL = re.compile(r"https?://sqs\.[^/]+\.amazonaws\.com/\d{12}/[^/?#]+/?")
 
-HTTP_PROTOCOLS = ("http", "https")
 #: ConfirmSubscription tokens are valid for 2 days (spec 2.2).
 TOKEN_LIFETIME_SECONDS = 2 * 24 * 3600
-#: Seconds one POST may take (connect plus response); ours, AWS does not document a fixed value here.
-HTTP_TIMEOUT_SECONDS = 15.0
 USER_AGENT = "Amazon Simple Notification Service Agent"
 DEFAULT_CONTENT_TYPE = "text/plain; charset=UTF-8"
 #: The default healthy retry policy of HTTP/S deliveries (spec 2.1's EffectiveDeliveryPolicy).
@@ -660,7 +656,7 @@ class Subscription:
     def unsubscribe_url(self) -> str:
         """The UnsubscribeURL of its notifications."""
         if self._unsubscribe_url is None:
-            region = self.topic_arn.split(":")[3]
+            region = Arn.parse(self.topic_arn).region  # type: ignore[union-attr]  # a topic's own ARN
             self._unsubscribe_url = f"https://sns.{region}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={self.subscription_arn}"
         return self._unsubscribe_url
 
@@ -785,7 +781,7 @@ def _redrive_policy(value: Any, fifo: bool = False) -> str | None:
     if policy is None:
         return None
     target = policy.get("deadLetterTargetArn")
-    if not isinstance(target, str) or not _QUEUE_ARN.fullmatch(target):
+    if not isinstance(target, str) or queue_name(target) is None:
         # Our wording in SNS's style (the spec has none).
         raise _invalid("Invalid parameter: Attributes Reason: RedrivePolicy: deadLetterTargetArn is invalid")
     if fifo and not target.endswith(".fifo"):
@@ -881,45 +877,6 @@ def retry_delays(policy: Mapping[str, Any]) -> list[float]:
             fraction = step / last
         curve.append(low + (high - low) * fraction)
     return ([0.0] * no_delay + [low] * at_min + curve + [high] * at_max)[: policy["numRetries"]]
-
-
-def http_post(url: str, body: str, headers: Mapping[str, str]) -> int:
-    """One POST: the answer's HTTP status, or 0 when there was no answer (a connection error, a
-    timeout, a URL that cannot be posted to); never raises. Redirects are not followed;
-    ``user:password@`` in the URL becomes Basic auth."""
-    try:
-        parts = urlsplit(url)
-        if parts.scheme not in HTTP_PROTOCOLS or not parts.hostname:
-            return 0
-        connection_class = HTTPSConnection if parts.scheme == "https" else HTTPConnection
-        connection = connection_class(parts.hostname, parts.port, timeout=HTTP_TIMEOUT_SECONDS)
-        sent = dict(headers)
-        if parts.username is not None:
-            credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
-            sent["Authorization"] = "Basic " + base64.b64encode(credentials.encode("utf-8")).decode("ascii")
-        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        try:
-            connection.request("POST", path, body=body.encode("utf-8"), headers=sent)
-            response = connection.getresponse()
-            response.read()
-            return response.status
-        finally:
-            connection.close()
-    except Exception:
-        return 0
-
-
-def delivered(status: int) -> bool:
-    """A 2xx answer: the endpoint took the message."""
-    return 200 <= status < 300
-
-
-def client_error(status: int) -> bool:
-    """An answer SNS does not retry: the endpoint refused the request itself (4xx), so sending
-    it again would be refused again (spec 2.7: client-side errors go straight to the dead-letter
-    queue). 429 Too Many Requests is the exception: the endpoint is only busy, so it is retried
-    like a 5xx, a 3xx (redirects are not followed) or no answer at all."""
-    return 400 <= status < 500 and status != 429
 
 
 @dataclass
@@ -1066,10 +1023,8 @@ class _RoutePlan:
         ``Queue`` of this broker (then its prepare_message and the store's plain puts agree on
         what a plain delivery is, and on its SenderId, the broker's account), else None."""
         if isinstance(target, str):
-            match = _QUEUE_ARN.fullmatch(target)
-            if match is not None and (match.group(1), match.group(2)) == (self.region, self.account):
-                return match.group(3)
-            return None
+            arn = Arn.parse(target)
+            return arn.named("sqs") if arn is not None and arn.is_in(self.region, self.account) else None
         if type(target) is Queue and target._broker is broker:
             return target.name
         return None
@@ -1317,10 +1272,9 @@ class Topic:
                     # Our wording in SNS's style (the spec has none).
                     raise _invalid("Invalid parameter: Endpoint")
                 return scheme, target, target
-            if _STREAM_ARN.fullmatch(target):
+            if stream_name(target) is not None:
                 return "kinesis", target, target
-            match = _QUEUE_ARN.fullmatch(target)
-            if match is None:
+            if not isinstance(target, str) or queue_name(target) is None:
                 raise _invalid("Invalid parameter: SQS endpoint ARN")
             return "sqs", target, target
         if callable(target):
@@ -2156,13 +2110,7 @@ class Topic:
         retry, content_type = self._delivery_settings(subscription)
         headers["Content-Type"] = content_type
         headers["User-Agent"] = USER_AGENT
-        status = http_post(subscription.endpoint, body, headers)
-        for delay in retry_delays(retry):
-            if delivered(status) or client_error(status):
-                break
-            self._sleep(delay)
-            status = http_post(subscription.endpoint, body, headers)
-        return delivered(status)
+        return post_with_retries(subscription.endpoint, body, headers, retry_delays(retry), self._sleep)
 
     def _sleep(self, seconds: float) -> None:
         clock_sleep = getattr(self._broker._clock, "sleep", None)
@@ -2226,9 +2174,13 @@ class Topic:
 
     def _to_stream(self, subscription: Subscription, data: str, notification: Mapping[str, Any]) -> None:
         """PutRecord to a subscribed stream, the SNS message id as partition key."""
-        region, account, name = _STREAM_ARN.fullmatch(subscription.endpoint).groups()  # type: ignore[union-attr]
-        if (region, account) != (self._broker.region, self._broker.account) or (
-            self._broker._store.streams.get_stream(name) is None
+        arn = Arn.parse(subscription.endpoint)
+        name = arn.named("kinesis", "stream") if arn is not None else None
+        if (
+            arn is None
+            or name is None
+            or not arn.is_in(self._broker.region, self._broker.account)
+            or self._broker._store.streams.get_stream(name) is None
         ):
             raise AwsError("ResourceNotFoundException", f"Stream {name} does not exist.")
         self._broker.stream(name).put_record(data, notification["MessageId"])
@@ -2257,8 +2209,9 @@ class Topic:
     def _queue_for(self, target: Queue | str) -> Queue:
         if isinstance(target, Queue):
             return target
-        region, account, name = _QUEUE_ARN.fullmatch(target).groups()  # type: ignore[union-attr]
-        if (region, account) != (self._broker.region, self._broker.account):
+        arn = Arn.parse(target)
+        name = arn.named("sqs") if arn is not None else None
+        if arn is None or name is None or not arn.is_in(self._broker.region, self._broker.account):
             raise AwsError("AWS.SimpleQueueService.NonExistentQueue", "The specified queue does not exist.")
         return Queue(self._broker, name)
 

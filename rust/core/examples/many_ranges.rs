@@ -21,7 +21,8 @@ fn main() {
     for i in 0..rules {
         let low = -122.52 + random() * 0.16;
         let high = low + random() * 0.01;
-        let pattern = format!(r#"{{"geometry": {{"firstCoordinates": {{"x": [{{"numeric": [">", {low}, "<=", {high}]}}]}}}}}}"#);
+        let pattern =
+            format!(r#"{{"geometry": {{"firstCoordinates": {{"x": [{{"numeric": [">", {low}, "<=", {high}]}}]}}}}}}"#);
         machine.add_pattern(&format!("r{i}"), pattern.as_bytes()).expect("valid");
     }
     machine.prepare();
@@ -34,5 +35,9 @@ fn main() {
         matched += out.len();
     }
     let seconds = start.elapsed().as_secs_f64();
-    println!("{rules} ranges: {:.0} events/s, {:.1} matches per event", events.len() as f64 / seconds, matched as f64 / events.len() as f64);
+    println!(
+        "{rules} ranges: {:.0} events/s, {:.1} matches per event",
+        events.len() as f64 / seconds,
+        matched as f64 / events.len() as f64
+    );
 }

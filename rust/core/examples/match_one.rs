@@ -4,7 +4,9 @@ use std::time::Instant;
 fn main() {
     let path = std::env::args().nth(1).expect("an event file");
     let event = std::fs::read(path).expect("readable event");
-    let text = std::env::args().nth(3).unwrap_or_else(|| r#"{"source": ["aws.ec2"], "detail": {"state": ["terminated"]}}"#.to_owned());
+    let text = std::env::args()
+        .nth(3)
+        .unwrap_or_else(|| r#"{"source": ["aws.ec2"], "detail": {"state": ["terminated"]}}"#.to_owned());
     let pattern = rulebus_core::Pattern::new(text.as_bytes()).unwrap();
     let _ = pattern.matches(&event).unwrap();
     let n: u32 = std::env::args().nth(2).map_or(1_000_000, |s| s.parse().expect("a count"));

@@ -61,11 +61,7 @@ pub fn parse_cidr(text: &[u8]) -> Result<IpRange, String> {
     // event-ruler refuses a full-length mask (a /32 or /128 block is one address).
     let width: i32 = if ip.v6 { 128 } else { 32 };
     if bits >= width {
-        return Err(if ip.v6 {
-            "IPv6 mask bits must be < 128".into()
-        } else {
-            "IPv4 mask bits must be < 32".into()
-        });
+        return Err(if ip.v6 { "IPv6 mask bits must be < 128".into() } else { "IPv4 mask bits must be < 32".into() });
     }
     let host_bits = (width - bits) as u32;
     let host_mask: u128 = if host_bits == 0 { 0 } else { u128::MAX >> (128 - host_bits) };

@@ -12,8 +12,8 @@ use std::borrow::Cow;
 use rustc_hash::FxHashMap;
 
 use crate::json::{check_depth, MAX_DEPTH};
-use crate::skip;
 use crate::lexer::{check_utf8, Cursor, SyntaxError};
+use crate::skip;
 use crate::value::Scalar;
 
 /// A node of the path trie, or `SKIP` for a value no pattern wants.
@@ -125,11 +125,12 @@ impl PathIndex {
         if !key.iter().any(|&b| b == b'.') {
             return self.step(node, key);
         }
-        key.split(|&b| b == b'.').try_fold(node, |n, segment| match self.step(n, segment) {
-            SKIP => None,
-            next => Some(next),
-        })
-        .unwrap_or(SKIP)
+        key.split(|&b| b == b'.')
+            .try_fold(node, |n, segment| match self.step(n, segment) {
+                SKIP => None,
+                next => Some(next),
+            })
+            .unwrap_or(SKIP)
     }
 
     #[inline(always)]
@@ -249,11 +250,8 @@ pub fn scan<'a>(input: &'a [u8], index: &PathIndex, out: &mut Flattened<'a>) -> 
     }
     let mut stack = std::mem::take(&mut out.stack);
     let start = c.pos;
-    let mut result = if scan_fast(c.bytes, start, index, out, &mut stack).is_some() {
-        Ok(())
-    } else {
-        Err(ScanError::NotAnObject)
-    };
+    let mut result =
+        if scan_fast(c.bytes, start, index, out, &mut stack).is_some() { Ok(()) } else { Err(ScanError::NotAnObject) };
     if result.is_err() {
         // Invalid JSON somewhere: the careful scanner finds and words the error.
         out.clear();
@@ -391,11 +389,8 @@ fn fast_key(b: &[u8], i: usize, index: &PathIndex, object: Want) -> Option<(Want
     if *b.get(colon)? != b':' {
         return None;
     }
-    let want = if escaped {
-        index.child(object, &decoded(b, i + 1, end, true))
-    } else {
-        index.child(object, &b[i + 1..end])
-    };
+    let want =
+        if escaped { index.child(object, &decoded(b, i + 1, end, true)) } else { index.child(object, &b[i + 1..end]) };
     Some((want, colon + 1))
 }
 

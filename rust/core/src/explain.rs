@@ -154,11 +154,8 @@ mod tests {
 
     #[test]
     fn branches_and_absence_and_arrays() {
-        let reasons = explain(
-            br#"{"$or": [{"a": ["x"]}, {"b": [{"exists": false}]}]}"#,
-            br#"{"a": "y", "b": 1}"#,
-        )
-        .unwrap();
+        let reasons =
+            explain(br#"{"$or": [{"a": ["x"]}, {"b": [{"exists": false}]}]}"#, br#"{"a": "y", "b": 1}"#).unwrap();
         assert_eq!(reasons.iter().map(|r| r.branch).collect::<Vec<_>>(), [0, 1]);
         assert_eq!(reasons[1].message, "b must be absent, but the event has 1");
         let reasons = explain(

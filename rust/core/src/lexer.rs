@@ -95,10 +95,7 @@ impl<'a> Cursor<'a> {
     pub fn char_here(&self) -> char {
         let rest = &self.bytes[self.pos.min(self.bytes.len())..];
         // The input is UTF-8 and `pos` is on a character boundary wherever this is called.
-        std::str::from_utf8(rest)
-            .ok()
-            .and_then(|s| s.chars().next())
-            .unwrap_or('\u{fffd}')
+        std::str::from_utf8(rest).ok().and_then(|s| s.chars().next()).unwrap_or('\u{fffd}')
     }
 
     #[cold]
@@ -106,10 +103,7 @@ impl<'a> Cursor<'a> {
         if self.pos >= self.bytes.len() {
             return SyntaxError::new(format!("Unexpected end-of-input: {expectation}"), self.pos);
         }
-        SyntaxError::new(
-            format!("Unexpected character ({}): {expectation}", describe_char(self.char_here())),
-            self.pos,
-        )
+        SyntaxError::new(format!("Unexpected character ({}): {expectation}", describe_char(self.char_here())), self.pos)
     }
 
     /// Jackson's message for a value position holding something that is not a value.
@@ -204,9 +198,7 @@ impl<'a> Cursor<'a> {
                         return Err(self.bad_value());
                     }
                     self.pos = i;
-                    return Err(self.unexpected(
-                        "expected digit (0-9) to follow minus sign, for valid numeric value",
-                    ));
+                    return Err(self.unexpected("expected digit (0-9) to follow minus sign, for valid numeric value"));
                 }
                 self.pos = i;
                 return Err(self.bad_value());
@@ -246,10 +238,7 @@ impl<'a> Cursor<'a> {
             return SyntaxError::new(format!("Unexpected end-of-input in a Number value: {what}"), self.pos);
         }
         SyntaxError::new(
-            format!(
-                "Unexpected character ({}) in numeric value: {what}",
-                describe_char(self.char_here())
-            ),
+            format!("Unexpected character ({}) in numeric value: {what}", describe_char(self.char_here())),
             self.pos,
         )
     }
@@ -410,8 +399,7 @@ pub fn decode_escapes(body: &[u8], base: usize) -> Result<Vec<u8>, SyntaxError> 
                 let mut unit = hex4(body, i, base)?;
                 i += 4;
                 // A high surrogate followed by an escaped low surrogate is one character.
-                if (0xD800..0xDC00).contains(&unit) && body.get(i) == Some(&b'\\') && body.get(i + 1) == Some(&b'u')
-                {
+                if (0xD800..0xDC00).contains(&unit) && body.get(i) == Some(&b'\\') && body.get(i + 1) == Some(&b'u') {
                     let low = hex4(body, i + 2, base)?;
                     if (0xDC00..0xE000).contains(&low) {
                         unit = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
@@ -421,10 +409,7 @@ pub fn decode_escapes(body: &[u8], base: usize) -> Result<Vec<u8>, SyntaxError> 
                 push_code_point(&mut out, unit);
             }
             _ => {
-                let c = std::str::from_utf8(&body[i - 1..])
-                    .ok()
-                    .and_then(|s| s.chars().next())
-                    .unwrap_or('\u{fffd}');
+                let c = std::str::from_utf8(&body[i - 1..]).ok().and_then(|s| s.chars().next()).unwrap_or('\u{fffd}');
                 return Err(SyntaxError::new(
                     format!("Unrecognized character escape {}", describe_char(c)),
                     base + i - 1,
@@ -442,10 +427,7 @@ fn hex4(body: &[u8], at: usize, base: usize) -> Result<u32, SyntaxError> {
             return Err(SyntaxError::new("Unexpected end-of-input in character escape sequence", base + at + k));
         };
         let digit = (h as char).to_digit(16).ok_or_else(|| {
-            let c = std::str::from_utf8(&body[at + k..])
-                .ok()
-                .and_then(|s| s.chars().next())
-                .unwrap_or('\u{fffd}');
+            let c = std::str::from_utf8(&body[at + k..]).ok().and_then(|s| s.chars().next()).unwrap_or('\u{fffd}');
             SyntaxError::new(
                 format!(
                     "Unexpected character ({}): expected a hex-digit for character escape sequence",

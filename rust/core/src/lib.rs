@@ -8,7 +8,6 @@
 //! ```
 
 pub mod casefold;
-pub mod envelope;
 pub mod cidr;
 pub mod error;
 pub mod event;
@@ -16,11 +15,9 @@ pub mod explain;
 pub mod json;
 pub mod lexer;
 pub mod machine;
-pub mod notification;
 pub mod number;
 pub mod pattern;
 pub mod policy;
-pub mod queue;
 pub mod rule;
 pub mod skip;
 pub mod value;

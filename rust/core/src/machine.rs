@@ -262,7 +262,8 @@ impl Span {
 
     #[inline]
     fn contains(&self, x: f64) -> bool {
-        (x > self.low || (self.low_inclusive && x >= self.low)) && (x < self.high || (self.high_inclusive && x <= self.high))
+        (x > self.low || (self.low_inclusive && x >= self.low))
+            && (x < self.high || (self.high_inclusive && x <= self.high))
     }
 }
 
@@ -436,9 +437,15 @@ fn slots(matcher: &Matcher) -> Vec<Slot<'_>> {
         Matcher::Exists => vec![Slot::Any],
         Matcher::Prefix(p) => vec![Slot::Prefix(p)],
         Matcher::Suffix(p) => vec![Slot::Suffix(p)],
-        Matcher::EqualsIgnoreCase(f) => vec![f.ascii_text().and_then(ascii_folded).map_or(Slot::CheckedString, Slot::FoldedEquals)],
-        Matcher::PrefixIgnoreCase(f) => vec![f.ascii_text().and_then(ascii_folded).map_or(Slot::CheckedString, Slot::FoldedPrefix)],
-        Matcher::SuffixIgnoreCase(f) => vec![f.ascii_text().and_then(ascii_folded).map_or(Slot::CheckedString, Slot::FoldedSuffix)],
+        Matcher::EqualsIgnoreCase(f) => {
+            vec![f.ascii_text().and_then(ascii_folded).map_or(Slot::CheckedString, Slot::FoldedEquals)]
+        }
+        Matcher::PrefixIgnoreCase(f) => {
+            vec![f.ascii_text().and_then(ascii_folded).map_or(Slot::CheckedString, Slot::FoldedPrefix)]
+        }
+        Matcher::SuffixIgnoreCase(f) => {
+            vec![f.ascii_text().and_then(ascii_folded).map_or(Slot::CheckedString, Slot::FoldedSuffix)]
+        }
         Matcher::Wildcard(w) => vec![wildcard_slot(w)],
         Matcher::Numeric(r) => vec![Slot::Range(*r)],
         Matcher::Cidr(_) => vec![Slot::CheckedString],
@@ -483,27 +490,25 @@ impl Field {
     /// How many branches are indexed under the same key as `matcher` (for catch-all operators,
     /// under the same catch-all list).
     fn crowd(&self, matcher: &Matcher) -> usize {
-        slots(matcher)
-            .first()
-            .map_or(0, |slot| match slot {
-                Slot::String(b) => self.strings.get(*b).len(),
-                Slot::Number(bits) => self.numbers.get(bits).len(),
-                Slot::NumberText(t) => self.number_texts.get(*t).len(),
-                Slot::True => self.trues.len(),
-                Slot::False => self.falses.len(),
-                Slot::Null => self.nulls.len(),
-                Slot::Any => self.any.len(),
-                Slot::Prefix(p) => self.prefixes.exact.get(*p).len(),
-                Slot::Suffix(p) => self.suffixes.exact.get(*p).len(),
-                Slot::FoldedEquals(f) => self.folded_equals.get(f.as_slice()).len(),
-                Slot::FoldedPrefix(f) => self.folded_prefixes.exact.get(f.as_slice()).len(),
-                Slot::FoldedSuffix(f) => self.folded_suffixes.exact.get(f.as_slice()).len(),
-                Slot::Range(_) => self.ranges.len,
-                Slot::CheckedPrefix(p) => self.prefixes.checked.get(*p).map_or(0, Vec::len),
-                Slot::CheckedSuffix(p) => self.suffixes.checked.get(*p).map_or(0, Vec::len),
-                Slot::CheckedString => self.strings_checked.len(),
-                Slot::AnythingBut => self.anything_but.len(),
-            })
+        slots(matcher).first().map_or(0, |slot| match slot {
+            Slot::String(b) => self.strings.get(*b).len(),
+            Slot::Number(bits) => self.numbers.get(bits).len(),
+            Slot::NumberText(t) => self.number_texts.get(*t).len(),
+            Slot::True => self.trues.len(),
+            Slot::False => self.falses.len(),
+            Slot::Null => self.nulls.len(),
+            Slot::Any => self.any.len(),
+            Slot::Prefix(p) => self.prefixes.exact.get(*p).len(),
+            Slot::Suffix(p) => self.suffixes.exact.get(*p).len(),
+            Slot::FoldedEquals(f) => self.folded_equals.get(f.as_slice()).len(),
+            Slot::FoldedPrefix(f) => self.folded_prefixes.exact.get(f.as_slice()).len(),
+            Slot::FoldedSuffix(f) => self.folded_suffixes.exact.get(f.as_slice()).len(),
+            Slot::Range(_) => self.ranges.len,
+            Slot::CheckedPrefix(p) => self.prefixes.checked.get(*p).map_or(0, Vec::len),
+            Slot::CheckedSuffix(p) => self.suffixes.checked.get(*p).map_or(0, Vec::len),
+            Slot::CheckedString => self.strings_checked.len(),
+            Slot::AnythingBut => self.anything_but.len(),
+        })
     }
 
     fn insert(&mut self, matcher: &Matcher, id: u32) {
@@ -912,7 +917,13 @@ impl Machine {
     }
 
     /// Appends the slots of the rules a flattened event matches to `out`, in slot order.
-    fn matches_flat(&self, flat: &mut Flattened<'_>, scratch: &mut Scratch, counters: &mut Counters, out: &mut Vec<u32>) {
+    fn matches_flat(
+        &self,
+        flat: &mut Flattened<'_>,
+        scratch: &mut Scratch,
+        counters: &mut Counters,
+        out: &mut Vec<u32>,
+    ) {
         counters.start(self.branches.len(), self.rules.len());
         let generation = counters.generation;
         let first = out.len();
@@ -1008,7 +1019,9 @@ impl Machine {
     pub fn states(&self) -> usize {
         self.fields
             .iter()
-            .map(|f| 1 + f.strings.map.len() + f.numbers.map.len() + f.prefixes.exact.map.len() + f.suffixes.exact.map.len())
+            .map(|f| {
+                1 + f.strings.map.len() + f.numbers.map.len() + f.prefixes.exact.map.len() + f.suffixes.exact.map.len()
+            })
             .sum()
     }
 }
@@ -1054,7 +1067,11 @@ pub struct PolicyMachine {
 
 impl Default for PolicyMachine {
     fn default() -> Self {
-        Self { attributes: Machine::with_numbers(Numbers::Sns), body: Machine::with_numbers(Numbers::Sns), order: Vec::new() }
+        Self {
+            attributes: Machine::with_numbers(Numbers::Sns),
+            body: Machine::with_numbers(Numbers::Sns),
+            order: Vec::new(),
+        }
     }
 }
 

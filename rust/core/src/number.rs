@@ -60,11 +60,7 @@ pub fn comparable(lexeme: &str) -> Option<f64> {
 /// only over-counts).
 fn significant_digits(lexeme: &str) -> usize {
     let mantissa = lexeme.split(['e', 'E']).next().unwrap_or("");
-    mantissa
-        .bytes()
-        .filter(u8::is_ascii_digit)
-        .skip_while(|&d| d == b'0')
-        .count()
+    mantissa.bytes().filter(u8::is_ascii_digit).skip_while(|&d| d == b'0').count()
 }
 
 /// A decimal in normal form: sign, significant digits without leading or trailing zeros, and

@@ -14,9 +14,29 @@ use crate::wildcard::Wildcard;
 /// Field names that may not be keys of a `$or` branch (event-ruler's
 /// `RESERVED_FIELD_NAMES_IN_OR_RELATIONSHIP`: operators in use and reserved for later).
 const RESERVED_IN_OR: &[&str] = &[
-    "exactly", "equals-ignore-case", "prefix", "suffix", "anything-but", "exists", "wildcard", "numeric",
-    "cidr", "=", "<", "<=", ">", ">=", "regex", "not-wildcard", "not-equals-ignore-case", "date-after",
-    "date-on-or-after", "date-before", "date-on-or-before", "in-date-range", "ip-address-in-range",
+    "exactly",
+    "equals-ignore-case",
+    "prefix",
+    "suffix",
+    "anything-but",
+    "exists",
+    "wildcard",
+    "numeric",
+    "cidr",
+    "=",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "regex",
+    "not-wildcard",
+    "not-equals-ignore-case",
+    "date-after",
+    "date-on-or-after",
+    "date-before",
+    "date-on-or-before",
+    "in-date-range",
+    "ip-address-in-range",
     "ip-address-not-in-range",
 ];
 
@@ -99,7 +119,13 @@ impl<'t> Compiler<'t> {
         stacker::maybe_grow(json::RED_ZONE, json::STACK_GROWTH, || self.object_here(entries, prefix, depth, top))
     }
 
-    fn object_here(&self, entries: &[Entry], prefix: &[u8], depth: usize, top: Option<&[u8]>) -> Result<Expanded, Error> {
+    fn object_here(
+        &self,
+        entries: &[Entry],
+        prefix: &[u8],
+        depth: usize,
+        top: Option<&[u8]>,
+    ) -> Result<Expanded, Error> {
         let mut alternatives: Expanded = vec![Vec::new()];
         for entry in last_of_each_key(entries) {
             let top_key = top.unwrap_or(&entry.key);
@@ -115,7 +141,8 @@ impl<'t> Compiler<'t> {
                         if branch.is_empty() {
                             return Err(self.error_at("Empty objects are not allowed", item.end));
                         }
-                        if let Some(bad) = branch.iter().find(|e| RESERVED_IN_OR.iter().any(|r| r.as_bytes() == e.key)) {
+                        if let Some(bad) = branch.iter().find(|e| RESERVED_IN_OR.iter().any(|r| r.as_bytes() == e.key))
+                        {
                             return Err(self.error_at(
                                 format!(
                                     "{} is Ruler reserved fieldName which cannot be used inside $or.",
@@ -230,9 +257,9 @@ impl<'t> Compiler<'t> {
         let matcher = match op {
             b"exactly" => Matcher::String { bytes: self.string_operand(operand, "exact")?.to_vec(), ip: None },
             b"prefix" | b"suffix" => self.prefix_or_suffix(op == b"prefix", operand)?,
-            b"equals-ignore-case" => {
-                Matcher::EqualsIgnoreCase(Box::new(IgnoreCase::new(self.string_operand(operand, "equals-ignore-case")?)))
-            }
+            b"equals-ignore-case" => Matcher::EqualsIgnoreCase(Box::new(IgnoreCase::new(
+                self.string_operand(operand, "equals-ignore-case")?,
+            ))),
             b"wildcard" if !sns => {
                 let text = self.string_operand(operand, "wildcard")?;
                 Matcher::Wildcard(Wildcard::parse(text).map_err(|reason| self.error(reason))?)
@@ -253,10 +280,9 @@ impl<'t> Compiler<'t> {
             }
             b"anything-but" => Matcher::AnythingBut(self.anything_but(operand)?),
             _ => {
-                return Err(self.error_at(
-                    format!("Unrecognized match type {}", String::from_utf8_lossy(op)),
-                    first.key_end,
-                ))
+                return Err(
+                    self.error_at(format!("Unrecognized match type {}", String::from_utf8_lossy(op)), first.key_end)
+                )
             }
         };
         self.only_one_key(entries)?;
@@ -306,10 +332,9 @@ impl<'t> Compiler<'t> {
             return Err(self.error_at("Invalid member in numeric match: ]", operand.end));
         };
         let Json::String(op) = &first.value else {
-            return Err(self.error_at(
-                format!("Invalid member in numeric match: {}", first.value.token_text()),
-                first.end,
-            ));
+            return Err(
+                self.error_at(format!("Invalid member in numeric match: {}", first.value.token_text()), first.end)
+            );
         };
         let value = self.numeric_operand(op, items.get(1), operand.end)?;
         match op.as_slice() {
@@ -335,10 +360,9 @@ impl<'t> Compiler<'t> {
                         ))
                     }
                     other => {
-                        return Err(self.error_at(
-                            format!("Bad value in numeric range: {}", other.token_text()),
-                            second.end,
-                        ))
+                        return Err(
+                            self.error_at(format!("Bad value in numeric range: {}", other.token_text()), second.end)
+                        )
                     }
                 };
                 let top = self.numeric_operand(upper, items.get(3), operand.end)?;
@@ -362,10 +386,9 @@ impl<'t> Compiler<'t> {
             b">" => ">",
             b">=" => ">=",
             _ => {
-                return Err(self.error_at(
-                    format!("Unrecognized numeric range operator: {}", String::from_utf8_lossy(op)),
-                    end,
-                ))
+                return Err(
+                    self.error_at(format!("Unrecognized numeric range operator: {}", String::from_utf8_lossy(op)), end)
+                )
             }
         };
         let Some(Node { value: Json::Number(text), end }) = operand else {
@@ -408,8 +431,8 @@ impl<'t> Compiler<'t> {
                         .collect(),
                     ),
                     b"wildcard" if !sns => {
-                        let texts =
-                            self.string_or_list(&first.value, |_| "wildcard match pattern must be a string".to_owned())?;
+                        let texts = self
+                            .string_or_list(&first.value, |_| "wildcard match pattern must be a string".to_owned())?;
                         let parsed: Result<Vec<_>, _> = texts.iter().map(|t| Wildcard::parse(t)).collect();
                         AnythingBut::Wildcards(parsed.map_err(|reason| self.error(reason))?)
                     }
@@ -441,7 +464,11 @@ impl<'t> Compiler<'t> {
                 Json::String(s) if numbers.is_empty() => strings.push(s.clone()),
                 Json::Number(n) if strings.is_empty() => numbers.push(Number::new(n, self.numbers)),
                 Json::String(_) | Json::Number(_) => return Err(self.error_at(MIXED, item.end)),
-                _ => return Err(self.error_at("Inside anything but list, start|null|boolean is not supported.", item.end)),
+                _ => {
+                    return Err(
+                        self.error_at("Inside anything but list, start|null|boolean is not supported.", item.end)
+                    )
+                }
             }
         }
         Ok(if numbers.is_empty() { AnythingBut::Strings(strings) } else { AnythingBut::Numbers(numbers) })

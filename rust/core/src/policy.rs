@@ -184,9 +184,8 @@ fn check_limits(expanded: &Expanded) -> Result<(), Error> {
         if keys.len() > MAX_KEYS {
             return Err(Error::pattern(Dialect::Sns, "Filter policy can not have more than 5 keys"));
         }
-        let product = leaves
-            .iter()
-            .fold(1usize, |acc, leaf| acc.saturating_mul(leaf.depth.saturating_mul(leaf.values)));
+        let product =
+            leaves.iter().fold(1usize, |acc, leaf| acc.saturating_mul(leaf.depth.saturating_mul(leaf.values)));
         total = total.saturating_add(product);
     }
     if total > MAX_COMBINATIONS {

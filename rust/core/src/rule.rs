@@ -71,7 +71,13 @@ pub struct Scratch {
 }
 
 impl SubRule {
-    pub(crate) fn matches(&self, event: &Flattened<'_>, starts: &[u32], numbers: Numbers, scratch: &mut Scratch) -> bool {
+    pub(crate) fn matches(
+        &self,
+        event: &Flattened<'_>,
+        starts: &[u32],
+        numbers: Numbers,
+        scratch: &mut Scratch,
+    ) -> bool {
         let mut used = 0;
         let mut in_arrays = false;
         for condition in &self.conditions {
@@ -129,7 +135,8 @@ fn consistent(choices: &[Choice], event: &Flattened<'_>, fixed: &mut Vec<(u32, u
         fixed.truncate(mark);
     }
     first.absent.is_some_and(|(start, end)| {
-        (start..end).all(|i| !reachable(event.values[i as usize].node, &event.nodes, fixed)) && consistent(rest, event, fixed)
+        (start..end).all(|i| !reachable(event.values[i as usize].node, &event.nodes, fixed))
+            && consistent(rest, event, fixed)
     })
 }
 

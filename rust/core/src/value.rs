@@ -24,7 +24,10 @@ pub enum Scalar<'a> {
 pub enum Matcher {
     /// A string; `ip` is set when the string is an IP address, which then also matches the
     /// same address written another way (event-ruler compiles it as a one-address range).
-    String { bytes: Vec<u8>, ip: Option<Box<IpRange>> },
+    String {
+        bytes: Vec<u8>,
+        ip: Option<Box<IpRange>>,
+    },
     /// A number literal: equal by value when both sides are comparable, else by text.
     Number(Number),
     Bool(bool),
@@ -118,7 +121,8 @@ impl Matcher {
     pub fn matches(&self, value: &Scalar<'_>, numbers: Numbers) -> bool {
         match (self, value) {
             (Matcher::String { bytes, ip }, Scalar::String(s)) => {
-                bytes.as_slice() == s.as_ref() || ip.as_ref().is_some_and(|r| parse_ip(s).is_some_and(|a| r.contains(a)))
+                bytes.as_slice() == s.as_ref()
+                    || ip.as_ref().is_some_and(|r| parse_ip(s).is_some_and(|a| r.contains(a)))
             }
             (Matcher::Number(n), Scalar::Number(lexeme)) => n.equals(lexeme, numbers),
             (Matcher::Bool(b), Scalar::Bool(v)) => b == v,
@@ -188,7 +192,10 @@ mod tests {
 
     #[test]
     fn strings_that_are_addresses() {
-        let m = Matcher::String { bytes: b"2001:db8::1".to_vec(), ip: crate::cidr::single_address(b"2001:db8::1").map(Box::new) };
+        let m = Matcher::String {
+            bytes: b"2001:db8::1".to_vec(),
+            ip: crate::cidr::single_address(b"2001:db8::1").map(Box::new),
+        };
         assert!(m.matches(&s("2001:0db8:0000:0000:0000:0000:0000:0001"), EB));
         assert!(!m.matches(&s("2001:db8::2"), EB));
     }

@@ -1,5 +1,5 @@
 //! A standard topic's usual fan-out, natively: each publish's SNS notification to the memory
-//! store's standard queues, the text built here (`rulebus_core::notification`) and stored in
+//! store's standard queues, the text built here (`rulebus_messaging::notification`) and stored in
 //! pieces, without a Python object per delivery.
 //!
 //! The topic (`rulebus.sns.topic`) decides where a publish goes; this only carries it out for the

@@ -1,5 +1,5 @@
-//! Python bindings of rulebus-core: input conversion and the mapping of the core's errors to
-//! Python exceptions, in one place. No matching logic lives here.
+//! Python bindings of rulebus-core and rulebus-messaging: input conversion and the mapping of the
+//! core's errors to Python exceptions, in one place. No matching logic lives here.
 
 mod fan_out;
 mod notice;
@@ -7,9 +7,9 @@ mod queue;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use pyo3::buffer::PyBuffer;
 use pyo3::exceptions::{PyRecursionError, PyTypeError};
 use pyo3::prelude::*;
-use pyo3::buffer::PyBuffer;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyString};
 
@@ -61,7 +61,9 @@ impl Input {
         let reason = "Document nesting depth exceeds the maximum allowed (1000, from `StreamReadConstraints.getMaxNestingDepth()`)";
         match self {
             Input::Pattern(dialect) => Error::pattern(dialect, reason),
-            Input::Event => Error::InvalidEvent { message: format!("Event is not valid: {reason}"), reason: reason.into() },
+            Input::Event => {
+                Error::InvalidEvent { message: format!("Event is not valid: {reason}"), reason: reason.into() }
+            }
         }
     }
 }
@@ -101,9 +103,7 @@ fn text<'py>(obj: &'py Bound<'py, PyAny>, input: Input) -> PyResult<Text<'py>> {
 
 fn to_json(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
     static TO_JSON: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-    TO_JSON
-        .get_or_try_init(py, || Ok(py.import("rulebus._convert")?.getattr("to_json")?.unbind()))
-        .map(|f| f.bind(py))
+    TO_JSON.get_or_try_init(py, || Ok(py.import("rulebus._convert")?.getattr("to_json")?.unbind())).map(|f| f.bind(py))
 }
 
 /// The Python exception for a core error.
@@ -281,17 +281,14 @@ fn message_attributes(attributes: &Bound<'_, PyAny>) -> PyResult<Vec<OwnedAttrib
         };
         let data_type = match field("Type")?.or(field("DataType")?) {
             Some(t) => t.extract::<String>()?,
-            None => {
-                return Err(PyTypeError::new_err(format!(
-                    "message attribute {name:?} needs a Type (or DataType)"
-                )))
-            }
+            None => return Err(PyTypeError::new_err(format!("message attribute {name:?} needs a Type (or DataType)"))),
         };
         let value = match field("Value")?.or(field("StringValue")?) {
             Some(v) if v.is_instance_of::<PyString>() => Some(v.extract::<String>()?.into_bytes()),
             // The SNS documentation writes Number values as JSON numbers; take their text.
-            Some(v) if !v.is_instance_of::<pyo3::types::PyBool>() && v.is_instance_of::<pyo3::types::PyFloat>()
-                || v.is_instance_of::<pyo3::types::PyInt>() && !v.is_instance_of::<pyo3::types::PyBool>() =>
+            Some(v)
+                if !v.is_instance_of::<pyo3::types::PyBool>() && v.is_instance_of::<pyo3::types::PyFloat>()
+                    || v.is_instance_of::<pyo3::types::PyInt>() && !v.is_instance_of::<pyo3::types::PyBool>() =>
             {
                 Some(v.str()?.to_str()?.as_bytes().to_vec())
             }
@@ -384,9 +381,9 @@ impl RuleSet {
             None
         } else {
             match self.rules.try_read() {
-            Ok(rules) => (!rules.needs_prepare()).then_some(rules),
-            Err(TryLockError::Poisoned(p)) => Some(p.into_inner()).filter(|r| !r.needs_prepare()),
-            Err(TryLockError::WouldBlock) => None,
+                Ok(rules) => (!rules.needs_prepare()).then_some(rules),
+                Err(TryLockError::Poisoned(p)) => Some(p.into_inner()).filter(|r| !r.needs_prepare()),
+                Err(TryLockError::WouldBlock) => None,
             }
         };
         if let Some(rules) = ready {
@@ -509,9 +506,7 @@ impl RuleSet {
             "eventbridge" => Dialect::EventBridge,
             "sns" => Dialect::Sns,
             other => {
-                return Err(PyValueError::new_err(format!(
-                    "dialect must be \"eventbridge\" or \"sns\", not {other:?}"
-                )))
+                return Err(PyValueError::new_err(format!("dialect must be \"eventbridge\" or \"sns\", not {other:?}")))
             }
         };
         let rules = match dialect {
@@ -634,7 +629,7 @@ impl RuleSet {
     }
 
     /// PutEvents' routing in one call: for each entry `(id, detail_type, source, time,
-    /// resources, detail)` the event's text (`rulebus_core::envelope`) and the names of the rules it
+    /// resources, detail)` the event's text (`rulebus_messaging::envelope`) and the names of the rules it
     /// matches, or None when its detail is malformed. The texts are written, and matched, while
     /// the rules cannot change. EventBridge dialect only.
     #[allow(clippy::type_complexity, clippy::needless_pass_by_value)] // the entries as PyO3 extracts them
@@ -652,7 +647,7 @@ impl RuleSet {
             .iter()
             .map(|(id, detail_type, source, time, resources, detail)| {
                 let resources: Vec<&str> = resources.iter().map(String::as_str).collect();
-                let envelope = rulebus_core::envelope::Envelope {
+                let envelope = rulebus_messaging::envelope::Envelope {
                     id,
                     detail_type,
                     source,
@@ -661,7 +656,7 @@ impl RuleSet {
                     region,
                     resources: &resources,
                 };
-                rulebus_core::envelope::event_text(&envelope, detail)
+                rulebus_messaging::envelope::event_text(&envelope, detail)
             })
             .collect();
         let valid: Vec<&[u8]> = texts.iter().flatten().map(String::as_bytes).collect();
@@ -759,7 +754,7 @@ fn test_event_pattern(py: Python<'_>, pattern: &Bound<'_, PyAny>, event: &Bound<
 }
 
 /// The SNS notification envelope's text up to its UnsubscribeURL (see
-/// `rulebus_core::notification`): one publish's part common to all its queue deliveries.
+/// `rulebus_messaging::notification`): one publish's part common to all its queue deliveries.
 #[pyfunction]
 #[pyo3(signature = (message_id, topic_arn, subject, message, timestamp, signature_version, signing_cert_url))]
 fn sns_notification_head(
@@ -771,7 +766,7 @@ fn sns_notification_head(
     signature_version: &str,
     signing_cert_url: &str,
 ) -> String {
-    rulebus_core::notification::Notification {
+    rulebus_messaging::notification::Notification {
         message_id,
         topic_arn,
         subject,

@@ -11,11 +11,11 @@ use std::sync::{Arc, OnceLock};
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
-use rulebus_core::notification::Notification;
+use rulebus_messaging::notification::Notification;
 
 use crate::queue::forget_tracking;
 
-/// What a topic's notification is written from (see `rulebus_core::notification`).
+/// What a topic's notification is written from (see `rulebus_messaging::notification`).
 pub(crate) struct Members {
     /// `(TopicArn, SignatureVersion, SigningCertURL)`, shared by a call's publishes.
     pub(crate) topic: Arc<(String, String, String)>,

@@ -1,5 +1,5 @@
 //! The memory store's queues: `StoredMessage` (one message and its delivery state), `MemoryQueue`
-//! (one queue's messages, ordered by `rulebus_core::queue::MessageQueue`), `Tokens` (unique ids
+//! (one queue's messages, ordered by `rulebus_messaging::queue::MessageQueue`), `Tokens` (unique ids
 //! and nonces) and `put_plain_many` (a topic's or a bus's fan-out stored in one call).
 //!
 //! The SQS rules stay in Python (`rulebus.stores.queues`); this is only where the messages live, so that
@@ -14,7 +14,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
-use rulebus_core::queue::{Held, MessageQueue};
+use rulebus_messaging::queue::{Held, MessageQueue};
 
 use crate::notice::Notice;
 
@@ -114,7 +114,14 @@ impl StoredMessage {
     }
 
     /// A plain message: no attributes, no group, never received.
-    fn plain(py: Python<'_>, id: &str, body: Py<PyString>, sender: &Bound<'_, PyAny>, now: f64, visible_at: f64) -> Self {
+    fn plain(
+        py: Python<'_>,
+        id: &str,
+        body: Py<PyString>,
+        sender: &Bound<'_, PyAny>,
+        now: f64,
+        visible_at: f64,
+    ) -> Self {
         Self {
             message_id: PyString::new(py, id).unbind(),
             body,
@@ -292,7 +299,10 @@ pub(crate) enum Body {
     /// publish to the next. Python references, not `Arc`s: under the GIL their counts are
     /// plain increments, where an `Arc`'s locked one waited on the stores before it (a
     /// fan-out's new messages, written to fresh memory).
-    Wrapped { notice: Py<Notice>, middle: Py<PyString> },
+    Wrapped {
+        notice: Py<Notice>,
+        middle: Py<PyString>,
+    },
 }
 
 /// A plain message as a fan-out stores it: what `StoredMessage::plain` would hold, without
@@ -337,7 +347,12 @@ impl Stored {
 
     /// The message as a receive at ``now`` leaves it (`StoredMessage::received`); a plain one is
     /// made straight in that state, not made once as it was and then copied.
-    fn received(py: Python<'_>, held: &Held<'_, Stored>, now: f64, visibility_timeout: f64) -> PyResult<Py<StoredMessage>> {
+    fn received(
+        py: Python<'_>,
+        held: &Held<'_, Stored>,
+        now: f64,
+        visibility_timeout: f64,
+    ) -> PyResult<Py<StoredMessage>> {
         match &*held.message {
             Stored::Object(object) => object.get().received(py, now, visibility_timeout),
             Stored::Plain(plain) => {
@@ -366,7 +381,15 @@ impl MemoryQueue {
     /// Stores a plain message of a fan-out (a standard queue, a plain body within the queue's
     /// maximum size: the caller's `plain` says whether the text is); false, storing nothing,
     /// when this delivery must take SendMessage's long way instead.
-    pub(crate) fn put_plain(&mut self, body: Body, length: usize, plain: bool, sender: &Bound<'_, PyAny>, now: f64, tokens: &Tokens) -> bool {
+    pub(crate) fn put_plain(
+        &mut self,
+        body: Body,
+        length: usize,
+        plain: bool,
+        sender: &Bound<'_, PyAny>,
+        now: f64,
+        tokens: &Tokens,
+    ) -> bool {
         let settings = &self.settings;
         if settings.fifo || !plain || length == 0 || length > settings.maximum_message_size {
             return false;
@@ -391,7 +414,6 @@ impl MemoryQueue {
             Ok(self.messages.update(id, message, visible_at, received, now))
         }
     }
-
 }
 
 /// Printable ASCII, perhaps on lines: what `rulebus.stores.queues.is_plain_body` accepts (besides the
@@ -463,7 +485,13 @@ impl MemoryQueue {
 
     /// A standard receive without redrive: up to ``max_messages`` of the oldest visible
     /// messages, each received at ``now`` (hidden for ``visibility_timeout``), in send order.
-    fn receive(&mut self, py: Python<'_>, max_messages: usize, now: f64, visibility_timeout: f64) -> PyResult<Vec<Py<StoredMessage>>> {
+    fn receive(
+        &mut self,
+        py: Python<'_>,
+        max_messages: usize,
+        now: f64,
+        visibility_timeout: f64,
+    ) -> PyResult<Vec<Py<StoredMessage>>> {
         self.messages.promote(now);
         let mut taken = Vec::with_capacity(max_messages.min(16));
         while taken.len() < max_messages {
@@ -540,7 +568,8 @@ impl Tokens {
         token.push_str(prefix);
         // The counter's low 48 bits as 12 hex digits (by hand: the formatter costs more).
         let value = *counter & 0xFFFF_FFFF_FFFF;
-        token.extend((0..12).rev().map(|digit| char::from(b"0123456789abcdef"[((value >> (4 * digit)) & 15) as usize])));
+        token
+            .extend((0..12).rev().map(|digit| char::from(b"0123456789abcdef"[((value >> (4 * digit)) & 15) as usize])));
         *counter = counter.wrapping_add(1);
     }
 

@@ -10,7 +10,7 @@
 
 use std::fmt::Write as _;
 
-use crate::skip;
+use rulebus_core::skip;
 
 /// The members of one event besides its detail (spec 3.1), in the envelope's key order.
 #[derive(Debug, Clone, Copy)]
@@ -38,9 +38,7 @@ pub fn event_text(envelope: &Envelope<'_>, detail: &str) -> Option<String> {
     if skip::ws(b, end) != b.len() {
         return None;
     }
-    let mut out = String::with_capacity(
-        160 + detail.len() + envelope.detail_type.len() + envelope.source.len(),
-    );
+    let mut out = String::with_capacity(160 + detail.len() + envelope.detail_type.len() + envelope.source.len());
     out.push_str(r#"{"version":"0","id":"#);
     quote(&mut out, envelope.id);
     out.push_str(r#","detail-type":"#);
@@ -158,11 +156,7 @@ mod tests {
 
     #[test]
     fn writes_the_envelope_in_key_order() {
-        let text = event_text(
-            &envelope(&["r1", "r\\2"]),
-            "{ \"a\" : [1, 2.50, \"x y\"] ,\n\"b\":{} }",
-        )
-        .unwrap();
+        let text = event_text(&envelope(&["r1", "r\\2"]), "{ \"a\" : [1, 2.50, \"x y\"] ,\n\"b\":{} }").unwrap();
         assert_eq!(
             text,
             r#"{"version":"0","id":"1f0c5e9e-0000-4000-8000-000000000000","detail-type":"Order \"Placed\"\n","source":"com.shop","account":"000000000000","time":"2026-11-29T00:00:00Z","region":"us-east-1","resources":["r1","r\\2"],"detail":{"a":[1,2.50,"x y"],"b":{}}}"#

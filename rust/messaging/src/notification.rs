@@ -39,7 +39,9 @@ impl Notification<'_> {
     /// 2048-bit signature. Stable for one notification; it verifies against no certificate.
     pub fn signature(&self) -> String {
         let mut hash = Sha256::new();
-        for (name, value) in [("Message", Some(self.message)), ("MessageId", Some(self.message_id)), ("Subject", self.subject)] {
+        for (name, value) in
+            [("Message", Some(self.message)), ("MessageId", Some(self.message_id)), ("Subject", self.subject)]
+        {
             if let Some(value) = value {
                 hash.update(name);
                 hash.update("\n");
@@ -60,9 +62,11 @@ impl Notification<'_> {
     pub fn head_len(&self) -> usize {
         let fields = [self.message_id, self.topic_arn, self.message, self.timestamp, self.signature_version];
         let subject = self.subject.map_or(0, |subject| ",\n  \"Subject\" : ".len() + quoted_len(subject));
-        HEAD_LITERALS + fields.iter().map(|field| quoted_len(field)).sum::<usize>()
+        HEAD_LITERALS
+            + fields.iter().map(|field| quoted_len(field)).sum::<usize>()
             + subject
-            + SIGNATURE_LEN + 2
+            + SIGNATURE_LEN
+            + 2
             + quoted_len(self.signing_cert_url)
     }
 
@@ -70,8 +74,18 @@ impl Notification<'_> {
     /// binding's `is_plain_text`): quoting escapes every control character, so it is exactly
     /// when no member has a byte past `~`.
     pub fn head_is_plain(&self) -> bool {
-        let members = [self.message_id, self.topic_arn, self.message, self.timestamp, self.signature_version, self.signing_cert_url];
-        members.iter().chain(self.subject.as_ref()).all(|member| member.bytes().fold(0u8, |high, b| high | (b & 0x80 | u8::from(b == 0x7f))) == 0)
+        let members = [
+            self.message_id,
+            self.topic_arn,
+            self.message,
+            self.timestamp,
+            self.signature_version,
+            self.signing_cert_url,
+        ];
+        members
+            .iter()
+            .chain(self.subject.as_ref())
+            .all(|member| member.bytes().fold(0u8, |high, b| high | (b & 0x80 | u8::from(b == 0x7f))) == 0)
     }
 
     /// The envelope's text from its opening brace to `"UnsubscribeURL" : ` included.

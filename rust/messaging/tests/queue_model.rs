@@ -10,20 +10,35 @@
 //! `PROPTEST_CASES` sets the number of sequences (default 300).
 
 use proptest::prelude::*;
-use rulebus_core::queue::{Counts, MessageQueue};
+use rulebus_messaging::queue::{Counts, MessageQueue};
 
 #[derive(Debug, Clone)]
 enum Step {
-    Add { delay: u8 },
+    Add {
+        delay: u8,
+    },
     /// Take the oldest visible message; then hide it for `hide` seconds (received), or delete it.
-    Take { hide: Option<u8> },
+    Take {
+        hide: Option<u8>,
+    },
     /// Change the visibility of the `pick`-th message (any state).
-    Update { pick: u8, hide: u8 },
-    Remove { pick: u8 },
-    Expire { age: u8 },
-    Tick { seconds: u8 },
+    Update {
+        pick: u8,
+        hide: u8,
+    },
+    Remove {
+        pick: u8,
+    },
+    Expire {
+        age: u8,
+    },
+    Tick {
+        seconds: u8,
+    },
     /// The clock goes back (a test clock may); the queue must never hand out a hidden message.
-    Back { seconds: u8 },
+    Back {
+        seconds: u8,
+    },
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -73,7 +88,8 @@ fn run(steps: &[Step], slack: Option<usize>) -> Result<(), TestCaseError> {
         match *step {
             Step::Add { delay } => {
                 next += 1;
-                let m = Model { id: format!("m{next}"), sent: now, visible_at: now + f64::from(delay), received: false };
+                let m =
+                    Model { id: format!("m{next}"), sent: now, visible_at: now + f64::from(delay), received: false };
                 queue.add(m.id.as_str(), m.clone(), m.sent, m.visible_at, false, now);
                 model.push(m);
             }

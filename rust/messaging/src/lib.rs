@@ -1,0 +1,7 @@
+//! rulebus-messaging: the per-message pieces of rulebus's messaging layer that run in Rust: an
+//! SQS queue's order in memory (`queue`), EventBridge's event envelope (`envelope`) and SNS's
+//! notification envelope (`notification`). Pure Rust: no Python, no I/O.
+
+pub mod envelope;
+pub mod notification;
+pub mod queue;
