@@ -1,7 +1,7 @@
 """SQS FIFO queues (spec 1.9) and dead-letter queues (spec 1.8) on both stores.
 
-The fixtures (a fake clock, a broker per store) come from test_queue.py; nothing sleeps and no
-assertion is about how long anything took.
+The fixtures (a fake clock, a broker per store) come from conftest.py and tests/helpers; nothing
+sleeps and no assertion is about how long anything took.
 """
 
 from __future__ import annotations

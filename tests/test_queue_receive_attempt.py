@@ -1,5 +1,5 @@
 """ReceiveMessage's ReceiveRequestAttemptId and the in-flight limit (OverLimit), spec 1.5, on both
-stores. The fixtures (a fake clock, a broker on each store) come from test_queue.py."""
+stores. The fixtures (a fake clock, a broker on each store) come from conftest.py and tests/helpers."""
 
 from __future__ import annotations
 
