@@ -469,8 +469,8 @@ class EventBus:
             self._rules.remove(name)
         for name, pattern in wanted.items():
             if self._patterns.get(name) != pattern:
-                self._rules.add(name, pattern)  # type: ignore[arg-type]
-        self._patterns = wanted  # type: ignore[assignment]
+                self._rules.add(name, pattern)
+        self._patterns = wanted
         self._view = view
         self._version = version
 

@@ -480,7 +480,7 @@ class Stream:
                 blob = _as_bytes(blob, f"records.{number}.member.data")
             # The common case inline (a key hashed before, hence valid and ASCII; no explicit hash
             # key; sizes inside the limits): this loop is the hot path of every put.
-            hashed = cache.get(key) if type(key) is str else None  # type: ignore[arg-type]
+            hashed = cache.get(key) if type(key) is str else None
             size = len(blob)
             if hashed is not None and size <= _MAX_DATA_WITH_KEY and "ExplicitHashKey" not in entry:
                 hash_keys.append(hashed)

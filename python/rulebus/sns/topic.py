@@ -237,7 +237,7 @@ class Topic:
         for arn, (policy, scope) in wanted.items():
             if self._ruled.get(arn) != (policy, scope):
                 self._rules.add(arn, policy, scope=scope)  # type: ignore[arg-type]
-        self._ruled = wanted  # type: ignore[assignment]
+        self._ruled = wanted
 
     def _record(self, subscription: Subscription) -> SubscriptionRecord:
         return SubscriptionRecord(
