@@ -8,16 +8,18 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from rulebus import validation
 from rulebus.sns.errors import PARAMETER_VALUE_INVALID, invalid
 
 __all__ = ["attributes_key", "attributes_size", "plain_attributes", "validate_sns_message_attributes"]
 
 _ATTRIBUTE_NAME_CHAR = re.compile(r"[A-Za-z0-9_.-]")
+# The members of MessageAttributeValue (botocore's SNS model).
+_ATTRIBUTE_VALUE = frozenset(("DataType", "StringValue", "BinaryValue"))
 
 
 def _check_attribute_name(name: Any) -> None:
-    if not isinstance(name, str):
-        raise TypeError(f"message attribute names must be str, not {type(name).__name__}")
+    validation.text(name, "MessageAttributes", validation.SNS)
     if len(name.encode("utf-8")) >= 256:
         raise invalid(
             "Length of message attribute name must be less than 256 bytes.", PARAMETER_VALUE_INVALID
@@ -50,13 +52,15 @@ def validate_sns_message_attributes(
 ) -> dict[str, dict[str, Any]]:
     """Check Publish's MessageAttributes (boto3's form) as SNS does; return a normalised copy
     holding ``DataType`` and the one value key the type uses (``BinaryValue`` as bytes)."""
+    validation.mapping(attributes, "MessageAttributes", validation.SNS, required=False)
     if not attributes:
         return {}
     result: dict[str, dict[str, Any]] = {}
     for name, attribute in attributes.items():
         _check_attribute_name(name)
         if not isinstance(attribute, Mapping):
-            raise TypeError(f"message attribute {name!r} must be a mapping")
+            raise validation.SNS.wrong_type(f"MessageAttributes.{name}", attribute, "a map")
+        validation.keys(attribute, f"MessageAttributes.{name}", validation.SNS, _ATTRIBUTE_VALUE)
         data_type = attribute.get("DataType")
         if not data_type:
             # LocalStack's wording (AWS's text is undocumented).
@@ -64,8 +68,7 @@ def validate_sns_message_attributes(
                 f"The message attribute '{name}' must contain non-empty message attribute value.",
                 PARAMETER_VALUE_INVALID,
             )
-        if not isinstance(data_type, str):
-            raise TypeError(f"DataType of message attribute {name!r} must be str")
+        validation.text(data_type, "DataType", validation.SNS)
         parts = data_type.split(".")
         if parts[0] not in ("String", "Number", "Binary") or len(parts) > 2 or "" in parts:
             raise invalid(
@@ -95,11 +98,12 @@ def validate_sns_message_attributes(
             )
         if field_kind == "Binary":
             if isinstance(value, str):
-                value = value.encode("utf-8")
+                value = validation.text(value, "BinaryValue", validation.SNS).encode("utf-8")
+            elif not isinstance(value, (bytes, bytearray, memoryview)):
+                raise validation.SNS.wrong_type("BinaryValue", value, "a blob")
             result[name] = {"DataType": data_type, "BinaryValue": bytes(value)}
             continue
-        if not isinstance(value, str):
-            raise TypeError(f"StringValue of message attribute {name!r} must be str")
+        validation.text(value, "StringValue", validation.SNS)
         if parts[0] == "Number":
             try:
                 Decimal(value.strip())
@@ -135,11 +139,12 @@ def plain_attributes(
             or len(name) >= 256
             or not _PLAIN_ATTRIBUTE_NAME.fullmatch(name)
             or type(attribute) is not dict
+            or len(attribute) != 2  # DataType and StringValue, no other member
         ):
             return None
         data_type = attribute.get("DataType")
         value = attribute.get("StringValue")
-        if type(data_type) is not str or type(value) is not str or not value:
+        if type(data_type) is not str or type(value) is not str or not value or not validation.is_text(value):
             return None
         if data_type == "Number":
             try:

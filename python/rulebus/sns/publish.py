@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rulebus import validation
 from rulebus.sns.attributes import check_fifo_id
 from rulebus.sns.errors import (
     BATCH_REQUEST_TOO_LONG,
@@ -39,6 +40,18 @@ MAX_BATCH_ENTRIES = 10
 MAX_SUBJECT_LENGTH = 99  # "must be less than 100 characters"
 
 _BATCH_ENTRY_ID = re.compile(r"[A-Za-z0-9_-]+")
+# The members of PublishBatchRequestEntry (botocore's SNS model).
+_PUBLISH_BATCH_ENTRY = frozenset(
+    (
+        "Id",
+        "Message",
+        "Subject",
+        "MessageStructure",
+        "MessageAttributes",
+        "MessageDeduplicationId",
+        "MessageGroupId",
+    )
+)
 _CONTROL_CHAR = re.compile("[\x00-\x1f\x7f]")
 
 
@@ -88,22 +101,22 @@ def prepare(
 ) -> Prepared:
     """Publish's checks of one message for a topic (FIFO or not, with or without
     ContentBasedDeduplication); raises SNS's error for the first that fails."""
-    if not isinstance(message, str):
-        raise TypeError(f"message must be str, not {type(message).__name__}")
+    validation.text(message, "Message", validation.SNS)
+    validation.text(subject, "Subject", validation.SNS, required=False)
+    validation.text(message_structure, "MessageStructure", validation.SNS, required=False)
+    validation.text(group_id, "MessageGroupId", validation.SNS, required=False)
+    validation.text(deduplication_id, "MessageDeduplicationId", validation.SNS, required=False)
     if not message:
         raise invalid("Invalid parameter: Empty message")
-    if subject is not None:
-        if not isinstance(subject, str):
-            raise TypeError(f"subject must be str, not {type(subject).__name__}")
-        # Less than 100 characters, no line breaks or control characters, starting with a
-        # letter, number or punctuation mark (AWS's Publish reference).
-        if (
-            not subject
-            or len(subject) > MAX_SUBJECT_LENGTH
-            or _CONTROL_CHAR.search(subject)
-            or subject[0].isspace()
-        ):
-            raise invalid("Invalid parameter: Subject")
+    # Less than 100 characters, no line breaks or control characters, starting with a
+    # letter, number or punctuation mark (AWS's Publish reference).
+    if subject is not None and (
+        not subject
+        or len(subject) > MAX_SUBJECT_LENGTH
+        or _CONTROL_CHAR.search(subject)
+        or subject[0].isspace()
+    ):
+        raise invalid("Invalid parameter: Subject")
     plain = plain_attributes(message_attributes) if type(message_attributes) is dict else None
     if plain is not None:
         attributes, size, key = plain
@@ -156,6 +169,7 @@ def prepare(
 
 def batch_entry_ids(entries: Sequence[Mapping[str, Any]]) -> list[str]:
     """PublishBatch's request-level checks (entry count, ids, total size); the entries' ids."""
+    validation.entries(entries, "PublishBatchRequestEntries", validation.SNS, _PUBLISH_BATCH_ENTRY)
     if not entries:
         # LocalStack's wording (AWS's text is undocumented).
         raise invalid("The batch request doesn't contain any entries", EMPTY_BATCH)
@@ -182,7 +196,8 @@ def batch_entry_ids(entries: Sequence[Mapping[str, Any]]) -> list[str]:
         ids.append(entry_id)
         message = entry.get("Message")
         if isinstance(message, str):
-            total += len(message) if message.isascii() else len(message.encode("utf-8"))
+            # surrogatepass: a message with a lone surrogate is counted, then refused alone.
+            total += len(message) if message.isascii() else len(message.encode("utf-8", "surrogatepass"))
     if total > MAX_MESSAGE_BYTES:
         raise invalid(
             "The length of all the messages put together is more than the limit.", BATCH_REQUEST_TOO_LONG

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from rulebus import validation
 from rulebus._core import DeliveryCounter, FilterPolicy
 from rulebus._errors import InvalidFilterPolicyError
 from rulebus.arn import Arn
@@ -251,7 +252,7 @@ def compile_filter_policy(policy: str | Mapping[str, Any], scope: str, subscribi
     "Attributes Reason: " before the attribute's name, as SNS does (docs/semantics.md, 'The pattern
     language')."""
     try:
-        return FilterPolicy(policy, scope=scope).text  # type: ignore[arg-type]
+        return FilterPolicy(validation.engine_text(policy), scope=scope).text  # type: ignore[arg-type]
     except InvalidFilterPolicyError as error:
         message = str(error)
         if subscribing and message.startswith(_FILTER_POLICY_ERROR):

@@ -49,6 +49,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Callable, Union
 from urllib.parse import urlsplit
 
+from rulebus import validation
 from rulebus._core import RuleSet
 from rulebus._errors import AwsError
 from rulebus.arn import queue_name, stream_name
@@ -284,9 +285,8 @@ class Topic:
             # A Python callable is our own protocol; its endpoint names the object, for display.
             name = getattr(target, "__qualname__", type(target).__qualname__)
             return "python", f"python:{name}:{id(target):x}", target
-        raise TypeError(
-            "a subscriber must be a Queue, an SQS queue ARN, an http(s):// URL or a callable, "
-            f"not {type(target).__name__}"
+        raise validation.SNS.wrong_type(
+            "Endpoint", target, "a Queue, an SQS queue ARN, an http(s):// URL, a Stream or a callable"
         )
 
     def subscribe(
@@ -317,6 +317,13 @@ class Topic:
         ``redrive_policy`` is ``{"deadLetterTargetArn": <SQS queue ARN>}``: where a delivery that
         failed (after its retries) goes.
         """
+        if isinstance(target, str):
+            validation.text(target, "Endpoint", validation.SNS)
+        filter_policy = validation.pattern(filter_policy, "FilterPolicy", validation.SNS)
+        for parameter, policy in (("DeliveryPolicy", delivery_policy), ("RedrivePolicy", redrive_policy)):
+            if not isinstance(policy, Mapping):
+                validation.text(policy, parameter, validation.SNS, required=False)
+        validation.text(filter_policy_scope, "FilterPolicyScope", validation.SNS)
         protocol, endpoint, deliver_to = self._endpoint(target)
         if protocol == "sqs" and endpoint.endswith(".fifo") and not self.fifo:
             raise invalid(
@@ -407,8 +414,7 @@ class Topic:
         """ConfirmSubscription: the pending HTTP/S subscription with this token (valid 2 days) is
         confirmed and receives notifications from now on; confirming again answers the same
         subscription. An unknown or expired token: InvalidParameter "Invalid parameter: Token"."""
-        if not isinstance(token, str):
-            raise TypeError(f"token must be str, not {type(token).__name__}")
+        validation.text(token, "Token", validation.SNS)
         self._sync()
         for subscription in self._subscriptions.values():
             if token and subscription.token == token:
@@ -425,6 +431,7 @@ class Topic:
     def unsubscribe(self, subscription: Subscription | str) -> None:
         """Unsubscribe (a Subscription or its ARN); unsubscribing twice is not an error."""
         arn = subscription.subscription_arn if isinstance(subscription, Subscription) else subscription
+        validation.arn(arn, "SubscriptionArn", validation.SNS)
         local = self._subscriptions.get(arn)
         if local is None or local.protocol != "python":
             self._broker._store.topics.remove_subscription(self.name, arn)
@@ -439,8 +446,14 @@ class Topic:
         Subscribe validates them, with SetSubscriptionAttributes' texts; an empty FilterPolicy,
         DeliveryPolicy or RedrivePolicy removes it. The change is stored, so every broker on the
         store delivers by it from its next publish."""
-        self._sync()
         arn = subscription.subscription_arn if isinstance(subscription, Subscription) else subscription
+        validation.arn(arn, "SubscriptionArn", validation.SNS)
+        validation.text(attribute_name, "AttributeName", validation.SNS)
+        if attribute_name == "FilterPolicy":
+            attribute_value = validation.pattern(attribute_value, "AttributeValue", validation.SNS)
+        elif not isinstance(attribute_value, (Mapping, bool)):
+            validation.text(attribute_value, "AttributeValue", validation.SNS, required=False)
+        self._sync()
         own = self._subscriptions.get(arn)
         if own is None:
             raise invalid("Subscription does not exist", "NotFound")
@@ -662,6 +675,7 @@ class Topic:
         notifications, their retries and dead-lettering) has finished; False if ``timeout``
         seconds ran out first. Publish and Subscribe return before they POST, as on AWS; queue
         and callable subscriptions are served before Publish returns."""
+        validation.finite_number(timeout, "timeout", validation.SNS, required=False)
         return self._lanes.wait(timeout)
 
     def _request_confirmation(self, subscription: Subscription) -> None:
