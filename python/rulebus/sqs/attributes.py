@@ -60,7 +60,7 @@ FIFO_NAME_MESSAGE = (
 
 
 def _invalid_name(name: str) -> AwsError:
-    # Spec 1.1, the developer guide's example, word for word (the name is echoed in parentheses).
+    # The developer guide's example, word for word (the name is echoed in parentheses).
     return sqs_error(
         INVALID_PARAMETER_VALUE,
         f"Value ({validation.shown(name)}) for parameter QueueName is invalid. "
@@ -123,7 +123,7 @@ def _invalid_value(attribute: str) -> AwsError:
 
 
 def _unknown_attribute(attribute: str) -> AwsError:
-    # Spec 1.1: "Unknown Attribute FifoQueue." / "Unknown Attribute ContentBasedDeduplication."
+    # Recorded against AWS: "Unknown Attribute FifoQueue." / "Unknown Attribute ContentBasedDeduplication."
     return sqs_error(INVALID_ATTRIBUTE_NAME, f"Unknown Attribute {attribute}.")
 
 
@@ -493,7 +493,7 @@ class QueueAttributes:
                     continue
                 if key == "ContentBasedDeduplication":
                     raise _unknown_attribute(key)
-                # Spec 1.1 gives this text for DeduplicationScope; FifoThroughputLimit by analogy.
+                # AWS's recorded text for DeduplicationScope; FifoThroughputLimit by analogy.
                 raise sqs_error(
                     INVALID_ATTRIBUTE_NAME, f"You can specify the {key} only when FifoQueue is set to true."
                 )
@@ -544,7 +544,7 @@ class QueueAttributes:
             result.fifo_throughput_limit == "perMessageGroupId"
             and result.deduplication_scope != "messageGroup"
         ):
-            # Spec 1.2: perMessageGroupId requires DeduplicationScope=messageGroup. Text unverified.
+            # SetQueueAttributes: perMessageGroupId requires DeduplicationScope=messageGroup. Text unverified.
             raise sqs_error(
                 INVALID_ATTRIBUTE_VALUE,
                 "The perMessageGroupId value is allowed only when the value for DeduplicationScope is "

@@ -119,8 +119,9 @@ _VALID_ENTRY_IDS: set[str] = set()
 _INVALID_BODY_CHAR = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _INVALID_ASCII_CHAR = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")  # the same set, within ASCII
 
-# Spec 1.5's order. Those after the first four appear only on messages that carry them (FIFO,
-# redriven, traced): asked for on other messages, they are not shown, as on AWS.
+# The order of ReceiveMessage's MessageSystemAttributeNames (SQS API Reference). Those after the
+# first four appear only on messages that carry them (FIFO, redriven, traced): asked for on other
+# messages, they are not shown, as on AWS.
 SYSTEM_ATTRIBUTE_NAMES = (
     "SenderId",
     "SentTimestamp",
@@ -132,7 +133,7 @@ SYSTEM_ATTRIBUTE_NAMES = (
     "AWSTraceHeader",
     "DeadLetterQueueSourceArn",
 )
-# Spec 1.9: 1-128 characters, alphanumerics and punctuation, i.e. printable ASCII but the space.
+# SendMessage: 1-128 characters, alphanumerics and punctuation, i.e. printable ASCII but the space.
 _FIFO_ID = re.compile(r"[!-~]{1,128}")
 _COUNT_ATTRIBUTES = (
     "ApproximateNumberOfMessages",
@@ -155,7 +156,7 @@ def _visibility_error(outcome: ChangeVisibilityResult, receipt_handle: Any, time
             "Message does not exist or is not available for visibility timeout change.",
         )
     if outcome is ChangeVisibilityResult.BEYOND_LIMIT:
-        # Spec 1.6 marks this text VERIFY.
+        # This text is not verified against AWS.
         return _out_of_range(
             "VisibilityTimeout",
             timeout,
@@ -187,7 +188,7 @@ def _check_delay(value: Any) -> int:
 
 
 def _not_for_this_queue_type(parameter: str, value: Any) -> AwsError:
-    # Spec 1.3's text for DelaySeconds on FIFO; the same wording for other wrong-type parameters.
+    # AWS's recorded text for DelaySeconds on FIFO; the same wording for other wrong-type parameters.
     return _out_of_range(
         parameter, value, "The request include parameter that is not valid for this queue type."
     )
@@ -506,7 +507,7 @@ class Queue:
         limit = attributes.maximum_message_size
         size = _message_size(body, validated) if validated or not body.isascii() else len(body)
         if size > limit:
-            # Spec 1.3: single sends and batch entries word it differently.
+            # As recorded on AWS, single sends and batch entries word it differently.
             prefix = "cannot be validated" if batch else "are invalid"
             raise _error(
                 INVALID_PARAMETER_VALUE,
@@ -516,7 +517,7 @@ class Queue:
             if delay_seconds is not None:
                 raise _not_for_this_queue_type("DelaySeconds", delay_seconds)
             if message_group_id is None or message_group_id == "":
-                # Spec 1.9: MissingParameter for a single send, InvalidParameterValue in a batch.
+                # As recorded on AWS: MissingParameter for a single send, InvalidParameterValue in a batch.
                 raise _error(
                     INVALID_PARAMETER_VALUE if batch else MISSING_PARAMETER,
                     "The request must contain the parameter MessageGroupId.",
