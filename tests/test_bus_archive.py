@@ -1,4 +1,5 @@
-"""EventBridge archives and replays (spec/aws-semantics.md 3.7) on both stores."""
+"""EventBridge archives and replays ('Archiving and replaying events', EventBridge User Guide)
+on both stores."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_clock import START, FakeClock
+from helpers.fake_clock import START, FakeClock
 from rulebus import AwsError, Broker
 from rulebus.events.bus import EventBus
 

@@ -1,4 +1,4 @@
-"""SQS message move tasks (dead-letter queue redrive, spec 1.8) on both stores.
+"""SQS message move tasks (dead-letter queue redrive; SQS API Reference) on both stores.
 
 The brokers here run no background threads: the tests step the tasks with
 ``broker.run_message_move_tasks()`` after moving the fake clock, so every count is deterministic.
@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
-from fake_clock import START, FakeClock
+from helpers.aws import aws_error
+from helpers.fake_clock import START, FakeClock
 from rulebus import AwsError, Broker
 from rulebus.sqs import move_task
 from rulebus.sqs.move_task import decode_task_handle, encode_task_handle
 from rulebus.sqs.queue import Queue
-from test_queue import aws_error
 
 
 @pytest.fixture

@@ -1,13 +1,13 @@
-"""SNS FIFO topics (spec/aws-semantics.md 2.1-2.3, 2.5) on an in-memory broker with a fake clock."""
+"""SNS FIFO topics (docs/semantics.md, 'FIFO topics') on an in-memory broker with a fake clock."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import Any, Callable
 
 import pytest
-from fake_clock import FakeClock
+from helpers.fake_clock import FakeClock
 from rulebus import AwsError, Broker
 from rulebus.sns.topic import Topic
 from rulebus.sqs.queue import Message, Queue
@@ -19,8 +19,8 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def broker(clock: FakeClock) -> Broker:
-    return Broker(clock=clock)
+def broker(make_broker: Callable[..., Broker], clock: FakeClock) -> Broker:
+    return make_broker(clock=clock)
 
 
 @pytest.fixture
@@ -155,7 +155,7 @@ def test_bad_attribute_values(broker: Broker) -> None:
 def test_fifo_and_standard_queues_subscribe(broker: Broker, topic: Topic) -> None:
     topic.subscribe(broker.queue("a.fifo"))
     topic.subscribe("arn:aws:sqs:us-east-1:000000000000:b.fifo")
-    topic.subscribe(broker.queue("standard"))  # allowed since 2023 (spec 7)
+    topic.subscribe(broker.queue("standard"))  # allowed since 2023
     assert [s.endpoint.rsplit(":", 1)[1] for s in topic.subscriptions] == ["a.fifo", "b.fifo", "standard"]
 
 

@@ -1,4 +1,4 @@
-"""SetSubscriptionAttributes and GetSubscriptionAttributes (spec/aws-semantics.md 2.2, 2.6), on
+"""SetSubscriptionAttributes and GetSubscriptionAttributes (SNS API Reference), on
 both stores; on SQLite a change made through one broker governs another broker's publishes."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_clock import FakeClock
+from helpers.fake_clock import FakeClock
 from rulebus import AwsError, Broker, InvalidFilterPolicyError
 from rulebus.sns.topic import Subscription, Topic
 

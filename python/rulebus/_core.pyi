@@ -5,6 +5,8 @@ from typing import Any, Literal, final
 
 from typing_extensions import TypeAlias
 
+from rulebus.stores.records import QueueRecord
+
 __all__ = [
     "DeliveryCounter",
     "FanOut",
@@ -78,7 +80,7 @@ class RuleSet:
         """Adds a rule or replaces the rule of that name; a bad pattern raises and changes
         nothing. ``scope`` is the filter policy scope of the sns dialect."""
     def remove(self, name: str) -> None:
-        """Removes the rule of that name (``KeyError`` if there is none)."""
+        """Removes the rule of that name (``NotFound``, a ``KeyError``, if there is none)."""
     def __len__(self) -> int: ...
     def __contains__(self, key: str, /) -> bool: ...
     def names(self) -> list[str]:
@@ -174,8 +176,8 @@ class StoredMessage:
 class MemoryQueue:
     """One queue of the memory store: its record, its messages in send order and by visibility."""
 
-    def __new__(cls, record: Any) -> MemoryQueue: ...
-    record: Any
+    def __new__(cls, record: QueueRecord) -> MemoryQueue: ...
+    record: QueueRecord
     @property
     def deduplication(self) -> dict[tuple[str, str], tuple[float, str, str | None]]: ...
     @property

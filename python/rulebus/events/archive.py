@@ -1,4 +1,4 @@
-"""EventBridge archives and replays (spec/aws-semantics.md 3.7).
+"""EventBridge archives and replays (EventBridge User Guide, 'Archiving and replaying events').
 
 An archive keeps the events that reach its bus and match its pattern (all of them without one),
 except replayed events, which are never archived again. Events are archived as they arrive
@@ -17,16 +17,17 @@ RUNNING, then COMPLETED, or CANCELLING then CANCELLED, or FAILED with a StateRea
 from __future__ import annotations
 
 import json
-import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from rulebus import validation
 from rulebus._core import Pattern
 from rulebus._errors import AwsError, InvalidPatternError
 from rulebus._errors import constraint_error as _constraint
+from rulebus.arn import archive_name as archive_arn_name
 from rulebus.events.bus import check_name, parse_event_time
 from rulebus.stores.records import ArchiveRecord, ReplayRecord
 
@@ -51,7 +52,6 @@ REPLAY_PAGE = 1000
 PROGRESS_EVERY = 100
 #: Retention is enforced when archiving at most this often (seconds of the broker's clock).
 RETENTION_SWEEP_SECONDS = 60.0
-_ARCHIVE_ARN = re.compile(r"arn:aws:events:[^:]+:[^:]+:archive/(.+)")
 
 
 def _error(code: str, message: str) -> AwsError:
@@ -74,16 +74,20 @@ def _datetime(seconds: float) -> datetime:
 def _pattern_text(event_pattern: Any) -> str | None:
     if event_pattern is None:
         return None
-    text = event_pattern if isinstance(event_pattern, str) else json.dumps(event_pattern)
+    if isinstance(event_pattern, str):
+        text = event_pattern
+    else:
+        text = validation.json_text(event_pattern, "eventPattern", validation.EVENTS)
     try:
-        Pattern(text)
+        Pattern(validation.engine_text(text))
     except InvalidPatternError as error:
         raise _error(INVALID_PATTERN, str(error)) from None
     return text
 
 
 def _with_replay_name(event: dict[str, Any], replay: str) -> dict[str, Any]:
-    """The event as a replay delivers it: ``replay-name`` right after ``region`` (spec 3.1)."""
+    """The event as a replay delivers it: ``replay-name`` right after ``region`` (as recorded on AWS;
+    docs/semantics.md, 'Archives and replays')."""
     out: dict[str, Any] = {}
     for key, value in event.items():
         if key != "replay-name":
@@ -279,8 +283,7 @@ class Archives:
         description: str | None = None,
     ) -> dict[str, Any]:
         check_name(name, "replayName", 64)
-        match = _ARCHIVE_ARN.fullmatch(archive) if isinstance(archive, str) else None
-        archive_name = match.group(1) if match else archive
+        archive_name = archive_arn_name(archive) or archive
         record = self._store.buses.get_archive(archive_name)
         if record is None:
             raise _error(
@@ -301,7 +304,7 @@ class Archives:
         filter_arns = tuple(self._rule_arns(bus, rules))
         active = [r for r in self._store.buses.replays() if r.state in ACTIVE_REPLAY_STATES]
         if len(active) >= MAX_CONCURRENT_REPLAYS:
-            # AWS's code; the text is ours (the spec records none).
+            # AWS's code; the text is ours (AWS documents none).
             raise _error(LIMIT_EXCEEDED, f"At most {MAX_CONCURRENT_REPLAYS} replays can run at a time.")
         now = self._broker._clock()
         self._sweep(record, force=True)
@@ -417,7 +420,7 @@ class Archives:
         if not self._store.buses.update_replay(cancelling, ACTIVE_REPLAY_STATES):
             current = self._store.buses.get_replay(name)
             state = current.state if current is not None else record.state
-            # AWS's code; our wording (the spec records none).
+            # AWS's code; our wording (AWS documents no text for this).
             raise _error(
                 ILLEGAL_STATUS, f"Replay {name} is not in a valid state for this operation ({state})."
             )
