@@ -14,7 +14,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from fake_clock import START, FakeClock
+from helpers.fake_clock import START, FakeClock
 from rulebus import Broker
 from rulebus.sqs.attributes import QueueAttributes
 from rulebus.sqs.queue import Queue

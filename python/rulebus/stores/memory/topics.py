@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from rulebus.stores.base import TopicStore
 from rulebus.stores.memory.changes import Changes
+from rulebus.stores.memory.fifo import Window
 from rulebus.stores.records import (
     TOPIC_DEDUPLICATION_WINDOW,
     TOPIC_SEQUENCE_BASE,
@@ -21,8 +22,8 @@ class _MemoryTopic:
     record: TopicRecord
     version: int
     subscriptions: dict[str, SubscriptionRecord] = field(default_factory=dict)
-    # FIFO: (scope, deduplication id) -> (window end, message id, sequence number).
-    deduplication: dict[tuple[str, str], tuple[float, str, str]] = field(default_factory=dict)
+    # FIFO: (scope, deduplication id) -> (message id, sequence number) until the window ends.
+    deduplication: Window[tuple[str, str], tuple[str, str]] = field(default_factory=Window)
     sequence: int = TOPIC_SEQUENCE_BASE
 
 
@@ -115,12 +116,13 @@ class MemoryTopicStore(TopicStore):
                 # Deleted under its Topic object: keep its FIFO state until the name is reused.
                 state = self._orphans.setdefault(topic, _MemoryTopic(TopicRecord(topic, {}), -1))
             seen = state.deduplication
-            for key in [key for key, entry in seen.items() if entry[0] <= now]:
-                del seen[key]
-            earlier = seen.get((scope, deduplication_id))
+            seen.expire(now)
+            earlier = seen.get((scope, deduplication_id), now)
             if earlier is not None:
-                return earlier[1], earlier[2]
+                return earlier
             state.sequence += step
             sequence_number = str(state.sequence)
-            seen[(scope, deduplication_id)] = (now + TOPIC_DEDUPLICATION_WINDOW, message_id, sequence_number)
+            seen.put(
+                (scope, deduplication_id), now + TOPIC_DEDUPLICATION_WINDOW, (message_id, sequence_number)
+            )
             return message_id, sequence_number

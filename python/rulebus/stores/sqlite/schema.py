@@ -187,6 +187,7 @@ CREATE TABLE IF NOT EXISTS counters (
     value INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS subscriptions_by_topic ON subscriptions (topic, seq);
+CREATE INDEX IF NOT EXISTS topic_deduplication_by_expiry ON topic_deduplication (topic, expires_at);
 """
 
 BUSES = """
