@@ -7,7 +7,9 @@ import os
 import threading
 from pathlib import Path
 
-from rulebus import Broker
+import pytest
+from rulebus import Broker, RulebusError
+from rulebus.stores import SQLiteStore, open_store
 
 THREADS = 2_000
 AT_ONCE = 20  # threads alive together: enough to overlap, few enough for any machine
@@ -57,3 +59,20 @@ def test_connections_do_not_outlive_their_threads(tmp_path: Path) -> None:
     grown = after - before
     assert grown <= AT_ONCE + 2, f"{grown} descriptors more after {THREADS} threads"
     assert sorted(received) == sorted(f"m{n}" for n in range(THREADS))
+
+
+@pytest.mark.parametrize("path", ["", ":memory:"])
+def test_an_in_memory_sqlite_broker_is_refused(path: str) -> None:
+    with pytest.raises(ValueError, match=r"Use Broker\(\) .* or give a file path") as refused:
+        Broker(path)
+    assert isinstance(refused.value, RulebusError)
+    with pytest.raises(ValueError, match=r"Use Broker\(\)"):
+        SQLiteStore(path)
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///", "sqlite:///:memory:", ":memory:", ""])
+def test_an_in_memory_sqlite_url_is_refused(url: str) -> None:
+    with pytest.raises(ValueError, match=r"Use Broker\(\) \(or the URL 'memory://'\)"):
+        open_store(url)
+    with pytest.raises(ValueError, match=r"Use Broker\(\)"):
+        Broker(store=url)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import time
 
-from rulebus.stores.base import Store
+from rulebus.stores.base import InvalidStoreURL, Store
 from rulebus.stores.sqlite.buses import SQLiteBusStore
 from rulebus.stores.sqlite.connection import Connections
 from rulebus.stores.sqlite.idempotency import SQLiteIdempotencyStore
@@ -15,7 +15,15 @@ from rulebus.stores.sqlite.schema import create_schema
 from rulebus.stores.sqlite.streams import SQLiteStreamStore
 from rulebus.stores.sqlite.topics import SQLiteTopicStore
 
-__all__ = ["SQLiteStore"]
+__all__ = ["IN_MEMORY_REFUSED", "SQLiteStore"]
+
+#: Why an SQLite store needs a file: SQLite gives each connection (here, each thread) its own
+#: private in-memory database, so threads would not see each other's queues.
+IN_MEMORY_REFUSED = (
+    "an SQLite store needs a file: an in-memory SQLite database would be a different empty "
+    "database in every thread. Use Broker() (or the URL 'memory://') for an in-memory broker, "
+    "or give a file path such as Broker('app.db')"
+)
 
 # Long polling across processes: poll PRAGMA data_version with a growing sleep (never spinning).
 _POLL_FIRST = 0.005
@@ -27,6 +35,8 @@ class SQLiteStore(Store):
     earlier versions open as they are). ``Broker("app.db")`` uses one."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
+        if os.fspath(path) in ("", ":memory:"):
+            raise InvalidStoreURL(IN_MEMORY_REFUSED)
         connections = Connections(path)
         create_schema(connections.connection())
         super().__init__(
