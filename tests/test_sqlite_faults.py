@@ -4,11 +4,21 @@ how each SQLite failure reaches the caller. Each condition is created for real."
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 from pathlib import Path
 
 import pytest
-from rulebus import Broker, RulebusError
+from rulebus import (
+    Broker,
+    RulebusError,
+    StoreClosedError,
+    StoreCorruptError,
+    StoreFullError,
+    StoreLockedError,
+    StoreReadOnlyError,
+    StoreUnavailableError,
+)
 from rulebus.stores import SQLiteStore, open_store
 
 THREADS = 2_000
@@ -76,3 +86,139 @@ def test_an_in_memory_sqlite_url_is_refused(url: str) -> None:
         open_store(url)
     with pytest.raises(ValueError, match=r"Use Broker\(\)"):
         Broker(store=url)
+
+
+# ---------------------------------------------------------------------------------------------
+# Each SQLite failure reaches the caller as a StoreError subclass that says what to do.
+
+
+def fresh_file(path: Path, bodies: list[str]) -> None:
+    """An SQLite store file at ``path`` holding ``bodies`` in queue "q", closed (so its WAL is
+    checkpointed into the file and removed)."""
+    with Broker(path) as broker:
+        queue = broker.queue("q")
+        for body in bodies:
+            queue.send(body)
+    assert not Path(f"{path}-wal").exists()
+
+
+def test_a_file_sqlite_must_treat_as_read_only_raises_read_only(tmp_path: Path) -> None:
+    # Permissions do not stop root, so the file itself says so: a write version above 2 in its
+    # header (byte 18) makes SQLite open it read-only ("Database File Format", section 1.3.3).
+    path = tmp_path / "app.db"
+    fresh_file(path, ["kept"])
+    with path.open("r+b") as file:
+        file.seek(18)
+        file.write(b"\x03")
+    with Broker(path) as broker:
+        queue = broker.queue("q")  # exists: opening and looking it up only read
+        with pytest.raises(StoreReadOnlyError, match=r"cannot be written .* Make them writable") as raised:
+            queue.send("refused")
+        assert raised.value.sqlite_error == "SQLITE_READONLY"
+        assert raised.value.path == str(path)
+        with pytest.raises(StoreReadOnlyError):
+            queue.receive()  # a receive writes too (it hides what it returns)
+    with path.open("r+b") as file:
+        file.seek(18)
+        file.write(b"\x02")
+    with Broker(path) as broker:
+        assert [m.body for m in broker.queue("q").receive(max_messages=10)] == ["kept"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes whatever the permissions say")
+def test_a_read_only_directory_raises_read_only_or_unavailable(tmp_path: Path) -> None:
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    fresh_file(folder / "app.db", ["kept"])
+    (folder / "app.db").chmod(0o444)
+    folder.chmod(0o555)
+    try:
+        with pytest.raises((StoreReadOnlyError, StoreUnavailableError)), Broker(folder / "app.db") as broker:
+            broker.queue("q").send("refused")
+    finally:
+        folder.chmod(0o755)
+
+
+def test_a_lock_held_past_the_busy_timeout_raises_locked(tmp_path: Path) -> None:
+    path = tmp_path / "app.db"
+    fresh_file(path, ["kept"])
+    holder = sqlite3.connect(path, isolation_level=None)  # another connection, as another process
+    with Broker(store=SQLiteStore(path, busy_timeout=0.2)) as broker:
+        queue = broker.queue("q")
+        holder.execute("BEGIN EXCLUSIVE")
+        try:
+            with pytest.raises(StoreLockedError, match=r"busy timeout \(0.2 s\), so nothing was changed"):
+                queue.send("refused")
+            with pytest.raises(StoreLockedError) as raised:
+                queue.receive()  # a short poll
+            assert raised.value.sqlite_error is not None
+            assert raised.value.sqlite_error.startswith("SQLITE_BUSY")
+        finally:
+            holder.execute("ROLLBACK")
+        # The lock released, the same broker (and thread) works again and lost nothing.
+        assert [m.body for m in queue.receive(max_messages=10)] == ["kept"]
+        queue.send("after")
+    holder.close()
+
+
+def test_a_file_that_is_not_a_database_raises_corrupt(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("these are notes, not a database\n" * 200)
+    with pytest.raises(StoreCorruptError, match=r"is not an SQLite database") as raised:
+        Broker(path)
+    assert raised.value.sqlite_error == "SQLITE_NOTADB"
+    assert path.read_text() == "these are notes, not a database\n" * 200  # left as it was
+
+
+def test_a_damaged_file_raises_corrupt(tmp_path: Path) -> None:
+    path = tmp_path / "app.db"
+    fresh_file(path, [f"m{n}-" + "x" * 1000 for n in range(50)])
+    size = path.stat().st_size
+    with path.open("r+b") as file:  # page 1 (the header and the schema) intact, the rest garbage
+        file.seek(4096)
+        file.write(bytes((n * 37 + 11) % 256 for n in range(size - 4096)))
+    with pytest.raises(StoreCorruptError, match=r"is damaged .* \.recover") as raised, Broker(path) as broker:
+        broker.queue("q").receive()
+    assert raised.value.sqlite_error is not None
+    assert raised.value.sqlite_error.startswith("SQLITE_CORRUPT")
+
+
+def test_a_full_file_raises_full_and_keeps_what_it_had(tmp_path: Path) -> None:
+    path = tmp_path / "app.db"
+    fresh_file(path, [])
+    limit = path.stat().st_size + 64 * 1024  # room for a few messages past the tables
+    with Broker(store=SQLiteStore(path, max_size=limit)) as broker:
+        queue = broker.queue("q")
+        sent = 0
+        with pytest.raises(StoreFullError, match=r"cannot grow: the disk or the store's max_size") as raised:
+            for _ in range(100):
+                queue.send("y" * 4000)
+                sent += 1
+        assert raised.value.sqlite_error == "SQLITE_FULL"
+        assert 0 < sent < 100
+        counts = queue.get_attributes(["ApproximateNumberOfMessages"])
+        assert counts == {"ApproximateNumberOfMessages": str(sent)}  # the failed send left nothing
+        queue.purge()  # deleting frees room
+        queue.send("after")
+        assert [m.body for m in queue.receive()] == ["after"]
+
+
+def test_a_missing_directory_raises_unavailable(tmp_path: Path) -> None:
+    path = tmp_path / "missing" / "app.db"
+    with pytest.raises(StoreUnavailableError, match=r"its directory .*missing' does not exist") as raised:
+        Broker(path)
+    assert raised.value.sqlite_error == "SQLITE_CANTOPEN"
+    assert not path.parent.exists()
+
+
+def test_a_directory_for_a_file_raises_unavailable(tmp_path: Path) -> None:
+    with pytest.raises(StoreUnavailableError, match=r"must name a file \(not a directory\)"):
+        Broker(tmp_path)
+
+
+def test_a_closed_store_raises_closed(tmp_path: Path) -> None:
+    broker = Broker(tmp_path / "app.db")
+    queue = broker.queue("q")
+    broker.close()
+    with pytest.raises(StoreClosedError):
+        queue.send("late")

@@ -14,6 +14,13 @@ from rulebus._errors import (
     InvalidFilterPolicyError,
     InvalidPatternError,
     RulebusError,
+    StoreClosedError,
+    StoreCorruptError,
+    StoreError,
+    StoreFullError,
+    StoreLockedError,
+    StoreReadOnlyError,
+    StoreUnavailableError,
 )
 from rulebus.broker import Broker
 from rulebus.events.bus import EventBus
@@ -37,6 +44,13 @@ __all__ = [
     "Queue",
     "RuleSet",
     "RulebusError",
+    "StoreClosedError",
+    "StoreCorruptError",
+    "StoreError",
+    "StoreFullError",
+    "StoreLockedError",
+    "StoreReadOnlyError",
+    "StoreUnavailableError",
     "Stream",
     "Subscription",
     "Topic",

@@ -14,12 +14,11 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import sqlite3
 import threading
 import uuid
 from typing import TYPE_CHECKING, Any, Union
 
-from rulebus._errors import AwsError, sqs_error
+from rulebus._errors import AwsError, StoreClosedError, sqs_error
 from rulebus.sqs.attributes import queue_arn
 from rulebus.sqs.queue import Queue
 from rulebus.stores.base import NotFound
@@ -236,7 +235,7 @@ class MoveTasks:
         while not self._stop.is_set():
             try:
                 task = store.queues.step_move_task(task_id, self._broker._clock())
-            except (RuntimeError, sqlite3.ProgrammingError):
+            except StoreClosedError:
                 return  # the store was closed under us: the broker is shutting down
             if task is None or task.status not in ACTIVE_MOVE_TASK_STATUSES:
                 return

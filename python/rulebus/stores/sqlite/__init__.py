@@ -8,7 +8,7 @@ import time
 
 from rulebus.stores.base import InvalidStoreURL, Store
 from rulebus.stores.sqlite.buses import SQLiteBusStore
-from rulebus.stores.sqlite.connection import Connections
+from rulebus.stores.sqlite.connection import DEFAULT_BUSY_TIMEOUT, Connections
 from rulebus.stores.sqlite.idempotency import SQLiteIdempotencyStore
 from rulebus.stores.sqlite.queues import SQLiteQueueStore
 from rulebus.stores.sqlite.schema import create_schema
@@ -32,13 +32,29 @@ _POLL_MAX = 0.1
 
 class SQLiteStore(Store):
     """State in the SQLite file at ``path`` (created with its tables if absent; files made by
-    earlier versions open as they are). ``Broker("app.db")`` uses one."""
+    earlier versions open as they are). ``Broker("app.db")`` uses one.
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    ``busy_timeout``: seconds a write waits for the file's lock, held by another connection or
+    process, before failing with :class:`~rulebus.StoreLockedError` (a long poll waits no longer
+    than its own wait). ``max_size``: if given, the file may not grow past about this many bytes;
+    a change that would make it fails with :class:`~rulebus.StoreFullError`. Every failure of
+    the file is a :class:`~rulebus.StoreError`."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        max_size: int | None = None,
+    ) -> None:
         if os.fspath(path) in ("", ":memory:"):
             raise InvalidStoreURL(IN_MEMORY_REFUSED)
-        connections = Connections(path)
-        create_schema(connections.connection())
+        connections = Connections(path, busy_timeout, max_size)
+        try:
+            create_schema(connections.connection())
+        except BaseException:
+            connections.close()  # a file that cannot be opened keeps nothing open
+            raise
         super().__init__(
             SQLiteQueueStore(connections),
             SQLiteTopicStore(connections),
