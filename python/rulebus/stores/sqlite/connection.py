@@ -60,7 +60,7 @@ class _Cursor(sqlite3.Cursor):
         except sqlite3.DatabaseError as error:
             self.connection.fail(error)
 
-    def executescript(self, script: str, /) -> _Cursor:
+    def executescript(self, script: str, /) -> sqlite3.Cursor:
         try:
             return super().executescript(script)
         except sqlite3.DatabaseError as error:
@@ -103,7 +103,7 @@ class _Connection(sqlite3.Connection):
     def executemany(self, sql: str, parameters: Iterable[Any], /) -> _Cursor:
         return self.cursor(_Cursor).executemany(sql, parameters)
 
-    def executescript(self, script: str, /) -> _Cursor:
+    def executescript(self, script: str, /) -> sqlite3.Cursor:
         return self.cursor(_Cursor).executescript(script)
 
 
