@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import subprocess
+import sys
+import textwrap
 import threading
 from pathlib import Path
 
@@ -222,3 +225,62 @@ def test_a_closed_store_raises_closed(tmp_path: Path) -> None:
     broker.close()
     with pytest.raises(StoreClosedError):
         queue.send("late")
+
+
+# ---------------------------------------------------------------------------------------------
+# A long poll honours its own deadline while another process holds the write lock.
+
+LOCK_HOLDER = textwrap.dedent(
+    """
+    import sqlite3, sys
+    connection = sqlite3.connect(sys.argv[1], isolation_level=None)
+    connection.execute("BEGIN EXCLUSIVE")
+    print("locked", flush=True)
+    sys.stdin.read()  # until the test closes our stdin
+    connection.execute("ROLLBACK")
+    """
+)
+
+
+def test_a_long_poll_returns_empty_at_its_deadline_while_another_process_holds_the_lock(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "app.db"
+    fresh_file(path, ["waiting"])
+    with Broker(path) as broker:  # the default busy timeout (30 s): far beyond the poll's wait
+        queue = broker.queue("q")
+        holder = subprocess.Popen(
+            [sys.executable, "-c", LOCK_HOLDER, str(path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
+            # Not StoreLockedError after the busy timeout: empty, as a long poll that found nothing.
+            assert queue.receive(wait_seconds=1) == []
+        finally:
+            assert holder.stdin is not None
+            holder.stdin.close()
+            holder.wait(timeout=60)
+        assert holder.returncode == 0
+        assert [m.body for m in queue.receive(wait_seconds=1)] == ["waiting"]  # nothing lost
+
+
+def test_a_long_poll_outlasting_the_busy_timeout_keeps_polling_until_the_lock_is_released(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "app.db"
+    fresh_file(path, ["waiting"])
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    with Broker(store=SQLiteStore(path, busy_timeout=0.1)) as broker:
+        queue = broker.queue("q")
+        holder.execute("BEGIN EXCLUSIVE")
+        release = threading.Timer(0.5, lambda: holder.execute("ROLLBACK"))  # several busy timeouts
+        release.start()
+        try:
+            # Each attempt gives up after 0.1 s; the poll tries again until its 20 s are up.
+            assert [m.body for m in queue.receive(wait_seconds=20)] == ["waiting"]
+        finally:
+            release.join()
+    holder.close()

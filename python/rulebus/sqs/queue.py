@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from rulebus._errors import AwsError, sqs_error
+from rulebus._errors import AwsError, StoreLockedError, sqs_error
 from rulebus.sqs.attributes import (
     _KWARG_NAMES,
     ATTRIBUTE_NAMES,
@@ -713,15 +713,24 @@ class Queue:
         # receive: at the limit a short poll is refused and a long poll finds nothing.
         limit = None if attributes.fifo_queue else MAX_IN_FLIGHT_MESSAGES
         deadline = time.monotonic() + wait
+        remaining = float(wait)
         while True:
             since = self._store.version() if wait else 0  # only a long poll waits on it
             try:
-                received = self._store.queues.receive(
-                    self.name, max_messages, self._now(), timeout, attempt, limit
-                )
+                # A long poll waits for another process's lock no longer than its own wait: at
+                # its deadline it returns empty, as if nothing had arrived. A short poll waits
+                # the store's busy timeout, then raises StoreLockedError.
+                with self._store.lock_wait(remaining) if wait else contextlib.nullcontext():
+                    received = self._store.queues.receive(
+                        self.name, max_messages, self._now(), timeout, attempt, limit
+                    )
             except InFlightLimitReached:
                 if not wait:
                     raise _error(OVER_LIMIT, _OVER_LIMIT_MESSAGE) from None
+                received = []
+            except StoreLockedError:
+                if not wait:
+                    raise
                 received = []
             except NotFound:
                 raise queue_does_not_exist() from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import time
+from contextlib import AbstractContextManager
 
 from rulebus.stores.base import InvalidStoreURL, Store
 from rulebus.stores.sqlite.buses import SQLiteBusStore
@@ -82,6 +83,9 @@ class SQLiteStore(Store):
                 return
             time.sleep(min(delay, remaining))
             delay = min(delay * 2, _POLL_MAX)
+
+    def lock_wait(self, seconds: float) -> AbstractContextManager[None]:
+        return self._connections.lock_wait(seconds)
 
     def close(self) -> None:
         self._connections.close()

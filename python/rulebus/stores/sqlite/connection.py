@@ -32,10 +32,14 @@ from rulebus._errors import (
     StoreUnavailableError,
 )
 
-__all__ = ["DEFAULT_BUSY_TIMEOUT", "Connections"]
+__all__ = ["DEFAULT_BUSY_TIMEOUT", "MIN_LOCK_WAIT", "Connections"]
 
 #: How long (seconds) a write waits for another connection's or process's lock before failing.
 DEFAULT_BUSY_TIMEOUT = 30.0
+
+#: The shortest bound :meth:`Connections.lock_wait` puts on a wait for a lock: a long poll near
+#: its deadline still rides out another writer's ordinary commit (milliseconds).
+MIN_LOCK_WAIT = 0.05
 
 # Connections inherited through a fork: the child must neither use nor close them (closing would
 # run SQLite's shutdown steps on the parent's file state), and letting them be garbage-collected
@@ -199,6 +203,23 @@ class Connections:
         except BaseException:
             self._roll_back(connection)
             raise
+
+    @contextmanager
+    def lock_wait(self, seconds: float) -> Iterator[None]:
+        """Within the block, this thread's statements wait at most ``seconds`` (at least
+        :data:`MIN_LOCK_WAIT`, at most the busy timeout) for another connection's lock."""
+        limit = min(self.busy_timeout, max(seconds, MIN_LOCK_WAIT))
+        if limit >= self.busy_timeout:
+            yield
+            return
+        connection = self.connection()
+        connection.execute(f"PRAGMA busy_timeout={int(limit * 1000)}")
+        try:
+            yield
+        finally:
+            holder: _Holder | None = getattr(self._local, "holder", None)
+            if holder is not None and holder.connection is connection and not self._closed:
+                connection.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
 
     def _roll_back(self, connection: sqlite3.Connection) -> None:
         """Undo this thread's open transaction after a failure. SQLite may have rolled back by
