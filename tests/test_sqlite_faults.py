@@ -284,3 +284,76 @@ def test_a_long_poll_outlasting_the_busy_timeout_keeps_polling_until_the_lock_is
         finally:
             release.join()
     holder.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# A row that cannot be decoded fails that message, not its queue.
+
+DAMAGES = {
+    "attributes not JSON": "message_attributes = '{not json'",
+    "attributes not an object": "message_attributes = '[1, 2]'",
+    "binary value not base64": (
+        """message_attributes = '{"a": {"DataType": "Binary", "BinaryValue": "abc"}}'"""
+    ),
+    "a body of bytes": "body = x'00ff'",
+    "a timestamp that is text": "sent_timestamp = 'yesterday'",
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGES.values(), ids=list(DAMAGES))
+@pytest.mark.parametrize("fifo", [False, True], ids=["standard", "fifo"])
+def test_a_row_that_cannot_be_decoded_is_set_aside_and_the_rest_received(
+    tmp_path: Path, damage: str, fifo: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "app.db"
+    store = SQLiteStore(path)
+    with Broker(store=store) as broker:
+        name = "q.fifo" if fifo else "q"
+        queue = broker.queue(name)
+        ids = [
+            queue.send(f"m{n}", message_group_id="g", message_deduplication_id=f"d{n}").message_id
+            if fifo
+            else queue.send(f"m{n}").message_id
+            for n in range(3)
+        ]
+        with sqlite3.connect(path) as raw:  # another program damages the middle message
+            raw.execute(f"UPDATE messages SET {damage} WHERE message_id = ?", (ids[1],))
+
+        with caplog.at_level("WARNING", logger="rulebus.stores.sqlite"):
+            bodies = [m.body for m in queue.receive(max_messages=10)]
+            if fifo:  # one group: each message in turn once the one before is deleted
+                while bodies[-1] != "m2":
+                    (message,) = queue.receive()
+                    bodies.append(message.body)
+        assert sorted(bodies) == ["m0", "m2"]
+        assert queue.receive(max_messages=10) == []  # and every later receive works
+        (aside,) = store.corrupt_messages()
+        assert (aside.queue, aside.message_id) == (name, ids[1])
+        assert aside.row["body"] in ("m1", {"base64": "AP8="})
+        assert aside.error
+        (record,) = [r for r in caplog.records if r.name == "rulebus.stores.sqlite"]
+        assert record.levelname == "WARNING" and ids[1] in record.getMessage()
+        counts = queue.get_attributes(
+            ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        )
+        assert counts == {"ApproximateNumberOfMessages": "0", "ApproximateNumberOfMessagesNotVisible": "2"}
+
+
+def test_a_move_task_sets_a_row_that_cannot_be_decoded_aside(tmp_path: Path) -> None:
+    path = tmp_path / "app.db"
+    store = SQLiteStore(path)
+    with Broker(store=store) as broker:
+        dead = broker.queue("dead")
+        source = broker.queue(
+            "source", redrive_policy={"deadLetterTargetArn": dead.arn, "maxReceiveCount": 1}
+        )
+        target = broker.queue("target")
+        for n in range(3):
+            dead.send(f"m{n}")
+        with sqlite3.connect(path) as raw:
+            raw.execute("UPDATE messages SET message_attributes = 'nope' WHERE body = 'm1'")
+        broker.start_message_move_task(dead.arn, destination_arn=target.arn)
+        broker.run_message_move_tasks()
+        assert sorted(m.body for m in target.receive(max_messages=10)) == ["m0", "m2"]
+        assert [c.row["body"] for c in store.corrupt_messages()] == ["m1"]
+        assert source.receive() == []

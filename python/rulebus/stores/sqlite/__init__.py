@@ -10,13 +10,14 @@ from contextlib import AbstractContextManager
 from rulebus.stores.base import InvalidStoreURL, Store
 from rulebus.stores.sqlite.buses import SQLiteBusStore
 from rulebus.stores.sqlite.connection import DEFAULT_BUSY_TIMEOUT, Connections
+from rulebus.stores.sqlite.corrupt import CorruptMessage, corrupt_messages
 from rulebus.stores.sqlite.idempotency import SQLiteIdempotencyStore
 from rulebus.stores.sqlite.queues import SQLiteQueueStore
 from rulebus.stores.sqlite.schema import create_schema
 from rulebus.stores.sqlite.streams import SQLiteStreamStore
 from rulebus.stores.sqlite.topics import SQLiteTopicStore
 
-__all__ = ["IN_MEMORY_REFUSED", "SQLiteStore"]
+__all__ = ["IN_MEMORY_REFUSED", "CorruptMessage", "SQLiteStore"]
 
 #: Why an SQLite store needs a file: SQLite gives each connection (here, each thread) its own
 #: private in-memory database, so threads would not see each other's queues.
@@ -83,6 +84,11 @@ class SQLiteStore(Store):
                 return
             time.sleep(min(delay, remaining))
             delay = min(delay * 2, _POLL_MAX)
+
+    def corrupt_messages(self) -> list[CorruptMessage]:
+        """The message rows a receive (or a move task) could not decode and set aside, oldest
+        first; each was logged as a warning on the ``rulebus.stores.sqlite`` logger."""
+        return corrupt_messages(self._connections.connection())
 
     def lock_wait(self, seconds: float) -> AbstractContextManager[None]:
         return self._connections.lock_wait(seconds)

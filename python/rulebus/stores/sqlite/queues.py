@@ -45,6 +45,7 @@ from rulebus.stores.semantics import (
     visibility_change,
 )
 from rulebus.stores.sqlite.connection import Connections
+from rulebus.stores.sqlite.corrupt import DECODE_ERRORS, set_aside
 
 __all__ = ["SQLiteQueueStore"]
 
@@ -106,6 +107,18 @@ def _message_from_row(row: Sequence[Any]) -> StoredMessage:
         sequence_number=row[13],
         dead_letter_source_arn=row[14],
     )
+
+
+def _decoded(
+    connection: sqlite3.Connection, seq: int, row: Sequence[Any], now: float
+) -> StoredMessage | None:
+    """The message of row ``seq`` (its _MESSAGE_COLUMNS ``row``), or None if it cannot be decoded:
+    then it is set aside (see :mod:`rulebus.stores.sqlite.corrupt`), so that it fails alone."""
+    try:
+        return _message_from_row(row)
+    except DECODE_ERRORS as error:
+        set_aside(connection, seq, error, now)
+        return None
 
 
 def _message_row(queue: str, m: StoredMessage) -> tuple[Any, ...]:
@@ -396,13 +409,13 @@ class SQLiteQueueStore(QueueStore):
             if row is not None:
                 remembered = (row[0], [tuple(e) for e in json.loads(row[1])])
             current = self._messages_by_id(
-                connection, queue, [e[0] for e in remembered[1]] if remembered else []
+                connection, queue, [e[0] for e in remembered[1]] if remembered else [], now
             )
             at, received = receive_or_replay(
                 remembered,
                 current.get,
                 now,
-                lambda entries: self._replay(connection, queue, entries, now + visibility_timeout),
+                lambda entries: self._replay(connection, queue, entries, now, now + visibility_timeout),
                 lambda: self._receive(
                     connection, record, max_messages, now, visibility_timeout, in_flight_limit
                 ),
@@ -415,16 +428,16 @@ class SQLiteQueueStore(QueueStore):
 
     @staticmethod
     def _messages_by_id(
-        connection: sqlite3.Connection, queue: str, message_ids: Sequence[str]
+        connection: sqlite3.Connection, queue: str, message_ids: Sequence[str], now: float
     ) -> dict[str, StoredMessage]:
         found: dict[str, StoredMessage] = {}
         for message_id in message_ids:
             row = connection.execute(
-                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE queue = ? AND message_id = ?",
+                f"SELECT seq, {_MESSAGE_COLUMNS} FROM messages WHERE queue = ? AND message_id = ?",
                 (queue, message_id),
             ).fetchone()
-            if row is not None:
-                found[message_id] = _message_from_row(row)
+            if row is not None and (message := _decoded(connection, row[0], row[1:], now)) is not None:
+                found[message_id] = message
         return found
 
     def _replay(
@@ -432,14 +445,15 @@ class SQLiteQueueStore(QueueStore):
         connection: sqlite3.Connection,
         queue: str,
         entries: Sequence[AttemptEntry],
+        now: float,
         visible_at: float,
     ) -> list[ReceivedMessage]:
         connection.executemany(
             "UPDATE messages SET visible_at = ? WHERE queue = ? AND message_id = ?",
             [(visible_at, queue, entry[0]) for entry in entries],
         )
-        current = self._messages_by_id(connection, queue, [entry[0] for entry in entries])
-        return [ReceivedMessage(current[entry[0]], entry[1]) for entry in entries]
+        current = self._messages_by_id(connection, queue, [entry[0] for entry in entries], now)
+        return [ReceivedMessage(current[entry[0]], entry[1]) for entry in entries if entry[0] in current]
 
     def _receive(
         self,
@@ -463,7 +477,8 @@ class SQLiteQueueStore(QueueStore):
             rows = connection.execute(
                 f"SELECT seq, {_MESSAGE_COLUMNS} FROM messages WHERE queue = ? ORDER BY seq", (queue,)
             ).fetchall()
-            ordered = fifo_order([_message_from_row(row[1:]) for row in rows], now)
+            decoded = (_decoded(connection, row[0], row[1:], now) for row in rows)
+            ordered = fifo_order([m for m in decoded if m is not None], now)
             seqs = {row[1]: row[0] for row in rows}
             candidates: Iterable[tuple[int, StoredMessage]] = ((seqs[m.message_id], m) for m in ordered)
         else:
@@ -521,7 +536,9 @@ class SQLiteQueueStore(QueueStore):
         rows = first
         while True:
             for row in rows:
-                yield row[1], _message_from_row(row[2:])
+                message = _decoded(connection, row[1], row[2:], now)
+                if message is not None:
+                    yield row[1], message
             if len(rows) < chunk:
                 return
             rows = connection.execute(
@@ -718,7 +735,7 @@ class SQLiteQueueStore(QueueStore):
             (source.name, expiry_cutoff(source, now)),
         )
         visible_sql = (
-            f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE queue = ? AND visible_at <= ? ORDER BY seq"
+            f"SELECT seq, {_MESSAGE_COLUMNS} FROM messages WHERE queue = ? AND visible_at <= ? ORDER BY seq"
         )
 
         def target_is_fifo(name: str) -> bool | None:
@@ -736,7 +753,7 @@ class SQLiteQueueStore(QueueStore):
         return step_moves(
             task,
             now,
-            [_message_from_row(row) for row in rows],
+            [m for row in rows if (m := _decoded(connection, row[0], row[1:], now)) is not None],
             target_is_fifo,
             move,
             lambda: connection.execute(f"{visible_sql} LIMIT 1", (source.name, now)).fetchone() is not None,
