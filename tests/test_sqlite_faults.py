@@ -85,7 +85,7 @@ def test_an_in_memory_sqlite_broker_is_refused(path: str) -> None:
 
 @pytest.mark.parametrize("url", ["sqlite://", "sqlite:///", "sqlite:///:memory:", ":memory:", ""])
 def test_an_in_memory_sqlite_url_is_refused(url: str) -> None:
-    with pytest.raises(ValueError, match=r"Use Broker\(\) \(or the URL 'memory://'\)"):
+    with pytest.raises(ValueError, match=r"Use Broker\(\) for an in-memory broker \(as a store URL, use 'memory://'\)"):
         open_store(url)
     with pytest.raises(ValueError, match=r"Use Broker\(\)"):
         Broker(store=url)

@@ -7,6 +7,21 @@ class RulebusError(Exception):
     """The root of every error rulebus raises on purpose."""
 
 
+class NotFound(RulebusError, KeyError):
+    """What a call names does not exist (any more): a rule of a ``RuleSet``, or the queue, bus,
+    rule or stream a store method names. ``kind`` says which ("rule", "queue", "bus", "stream")
+    and ``name`` its name. Services turn a store's into AWS's error (QueueDoesNotExist,
+    ResourceNotFoundException...). Also a ``KeyError``: a missing entry is a missing key."""
+
+    def __init__(self, kind: str, name: str) -> None:
+        super().__init__(kind, name)
+        self.kind = kind
+        self.name = name
+
+    def __str__(self) -> str:  # KeyError's would quote the args tuple
+        return f"no {self.kind} named {self.name!r}"
+
+
 class InvalidPatternError(RulebusError, ValueError):
     """An EventBridge event pattern that AWS would refuse (InvalidEventPatternException).
 
@@ -58,6 +73,10 @@ class AwsError(RulebusError):
         query_code: str | None = None,
         status: int = 400,
     ) -> None:
+        if not message.isascii():
+            # A value quoted from the request may hold a lone surrogate: shown escaped (\ud800),
+            # since the message itself must be text that can be printed and sent.
+            message = message.encode("utf-8", "backslashreplace").decode("utf-8")
         super().__init__(message)
         self.code = code
         self.message = message
@@ -67,6 +86,12 @@ class AwsError(RulebusError):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.code!r}, {self.message!r})"
+
+
+class ParameterTypeError(AwsError, TypeError):
+    """A parameter of the wrong Python type (None where a list is required, an int where a str
+    is): an :class:`AwsError` with the service's validation code and message, and a ``TypeError``
+    too, since a wrong type is also a programming error (see :mod:`rulebus.validation`)."""
 
 
 #: SQS's errors: modeled shape name (``AwsError.code``) -> (legacy query code, HTTP status), from

@@ -17,16 +17,17 @@ RUNNING, then COMPLETED, or CANCELLING then CANCELLED, or FAILED with a StateRea
 from __future__ import annotations
 
 import json
-import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from rulebus import validation
 from rulebus._core import Pattern
 from rulebus._errors import AwsError, InvalidPatternError
 from rulebus._errors import constraint_error as _constraint
+from rulebus.arn import archive_name as archive_arn_name
 from rulebus.events.bus import check_name, parse_event_time
 from rulebus.stores.records import ArchiveRecord, ReplayRecord
 
@@ -51,7 +52,6 @@ REPLAY_PAGE = 1000
 PROGRESS_EVERY = 100
 #: Retention is enforced when archiving at most this often (seconds of the broker's clock).
 RETENTION_SWEEP_SECONDS = 60.0
-_ARCHIVE_ARN = re.compile(r"arn:aws:events:[^:]+:[^:]+:archive/(.+)")
 
 
 def _error(code: str, message: str) -> AwsError:
@@ -74,9 +74,12 @@ def _datetime(seconds: float) -> datetime:
 def _pattern_text(event_pattern: Any) -> str | None:
     if event_pattern is None:
         return None
-    text = event_pattern if isinstance(event_pattern, str) else json.dumps(event_pattern)
+    if isinstance(event_pattern, str):
+        text = event_pattern
+    else:
+        text = validation.json_text(event_pattern, "eventPattern", validation.EVENTS)
     try:
-        Pattern(text)
+        Pattern(validation.engine_text(text))
     except InvalidPatternError as error:
         raise _error(INVALID_PATTERN, str(error)) from None
     return text
@@ -279,8 +282,7 @@ class Archives:
         description: str | None = None,
     ) -> dict[str, Any]:
         check_name(name, "replayName", 64)
-        match = _ARCHIVE_ARN.fullmatch(archive) if isinstance(archive, str) else None
-        archive_name = match.group(1) if match else archive
+        archive_name = archive_arn_name(archive) or archive
         record = self._store.buses.get_archive(archive_name)
         if record is None:
             raise _error(

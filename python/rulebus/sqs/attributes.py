@@ -22,7 +22,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from rulebus import validation
 from rulebus._errors import AwsError, sqs_error
+from rulebus.arn import Arn
 
 __all__ = [
     "ATTRIBUTE_NAMES",
@@ -60,7 +62,7 @@ def _invalid_name(name: str) -> AwsError:
     # Spec 1.1, the developer guide's example, word for word (the name is echoed in parentheses).
     return sqs_error(
         INVALID_PARAMETER_VALUE,
-        f"Value ({name}) for parameter QueueName is invalid. "
+        f"Value ({validation.shown(name)}) for parameter QueueName is invalid. "
         "Must be an alphanumeric String of 1 to 80 in length.",
     )
 
@@ -174,7 +176,15 @@ def _compact(value: Any) -> str:
 MIN_MAX_RECEIVE_COUNT = 1
 MAX_MAX_RECEIVE_COUNT = 1_000
 _REDRIVE_KEYS = ("deadLetterTargetArn", "maxReceiveCount")
-_SQS_ARN = re.compile(r"arn:[^:]+:sqs:[^:]*:[^:]*:[^:]+")
+
+
+def _is_sqs_arn(text: object) -> bool:
+    """Whether a redrive policy's deadLetterTargetArn is an SQS ARN (any partition; SQS checks
+    only that it names an SQS resource, whether the queue exists is the broker's check)."""
+    arn = Arn.parse(text)
+    if arn is None or arn.service != "sqs" or not arn.partition:
+        return False
+    return bool(arn.resource) and ":" not in arn.resource
 
 
 def _redrive_error(raw: str, reason: str) -> AwsError:
@@ -228,7 +238,7 @@ class RedrivePolicy:
                 f"{MIN_MAX_RECEIVE_COUNT} to {MAX_MAX_RECEIVE_COUNT} both inclusive.",
             )
         arn = document["deadLetterTargetArn"]
-        if not isinstance(arn, str) or not _SQS_ARN.fullmatch(arn):
+        if not _is_sqs_arn(arn):
             raise _redrive_error(raw, "Only SQS queues are valid resources for deadLetterTargetArn.")
         if arn.endswith(FIFO_SUFFIX) != fifo:
             # The doubled full stop is AWS's own (recorded text).

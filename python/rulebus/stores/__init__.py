@@ -57,7 +57,9 @@ def open_store(url: str | os.PathLike[str]) -> Store:
         return SQLiteStore(os.fspath(url))
     scheme, separator, rest = url.partition("://")
     if not separator:
-        return SQLiteStore(url)  # which refuses "" and ":memory:"
+        if not url:
+            raise InvalidStoreURL(f"a store URL or path must not be empty: {IN_MEMORY_REFUSED}")
+        return SQLiteStore(url)  # which refuses ":memory:"
     if scheme == "memory":
         if rest:
             raise InvalidStoreURL(f"a memory store takes no path: use 'memory://', not {url!r}")

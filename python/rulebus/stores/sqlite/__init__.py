@@ -23,8 +23,8 @@ __all__ = ["IN_MEMORY_REFUSED", "CorruptMessage", "SQLiteStore"]
 #: private in-memory database, so threads would not see each other's queues.
 IN_MEMORY_REFUSED = (
     "an SQLite store needs a file: an in-memory SQLite database would be a different empty "
-    "database in every thread. Use Broker() (or the URL 'memory://') for an in-memory broker, "
-    "or give a file path such as Broker('app.db')"
+    "database in every thread. Use Broker() for an in-memory broker (as a store URL, use "
+    "'memory://'), or give a file path such as Broker('app.db')"
 )
 
 # Long polling across processes: poll PRAGMA data_version with a growing sleep (never spinning).
