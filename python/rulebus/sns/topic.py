@@ -66,7 +66,7 @@ from rulebus.stores.records import StoredMessage, SubscriptionRecord
 from rulebus.transport import HTTP_PROTOCOLS, post_with_retries
 
 if TYPE_CHECKING:
-    from rulebus.broker import Broker
+    from rulebus.context import Context
 
 __all__ = ["PublishResult", "Subscription", "Topic", "validate_topic_name"]
 
@@ -962,9 +962,9 @@ class _RoutePlan:
     subscriptions it matches. All of it only moves under the topic's lock."""
 
     def __init__(self, topic: Topic) -> None:
-        broker = topic._broker
-        self.region = broker.region
-        self.account = broker.account
+        context = topic.context
+        self.region = context.region
+        self.account = context.account
         self.evaluations = 0
         self.selections: dict[tuple[Any, ...], _Selection] = {}
         self.tails: dict[tuple[Any, ...], str] = {}  # envelope tails by message attributes
@@ -982,7 +982,7 @@ class _RoutePlan:
                 break
             queue: str | None = None
             if protocol == "sqs":
-                queue = self._own_queue(subscription.target, broker)
+                queue = self._own_queue(subscription.target, context)
                 kind = _PLAIN_QUEUE if queue is not None and not queue.endswith(".fifo") else _OTHER_QUEUE
             else:
                 kind = _HTTP if protocol in HTTP_PROTOCOLS else _NOW
@@ -1018,14 +1018,14 @@ class _RoutePlan:
                 self.tails[key] = tail
         return tail
 
-    def _own_queue(self, target: Any, broker: Broker) -> str | None:
+    def _own_queue(self, target: Any, context: Context) -> str | None:
         """The name of the queue ``Topic._queue_for`` gives for this target when that is a plain
         ``Queue`` of this broker (then its prepare_message and the store's plain puts agree on
         what a plain delivery is, and on its SenderId, the broker's account), else None."""
         if isinstance(target, str):
             arn = Arn.parse(target)
             return arn.named("sqs") if arn is not None and arn.is_in(self.region, self.account) else None
-        if type(target) is Queue and target._broker is broker:
+        if type(target) is Queue and target.context is context:
             return target.name
         return None
 
@@ -1089,8 +1089,14 @@ class Topic:
     callables are not stored: they belong to this object (and process) only.
     """
 
-    def __init__(self, broker: Broker, name: str, attributes: Mapping[str, str] | None = None) -> None:
-        self._broker = broker
+    def __init__(self, context: Context, name: str, attributes: Mapping[str, str] | None = None) -> None:
+        #: The broker's context (see :mod:`rulebus.context`).
+        self.context = context
+        self._store = context.store
+        self._clock = context.clock
+        self._region = context.region
+        self._account = context.account
+        self._targets = context.targets
         self.name = name
         self._set_attributes: dict[str, str] = dict(attributes or {})
         #: FifoTopic=true (the name then ends ``.fifo``).
@@ -1118,12 +1124,12 @@ class Topic:
     @property
     def arn(self) -> str:
         """``arn:aws:sns:<region>:<account>:<name>``."""
-        return topic_arn(self.name, self._broker.region, self._broker.account)
+        return topic_arn(self.name, self._region, self._account)
 
     @property
     def attributes(self) -> dict[str, str]:
         """GetTopicAttributes (spec 2.1 defaults)."""
-        account = self._broker.account
+        account = self._account
         policy = {
             "Version": "2008-10-17",
             "Id": "__default_policy_ID",
@@ -1174,7 +1180,7 @@ class Topic:
         """Bring the view up to date with the store, if the subscription version moved: drop the
         subscriptions gone from it, add the new ones (keeping existing objects, their counters and
         local targets), and update the filter policies in the RuleSet to match."""
-        store = self._broker._store
+        store = self._store
         if store.topics.subscriptions_version(self.name) == self._version:
             return
         with self._sync_lock:
@@ -1342,7 +1348,7 @@ class Topic:
             topic_arn=self.arn,
             protocol=protocol,
             endpoint=endpoint,
-            owner=self._broker.account,
+            owner=self._account,
             target=deliver_to,
             filter_policy=policy_text,
             filter_policy_scope=scope,
@@ -1355,7 +1361,7 @@ class Topic:
         subscription.topic = self
         if pending:
             subscription.token = secrets.token_hex(128)
-            subscription.token_issued = self._broker._clock()
+            subscription.token_issued = self._clock()
         if protocol == "python":
             existing = next(
                 (
@@ -1366,7 +1372,7 @@ class Topic:
                 None,
             )
         else:
-            stored, version = self._broker._store.topics.add_subscription(self._record(subscription))
+            stored, version = self._store.topics.add_subscription(self._record(subscription))
             if version == -1:
                 raise _invalid("Topic does not exist", "NotFound")
             self._sync()
@@ -1408,10 +1414,10 @@ class Topic:
         for subscription in self._subscriptions.values():
             if token and subscription.token == token:
                 if subscription.pending_confirmation:
-                    if self._broker._clock() - subscription.token_issued > TOKEN_LIFETIME_SECONDS:
+                    if self._clock() - subscription.token_issued > TOKEN_LIFETIME_SECONDS:
                         break
                     record = replace(self._record(subscription), pending_confirmation=False)
-                    self._broker._store.topics.update_subscription(record)
+                    self._store.topics.update_subscription(record)
                     subscription.pending_confirmation = False
                     self._drop_plan()
                 return subscription
@@ -1422,7 +1428,7 @@ class Topic:
         arn = subscription.subscription_arn if isinstance(subscription, Subscription) else subscription
         local = self._subscriptions.get(arn)
         if local is None or local.protocol != "python":
-            self._broker._store.topics.remove_subscription(self.name, arn)
+            self._store.topics.remove_subscription(self.name, arn)
         if self._subscriptions.pop(arn, None) is not None:
             self._sync_rules()
 
@@ -1477,7 +1483,7 @@ class Topic:
                 setattr(own, name, changed)
         else:
             record = replace(self._record(own), **changes)
-            if self._broker._store.topics.update_subscription(record) == -1:
+            if self._store.topics.update_subscription(record) == -1:
                 raise _invalid("Topic does not exist", "NotFound")
             own.adopt(record)
         self._sync_rules()
@@ -1673,7 +1679,7 @@ class Topic:
         scope = (prepared.group_id or "") if self._deduplication_per_group else ""
         # Increasing, not consecutive (spec 1.9's SequenceNumber shape). The store keeps the window
         # and the counter, so every broker on it deduplicates and numbers alike.
-        first_id, sequence_number = self._broker._store.topics.fifo_publish(
+        first_id, sequence_number = self._store.topics.fifo_publish(
             self.name, scope, prepared.deduplication_id or "", message_id, now, 1 + secrets.randbelow(1 << 16)
         )
         return PublishResult(first_id, sequence_number)
@@ -1683,7 +1689,7 @@ class Topic:
         reading of the clock); each one's MessageId and SequenceNumber (FIFO topics). A standard
         topic's routes come from its route plan; the usual fan-out (``_Selection.fan_out``) of
         consecutive publishes is stored in one store call."""
-        now = self._broker._clock()
+        now = self._clock()
         timestamp = _timestamp(now)
         if self.fifo:
             fifo = [self._deliver_each(entry, _new_message_id(), now, timestamp) for entry in prepared]
@@ -1691,8 +1697,7 @@ class Topic:
         self._sync()
         with self._sync_lock:
             plan = self._plan
-            broker = self._broker
-            if plan is None or plan.region != broker.region or plan.account != broker.account:
+            if plan is None or plan.region != self._region or plan.account != self._account:
                 self._drop_plan()
                 plan = self._plan = _RoutePlan(self)
             general = plan.general
@@ -1737,7 +1742,7 @@ class Topic:
         """Store consecutive publishes to their usual fan-out (``Store.put_notifications``). A
         delivery the store refuses takes the long way (``_fan_out``: SendMessage's checks,
         dead-lettering) before any later publish is stored, so each queue receives them in order."""
-        store, account = self._broker._store, self._broker.account
+        store, account = self._store, self._account
         start = 0
         while start < len(publishes):
             done, refused = store.queues.put_notifications(
@@ -1819,7 +1824,7 @@ class Topic:
             else:
                 delivery()
         if plain:
-            refused = set(self._broker._store.queues.put_plain_many(plain, self._broker.account, now))
+            refused = set(self._store.queues.put_plain_many(plain, self._account, now))
             for number, route in enumerate(plain_routes):
                 if number in refused:  # the long way, where it succeeds or fails as SendMessage would
                     text = f"{head}{route.quoted_url}{tail}"
@@ -1961,7 +1966,7 @@ class Topic:
         if not batches:
             return
         try:
-            self._broker._store.queues.put_messages_many(batches)
+            self._store.queues.put_messages_many(batches)
         except NotFound:  # a queue went away in between: one by one, so the others still get theirs
             for subscription, envelope, body, text in stored_for:
                 notification = envelope.notification_for(subscription)
@@ -2048,7 +2053,7 @@ class Topic:
     ) -> dict[str, Any]:
         """The envelope, its UnsubscribeURL a slot each subscription fills (see ``_Envelope``); a
         FIFO topic's has SequenceNumber and no signature fields (spec 2.5)."""
-        region = self._broker.region
+        region = self._region
         notification: dict[str, Any] = {"Type": "Notification", "MessageId": message_id}
         if sequence_number is not None:
             notification["SequenceNumber"] = sequence_number
@@ -2068,7 +2073,7 @@ class Topic:
 
     def _request_confirmation(self, subscription: Subscription) -> None:
         """Hand the SubscriptionConfirmation (spec 2.5) of a pending HTTP/S subscription to its lane."""
-        region = self._broker.region
+        region = self._region
         message_id = str(uuid.uuid4())
         token = subscription.token or ""
         confirmation: dict[str, Any] = {
@@ -2084,7 +2089,7 @@ class Topic:
                 f"https://sns.{region}.amazonaws.com/?Action=ConfirmSubscription&TopicArn={self.arn}"
                 f"&Token={token}"
             ),
-            "Timestamp": _timestamp(self._broker._clock()),
+            "Timestamp": _timestamp(self._clock()),
             "SignatureVersion": self._set_attributes.get("SignatureVersion", "1"),
         }
         confirmation["Signature"] = _placeholder_signature(confirmation, _CONFIRMATION_SIGNED_KEYS)
@@ -2113,7 +2118,7 @@ class Topic:
         return post_with_retries(subscription.endpoint, body, headers, retry_delays(retry), self._sleep)
 
     def _sleep(self, seconds: float) -> None:
-        clock_sleep = getattr(self._broker._clock, "sleep", None)
+        clock_sleep = getattr(self._clock, "sleep", None)
         if callable(clock_sleep):
             clock_sleep(seconds)
         else:
@@ -2179,11 +2184,11 @@ class Topic:
         if (
             arn is None
             or name is None
-            or not arn.is_in(self._broker.region, self._broker.account)
-            or self._broker._store.streams.get_stream(name) is None
+            or not arn.is_in(self._region, self._account)
+            or (stream := self._targets.find_stream(name)) is None
         ):
             raise AwsError("ResourceNotFoundException", f"Stream {name} does not exist.")
-        self._broker.stream(name).put_record(data, notification["MessageId"])
+        stream.put_record(data, notification["MessageId"])
 
     def _to_queue(
         self,
@@ -2211,9 +2216,9 @@ class Topic:
             return target
         arn = Arn.parse(target)
         name = arn.named("sqs") if arn is not None else None
-        if arn is None or name is None or not arn.is_in(self._broker.region, self._broker.account):
+        if arn is None or name is None or not arn.is_in(self._region, self._account):
             raise AwsError("AWS.SimpleQueueService.NonExistentQueue", "The specified queue does not exist.")
-        return Queue(self._broker, name)
+        return self._targets.queue(name)
 
 
 def _subscription_from_record(record: SubscriptionRecord, topic: Topic) -> Subscription:
