@@ -12,7 +12,7 @@ from typing import Any, Callable
 import pytest
 import rulebus
 from fake_clock import START, FakeClock
-from rulebus import Broker, IdempotencyInProgressError, idempotent
+from rulebus import AwsError, Broker, IdempotencyInProgressError, idempotent
 from rulebus.stores.records import COMPLETED, IN_PROGRESS
 
 
@@ -168,12 +168,12 @@ def test_a_result_that_is_not_json_still_completes_the_key(broker: Broker) -> No
 
 
 def test_bad_arguments(broker: Broker) -> None:
-    with pytest.raises(ValueError, match="ttl"):
+    with pytest.raises(AwsError, match="ttl"):
         idempotent(broker, key=str, ttl=0)(print)
-    with pytest.raises(ValueError, match="lease"):
+    with pytest.raises(AwsError, match="lease"):
         idempotent(broker, key=str, lease=-1)(print)
     handler = idempotent(broker, key=lambda value: value)(lambda value: value)
-    with pytest.raises(TypeError, match="must be str"):
+    with pytest.raises(TypeError, match="must be a string"):
         handler(3)
 
 

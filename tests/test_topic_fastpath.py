@@ -21,13 +21,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rulebus import AwsError, Broker
 from rulebus._core import FanOut
-from rulebus.sns.topic import (
-    _SELECTIONS_MAX,
-    Subscription,
-    format_envelope,
-    validate_sns_message_attributes,
-)
+from rulebus.sns.message_attributes import validate_sns_message_attributes
+from rulebus.sns.routes import SELECTIONS_MAX as _SELECTIONS_MAX
+from rulebus.sns.topic import Subscription
 from rulebus.sqs.queue import Queue
+from sns_layout import format_envelope
 
 ACCOUNT = "000000000000"
 
@@ -584,7 +582,7 @@ def test_the_fast_path_delivers_what_the_general_path_does(
     outcomes = []
     for group in (None, "g"):  # the fast path, then the general one
         new_id = "0b6d8d37-6f6e-4d6c-9a59-3d1f6f4b8c1e"
-        with mock.patch("rulebus.sns.topic._new_message_id", return_value=new_id):
+        with mock.patch("rulebus.sns.topic.new_message_id", return_value=new_id):
             topic.publish(message, subject=subject, message_attributes=attributes, message_group_id=group)
         received = [(m.body, m.message_attributes) for m in drain(queue)]
         outcomes.append((received, counts(subscription)))
@@ -603,14 +601,14 @@ def _old_timestamp(seconds: float) -> str:
 
 @given(st.lists(st.floats(min_value=0, max_value=4_000_000_000, allow_nan=False), min_size=1, max_size=20))
 def test_timestamps_are_as_strftime_made_them(moments: list[float]) -> None:
-    from rulebus.sns.topic import _timestamp
+    from rulebus.sns.envelope import timestamp as _timestamp
 
     for moment in [*moments, 1_700_000_000.9995, 1_700_000_000.9994, 0.0, 59.9996, *moments]:
         assert _timestamp(moment) == _old_timestamp(moment)
 
 
 def test_message_ids_are_distinct_uuid4_texts() -> None:
-    from rulebus.sns.topic import _new_message_id
+    from rulebus.stores.receipts import new_message_id as _new_message_id
 
     ids = [_new_message_id() for _ in range(2000)]
     assert len(set(ids)) == len(ids)
@@ -658,7 +656,7 @@ def test_attribute_checks_answer_as_the_full_validation(attributes: dict[Any, An
         return
     assert not isinstance(expected, tuple)
     (notification,) = got
-    from rulebus.sns.topic import notification_attributes
+    from rulebus.sns.envelope import notification_attributes
 
     assert notification.get("MessageAttributes", {}) == notification_attributes(expected)
 
@@ -696,3 +694,34 @@ def test_values_equal_to_the_envelope_slot_are_delivered_as_any_other(
     assert [format_envelope(first), format_envelope(second)] == bodies  # SNS's own layout
     assert subscription.delivered_count == 2
     assert len(seen) == (2 if with_callable else 0)
+
+
+def test_a_fifo_envelope_is_the_standard_layout_without_signature_and_with_its_sequence_number(
+    make_broker: Callable[..., Broker],
+) -> None:
+    """A FIFO topic's envelope is the native head rewritten: its members in SNS's order, laid
+    out byte for byte as SNS lays them out, on the queue path and to a callable alike."""
+    broker = make_broker()
+    topic = broker.topic("t.fifo", fifo_topic=True)
+    queue = broker.queue("q.fifo", fifo_queue=True)
+    seen: list[dict[str, Any]] = []
+    topic.subscribe(queue)
+    topic.subscribe(seen.append)
+    result = topic.publish(
+        'line "one"\né',
+        subject="Hi",
+        message_attributes=attrs("v"),
+        message_group_id="g",
+        message_deduplication_id="d",
+    )
+    (received,) = drain(queue)
+    body = json.loads(received.body)
+    members = "Type MessageId SequenceNumber TopicArn Subject Message Timestamp UnsubscribeURL"
+    members += " MessageAttributes"
+    assert list(body) == members.split()
+    assert body["SequenceNumber"] == result.sequence_number
+    assert format_envelope(body) == received.body
+    (notification,) = seen
+    assert {key: value for key, value in notification.items() if key != "UnsubscribeURL"} == {
+        key: value for key, value in body.items() if key != "UnsubscribeURL"
+    }

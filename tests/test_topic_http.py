@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 from http_endpoint import Endpoint
 from rulebus import AwsError, Broker
-from rulebus.sns.topic import Topic, retry_delays
+from rulebus.sns.policies import retry_delays
+from rulebus.sns.topic import Topic
 
 START = 1_700_000_000.123
 CONFIRMATION_KEYS = [

@@ -1,4 +1,5 @@
-"""Serialises Python mappings for the native module, which reads JSON text."""
+"""Serialises Python mappings for the native module, which reads JSON text. The native module
+writes plain dicts itself, the same text byte for byte; it calls this for the rest."""
 
 from __future__ import annotations
 
@@ -6,11 +7,17 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from rulebus._errors import ParameterTypeError
+
 
 def _plain(value: Any) -> Any:
     if isinstance(value, Mapping):
         return dict(value)
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+    # A value with no JSON form cannot be in a pattern, policy or event on the wire: the request
+    # model's refusal (rulebus's wording, json's), also a TypeError as it used to be.
+    raise ParameterTypeError(
+        "ValidationException", f"Object of type {type(value).__name__} is not JSON serializable"
+    )
 
 
 def to_json(value: Mapping[str, Any]) -> str:

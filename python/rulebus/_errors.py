@@ -58,6 +58,10 @@ class AwsError(RulebusError):
         query_code: str | None = None,
         status: int = 400,
     ) -> None:
+        if not message.isascii():
+            # A value quoted from the request may hold a lone surrogate: shown escaped (\ud800),
+            # since the message itself must be text that can be printed and sent.
+            message = message.encode("utf-8", "backslashreplace").decode("utf-8")
         super().__init__(message)
         self.code = code
         self.message = message
@@ -67,6 +71,12 @@ class AwsError(RulebusError):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.code!r}, {self.message!r})"
+
+
+class ParameterTypeError(AwsError, TypeError):
+    """A parameter of the wrong Python type (None where a list is required, an int where a str
+    is): an :class:`AwsError` with the service's validation code and message, and a ``TypeError``
+    too, since a wrong type is also a programming error (see :mod:`rulebus.validation`)."""
 
 
 #: SQS's errors: modeled shape name (``AwsError.code``) -> (legacy query code, HTTP status), from

@@ -7,10 +7,12 @@ that queues, topics and buses (and later streams) share them without knowing abo
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from typing import Any
 
+from rulebus import validation
 from rulebus._errors import AwsError, sqs_error
 from rulebus.context import Context
 from rulebus.events.archive import Archives
@@ -78,6 +80,8 @@ class Broker:
     ) -> None:
         if path is not None and store is not None:
             raise TypeError("give a Broker either a path or a store, not both")
+        region = validation.region_name(region)
+        account = validation.account_id(account)
         self._clock: Clock = clock if clock is not None else time.time
         if store is None:
             store = path
@@ -245,8 +249,12 @@ class Broker:
         restarts and are shared by every broker (and process) on it, except subscriptions to Python
         callables, which only the Topic object that made them has (see ``rulebus.sns.topic``).
         """
+        validation.text(name, "Name", validation.SNS)
         validate_topic_name(name)
         wanted = topic_attributes_from_kwargs(attributes)
+        for key, value in wanted.items():
+            validation.text(value, key, validation.SNS)
+        _check_topic_policy(wanted)
         stored = self._store.topics.get_topic(name)
         if stored is None:
             check_topic_attributes(name, wanted)
@@ -272,6 +280,7 @@ class Broker:
 
     def delete_topic(self, name: str) -> None:
         """DeleteTopic: the topic and its subscriptions; deleting an absent topic is not an error."""
+        validation.text(name, "Name", validation.SNS)
         validate_topic_name(name)
         self._store.topics.delete_topic(name)
         self._topics.pop(name, None)
@@ -291,6 +300,7 @@ class Broker:
         """Open an EventBridge event bus, creating it if absent (``"default"`` always exists).
         Its rules and targets live in the store: every broker on an SQLite file routes by them."""
         validate_bus_name(name)
+        validation.text(description, "description", validation.EVENTS, required=False)
         if self._store.buses.get_event_bus(name) is None:
             self._store.buses.create_event_bus(EventBusRecord(name, self._clock(), description))
         return self._bus_object(name)
@@ -305,6 +315,7 @@ class Broker:
     def create_event_bus(self, name: str, description: str | None = None) -> EventBus:
         """CreateEventBus: ResourceAlreadyExistsException if the bus exists."""
         validate_bus_name(name)
+        validation.text(description, "description", validation.EVENTS, required=False)
         if "/" in name or name == DEFAULT_BUS:
             # AWS's custom bus names may not contain "/" (those are partner buses) nor be "default".
             raise AwsError("ValidationException", f"Event bus name {name} is not valid.")  # our wording
@@ -353,6 +364,20 @@ class Broker:
         made. Rules scheduled by another broker on the store are picked up here too."""
         self._scheduler.refresh()
         return self._scheduler.run_due()
+
+
+def _check_topic_policy(attributes: dict[str, str]) -> None:
+    """A topic's Policy must be a JSON object (an IAM policy document), as SNS parses it."""
+    policy = attributes.get("Policy")
+    if policy is None:
+        return
+    try:
+        parsed = json.loads(policy)
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, dict):
+        # The wording other emulators record for a policy SNS cannot parse (not verified on AWS).
+        raise AwsError("InvalidParameter", "Invalid parameter: Policy Error: null")
 
 
 def _first_difference(old: QueueAttributes, new: QueueAttributes) -> str:

@@ -44,6 +44,7 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
+from rulebus import validation
 from rulebus._errors import RulebusError
 from rulebus.stores.base import IdempotencyStore
 from rulebus.stores.records import COMPLETED, IdempotencyRecord
@@ -76,9 +77,10 @@ class IdempotencyInProgressError(RulebusError):
 
 
 def _positive(value: float, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
-    return float(value)
+    seconds = validation.finite_number(value, name, validation.IDEMPOTENCY)
+    if not seconds > 0:
+        raise validation.IDEMPOTENCY.invalid(name, seconds, "Member must be a positive number of seconds")
+    return float(seconds)
 
 
 class Idempotency:
@@ -93,7 +95,7 @@ class Idempotency:
         lease: float = DEFAULT_LEASE,
         store_result: bool = True,
     ) -> None:
-        self.name = name
+        self.name = validation.text(name, "name", validation.IDEMPOTENCY)
         self.ttl = _positive(ttl, "ttl")
         self.lease = _positive(lease, "lease")
         self.store_result = store_result
@@ -102,13 +104,14 @@ class Idempotency:
         self._purged = float("-inf")
 
     def _key(self, key: str) -> str:
-        if not isinstance(key, str):
-            raise TypeError(f"an idempotency key must be str, not {type(key).__name__}")
+        validation.text(key, "key", validation.IDEMPOTENCY)
         return f"{self.name}#{key}"
 
     def run(self, key: str, function: Callable[..., R], *args: Any, **kwargs: Any) -> R:
         """``function(*args, **kwargs)`` once per ``key`` within the TTL (see the module docstring)."""
         full_key = self._key(key)
+        if not callable(function):
+            raise validation.IDEMPOTENCY.wrong_type("function", function, "callable")
         now = self._clock()
         self.purge(now)
         token = uuid.uuid4().hex
@@ -149,7 +152,7 @@ class Idempotency:
         unless called with no ``now``); how many."""
         if now is None:
             now = self._clock()
-        elif now - self._purged < PURGE_INTERVAL:
+        elif validation.finite_number(now, "now", validation.IDEMPOTENCY) - self._purged < PURGE_INTERVAL:
             return 0
         self._purged = now
         return self._store.purge_idempotency_keys(now)

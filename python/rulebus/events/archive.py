@@ -23,6 +23,7 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from rulebus import validation
 from rulebus._core import Pattern
 from rulebus._errors import AwsError, InvalidPatternError
 from rulebus._errors import constraint_error as _constraint
@@ -73,9 +74,12 @@ def _datetime(seconds: float) -> datetime:
 def _pattern_text(event_pattern: Any) -> str | None:
     if event_pattern is None:
         return None
-    text = event_pattern if isinstance(event_pattern, str) else json.dumps(event_pattern)
+    if isinstance(event_pattern, str):
+        text = event_pattern
+    else:
+        text = validation.json_text(event_pattern, "eventPattern", validation.EVENTS)
     try:
-        Pattern(text)
+        Pattern(validation.engine_text(text))
     except InvalidPatternError as error:
         raise _error(INVALID_PATTERN, str(error)) from None
     return text

@@ -41,6 +41,7 @@ from functools import partial
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Callable, Union
 
+from rulebus import validation
 from rulebus._core import Pattern, RuleSet
 from rulebus._errors import AwsError, InvalidPatternError
 from rulebus._errors import constraint_error as _constraint
@@ -107,11 +108,10 @@ def _error(code: str, message: str) -> AwsError:
     return AwsError(code, message, status=404 if code == NOT_FOUND else 400)
 
 
-def check_name(value: Any, where: str, longest: int) -> str:
+def check_name(given: Any, where: str, longest: int) -> str:
     """A rule name, target Id, archive or replay name: at most ``longest`` of
     ``[.-_A-Za-z0-9]``, else AWS's request-model ValidationException naming ``where``."""
-    if not isinstance(value, str):
-        raise TypeError(f"{where} must be str, not {type(value).__name__}")
+    value = validation.text(given, where, validation.EVENTS)
     if len(value) > longest:
         raise _constraint(value, where, f"Member must have length less than or equal to {longest}")
     if not _NAME.fullmatch(value):
@@ -121,8 +121,7 @@ def check_name(value: Any, where: str, longest: int) -> str:
 
 def validate_bus_name(name: Any) -> None:
     """A bus name: 1-256 of ``[/.-_A-Za-z0-9]`` (spec 3.4)."""
-    if not isinstance(name, str):
-        raise TypeError(f"event bus name must be str, not {type(name).__name__}")
+    validation.text(name, "name", validation.EVENTS)
     if not _BUS_NAME.fullmatch(name):
         raise _constraint(name, "name", r"Member must satisfy regular expression pattern: [/\.\-_A-Za-z0-9]+")
 
@@ -152,6 +151,11 @@ def parse_event_time(text: Any) -> float | None:
         return None
 
 
+# Epoch seconds of 0001-01-01 and 9999-12-31T23:59:59Z: the times an event's ``time`` can show.
+_MIN_TIME = -62_135_596_800
+_MAX_TIME = 253_402_300_799
+
+
 def _entry_time(value: Any, now: float) -> float:
     """PutEvents' ``Time``: a datetime (naive means UTC, as boto3 sends it), epoch seconds or an
     ISO 8601 text; absent means the time of the call."""
@@ -160,15 +164,16 @@ def _entry_time(value: Any, now: float) -> float:
     if isinstance(value, datetime):
         return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).timestamp()
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, str):
+        if _MIN_TIME <= value <= _MAX_TIME:  # not NaN, and a time a datetime can show
+            return float(value)
+    elif isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             pass
         else:
             return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).timestamp()
-    raise _error(VALIDATION, f"Parameter Time is not valid: {value!r}")  # our wording
+    raise _error(VALIDATION, f"Parameter Time is not valid: {validation.shown(value)}")  # our wording
 
 
 def _utf8(text: Any) -> int:
@@ -237,6 +242,57 @@ def _common_entries(entries: Any, bus: str, limit: int) -> list[tuple[str, str, 
 
 
 _COMMON_MEMBERS = itemgetter("DetailType", "Source", "Detail")
+
+# The members of PutEventsRequestEntry and Target (botocore's EventBridge model).
+_PUT_EVENTS_ENTRY = frozenset(
+    ("Time", "Source", "Resources", "DetailType", "Detail", "EventBusName", "TraceHeader")
+)
+_TARGET_MEMBERS = frozenset(
+    (
+        "Id",
+        "Arn",
+        "RoleArn",
+        "Input",
+        "InputPath",
+        "InputTransformer",
+        "KinesisParameters",
+        "RunCommandParameters",
+        "EcsParameters",
+        "BatchParameters",
+        "SqsParameters",
+        "HttpParameters",
+        "RedshiftDataParameters",
+        "SageMakerPipelineParameters",
+        "DeadLetterConfig",
+        "RetryPolicy",
+        "AppSyncParameters",
+    )
+)
+_TEXT_MEMBERS = (
+    ("Source", "source"),
+    ("DetailType", "detailType"),
+    ("Detail", "detail"),
+    ("TraceHeader", "traceHeader"),
+)
+
+
+def _check_entries(entries: Any) -> None:
+    """PutEvents' request model, on the general path (``_common_entries`` vouches for the usual
+    entries): a list of mappings of PutEventsRequestEntry's members, each of its type. Text
+    with a lone surrogate is left to fail its entry alone, as a malformed one."""
+    validation.entries(entries, "entries", validation.EVENTS, _PUT_EVENTS_ENTRY)
+    for index, entry in enumerate(entries, start=1):
+        where = f"entries.{index}.member"
+        for member, name in _TEXT_MEMBERS:
+            value = entry.get(member)
+            if value is not None and not isinstance(value, str):
+                raise validation.EVENTS.wrong_type(f"{where}.{name}", value, "a string")
+        bus = entry.get("EventBusName")
+        if not isinstance(bus, EventBus):  # a name or ARN the store is asked about
+            validation.text(bus, f"{where}.eventBusName", validation.EVENTS, required=False)
+        resources = entry.get("Resources")
+        if resources is not None:
+            validation.string_list(resources, f"{where}.resources", validation.EVENTS)
 
 
 # The last event_time(now) put_events wrote, by whole second: a call's events share their time,
@@ -310,8 +366,7 @@ class _Rule:
 def _retry_policy(policy: Any, index: int) -> tuple[int, int]:
     if policy is None:
         return DEFAULT_MAXIMUM_RETRY_ATTEMPTS, DEFAULT_MAXIMUM_EVENT_AGE
-    if not isinstance(policy, Mapping):
-        raise TypeError("RetryPolicy must be a mapping")
+    validation.mapping(policy, f"targets.{index}.member.retryPolicy", validation.EVENTS)
     attempts = policy.get("MaximumRetryAttempts", DEFAULT_MAXIMUM_RETRY_ATTEMPTS)
     age = policy.get("MaximumEventAgeInSeconds", DEFAULT_MAXIMUM_EVENT_AGE)
     where = f"targets.{index}.member.retryPolicy"
@@ -319,8 +374,7 @@ def _retry_policy(policy: Any, index: int) -> tuple[int, int]:
         (attempts, "maximumRetryAttempts", 0, 185),
         (age, "maximumEventAgeInSeconds", 60, 86_400),
     ):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(f"RetryPolicy values must be int, not {type(value).__name__}")
+        validation.integer(value, f"{where}.{name}", validation.EVENTS)
         if value < low:
             raise _constraint(
                 value, f"{where}.{name}", f"Member must have value greater than or equal to {low}"
@@ -473,6 +527,10 @@ class EventBus:
         InvalidEventPatternException text; a schedule (default bus only) is ``rate(...)`` or
         ``cron(...)``."""
         check_name(name, "name", 64)
+        event_pattern = validation.pattern(event_pattern, "eventPattern", validation.EVENTS)
+        validation.text(schedule_expression, "scheduleExpression", validation.EVENTS, required=False)
+        validation.text(state, "state", validation.EVENTS)
+        validation.text(description, "description", validation.EVENTS, required=False)
         if state not in RULE_STATES:
             raise _constraint(
                 state, "state", f"Member must satisfy enum value set: [{', '.join(RULE_STATES)}]"
@@ -481,13 +539,17 @@ class EventBus:
             raise _constraint(description, "description", "Member must have length less than or equal to 512")
         pattern_text = None
         if event_pattern is not None:
-            pattern_text = event_pattern if isinstance(event_pattern, str) else json.dumps(event_pattern)
+            pattern_text = (
+                event_pattern
+                if isinstance(event_pattern, str)
+                else validation.json_text(event_pattern, "eventPattern", validation.EVENTS)
+            )
             if len(pattern_text) > MAX_PATTERN_LENGTH:
                 raise _constraint(
                     pattern_text, "eventPattern", "Member must have length less than or equal to 4096"
                 )
             try:
-                Pattern(pattern_text)
+                Pattern(validation.engine_text(pattern_text))
             except InvalidPatternError as error:
                 raise _error(INVALID_PATTERN, str(error)) from None
         if schedule_expression is not None:
@@ -535,6 +597,7 @@ class EventBus:
     def describe_rule(self, name: str) -> dict[str, Any]:
         """DescribeRule: Name, Arn, EventPattern, ScheduleExpression, State, Description,
         EventBusName, CreatedBy (the fields that are set)."""
+        check_name(name, "name", 64)
         return self._describe(self._rule_record(name))
 
     def _describe(self, record: RuleRecord) -> dict[str, Any]:
@@ -552,11 +615,13 @@ class EventBus:
 
     def list_rules(self, name_prefix: str | None = None) -> list[dict[str, Any]]:
         """ListRules: the bus's rules (those whose name starts with ``name_prefix``), by name."""
+        validation.text(name_prefix, "namePrefix", validation.EVENTS, required=False)
         _, records, _ = self._store.buses.rules(self.name)
         chosen = [r for r in records if name_prefix is None or r.name.startswith(name_prefix)]
         return [self._describe(record) for record in sorted(chosen, key=lambda r: r.name)]
 
     def _set_state(self, name: str, state: str) -> None:
+        check_name(name, "name", 64)
         record = self._rule_record(name)
         if record.state != state:
             try:
@@ -589,6 +654,8 @@ class EventBus:
         ``http(s)://`` URL (POSTed the event, as an API destination would be) or a Python callable
         (called with the JSON the target receives, parsed). Returns ``{"FailedEntryCount",
         "FailedEntries"}``; invalid targets raise ValidationException and change nothing."""
+        check_name(rule, "rule", 64)
+        validation.entries(targets, "targets", validation.EVENTS, _TARGET_MEMBERS)
         record = self._rule_record(rule)
         if not targets:
             raise _constraint("[]", "targets", "Member must have length greater than or equal to 1")
@@ -627,8 +694,6 @@ class EventBus:
         self, target: Target, index: int
     ) -> tuple[dict[str, Any], Callable[[Any], Any] | None]:
         """The target as it is stored (its Arn a string) and, for a callable, the callable."""
-        if not isinstance(target, Mapping):
-            raise TypeError(f"a target must be a mapping, not {type(target).__name__}")
         where = f"targets.{index}.member"
         target_id = target.get("Id")
         if target_id is None:
@@ -677,12 +742,14 @@ class EventBus:
             return f"python:{name}:{id(value):x}", value
         if value is None:
             raise _constraint("null", f"{where}.arn", "Member must not be null")
-        raise TypeError(
-            f"a target's Arn must be an ARN, a Queue, Topic or EventBus, or a callable, not {value!r}"
+        raise validation.EVENTS.wrong_type(
+            f"{where}.arn", value, "an ARN, a Queue, Topic, EventBus or Stream, or a callable"
         )
 
     def remove_targets(self, rule: str, ids: Sequence[str]) -> dict[str, Any]:
         """RemoveTargets: the rule's targets with these Ids go; unknown Ids are no error."""
+        check_name(rule, "rule", 64)
+        validation.string_list(ids, "ids", validation.EVENTS)
         record = self._rule_record(rule)
         for target_id in ids:
             check_name(target_id, "ids", 64)
@@ -694,6 +761,7 @@ class EventBus:
 
     def list_targets_by_rule(self, rule: str) -> list[dict[str, Any]]:
         """ListTargetsByRule: the rule's targets as they were put (their Arn as a string)."""
+        check_name(rule, "rule", 64)
         record = self._rule_record(rule)
         _, _, targets = self._store.buses.rules(self.name)
         return [json.loads(t.target) for t in targets if t.rule == record.name]
@@ -708,8 +776,7 @@ class EventBus:
         common = _common_entries(entries, self.name, self._max_events_size)
         if common is not None:
             return self._put_common(common)
-        if not isinstance(entries, Sequence) or isinstance(entries, (str, bytes)):
-            raise TypeError("entries must be a sequence of mappings")
+        _check_entries(entries)
         if not entries:
             raise _constraint("[]", "entries", "Member must have length greater than or equal to 1")
         if len(entries) > MAX_PUT_EVENTS_ENTRIES:
@@ -1261,6 +1328,7 @@ class EventBus:
     def wait_for_deliveries(self, timeout: float | None = None) -> bool:
         """Block until the HTTP deliveries handed over so far have been attempted (see
         ``Topic.wait_for_deliveries``); False if ``timeout`` ran out."""
+        validation.finite_number(timeout, "timeout", validation.EVENTS, required=False)
         return self._lanes.wait(timeout)
 
     def close(self) -> None:
@@ -1278,10 +1346,15 @@ class EventBus:
     ) -> dict[str, Any]:
         """CreateArchive of this bus's events (those matching ``event_pattern``, all without one;
         never replayed ones), kept ``retention_days`` (0: forever). See ``rulebus.events.archive``."""
+        check_name(name, "archiveName", 48)
+        event_pattern = validation.pattern(event_pattern, "eventPattern", validation.EVENTS)
+        validation.integer(retention_days, "retentionDays", validation.EVENTS)
+        validation.text(description, "description", validation.EVENTS, required=False)
         return self._archives.create(self, name, event_pattern, retention_days, description)
 
     def describe_archive(self, name: str) -> dict[str, Any]:
         """DescribeArchive: with EventCount and SizeBytes."""
+        check_name(name, "archiveName", 48)
         return self._archives.describe(name)
 
     def update_archive(
@@ -1292,14 +1365,21 @@ class EventBus:
         description: str | None = None,
     ) -> dict[str, Any]:
         """UpdateArchive: at least one of the three must be given."""
+        check_name(name, "archiveName", 48)
+        event_pattern = validation.pattern(event_pattern, "eventPattern", validation.EVENTS)
+        validation.integer(retention_days, "retentionDays", validation.EVENTS, required=False)
+        validation.text(description, "description", validation.EVENTS, required=False)
         return self._archives.update(name, event_pattern, retention_days, description)
 
     def delete_archive(self, name: str) -> None:
         """DeleteArchive: the archive and its events."""
+        check_name(name, "archiveName", 48)
         self._archives.delete(name)
 
     def list_archives(self, name_prefix: str | None = None, state: str | None = None) -> list[dict[str, Any]]:
         """ListArchives of this bus."""
+        validation.text(name_prefix, "namePrefix", validation.EVENTS, required=False)
+        validation.text(state, "state", validation.EVENTS, required=False)
         return self._archives.list_archives(self, name_prefix, state)
 
     def start_replay(
@@ -1313,22 +1393,35 @@ class EventBus:
     ) -> dict[str, Any]:
         """StartReplay: re-send the archive's events with ``start_time <= time < end_time`` to
         this bus (only to ``rules``, names or ARNs, when given), in the background."""
+        check_name(name, "replayName", 64)
+        validation.text(archive, "eventSourceArn", validation.EVENTS)
+        for parameter, value in (("eventStartTime", start_time), ("eventEndTime", end_time)):
+            if not isinstance(value, datetime):
+                validation.finite_number(value, parameter, validation.EVENTS)
+        validation.string_list(rules, "destination.filterArns", validation.EVENTS, required=False)
+        validation.text(description, "description", validation.EVENTS, required=False)
         return self._archives.start_replay(self, name, archive, start_time, end_time, rules, description)
 
     def cancel_replay(self, name: str) -> dict[str, Any]:
         """CancelReplay: only while STARTING or RUNNING (else IllegalStatusException)."""
+        check_name(name, "replayName", 64)
         return self._archives.cancel_replay(name)
 
     def describe_replay(self, name: str) -> dict[str, Any]:
         """DescribeReplay, plus rulebus's ReplayedEventCount and TotalEventCount (progress)."""
+        check_name(name, "replayName", 64)
         return self._archives.describe_replay(name)
 
     def list_replays(self, name_prefix: str | None = None, state: str | None = None) -> list[dict[str, Any]]:
         """ListReplays of this bus, most recent first."""
+        validation.text(name_prefix, "namePrefix", validation.EVENTS, required=False)
+        validation.text(state, "state", validation.EVENTS, required=False)
         return self._archives.list_replays(self, name_prefix, state)
 
     def wait_for_replay(self, name: str, timeout: float | None = None) -> dict[str, Any]:
         """Block until the replay started here ends (or ``timeout``); return it as described."""
+        check_name(name, "replayName", 64)
+        validation.finite_number(timeout, "timeout", validation.EVENTS, required=False)
         return self._archives.wait_for_replay(name, timeout)
 
 
@@ -1345,13 +1438,9 @@ def _entry_fields(
                     "InvalidArgument",
                     f"Parameter {name} is not valid. Reason: {name} is a required argument.",
                 )
-    if not isinstance(source, str) or not isinstance(detail_type, str) or not isinstance(detail, str):
-        raise TypeError("Source, DetailType and Detail must be str")
+    # Members' types were checked with the request (_check_entries).
+    assert isinstance(source, str) and isinstance(detail_type, str) and isinstance(detail, str)
     resources = entry.get("Resources") or []
-    if resources and (
-        not isinstance(resources, (list, tuple)) or not all(isinstance(r, str) for r in resources)
-    ):
-        raise TypeError("Resources must be a list of str")
     time = now_text if entry.get("Time") is None else event_time(_entry_time(entry["Time"], now))
     # Event ids are made as message ids are: UUID-shaped, unique across processes.
     return new_message_id(), detail_type, source, time, list(resources), detail

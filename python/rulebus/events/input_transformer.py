@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Union
 
+from rulebus import validation
 from rulebus._errors import AwsError, RulebusError
 from rulebus._errors import constraint_error as _constraint
 
@@ -354,7 +355,10 @@ class TargetInput:
 
 
 def _check_model(input_: Any, input_path: Any, transformer: Any, where: str) -> None:
-    """The request model's length and pattern constraints, checked before anything else."""
+    """The request model's types, length and pattern constraints, checked before anything else."""
+    validation.text(input_, f"{where}.input", validation.EVENTS, required=False)
+    validation.text(input_path, f"{where}.inputPath", validation.EVENTS, required=False)
+    validation.mapping(transformer, f"{where}.inputTransformer", validation.EVENTS, required=False)
     if isinstance(input_, str) and len(input_) > MAX_INPUT_LENGTH:
         raise _constraint(input_, f"{where}.input", _longer_than(MAX_INPUT_LENGTH))
     if isinstance(input_path, str) and len(input_path) > MAX_INPUT_PATH_LENGTH:
@@ -371,6 +375,7 @@ def _check_transformer_model(transformer: Mapping[str, Any], where: str) -> None
             f"1 validation error detected: Value null at '{where}.inputTemplate' "
             "failed to satisfy constraint: Member must not be null"
         )
+    validation.text(template, f"{where}.inputTemplate", validation.EVENTS)
     if len(template) < 1:
         raise _constraint(
             template, f"{where}.inputTemplate", "Member must have length greater than or equal to 1"
@@ -378,6 +383,10 @@ def _check_transformer_model(transformer: Mapping[str, Any], where: str) -> None
     if len(template) > MAX_INPUT_TEMPLATE_LENGTH:
         raise _constraint(template, f"{where}.inputTemplate", _longer_than(MAX_INPUT_TEMPLATE_LENGTH))
     paths: Mapping[str, str] = transformer.get("InputPathsMap") or {}
+    validation.mapping(paths, f"{where}.inputPathsMap", validation.EVENTS)
+    for key, value in paths.items():
+        validation.text(key, f"{where}.inputPathsMap", validation.EVENTS)
+        validation.text(value, f"{where}.inputPathsMap", validation.EVENTS)
     _check_paths_model(paths, f"{where}.inputPathsMap")
 
 

@@ -27,6 +27,7 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from rulebus import validation
 from rulebus._errors import AwsError, constraint_error
 from rulebus.arn import stream_name
 from rulebus.stores.base import NotFound
@@ -58,6 +59,8 @@ MAX_RETENTION_HOURS = 8760
 MAX_RECORD_SIZE = 1024 * 1024
 MAX_PARTITION_KEY_LENGTH = 256
 MAX_PUT_RECORDS = 500
+# The members of PutRecordsRequestEntry (botocore's Kinesis model).
+_PUT_RECORDS_ENTRY = frozenset(("Data", "ExplicitHashKey", "PartitionKey"))
 #: PutRecords' whole request, partition keys included: 10 MiB in botocore's 2026 model (was 5 MiB).
 MAX_PUT_RECORDS_SIZE = 10 * 1024 * 1024
 MAX_GET_RECORDS = 10_000
@@ -220,7 +223,7 @@ def _as_bytes(data: object, where: str) -> bytes:
     if isinstance(data, bytes):
         return data
     if isinstance(data, str):  # as boto3 sends a str blob: its UTF-8
-        return data.encode("utf-8")
+        return validation.text(data, where, validation.KINESIS).encode("utf-8")
     if isinstance(data, (bytearray, memoryview)):
         return bytes(data)
     if data is None:
@@ -229,7 +232,7 @@ def _as_bytes(data: object, where: str) -> bytes:
             f"1 validation error detected: Value null at '{where}' failed to satisfy constraint: "
             "Member must not be null",
         )
-    raise TypeError(f"Data must be bytes or str, not {type(data).__name__}")
+    raise validation.KINESIS.wrong_type(where, data, "a blob (bytes or str)")
 
 
 def _buffer_text(size: int) -> str:
@@ -354,8 +357,7 @@ class Stream:
     # ------------------------------------------------------------------ retention
 
     def _check_retention(self, hours: int) -> None:
-        if isinstance(hours, bool) or not isinstance(hours, int):
-            raise TypeError("retention_period_hours must be an int")
+        validation.integer(hours, "retentionPeriodHours", validation.KINESIS)
         if hours < MIN_RETENTION_HOURS:
             raise AwsError(
                 "InvalidArgumentException",
@@ -447,14 +449,7 @@ class Stream:
     def _hash_key(self, blob: bytes, partition_key: str, explicit_hash_key: str | None, where: str) -> int:
         """Validate one record (``where``: ``records.N.member.`` in PutRecords) and return its
         hash key."""
-        if partition_key is None:
-            raise AwsError(
-                "ValidationException",
-                f"1 validation error detected: Value null at '{where}partitionKey' failed to satisfy "
-                "constraint: Member must not be null",
-            )
-        if not isinstance(partition_key, str):
-            raise TypeError(f"PartitionKey must be a str, not {type(partition_key).__name__}")
+        validation.text(partition_key, f"{where}partitionKey", validation.KINESIS)
         if not partition_key:
             raise constraint_error(
                 partition_key, f"{where}partitionKey", "Member must have length greater than or equal to 1"
@@ -503,6 +498,7 @@ class Stream:
         Validation failures fail the whole request, as on AWS; entries fail one by one
         (``ErrorCode``/``ErrorMessage``) only for throughput, which is not simulated, so
         FailedRecordCount is 0."""
+        validation.entries(records, "records", validation.KINESIS, _PUT_RECORDS_ENTRY)
         count = len(records)
         if count < 1:
             raise constraint_error("[]", "records", "Member must have length greater than or equal to 1")
@@ -570,6 +566,13 @@ class Stream:
         """GetShardIterator -> the ShardIterator string (valid 5 minutes by the broker's clock).
         Closed shards give iterators too. AT_TIMESTAMP takes a datetime (naive means UTC) or epoch
         seconds and starts at the first record that arrived at or after it."""
+        validation.text(shard_id, "shardId", validation.KINESIS)
+        validation.text(shard_iterator_type, "shardIteratorType", validation.KINESIS)
+        validation.text(
+            starting_sequence_number, "startingSequenceNumber", validation.KINESIS, required=False
+        )
+        if timestamp is not None and not isinstance(timestamp, datetime):
+            validation.finite_number(timestamp, "timestamp", validation.KINESIS)
         if shard_iterator_type not in ITERATOR_TYPES:
             raise constraint_error(
                 shard_iterator_type,
@@ -678,8 +681,7 @@ class Stream:
         ``{"SequenceNumber", "ApproximateArrivalTimestamp", "Data", "PartitionKey"}``; at most
         ``limit`` (1-10,000) records and 10 MiB. Once a closed shard is read to its end,
         NextShardIterator is None and ``ChildShards`` names the shards that carry on."""
-        if isinstance(limit, bool) or not isinstance(limit, int):
-            raise TypeError("limit must be an int")
+        validation.integer(limit, "limit", validation.KINESIS)
         if limit < 1:
             raise constraint_error(limit, "limit", "Member must have value greater than or equal to 1")
         if limit > MAX_GET_RECORDS:
@@ -812,12 +814,12 @@ class Stream:
         and merges (each one as SplitShard/MergeShards would do it, so the shard lineage stays
         one a consumer can follow), within AWS's limits: at most double, at least half, at most
         10,000, at most 10 calls per rolling 24 hours."""
+        validation.text(scaling_type, "scalingType", validation.KINESIS)
         if scaling_type != "UNIFORM_SCALING":
             raise constraint_error(
                 scaling_type, "scalingType", "Member must satisfy enum value set: [UNIFORM_SCALING]"
             )
-        if isinstance(target_shard_count, bool) or not isinstance(target_shard_count, int):
-            raise TypeError("target_shard_count must be an int")
+        validation.integer(target_shard_count, "targetShardCount", validation.KINESIS)
         if target_shard_count < 1:
             raise constraint_error(
                 target_shard_count, "targetShardCount", "Member must have value greater than or equal to 1"
@@ -896,9 +898,7 @@ def _epoch(value: datetime | float) -> float:
         if value.tzinfo is None:
             value = value.replace(tzinfo=timezone.utc)
         return value.timestamp()
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    raise TypeError(f"timestamp must be a datetime or epoch seconds, not {type(value).__name__}")
+    return float(validation.finite_number(value, "timestamp", validation.KINESIS))
 
 
 def _cap(rows: list[StoredRecord]) -> tuple[list[StoredRecord], bool]:
@@ -971,10 +971,17 @@ class StreamConsumer:
     """
 
     def __init__(self, stream: Stream, name: str, initial_position: str = "TRIM_HORIZON") -> None:
-        if not isinstance(name, str) or not name:
-            raise ValueError("a consumer needs a non-empty name")
+        # A rulebus consumer, not an AWS API: refused in the style of Kinesis' request model.
+        validation.text(name, "consumerName", validation.KINESIS)
+        if not name:
+            raise constraint_error(name, "consumerName", "Member must have length greater than or equal to 1")
+        validation.text(initial_position, "initialPosition", validation.KINESIS)
         if initial_position not in ("TRIM_HORIZON", "LATEST"):
-            raise ValueError("initial_position must be TRIM_HORIZON or LATEST")
+            raise constraint_error(
+                initial_position,
+                "initialPosition",
+                "Member must satisfy enum value set: [TRIM_HORIZON, LATEST]",
+            )
         self.stream = stream
         self.name = name
         self.initial_position = initial_position
@@ -1053,6 +1060,7 @@ class StreamConsumer:
         waits for new records (woken at once by puts in this process, polling with backoff for
         other processes' puts) until ``close()``, or until ``wait_seconds`` pass with nothing
         new."""
+        validation.finite_number(wait_seconds, "waitSeconds", validation.KINESIS, required=False)
         stream = self.stream
         name = stream.name
         store = self._store

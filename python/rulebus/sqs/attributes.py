@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from rulebus import validation
 from rulebus._errors import AwsError, sqs_error
 from rulebus.arn import Arn
 
@@ -61,7 +62,7 @@ def _invalid_name(name: str) -> AwsError:
     # Spec 1.1, the developer guide's example, word for word (the name is echoed in parentheses).
     return sqs_error(
         INVALID_PARAMETER_VALUE,
-        f"Value ({name}) for parameter QueueName is invalid. "
+        f"Value ({validation.shown(name)}) for parameter QueueName is invalid. "
         "Must be an alphanumeric String of 1 to 80 in length.",
     )
 

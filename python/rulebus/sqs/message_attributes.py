@@ -35,6 +35,7 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from rulebus import validation
 from rulebus._errors import AwsError, sqs_error
 
 __all__ = [
@@ -91,8 +92,7 @@ def _is_name_char(char: str) -> bool:
 
 def _check_name(name: Any) -> None:
     """Apply SQS's naming rules to one attribute name, in the order SQS reports them."""
-    if not isinstance(name, str):
-        raise TypeError(f"message attribute names must be str, not {type(name).__name__}")
+    validation.text(name, "MessageAttributes", validation.SQS)
     if not name:
         raise _error("The request must contain non-empty message (user) attribute names.")
     if len(name) > MAX_NAME_LENGTH:
@@ -148,16 +148,17 @@ def _check_number(name: str, value: str) -> None:
 def _as_bytes(value: Any) -> bytes:
     """Binary values as bytes: boto3 accepts bytes-like objects and str (sent as UTF-8) for blobs."""
     if isinstance(value, str):
+        validation.text(value, "BinaryValue", validation.SQS)
         return value.encode("utf-8")
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value)
-    raise TypeError(f"BinaryValue must be bytes-like or str, not {type(value).__name__}")
+    raise validation.SQS.wrong_type("BinaryValue", value, "a blob")
 
 
 def _validate_one(name: str, attribute: Any) -> dict[str, Any]:
     """Validate one attribute and return its normalised copy (only the keys its type uses)."""
     if not isinstance(attribute, Mapping):
-        raise TypeError(f"message attribute {name!r} must be a mapping, not {type(attribute).__name__}")
+        raise validation.SQS.wrong_type(f"MessageAttributes.{name}", attribute, "a map")
     data_type = attribute.get("DataType")
     string_value = attribute.get("StringValue")
     binary_value = attribute.get("BinaryValue")
@@ -165,8 +166,7 @@ def _validate_one(name: str, attribute: Any) -> dict[str, Any]:
         raise _error(
             f"The message (user) attribute '{name}' must contain a non-empty message attribute value."
         )
-    if data_type is not None and not isinstance(data_type, str):
-        raise TypeError(f"DataType of message attribute {name!r} must be str, not {type(data_type).__name__}")
+    validation.text(data_type, "DataType", validation.SQS, required=False)
     if not data_type:
         raise _error("Missing required parameter DataType")
     if attribute.get("StringListValues") or attribute.get("BinaryListValues"):
@@ -197,9 +197,7 @@ def _validate_one(name: str, attribute: Any) -> dict[str, Any]:
     if string_value is None:
         raise _error(empty)
     if not isinstance(string_value, str):
-        raise TypeError(
-            f"StringValue of message attribute {name!r} must be str, not {type(string_value).__name__}"
-        )
+        raise validation.SQS.wrong_type("StringValue", string_value, "a string")
     if not string_value:
         raise _error(empty)
     _check_string_value(name, string_value)
@@ -219,9 +217,13 @@ def validate_message_attributes(
     refuses, so that a queue built on this rejects exactly what SQS rejects. The copy holds plain
     dicts with ``DataType`` and the one value key its type uses (``BinaryValue`` as ``bytes``), and
     is safe to store: later changes to the caller's mappings do not reach it. ``None`` or an empty
-    mapping give ``{}``. Wrong Python types (a non-str name, an int StringValue) raise TypeError:
-    those are programming errors that boto3 refuses before a request is made, not SQS errors.
+    mapping give ``{}``. Wrong Python types (a non-str name, an int StringValue) raise
+    :class:`~rulebus._errors.ParameterTypeError`, an AwsError that is also a TypeError (see
+    :mod:`rulebus.validation`).
     """
+    if attributes is None:
+        return {}
+    validation.mapping(attributes, "MessageAttributes", validation.SQS)
     if not attributes:
         return {}
     if len(attributes) > MAX_ATTRIBUTES:

@@ -19,6 +19,7 @@ import threading
 import uuid
 from typing import TYPE_CHECKING, Any, Union
 
+from rulebus import validation
 from rulebus._errors import AwsError, sqs_error
 from rulebus.sqs.attributes import queue_arn
 from rulebus.sqs.queue import Queue
@@ -98,13 +99,12 @@ def _arn_of(queue: QueueRef) -> str:
     if isinstance(queue, Queue):
         return queue.arn
     if isinstance(queue, str):
-        return queue
-    raise TypeError(f"expected a Queue or a queue ARN, not {type(queue).__name__}")
+        return validation.text(queue, "SourceArn", validation.SQS)
+    raise validation.SQS.wrong_type("SourceArn", queue, "a Queue or a queue ARN")
 
 
-def _check_range(parameter: str, value: Any, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{parameter} must be an int, not {type(value).__name__}")
+def _check_range(parameter: str, given: Any, high: int) -> int:
+    value = validation.integer(given, parameter, validation.SQS)
     if not 1 <= value <= high:
         # Text not verified against AWS: ReceiveMessage's wording for its own ranges (spec 1.5).
         raise sqs_error(

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from rulebus import validation
 from rulebus._errors import AwsError, sqs_error
 from rulebus.sqs.attributes import (
     _KWARG_NAMES,
@@ -95,6 +96,22 @@ _OVER_LIMIT_MESSAGE = (
 _LONG_POLL_SLICE = 1.0
 
 _BATCH_ENTRY_ID = re.compile(r"[A-Za-z0-9_-]{1,80}")
+# The members of each batch entry shape (botocore's SQS model); others are refused.
+_ENTRY_MEMBERS = {
+    "SendMessageBatchRequestEntry": frozenset(
+        (
+            "Id",
+            "MessageBody",
+            "DelaySeconds",
+            "MessageAttributes",
+            "MessageSystemAttributes",
+            "MessageDeduplicationId",
+            "MessageGroupId",
+        )
+    ),
+    "DeleteMessageBatchRequestEntry": frozenset(("Id", "ReceiptHandle")),
+    "ChangeMessageVisibilityBatchRequestEntry": frozenset(("Id", "ReceiptHandle", "VisibilityTimeout")),
+}
 # Entry ids seen valid: callers reuse a few ("0".."9"), and a set lookup is cheaper than the regex.
 _VALID_ENTRY_IDS: set[str] = set()
 _INVALID_BODY_CHAR = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -153,12 +170,12 @@ def _out_of_range(parameter: str, value: Any, reason: str) -> AwsError:
 
 
 def _check_int(parameter: str, value: Any, low: int, high: int, reason: str) -> int:
-    """Integer parameters: Python bools and floats are programming errors, out of range is SQS's."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{parameter} must be an int, not {type(value).__name__}")
-    if not low <= value <= high:
-        raise _out_of_range(parameter, value, reason)
-    return value
+    """Integer parameters: Python bools and floats are the wrong type (ParameterTypeError, also
+    a TypeError), out of range is SQS's range error."""
+    number = validation.integer(value, parameter, validation.SQS)
+    if not low <= number <= high:
+        raise _out_of_range(parameter, number, reason)
+    return number
 
 
 def _check_delay(value: Any) -> int:
@@ -173,9 +190,8 @@ def _not_for_this_queue_type(parameter: str, value: Any) -> AwsError:
     )
 
 
-def _check_fifo_id(parameter: str, value: Any) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"{parameter} must be a str, not {type(value).__name__}")
+def _check_fifo_id(parameter: str, given: Any) -> str:
+    value = validation.text(given, parameter, validation.SQS)
     if not _FIFO_ID.fullmatch(value):
         raise _out_of_range(
             parameter,
@@ -263,6 +279,7 @@ def _failure(entry_id: str, error: AwsError) -> dict[str, Any]:
 
 def _check_batch(entries: Sequence[Mapping[str, Any]], entry_name: str) -> list[str]:
     """The request-level batch rules (spec 1.3), in the order SQS applies them; returns the ids."""
+    validation.entries(entries, "Entries", validation.SQS, _ENTRY_MEMBERS[entry_name])
     if not entries:
         # Text not in the spec; AWS's wording (as recorded by LocalStack).
         raise _error(EMPTY_BATCH, f"There should be at least one {entry_name} in the request.")
@@ -274,7 +291,7 @@ def _check_batch(entries: Sequence[Mapping[str, Any]], entry_name: str) -> list[
     ids: list[str] = []
     for entry in entries:
         entry_id = entry.get("Id")
-        if entry_id in _VALID_ENTRY_IDS:
+        if type(entry_id) is str and entry_id in _VALID_ENTRY_IDS:
             pass
         elif not isinstance(entry_id, str) or not _BATCH_ENTRY_ID.fullmatch(entry_id):
             raise _error(
@@ -406,7 +423,7 @@ class Queue:
     def get_attributes(self, attribute_names: Iterable[str] = ("All",)) -> dict[str, str]:
         """GetQueueAttributes: the named attributes (``All`` for every one; an empty list gives an
         empty map, as on AWS, spec 1.2). Unknown names are InvalidAttributeName."""
-        names = list(attribute_names)
+        names = validation.string_list(attribute_names, "AttributeNames", validation.SQS)
         record = self._record()
         now = self._now()
         try:
@@ -435,7 +452,11 @@ class Queue:
     def set_attributes(self, attributes: Mapping[str, str] | None = None, **kwargs: Any) -> None:
         """SetQueueAttributes, with AWS's string map or the snake_case keywords of
         ``broker.queue(...)`` (or both). Changes apply immediately (AWS takes up to 60 s)."""
+        validation.mapping(attributes, "Attributes", validation.SQS, required=False)
         changes: dict[str, str] = dict(attributes or {})
+        for key, value in changes.items():
+            validation.text(key, "Attributes", validation.SQS)
+            validation.text(value, key, validation.SQS)
         for key, value in kwargs.items():
             if key not in _KWARG_NAMES:
                 raise TypeError(f"unknown queue attribute keyword: {key!r}")
@@ -465,7 +486,7 @@ class Queue:
         if body is None or body == "":
             raise _error(MISSING_PARAMETER, "The request must contain the parameter MessageBody.")
         if not isinstance(body, str):
-            raise TypeError(f"message body must be str, not {type(body).__name__}")
+            raise validation.SQS.wrong_type("MessageBody", body, "a string")
         # Printable ASCII is always allowed: two C scans spare most bodies the regex; ASCII with
         # line breaks (JSON laid out on lines, SNS envelopes) needs only the control-character one.
         if body.isascii():
@@ -590,6 +611,7 @@ class Queue:
         queues only). FIFO queues need ``message_group_id`` and a ``message_deduplication_id``
         unless ContentBasedDeduplication is on; a duplicate within 5 minutes answers with the
         first message's id and sequence number and is not enqueued again (spec 1.9)."""
+        validation.mapping(message_attributes, "MessageAttributes", validation.SQS, required=False)
         message = self.prepare_message(
             body, message_attributes, delay_seconds, message_group_id, message_deduplication_id
         )
@@ -610,7 +632,8 @@ class Queue:
         for entry in entries:
             body = entry.get("MessageBody")
             if isinstance(body, str):
-                total += len(body) if body.isascii() else len(body.encode("utf-8"))
+                # surrogatepass: a body with a lone surrogate is counted, then refused alone.
+                total += len(body) if body.isascii() else len(body.encode("utf-8", "surrogatepass"))
         if total > MAX_BATCH_BYTES:
             raise _error(
                 BATCH_REQUEST_TOO_LONG,
@@ -707,6 +730,11 @@ class Queue:
             )
         if visibility_timeout is not None:
             _check_visibility(visibility_timeout)
+        if attribute_names is not None:
+            validation.string_list(attribute_names, "AttributeNames", validation.SQS)
+        if message_attribute_names is not None:
+            validation.string_list(message_attribute_names, "MessageAttributeNames", validation.SQS)
+        validation.text(receive_request_attempt_id, "ReceiveRequestAttemptId", validation.SQS, required=False)
         system_names = self._system_attribute_names(attribute_names)
         attributes = self._record().attributes
         wait = attributes.receive_message_wait_time_seconds if wait_seconds is None else wait_seconds
@@ -800,6 +828,7 @@ class Queue:
     # ------------------------------------------------------------------ delete / visibility
 
     def _message_id(self, receipt_handle: str) -> str:
+        validation.text(receipt_handle, "ReceiptHandle", validation.SQS)
         parsed = parse_receipt_handle(receipt_handle)
         # A handle minted for another queue is as invalid here as garbage (spec 1.6 gives the text).
         if parsed is None or parsed[0] != self.name:

@@ -1,18 +1,19 @@
 //! EventBridge's event envelope, written in one pass: PutEvents' hot path.
 //!
 //! PutEvents gets `Detail` as text that must hold exactly one JSON object (else the entry fails
-//! with MalformedDetail). The envelope around it is fixed (spec 3.1), so the event's text is
-//! the envelope's members with the detail spliced in: validated by the fast skipper (the full
-//! grammar, nesting counted from the envelope's own level) and stripped of the whitespace
-//! between tokens, its tokens kept as sent. Strings of the envelope are escaped as Python's
-//! `json` module escapes them (`"`, `\`, and control characters; everything else as is), so
-//! the text is the one the Python layer would write for the same members.
+//! with MalformedDetail). The envelope around it is fixed (the EventBridge user guide's "Amazon
+//! EventBridge events"), so the event's text is the envelope's members with the detail spliced
+//! in: validated by the fast skipper (the full grammar, nesting counted from the envelope's own
+//! level) and stripped of the whitespace between tokens, its tokens kept as sent. Strings of the
+//! envelope are escaped as Python's `json` module escapes them (`"`, `\`, and control
+//! characters; everything else as is), so the text is the one the Python layer would write for
+//! the same members.
 
 use std::fmt::Write as _;
 
 use rulebus_core::skip;
 
-/// The members of one event besides its detail (spec 3.1), in the envelope's key order.
+/// The members of one event besides its detail, in the envelope's key order.
 #[derive(Debug, Clone, Copy)]
 pub struct Envelope<'a> {
     pub id: &'a str,

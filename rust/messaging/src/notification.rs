@@ -1,7 +1,8 @@
-//! SNS's notification envelope (spec 2.5), up to its UnsubscribeURL: the part of an SQS
-//! delivery's body that is the same for every subscription of one publish. Written as the
-//! Python layer's `format_envelope` lays it out (Jackson's pretty printer: two-space indent,
-//! `" : "` separators), strings escaped as Python's `json` module escapes them.
+//! SNS's notification envelope (the SNS developer guide's "Parsing message formats"), up to its
+//! UnsubscribeURL: the part of an SQS delivery's body that is the same for every subscription of
+//! one publish. Written as the Python layer's `format_envelope` lays it out (Jackson's pretty
+//! printer: two-space indent, `" : "` separators), strings escaped as Python's `json` module
+//! escapes them.
 
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
@@ -35,8 +36,9 @@ pub struct Notification<'a> {
 
 impl Notification<'_> {
     /// A stand-in for SNS's RSA signature: base64 of SHA-256 over SNS's string to sign (each
-    /// `Name\nValue\n` pair in byte order of the names, spec 2.5), repeated to the length of a
-    /// 2048-bit signature. Stable for one notification; it verifies against no certificate.
+    /// `Name\nValue\n` pair in byte order of the names, as "Verifying the signatures of Amazon
+    /// SNS messages" lays it out), repeated to the length of a 2048-bit signature. Stable for
+    /// one notification; it verifies against no certificate.
     pub fn signature(&self) -> String {
         let mut hash = Sha256::new();
         for (name, value) in

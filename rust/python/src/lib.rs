@@ -1,6 +1,8 @@
 //! Python bindings of rulebus-core and rulebus-messaging: input conversion and the mapping of the
 //! core's errors to Python exceptions, in one place. No matching logic lives here.
 
+mod convert;
+mod errors;
 mod fan_out;
 mod notice;
 mod queue;
@@ -8,9 +10,8 @@ mod queue;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use pyo3::buffer::PyBuffer;
-use pyo3::exceptions::{PyRecursionError, PyTypeError};
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyString};
 
 use std::sync::{Arc, Mutex, PoisonError, RwLock, TryLockError};
@@ -20,6 +21,8 @@ use rustc_hash::FxHashMap;
 use pyo3::exceptions::{PyKeyError, PyValueError};
 use rulebus_core::machine::{Machine, PolicyMachine};
 use rulebus_core::{Attribute, Dialect, Error, Scope};
+
+use errors::{guard, to_py};
 
 /// Events larger than this are matched with the GIL released.
 const RELEASE_GIL_ABOVE: usize = 64 * 1024;
@@ -86,64 +89,13 @@ fn text<'py>(obj: &'py Bound<'py, PyAny>, input: Input) -> PyResult<Text<'py>> {
         return Ok(Text::Owned(buffer.to_vec(obj.py())?));
     }
     if obj.is_instance_of::<PyDict>() || obj.hasattr("keys")? && obj.hasattr("__getitem__")? {
-        let py = obj.py();
-        let dumped = match to_json(py)?.call1((obj,)) {
-            Ok(dumped) => dumped,
-            Err(e) if e.is_instance_of::<PyRecursionError>(py) => return Err(to_py(py, &input.too_deep())),
-            Err(e) => return Err(e),
-        };
-        return Ok(Text::Owned(dumped.cast::<PyString>()?.to_str()?.as_bytes().to_vec()));
+        return Ok(Text::Owned(convert::mapping_json(obj, || to_py(obj.py(), &input.too_deep()))?));
     }
     Err(PyTypeError::new_err(format!(
         "{} must be str, bytes, bytearray, memoryview or a mapping, not {}",
         input.name(),
         obj.get_type().name()?
     )))
-}
-
-fn to_json(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
-    static TO_JSON: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-    TO_JSON.get_or_try_init(py, || Ok(py.import("rulebus._convert")?.getattr("to_json")?.unbind())).map(|f| f.bind(py))
-}
-
-/// The Python exception for a core error.
-#[cold]
-fn to_py(py: Python<'_>, error: &Error) -> PyErr {
-    let class = match error {
-        Error::InvalidPattern { dialect: Dialect::EventBridge, .. } => "InvalidPatternError",
-        Error::InvalidPattern { dialect: Dialect::Sns, .. } | Error::InvalidPolicyParameter { .. } => {
-            "InvalidFilterPolicyError"
-        }
-        Error::InvalidEvent { .. } => "InvalidEventError",
-    };
-    match py
-        .import("rulebus._errors")
-        .and_then(|m| m.getattr(class))
-        .and_then(|c| c.call1((error.message(), error.reason())))
-    {
-        Ok(instance) => PyErr::from_value(instance),
-        Err(e) => e,
-    }
-}
-
-/// Runs core code, turning a panic (a bug) into a Python exception rather than an abort.
-fn guard<T>(py: Python<'_>, f: impl FnOnce() -> Result<T, Error>) -> PyResult<T> {
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(error)) => Err(to_py(py, &error)),
-        Err(panic) => {
-            let detail = panic
-                .downcast_ref::<&str>()
-                .map(ToString::to_string)
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            let class = py.import("rulebus._errors").and_then(|m| m.getattr("RulebusError"));
-            match class.and_then(|c| c.call1((format!("internal error in rulebus: {detail}"),))) {
-                Ok(instance) => Err(PyErr::from_value(instance)),
-                Err(e) => Err(e),
-            }
-        }
-    }
 }
 
 /// Runs `f` on `input`, releasing the GIL when the input is large.
