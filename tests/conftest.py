@@ -1,5 +1,6 @@
 """Shared pytest setup: the hypothesis profile, a count of the property cases that ran, and the
-brokers the messaging suites run on (every test once on the memory store, once on SQLite)."""
+brokers the messaging suites run on (every test once on the memory store, once on SQLite, once
+on the delegating store: the store contract suite)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
-from fake_clock import FakeClock
-from http_endpoint import Endpoint, serving
+from helpers.delegating_store import DelegatingStore
+from helpers.fake_clock import FakeClock
+from helpers.http_endpoint import Endpoint, serving
 from hypothesis import HealthCheck, settings
 from rulebus import Broker
 
@@ -45,22 +47,30 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 @pytest.fixture
 def clock() -> FakeClock:
-    """Epoch seconds that move only when the test says so (see fake_clock.py)."""
+    """Epoch seconds that move only when the test says so (see helpers/fake_clock.py)."""
     return FakeClock()
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "delegating"])
 def make_broker(
     request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
 ) -> Iterator[Callable[..., Broker]]:
-    """A factory of brokers on one store: a fresh memory store each call, or the same SQLite file
-    each call (as another process would open it). Keywords go to ``Broker``; all are closed after
-    the test. A suite that needs other defaults overrides this fixture by wrapping it."""
+    """The store contract suite: a factory of brokers on one store, each test once per store. A
+    fresh memory store each call; the same SQLite file each call (as another process would open
+    it); or a fresh ``DelegatingStore`` (helpers/delegating_store.py: a memory store seen only
+    through the ``Store`` protocols, with the protocols' generic defaults instead of its fast
+    paths). Keywords go to ``Broker``; all are closed after the test. A suite that needs other
+    defaults overrides this fixture by wrapping it."""
     opened: list[Broker] = []
 
     def make(**kwargs: Any) -> Broker:
         kwargs.setdefault("clock", clock)
-        broker = Broker(tmp_path / "rulebus.db" if request.param == "sqlite" else None, **kwargs)
+        if request.param == "sqlite":
+            broker = Broker(tmp_path / "rulebus.db", **kwargs)
+        elif request.param == "delegating":
+            broker = Broker(store=DelegatingStore(), **kwargs)
+        else:
+            broker = Broker(**kwargs)
         opened.append(broker)
         return broker
 
@@ -76,6 +86,6 @@ def broker(make_broker: Callable[..., Broker]) -> Broker:
 
 @pytest.fixture
 def endpoint() -> Iterator[Endpoint]:
-    """A local HTTP server recording what it is sent (see http_endpoint.py)."""
+    """A local HTTP server recording what it is sent (see helpers/http_endpoint.py)."""
     with serving() as state:
         yield state

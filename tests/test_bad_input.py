@@ -6,8 +6,9 @@ lone surrogates in each parameter and in each member of a batch entry, asserting
 is a ``RulebusError`` (never an AttributeError, a plain TypeError, a UnicodeEncodeError or an
 sqlite3 error) and that the store still holds what was put before.
 
-The engine (Pattern, FilterPolicy, RuleSet, test_event_pattern) is native: its rows marked
-``NATIVE`` need the binding change described at ``NATIVE`` and are expected to fail until then.
+The engine (Pattern, FilterPolicy, RuleSet, test_event_pattern) answers from the native binding:
+a str with lone surrogates reaches the core as its invalid UTF-8 bytes (refused as AWS refuses
+invalid UTF-8), and a wrong Python type is a ParameterTypeError.
 """
 
 from __future__ import annotations
@@ -31,11 +32,6 @@ from rulebus import (
 from rulebus._errors import ParameterTypeError
 
 SURROGATE = "\ud800"
-# The binding converts a str with lone surrogates lossily (to U+FFFD) and raises TypeError for a
-# wrong Python type: rust/python/src/lib.rs ``text()`` should hand the core the str's
-# ``surrogatepass`` UTF-8 bytes, which the core refuses as any invalid UTF-8; and the binding's
-# TypeErrors (RuleSet.matches_many(None), RuleSet.add(None, ...)) should be RulebusErrors.
-NATIVE = pytest.mark.xfail(reason="needs the binding change described at NATIVE", strict=True)
 
 
 @dataclass
@@ -614,7 +610,6 @@ ROWS = [
         InvalidPatternError,
         "InvalidEventPatternException",
         r"Event pattern is not valid\. Reason: Invalid UTF-8 .*(.|\n)*",
-        (NATIVE,),
     ),
     Row(
         "FilterPolicy surrogate",
@@ -622,7 +617,6 @@ ROWS = [
         InvalidFilterPolicyError,
         "InvalidParameter",
         r"Invalid parameter: FilterPolicy: failed to parse JSON\. Invalid UTF-8 (.|\n)*",
-        (NATIVE,),
     ),
     Row(
         "Pattern.matches surrogate event",
@@ -630,7 +624,6 @@ ROWS = [
         InvalidEventError,
         "ValidationException",
         r"Event is not valid: Invalid UTF-8 .*",
-        (NATIVE,),
     ),
     Row(
         "test_event_pattern surrogate event",
@@ -638,7 +631,6 @@ ROWS = [
         InvalidEventError,
         "ValidationException",
         re.escape("Parameter Event is not valid."),
-        (NATIVE,),
     ),
     Row(
         "RuleSet.matches_many None",
@@ -646,7 +638,6 @@ ROWS = [
         RulebusError,
         "",
         ".*",
-        (NATIVE,),
     ),
     Row(
         "RuleSet.add None name",
@@ -654,7 +645,6 @@ ROWS = [
         RulebusError,
         "",
         ".*",
-        (NATIVE,),
     ),
     Row(
         "RuleSet.add surrogate pattern",
@@ -662,7 +652,6 @@ ROWS = [
         InvalidPatternError,
         "InvalidEventPatternException",
         r"Event pattern is not valid\. Reason: Invalid UTF-8 (.|\n)*",
-        (NATIVE,),
     ),
     Row(
         "Pattern from a bytes-valued mapping",
@@ -925,7 +914,6 @@ ENGINE_CALLS: list[tuple[str, Callable[..., Any], list[Any]]] = [
 ]
 
 
-@NATIVE
 @pytest.mark.parametrize("name, method, args", ENGINE_CALLS, ids=[call[0] for call in ENGINE_CALLS])
 def test_the_engine_answers_bad_input_with_a_rulebus_error(
     name: str, method: Callable[..., Any], args: list[Any]

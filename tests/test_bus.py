@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
-from fake_clock import START, FakeClock
-from http_endpoint import Endpoint
+from helpers.fake_clock import START, FakeClock
+from helpers.http_endpoint import Endpoint
 from rulebus import AwsError, Broker
 from rulebus.events.bus import EventBus
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_clock import START, FakeClock
+from helpers.fake_clock import START, FakeClock
 from rulebus import AwsError, Broker
 from rulebus.events.bus import EventBus
 

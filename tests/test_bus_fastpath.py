@@ -13,7 +13,7 @@ from types import MappingProxyType
 from typing import Any, Callable
 
 import pytest
-from fake_clock import FakeClock
+from helpers.fake_clock import FakeClock
 from rulebus import AwsError, Broker
 from rulebus.events.bus import EventBus, _common_entries
 from rulebus.sqs.queue import Message

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
+from helpers.delegating_store import DelegatingStore
 from rulebus.stores import MemoryStore, NotFound, SQLiteStore, Store
 from rulebus.stores.base import BusStore
 from rulebus.stores.records import (
@@ -26,11 +27,12 @@ from rulebus.stores.records import (
 MakeStore = Callable[[], BusStore]
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "delegating"])
 def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MakeStore]:
-    """Stores sharing state: one memory store, or SQLite stores on one file (as processes)."""
+    """Stores sharing state: one memory store (or one seen only through the protocol), or SQLite
+    stores on one file (as processes)."""
     opened: list[Store] = []
-    memory = MemoryStore() if request.param == "memory" else None
+    memory = {"memory": MemoryStore, "delegating": DelegatingStore}.get(request.param, lambda: None)()
 
     def make() -> BusStore:
         store = memory if memory is not None else SQLiteStore(tmp_path / "bus.db")

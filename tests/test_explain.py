@@ -42,7 +42,7 @@ def test_array_consistency_is_explained() -> None:
 
 
 def test_explain_agrees_with_matches_on_the_conformance_corpora() -> None:
-    from test_conformance import CASES, texts
+    from helpers.conformance import CASES, texts
 
     for param in CASES:
         case = param.values[0]

@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 import pytest
 import rulebus
-from fake_clock import START, FakeClock
+from helpers.fake_clock import START, FakeClock
 from rulebus import AwsError, Broker, IdempotencyInProgressError, idempotent
 from rulebus.stores.records import COMPLETED, IN_PROGRESS
 

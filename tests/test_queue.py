@@ -10,13 +10,12 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
-from fake_clock import START, FakeClock
+from helpers.aws import aws_error
+from helpers.fake_clock import START, FakeClock
 from rulebus import AwsError, Broker
 from rulebus.sqs.queue import Queue
 from rulebus.stores import SQLiteStore
@@ -27,14 +26,6 @@ def queue(broker: Broker) -> Queue:
     return broker.queue("orders")
 
 
-@contextmanager
-def aws_error(code: str, message: str | None = None) -> Iterator[None]:
-    """Expect an AwsError with this code (and, if given, exactly this message)."""
-    with pytest.raises(AwsError) as info:
-        yield
-    assert info.value.code == code, info.value
-    if message is not None:
-        assert info.value.message == message
 
 
 def counts(queue: Queue) -> tuple[int, int, int]:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fake_clock import FakeClock
+from helpers.fake_clock import FakeClock
 from rulebus import AwsError, Broker
 from rulebus.stores import NotFound
 from rulebus.stores.records import ChangeVisibilityResult, DeleteResult

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fake_clock import FakeClock
+from helpers.fake_clock import FakeClock
 from rulebus import AwsError, Broker
 
 

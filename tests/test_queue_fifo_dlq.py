@@ -1,7 +1,7 @@
 """SQS FIFO queues (spec 1.9) and dead-letter queues (spec 1.8) on both stores.
 
-The fixtures (a fake clock, a broker per store) come from test_queue.py; nothing sleeps and no
-assertion is about how long anything took.
+The fixtures (a fake clock, a broker per store) come from conftest.py and tests/helpers; nothing
+sleeps and no assertion is about how long anything took.
 """
 
 from __future__ import annotations
@@ -9,9 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers.aws import aws_error
+from helpers.fake_clock import START, FakeClock
 from rulebus import Broker
 from rulebus.sqs.queue import Queue
-from test_queue import START, FakeClock, aws_error
 
 # test_queue.py's fixtures (a fake clock, a broker on each store), used here by name.
 

@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
-from fake_clock import START, FakeClock
+from helpers.aws import aws_error
+from helpers.fake_clock import START, FakeClock
 from rulebus import AwsError, Broker
 from rulebus.sqs import move_task
 from rulebus.sqs.move_task import decode_task_handle, encode_task_handle
 from rulebus.sqs.queue import Queue
-from test_queue import aws_error
 
 
 @pytest.fixture

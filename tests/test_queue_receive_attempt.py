@@ -1,16 +1,16 @@
 """ReceiveMessage's ReceiveRequestAttemptId and the in-flight limit (OverLimit), spec 1.5, on both
-stores. The fixtures (a fake clock, a broker on each store) come from test_queue.py."""
+stores. The fixtures (a fake clock, a broker on each store) come from conftest.py and tests/helpers."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from fake_clock import FakeClock
+from helpers.aws import aws_error
+from helpers.fake_clock import FakeClock
 from rulebus import AwsError, Broker
 from rulebus.sqs import queue as queue_module
 from rulebus.sqs.queue import Queue
-from test_queue import aws_error
 
 
 @pytest.fixture

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 import rulebus
+from helpers.conformance import CASES, texts
+from helpers.patterns import event_objects, patterns
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_conformance import CASES, texts
-from test_properties import event_objects, patterns
 
 EVENT = '{"source": "com.shop", "detail": {"amount": 120, "tags": ["a", "b"], "ip": "10.0.0.7"}}'
 

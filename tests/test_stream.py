@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from pathlib import Path
 from typing import Any, Callable
 
 import pytest
-from fake_clock import START, FakeClock
+from helpers.fake_clock import START, FakeClock
+from helpers.streams import open_test_stream
 from rulebus import AwsError, Broker
 from rulebus.kinesis.stream import (
     SEQUENCE_BASE,
@@ -21,14 +21,6 @@ from rulebus.kinesis.stream import (
 
 TOP = (1 << 128) - 1
 HALF = 1 << 127
-
-
-def stream_broker(path: Path | str | None, **kwargs: Any) -> Broker:
-    return Broker(path, **kwargs)
-
-
-def open_test_stream(broker: Broker, name: str, shards: int | None = None) -> Stream:
-    return broker.stream(name, shards=shards)
 
 
 def md5_key(partition_key: str) -> int:

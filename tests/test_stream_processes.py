@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from test_stream import open_test_stream, stream_broker
+from helpers.streams import open_test_stream, stream_broker
 
 TESTS = Path(__file__).resolve().parent
 
@@ -21,7 +21,7 @@ CONSUMER = textwrap.dedent(
     """
     import sys
     sys.path.insert(0, sys.argv[2])
-    from test_stream import open_test_stream, stream_broker
+    from helpers.streams import open_test_stream, stream_broker
 
     broker = stream_broker(sys.argv[1])
     consumer = open_test_stream(broker, "s").consumer("app")
@@ -63,7 +63,7 @@ PRODUCER = textwrap.dedent(
     """
     import sys
     sys.path.insert(0, sys.argv[2])
-    from test_stream import open_test_stream, stream_broker
+    from helpers.streams import open_test_stream, stream_broker
 
     broker = stream_broker(sys.argv[1])
     open_test_stream(broker, "s").put_records([{"Data": b"from afar", "PartitionKey": "k"}])

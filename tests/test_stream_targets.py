@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_clock import FakeClock
+from helpers.fake_clock import FakeClock
 from rulebus import AwsError, Broker
 from rulebus.kinesis.stream import Stream
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -17,8 +17,8 @@ START = 1_700_000_000.123
 
 
 @pytest.fixture
-def broker() -> Broker:
-    return Broker(clock=lambda: START)
+def broker(make_broker: Callable[..., Broker]) -> Broker:
+    return make_broker(clock=lambda: START)
 
 
 @pytest.fixture

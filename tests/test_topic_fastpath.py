@@ -16,7 +16,8 @@ from typing import Any, Callable
 from unittest import mock
 
 import pytest
-from fake_clock import FakeClock
+from helpers.fake_clock import FakeClock
+from helpers.sns_layout import format_envelope
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rulebus import AwsError, Broker
@@ -25,7 +26,6 @@ from rulebus.sns.message_attributes import validate_sns_message_attributes
 from rulebus.sns.routes import SELECTIONS_MAX as _SELECTIONS_MAX
 from rulebus.sns.topic import Subscription
 from rulebus.sqs.queue import Queue
-from sns_layout import format_envelope
 
 ACCOUNT = "000000000000"
 

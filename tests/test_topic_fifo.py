@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import Any, Callable
 
 import pytest
-from fake_clock import FakeClock
+from helpers.fake_clock import FakeClock
 from rulebus import AwsError, Broker
 from rulebus.sns.topic import Topic
 from rulebus.sqs.queue import Message, Queue
@@ -19,8 +19,8 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def broker(clock: FakeClock) -> Broker:
-    return Broker(clock=clock)
+def broker(make_broker: Callable[..., Broker], clock: FakeClock) -> Broker:
+    return make_broker(clock=clock)
 
 
 @pytest.fixture

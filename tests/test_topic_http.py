@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 import re
 import socket
-from typing import Any
+from typing import Any, Callable
 
 import pytest
-from http_endpoint import Endpoint
+from helpers.http_endpoint import Endpoint
 from rulebus import AwsError, Broker
 from rulebus.sns.policies import retry_delays
 from rulebus.sns.topic import Topic
@@ -46,8 +46,8 @@ NOTIFICATION_KEYS = [
 
 
 @pytest.fixture
-def broker() -> Broker:
-    return Broker(clock=lambda: START)
+def broker(make_broker: Callable[..., Broker]) -> Broker:
+    return make_broker(clock=lambda: START)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
-from fake_clock import START, FakeClock
+from helpers.fake_clock import START, FakeClock
 from rulebus import Broker
 
 

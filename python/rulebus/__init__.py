@@ -13,6 +13,8 @@ from rulebus._errors import (
     InvalidEventError,
     InvalidFilterPolicyError,
     InvalidPatternError,
+    NotFound,
+    ParameterTypeError,
     RulebusError,
 )
 from rulebus.broker import Broker
@@ -33,6 +35,8 @@ __all__ = [
     "InvalidFilterPolicyError",
     "InvalidPatternError",
     "Message",
+    "NotFound",
+    "ParameterTypeError",
     "Pattern",
     "Queue",
     "RuleSet",

@@ -78,7 +78,7 @@ class RuleSet:
         """Adds a rule or replaces the rule of that name; a bad pattern raises and changes
         nothing. ``scope`` is the filter policy scope of the sns dialect."""
     def remove(self, name: str) -> None:
-        """Removes the rule of that name (``KeyError`` if there is none)."""
+        """Removes the rule of that name (``NotFound``, a ``KeyError``, if there is none)."""
     def __len__(self) -> int: ...
     def __contains__(self, key: str, /) -> bool: ...
     def names(self) -> list[str]:

@@ -7,6 +7,21 @@ class RulebusError(Exception):
     """The root of every error rulebus raises on purpose."""
 
 
+class NotFound(RulebusError, KeyError):
+    """What a call names does not exist (any more): a rule of a ``RuleSet``, or the queue, bus,
+    rule or stream a store method names. ``kind`` says which ("rule", "queue", "bus", "stream")
+    and ``name`` its name. Services turn a store's into AWS's error (QueueDoesNotExist,
+    ResourceNotFoundException...). Also a ``KeyError``: a missing entry is a missing key."""
+
+    def __init__(self, kind: str, name: str) -> None:
+        super().__init__(kind, name)
+        self.kind = kind
+        self.name = name
+
+    def __str__(self) -> str:  # KeyError's would quote the args tuple
+        return f"no {self.kind} named {self.name!r}"
+
+
 class InvalidPatternError(RulebusError, ValueError):
     """An EventBridge event pattern that AWS would refuse (InvalidEventPatternException).
 

@@ -22,7 +22,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 
 from rulebus._core import FanOut, StoredMessage, sns_notification_head
-from rulebus._errors import RulebusError
+from rulebus._errors import NotFound, RulebusError
 from rulebus.sqs.attributes import QueueAttributes
 from rulebus.stores.records import (
     ArchivedEvent,
@@ -58,21 +58,6 @@ __all__ = [
     "StreamStore",
     "TopicStore",
 ]
-
-
-class NotFound(RulebusError, KeyError):
-    """The queue, bus, rule or stream a store method names does not exist (any more). ``kind``
-    says which ("queue", "bus", "rule", "stream") and ``name`` its name. Services turn it into
-    AWS's error (QueueDoesNotExist, ResourceNotFoundException...). Also a ``KeyError``: a
-    missing entry of a store is a missing key."""
-
-    def __init__(self, kind: str, name: str) -> None:
-        super().__init__(kind, name)
-        self.kind = kind
-        self.name = name
-
-    def __str__(self) -> str:  # KeyError's would quote the args tuple
-        return f"no {self.kind} named {self.name!r}"
 
 
 class InvalidStoreURL(RulebusError, ValueError):

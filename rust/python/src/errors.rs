@@ -71,3 +71,43 @@ pub(crate) fn guard<T>(py: Python<'_>, f: impl FnOnce() -> Result<T, Error>) -> 
         }
     }
 }
+
+static PARAMETER_TYPE: ErrorClass = ErrorClass::new("ParameterTypeError");
+static NOT_FOUND: ErrorClass = ErrorClass::new("NotFound");
+
+/// A rule name a RuleSet does not hold: `NotFound`, a `RulebusError` that is also a `KeyError`.
+#[cold]
+pub(crate) fn rule_not_found(py: Python<'_>, name: &str) -> PyErr {
+    NOT_FOUND.raise(py, ("rule", name))
+}
+
+/// A parameter of the wrong Python type: `ParameterTypeError`, a `RulebusError` (with
+/// EventBridge's ValidationException code) that is also the `TypeError` Python code expects.
+#[cold]
+pub(crate) fn type_error(py: Python<'_>, message: impl Into<String>) -> PyErr {
+    PARAMETER_TYPE.raise(py, ("ValidationException", message.into()))
+}
+
+/// `error` as `type_error` when it is Python's own `TypeError` (from an argument's conversion) or
+/// `UnicodeEncodeError` (a str with lone surrogates, which has no UTF-8 form), unchanged otherwise.
+#[cold]
+pub(crate) fn retyped(py: Python<'_>, error: PyErr) -> PyErr {
+    let kind = error.get_type(py);
+    if kind.is(py.get_type::<pyo3::exceptions::PyTypeError>()) {
+        type_error(py, error.value(py).to_string())
+    } else if kind.is(py.get_type::<pyo3::exceptions::PyUnicodeEncodeError>()) {
+        type_error(py, format!("text must be valid Unicode: {}", error.value(py)))
+    } else {
+        error
+    }
+}
+
+/// A `str` argument as UTF-8 text: a `type_error` for another type or a str holding lone
+/// surrogates (which no AWS API accepts as text).
+pub(crate) fn text_argument<'a>(py: Python<'_>, value: &'a Bound<'_, PyAny>, parameter: &str) -> PyResult<&'a str> {
+    let Ok(text) = value.cast::<pyo3::types::PyString>() else {
+        return Err(type_error(py, format!("{parameter} must be str, not {}", value.get_type().name()?)));
+    };
+    text.to_str()
+        .map_err(|_| type_error(py, format!("{parameter} must be valid Unicode text (it holds a lone surrogate)")))
+}

@@ -10,7 +10,6 @@ mod queue;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use pyo3::buffer::PyBuffer;
-use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyString};
 
@@ -18,11 +17,11 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock, TryLockError};
 
 use rustc_hash::FxHashMap;
 
-use pyo3::exceptions::{PyKeyError, PyValueError};
+use pyo3::exceptions::PyValueError;
 use rulebus_core::machine::{Machine, PolicyMachine};
 use rulebus_core::{Attribute, Dialect, Error, Scope};
 
-use errors::{guard, to_py};
+use errors::{guard, retyped, rule_not_found, text_argument, to_py, type_error};
 
 /// Events larger than this are matched with the GIL released.
 const RELEASE_GIL_ABOVE: usize = 64 * 1024;
@@ -76,11 +75,13 @@ fn text<'py>(obj: &'py Bound<'py, PyAny>, input: Input) -> PyResult<Text<'py>> {
         return Ok(Text::Borrowed(b.as_bytes()));
     }
     if let Ok(s) = obj.cast::<PyString>() {
-        return match s.to_str() {
-            Ok(s) => Ok(Text::Borrowed(s.as_bytes())),
-            // A str with lone surrogates has no UTF-8 form; let the core reject the bytes.
-            Err(_) => Ok(Text::Owned(s.to_string_lossy().into_owned().into_bytes())),
-        };
+        if let Ok(s) = s.to_str() {
+            return Ok(Text::Borrowed(s.as_bytes()));
+        }
+        // A str with lone surrogates has no UTF-8 form: the core gets the surrogates' own
+        // (invalid) UTF-8 bytes and refuses them as any invalid UTF-8, as AWS does.
+        let bytes = s.call_method1("encode", ("utf-8", "surrogatepass"))?;
+        return Ok(Text::Owned(bytes.cast::<PyBytes>()?.as_bytes().to_vec()));
     }
     if let Ok(b) = obj.cast::<PyByteArray>() {
         return Ok(Text::Owned(b.to_vec()));
@@ -91,11 +92,14 @@ fn text<'py>(obj: &'py Bound<'py, PyAny>, input: Input) -> PyResult<Text<'py>> {
     if obj.is_instance_of::<PyDict>() || obj.hasattr("keys")? && obj.hasattr("__getitem__")? {
         return Ok(Text::Owned(convert::mapping_json(obj, || to_py(obj.py(), &input.too_deep()))?));
     }
-    Err(PyTypeError::new_err(format!(
-        "{} must be str, bytes, bytearray, memoryview or a mapping, not {}",
-        input.name(),
-        obj.get_type().name()?
-    )))
+    Err(type_error(
+        obj.py(),
+        format!(
+            "{} must be str, bytes, bytearray, memoryview or a mapping, not {}",
+            input.name(),
+            obj.get_type().name()?
+        ),
+    ))
 }
 
 /// Runs `f` on `input`, releasing the GIL when the input is large.
@@ -158,8 +162,14 @@ struct FilterPolicy {
 #[pymethods]
 impl FilterPolicy {
     #[new]
-    #[pyo3(signature = (policy, scope = "MessageAttributes"))]
-    fn new(py: Python<'_>, policy: &Bound<'_, PyAny>, scope: &str) -> PyResult<Self> {
+    // `scope` is read here, not by PyO3, so that a wrong type is a RulebusError; absent (or None)
+    // it is MessageAttributes.
+    #[pyo3(signature = (policy, scope = None), text_signature = "(policy, scope='MessageAttributes')")]
+    fn new(py: Python<'_>, policy: &Bound<'_, PyAny>, scope: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+        let scope = match scope {
+            Some(scope) if !scope.is_none() => text_argument(py, scope, "scope")?,
+            _ => "MessageAttributes",
+        };
         let scope = guard(py, || Scope::parse(scope))?;
         let source = text(policy, Input::Pattern(Dialect::Sns))?;
         let inner = guard(py, || rulebus_core::FilterPolicy::new(source.bytes(), scope))?;
@@ -187,7 +197,7 @@ impl FilterPolicy {
         match self.inner.scope() {
             Scope::MessageBody => {
                 let Some(body) = body else {
-                    return Err(PyTypeError::new_err("a MessageBody policy matches a message body: pass body="));
+                    return Err(type_error(py, "a MessageBody policy matches a message body: pass body="));
                 };
                 let body = text(body, Input::Event)?;
                 on_input(py, body.bytes(), |b| Ok(self.inner.matches_body(b)))
@@ -212,17 +222,25 @@ type OwnedAttribute = (String, String, Option<Vec<u8>>);
 
 /// Reads message attributes in the notification form (`{"Type", "Value"}`) or boto3's Publish
 /// form (`{"DataType", "StringValue" | "BinaryValue"}`).
+/// Python's own TypeErrors (a name or value of the wrong type) come out as `type_error`s.
 fn message_attributes(attributes: &Bound<'_, PyAny>) -> PyResult<Vec<OwnedAttribute>> {
+    read_message_attributes(attributes).map_err(|e| retyped(attributes.py(), e))
+}
+
+fn read_message_attributes(attributes: &Bound<'_, PyAny>) -> PyResult<Vec<OwnedAttribute>> {
     let items = attributes
         .call_method0("items")
-        .map_err(|_| PyTypeError::new_err("attributes must be a mapping of name -> attribute"))?;
+        .map_err(|_| type_error(attributes.py(), "attributes must be a mapping of name -> attribute"))?;
     let mut out = Vec::new();
     for item in items.try_iter()? {
         let (name, attribute): (String, Bound<'_, PyAny>) = item?.extract()?;
         if !(attribute.is_instance_of::<PyDict>() || attribute.hasattr("keys")? && attribute.hasattr("__getitem__")?) {
-            return Err(PyTypeError::new_err(format!(
-                "message attribute {name:?} must be a mapping such as {{\"Type\": \"String\", \"Value\": \"...\"}}"
-            )));
+            return Err(type_error(
+                attribute.py(),
+                format!(
+                    "message attribute {name:?} must be a mapping such as {{\"Type\": \"String\", \"Value\": \"...\"}}"
+                ),
+            ));
         }
         let field = |key: &str| -> PyResult<Option<Bound<'_, PyAny>>> {
             match attribute.get_item(key) {
@@ -233,7 +251,12 @@ fn message_attributes(attributes: &Bound<'_, PyAny>) -> PyResult<Vec<OwnedAttrib
         };
         let data_type = match field("Type")?.or(field("DataType")?) {
             Some(t) => t.extract::<String>()?,
-            None => return Err(PyTypeError::new_err(format!("message attribute {name:?} needs a Type (or DataType)"))),
+            None => {
+                return Err(type_error(
+                    attribute.py(),
+                    format!("message attribute {name:?} needs a Type (or DataType)"),
+                ))
+            }
         };
         let value = match field("Value")?.or(field("StringValue")?) {
             Some(v) if v.is_instance_of::<PyString>() => Some(v.extract::<String>()?.into_bytes()),
@@ -480,12 +503,20 @@ impl RuleSet {
     /// Adds a rule, or replaces the rule of that name. A bad pattern raises and leaves the set
     /// unchanged. `scope` is the SNS filter policy scope (sns dialect only).
     #[pyo3(signature = (name, pattern, scope = None))]
-    fn add(&self, py: Python<'_>, name: &str, pattern: &Bound<'_, PyAny>, scope: Option<&str>) -> PyResult<()> {
+    fn add(
+        &self,
+        py: Python<'_>,
+        name: &Bound<'_, PyAny>,
+        pattern: &Bound<'_, PyAny>,
+        scope: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let name = text_argument(py, name, "name")?;
+        let scope = scope.filter(|s| !s.is_none()).map(|s| text_argument(py, s, "scope")).transpose()?;
         let source = text(pattern, Input::Pattern(self.dialect))?;
         let scope = match (self.dialect, scope) {
             (Dialect::EventBridge, None) => None,
             (Dialect::EventBridge, Some(_)) => {
-                return Err(PyTypeError::new_err("scope applies to the sns dialect only"));
+                return Err(type_error(py, "scope applies to the sns dialect only"));
             }
             (Dialect::Sns, scope) => Some(guard(py, || Scope::parse(scope.unwrap_or("MessageAttributes")))?),
         };
@@ -498,8 +529,9 @@ impl RuleSet {
         })
     }
 
-    /// Removes the rule of that name (KeyError if there is none).
-    fn remove(&self, py: Python<'_>, name: &str) -> PyResult<()> {
+    /// Removes the rule of that name (`NotFound`, a KeyError, if there is none).
+    fn remove(&self, py: Python<'_>, name: &Bound<'_, PyAny>) -> PyResult<()> {
+        let name = text_argument(py, name, "name")?;
         let removed = self.change(py, |rules| {
             let slot = match rules {
                 Rules::EventBridge(m) => m.slot(name),
@@ -513,7 +545,7 @@ impl RuleSet {
             }
             Ok(())
         } else {
-            Err(PyKeyError::new_err(name.to_owned()))
+            Err(rule_not_found(py, name))
         }
     }
 
@@ -553,7 +585,7 @@ impl RuleSet {
         match self.dialect {
             Dialect::EventBridge => {
                 let Some(event) = event else {
-                    return Err(PyTypeError::new_err("matches() needs an event"));
+                    return Err(type_error(py, "matches() needs an event"));
                 };
                 let event = text(event, Input::Event)?;
                 let found = self.match_batch(py, &[event.bytes()], event.bytes().len() > RELEASE_GIL_ABOVE)?;
@@ -593,7 +625,7 @@ impl RuleSet {
         region: &str,
     ) -> PyResult<Bound<'py, PyList>> {
         if self.dialect != Dialect::EventBridge {
-            return Err(PyTypeError::new_err("route_events() is for EventBridge rule sets"));
+            return Err(type_error(py, "route_events() is for EventBridge rule sets"));
         }
         let texts: Vec<Option<String>> = entries
             .iter()
@@ -632,7 +664,7 @@ impl RuleSet {
         if self.dialect == Dialect::Sns {
             // Messages carry attributes as Python objects: no batch advantage, match one by one.
             let mut out = Vec::new();
-            for item in events.try_iter()? {
+            for item in events.try_iter().map_err(|e| retyped(py, e))? {
                 let item = item?;
                 let found = match item.extract::<(Bound<'_, PyAny>, Bound<'_, PyAny>)>() {
                     Ok((body, attributes)) => self.matches(py, Some(&body), Some(&attributes))?,
@@ -642,21 +674,22 @@ impl RuleSet {
             }
             return PyList::new(py, out);
         }
-        let items: Vec<Bound<'_, PyAny>> = events.try_iter()?.collect::<PyResult<_>>()?;
+        let items: Vec<Bound<'_, PyAny>> = events.try_iter().map_err(|e| retyped(py, e))?.collect::<PyResult<_>>()?;
         let texts: Vec<Text<'_>> = items.iter().map(|e| text(e, Input::Event)).collect::<PyResult<_>>()?;
         let slices: Vec<&[u8]> = texts.iter().map(Text::bytes).collect();
         PyList::new(py, self.match_batch(py, &slices, true)?.lists(py, &self.names_cache)?)
     }
 
-    /// Why the event does not match the rule of that name (KeyError if there is none); see
+    /// Why the event does not match the rule of that name (`NotFound`, a KeyError, if none); see
     /// `Pattern.explain`. EventBridge rules only.
-    fn explain(&self, py: Python<'_>, name: &str, event: &Bound<'_, PyAny>) -> PyResult<Vec<Py<PyAny>>> {
+    fn explain(&self, py: Python<'_>, name: &Bound<'_, PyAny>, event: &Bound<'_, PyAny>) -> PyResult<Vec<Py<PyAny>>> {
+        let name = text_argument(py, name, "name")?;
         if self.dialect != Dialect::EventBridge {
-            return Err(PyTypeError::new_err("explain applies to the eventbridge dialect"));
+            return Err(type_error(py, "explain applies to the eventbridge dialect"));
         }
         let source = self.view(py, |rules| Ok(Self::machine(rules).source(name).map(<[u8]>::to_vec)))?;
         let Some(source) = source else {
-            return Err(PyKeyError::new_err(name.to_owned()));
+            return Err(rule_not_found(py, name));
         };
         let event = text(event, Input::Event)?;
         let reasons = guard(py, || rulebus_core::explain::explain(&source, event.bytes()))?;
