@@ -38,6 +38,7 @@ lint: $(VENV)/.dev
 	cargo clippy -q --workspace --all-targets -- -D warnings
 	$(VENV)/bin/ruff check python tests benches
 	$(PY) -m mypy.stubtest rulebus --mypy-config-file pyproject.toml
+	$(PY) -m mypy --strict python/rulebus
 
 conformance: build-release
 	$(PY) $(SHARED)/conformance/check.py

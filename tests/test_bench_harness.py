@@ -1,7 +1,7 @@
 """The benchmark harness's counting and checking, on a tiny generated sample (no timing asserted).
 
-A stand-in for ../shared/bench is made in a temporary folder: a small generator with the
-citylots2 line schema and a rule-set file with exact expected counts.
+A stand-in for the citylots2 workload's folder (see README, 'Development') is made in a temporary
+folder: a small generator with the citylots2 line schema and a rule-set file with exact expected counts.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""EventBridge buses (spec/aws-semantics.md 3.1-3.6) on both stores: rules, targets, PutEvents,
+"""EventBridge buses (docs/semantics.md, 'EventBridge buses') on both stores: rules, targets, PutEvents,
 delivery, input shaping, retries and dead-letter queues. Time is a fake clock that the tests
 move; retries run when a test says so (``run_retries``), so nothing sleeps."""
 

@@ -1,4 +1,5 @@
-"""EventBridge archives and replays (spec/aws-semantics.md 3.7) on both stores."""
+"""EventBridge archives and replays ('Archiving and replaying events', EventBridge User Guide)
+on both stores."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The conformance corpora of ../shared/conformance as a test suite.
+"""The conformance corpora (``shared/conformance`` beside the repository, or $RULEBUS_SHARED) as a test suite.
 
 Every case must agree, or be listed in helpers.conformance.KNOWN_DEVIATIONS with the AWS fact that
 contradicts the source's expectation (AWS wins over the projects the cases come from).

@@ -1,8 +1,9 @@
 """SNS subscription filter policies: matching in both scopes, the limits, and SNS's error texts.
 
 Expectations come from:
-- ../shared/spec/aws-semantics.md 2.4 and 2.6, and eventbridge-patterns.md "Rules recorded against AWS"
-  (SNS error wording, the 150-combination rule, the 5-key rule) and 5.3;
+- Amazon SNS Developer Guide, 'Amazon SNS message attributes' and 'Amazon SNS message filtering', and
+  the rules recorded against AWS in docs/semantics.md, 'The pattern language' (SNS error wording, the
+  150-combination rule, the 5-key rule);
 - LocalStack's AWS-validated tests and snapshots (localstack/localstack,
   tests/aws/services/sns/test_sns_filter_policy.py and .snapshot.json, recorded 2024-05), cited as [ls];
 - the AWS SNS developer guide (numeric-value-matching, subscription-filter-policies), cited as [docs];
@@ -83,7 +84,7 @@ DOC_MESSAGE = {  # [docs] sns-subscription-filter-policies, "Example message wit
 
 # (id, policy, attributes, expected)
 ATTRIBUTE_CASES: list[tuple[str, dict[str, Any], dict[str, Attr], bool]] = [
-    # exact strings, AND across keys, OR across values (aws-semantics 2.6)
+    # exact strings, AND across keys, OR across values ('Amazon SNS message filtering')
     ("exact", {"store": ["example_corp"]}, {"store": _s("example_corp")}, True),
     ("exact-case-sensitive", {"store": ["example_corp"]}, {"store": _s("Example_corp")}, False),
     ("exact-missing", {"store": ["example_corp"]}, {"other": _s("example_corp")}, False),
@@ -115,7 +116,7 @@ ATTRIBUTE_CASES: list[tuple[str, dict[str, Any], dict[str, Attr], bool]] = [
         DOC_MESSAGE,
         False,
     ),
-    # Number attributes compare numerically (aws-semantics 2.4, 2.6)
+    # Number attributes compare numerically ('Amazon SNS message filtering')
     ("numeric-gt", {"price": [{"numeric": [">", 100]}]}, {"price": _n("120")}, True),
     ("numeric-gt-equal", {"price": [{"numeric": [">", 100]}]}, {"price": _n("100")}, False),
     ("numeric-gt-below", {"price": [{"numeric": [">", 100]}]}, {"price": _n("99.5")}, False),
@@ -136,7 +137,7 @@ ATTRIBUTE_CASES: list[tuple[str, dict[str, Any], dict[str, Attr], bool]] = [
     ("exact-number-float", {"price": [100.1]}, {"price": _n("100.1")}, True),
     ("exact-number-other", {"price": [100]}, {"price": _n("101")}, False),
     ("exact-number-string-attr", {"price": [100]}, {"price": _s("100")}, False),
-    # numbers compare as numbers, not text (aws-semantics 3.3, same engine)
+    # numbers compare as numbers, not text (as on EventBridge, same engine)
     ("exact-number-trailing-zero", {"price": [100]}, {"price": _n("100.0")}, True),
     ("exact-number-custom-type", {"price": [100]}, {"price": ("Number.int", "100")}, True),
     ("exact-string-custom-type", {"store": ["a"]}, {"store": ("String.custom", "a")}, True),
@@ -146,9 +147,9 @@ ATTRIBUTE_CASES: list[tuple[str, dict[str, Any], dict[str, Attr], bool]] = [
     ("ab-numbers-100", {"price": [{"anything-but": [100, 500]}]}, {"price": _n("100")}, False),
     ("ab-number-50", {"ci": [{"anything-but": [100]}]}, {"ci": _n("50")}, True),
     ("ab-number-100", {"ci": [{"anything-but": [100]}]}, {"ci": _n("100")}, False),
-    # a string list never excludes a number ("Rules recorded against AWS")
+    # a string list never excludes a number (recorded on AWS)
     ("ab-string-list-vs-number", {"ci": [{"anything-but": ["100"]}]}, {"ci": _n("100")}, True),
-    # String.Array: a JSON array in a string, each element matched (aws-semantics 2.4, 2.6) [docs]
+    # String.Array: a JSON array in a string, each element matched [docs]
     ("array-any", {"customer_interests": ["rugby", "football"]}, DOC_MESSAGE, True),
     ("array-none", {"customer_interests": ["tennis"]}, DOC_MESSAGE, False),
     ("array-prefix", {"ci": [{"prefix": "bas"}]}, {"ci": _a(["rugby", "basketball"])}, True),
@@ -166,7 +167,7 @@ ATTRIBUTE_CASES: list[tuple[str, dict[str, Any], dict[str, Attr], bool]] = [
     ("array-exists", {"store": [{"exists": True}]}, {"store": _a(["value1", "value2"])}, True),
     ("array-exact", {"store": ["value1"]}, {"store": _a(["value1", "value2"])}, True),  # [ls]
     ("array-exact-none", {"store": ["value1"]}, {"store": _a(["value2", "value3"])}, False),  # [ls]
-    # Binary attributes are ignored (aws-semantics 2.6) [docs]
+    # Binary attributes are ignored [docs]
     ("binary-ignored", {"img": ["aGVsbG8="]}, {"img": ("Binary", b"hello")}, False),
     ("binary-beside", {"store": ["a"]}, {"store": _s("a"), "img": ("Binary", b"\x00\xff")}, True),
     # string operators
@@ -331,7 +332,7 @@ BODY_CASES: list[tuple[str, dict[str, Any], Any, bool]] = [
     ("s3-multi", S3_POLICY, S3_MULTI, True),
     ("s3-removed", S3_POLICY, S3_REMOVED, False),
     ("s3-home", S3_POLICY, S3_HOME, False),
-    # dots in keys match either nesting ("Rules recorded against AWS") [ls]
+    # dots in keys match either nesting (recorded on AWS) [ls]
     ("dot-nested", {"object.nested": ["string.value"]}, {"object": {"nested": "string.value"}}, True),
     ("dot-flat", {"object.nested": ["string.value"]}, {"object.nested": "string.value"}, True),
     ("dot-other", {"object.nested": ["string.value"]}, {"object": {"nested": "test-auto"}}, False),
@@ -350,7 +351,7 @@ BODY_CASES: list[tuple[str, dict[str, Any], Any, bool]] = [
     ("num-array", {"price": [100, 500]}, {"price": [100, 50]}, True),
     ("num-array-none", {"price": [500]}, {"price": [100, 50]}, False),
     ("num-eq-exponent", {"price_usd": [{"numeric": ["=", 301.5]}]}, {"price_usd": 3.015e2}, True),  # [docs]
-    # exists:false holds when an ancestor is missing ("Rules recorded against AWS")
+    # exists:false holds when an ancestor is missing (recorded on AWS)
     ("exists-false-ancestor", {"a": {"b": [{"exists": False}]}}, {"c": 1}, True),
     # $or in the body, nested $or; branches of $or OR, everything else ANDs
     (
@@ -441,7 +442,7 @@ def test_message_body(policy: dict[str, Any], body: Any, expected: bool) -> None
     ids=["text", "json-string", "array", "number", "null", "true", "truncated"],
 )
 def test_message_body_not_an_object(body: str) -> None:
-    # [ls] test_filter_policy_on_message_body; aws-semantics 2.6: no match, no error
+    # [ls] test_filter_policy_on_message_body: no match, no error
     fp = rulebus.FilterPolicy('{"a": [{"exists": false}]}', scope="MessageBody")
     assert fp.matches(body=body) is False
     fp = rulebus.FilterPolicy('{"a": [{"anything-but": "x"}]}', scope="MessageBody")
@@ -494,7 +495,7 @@ ERROR_CASES: list[tuple[str, str, str]] = [
     ),
     ("rule-no-list", '{"key_a":"value_one"}', '"key_a" must be an object or an array'),  # [ls]
     ("empty-array", '{"Amount":[]}', "Empty arrays are not allowed"),  # aws/aws-cdk#16549
-    ("not-object", "[1,2]", "Filter is not an object"),  # spec 5.3: the EventBridge texts
+    ("not-object", "[1,2]", "Filter is not an object"),  # recorded on AWS: the EventBridge texts
     ("numeric-empty", _leaf({"numeric": []}), "Invalid member in numeric match: ]"),  # [ls]
     (
         "numeric-op-word",
@@ -540,12 +541,12 @@ ERROR_CASES: list[tuple[str, str, str]] = [
     ("ab-suffix", _leaf({"anything-but": {"suffix": "test"}}), "Unsupported anything-but pattern: suffix"),
     ("ab-exists", _leaf({"anything-but": {"exists": False}}), "Unsupported anything-but pattern: exists"),
     ("ab-prefix-bool", _leaf({"anything-but": {"prefix": False}}), "prefix match pattern must be a string"),
-    # CIDR (aws-semantics 2.6)
+    # CIDR ('Amazon SNS message filtering')
     ("cidr-no-slash", _leaf({"cidr": "hello"}), "Malformed CIDR, one '/' required"),
     ("cidr-mask", _leaf({"cidr": "10.0.0.0/ab"}), "Malformed CIDR, mask bits must be an integer"),
     ("cidr-ip", _leaf({"cidr": "xx.11.xx/24"}), "Nonstandard IP address: xx.11.xx"),
     ("cidr-number", _leaf({"cidr": 5}), "prefix match pattern must be a string"),
-    # JSON syntax: "failed to parse JSON. " + Jackson's message ("Rules recorded against AWS", 2.6)
+    # JSON syntax: "failed to parse JSON. " + Jackson's message (recorded on AWS)
     (
         "json-unquoted-name",
         '{invalid: ["a"]}',
@@ -621,13 +622,13 @@ def test_nested_policy_needs_message_body() -> None:
 
 
 def test_structure_check_before_scope_check() -> None:
-    # "Rules recorded against AWS": the first scalar-valued key is reported, operator names included
+    # Recorded on AWS: the first scalar-valued key is reported, operator names included
     err = _policy_error('{"key": {"suffix": "v"}}', "MessageAttributes")
     assert err.reason == '"suffix" must be an object or an array'
 
 
 # ---------------------------------------------------------------------------------------------------
-# Limits: 5 top-level keys; 150 combinations (eventbridge-patterns.md "SNS complexity (the 150 limit)")
+# Limits: 5 top-level keys; 150 combinations (docs/semantics.md, 'The pattern language')
 # ---------------------------------------------------------------------------------------------------
 
 
@@ -653,7 +654,7 @@ def test_five_keys_counts_top_level_only() -> None:
     rulebus.FilterPolicy(json.dumps(policy), scope="MessageBody")
 
 
-# (id, scope, policy, total per the spec's formula)
+# (id, scope, policy, total per SNS's formula, as docs/semantics.md 'The pattern language' gives it)
 COMPLEXITY_CASES: list[tuple[str, str, dict[str, Any], int]] = [
     ("one-key-150", "MessageAttributes", {"key": _values(150)}, 150),
     ("one-key-151", "MessageAttributes", {"key": _values(151)}, 151),  # [ls]

@@ -4,8 +4,9 @@ Each hostile input gets a clear exception (InvalidEventError / InvalidPatternErr
 or the correct answer. Inputs that could overflow a native stack run in a child interpreter, so that
 a crash fails one test instead of killing the session.
 
-Expectations: ../shared/spec/eventbridge-patterns.md ("Rules recorded against AWS", 1.1 for duplicate
-pattern keys, 1.3 for duplicate event keys and non-object events) and DESIGN.md (accepted input types).
+Expectations: the rules recorded against AWS (docs/semantics.md, 'The pattern language'), aws/event-ruler
+for duplicate pattern keys, duplicate event keys and non-object events, and the README's 'API' (accepted
+input types).
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def test_forms_agree(pattern: str, event: str, expected: bool, pattern_form: str
 
 
 def test_mapping_that_is_not_a_dict() -> None:
-    # DESIGN.md: "a Python mapping"; the stub types inputs as Mapping[str, Any]
+    # README, 'API': "str, bytes or a mapping"; the stub types inputs as Mapping[str, Any]
     pattern = types.MappingProxyType({"source": ["com.shop"], "detail": {"n": [{"numeric": [">", 1]}]}})
     event = types.MappingProxyType({"source": "com.shop", "detail": types.MappingProxyType({"n": 2})})
     assert rulebus.Pattern(pattern).matches(event) is True
@@ -200,7 +201,7 @@ def test_trailing_content_after_the_event() -> None:
 )
 @pytest.mark.parametrize("form", ["str", "bytes"])
 def test_top_level_not_an_object(event: str, form: str) -> None:
-    # spec 1.3: "Event must be a JSON object"
+    # event-ruler: "Event must be a JSON object"
     assert _match(X, FORMS[form](event)) == "InvalidEventError"
     assert _match('{"a": [{"exists": false}]}', FORMS[form](event)) == "InvalidEventError"
 
@@ -232,7 +233,7 @@ ENVELOPE_HEAD = '{"id": "1", "account": "1", "source": "s", "time": "t", "region
     ids=["nan", "infinity", "invalid-utf8", "trailing-comma"],
 )
 def test_test_event_pattern_not_json(event: Any) -> None:
-    # spec "Rules recorded against AWS": text that is not JSON gives "Parameter Event is not valid."
+    # Recorded on AWS: text that is not JSON gives "Parameter Event is not valid."
     with pytest.raises(InvalidEventError) as info:
         rulebus.test_event_pattern('{"source": ["s"]}', event)
     assert str(info.value) == "Parameter Event is not valid."
@@ -349,7 +350,7 @@ NEAR = 900
 DOTTED_NEAR = json.dumps({".".join(["a"] * NEAR): [1]})
 
 ISOLATED: dict[str, Callable[[], Any]] = {
-    # the pattern names the deep path (a dotted key matches nested objects, "Rules recorded against AWS")
+    # the pattern names the deep path (a dotted key matches nested objects, recorded on AWS)
     "dotted-pattern": lambda: rulebus.Pattern(DOTTED).matches(_deep_objects()),
     "dotted-pattern-other-leaf": lambda: rulebus.Pattern(DOTTED).matches(_deep_objects("2")),
     "dotted-pattern-bytes": lambda: rulebus.Pattern(DOTTED).matches(_deep_objects().encode()),
@@ -501,7 +502,7 @@ DUP_EVENT = '{"x": "1", "x": "2"}'
 
 @pytest.mark.parametrize("form", ["str", "bytes", "bytearray", "memoryview"])
 def test_duplicate_keys_in_event_keep_both(form: str) -> None:
-    # spec 1.3: both values are kept; rules for "1" or "2" match
+    # event-ruler: both values are kept; rules for "1" or "2" match
     event = FORMS[form](DUP_EVENT)
     assert rulebus.Pattern('{"x": ["1"]}').matches(event) is True
     event = FORMS[form](DUP_EVENT)
@@ -512,7 +513,7 @@ def test_duplicate_keys_in_event_keep_both(form: str) -> None:
 
 @pytest.mark.parametrize("form", ["str", "bytes", "bytearray", "memoryview"])
 def test_duplicate_keys_in_pattern_last_wins(form: str) -> None:
-    # spec 1.1: the last occurrence wins
+    # event-ruler, as EventBridge: the last occurrence wins
     pattern = rulebus.Pattern(FORMS[form]('{"x": ["1"], "x": ["2"]}'))
     assert pattern.matches('{"x": "2"}') is True
     assert pattern.matches('{"x": "1"}') is False

@@ -159,7 +159,7 @@ def test_empty_attribute() -> None:
 
 
 def test_empty_string_value_verified_text() -> None:
-    """The one text the spec records from real AWS (LocalStack snapshot)."""
+    """The one text recorded from real AWS (LocalStack snapshot)."""
     rejects(
         {"ErrorDetails": {"StringValue": "", "DataType": "String"}},
         "Message (user) attribute 'ErrorDetails' must contain a non-empty value of type 'String'.",

@@ -1,12 +1,12 @@
 """EventBridge event-pattern validation: every reason AWS gives, word for word.
 
 Sources of the expected texts (never the engine's output):
-- ../shared/spec/eventbridge-patterns.md, "Rules recorded against AWS", section 3 (errors table)
-  and 5.2 (AWS-recorded reasons);
-- ../shared/spec/aws-semantics.md section 3.3;
+- the reasons recorded against AWS (see docs/semantics.md, 'The pattern language') and the texts
+  of aws/event-ruler's compiler (JsonRuleCompiler, Range, CIDR, WildcardParser), which AWS gives;
+- EventBridge User Guide, 'Amazon EventBridge event patterns';
 - LocalStack's AWS-validated SNS snapshots (localstack/localstack,
   tests/aws/services/sns/test_sns_filter_policy.snapshot.json) for the numeric reasons that SNS
-  and EventBridge share (the same event-ruler compiler, spec 5.3).
+  and EventBridge share (the same event-ruler compiler).
 
 ``InvalidPatternError.reason`` is the reason alone; ``str(error)`` is
 "Event pattern is not valid. Reason: <reason>", possibly followed by "\\n at [Source: ...]" for
@@ -16,7 +16,7 @@ Not pinned down (no AWS-recorded text found), so not asserted here:
 - a pattern longer than 4096 characters (the API's EventPattern constraint; the quota is 2048):
   the text would come from the request validator (a ValidationException "1 validation error
   detected: ..."), not from InvalidEventPatternException, and no recording of it was found;
-- a pattern with too many ``$or`` combinations (aws-semantics.md 3.3 says ">1000"; no text found);
+- a pattern with too many ``$or`` combinations (the user guide says ">1000"; no text found);
 - the wildcard complexity limit ("Rule is too complex - ..."): the text is known, the threshold not.
 """
 
@@ -40,9 +40,9 @@ def _leaf(expr: object) -> str:
     return json.dumps({"x": [expr]})
 
 
-# (id, pattern text, reason). Each reason is AWS's text, cited by the spec section it comes from.
+# (id, pattern text, reason). Each reason is AWS's text, cited by where it comes from.
 CASES: list[tuple[str, str, str]] = [
-    # --- structure (spec 3 table, 5.2) ---
+    # --- structure (event-ruler; recorded on AWS) ---
     ("not-object-array", "[1,2]", "Filter is not an object"),
     ("not-object-string", '"abc"', "Filter is not an object"),
     ("not-object-number", "123", "Filter is not an object"),
@@ -57,14 +57,14 @@ CASES: list[tuple[str, str, str]] = [
     ("empty-array-nested", '{"a": {"b": []}}', "Empty arrays are not allowed"),
     ("empty-object", '{"x": {}}', "Empty objects are not allowed"),
     ("nested-array-value", '{"x": [["a"]]}', "Match value must be String, number, true, false, or null"),
-    # --- operators (spec 3 table, 5.2; operators are case-sensitive, aws-semantics 3.3) ---
+    # --- operators (event-ruler; recorded on AWS; operators are case-sensitive) ---
     ("unknown-operator", _leaf({"foo": "bar"}), "Unrecognized match type foo"),
     ("unknown-operator-hyphen", _leaf({"wrong-operator": True}), "Unrecognized match type wrong-operator"),
     ("wrong-case-numeric", _leaf({"NUMERIC": [">", 1]}), "Unrecognized match type NUMERIC"),
     ("wrong-case-exists", _leaf({"EXISTS": True}), "Unrecognized match type EXISTS"),
     ("wrong-case-prefix", _leaf({"Prefix": "a"}), "Unrecognized match type Prefix"),
     ("two-keys", _leaf({"prefix": "a", "suffix": "b"}), "Only one key allowed in match expression"),
-    # --- non-string operands (spec 3 table, 5.2; SNS snapshots for null / list operands) ---
+    # --- non-string operands (event-ruler; recorded on AWS; SNS snapshots for null / list operands) ---
     ("prefix-number", _leaf({"prefix": 5}), "prefix match pattern must be a string"),
     ("prefix-null", _leaf({"prefix": None}), "prefix match pattern must be a string"),
     ("prefix-list", _leaf({"prefix": ["a"]}), "prefix match pattern must be a string"),
@@ -78,9 +78,9 @@ CASES: list[tuple[str, str, str]] = [
     ("eic-number", _leaf({"equals-ignore-case": 5}), "equals-ignore-case match pattern must be a string"),
     ("eic-list", _leaf({"equals-ignore-case": ["a"]}), "equals-ignore-case match pattern must be a string"),
     ("exactly-number", _leaf({"exactly": 5}), "exact match pattern must be a string"),
-    # cidr's non-string operand is reported with the prefix text (spec 5.2)
+    # cidr's non-string operand is reported with the prefix text (recorded on AWS)
     ("cidr-number", _leaf({"cidr": 5}), "prefix match pattern must be a string"),
-    # --- numeric (spec 3 table, 5.2, SNS snapshots) ---
+    # --- numeric (event-ruler; recorded on AWS; SNS snapshots) ---
     ("numeric-not-array", _leaf({"numeric": 5}), "Value of numeric must be an array."),
     ("numeric-empty", _leaf({"numeric": []}), "Invalid member in numeric match: ]"),
     ("numeric-first-not-operator", _leaf({"numeric": [1, "<="]}), "Invalid member in numeric match: 1"),
@@ -111,18 +111,18 @@ CASES: list[tuple[str, str, str]] = [
         _leaf({"numeric": [">", 1, "<", 5, "<", 6]}),
         "Too many terms in numeric range expression",
     ),
-    # numbers outside double, or not exactly representable (spec 3 table, probe)
+    # numbers outside double, or not exactly representable (event-ruler, checked by running it)
     ("numeric-overflow", '{"x": [{"numeric": [">", 1e400]}]}', "Cannot compare number : 1e400"),
     (
         "numeric-inexact",
         '{"x": [{"numeric": ["=", 0.10000000000000000001]}]}',
         "Cannot compare number : 0.10000000000000000001",
     ),
-    # --- exists (spec 3 table; SNS snapshots) ---
+    # --- exists (event-ruler; SNS snapshots) ---
     ("exists-string", _leaf({"exists": "yes"}), "exists match pattern must be either true or false."),
     ("exists-null", _leaf({"exists": None}), "exists match pattern must be either true or false."),
     ("exists-number", _leaf({"exists": 1}), "exists match pattern must be either true or false."),
-    # --- anything-but (spec 3 table, 5.2, "Rules recorded against AWS") ---
+    # --- anything-but (event-ruler; recorded on AWS) ---
     (
         "ab-mixed-list",
         _leaf({"anything-but": ["a", 1]}),
@@ -169,20 +169,20 @@ CASES: list[tuple[str, str, str]] = [
         _leaf({"anything-but": {"equals-ignore-case": [None]}}),
         AB_EIC,
     ),
-    # --- wildcard (spec 1.2, 3 table, 5.2) ---
+    # --- wildcard (event-ruler's WildcardParser; recorded on AWS) ---
     ("wildcard-consecutive", _leaf({"wildcard": "a**b"}), "Consecutive wildcard characters at pos 2"),
     ("wildcard-consecutive-start", _leaf({"wildcard": "**"}), "Consecutive wildcard characters at pos 1"),
     # JSON text "a\\b" is the three characters a, backslash, b
     ("wildcard-bad-escape", '{"x": [{"wildcard": "a\\\\b"}]}', "Invalid escape character at pos 2"),
     ("wildcard-bad-escape-first", '{"x": [{"wildcard": "\\\\x"}]}', "Invalid escape character at pos 1"),
-    # --- $or (spec 1.1, 3 table: JsonRuleCompiler's texts) ---
+    # --- $or (event-ruler: JsonRuleCompiler's texts) ---
     ("or-one-object", '{"$or": [{"a": [1]}]}', "There must have at least 2 Objects in $or relationship."),
     (
         "or-reserved-word",
         '{"$or": [{"numeric": 123}, {"b": [1]}]}',
         "numeric is Ruler reserved fieldName which cannot be used inside $or.",
     ),
-    # --- JSON syntax: Jackson's own message, nothing in front (spec 3 table, 5.2) ---
+    # --- JSON syntax: Jackson's own message, nothing in front (event-ruler; recorded on AWS) ---
     ("json-trailing-comma", '{"x": [1,}', "Unexpected character ('}' (code 125)): expected a value"),
     (
         "json-bare-word",
@@ -197,7 +197,7 @@ CASES: list[tuple[str, str, str]] = [
     ),
 ]
 
-# CIDR reasons are IllegalArgumentExceptions, not parser errors: no location suffix (spec 5.2).
+# CIDR reasons are IllegalArgumentExceptions, not parser errors: no location suffix (recorded on AWS).
 CIDR_CASES: list[tuple[str, str, str]] = [
     ("cidr-no-slash", _leaf({"cidr": "hello"}), "Malformed CIDR, one '/' required"),
     ("cidr-two-slashes", _leaf({"cidr": "10.0.0.0/8/8"}), "Malformed CIDR, one '/' required"),
@@ -259,7 +259,7 @@ def test_same_reason_from_a_mapping() -> None:
 
 
 def test_pattern_length_limit() -> None:
-    # The API caps EventPattern at 4096 characters (spec 5.1, aws-semantics 3.3). AWS's text for a
+    # The API caps EventPattern at 4096 characters (EventBridge API Reference, PutRule). AWS's text for a
     # longer pattern is not recorded, so only the boundary and the exception's base class are held.
     head, tail = '{"a": ["', '"]}'
     at_limit = head + "x" * (4096 - len(head) - len(tail)) + tail
@@ -275,14 +275,14 @@ def _or_product(groups: int, branches: int) -> str:
 
 
 def test_or_combination_limit() -> None:
-    # aws-semantics 3.3: more than 1000 $or combinations is an InvalidEventPatternException; the
+    # The user guide: more than 1000 $or combinations is an InvalidEventPatternException; the
     # reason text is not recorded, so it is not asserted.
     rulebus.Pattern(_or_product(3, 10))  # 1000
     with pytest.raises(InvalidPatternError):
         rulebus.Pattern(_or_product(10, 2))  # 1024
 
 
-# Patterns EventBridge accepts ("Rules recorded against AWS", spec 1.2, 3.3): the validator must not
+# Patterns EventBridge accepts (recorded on AWS; event-ruler): the validator must not
 # be stricter than AWS.
 VALID = [
     ("empty-prefix", _leaf({"prefix": ""})),
@@ -323,7 +323,7 @@ def test_valid_patterns_compile(pattern: str) -> None:
     rulebus.Pattern(pattern)
 
 
-# --- TestEventPattern's envelope (spec "Rules recorded against AWS", 5.1; aws-semantics 3.3) ---
+# --- TestEventPattern's envelope (recorded on AWS; EventBridge API Reference, TestEventPattern) ---
 
 ENVELOPE = {
     "version": "0",

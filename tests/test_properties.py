@@ -176,7 +176,7 @@ def test_engine_agrees_with_reference(
 
 @given(st.data())
 def test_duplicate_pattern_keys_last_wins(cases: Counter[str], data: st.DataObject) -> None:
-    """A key given twice in a pattern object: the last occurrence wins (aws-semantics 3.3)."""
+    """A key given twice in a pattern object: the last occurrence wins (as EventBridge does)."""
     pattern, event = data.draw(any_patterns_and_events())
     leaf_keys = [k for k, v in pattern.items() if k != "$or" and isinstance(v, list)]
     assume(leaf_keys)
@@ -259,10 +259,10 @@ def test_mutated_event_text(cases: Counter[str], data: st.DataObject) -> None:
         assert isinstance(result, bool), why
 
 
-# --- examples from the spec, held by the reference and the engine ---------------------------------
+# --- documented examples, held by the reference and the engine ----------------------------------------
 
 SPEC_EXAMPLES = [
-    # (pattern, event, expected); eventbridge-patterns.md 1.3 and "Rules recorded against AWS"
+    # (pattern, event, expected); event-ruler's value semantics and the rules recorded on AWS
     ({"x": [1]}, {"x": 1.0}, True),
     ({"x": [1]}, {"x": 1e0}, True),
     ({"x": [{"numeric": ["=", 3.018e2]}]}, {"x": 301.8}, True),

@@ -1,4 +1,4 @@
-"""SQS standard-queue semantics (spec/aws-semantics.md section 1) on both stores.
+"""SQS standard-queue semantics (docs/semantics.md, 'SQS queues') on both stores.
 
 Every test runs on the memory store and on an SQLite file; time is a fake clock the tests move,
 so nothing sleeps, except the long-polling test, which needs a real thread and a real wait.
@@ -76,7 +76,7 @@ def test_message_attributes_and_digest(queue: Queue) -> None:
         },
     }
     sent = queue.send("x", message_attributes=attributes)
-    assert sent.md5_of_message_attributes == "c932db14a896c663f83c260297d594ff"  # spec 1.4 vector
+    assert sent.md5_of_message_attributes == "c932db14a896c663f83c260297d594ff"  # the guide's vector
 
     (plain,) = queue.receive()
     assert plain.message_attributes == {}
@@ -188,7 +188,7 @@ def test_change_visibility_errors(queue: Queue, clock: FakeClock) -> None:
 
 
 # ------------------------------------------------------------------------------------------
-# Receipt handles (spec 1.6).
+# Receipt handles (Amazon SQS Developer Guide, 'Amazon SQS visibility timeout').
 
 
 def test_garbage_receipt_handle(queue: Queue) -> None:
@@ -284,7 +284,7 @@ def test_body_rules(broker: Broker) -> None:
         queue.send("x" * 1025)
     with aws_error("InvalidParameterValue"):
         queue.send("é" * 513)  # 1026 bytes in UTF-8
-    # Attribute names, types and values count toward the size (spec 1.3).
+    # Attribute names, types and values count toward the size (SQS API Reference, SendMessage).
     with aws_error("InvalidParameterValue"):
         queue.send("x" * 1000, message_attributes={"name": {"DataType": "String", "StringValue": "v" * 20}})
     with aws_error("InvalidMessageContents"):
@@ -579,7 +579,7 @@ def test_queue_recreate_delay_is_configurable(tmp_path: Path, clock: FakeClock) 
 
 def test_error_codes(broker: Broker) -> None:
     """``code`` is the modeled shape name, ``query_code`` the legacy code, ``status`` the HTTP
-    status (spec section 0's table)."""
+    status (docs/semantics.md, 'Errors')."""
     queue = broker.queue("orders")
     expected = {
         "QueueDoesNotExist": ("AWS.SimpleQueueService.NonExistentQueue", 400),

@@ -1,11 +1,11 @@
 """SQS queue names and queue attributes: defaults, ranges and AWS's error texts, word for word.
 
 Sources of the expected texts (never the module's output):
-- ../shared/spec/aws-semantics.md 1.1 (name text, "Unknown Attribute ...", "Modifying queue type is
+- texts recorded against AWS (name text, "Unknown Attribute ...", "Modifying queue type is
   not supported.", "You can specify the DeduplicationScope only when FifoQueue is set to true."),
-  1.2 (defaults and ranges), 1.8 and 1.9;
-- texts the spec does not give, taken from emulator test suites that assert AWS's wording
-  (marked "not in spec" below): "Invalid value for the parameter <X>.", the RedrivePolicy and
+  SQS API Reference, CreateQueue and SetQueueAttributes (defaults and ranges), dead-letter and FIFO;
+- texts AWS does not document, taken from emulator test suites that assert AWS's wording
+  (marked "undocumented text" below): "Invalid value for the parameter <X>.", the RedrivePolicy and
   RedriveAllowPolicy reasons, the FIFO-name text, the SSE conflict text.
 
 Not pinned down, so asserted only by code (not text): FifoThroughputLimit on a standard queue (text
@@ -91,7 +91,7 @@ def test_fifo_name_needs_fifo_queue_attribute() -> None:
     assert error.code == "InvalidParameterValue"
 
 
-def test_fifo_queue_attribute_needs_fifo_name() -> None:  # text not in spec
+def test_fifo_queue_attribute_needs_fifo_name() -> None:  # undocumented text
     error = error_of(QueueAttributes.from_aws, "foo-bar", {"FifoQueue": "true"})
     assert error.code == "InvalidParameterValue"
     assert error.message == (
@@ -194,7 +194,7 @@ def test_range_edges_accepted(attribute: str, low: int, high: int) -> None:
 
 @pytest.mark.parametrize(("attribute", "low", "high"), RANGES)
 @pytest.mark.parametrize("bad", ["below", "above", "", " 6", "5.5", "1e3", "abc", "true"])
-def test_range_refusals(attribute: str, low: int, high: int, bad: str) -> None:  # text not in spec
+def test_range_refusals(attribute: str, low: int, high: int, bad: str) -> None:  # undocumented text
     value = {"below": str(low - 1), "above": str(high + 1)}.get(bad, bad)
     error = error_of(QueueAttributes.from_aws, "q", {attribute: value})
     assert error.code == "InvalidAttributeValue"
@@ -486,7 +486,7 @@ def test_kms_key_turns_sqs_sse_off() -> None:
     assert shown["KmsDataKeyReusePeriodSeconds"] == "300"
 
 
-def test_both_kinds_of_sse_refused() -> None:  # text not in spec
+def test_both_kinds_of_sse_refused() -> None:  # undocumented text
     error = error_of(
         QueueAttributes.from_aws, "q", {"SqsManagedSseEnabled": "true", "KmsMasterKeyId": "alias/aws/sqs"}
     )

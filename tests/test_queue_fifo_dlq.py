@@ -1,4 +1,4 @@
-"""SQS FIFO queues (spec 1.9) and dead-letter queues (spec 1.8) on both stores.
+"""SQS FIFO queues and dead-letter queues (docs/semantics.md, 'SQS queues') on both stores.
 
 The fixtures (a fake clock, a broker per store) come from conftest.py and tests/helpers; nothing
 sleeps and no assertion is about how long anything took.
@@ -220,7 +220,7 @@ def test_standard_queue_refuses_deduplication_id_and_accepts_group(broker: Broke
         "that is not valid for this queue type.",
     ):
         queue.send("x", message_deduplication_id="d")
-    sent = queue.send("x", message_group_id="tenant-1")  # fair queues (spec 1.9)
+    sent = queue.send("x", message_group_id="tenant-1")  # fair queues
     assert sent.sequence_number is None
     (message,) = queue.receive(attribute_names=["All"])
     assert message.attributes["MessageGroupId"] == "tenant-1"

@@ -1,4 +1,4 @@
-"""Model-based fuzzing of queue state (spec/aws-semantics.md 1.5, 1.6, 1.9) on both stores.
+"""Model-based fuzzing of queue state (docs/semantics.md, 'SQS queues') on both stores.
 
 A hypothesis state machine drives one standard queue and one FIFO queue (explicit deduplication
 ids, content-based deduplication off) through sends, receives, deletes, visibility changes and
@@ -98,7 +98,8 @@ class QueueMachine(RuleBasedStateMachine):
         self.fifo = self.broker.queue("orders.fifo", fifo_queue=True)
         # message id -> model state; deleted messages are removed.
         self.messages: dict[bool, dict[str, ModelMessage]] = {False: {}, True: {}}
-        # FIFO deduplication id -> (window end, message id); survives delete (spec 1.9).
+        # FIFO deduplication id -> (window end, message id); survives delete
+        # ('Amazon SQS FIFO queue key terms').
         self.deduplication: dict[str, tuple[float, str]] = {}
         self.sent = 0
         RUNS[self.store] += 1
@@ -247,7 +248,7 @@ class QueueMachine(RuleBasedStateMachine):
     # ------------------------------------------------------------------ rules: delete, visibility
 
     def usable(self, handle: Handle) -> bool:
-        """Standard queues accept any handle ever issued (spec 1.6); FIFO only the latest one while
+        """Standard queues accept any handle ever issued (recorded on AWS); FIFO only the latest one while
         its visibility lasts (an expired FIFO handle is tested on its own below)."""
         if not handle.fifo:
             return True
@@ -269,7 +270,7 @@ class QueueMachine(RuleBasedStateMachine):
         queue = self.queue(handle.fifo)
         model = self.messages[handle.fifo].get(handle.message_id)
         if model is None:
-            # Spec 1.6: CMV on a deleted message is InvalidParameterValue.
+            # Recorded on AWS: CMV on a deleted message is InvalidParameterValue.
             with pytest.raises(AwsError) as info:
                 queue.change_visibility(handle.receipt_handle, timeout)
             assert info.value.code == "InvalidParameterValue"

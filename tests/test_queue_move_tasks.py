@@ -1,4 +1,4 @@
-"""SQS message move tasks (dead-letter queue redrive, spec 1.8) on both stores.
+"""SQS message move tasks (dead-letter queue redrive; SQS API Reference) on both stores.
 
 The brokers here run no background threads: the tests step the tasks with
 ``broker.run_message_move_tasks()`` after moving the fake clock, so every count is deterministic.

@@ -1,4 +1,5 @@
-"""Several processes on one SQLite file (spec/aws-semantics.md 1.5, 1.6): real time, real processes.
+"""Several processes on one SQLite file (docs/semantics.md, 'Stores: memory and
+SQLite'): real time, real processes.
 
 * A sender process and a receiver process share a queue: 10,000 messages sent in batches of 10 are
   each received once and deleted (the visibility timeout, 300 s, is long enough that no message

@@ -1,5 +1,6 @@
-"""ReceiveMessage's ReceiveRequestAttemptId and the in-flight limit (OverLimit), spec 1.5, on both
-stores. The fixtures (a fake clock, a broker on each store) come from conftest.py and tests/helpers."""
+"""ReceiveMessage's ReceiveRequestAttemptId and the in-flight limit (OverLimit; SQS API
+Reference, ReceiveMessage), on both stores. The fixtures (a fake clock, a broker on each store)
+come from conftest.py and tests/helpers."""
 
 from __future__ import annotations
 

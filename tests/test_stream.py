@@ -1,4 +1,4 @@
-"""Kinesis streams (spec/aws-semantics.md section 4) on both stores: creation, describe, puts and
+"""Kinesis streams (docs/semantics.md, 'Kinesis streams') on both stores: creation, describe, puts and
 their routing, iterators and GetRecords, retention, resharding, and named consumers. Time is a
 fake clock that the tests move, so nothing sleeps."""
 

@@ -1,4 +1,4 @@
-"""SNS standard-topic semantics (spec/aws-semantics.md section 2) on an in-memory broker."""
+"""SNS standard-topic semantics (docs/semantics.md, 'SNS topics') on an in-memory broker."""
 
 from __future__ import annotations
 

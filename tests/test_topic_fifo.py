@@ -1,4 +1,4 @@
-"""SNS FIFO topics (spec/aws-semantics.md 2.1-2.3, 2.5) on an in-memory broker with a fake clock."""
+"""SNS FIFO topics (docs/semantics.md, 'FIFO topics') on an in-memory broker with a fake clock."""
 
 from __future__ import annotations
 
@@ -155,7 +155,7 @@ def test_bad_attribute_values(broker: Broker) -> None:
 def test_fifo_and_standard_queues_subscribe(broker: Broker, topic: Topic) -> None:
     topic.subscribe(broker.queue("a.fifo"))
     topic.subscribe("arn:aws:sqs:us-east-1:000000000000:b.fifo")
-    topic.subscribe(broker.queue("standard"))  # allowed since 2023 (spec 7)
+    topic.subscribe(broker.queue("standard"))  # allowed since 2023
     assert [s.endpoint.rsplit(":", 1)[1] for s in topic.subscriptions] == ["a.fifo", "b.fifo", "standard"]
 
 

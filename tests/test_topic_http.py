@@ -1,4 +1,4 @@
-"""HTTP/S subscriptions (spec/aws-semantics.md 2.2, 2.5, 2.7) against a local HTTP server.
+"""HTTP/S subscriptions (docs/semantics.md, 'SNS topics') against a local HTTP server.
 
 The server runs in a thread on 127.0.0.1 (port 0) and records every request. Deliveries happen
 after publish and subscribe return, on the subscription's delivery lane, so the tests wait for

@@ -1,4 +1,4 @@
-"""SetSubscriptionAttributes and GetSubscriptionAttributes (spec/aws-semantics.md 2.2, 2.6), on
+"""SetSubscriptionAttributes and GetSubscriptionAttributes (SNS API Reference), on
 both stores; on SQLite a change made through one broker governs another broker's publishes."""
 
 from __future__ import annotations

@@ -5,6 +5,8 @@ from typing import Any, Literal, final
 
 from typing_extensions import TypeAlias
 
+from rulebus.stores.records import QueueRecord
+
 __all__ = [
     "DeliveryCounter",
     "FanOut",
@@ -174,8 +176,8 @@ class StoredMessage:
 class MemoryQueue:
     """One queue of the memory store: its record, its messages in send order and by visibility."""
 
-    def __new__(cls, record: Any) -> MemoryQueue: ...
-    record: Any
+    def __new__(cls, record: QueueRecord) -> MemoryQueue: ...
+    record: QueueRecord
     @property
     def deduplication(self) -> dict[tuple[str, str], tuple[float, str, str | None]]: ...
     @property

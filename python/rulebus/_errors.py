@@ -95,7 +95,8 @@ class ParameterTypeError(AwsError, TypeError):
 
 
 #: SQS's errors: modeled shape name (``AwsError.code``) -> (legacy query code, HTTP status), from
-#: spec section 0 ("SQS JSON error mechanics"). Unmodeled errors are keyed by their legacy code.
+#: the SQS API Reference's errors and botocore's SQS model (awsQueryError). Unmodeled errors
+#: are keyed by their legacy code.
 SQS_ERRORS: dict[str, tuple[str, int]] = {
     "QueueDoesNotExist": ("AWS.SimpleQueueService.NonExistentQueue", 400),
     "QueueNameExists": ("QueueAlreadyExists", 400),
@@ -129,7 +130,7 @@ def sqs_error(code: str, message: str, sender_fault: bool = True) -> AwsError:
 def constraint_error(value: object, where: str, constraint: str) -> AwsError:
     """The request-model failure AWS's JSON services answer with when a parameter breaks its
     shape: ValidationException "1 validation error detected: Value '<v>' at '<where>' failed to
-    satisfy constraint: <constraint>" (spec 3.2, 3.5)."""
+    satisfy constraint: <constraint>" (EventBridge API Reference, 'Common Errors')."""
     return AwsError(
         "ValidationException",
         f"1 validation error detected: Value '{value}' at '{where}' "

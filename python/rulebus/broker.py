@@ -1,6 +1,6 @@
 """The broker: owns the store and the clock, and hands out queues, topics and event buses by name.
 
-Why it exists (DESIGN.md, "The messaging layer"): one object decides where state lives (memory
+Why it exists (docs/architecture.md, 'The Python package'): one object decides where state lives (memory
 without a path, SQLite with one), which region and account ARNs carry, and what time it is, so
 that queues, topics and buses (and later streams) share them without knowing about each other.
 """
@@ -37,11 +37,11 @@ from rulebus.targets import Targets
 
 __all__ = ["Broker"]
 
-#: CreateQueue with different attributes (spec 1.1 and 0: modeled QueueNameExists, legacy code
+#: CreateQueue with different attributes (SQS API Reference, CreateQueue: modeled QueueNameExists, legacy code
 #: QueueAlreadyExists).
 QUEUE_NAME_EXISTS = "QueueNameExists"
 
-#: Seconds after DeleteQueue during which the name cannot be re-created (spec 1.1).
+#: Seconds after DeleteQueue during which the name cannot be re-created (SQS API Reference, DeleteQueue).
 QUEUE_RECREATE_DELAY = 60.0
 
 
@@ -145,7 +145,8 @@ class Broker:
 
     @property
     def max_events_size(self) -> int:
-        """PutEvents refuses requests whose entries add up to more bytes than this."""
+        """PutEvents refuses requests whose entries add up to more bytes than this (EventBridge API
+        Reference, PutEvents)."""
         return self.context.max_events_size
 
     @property
@@ -215,7 +216,7 @@ class Broker:
         destination_arn: QueueRef | None = None,
         max_number_of_messages_per_second: int | None = None,
     ) -> str:
-        """StartMessageMoveTask (spec 1.8): move the dead-letter queue ``source_arn``'s messages,
+        """StartMessageMoveTask (SQS API Reference): move the dead-letter queue ``source_arn``'s messages,
         as new messages, to ``destination_arn`` or, without one, each back to the queue it was
         dead-lettered from; at most ``max_number_of_messages_per_second`` (1-500; absent: 500)
         per second of the broker's clock. Returns the TaskHandle. Queues or ARNs are accepted."""

@@ -1,4 +1,5 @@
-"""The conformance corpora of ../shared/conformance, read once: the cases and their texts."""
+"""The conformance corpora (``shared/conformance`` beside the repository, or $RULEBUS_SHARED), read
+once: the cases and their texts."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """A small, obviously-correct reference matcher for EventBridge event patterns.
 
-It is slow on purpose and exists only to be checked by eye against the spec
-(``shared/spec/eventbridge-patterns.md``, "Rules recorded against AWS" first, and
-``aws-semantics.md`` section 3.3); the property tests hold the Rust engine to it.
+It is slow on purpose and exists only to be checked by eye against the documented semantics
+(docs/semantics.md, 'The pattern language', the rules recorded against AWS first, and the
+EventBridge User Guide, 'Amazon EventBridge event patterns'); the property tests hold the Rust engine to it.
 
 How it works:
 

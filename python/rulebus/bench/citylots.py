@@ -13,7 +13,8 @@ import rulebus
 from rulebus.bench.data import RuleSetSpec
 from rulebus.bench.measure import Batches, compile_rules, loads_pass, match_pass, orjson_loads, rate
 
-# ../shared/bench/README.md: the reference engine (aws/event-ruler 2.0.1) on this machine kind,
+# Figures recorded with the citylots2 workload (found beside the repository, see README,
+# 'Development'): the reference engine (aws/event-ruler 2.0.1) on this machine kind,
 # events/s over the generated file, and orjson.loads over the same lines in the same run.
 REFERENCE_ORJSON = 286_454
 REFERENCE_EVENTS_PER_S: dict[str, float] = {

@@ -1,4 +1,4 @@
-"""EventBridge archives and replays (spec/aws-semantics.md 3.7).
+"""EventBridge archives and replays (EventBridge User Guide, 'Archiving and replaying events').
 
 An archive keeps the events that reach its bus and match its pattern (all of them without one),
 except replayed events, which are never archived again. Events are archived as they arrive
@@ -86,7 +86,8 @@ def _pattern_text(event_pattern: Any) -> str | None:
 
 
 def _with_replay_name(event: dict[str, Any], replay: str) -> dict[str, Any]:
-    """The event as a replay delivers it: ``replay-name`` right after ``region`` (spec 3.1)."""
+    """The event as a replay delivers it: ``replay-name`` right after ``region`` (as recorded on AWS;
+    docs/semantics.md, 'Archives and replays')."""
     out: dict[str, Any] = {}
     for key, value in event.items():
         if key != "replay-name":
@@ -305,7 +306,7 @@ class Archives:
         filter_arns = tuple(self._rule_arns(bus, rules))
         active = [r for r in self._store.buses.replays() if r.state in ACTIVE_REPLAY_STATES]
         if len(active) >= MAX_CONCURRENT_REPLAYS:
-            # AWS's code; the text is ours (the spec records none).
+            # AWS's code; the text is ours (AWS documents none).
             raise _error(LIMIT_EXCEEDED, f"At most {MAX_CONCURRENT_REPLAYS} replays can run at a time.")
         now = self._clock()
         self._sweep(record, force=True)
@@ -421,7 +422,7 @@ class Archives:
         if not self._store.buses.update_replay(cancelling, ACTIVE_REPLAY_STATES):
             current = self._store.buses.get_replay(name)
             state = current.state if current is not None else record.state
-            # AWS's code; our wording (the spec records none).
+            # AWS's code; our wording (AWS documents no text for this).
             raise _error(
                 ILLEGAL_STATUS, f"Replay {name} is not in a valid state for this operation ({state})."
             )

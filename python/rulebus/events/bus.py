@@ -5,8 +5,8 @@ holding the patterns of its enabled rules (rule names are the rule set's names):
 one engine call whether the bus has 10 rules or 100,000. PutEvents hands the engine a whole
 request at once (``RuleSet.route_events``): it writes each event's envelope around the detail it
 validates, and matches it, so Python parses an event only when a target reshapes it.
-Everything around it is EventBridge's
-surface, as spec/aws-semantics.md section 3 writes it down: names and limits, PutEvents' per-entry
+Everything around it is EventBridge's surface, as AWS documents it
+(see docs/semantics.md, 'EventBridge buses'): names and limits, PutEvents' per-entry
 results, the envelope, targets with their input shaping (``rulebus.events.input_transformer``), retry
 policies and dead-letter queues.
 
@@ -80,7 +80,8 @@ ALREADY_EXISTS = "ResourceAlreadyExistsException"
 INVALID_PATTERN = "InvalidEventPatternException"
 
 MAX_PUT_EVENTS_ENTRIES = 10
-#: PutEvents' request size limit: 1 MB since 2026-01-29 (spec 3.2; 2^20 here, unverified).
+#: PutEvents' request size limit: 1 MB since 2026-01-29 (AWS Compute Blog, 'More room to build:
+#: serverless services now support payloads up to 1 MB'; 2^20 here, unverified).
 DEFAULT_MAX_EVENTS_SIZE = 1_048_576
 #: Rules per bus: AWS's default quota (adjustable there, and here with Broker(rules_per_bus=...)).
 DEFAULT_RULES_PER_BUS = 300
@@ -120,7 +121,7 @@ def check_name(given: Any, where: str, longest: int) -> str:
 
 
 def validate_bus_name(name: Any) -> None:
-    """A bus name: 1-256 of ``[/.-_A-Za-z0-9]`` (spec 3.4)."""
+    """A bus name: 1-256 of ``[/.-_A-Za-z0-9]`` (EventBridge API Reference, CreateEventBus)."""
     validation.text(name, "name", validation.EVENTS)
     if not _BUS_NAME.fullmatch(name):
         raise _constraint(name, "name", r"Member must satisfy regular expression pattern: [/\.\-_A-Za-z0-9]+")
@@ -131,13 +132,14 @@ def bus_arn(name: str, region: str, account: str) -> str:
 
 
 def rule_arn(bus: str, rule: str, region: str, account: str) -> str:
-    """``rule/<name>`` on the default bus, ``rule/<bus>/<name>`` on the others (spec 3.4)."""
+    """``rule/<name>`` on the default bus, ``rule/<bus>/<name>`` on the others (EventBridge API
+    Reference, PutRule)."""
     path = rule if bus == DEFAULT_BUS else f"{bus}/{rule}"
     return f"arn:aws:events:{region}:{account}:rule/{path}"
 
 
 def event_time(seconds: float) -> str:
-    """An event's ``time``: UTC, second precision (spec 3.1)."""
+    """An event's ``time``: UTC, second precision (EventBridge User Guide, 'Amazon EventBridge events')."""
     return datetime.fromtimestamp(int(seconds), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -199,7 +201,8 @@ def _over_size(entries: Sequence[Mapping[str, Any]], limit: int) -> bool:
 
 
 def entry_size(entry: Mapping[str, Any]) -> int:
-    """PutEvents entry size as AWS counts it (spec 3.2): 14 bytes for a Time, plus the UTF-8
+    """PutEvents entry size as AWS counts it (EventBridge User Guide, 'Calculating Amazon
+    EventBridge PutEvents event entry size'): 14 bytes for a Time, plus the UTF-8
     bytes of Source, DetailType, Detail and every Resource."""
     size = 14 if entry.get("Time") is not None else 0
     size += _utf8(entry.get("Source")) + _utf8(entry.get("DetailType")) + _utf8(entry.get("Detail"))
@@ -484,8 +487,8 @@ class EventBus:
             self._rules.remove(name)
         for name, pattern in wanted.items():
             if self._patterns.get(name) != pattern:
-                self._rules.add(name, pattern)  # type: ignore[arg-type]
-        self._patterns = wanted  # type: ignore[assignment]
+                self._rules.add(name, pattern)
+        self._patterns = wanted
         self._view = view
         self._version = version
 
@@ -711,7 +714,8 @@ class EventBus:
                 dlq = dlq.arn
                 stored["DeadLetterConfig"] = {**dead_letter, "Arn": dlq}
             if not isinstance(dlq, str) or sqs_queue_name(dlq) is None or dlq.endswith(".fifo"):
-                # Our wording: the DLQ must be a standard SQS queue (spec 3.6).
+                # Our wording: the DLQ must be a standard SQS queue (EventBridge User Guide,
+                # 'Using dead-letter queues to process undelivered events in EventBridge').
                 raise _error(
                     VALIDATION,
                     f"Parameter DeadLetterConfig.Arn is not valid for target {target_id}: "
@@ -720,7 +724,7 @@ class EventBus:
         if kind == "kinesis":
             path = (stored.get("KinesisParameters") or {}).get("PartitionKeyPath")
             if path is not None and (not isinstance(path, str) or compile_path(path) is None):
-                # Our wording, in the style of InputPath's (spec 3.5).
+                # Our wording, in the style of EventBridge's text for a bad InputPath.
                 raise _error(VALIDATION, f"PartitionKeyPath for target {target_id} is invalid.")
         if kind == "sqs" and arn.endswith(".fifo"):
             group = (stored.get("SqsParameters") or {}).get("MessageGroupId")
@@ -933,7 +937,8 @@ class EventBus:
             if result is None:
                 results[index] = {"ErrorCode": "MalformedDetail", "ErrorMessage": "Detail is malformed."}
             elif source.startswith("aws."):
-                # Custom events cannot claim an AWS source (spec 3.1); AWS's per-entry code.
+                # Custom events cannot claim an AWS source (EventBridge User Guide, 'Amazon EventBridge
+                # events'); AWS's per-entry code.
                 results[index] = {
                     "ErrorCode": "NotAuthorizedForSourceException",
                     "ErrorMessage": "Not authorized for the source.",
@@ -1271,7 +1276,8 @@ class EventBus:
     def _dead_letter(
         self, rule: _Rule, target: _Target, text: str, failure: _Failure, retries: int, exhausted: str | None
     ) -> None:
-        """The event to the target's DLQ with EventBridge's attributes (spec 3.6), or dropped."""
+        """The event to the target's DLQ with EventBridge's attributes (EventBridge User Guide,
+        'Using dead-letter queues to process undelivered events in EventBridge'), or dropped."""
         if target.dead_letter_arn is None:
             return
         attributes = {

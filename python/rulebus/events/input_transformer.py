@@ -1,11 +1,12 @@
-"""What an EventBridge target receives: its Input, InputPath or InputTransformer (spec 3.5).
+"""What an EventBridge target receives: its Input, InputPath or InputTransformer.
 
 Why it looks like this: PutTargets validates a target's input once and every matching event is then
 rendered many times, so :meth:`TargetInput.from_target` validates and compiles (JSONPaths into
 steps, the template into literal text and placeholders that know whether they stand inside a JSON
 string) and :meth:`TargetInput.render` only looks values up and joins text.
 
-The rules, and where they come from:
+The rules (EventBridge User Guide, 'Amazon EventBridge input transformation'), and where they
+come from:
 
 - No input keys: the whole event, as compact JSON. ``Input``: delivered verbatim; it must be JSON.
   ``InputPath``: the selected part, as compact JSON (a string arrives quoted, ``"baz"``; LocalStack
@@ -57,7 +58,7 @@ __all__ = [
 
 VALIDATION = "ValidationException"
 
-#: Limits from the PutTargets request model (spec 3.5).
+#: Limits from the PutTargets request model (EventBridge API Reference, PutTargets, InputTransformer).
 MAX_INPUT_LENGTH = 8192
 MAX_INPUT_PATH_LENGTH = 256
 MAX_INPUT_PATHS = 100

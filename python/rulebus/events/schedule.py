@@ -1,4 +1,4 @@
-"""EventBridge schedule expressions: ``rate(value unit)`` and ``cron(...)`` (spec 3.4).
+"""EventBridge schedule expressions: ``rate(value unit)`` and ``cron(...)``.
 
 Why it looks like this: PutRule validates a ScheduleExpression once and the bus then asks, again and
 again, when the rule fires next. :class:`Schedule` compiles the expression into sets of minutes,

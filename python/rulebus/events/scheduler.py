@@ -1,4 +1,4 @@
-"""Fires EventBridge scheduled rules on time (spec/aws-semantics.md 3.4).
+"""Fires EventBridge scheduled rules on time (docs/semantics.md, 'Schedules').
 
 A rule with a ScheduleExpression (default bus only) sends EventBridge's scheduled event
 (``"source": "aws.events"``, ``"detail-type": "Scheduled Event"``, its ARN in ``resources``) to its

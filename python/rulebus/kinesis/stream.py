@@ -1,4 +1,4 @@
-"""Kinesis Data Streams (spec/aws-semantics.md section 4): streams of shards, puts routed by the MD5
+"""Kinesis Data Streams (docs/semantics.md, 'Kinesis streams'): streams of shards, puts routed by the MD5
 of the partition key, shard iterators, resharding, and named consumers that checkpoint in the store.
 
 What runs where: the stream's state (shards, records, checkpoints) lives in the broker's store
@@ -67,7 +67,7 @@ MAX_GET_RECORDS = 10_000
 #: GetRecords returns at most this many bytes (data plus partition keys) per call.
 MAX_GET_RECORDS_SIZE = 10 * 1024 * 1024
 ITERATOR_LIFETIME = 300.0  # seconds by the broker's clock
-MAX_SHARDS_PER_STREAM = 10_000  # UpdateShardCount's ceiling (spec 4.1)
+MAX_SHARDS_PER_STREAM = 10_000  # the ceiling in Kinesis Data Streams API Reference, UpdateShardCount
 MAX_SCALINGS_PER_DAY = 10
 #: Retention trims records physically at most this often (by the broker's clock); reads filter
 #: expired records out whatever the trimming.
@@ -518,7 +518,7 @@ class Stream:
                 blob = _as_bytes(blob, f"records.{number}.member.data")
             # The common case inline (a key hashed before, hence valid and ASCII; no explicit hash
             # key; sizes inside the limits): this loop is the hot path of every put.
-            hashed = cache.get(key) if type(key) is str else None  # type: ignore[arg-type]
+            hashed = cache.get(key) if type(key) is str else None
             size = len(blob)
             if hashed is not None and size <= _MAX_DATA_WITH_KEY and "ExplicitHashKey" not in entry:
                 hash_keys.append(hashed)

@@ -27,7 +27,7 @@ __all__ = [
 
 _TOPIC_NAME = re.compile(r"[A-Za-z0-9_-]{1,256}")
 _FIFO_TOPIC_NAME = re.compile(r"[A-Za-z0-9_-]{1,251}\.fifo")
-# MessageGroupId / MessageDeduplicationId: 1-128 alphanumerics and punctuation (as SQS, spec 1.9).
+# MessageGroupId / MessageDeduplicationId: 1-128 alphanumerics and punctuation (SNS API Reference, Publish).
 _FIFO_ID = re.compile(r"[!-~]{1,128}")  # printable ASCII but space: alphanumerics and punctuation
 
 #: GetTopicAttributes' EffectiveDeliveryPolicy of a topic without a DeliveryPolicy.
@@ -65,8 +65,9 @@ TOPIC_KWARGS = {
 
 
 def validate_topic_name(name: Any) -> None:
-    """1-256 characters of ``[A-Za-z0-9_-]``, or 1-251 of them then ``.fifo`` (spec 2.1); whether a
-    ``.fifo`` name goes with FifoTopic=true is checked by ``check_topic_attributes``."""
+    """1-256 characters of ``[A-Za-z0-9_-]``, or 1-251 of them then ``.fifo`` (SNS API
+    Reference, CreateTopic); whether a ``.fifo`` name goes with FifoTopic=true is checked by
+    ``check_topic_attributes``."""
     if not isinstance(name, str):
         raise TypeError(f"topic name must be str, not {type(name).__name__}")
     if not _TOPIC_NAME.fullmatch(name) and not _FIFO_TOPIC_NAME.fullmatch(name):
@@ -98,7 +99,7 @@ def topic_attributes_from_kwargs(attributes: Mapping[str, Any]) -> dict[str, str
 def bool_attribute(attributes: Mapping[str, str], name: str) -> bool:
     value = attributes.get(name, "false")
     if value.lower() not in ("true", "false"):
-        # Our wording, as SNS words RawMessageDelivery (spec 2.2).
+        # Our wording, modelled on SNS's text for a bad RawMessageDelivery.
         raise invalid(
             f"Invalid parameter: Attributes Reason: {name}: Invalid value [{value}]. Must be true or false."
         )
@@ -106,28 +107,29 @@ def bool_attribute(attributes: Mapping[str, str], name: str) -> bool:
 
 
 def check_topic_attributes(name: str, attributes: Mapping[str, str]) -> bool:
-    """CreateTopic's FIFO rules (spec 2.1): a ``.fifo`` name needs FifoTopic=true and FifoTopic=true
-    a ``.fifo`` name; ContentBasedDeduplication and FifoThroughputScope only on FIFO topics.
+    """CreateTopic's FIFO rules (SNS API Reference, CreateTopic): a ``.fifo`` name needs FifoTopic=true
+    and FifoTopic=true a ``.fifo`` name; ContentBasedDeduplication and FifoThroughputScope only on FIFO
+    topics.
     Returns whether the topic is FIFO."""
     fifo = bool_attribute(attributes, "FifoTopic")
     if fifo and not name.endswith(".fifo"):
-        # LocalStack's / moto's wording (not in the spec).
+        # LocalStack's / moto's wording (AWS's text is undocumented).
         raise invalid(
             "Invalid parameter: Fifo Topic names must end with .fifo and must be made up of only uppercase "
             "and lowercase ASCII letters, numbers, underscores, and hyphens, and must be between 1 and 256 "
             "characters long."
         )
     if not fifo and name.endswith(".fifo"):
-        # A standard topic's name may not hold a '.' (spec 2.1's text for a bad name).
+        # A standard topic's name may not hold a '.' (SNS's text for a bad name).
         raise invalid("Invalid parameter: Topic Name")
     content_based = bool_attribute(attributes, "ContentBasedDeduplication")
     scope = attributes.get("FifoThroughputScope")
     if not fifo and (content_based or scope is not None):
         which = "ContentBasedDeduplication" if content_based else "FifoThroughputScope"
-        # Our wording in SNS's style (the spec has none).
+        # Our wording in SNS's style (AWS documents no text for this).
         raise invalid(f"Invalid parameter: Attributes Reason: {which}: only valid for FIFO topics")
     if scope is not None and scope not in FIFO_THROUGHPUT_SCOPES:
-        # Our wording, as SNS words FilterPolicyScope (spec 2.2).
+        # Our wording, modelled on SNS's text for a bad FilterPolicyScope.
         raise invalid(
             f"Invalid parameter: Attributes Reason: FifoThroughputScope: Invalid value [{scope}]. "
             "Please use either Topic or MessageGroup"
@@ -139,7 +141,8 @@ def check_fifo_id(parameter: str, value: Any) -> str:
     if not isinstance(value, str):
         raise TypeError(f"{parameter} must be str, not {type(value).__name__}")
     if not _FIFO_ID.fullmatch(value):
-        # SQS's reason (spec 1.9) in SNS's "Invalid parameter: X Reason: Y" form; our wording.
+        # SQS's reason (SQS API Reference, SendMessage) in SNS's "Invalid parameter: X Reason: Y"
+        # form; our wording.
         raise invalid(
             f"Invalid parameter: {parameter} Reason: {parameter} can only include alphanumeric and "
             "punctuation characters. 1 to 128 in length."

@@ -29,13 +29,13 @@ def _check_attribute_name(name: Any) -> None:
             "Invalid message attribute name starting with character '.' was found.", PARAMETER_VALUE_INVALID
         )
     if name.endswith("."):
-        # LocalStack's wording (not in the spec).
+        # LocalStack's wording (AWS's text is undocumented).
         raise invalid(
             "Invalid message attribute name ending with character '.' was found.", PARAMETER_VALUE_INVALID
         )
     for index, char in enumerate(name):
         if not _ATTRIBUTE_NAME_CHAR.fullmatch(char):
-            # LocalStack's wording (not in the spec).
+            # LocalStack's wording (AWS's text is undocumented).
             raise invalid(
                 f"Invalid non-alphanumeric character '#x{ord(char):X}' was found in the message attribute "
                 "name. Can only include alphanumeric characters, hyphens, underscores, or dots.",
@@ -63,7 +63,7 @@ def validate_sns_message_attributes(
         validation.keys(attribute, f"MessageAttributes.{name}", validation.SNS, _ATTRIBUTE_VALUE)
         data_type = attribute.get("DataType")
         if not data_type:
-            # LocalStack's wording (not in the spec).
+            # LocalStack's wording (AWS's text is undocumented).
             raise invalid(
                 f"The message attribute '{name}' must contain non-empty message attribute value.",
                 PARAMETER_VALUE_INVALID,
@@ -108,7 +108,7 @@ def validate_sns_message_attributes(
             try:
                 Decimal(value.strip())
             except InvalidOperation:
-                # Other emulators' wording (not in the spec, not verified).
+                # Other emulators' wording (AWS's text is undocumented; not verified).
                 raise invalid(
                     f"Could not cast message attribute '{name}' value to number.", PARAMETER_VALUE_INVALID
                 ) from None

@@ -27,7 +27,8 @@ __all__ = [
 ]
 
 DEFAULT_CONTENT_TYPE = "text/plain; charset=UTF-8"
-#: The default healthy retry policy of HTTP/S deliveries (spec 2.1's EffectiveDeliveryPolicy).
+#: The default healthy retry policy of HTTP/S deliveries (SNS API Reference,
+#: GetTopicAttributes: EffectiveDeliveryPolicy).
 DEFAULT_RETRY_POLICY: dict[str, Any] = {
     "minDelayTarget": 20,
     "maxDelayTarget": 20,
@@ -73,7 +74,7 @@ def redrive_policy(value: Any, fifo: bool = False) -> str | None:
         return None
     target = policy.get("deadLetterTargetArn")
     if not isinstance(target, str) or queue_name(target) is None:
-        # Our wording in SNS's style (the spec has none).
+        # Our wording in SNS's style (AWS documents no text for this).
         raise invalid("Invalid parameter: Attributes Reason: RedrivePolicy: deadLetterTargetArn is invalid")
     if fifo and not target.endswith(".fifo"):
         raise invalid(
@@ -89,12 +90,13 @@ def redrive_policy(value: Any, fifo: bool = False) -> str | None:
 
 
 def check_retry_policy(policy: Mapping[str, Any], name: str) -> dict[str, Any]:
-    """A healthy retry policy with SNS's defaults filled in and its limits (spec 2.7) checked."""
+    """A healthy retry policy with SNS's defaults filled in and its limits (Amazon SNS Developer
+    Guide, 'Amazon SNS message delivery retries') checked."""
     merged = dict(DEFAULT_RETRY_POLICY)
     merged.update(policy)
 
     def fail(reason: str) -> AwsError:
-        # Our wording in SNS's style (the spec has none).
+        # Our wording in SNS's style (AWS documents no text for this).
         return invalid(f"Invalid parameter: Attributes Reason: {name}: {reason}")
 
     for key in (
@@ -125,7 +127,8 @@ def subscription_delivery_policy(value: Any, protocol: str) -> str | None:
     if policy is None:
         return None
     if protocol not in HTTP_PROTOCOLS:
-        # Our wording: a DeliveryPolicy's retries are for HTTP/S endpoints (spec 2.7).
+        # Our wording: a DeliveryPolicy's retries are for HTTP/S endpoints (Amazon SNS Developer
+        # Guide, 'Amazon SNS message delivery retries').
         raise invalid(
             f"Invalid parameter: Attributes Reason: Delivery protocol [{protocol}] does not support "
             "delivery policies"
@@ -143,7 +146,7 @@ def retry_delays(policy: Mapping[str, Any]) -> list[float]:
     """The seconds to wait before each retry of a failed HTTP/S delivery: ``numNoDelayRetries``
     at once, ``numMinDelayRetries`` after ``minDelayTarget``, the backoff phase going from
     ``minDelayTarget`` to ``maxDelayTarget`` along ``backoffFunction``, then
-    ``numMaxDelayRetries`` after ``maxDelayTarget`` (spec 2.7). AWS publishes the backoff
+    ``numMaxDelayRetries`` after ``maxDelayTarget`` (same page). AWS publishes the backoff
     functions only as curves; these shapes (linear, arithmetic = triangular numbers, geometric =
     squares, exponential = powers of two, all normalised to the phase) are ours."""
     low, high = float(policy["minDelayTarget"]), float(policy["maxDelayTarget"])

@@ -34,7 +34,7 @@ __all__ = [
     "prepare",
 ]
 
-#: Message (attributes included) and a whole batch: 256 KB (spec 2.3).
+#: Message (attributes included) and a whole batch: 256 KB (SNS API Reference, Publish, PublishBatch).
 MAX_MESSAGE_BYTES = 262_144
 MAX_BATCH_ENTRIES = 10
 MAX_SUBJECT_LENGTH = 99  # "must be less than 100 characters"
@@ -84,7 +84,8 @@ class Prepared:
 
     @property
     def sent_attributes(self) -> dict[str, dict[str, Any]]:
-        """The message attributes subscribers receive: none with MessageStructure=json (spec 2.3)."""
+        """The message attributes subscribers receive: none with MessageStructure=json
+        (SNS API Reference, Publish)."""
         return self.attributes if self.per_protocol is None else {}
 
 
@@ -128,7 +129,7 @@ def prepare(
     per_protocol: dict[str, str] | None = None
     if message_structure is not None:
         if message_structure != "json":
-            # Our wording in SNS's style (the spec has none).
+            # Our wording in SNS's style (AWS documents no text for this).
             raise invalid("Invalid parameter: MessageStructure")
         try:
             parsed = json.loads(message)
@@ -138,7 +139,7 @@ def prepare(
             raise invalid("Invalid parameter: Message Structure - JSON message body failed to parse")
         if not isinstance(parsed.get("default"), str):
             raise invalid("Invalid parameter: Message Structure - No default entry in JSON message body")
-        # Non-string values are ignored (spec 2.3).
+        # Non-string values are ignored (SNS API Reference, Publish: MessageStructure).
         per_protocol = {key: value for key, value in parsed.items() if isinstance(value, str)}
     if not fifo:
         if deduplication_id is not None:
@@ -146,7 +147,7 @@ def prepare(
                 "Invalid parameter: MessageDeduplicationId Reason: The request includes "
                 "MessageDeduplicationId parameter that is not valid for this topic type"
             )
-        # Standard topics may carry MessageGroupId, for standard (fair) queues (spec 2.3).
+        # Standard topics may carry MessageGroupId, for standard (fair) queues (SNS API Reference, Publish).
         if group_id is not None:
             check_fifo_id("MessageGroupId", group_id)
         return Prepared(message, subject, attributes, per_protocol, group_id, attributes_key=key)
@@ -156,7 +157,7 @@ def prepare(
     if deduplication_id is not None:
         check_fifo_id("MessageDeduplicationId", deduplication_id)
     elif content_based_deduplication:
-        # SHA-256 of the body only (spec 1.9, 2.3): the Message as published.
+        # SHA-256 of the body only (SNS API Reference, Publish): the Message as published.
         deduplication_id = hashlib.sha256(message.encode("utf-8")).hexdigest()
     else:
         raise invalid(
@@ -170,7 +171,7 @@ def batch_entry_ids(entries: Sequence[Mapping[str, Any]]) -> list[str]:
     """PublishBatch's request-level checks (entry count, ids, total size); the entries' ids."""
     validation.entries(entries, "PublishBatchRequestEntries", validation.SNS, _PUBLISH_BATCH_ENTRY)
     if not entries:
-        # LocalStack's wording (not in the spec).
+        # LocalStack's wording (AWS's text is undocumented).
         raise invalid("The batch request doesn't contain any entries", EMPTY_BATCH)
     if len(entries) > MAX_BATCH_ENTRIES:
         raise invalid("The batch request contains more entries than permissible.", TOO_MANY_ENTRIES)
@@ -190,7 +191,7 @@ def batch_entry_ids(entries: Sequence[Mapping[str, Any]]) -> list[str]:
                 INVALID_BATCH_ENTRY_ID,
             )
         if entry_id in ids:
-            # LocalStack's wording (not in the spec).
+            # LocalStack's wording (AWS's text is undocumented).
             raise invalid("Two or more batch entries in the request have the same Id.", IDS_NOT_DISTINCT)
         ids.append(entry_id)
         message = entry.get("Message")

@@ -251,7 +251,8 @@ def bad_scope(scope: Any) -> InvalidFilterPolicyError:
 def compile_filter_policy(policy: str | Mapping[str, Any], scope: str, subscribing: bool) -> str:
     """The policy's text once the engine accepts it in ``scope``. The engine words its errors as
     SetSubscriptionAttributes does ("Invalid parameter: FilterPolicy: ..."); Subscribe puts
-    "Attributes Reason: " before the attribute's name (spec 2.6)."""
+    "Attributes Reason: " before the attribute's name, as SNS does (docs/semantics.md, 'The pattern
+    language')."""
     try:
         return FilterPolicy(validation.engine_text(policy), scope=scope).text  # type: ignore[arg-type]
     except InvalidFilterPolicyError as error:

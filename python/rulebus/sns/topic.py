@@ -3,7 +3,8 @@
 Why it looks like this: SNS is fan-out plus filtering. The filtering is the Rust engine's job, so
 each topic keeps one ``RuleSet("sns")`` whose rule names are subscription ARNs; a publish asks it
 once which subscriptions match and delivers to those only. Everything else here is SNS's surface:
-limits, error texts (spec/aws-semantics.md section 2) and the exact notification envelope.
+limits, error texts (SNS API Reference) and the exact notification envelope (docs/semantics.md,
+'SNS topics').
 
 Topics and their subscriptions live in the broker's store (``rulebus.stores``): with
 ``Broker("app.db")`` they survive restarts and every broker on the file sees the same ones, and a
@@ -13,14 +14,14 @@ the topic's subscription version there changed. Not stored: subscriptions to Pyt
 (they cannot be persisted, so they live and deliver in the process that made them only) and the
 delivery counters (``delivered_count``... count this process's deliveries).
 
-FIFO topics (names ending ``.fifo``, created with ``fifo_topic=True``; spec 2.1-2.3, 2.5): publish
+FIFO topics (``.fifo`` names, made with ``fifo_topic=True``; docs/semantics.md, 'FIFO topics'): publish
 needs a MessageGroupId, a MessageDeduplicationId (or ContentBasedDeduplication: SHA-256 of the
 body) deduplicates for 5 minutes (per group with FifoThroughputScope=MessageGroup), each message gets
 an increasing SequenceNumber, and deliveries to FIFO queues carry the group id and the SNS message id
 as deduplication id, so a FIFO queue keeps the topic's order per group. Standard queues may subscribe
-too (allowed since 2023, spec 7). Their envelope has SequenceNumber and no signature fields.
+too (allowed since 2023). Their envelope has SequenceNumber and no signature fields.
 
-HTTP/S endpoints (spec 2.2, 2.5, 2.7) get real POSTs with SNS's headers: a SubscriptionConfirmation
+HTTP/S endpoints (see docs/semantics.md) get real POSTs with SNS's headers: a SubscriptionConfirmation
 when they subscribe (they stay PendingConfirmation until ``confirm_subscription(token)``), then
 notifications, retried per the effective delivery policy (5xx, 429, no answer; a 4xx is the
 endpoint refusing and is not retried) and then moved to the subscription's dead-letter queue.
@@ -31,8 +32,8 @@ other subscriptions, and ``wait_for_deliveries`` waits for them. Retry delays ar
 before ``publish`` returns: a message acknowledged by publish is already in its queues (and, on
 SQLite, on disk). Pending HTTP/S deliveries live in the process: they are lost if it dies.
 
-Error codes are SNS's query codes (``InvalidParameter``, ``ParameterValueInvalid``...). Texts come
-from spec section 2 unless a comment at the text says otherwise.
+Error codes are SNS's query codes (``InvalidParameter``, ``ParameterValueInvalid``...). Texts are
+the ones SNS answers with unless a comment at the text says otherwise.
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ __all__ = [
     "validate_topic_name",
 ]
 
-#: ConfirmSubscription tokens are valid for 2 days (spec 2.2).
+#: ConfirmSubscription tokens are valid for 2 days (SNS API Reference, Subscribe).
 TOKEN_LIFETIME_SECONDS = 2 * 24 * 3600
 # An SQS queue URL given where an ARN belongs ("Invalid parameter: SQS endpoint ARN"), not an HTTP/S endpoint.
 _SQS_QUEUE_URL = re.compile(r"https?://sqs\.[^/]+\.amazonaws\.com/\d{12}/[^/?#]+/?")
@@ -158,7 +159,7 @@ class Topic:
 
     @property
     def attributes(self) -> dict[str, str]:
-        """GetTopicAttributes (spec 2.1 defaults)."""
+        """GetTopicAttributes, SNS's defaults included (SNS API Reference, GetTopicAttributes)."""
         attributes = default_topic_attributes(
             self.arn,
             self._account,
@@ -242,7 +243,7 @@ class Topic:
         for arn, (policy, scope) in wanted.items():
             if self._ruled.get(arn) != (policy, scope):
                 self._rules.add(arn, policy, scope=scope)  # type: ignore[arg-type]
-        self._ruled = wanted  # type: ignore[assignment]
+        self._ruled = wanted
 
     def _record(self, subscription: Subscription) -> SubscriptionRecord:
         return SubscriptionRecord(
@@ -277,7 +278,7 @@ class Topic:
                 except ValueError:
                     hostname = None
                 if not hostname:
-                    # Our wording in SNS's style (the spec has none).
+                    # Our wording in SNS's style (AWS documents no text for this).
                     raise invalid("Invalid parameter: Endpoint")
                 return scheme, target, target
             if stream_name(target) is not None:
@@ -316,7 +317,8 @@ class Topic:
         SubscriptionConfirmation (synchronously, retried per the delivery policy; a failure does not
         raise) whose ``Token`` ``confirm_subscription`` takes; until then it receives nothing, and
         its ``arn`` is ``"pending confirmation"`` unless ``return_subscription_arn`` is true.
-        ``delivery_policy`` (HTTP/S only) is ``{"healthyRetryPolicy": {...}}`` (spec 2.7);
+        ``delivery_policy`` (HTTP/S only) is ``{"healthyRetryPolicy": {...}}`` (Amazon SNS
+        Developer Guide, 'Amazon SNS message delivery retries');
         ``redrive_policy`` is ``{"deadLetterTargetArn": <SQS queue ARN>}``: where a delivery that
         failed (after its retries) goes.
         """
@@ -337,7 +339,8 @@ class Topic:
         delivery = policies.subscription_delivery_policy(delivery_policy, protocol)
         redrive = policies.redrive_policy(redrive_policy, self.fifo)
         if raw and protocol == "python":
-            # Our wording: SNS allows raw delivery only for sqs, http/s and firehose (spec 2.5).
+            # Our wording: SNS allows raw delivery only for sqs, http/s and firehose (Amazon SNS
+            # Developer Guide, 'Amazon SNS raw message delivery').
             raise invalid(
                 "Invalid parameter: Attributes Reason: Delivery protocol [python] does not support raw "
                 "message delivery"
@@ -460,7 +463,7 @@ class Topic:
         if own is None:
             raise invalid("Subscription does not exist", "NotFound")
         if attribute_name not in SUBSCRIPTION_ATTRIBUTES:
-            # LocalStack's wording (not in the spec).
+            # LocalStack's wording (AWS's text is undocumented).
             raise invalid("Invalid parameter: AttributeName")
         if attribute_name in ("SubscriptionRoleArn", "ReplayPolicy"):
             # Our wording: these serve Firehose subscriptions and FIFO topic archives, which
@@ -517,8 +520,9 @@ class Topic:
 
         FIFO topics need ``message_group_id`` and ``message_deduplication_id`` (unless
         ContentBasedDeduplication is on); a duplicate within 5 minutes answers with the first
-        message's id and sequence number and is delivered to nobody (spec 2.3). Standard topics
-        refuse ``message_deduplication_id`` and pass ``message_group_id`` on to standard queues."""
+        message's id and sequence number and is delivered to nobody (SNS API Reference, Publish).
+        Standard topics refuse ``message_deduplication_id`` and pass ``message_group_id`` on to standard
+        queues."""
         prepared = prepare(
             self.fifo,
             self._content_based_deduplication,
@@ -580,7 +584,7 @@ class Topic:
         """A FIFO publish's result: the first message's within the 5-minute window (then
         ``message_id`` is not that of the result), else a new sequence number, remembered."""
         scope = (prepared.group_id or "") if self._deduplication_per_group else ""
-        # Increasing, not consecutive (spec 1.9's SequenceNumber shape). The store keeps the window
+        # Increasing, not consecutive (SNS API Reference, Publish). The store keeps the window
         # and the counter, so every broker on it deduplicates and numbers alike.
         first_id, sequence_number = self._store.topics.fifo_publish(
             self.name, scope, prepared.deduplication_id or "", message_id, now, 1 + secrets.randbelow(1 << 16)
@@ -681,7 +685,8 @@ class Topic:
         return self._lanes.wait(timeout)
 
     def _request_confirmation(self, subscription: Subscription) -> None:
-        """Hand the SubscriptionConfirmation (spec 2.5) of a pending HTTP/S subscription to its lane."""
+        """Hand the SubscriptionConfirmation of a pending HTTP/S subscription to its lane (Amazon SNS
+        Developer Guide, 'Amazon SNS message and JSON formats')."""
         region = self._region
         message_id = str(uuid.uuid4())
         token = subscription.token or ""

@@ -5,8 +5,9 @@ dataclass) so that ``CreateQueue``'s idempotency rule ("same name and equal attr
 queue, otherwise QueueAlreadyExists") is plain equality, and so that any store can persist them as
 the string map AWS itself uses (``to_aws``) and read them back (``from_aws``) without loss.
 
-Sources: ../shared/spec/aws-semantics.md sections 1.1 (identity), 1.2 (attributes), 1.8 (redrive)
-and 1.9 (FIFO). Texts the spec does not give were taken from emulators whose tests were recorded
+Sources: the SQS API Reference (CreateQueue, SetQueueAttributes), the Amazon SQS Developer Guide
+(dead-letter queues, FIFO queues) and docs/semantics.md, 'SQS queues'. Texts AWS does not
+document were taken from emulators whose tests were recorded
 against AWS; each such place says so, and the module docstring of the tests lists them.
 
 What is *not* checked here, because it needs the broker's state: that a dead-letter target exists
@@ -37,20 +38,20 @@ __all__ = [
 ]
 
 # --------------------------------------------------------------------------------------------
-# Error codes (aws-semantics.md section 0, the legacy query codes boto3 surfaces as Error.Code).
+# Error codes (the legacy query codes boto3 surfaces as Error.Code; docs/semantics.md, 'Errors').
 
 INVALID_PARAMETER_VALUE = "InvalidParameterValue"
 INVALID_ATTRIBUTE_NAME = "InvalidAttributeName"
 INVALID_ATTRIBUTE_VALUE = "InvalidAttributeValue"
 
 # --------------------------------------------------------------------------------------------
-# Queue identity (section 1.1).
+# Queue identity (SQS API Reference, CreateQueue).
 
 MAX_QUEUE_NAME_LENGTH = 80
 FIFO_SUFFIX = ".fifo"
 _NAME_BODY = re.compile(r"[A-Za-z0-9_-]+")
 
-# The FIFO-name text is not in the spec; it is the text emulators recorded against AWS give
+# AWS does not document the FIFO-name text; it is the text emulators recorded against AWS give
 # (LocalStack and others) for FifoQueue=true on a name without the suffix.
 FIFO_NAME_MESSAGE = (
     "The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, "
@@ -59,7 +60,7 @@ FIFO_NAME_MESSAGE = (
 
 
 def _invalid_name(name: str) -> AwsError:
-    # Spec 1.1, the developer guide's example, word for word (the name is echoed in parentheses).
+    # The developer guide's example, word for word (the name is echoed in parentheses).
     return sqs_error(
         INVALID_PARAMETER_VALUE,
         f"Value ({validation.shown(name)}) for parameter QueueName is invalid. "
@@ -92,14 +93,15 @@ DEFAULT_HOST_TEMPLATE = "https://sqs.{region}.amazonaws.com"
 
 
 def queue_arn(name: str, region: str, account: str) -> str:
-    """``arn:aws:sqs:<region>:<account>:<name>`` (spec 1.1): the identity redrive policies,
-    redrive-allow policies and SNS subscriptions refer to."""
+    """``arn:aws:sqs:<region>:<account>:<name>``: the identity redrive policies, redrive-allow
+    policies and SNS subscriptions refer to (Amazon SQS Developer Guide, 'Amazon SQS queue and
+    message identifiers')."""
     validate_queue_name(name)
     return f"arn:aws:sqs:{region}:{account}:{name}"
 
 
 def queue_url(name: str, region: str, account: str, host: str | None = None) -> str:
-    """``https://sqs.<region>.amazonaws.com/<account>/<name>`` (spec 1.1), or the same path under
+    """``https://sqs.<region>.amazonaws.com/<account>/<name>`` (same page), or the same path under
     ``host`` when an emulator endpoint serves it (``http://localhost:4566``). A host without a
     scheme gets ``https://``, as AWS's URLs always have one."""
     validate_queue_name(name)
@@ -115,13 +117,13 @@ def queue_url(name: str, region: str, account: str, host: str | None = None) -> 
 
 
 def _invalid_value(attribute: str) -> AwsError:
-    # The text SQS gives for any out-of-range or malformed scalar attribute (not in the spec,
-    # which only says "bad value -> InvalidAttributeValue"; texts recorded by emulators).
+    # The text SQS gives for any out-of-range or malformed scalar attribute (AWS documents
+    # only the code, InvalidAttributeValue; texts recorded by emulators).
     return sqs_error(INVALID_ATTRIBUTE_VALUE, f"Invalid value for the parameter {attribute}.")
 
 
 def _unknown_attribute(attribute: str) -> AwsError:
-    # Spec 1.1: "Unknown Attribute FifoQueue." / "Unknown Attribute ContentBasedDeduplication."
+    # Recorded against AWS: "Unknown Attribute FifoQueue." / "Unknown Attribute ContentBasedDeduplication."
     return sqs_error(INVALID_ATTRIBUTE_NAME, f"Unknown Attribute {attribute}.")
 
 
@@ -129,7 +131,7 @@ def _unknown_attribute(attribute: str) -> AwsError:
 # no decimals, no exponent; " 6" and "544.43" are refused).
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 
-# (attribute, minimum, maximum) of every integer attribute (spec 1.2).
+# (attribute, minimum, maximum) of every integer attribute (SQS API Reference, SetQueueAttributes).
 INTEGER_RANGES: dict[str, tuple[int, int]] = {
     "DelaySeconds": (0, 900),
     "MaximumMessageSize": (1_024, 1_048_576),
@@ -171,7 +173,7 @@ def _compact(value: Any) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# Redrive policy (spec 1.2 and 1.8).
+# Redrive policy (SQS API Reference, SetQueueAttributes; 'Using dead-letter queues in Amazon SQS').
 
 MIN_MAX_RECEIVE_COUNT = 1
 MAX_MAX_RECEIVE_COUNT = 1_000
@@ -189,7 +191,7 @@ def _is_sqs_arn(text: object) -> bool:
 
 def _redrive_error(raw: str, reason: str) -> AwsError:
     # "Value <raw> for parameter RedrivePolicy is invalid. Reason: <reason>." The raw value is
-    # echoed as sent. The spec gives no texts here; these are the texts recorded against AWS.
+    # echoed as sent. AWS documents no texts here; these are the texts recorded against AWS.
     return sqs_error(
         INVALID_PARAMETER_VALUE, f"Value {raw} for parameter RedrivePolicy is invalid. Reason: {reason}"
     )
@@ -253,7 +255,7 @@ class RedrivePolicy:
 
 
 # --------------------------------------------------------------------------------------------
-# Redrive-allow policy (spec 1.2 and 1.8).
+# Redrive-allow policy (SQS API Reference, SetQueueAttributes; 'Using dead-letter queues in Amazon SQS').
 
 REDRIVE_PERMISSIONS = ("allowAll", "denyAll", "byQueue")
 MAX_SOURCE_QUEUE_ARNS = 10
@@ -275,8 +277,8 @@ def _allow_error(raw: str, reason: str) -> AwsError:
 class RedriveAllowPolicy:
     """Which source queues may use this queue as their dead-letter queue.
 
-    Absent means ``allowAll`` (spec 1.2); ``source_queue_arns`` is only allowed, and then
-    required (1 to 10 ARNs), with ``byQueue``.
+    Absent means ``allowAll`` (SQS API Reference, SetQueueAttributes); ``source_queue_arns`` is
+    only allowed, and then required (1 to 10 ARNs), with ``byQueue``.
     """
 
     redrive_permission: str = "allowAll"
@@ -360,8 +362,8 @@ ATTRIBUTE_NAMES = (
     "FifoThroughputLimit",
 )
 
-# Pythonic keyword -> AWS attribute name, for from_kwargs (DESIGN.md: "keyword arguments mirror
-# AWS's parameters in snake_case").
+# Pythonic keyword -> AWS attribute name, for from_kwargs (keyword arguments mirror
+# AWS's parameters in snake_case).
 _KWARG_NAMES = {
     "delay_seconds": "DelaySeconds",
     "maximum_message_size": "MaximumMessageSize",
@@ -398,7 +400,7 @@ def _kwarg_to_aws(value: Any) -> str:
 
 @dataclass(frozen=True)
 class QueueAttributes:
-    """Every settable attribute of one SQS queue, with AWS's defaults (spec 1.2).
+    """Every settable attribute of one SQS queue, with AWS's defaults (SQS API Reference, SetQueueAttributes).
 
     Frozen and comparable, because CreateQueue's idempotency is attribute equality. ``fifo_queue``
     is fixed at creation and decides which attributes exist at all: the FIFO-only ones stay at
@@ -406,7 +408,7 @@ class QueueAttributes:
     """
 
     delay_seconds: int = 0
-    maximum_message_size: int = 1_048_576  # 262,144 before Aug 2025 (spec 1.2)
+    maximum_message_size: int = 1_048_576  # 262,144 before Aug 2025 (SQS API Reference, SetQueueAttributes)
     message_retention_period: int = 345_600  # 4 days
     receive_message_wait_time_seconds: int = 0
     visibility_timeout: int = 30
@@ -464,8 +466,8 @@ class QueueAttributes:
     def updated(self, attributes: Mapping[str, str]) -> QueueAttributes:
         """SetQueueAttributes' view: these attributes changed, the rest kept.
 
-        The queue type cannot change (spec 1.1): FifoQueue on a standard queue is an unknown
-        attribute; on a FIFO queue anything but "true" is refused as a change of type.
+        The queue type cannot change (SQS API Reference, CreateQueue): FifoQueue on a standard queue
+        is an unknown attribute; on a FIFO queue anything but "true" is refused as a change of type.
         """
         attributes = dict(attributes)
         if "FifoQueue" in attributes:
@@ -491,7 +493,7 @@ class QueueAttributes:
                     continue
                 if key == "ContentBasedDeduplication":
                     raise _unknown_attribute(key)
-                # Spec 1.1 gives this text for DeduplicationScope; FifoThroughputLimit by analogy.
+                # AWS's recorded text for DeduplicationScope; FifoThroughputLimit by analogy.
                 raise sqs_error(
                     INVALID_ATTRIBUTE_NAME, f"You can specify the {key} only when FifoQueue is set to true."
                 )
@@ -542,7 +544,7 @@ class QueueAttributes:
             result.fifo_throughput_limit == "perMessageGroupId"
             and result.deduplication_scope != "messageGroup"
         ):
-            # Spec 1.2: perMessageGroupId requires DeduplicationScope=messageGroup. Text unverified.
+            # SetQueueAttributes: perMessageGroupId requires DeduplicationScope=messageGroup. Text unverified.
             raise sqs_error(
                 INVALID_ATTRIBUTE_VALUE,
                 "The perMessageGroupId value is allowed only when the value for DeduplicationScope is "
@@ -554,7 +556,7 @@ class QueueAttributes:
 
     @property
     def high_throughput(self) -> bool:
-        """High-throughput FIFO: both per-group settings (spec 1.2)."""
+        """High-throughput FIFO: both per-group settings (SQS API Reference, SetQueueAttributes)."""
         return (
             self.fifo_queue
             and self.deduplication_scope == "messageGroup"
@@ -563,7 +565,8 @@ class QueueAttributes:
 
     @property
     def redrive_permission(self) -> str:
-        """The effective redrive permission: ``allowAll`` when no policy was set (spec 1.2)."""
+        """The effective redrive permission: ``allowAll`` when no policy was set (SQS API Reference,
+        SetQueueAttributes)."""
         return self.redrive_allow_policy.redrive_permission if self.redrive_allow_policy else "allowAll"
 
     def to_aws(self) -> dict[str, str]:
@@ -596,7 +599,7 @@ class QueueAttributes:
 
 def _parse_policy(raw: str) -> str | None:
     """The access policy is kept as given (SQS echoes it), but it must be a JSON object.
-    The exact refusal text is not in the spec; the generic one is used."""
+    AWS does not document the exact refusal text; the generic one is used."""
     if raw == "":
         return None
     try:

@@ -1,8 +1,8 @@
 """SQS message attributes: validation with SQS's error texts, and the MD5 digests SQS returns.
 
 Why this module exists: every AWS SDK except boto3 recomputes ``MD5OfMessageBody`` and
-``MD5OfMessageAttributes`` on its side and throws when ours differ (the top emulator complaint in
-spec §6), and callers that assert on SQS's error codes and messages must see SQS's own. Both
+``MD5OfMessageAttributes`` on its side and throws when ours differ (the top complaint in
+emulators' issue trackers), and callers that assert on SQS's error codes and messages must see SQS's own. Both
 therefore have to be exact, and both are pure functions of the request, so they live here, apart
 from any queue or store.
 
@@ -11,7 +11,7 @@ Attributes use boto3's shape::
     {"Priority": {"DataType": "String", "StringValue": "high"},
      "Blob": {"DataType": "Binary.png", "BinaryValue": b"..."}}
 
-Provenance of the error texts (spec/aws-semantics.md §1.4 gives only the first one; the rest come
+Provenance of the error texts (only the first one was recorded against AWS; the rest come
 from reimplementations and are marked where they rest on weaker ground):
 
 * "... must contain a non-empty value of type 'String'." — LocalStack, validated against AWS.
@@ -47,13 +47,14 @@ __all__ = [
     "validate_message_attributes",
 ]
 
-#: At most this many user attributes per message (spec §1.4, §1.10).
+#: At most this many user attributes per message (Amazon SQS Developer Guide, 'Amazon SQS message
+#: attributes').
 MAX_ATTRIBUTES = 10
-#: A name may have up to 256 characters (spec §1.4; AWS developer guide).
+#: A name may have up to 256 characters (same page).
 MAX_NAME_LENGTH = 256
-#: A data type, custom label included, may have up to 256 characters (spec §1.4).
+#: A data type, custom label included, may have up to 256 characters (same page).
 MAX_TYPE_LENGTH = 256
-#: Numbers: magnitude from 10^-128 to 10^+126 (spec §1.4), zero allowed.
+#: Numbers: magnitude from 10^-128 to 10^+126 (same page), zero allowed.
 _NUMBER_MAX_MAGNITUDE = Decimal("1e126")
 _NUMBER_MIN_MAGNITUDE = Decimal("1e-128")
 
@@ -64,7 +65,7 @@ _INVALID = "InvalidParameterValue"
 # than Decimal(), which would also take "NaN", "Infinity", "1_000" and surrounding blanks.
 _NUMBER_RE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
-# The characters SQS allows in bodies and attribute values (spec §1.3).
+# The characters SQS allows in bodies and attribute values (SQS API Reference, SendMessage).
 _INVALID_VALUE_CHAR_RE = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _ALLOWED_VALUE_CHARS = "#x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF"
 
@@ -82,7 +83,8 @@ def _is_name_char(char: str) -> bool:
 
     Letters and digits are Unicode ones, not ASCII only: LocalStack's AWS-validated test sends the
     name ``attr.1øßä`` successfully to real SQS, while '§', '!', '"', '(' and '?' are refused.
-    The spec's ``[A-Za-z0-9_.-]`` is the guide's wording and would refuse what AWS accepts.
+    The ``[A-Za-z0-9_.-]`` of the guide ('Amazon SQS message attributes') would refuse what AWS
+    accepts.
     """
     if char in "_-.":
         return True
@@ -123,7 +125,8 @@ def _base_type(data_type: str) -> str | None:
 
 
 def _check_string_value(name: str, value: str) -> None:
-    """Attribute values obey the body's character set (spec §1.3); SQS refuses the rest."""
+    """Attribute values obey the body's character set (SQS API Reference, SendMessage); SQS
+    refuses the rest."""
     bad = _INVALID_VALUE_CHAR_RE.search(value)
     if bad is not None:
         raise _error(
@@ -170,7 +173,8 @@ def _validate_one(name: str, attribute: Any) -> dict[str, Any]:
     if not data_type:
         raise _error("Missing required parameter DataType")
     if attribute.get("StringListValues") or attribute.get("BinaryListValues"):
-        # Modelled by botocore, but SQS says they are "not implemented" (spec §1.4).
+        # Modelled by botocore, but SQS says they are "not implemented" (SQS API
+        # Reference, MessageAttributeValue).
         raise _error(
             f"Message (user) attribute '{name}': StringListValues and BinaryListValues are not implemented."
         )
@@ -254,7 +258,8 @@ def _java_order(name: str) -> bytes:
 
 
 def md5_of_message_attributes(attributes: Mapping[str, Mapping[str, Any]] | None) -> str | None:
-    """``MD5OfMessageAttributes`` exactly as SQS computes it (spec §1.4), or None without attributes.
+    """``MD5OfMessageAttributes`` exactly as SQS computes it, or None without attributes
+    (Amazon SQS Developer Guide, 'Calculating the MD5 message digest for message attributes').
 
     For each attribute in ascending order of name: length-prefixed UTF-8 name, length-prefixed
     UTF-8 data type (custom label included), one transport byte (1 for String/Number, 2 for

@@ -1,4 +1,4 @@
-"""SQS message move tasks (dead-letter queue redrive, spec 1.8): StartMessageMoveTask,
+"""SQS message move tasks (dead-letter queue redrive; SQS API Reference): StartMessageMoveTask,
 ListMessageMoveTasks and CancelMessageMoveTask.
 
 Why the split with :mod:`rulebus.stores`: tasks live in the store (a table on SQLite, so another
@@ -106,7 +106,7 @@ def _arn_of(queue: QueueRef) -> str:
 def _check_range(parameter: str, given: Any, high: int) -> int:
     value = validation.integer(given, parameter, validation.SQS)
     if not 1 <= value <= high:
-        # Text not verified against AWS: ReceiveMessage's wording for its own ranges (spec 1.5).
+        # Text not verified against AWS: ReceiveMessage's wording for its own ranges.
         raise sqs_error(
             "InvalidParameterValue",
             f"Value {value} for parameter {parameter} is invalid. "

@@ -2,13 +2,14 @@
 
 Why the split with :mod:`rulebus.stores`: this module decides *what SQS would answer* (validation,
 texts, result shapes, which attributes a receive shows) and asks the store to do each state change
-atomically; it never knows which store it runs on. FIFO queues (spec 1.9) are validated here
-(group and deduplication ids, no per-message delay) and ordered, deduplicated and numbered by the
-store; dead-letter moves (spec 1.8) happen inside the store's receive, and the checks a
+atomically; it never knows which store it runs on. FIFO queues (docs/semantics.md,
+'FIFO queues') are validated here (group and deduplication ids, no per-message delay) and
+ordered, deduplicated and numbered by the store; dead-letter moves (docs/semantics.md,
+'Dead-letter queues') happen inside the store's receive, and the checks a
 RedrivePolicy needs against other queues are :func:`check_queue_attributes`.
 
-Error codes are the legacy query codes boto3 surfaces as ``Error.Code`` (spec section 0), like
-:mod:`rulebus.sqs.attributes` uses. Texts come from spec section 1; where the spec gives none, the
+Error codes are the legacy query codes boto3 surfaces as ``Error.Code`` (docs/semantics.md, 'Errors'), like
+:mod:`rulebus.sqs.attributes` uses. Texts are SQS's; where AWS documents none, the
 comment at the constant says where the text comes from.
 """
 
@@ -56,7 +57,7 @@ if TYPE_CHECKING:
 __all__ = ["Message", "Queue", "SendResult", "check_queue_attributes"]
 
 # --------------------------------------------------------------------------------------------
-# Codes (spec section 0: the modeled shape names; the legacy query codes are in SQS_ERRORS).
+# Codes (the SQS API Reference's modeled shape names; the legacy query codes are in SQS_ERRORS).
 
 INVALID_PARAMETER_VALUE = "InvalidParameterValue"
 MISSING_PARAMETER = "MissingParameter"
@@ -72,7 +73,7 @@ BATCH_REQUEST_TOO_LONG = "BatchRequestTooLong"
 OVER_LIMIT = "OverLimit"
 
 # --------------------------------------------------------------------------------------------
-# Limits (spec 1.3, 1.5, 1.6, 1.7, 1.10).
+# Limits (SQS API Reference; Amazon SQS Developer Guide, 'Amazon SQS message quotas').
 
 MAX_BATCH_ENTRIES = 10
 MAX_BATCH_BYTES = 1_048_576
@@ -81,8 +82,9 @@ MAX_WAIT_SECONDS = 20
 MAX_DELAY_SECONDS = 900
 MAX_VISIBILITY_TIMEOUT = 43_200
 PURGE_INTERVAL = 60.0
-#: In-flight messages a standard queue allows before a short poll fails with OverLimit (spec 1.5,
-#: 1.10: "approximately 120,000"). A module constant so tests can lower it.
+#: In-flight messages a standard queue allows before a short poll fails with OverLimit (Amazon
+#: SQS Developer Guide, 'Amazon SQS message quotas': "approximately 120,000"). A module constant
+#: so tests can lower it.
 MAX_IN_FLIGHT_MESSAGES = 120_000
 # AWS's OverLimit text as recorded in a query-protocol response (Cbsoftware/pressureNET-server#74,
 # 2014; the report breaks the line after the first sentence). Not verified against today's JSON
@@ -117,8 +119,9 @@ _VALID_ENTRY_IDS: set[str] = set()
 _INVALID_BODY_CHAR = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _INVALID_ASCII_CHAR = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")  # the same set, within ASCII
 
-# Spec 1.5's order. Those after the first four appear only on messages that carry them (FIFO,
-# redriven, traced): asked for on other messages, they are not shown, as on AWS.
+# The order of ReceiveMessage's MessageSystemAttributeNames (SQS API Reference). Those after the
+# first four appear only on messages that carry them (FIFO, redriven, traced): asked for on other
+# messages, they are not shown, as on AWS.
 SYSTEM_ATTRIBUTE_NAMES = (
     "SenderId",
     "SentTimestamp",
@@ -130,7 +133,7 @@ SYSTEM_ATTRIBUTE_NAMES = (
     "AWSTraceHeader",
     "DeadLetterQueueSourceArn",
 )
-# Spec 1.9: 1-128 characters, alphanumerics and punctuation, i.e. printable ASCII but the space.
+# SendMessage: 1-128 characters, alphanumerics and punctuation, i.e. printable ASCII but the space.
 _FIFO_ID = re.compile(r"[!-~]{1,128}")
 _COUNT_ATTRIBUTES = (
     "ApproximateNumberOfMessages",
@@ -153,7 +156,7 @@ def _visibility_error(outcome: ChangeVisibilityResult, receipt_handle: Any, time
             "Message does not exist or is not available for visibility timeout change.",
         )
     if outcome is ChangeVisibilityResult.BEYOND_LIMIT:
-        # Spec 1.6 marks this text VERIFY.
+        # This text is not verified against AWS.
         return _out_of_range(
             "VisibilityTimeout",
             timeout,
@@ -163,7 +166,8 @@ def _visibility_error(outcome: ChangeVisibilityResult, receipt_handle: Any, time
 
 
 def _out_of_range(parameter: str, value: Any, reason: str) -> AwsError:
-    # "Value 11 for parameter MaxNumberOfMessages is invalid. Reason: ..." (spec 1.5 shape).
+    # "Value 11 for parameter MaxNumberOfMessages is invalid. Reason: ..." (SQS's shape,
+    # as recorded against AWS).
     return _error(
         INVALID_PARAMETER_VALUE, f"Value {value} for parameter {parameter} is invalid. Reason: {reason}"
     )
@@ -179,12 +183,12 @@ def _check_int(parameter: str, value: Any, low: int, high: int, reason: str) -> 
 
 
 def _check_delay(value: Any) -> int:
-    # Text not in the spec; AWS's wording for the per-message DelaySeconds range.
+    # Undocumented text; AWS's wording for the per-message DelaySeconds range.
     return _check_int("DelaySeconds", value, 0, MAX_DELAY_SECONDS, "Must be >= 0 and <= 900, if provided.")
 
 
 def _not_for_this_queue_type(parameter: str, value: Any) -> AwsError:
-    # Spec 1.3's text for DelaySeconds on FIFO; the same wording for other wrong-type parameters.
+    # AWS's recorded text for DelaySeconds on FIFO; the same wording for other wrong-type parameters.
     return _out_of_range(
         parameter, value, "The request include parameter that is not valid for this queue type."
     )
@@ -202,7 +206,7 @@ def _check_fifo_id(parameter: str, given: Any) -> str:
 
 
 def _check_visibility(value: Any) -> int:
-    # Text not in the spec; same shape as WaitTimeSeconds' (spec 1.5).
+    # Undocumented text; the shape of SQS's text for WaitTimeSeconds.
     return _check_int(
         "VisibilityTimeout", value, 0, MAX_VISIBILITY_TIMEOUT, "Must be >= 0 and <= 43200, if provided."
     )
@@ -215,7 +219,7 @@ def _check_visibility(value: Any) -> int:
 @dataclass(frozen=True)
 class SendResult:
     """SendMessage's answer. ``md5_of_message_attributes`` is None without attributes, as SQS then
-    omits the field (spec 1.3)."""
+    omits the field (SQS API Reference, SendMessage)."""
 
     message_id: str
     md5_of_message_body: str
@@ -278,10 +282,11 @@ def _failure(entry_id: str, error: AwsError) -> dict[str, Any]:
 
 
 def _check_batch(entries: Sequence[Mapping[str, Any]], entry_name: str) -> list[str]:
-    """The request-level batch rules (spec 1.3), in the order SQS applies them; returns the ids."""
+    """The request-level batch rules (SQS API Reference, SendMessageBatch), in the order SQS
+    applies them; returns the ids."""
     validation.entries(entries, "Entries", validation.SQS, _ENTRY_MEMBERS[entry_name])
     if not entries:
-        # Text not in the spec; AWS's wording (as recorded by LocalStack).
+        # Undocumented text; AWS's wording (as recorded by LocalStack).
         raise _error(EMPTY_BATCH, f"There should be at least one {entry_name} in the request.")
     if len(entries) > MAX_BATCH_ENTRIES:
         raise _error(
@@ -302,7 +307,7 @@ def _check_batch(entries: Sequence[Mapping[str, Any]], entry_name: str) -> list[
         elif len(_VALID_ENTRY_IDS) < 4096:
             _VALID_ENTRY_IDS.add(entry_id)
         if entry_id in ids:
-            # Text not in the spec; AWS's wording (as recorded by LocalStack).
+            # Undocumented text; AWS's wording (as recorded by LocalStack).
             raise _error(IDS_NOT_DISTINCT, f"Id {entry_id} repeated.")
         ids.append(entry_id)
     return ids
@@ -310,7 +315,7 @@ def _check_batch(entries: Sequence[Mapping[str, Any]], entry_name: str) -> list[
 
 def _message_size(body: str, attributes: Mapping[str, Mapping[str, Any]]) -> int:
     """What counts toward MaximumMessageSize: the body and each attribute's name, type and value
-    (spec 1.3), all in bytes."""
+    (SQS API Reference, SendMessage), all in bytes."""
     size = len(body.encode("utf-8"))
     for name, attribute in attributes.items():
         value = attribute.get("BinaryValue")
@@ -321,7 +326,7 @@ def _message_size(body: str, attributes: Mapping[str, Mapping[str, Any]]) -> int
 
 def _wants(names: Iterable[str] | None, name: str) -> bool:
     """Whether a MessageAttributeNames list selects ``name``: ``All``, ``.*``, the exact name, or a
-    ``prefix.*`` covering it (spec 1.4)."""
+    ``prefix.*`` covering it (SQS API Reference, ReceiveMessage)."""
     for pattern in names or ():
         if pattern in ("All", ".*") or pattern == name:
             return True
@@ -399,7 +404,8 @@ class Queue:
     @property
     def _fifo(self) -> bool:
         """Whether this is a FIFO queue, without a store read: only FIFO queues may have (and
-        they must have) a ``.fifo`` name (spec 1.1), and a queue's type never changes."""
+        they must have) a ``.fifo`` name (SQS API Reference, CreateQueue), and a queue's type never
+        changes."""
         return self.name.endswith(FIFO_SUFFIX)
 
     def _record(self) -> QueueRecord:
@@ -422,7 +428,8 @@ class Queue:
 
     def get_attributes(self, attribute_names: Iterable[str] = ("All",)) -> dict[str, str]:
         """GetQueueAttributes: the named attributes (``All`` for every one; an empty list gives an
-        empty map, as on AWS, spec 1.2). Unknown names are InvalidAttributeName."""
+        empty map, as on AWS: SQS API Reference, GetQueueAttributes). Unknown names are
+        InvalidAttributeName."""
         names = validation.string_list(attribute_names, "AttributeNames", validation.SQS)
         record = self._record()
         now = self._now()
@@ -496,7 +503,8 @@ class Queue:
         else:
             bad = _INVALID_BODY_CHAR.search(body)
         if bad is not None:
-            # Code from spec 1.3; the text is AWS's wording as reported by users (not in the spec).
+            # Code from SQS API Reference, SendMessage; the text is AWS's wording as reported by users
+            # (undocumented).
             raise _error(
                 INVALID_MESSAGE_CONTENTS,
                 f"Invalid binary character '#x{ord(bad.group()):X}' was found in the message body, the set "
@@ -507,7 +515,7 @@ class Queue:
         limit = attributes.maximum_message_size
         size = _message_size(body, validated) if validated or not body.isascii() else len(body)
         if size > limit:
-            # Spec 1.3: single sends and batch entries word it differently.
+            # As recorded on AWS, single sends and batch entries word it differently.
             prefix = "cannot be validated" if batch else "are invalid"
             raise _error(
                 INVALID_PARAMETER_VALUE,
@@ -517,7 +525,7 @@ class Queue:
             if delay_seconds is not None:
                 raise _not_for_this_queue_type("DelaySeconds", delay_seconds)
             if message_group_id is None or message_group_id == "":
-                # Spec 1.9: MissingParameter for a single send, InvalidParameterValue in a batch.
+                # As recorded on AWS: MissingParameter for a single send, InvalidParameterValue in a batch.
                 raise _error(
                     INVALID_PARAMETER_VALUE if batch else MISSING_PARAMETER,
                     "The request must contain the parameter MessageGroupId.",
@@ -536,7 +544,7 @@ class Queue:
         else:
             if message_deduplication_id is not None:
                 raise _not_for_this_queue_type("MessageDeduplicationId", message_deduplication_id)
-            if message_group_id is not None:  # fair queues (spec 1.9): accepted, no ordering
+            if message_group_id is not None:  # fair queues: accepted, no ordering
                 _check_fifo_id("MessageGroupId", message_group_id)
         delay = attributes.delay_seconds if delay_seconds is None else _check_delay(delay_seconds)
         return StoredMessage(
@@ -610,7 +618,7 @@ class Queue:
         """SendMessage. ``delay_seconds`` (0-900) overrides the queue's DelaySeconds (standard
         queues only). FIFO queues need ``message_group_id`` and a ``message_deduplication_id``
         unless ContentBasedDeduplication is on; a duplicate within 5 minutes answers with the
-        first message's id and sequence number and is not enqueued again (spec 1.9)."""
+        first message's id and sequence number and is not enqueued again (SQS API Reference, SendMessage)."""
         validation.mapping(message_attributes, "MessageAttributes", validation.SQS, required=False)
         message = self.prepare_message(
             body, message_attributes, delay_seconds, message_group_id, message_deduplication_id
@@ -706,9 +714,10 @@ class Queue:
 
         With a wait (``wait_seconds`` 0-20, else the queue's ReceiveMessageWaitTimeSeconds) the
         call returns as soon as at least one message is available, and empty only when the wait
-        ends (spec 1.5). Unlike AWS's short poll, which samples servers, an empty result here
-        means there really was no visible message. ``attribute_names`` selects system attributes
-        (``All`` or names), ``message_attribute_names`` user attributes.
+        ends (Amazon SQS Developer Guide, 'Amazon SQS short and long polling'). Unlike AWS's short
+        poll, which samples servers, an empty result here means there really was no visible
+        message. ``attribute_names`` selects system attributes (``All`` or names),
+        ``message_attribute_names`` user attributes.
 
         ``receive_request_attempt_id`` (FIFO queues; ignored on standard ones, where AWS documents
         it as not applying): retried within 5 minutes, a receive with the same id returns the same
@@ -741,11 +750,11 @@ class Queue:
         timeout = attributes.visibility_timeout if visibility_timeout is None else visibility_timeout
         attempt = None
         if attributes.fifo_queue and receive_request_attempt_id is not None:
-            # Text not in the spec: MessageGroupId's, whose alphabet and length the API reference
+            # Undocumented text: MessageGroupId's, whose alphabet and length the API reference
             # gives ReceiveRequestAttemptId too (unverified against AWS).
             attempt = _check_fifo_id("ReceiveRequestAttemptId", receive_request_attempt_id)
 
-        # The in-flight limit (spec 1.5) applies to standard queues; the store checks it in the
+        # The in-flight limit (MAX_IN_FLIGHT_MESSAGES) applies to standard queues; the store checks it in the
         # receive: at the limit a short poll is refused and a long poll finds nothing.
         limit = None if attributes.fifo_queue else MAX_IN_FLIGHT_MESSAGES
         deadline = time.monotonic() + wait
@@ -785,7 +794,7 @@ class Queue:
             return SYSTEM_ATTRIBUTE_NAMES
         for name in names:
             if name not in SYSTEM_ATTRIBUTE_NAMES:
-                # Text not in the spec; the "Unknown Attribute" wording SQS uses elsewhere (1.1).
+                # Undocumented text; the "Unknown Attribute" wording SQS uses elsewhere (SetQueueAttributes).
                 raise _error(INVALID_ATTRIBUTE_NAME, f"Unknown Attribute {name}.")
         return tuple(name for name in SYSTEM_ATTRIBUTE_NAMES if name in names)
 
@@ -830,7 +839,7 @@ class Queue:
     def _message_id(self, receipt_handle: str) -> str:
         validation.text(receipt_handle, "ReceiptHandle", validation.SQS)
         parsed = parse_receipt_handle(receipt_handle)
-        # A handle minted for another queue is as invalid here as garbage (spec 1.6 gives the text).
+        # A handle minted for another queue is as invalid here as garbage (SQS's text for garbage).
         if parsed is None or parsed[0] != self.name:
             raise _error(
                 RECEIPT_HANDLE_IS_INVALID,
@@ -841,7 +850,7 @@ class Queue:
     def delete(self, receipt_handle: str) -> None:
         """DeleteMessage. On a standard queue any handle the message was ever received with works,
         even after its visibility timeout ended or once the message is gone; on a FIFO queue the
-        handle expires with the message's visibility (spec 1.6)."""
+        handle expires with the message's visibility (SQS API Reference, DeleteMessage)."""
         message_id = self._message_id(receipt_handle)
         in_flight_at = self._now() if self._fifo else None
         try:
@@ -853,7 +862,8 @@ class Queue:
 
     def change_visibility(self, receipt_handle: str, timeout: int) -> None:
         """ChangeMessageVisibility: the message becomes visible ``timeout`` seconds from *now*
-        (0 = at once), even if its visibility had already expired (spec 1.6)."""
+        (0 = at once), even if its visibility had already expired (SQS API Reference,
+        ChangeMessageVisibility)."""
         message_id = self._message_id(receipt_handle)
         _check_visibility(timeout)
         try:
@@ -961,7 +971,8 @@ class Queue:
     # ------------------------------------------------------------------ purge
 
     def purge(self) -> None:
-        """PurgeQueue: delete every message, in flight or not; at most once per 60 s (spec 1.7)."""
+        """PurgeQueue: delete every message, in flight or not; at most once per 60 s
+        (SQS API Reference, PurgeQueue)."""
         try:
             purged = self._store.queues.purge(self.name, self._now(), PURGE_INTERVAL)
         except NotFound:
@@ -1001,7 +1012,7 @@ def check_queue_attributes(context: Context, attributes: QueueAttributes, name: 
         and allow is not None
         and not allow.allows(queue_arn(name, context.region, context.account))
     ):
-        # Not in the spec; the wording an emulator (goaws-style) records for a refusing target.
+        # Undocumented by AWS; the wording an emulator (goaws-style) records for a refusing target.
         raise _error(
             INVALID_PARAMETER_VALUE,
             f"Value {arn} for parameter RedrivePolicy is invalid. "
