@@ -229,9 +229,11 @@ class Subscription:
         self.token = record.token
         self.token_issued = record.token_issued
 
-    def _same_settings(
+    def same_settings(
         self, policy: str | None, scope: str | None, raw: bool, delivery: str | None, redrive: str | None
     ) -> bool:
+        """Whether a Subscribe with these settings asks for this subscription as it is (then
+        Subscribe returns it; otherwise SNS refuses the different attributes)."""
         return (
             canonical(self.filter_policy) == canonical(policy)
             and self.filter_policy_scope == scope
