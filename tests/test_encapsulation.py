@@ -17,9 +17,6 @@ ALLOWED: dict[tuple[str, str], str] = {
     # A PutEvents call whose entries name several buses gathers, routes and flushes each bus's
     # deliveries itself: EventBus code working on other EventBus objects of the same class.
     ("events/bus.py", "bus"): "EventBus.put_events works on each bus of the call",
-    # Subscription.filtered_count (a descriptor) adds its topic's not yet settled count, read
-    # under the topic's lock; to be replaced by a public Topic method.
-    ("sns/subscription.py", "topic"): "filtered_count reads its Topic's unsettled count under its lock",
 }
 
 

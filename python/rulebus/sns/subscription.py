@@ -73,17 +73,17 @@ class _FilteredCount:
         if topic is None:
             held: int = subscription.__dict__.get("filtered_count", 0)
             return held
-        with topic._sync_lock:
+        with topic.counts_lock:
             held = subscription.__dict__.get("filtered_count", 0)
-            return held + topic._unsettled_filtered(subscription)
+            return held + topic.unsettled_filtered(subscription)
 
     def __set__(self, subscription: Subscription, value: int) -> None:
         topic: Topic | None = subscription.__dict__.get("topic")  # not set yet while __init__ runs
         if topic is None:
             subscription.__dict__["filtered_count"] = value
             return
-        with topic._sync_lock:
-            subscription.__dict__["filtered_count"] = value - topic._unsettled_filtered(subscription)
+        with topic.counts_lock:
+            subscription.__dict__["filtered_count"] = value - topic.unsettled_filtered(subscription)
 
 
 def delivery_counter(subscription: Subscription) -> DeliveryCounter:

@@ -226,9 +226,15 @@ class Topic:
                 return
             plan.settle()
 
-    def _unsettled_filtered(self, subscription: Subscription) -> int:
+    @property
+    def counts_lock(self) -> threading.RLock:
+        """The lock under which this topic's subscriptions and their counts change: a
+        subscription's ``filtered_count`` is read and written under it."""
+        return self._sync_lock
+
+    def unsettled_filtered(self, subscription: Subscription) -> int:
         """What the route plan counted as filtered out for this subscription and it does not hold
-        yet (see ``_FilteredCount``). Under the lock."""
+        yet (see ``Subscription.filtered_count``). Under ``counts_lock``."""
         plan = self._plan
         return 0 if plan is None else plan.unsettled_filtered(subscription)
 
