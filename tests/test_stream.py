@@ -16,7 +16,6 @@ from rulebus.kinesis.stream import (
     SEQUENCE_BASE,
     Stream,
     StreamConsumer,
-    delete_stream,
     stream_name_from_arn,
 )
 
@@ -93,7 +92,7 @@ def test_create_open_describe_and_delete(broker: Broker, clock: FakeClock) -> No
     with aws_error("ResourceNotFoundException", "Stream orders under account 000000000000 not found."):
         stream.describe()
     with aws_error("ResourceNotFoundException", "Stream orders under account 000000000000 not found."):
-        delete_stream(broker, "orders")
+        broker.delete_stream("orders")
 
 
 def test_stream_names_and_shard_counts_are_validated(broker: Broker) -> None:
@@ -188,7 +187,7 @@ def test_put_record_validation(broker: Broker) -> None:
         "account 000000000000 is invalid.",
     ):
         stream.put_record(b"x", "k", sequence_number_for_ordering=str(SEQUENCE_BASE + 10**6))
-    delete_stream(broker, "s")
+    broker.delete_stream("s")
     with aws_error("ResourceNotFoundException", "Stream s under account 000000000000 not found."):
         stream.put_record(b"x", "k")
 
@@ -668,7 +667,7 @@ def test_consumer_wait_seconds_returns_when_idle(broker: Broker) -> None:
 def test_consumer_of_a_deleted_stream(broker: Broker) -> None:
     stream = open_test_stream(broker, "s")
     consumer = stream.consumer("app")
-    delete_stream(broker, "s")
+    broker.delete_stream("s")
     with aws_error("ResourceNotFoundException", "Stream s under account 000000000000 not found."):
         list(consumer.records(stop_at_end=True))
     assert isinstance(consumer, StreamConsumer)

@@ -16,6 +16,13 @@ from rulebus._errors import (
     NotFound,
     ParameterTypeError,
     RulebusError,
+    StoreClosedError,
+    StoreCorruptError,
+    StoreError,
+    StoreFullError,
+    StoreLockedError,
+    StoreReadOnlyError,
+    StoreUnavailableError,
 )
 from rulebus.broker import Broker
 from rulebus.events.bus import EventBus
@@ -41,6 +48,13 @@ __all__ = [
     "Queue",
     "RuleSet",
     "RulebusError",
+    "StoreClosedError",
+    "StoreCorruptError",
+    "StoreError",
+    "StoreFullError",
+    "StoreLockedError",
+    "StoreReadOnlyError",
+    "StoreUnavailableError",
     "Stream",
     "Subscription",
     "Topic",

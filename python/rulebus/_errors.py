@@ -136,3 +136,40 @@ def constraint_error(value: object, where: str, constraint: str) -> AwsError:
         f"1 validation error detected: Value '{value}' at '{where}' "
         f"failed to satisfy constraint: {constraint}",
     )
+
+
+class StoreError(RulebusError):
+    """The store's file failed: ``str(error)`` says what happened and what to do, ``path`` is the
+    file and ``sqlite_error`` SQLite's name for the failure (``"SQLITE_BUSY"``...; ``None`` when
+    SQLite gave none). The SQLite error itself is the ``__cause__``."""
+
+    def __init__(self, message: str, path: str = "", sqlite_error: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.sqlite_error = sqlite_error
+
+
+class StoreReadOnlyError(StoreError):
+    """The file (or its directory, or its ``-wal``/``-shm`` companions) cannot be written."""
+
+
+class StoreLockedError(StoreError):
+    """Another connection or process held the file's write lock for longer than the store's busy
+    timeout."""
+
+
+class StoreCorruptError(StoreError):
+    """The file is not an SQLite database, or its contents are damaged (malformed)."""
+
+
+class StoreFullError(StoreError):
+    """The disk, or the store's size limit, is full: the change was not made."""
+
+
+class StoreUnavailableError(StoreError):
+    """The file cannot be opened or read: its directory is missing, it is not accessible, or the
+    operating system reported an I/O error."""
+
+
+class StoreClosedError(StoreError, RuntimeError):
+    """The store was closed (``Broker.close()``); it is unusable afterwards."""

@@ -14,6 +14,7 @@ from typing import Any
 
 from rulebus import validation
 from rulebus._errors import AwsError, sqs_error
+from rulebus.context import Context
 from rulebus.events.archive import Archives
 from rulebus.events.bus import (
     DEFAULT_BUS,
@@ -32,6 +33,7 @@ from rulebus.sqs.queue import Queue, check_queue_attributes
 from rulebus.stores import MemoryStore, Store, open_store
 from rulebus.stores.base import NotFound, RecentlyDeleted
 from rulebus.stores.records import Clock, EventBusRecord, QueueRecord, TopicRecord
+from rulebus.targets import Targets
 
 __all__ = ["Broker"]
 
@@ -78,31 +80,79 @@ class Broker:
     ) -> None:
         if path is not None and store is not None:
             raise TypeError("give a Broker either a path or a store, not both")
-        self.region = validation.region_name(region)
-        self.account = validation.account_id(account)
-        self.queue_recreate_delay = queue_recreate_delay
-        #: PutRule refuses a bus's rule beyond this many (AWS's default quota; None: no limit).
-        self.rules_per_bus = rules_per_bus
-        #: PutEvents refuses requests whose entries add up to more bytes than this (EventBridge API
-        #: Reference, PutEvents).
-        self.max_events_size = max_events_size
-        #: Event buses retry failed deliveries on a timer thread; False leaves it to ``run_retries``.
-        self.background_retries = background_retries
+        region = validation.region_name(region)
+        account = validation.account_id(account)
         self._clock: Clock = clock if clock is not None else time.time
         if store is None:
             store = path
         self._store: Store = (
             MemoryStore() if store is None else store if isinstance(store, Store) else open_store(store)
         )
-        # One Topic object per stored topic, each a view of the store's records (see ``topic``).
-        self._topics: dict[str, Topic] = {}
-        self._move_tasks = MoveTasks(self, background_move_tasks)
+        targets = Targets(
+            self._store,
+            region,
+            account,
+            queue=lambda name: Queue(self.context, name),
+            topic=self._topic_object,
+            event_bus=self._bus_object,
+            stream=lambda name: Stream(self.context, name),
+        )
+        #: What this broker's queues, topics, buses and streams are made with (see rulebus.context).
+        self.context = Context(
+            store=self._store,
+            clock=self._clock,
+            region=region,
+            account=account,
+            targets=targets,
+            rules_changed=self._rules_changed,
+            queue_recreate_delay=queue_recreate_delay,
+            rules_per_bus=rules_per_bus,
+            max_events_size=max_events_size,
+            background_retries=background_retries,
+        )
+        # One Topic object per stored topic, each a view of the store's records (see ``topic``),
+        # with the attributes it was made with.
+        self._topics: dict[str, tuple[dict[str, str], Topic]] = {}
+        self._move_tasks = MoveTasks(self.context, background_move_tasks)
         self._buses: dict[str, EventBus] = {}
-        self._archives = Archives(self)
+        self._archives = Archives(self.context)
         if self._store.buses.get_event_bus(DEFAULT_BUS) is None:
             self._store.buses.create_event_bus(EventBusRecord(DEFAULT_BUS, self._clock()))
-        self._scheduler = Scheduler(self, background_schedules)
+        self._scheduler = Scheduler(self.context, background_schedules)
         self._scheduler.refresh()
+
+    # The settings are the context's (read-only: services read them from there).
+
+    @property
+    def region(self) -> str:
+        """The region ARNs and URLs carry."""
+        return self.context.region
+
+    @property
+    def account(self) -> str:
+        """The account ARNs, URLs and SenderIds carry."""
+        return self.context.account
+
+    @property
+    def queue_recreate_delay(self) -> float:
+        """Seconds a deleted queue's name stays blocked (QueueDeletedRecently)."""
+        return self.context.queue_recreate_delay
+
+    @property
+    def rules_per_bus(self) -> int | None:
+        """PutRule refuses a bus's rule beyond this many (AWS's default quota; None: no limit)."""
+        return self.context.rules_per_bus
+
+    @property
+    def max_events_size(self) -> int:
+        """PutEvents refuses requests whose entries add up to more bytes than this (EventBridge API
+        Reference, PutEvents)."""
+        return self.context.max_events_size
+
+    @property
+    def background_retries(self) -> bool:
+        """Event buses retry failed deliveries on a timer thread; False leaves it to ``run_retries``."""
+        return self.context.background_retries
 
     def __enter__(self) -> Broker:
         return self
@@ -129,7 +179,7 @@ class Broker:
         raises QueueDeletedRecently."""
         validate_queue_name(name)
         wanted = QueueAttributes.from_kwargs(name, **attributes)
-        check_queue_attributes(self, wanted, name)
+        check_queue_attributes(self.context, wanted, name)
         now = self._clock()
         try:
             stored = self._store.queues.create_queue(
@@ -143,7 +193,7 @@ class Broker:
                 "A queue already exists with the same name and a different value for attribute "
                 f"{_first_difference(stored.attributes, wanted)}",
             )
-        return Queue(self, name)
+        return Queue(self.context, name)
 
     def delete_queue(self, name: str) -> None:
         """DeleteQueue: the queue and its messages go at once (AWS takes up to 60 s); the name then
@@ -156,7 +206,7 @@ class Broker:
 
     def queues(self) -> list[Queue]:
         """Every queue, sorted by name."""
-        return [Queue(self, name) for name in self._store.queues.queue_names()]
+        return [Queue(self.context, name) for name in self._store.queues.queue_names()]
 
     # ------------------------------------------------------------------ message move tasks
 
@@ -220,10 +270,14 @@ class Broker:
     def _topic_object(self, record: TopicRecord) -> Topic:
         """This broker's Topic for a stored topic: the same object while the stored attributes are
         the same (a topic re-created with others, by any broker, gets a new one)."""
-        topic = self._topics.get(record.name)
-        if topic is None or topic._set_attributes != dict(record.attributes):
-            topic = self._topics[record.name] = Topic(self, record.name, record.attributes)
-        return topic
+        attributes = dict(record.attributes)
+        made = self._topics.get(record.name)
+        if made is None or made[0] != attributes:
+            made = self._topics[record.name] = (
+                attributes,
+                Topic(self.context, record.name, record.attributes),
+            )
+        return made[1]
 
     def delete_topic(self, name: str) -> None:
         """DeleteTopic: the topic and its subscriptions; deleting an absent topic is not an error."""
@@ -250,9 +304,13 @@ class Broker:
         validation.text(description, "description", validation.EVENTS, required=False)
         if self._store.buses.get_event_bus(name) is None:
             self._store.buses.create_event_bus(EventBusRecord(name, self._clock(), description))
+        return self._bus_object(name)
+
+    def _bus_object(self, name: str) -> EventBus:
+        """This broker's EventBus for ``name`` (one per name: it holds the bus's Python targets)."""
         bus = self._buses.get(name)
         if bus is None:
-            bus = self._buses[name] = EventBus(self, name)
+            bus = self._buses[name] = EventBus(self.context, name, self._archives)
         return bus
 
     def create_event_bus(self, name: str, description: str | None = None) -> EventBus:
@@ -286,18 +344,18 @@ class Broker:
         """Open a Kinesis stream, creating it (``shards`` shards, 1 if not given; 24 h retention)
         if absent; ``shards`` applies to creation only (see ``rulebus.kinesis.stream``). Its shards,
         records and consumers' checkpoints live in the store."""
-        return open_stream(self, name, shards)
+        return open_stream(self.context, name, shards)
 
     def delete_stream(self, name: str) -> None:
         """DeleteStream: the stream with its records and checkpoints (ResourceNotFoundException
         if absent)."""
-        delete_stream(self, name)
+        delete_stream(self.context, name)
 
     def streams(self) -> list[Stream]:
         """Every stream, sorted by name."""
-        return [Stream(self, name) for name in self._store.streams.stream_names()]
+        return [Stream(self.context, name) for name in self._store.streams.stream_names()]
 
-    def _rules_changed(self, bus: EventBus) -> None:
+    def _rules_changed(self, bus: str) -> None:
         """A bus's rules or targets changed through this broker: the scheduler looks again."""
         self._scheduler.refresh()
 

@@ -99,8 +99,8 @@ class Idempotency:
         self.ttl = _positive(ttl, "ttl")
         self.lease = _positive(lease, "lease")
         self.store_result = store_result
-        self._clock = broker._clock
-        self._store: IdempotencyStore = broker._store.idempotency
+        self._clock = broker.context.clock
+        self._store: IdempotencyStore = broker.context.store.idempotency
         self._purged = float("-inf")
 
     def _key(self, key: str) -> str:

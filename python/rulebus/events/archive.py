@@ -32,7 +32,7 @@ from rulebus.events.bus import check_name, parse_event_time
 from rulebus.stores.records import ArchiveRecord, ReplayRecord
 
 if TYPE_CHECKING:
-    from rulebus.broker import Broker
+    from rulebus.context import Context
     from rulebus.events.bus import EventBus
 
 __all__ = ["Archives"]
@@ -100,19 +100,21 @@ def _with_replay_name(event: dict[str, Any], replay: str) -> dict[str, Any]:
 class Archives:
     """The broker's archives and replays: what ``EventBus``'s archive and replay methods call."""
 
-    def __init__(self, broker: Broker) -> None:
-        self._broker = broker
-        self._store = broker._store
+    def __init__(self, context: Context) -> None:
+        self._store = context.store
+        self._clock = context.clock
+        self._region = context.region
+        self._account = context.account
         self._patterns: dict[str, Pattern] = {}
         self._swept: dict[str, float] = {}
         self._threads: dict[str, threading.Thread] = {}
         self._cancelled: dict[str, threading.Event] = {}  # replays cancelled through this broker
 
     def _arn(self, name: str) -> str:
-        return f"arn:aws:events:{self._broker.region}:{self._broker.account}:archive/{name}"
+        return f"arn:aws:events:{self._region}:{self._account}:archive/{name}"
 
     def _replay_arn(self, name: str) -> str:
-        return f"arn:aws:events:{self._broker.region}:{self._broker.account}:replay/{name}"
+        return f"arn:aws:events:{self._region}:{self._account}:replay/{name}"
 
     def _record(self, name: str) -> ArchiveRecord:
         record = self._store.buses.get_archive(name)
@@ -133,7 +135,7 @@ class Archives:
         check_name(name, "archiveName", 48)  # the charset of rule names, shorter
         _check_retention(retention_days)
         pattern = _pattern_text(event_pattern)
-        bus._check_exists()
+        bus.check_exists()
         record = ArchiveRecord(
             name=name,
             bus=bus.name,
@@ -141,7 +143,7 @@ class Archives:
             retention_days=retention_days,
             description=description,
             state="ENABLED",
-            creation_time=self._broker._clock(),
+            creation_time=self._clock(),
         )
         if not self._store.buses.create_archive(record):
             raise _error(ALREADY_EXISTS, f"Archive {name} already exists.")
@@ -174,7 +176,7 @@ class Archives:
         return described
 
     def _bus_arn(self, bus: str) -> str:
-        return f"arn:aws:events:{self._broker.region}:{self._broker.account}:event-bus/{bus}"
+        return f"arn:aws:events:{self._region}:{self._account}:event-bus/{bus}"
 
     def update(
         self,
@@ -264,7 +266,7 @@ class Archives:
         """Retention: drop events archived more than RetentionDays ago (checked once a minute)."""
         if record.retention_days == 0:
             return
-        now = self._broker._clock()
+        now = self._clock()
         if not force and now - self._swept.get(record.name, float("-inf")) < RETENTION_SWEEP_SECONDS:
             return
         self._swept[record.name] = now
@@ -306,7 +308,7 @@ class Archives:
         if len(active) >= MAX_CONCURRENT_REPLAYS:
             # AWS's code; the text is ours (AWS documents none).
             raise _error(LIMIT_EXCEEDED, f"At most {MAX_CONCURRENT_REPLAYS} replays can run at a time.")
-        now = self._broker._clock()
+        now = self._clock()
         self._sweep(record, force=True)
         replay = ReplayRecord(
             name=name,
@@ -343,7 +345,7 @@ class Archives:
                     VALIDATION,
                     f"Parameter Destination.FilterArns is not valid. Reason: Rule {name} does not exist.",
                 )
-            yield bus._rule_arn(name)
+            yield bus.rule_arn(name)
 
     def _run(self, bus: EventBus, name: str) -> None:
         try:
@@ -379,7 +381,7 @@ class Archives:
                     self._finish_cancel(name, record)
                     return
                 event = _with_replay_name(json.loads(archived.event), name)
-                bus._ingest(event, self._broker._clock(), replay=name, only_rules=rules)
+                bus.ingest(event, replay=name, only_rules=rules)
                 record = replace(
                     record,
                     replayed=record.replayed + 1,
@@ -393,7 +395,7 @@ class Archives:
                     self._finish_cancel(name, record)  # cancelled by another broker
                     return
             after = (page[-1].event_time, page[-1].seq)
-        done = replace(record, state="COMPLETED", replay_end_time=self._broker._clock())
+        done = replace(record, state="COMPLETED", replay_end_time=self._clock())
         if not store.buses.update_replay(done, ("RUNNING",)):
             self._finish_cancel(name)
 
@@ -409,7 +411,7 @@ class Archives:
                     last_event_time=progress.last_event_time,
                     last_seq=progress.last_seq,
                 )
-            ended = replace(record, state="CANCELLED", replay_end_time=self._broker._clock())
+            ended = replace(record, state="CANCELLED", replay_end_time=self._clock())
             self._store.buses.update_replay(ended, ("CANCELLING",))
 
     def cancel_replay(self, name: str) -> dict[str, Any]:

@@ -66,7 +66,9 @@ from rulebus.stores.semantics import is_plain_body
 from rulebus.transport import HTTP_PROTOCOLS, client_error, delivered, http_post
 
 if TYPE_CHECKING:
-    from rulebus.broker import Broker
+    from rulebus.context import Context
+    from rulebus.events.archive import Archives
+    from rulebus.events.schedule import Schedule
 
 __all__ = ["DEFAULT_BUS", "EventBus", "bus_arn", "validate_bus_name"]
 
@@ -401,9 +403,18 @@ class EventBus:
     """One EventBridge event bus; get it with ``broker.event_bus(name)`` (``"default"`` always
     exists). See the module docstring for how rules, targets and deliveries work."""
 
-    def __init__(self, broker: Broker, name: str) -> None:
-        self._broker = broker
-        self._store = broker._store
+    def __init__(self, context: Context, name: str, archives: Archives) -> None:
+        #: The broker's context (see :mod:`rulebus.context`).
+        self.context = context
+        self._store = context.store
+        self._clock = context.clock
+        self._region = context.region
+        self._account = context.account
+        self._targets = context.targets
+        self._on_rules_changed = context.rules_changed
+        self._rules_per_bus = context.rules_per_bus
+        self._max_events_size = context.max_events_size
+        self._archives = archives
         self.name = name
         self._rules = RuleSet()
         self._view: dict[str, _Rule] = {}
@@ -415,7 +426,7 @@ class EventBus:
         self._batch = _Batch()
         self._sync_lock = threading.Lock()
         self._retries = RetryTimer(
-            broker._clock, f"rulebus-retry:{name}", background=broker.background_retries
+            context.clock, f"rulebus-retry:{name}", background=context.background_retries
         )
         #: CloudWatch's names: MatchedEvents, Invocations, FailedInvocations, RetryInvocationAttempts,
         #: InvocationsSentToDLQ, InvocationsFailedToBeSentToDLQ; counts of this process.
@@ -427,15 +438,19 @@ class EventBus:
     @property
     def arn(self) -> str:
         """``arn:aws:events:<region>:<account>:event-bus/<name>``."""
-        return bus_arn(self.name, self._broker.region, self._broker.account)
+        return bus_arn(self.name, self._region, self._account)
 
-    def _rule_arn(self, rule: str) -> str:
-        return rule_arn(self.name, rule, self._broker.region, self._broker.account)
+    def rule_arn(self, rule: str) -> str:
+        """``arn:aws:events:<region>:<account>:rule/[<bus>/]<rule>``: the ARN of this bus's rule
+        ``rule`` (whether or not it exists)."""
+        return rule_arn(self.name, rule, self._region, self._account)
 
     def _missing_rule(self, name: str) -> AwsError:
         return _error(NOT_FOUND, f"Rule {name} does not exist on EventBus {self.name}.")
 
-    def _check_exists(self) -> None:
+    def check_exists(self) -> None:
+        """ResourceNotFoundException "Event bus <name> does not exist." when the bus was deleted
+        (by any broker on the store)."""
         if self._store.buses.get_event_bus(self.name) is None:
             raise self._missing_bus()
 
@@ -458,7 +473,7 @@ class EventBus:
 
     def _refresh(self) -> None:
         version, rules, targets = self._store.buses.rules(self.name)
-        view = {record.name: _Rule(record, self._rule_arn(record.name)) for record in rules}
+        view = {record.name: _Rule(record, self.rule_arn(record.name)) for record in rules}
         for record in targets:
             rule = view.get(record.rule)
             if rule is not None:
@@ -484,7 +499,7 @@ class EventBus:
         kind = _target_kind(arn)
         queue_name = None
         parsed = Arn.parse(arn) if kind == "sqs" else None
-        if parsed is not None and parsed.is_in(self._broker.region, self._broker.account):
+        if parsed is not None and parsed.is_in(self._region, self._account):
             queue_name = parsed.named("sqs")
         return _Target(
             target_id=record.target_id,
@@ -554,10 +569,10 @@ class EventBus:
             Schedule(schedule_expression)  # raises AWS's "Parameter ScheduleExpression is not valid."
         if pattern_text is None and schedule_expression is None:
             raise _error(VALIDATION, "Parameter(s) EventPattern or ScheduleExpression must be specified.")
-        self._check_exists()
+        self.check_exists()
         existing = self._store.buses.get_rule(self.name, name)
         if existing is None:
-            limit = self._broker.rules_per_bus
+            limit = self._rules_per_bus
             if limit is not None and len(self._store.buses.rules(self.name)[1]) >= limit:
                 raise _error(LIMIT_EXCEEDED, "The requested resource exceeds the maximum number allowed.")
         record = RuleRecord(
@@ -567,14 +582,14 @@ class EventBus:
             schedule_expression=schedule_expression,
             state=state,
             description=description,
-            creation_time=self._broker._clock(),
+            creation_time=self._clock(),
         )
         try:
             self._store.buses.put_rule(record)
         except NotFound as error:
             raise self._gone(error) from None
-        self._broker._rules_changed(self)
-        return self._rule_arn(name)
+        self._on_rules_changed(self.name)
+        return self.rule_arn(name)
 
     def _rule_record(self, name: str) -> RuleRecord:
         record = self._store.buses.get_rule(self.name, name)
@@ -589,7 +604,7 @@ class EventBus:
         return self._describe(self._rule_record(name))
 
     def _describe(self, record: RuleRecord) -> dict[str, Any]:
-        described: dict[str, Any] = {"Name": record.name, "Arn": self._rule_arn(record.name)}
+        described: dict[str, Any] = {"Name": record.name, "Arn": self.rule_arn(record.name)}
         if record.event_pattern is not None:
             described["EventPattern"] = record.event_pattern
         if record.schedule_expression is not None:
@@ -598,7 +613,7 @@ class EventBus:
         if record.description is not None:
             described["Description"] = record.description
         described["EventBusName"] = self.name
-        described["CreatedBy"] = self._broker.account
+        described["CreatedBy"] = self._account
         return described
 
     def list_rules(self, name_prefix: str | None = None) -> list[dict[str, Any]]:
@@ -616,7 +631,7 @@ class EventBus:
                 self._store.buses.put_rule(RuleRecord(**{**record.__dict__, "state": state}))
             except NotFound as error:
                 raise self._gone(error) from None
-            self._broker._rules_changed(self)
+            self._on_rules_changed(self.name)
 
     def enable_rule(self, name: str) -> None:
         """EnableRule: the rule matches events (and fires on its schedule) again."""
@@ -631,7 +646,7 @@ class EventBus:
         check_name(name, "name", 64)
         if self._store.buses.delete_rule(self.name, name) is DeleteRuleResult.HAS_TARGETS:
             raise _error(VALIDATION, "Rule can't be deleted since it has targets.")
-        self._broker._rules_changed(self)
+        self._on_rules_changed(self.name)
 
     # ------------------------------------------------------------------ targets
 
@@ -675,7 +690,7 @@ class EventBus:
                 self._local[key] = call
             else:
                 self._local.pop(key, None)
-        self._broker._rules_changed(self)
+        self._on_rules_changed(self.name)
         return {"FailedEntryCount": 0, "FailedEntries": []}
 
     def _prepare_target(
@@ -745,7 +760,7 @@ class EventBus:
         self._store.buses.remove_targets(self.name, record.name, list(ids))
         for target_id in ids:
             self._local.pop((record.name, target_id), None)
-        self._broker._rules_changed(self)
+        self._on_rules_changed(self.name)
         return {"FailedEntryCount": 0, "FailedEntries": []}
 
     def list_targets_by_rule(self, rule: str) -> list[dict[str, Any]]:
@@ -762,7 +777,7 @@ class EventBus:
         "EventBusName"?, "TraceHeader"?}``. Returns ``{"FailedEntryCount", "Entries"}`` with one
         result per entry, in order: ``{"EventId"}`` or ``{"ErrorCode", "ErrorMessage"}``. Each
         accepted event is archived and routed before this returns (HTTP targets after)."""
-        common = _common_entries(entries, self.name, self._broker.max_events_size)
+        common = _common_entries(entries, self.name, self._max_events_size)
         if common is not None:
             return self._put_common(common)
         _check_entries(entries)
@@ -779,9 +794,9 @@ class EventBus:
                     f"entries.{index}.member.detailType",
                     "Member must have length less than or equal to 128",
                 )
-        if _over_size(entries, self._broker.max_events_size):
+        if _over_size(entries, self._max_events_size):
             raise _error(VALIDATION, "Total size of the entries in the request is over the limit.")
-        now = self._broker._clock()
+        now = self._clock()
         now_text = _event_time_now(now)
         results: list[dict[str, Any]] = []
         checked: list[bool] = []
@@ -802,7 +817,7 @@ class EventBus:
         for bus in {id(bus): bus for bus, _, _, _ in accepted}.values():
             saved.append((bus, bus._batch.pending, bus._batch.archive_records))
             bus._batch.pending = []
-            bus._batch.archive_records = self._broker._archives.records(bus)
+            bus._batch.archive_records = self._archives.records(bus)
         try:
             for bus, event, text, matched in accepted:
                 bus._ingest(event, now, synced=True, text=text, matched=matched)
@@ -820,19 +835,18 @@ class EventBus:
         checked, ids minted, the view synced, one engine call, the same per-entry results, then
         each event ingested in order and the queue deliveries flushed), without its per-entry
         checks, which such entries pass, and without a call per event."""
-        broker = self._broker
-        now = broker._clock()
+        now = self._clock()
         now_text = _event_time_now(now)
-        self._check_exists()
+        self.check_exists()
         fields: list[tuple[str, str, str, str, list[str], str]] = [
             (new_message_id(), detail_type, source, now_text, [], detail)
             for detail_type, source, detail in common
         ]
         self._sync()
         try:
-            routed = self._rules.route_events(fields, broker.account, broker.region)
+            routed = self._rules.route_events(fields, self._account, self._region)
         except UnicodeError:  # a lone surrogate somewhere (see _route)
-            routed = [_route_one(self, entry, broker) for entry in fields]
+            routed = [_route_one(self, entry, self._account, self._region) for entry in fields]
         results: list[dict[str, Any]] = []
         accepted: list[tuple[_LazyEvent, list[str]]] = []
         failed = 0
@@ -856,7 +870,7 @@ class EventBus:
             saved = batch.pending, batch.archive_records  # restored after: see put_events
             pending: list[tuple[Any, ...]] = []
             batch.pending = pending
-            records = batch.archive_records = broker._archives.records(self)
+            records = batch.archive_records = self._archives.records(self)
             try:
                 self._ingest_routed(accepted, now, pending, records)
             finally:
@@ -875,7 +889,7 @@ class EventBus:
         """``_ingest(event, ingestion, synced=True, text=..., matched=...)`` for each accepted
         event in turn, inside put_events (``pending`` and ``records`` are this call's gathering;
         a nested put_events restores them before it returns, so they hold for every event)."""
-        archives = self._broker._archives
+        archives = self._archives
         for event, matched in accepted:
             text = event.text
             if records:
@@ -888,15 +902,16 @@ class EventBus:
         whole call, that this bus exists."""
         if name is None or name == self.name or name == self.arn:
             if not checked:
-                self._check_exists()
+                self.check_exists()
                 checked.append(True)
             return self
         if isinstance(name, EventBus):
             name = name.name
         bus_name = event_bus_name(name) or name
-        if not isinstance(bus_name, str) or self._store.buses.get_event_bus(bus_name) is None:
+        bus = self._targets.find_event_bus(bus_name) if isinstance(bus_name, str) else None
+        if bus is None:
             raise _error(NOT_FOUND, f"Event bus {bus_name} does not exist.")
-        return self._broker.event_bus(bus_name)
+        return bus
 
     def _route(
         self,
@@ -912,11 +927,9 @@ class EventBus:
             bus._sync()
             mine = [(index, entry) for index, entry_bus, entry in fields if entry_bus is bus]
             try:
-                out = bus._rules.route_events(
-                    [entry for _, entry in mine], self._broker.account, self._broker.region
-                )
+                out = bus._rules.route_events([entry for _, entry in mine], self._account, self._region)
             except UnicodeError:  # a lone surrogate somewhere: text no JSON document can carry
-                out = [_route_one(bus, entry, self._broker) for _, entry in mine]
+                out = [_route_one(bus, entry, self._account, self._region) for _, entry in mine]
             routed.update((index, result) for (index, _), result in zip(mine, out))
         accepted = []
         for index, bus, (event_id, _, source, time, _, _) in fields:
@@ -936,6 +949,21 @@ class EventBus:
                 accepted.append((bus, _LazyEvent(text, event_id, time), text, matched))
         return accepted
 
+    def ingest(
+        self,
+        event: Mapping[str, Any],
+        *,
+        replay: str | None = None,
+        only_rules: Iterable[str] | None = None,
+    ) -> list[str]:
+        """Take in an event that is already whole (``id``, ``time``, ``source``, ``detail``...),
+        now by the broker's clock: what EventBridge does when this bus is a rule's target (the
+        event goes on as it is, to be archived and matched here) and when an archive is replayed
+        to it (``replay``: the replay's name; a replayed event is not archived again, and only
+        the rules ``only_rules`` see it when given). Returns the names of the rules it matched;
+        their targets got it as any other event's."""
+        return self._ingest(event, self._clock(), replay=replay, only_rules=only_rules)
+
     def _ingest(
         self,
         event: Mapping[str, Any],
@@ -954,7 +982,7 @@ class EventBus:
             text = event.text if isinstance(event, _LazyEvent) else _compact(event)
         records = self._batch.archive_records
         if replay is None and (records is None or records):
-            self._broker._archives.archive(self, event, text, ingestion, records)
+            self._archives.archive(self, event, text, ingestion, records)
         if not synced:
             self._sync()
         if matched is None:
@@ -1051,7 +1079,7 @@ class EventBus:
         """A failed invocation: retried later if it may pass, else (or once the retry policy is
         spent) dead-lettered."""
         self.metrics["FailedInvocations"] += 1
-        now = self._broker._clock()
+        now = self._clock()
         exhausted = None
         if failure.retryable:
             if retries >= target.maximum_retry_attempts:
@@ -1088,7 +1116,7 @@ class EventBus:
         afterwards."""
         if not pending:
             return
-        now = self._broker._clock()
+        now = self._clock()
         limits: dict[str, int] = {}  # a queue's MaximumMessageSize; 0 when it is gone or FIFO
         bodies: list[tuple[str, str]] = []  # for put_plain_many, in order
         others: list[int] = []  # the indices in ``pending`` of those going the long way
@@ -1129,7 +1157,7 @@ class EventBus:
         queues: dict[str, tuple[Queue, Any] | _Failure] = {}
         prepared = self._prepare_long_way([(i, pending[i]) for i in others], now, queues)
         if bodies:
-            refused = self._store.queues.put_plain_many(bodies, self._broker.account, now)
+            refused = self._store.queues.put_plain_many(bodies, self._account, now)
             if refused:
                 long_way = set(others)
                 plain_way = [index for index in range(len(pending)) if index not in long_way]  # bodies'
@@ -1155,7 +1183,7 @@ class EventBus:
             if found is None:
                 try:
                     queue = self._queue_target(target)
-                    found = queues[target.arn] = (queue, queue._record().attributes)
+                    found = queues[target.arn] = (queue, queue.queue_attributes())
                 except (_Failure, AwsError) as error:
                     failure = (
                         error if isinstance(error, _Failure) else _Failure("NO_RESOURCE", str(error), False)
@@ -1199,14 +1227,12 @@ class EventBus:
 
     def _queue_target(self, target: _Target) -> Queue:
         region, account, name = _arn_parts(target)
-        if (region, account) != (self._broker.region, self._broker.account) or self._store.queues.get_queue(
-            name
-        ) is None:
+        queue = self._targets.find_queue(name) if (region, account) == (self._region, self._account) else None
+        if queue is None:
             raise _Failure("NO_RESOURCE", f"Queue {name} does not exist.", retryable=False)
-        return Queue(self._broker, name)
+        return queue
 
     def _send(self, target: _Target, payload: str, event: Mapping[str, Any]) -> None:
-        broker = self._broker
         if target.kind == "python":
             assert target.call is not None
             try:
@@ -1224,24 +1250,26 @@ class EventBus:
                 raise _Failure("CONNECTION_FAILURE", f"no answer from {target.arn}", retryable=True)
             raise _Failure("ERROR_FROM_TARGET", f"{target.arn} answered {status}", not client_error(status))
         region, account, name = _arn_parts(target)
-        if (region, account) != (broker.region, broker.account):
+        if (region, account) != (self._region, self._account):
             raise _Failure("NO_RESOURCE", f"{target.arn} does not exist.", retryable=False)
         try:
             if target.kind == "sqs":
                 self._queue_target(target).send(payload, message_group_id=target.message_group_id)
             elif target.kind == "sns":
-                record = self._store.topics.get_topic(name)
-                if record is None:
+                topic = self._targets.find_topic(name)
+                if topic is None:
                     raise _Failure("NO_RESOURCE", f"Topic {name} does not exist.", retryable=False)
-                broker._topic_object(record).publish(payload, message_group_id=target.message_group_id)
+                topic.publish(payload, message_group_id=target.message_group_id)
             elif target.kind == "kinesis":
-                if self._store.streams.get_stream(name) is None:
+                stream = self._targets.find_stream(name)
+                if stream is None:
                     raise _Failure("NO_RESOURCE", f"Stream {name} does not exist.", retryable=False)
-                broker.stream(name).put_record(payload, _partition_key(target, event))
+                stream.put_record(payload, _partition_key(target, event))
             else:  # another bus: the event itself goes on, as EventBridge forwards it
-                if self._store.buses.get_event_bus(name) is None:
+                bus = self._targets.find_event_bus(name)
+                if bus is None:
                     raise _Failure("NO_RESOURCE", f"Event bus {name} does not exist.", retryable=False)
-                broker.event_bus(name)._ingest(event, broker._clock(), text=_text_of(event))
+                bus.ingest(event)
         except AwsError as error:
             raise _Failure("INVALID_PARAMETER", f"{error.code}: {error.message}", retryable=False) from None
 
@@ -1261,11 +1289,12 @@ class EventBus:
         }
         if exhausted is not None:
             attributes["EXHAUSTED_RETRY_CONDITION"] = exhausted
-        dead_letter_queue = sqs_queue_name(target.dead_letter_arn)
+        name = sqs_queue_name(target.dead_letter_arn)
         try:
-            if dead_letter_queue is None or self._store.queues.get_queue(dead_letter_queue) is None:
+            dead_letter_queue = self._targets.find_queue(name) if name is not None else None
+            if dead_letter_queue is None:
                 raise AwsError("NO_RESOURCE", "the dead-letter queue does not exist")
-            Queue(self._broker, dead_letter_queue).send(
+            dead_letter_queue.send(
                 text,
                 message_attributes={
                     k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()
@@ -1276,13 +1305,17 @@ class EventBus:
         else:
             self.metrics["InvocationsSentToDLQ"] += 1
 
-    def _fire_scheduled(self, name: str, schedule: Any, when: float) -> None:
-        """A scheduled rule's fire: its scheduled event to its targets (only)."""
+    def fire_scheduled_rule(self, name: str, schedule: Schedule, when: float) -> None:
+        """Fire the scheduled rule ``name`` as due at ``when`` (epoch seconds): its scheduled
+        event (``schedule.scheduled_event``, "Scheduled Event" from ``aws.events``) goes to its
+        targets only, as EventBridge does when a rule's ScheduleExpression comes due; nothing
+        happens for a rule that is gone or DISABLED. The scheduler calls this (see
+        ``rulebus.events.scheduler``)."""
         self._sync()
         rule = self._view.get(name)
         if rule is None or rule.record.state == "DISABLED":
             return
-        event = schedule.scheduled_event(rule.arn, self._broker.account, self._broker.region, when)
+        event = schedule.scheduled_event(rule.arn, self._account, self._region, when)
         text = _compact(event)
         self.metrics["TriggeredRules"] += 1
         for target in rule.targets:
@@ -1323,12 +1356,12 @@ class EventBus:
         event_pattern = validation.pattern(event_pattern, "eventPattern", validation.EVENTS)
         validation.integer(retention_days, "retentionDays", validation.EVENTS)
         validation.text(description, "description", validation.EVENTS, required=False)
-        return self._broker._archives.create(self, name, event_pattern, retention_days, description)
+        return self._archives.create(self, name, event_pattern, retention_days, description)
 
     def describe_archive(self, name: str) -> dict[str, Any]:
         """DescribeArchive: with EventCount and SizeBytes."""
         check_name(name, "archiveName", 48)
-        return self._broker._archives.describe(name)
+        return self._archives.describe(name)
 
     def update_archive(
         self,
@@ -1342,18 +1375,18 @@ class EventBus:
         event_pattern = validation.pattern(event_pattern, "eventPattern", validation.EVENTS)
         validation.integer(retention_days, "retentionDays", validation.EVENTS, required=False)
         validation.text(description, "description", validation.EVENTS, required=False)
-        return self._broker._archives.update(name, event_pattern, retention_days, description)
+        return self._archives.update(name, event_pattern, retention_days, description)
 
     def delete_archive(self, name: str) -> None:
         """DeleteArchive: the archive and its events."""
         check_name(name, "archiveName", 48)
-        self._broker._archives.delete(name)
+        self._archives.delete(name)
 
     def list_archives(self, name_prefix: str | None = None, state: str | None = None) -> list[dict[str, Any]]:
         """ListArchives of this bus."""
         validation.text(name_prefix, "namePrefix", validation.EVENTS, required=False)
         validation.text(state, "state", validation.EVENTS, required=False)
-        return self._broker._archives.list_archives(self, name_prefix, state)
+        return self._archives.list_archives(self, name_prefix, state)
 
     def start_replay(
         self,
@@ -1373,31 +1406,29 @@ class EventBus:
                 validation.finite_number(value, parameter, validation.EVENTS)
         validation.string_list(rules, "destination.filterArns", validation.EVENTS, required=False)
         validation.text(description, "description", validation.EVENTS, required=False)
-        return self._broker._archives.start_replay(
-            self, name, archive, start_time, end_time, rules, description
-        )
+        return self._archives.start_replay(self, name, archive, start_time, end_time, rules, description)
 
     def cancel_replay(self, name: str) -> dict[str, Any]:
         """CancelReplay: only while STARTING or RUNNING (else IllegalStatusException)."""
         check_name(name, "replayName", 64)
-        return self._broker._archives.cancel_replay(name)
+        return self._archives.cancel_replay(name)
 
     def describe_replay(self, name: str) -> dict[str, Any]:
         """DescribeReplay, plus rulebus's ReplayedEventCount and TotalEventCount (progress)."""
         check_name(name, "replayName", 64)
-        return self._broker._archives.describe_replay(name)
+        return self._archives.describe_replay(name)
 
     def list_replays(self, name_prefix: str | None = None, state: str | None = None) -> list[dict[str, Any]]:
         """ListReplays of this bus, most recent first."""
         validation.text(name_prefix, "namePrefix", validation.EVENTS, required=False)
         validation.text(state, "state", validation.EVENTS, required=False)
-        return self._broker._archives.list_replays(self, name_prefix, state)
+        return self._archives.list_replays(self, name_prefix, state)
 
     def wait_for_replay(self, name: str, timeout: float | None = None) -> dict[str, Any]:
         """Block until the replay started here ends (or ``timeout``); return it as described."""
         check_name(name, "replayName", 64)
         validation.finite_number(timeout, "timeout", validation.EVENTS, required=False)
-        return self._broker._archives.wait_for_replay(name, timeout)
+        return self._archives.wait_for_replay(name, timeout)
 
 
 def _entry_fields(
@@ -1422,11 +1453,11 @@ def _entry_fields(
 
 
 def _route_one(
-    bus: EventBus, entry: tuple[str, str, str, str, list[str], str], broker: Broker
+    bus: EventBus, entry: tuple[str, str, str, str, list[str], str], account: str, region: str
 ) -> tuple[str, list[str]] | None:
     """``route_events`` for one entry, for when the batch held a string the engine cannot take."""
     try:
-        [result] = bus._rules.route_events([entry], broker.account, broker.region)
+        [result] = bus._rules.route_events([entry], account, region)
     except UnicodeError:
         return None
     return result

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from rulebus.events.schedule import Schedule
 
 if TYPE_CHECKING:
-    from rulebus.broker import Broker
+    from rulebus.context import Context
 
 __all__ = ["Scheduler"]
 
@@ -40,8 +40,10 @@ MAX_FIRES_PER_PASS = 1000
 class Scheduler:
     """The broker's scheduled rules: when each fires next, and the thread that fires them."""
 
-    def __init__(self, broker: Broker, background: bool = True, poll: float = 0.5) -> None:
-        self._broker = broker
+    def __init__(self, context: Context, background: bool = True, poll: float = 0.5) -> None:
+        self._store = context.store
+        self._clock = context.clock
+        self._targets = context.targets
         self._background = background
         self._poll = poll
         self._lock = threading.RLock()
@@ -53,8 +55,8 @@ class Scheduler:
 
     def refresh(self) -> None:
         """Re-read the scheduled rules of every bus from the store (after a change)."""
-        store = self._broker._store
-        now = self._broker._clock()
+        store = self._store
+        now = self._clock()
         seen: dict[tuple[str, str], tuple[str, float, Schedule, float]] = {}
         for bus in store.buses.event_bus_names():
             for record in store.buses.rules(bus)[1]:
@@ -89,13 +91,13 @@ class Scheduler:
         """Fire every scheduled rule whose fire time has come (each missed fire in order);
         return how many fires this broker made."""
         fired = 0
-        now = self._broker._clock()
+        now = self._clock()
         with self._lock:
             due = [(key, entry) for key, entry in self._rules.items() if entry[3] <= now]
         for key, (expression, created, schedule, when) in due:
             passes = 0
             while when <= now and passes < MAX_FIRES_PER_PASS:
-                if self._broker._store.buses.claim_schedule_fire(key[0], key[1], when):
+                if self._store.buses.claim_schedule_fire(key[0], key[1], when):
                     self._fire(key[0], key[1], schedule, when)
                     fired += 1
                 when = schedule.next_fire_time(when)
@@ -106,9 +108,11 @@ class Scheduler:
         return fired
 
     def _fire(self, bus_name: str, rule: str, schedule: Schedule, when: float) -> None:
-        bus = self._broker.event_bus(bus_name)
+        bus = self._targets.find_event_bus(bus_name)
+        if bus is None:  # deleted since the rules were read: its rules went with it
+            return
         try:
-            bus._fire_scheduled(rule, schedule, when)
+            bus.fire_scheduled_rule(rule, schedule, when)
         except Exception:  # one rule's failure must not stop the others
             _log.exception("scheduled rule %s/%s failed to fire", bus_name, rule)
 
@@ -123,7 +127,7 @@ class Scheduler:
                 if upcoming == math.inf:
                     self._thread = None
                     return
-                wait = min(max(upcoming - self._broker._clock(), 0.0), self._poll)
+                wait = min(max(upcoming - self._clock(), 0.0), self._poll)
                 self._wake.wait(wait)
 
     def close(self) -> None:

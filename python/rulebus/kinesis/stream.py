@@ -34,7 +34,8 @@ from rulebus.stores.base import NotFound
 from rulebus.stores.records import SHARD_END, ShardRecord, StoredRecord, StreamRecord
 
 if TYPE_CHECKING:
-    from rulebus.broker import Broker
+    from rulebus.context import Context
+    from rulebus.stores.base import Store
 
 __all__ = [
     "DEFAULT_RETENTION_HOURS",
@@ -135,7 +136,7 @@ def uniform_shards(count: int, starting_index: int = 0) -> list[ShardRecord]:
     ]
 
 
-def open_stream(broker: Broker, name: str, shards: int | None = None) -> Stream:
+def open_stream(context: Context, name: str, shards: int | None = None) -> Stream:
     """What ``Broker.stream`` does: open the stream, creating it (with ``shards`` shards, 1 if not
     given, and 24 h retention) if absent. ``shards`` only applies to creation: an existing stream
     keeps the shards its resharding gave it."""
@@ -149,23 +150,64 @@ def open_stream(broker: Broker, name: str, shards: int | None = None) -> Stream:
                 f"This request would exceed the shard limit: {shards} shards requested, "
                 f"the limit is {MAX_SHARDS_PER_STREAM}.",  # our wording
             )
-    store = broker._store
+    store = context.store
     if store.streams.get_stream(name) is None:
-        record = StreamRecord(name, 0, broker._clock(), DEFAULT_RETENTION_HOURS)
+        record = StreamRecord(name, 0, context.clock(), DEFAULT_RETENTION_HOURS)
         store.streams.create_stream(record, uniform_shards(shards or 1))
-    return Stream(broker, name)
+    return Stream(context, name)
 
 
-def delete_stream(broker: Broker, name: str) -> None:
+def delete_stream(context: Context, name: str) -> None:
     """DeleteStream: the stream with its records and checkpoints (at once; AWS takes a while).
     ResourceNotFoundException if absent."""
     validate_stream_name(name)
-    if not broker._store.streams.delete_stream(name):
-        raise _stream_not_found(broker, name)
+    if not context.store.streams.delete_stream(name):
+        raise _stream_not_found(context.account, name)
 
 
-def _stream_not_found(broker: Broker, name: str) -> AwsError:
-    return AwsError("ResourceNotFoundException", f"Stream {name} under account {broker.account} not found.")
+def _stream_not_found(account: str, name: str) -> AwsError:
+    return AwsError("ResourceNotFoundException", f"Stream {name} under account {account} not found.")
+
+
+# What a Stream and its consumers both read, by the stream's name.
+
+
+def _stream_record(store: Store, account: str, name: str) -> StreamRecord:
+    record = store.streams.get_stream(name)
+    if record is None:
+        raise _stream_not_found(account, name)
+    return record
+
+
+def _stream_shards(store: Store, account: str, name: str) -> tuple[int, list[ShardRecord]]:
+    try:
+        return store.streams.stream_shards(name)
+    except NotFound:
+        raise _stream_not_found(account, name) from None
+
+
+def _retention_cutoff(record: StreamRecord, now: float) -> float:
+    """Records that arrived before this instant are past retention."""
+    return now - record.retention_hours * 3600.0
+
+
+def _read_shard(
+    store: Store,
+    account: str,
+    name: str,
+    stream_id: int,
+    shard: int,
+    position: int,
+    limit: int,
+    not_before: float,
+) -> tuple[list[StoredRecord], bool]:
+    try:
+        return store.streams.read_stream_records(name, stream_id, shard, position, limit, not_before)
+    except NotFound:
+        raise AwsError(
+            "ResourceNotFoundException",
+            f"Shard shardId-{shard:012d} in stream {name} under account {account} does not exist",
+        ) from None
 
 
 def _datetime(seconds: float) -> datetime:
@@ -201,11 +243,14 @@ def _buffer_text(size: int) -> str:
 class Stream:
     """One Kinesis stream, a view of the store's state (see the module docstring)."""
 
-    def __init__(self, broker: Broker, name: str) -> None:
-        self._broker = broker
-        self._store = broker._store
+    def __init__(self, context: Context, name: str) -> None:
+        #: The broker's context (see :mod:`rulebus.context`).
+        self.context = context
+        self._store = context.store
+        self._clock = context.clock
+        self._account = context.account
         self.name = name
-        self.arn = f"arn:aws:kinesis:{broker.region}:{broker.account}:stream/{name}"
+        self.arn = f"arn:aws:kinesis:{context.region}:{context.account}:stream/{name}"
         self._last_trim = float("-inf")
 
     def __repr__(self) -> str:
@@ -214,20 +259,13 @@ class Stream:
     # ------------------------------------------------------------------ helpers
 
     def _record(self) -> StreamRecord:
-        record = self._store.streams.get_stream(self.name)
-        if record is None:
-            raise _stream_not_found(self._broker, self.name)
-        return record
+        return _stream_record(self._store, self._account, self.name)
 
     def _shards(self) -> tuple[int, list[ShardRecord]]:
-        try:
-            return self._store.streams.stream_shards(self.name)
-        except NotFound:
-            raise _stream_not_found(self._broker, self.name) from None
+        return _stream_shards(self._store, self._account, self.name)
 
     def _cutoff(self, record: StreamRecord, now: float) -> float:
-        """Records that arrived before this instant are past retention."""
-        return now - record.retention_hours * 3600.0
+        return _retention_cutoff(record, now)
 
     def _maybe_trim(self, record: StreamRecord, now: float) -> None:
         if now - self._last_trim >= TRIM_INTERVAL:
@@ -235,12 +273,12 @@ class Stream:
             try:
                 self._store.streams.trim_stream(self.name, self._cutoff(record, now))
             except NotFound:
-                raise _stream_not_found(self._broker, self.name) from None
+                raise _stream_not_found(self._account, self.name) from None
 
     def _shard_not_found(self, shard_id: str) -> AwsError:
         return AwsError(
             "ResourceNotFoundException",
-            f"Could not find shard {shard_id} in stream {self.name} under account {self._broker.account}.",
+            f"Could not find shard {shard_id} in stream {self.name} under account {self._account}.",
         )
 
     def _find_shard(self, shards: Sequence[ShardRecord], shard_id: str) -> ShardRecord:
@@ -280,7 +318,7 @@ class Stream:
         """DescribeStream's StreamDescription: every shard, open and closed (closed ones until
         they pass retention), with hash-key and sequence-number ranges."""
         record = self._record()
-        now = self._broker._clock()
+        now = self._clock()
         self._maybe_trim(record, now)
         _, shards = self._shards()
         return {
@@ -362,7 +400,7 @@ class Stream:
 
     def _set_retention(self, record: StreamRecord, hours: int) -> None:
         if not self._store.streams.update_stream(replace(record, retention_hours=hours)):
-            raise _stream_not_found(self._broker, self.name)
+            raise _stream_not_found(self._account, self.name)
         self._last_trim = float("-inf")  # a shorter retention applies now
 
     # ------------------------------------------------------------------ writes
@@ -400,12 +438,12 @@ class Stream:
         try:
             position = self._store.streams.stream_position(self.name)
         except NotFound:
-            raise _stream_not_found(self._broker, self.name) from None
+            raise _stream_not_found(self._account, self.name) from None
         if not 0 <= int(value) - SEQUENCE_BASE < position:
             raise AwsError(
                 "InvalidArgumentException",
                 f"ExclusiveMinimumSequenceNumber {value} used in PutRecord on stream {self.name} "
-                f"under account {self._broker.account} is invalid.",  # kinesalite's text
+                f"under account {self._account} is invalid.",  # kinesalite's text
             )
 
     def _hash_key(self, blob: bytes, partition_key: str, explicit_hash_key: str | None, where: str) -> int:
@@ -508,13 +546,13 @@ class Stream:
         }
 
     def _put(self, hash_keys: list[int], blobs: list[bytes], keys: list[str]) -> tuple[int, list[int]]:
-        now = self._broker._clock()
+        now = self._clock()
         if now - self._last_trim >= TRIM_INTERVAL:
             self._maybe_trim(self._record(), now)
         try:
             return self._store.streams.put_stream_records(self.name, hash_keys, blobs, keys, now)
         except NotFound:
-            raise _stream_not_found(self._broker, self.name) from None
+            raise _stream_not_found(self._account, self.name) from None
 
     # ------------------------------------------------------------------ reads
 
@@ -542,7 +580,7 @@ class Stream:
                 "Member must satisfy enum value set: [" + ", ".join(ITERATOR_TYPES) + "]",
             )
         record = self._record()
-        now = self._broker._clock()
+        now = self._clock()
         self._maybe_trim(record, now)
         _, shards = self._shards()
         match = _SHARD_ID.fullmatch(shard_id) if isinstance(shard_id, str) else None
@@ -550,7 +588,7 @@ class Stream:
         if shard is None:
             raise AwsError(
                 "ResourceNotFoundException",
-                f"Shard {shard_id} in stream {self.name} under account {self._broker.account} does not exist",
+                f"Shard {shard_id} in stream {self.name} under account {self._account} does not exist",
             )
         position = self._starting_position(
             record, shard, shard_iterator_type, starting_sequence_number, timestamp, now
@@ -592,7 +630,7 @@ class Stream:
                 raise AwsError(
                     "InvalidArgumentException",
                     f"StartingSequenceNumber {sequence_number} used in GetShardIterator on shard "
-                    f"{shard.shard_id} in stream {self.name} under account {self._broker.account} "
+                    f"{shard.shard_id} in stream {self.name} under account {self._account} "
                     "is invalid.",
                 )
             return value if kind == "AT_SEQUENCE_NUMBER" else value + 1
@@ -634,16 +672,9 @@ class Stream:
     def _read(
         self, stream_id: int, shard: int, position: int, limit: int, not_before: float
     ) -> tuple[list[StoredRecord], bool]:
-        try:
-            return self._store.streams.read_stream_records(
-                self.name, stream_id, shard, position, limit, not_before
-            )
-        except NotFound:
-            raise AwsError(
-                "ResourceNotFoundException",
-                f"Shard shardId-{shard:012d} in stream {self.name} under account "
-                f"{self._broker.account} does not exist",
-            ) from None
+        return _read_shard(
+            self._store, self._account, self.name, stream_id, shard, position, limit, not_before
+        )
 
     def get_records(self, shard_iterator: str, limit: int = MAX_GET_RECORDS) -> dict[str, Any]:
         """GetRecords -> ``{"Records", "NextShardIterator", "MillisBehindLatest"}``, records as
@@ -658,7 +689,7 @@ class Stream:
         stream_id, shard, position, issued, name = self._parse_iterator(shard_iterator)
         if name != self.name:
             raise AwsError("InvalidArgumentException", "Invalid ShardIterator.")
-        now = self._broker._clock()
+        now = self._clock()
         if now - issued > ITERATOR_LIFETIME:
             raise AwsError(
                 "ExpiredIteratorException",
@@ -671,7 +702,7 @@ class Stream:
             raise AwsError(
                 "ResourceNotFoundException",
                 f"Shard shardId-{shard:012d} in stream {self.name} under account "
-                f"{self._broker.account} does not exist",
+                f"{self._account} does not exist",
             )
         rows, more = self._read(stream_id, shard, position, limit, self._cutoff(record, now))
         rows, capped = _cap(rows)
@@ -696,7 +727,7 @@ class Stream:
     def _closed_shard(self, shard: ShardRecord) -> AwsError:
         return AwsError(
             "InvalidArgumentException",
-            f"Shard {shard.shard_id} in stream {self.name} under account {self._broker.account} has "
+            f"Shard {shard.shard_id} in stream {self.name} under account {self._account} has "
             "already been merged or split, and thus is not eligible for merging or splitting.",
         )
 
@@ -720,7 +751,7 @@ class Stream:
                 raise AwsError(
                     "InvalidArgumentException",
                     f"NewStartingHashKey {new_starting_hash_key} used in SplitShard() on shard "
-                    f"{shard.shard_id} in stream {self.name} under account {self._broker.account} is not "
+                    f"{shard.shard_id} in stream {self.name} under account {self._account} is not "
                     "both greater than one plus the shard's StartingHashKey "
                     f"{shard.starting_hash_key} and less than the shard's EndingHashKey "
                     f"{shard.ending_hash_key}.",
@@ -738,9 +769,9 @@ class Stream:
 
     def _reshard(self, version: int, close: list[int], create: list[ShardRecord]) -> bool:
         try:
-            return self._store.streams.reshard(self.name, version, close, create, self._broker._clock())
+            return self._store.streams.reshard(self.name, version, close, create, self._clock())
         except NotFound:
-            raise _stream_not_found(self._broker, self.name) from None
+            raise _stream_not_found(self._account, self.name) from None
 
     def merge_shards(self, shard_to_merge: str, adjacent_shard_to_merge: str) -> None:
         """MergeShards: both shards close; one child covers both ranges, with ``shard_to_merge``
@@ -758,7 +789,7 @@ class Stream:
                 raise AwsError(
                     "InvalidArgumentException",
                     f"Shards {shard.shard_id} and {adjacent.shard_id} in stream {self.name} under account "
-                    f"{self._broker.account} are not an adjacent pair of shards eligible for merging",
+                    f"{self._account} are not an adjacent pair of shards eligible for merging",
                 )
             if self._merge(version, shards, shard, adjacent):
                 return
@@ -815,13 +846,13 @@ class Stream:
                 "LimitExceededException",
                 f"UpdateShardCount cannot scale down below half your current open shard count. {detail}",
             )
-        now = self._broker._clock()
+        now = self._clock()
         recent = tuple(t for t in record.scalings if t > now - 86400.0)
         if len(recent) >= MAX_SCALINGS_PER_DAY:
             raise AwsError(
                 "LimitExceededException",
                 f"Exceeded the limit of {MAX_SCALINGS_PER_DAY} UpdateShardCount calls in a rolling "
-                f"24-hour period for stream {self.name} under account {self._broker.account}.",  # our wording
+                f"24-hour period for stream {self.name} under account {self._account}.",  # our wording
             )
         self._store.streams.update_stream(replace(record, scalings=(*recent, now)))
         while self._scale_step(target):
@@ -956,7 +987,9 @@ class StreamConsumer:
         self.initial_position = initial_position
         #: Records read from the store at a time per shard (GetRecords' maximum by default).
         self.batch_size = MAX_GET_RECORDS
-        self._store = stream._store
+        self._store = stream.context.store
+        self._clock = stream.context.clock
+        self._account = stream.context.account
         self._closed = False
         self._stream_id: int | None = None
         self._positions: dict[int, int] = {}  # shard -> next sequence number to read
@@ -993,7 +1026,7 @@ class StreamConsumer:
     def checkpoints(self) -> dict[str, str | None]:
         """The stored checkpoints: ShardId -> the sequence number of the last record processed
         (``"SHARD_END"`` for a shard read to its end, None when nothing was read in it)."""
-        record = self.stream._record()
+        record = _stream_record(self._store, self._account, self.stream.name)
         stored = self._store.streams.stream_checkpoints(self.stream.name, record.stream_id, self.name)
         out: dict[str, str | None] = {}
         for shard, position in sorted(stored.items()):
@@ -1004,8 +1037,8 @@ class StreamConsumer:
         return out
 
     def _load(self) -> list[ShardRecord]:
-        record = self.stream._record()
-        _, shards = self.stream._shards()
+        record = _stream_record(self._store, self._account, self.stream.name)
+        _, shards = _stream_shards(self._store, self._account, self.stream.name)
         if self._stream_id != record.stream_id:
             self._stream_id = record.stream_id
             self._positions = self._store.streams.stream_checkpoints(
@@ -1031,16 +1064,17 @@ class StreamConsumer:
         stream = self.stream
         name = stream.name
         store = self._store
-        clock = stream._broker._clock
+        clock = self._clock
+        account = self._account
         idle_since: float | None = None
         while not self._closed:
             try:
                 since = store.streams.stream_position(name)
             except NotFound:
-                raise _stream_not_found(stream._broker, name) from None
+                raise _stream_not_found(account, name) from None
             shards = self._load()
-            record = stream._record()
-            cutoff = stream._cutoff(record, clock())
+            record = _stream_record(store, account, name)
+            cutoff = _retention_cutoff(record, clock())
             present = {shard.index for shard in shards}
             positions = self._positions
             progressed = False
@@ -1052,7 +1086,9 @@ class StreamConsumer:
                 parents = (shard.parent, shard.adjacent_parent)
                 if any(p is not None and p in present and positions.get(p) != SHARD_END for p in parents):
                     continue
-                rows, _ = stream._read(self._stream_id or 0, index, position, self.batch_size, cutoff)
+                rows, _ = _read_shard(
+                    store, account, name, self._stream_id or 0, index, position, self.batch_size, cutoff
+                )
                 if rows:
                     progressed = True
                     yield from self._yield(index, rows)

@@ -39,7 +39,7 @@ from rulebus.stores.records import StoredMessage
 from rulebus.transport import post_with_retries
 
 if TYPE_CHECKING:
-    from rulebus.broker import Broker
+    from rulebus.context import Context
 
 __all__ = ["Delivery", "FanOutBatch", "FanOutPublish", "Sent", "TopicDelivery"]
 
@@ -105,13 +105,16 @@ class TopicDelivery:
 
     def __init__(
         self,
-        broker: Broker,
+        context: Context,
         topic_arn: Callable[[], str],
         topic_delivery_policy: Callable[[], str | None],
         lanes: DeliveryLanes,
         sleep: Callable[[float], Any],
     ) -> None:
-        self._broker = broker
+        self._store = context.store
+        self._region = context.region
+        self._account = context.account
+        self._targets = context.targets
         self._topic_arn = topic_arn
         self._topic_delivery_policy = topic_delivery_policy
         self._lanes = lanes
@@ -124,7 +127,7 @@ class TopicDelivery:
         store refuses takes the queue path (SendMessage's checks, dead-lettering) before any
         later publish is stored, so each queue receives them in order."""
         publishes = batch.publishes
-        store, account = self._broker._store, self._broker.account
+        store, account = self._store, self._account
         start = 0
         while start < len(publishes):
             stored = publishes[start:] if start else publishes
@@ -162,9 +165,9 @@ class TopicDelivery:
             else:
                 self.attempt(delivery, sent)
         if plain:
-            store = self._broker._store
+            store = self._store
             texts = [(delivery.route.queue, delivery.payload) for delivery in plain]
-            refused = set(store.queues.put_plain_many(texts, self._broker.account, now))
+            refused = set(store.queues.put_plain_many(texts, self._account, now))
             for number, delivery in enumerate(plain):
                 if number in refused:  # the queue way, where it succeeds or fails as SendMessage would
                     queued.append(delivery)
@@ -205,7 +208,7 @@ class TopicDelivery:
         if not batches:
             return
         try:
-            self._broker._store.queues.put_messages_many(batches)
+            self._store.queues.put_messages_many(batches)
         except NotFound:  # a queue went away in between: one by one, so the others still get theirs
             for delivery in stored:
                 self.attempt(delivery, sent)
@@ -285,17 +288,16 @@ class TopicDelivery:
 
     def _to_stream(self, subscription: Subscription, data: str, message_id: str) -> None:
         """PutRecord to a subscribed stream, the SNS message id as partition key."""
-        broker = self._broker
         arn = Arn.parse(subscription.endpoint)
         name = arn.named("kinesis", "stream") if arn is not None else None
-        if (
-            arn is None
-            or name is None
-            or not arn.is_in(broker.region, broker.account)
-            or broker._store.streams.get_stream(name) is None
-        ):
+        stream = (
+            self._targets.find_stream(name)
+            if arn is not None and name is not None and arn.is_in(self._region, self._account)
+            else None
+        )
+        if stream is None:
             raise AwsError("ResourceNotFoundException", f"Stream {name} does not exist.")
-        broker.stream(name).put_record(data, message_id)
+        stream.put_record(data, message_id)
 
     @staticmethod
     def _to_queue(
@@ -319,12 +321,11 @@ class TopicDelivery:
         this broker's region and account."""
         if isinstance(target, Queue):
             return target
-        broker = self._broker
         arn = Arn.parse(target)
         name = arn.named("sqs") if arn is not None else None
-        if arn is None or name is None or not arn.is_in(broker.region, broker.account):
+        if arn is None or name is None or not arn.is_in(self._region, self._account):
             raise AwsError("AWS.SimpleQueueService.NonExistentQueue", "The specified queue does not exist.")
-        return Queue(broker, name)
+        return self._targets.queue(name)
 
 
 def _as_tuples(publishes: list[FanOutPublish]) -> list[tuple[FanOut, str, str | None, str, str]]:

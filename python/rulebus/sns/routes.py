@@ -27,7 +27,7 @@ from rulebus.sqs.queue import Queue
 from rulebus.transport import HTTP_PROTOCOLS
 
 if TYPE_CHECKING:
-    from rulebus.broker import Broker
+    from rulebus.context import Context
 
 __all__ = ["SELECTIONS_MAX", "Route", "RoutePlan", "Selection", "TargetKind"]
 
@@ -127,10 +127,10 @@ class RoutePlan:
     however many subscriptions it matches. All of it only moves under the topic's lock."""
 
     def __init__(
-        self, subscriptions: Sequence[Subscription], broker: Broker, signing: TopicSigning, fifo: bool
+        self, subscriptions: Sequence[Subscription], context: Context, signing: TopicSigning, fifo: bool
     ) -> None:
-        self.region = broker.region
-        self.account = broker.account
+        self.region = context.region
+        self.account = context.account
         self.signing = signing  # what the envelope says of the topic (the native fan-out's ``topic``)
         self.evaluations = 0
         self.selections: dict[tuple[Any, ...], Selection] = {}
@@ -138,7 +138,7 @@ class RoutePlan:
         routes: list[Route] = []
         for index, subscription in enumerate(subscriptions):
             if not subscription.pending_confirmation:
-                kind, queue = self._target(subscription, broker)
+                kind, queue = self._target(subscription, context)
                 routes.append(Route(index, subscription, kind, queue))
         self.routes = tuple(routes)
         self.general = fifo or any(route.kind is TargetKind.CALLABLE for route in routes)
@@ -150,7 +150,7 @@ class RoutePlan:
         )
         self.unfiltered = Selection(self.always, ())  # what every selected publish gets
 
-    def _target(self, subscription: Subscription, broker: Broker) -> tuple[TargetKind, str]:
+    def _target(self, subscription: Subscription, context: Context) -> tuple[TargetKind, str]:
         """How a subscription is delivered, and the plain queue's name."""
         protocol = subscription.protocol
         if protocol == "python":
@@ -159,19 +159,19 @@ class RoutePlan:
             return TargetKind.HTTP, ""
         if protocol != "sqs":
             return TargetKind.STREAM, ""
-        queue = self._own_queue(subscription.target, broker)
+        queue = self._own_queue(subscription.target, context)
         if queue is not None and not queue.endswith(".fifo"):
             return TargetKind.PLAIN_QUEUE, queue
         return TargetKind.QUEUE, ""
 
-    def _own_queue(self, target: Any, broker: Broker) -> str | None:
+    def _own_queue(self, target: Any, context: Context) -> str | None:
         """The name of the queue a queue route delivers to when that is a plain ``Queue`` of this
         broker (then its prepare_message and the store's plain puts agree on what a plain
         delivery is, and on its SenderId, the broker's account), else None."""
         if isinstance(target, str):
             arn = Arn.parse(target)
             return arn.named("sqs") if arn is not None and arn.is_in(self.region, self.account) else None
-        if type(target) is Queue and target._broker is broker:
+        if type(target) is Queue and target.context is context:
             return target.name
         return None
 

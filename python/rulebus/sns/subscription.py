@@ -73,17 +73,17 @@ class _FilteredCount:
         if topic is None:
             held: int = subscription.__dict__.get("filtered_count", 0)
             return held
-        with topic._sync_lock:
+        with topic.counts_lock:
             held = subscription.__dict__.get("filtered_count", 0)
-            return held + topic._unsettled_filtered(subscription)
+            return held + topic.unsettled_filtered(subscription)
 
     def __set__(self, subscription: Subscription, value: int) -> None:
         topic: Topic | None = subscription.__dict__.get("topic")  # not set yet while __init__ runs
         if topic is None:
             subscription.__dict__["filtered_count"] = value
             return
-        with topic._sync_lock:
-            subscription.__dict__["filtered_count"] = value - topic._unsettled_filtered(subscription)
+        with topic.counts_lock:
+            subscription.__dict__["filtered_count"] = value - topic.unsettled_filtered(subscription)
 
 
 def delivery_counter(subscription: Subscription) -> DeliveryCounter:
@@ -229,9 +229,11 @@ class Subscription:
         self.token = record.token
         self.token_issued = record.token_issued
 
-    def _same_settings(
+    def same_settings(
         self, policy: str | None, scope: str | None, raw: bool, delivery: str | None, redrive: str | None
     ) -> bool:
+        """Whether a Subscribe with these settings asks for this subscription as it is (then
+        Subscribe returns it; otherwise SNS refuses the different attributes)."""
         return (
             canonical(self.filter_policy) == canonical(policy)
             and self.filter_policy_scope == scope

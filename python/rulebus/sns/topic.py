@@ -83,7 +83,7 @@ from rulebus.stores.records import SubscriptionRecord
 from rulebus.transport import HTTP_PROTOCOLS
 
 if TYPE_CHECKING:
-    from rulebus.broker import Broker
+    from rulebus.context import Context
 
 __all__ = [
     "PublishResult",
@@ -114,8 +114,13 @@ class Topic:
     callables are not stored: they belong to this object (and process) only.
     """
 
-    def __init__(self, broker: Broker, name: str, attributes: Mapping[str, str] | None = None) -> None:
-        self._broker = broker
+    def __init__(self, context: Context, name: str, attributes: Mapping[str, str] | None = None) -> None:
+        #: The broker's context (see :mod:`rulebus.context`).
+        self.context = context
+        self._store = context.store
+        self._clock = context.clock
+        self._region = context.region
+        self._account = context.account
         self.name = name
         self._set_attributes: dict[str, str] = dict(attributes or {})
         #: FifoTopic=true (the name then ends ``.fifo``).
@@ -137,7 +142,7 @@ class Topic:
         self._sync_lock = threading.RLock()
         self._plan: RoutePlan | None = None  # built by the next publish that needs it
         self._delivery = TopicDelivery(
-            broker,
+            context,
             lambda: self.arn,
             lambda: self._set_attributes.get("DeliveryPolicy"),
             self._lanes,
@@ -150,14 +155,14 @@ class Topic:
     @property
     def arn(self) -> str:
         """``arn:aws:sns:<region>:<account>:<name>``."""
-        return topic_arn(self.name, self._broker.region, self._broker.account)
+        return topic_arn(self.name, self._region, self._account)
 
     @property
     def attributes(self) -> dict[str, str]:
         """GetTopicAttributes, SNS's defaults included (SNS API Reference, GetTopicAttributes)."""
         attributes = default_topic_attributes(
             self.arn,
-            self._broker.account,
+            self._account,
             self.fifo,
             pending=self._count(pending=True),
             confirmed=self._count(pending=False),
@@ -184,7 +189,7 @@ class Topic:
         """Bring the view up to date with the store, if the subscription version moved: drop the
         subscriptions gone from it, add the new ones (keeping existing objects, their counters and
         local targets), and update the filter policies in the RuleSet to match."""
-        store = self._broker._store
+        store = self._store
         if store.topics.subscriptions_version(self.name) == self._version:
             return
         with self._sync_lock:
@@ -221,9 +226,15 @@ class Topic:
                 return
             plan.settle()
 
-    def _unsettled_filtered(self, subscription: Subscription) -> int:
+    @property
+    def counts_lock(self) -> threading.RLock:
+        """The lock under which this topic's subscriptions and their counts change: a
+        subscription's ``filtered_count`` is read and written under it."""
+        return self._sync_lock
+
+    def unsettled_filtered(self, subscription: Subscription) -> int:
         """What the route plan counted as filtered out for this subscription and it does not hold
-        yet (see ``_FilteredCount``). Under the lock."""
+        yet (see ``Subscription.filtered_count``). Under ``counts_lock``."""
         plan = self._plan
         return 0 if plan is None else plan.unsettled_filtered(subscription)
 
@@ -354,7 +365,7 @@ class Topic:
             topic_arn=self.arn,
             protocol=protocol,
             endpoint=endpoint,
-            owner=self._broker.account,
+            owner=self._account,
             target=deliver_to,
             filter_policy=policy_text,
             filter_policy_scope=scope,
@@ -367,7 +378,7 @@ class Topic:
         subscription.topic = self
         if pending:
             subscription.token = secrets.token_hex(128)
-            subscription.token_issued = self._broker._clock()
+            subscription.token_issued = self._clock()
         if protocol == "python":
             existing = next(
                 (
@@ -378,7 +389,7 @@ class Topic:
                 None,
             )
         else:
-            stored, version = self._broker._store.topics.add_subscription(self._record(subscription))
+            stored, version = self._store.topics.add_subscription(self._record(subscription))
             if version == -1:
                 raise invalid("Topic does not exist", "NotFound")
             self._sync()
@@ -386,7 +397,7 @@ class Topic:
             if stored.subscription_arn != arn:
                 existing = self._subscriptions[stored.subscription_arn]
         if existing is not None:
-            if existing._same_settings(policy_text, scope, raw, delivery, redrive):
+            if existing.same_settings(policy_text, scope, raw, delivery, redrive):
                 if return_subscription_arn:
                     existing.return_subscription_arn = True
                 if existing.pending_confirmation:
@@ -419,10 +430,10 @@ class Topic:
         for subscription in self._subscriptions.values():
             if token and subscription.token == token:
                 if subscription.pending_confirmation:
-                    if self._broker._clock() - subscription.token_issued > TOKEN_LIFETIME_SECONDS:
+                    if self._clock() - subscription.token_issued > TOKEN_LIFETIME_SECONDS:
                         break
                     record = replace(self._record(subscription), pending_confirmation=False)
-                    self._broker._store.topics.update_subscription(record)
+                    self._store.topics.update_subscription(record)
                     subscription.pending_confirmation = False
                     self._drop_plan()
                 return subscription
@@ -434,7 +445,7 @@ class Topic:
         validation.arn(arn, "SubscriptionArn", validation.SNS)
         local = self._subscriptions.get(arn)
         if local is None or local.protocol != "python":
-            self._broker._store.topics.remove_subscription(self.name, arn)
+            self._store.topics.remove_subscription(self.name, arn)
         if self._subscriptions.pop(arn, None) is not None:
             self._sync_rules()
 
@@ -495,7 +506,7 @@ class Topic:
                 setattr(own, name, changed)
         else:
             record = replace(self._record(own), **changes)
-            if self._broker._store.topics.update_subscription(record) == -1:
+            if self._store.topics.update_subscription(record) == -1:
                 raise invalid("Topic does not exist", "NotFound")
             own.adopt(record)
         self._sync_rules()
@@ -581,7 +592,7 @@ class Topic:
         scope = (prepared.group_id or "") if self._deduplication_per_group else ""
         # Increasing, not consecutive (SNS API Reference, Publish). The store keeps the window
         # and the counter, so every broker on it deduplicates and numbers alike.
-        first_id, sequence_number = self._broker._store.topics.fifo_publish(
+        first_id, sequence_number = self._store.topics.fifo_publish(
             self.name, scope, prepared.deduplication_id or "", message_id, now, 1 + secrets.randbelow(1 << 16)
         )
         return PublishResult(first_id, sequence_number)
@@ -592,7 +603,7 @@ class Topic:
         publish the plan selects for chosen there (under the lock, counted), any other evaluated
         route by route when it is delivered; then each route by its kind (``TopicDelivery``),
         consecutive publishes to their usual fan-out in one native store call."""
-        now = self._broker._clock()
+        now = self._clock()
         sent_at = timestamp(now)
         self._sync()
         with self._sync_lock:
@@ -661,13 +672,14 @@ class Topic:
         """The route plan, built if there is none (or the broker's region or account changed).
         Under the lock."""
         plan = self._plan
-        broker = self._broker
-        if plan is None or plan.region != broker.region or plan.account != broker.account:
+        if plan is None or plan.region != self._region or plan.account != self._account:
             self._drop_plan()
             signing = TopicSigning(
-                self.arn, self._set_attributes.get("SignatureVersion", "1"), signing_cert_url(broker.region)
+                self.arn, self._set_attributes.get("SignatureVersion", "1"), signing_cert_url(self._region)
             )
-            plan = self._plan = RoutePlan(list(self._subscriptions.values()), broker, signing, self.fifo)
+            plan = self._plan = RoutePlan(
+                list(self._subscriptions.values()), self.context, signing, self.fifo
+            )
         return plan
 
     def wait_for_deliveries(self, timeout: float | None = None) -> bool:
@@ -681,7 +693,7 @@ class Topic:
     def _request_confirmation(self, subscription: Subscription) -> None:
         """Hand the SubscriptionConfirmation of a pending HTTP/S subscription to its lane (Amazon SNS
         Developer Guide, 'Amazon SNS message and JSON formats')."""
-        region = self._broker.region
+        region = self._region
         message_id = str(uuid.uuid4())
         token = subscription.token or ""
         members = {
@@ -697,7 +709,7 @@ class Topic:
                 f"https://sns.{region}.amazonaws.com/?Action=ConfirmSubscription&TopicArn={self.arn}"
                 f"&Token={token}"
             ),
-            "Timestamp": timestamp(self._broker._clock()),
+            "Timestamp": timestamp(self._clock()),
             "SignatureVersion": self._set_attributes.get("SignatureVersion", "1"),
         }
         body = confirmation_text(members, signing_cert_url(region))
@@ -705,7 +717,7 @@ class Topic:
         self._lanes.submit(subscription.subscription_arn, post)
 
     def _sleep(self, seconds: float) -> None:
-        clock_sleep = getattr(self._broker._clock, "sleep", None)
+        clock_sleep = getattr(self._clock, "sleep", None)
         if callable(clock_sleep):
             clock_sleep(seconds)
         else:

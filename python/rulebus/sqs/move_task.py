@@ -14,13 +14,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import sqlite3
 import threading
 import uuid
 from typing import TYPE_CHECKING, Any, Union
 
 from rulebus import validation
-from rulebus._errors import AwsError, sqs_error
+from rulebus._errors import AwsError, StoreClosedError, sqs_error
 from rulebus.sqs.attributes import queue_arn
 from rulebus.sqs.queue import Queue
 from rulebus.stores.base import NotFound
@@ -28,7 +27,7 @@ from rulebus.stores.records import ACTIVE_MOVE_TASK_STATUSES, MoveTaskRecord
 from rulebus.stores.semantics import queue_name_from_arn
 
 if TYPE_CHECKING:
-    from rulebus.broker import Broker
+    from rulebus.context import Context
 
 __all__ = ["DEFAULT_MESSAGES_PER_SECOND", "MoveTasks", "decode_task_handle", "encode_task_handle"]
 
@@ -139,8 +138,11 @@ class MoveTasks:
     """A broker's message move tasks: the three AWS calls, the step runner, and the threads this
     broker started (``background=False`` starts none; :meth:`run` then does every step)."""
 
-    def __init__(self, broker: Broker, background: bool = True) -> None:
-        self._broker = broker
+    def __init__(self, context: Context, background: bool = True) -> None:
+        self._store = context.store
+        self._clock = context.clock
+        self._region = context.region
+        self._account = context.account
         self._background = background
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -171,11 +173,11 @@ class MoveTasks:
             destination_arn=destination,
             max_number_of_messages_per_second=max_number_of_messages_per_second,
             rate=max_number_of_messages_per_second or DEFAULT_MESSAGES_PER_SECOND,
-            started_timestamp=self._broker._clock(),
+            started_timestamp=self._clock(),
             approximate_number_of_messages_to_move=0,  # the store counts them
         )
         try:
-            created = self._broker._store.queues.create_move_task(task)
+            created = self._store.queues.create_move_task(task)
         except NotFound:  # deleted since the check above
             raise _resource_not_found("SourceArn") from None
         if not created:
@@ -189,7 +191,7 @@ class MoveTasks:
         source = _arn_of(source_arn)
         _check_range("MaxResults", max_results, MAX_LIST_RESULTS)
         self._require_queue(source, "SourceArn")
-        return [_entry(task) for task in self._broker._store.queues.move_tasks(source)[:max_results]]
+        return [_entry(task) for task in self._store.queues.move_tasks(source)[:max_results]]
 
     def cancel(self, task_handle: str) -> int:
         """CancelMessageMoveTask: a RUNNING task stops after its current step (status CANCELLING,
@@ -199,10 +201,10 @@ class MoveTasks:
             raise sqs_error("InvalidParameterValue", _INVALID_HANDLE)
         task_id, source = decoded
         self._require_queue(source, "SourceArn")
-        task = self._broker._store.queues.get_move_task(task_id)
+        task = self._store.queues.get_move_task(task_id)
         if task is None or task.source_arn != source:
             raise _task_not_found()
-        task = self._broker._store.queues.cancel_move_task(task_id)
+        task = self._store.queues.cancel_move_task(task_id)
         if task is None or task.status != "CANCELLING":
             # Unverified: AWS's answer for a task that is no longer RUNNING; we treat it as
             # absent, since only a running task can be cancelled.
@@ -213,8 +215,8 @@ class MoveTasks:
 
     def run(self) -> None:
         """One step of every active task in the store (whoever started it), by the broker's clock."""
-        for task_id in self._broker._store.queues.active_move_task_ids():
-            self._broker._store.queues.step_move_task(task_id, self._broker._clock())
+        for task_id in self._store.queues.active_move_task_ids():
+            self._store.queues.step_move_task(task_id, self._clock())
 
     def close(self) -> None:
         """Stop this broker's task threads (the tasks stay as stored; :meth:`run` resumes them)."""
@@ -232,11 +234,11 @@ class MoveTasks:
         thread.start()
 
     def _loop(self, task_id: str) -> None:
-        store = self._broker._store
+        store = self._store
         while not self._stop.is_set():
             try:
-                task = store.queues.step_move_task(task_id, self._broker._clock())
-            except (RuntimeError, sqlite3.ProgrammingError):
+                task = store.queues.step_move_task(task_id, self._clock())
+            except StoreClosedError:
                 return  # the store was closed under us: the broker is shutting down
             if task is None or task.status not in ACTIVE_MOVE_TASK_STATUSES:
                 return
@@ -247,13 +249,13 @@ class MoveTasks:
     def _require_queue(self, arn: str, parameter: str) -> None:
         """The ARN must name a queue of this broker (its region and account) that exists."""
         name = queue_name_from_arn(arn)
-        same_place = arn == queue_arn(name, self._broker.region, self._broker.account)
-        if not same_place or self._broker._store.queues.get_queue(name) is None:
+        same_place = arn == queue_arn(name, self._region, self._account)
+        if not same_place or self._store.queues.get_queue(name) is None:
             raise _resource_not_found(parameter)
 
     def _is_dead_letter_queue(self, arn: str) -> bool:
         """Whether some queue's RedrivePolicy targets ``arn`` (only DLQs of SQS queues qualify)."""
-        store = self._broker._store
+        store = self._store
         for name in store.queues.queue_names():
             record = store.queues.get_queue(name)
             policy = record.attributes.redrive_policy if record is not None else None

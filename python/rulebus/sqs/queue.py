@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rulebus import validation
-from rulebus._errors import AwsError, sqs_error
+from rulebus._errors import AwsError, StoreLockedError, sqs_error
 from rulebus.sqs.attributes import (
     _KWARG_NAMES,
     ATTRIBUTE_NAMES,
@@ -52,7 +52,7 @@ from rulebus.stores.records import (
 from rulebus.stores.semantics import is_plain_body, plain_message, queue_name_from_arn
 
 if TYPE_CHECKING:
-    from rulebus.broker import Broker
+    from rulebus.context import Context
 
 __all__ = ["Message", "Queue", "SendResult", "check_queue_attributes"]
 
@@ -366,37 +366,40 @@ class Queue:
     """One SQS standard queue, addressed by name through a :class:`~rulebus.broker.Broker`.
 
     The object holds no state of its own beyond its name: attributes and messages live in the
-    broker's store, so several ``Queue`` objects (or processes) on one queue agree.
+    broker's store, so several ``Queue`` objects (or processes) on one queue agree. ``context``
+    is the broker's (see :mod:`rulebus.context`).
     """
 
-    def __init__(self, broker: Broker, name: str) -> None:
-        self._broker = broker
-        self._store = broker._store
+    def __init__(self, context: Context, name: str) -> None:
+        self.context = context
+        self._store = context.store
+        self._clock = context.clock
+        self._account = context.account
         self.name = name
 
     def __repr__(self) -> str:
         return f"Queue({self.name!r})"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Queue) and other._broker is self._broker and other.name == self.name
+        return isinstance(other, Queue) and other.context is self.context and other.name == self.name
 
     def __hash__(self) -> int:
-        return hash((id(self._broker), self.name))
+        return hash((id(self.context), self.name))
 
     # ------------------------------------------------------------------ identity
 
     @property
     def arn(self) -> str:
         """``arn:aws:sqs:<region>:<account>:<name>``: what redrive policies and topics refer to."""
-        return queue_arn(self.name, self._broker.region, self._broker.account)
+        return queue_arn(self.name, self.context.region, self._account)
 
     @property
     def url(self) -> str:
         """``https://sqs.<region>.amazonaws.com/<account>/<name>``."""
-        return queue_url(self.name, self._broker.region, self._broker.account)
+        return queue_url(self.name, self.context.region, self._account)
 
     def _now(self) -> float:
-        return self._broker._clock()
+        return self._clock()
 
     @property
     def _fifo(self) -> bool:
@@ -412,6 +415,11 @@ class Queue:
         return record
 
     # ------------------------------------------------------------------ attributes
+
+    def queue_attributes(self) -> QueueAttributes:
+        """The queue's attributes as parsed (QueueDoesNotExist if it is gone): what
+        :meth:`prepare_message` takes as ``attributes`` to spare a store read per message."""
+        return self._record().attributes
 
     @property
     def attributes(self) -> dict[str, str]:
@@ -461,7 +469,7 @@ class Queue:
                 raise TypeError(f"unknown queue attribute keyword: {key!r}")
             changes[_KWARG_NAMES[key]] = _kwarg_to_aws(value) if value is not None else ""
         updated = self._record().attributes.updated(changes)
-        check_queue_attributes(self._broker, updated, self.name)
+        check_queue_attributes(self.context, updated, self.name)
         try:
             self._store.queues.update_queue(self.name, updated, self._now())
         except NotFound:
@@ -545,7 +553,7 @@ class Queue:
             md5_of_body=md5_of_message_body(body),
             message_attributes=validated,
             md5_of_message_attributes=md5_of_message_attributes(validated) if validated else None,
-            sender_id=self._broker.account,
+            sender_id=self._account,
             sent_timestamp=now,
             visible_at=now + delay,
             message_group_id=message_group_id,
@@ -568,7 +576,7 @@ class Queue:
         one store call::
 
             batches = [(q.name, [q.prepare_message(body, attrs)]) for q in queues]
-            stored = broker._store.queues.put_messages_many(batches)  # one list per queue, in order
+            stored = store.queues.put_messages_many(batches)  # one list per queue, in order
 
         Raises what :meth:`send` raises for a bad message (an AwsError, or TypeError). Pass the
         queue's ``attributes`` when already read, to spare a store read (QueueDoesNotExist comes
@@ -587,7 +595,7 @@ class Queue:
         ):
             # What topics and buses usually deliver (ASCII JSON, perhaps on lines), built without
             # _prepare's checks, as send_batch does for its usual entry.
-            return plain_message(body, self._broker.account, now, now + attributes.delay_seconds)
+            return plain_message(body, self._account, now, now + attributes.delay_seconds)
         return self._prepare(
             attributes,
             body,
@@ -648,7 +656,7 @@ class Queue:
         plain = not attributes.fifo_queue
         limit = attributes.maximum_message_size
         visible_at = now + attributes.delay_seconds
-        sender = self._broker.account
+        sender = self._account
         for entry_id, entry in zip(ids, entries):
             body = entry.get("MessageBody")
             if plain and len(entry) == 2 and is_plain_body(body, limit):
@@ -750,15 +758,24 @@ class Queue:
         # receive: at the limit a short poll is refused and a long poll finds nothing.
         limit = None if attributes.fifo_queue else MAX_IN_FLIGHT_MESSAGES
         deadline = time.monotonic() + wait
+        remaining = float(wait)
         while True:
             since = self._store.version() if wait else 0  # only a long poll waits on it
             try:
-                received = self._store.queues.receive(
-                    self.name, max_messages, self._now(), timeout, attempt, limit
-                )
+                # A long poll waits for another process's lock no longer than its own wait: at
+                # its deadline it returns empty, as if nothing had arrived. A short poll waits
+                # the store's busy timeout, then raises StoreLockedError.
+                with self._store.lock_wait(remaining) if wait else contextlib.nullcontext():
+                    received = self._store.queues.receive(
+                        self.name, max_messages, self._now(), timeout, attempt, limit
+                    )
             except InFlightLimitReached:
                 if not wait:
                     raise _error(OVER_LIMIT, _OVER_LIMIT_MESSAGE) from None
+                received = []
+            except StoreLockedError:
+                if not wait:
+                    raise
                 received = []
             except NotFound:
                 raise queue_does_not_exist() from None
@@ -957,7 +974,7 @@ class Queue:
             record = self._store.queues.get_queue(name)
             policy = record.attributes.redrive_policy if record is not None else None
             if policy is not None and policy.dead_letter_target_arn == self.arn:
-                sources.append(Queue(self._broker, name))
+                sources.append(Queue(self.context, name))
         return sources
 
     # ------------------------------------------------------------------ purge
@@ -980,7 +997,7 @@ class Queue:
 # Checks against other queues.
 
 
-def check_queue_attributes(broker: Broker, attributes: QueueAttributes, name: str | None = None) -> None:
+def check_queue_attributes(context: Context, attributes: QueueAttributes, name: str | None = None) -> None:
     """What CreateQueue and SetQueueAttributes check beyond the attributes themselves (those are
     :class:`~rulebus.sqs.attributes.QueueAttributes`' job): a RedrivePolicy's target must be a
     queue of this broker (same region and account, and existing) and, when ``name`` (the source
@@ -991,8 +1008,8 @@ def check_queue_attributes(broker: Broker, attributes: QueueAttributes, name: st
         return
     arn = policy.dead_letter_target_arn
     target_name = queue_name_from_arn(arn)
-    target = broker._store.queues.get_queue(target_name)
-    if target is None or arn != queue_arn(target_name, broker.region, broker.account):
+    target = context.store.queues.get_queue(target_name)
+    if target is None or arn != queue_arn(target_name, context.region, context.account):
         raise _error(
             INVALID_PARAMETER_VALUE,
             f"Value {policy.to_aws()} for parameter RedrivePolicy is invalid. "
@@ -1002,7 +1019,7 @@ def check_queue_attributes(broker: Broker, attributes: QueueAttributes, name: st
     if (
         name is not None
         and allow is not None
-        and not allow.allows(queue_arn(name, broker.region, broker.account))
+        and not allow.allows(queue_arn(name, context.region, context.account))
     ):
         # Undocumented by AWS; the wording an emulator (goaws-style) records for a refusing target.
         raise _error(

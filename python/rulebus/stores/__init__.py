@@ -20,7 +20,7 @@ from rulebus.stores.base import (
     TopicStore,
 )
 from rulebus.stores.memory import MemoryStore
-from rulebus.stores.sqlite import SQLiteStore
+from rulebus.stores.sqlite import IN_MEMORY_REFUSED, SQLiteStore
 
 __all__ = [
     "SCHEMES",
@@ -50,29 +50,30 @@ def open_store(url: str | os.PathLike[str]) -> Store:
       :class:`SQLiteStore` on that file;
     - a plain path (``str`` without ``://``, or ``os.PathLike``): a :class:`SQLiteStore` on it.
 
-    Anything else raises :class:`InvalidStoreURL` (a ``ValueError``) naming the schemes known."""
+    An empty path, ``":memory:"``, ``"sqlite://"`` and ``"sqlite:///:memory:"`` raise
+    :class:`InvalidStoreURL` (SQLite would give every thread its own empty database: use
+    ``"memory://"``); anything else unknown raises it naming the schemes known."""
     if not isinstance(url, str):
         return SQLiteStore(os.fspath(url))
     scheme, separator, rest = url.partition("://")
     if not separator:
         if not url:
-            raise InvalidStoreURL("a store URL or path must not be empty")
-        return SQLiteStore(url)
+            raise InvalidStoreURL(f"a store URL or path must not be empty: {IN_MEMORY_REFUSED}")
+        return SQLiteStore(url)  # which refuses ":memory:"
     if scheme == "memory":
         if rest:
             raise InvalidStoreURL(f"a memory store takes no path: use 'memory://', not {url!r}")
         return MemoryStore()
     if scheme == "sqlite":
-        if not rest.startswith("/") or len(rest) < 2:
+        if rest in ("", "/"):
+            raise InvalidStoreURL(f"{url!r} names no file: {IN_MEMORY_REFUSED}")
+        if not rest.startswith("/"):
             raise InvalidStoreURL(
                 f"{url!r} names no file: write 'sqlite:///relative/app.db' or 'sqlite:////abs/app.db'"
             )
         path = rest[1:]
         if "?" in path:
             raise InvalidStoreURL(f"{url!r}: a sqlite store URL takes no query parameters")
-        if path == ":memory:":
-            # Each thread would get its own empty database: use the memory store instead.
-            raise InvalidStoreURL("an in-memory SQLite database cannot be shared: use 'memory://'")
-        return SQLiteStore(path)
+        return SQLiteStore(path)  # which refuses ":memory:"
     known = ", ".join(f"'{name}://'" for name in SCHEMES)
     raise InvalidStoreURL(f"unknown store URL scheme {scheme!r} in {url!r}: known schemes are {known}")

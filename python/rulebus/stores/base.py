@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 
 from rulebus._core import FanOut, StoredMessage, sns_notification_head
 from rulebus._errors import NotFound, RulebusError
@@ -699,6 +700,13 @@ class Store(ABC):
     def wait(self, since: int, timeout: float) -> None:
         """Block for at most ``timeout`` real seconds, returning early once :meth:`version`
         differs from ``since``. Spurious early returns are allowed."""
+
+    def lock_wait(self, seconds: float) -> AbstractContextManager[None]:
+        """Within the block, this thread waits at most ``seconds`` (never longer than the store's
+        own busy timeout) for a lock held by another connection or process before the step
+        fails with :class:`~rulebus.StoreLockedError`: a long poll bounds the wait by what is
+        left of its own. A store whose locks are never held for long ignores it."""
+        return nullcontext()
 
     def close(self) -> None:  # noqa: B027 (a store with nothing to release keeps this one)
         """Release resources; the store is unusable afterwards."""

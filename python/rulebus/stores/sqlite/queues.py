@@ -62,6 +62,7 @@ from rulebus.stores.semantics import (
     visibility_change,
 )
 from rulebus.stores.sqlite.connection import Connections
+from rulebus.stores.sqlite.corrupt import DECODE_ERRORS, set_aside
 
 __all__ = ["SQLiteQueueStore"]
 
@@ -123,6 +124,24 @@ def _message_from_row(row: Sequence[Any]) -> StoredMessage:
         sequence_number=row[13],
         dead_letter_source_arn=row[14],
     )
+
+
+def _decoded(
+    connection: sqlite3.Connection, seq: int, row: Sequence[Any], now: float
+) -> StoredMessage | None:
+    """The message of row ``seq`` (its _MESSAGE_COLUMNS ``row``), or None if it cannot be decoded:
+    then it is set aside (see :mod:`rulebus.stores.sqlite.corrupt`), so that it fails alone, and
+    counted out of its queue."""
+    try:
+        return _message_from_row(row)
+    except DECODE_ERRORS as error:
+        filed = connection.execute(
+            "SELECT queue, promoted, receive_count FROM messages WHERE seq = ?", (seq,)
+        ).fetchone()
+        set_aside(connection, seq, error, now)
+        if filed is not None and isinstance(filed[0], str):
+            _count_removed(connection, filed[0], [filed])
+        return None
 
 
 def _message_row(queue: str, m: StoredMessage, now: float) -> tuple[Any, ...]:
@@ -295,10 +314,11 @@ class _SQLiteFifoGroups:
 
     _CHUNK = 10
 
-    def __init__(self, connection: sqlite3.Connection, queue: str, cutoff: float) -> None:
+    def __init__(self, connection: sqlite3.Connection, queue: str, cutoff: float, now: float) -> None:
         self._connection = connection
         self._queue = queue
         self._cutoff = cutoff
+        self._now = now  # (when a row that cannot be decoded is found)
 
     def ready(self, now: float) -> Iterator[tuple[str, int]]:
         connection, queue = self._connection, self._queue
@@ -327,7 +347,9 @@ class _SQLiteFifoGroups:
                 (self._queue, group, last, self._cutoff, self._CHUNK),
             ).fetchall()
             for row in rows:
-                yield row[0], _message_from_row(row[1:])
+                message = _decoded(self._connection, row[0], row[1:], self._now)
+                if message is not None:
+                    yield row[0], message
             if len(rows) < self._CHUNK:
                 return
             last = rows[-1][0]
@@ -562,13 +584,13 @@ class SQLiteQueueStore(QueueStore):
             if row is not None:
                 remembered = (row[0], [tuple(e) for e in json.loads(row[1])])
             current = self._messages_by_id(
-                connection, queue, [e[0] for e in remembered[1]] if remembered else []
+                connection, queue, [e[0] for e in remembered[1]] if remembered else [], now
             )
             at, received = receive_or_replay(
                 remembered,
                 current.get,
                 now,
-                lambda entries: self._replay(connection, queue, entries, now + visibility_timeout),
+                lambda entries: self._replay(connection, queue, entries, now, now + visibility_timeout),
                 lambda: self._receive(
                     connection, record, max_messages, now, visibility_timeout, in_flight_limit
                 ),
@@ -581,16 +603,16 @@ class SQLiteQueueStore(QueueStore):
 
     @staticmethod
     def _messages_by_id(
-        connection: sqlite3.Connection, queue: str, message_ids: Sequence[str]
+        connection: sqlite3.Connection, queue: str, message_ids: Sequence[str], now: float
     ) -> dict[str, StoredMessage]:
         found: dict[str, StoredMessage] = {}
         for message_id in message_ids:
             row = connection.execute(
-                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE queue = ? AND message_id = ?",
+                f"SELECT seq, {_MESSAGE_COLUMNS} FROM messages WHERE queue = ? AND message_id = ?",
                 (queue, message_id),
             ).fetchone()
-            if row is not None:
-                found[message_id] = _message_from_row(row)
+            if row is not None and (message := _decoded(connection, row[0], row[1:], now)) is not None:
+                found[message_id] = message
         return found
 
     def _replay(
@@ -598,6 +620,7 @@ class SQLiteQueueStore(QueueStore):
         connection: sqlite3.Connection,
         queue: str,
         entries: Sequence[AttemptEntry],
+        now: float,
         visible_at: float,
     ) -> list[ReceivedMessage]:
         ids = [entry[0] for entry in entries]
@@ -611,9 +634,9 @@ class SQLiteQueueStore(QueueStore):
             [(visible_at, queue, message_id) for message_id in ids],
         )
         _count(connection, queue, 0, shown, shown)  # (every one was received)
-        current = self._messages_by_id(connection, queue, [entry[0] for entry in entries])
+        current = self._messages_by_id(connection, queue, ids, now)
         _touch_groups(connection, queue, (m.message_group_id for m in current.values()))  # hidden anew
-        return [ReceivedMessage(current[entry[0]], entry[1]) for entry in entries]
+        return [ReceivedMessage(current[entry[0]], entry[1]) for entry in entries if entry[0] in current]
 
     def _receive(
         self,
@@ -633,7 +656,7 @@ class SQLiteQueueStore(QueueStore):
             target = self._optional_record(connection, target_name)
             if not usable_target(record, target):
                 target = None
-        groups = _SQLiteFifoGroups(connection, queue, cutoff) if record.attributes.fifo_queue else None
+        groups = _SQLiteFifoGroups(connection, queue, cutoff, now) if record.attributes.fifo_queue else None
         served: list[str] = []
         retention = record.attributes.message_retention_period
         candidates: Iterable[tuple[int, StoredMessage]]
@@ -690,7 +713,9 @@ class SQLiteQueueStore(QueueStore):
         while True:
             rows = connection.execute(_RECEIVABLE, (queue, last, now, cutoff, chunk)).fetchall()
             for row in rows:
-                yield row[0], _message_from_row(row[1:])
+                message = _decoded(connection, row[0], row[1:], now)
+                if message is not None:
+                    yield row[0], message
             if len(rows) < chunk:
                 return
             last = rows[-1][0]
@@ -900,7 +925,7 @@ class SQLiteQueueStore(QueueStore):
         return step_moves(
             task,
             now,
-            [_message_from_row(row[1:]) for row in rows],
+            [m for row in rows if (m := _decoded(connection, row[0], row[1:], now)) is not None],
             target_is_fifo,
             move,
             lambda: connection.execute(_RECEIVABLE, (source.name, -1, now, cutoff, 1)).fetchone() is not None,
