@@ -3,7 +3,7 @@
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal, final
 
-from typing_extensions import TypeAlias
+from typing_extensions import TypeAlias, TypeGuard
 
 from rulebus.stores.records import QueueRecord
 
@@ -16,6 +16,7 @@ __all__ = [
     "RuleSet",
     "StoredMessage",
     "Tokens",
+    "is_plain_body",
     "put_notifications",
     "put_plain_many",
     "sns_notification_head",
@@ -237,6 +238,10 @@ class FanOut:
     @property
     def routes(self) -> list[tuple[str, str, DeliveryCounter]]: ...
     def __len__(self) -> int: ...
+
+def is_plain_body(body: object, limit: int) -> TypeGuard[str]:
+    """Whether ``body`` passes every check of SendMessage on a standard queue with no attributes:
+    exactly a ``str``, printable ASCII (perhaps on lines), not empty, within ``limit`` bytes."""
 
 def put_notifications(
     queues: Mapping[str, MemoryQueue],
