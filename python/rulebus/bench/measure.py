@@ -78,7 +78,8 @@ def orjson_loads() -> Callable[[bytes], Any] | None:
         import orjson
     except ImportError:
         return None
-    return orjson.loads
+    loads: Callable[[bytes], Any] = orjson.loads  # typed alike whether or not orjson is installed
+    return loads
 
 
 def json_loads() -> Callable[[bytes], Any]:
