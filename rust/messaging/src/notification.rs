@@ -283,7 +283,7 @@ mod tests {
         for message in texts {
             for subject in [None, Some("Hi"), Some(message)] {
                 for sequence_number in [None, Some("10000000000000000001"), Some(message)] {
-                    let notification = Notification { subject, message, sequence_number, ..notification(None) };
+                    let notification = Notification { sequence_number, subject, message, ..notification(None) };
                     let head = notification.head();
                     let case = format!("{message:?} {subject:?} {sequence_number:?}");
                     assert_eq!(notification.head_len(), head.len(), "{case}");

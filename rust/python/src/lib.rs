@@ -773,6 +773,7 @@ fn sns_notification_head(
 /// member of ``attributes``, ``(name, DataType, value)`` each in order (a ``bytes`` value is a
 /// Binary attribute's, written in base64), and the closing brace.
 #[pyfunction]
+#[allow(clippy::needless_pass_by_value)] // pyo3 extracts the list as an owned Vec
 fn sns_attributes_tail(
     attributes: Vec<(Bound<'_, PyString>, Bound<'_, PyString>, Bound<'_, PyAny>)>,
 ) -> PyResult<String> {
