@@ -493,7 +493,8 @@ def match_body(policy: rulebus.FilterPolicy, body: Any) -> bool:
     unless the policy is the empty one, {}, which filters nothing."""
     result = policy.matches(body=body)
     assert isinstance(result, bool)
-    filters = strict_json(policy.text) != ObjectPairs()
+    # The engine reads the policy's leading object and ignores what follows it (as Jackson does).
+    filters = leading_object(policy.text) != ObjectPairs()
     if filters and isinstance(body, (str, bytes)) and leading_object(body) is None:
         assert result is False, f"a body that is no JSON object matched: {body!r}"
     return result

@@ -3,7 +3,7 @@
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal, final
 
-from typing_extensions import TypeAlias
+from typing_extensions import TypeAlias, TypeGuard
 
 from rulebus.stores.records import QueueRecord
 
@@ -16,8 +16,11 @@ __all__ = [
     "RuleSet",
     "StoredMessage",
     "Tokens",
+    "is_plain_body",
     "put_notifications",
     "put_plain_many",
+    "sns_attributes_tail",
+    "sns_confirmation_text",
     "sns_notification_head",
     "test_event_pattern",
 ]
@@ -238,6 +241,10 @@ class FanOut:
     def routes(self) -> list[tuple[str, str, DeliveryCounter]]: ...
     def __len__(self) -> int: ...
 
+def is_plain_body(body: object, limit: int) -> TypeGuard[str]:
+    """Whether ``body`` passes every check of SendMessage on a standard queue with no attributes:
+    exactly a ``str``, printable ASCII (perhaps on lines), not empty, within ``limit`` bytes."""
+
 def put_notifications(
     queues: Mapping[str, MemoryQueue],
     topic: tuple[str, str, str],
@@ -257,5 +264,23 @@ def sns_notification_head(
     timestamp: str,
     signature_version: str,
     signing_cert_url: str,
+    sequence_number: str | None = None,
 ) -> str:
-    """An SNS notification envelope's text up to ``"UnsubscribeURL" : `` (signature included)."""
+    """An SNS notification envelope's text up to ``"UnsubscribeURL" : `` (signature included);
+    with ``sequence_number``, a FIFO topic's (SequenceNumber, no signature members)."""
+
+def sns_attributes_tail(attributes: Iterable[tuple[str, str, str | bytes]]) -> str:
+    """The envelope's text after the UnsubscribeURL: the MessageAttributes member of ``(name,
+    DataType, value)`` triples (``bytes`` written in base64), and the closing brace."""
+
+def sns_confirmation_text(
+    message_id: str,
+    token: str,
+    topic_arn: str,
+    message: str,
+    subscribe_url: str,
+    timestamp: str,
+    signature_version: str,
+    signing_cert_url: str,
+) -> str:
+    """An SNS SubscriptionConfirmation's whole text, its placeholder signature included."""

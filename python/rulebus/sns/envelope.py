@@ -1,36 +1,32 @@
 """The SNS notification envelope: what a subscriber receives unless raw delivery is on.
 
-One writer: the native ``sns_notification_head`` lays out a notification up to its
-UnsubscribeURL (Jackson's pretty printer as SNS uses it: two-space indent, ``" : "`` separators,
-strings escaped as Python's ``json`` escapes them) and signs it; the native fan-out writes the
-same head when it stores a publish. This module only adds what follows the head: each
-subscription's UnsubscribeURL and the message attributes (one compact line each), and takes the
-dict a Python callable receives from that text, so every path delivers the same bytes
-(Amazon SNS Developer Guide, "Parsing message formats").
-
-A FIFO topic's notification carries SequenceNumber after MessageId and no signature members; it
-is the native head rewritten at the members' boundaries (a quoted value never holds a line break,
-so ``,\\n  "Name" : `` only ever starts a member). A SubscriptionConfirmation has members of its
-own, which ``confirmation_text`` lays out the same way.
+One writer, the native one (``rulebus._core``): ``sns_notification_head`` lays out a
+notification up to its UnsubscribeURL (Jackson's pretty printer as SNS uses it: two-space indent,
+``" : "`` separators, strings escaped as Python's ``json`` escapes them) and signs it, or, given
+a SequenceNumber, writes a FIFO topic's (no signature members); ``sns_attributes_tail`` writes
+what follows the UnsubscribeURL (the message attributes, one compact line each, and the closing
+brace); ``sns_confirmation_text`` writes a SubscriptionConfirmation whole. The native fan-out
+writes the same head when it stores a publish. This module only passes them values, joins a
+publish's pieces with each subscription's UnsubscribeURL, and takes the dict a Python callable
+receives from that text, so every path delivers the same bytes (Amazon SNS Developer Guide,
+"Amazon SNS message and JSON formats").
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from json.encoder import encode_basestring
 from typing import Any, NamedTuple
 
-from rulebus._core import sns_notification_head
+from rulebus._core import sns_attributes_tail, sns_notification_head
 
 __all__ = [
     "Envelope",
     "TopicSigning",
     "attributes_tail",
-    "confirmation_text",
     "notification_attributes",
     "quote",
     "signing_cert_url",
@@ -40,10 +36,8 @@ __all__ = [
 #: A JSON string as the envelope writes it (non-ASCII kept, control characters escaped).
 quote = encode_basestring
 
-_NO_ATTRIBUTES_TAIL = "\n}"
-_TOPIC_ARN_MEMBER = ',\n  "TopicArn" : '
-_SIGNATURE_VERSION_MEMBER = ',\n  "SignatureVersion" : '
-_UNSUBSCRIBE_MEMBER = ',\n  "UnsubscribeURL" : '
+#: The tail of a notification without message attributes (what ``sns_attributes_tail([])`` writes).
+_NO_ATTRIBUTES_TAIL = sns_attributes_tail([])
 
 
 class TopicSigning(NamedTuple):
@@ -100,16 +94,19 @@ def notification_attributes(attributes: Mapping[str, Mapping[str, Any]]) -> dict
 
 def attributes_tail(attributes: Mapping[str, Mapping[str, Any]]) -> str:
     """What follows the UnsubscribeURL in the envelope of a message with these validated
-    attributes: the MessageAttributes member (each ``{"Type","Value"}`` on one compact line),
-    if any, and the closing brace."""
+    attributes (written natively: the MessageAttributes member, if any, and the closing brace)."""
     if not attributes:
         return _NO_ATTRIBUTES_TAIL
-    lines = []
-    for name, attribute in attributes.items():
-        data_type, value = quote(attribute["DataType"]), quote(_attribute_value(attribute))
-        lines.append(f'    {quote(name)} : {{"Type":{data_type},"Value":{value}}}')
-    inner = ",\n".join(lines)
-    return f',\n  "MessageAttributes" : {{\n{inner}\n  }}\n}}'
+    return sns_attributes_tail(
+        [(name, attribute["DataType"], _native_value(attribute)) for name, attribute in attributes.items()]
+    )
+
+
+def _native_value(attribute: Mapping[str, Any]) -> str | bytes:
+    """An attribute's value as ``sns_attributes_tail`` takes it: Binary as bytes (it writes them
+    in base64), else the text."""
+    binary = attribute.get("BinaryValue")
+    return bytes(binary) if binary is not None else str(attribute["StringValue"])
 
 
 class Envelope:
@@ -137,10 +134,15 @@ class Envelope:
     ) -> Envelope:
         """A Notification; with ``sequence_number`` a FIFO topic's (no signature members)."""
         head = sns_notification_head(
-            message_id, topic.arn, subject, message, sent_at, topic.signature_version, topic.signing_cert_url
+            message_id,
+            topic.arn,
+            subject,
+            message,
+            sent_at,
+            topic.signature_version,
+            topic.signing_cert_url,
+            sequence_number,
         )
-        if sequence_number is not None:
-            head = _fifo_head(head, sequence_number)
         return cls(message_id, head, tail)
 
     def text(self, quoted_url: str) -> str:
@@ -151,27 +153,3 @@ class Envelope:
         """The notification a Python callable receives: the text's members, in its order."""
         parsed: dict[str, Any] = json.loads(self.text(quoted_url))
         return parsed
-
-
-def _fifo_head(head: str, sequence_number: str) -> str:
-    """A standard head as a FIFO topic's: SequenceNumber before TopicArn, the members from
-    SignatureVersion to SigningCertURL left out."""
-    before, arn_member, rest = head.partition(_TOPIC_ARN_MEMBER)
-    kept = rest[: rest.index(_SIGNATURE_VERSION_MEMBER)]
-    return f'{before},\n  "SequenceNumber" : {quote(sequence_number)}{arn_member}{kept}{_UNSUBSCRIBE_MEMBER}'
-
-
-_CONFIRMATION_SIGNED_KEYS = ("Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type")
-
-
-def confirmation_text(members: Mapping[str, str], cert_url: str) -> str:
-    """A SubscriptionConfirmation (``Type`` to ``SignatureVersion``) with its placeholder
-    Signature and SigningCertURL added, laid out as a notification is. The signature is a stand-in
-    for SNS's RSA signature (base64 of a SHA-256 over SNS's string to sign, signature-sized), as
-    the native head signs notifications: stable, but it verifies against no certificate."""
-    to_sign = "".join(f"{key}\n{members[key]}\n" for key in _CONFIRMATION_SIGNED_KEYS if key in members)
-    signature = base64.b64encode(hashlib.sha256(to_sign.encode("utf-8")).digest() * 8).decode("ascii")
-    lines = [f"  {quote(key)} : {quote(value)}" for key, value in members.items()]
-    lines.append(f'  "Signature" : {quote(signature)}')
-    lines.append(f'  "SigningCertURL" : {quote(cert_url)}')
-    return "{\n" + ",\n".join(lines) + "\n}"

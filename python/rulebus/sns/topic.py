@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING, Any, Callable, Union
 from urllib.parse import urlsplit
 
 from rulebus import validation
-from rulebus._core import RuleSet
+from rulebus._core import RuleSet, sns_confirmation_text
 from rulebus._errors import AwsError
 from rulebus.arn import queue_name, stream_name
 from rulebus.delivery import DeliveryLanes
@@ -65,7 +65,7 @@ from rulebus.sns.attributes import (
     validate_topic_name,
 )
 from rulebus.sns.delivery import Delivery, FanOutBatch, FanOutPublish, Sent, TopicDelivery
-from rulebus.sns.envelope import Envelope, TopicSigning, confirmation_text, signing_cert_url, timestamp
+from rulebus.sns.envelope import Envelope, TopicSigning, signing_cert_url, timestamp
 from rulebus.sns.errors import invalid
 from rulebus.sns.publish import Prepared, PublishResult, batch_entry_ids, prepare
 from rulebus.sns.routes import RoutePlan
@@ -696,23 +696,18 @@ class Topic:
         region = self._region
         message_id = str(uuid.uuid4())
         token = subscription.token or ""
-        members = {
-            "Type": "SubscriptionConfirmation",
-            "MessageId": message_id,
-            "Token": token,
-            "TopicArn": self.arn,
-            "Message": (
-                f"You have chosen to subscribe to the topic {self.arn}.\n"
-                "To confirm the subscription, visit the SubscribeURL included in this message."
-            ),
-            "SubscribeURL": (
-                f"https://sns.{region}.amazonaws.com/?Action=ConfirmSubscription&TopicArn={self.arn}"
-                f"&Token={token}"
-            ),
-            "Timestamp": timestamp(self._clock()),
-            "SignatureVersion": self._set_attributes.get("SignatureVersion", "1"),
-        }
-        body = confirmation_text(members, signing_cert_url(region))
+        arn = self.arn
+        body = sns_confirmation_text(
+            message_id,
+            token,
+            arn,
+            f"You have chosen to subscribe to the topic {arn}.\n"
+            "To confirm the subscription, visit the SubscribeURL included in this message.",
+            f"https://sns.{region}.amazonaws.com/?Action=ConfirmSubscription&TopicArn={arn}&Token={token}",
+            timestamp(self._clock()),
+            self._set_attributes.get("SignatureVersion", "1"),
+            signing_cert_url(region),
+        )
         post = partial(self._delivery.post, subscription, "SubscriptionConfirmation", message_id, body)
         self._lanes.submit(subscription.subscription_arn, post)
 

@@ -1,7 +1,9 @@
 //! rulebus-messaging: the per-message pieces of rulebus's messaging layer that run in Rust: an
-//! SQS queue's order in memory (`queue`), EventBridge's event envelope (`envelope`) and SNS's
-//! notification envelope (`notification`). Pure Rust: no Python, no I/O.
+//! SQS queue's order in memory (`queue`), what a plain SQS body is (`plain`), EventBridge's event
+//! envelope (`envelope`) and SNS's notification envelope (`notification`). Pure Rust: no Python,
+//! no I/O.
 
 pub mod envelope;
 pub mod notification;
+pub mod plain;
 pub mod queue;

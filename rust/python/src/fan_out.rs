@@ -12,8 +12,10 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
+use rulebus_messaging::plain::is_plain_text;
+
 use crate::notice::{Members, Notice};
-use crate::queue::{is_plain_text, Body, MemoryQueue, Tokens};
+use crate::queue::{Body, MemoryQueue, Tokens};
 
 /// A subscription's count of delivered notifications (``Subscription.delivered_count``), which
 /// the native fan-out adds to as it stores: one count however a delivery was made.
@@ -66,7 +68,7 @@ struct Route {
     middle: Py<PyString>,
     /// `middle`'s length in bytes.
     middle_len: usize,
-    /// Whether `middle` is plain text (see `queue::is_plain_text`).
+    /// Whether `middle` is plain text (see `rulebus_messaging::plain`).
     plain: bool,
     delivered: Py<DeliveryCounter>,
 }

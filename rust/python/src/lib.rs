@@ -739,9 +739,13 @@ fn test_event_pattern(py: Python<'_>, pattern: &Bound<'_, PyAny>, event: &Bound<
 }
 
 /// The SNS notification envelope's text up to its UnsubscribeURL (see
-/// `rulebus_messaging::notification`): one publish's part common to all its queue deliveries.
+/// `rulebus_messaging::notification`): one publish's part common to all its deliveries. With
+/// ``sequence_number``, a FIFO topic's (no signature members).
 #[pyfunction]
-#[pyo3(signature = (message_id, topic_arn, subject, message, timestamp, signature_version, signing_cert_url))]
+#[pyo3(signature = (
+    message_id, topic_arn, subject, message, timestamp, signature_version, signing_cert_url, sequence_number = None
+))]
+#[allow(clippy::too_many_arguments)] // the envelope's members, as Python passes them
 fn sns_notification_head(
     message_id: &str,
     topic_arn: &str,
@@ -750,9 +754,11 @@ fn sns_notification_head(
     timestamp: &str,
     signature_version: &str,
     signing_cert_url: &str,
+    sequence_number: Option<&str>,
 ) -> String {
     rulebus_messaging::notification::Notification {
         message_id,
+        sequence_number,
         topic_arn,
         subject,
         message,
@@ -763,6 +769,54 @@ fn sns_notification_head(
     .head()
 }
 
+/// The SNS notification envelope's text after the UnsubscribeURL's value: the MessageAttributes
+/// member of ``attributes``, ``(name, DataType, value)`` each in order (a ``bytes`` value is a
+/// Binary attribute's, written in base64), and the closing brace.
+#[pyfunction]
+#[allow(clippy::needless_pass_by_value)] // pyo3 extracts the list as an owned Vec
+fn sns_attributes_tail(
+    attributes: Vec<(Bound<'_, PyString>, Bound<'_, PyString>, Bound<'_, PyAny>)>,
+) -> PyResult<String> {
+    use rulebus_messaging::notification::AttributeValue;
+    let mut members = Vec::with_capacity(attributes.len());
+    for (name, data_type, value) in &attributes {
+        let value = if let Ok(bytes) = value.cast::<PyBytes>() {
+            AttributeValue::Binary(bytes.as_bytes())
+        } else {
+            AttributeValue::Text(value.cast::<PyString>()?.to_str()?)
+        };
+        members.push((name.to_str()?, data_type.to_str()?, value));
+    }
+    Ok(rulebus_messaging::notification::attributes_tail(&members))
+}
+
+/// An SNS SubscriptionConfirmation's whole text, its placeholder signature included (see
+/// `rulebus_messaging::notification::Confirmation`).
+#[pyfunction]
+#[allow(clippy::too_many_arguments)] // the message's members, as Python passes them
+fn sns_confirmation_text(
+    message_id: &str,
+    token: &str,
+    topic_arn: &str,
+    message: &str,
+    subscribe_url: &str,
+    timestamp: &str,
+    signature_version: &str,
+    signing_cert_url: &str,
+) -> String {
+    rulebus_messaging::notification::Confirmation {
+        message_id,
+        token,
+        topic_arn,
+        message,
+        subscribe_url,
+        timestamp,
+        signature_version,
+        signing_cert_url,
+    }
+    .text()
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Pattern>()?;
@@ -770,6 +824,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<RuleSet>()?;
     m.add_function(wrap_pyfunction!(test_event_pattern, m)?)?;
     m.add_function(wrap_pyfunction!(sns_notification_head, m)?)?;
+    m.add_function(wrap_pyfunction!(sns_attributes_tail, m)?)?;
+    m.add_function(wrap_pyfunction!(sns_confirmation_text, m)?)?;
     queue::register(m)?;
     fan_out::register(m)?;
     Ok(())

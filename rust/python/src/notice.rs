@@ -36,6 +36,7 @@ impl Members {
         };
         let notification = Notification {
             message_id: self.message_id.bind(py).to_str()?,
+            sequence_number: None, // (the fan-out serves standard topics only)
             topic_arn,
             subject,
             message: self.message.bind(py).to_str()?,
@@ -74,7 +75,7 @@ impl Notice {
         Ok(object)
     }
 
-    /// Whether head and tail are plain text (see `queue::is_plain_text`).
+    /// Whether head and tail are plain text (see `rulebus_messaging::plain`).
     pub(crate) fn is_plain(&self) -> bool {
         self.plain
     }

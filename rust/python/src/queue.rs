@@ -14,6 +14,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
+use rulebus_messaging::plain::is_plain_text;
 use rulebus_messaging::queue::{Held, MessageQueue};
 
 use crate::notice::Notice;
@@ -416,12 +417,6 @@ impl MemoryQueue {
     }
 }
 
-/// Printable ASCII, perhaps on lines: what `rulebus.stores.queues.is_plain_body` accepts (besides the
-/// length). No early exit, so that the scan vectorises: bodies are nearly always plain.
-pub(crate) fn is_plain_text(text: &str) -> bool {
-    text.bytes().fold(0u8, |bad, b| bad | u8::from(!((b' '..=b'~').contains(&b) || b == b'\n'))) == 0
-}
-
 #[pymethods]
 impl MemoryQueue {
     #[new]
@@ -662,7 +657,32 @@ pub fn put_plain_many(
     Ok(refused)
 }
 
+/// Whether ``body`` passes every check of SendMessage on a standard queue with no attributes:
+/// a ``str`` (exactly), printable ASCII perhaps on lines, not empty, within ``limit`` bytes (see
+/// `rulebus_messaging::plain`). The one check of a plain body: what Python's sends take the
+/// short way on is what `put_plain_many` and the fan-out store. A call on the send hot path: a
+/// compact ASCII string's UTF-8 is its own data, so `to_str` copies nothing.
+#[pyfunction]
+pub fn is_plain_body(body: &Bound<'_, PyAny>, limit: i64) -> bool {
+    let Ok(limit) = usize::try_from(limit) else {
+        return false; // (a negative limit admits nothing)
+    };
+    // Exactly a str, as SendMessage's checks ask (a subclass may override what they read).
+    let Ok(text) = body.cast_exact::<PyString>() else {
+        return false;
+    };
+    // A str that is not ASCII is not plain; asking for its UTF-8 would have CPython keep a copy
+    // in the str for as long as it lives (a stored body, perhaps), so its flag is read first.
+    #[cfg(not(any(Py_3_14, PyPy, GraalPy)))]
+    // SAFETY: `text` is a live str, with the GIL held (its `py` token).
+    if unsafe { pyo3::ffi::PyUnicode_IS_ASCII(text.as_ptr()) } == 0 {
+        return false;
+    }
+    text.to_str().is_ok_and(|text| rulebus_messaging::plain::is_plain_body(text, limit))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(is_plain_body, m)?)?;
     m.add_class::<StoredMessage>()?;
     m.add_class::<MemoryQueue>()?;
     m.add_class::<Tokens>()?;
