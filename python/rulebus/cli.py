@@ -263,7 +263,7 @@ def match(
     "--shared",
     type=click.Path(path_type=Path),
     help="Where gen_citylots2_synth.py and citylots2-rulesets.json are "
-    "(default: $RULEBUS_SHARED/bench, else ../shared/bench).",
+    "(default: $RULEBUS_SHARED/bench, else shared/bench in the parent of the current directory).",
 )
 @click.option(
     "--cache",

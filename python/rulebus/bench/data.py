@@ -22,8 +22,8 @@ class MaterialError(RuntimeError):
 
 def shared_dir(given: Path | None) -> Path:
     """The folder of the generator and the rule sets: ``--shared``, else $RULEBUS_SHARED/bench,
-    else ../shared/bench from the current directory (the workload's folder beside the repository,
-    see README, 'Development')."""
+    else shared/bench in the parent of the current directory (the workload's folder beside the
+    repository, see README, 'Development')."""
     if given is not None:
         candidates = [given, given / "bench"]
     elif os.environ.get("RULEBUS_SHARED"):

@@ -188,7 +188,7 @@ def citylots_section(c: CitylotsResult) -> list[str]:
         "",
         f"{c.events:,} events ({scope}); one thread, `RuleSet.matches_many` on bytes; events/s is the "
         "median pass, compile time (adding every rule to a fresh RuleSet) apart. Reference: "
-        "event-ruler's ratio from ../shared/bench/README.md; target: issue 3 (twice the reference ratio).",
+        "event-ruler's published ratio (the workload's README); target: issue 3 (twice the reference ratio).",
         "",
     ]
     orjson = c.orjson

@@ -1,8 +1,8 @@
 //! Validation errors, word for word: every reason EventBridge and SNS give for a pattern or policy
 //! they refuse, checked through `Error::reason()` and `Error::message()`.
 //!
-//! Expected texts come from /work/shared/spec/eventbridge-patterns.md ("Rules recorded against AWS",
-//! sections 1.1, 1.2, 3, 5.2 and 5.3) and from the Python tests tests/test_pattern_errors.py and
+//! Expected texts come from AWS's answers recorded against the service, from event-ruler's error
+//! texts (docs/semantics.md, 'The pattern language'), and from the Python tests tests/test_pattern_errors.py and
 //! tests/test_filter_policy.py (AWS recordings, LocalStack snapshots), never from the engine.
 //! Wildcard positions follow event-ruler's `WildcardParser`, which reports the UTF-8 byte index of
 //! the offending character in the operand *with its leading quote* (so index + 1), and its own test

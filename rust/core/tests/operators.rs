@@ -1,7 +1,7 @@
 //! Matching semantics, one test per operator, each with matching and non-matching events.
 //!
-//! Expectations come from /work/shared/spec/eventbridge-patterns.md ("Rules recorded against AWS"
-//! first, then sections 1.1-1.4, notably the probe table of 1.3) and, for SNS, from
+//! Expectations come from behaviour recorded against AWS first, then from event-ruler's documented
+//! semantics (docs/semantics.md, 'The pattern language') and, for SNS, from
 //! tests/test_filter_policy.py, never from the engine.
 
 use rulebus_core::{Attribute, FilterPolicy, Pattern, Scope};
