@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from rulebus import validation
 from rulebus.sns.attributes import check_fifo_id
@@ -55,9 +55,9 @@ _PUBLISH_BATCH_ENTRY = frozenset(
 _CONTROL_CHAR = re.compile("[\x00-\x1f\x7f]")
 
 
-@dataclass(frozen=True)
-class PublishResult:
-    """Publish's answer: the message's id (a UUID) and, on a FIFO topic, its SequenceNumber."""
+class PublishResult(NamedTuple):
+    """Publish's answer: the message's id (a UUID) and, on a FIFO topic, its SequenceNumber.
+    A named tuple, not a frozen dataclass: one is made per publish, and it costs half as much."""
 
     message_id: str
     sequence_number: str | None = None
