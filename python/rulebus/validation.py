@@ -179,6 +179,16 @@ IDEMPOTENCY: Wording = _JsonWording()
 # ------------------------------------------------------------------------------------------ checks
 
 
+def _refused(value: Any, parameter: str, wording: Wording, required: bool, expected: str) -> None:
+    """A value a check does not take: None is the missing-parameter error when ``required`` (else
+    it passes and the check returns None); anything else is the wrong-type error naming what was
+    ``expected``."""
+    if value is not None:
+        raise wording.wrong_type(parameter, value, expected)
+    if required:
+        raise wording.missing(parameter)
+
+
 @overload
 def text(value: Any, parameter: str, wording: Wording) -> str: ...
 @overload
@@ -190,11 +200,8 @@ def text(value: Any, parameter: str, wording: Wording, *, required: bool = True)
         if value.isascii() or _SURROGATE.search(value) is None:
             return value
         raise wording.not_text(parameter, value)
-    if value is None:
-        if required:
-            raise wording.missing(parameter)
-        return None
-    raise wording.wrong_type(parameter, value, "a string")
+    _refused(value, parameter, wording, required, "a string")
+    return None
 
 
 @overload
@@ -205,11 +212,8 @@ def integer(value: Any, parameter: str, wording: Wording, *, required: bool = Tr
     """An int parameter (bools are not ints here, as on the wire); None as :func:`text`."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if value is None:
-        if required:
-            raise wording.missing(parameter)
-        return None
-    raise wording.wrong_type(parameter, value, "an integer")
+    _refused(value, parameter, wording, required, "an integer")
+    return None
 
 
 def finite_number(value: Any, parameter: str, wording: Wording, *, required: bool = True) -> Any:
@@ -219,22 +223,16 @@ def finite_number(value: Any, parameter: str, wording: Wording, *, required: boo
             # rulebus's choice of reason, in the model's style.
             raise wording.invalid(parameter, value, "Member must be a finite number")
         return value
-    if value is None:
-        if required:
-            raise wording.missing(parameter)
-        return None
-    raise wording.wrong_type(parameter, value, "a number")
+    _refused(value, parameter, wording, required, "a number")
+    return None
 
 
 def mapping(value: Any, parameter: str, wording: Wording, *, required: bool = True) -> Any:
     """A mapping parameter (a JSON object on the wire)."""
     if isinstance(value, Mapping):
         return value
-    if value is None:
-        if required:
-            raise wording.missing(parameter)
-        return None
-    raise wording.wrong_type(parameter, value, "a map")
+    _refused(value, parameter, wording, required, "a map")
+    return None
 
 
 def _sequence(value: Any, parameter: str, wording: Wording, required: bool) -> Any:
@@ -242,11 +240,8 @@ def _sequence(value: Any, parameter: str, wording: Wording, required: bool) -> A
         isinstance(value, Sequence) and not isinstance(value, (str, bytes, bytearray, memoryview))
     ):
         return value
-    if value is None:
-        if required:
-            raise wording.missing(parameter)
-        return None
-    raise wording.wrong_type(parameter, value, "a list")
+    _refused(value, parameter, wording, required, "a list")
+    return None
 
 
 def string_list(value: Any, parameter: str, wording: Wording, *, required: bool = True) -> Any:
