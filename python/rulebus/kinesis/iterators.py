@@ -134,7 +134,7 @@ class ShardReads:
         state = self._state
         record = state.record()
         now = self._clock()
-        state.trim_if_due(record, now)
+        state.trim_if_due(now, record)
         _, shards = state.shards()
         shard = find_shard(shards, shard_id)
         if shard is None:

@@ -245,7 +245,5 @@ class RecordPuts:
 
     def _put(self, hash_keys: list[int], blobs: list[bytes], keys: list[str]) -> tuple[int, list[int]]:
         now = self._clock()
-        state = self._state
-        if state.trim_due(now):
-            state.trim_if_due(state.record(), now)
-        return state.put(hash_keys, blobs, keys, now)
+        self._state.trim_if_due(now)
+        return self._state.put(hash_keys, blobs, keys, now)

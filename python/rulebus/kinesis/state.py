@@ -114,18 +114,17 @@ class StreamState:
         except NotFound:
             raise self.not_found() from None
 
-    def trim_if_due(self, record: StreamRecord, now: float) -> None:
-        """Remove the records past retention, unless this object did within TRIM_INTERVAL."""
+    def trim_if_due(self, now: float, record: StreamRecord | None = None) -> None:
+        """Remove the records past retention, unless this object did within TRIM_INTERVAL (the
+        stream's record, if not given, is read only when it does: puts check this every time)."""
         if now - self._last_trim >= TRIM_INTERVAL:
+            if record is None:
+                record = self.record()
             self._last_trim = now
             try:
                 self.streams.trim_stream(self.name, retention_cutoff(record, now))
             except NotFound:
                 raise self.not_found() from None
-
-    def trim_due(self, now: float) -> bool:
-        """Whether ``trim_if_due`` would trim now (the put path asks before reading the record)."""
-        return now - self._last_trim >= TRIM_INTERVAL
 
     def trim_soon(self) -> None:
         """Make the next ``trim_if_due`` trim (a shorter retention applies at once)."""

@@ -138,10 +138,10 @@ def delete_stream(context: Context, name: str) -> None:
 
 
 class Stream(RecordPuts, ShardReads, Resharding):
-    """One Kinesis stream, a view of the store's state (see the module docstring). Puts are
-    :class:`~rulebus.kinesis.records.RecordPuts`', reads
-    :class:`~rulebus.kinesis.iterators.ShardReads`', resharding
-    :class:`~rulebus.kinesis.shards.Resharding`'s."""
+    """One Kinesis stream, a view of the store's state (see the module docstring). Its puts come
+    from :class:`~rulebus.kinesis.records.RecordPuts`, its reads from
+    :class:`~rulebus.kinesis.iterators.ShardReads` and its resharding from
+    :class:`~rulebus.kinesis.shards.Resharding`."""
 
     def __init__(self, context: Context, name: str) -> None:
         #: The broker's context (see :mod:`rulebus.context`).
@@ -161,7 +161,7 @@ class Stream(RecordPuts, ShardReads, Resharding):
         they pass retention), with hash-key and sequence-number ranges."""
         record = self._state.record()
         now = self._clock()
-        self._state.trim_if_due(record, now)
+        self._state.trim_if_due(now, record)
         _, shards = self._state.shards()
         return {
             **self._description(),
