@@ -171,5 +171,16 @@ class StoreUnavailableError(StoreError):
     operating system reported an I/O error."""
 
 
+class StoreVersionError(StoreError):
+    """The file was written by a newer rulebus, whose schema this version does not know: it is
+    left as it is (not read, not changed). ``schema`` is the file's schema version, ``supported``
+    the newest this version reads."""
+
+    def __init__(self, message: str, path: str = "", schema: int = 0, supported: int = 0) -> None:
+        super().__init__(message, path)
+        self.schema = schema
+        self.supported = supported
+
+
 class StoreClosedError(StoreError, RuntimeError):
     """The store was closed (``Broker.close()``); it is unusable afterwards."""

@@ -53,7 +53,7 @@ class SQLiteStore(Store):
             raise InvalidStoreURL(IN_MEMORY_REFUSED)
         connections = Connections(path, busy_timeout, max_size)
         try:
-            create_schema(connections.connection())
+            create_schema(connections.connection(), connections.path)
         except BaseException:
             connections.close()  # a file that cannot be opened keeps nothing open
             raise
