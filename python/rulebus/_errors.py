@@ -162,6 +162,17 @@ class StoreCorruptError(StoreError):
     """The file is not an SQLite database, or its contents are damaged (malformed)."""
 
 
+class StoreRowCorruptError(StoreCorruptError):
+    """One resource's row in the file cannot be decoded (damaged, or written by another program):
+    that resource is unusable until it is restored or deleted; every other one works. ``table``
+    is the table, ``resource`` what the row is (``"queue 'orders'"``)."""
+
+    def __init__(self, message: str, path: str, table: str, resource: str) -> None:
+        super().__init__(message, path)
+        self.table = table
+        self.resource = resource
+
+
 class StoreFullError(StoreError):
     """The disk, or the store's size limit, is full: the change was not made."""
 
