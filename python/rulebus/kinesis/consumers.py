@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from rulebus import validation
-from rulebus._errors import constraint_error
+from rulebus._errors import StoreLockedError, constraint_error
 from rulebus.kinesis.iterators import MAX_GET_RECORDS
 from rulebus.kinesis.records import record_entries
 from rulebus.kinesis.sequence_numbers import sequence_number
@@ -62,6 +62,7 @@ class StreamConsumer:
         #: Records read from the store at a time per shard (GetRecords' maximum by default).
         self.batch_size = MAX_GET_RECORDS
         context = stream.context
+        self._store = context.store
         self._state = StreamState(context.store.streams, context.account, stream.name)
         self._clock = context.clock
         self._closed = False
@@ -168,18 +169,25 @@ class StreamConsumer:
             if progressed:
                 idle_since = None
                 continue
-            self._save()
-            if stop_at_end:
-                return
             now = time.monotonic()
             if idle_since is None:
                 idle_since = now
             timeout = 1.0
             if wait_seconds is not None:
-                remaining = idle_since + wait_seconds - now
-                if remaining <= 0:
-                    return
-                timeout = min(timeout, remaining)
+                timeout = min(timeout, idle_since + wait_seconds - now)
+            if stop_at_end:
+                self._save()
+                return
+            # A save while waiting waits for another process's lock no longer than what is left
+            # of the wait (as an SQS long poll does). Still locked, the positions stay unsaved
+            # on this consumer: saved by a later pass, records() call or checkpoint().
+            try:
+                with self._store.lock_wait(max(timeout, 0.0)):
+                    self._save()
+            except StoreLockedError:
+                pass
+            if timeout <= 0:
+                return
             state.streams.wait_stream(state.name, since, timeout)
 
     def _yield(self, shard: int, rows: list[StoredRecord]) -> Iterator[dict[str, Any]]:
