@@ -28,7 +28,8 @@ from rulebus._core import Pattern
 from rulebus._errors import AwsError, InvalidPatternError
 from rulebus._errors import constraint_error as _constraint
 from rulebus.arn import archive_name as archive_arn_name
-from rulebus.events.bus import check_name, parse_event_time
+from rulebus.events.names import check_name
+from rulebus.events.put_events import parse_event_time
 from rulebus.stores.records import ArchiveRecord, ReplayRecord
 
 if TYPE_CHECKING:
