@@ -339,11 +339,12 @@ class EventBus:
                 results.append({"EventId": entry[0]})
                 accepted.append((LazyEvent(result[0], entry[0], now_text), result[1]))
         if accepted:
-            saved = self.open_batch()
+            batch = self._batch
+            saved = batch.open(self._archives.records(self))  # open_batch, inline
             try:
                 self._ingest_routed(accepted, now)
             finally:
-                self.close_batch(saved)
+                self._delivery.flush_queue_deliveries(batch.close(saved))  # close_batch, inline
         return {"FailedEntryCount": failed, "Entries": results}
 
     def _ingest_routed(self, accepted: list[tuple[LazyEvent, list[str]]], ingestion: float) -> None:
