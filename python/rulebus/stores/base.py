@@ -18,6 +18,8 @@ faster path (the memory store's native fan-out does) as long as the result is th
 
 from __future__ import annotations
 
+import asyncio
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -47,6 +49,11 @@ from rulebus.stores.records import (
     TopicRecord,
 )
 from rulebus.stores.semantics import is_plain_body, plain_message
+
+# The pauses of the default asyncio wait: short at first (a change is often near), growing to a
+# tenth of a second so that idle waiters cost little.
+_ASYNC_POLL_FIRST = 0.005
+_ASYNC_POLL_MAX = 0.1
 
 __all__ = [
     "BusStore",
@@ -700,6 +707,20 @@ class Store(ABC):
     def wait(self, since: int, timeout: float) -> None:
         """Block for at most ``timeout`` real seconds, returning early once :meth:`version`
         differs from ``since``. Spurious early returns are allowed."""
+
+    async def wait_async(self, since: int, timeout: float) -> None:
+        """:meth:`wait` for asyncio: return within ``timeout`` real seconds, early once
+        :meth:`version` differs from ``since``, without holding a thread. This default looks
+        at :meth:`version` with growing pauses (a store whose changes may come from another
+        process cannot be told of them); a store that can signal its own changes overrides it."""
+        deadline = time.monotonic() + timeout
+        pause = _ASYNC_POLL_FIRST
+        while self.version() == since:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            await asyncio.sleep(min(pause, remaining))
+            pause = min(pause * 2, _ASYNC_POLL_MAX)
 
     def lock_wait(self, seconds: float) -> AbstractContextManager[None]:
         """Within the block, this thread waits at most ``seconds`` (never longer than the store's
