@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from rulebus._errors import AwsError
+from rulebus._errors import AwsError, StoreRowCorruptError
 from rulebus.arn import Arn
 from rulebus.arn import queue_name as sqs_queue_name
 from rulebus.delivery import DeliveryLanes, RetryTimer
@@ -217,7 +217,10 @@ class BusDelivery:
             if queue is not None and queue not in blocked:
                 limit = limits.get(queue)
                 if limit is None:
-                    record = self._store.queues.get_queue(queue)
+                    try:
+                        record = self._store.queues.get_queue(queue)
+                    except StoreRowCorruptError:  # the long way, where it fails alone
+                        record = None
                     if record is None or record.attributes.fifo_queue:
                         limit = 0
                     else:
@@ -306,7 +309,9 @@ class BusDelivery:
                 batch.append(message)
         try:
             self._store.queues.put_messages_many(list(batches.items()))
-        except NotFound:  # a queue went away in between: one by one, so the others still get theirs
+        except (NotFound, StoreRowCorruptError):
+            # A queue went away in between (or its row is damaged): one by one, so the others
+            # still get theirs.
             for _, _, _, (rule, target, event, text, ingestion, payload) in prepared:
                 try:
                     self._send(target, payload, event)

@@ -25,7 +25,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 from rulebus._core import FanOut
-from rulebus._errors import AwsError
+from rulebus._errors import AwsError, StoreRowCorruptError
 from rulebus.arn import Arn
 from rulebus.delivery import DeliveryLanes
 from rulebus.sns.envelope import Envelope, TopicSigning
@@ -195,7 +195,7 @@ class TopicDelivery:
                     message_deduplication_id=delivery.envelope.message_id if fifo else None,
                     now=now,
                 )
-            except AwsError:
+            except (AwsError, StoreRowCorruptError):  # (a queue whose row is damaged: as refused)
                 self.attempt(delivery, sent)
                 continue
             batches.append((queue.name, [message]))
@@ -204,7 +204,9 @@ class TopicDelivery:
             return
         try:
             self._store.queues.put_messages_many(batches)
-        except NotFound:  # a queue went away in between: one by one, so the others still get theirs
+        except (NotFound, StoreRowCorruptError):
+            # A queue went away in between (or its row is damaged): one by one, so the others
+            # still get theirs.
             for delivery in stored:
                 self.attempt(delivery, sent)
             return
@@ -216,7 +218,7 @@ class TopicDelivery:
         subscription's dead-letter queue, else is dropped."""
         try:
             self._send(delivery, sent)
-        except AwsError:
+        except (AwsError, StoreRowCorruptError):  # a damaged queue fails its own deliveries only
             self._dead_letter(delivery, sent)
         else:
             delivery.route.counter.add(1)
@@ -253,7 +255,7 @@ class TopicDelivery:
                 self._to_queue(
                     queue, delivery.payload, attributes, delivery.envelope.message_id, sent.group_id
                 )
-            except AwsError:
+            except (AwsError, StoreRowCorruptError):
                 pass
             else:
                 subscription.dead_lettered_count += 1

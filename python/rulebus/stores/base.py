@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 
 from rulebus._core import FanOut, StoredMessage, sns_notification_head
-from rulebus._errors import NotFound, RulebusError
+from rulebus._errors import NotFound, RulebusError, StoreRowCorruptError
 from rulebus.sqs.attributes import QueueAttributes
 from rulebus.stores.records import (
     ArchivedEvent,
@@ -176,7 +176,10 @@ class QueueStore(ABC):
             if wrap is not None:
                 body = wrap[0] + body + wrap[1]
             if queue not in records:
-                records[queue] = self.get_queue(queue)
+                try:
+                    records[queue] = self.get_queue(queue)
+                except StoreRowCorruptError:  # refused: the long way fails that delivery alone
+                    records[queue] = None
             record = records[queue]
             if record is None or record.attributes.fifo_queue:
                 refused.append(index)
@@ -189,7 +192,7 @@ class QueueStore(ABC):
         if batches:
             try:
                 self.put_messages_many(batches)
-            except NotFound:  # a queue went away in between: none stored, all refused
+            except (NotFound, StoreRowCorruptError):  # a queue went away in between: all refused
                 return list(range(len(deliveries)))
         return refused
 
