@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from rulebus import validation
@@ -178,7 +179,21 @@ class Broker:
         Creating a queue whose name was deleted less than 60 s ago (``queue_recreate_delay``)
         raises QueueDeletedRecently."""
         validate_queue_name(name)
-        wanted = QueueAttributes.from_kwargs(name, **attributes)
+        return self._create_queue(name, QueueAttributes.from_kwargs(name, **attributes), bool(attributes))
+
+    def create_queue(self, name: str, attributes: Mapping[str, str] | None = None) -> Queue:
+        """CreateQueue as AWS's API takes it: AWS's string-valued attribute map, by AWS's rules (a
+        ``.fifo`` name needs FifoQueue "true"; an unknown attribute is InvalidAttributeName). An
+        existing queue is returned when no attributes are given or they equal its own;
+        QueueNameExists otherwise."""
+        validate_queue_name(name)
+        validation.mapping(attributes, "Attributes", validation.SQS, required=False)
+        for key, value in (attributes or {}).items():
+            validation.text(key, "Attributes", validation.SQS)
+            validation.text(value, key, validation.SQS)
+        return self._create_queue(name, QueueAttributes.from_aws(name, attributes), bool(attributes))
+
+    def _create_queue(self, name: str, wanted: QueueAttributes, given: bool) -> Queue:
         check_queue_attributes(self.context, wanted, name)
         now = self._clock()
         try:
@@ -187,7 +202,7 @@ class Broker:
             )
         except RecentlyDeleted:
             raise queue_deleted_recently() from None
-        if attributes and stored.attributes != wanted:
+        if given and stored.attributes != wanted:
             raise sqs_error(
                 QUEUE_NAME_EXISTS,
                 "A queue already exists with the same name and a different value for attribute "
@@ -267,6 +282,12 @@ class Broker:
             )
         return self._topic_object(stored)
 
+    def find_topic(self, name: str) -> Topic | None:
+        """The topic of this name if it exists (None otherwise): what an API call naming a topic
+        by its ARN looks up, where ``topic(name)`` would create it."""
+        record = self._store.topics.get_topic(name)
+        return None if record is None else self._topic_object(record)
+
     def _topic_object(self, record: TopicRecord) -> Topic:
         """This broker's Topic for a stored topic: the same object while the stored attributes are
         the same (a topic re-created with others, by any broker, gets a new one)."""
@@ -304,6 +325,13 @@ class Broker:
         validation.text(description, "description", validation.EVENTS, required=False)
         if self._store.buses.get_event_bus(name) is None:
             self._store.buses.create_event_bus(EventBusRecord(name, self._clock(), description))
+        return self._bus_object(name)
+
+    def find_event_bus(self, name: str) -> EventBus | None:
+        """The event bus of this name if it exists (None otherwise), where ``event_bus(name)``
+        would create it."""
+        if self._store.buses.get_event_bus(name) is None:
+            return None
         return self._bus_object(name)
 
     def _bus_object(self, name: str) -> EventBus:

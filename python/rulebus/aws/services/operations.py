@@ -1,0 +1,122 @@
+"""What every service's handlers share: the table they register in, the one place where a
+service's non-AWS errors become AWS's, required parameters, and NextToken pagination.
+
+A handler is ``(broker, request) -> dict`` (see :mod:`rulebus.aws.request`). Each service module
+makes one :class:`OperationTable` with its error translation and registers its handlers with
+``@table("OperationName")``; the table's ``handlers`` is the service's ``OPERATIONS``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from rulebus import validation
+from rulebus._errors import AwsError, RulebusError, StoreError, StoreLockedError
+
+if TYPE_CHECKING:
+    from rulebus.aws.request import Handler, Request
+    from rulebus.broker import Broker
+
+__all__ = ["OperationTable", "Translate", "page", "required", "store_failure"]
+
+T = TypeVar("T")
+
+#: A service's mapping of a rulebus error that is not an :class:`AwsError` (or of one that needs
+#: the wire's code or status) to the AwsError AWS would answer with; None: leave it as it is.
+Translate = Callable[[RulebusError], "AwsError | None"]
+
+
+def store_failure(error: StoreError) -> AwsError:
+    """A store that failed under a request: the server's fault, as AWS's common errors word it
+    (a lock held too long is ServiceUnavailable, 503, which SDKs retry; anything else
+    InternalFailure, 500)."""
+    if isinstance(error, StoreLockedError):
+        return AwsError("ServiceUnavailable", str(error), sender_fault=False, status=503)
+    return AwsError("InternalFailure", str(error), sender_fault=False, status=500)
+
+
+class OperationTable:
+    """One service's operations, by the model's operation name. Registering wraps a handler so
+    that the errors it raises pass through the service's ``translate`` (then
+    :func:`store_failure`): the one place where rulebus's errors become the service's."""
+
+    def __init__(self, translate: Translate) -> None:
+        self._translate = translate
+        self._handlers: dict[str, Handler] = {}
+        #: What the service module exports as ``OPERATIONS`` (read-only).
+        self.handlers: Mapping[str, Handler] = MappingProxyType(self._handlers)
+
+    def __call__(self, name: str) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self._handlers[name] = self._translated(handler)
+            return handler
+
+        return register
+
+    def _translated(self, handler: Handler) -> Handler:
+        translate = self._translate
+
+        def handle(broker: Broker, request: Request) -> Mapping[str, Any]:
+            try:
+                return handler(broker, request)
+            except RulebusError as error:
+                translated = translate(error)
+                if translated is None and isinstance(error, StoreError):
+                    translated = store_failure(error)
+                if translated is None or translated is error:
+                    raise
+                raise translated from error
+
+        handle.__name__ = handler.__name__
+        handle.__qualname__ = handler.__qualname__
+        handle.__doc__ = handler.__doc__
+        return handle
+
+
+def required(params: Mapping[str, Any], name: str, wording: validation.Wording) -> Any:
+    """A required member of the request, or the service's missing-parameter error (the codec
+    checks the model's required members too; a handler called directly meets this one)."""
+    value = params.get(name)
+    if value is None:
+        raise wording.missing(name)
+    return value
+
+
+_TOKEN_PREFIX = "rulebus:"
+
+
+def _token(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"{_TOKEN_PREFIX}{offset}".encode()).decode("ascii")
+
+
+def _offset(token: str) -> int | None:
+    try:
+        text = base64.urlsafe_b64decode(token.encode("ascii")).decode("ascii")
+    except (binascii.Error, UnicodeError, ValueError):
+        return None
+    if not text.startswith(_TOKEN_PREFIX) or not text[len(_TOKEN_PREFIX) :].isdigit():
+        return None
+    return int(text[len(_TOKEN_PREFIX) :])
+
+
+def page(
+    items: Sequence[T],
+    next_token: str | None,
+    limit: int | None,
+    bad_token: Callable[[], AwsError],
+) -> tuple[Sequence[T], str | None]:
+    """One page of ``items``: from where ``next_token`` left off, at most ``limit`` (None: to the
+    end), and the NextToken of the page after (None on the last). Tokens are opaque to clients;
+    one that rulebus did not issue (or past the end) is ``bad_token()``."""
+    start = 0
+    if next_token is not None:
+        offset = _offset(next_token)
+        if offset is None or offset > len(items):
+            raise bad_token()
+        start = offset
+    end = len(items) if limit is None else min(len(items), start + limit)
+    return items[start:end], (_token(end) if end < len(items) else None)
