@@ -26,6 +26,7 @@ from rulebus.events.bus import (
 )
 from rulebus.events.scheduler import Scheduler
 from rulebus.kinesis.stream import Stream, delete_stream, open_stream
+from rulebus.sns.attributes import TOPIC_KWARGS
 from rulebus.sns.topic import Topic, check_topic_attributes, topic_attributes_from_kwargs, validate_topic_name
 from rulebus.sqs.attributes import ATTRIBUTE_NAMES, QueueAttributes, validate_queue_name
 from rulebus.sqs.errors import queue_deleted_recently, queue_does_not_exist
@@ -41,6 +42,9 @@ __all__ = ["Broker"]
 #: CreateQueue with different attributes (SQS API Reference, CreateQueue: modeled QueueNameExists, legacy code
 #: QueueAlreadyExists).
 QUEUE_NAME_EXISTS = "QueueNameExists"
+
+#: SetTopicAttributes' attributes (SNS API Reference, SetTopicAttributes): CreateTopic's but FifoTopic.
+SETTABLE_TOPIC_ATTRIBUTES = frozenset(TOPIC_KWARGS.values()) - {"FifoTopic"}
 
 #: Seconds after DeleteQueue during which the name cannot be re-created (SQS API Reference, DeleteQueue).
 QUEUE_RECREATE_DELAY = 60.0
@@ -299,6 +303,31 @@ class Broker:
                 Topic(self.context, record.name, record.attributes),
             )
         return made[1]
+
+    def set_topic_attributes(self, name: str, attribute_name: str, attribute_value: str) -> Topic:
+        """SetTopicAttributes: one of CreateTopic's attributes (not FifoTopic, which a topic keeps
+        from its creation) by AWS's name, checked as CreateTopic checks it; an empty value removes
+        DeliveryPolicy, Policy or KmsMasterKeyId (back to SNS's default). NotFound "Topic does not
+        exist" for a missing topic. Returns the topic as it now is."""
+        validation.text(name, "Name", validation.SNS)
+        validation.text(attribute_name, "AttributeName", validation.SNS)
+        validation.text(attribute_value, "AttributeValue", validation.SNS, required=False)
+        record = self._store.topics.get_topic(name)
+        if record is None:
+            raise AwsError("NotFound", "Topic does not exist", status=404)
+        if attribute_name not in SETTABLE_TOPIC_ATTRIBUTES:
+            # SNS's text for an attribute it does not know (as other emulators record it).
+            raise AwsError("InvalidParameter", "Invalid parameter: AttributeName")
+        attributes = dict(record.attributes)
+        if not attribute_value and attribute_name in ("DeliveryPolicy", "Policy", "KmsMasterKeyId"):
+            attributes.pop(attribute_name, None)
+        else:
+            attributes[attribute_name] = attribute_value or ""
+        _check_topic_policy(attributes)
+        check_topic_attributes(name, attributes)
+        if not self._store.topics.update_topic(TopicRecord(name, attributes)):
+            raise AwsError("NotFound", "Topic does not exist", status=404)
+        return self._topic_object(TopicRecord(name, attributes))
 
     def delete_topic(self, name: str) -> None:
         """DeleteTopic: the topic and its subscriptions; deleting an absent topic is not an error."""

@@ -342,6 +342,11 @@ class TopicStore(ABC):
         """The topic's record, or None."""
 
     @abstractmethod
+    def update_topic(self, record: TopicRecord) -> bool:
+        """Replace the attributes of the topic ``record.name`` (SetTopicAttributes), keeping its
+        subscriptions and FIFO state; False if there is no such topic."""
+
+    @abstractmethod
     def delete_topic(self, name: str) -> None:
         """Remove the topic, its subscriptions and its FIFO state; absent topics are no error."""
 

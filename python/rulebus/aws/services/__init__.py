@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from rulebus.aws.request import Operations
-from rulebus.aws.services import sqs, sts
+from rulebus.aws.services import sns, sqs, sts
 
 __all__ = ["SERVICES"]
 
 #: botocore's service name -> that service's operations.
 SERVICES: Mapping[str, Operations] = {
     "sqs": sqs.OPERATIONS,
+    "sns": sns.OPERATIONS,
     "sts": sts.OPERATIONS,
 }
