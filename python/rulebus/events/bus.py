@@ -454,6 +454,20 @@ class EventBus:
         if self._store.buses.get_event_bus(self.name) is None:
             raise self._missing_bus()
 
+    def describe(self) -> dict[str, Any]:
+        """DescribeEventBus: Name, Arn, Description (when set), CreationTime and LastModifiedTime
+        (a bus is not modified after creation here); ResourceNotFoundException if it was deleted."""
+        record = self._store.buses.get_event_bus(self.name)
+        if record is None:
+            raise self._missing_bus()
+        created = datetime.fromtimestamp(record.creation_time, tz=timezone.utc)
+        described: dict[str, Any] = {"Name": self.name, "Arn": self.arn}
+        if record.description is not None:
+            described["Description"] = record.description
+        described["CreationTime"] = created
+        described["LastModifiedTime"] = created
+        return described
+
     def _missing_bus(self) -> AwsError:
         return _error(NOT_FOUND, f"Event bus {self.name} does not exist.")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from rulebus.aws.request import Operations
-from rulebus.aws.services import sns, sqs, sts
+from rulebus.aws.services import events, kinesis, sns, sqs, sts
 
 __all__ = ["SERVICES"]
 
@@ -18,5 +18,7 @@ __all__ = ["SERVICES"]
 SERVICES: Mapping[str, Operations] = {
     "sqs": sqs.OPERATIONS,
     "sns": sns.OPERATIONS,
+    "events": events.OPERATIONS,
+    "kinesis": kinesis.OPERATIONS,
     "sts": sts.OPERATIONS,
 }

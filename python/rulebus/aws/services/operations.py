@@ -26,8 +26,9 @@ __all__ = ["OperationTable", "Translate", "page", "required", "store_failure"]
 T = TypeVar("T")
 
 #: A service's mapping of a rulebus error that is not an :class:`AwsError` (or of one that needs
-#: the wire's code or status) to the AwsError AWS would answer with; None: leave it as it is.
-Translate = Callable[[RulebusError], "AwsError | None"]
+#: the wire's code or status), raised under a request, to the AwsError AWS would answer with;
+#: None: leave it as it is.
+Translate = Callable[[RulebusError, "Request"], "AwsError | None"]
 
 
 def store_failure(error: StoreError) -> AwsError:
@@ -64,7 +65,7 @@ class OperationTable:
             try:
                 return handler(broker, request)
             except RulebusError as error:
-                translated = translate(error)
+                translated = translate(error, request)
                 if translated is None and isinstance(error, StoreError):
                     translated = store_failure(error)
                 if translated is None or translated is error:

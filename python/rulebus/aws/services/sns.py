@@ -48,7 +48,7 @@ def _not_found(what: str = "Topic") -> AwsError:
     return AwsError("NotFound", f"{what} does not exist", status=404)
 
 
-def _translate(error: RulebusError) -> AwsError | None:
+def _translate(error: RulebusError, request: Request) -> AwsError | None:
     if isinstance(error, InvalidPatternError):  # a FilterPolicy: SNS's text is the whole message
         return AwsError("InvalidParameter", str(error))
     if isinstance(error, NotFound):

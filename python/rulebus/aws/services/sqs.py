@@ -37,7 +37,7 @@ SYSTEM_ATTRIBUTES = ("AWSTraceHeader",)
 _AWS_HOST = re.compile(r"(^|\.)amazonaws\.com(\.cn)?$", re.IGNORECASE)
 
 
-def _translate(error: RulebusError) -> AwsError | None:
+def _translate(error: RulebusError, request: Request) -> AwsError | None:
     if isinstance(error, NotFound):
         return queue_does_not_exist()
     return None

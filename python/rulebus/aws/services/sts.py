@@ -14,7 +14,7 @@ from rulebus.broker import Broker
 __all__ = ["OPERATIONS"]
 
 
-def _translate(error: RulebusError) -> AwsError | None:
+def _translate(error: RulebusError, request: Request) -> AwsError | None:
     return None
 
 
