@@ -15,18 +15,12 @@ DEFAULT_ARN = f"arn:aws:events:us-east-1:{ACCOUNT}:event-bus/default"
 PATTERN = json.dumps({"source": ["com.shop"], "detail": {"amount": [{"numeric": [">", 100]}]}})
 
 
-def _queue(wire: Wire, name: str) -> tuple[str, str]:
-    url = wire.sqs("CreateQueue", QueueName=name)["QueueUrl"]
-    return url, f"arn:aws:sqs:us-east-1:{ACCOUNT}:{name}"
-
-
-def _bodies(wire: Wire, url: str) -> list[str]:
-    received = wire.sqs("ReceiveMessage", QueueUrl=url, MaxNumberOfMessages=10)
-    return [m["Body"] for m in received.get("Messages", [])]
-
-
 def _event(amount: int, bus: str | None = None) -> dict[str, object]:
-    entry: dict[str, object] = {"Source": "com.shop", "DetailType": "Order", "Detail": json.dumps({"amount": amount})}
+    entry: dict[str, object] = {
+        "Source": "com.shop",
+        "DetailType": "Order",
+        "Detail": json.dumps({"amount": amount}),
+    }
     if bus is not None:
         entry["EventBusName"] = bus
     return entry
@@ -37,7 +31,10 @@ def _event(amount: int, bus: str | None = None) -> dict[str, object]:
 
 def test_event_buses(wire: Wire) -> None:
     created = wire.events("CreateEventBus", Name="shop", Description="orders")
-    assert created == {"EventBusArn": f"arn:aws:events:us-east-1:{ACCOUNT}:event-bus/shop", "Description": "orders"}
+    assert created == {
+        "EventBusArn": f"arn:aws:events:us-east-1:{ACCOUNT}:event-bus/shop",
+        "Description": "orders",
+    }
     described = wire.events("DescribeEventBus", Name="shop")
     assert described["Name"] == "shop" and described["Description"] == "orders"
     assert described["CreationTime"].tzinfo is not None
@@ -72,49 +69,60 @@ def test_list_event_buses_pages(wire: Wire) -> None:
 
 
 def test_rules_targets_and_put_events(wire: Wire) -> None:
-    url, arn = _queue(wire, "q")
+    url, arn = wire.queue("q")
     rule_arn = wire.events("PutRule", Name="big", EventPattern=PATTERN)["RuleArn"]
     assert rule_arn == f"arn:aws:events:us-east-1:{ACCOUNT}:rule/big"
     described = wire.events("DescribeRule", Name="big")
     assert described["EventPattern"] == PATTERN and described["State"] == "ENABLED"
-    assert wire.events("PutTargets", Rule="big", Targets=[{"Id": "q", "Arn": arn, "InputPath": "$.detail"}]) == {
+    assert wire.events(
+        "PutTargets", Rule="big", Targets=[{"Id": "q", "Arn": arn, "InputPath": "$.detail"}]
+    ) == {
         "FailedEntryCount": 0,
         "FailedEntries": [],
     }
     result = wire.events("PutEvents", Entries=[_event(120), _event(50)])
     assert result["FailedEntryCount"] == 0 and len(result["Entries"]) == 2
     assert all("EventId" in entry for entry in result["Entries"])
-    assert [json.loads(b) for b in _bodies(wire, url)] == [{"amount": 120}]
+    assert [json.loads(b) for b in wire.bodies(url)] == [{"amount": 120}]
 
 
 def test_input_transformer_and_input(wire: Wire) -> None:
-    url, arn = _queue(wire, "q")
+    url, arn = wire.queue("q")
     wire.events("PutRule", Name="r", EventPattern=PATTERN)
     transformer = {"InputPathsMap": {"amount": "$.detail.amount"}, "InputTemplate": '{"total": <amount>}'}
     wire.events("PutTargets", Rule="r", Targets=[{"Id": "t", "Arn": arn, "InputTransformer": transformer}])
     wire.events("PutEvents", Entries=[_event(200)])
-    assert [json.loads(b) for b in _bodies(wire, url)] == [{"total": 200}]
+    assert [json.loads(b) for b in wire.bodies(url)] == [{"total": 200}]
     wire.events("PutTargets", Rule="r", Targets=[{"Id": "t", "Arn": arn, "Input": '{"fixed": true}'}])
     wire.events("PutEvents", Entries=[_event(300)])
-    assert [json.loads(b) for b in _bodies(wire, url)] == [{"fixed": True}]
+    assert [json.loads(b) for b in wire.bodies(url)] == [{"fixed": True}]
 
 
 def test_list_targets_and_rule_names_by_target(wire: Wire) -> None:
-    _, arn = _queue(wire, "q")
-    _, other = _queue(wire, "other")
+    _, arn = wire.queue("q")
+    _, other = wire.queue("other")
     for name in ("a", "b", "c"):
         wire.events("PutRule", Name=name, EventPattern=PATTERN)
     retry = {"MaximumRetryAttempts": 3, "MaximumEventAgeInSeconds": 600}
     dead_letter = {"Arn": other}
-    wire.events("PutTargets", Rule="a", Targets=[{"Id": "1", "Arn": arn, "RetryPolicy": retry, "DeadLetterConfig": dead_letter}])
+    wire.events(
+        "PutTargets",
+        Rule="a",
+        Targets=[{"Id": "1", "Arn": arn, "RetryPolicy": retry, "DeadLetterConfig": dead_letter}],
+    )
     wire.events("PutTargets", Rule="c", Targets=[{"Id": "1", "Arn": arn}, {"Id": "2", "Arn": other}])
     assert wire.events("ListRuleNamesByTarget", TargetArn=arn) == {"RuleNames": ["a", "c"]}
     targets = wire.events("ListTargetsByRule", Rule="a")["Targets"]
     assert targets == [{"Id": "1", "Arn": arn, "RetryPolicy": retry, "DeadLetterConfig": dead_letter}]
     first = wire.events("ListTargetsByRule", Rule="c", Limit=1)
     assert [t["Id"] for t in first["Targets"]] == ["1"]
-    assert [t["Id"] for t in wire.events("ListTargetsByRule", Rule="c", NextToken=first["NextToken"])["Targets"]] == ["2"]
-    assert wire.events("RemoveTargets", Rule="c", Ids=["1", "2"]) == {"FailedEntryCount": 0, "FailedEntries": []}
+    assert [
+        t["Id"] for t in wire.events("ListTargetsByRule", Rule="c", NextToken=first["NextToken"])["Targets"]
+    ] == ["2"]
+    assert wire.events("RemoveTargets", Rule="c", Ids=["1", "2"]) == {
+        "FailedEntryCount": 0,
+        "FailedEntries": [],
+    }
     assert wire.events("ListTargetsByRule", Rule="c") == {"Targets": []}
 
 
@@ -129,7 +137,9 @@ def test_rule_states_list_and_delete(wire: Wire) -> None:
     wire.events("EnableRule", Name="r1", EventBusName="shop")
     assert wire.events("DescribeRule", Name="r1", EventBusName="shop")["State"] == "ENABLED"
     assert wire.events("DeleteRule", Name="r1", EventBusName="shop") == {}
-    assert [r["Name"] for r in wire.events("ListRules", EventBusName="shop", NamePrefix="r")["Rules"]] == ["r2"]
+    assert [r["Name"] for r in wire.events("ListRules", EventBusName="shop", NamePrefix="r")["Rules"]] == [
+        "r2"
+    ]
     with aws_error("ResourceNotFoundException", "Rule r1 does not exist on EventBus shop."):
         wire.events("DescribeRule", Name="r1", EventBusName="shop")
 
@@ -139,7 +149,7 @@ def test_rule_errors(wire: Wire) -> None:
         wire.events("PutRule", Name="bad", EventPattern='{"source": "not-a-list"}')
     with aws_error("ResourceNotFoundException", "Event bus nope does not exist."):
         wire.events("PutRule", Name="r", EventPattern=PATTERN, EventBusName="nope")
-    _, arn = _queue(wire, "q")
+    _, arn = wire.queue("q")
     wire.events("PutRule", Name="r", EventPattern=PATTERN)
     wire.events("PutTargets", Rule="r", Targets=[{"Id": "1", "Arn": arn}])
     with aws_error("ValidationException", "Rule can't be deleted since it has targets."):
@@ -148,18 +158,20 @@ def test_rule_errors(wire: Wire) -> None:
 
 def test_put_events_failures_per_entry_and_bus_by_arn(wire: Wire) -> None:
     bus_arn = wire.events("CreateEventBus", Name="shop")["EventBusArn"]
-    url, arn = _queue(wire, "q")
+    url, arn = wire.queue("q")
     wire.events("PutRule", Name="r", EventPattern=PATTERN, EventBusName=bus_arn)
     wire.events("PutTargets", Rule="r", EventBusName=bus_arn, Targets=[{"Id": "1", "Arn": arn}])
-    result = wire.events("PutEvents", Entries=[_event(500, bus_arn), {"Source": "com.shop", "DetailType": "x"}])
+    result = wire.events(
+        "PutEvents", Entries=[_event(500, bus_arn), {"Source": "com.shop", "DetailType": "x"}]
+    )
     assert result["FailedEntryCount"] == 1
     assert "EventId" in result["Entries"][0]
     assert set(result["Entries"][1]) == {"ErrorCode", "ErrorMessage"}
-    (body,) = _bodies(wire, url)
+    (body,) = wire.bodies(url)
     assert json.loads(body)["detail"] == {"amount": 500}
     when = datetime(2030, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
     wire.events("PutEvents", Entries=[{**_event(500, "shop"), "Time": when}])
-    assert json.loads(_bodies(wire, url)[0])["time"] == "2030-01-02T03:04:05Z"
+    assert json.loads(wire.bodies(url)[0])["time"] == "2030-01-02T03:04:05Z"
     with aws_error("ValidationException"):
         wire.events("PutEvents", Entries=[])
 
@@ -197,7 +209,9 @@ def test_archives(wire: Wire) -> None:
     described = wire.events("DescribeArchive", ArchiveName="all")
     assert described["EventCount"] == 2 and described["RetentionDays"] == 3
     assert [a["ArchiveName"] for a in wire.events("ListArchives")["Archives"]] == ["all", "default-archive"]
-    assert [a["ArchiveName"] for a in wire.events("ListArchives", EventSourceArn=bus_arn)["Archives"]] == ["all"]
+    assert [a["ArchiveName"] for a in wire.events("ListArchives", EventSourceArn=bus_arn)["Archives"]] == [
+        "all"
+    ]
     updated = wire.events("UpdateArchive", ArchiveName="all", Description="kept", RetentionDays=5)
     assert updated["ArchiveArn"] == created["ArchiveArn"]
     assert wire.events("DescribeArchive", ArchiveName="all")["Description"] == "kept"
@@ -209,7 +223,7 @@ def test_archives(wire: Wire) -> None:
 
 
 def test_replays(wire: Wire, clock) -> None:  # type: ignore[no-untyped-def]
-    url, arn = _queue(wire, "q")
+    url, arn = wire.queue("q")
     wire.events("CreateArchive", ArchiveName="a", EventSourceArn=DEFAULT_ARN)
     wire.events("PutEvents", Entries=[_event(150)])
     wire.events("PutRule", Name="r", EventPattern=PATTERN)
@@ -229,10 +243,12 @@ def test_replays(wire: Wire, clock) -> None:  # type: ignore[no-untyped-def]
     described = wire.events("DescribeReplay", ReplayName="again")
     assert described["State"] == "COMPLETED"
     assert described["Destination"] == {"Arn": DEFAULT_ARN}
-    assert json.loads(_bodies(wire, url)[0])["detail"] == {"amount": 150}
+    assert json.loads(wire.bodies(url)[0])["detail"] == {"amount": 150}
     replays = wire.events("ListReplays")["Replays"]
     assert [r["ReplayName"] for r in replays] == ["again"]
-    assert wire.events("ListReplays", EventSourceArn="arn:aws:events:us-east-1:1:archive/other") == {"Replays": []}
+    assert wire.events("ListReplays", EventSourceArn="arn:aws:events:us-east-1:1:archive/other") == {
+        "Replays": []
+    }
     with aws_error("IllegalStatusException"):
         wire.events("CancelReplay", ReplayName="again")
     with aws_error("ResourceNotFoundException", "Replay nope does not exist."):

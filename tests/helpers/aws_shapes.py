@@ -62,7 +62,9 @@ def shape_problems(shape: Shape, value: Any, where: str = "") -> list[str]:
         "blob": (bytes,),
         "timestamp": (datetime,),
     }[kind]
-    if not isinstance(value, expected) or (kind in ("integer", "long", "double", "float") and isinstance(value, bool)):
+    if not isinstance(value, expected) or (
+        kind in ("integer", "long", "double", "float") and isinstance(value, bool)
+    ):
         return [f"{where}: {kind}, got {type(value).__name__} {value!r:.60}"]
     if kind == "timestamp" and value.tzinfo is None:
         return [f"{where}: a timestamp must be timezone-aware"]

@@ -7,10 +7,11 @@ import itertools
 from collections.abc import Mapping
 from typing import Any
 
-from helpers.aws_shapes import assert_output
 from rulebus import Broker
 from rulebus.aws.request import Request
 from rulebus.aws.services import SERVICES
+
+from helpers.aws_shapes import assert_output
 
 _IDS = itertools.count(1)
 
@@ -51,3 +52,13 @@ class Wire:
 
     def kinesis(self, operation: str, **params: Any) -> dict[str, Any]:
         return self.call("kinesis", operation, **params)
+
+    def queue(self, name: str) -> tuple[str, str]:
+        """CreateQueue ``name``: its URL and ARN."""
+        url = str(self.sqs("CreateQueue", QueueName=name)["QueueUrl"])
+        return url, f"arn:aws:sqs:{self.broker.region}:{self.broker.account}:{name}"
+
+    def bodies(self, url: str) -> list[str]:
+        """The bodies of up to 10 messages received from the queue at ``url``."""
+        received = self.sqs("ReceiveMessage", QueueUrl=url, MaxNumberOfMessages=10)
+        return [m["Body"] for m in received.get("Messages", [])]

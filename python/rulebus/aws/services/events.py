@@ -12,7 +12,14 @@ from typing import Any
 
 from rulebus import validation
 from rulebus._core import test_event_pattern as _test_event_pattern
-from rulebus._errors import AwsError, InvalidEventError, InvalidPatternError, NotFound, RulebusError, constraint_error
+from rulebus._errors import (
+    AwsError,
+    InvalidEventError,
+    InvalidPatternError,
+    NotFound,
+    RulebusError,
+    constraint_error,
+)
 from rulebus.arn import Arn, event_bus_name
 from rulebus.aws.request import Request
 from rulebus.aws.services.operations import OperationTable, page, required
@@ -25,7 +32,16 @@ EVENTS = validation.EVENTS
 
 #: The members of each listed item's shape (botocore's EventBridge model): the service's own
 #: descriptions carry a few more (DescribeRule's CreatedBy, rulebus's replay progress).
-RULE_MEMBERS = ("Name", "Arn", "EventPattern", "State", "Description", "ScheduleExpression", "RoleArn", "EventBusName")
+RULE_MEMBERS = (
+    "Name",
+    "Arn",
+    "EventPattern",
+    "State",
+    "Description",
+    "ScheduleExpression",
+    "RoleArn",
+    "EventBusName",
+)
 EVENT_BUS_MEMBERS = ("Name", "Arn", "Description", "CreationTime", "LastModifiedTime")
 REPLAY_MEMBERS = (
     "ReplayName",
@@ -122,7 +138,9 @@ def create_event_bus(broker: Broker, request: Request) -> Mapping[str, Any]:
     params = request.params
     if params.get("EventSourceName") is not None:
         # Our wording: partner event sources are SaaS integrations rulebus does not have.
-        raise AwsError("ResourceNotFoundException", f"Event source {params['EventSourceName']} does not exist.")
+        raise AwsError(
+            "ResourceNotFoundException", f"Event source {params['EventSourceName']} does not exist."
+        )
     description = params.get("Description")
     bus = broker.create_event_bus(required(params, "Name", EVENTS), description)
     result: dict[str, Any] = {"EventBusArn": bus.arn}

@@ -53,7 +53,9 @@ def _name(broker: Broker, request: Request) -> str:
         parsed = Arn.parse(text)
         if name is None or parsed is None:
             raise constraint_error(
-                text, "streamARN", "Member must satisfy regular expression pattern: arn:aws.*:kinesis:.*:\\d{12}:stream/\\S+"
+                text,
+                "streamARN",
+                "Member must satisfy regular expression pattern: arn:aws.*:kinesis:.*:\\d{12}:stream/\\S+",
             )
         if not parsed.is_in(broker.region, broker.account):
             raise _stream_not_found(name, request.account)
@@ -96,7 +98,9 @@ def create_stream(broker: Broker, request: Request) -> Mapping[str, Any]:
         # Our wording: rulebus's streams have the shards they are given (provisioned mode).
         raise AwsError("InvalidArgumentException", f"StreamMode {mode} is not supported by rulebus.")
     if any(stream.name == name for stream in broker.streams()):
-        raise AwsError("ResourceInUseException", f"Stream {name} under account {request.account} already exists.")
+        raise AwsError(
+            "ResourceInUseException", f"Stream {name} under account {request.account} already exists."
+        )
     broker.stream(name, params.get("ShardCount", 1))
     return {}
 
@@ -140,7 +144,8 @@ def list_streams(broker: Broker, request: Request) -> Mapping[str, Any]:
         "StreamNames": [s.name for s in shown],
         "HasMoreStreams": len(streams) > limit,
         "StreamSummaries": [
-            {key: value for key, value in s.describe_summary().items() if key in SUMMARY_MEMBERS} for s in shown
+            {key: value for key, value in s.describe_summary().items() if key in SUMMARY_MEMBERS}
+            for s in shown
         ],
     }
     if len(streams) > limit:
@@ -154,7 +159,9 @@ def _token(text: str) -> str:
 
 def _token_text(token: Any) -> str:
     try:
-        return base64.urlsafe_b64decode(validation.text(token, "nextToken", KINESIS).encode("ascii")).decode("utf-8")
+        return base64.urlsafe_b64decode(validation.text(token, "nextToken", KINESIS).encode("ascii")).decode(
+            "utf-8"
+        )
     except (binascii.Error, UnicodeError, ValueError):
         # Our wording; Kinesis answers InvalidArgumentException for a token it did not issue.
         raise AwsError("InvalidArgumentException", "NextToken is invalid.") from None

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["OperationTable", "Translate", "page", "required", "store_failure"]
 
 T = TypeVar("T")
+F = TypeVar("F", bound="Handler")
 
 #: A service's mapping of a rulebus error that is not an :class:`AwsError` (or of one that needs
 #: the wire's code or status), raised under a request, to the AwsError AWS would answer with;
@@ -51,8 +52,11 @@ class OperationTable:
         #: What the service module exports as ``OPERATIONS`` (read-only).
         self.handlers: Mapping[str, Handler] = MappingProxyType(self._handlers)
 
-    def __call__(self, name: str) -> Callable[[Handler], Handler]:
-        def register(handler: Handler) -> Handler:
+    def __call__(self, name: str) -> Callable[[F], F]:
+        """Register the decorated handler as ``name``; the function itself stays as it is (its
+        name, signature and errors untranslated, to call directly)."""
+
+        def register(handler: F) -> F:
             self._handlers[name] = self._translated(handler)
             return handler
 

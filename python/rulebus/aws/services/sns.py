@@ -74,7 +74,11 @@ def _topic(broker: Broker, arn: Any, parameter: str = "TopicArn") -> Topic:
         # SNS's text for an ARN it cannot parse.
         raise _invalid(f"Invalid parameter: {parameter}")
     parsed = Arn.parse(text)
-    topic = broker.find_topic(name) if parsed is not None and parsed.is_in(broker.region, broker.account) else None
+    topic = (
+        broker.find_topic(name)
+        if parsed is not None and parsed.is_in(broker.region, broker.account)
+        else None
+    )
     if topic is None:
         raise _not_found()
     return topic
@@ -140,7 +144,10 @@ def delete_topic(broker: Broker, request: Request) -> Mapping[str, Any]:
 @operation("ListTopics")
 def list_topics(broker: Broker, request: Request) -> Mapping[str, Any]:
     topics, token = page(
-        broker.topics(), request.params.get("NextToken"), PAGE_SIZE, lambda: _invalid("Invalid parameter: NextToken")
+        broker.topics(),
+        request.params.get("NextToken"),
+        PAGE_SIZE,
+        lambda: _invalid("Invalid parameter: NextToken"),
     )
     result: dict[str, Any] = {"Topics": [{"TopicArn": topic.arn} for topic in topics]}
     if token is not None:
@@ -187,7 +194,9 @@ def subscribe(broker: Broker, request: Request) -> Mapping[str, Any]:
     protocol = validation.text(required(params, "Protocol", SNS), "Protocol", SNS)
     if protocol in OTHER_PROTOCOLS:
         # Our wording: a protocol SNS has and rulebus does not deliver to.
-        raise _invalid(f"Invalid parameter: Protocol Reason: rulebus does not deliver to {protocol} endpoints")
+        raise _invalid(
+            f"Invalid parameter: Protocol Reason: rulebus does not deliver to {protocol} endpoints"
+        )
     if protocol not in PROTOCOLS:
         raise _invalid(f"Invalid parameter: Amazon SNS does not support this protocol string: {protocol}")
     endpoint = validation.text(params.get("Endpoint"), "Endpoint", SNS, required=False)
@@ -258,7 +267,10 @@ def _listed(subscription: Subscription) -> dict[str, str]:
 
 def _subscription_page(request: Request, subscriptions: Sequence[Subscription]) -> dict[str, Any]:
     shown, token = page(
-        subscriptions, request.params.get("NextToken"), PAGE_SIZE, lambda: _invalid("Invalid parameter: NextToken")
+        subscriptions,
+        request.params.get("NextToken"),
+        PAGE_SIZE,
+        lambda: _invalid("Invalid parameter: NextToken"),
     )
     result: dict[str, Any] = {"Subscriptions": [_listed(s) for s in shown]}
     if token is not None:
