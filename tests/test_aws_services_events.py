@@ -259,3 +259,41 @@ def test_replays(wire: Wire, clock) -> None:  # type: ignore[no-untyped-def]
 def test_endpoint_id_is_refused(wire: Wire, operation: str) -> None:
     with aws_error("ValidationException"):
         wire.events(operation, Entries=[_event(1)], EndpointId="abc.xyz")
+
+
+# ------------------------------------------------------------------ tags
+
+
+def test_bus_and_rule_tags(wire: Wire) -> None:
+    bus_arn = wire.events("CreateEventBus", Name="shop", Tags=[{"Key": "team", "Value": "shop"}])[
+        "EventBusArn"
+    ]
+    rule_arn = wire.events(
+        "PutRule", Name="r", EventPattern=PATTERN, EventBusName="shop", Tags=[{"Key": "k", "Value": "v"}]
+    )["RuleArn"]
+    assert rule_arn == f"arn:aws:events:us-east-1:{ACCOUNT}:rule/shop/r"
+    assert wire.events("ListTagsForResource", ResourceARN=bus_arn) == {
+        "Tags": [{"Key": "team", "Value": "shop"}]
+    }
+    assert wire.events("ListTagsForResource", ResourceARN=rule_arn) == {"Tags": [{"Key": "k", "Value": "v"}]}
+    wire.events("TagResource", ResourceARN=rule_arn, Tags=[{"Key": "a", "Value": "1"}])
+    wire.events("UntagResource", ResourceARN=rule_arn, TagKeys=["k"])
+    assert wire.events("ListTagsForResource", ResourceARN=rule_arn) == {"Tags": [{"Key": "a", "Value": "1"}]}
+    with aws_error("ResourceNotFoundException", "Rule nope does not exist on EventBus shop."):
+        wire.events(
+            "TagResource", ResourceARN=rule_arn.replace("/r", "/nope"), Tags=[{"Key": "a", "Value": "1"}]
+        )
+    with aws_error("LimitExceededException"):
+        wire.events(
+            "TagResource", ResourceARN=bus_arn, Tags=[{"Key": f"k{i}", "Value": "v"} for i in range(50)]
+        )
+    with aws_error("ValidationException"):
+        wire.events("PutRule", Name="r2", EventPattern=PATTERN, Tags=[{"Key": "aws:x", "Value": "v"}])
+    with aws_error("ResourceNotFoundException"):
+        wire.events("DescribeRule", Name="r2")  # refused before the rule was made
+    wire.events("DeleteRule", Name="r", EventBusName="shop")
+    wire.events("PutRule", Name="r", EventPattern=PATTERN, EventBusName="shop")
+    assert wire.events("ListTagsForResource", ResourceARN=rule_arn) == {"Tags": []}
+    wire.events("DeleteEventBus", Name="shop")
+    wire.events("CreateEventBus", Name="shop")
+    assert wire.events("ListTagsForResource", ResourceARN=bus_arn) == {"Tags": []}

@@ -156,3 +156,26 @@ def test_sts_get_caller_identity(wire: Wire) -> None:
         "Account": ACCOUNT,
         "Arn": f"arn:aws:iam::{ACCOUNT}:root",
     }
+
+
+def test_stream_tags(wire: Wire) -> None:
+    wire.kinesis("CreateStream", StreamName="s", ShardCount=1, Tags={"team": "shop"})
+    assert wire.kinesis("ListTagsForResource", ResourceARN=ARN) == {
+        "Tags": [{"Key": "team", "Value": "shop"}]
+    }
+    wire.kinesis("AddTagsToStream", StreamName="s", Tags={"a": "1", "b": "2"})
+    wire.kinesis("TagResource", ResourceARN=ARN, Tags={"c": "3"})
+    first = wire.kinesis("ListTagsForStream", StreamName="s", Limit=2)
+    assert first == {"Tags": [{"Key": "a", "Value": "1"}, {"Key": "b", "Value": "2"}], "HasMoreTags": True}
+    rest = wire.kinesis("ListTagsForStream", StreamARN=ARN, ExclusiveStartTagKey="b")
+    assert [t["Key"] for t in rest["Tags"]] == ["c", "team"] and rest["HasMoreTags"] is False
+    wire.kinesis("RemoveTagsFromStream", StreamName="s", TagKeys=["a", "b"])
+    wire.kinesis("UntagResource", ResourceARN=ARN, TagKeys=["c"])
+    assert wire.kinesis("ListTagsForStream", StreamName="s")["Tags"] == [{"Key": "team", "Value": "shop"}]
+    with aws_error("LimitExceededException"):
+        wire.kinesis("AddTagsToStream", StreamName="s", Tags={f"k{i}": "v" for i in range(50)})
+    with aws_error("ResourceNotFoundException", f"Stream other under account {ACCOUNT} not found."):
+        wire.kinesis("AddTagsToStream", StreamName="other", Tags={"a": "b"})
+    wire.kinesis("DeleteStream", StreamName="s")
+    wire.kinesis("CreateStream", StreamName="s", ShardCount=1)
+    assert wire.kinesis("ListTagsForResource", ResourceARN=ARN) == {"Tags": []}

@@ -303,3 +303,28 @@ def test_fifo_publish_and_batch(wire: Wire) -> None:
     assert batch["Failed"][0]["Id"] == "bad" and batch["Failed"][0]["SenderFault"] is True
     with aws_error("EmptyBatchRequest"):
         wire.sns("PublishBatch", TopicArn=arn, PublishBatchRequestEntries=[])
+
+
+# ------------------------------------------------------------------ tags
+
+
+def test_topic_tags(wire: Wire) -> None:
+    arn = wire.sns("CreateTopic", Name="t", Tags=[{"Key": "team", "Value": "shop"}])["TopicArn"]
+    assert wire.sns("ListTagsForResource", ResourceArn=arn) == {"Tags": [{"Key": "team", "Value": "shop"}]}
+    wire.sns("TagResource", ResourceArn=arn, Tags=[{"Key": "env", "Value": "test"}])
+    wire.sns("UntagResource", ResourceArn=arn, TagKeys=["team"])
+    assert wire.sns("ListTagsForResource", ResourceArn=arn) == {"Tags": [{"Key": "env", "Value": "test"}]}
+    with aws_error("TagLimitExceeded"):
+        wire.sns("TagResource", ResourceArn=arn, Tags=[{"Key": f"k{i}", "Value": "v"} for i in range(50)])
+    with aws_error("InvalidParameter"):
+        wire.sns("TagResource", ResourceArn=arn, Tags=[{"Key": "k" * 129, "Value": "v"}])
+    with pytest.raises(AwsError) as info:
+        wire.sns("ListTagsForResource", ResourceArn=f"arn:aws:sns:us-east-1:{ACCOUNT}:missing")
+    assert (info.value.code, info.value.message, info.value.status) == (
+        "ResourceNotFound",
+        "Resource does not exist",
+        404,
+    )
+    wire.sns("DeleteTopic", TopicArn=arn)
+    wire.sns("CreateTopic", Name="t")
+    assert wire.sns("ListTagsForResource", ResourceArn=arn) == {"Tags": []}

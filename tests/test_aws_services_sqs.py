@@ -370,3 +370,32 @@ def test_message_move_task(wire: Wire) -> None:
     assert cancelled == {"ApproximateNumberOfMessagesMoved": 0}
     with aws_error("InvalidParameterValue"):
         wire.sqs("StartMessageMoveTask", SourceArn=f"arn:aws:sqs:us-east-1:{ACCOUNT}:src")
+
+
+# ------------------------------------------------------------------ tags
+
+
+def test_queue_tags(wire: Wire) -> None:
+    url = wire.sqs("CreateQueue", QueueName="q", tags={"team": "shop"})["QueueUrl"]
+    assert wire.sqs("ListQueueTags", QueueUrl=url) == {"Tags": {"team": "shop"}}
+    assert wire.sqs("TagQueue", QueueUrl=url, Tags={"env": "test", "team": "orders"}) == {}
+    assert wire.sqs("ListQueueTags", QueueUrl=url) == {"Tags": {"env": "test", "team": "orders"}}
+    assert wire.sqs("UntagQueue", QueueUrl=url, TagKeys=["team", "absent"]) == {}
+    assert wire.sqs("ListQueueTags", QueueUrl=url) == {"Tags": {"env": "test"}}
+    with aws_error("InvalidParameterValue", "Tag keys beginning with 'aws:' are reserved for AWS."):
+        wire.sqs("TagQueue", QueueUrl=url, Tags={"aws:x": "y"})
+    with aws_error("InvalidParameterValue", "A resource can have at most 50 tags."):
+        wire.sqs("TagQueue", QueueUrl=url, Tags={f"k{i}": "v" for i in range(50)})
+    with aws_error("InvalidParameterValue"):  # refused before the queue is made
+        wire.sqs("CreateQueue", QueueName="other", tags={"": "v"})
+    with aws_error("QueueDoesNotExist"):
+        wire.sqs("GetQueueUrl", QueueName="other")
+
+
+def test_a_deleted_queue_takes_its_tags_along(wire: Wire) -> None:
+    url = wire.sqs("CreateQueue", QueueName="q", tags={"team": "shop"})["QueueUrl"]
+    wire.sqs("DeleteQueue", QueueUrl=url)
+    url = wire.sqs("CreateQueue", QueueName="q")["QueueUrl"]
+    assert wire.sqs("ListQueueTags", QueueUrl=url) == {}
+    with aws_error("QueueDoesNotExist"):
+        wire.sqs("TagQueue", QueueUrl=f"http://localhost:4566/{ACCOUNT}/missing", Tags={"a": "b"})

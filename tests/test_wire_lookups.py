@@ -8,7 +8,8 @@ from typing import Callable
 
 import pytest
 from helpers.aws import aws_error
-from rulebus import AwsError, Broker
+from helpers.fake_clock import FakeClock
+from rulebus import AwsError, Broker, NotFound
 from rulebus.kinesis.stream import parse_shard_iterator
 
 
@@ -96,3 +97,42 @@ def test_parse_shard_iterator_names_the_stream(make_broker: Callable[..., Broker
     for garbage in ("", "AAAAAAAAAAE!!", 7, "x" * 600):
         with aws_error("InvalidArgumentException", "Invalid ShardIterator."):
             parse_shard_iterator(garbage)
+
+
+def test_tags_by_arn_on_every_store(
+    make_broker: Callable[..., Broker], request: pytest.FixtureRequest, clock: FakeClock
+) -> None:
+    broker = make_broker()
+    queue = broker.queue("q")
+    broker.tag_resource(queue.arn, {"a": "1", "b": "2"})
+    broker.tag_resource(queue.arn, {"b": "3"})
+    broker.untag_resource(queue.arn, ["a", "absent"])
+    assert broker.tags(queue.arn) == {"b": "3"}
+    if request.node.callspec.params["make_broker"] == "sqlite":
+        assert make_broker().tags(queue.arn) == {"b": "3"}
+    for missing in (
+        "arn:aws:sqs:us-east-1:000000000000:nope",
+        "arn:aws:sqs:eu-west-1:000000000000:q",  # another region's
+        "arn:aws:sns:us-east-1:000000000000:nope",
+        "arn:aws:events:us-east-1:000000000000:rule/nope",
+        "arn:aws:kinesis:us-east-1:000000000000:stream/nope",
+        "not an arn",
+    ):
+        with pytest.raises(NotFound):
+            broker.tags(missing)
+    broker.delete_queue("q")
+    clock.advance(61)  # past QueueDeletedRecently
+    broker.create_queue("q")
+    assert broker.tags(queue.arn) == {}
+
+
+def test_deleting_a_bus_drops_its_rules_tags(make_broker: Callable[..., Broker]) -> None:
+    broker = make_broker()
+    bus = broker.create_event_bus("shop")
+    rule = bus.put_rule("r", event_pattern={"source": ["x"]})
+    broker.tag_resource(rule, {"k": "v"})
+    broker.tag_resource(bus.arn, {"k": "v"})
+    broker.delete_event_bus("shop")
+    bus = broker.create_event_bus("shop")
+    bus.put_rule("r", event_pattern={"source": ["x"]})
+    assert broker.tags(rule) == {} and broker.tags(bus.arn) == {}

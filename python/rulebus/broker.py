@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from rulebus import validation
 from rulebus._errors import AwsError, sqs_error
+from rulebus.arn import Arn
 from rulebus.context import Context
 from rulebus.events.archive import Archives
 from rulebus.events.bus import (
@@ -22,13 +23,15 @@ from rulebus.events.bus import (
     DEFAULT_MAX_EVENTS_SIZE,
     DEFAULT_RULES_PER_BUS,
     EventBus,
+    bus_arn,
+    rule_arn,
     validate_bus_name,
 )
 from rulebus.events.scheduler import Scheduler
 from rulebus.kinesis.stream import Stream, delete_stream, open_stream
-from rulebus.sns.attributes import TOPIC_KWARGS
+from rulebus.sns.attributes import TOPIC_KWARGS, topic_arn
 from rulebus.sns.topic import Topic, check_topic_attributes, topic_attributes_from_kwargs, validate_topic_name
-from rulebus.sqs.attributes import ATTRIBUTE_NAMES, QueueAttributes, validate_queue_name
+from rulebus.sqs.attributes import ATTRIBUTE_NAMES, QueueAttributes, queue_arn, validate_queue_name
 from rulebus.sqs.errors import queue_deleted_recently, queue_does_not_exist
 from rulebus.sqs.move_task import MoveTasks, QueueRef
 from rulebus.sqs.queue import Queue, check_queue_attributes
@@ -222,6 +225,7 @@ class Broker:
             self._store.queues.delete_queue(name, self._clock())
         except NotFound:
             raise queue_does_not_exist() from None
+        self._store.tags.delete_tags(queue_arn(name, self.region, self.account))
 
     def queues(self) -> list[Queue]:
         """Every queue, sorted by name."""
@@ -334,6 +338,7 @@ class Broker:
         validation.text(name, "Name", validation.SNS)
         validate_topic_name(name)
         self._store.topics.delete_topic(name)
+        self._store.tags.delete_tags(topic_arn(name, self.region, self.account))
         self._topics.pop(name, None)
 
     def topics(self) -> list[Topic]:
@@ -386,7 +391,12 @@ class Broker:
         validate_bus_name(name)
         if name == DEFAULT_BUS:
             raise AwsError("ValidationException", "Cannot delete event bus default.")
+        rules = self._store.buses.rules(name)[1] if self._store.buses.get_event_bus(name) else []
         self._store.buses.delete_event_bus(name)
+        for resource in [bus_arn(name, self.region, self.account)] + [
+            rule_arn(name, rule.name, self.region, self.account) for rule in rules
+        ]:
+            self._store.tags.delete_tags(resource)
         bus = self._buses.pop(name, None)
         if bus is not None:
             bus.close()
@@ -411,6 +421,56 @@ class Broker:
     def streams(self) -> list[Stream]:
         """Every stream, sorted by name."""
         return [Stream(self.context, name) for name in self._store.streams.stream_names()]
+
+    # ------------------------------------------------------------------ tags
+
+    def tags(self, arn: str) -> dict[str, str]:
+        """The tags of the queue, topic, event bus, rule or stream with this ARN (ListQueueTags,
+        ListTagsForResource, ListTagsForStream). NotFound when this broker has no such resource."""
+        return self._store.tags.tags(self._tagged(arn))
+
+    def tag_resource(self, arn: str, tags: Mapping[str, str]) -> None:
+        """Add tags to a resource, replacing the values of keys it has (TagQueue, TagResource,
+        AddTagsToStream); AWS's limits on tags are the wire layer's to check. NotFound when this
+        broker has no such resource."""
+        validation.mapping(tags, "Tags", validation.EVENTS)
+        for key, value in tags.items():
+            validation.text(key, "Tags", validation.EVENTS)
+            validation.text(value, key, validation.EVENTS)
+        self._store.tags.tag_resource(self._tagged(arn), dict(tags))
+
+    def untag_resource(self, arn: str, keys: Iterable[str]) -> None:
+        """Remove a resource's tags of these keys (UntagQueue, UntagResource, RemoveTagsFromStream)."""
+        keys = validation.string_list(keys, "TagKeys", validation.EVENTS)
+        self._store.tags.untag_resource(self._tagged(arn), list(keys))
+
+    def _tagged(self, arn: str) -> str:
+        """The ARN of a resource of this broker that tags may name; NotFound(kind, name) otherwise."""
+        validation.text(arn, "ResourceArn", validation.EVENTS)
+        parsed = Arn.parse(arn)
+        if parsed is None or not parsed.is_in(self.region, self.account):
+            raise NotFound("resource", arn)
+        service, resource = parsed.service, parsed.resource
+        kind, name, exists = "resource", arn, False
+        if service == "sqs":
+            kind, name = "queue", resource
+            exists = self._store.queues.get_queue(resource) is not None
+        elif service == "sns":
+            kind, name = "topic", resource
+            exists = self._store.topics.get_topic(resource) is not None
+        elif service == "events" and resource.startswith("event-bus/"):
+            kind, name = "bus", resource[len("event-bus/") :]
+            exists = self._store.buses.get_event_bus(name) is not None
+        elif service == "events" and resource.startswith("rule/"):
+            bus, _, rule = resource[len("rule/") :].rpartition("/")
+            kind, name = "rule", rule
+            exists = self._store.buses.get_rule(bus or DEFAULT_BUS, rule) is not None
+        elif service == "kinesis" and resource.startswith("stream/"):
+            kind, name = "stream", resource[len("stream/") :]
+            exists = self._store.streams.get_stream(name) is not None
+        if not exists:
+            raise NotFound(kind, name)
+        return arn
 
     def _rules_changed(self, bus: str) -> None:
         """A bus's rules or targets changed through this broker: the scheduler looks again."""

@@ -660,6 +660,7 @@ class EventBus:
         check_name(name, "name", 64)
         if self._store.buses.delete_rule(self.name, name) is DeleteRuleResult.HAS_TARGETS:
             raise _error(VALIDATION, "Rule can't be deleted since it has targets.")
+        self._store.tags.delete_tags(self.rule_arn(name))
         self._on_rules_changed(self.name)
 
     # ------------------------------------------------------------------ targets

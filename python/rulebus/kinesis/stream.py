@@ -164,6 +164,7 @@ def delete_stream(context: Context, name: str) -> None:
     validate_stream_name(name)
     if not context.store.streams.delete_stream(name):
         raise _stream_not_found(context.account, name)
+    context.store.tags.delete_tags(f"arn:aws:kinesis:{context.region}:{context.account}:stream/{name}")
 
 
 def _stream_not_found(account: str, name: str) -> AwsError:

@@ -23,6 +23,7 @@ from rulebus._errors import (
 from rulebus.arn import Arn, event_bus_name
 from rulebus.aws.request import Request
 from rulebus.aws.services.operations import OperationTable, page, required
+from rulebus.aws.services.tagging import check_tags, tag_list, tag_map
 from rulebus.broker import Broker
 from rulebus.events.bus import DEFAULT_BUS, EventBus
 
@@ -142,7 +143,10 @@ def create_event_bus(broker: Broker, request: Request) -> Mapping[str, Any]:
             "ResourceNotFoundException", f"Event source {params['EventSourceName']} does not exist."
         )
     description = params.get("Description")
+    tags = _given_tags(params)
     bus = broker.create_event_bus(required(params, "Name", EVENTS), description)
+    if tags:
+        broker.tag_resource(bus.arn, tags)
     result: dict[str, Any] = {"EventBusArn": bus.arn}
     if description is not None:
         result["Description"] = description
@@ -179,6 +183,7 @@ def delete_event_bus(broker: Broker, request: Request) -> Mapping[str, Any]:
 def put_rule(broker: Broker, request: Request) -> Mapping[str, Any]:
     params = request.params
     bus = _bus(broker, params.get("EventBusName"))
+    tags = _given_tags(params)
     arn = bus.put_rule(
         required(params, "Name", EVENTS),
         event_pattern=params.get("EventPattern"),
@@ -186,6 +191,9 @@ def put_rule(broker: Broker, request: Request) -> Mapping[str, Any]:
         state=params.get("State", "ENABLED"),
         description=params.get("Description"),
     )
+    if tags:
+        _check_tags(tags, broker.tags(arn))
+        broker.tag_resource(arn, tags)
     return {"RuleArn": arn}
 
 
@@ -377,3 +385,67 @@ def list_replays(broker: Broker, request: Request) -> Mapping[str, Any]:
 @operation("CancelReplay")
 def cancel_replay(broker: Broker, request: Request) -> Mapping[str, Any]:
     return _any_bus(broker).cancel_replay(required(request.params, "ReplayName", EVENTS))
+
+
+# --------------------------------------------------------------------------------------------
+# Tags (EventBridge User Guide, 'Tagging resources in Amazon EventBridge'): of buses and rules.
+
+
+def _check_tags(tags: Mapping[str, str], held: Mapping[str, str]) -> None:
+    check_tags(
+        tags,
+        held,
+        lambda reason: AwsError("ValidationException", reason),
+        lambda reason: AwsError("LimitExceededException", reason),
+    )
+
+
+def _given_tags(params: Mapping[str, Any]) -> dict[str, str]:
+    """The Tags of a creating call, checked before anything is created."""
+    tags = tag_map(params["Tags"], "tags", EVENTS) if params.get("Tags") is not None else {}
+    _check_tags(tags, {})
+    return tags
+
+
+def _tagged(broker: Broker, request: Request) -> str:
+    """The ARN of the bus or rule a tagging call names, with EventBridge's error for one that
+    is not there."""
+    arn = validation.text(required(request.params, "ResourceARN", EVENTS), "resourceARN", EVENTS)
+    parsed = Arn.parse(arn)
+    if parsed is None or parsed.service != "events":
+        raise AwsError("ResourceNotFoundException", f"Resource {arn} does not exist.")  # our wording
+    resource = parsed.resource
+    if resource.startswith("rule/"):
+        bus_name, _, rule = resource[len("rule/") :].rpartition("/")
+        bus_arn = f"arn:aws:events:{parsed.region}:{parsed.account}:event-bus/{bus_name or DEFAULT_BUS}"
+        _bus(broker, bus_arn, "ResourceARN").describe_rule(
+            rule
+        )  # ResourceNotFoundException "Rule r does not exist on EventBus b."
+        return arn
+    if resource.startswith("event-bus/"):
+        _bus(broker, arn, "ResourceARN")
+        return arn
+    # Our wording: archives, connections and the rest are not taggable here.
+    raise AwsError("ResourceNotFoundException", f"Resource {arn} does not exist.")
+
+
+@operation("TagResource")
+def tag_resource(broker: Broker, request: Request) -> Mapping[str, Any]:
+    arn = _tagged(broker, request)
+    tags = tag_map(required(request.params, "Tags", EVENTS), "tags", EVENTS)
+    _check_tags(tags, broker.tags(arn))
+    broker.tag_resource(arn, tags)
+    return {}
+
+
+@operation("UntagResource")
+def untag_resource(broker: Broker, request: Request) -> Mapping[str, Any]:
+    arn = _tagged(broker, request)
+    keys = validation.string_list(required(request.params, "TagKeys", EVENTS), "tagKeys", EVENTS)
+    broker.untag_resource(arn, keys)
+    return {}
+
+
+@operation("ListTagsForResource")
+def list_tags_for_resource(broker: Broker, request: Request) -> Mapping[str, Any]:
+    return {"Tags": tag_list(broker.tags(_tagged(broker, request)))}

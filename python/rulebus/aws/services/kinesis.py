@@ -14,6 +14,7 @@ from rulebus._errors import AwsError, NotFound, RulebusError, constraint_error
 from rulebus.arn import Arn, stream_name
 from rulebus.aws.request import Request
 from rulebus.aws.services.operations import OperationTable, required
+from rulebus.aws.services.tagging import check_tags, checked_map, tag_list
 from rulebus.broker import Broker
 from rulebus.kinesis.stream import Stream, parse_shard_iterator, validate_stream_name
 
@@ -101,7 +102,12 @@ def create_stream(broker: Broker, request: Request) -> Mapping[str, Any]:
         raise AwsError(
             "ResourceInUseException", f"Stream {name} under account {request.account} already exists."
         )
-    broker.stream(name, params.get("ShardCount", 1))
+    tags = params.get("Tags")
+    if tags is not None:
+        _check_tags(tags, {})
+    stream = broker.stream(name, params.get("ShardCount", 1))
+    if tags:
+        broker.tag_resource(stream.arn, tags)
     return {}
 
 
@@ -301,3 +307,72 @@ def update_shard_count(broker: Broker, request: Request) -> Mapping[str, Any]:
     return _stream(broker, request).update_shard_count(
         required(params, "TargetShardCount", KINESIS), params.get("ScalingType", "UNIFORM_SCALING")
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Tags (Kinesis Data Streams Developer Guide, 'Tag your Amazon Kinesis Data Streams resources').
+
+
+def _check_tags(tags: Any, held: Mapping[str, str]) -> None:
+    check_tags(
+        checked_map(tags, "tags", KINESIS),
+        held,
+        lambda reason: AwsError("InvalidArgumentException", reason),
+        lambda reason: AwsError("LimitExceededException", reason),
+    )
+
+
+def _tag(broker: Broker, arn: str, tags: Any) -> Mapping[str, Any]:
+    _check_tags(tags, broker.tags(arn))
+    broker.tag_resource(arn, tags)
+    return {}
+
+
+def _untag(broker: Broker, request: Request, arn: str) -> Mapping[str, Any]:
+    keys = validation.string_list(required(request.params, "TagKeys", KINESIS), "tagKeys", KINESIS)
+    broker.untag_resource(arn, keys)
+    return {}
+
+
+def _resource(broker: Broker, request: Request) -> str:
+    """The ARN of the stream a ResourceARN names (streams are what rulebus tags here)."""
+    arn = validation.text(required(request.params, "ResourceARN", KINESIS), "resourceARN", KINESIS)
+    if stream_name(arn) is None:
+        raise AwsError("ResourceNotFoundException", f"Resource {arn} not found.")  # our wording
+    return arn
+
+
+@operation("AddTagsToStream")
+def add_tags_to_stream(broker: Broker, request: Request) -> Mapping[str, Any]:
+    return _tag(broker, _stream(broker, request).arn, required(request.params, "Tags", KINESIS))
+
+
+@operation("TagResource")
+def tag_resource(broker: Broker, request: Request) -> Mapping[str, Any]:
+    return _tag(broker, _resource(broker, request), required(request.params, "Tags", KINESIS))
+
+
+@operation("RemoveTagsFromStream")
+def remove_tags_from_stream(broker: Broker, request: Request) -> Mapping[str, Any]:
+    return _untag(broker, request, _stream(broker, request).arn)
+
+
+@operation("UntagResource")
+def untag_resource(broker: Broker, request: Request) -> Mapping[str, Any]:
+    return _untag(broker, request, _resource(broker, request))
+
+
+@operation("ListTagsForStream")
+def list_tags_for_stream(broker: Broker, request: Request) -> Mapping[str, Any]:
+    params = request.params
+    tags = tag_list(broker.tags(_stream(broker, request).arn))
+    after = params.get("ExclusiveStartTagKey")
+    if after is not None:
+        tags = [tag for tag in tags if tag["Key"] > after]
+    limit = _limit(params.get("Limit"), "limit", 10, 50)
+    return {"Tags": tags[:limit], "HasMoreTags": len(tags) > limit}
+
+
+@operation("ListTagsForResource")
+def list_tags_for_resource(broker: Broker, request: Request) -> Mapping[str, Any]:
+    return {"Tags": tag_list(broker.tags(_resource(broker, request)))}

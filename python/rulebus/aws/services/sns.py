@@ -15,6 +15,7 @@ from rulebus._errors import AwsError, InvalidPatternError, NotFound, RulebusErro
 from rulebus.arn import Arn, queue_name, topic_name
 from rulebus.aws.request import Request
 from rulebus.aws.services.operations import OperationTable, page, required
+from rulebus.aws.services.tagging import check_tags, tag_list, tag_map
 from rulebus.broker import Broker
 from rulebus.sns.attributes import TOPIC_KWARGS
 from rulebus.sns.subscription import Subscription
@@ -51,8 +52,12 @@ def _not_found(what: str = "Topic") -> AwsError:
 def _translate(error: RulebusError, request: Request) -> AwsError | None:
     if isinstance(error, InvalidPatternError):  # a FilterPolicy: SNS's text is the whole message
         return AwsError("InvalidParameter", str(error))
+    if isinstance(error, NotFound) and error.kind == "subscription":
+        return _not_found("Subscription")
     if isinstance(error, NotFound):
-        return _not_found("Subscription" if error.kind == "subscription" else "Topic")
+        # What the store misses under a topic's operations is a tagging call's resource (topic
+        # lookups answer NotFound themselves): SNS API Reference, TagResource.
+        return AwsError("ResourceNotFound", "Resource does not exist", status=404)
     if isinstance(error, AwsError) and error.code == "NotFound" and error.status != 404:
         return AwsError(error.code, error.message, error.sender_fault, error.query_code, 404)
     return None
@@ -126,7 +131,13 @@ def create_topic(broker: Broker, request: Request) -> Mapping[str, Any]:
         if keyword is None:
             raise _invalid("Invalid parameter: Attributes Reason: Unknown attribute: " + key)  # our wording
         keywords[keyword] = value
-    return {"TopicArn": broker.topic(name, **keywords).arn}
+    tags = tag_map(params["Tags"], "Tags", SNS) if params.get("Tags") is not None else {}
+    _check_tags(tags, {})
+    topic = broker.topic(name, **keywords)
+    if tags:
+        _check_tags(tags, broker.tags(topic.arn))
+        broker.tag_resource(topic.arn, tags)
+    return {"TopicArn": topic.arn}
 
 
 @operation("DeleteTopic")
@@ -323,3 +334,50 @@ def publish_batch(broker: Broker, request: Request) -> Mapping[str, Any]:
     params = request.params
     topic = _topic(broker, required(params, "TopicArn", SNS))
     return topic.publish_batch(required(params, "PublishBatchRequestEntries", SNS))
+
+
+# --------------------------------------------------------------------------------------------
+# Tags (Amazon SNS Developer Guide, 'Amazon SNS tags').
+
+
+def _check_tags(tags: Mapping[str, str], held: Mapping[str, str]) -> None:
+    check_tags(
+        tags,
+        held,
+        lambda reason: _invalid(f"Invalid parameter: Tags Reason: {reason}"),
+        # SNS's text for a 51st tag.
+        lambda reason: AwsError(
+            "TagLimitExceeded", "Could not complete request: tag quota of per resource exceeded"
+        ),
+    )
+
+
+def _tagged_topic(broker: Broker, request: Request) -> str:
+    """The ARN of the topic a tagging call names (SNS tags topics only)."""
+    arn = validation.text(required(request.params, "ResourceArn", SNS), "ResourceArn", SNS)
+    if topic_name(arn) is None:
+        raise AwsError("ResourceNotFound", "Resource does not exist", status=404)
+    return arn
+
+
+@operation("TagResource")
+def tag_resource(broker: Broker, request: Request) -> Mapping[str, Any]:
+    arn = _tagged_topic(broker, request)
+    tags = tag_map(required(request.params, "Tags", SNS), "Tags", SNS)
+    _check_tags(tags, broker.tags(arn))
+    broker.tag_resource(arn, tags)
+    return {}
+
+
+@operation("UntagResource")
+def untag_resource(broker: Broker, request: Request) -> Mapping[str, Any]:
+    arn = _tagged_topic(broker, request)
+    broker.untag_resource(
+        arn, validation.string_list(required(request.params, "TagKeys", SNS), "TagKeys", SNS)
+    )
+    return {}
+
+
+@operation("ListTagsForResource")
+def list_tags_for_resource(broker: Broker, request: Request) -> Mapping[str, Any]:
+    return {"Tags": tag_list(broker.tags(_tagged_topic(broker, request)))}

@@ -19,6 +19,7 @@ from rulebus import validation
 from rulebus._errors import AwsError, NotFound, RulebusError, sqs_error
 from rulebus.aws.request import Request
 from rulebus.aws.services.operations import OperationTable, page, required
+from rulebus.aws.services.tagging import check_tags, checked_map
 from rulebus.broker import Broker
 from rulebus.sqs.attributes import queue_url, validate_queue_name
 from rulebus.sqs.errors import queue_does_not_exist
@@ -98,7 +99,13 @@ def _queue(broker: Broker, request: Request) -> Queue:
 def create_queue(broker: Broker, request: Request) -> Mapping[str, Any]:
     params = request.params
     name = validation.text(required(params, "QueueName", SQS), "QueueName", SQS)
+    tags = params.get("tags")
+    if tags is not None:
+        _check_tags(tags, {})
     queue = broker.create_queue(name, params.get("Attributes"))
+    if tags:
+        _check_tags(tags, broker.tags(queue.arn))
+        broker.tag_resource(queue.arn, tags)
     return {"QueueUrl": wire_queue_url(request, queue.name)}
 
 
@@ -353,3 +360,40 @@ def list_message_move_tasks(broker: Broker, request: Request) -> Mapping[str, An
     params = request.params
     tasks = broker.list_message_move_tasks(required(params, "SourceArn", SQS), params.get("MaxResults", 1))
     return {"Results": tasks}
+
+
+# --------------------------------------------------------------------------------------------
+# Tags (Amazon SQS Developer Guide, 'Tagging Amazon SQS queues').
+
+
+def _check_tags(tags: Any, held: Mapping[str, str]) -> None:
+    check_tags(
+        checked_map(tags, "Tags", SQS),
+        held,
+        lambda reason: sqs_error("InvalidParameterValue", reason),
+        lambda reason: sqs_error("InvalidParameterValue", reason),
+    )
+
+
+@operation("TagQueue")
+def tag_queue(broker: Broker, request: Request) -> Mapping[str, Any]:
+    queue = _queue(broker, request)
+    tags = required(request.params, "Tags", SQS)
+    _check_tags(tags, broker.tags(queue.arn))
+    broker.tag_resource(queue.arn, tags)
+    return {}
+
+
+@operation("UntagQueue")
+def untag_queue(broker: Broker, request: Request) -> Mapping[str, Any]:
+    queue = _queue(broker, request)
+    broker.untag_resource(
+        queue.arn, validation.string_list(required(request.params, "TagKeys", SQS), "TagKeys", SQS)
+    )
+    return {}
+
+
+@operation("ListQueueTags")
+def list_queue_tags(broker: Broker, request: Request) -> Mapping[str, Any]:
+    tags = broker.tags(_queue(broker, request).arn)
+    return {"Tags": tags} if tags else {}

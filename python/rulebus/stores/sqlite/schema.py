@@ -323,6 +323,15 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
 CREATE INDEX IF NOT EXISTS idempotency_keys_by_expiry ON idempotency_keys (expires_at);
 """
 
+TAGS = """
+CREATE TABLE IF NOT EXISTS tags (
+    resource TEXT NOT NULL,
+    key      TEXT NOT NULL,
+    value    TEXT NOT NULL,
+    PRIMARY KEY (resource, key)
+) WITHOUT ROWID;
+"""
+
 
 def _has_table(connection: sqlite3.Connection, name: str) -> bool:
     row = connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
@@ -337,7 +346,7 @@ def _statements(script: str) -> list[str]:
 
 def create_schema(connection: sqlite3.Connection) -> None:
     """Create what is missing (idempotent: concurrent openers serialise on SQLite's own lock)."""
-    for script in (QUEUES, TOPICS, BUSES, STREAMS, IDEMPOTENCY):
+    for script in (QUEUES, TOPICS, BUSES, STREAMS, IDEMPOTENCY, TAGS):
         connection.executescript(script)
     connection.execute("BEGIN IMMEDIATE")
     try:
