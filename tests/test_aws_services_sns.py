@@ -328,3 +328,36 @@ def test_topic_tags(wire: Wire) -> None:
     wire.sns("DeleteTopic", TopicArn=arn)
     wire.sns("CreateTopic", Name="t")
     assert wire.sns("ListTagsForResource", ResourceArn=arn) == {"Tags": []}
+
+
+# ------------------------------------------------------------------ permissions
+
+
+def test_topic_permissions(wire: Wire, topic: str) -> None:
+    default = json.loads(wire.sns("GetTopicAttributes", TopicArn=topic)["Attributes"]["Policy"])
+    wire.sns(
+        "AddPermission", TopicArn=topic, Label="pub", AWSAccountId=["111111111111"], ActionName=["Publish"]
+    )
+    policy = json.loads(wire.sns("GetTopicAttributes", TopicArn=topic)["Attributes"]["Policy"])
+    assert policy["Statement"][: len(default["Statement"])] == default["Statement"]
+    assert policy["Statement"][-1] == {
+        "Sid": "pub",
+        "Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::111111111111:root"},
+        "Action": "SNS:Publish",
+        "Resource": topic,
+    }
+    with aws_error("InvalidParameter", "Invalid parameter: Statement already exists"):
+        wire.sns(
+            "AddPermission",
+            TopicArn=topic,
+            Label="pub",
+            AWSAccountId=["111111111111"],
+            ActionName=["Publish"],
+        )
+    with aws_error("InvalidParameter"):
+        wire.sns("AddPermission", TopicArn=topic, Label="x", AWSAccountId=["1"], ActionName=["Publish"])
+    assert wire.sns("RemovePermission", TopicArn=topic, Label="pub") == {}
+    assert json.loads(wire.sns("GetTopicAttributes", TopicArn=topic)["Attributes"]["Policy"]) == default
+    with aws_error("InvalidParameter"):
+        wire.sns("RemovePermission", TopicArn=topic, Label="pub")

@@ -4,6 +4,7 @@ them; every answer is checked against botocore's output shape (helpers/aws_wire.
 from __future__ import annotations
 
 import hashlib
+import json
 
 import pytest
 from helpers.aws import aws_error
@@ -399,3 +400,56 @@ def test_a_deleted_queue_takes_its_tags_along(wire: Wire) -> None:
     assert wire.sqs("ListQueueTags", QueueUrl=url) == {}
     with aws_error("QueueDoesNotExist"):
         wire.sqs("TagQueue", QueueUrl=f"http://localhost:4566/{ACCOUNT}/missing", Tags={"a": "b"})
+
+
+# ------------------------------------------------------------------ permissions
+
+
+def test_add_and_remove_permission(wire: Wire, url: str) -> None:
+    arn = f"arn:aws:sqs:us-east-1:{ACCOUNT}:q"
+    assert (
+        wire.sqs(
+            "AddPermission",
+            QueueUrl=url,
+            Label="send",
+            AWSAccountIds=["111111111111"],
+            Actions=["SendMessage"],
+        )
+        == {}
+    )
+    wire.sqs(
+        "AddPermission",
+        QueueUrl=url,
+        Label="read",
+        AWSAccountIds=["111111111111", "222222222222"],
+        Actions=["ReceiveMessage", "DeleteMessage"],
+    )
+    policy = json.loads(
+        wire.sqs("GetQueueAttributes", QueueUrl=url, AttributeNames=["Policy"])["Attributes"]["Policy"]
+    )
+    assert policy["Id"] == f"{arn}/SQSDefaultPolicy"
+    assert policy["Statement"][0] == {
+        "Sid": "send",
+        "Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::111111111111:root"},
+        "Action": "SQS:SendMessage",
+        "Resource": arn,
+    }
+    assert policy["Statement"][1]["Action"] == ["SQS:ReceiveMessage", "SQS:DeleteMessage"]
+    with aws_error(
+        "InvalidParameterValue", "Value send for parameter Label is invalid. Reason: Already exists."
+    ):
+        wire.sqs(
+            "AddPermission",
+            QueueUrl=url,
+            Label="send",
+            AWSAccountIds=["111111111111"],
+            Actions=["SendMessage"],
+        )
+    with aws_error("InvalidParameterValue"):
+        wire.sqs("AddPermission", QueueUrl=url, Label="x", AWSAccountIds=["111111111111"], Actions=["Fly"])
+    assert wire.sqs("RemovePermission", QueueUrl=url, Label="send") == {}
+    wire.sqs("RemovePermission", QueueUrl=url, Label="read")
+    assert wire.sqs("GetQueueAttributes", QueueUrl=url, AttributeNames=["Policy"]) == {}
+    with aws_error("InvalidParameterValue"):
+        wire.sqs("RemovePermission", QueueUrl=url, Label="send")

@@ -15,6 +15,7 @@ from rulebus._errors import AwsError, InvalidPatternError, NotFound, RulebusErro
 from rulebus.arn import Arn, queue_name, topic_name
 from rulebus.aws.request import Request
 from rulebus.aws.services.operations import OperationTable, page, required
+from rulebus.aws.services.permissions import statement, with_statement, without_statement
 from rulebus.aws.services.tagging import check_tags, tag_list, tag_map
 from rulebus.broker import Broker
 from rulebus.sns.attributes import TOPIC_KWARGS
@@ -334,6 +335,57 @@ def publish_batch(broker: Broker, request: Request) -> Mapping[str, Any]:
     params = request.params
     topic = _topic(broker, required(params, "TopicArn", SNS))
     return topic.publish_batch(required(params, "PublishBatchRequestEntries", SNS))
+
+
+# --------------------------------------------------------------------------------------------
+# Permissions: statements of the topic's Policy.
+
+#: The actions AddPermission grants on a topic (SNS API Reference, AddPermission).
+PERMISSION_ACTIONS = frozenset(
+    (
+        "AddPermission",
+        "DeleteTopic",
+        "GetTopicAttributes",
+        "ListSubscriptionsByTopic",
+        "Publish",
+        "RemovePermission",
+        "SetTopicAttributes",
+        "Subscribe",
+    )
+)
+
+
+@operation("AddPermission")
+def add_permission(broker: Broker, request: Request) -> Mapping[str, Any]:
+    params = request.params
+    topic = _topic(broker, required(params, "TopicArn", SNS))
+    label = validation.text(required(params, "Label", SNS), "Label", SNS)
+    accounts = validation.string_list(required(params, "AWSAccountId", SNS), "AWSAccountId", SNS)
+    actions = validation.string_list(required(params, "ActionName", SNS), "ActionName", SNS)
+    if not accounts or not all(len(a) == 12 and a.isdigit() for a in accounts):
+        raise _invalid("Invalid parameter: AWSAccountId")  # our wording in SNS's style
+    if not actions or not all(action in PERMISSION_ACTIONS for action in actions):
+        raise _invalid("Invalid parameter: ActionName")  # our wording in SNS's style
+    added = statement(label, accounts, [f"SNS:{action}" for action in actions], topic.arn)
+    policy = with_statement(topic.attributes.get("Policy"), "__default_policy_ID", added)
+    if policy is None:
+        # SNS's text for a label already in the policy.
+        raise _invalid("Invalid parameter: Statement already exists")
+    broker.set_topic_attributes(topic.name, "Policy", policy)
+    return {}
+
+
+@operation("RemovePermission")
+def remove_permission(broker: Broker, request: Request) -> Mapping[str, Any]:
+    params = request.params
+    topic = _topic(broker, required(params, "TopicArn", SNS))
+    label = validation.text(required(params, "Label", SNS), "Label", SNS)
+    policy = without_statement(topic.attributes.get("Policy"), label)
+    if policy is None:
+        # Our wording in SNS's style (AWS documents no text for this).
+        raise _invalid(f"Invalid parameter: Label Reason: no statement {label} in the topic's policy")
+    broker.set_topic_attributes(topic.name, "Policy", policy)
+    return {}
 
 
 # --------------------------------------------------------------------------------------------

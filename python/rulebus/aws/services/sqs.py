@@ -19,6 +19,7 @@ from rulebus import validation
 from rulebus._errors import AwsError, NotFound, RulebusError, sqs_error
 from rulebus.aws.request import Request
 from rulebus.aws.services.operations import OperationTable, page, required
+from rulebus.aws.services.permissions import statement, with_statement, without_statement
 from rulebus.aws.services.tagging import check_tags, checked_map
 from rulebus.broker import Broker
 from rulebus.sqs.attributes import queue_url, validate_queue_name
@@ -360,6 +361,87 @@ def list_message_move_tasks(broker: Broker, request: Request) -> Mapping[str, An
     params = request.params
     tasks = broker.list_message_move_tasks(required(params, "SourceArn", SQS), params.get("MaxResults", 1))
     return {"Results": tasks}
+
+
+# --------------------------------------------------------------------------------------------
+# Permissions: statements of the queue's Policy.
+
+#: The actions AddPermission grants (SQS API Reference, AddPermission): each also grants its batch form.
+PERMISSION_ACTIONS = frozenset(
+    (
+        "*",
+        "ChangeMessageVisibility",
+        "DeleteMessage",
+        "GetQueueAttributes",
+        "GetQueueUrl",
+        "ListDeadLetterSourceQueues",
+        "ListQueueTags",
+        "PurgeQueue",
+        "ReceiveMessage",
+        "SendMessage",
+    )
+)
+_LABEL = re.compile(r"[A-Za-z0-9_-]{1,80}")
+_ACCOUNT = re.compile(r"\d{12}")
+
+
+def _label(params: Mapping[str, Any]) -> str:
+    label = validation.text(required(params, "Label", SQS), "Label", SQS)
+    if not _LABEL.fullmatch(label):
+        # SQS's text for a bad Label (as emulators record it).
+        raise sqs_error(
+            "InvalidParameterValue",
+            f"Value {label} for parameter Label is invalid. "
+            "Reason: Must be an alphanumeric String of 1 to 80 in length.",
+        )
+    return label
+
+
+@operation("AddPermission")
+def add_permission(broker: Broker, request: Request) -> Mapping[str, Any]:
+    params = request.params
+    queue = _queue(broker, request)
+    label = _label(params)
+    accounts = validation.string_list(required(params, "AWSAccountIds", SQS), "AWSAccountIds", SQS)
+    actions = validation.string_list(required(params, "Actions", SQS), "Actions", SQS)
+    if not accounts:
+        raise SQS.missing("AWSAccountIds")
+    if not actions:
+        raise SQS.missing("Actions")
+    for account in accounts:
+        if not _ACCOUNT.fullmatch(account):
+            raise sqs_error("InvalidParameterValue", f"Value {account} for parameter PrincipalId is invalid.")
+    for action in actions:
+        if action not in PERMISSION_ACTIONS:
+            raise sqs_error(
+                "InvalidParameterValue",
+                f"Value SQS:{action} for parameter ActionName is invalid. Reason: Please refer to the "
+                "appropriate WSDL for a list of valid actions.",
+            )
+    added = statement(label, accounts, [f"SQS:{action}" for action in actions], queue.arn)
+    policy = with_statement(
+        queue.get_attributes(["Policy"]).get("Policy"), f"{queue.arn}/SQSDefaultPolicy", added
+    )
+    if policy is None:
+        raise sqs_error(
+            "InvalidParameterValue", f"Value {label} for parameter Label is invalid. Reason: Already exists."
+        )
+    queue.set_attributes({"Policy": policy})
+    return {}
+
+
+@operation("RemovePermission")
+def remove_permission(broker: Broker, request: Request) -> Mapping[str, Any]:
+    queue = _queue(broker, request)
+    label = _label(request.params)
+    policy = without_statement(queue.get_attributes(["Policy"]).get("Policy"), label)
+    if policy is None:
+        raise sqs_error(
+            "InvalidParameterValue",
+            f"Value {label} for parameter Label is invalid. Reason: can't find label on existing policy.",
+        )
+    queue.set_attributes({"Policy": policy})
+    return {}
 
 
 # --------------------------------------------------------------------------------------------
