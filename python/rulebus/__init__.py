@@ -23,6 +23,7 @@ from rulebus._errors import (
     StoreLockedError,
     StoreReadOnlyError,
     StoreUnavailableError,
+    StoreVersionError,
 )
 from rulebus.broker import Broker
 from rulebus.events.bus import EventBus
@@ -55,6 +56,7 @@ __all__ = [
     "StoreLockedError",
     "StoreReadOnlyError",
     "StoreUnavailableError",
+    "StoreVersionError",
     "Stream",
     "Subscription",
     "Topic",
