@@ -3,12 +3,16 @@ them; every answer is checked against botocore's output shape (helpers/aws_wire.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+from typing import Any
 
 import pytest
 from helpers.aws import aws_error
+from helpers.aws_shapes import assert_output
 from helpers.aws_wire import Wire
+from rulebus.aws.services import ASYNC_SERVICES
 
 ACCOUNT = "123456789012"
 URL = f"http://localhost:4566/{ACCOUNT}/q"
@@ -453,3 +457,42 @@ def test_add_and_remove_permission(wire: Wire, url: str) -> None:
     assert wire.sqs("GetQueueAttributes", QueueUrl=url, AttributeNames=["Policy"]) == {}
     with aws_error("InvalidParameterValue"):
         wire.sqs("RemovePermission", QueueUrl=url, Label="send")
+
+
+# ------------------------------------------------------------------ the awaiting ReceiveMessage
+
+
+def test_async_receive_answers_as_the_synchronous_one(wire: Wire, url: str) -> None:
+    receive = ASYNC_SERVICES["sqs"]["ReceiveMessage"]
+    wire.sqs("SendMessage", QueueUrl=url, MessageBody="hello", MessageAttributes=ATTRIBUTES)
+
+    async def main() -> Any:
+        request = wire.request("sqs", "ReceiveMessage", {"QueueUrl": url, "MessageAttributeNames": ["All"]})
+        return await receive(wire.broker, request)
+
+    answer = asyncio.run(main())
+    assert_output("sqs", "ReceiveMessage", answer)
+    (message,) = answer["Messages"]
+    assert message["Body"] == "hello" and message["MessageAttributes"]["Priority"]["StringValue"] == "high"
+
+
+def test_async_long_poll_wakes_on_a_send(wire: Wire, url: str) -> None:
+    receive = ASYNC_SERVICES["sqs"]["ReceiveMessage"]
+
+    async def main() -> Any:
+        request = wire.request("sqs", "ReceiveMessage", {"QueueUrl": url, "WaitTimeSeconds": 20})
+        waiting = asyncio.ensure_future(receive(wire.broker, request))
+        for _ in range(5):
+            await asyncio.sleep(0)  # the receive starts waiting
+        assert not waiting.done()
+        wire.sqs("SendMessage", QueueUrl=url, MessageBody="late")
+        return await waiting
+
+    assert [m["Body"] for m in asyncio.run(main())["Messages"]] == ["late"]
+
+
+def test_async_receive_translates_errors(wire: Wire) -> None:
+    receive = ASYNC_SERVICES["sqs"]["ReceiveMessage"]
+    request = wire.request("sqs", "ReceiveMessage", {"QueueUrl": URL})
+    with aws_error("QueueDoesNotExist", "The specified queue does not exist."):
+        asyncio.run(receive(wire.broker, request))  # type: ignore[arg-type]

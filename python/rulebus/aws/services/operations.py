@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable, Mapping, Sequence
+import functools
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from rulebus.aws.request import Handler, Request
     from rulebus.broker import Broker
 
-__all__ = ["OperationTable", "Translate", "page", "required", "store_failure"]
+__all__ = ["AsyncHandler", "OperationTable", "Translate", "page", "required", "store_failure"]
 
 T = TypeVar("T")
 F = TypeVar("F", bound="Handler")
@@ -30,6 +31,11 @@ F = TypeVar("F", bound="Handler")
 #: the wire's code or status), raised under a request, to the AwsError AWS would answer with;
 #: None: leave it as it is.
 Translate = Callable[[RulebusError, "Request"], "AwsError | None"]
+
+
+#: A handler that awaits (a long poll holds no thread while it waits): ``await handler(broker,
+#: request)``, answering what the synchronous handler of the same operation answers.
+AsyncHandler = Callable[["Broker", "Request"], Awaitable[Mapping[str, Any]]]
 
 
 def store_failure(error: StoreError) -> AwsError:
@@ -49,8 +55,12 @@ class OperationTable:
     def __init__(self, translate: Translate) -> None:
         self._translate = translate
         self._handlers: dict[str, Handler] = {}
+        self._async_handlers: dict[str, AsyncHandler] = {}
         #: What the service module exports as ``OPERATIONS`` (read-only).
         self.handlers: Mapping[str, Handler] = MappingProxyType(self._handlers)
+        #: What it exports as ``ASYNC_OPERATIONS``: the operations that may wait (long polls),
+        #: each also in ``handlers``.
+        self.async_handlers: Mapping[str, AsyncHandler] = MappingProxyType(self._async_handlers)
 
     def __call__(self, name: str) -> Callable[[F], F]:
         """Register the decorated handler as ``name``; the function itself stays as it is (its
@@ -62,24 +72,41 @@ class OperationTable:
 
         return register
 
-    def _translated(self, handler: Handler) -> Handler:
-        translate = self._translate
+    def add_async(self, name: str, handler: AsyncHandler) -> None:
+        """Register ``handler``, a coroutine function, as the awaiting form of ``name`` (called,
+        not used as a decorator: the function stays a plain ``async def``)."""
+        self._async_handlers[name] = self._translated_async(handler)
 
+    def _aws_error(self, error: RulebusError, request: Request) -> AwsError | None:
+        """What ``error`` becomes on the wire; None: raise it as it is."""
+        translated = self._translate(error, request)
+        if translated is None and isinstance(error, StoreError):
+            translated = store_failure(error)
+        return None if translated is error else translated
+
+    def _translated(self, handler: Handler) -> Handler:
         def handle(broker: Broker, request: Request) -> Mapping[str, Any]:
             try:
                 return handler(broker, request)
             except RulebusError as error:
-                translated = translate(error, request)
-                if translated is None and isinstance(error, StoreError):
-                    translated = store_failure(error)
-                if translated is None or translated is error:
+                translated = self._aws_error(error, request)
+                if translated is None:
                     raise
                 raise translated from error
 
-        handle.__name__ = handler.__name__
-        handle.__qualname__ = handler.__qualname__
-        handle.__doc__ = handler.__doc__
-        return handle
+        return functools.wraps(handler)(handle)
+
+    def _translated_async(self, handler: AsyncHandler) -> AsyncHandler:
+        async def handle(broker: Broker, request: Request) -> Mapping[str, Any]:
+            try:
+                return await handler(broker, request)
+            except RulebusError as error:
+                translated = self._aws_error(error, request)
+                if translated is None:
+                    raise
+                raise translated from error
+
+        return functools.wraps(handler)(handle)
 
 
 def required(params: Mapping[str, Any], name: str, wording: validation.Wording) -> Any:

@@ -27,7 +27,7 @@ from rulebus.sqs.errors import queue_does_not_exist
 from rulebus.sqs.message_attributes import md5_of_message_attributes
 from rulebus.sqs.queue import Message, Queue
 
-__all__ = ["OPERATIONS", "queue_from_url", "wire_queue_url"]
+__all__ = ["ASYNC_OPERATIONS", "OPERATIONS", "queue_from_url", "wire_queue_url"]
 
 SQS = validation.SQS
 
@@ -47,6 +47,8 @@ def _translate(error: RulebusError, request: Request) -> AwsError | None:
 
 operation = OperationTable(_translate)
 OPERATIONS = operation.handlers
+#: The operations that may wait, as coroutines (an HTTP server's event loop awaits them).
+ASYNC_OPERATIONS = operation.async_handlers
 
 
 # --------------------------------------------------------------------------------------------
@@ -287,8 +289,8 @@ def _message(message: Message) -> dict[str, Any]:
     return shown
 
 
-@operation("ReceiveMessage")
-def receive_message(broker: Broker, request: Request) -> Mapping[str, Any]:
+def _receive(broker: Broker, request: Request) -> tuple[Queue, dict[str, Any]]:
+    """The queue a ReceiveMessage names and the arguments of its receive."""
     params = request.params
     queue = _queue(broker, request)
     # AttributeNames is the older name of MessageSystemAttributeNames; SQS answers for both.
@@ -297,16 +299,36 @@ def receive_message(broker: Broker, request: Request) -> Mapping[str, Any]:
         given = params.get(member)
         if given is not None:
             names.extend(validation.string_list(given, member, SQS))
-    messages = queue.receive(
-        max_messages=params.get("MaxNumberOfMessages", 1),
-        wait_seconds=params.get("WaitTimeSeconds"),
-        visibility_timeout=params.get("VisibilityTimeout"),
-        attribute_names=list(dict.fromkeys(names)) or None,
-        message_attribute_names=params.get("MessageAttributeNames"),
-        receive_request_attempt_id=params.get("ReceiveRequestAttemptId"),
-    )
+    arguments = {
+        "max_messages": params.get("MaxNumberOfMessages", 1),
+        "wait_seconds": params.get("WaitTimeSeconds"),
+        "visibility_timeout": params.get("VisibilityTimeout"),
+        "attribute_names": list(dict.fromkeys(names)) or None,
+        "message_attribute_names": params.get("MessageAttributeNames"),
+        "receive_request_attempt_id": params.get("ReceiveRequestAttemptId"),
+    }
+    return queue, arguments
+
+
+def _received(messages: Sequence[Message]) -> dict[str, Any]:
     # An empty receive answers without Messages, as SQS does.
     return {"Messages": [_message(m) for m in messages]} if messages else {}
+
+
+@operation("ReceiveMessage")
+def receive_message(broker: Broker, request: Request) -> Mapping[str, Any]:
+    queue, arguments = _receive(broker, request)
+    return _received(queue.receive(**arguments))
+
+
+async def receive_message_async(broker: Broker, request: Request) -> Mapping[str, Any]:
+    """ReceiveMessage for an event loop: a long poll (WaitTimeSeconds) awaits the store's change
+    signal instead of holding a thread."""
+    queue, arguments = _receive(broker, request)
+    return _received(await queue.receive_async(**arguments))
+
+
+operation.add_async("ReceiveMessage", receive_message_async)
 
 
 @operation("DeleteMessage")
