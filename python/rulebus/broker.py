@@ -23,10 +23,9 @@ from rulebus.events.bus import (
     DEFAULT_MAX_EVENTS_SIZE,
     DEFAULT_RULES_PER_BUS,
     EventBus,
-    bus_arn,
-    rule_arn,
     validate_bus_name,
 )
+from rulebus.events.names import bus_arn, rule_arn
 from rulebus.events.scheduler import Scheduler
 from rulebus.kinesis.stream import Stream, delete_stream, open_stream
 from rulebus.sns.attributes import TOPIC_KWARGS, topic_arn
