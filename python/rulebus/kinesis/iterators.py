@@ -35,6 +35,7 @@ __all__ = [
     "MAX_GET_RECORDS_SIZE",
     "ShardIterator",
     "ShardReads",
+    "parse_shard_iterator",
 ]
 
 ITERATOR_TYPES = ("AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER", "TRIM_HORIZON", "LATEST", "AT_TIMESTAMP")
@@ -60,21 +61,22 @@ class ShardIterator(NamedTuple):
         text = f"{self.stream_id}/{self.shard}/{self.position}/{int(self.issued * 1000)}/{self.stream_name}"
         return (_ITERATOR_PREFIX + base64.b64encode(text.encode())).decode("ascii")
 
-    @classmethod
-    def parse(cls, token: object) -> ShardIterator:
-        """The iterator a ShardIterator string names (InvalidArgumentException if none)."""
-        try:
-            if not isinstance(token, str) or not 1 <= len(token) <= 512:
-                raise ValueError(token)
-            raw = token.encode("ascii")
-            if not raw.startswith(_ITERATOR_PREFIX):
-                raise ValueError(token)
-            stream_id, shard, position, issued, name = (
-                base64.b64decode(raw[len(_ITERATOR_PREFIX) :], validate=True).decode().split("/", 4)
-            )
-            return cls(int(stream_id), int(shard), int(position), int(issued) / 1000.0, name)
-        except (ValueError, UnicodeError, binascii.Error):
-            raise AwsError("InvalidArgumentException", "Invalid ShardIterator.") from None
+
+def parse_shard_iterator(iterator: Any) -> ShardIterator:
+    """What a ShardIterator string names; InvalidArgumentException "Invalid ShardIterator." for
+    anything GetShardIterator did not give (GetRecords names no stream but through its iterator)."""
+    try:
+        if not isinstance(iterator, str) or not 1 <= len(iterator) <= 512:
+            raise ValueError(iterator)
+        raw = iterator.encode("ascii")
+        if not raw.startswith(_ITERATOR_PREFIX):
+            raise ValueError(iterator)
+        stream_id, shard, position, issued, name = (
+            base64.b64decode(raw[len(_ITERATOR_PREFIX) :], validate=True).decode().split("/", 4)
+        )
+        return ShardIterator(int(stream_id), int(shard), int(position), int(issued) / 1000.0, name)
+    except (ValueError, UnicodeError, binascii.Error):
+        raise AwsError("InvalidArgumentException", "Invalid ShardIterator.") from None
 
 
 def _amz_time(seconds: float) -> str:
@@ -199,7 +201,7 @@ class ShardReads:
             raise constraint_error(limit, "limit", "Member must have value greater than or equal to 1")
         if limit > MAX_GET_RECORDS:
             raise constraint_error(limit, "limit", "Member must have value less than or equal to 10000")
-        stream_id, shard, position, issued, name = ShardIterator.parse(shard_iterator)
+        stream_id, shard, position, issued, name = parse_shard_iterator(shard_iterator)
         if name != self.name:
             raise AwsError("InvalidArgumentException", "Invalid ShardIterator.")
         now = self._clock()

@@ -28,6 +28,7 @@ from rulebus.kinesis.iterators import (
     MAX_GET_RECORDS,
     MAX_GET_RECORDS_SIZE,
     ShardReads,
+    parse_shard_iterator,
 )
 from rulebus.kinesis.records import (
     MAX_PARTITION_KEY_LENGTH,
@@ -76,6 +77,7 @@ __all__ = [
     "StreamConsumer",
     "delete_stream",
     "open_stream",
+    "parse_shard_iterator",
     "stream_name_from_arn",
     "uniform_shards",
     "validate_stream_name",
@@ -135,6 +137,11 @@ def delete_stream(context: Context, name: str) -> None:
     validate_stream_name(name)
     if not context.store.streams.delete_stream(name):
         raise stream_not_found(context.account, name)
+    context.store.tags.delete_tags(_stream_arn(context, name))
+
+
+def _stream_arn(context: Context, name: str) -> str:
+    return f"arn:aws:kinesis:{context.region}:{context.account}:stream/{name}"
 
 
 class Stream(RecordPuts, ShardReads, Resharding):
@@ -149,7 +156,7 @@ class Stream(RecordPuts, ShardReads, Resharding):
         self._state = StreamState(context.store.streams, context.account, name)
         self._clock = context.clock
         self.name = name
-        self.arn = f"arn:aws:kinesis:{context.region}:{context.account}:stream/{name}"
+        self.arn = _stream_arn(context, name)
 
     def __repr__(self) -> str:
         return f"Stream({self.name!r})"
