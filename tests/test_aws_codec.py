@@ -53,7 +53,9 @@ def _operations(service: str, protocol: str) -> list[OperationModel]:
 
 def _wire_body(service: str, protocol: str, operation: OperationModel, params: Mapping[str, Any]) -> bytes:
     """The body botocore would send for ``params``, prepared as its HTTP layer prepares it."""
-    serialized = create_serializer(protocol, include_validation=False).serialize_to_request(dict(params), operation)
+    serialized = create_serializer(protocol, include_validation=False).serialize_to_request(
+        dict(params), operation
+    )
     request = AWSRequest(
         method=serialized["method"],
         url=f"https://{service}.us-east-1.amazonaws.com/",
@@ -118,7 +120,11 @@ def test_responses_written_by_the_codec_parse_in_botocore_into_the_same_output(
         shape = operation.output_shape
         if shape is not None and shape.event_stream_name:
             continue  # SubscribeToShard's event stream is not this codec's
-        output = {} if shape is None else data.draw(values(shape, nonempty=True, scope=service), label=operation.name)
+        output = (
+            {}
+            if shape is None
+            else data.draw(values(shape, nonempty=True, scope=service), label=operation.name)
+        )
         reply = codec.write(operation, output, "req-1")
         assert reply.status == 200
         assert reply.headers["x-amzn-RequestId"] == "req-1"
@@ -141,7 +147,9 @@ def test_errors_parse_in_botocore_with_their_code_and_message(service: str, prot
 
 def test_sqs_json_errors_carry_the_legacy_code_that_botocore_maps_back_to_the_modeled_class() -> None:
     codec = _codec("sqs", "json")
-    reply = codec.write_error(None, sqs_error("QueueDoesNotExist", "The specified queue does not exist."), "r")
+    reply = codec.write_error(
+        None, sqs_error("QueueDoesNotExist", "The specified queue does not exist."), "r"
+    )
     assert reply.headers["x-amzn-query-error"] == "AWS.SimpleQueueService.NonExistentQueue;Sender"
     parsed = _botocore_reads("json", None, reply.status, reply.headers, reply.body)
     assert parsed["Error"]["Code"] == "AWS.SimpleQueueService.NonExistentQueue"
@@ -152,7 +160,9 @@ def test_sqs_json_errors_carry_the_legacy_code_that_botocore_maps_back_to_the_mo
 
 def test_sqs_query_errors_carry_the_legacy_code() -> None:
     codec = _codec("sqs", "query")
-    error = sqs_error("PurgeQueueInProgress", "Only one PurgeQueue operation on q is allowed every 60 seconds.")
+    error = sqs_error(
+        "PurgeQueueInProgress", "Only one PurgeQueue operation on q is allowed every 60 seconds."
+    )
     reply = codec.write_error(_model("sqs", "query"), error, "r")
     assert reply.status == 403
     parsed = _botocore_reads("query", None, reply.status, reply.headers, reply.body)
@@ -200,7 +210,9 @@ def test_sqs_query_responses_are_aws_xml() -> None:
     assert "<ReceiveMessageResult><Message><MessageId>m</MessageId>" in body
     assert "<Body>a&#xD;\nb &lt;&amp;&gt;</Body>" in body
     assert "<Attribute><Name>SenderId</Name><Value>s</Value></Attribute>" in body
-    assert body.endswith("<ResponseMetadata><RequestId>rid</RequestId></ResponseMetadata></ReceiveMessageResponse>")
+    assert body.endswith(
+        "<ResponseMetadata><RequestId>rid</RequestId></ResponseMetadata></ReceiveMessageResponse>"
+    )
 
 
 def test_sns_query_maps_and_lists() -> None:
@@ -218,7 +230,10 @@ def test_sns_query_maps_and_lists() -> None:
     assert params["MessageAttributes"] == {"color": {"DataType": "String", "StringValue": "red"}}
     listed = model.operation_model("ListTopics")
     xml = _codec("sns", "query").write(listed, {"Topics": [{"TopicArn": "a"}, {"TopicArn": "b"}]}, "r").body
-    assert b"<Topics><member><TopicArn>a</TopicArn></member><member><TopicArn>b</TopicArn></member></Topics>" in xml
+    assert (
+        b"<Topics><member><TopicArn>a</TopicArn></member><member><TopicArn>b</TopicArn></member></Topics>"
+        in xml
+    )
 
 
 def test_an_empty_list_travels_as_the_bare_name() -> None:
@@ -242,9 +257,18 @@ def _kinesis_put_record() -> OperationModel:
         (b"{not json", "The request body is not valid JSON"),
         (b"\xff\xfe", "The request body is not UTF-8"),
         (b"[1]", "START_ARRAY can not be converted to a Structure"),
-        (b'{"StreamName": 5, "Data": "", "PartitionKey": "k"}', "NUMBER_VALUE can not be converted to a String"),
-        (b'{"StreamName": "s", "Data": "%%%", "PartitionKey": "k"}', "Unable to decode the base64 value of 'Data'"),
-        (b'{"StreamName": {}, "Data": "", "PartitionKey": "k"}', "START_OBJECT can not be converted to a String"),
+        (
+            b'{"StreamName": 5, "Data": "", "PartitionKey": "k"}',
+            "NUMBER_VALUE can not be converted to a String",
+        ),
+        (
+            b'{"StreamName": "s", "Data": "%%%", "PartitionKey": "k"}',
+            "Unable to decode the base64 value of 'Data'",
+        ),
+        (
+            b'{"StreamName": {}, "Data": "", "PartitionKey": "k"}',
+            "START_OBJECT can not be converted to a String",
+        ),
     ],
 )
 def test_json_bodies_the_model_refuses_are_serialization_exceptions(body: bytes, message: str) -> None:
@@ -258,7 +282,7 @@ def test_json_wrong_types_for_numbers_booleans_and_timestamps() -> None:
     codec = _codec("kinesis", "json")
     iterator = _model("kinesis", "json").operation_model("GetShardIterator")
     base = b'"StreamName": "s", "ShardId": "shard", "ShardIteratorType": "AT_TIMESTAMP"'
-    with pytest.raises(AwsError, match="STRING_VALUE can not be converted to a Timestamp|Unable to parse"):
+    with pytest.raises(AwsError, match=r"Unable to parse timestamp 'yesterday'"):
         codec.parse(iterator, b"{" + base + b', "Timestamp": "yesterday"}')
     parsed = codec.parse(iterator, b"{" + base + b', "Timestamp": "2026-01-02T03:04:05Z"}')
     assert parsed["Timestamp"].isoformat() == "2026-01-02T03:04:05+00:00"

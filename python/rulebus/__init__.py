@@ -24,6 +24,7 @@ from rulebus._errors import (
     StoreReadOnlyError,
     StoreUnavailableError,
 )
+from rulebus.aws.mock import mock_aws
 from rulebus.broker import Broker
 from rulebus.events.bus import EventBus
 from rulebus.idempotency import Idempotency, IdempotencyInProgressError, idempotent
@@ -59,6 +60,7 @@ __all__ = [
     "Subscription",
     "Topic",
     "idempotent",
+    "mock_aws",
     "test_event_pattern",
 ]
 __version__ = "0.1.0"

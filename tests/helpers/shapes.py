@@ -20,7 +20,9 @@ TEXT = st.text(
 )
 TIMESTAMPS = st.datetimes(
     min_value=datetime.datetime(1971, 1, 1), max_value=datetime.datetime(2100, 1, 1)
-).map(lambda moment: moment.replace(microsecond=moment.microsecond // 1000 * 1000, tzinfo=datetime.timezone.utc))
+).map(
+    lambda moment: moment.replace(microsecond=moment.microsecond // 1000 * 1000, tzinfo=datetime.timezone.utc)
+)
 
 
 _CACHE: dict[tuple[Any, ...], st.SearchStrategy[Any]] = {}
@@ -49,7 +51,9 @@ def _values(shape: Shape, nonempty: bool, scope: str, depth: int) -> st.SearchSt
         assert isinstance(shape, ListShape)
         if depth >= MAX_DEPTH:
             return st.just([])
-        return st.lists(values(shape.member, nonempty, scope, depth + 1), min_size=1 if nonempty else 0, max_size=3)
+        return st.lists(
+            values(shape.member, nonempty, scope, depth + 1), min_size=1 if nonempty else 0, max_size=3
+        )
     if kind == "map":
         assert isinstance(shape, MapShape)
         if depth >= MAX_DEPTH and not nonempty:
@@ -76,7 +80,9 @@ def _values(shape: Shape, nonempty: bool, scope: str, depth: int) -> st.SearchSt
     raise AssertionError(f"no strategy for {kind}")
 
 
-def _structure(shape: StructureShape, nonempty: bool, scope: str, depth: int) -> st.SearchStrategy[dict[str, Any]]:
+def _structure(
+    shape: StructureShape, nonempty: bool, scope: str, depth: int
+) -> st.SearchStrategy[dict[str, Any]]:
     members = shape.members
     required = [name for name in shape.required_members if name in members]
     optional = [name for name in members if name not in required]

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from rulebus import validation
 from rulebus._errors import AwsError
+from rulebus.aws.errors import ServiceNotEmulated
 
 __all__ = [
     "ServiceNotEmulated",
@@ -34,20 +35,6 @@ _WORDING: dict[str, validation.Wording] = {
     "events": validation.EVENTS,
     "kinesis": validation.KINESIS,
 }
-
-
-class ServiceNotEmulated(AwsError):
-    """A request for an AWS service that rulebus does not emulate (``service`` names it)."""
-
-    def __init__(self, service: str, emulated: Sequence[str]) -> None:
-        super().__init__(
-            "NotImplemented",
-            f"rulebus does not emulate the AWS service {service!r}: "
-            f"it emulates {', '.join(emulated)}",
-            sender_fault=True,
-            status=501,
-        )
-        self.service = service
 
 
 def not_emulated(service: str, emulated: Sequence[str]) -> ServiceNotEmulated:

@@ -17,8 +17,8 @@ whichever protocol the request came in.
 
 from __future__ import annotations
 
-import functools
 import json
+import threading
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -37,6 +37,11 @@ __all__ = [
 EMULATED: tuple[str, ...] = ("sqs", "sns", "events", "kinesis", "sts")
 
 SQS_QUERY_MODEL = "sqs-query-2012-11-05.json"
+
+_LOCK = threading.Lock()
+_MODELS: dict[str, ServiceModels] = {}
+# Keyed by id: only the models of _MODELS, which live as long as the process, are looked up.
+_OPERATION_NAMES: dict[int, frozenset[str]] = {}
 
 
 @dataclass(frozen=True)
@@ -76,14 +81,25 @@ class ServiceModels:
         return next(iter(self.by_protocol.values())).api_version
 
 
-@functools.cache
 def _operation_names(model: ServiceModel) -> frozenset[str]:
-    return frozenset(model.operation_names)
+    names = _OPERATION_NAMES.get(id(model))
+    if names is None:
+        names = _OPERATION_NAMES[id(model)] = frozenset(model.operation_names)
+    return names
 
 
-@functools.cache
 def service_models(name: str) -> ServiceModels:
-    """The models of the botocore service ``name`` (cached: a model is parsed once a process)."""
+    """The models of the botocore service ``name`` (a model is parsed once a process)."""
+    models = _MODELS.get(name)
+    if models is None:
+        with _LOCK:
+            models = _MODELS.get(name)
+            if models is None:
+                models = _MODELS[name] = _load(name)
+    return models
+
+
+def _load(name: str) -> ServiceModels:
     data: dict[str, Any] = Loader().load_service_model(name, "service-2")
     current = ServiceModel(data, service_name=name)
     by_protocol: dict[str, ServiceModel] = {_protocol(current): current}
