@@ -50,6 +50,7 @@ T = TypeVar("T")
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 _CREDENTIAL_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE")
 _HANDLER_ID = "rulebus-mock-aws"
+_ROUTING_HEADERS = ("Host", "X-Amz-Target", "Content-Type", "Authorization")
 # botocore's service ids (as ``before-send.<id>.<Operation>`` names them) -> service names.
 _SERVICE_IDS = {"sqs": "sqs", "sns": "sns", "eventbridge": "events", "kinesis": "kinesis", "sts": "sts"}
 
@@ -269,12 +270,12 @@ def _answer(mock: MockAws, request: AWSPreparedRequest, routed: bool) -> AWSResp
     from rulebus.aws.dispatch import HttpRequest
 
     url = urlsplit(request.url)
-    headers = {
-        name: value.decode("latin-1") if isinstance(value, bytes) else str(value)
-        for name, value in request.headers.items()
-    }
-    if not any(name.lower() == "host" for name in headers):
-        headers["Host"] = url.netloc
+    headers = {"Host": url.netloc}
+    # Only what the dispatcher reads: botocore's headers are an email.message, slow to walk whole.
+    for name in _ROUTING_HEADERS:
+        value = request.headers.get(name)
+        if value is not None:
+            headers[name] = value.decode("latin-1") if isinstance(value, bytes) else str(value)
     http = HttpRequest(request.method, url.path or "/", url.query, headers, _body(request.body))
     dispatcher = mock.dispatcher
     if not routed:
