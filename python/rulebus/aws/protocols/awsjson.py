@@ -23,8 +23,10 @@ from rulebus.aws.protocols.base import (
     Reply,
     blob_from_base64,
     blob_to_base64,
-    epoch_seconds,
+    output_member,
+    special_float,
     timestamp_from_wire,
+    timestamp_to_wire,
 )
 from rulebus.aws.protocols.errors import bad_member_type, missing_parameter, serialization_error
 
@@ -210,27 +212,20 @@ def _out_value(shape: Shape, value: Any) -> Any:
         assert isinstance(shape, MapShape)
         return {key: _out_value(shape.value, item) for key, item in value.items() if item is not None}
     if kind == "timestamp":
-        return epoch_seconds(value)
+        return timestamp_to_wire(shape, value, "unixtimestamp")
     if kind == "blob":
         return blob_to_base64(value)
     if kind in ("float", "double"):
-        number = float(value)
-        if math.isnan(number):
-            return "NaN"
-        if math.isinf(number):
-            return "Infinity" if number > 0 else "-Infinity"
-        return value
+        special = special_float(value)
+        return value if special is None else special
     return value
 
 
 def _out_structure(shape: StructureShape, value: Mapping[str, Any]) -> dict[str, Any]:
-    members = shape.members
     written: dict[str, Any] = {}
     for name, item in value.items():
         if item is None:
             continue
-        member = members.get(name)
-        if member is None:
-            raise ValueError(f"{shape.name} has no member {name!r}")
+        member = output_member(shape, name)
         written[member.serialization.get("name", name)] = _out_value(member, item)
     return written

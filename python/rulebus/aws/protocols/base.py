@@ -6,9 +6,11 @@ import base64
 import binascii
 import calendar
 import datetime
+import math
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+from botocore.model import Shape, StructureShape
 from botocore.utils import parse_timestamp
 
 __all__ = [
@@ -17,7 +19,10 @@ __all__ = [
     "blob_to_base64",
     "epoch_seconds",
     "iso8601",
+    "output_member",
+    "special_float",
     "timestamp_from_wire",
+    "timestamp_to_wire",
 ]
 
 
@@ -86,3 +91,29 @@ def blob_to_base64(value: Any) -> str:
     if not isinstance(value, (bytes, bytearray, memoryview)):
         raise TypeError(f"a blob must be bytes, not {type(value).__name__}")
     return base64.b64encode(bytes(value)).decode("ascii")
+
+
+def timestamp_to_wire(shape: Shape, value: Any, default_format: str) -> int | float | str:
+    """A timestamp as the shape's ``timestampFormat`` (else the protocol's default) writes it."""
+    timestamp_format = str(shape.serialization.get("timestampFormat", default_format)).lower()
+    return epoch_seconds(value) if timestamp_format == "unixtimestamp" else iso8601(value)
+
+
+def special_float(value: Any) -> str | None:
+    """How AWS writes a float that has no number literal ("NaN", "Infinity", "-Infinity");
+    None for any other."""
+    number = float(value)
+    if math.isnan(number):
+        return "NaN"
+    if math.isinf(number):
+        return "Infinity" if number > 0 else "-Infinity"
+    return None
+
+
+def output_member(shape: StructureShape, name: str) -> Shape:
+    """The member ``name`` of an output structure; ValueError when it has none (a handler's bug:
+    answered as InternalFailure rather than dropped unseen)."""
+    member = shape.members.get(name)
+    if member is None:
+        raise ValueError(f"{shape.name} has no member {name!r}")
+    return member

@@ -17,7 +17,6 @@ All text is escaped; characters XML 1.0 cannot carry at all become U+FFFD.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -29,9 +28,10 @@ from rulebus.aws.protocols.base import (
     Reply,
     blob_from_base64,
     blob_to_base64,
-    epoch_seconds,
-    iso8601,
+    output_member,
+    special_float,
     timestamp_from_wire,
+    timestamp_to_wire,
 )
 from rulebus.aws.protocols.errors import bad_member_type, missing_parameter
 
@@ -233,13 +233,10 @@ def _escape(text: str) -> str:
 
 
 def _write_members(parts: list[str], shape: StructureShape, value: Mapping[str, Any]) -> None:
-    members = shape.members
     for name, item in value.items():
         if item is None:
             continue
-        member = members.get(name)
-        if member is None:
-            raise ValueError(f"{shape.name} has no member {name!r}")
+        member = output_member(shape, name)
         _write_value(parts, member, _member_key(member, name), item)
 
 
@@ -286,15 +283,10 @@ def _scalar_text(shape: Shape, value: Any) -> str:
     if kind == "boolean":
         return "true" if value else "false"
     if kind == "timestamp":
-        fmt = str(shape.serialization.get("timestampFormat", "iso8601")).lower()
-        return str(epoch_seconds(value)) if fmt == "unixtimestamp" else iso8601(value)
+        return str(timestamp_to_wire(shape, value, "iso8601"))
     if kind == "blob":
         return blob_to_base64(value)
     if kind in ("float", "double"):
-        number = float(value)
-        if math.isnan(number):
-            return "NaN"
-        if math.isinf(number):
-            return "Infinity" if number > 0 else "-Infinity"
-        return repr(value) if isinstance(value, float) else str(value)
+        special = special_float(value)
+        return special if special is not None else repr(value) if isinstance(value, float) else str(value)
     return str(value)
