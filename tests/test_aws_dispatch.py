@@ -123,6 +123,20 @@ def test_query_requests_route_by_version_scope_or_action(dispatcher: Dispatcher)
     ]
 
 
+def test_an_action_two_query_services_have_goes_to_the_one_whose_members_it_names() -> None:
+    handlers = Handlers(
+        {"sqs": {"AddPermission": _record({})}, "sns": {"AddPermission": _record({})}}, load_services=False
+    )
+    dispatcher = Dispatcher(Brokers(), handlers)
+    CALLS.clear()
+    dispatcher(
+        _form("Action=AddPermission&TopicArn=t&Label=l&AWSAccountId.member.1=1&ActionName.member.1=Publish")
+    )
+    dispatcher(_form("Action=AddPermission&QueueUrl=u&Label=l&AWSAccountId.1=1&ActionName.1=SendMessage"))
+    assert [c.service for c in CALLS] == ["sns", "sqs"]
+    assert CALLS[0].params["ActionName"] == ["Publish"] and CALLS[1].params["Actions"] == ["SendMessage"]
+
+
 def test_query_responses_carry_the_request_id_in_header_and_body(dispatcher: Dispatcher) -> None:
     reply = dispatcher(_form("Action=ListQueues&Version=2012-11-05"))
     root = ElementTree.fromstring(reply.body)

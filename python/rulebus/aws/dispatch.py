@@ -41,6 +41,7 @@ from rulebus.aws.protocols.errors import (
     not_emulated,
     unknown_operation,
 )
+from rulebus.aws.protocols.query import member_key
 from rulebus.aws.request import Request
 
 __all__ = ["Dispatcher", "HttpRequest", "Route", "credential_scope"]
@@ -201,17 +202,10 @@ class Dispatcher:
         if not action:
             raise missing_action()
         version = next((value for key, value in reversed(form) if key == "Version"), None)
-        service = named or (self._versions.get(version) if version else None) or self._by_action(action)
+        service = named or (self._versions.get(version) if version else None) or _by_action(action, form)
         if service is None or "query" not in service_models(service).protocols:
             raise unknown_operation("query", service or "", action, modeled=False)
         return Route(service, "query", action, region), form
-
-    def _by_action(self, action: str) -> str | None:
-        for name in EMULATED:
-            models = service_models(name)
-            if "query" in models.protocols and models.operation("query", action) is not None:
-                return name
-        return None
 
     def _operation(self, route: Route) -> OperationModel:
         models = service_models(route.service)
@@ -265,6 +259,26 @@ class Dispatcher:
             status=500,
         )
         return codec.write_error(model, failure, request_id)
+
+
+def _by_action(action: str, form: list[tuple[str, str]]) -> str | None:
+    """The query service that has ``action``; of two that have it (SQS and SNS both have
+    AddPermission and RemovePermission), the one whose required members the form holds."""
+    candidates = []
+    for name in EMULATED:
+        operation = service_models(name).operation("query", action)
+        if operation is not None:
+            candidates.append((name, operation))
+    if len(candidates) > 1:
+        keys = {key.split(".", 1)[0] for key, _ in form}
+        for name, operation in candidates:
+            shape = operation.input_shape
+            if shape is None:
+                continue
+            required = {member_key(shape.members[member], member) for member in shape.required_members}
+            if required <= keys:
+                return name
+    return candidates[0][0] if candidates else None
 
 
 def _store_failure(error: StoreError) -> AwsError:

@@ -35,7 +35,7 @@ from rulebus.aws.protocols.base import (
 )
 from rulebus.aws.protocols.errors import bad_member_type, missing_parameter
 
-__all__ = ["QueryProtocol", "form_tree"]
+__all__ = ["QueryProtocol", "form_tree", "member_key"]
 
 Path = tuple[Any, ...]
 CONTENT_TYPE = "text/xml"
@@ -76,7 +76,7 @@ def _list_element_name(shape: ListShape) -> str | None:
     return None if name is None else str(name)
 
 
-def _member_key(shape: Shape, name: str) -> str:
+def member_key(shape: Shape, name: str) -> str:
     """The key a member travels under inside its structure (botocore's naming rules)."""
     if isinstance(shape, ListShape) and shape.serialization.get("flattened"):
         element = _list_element_name(shape)
@@ -105,12 +105,12 @@ class QueryProtocol:
     def _structure(self, shape: StructureShape, node: _Node, path: Path) -> dict[str, Any]:
         parsed: dict[str, Any] = {}
         for name, member in shape.members.items():
-            child = node.children.get(_member_key(member, name))
+            child = node.children.get(member_key(member, name))
             if child is not None:
                 parsed[name] = self._value(member, child, (*path, name))
         for name in shape.required_members:
             if name not in parsed:
-                raise missing_parameter(self.service, (*path, _member_key(shape.members[name], name)))
+                raise missing_parameter(self.service, (*path, member_key(shape.members[name], name)))
         return parsed
 
     def _value(self, shape: Shape, node: _Node, path: Path) -> Any:
@@ -237,7 +237,7 @@ def _write_members(parts: list[str], shape: StructureShape, value: Mapping[str, 
         if item is None:
             continue
         member = output_member(shape, name)
-        _write_value(parts, member, _member_key(member, name), item)
+        _write_value(parts, member, member_key(member, name), item)
 
 
 def _write_value(parts: list[str], shape: Shape, tag: str, value: Any) -> None:
