@@ -13,7 +13,10 @@ must stay flat (amortised constant or logarithmic in N), on the memory store and
   with N messages received and not yet visible again (N is capped at 100,000: SQS refuses
   receives past 120,000 in flight);
 - get_attributes: the median of 20 GetQueueAttributes calls on a standard queue holding N
-  messages.
+  messages;
+- move task step: the median of 50 steps (``run_message_move_tasks``, one second of the clock
+  apart) of a message move task at 10 messages per second out of a dead-letter queue holding N
+  messages: each step moves 10, whatever N.
 
 Times come from a fake clock for the queues (no message expires or comes due while a case runs)
 and from ``time.perf_counter`` for the measurements. A case whose filling takes longer than
@@ -141,11 +144,30 @@ def get_attributes(broker: rulebus.Broker, clock: Clock, size: int) -> float:
     return _median(samples)
 
 
+def move_task_step(broker: rulebus.Broker, clock: Clock, size: int) -> float:
+    dead = broker.queue("dead")
+    broker.queue("source", redrive_policy={"deadLetterTargetArn": dead.arn, "maxReceiveCount": 1})
+    target = broker.queue("target")
+    _fill(dead, size, fifo=False)
+    broker.start_message_move_task(dead.arn, destination_arn=target.arn, max_number_of_messages_per_second=10)
+    samples = []
+    for _ in range(50):
+        clock.now += 1
+        began = time.perf_counter()
+        broker.run_message_move_tasks()
+        samples.append(time.perf_counter() - began)
+    moved = int(target.get_attributes(["ApproximateNumberOfMessages"])["ApproximateNumberOfMessages"])
+    if moved != min(size, 500):
+        raise SystemExit(f"move task step: {moved} moved, not {min(size, 500)}")
+    return _median(samples)
+
+
 CASES: list[tuple[str, str, Callable[[rulebus.Broker, Clock, int], float]]] = [
     ("fifo send", "µs per message", fifo_send),
     ("fifo receive", "µs, median receive(10)+delete", fifo_receive),
     ("receive, N in flight", "µs, median send+receive+delete", receive_in_flight),
     ("get_attributes", "µs, median call", get_attributes),
+    ("move task step", "µs, median step (10 moved)", move_task_step),
 ]
 
 

@@ -7,7 +7,15 @@ import struct
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rulebus._errors import AwsError
+from rulebus.sns.message_attributes import (
+    attributes_key,
+    attributes_size,
+    plain_attributes,
+    validate_sns_message_attributes,
+)
 from rulebus.sqs.message_attributes import (
     MAX_ATTRIBUTES,
     MAX_NAME_LENGTH,
@@ -377,3 +385,36 @@ def test_md5_of_message_body(body: str, digest: str) -> None:
 
 def test_md5_of_message_body_is_utf8() -> None:
     assert md5_of_message_body("ø€") == hashlib.md5("ø€".encode()).hexdigest()
+
+
+_SNS_NAMES = st.one_of(
+    st.sampled_from(["group", "a.b", "x-y_z", "a..b", ".a", "a.", "AWS.x", "amazon.y", "a b", "é"]),
+    st.just("n" * 256),
+    st.text(alphabet="ab.-_ ", min_size=0, max_size=4),
+)
+_SNS_ATTRIBUTE = st.one_of(
+    st.fixed_dictionaries(
+        {
+            "DataType": st.sampled_from(["String", "Number", "Binary", "String.x", "Number.int", "Str"]),
+            "StringValue": st.one_of(
+                st.sampled_from(["3", "-1.5e3", "1e400", "abc", "", " 7 "]), st.text(max_size=3)
+            ),
+        }
+    ),
+    st.fixed_dictionaries({"DataType": st.just("String"), "StringValue": st.just("v"), "Other": st.just(1)}),
+    st.fixed_dictionaries({"DataType": st.just("Binary"), "BinaryValue": st.just(b"\x00")}),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.dictionaries(_SNS_NAMES, _SNS_ATTRIBUTE, max_size=4))
+def test_the_usual_attributes_check_agrees_with_the_full_validation(attributes: dict[str, Any]) -> None:
+    # plain_attributes answers for the usual attributes and declines the rest (None); where it
+    # answers, it must say what the full validation (and its size and key) would.
+    plain = plain_attributes(attributes)
+    if plain is None:
+        return
+    result, size, key = plain
+    assert result == validate_sns_message_attributes(attributes)
+    assert size == attributes_size(result)
+    assert key == attributes_key(result)

@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import sys
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from helpers.fake_clock import START, FakeClock
 from rulebus import Broker
+from rulebus._core import MemoryQueue
 from rulebus.sqs.attributes import QueueAttributes
 from rulebus.sqs.queue import Queue
 from rulebus.stores.memory.fifo import Window
@@ -393,3 +397,66 @@ def test_a_file_made_by_the_previous_schema_opens_and_keeps_its_state(
         assert counts(broker.queue("plain")) == (0, 4, 0)
     finally:
         broker.close()
+
+
+# ------------------------------------------------------------------------------------------
+# A message move task's step on the memory store: what it asks of the source queue.
+
+
+def _queue_calls(action: Callable[[], object]) -> Counter[str]:
+    """The calls ``action`` makes to the memory store's native queues, by method name (each
+    ``values`` call builds every message of a queue; ``take`` hands out one)."""
+    calls: Counter[str] = Counter()
+
+    def profile(frame: object, event: str, function: object) -> None:
+        if event == "c_call" and isinstance(getattr(function, "__self__", None), MemoryQueue):
+            calls[getattr(function, "__name__", "?")] += 1
+
+    sys.setprofile(profile)
+    try:
+        action()
+    finally:
+        sys.setprofile(None)
+    return calls
+
+
+@pytest.mark.parametrize("size", [1_000, 20_000])
+def test_a_memory_move_task_step_takes_what_it_moves_whatever_the_source_holds(
+    clock: FakeClock, size: int
+) -> None:
+    broker = Broker(clock=clock, background_move_tasks=False)
+    dead = broker.queue("dead")
+    broker.queue("source", redrive_policy={"deadLetterTargetArn": dead.arn, "maxReceiveCount": 1})
+    target = broker.queue("target")
+    for first in range(0, size, 10):
+        dead.send_batch([{"Id": str(n), "MessageBody": f"m{first + n}"} for n in range(10)])
+    received = dead.receive(max_messages=10, visibility_timeout=3600)  # in flight: not moved
+    broker.start_message_move_task(dead.arn, destination_arn=target.arn, max_number_of_messages_per_second=5)
+    for _ in range(3):
+        clock.advance(1)
+        calls = _queue_calls(broker.run_message_move_tasks)
+        # Five moved: five taken from the filing, none listed, the rest never looked at.
+        assert calls["values"] == 0
+        assert calls["take"] == 5
+        assert calls["remove"] == 5
+    moved = [m.body for m in target.receive(max_messages=10)] + [
+        m.body for m in target.receive(max_messages=10)
+    ]
+    assert sorted(moved, key=lambda body: int(body[1:])) == [f"m{n}" for n in range(10, 25)]
+    assert not {m.body for m in received} & set(moved)
+    (task,) = broker.list_message_move_tasks(dead.arn)
+    assert (task["Status"], task["ApproximateNumberOfMessagesMoved"]) == ("RUNNING", 15)
+    assert task["ApproximateNumberOfMessagesToMove"] == size - 10
+
+
+def test_a_memory_move_task_that_fails_leaves_the_message_it_stopped_at(clock: FakeClock) -> None:
+    broker = Broker(clock=clock, background_move_tasks=False)
+    dead = broker.queue("dead")
+    broker.queue("source", redrive_policy={"deadLetterTargetArn": dead.arn, "maxReceiveCount": 1})
+    dead.send("sent straight to the dead-letter queue")  # no source to go back to
+    broker.start_message_move_task(dead.arn)
+    clock.advance(1)
+    broker.run_message_move_tasks()
+    (task,) = broker.list_message_move_tasks(dead.arn)
+    assert task["Status"] == "FAILED"
+    assert [m.body for m in dead.receive()] == ["sent straight to the dead-letter queue"]

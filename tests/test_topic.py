@@ -10,7 +10,10 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rulebus import AwsError, Broker, InvalidFilterPolicyError
+from rulebus.sns import publish
 from rulebus.sns.topic import Topic
 
 START = 1_700_000_000.123
@@ -533,3 +536,39 @@ def test_publishing_from_threads_while_subscriptions_change(broker: Broker) -> N
             [{"Id": str(k), "ReceiptHandle": m.receipt_handle} for k, m in enumerate(messages)]
         )
     assert sorted(bodies) == sorted(f"{w}-{i}" for w in range(4) for i in range(200))
+
+
+def _ids_outcome(check: Callable[[list[dict[str, Any]]], list[str]], entries: list[dict[str, Any]]) -> object:
+    try:
+        return check(entries)
+    except AwsError as error:
+        return (error.code, str(error))
+
+
+# Mostly what passes, so that batches whose every entry is plain but one come up often.
+_ENTRY_IDS = st.one_of(
+    st.text(alphabet="ab_-", min_size=1, max_size=3),
+    st.text(alphabet="ab_-", min_size=1, max_size=3),
+    st.text(alphabet="ab_- @\u00e9", max_size=3),
+    st.sampled_from(["a b", "a  b", " a", "a ", "a\u00e9", ""]),
+    st.just("x" * 81),
+    st.just("y" * 80),
+    st.none(),
+    st.integers(),
+)
+_MESSAGES = st.one_of(
+    st.text(alphabet="mn", max_size=3),
+    st.text(max_size=3),
+    st.just("x" * 140_000),
+    st.just("\u00e9" * 140_000),
+    st.none(),
+    st.integers(),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.fixed_dictionaries({"Id": _ENTRY_IDS, "Message": _MESSAGES}), min_size=1, max_size=10))
+def test_the_usual_batchs_id_check_agrees_with_the_entry_by_entry_one(entries: list[dict[str, Any]]) -> None:
+    # batch_entry_ids checks the usual batch in one pass and falls back to the entry-by-entry
+    # checks otherwise: both must accept and refuse the same batches, with the same error.
+    assert _ids_outcome(publish.batch_entry_ids, entries) == _ids_outcome(publish._checked_ids, entries)

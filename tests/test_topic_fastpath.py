@@ -22,6 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rulebus import AwsError, Broker
 from rulebus._core import FanOut
+from rulebus.sns.envelope import quote
 from rulebus.sns.message_attributes import validate_sns_message_attributes
 from rulebus.sns.routes import SELECTIONS_MAX as _SELECTIONS_MAX
 from rulebus.sns.topic import Subscription
@@ -725,3 +726,11 @@ def test_a_fifo_envelope_is_the_standard_layout_without_signature_and_with_its_s
     assert {key: value for key, value in notification.items() if key != "UnsubscribeURL"} == {
         key: value for key, value in body.items() if key != "UnsubscribeURL"
     }
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",))))
+def test_an_unsubscribe_url_is_quoted_as_python_json_quotes_it(text: str) -> None:
+    # The envelope's one writer quotes the UnsubscribeURL; it must escape as the rest of the
+    # envelope does, which is json.dumps(ensure_ascii=False).
+    assert quote(text) == json.dumps(text, ensure_ascii=False)

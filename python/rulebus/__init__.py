@@ -23,6 +23,7 @@ from rulebus._errors import (
     StoreLockedError,
     StoreReadOnlyError,
     StoreUnavailableError,
+    StoreVersionError,
 )
 from rulebus.aws.mock import mock_aws
 from rulebus.broker import Broker
@@ -56,6 +57,7 @@ __all__ = [
     "StoreLockedError",
     "StoreReadOnlyError",
     "StoreUnavailableError",
+    "StoreVersionError",
     "Stream",
     "Subscription",
     "Topic",

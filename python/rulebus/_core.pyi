@@ -21,6 +21,7 @@ __all__ = [
     "put_plain_many",
     "sns_attributes_tail",
     "sns_confirmation_text",
+    "sns_json_string",
     "sns_notification_head",
     "test_event_pattern",
 ]
@@ -272,6 +273,9 @@ def sns_notification_head(
 def sns_attributes_tail(attributes: Iterable[tuple[str, str, str | bytes]]) -> str:
     """The envelope's text after the UnsubscribeURL: the MessageAttributes member of ``(name,
     DataType, value)`` triples (``bytes`` written in base64), and the closing brace."""
+
+def sns_json_string(text: str) -> str:
+    """``text`` as a JSON string, escaped as the envelope's writer escapes its strings."""
 
 def sns_confirmation_text(
     message_id: str,

@@ -162,6 +162,17 @@ class StoreCorruptError(StoreError):
     """The file is not an SQLite database, or its contents are damaged (malformed)."""
 
 
+class StoreRowCorruptError(StoreCorruptError):
+    """One resource's row in the file cannot be decoded (damaged, or written by another program):
+    that resource is unusable until it is restored or deleted; every other one works. ``table``
+    is the table, ``resource`` what the row is (``"queue 'orders'"``)."""
+
+    def __init__(self, message: str, path: str, table: str, resource: str) -> None:
+        super().__init__(message, path)
+        self.table = table
+        self.resource = resource
+
+
 class StoreFullError(StoreError):
     """The disk, or the store's size limit, is full: the change was not made."""
 
@@ -169,6 +180,17 @@ class StoreFullError(StoreError):
 class StoreUnavailableError(StoreError):
     """The file cannot be opened or read: its directory is missing, it is not accessible, or the
     operating system reported an I/O error."""
+
+
+class StoreVersionError(StoreError):
+    """The file was written by a newer rulebus, whose schema this version does not know: it is
+    left as it is (not read, not changed). ``schema`` is the file's schema version, ``supported``
+    the newest this version reads."""
+
+    def __init__(self, message: str, path: str = "", schema: int = 0, supported: int = 0) -> None:
+        super().__init__(message, path)
+        self.schema = schema
+        self.supported = supported
 
 
 class StoreClosedError(StoreError, RuntimeError):

@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from rulebus import validation
-from rulebus._errors import AwsError, sqs_error
+from rulebus._errors import AwsError, StoreRowCorruptError, sqs_error
 from rulebus.context import Context
 from rulebus.events.archive import Archives
 from rulebus.events.bus import (
@@ -290,7 +290,10 @@ class Broker:
         """Every topic, sorted by name."""
         topics = []
         for name in self._store.topics.topic_names():
-            record = self._store.topics.get_topic(name)
+            try:
+                record = self._store.topics.get_topic(name)
+            except StoreRowCorruptError:
+                continue  # (its row is damaged: using it raises; the listing shows the rest)
             if record is not None:
                 topics.append(self._topic_object(record))
         return topics
@@ -336,7 +339,13 @@ class Broker:
 
     def event_buses(self) -> list[EventBus]:
         """Every event bus, sorted by name."""
-        return [self.event_bus(name) for name in self._store.buses.event_bus_names()]
+        buses = []
+        for name in self._store.buses.event_bus_names():
+            try:
+                buses.append(self.event_bus(name))
+            except StoreRowCorruptError:
+                continue  # (its row is damaged: using it raises; the listing shows the rest)
+        return buses
 
     # ------------------------------------------------------------------ streams
 

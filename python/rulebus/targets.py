@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Union, cast
 
+from rulebus._errors import StoreRowCorruptError
 from rulebus.arn import Arn
 
 if TYPE_CHECKING:
@@ -72,8 +73,12 @@ class Targets:
         return self._queue(name)
 
     def find_queue(self, name: str) -> Queue | None:
-        """The queue ``name``, None if it does not exist."""
-        return self._queue(name) if self._store.queues.get_queue(name) is not None else None
+        """The queue ``name``, None if it does not exist (or if its row in an SQLite file is
+        damaged: a delivery to it fails as to a missing queue, and the others are made)."""
+        try:
+            return self._queue(name) if self._store.queues.get_queue(name) is not None else None
+        except StoreRowCorruptError:
+            return None
 
     def find_topic(self, name: str) -> Topic | None:
         """The topic ``name``, None if it does not exist."""

@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any, Callable, Union
 
 from rulebus import validation
 from rulebus._core import Pattern, RuleSet
-from rulebus._errors import AwsError, InvalidPatternError
+from rulebus._errors import AwsError, InvalidPatternError, StoreRowCorruptError
 from rulebus._errors import constraint_error as _constraint
 from rulebus.arn import Arn, event_bus_name
 from rulebus.arn import queue_name as sqs_queue_name
@@ -1129,7 +1129,10 @@ class EventBus:
             if queue is not None and queue not in blocked:
                 limit = limits.get(queue)
                 if limit is None:
-                    record = self._store.queues.get_queue(queue)
+                    try:
+                        record = self._store.queues.get_queue(queue)
+                    except StoreRowCorruptError:  # the long way, where it fails alone
+                        record = None
                     if record is None or record.attributes.fifo_queue:
                         limit = 0
                     else:
@@ -1218,7 +1221,9 @@ class EventBus:
                 batch.append(message)
         try:
             self._store.queues.put_messages_many(list(batches.items()))
-        except NotFound:  # a queue went away in between: one by one, so the others still get theirs
+        except (NotFound, StoreRowCorruptError):
+            # A queue went away in between (or its row is damaged): one by one, so the others
+            # still get theirs.
             for _, _, _, (rule, target, event, text, ingestion, payload) in prepared:
                 try:
                     self._send(target, payload, event)

@@ -28,7 +28,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from rulebus import validation
-from rulebus._errors import AwsError, constraint_error
+from rulebus._errors import AwsError, StoreLockedError, constraint_error
 from rulebus.arn import stream_name
 from rulebus.stores.base import NotFound
 from rulebus.stores.records import SHARD_END, ShardRecord, StoredRecord, StreamRecord
@@ -1103,18 +1103,25 @@ class StreamConsumer:
             if progressed:
                 idle_since = None
                 continue
-            self._save()
-            if stop_at_end:
-                return
             now = time.monotonic()
             if idle_since is None:
                 idle_since = now
             timeout = 1.0
             if wait_seconds is not None:
-                remaining = idle_since + wait_seconds - now
-                if remaining <= 0:
-                    return
-                timeout = min(timeout, remaining)
+                timeout = min(timeout, idle_since + wait_seconds - now)
+            if stop_at_end:
+                self._save()
+                return
+            # A save while waiting waits for another process's lock no longer than what is left
+            # of the wait (as an SQS long poll does). Still locked, the positions stay unsaved
+            # on this consumer: saved by a later pass, records() call or checkpoint().
+            try:
+                with store.lock_wait(max(timeout, 0.0)):
+                    self._save()
+            except StoreLockedError:
+                pass
+            if timeout <= 0:
+                return
             store.streams.wait_stream(name, since, timeout)
 
     def _yield(self, shard: int, rows: list[StoredRecord]) -> Iterator[dict[str, Any]]:

@@ -25,7 +25,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 from rulebus._core import FanOut
-from rulebus._errors import AwsError
+from rulebus._errors import AwsError, StoreRowCorruptError
 from rulebus.arn import Arn
 from rulebus.delivery import DeliveryLanes
 from rulebus.sns.envelope import Envelope, TopicSigning
@@ -79,14 +79,11 @@ class Sent(NamedTuple):
     group_id: str | None
 
 
-class FanOutPublish(NamedTuple):
-    """One publish as the native fan-out (``Store.put_notifications``) takes it."""
-
-    fan_out: FanOut
-    message_id: str
-    subject: str | None
-    message: str
-    tail: str
+#: One publish as the native fan-out (``Store.put_notifications``) takes it: ``(fan_out,
+#: message_id, subject, message, tail)``. A plain tuple, not a NamedTuple: one is made per publish
+#: on the hottest path, where a NamedTuple's constructor costs as much as the rest of the entry's
+#: bookkeeping; it is unpacked by these names where it is read.
+FanOutPublish = tuple[FanOut, str, str | None, str, str]
 
 
 class FanOutBatch:
@@ -131,14 +128,12 @@ class TopicDelivery:
         start = 0
         while start < len(publishes):
             stored = publishes[start:] if start else publishes
-            done, refused = store.queues.put_notifications(signing, _as_tuples(stored), account, now, sent_at)
+            done, refused = store.queues.put_notifications(signing, stored, account, now, sent_at)
             start += done
             if refused:  # of the last publish stored
                 selection, prepared = batch.selected[start - 1]
-                publish = publishes[start - 1]
-                envelope = Envelope.notification(
-                    signing, publish.message_id, publish.subject, publish.message, sent_at, publish.tail
-                )
+                _, message_id, subject, message, tail = publishes[start - 1]
+                envelope = Envelope.notification(signing, message_id, subject, message, sent_at, tail)
                 deliveries = [
                     Delivery(selection.routes[number], envelope, prepared.message) for number in refused
                 ]
@@ -200,7 +195,7 @@ class TopicDelivery:
                     message_deduplication_id=delivery.envelope.message_id if fifo else None,
                     now=now,
                 )
-            except AwsError:
+            except (AwsError, StoreRowCorruptError):  # (a queue whose row is damaged: as refused)
                 self.attempt(delivery, sent)
                 continue
             batches.append((queue.name, [message]))
@@ -209,7 +204,9 @@ class TopicDelivery:
             return
         try:
             self._store.queues.put_messages_many(batches)
-        except NotFound:  # a queue went away in between: one by one, so the others still get theirs
+        except (NotFound, StoreRowCorruptError):
+            # A queue went away in between (or its row is damaged): one by one, so the others
+            # still get theirs.
             for delivery in stored:
                 self.attempt(delivery, sent)
             return
@@ -221,7 +218,7 @@ class TopicDelivery:
         subscription's dead-letter queue, else is dropped."""
         try:
             self._send(delivery, sent)
-        except AwsError:
+        except (AwsError, StoreRowCorruptError):  # a damaged queue fails its own deliveries only
             self._dead_letter(delivery, sent)
         else:
             delivery.route.counter.add(1)
@@ -258,7 +255,7 @@ class TopicDelivery:
                 self._to_queue(
                     queue, delivery.payload, attributes, delivery.envelope.message_id, sent.group_id
                 )
-            except AwsError:
+            except (AwsError, StoreRowCorruptError):
                 pass
             else:
                 subscription.dead_lettered_count += 1
@@ -326,11 +323,6 @@ class TopicDelivery:
         if arn is None or name is None or not arn.is_in(self._region, self._account):
             raise AwsError("AWS.SimpleQueueService.NonExistentQueue", "The specified queue does not exist.")
         return self._targets.queue(name)
-
-
-def _as_tuples(publishes: list[FanOutPublish]) -> list[tuple[FanOut, str, str | None, str, str]]:
-    """The publishes as the store's signature names them (each is that tuple)."""
-    return publishes  # type: ignore[return-value]  # list is invariant; a FanOutPublish is the tuple
 
 
 def _route_index(delivery: Delivery) -> int:

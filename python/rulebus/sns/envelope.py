@@ -18,10 +18,9 @@ import base64
 import json
 from collections.abc import Mapping
 from datetime import datetime, timezone
-from json.encoder import encode_basestring
 from typing import Any, NamedTuple
 
-from rulebus._core import sns_attributes_tail, sns_notification_head
+from rulebus._core import sns_attributes_tail, sns_json_string, sns_notification_head
 
 __all__ = [
     "Envelope",
@@ -33,8 +32,9 @@ __all__ = [
     "timestamp",
 ]
 
-#: A JSON string as the envelope writes it (non-ASCII kept, control characters escaped).
-quote = encode_basestring
+#: A JSON string as the envelope writes it (non-ASCII kept, control characters escaped): the
+#: native writer's escaping, so an UnsubscribeURL is written as the rest of the envelope is.
+quote = sns_json_string
 
 #: The tail of a notification without message attributes (what ``sns_attributes_tail([])`` writes).
 _NO_ATTRIBUTES_TAIL = sns_attributes_tail([])

@@ -40,6 +40,9 @@ MAX_BATCH_ENTRIES = 10
 MAX_SUBJECT_LENGTH = 99  # "must be less than 100 characters"
 
 _BATCH_ENTRY_ID = re.compile(r"[A-Za-z0-9_-]+")
+# Every id of a batch joined by spaces, each one plain and at most 80 characters: the usual batch
+# checked in one match (batch_entry_ids's fallback finds which id is wrong otherwise).
+_PLAIN_BATCH_IDS = re.compile(r"[A-Za-z0-9_-]{1,80}(?: [A-Za-z0-9_-]{1,80})*")
 # The members of PublishBatchRequestEntry (botocore's SNS model).
 _PUBLISH_BATCH_ENTRY = frozenset(
     (
@@ -180,6 +183,28 @@ def batch_entry_ids(entries: Sequence[Mapping[str, Any]]) -> list[str]:
         raise invalid("The batch request doesn't contain any entries", EMPTY_BATCH)
     if len(entries) > MAX_BATCH_ENTRIES:
         raise invalid("The batch request contains more entries than permissible.", TOO_MANY_ENTRIES)
+    ids: list[Any] = [entry.get("Id") for entry in entries]
+    messages: list[Any] = [entry.get("Message") for entry in entries]
+    # The usual batch (plain distinct ids, ASCII messages), in a few C-level passes: joining
+    # fails on a non-str, and with as many spaces as separators (none inside an id) one match
+    # checks every id.
+    try:
+        joined_ids, joined_messages = " ".join(ids), "".join(messages)
+    except TypeError:
+        joined_ids = joined_messages = ""
+    if (
+        _PLAIN_BATCH_IDS.fullmatch(joined_ids)
+        and joined_ids.count(" ") == len(ids) - 1
+        and joined_messages.isascii()
+        and len(set(ids)) == len(ids)
+        and len(joined_messages) <= MAX_MESSAGE_BYTES
+    ):
+        return ids
+    return _checked_ids(entries)
+
+
+def _checked_ids(entries: Sequence[Mapping[str, Any]]) -> list[str]:
+    """batch_entry_ids's checks one entry at a time: the first that fails raises SNS's error."""
     ids: list[str] = []
     total = 0  # the messages' UTF-8 bytes
     for entry in entries:

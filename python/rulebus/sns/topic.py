@@ -64,7 +64,7 @@ from rulebus.sns.attributes import (
     topic_attributes_from_kwargs,
     validate_topic_name,
 )
-from rulebus.sns.delivery import Delivery, FanOutBatch, FanOutPublish, Sent, TopicDelivery
+from rulebus.sns.delivery import Delivery, FanOutBatch, Sent, TopicDelivery
 from rulebus.sns.envelope import Envelope, TopicSigning, signing_cert_url, timestamp
 from rulebus.sns.errors import invalid
 from rulebus.sns.publish import Prepared, PublishResult, batch_entry_ids, prepare
@@ -539,8 +539,11 @@ class Topic:
             message_group_id,
             message_deduplication_id,
         )
-        (result,) = self._deliver([prepared])
-        return result
+        if self.fifo:
+            (result,) = self._deliver_fifo([prepared])
+            return result
+        (message_id,) = self._deliver([prepared])
+        return PublishResult(message_id)
 
     def publish_batch(self, entries: Sequence[Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
         """PublishBatch: 1-10 entries ``{"Id", "Message", "Subject"?, "MessageStructure"?,
@@ -576,12 +579,16 @@ class Topic:
                 )
                 continue
             accepted.append(entry_id)
-        successful: list[dict[str, Any]] = []
-        for entry_id, result in zip(accepted, self._deliver(prepared)):
-            success = {"Id": entry_id, "MessageId": result.message_id}
-            if result.sequence_number is not None:
-                success["SequenceNumber"] = result.sequence_number
-            successful.append(success)
+        if self.fifo:
+            successful = [
+                {"Id": entry_id, "MessageId": result.message_id, "SequenceNumber": result.sequence_number}
+                for entry_id, result in zip(accepted, self._deliver_fifo(prepared))
+            ]
+        else:
+            successful = [
+                {"Id": entry_id, "MessageId": message_id}
+                for entry_id, message_id in zip(accepted, self._deliver(prepared))
+            ]
         return {"Successful": successful, "Failed": failed}
 
     # ------------------------------------------------------------------ delivery
@@ -597,12 +604,13 @@ class Topic:
         )
         return PublishResult(first_id, sequence_number)
 
-    def _deliver(self, prepared: Sequence[Prepared]) -> list[PublishResult]:
-        """Deliver publishes (one, or a batch's accepted entries, in order; a batch's share one
-        reading of the clock); each one's result. The pipeline: routes from the route plan, a
-        publish the plan selects for chosen there (under the lock, counted), any other evaluated
-        route by route when it is delivered; then each route by its kind (``TopicDelivery``),
-        consecutive publishes to their usual fan-out in one native store call."""
+    def _deliver(self, prepared: Sequence[Prepared]) -> list[str]:
+        """Deliver a standard topic's publishes (one, or a batch's accepted entries, in order; a
+        batch's share one reading of the clock); each one's MessageId. The pipeline: routes from
+        the route plan, a publish the plan selects for chosen there (under the lock, counted), any
+        other evaluated route by route when it is delivered; then each route by its kind
+        (``TopicDelivery``), consecutive publishes to their usual fan-out in one native store
+        call. Nothing is made per publish that the answer does not need: the ids are the answer."""
         now = self._clock()
         sent_at = timestamp(now)
         self._sync()
@@ -617,27 +625,19 @@ class Topic:
                 else plan.select(entry, rules)
                 for entry in prepared
             ]
-        results: list[PublishResult] = []
+        message_ids = [new_message_id() for _ in prepared]
         delivery = self._delivery
         batch = FanOutBatch()
-        for entry, selection in zip(prepared, selections):
-            message_id = new_message_id()
-            result = self._deduplicate(entry, message_id, now) if self.fifo else PublishResult(message_id)
-            results.append(result)
-            if result.message_id != message_id:
-                continue  # a FIFO duplicate: accepted, delivered to nobody
-            if selection is not None and selection.fan_out is not None:
-                tail = plan.tail(entry)
-                batch.publishes.append(
-                    FanOutPublish(selection.fan_out, message_id, entry.subject, entry.message, tail)
-                )
+        for entry, selection, message_id in zip(prepared, selections, message_ids):
+            if selection is not None and (fan_out := selection.fan_out) is not None:
+                batch.publishes.append((fan_out, message_id, entry.subject, entry.message, plan.tail(entry)))
                 batch.selected.append((selection, entry))
                 continue
             if batch.publishes:  # stored first: every queue receives the publishes in order
                 delivery.put_fan_outs(batch, plan.signing, now, sent_at)
                 batch = FanOutBatch()
             if selection is None:
-                deliveries = self._evaluated(entry, result, sent_at)
+                deliveries = self._evaluated(entry, message_id, None, sent_at)
             else:
                 envelope = Envelope.notification(
                     plan.signing, message_id, entry.subject, entry.message, sent_at, plan.tail(entry)
@@ -646,9 +646,26 @@ class Topic:
             delivery.deliver(deliveries, Sent(entry.sent_attributes, entry.group_id), now)
         if batch.publishes:
             delivery.put_fan_outs(batch, plan.signing, now, sent_at)
+        return message_ids
+
+    def _deliver_fifo(self, prepared: Sequence[Prepared]) -> list[PublishResult]:
+        """Deliver a FIFO topic's publishes in order (sharing one reading of the clock): each is
+        deduplicated, numbered and evaluated route by route; each one's result."""
+        now = self._clock()
+        sent_at = timestamp(now)
+        results: list[PublishResult] = []
+        for entry in prepared:
+            message_id = new_message_id()
+            result = self._deduplicate(entry, message_id, now)
+            results.append(result)
+            if result.message_id == message_id:  # else a duplicate: accepted, delivered to nobody
+                deliveries = self._evaluated(entry, message_id, result.sequence_number, sent_at)
+                self._delivery.deliver(deliveries, Sent(entry.sent_attributes, entry.group_id), now)
         return results
 
-    def _evaluated(self, prepared: Prepared, result: PublishResult, sent_at: str) -> list[Delivery]:
+    def _evaluated(
+        self, prepared: Prepared, message_id: str, sequence_number: str | None, sent_at: str
+    ) -> list[Delivery]:
         """A publish the plan does not select (FIFO topics, MessageStructure, MessageGroupId,
         Python callables subscribed), route by route as the subscriptions are now: a callable
         delivered earlier may have changed them."""
@@ -656,14 +673,13 @@ class Topic:
         with self._sync_lock:
             plan = self._current_plan()
         tail = plan.tail(prepared)
-        sequence_number = result.sequence_number
         envelopes: dict[str, Envelope] = {}  # one per message: MessageStructure gives several
         deliveries = []
         for route, message in list(plan.evaluate(prepared, self._rules)):
             envelope = envelopes.get(message)
             if envelope is None:
                 envelope = envelopes[message] = Envelope.notification(
-                    plan.signing, result.message_id, prepared.subject, message, sent_at, tail, sequence_number
+                    plan.signing, message_id, prepared.subject, message, sent_at, tail, sequence_number
                 )
             deliveries.append(Delivery(route, envelope, message))
         return deliveries

@@ -21,7 +21,7 @@ import re
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from rulebus import validation
 from rulebus._errors import AwsError, StoreLockedError, sqs_error
@@ -47,6 +47,7 @@ from rulebus.stores.records import (
     DeleteResult,
     InFlightLimitReached,
     QueueRecord,
+    ReceivedMessage,
     StoredMessage,
 )
 from rulebus.stores.semantics import is_plain_body, plain_message, queue_name_from_arn
@@ -96,6 +97,9 @@ _OVER_LIMIT_MESSAGE = (
 # Long polls re-check at least this often (real seconds), so that a delay or a visibility timeout
 # that ends during the wait is seen even if nothing else changes.
 _LONG_POLL_SLICE = 1.0
+# How long a step of an asyncio long poll waits for another process's lock before it counts as
+# finding nothing (and the poll awaits the store's change signal again).
+_ASYNC_LOCK_WAIT = 0.05
 
 _BATCH_ENTRY_ID = re.compile(r"[A-Za-z0-9_-]{1,80}")
 # The members of each batch entry shape (botocore's SQS model); others are refused.
@@ -225,6 +229,18 @@ class SendResult:
     md5_of_message_body: str
     md5_of_message_attributes: str | None = None
     sequence_number: str | None = None  # FIFO queues only
+
+
+class _ReceiveCall(NamedTuple):
+    """A ReceiveMessage call that passed its checks, as each of its steps needs it."""
+
+    max_messages: int
+    wait: int  # seconds of long poll (0: a short poll)
+    visibility_timeout: int
+    attempt: str | None  # a FIFO queue's ReceiveRequestAttemptId
+    limit: int | None  # the in-flight limit of a standard queue
+    system_names: tuple[str, ...]
+    message_attribute_names: Sequence[str] | None
 
 
 @dataclass(frozen=True)
@@ -726,6 +742,69 @@ class Queue:
         ordinary receive. A standard queue with :data:`MAX_IN_FLIGHT_MESSAGES` in flight refuses
         a short poll with OverLimit and returns nothing to a long poll.
         """
+        call = self._receive_call(
+            max_messages,
+            wait_seconds,
+            visibility_timeout,
+            attribute_names,
+            message_attribute_names,
+            receive_request_attempt_id,
+        )
+        wait = call.wait
+        deadline = time.monotonic() + wait
+        remaining = float(wait)
+        while True:
+            since = self._store.version() if wait else 0  # only a long poll waits on it
+            received = self._receive_step(call, remaining)
+            remaining = deadline - time.monotonic()
+            if received or remaining <= 0:
+                break
+            self._store.wait(since, min(remaining, _LONG_POLL_SLICE))
+        return self._received(call, received)
+
+    async def receive_async(
+        self,
+        max_messages: int = 1,
+        wait_seconds: int | None = None,
+        visibility_timeout: int | None = None,
+        attribute_names: Sequence[str] | None = None,
+        message_attribute_names: Sequence[str] | None = None,
+        receive_request_attempt_id: str | None = None,
+    ) -> list[Message]:
+        """:meth:`receive` for asyncio: a long poll awaits the store's change signal instead of
+        holding a thread, so one event loop serves any number of waiting receives. Each step
+        waits at most :data:`_ASYNC_LOCK_WAIT` for another process's lock (then finds nothing
+        and awaits again), so the loop is never held for long."""
+        call = self._receive_call(
+            max_messages,
+            wait_seconds,
+            visibility_timeout,
+            attribute_names,
+            message_attribute_names,
+            receive_request_attempt_id,
+        )
+        wait = call.wait
+        deadline = time.monotonic() + wait
+        remaining = float(wait)
+        while True:
+            since = self._store.version() if wait else 0
+            received = self._receive_step(call, min(remaining, _ASYNC_LOCK_WAIT))
+            remaining = deadline - time.monotonic()
+            if received or remaining <= 0:
+                break
+            await self._store.wait_async(since, min(remaining, _LONG_POLL_SLICE))
+        return self._received(call, received)
+
+    def _receive_call(
+        self,
+        max_messages: int,
+        wait_seconds: int | None,
+        visibility_timeout: int | None,
+        attribute_names: Sequence[str] | None,
+        message_attribute_names: Sequence[str] | None,
+        receive_request_attempt_id: str | None,
+    ) -> _ReceiveCall:
+        """ReceiveMessage's checks, and what its steps need."""
         _check_int(
             "MaxNumberOfMessages",
             max_messages,
@@ -757,32 +836,40 @@ class Queue:
         # The in-flight limit (MAX_IN_FLIGHT_MESSAGES) applies to standard queues; the store checks it in the
         # receive: at the limit a short poll is refused and a long poll finds nothing.
         limit = None if attributes.fifo_queue else MAX_IN_FLIGHT_MESSAGES
-        deadline = time.monotonic() + wait
-        remaining = float(wait)
-        while True:
-            since = self._store.version() if wait else 0  # only a long poll waits on it
-            try:
-                # A long poll waits for another process's lock no longer than its own wait: at
-                # its deadline it returns empty, as if nothing had arrived. A short poll waits
-                # the store's busy timeout, then raises StoreLockedError.
-                with self._store.lock_wait(remaining) if wait else contextlib.nullcontext():
-                    received = self._store.queues.receive(
-                        self.name, max_messages, self._now(), timeout, attempt, limit
-                    )
-            except InFlightLimitReached:
-                if not wait:
-                    raise _error(OVER_LIMIT, _OVER_LIMIT_MESSAGE) from None
-                received = []
-            except StoreLockedError:
-                if not wait:
-                    raise
-                received = []
-            except NotFound:
-                raise queue_does_not_exist() from None
-            remaining = deadline - time.monotonic()
-            if received or remaining <= 0:
-                break
-            self._store.wait(since, min(remaining, _LONG_POLL_SLICE))
+        return _ReceiveCall(
+            max_messages, wait, timeout, attempt, limit, system_names, message_attribute_names
+        )
+
+    def _receive_step(self, call: _ReceiveCall, lock_wait: float) -> list[ReceivedMessage]:
+        """One look for visible messages (taking them); empty when a long poll should wait on."""
+        wait = call.wait
+        try:
+            # A long poll waits for another process's lock no longer than ``lock_wait``: then it
+            # finds nothing, as if nothing had arrived. A short poll waits the store's busy
+            # timeout, then raises StoreLockedError.
+            with self._store.lock_wait(lock_wait) if wait else contextlib.nullcontext():
+                return self._store.queues.receive(
+                    self.name,
+                    call.max_messages,
+                    self._now(),
+                    call.visibility_timeout,
+                    call.attempt,
+                    call.limit,
+                )
+        except InFlightLimitReached:
+            if not wait:
+                raise _error(OVER_LIMIT, _OVER_LIMIT_MESSAGE) from None
+            return []
+        except StoreLockedError:
+            if not wait:
+                raise
+            return []
+        except NotFound:
+            raise queue_does_not_exist() from None
+
+    def _received(self, call: _ReceiveCall, received: list[ReceivedMessage]) -> list[Message]:
+        """ReceiveMessage's answer: the messages with the attributes the call asked for."""
+        system_names, message_attribute_names = call.system_names, call.message_attribute_names
         if not system_names and not message_attribute_names:
             # The usual receive asks for no attributes: nothing to choose per message.
             return [

@@ -18,12 +18,14 @@ faster path (the memory store's native fan-out does) as long as the result is th
 
 from __future__ import annotations
 
+import asyncio
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 
 from rulebus._core import FanOut, StoredMessage, sns_notification_head
-from rulebus._errors import NotFound, RulebusError
+from rulebus._errors import NotFound, RulebusError, StoreRowCorruptError
 from rulebus.sqs.attributes import QueueAttributes
 from rulebus.stores.records import (
     ArchivedEvent,
@@ -47,6 +49,11 @@ from rulebus.stores.records import (
     TopicRecord,
 )
 from rulebus.stores.semantics import is_plain_body, plain_message
+
+# The pauses of the default asyncio wait: short at first (a change is often near), growing to a
+# tenth of a second so that idle waiters cost little.
+_ASYNC_POLL_FIRST = 0.005
+_ASYNC_POLL_MAX = 0.1
 
 __all__ = [
     "BusStore",
@@ -169,7 +176,10 @@ class QueueStore(ABC):
             if wrap is not None:
                 body = wrap[0] + body + wrap[1]
             if queue not in records:
-                records[queue] = self.get_queue(queue)
+                try:
+                    records[queue] = self.get_queue(queue)
+                except StoreRowCorruptError:  # refused: the long way fails that delivery alone
+                    records[queue] = None
             record = records[queue]
             if record is None or record.attributes.fifo_queue:
                 refused.append(index)
@@ -182,7 +192,7 @@ class QueueStore(ABC):
         if batches:
             try:
                 self.put_messages_many(batches)
-            except NotFound:  # a queue went away in between: none stored, all refused
+            except (NotFound, StoreRowCorruptError):  # a queue went away in between: all refused
                 return list(range(len(deliveries)))
         return refused
 
@@ -700,6 +710,20 @@ class Store(ABC):
     def wait(self, since: int, timeout: float) -> None:
         """Block for at most ``timeout`` real seconds, returning early once :meth:`version`
         differs from ``since``. Spurious early returns are allowed."""
+
+    async def wait_async(self, since: int, timeout: float) -> None:
+        """:meth:`wait` for asyncio: return within ``timeout`` real seconds, early once
+        :meth:`version` differs from ``since``, without holding a thread. This default looks
+        at :meth:`version` with growing pauses (a store whose changes may come from another
+        process cannot be told of them); a store that can signal its own changes overrides it."""
+        deadline = time.monotonic() + timeout
+        pause = _ASYNC_POLL_FIRST
+        while self.version() == since:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            await asyncio.sleep(min(pause, remaining))
+            pause = min(pause * 2, _ASYNC_POLL_MAX)
 
     def lock_wait(self, seconds: float) -> AbstractContextManager[None]:
         """Within the block, this thread waits at most ``seconds`` (never longer than the store's

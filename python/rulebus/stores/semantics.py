@@ -392,12 +392,15 @@ def step_moves(
 ) -> MoveTaskRecord:
     """One step of a RUNNING task, whatever the store: ``candidates`` are the source's visible
     messages, oldest first; ``target_is_fifo(name)`` is None for a missing queue; ``move(old, new,
-    target, fifo)`` removes ``old`` from the source and enqueues ``new`` on ``target``."""
+    target, fifo)`` removes ``old`` from the source and enqueues ``new`` on ``target``. No
+    candidate is asked for beyond the step's budget (a store may take them one at a time)."""
     window, budget = move_budget(task, now)
     moved = 0
     failed = False
-    for message in candidates:
-        if moved >= budget:
+    remaining = iter(candidates)
+    while moved < budget:
+        message = next(remaining, None)
+        if message is None:
             break
         # Without a DestinationArn each message goes back where it was dead-lettered from; one
         # that never was (sent straight to the DLQ) has nowhere to go, like a deleted queue.

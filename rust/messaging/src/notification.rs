@@ -163,6 +163,15 @@ pub enum AttributeValue<'a> {
 /// One message attribute: its name, its DataType and its value.
 pub type Attribute<'a> = (&'a str, &'a str, AttributeValue<'a>);
 
+/// `text` as a JSON string, escaped as the rest of the envelope is: what a subscription's
+/// UnsubscribeURL is written as between a notification's head and its attributes tail.
+#[must_use]
+pub fn json_string(text: &str) -> String {
+    let mut out = String::with_capacity(quoted_len(text));
+    quote(&mut out, text);
+    out
+}
+
 /// The envelope's text after the UnsubscribeURL's value: the MessageAttributes member, if there
 /// are attributes (each `{"Type","Value"}` on one compact line, in the order given), and the
 /// closing brace.
@@ -310,6 +319,12 @@ mod tests {
         // A FIFO head's members are escaped as any other's.
         let odd = Notification { sequence_number: Some("1\"\u{7f}é"), ..standard }.head();
         assert!(odd.contains("\"SequenceNumber\" : \"1\\\"\u{7f}é\",\n"));
+    }
+
+    #[test]
+    fn json_string_escapes_as_the_envelope_does() {
+        assert_eq!(json_string("https://sns/?a=1&b=2"), r#""https://sns/?a=1&b=2""#);
+        assert_eq!(json_string("q\"\\\n\u{1}é"), r#""q\"\\\n\u0001é""#);
     }
 
     #[test]

@@ -790,6 +790,14 @@ fn sns_attributes_tail(
     Ok(rulebus_messaging::notification::attributes_tail(&members))
 }
 
+/// ``text`` as a JSON string, escaped as the envelope's writer escapes its strings (non-ASCII
+/// kept, quotes, backslashes and control characters escaped): a subscription's UnsubscribeURL as
+/// it goes between a notification's head and tail.
+#[pyfunction]
+fn sns_json_string(text: &str) -> String {
+    rulebus_messaging::notification::json_string(text)
+}
+
 /// An SNS SubscriptionConfirmation's whole text, its placeholder signature included (see
 /// `rulebus_messaging::notification::Confirmation`).
 #[pyfunction]
@@ -825,6 +833,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(test_event_pattern, m)?)?;
     m.add_function(wrap_pyfunction!(sns_notification_head, m)?)?;
     m.add_function(wrap_pyfunction!(sns_attributes_tail, m)?)?;
+    m.add_function(wrap_pyfunction!(sns_json_string, m)?)?;
     m.add_function(wrap_pyfunction!(sns_confirmation_text, m)?)?;
     queue::register(m)?;
     fan_out::register(m)?;

@@ -34,3 +34,6 @@ class MemoryStore(Store):
 
     def wait(self, since: int, timeout: float) -> None:
         self._changes.wait(since, timeout)
+
+    async def wait_async(self, since: int, timeout: float) -> None:
+        await self._changes.wait_async(since, timeout)

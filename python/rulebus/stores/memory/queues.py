@@ -392,10 +392,8 @@ class MemoryQueueStore(QueueStore):
             for task in self._move_tasks.values():
                 if task.source_arn == record.source_arn and task.status in ACTIVE_MOVE_TASK_STATUSES:
                     return False
-            now = record.started_timestamp
-            cutoff = expiry_cutoff(source.record, now)
-            messages = source.values()
-            visible = sum(1 for m in messages if cutoff < m.sent_timestamp and m.visible_at <= now)
+            # Read from the queue's filing (after expiry and promotion), not message by message.
+            visible = source.counts(record.started_timestamp)[0]
             self._move_tasks[record.task_id] = replace(record, approximate_number_of_messages_to_move=visible)
             return True
 
@@ -438,20 +436,29 @@ class MemoryQueueStore(QueueStore):
             return target.record.attributes.fifo_queue if target is not None else None
 
         groups = self._beside[source.record.name].groups
+        held: list[StoredMessage] = []  # the message taken and not moved yet
 
         def move(old: StoredMessage, new: StoredMessage, target: str, fifo: bool) -> None:
+            held.clear()
             source.remove(old.message_id)
             if groups is not None:
                 groups.touch(old.message_group_id)
             self._add(self._queues[target], new, now)
             self._bump()
 
-        visible = [m for m in source.values() if m.visible_at <= now]
-        return step_moves(
-            task,
-            now,
-            visible,
-            target_is_fifo,
-            move,
-            lambda: any(m.visible_at <= now for m in source.values()),
+        # The visible messages, oldest first, taken one at a time from the queue's filing: a
+        # step costs what it moves, however many the source holds. A message taken is out of
+        # the filing until moved (removed) or filed again below.
+        source.promote(now)
+
+        def candidates() -> Iterator[StoredMessage]:
+            while (message := source.take(now)) is not None:
+                held[:] = [message]
+                yield message
+
+        stepped = step_moves(
+            task, now, candidates(), target_is_fifo, move, lambda: source.counts(now)[0] > 0
         )
+        for message in held:  # taken, not moved: the step stopped at it
+            source.update(message, now)
+        return stepped

@@ -10,14 +10,14 @@ from contextlib import AbstractContextManager
 from rulebus.stores.base import InvalidStoreURL, Store
 from rulebus.stores.sqlite.buses import SQLiteBusStore
 from rulebus.stores.sqlite.connection import DEFAULT_BUSY_TIMEOUT, Connections
-from rulebus.stores.sqlite.corrupt import CorruptMessage, corrupt_messages
+from rulebus.stores.sqlite.corrupt import CorruptMessage, CorruptRow, corrupt_messages, corrupt_rows
 from rulebus.stores.sqlite.idempotency import SQLiteIdempotencyStore
 from rulebus.stores.sqlite.queues import SQLiteQueueStore
 from rulebus.stores.sqlite.schema import create_schema
 from rulebus.stores.sqlite.streams import SQLiteStreamStore
 from rulebus.stores.sqlite.topics import SQLiteTopicStore
 
-__all__ = ["IN_MEMORY_REFUSED", "CorruptMessage", "SQLiteStore"]
+__all__ = ["IN_MEMORY_REFUSED", "CorruptMessage", "CorruptRow", "SQLiteStore"]
 
 #: Why an SQLite store needs a file: SQLite gives each connection (here, each thread) its own
 #: private in-memory database, so threads would not see each other's queues.
@@ -53,7 +53,7 @@ class SQLiteStore(Store):
             raise InvalidStoreURL(IN_MEMORY_REFUSED)
         connections = Connections(path, busy_timeout, max_size)
         try:
-            create_schema(connections.connection())
+            create_schema(connections.connection(), connections.path)
         except BaseException:
             connections.close()  # a file that cannot be opened keeps nothing open
             raise
@@ -89,6 +89,15 @@ class SQLiteStore(Store):
         """The message rows a receive (or a move task) could not decode and set aside, oldest
         first; each was logged as a warning on the ``rulebus.stores.sqlite`` logger."""
         return corrupt_messages(self._connections.connection())
+
+    def corrupt_rows(self) -> list[CorruptRow]:
+        """Every row that could not be decoded and was set aside so that the rest of its
+        resource works: messages (also listed by :meth:`corrupt_messages`), subscriptions, rules,
+        targets and stream records, in the order found; each was logged as a warning on the
+        ``rulebus.stores.sqlite`` logger. A damaged row that is a resource itself (a queue, a
+        topic, a stream or one of its shards, a bus, an archive, a replay, an idempotency key)
+        stays where it is: using that resource raises :class:`~rulebus.StoreCorruptError`."""
+        return corrupt_rows(self._connections.connection())
 
     def lock_wait(self, seconds: float) -> AbstractContextManager[None]:
         return self._connections.lock_wait(seconds)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import astuple, fields
-from typing import Any
+from typing import Any, TypeVar
 
 from rulebus.stores.base import BusStore, NotFound
 from rulebus.stores.records import (
@@ -21,8 +21,25 @@ from rulebus.stores.records import (
 )
 from rulebus.stores.semantics import utf8_size
 from rulebus.stores.sqlite.connection import Connections
+from rulebus.stores.sqlite.corrupt import (
+    DECODE_ERRORS,
+    damaged,
+    decode_members,
+    integer,
+    json_object,
+    logger,
+    number,
+    optional_json_object,
+    optional_text,
+    set_aside_row,
+    text,
+)
 
 __all__ = ["SQLiteBusStore"]
+
+_R = TypeVar("_R")
+_ARCHIVE_REMEDY = "delete the archive (EventBus.delete_archive, which deletes its events too)"
+_REPLAY_REMEDY = "delete its row from the 'replays' table (a replay's row is its history only)"
 
 
 # Columns in the records' field order, so a row and a record convert positionally.
@@ -40,8 +57,71 @@ def _replay_row(record: ReplayRecord) -> tuple[object, ...]:
 
 def _replay_from_row(row: Sequence[Any]) -> ReplayRecord:
     values = list(row)
-    values[_FILTER_ARNS] = tuple(json.loads(values[_FILTER_ARNS]))
+    arns = json.loads(text(values[_FILTER_ARNS], "filter_arns"))
+    if not isinstance(arns, list):
+        raise TypeError(f"filter_arns is JSON {type(arns).__name__}, not a list")
+    values[_FILTER_ARNS] = tuple(text(arn, "filter_arns") for arn in arns)
+    for column in ("name", "archive", "bus", "state"):
+        text(values[_REPLAY_INDEX[column]], column)
+    for column in ("event_start_time", "event_end_time", "replay_start_time"):
+        number(values[_REPLAY_INDEX[column]], column)
+    for column in ("replayed", "total"):
+        integer(values[_REPLAY_INDEX[column]], column)
     return ReplayRecord(*values)
+
+
+_REPLAY_INDEX = {f.name: index for index, f in enumerate(fields(ReplayRecord))}
+
+
+# Decoding each table's rows: DECODE_ERRORS when a row cannot be decoded.
+
+
+def _bus_from_row(row: Sequence[Any]) -> EventBusRecord:
+    return EventBusRecord(
+        text(row[0], "name"), number(row[1], "creation_time"), optional_text(row[2], "description")
+    )
+
+
+def _rule_from_row(row: Sequence[Any]) -> RuleRecord:
+    bus, name, event_pattern, schedule_expression, state, description, creation_time = row
+    return RuleRecord(
+        text(bus, "bus"),
+        text(name, "name"),
+        optional_json_object(event_pattern, "event_pattern"),
+        optional_text(schedule_expression, "schedule_expression"),
+        text(state, "state"),
+        optional_text(description, "description"),
+        number(creation_time, "creation_time"),
+    )
+
+
+def _target_from_row(row: Sequence[Any]) -> TargetRecord:
+    bus, rule, target_id, target = row
+    text(json_object(target, "target").get("Arn"), "target's Arn")
+    return TargetRecord(text(bus, "bus"), text(rule, "rule"), text(target_id, "target_id"), target)
+
+
+def _archive_from_row(row: Sequence[Any]) -> ArchiveRecord:
+    name, bus, event_pattern, retention_days, description, state, creation_time, *counts = row
+    for value, column in zip(counts, ("event_count", "size_bytes")):
+        integer(value, column)
+    return ArchiveRecord(
+        text(name, "name"),
+        text(bus, "bus"),
+        optional_json_object(event_pattern, "event_pattern"),
+        integer(retention_days, "retention_days"),
+        optional_text(description, "description"),
+        text(state, "state"),
+        number(creation_time, "creation_time"),
+    )
+
+
+def _decodes(decode: Callable[[Sequence[Any]], object], row: Sequence[Any]) -> bool:
+    try:
+        decode(row)
+    except DECODE_ERRORS:
+        return False
+    return True
 
 
 class SQLiteBusStore(BusStore):
@@ -52,6 +132,29 @@ class SQLiteBusStore(BusStore):
     def __init__(self, connections: Connections) -> None:
         self._connection = connections.connection
         self._transaction = connections.transaction
+        self._path = connections.path
+
+    def _resource(
+        self, decode: Callable[[Sequence[Any]], _R], row: Sequence[Any], table: str, kind: str, remedy: str
+    ) -> _R:
+        """The record of a resource's row, or StoreRowCorruptError naming it."""
+        try:
+            return decode(row)
+        except DECODE_ERRORS as error:
+            raise damaged(self._path, table, f"{kind} {row[0]!r}", error, remedy) from error
+
+    def _listed(
+        self, decode: Callable[[Sequence[Any]], _R], rows: Sequence[Sequence[Any]], table: str
+    ) -> list[_R]:
+        """A listing's records: a row that cannot be decoded is left out (with a warning), so the
+        listing, and everything that reads it, works; the resource itself raises when used."""
+        records: list[_R] = []
+        for row in rows:
+            try:
+                records.append(decode(row))
+            except DECODE_ERRORS as error:
+                logger.warning("%s row %r cannot be decoded (%s): left out", table, row[0], error)
+        return records
 
     @staticmethod
     def _version(connection: sqlite3.Connection, bus: str) -> int:
@@ -100,7 +203,10 @@ class SQLiteBusStore(BusStore):
 
     def get_event_bus(self, name: str) -> EventBusRecord | None:
         row = self._select_named("event_buses", "name, creation_time, description", name)
-        return EventBusRecord(*row) if row is not None else None
+        if row is None:
+            return None
+        remedy = "delete the bus (Broker.delete_event_bus, which deletes its rules too) and create it again"
+        return self._resource(_bus_from_row, row, "event_buses", "event bus", remedy)
 
     def delete_event_bus(self, name: str) -> None:
         with self._transaction() as connection:
@@ -115,17 +221,32 @@ class SQLiteBusStore(BusStore):
 
     # ------------------------------------------------------------------ rules and targets
 
-    @staticmethod
-    def _load_rule(connection: sqlite3.Connection, bus: str, name: str) -> RuleRecord | None:
+    def _load_rule(
+        self, connection: sqlite3.Connection, bus: str, name: str, writing: bool = True
+    ) -> RuleRecord | None:
+        """The rule, or None. A row that cannot be decoded is set aside (inside the caller's
+        write transaction) and the bus's rules version moved; outside one (``writing`` False)
+        the read is made again in a write transaction of its own."""
         row = connection.execute(
-            f"SELECT {_RULE_COLUMNS} FROM rules WHERE bus = ? AND name = ?", (bus, name)
+            f"SELECT seq, {_RULE_COLUMNS} FROM rules WHERE bus = ? AND name = ?", (bus, name)
         ).fetchone()
-        return RuleRecord(*row) if row is not None else None
+        if row is None:
+            return None
+        try:
+            return _rule_from_row(row[1:])
+        except DECODE_ERRORS as error:
+            if not writing:
+                with self._transaction() as connection:
+                    return self._load_rule(connection, bus, name)
+            if set_aside_row(connection, "rules", "seq = ?", (row[0],), bus, name, error):
+                self._bump_rules(connection, bus)
+            return None
 
     def put_rule(self, record: RuleRecord) -> RuleRecord:
         with self._transaction() as connection:
             if self._version(connection, record.bus) == -1:
                 raise NotFound("bus", record.bus)
+            self._load_rule(connection, record.bus, record.name)  # a damaged one set aside first
             # The upsert keeps the row (so its seq: creation order) and its first creation_time.
             connection.execute(
                 f"INSERT INTO rules ({_RULE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) "
@@ -140,7 +261,7 @@ class SQLiteBusStore(BusStore):
             return stored
 
     def get_rule(self, bus: str, name: str) -> RuleRecord | None:
-        return self._load_rule(self._connection(), bus, name)
+        return self._load_rule(self._connection(), bus, name, writing=False)
 
     def delete_rule(self, bus: str, name: str) -> DeleteRuleResult:
         with self._transaction() as connection:
@@ -155,17 +276,40 @@ class SQLiteBusStore(BusStore):
             return DeleteRuleResult.DELETED
 
     def rules(self, bus: str) -> tuple[int, list[RuleRecord], list[TargetRecord]]:
-        with self._transaction("BEGIN") as connection:  # one snapshot: version, rules, targets agree
-            version = self._version(connection, bus)
-            if version == -1:
-                return -1, [], []
-            rules = connection.execute(
-                f"SELECT {_RULE_COLUMNS} FROM rules WHERE bus = ? ORDER BY seq", (bus,)
-            ).fetchall()
-            targets = connection.execute(
-                "SELECT bus, rule, target_id, target FROM targets WHERE bus = ? ORDER BY seq", (bus,)
-            ).fetchall()
-            return version, [RuleRecord(*row) for row in rules], [TargetRecord(*row) for row in targets]
+        while True:
+            with self._transaction("BEGIN") as connection:  # one snapshot: version, rules, targets agree
+                version = self._version(connection, bus)
+                if version == -1:
+                    return -1, [], []
+                rule_rows = connection.execute(
+                    f"SELECT seq, {_RULE_COLUMNS} FROM rules WHERE bus = ? ORDER BY seq", (bus,)
+                ).fetchall()
+                target_rows = connection.execute(
+                    "SELECT seq, bus, rule, target_id, target FROM targets WHERE bus = ? ORDER BY seq", (bus,)
+                ).fetchall()
+            rules, bad_rules = decode_members(_rule_from_row, rule_rows)
+            targets, bad_targets = decode_members(_target_from_row, target_rows)
+            if not bad_rules and not bad_targets:
+                return version, rules, targets
+            # Set aside in a write transaction of its own (each row read again there: it may have
+            # been rewritten or set aside meanwhile), the rules version moved, then read again.
+            with self._transaction() as connection:
+                moved = False
+                for table, decode, bad in (
+                    ("rules", _rule_from_row, bad_rules),
+                    ("targets", _target_from_row, bad_targets),
+                ):
+                    for seq, error in bad:
+                        columns = _RULE_COLUMNS if table == "rules" else "bus, rule, target_id, target"
+                        row = connection.execute(
+                            f"SELECT {columns} FROM {table} WHERE seq = ?", (seq,)
+                        ).fetchone()
+                        if row is None or _decodes(decode, row):
+                            continue
+                        key = f"{row[1]}" if table == "rules" else f"{row[1]}/{row[2]}"
+                        moved |= set_aside_row(connection, table, "seq = ?", (seq,), bus, key, error)
+                if moved:
+                    self._bump_rules(connection, bus)
 
     def rules_version(self, bus: str) -> int:
         return self._version(self._connection(), bus)
@@ -214,8 +358,10 @@ class SQLiteBusStore(BusStore):
         return self._insert_new("archives", _ARCHIVE_COLUMNS, astuple(record))
 
     def get_archive(self, name: str) -> ArchiveRecord | None:
-        row = self._select_named("archives", _ARCHIVE_COLUMNS, name)
-        return ArchiveRecord(*row) if row is not None else None
+        row = self._select_named("archives", f"{_ARCHIVE_COLUMNS}, event_count, size_bytes", name)
+        if row is None:
+            return None
+        return self._resource(_archive_from_row, row, "archives", "archive", _ARCHIVE_REMEDY)
 
     def update_archive(self, record: ArchiveRecord) -> bool:
         with self._transaction() as connection:
@@ -232,8 +378,12 @@ class SQLiteBusStore(BusStore):
             return bool(connection.execute("DELETE FROM archives WHERE name = ?", (name,)).rowcount)
 
     def archives(self) -> list[ArchiveRecord]:
-        rows = self._connection().execute(f"SELECT {_ARCHIVE_COLUMNS} FROM archives ORDER BY name").fetchall()
-        return [ArchiveRecord(*row) for row in rows]
+        rows = (
+            self._connection()
+            .execute(f"SELECT {_ARCHIVE_COLUMNS}, event_count, size_bytes FROM archives ORDER BY name")
+            .fetchall()
+        )
+        return self._listed(_archive_from_row, rows, "archives")
 
     def add_archived_events(
         self, archive: str, events: Sequence[tuple[float, str]], archived_at: float
@@ -315,7 +465,9 @@ class SQLiteBusStore(BusStore):
 
     def get_replay(self, name: str) -> ReplayRecord | None:
         row = self._select_named("replays", _REPLAY_COLUMNS, name)
-        return _replay_from_row(row) if row is not None else None
+        if row is None:
+            return None
+        return self._resource(_replay_from_row, row, "replays", "replay", _REPLAY_REMEDY)
 
     def update_replay(self, record: ReplayRecord, expected_states: Sequence[str] = ()) -> bool:
         assignments = ", ".join(f"{column} = ?" for column in _REPLAY_COLUMNS.split(", ")[1:])
@@ -334,7 +486,7 @@ class SQLiteBusStore(BusStore):
             .execute(f"SELECT {_REPLAY_COLUMNS} FROM replays ORDER BY replay_start_time DESC, seq DESC")
             .fetchall()
         )
-        return [_replay_from_row(row) for row in rows]
+        return self._listed(_replay_from_row, rows, "replays")
 
     def claim_schedule_fire(self, bus: str, rule: str, fire_time: float) -> bool:
         with self._transaction() as connection:

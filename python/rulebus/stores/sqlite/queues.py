@@ -28,6 +28,7 @@ from dataclasses import astuple, fields, replace
 from typing import Any
 
 from rulebus._core import StoredMessage
+from rulebus._errors import AwsError, StoreRowCorruptError
 from rulebus.sqs.attributes import QueueAttributes
 from rulebus.stores.base import NotFound, QueueStore, RecentlyDeleted
 from rulebus.stores.receipts import make_receipt_handle, sequence_number
@@ -62,7 +63,16 @@ from rulebus.stores.semantics import (
     visibility_change,
 )
 from rulebus.stores.sqlite.connection import Connections
-from rulebus.stores.sqlite.corrupt import DECODE_ERRORS, set_aside
+from rulebus.stores.sqlite.corrupt import (
+    DECODE_ERRORS,
+    damaged,
+    integer,
+    json_object,
+    logger,
+    number,
+    set_aside,
+    text,
+)
 
 __all__ = ["SQLiteQueueStore"]
 
@@ -198,20 +208,53 @@ _PARSED_ATTRIBUTES_MAX = 1024
 
 
 def _record_from_row(row: Sequence[Any]) -> QueueRecord:
+    """The queue's record; DECODE_ERRORS (or AwsError: an attribute value SQS refuses) if its
+    row cannot be decoded."""
     key = (row[0], row[1])
     attributes = _PARSED_ATTRIBUTES.get(key)
     if attributes is None:
-        attributes = QueueAttributes.from_aws(row[0], json.loads(row[1]))
+        attributes = QueueAttributes.from_aws(row[0], json_object(row[1], "attributes"))
         if len(_PARSED_ATTRIBUTES) >= _PARSED_ATTRIBUTES_MAX:
             _PARSED_ATTRIBUTES.clear()
         _PARSED_ATTRIBUTES[key] = attributes
+    purged = row[4]
     return QueueRecord(
         name=row[0],
         attributes=attributes,
-        created_timestamp=row[2],
-        last_modified_timestamp=row[3],
-        last_purge_timestamp=row[4],
+        created_timestamp=number(row[2], "created_timestamp"),
+        last_modified_timestamp=number(row[3], "last_modified_timestamp"),
+        last_purge_timestamp=None if purged is None else number(purged, "last_purge_timestamp"),
     )
+
+
+def _remembered_attempt(
+    queue: str, attempt: str, row: Sequence[Any]
+) -> tuple[float, list[AttemptEntry]] | None:
+    """A receive attempt's row as (when, entries); None, with a warning, if it cannot be decoded:
+    the retry is then a new receive (and replaces the row), and what the damaged attempt had
+    received becomes visible again when its visibility timeout ends, so nothing is lost."""
+    try:
+        entries: list[AttemptEntry] = []
+        for entry in json.loads(text(row[1], "entries")):
+            message_id, handle, visible_at, count = entry
+            entries.append(
+                (
+                    text(message_id, "entries"),
+                    text(handle, "entries"),
+                    number(visible_at, "entries"),
+                    integer(count, "entries"),
+                )
+            )
+        return number(row[0], "received_at"), entries
+    except DECODE_ERRORS as error:
+        logger.warning(
+            "receive attempt %r of queue %r cannot be decoded (%s: %s): received anew",
+            attempt,
+            queue,
+            type(error).__name__,
+            error,
+        )
+        return None
 
 
 def _count(connection: sqlite3.Connection, queue: str, messages: int, hidden: int, in_flight: int) -> None:
@@ -384,6 +427,7 @@ class SQLiteQueueStore(QueueStore):
         self._connection = connections.connection
         self._transaction = connections.transaction
         self._data_version = connections.data_version
+        self._path = connections.path
         self._expired_at: dict[str, float] = {}  # queue -> when a receive last deleted expired rows
         self._queue_writes = 0  # writes to queue rows through this store (see _record)
         # Per thread: (its connection, queue records by name) for _record's cache.
@@ -416,8 +460,7 @@ class SQLiteQueueStore(QueueStore):
         """After a write to a queues row (inside its transaction): cached records are stale."""
         self._queue_writes += 1
 
-    @staticmethod
-    def _read_record(connection: sqlite3.Connection, name: str) -> QueueRecord:
+    def _read_record(self, connection: sqlite3.Connection, name: str) -> QueueRecord:
         row = connection.execute(
             "SELECT name, attributes, created_timestamp, last_modified_timestamp, last_purge_timestamp "
             "FROM queues WHERE name = ?",
@@ -425,13 +468,31 @@ class SQLiteQueueStore(QueueStore):
         ).fetchone()
         if row is None:
             raise NotFound("queue", name)
-        return _record_from_row(row)
+        try:
+            return _record_from_row(row)
+        except (*DECODE_ERRORS, AwsError) as error:
+            raise damaged(
+                self._path,
+                "queues",
+                f"queue {name!r}",
+                error,
+                "delete the queue (Broker.delete_queue, which deletes its messages too) and create it again",
+            ) from error
 
-    def _optional_record(self, connection: sqlite3.Connection, name: str) -> QueueRecord | None:
+    def _optional_record(
+        self, connection: sqlite3.Connection, name: str, damaged_as_missing: bool = False
+    ) -> QueueRecord | None:
+        """The queue's record, or None if there is none (or, with ``damaged_as_missing``, if its
+        row cannot be decoded: for a queue that is only another one's destination, so that the
+        other keeps working and its messages stay where they are)."""
         try:
             return self._record(connection, name)
         except NotFound:
             return None
+        except StoreRowCorruptError:
+            if damaged_as_missing:
+                return None
+            raise
 
     # ------------------------------------------------------------------ queues
 
@@ -477,7 +538,9 @@ class SQLiteQueueStore(QueueStore):
 
     def delete_queue(self, name: str, now: float) -> None:
         with self._transaction() as connection:
-            self._record(connection, name)
+            # Not its record: a queue whose row cannot be decoded can be deleted too.
+            if connection.execute("SELECT 1 FROM queues WHERE name = ?", (name,)).fetchone() is None:
+                raise NotFound("queue", name)
             connection.execute("DELETE FROM messages WHERE queue = ?", (name,))
             connection.execute("DELETE FROM deduplication WHERE queue = ?", (name,))
             connection.execute("DELETE FROM receive_attempts WHERE queue = ?", (name,))
@@ -580,9 +643,7 @@ class SQLiteQueueStore(QueueStore):
                 "SELECT received_at, entries FROM receive_attempts WHERE queue = ? AND attempt_id = ?",
                 (queue, attempt),
             ).fetchone()
-            remembered: tuple[float, list[AttemptEntry]] | None = None
-            if row is not None:
-                remembered = (row[0], [tuple(e) for e in json.loads(row[1])])
+            remembered = _remembered_attempt(queue, attempt, row) if row is not None else None
             current = self._messages_by_id(
                 connection, queue, [e[0] for e in remembered[1]] if remembered else [], now
             )
@@ -653,7 +714,7 @@ class SQLiteQueueStore(QueueStore):
         target_name = dead_letter_name(record)
         target = None
         if target_name is not None:
-            target = self._optional_record(connection, target_name)
+            target = self._optional_record(connection, target_name, damaged_as_missing=True)
             if not usable_target(record, target):
                 target = None
         groups = _SQLiteFifoGroups(connection, queue, cutoff, now) if record.attributes.fifo_queue else None
@@ -908,7 +969,7 @@ class SQLiteQueueStore(QueueStore):
         cutoff = expiry_cutoff(source, now)
 
         def target_is_fifo(name: str) -> bool | None:
-            target = self._optional_record(connection, name)
+            target = self._optional_record(connection, name, damaged_as_missing=True)
             return target.attributes.fifo_queue if target is not None else None
 
         def move(old: StoredMessage, new: StoredMessage, target: str, fifo: bool) -> None:

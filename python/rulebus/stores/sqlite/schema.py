@@ -1,13 +1,26 @@
 """The SQLite store's tables: every part's, created on open, and the migrations of files made by
 earlier versions. Table and column names are the file format: files made before stay readable,
 so a change here adds (tables, columns, indexes) and never renames.
+
+A file carries its schema version in ``PRAGMA user_version`` (the SQLite header's field for the
+application's own use): 0 in files made before the version was stamped, :data:`SCHEMA_VERSION`
+once this code has opened (and so upgraded) it. A change to the file format that older code
+would misread (a column it would not fill, a meaning it would not know) raises
+:data:`SCHEMA_VERSION` and adds its migration to :func:`create_schema`; older rulebus versions
+then refuse the file instead of misreading it.
 """
 
 from __future__ import annotations
 
 import sqlite3
 
-__all__ = ["create_schema"]
+from rulebus._errors import StoreVersionError
+
+__all__ = ["SCHEMA_VERSION", "create_schema"]
+
+#: The schema this code writes and the newest it reads. 1: every table below (and the
+#: ``corrupt_messages`` and ``corrupt_rows`` tables, created when first needed).
+SCHEMA_VERSION = 1
 
 QUEUES = """
 CREATE TABLE IF NOT EXISTS queues (
@@ -335,12 +348,33 @@ def _statements(script: str) -> list[str]:
     return [statement for statement in script.split(";") if statement.strip()]
 
 
-def create_schema(connection: sqlite3.Connection) -> None:
-    """Create what is missing (idempotent: concurrent openers serialise on SQLite's own lock)."""
+def _check_version(connection: sqlite3.Connection, path: str) -> int:
+    """The file's schema version; :class:`~rulebus.StoreVersionError` if it is newer than this
+    code's (read before anything is written: a newer file is left untouched)."""
+    (version,) = connection.execute("PRAGMA user_version").fetchone()
+    if version > SCHEMA_VERSION:
+        raise StoreVersionError(
+            f"the SQLite file {path!r} was written by a newer rulebus (schema {version}); this "
+            f"version reads up to schema {SCHEMA_VERSION}, and would misread it. Upgrade rulebus "
+            "to open it (the file was left unchanged).",
+            path,
+            version,
+            SCHEMA_VERSION,
+        )
+    return int(version)
+
+
+def create_schema(connection: sqlite3.Connection, path: str = "") -> None:
+    """Create what is missing and upgrade a file made by an earlier version (idempotent:
+    concurrent openers serialise on SQLite's own lock); refuse a file made by a newer one."""
+    if _check_version(connection, path) == SCHEMA_VERSION:
+        return  # made or upgraded by this version: nothing is missing
     for script in (QUEUES, TOPICS, BUSES, STREAMS, IDEMPOTENCY):
         connection.executescript(script)
     connection.execute("BEGIN IMMEDIATE")
     try:
+        # Again under the write lock: a newer rulebus may have upgraded the file meanwhile.
+        _check_version(connection, path)
         present = {row[1] for row in connection.execute("PRAGMA table_info(messages)")}
         for column in ADDED_MESSAGE_COLUMNS:
             if column not in present:
@@ -355,6 +389,7 @@ def create_schema(connection: sqlite3.Connection) -> None:
                     connection.execute(statement)
         for statement in _statements(FILING):
             connection.execute(statement)
+        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     except BaseException:
         connection.execute("ROLLBACK")
         raise

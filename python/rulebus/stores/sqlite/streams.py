@@ -7,15 +7,19 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from typing import Any, TypeVar
 
 from rulebus.stores.base import NotFound, StreamStore
 from rulebus.stores.records import SHARD_END, ShardRecord, StoredRecord, StreamRecord
 from rulebus.stores.semantics import open_shard_map, route_to_shards
 from rulebus.stores.sqlite.connection import Connections
+from rulebus.stores.sqlite.corrupt import DECODE_ERRORS, damaged, integer, number, set_aside_row, text
 
 __all__ = ["SQLiteStreamStore"]
+
+_T = TypeVar("_T")
 
 
 _SHARD_COLUMNS = (
@@ -28,17 +32,21 @@ _STREAM_POLL_FIRST = 0.002
 _STREAM_POLL_MAX = 0.1
 
 
+def _optional(check: Callable[[object, str], _T], value: object, column: str) -> _T | None:
+    return None if value is None else check(value, column)
+
+
 def _shard_from_row(row: Sequence[object]) -> ShardRecord:
     index, start, end, starting_seq, parent, adjacent, ending_seq, closed_at = row
     return ShardRecord(
-        int(index),  # type: ignore[call-overload]
-        int(str(start)),
-        int(str(end)),
-        int(starting_seq),  # type: ignore[call-overload]
-        parent,  # type: ignore[arg-type]
-        adjacent,  # type: ignore[arg-type]
-        ending_seq,  # type: ignore[arg-type]
-        closed_at,  # type: ignore[arg-type]
+        integer(index, "shard"),
+        int(text(start, "starting_hash_key")),
+        int(text(end, "ending_hash_key")),
+        integer(starting_seq, "starting_seq"),
+        _optional(integer, parent, "parent"),
+        _optional(integer, adjacent, "adjacent_parent"),
+        _optional(integer, ending_seq, "ending_seq"),
+        _optional(number, closed_at, "closed_at"),
     )
 
 
@@ -58,13 +66,27 @@ def _shard_row(stream_id: int, shard: ShardRecord) -> tuple[object, ...]:
 
 def _record_from_row(row: Sequence[object]) -> StreamRecord:
     name, stream_id, creation_time, retention_hours, scalings = row
+    decoded = json.loads(text(scalings, "scalings"))
+    if not isinstance(decoded, list):
+        raise TypeError(f"scalings is JSON {type(decoded).__name__}, not a list")
     return StreamRecord(
-        str(name),
-        int(stream_id),  # type: ignore[call-overload]
-        float(creation_time),  # type: ignore[arg-type]
-        int(retention_hours),  # type: ignore[call-overload]
-        tuple(json.loads(str(scalings))),
+        text(name, "name"),
+        integer(stream_id, "stream_id"),
+        number(creation_time, "creation_time"),
+        integer(retention_hours, "retention_hours"),
+        tuple(number(when, "scalings") for when in decoded),
     )
+
+
+def _stored_record(row: Sequence[Any]) -> StoredRecord:
+    """A record's row as (seq, arrival, data, partition key); DECODE_ERRORS if it is damaged."""
+    seq, arrival, data, partition_key = row
+    if not isinstance(data, bytes):
+        raise TypeError(f"data is {type(data).__name__}, not a blob")
+    return integer(seq, "seq"), number(arrival, "arrival"), data, text(partition_key, "partition_key")
+
+
+_STREAM_REMEDY = "delete the stream (Broker.delete_stream, which deletes its records too) and create it again"
 
 
 class SQLiteStreamStore(StreamStore):
@@ -75,6 +97,7 @@ class SQLiteStreamStore(StreamStore):
     def __init__(self, connections: Connections) -> None:
         self._connection = connections.connection
         self._transaction = connections.transaction
+        self._path = connections.path
         # Open-shard maps for routing, by (stream_id, shards version): reloaded only on change.
         self._maps: dict[tuple[int, int], tuple[list[int], list[int]]] = {}
         self._changed = threading.Condition()
@@ -115,13 +138,17 @@ class SQLiteStreamStore(StreamStore):
             )
             return replace(record, stream_id=stream_id), True
 
-    @staticmethod
-    def _select_stream(connection: sqlite3.Connection, name: str) -> StreamRecord | None:
+    def _select_stream(self, connection: sqlite3.Connection, name: str) -> StreamRecord | None:
         row = connection.execute(
             "SELECT name, stream_id, creation_time, retention_hours, scalings FROM streams WHERE name = ?",
             (name,),
         ).fetchone()
-        return _record_from_row(row) if row is not None else None
+        if row is None:
+            return None
+        try:
+            return _record_from_row(row)
+        except DECODE_ERRORS as error:
+            raise damaged(self._path, "streams", f"stream {name!r}", error, _STREAM_REMEDY) from error
 
     def get_stream(self, name: str) -> StreamRecord | None:
         return self._select_stream(self._connection(), name)
@@ -153,12 +180,20 @@ class SQLiteStreamStore(StreamStore):
             stream_id, _, version = self._stream_row(connection, name)
             return version, self._shards(connection, stream_id)
 
-    @staticmethod
-    def _shards(connection: sqlite3.Connection, stream_id: int) -> list[ShardRecord]:
+    def _shards(self, connection: sqlite3.Connection, stream_id: int) -> list[ShardRecord]:
+        """The stream's shards. A shard is part of its stream's hash key space (not a member
+        that can be left out): a damaged one makes the stream raise StoreRowCorruptError."""
         rows = connection.execute(
             f"SELECT {_SHARD_COLUMNS} FROM stream_shards WHERE stream_id = ? ORDER BY shard", (stream_id,)
         ).fetchall()
-        return [_shard_from_row(row) for row in rows]
+        try:
+            return [_shard_from_row(row) for row in rows]
+        except DECODE_ERRORS as error:
+            named = connection.execute(
+                "SELECT name FROM streams WHERE stream_id = ?", (stream_id,)
+            ).fetchone()
+            stream = f"stream {named[0]!r}" if named is not None else f"stream {stream_id}"
+            raise damaged(self._path, "stream_shards", stream, error, _STREAM_REMEDY) from error
 
     def reshard(
         self, name: str, version: int, close: Sequence[int], create: Sequence[ShardRecord], now: float
@@ -222,11 +257,11 @@ class SQLiteStreamStore(StreamStore):
         self, name: str, stream_id: int, shard: int, position: int, limit: int, not_before: float
     ) -> tuple[list[StoredRecord], bool]:
         connection = self._connection()
-        rows = connection.execute(
-            "SELECT seq, arrival, data, partition_key FROM stream_records "
-            "WHERE stream_id = ? AND shard = ? AND seq >= ? AND arrival >= ? ORDER BY seq LIMIT ?",
-            (stream_id, shard, position, not_before, limit + 1),
-        ).fetchall()
+        rows = self._records(connection, stream_id, shard, position, not_before, limit + 1)
+        if rows is None:  # one damaged: set aside, in a write transaction, then read again
+            with self._transaction() as connection:
+                rows = self._records(connection, stream_id, shard, position, not_before, limit + 1, name)
+            assert rows is not None
         if not rows:
             # Tell "nothing yet" from "the stream is gone (or re-created)".
             stored = connection.execute("SELECT stream_id FROM streams WHERE name = ?", (name,)).fetchone()
@@ -234,6 +269,44 @@ class SQLiteStreamStore(StreamStore):
                 raise NotFound("stream", name)
         more = len(rows) > limit
         return (rows[:limit] if more else rows), more
+
+    @staticmethod
+    def _records(
+        connection: sqlite3.Connection,
+        stream_id: int,
+        shard: int,
+        position: int,
+        not_before: float,
+        limit: int,
+        set_aside_for: str | None = None,
+    ) -> list[StoredRecord] | None:
+        """A shard's records from ``position``; None if one cannot be decoded, unless
+        ``set_aside_for`` (the stream's name, inside a write transaction): then damaged ones are
+        set aside and the rest returned."""
+        rows = connection.execute(
+            "SELECT seq, arrival, data, partition_key FROM stream_records "
+            "WHERE stream_id = ? AND shard = ? AND seq >= ? AND arrival >= ? ORDER BY seq LIMIT ?",
+            (stream_id, shard, position, not_before, limit),
+        ).fetchall()
+        records: list[StoredRecord] = []
+        for row in rows:
+            try:
+                records.append(_stored_record(row))
+            except DECODE_ERRORS as error:
+                if set_aside_for is None:
+                    return None
+                where = "stream_id = ? AND shard = ? AND seq = ?"
+                key = f"{shard}/{row[0]}"
+                set_aside_row(
+                    connection, "stream_records", where, (stream_id, shard, row[0]), set_aside_for, key, error
+                )
+        if set_aside_for is not None and len(rows) == limit and len(records) < limit:
+            # Fill the page with what follows the rows set aside.
+            more = SQLiteStreamStore._records(
+                connection, stream_id, shard, rows[-1][0] + 1, not_before, limit - len(records), set_aside_for
+            )
+            records.extend(more or [])
+        return records
 
     def stream_position(self, name: str) -> int:
         return self._stream_row(self._connection(), name)[1]

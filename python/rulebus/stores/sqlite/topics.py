@@ -16,6 +16,18 @@ from rulebus.stores.records import (
     TopicRecord,
 )
 from rulebus.stores.sqlite.connection import Connections
+from rulebus.stores.sqlite.corrupt import (
+    DECODE_ERRORS,
+    damaged,
+    decode_members,
+    integer,
+    json_object,
+    number,
+    optional_json_object,
+    optional_text,
+    set_aside_row,
+    text,
+)
 
 __all__ = ["SQLiteTopicStore"]
 
@@ -45,21 +57,43 @@ def _subscription_row(r: SubscriptionRecord) -> tuple[Any, ...]:
 
 
 def _subscription_from_row(row: Sequence[Any]) -> SubscriptionRecord:
+    """The subscription of a row; DECODE_ERRORS if the row cannot be decoded (a JSON column that
+    is not a JSON object, a column of the wrong type)."""
+    redrive_policy = optional_json_object(row[9], "redrive_policy")
+    if redrive_policy is not None:
+        text(json.loads(redrive_policy)["deadLetterTargetArn"], "redrive_policy")
     return SubscriptionRecord(
-        subscription_arn=row[0],
-        topic=row[1],
-        protocol=row[2],
-        endpoint=row[3],
-        owner=row[4],
-        filter_policy=row[5],
-        filter_policy_scope=row[6],
-        raw_message_delivery=bool(row[7]),
-        delivery_policy=row[8],
-        redrive_policy=row[9],
-        pending_confirmation=bool(row[10]),
-        token=row[11],
-        token_issued=row[12],
+        subscription_arn=text(row[0], "subscription_arn"),
+        topic=text(row[1], "topic"),
+        protocol=text(row[2], "protocol"),
+        endpoint=text(row[3], "endpoint"),
+        owner=text(row[4], "owner"),
+        filter_policy=optional_json_object(row[5], "filter_policy"),
+        filter_policy_scope=optional_text(row[6], "filter_policy_scope"),
+        raw_message_delivery=bool(integer(row[7], "raw_message_delivery")),
+        delivery_policy=optional_json_object(row[8], "delivery_policy"),
+        redrive_policy=redrive_policy,
+        pending_confirmation=bool(integer(row[10], "pending_confirmation")),
+        token=optional_text(row[11], "token"),
+        token_issued=number(row[12], "token_issued"),
     )
+
+
+def _topic_attributes(path: str, name: str, value: object) -> dict[str, str]:
+    """A topic's attributes (a JSON object of text values), or StoreRowCorruptError."""
+    try:
+        attributes = json_object(value, "attributes")
+        for key, item in attributes.items():
+            text(item, f"attributes[{key!r}]")
+        return attributes
+    except DECODE_ERRORS as error:
+        raise damaged(
+            path,
+            "topics",
+            f"topic {name!r}",
+            error,
+            "delete the topic (Broker.delete_topic, which deletes its subscriptions too) and create it again",
+        ) from error
 
 
 class SQLiteTopicStore(TopicStore):
@@ -68,6 +102,7 @@ class SQLiteTopicStore(TopicStore):
     def __init__(self, connections: Connections) -> None:
         self._connection = connections.connection
         self._transaction = connections.transaction
+        self._path = connections.path
 
     @staticmethod
     def _next_version(connection: sqlite3.Connection) -> int:
@@ -94,7 +129,7 @@ class SQLiteTopicStore(TopicStore):
                 "SELECT attributes FROM topics WHERE name = ?", (record.name,)
             ).fetchone()
             if row is not None:
-                return TopicRecord(record.name, json.loads(row[0]))
+                return TopicRecord(record.name, _topic_attributes(self._path, record.name, row[0]))
             connection.execute("DELETE FROM topic_deduplication WHERE topic = ?", (record.name,))
             connection.execute("DELETE FROM topic_sequences WHERE topic = ?", (record.name,))
             connection.execute(
@@ -105,7 +140,7 @@ class SQLiteTopicStore(TopicStore):
 
     def get_topic(self, name: str) -> TopicRecord | None:
         row = self._connection().execute("SELECT attributes FROM topics WHERE name = ?", (name,)).fetchone()
-        return TopicRecord(name, json.loads(row[0])) if row is not None else None
+        return TopicRecord(name, _topic_attributes(self._path, name, row[0])) if row is not None else None
 
     def delete_topic(self, name: str) -> None:
         with self._transaction() as connection:
@@ -132,7 +167,11 @@ class SQLiteTopicStore(TopicStore):
                 (record.topic, record.protocol, record.endpoint),
             ).fetchone()
             if row is not None:
-                return _subscription_from_row(row), version
+                try:
+                    return _subscription_from_row(row), version
+                except DECODE_ERRORS as error:  # set aside: the new one takes its place
+                    self._set_aside(connection, row[0], record.topic, error)
+                    version = self._bump_topic(connection, record.topic)
             connection.execute(
                 f"INSERT INTO subscriptions ({_SUBSCRIPTION_COLUMNS}) VALUES ({', '.join('?' * 13)})",
                 _subscription_row(record),
@@ -165,12 +204,44 @@ class SQLiteTopicStore(TopicStore):
             return True, self._bump_topic(connection, topic)
 
     def subscriptions(self, topic: str) -> tuple[int, list[SubscriptionRecord]]:
-        with self._transaction("BEGIN") as connection:  # one snapshot: the version and the rows agree
-            version = self._topic_version(connection, topic)
-            rows = connection.execute(
-                f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE topic = ? ORDER BY seq", (topic,)
-            ).fetchall()
-            return version, [_subscription_from_row(row) for row in rows]
+        while True:
+            with self._transaction("BEGIN") as connection:  # one snapshot: the version and rows agree
+                version = self._topic_version(connection, topic)
+                rows = connection.execute(
+                    f"SELECT seq, {_SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE topic = ? ORDER BY seq",
+                    (topic,),
+                ).fetchall()
+            records, damaged_rows = decode_members(_subscription_from_row, rows)
+            if not damaged_rows:
+                return version, records
+            # Set aside in a write transaction of its own, the topic's version moved (every
+            # broker on the file sees the change), then read again.
+            with self._transaction() as connection:
+                for seq, why in damaged_rows:
+                    if self._set_aside(connection, seq, topic, why):
+                        self._bump_topic(connection, topic)
+
+    @staticmethod
+    def _set_aside(
+        connection: sqlite3.Connection, seq_or_arn: int | str, topic: str, error: BaseException
+    ) -> bool:
+        """Set a subscription row aside (by seq, or by ARN) unless it is gone or now decodes."""
+        column = "seq" if isinstance(seq_or_arn, int) else "subscription_arn"
+        row = connection.execute(
+            f"SELECT subscription_arn, {_SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE {column} = ?",
+            (seq_or_arn,),
+        ).fetchone()
+        if row is None:
+            return False
+        try:
+            _subscription_from_row(row[1:])
+            return False  # rewritten meanwhile
+        except DECODE_ERRORS:
+            pass
+        key = row[0] if isinstance(row[0], str) else None
+        return set_aside_row(
+            connection, "subscriptions", f"{column} = ?", (seq_or_arn,), topic, key or str(seq_or_arn), error
+        )
 
     def subscriptions_version(self, topic: str) -> int:
         return self._topic_version(self._connection(), topic)

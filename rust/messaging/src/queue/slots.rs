@@ -123,7 +123,6 @@ impl<T> Slots<T> {
     }
 
     /// Every message with its seq, in send order.
-    #[cfg(test)]
     pub fn iter_seq(&self) -> impl Iterator<Item = (u64, &T)> {
         let base = self.base;
         self.cells.iter().zip(base..).filter_map(|(cell, seq)| cell.as_ref().map(|item| (seq, item)))
