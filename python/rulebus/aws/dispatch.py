@@ -6,7 +6,8 @@ of the request's account and region, and encodes the answer (or the error) as th
 writes it. Routing follows what the SDKs send:
 
 - ``X-Amz-Target: <targetPrefix>.<Operation>``: AWS JSON (SQS ``AmazonSQS``, EventBridge
-  ``AWSEvents``, Kinesis ``Kinesis_20131202``);
+  ``AWSEvents``, Kinesis ``Kinesis_20131202``), in CBOR bodies when the content type is
+  ``application/x-amz-cbor-1.1``;
 - otherwise the query protocol, ``Action=<Operation>`` in the form body or the query string; the
   service is the one the SigV4 credential scope names (``Authorization: AWS4-HMAC-SHA256
   Credential=<key>/<date>/<region>/<service>/aws4_request``), else the one whose API version
@@ -35,6 +36,8 @@ from rulebus._errors import AwsError, RulebusError, StoreError, StoreLockedError
 from rulebus.aws.brokers import DEFAULT_ACCOUNT, DEFAULT_REGION, Brokers
 from rulebus.aws.handlers import Handlers
 from rulebus.aws.protocols import EMULATED, JsonProtocol, QueryProtocol, Reply, form_tree, service_models
+from rulebus.aws.protocols.cbor import CONTENT_TYPE as CBOR_CONTENT_TYPE
+from rulebus.aws.protocols.cbor import CborProtocol
 from rulebus.aws.protocols.errors import (
     malformed_query_string,
     missing_action,
@@ -140,7 +143,7 @@ class Dispatcher:
         try:
             route, form = self._route(request, headers)
             codec = self._codec(route.service, route.protocol)
-            model = service_models(route.service).model(route.protocol)
+            model = service_models(route.service).model(_model_protocol(route.protocol))
             operation = self._operation(route)
             if isinstance(codec, JsonProtocol):
                 params = codec.parse(operation, request.body)
@@ -194,7 +197,8 @@ class Dispatcher:
             service = self._targets.get(prefix)
             if service is None or (named is not None and named != service):
                 raise unknown_operation("json", named or prefix, target, modeled=False)
-            return Route(service, "json", operation, region), []
+            cbor = headers.get("content-type", "").startswith(CBOR_CONTENT_TYPE)
+            return Route(service, "cbor" if cbor else "json", operation, region), []
         if headers.get("content-type", "").startswith("application/x-amz-json"):
             raise unknown_operation("json", named or "", "", modeled=False)
         form = _form(request, headers)
@@ -209,7 +213,7 @@ class Dispatcher:
 
     def _operation(self, route: Route) -> OperationModel:
         models = service_models(route.service)
-        operation = models.operation(route.protocol, route.operation)
+        operation = models.operation(_model_protocol(route.protocol), route.operation)
         if operation is None:
             known = route.operation in models.operation_names
             raise unknown_operation(route.protocol, route.service, route.operation, modeled=known)
@@ -233,7 +237,9 @@ class Dispatcher:
     def _codec(self, service: str, protocol: str) -> Codec:
         codec = self._codecs.get((service, protocol))
         if codec is None:
-            if protocol == "json":
+            if protocol == "cbor":
+                codec = CborProtocol(service)
+            elif protocol == "json":
                 model = service_models(service).model("json")
                 assert model is not None
                 codec = JsonProtocol(service, str(model.metadata["jsonVersion"]))
@@ -245,6 +251,8 @@ class Dispatcher:
     def _fallback_codec(self, headers: Mapping[str, str]) -> Codec:
         """How to answer before the service is known: JSON if the client speaks it."""
         content_type = headers.get("content-type", "")
+        if content_type.startswith(CBOR_CONTENT_TYPE):
+            return CborProtocol("")
         if "x-amz-target" in headers or content_type.startswith("application/x-amz-json"):
             version = "1.0" if content_type.startswith("application/x-amz-json-1.0") else "1.1"
             return JsonProtocol("", version)
@@ -259,6 +267,11 @@ class Dispatcher:
             status=500,
         )
         return codec.write_error(model, failure, request_id)
+
+
+def _model_protocol(protocol: str) -> str:
+    """The model a protocol's requests are read by (CBOR bodies carry AWS JSON's shapes)."""
+    return "json" if protocol == "cbor" else protocol
 
 
 def _by_action(action: str, form: list[tuple[str, str]]) -> str | None:

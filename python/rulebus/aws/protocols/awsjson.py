@@ -30,7 +30,7 @@ from rulebus.aws.protocols.base import (
 )
 from rulebus.aws.protocols.errors import bad_member_type, missing_parameter, serialization_error
 
-__all__ = ["JsonProtocol"]
+__all__ = ["JsonProtocol", "Path"]
 
 Path = tuple[Any, ...]
 
@@ -57,6 +57,8 @@ def _json_kind(value: object) -> str:
         return "NUMBER_VALUE"
     if isinstance(value, list):
         return "START_ARRAY"
+    if isinstance(value, (bytes, bytearray)):
+        return "VALUE_EMBEDDED_OBJECT"
     return "START_OBJECT"
 
 
@@ -76,22 +78,29 @@ class JsonProtocol:
 
     def parse(self, operation: OperationModel, body: bytes) -> dict[str, Any]:
         """The request's params by the input shape; AwsError for a body the model refuses."""
-        if not body.strip():
-            document: object = {}
-        else:
-            try:
-                # Decoded here, not by json.loads, which would guess UTF-16 or UTF-32 from a BOM.
-                document = json.loads(body.decode("utf-8"))
-            except UnicodeDecodeError as error:
-                raise serialization_error(f"The request body is not UTF-8: {error.reason}") from None
-            except ValueError as error:
-                raise serialization_error(f"The request body is not valid JSON: {error}") from None
+        document = self.decode(body)
         shape = operation.input_shape
         if shape is None:
             return {}
         if not isinstance(document, dict):
             raise serialization_error(f"{_json_kind(document)} can not be converted to a Structure")
         return self._structure(shape, document, ())
+
+    def decode(self, body: bytes) -> object:
+        """The body's document (an empty body is an empty object)."""
+        if not body.strip():
+            return {}
+        try:
+            # Decoded here, not by json.loads, which would guess UTF-16 or UTF-32 from a BOM.
+            return json.loads(body.decode("utf-8"))
+        except UnicodeDecodeError as error:
+            raise serialization_error(f"The request body is not UTF-8: {error.reason}") from None
+        except ValueError as error:
+            raise serialization_error(f"The request body is not valid JSON: {error}") from None
+
+    def encode(self, document: object) -> bytes:
+        # ASCII escapes keep any text (a lone surrogate included) valid JSON in UTF-8.
+        return json.dumps(document, separators=(",", ":")).encode("ascii")
 
     def _value(self, shape: Shape, value: object, path: Path) -> Any:
         kind = shape.type_name
@@ -175,8 +184,8 @@ class JsonProtocol:
     def write(self, operation: OperationModel, output: Mapping[str, Any], request_id: str) -> Reply:
         """The response to a call that succeeded: the output shape's members as JSON."""
         shape = operation.output_shape
-        document = {} if shape is None else _out_structure(shape, output)
-        return Reply(200, self._headers(request_id), _dumps(document))
+        document = {} if shape is None else self._out_structure(shape, output)
+        return Reply(200, self._headers(request_id), self.encode(document))
 
     def write_error(self, service: ServiceModel | None, error: AwsError, request_id: str) -> Reply:
         """An error as the service writes it (``service`` is unused: JSON errors need no model)."""
@@ -185,47 +194,50 @@ class JsonProtocol:
             fault = "Sender" if error.sender_fault else "Receiver"
             headers["x-amzn-query-error"] = f"{error.query_code};{fault}"
         body = {"__type": self._type_prefix + error.code, "message": error.message}
-        return Reply(error.status, headers, _dumps(body))
+        return Reply(error.status, headers, self.encode(body))
 
     def _headers(self, request_id: str) -> dict[str, str]:
         return {"Content-Type": self.content_type, "x-amzn-RequestId": request_id}
 
+    # -- the output's values as the document carries them (CBOR overrides blobs and timestamps)
+
+    def _out_blob(self, value: Any) -> Any:
+        return blob_to_base64(value)
+
+    def _out_timestamp(self, shape: Shape, value: Any) -> Any:
+        return timestamp_to_wire(shape, value, "unixtimestamp")
+
+    def _out_value(self, shape: Shape, value: Any) -> Any:
+        kind = shape.type_name
+        if kind == "structure":
+            assert isinstance(shape, StructureShape)
+            return value if shape.is_document_type else self._out_structure(shape, value)
+        if kind == "list":
+            assert isinstance(shape, ListShape)
+            return [self._out_value(shape.member, item) for item in value]
+        if kind == "map":
+            assert isinstance(shape, MapShape)
+            return {
+                key: self._out_value(shape.value, item) for key, item in value.items() if item is not None
+            }
+        if kind == "timestamp":
+            return self._out_timestamp(shape, value)
+        if kind == "blob":
+            return self._out_blob(value)
+        if kind in ("float", "double"):
+            special = special_float(value)
+            return value if special is None else special
+        return value
+
+    def _out_structure(self, shape: StructureShape, value: Mapping[str, Any]) -> dict[str, Any]:
+        written: dict[str, Any] = {}
+        for name, item in value.items():
+            if item is None:
+                continue
+            member = output_member(shape, name)
+            written[member.serialization.get("name", name)] = self._out_value(member, item)
+        return written
+
 
 def _dotted(path: Path) -> str:
     return ".".join(str(step) for step in path)
-
-
-def _dumps(document: object) -> bytes:
-    # ASCII escapes keep any text (a lone surrogate included) valid JSON in UTF-8.
-    return json.dumps(document, separators=(",", ":")).encode("ascii")
-
-
-def _out_value(shape: Shape, value: Any) -> Any:
-    kind = shape.type_name
-    if kind == "structure":
-        assert isinstance(shape, StructureShape)
-        return value if shape.is_document_type else _out_structure(shape, value)
-    if kind == "list":
-        assert isinstance(shape, ListShape)
-        return [_out_value(shape.member, item) for item in value]
-    if kind == "map":
-        assert isinstance(shape, MapShape)
-        return {key: _out_value(shape.value, item) for key, item in value.items() if item is not None}
-    if kind == "timestamp":
-        return timestamp_to_wire(shape, value, "unixtimestamp")
-    if kind == "blob":
-        return blob_to_base64(value)
-    if kind in ("float", "double"):
-        special = special_float(value)
-        return value if special is None else special
-    return value
-
-
-def _out_structure(shape: StructureShape, value: Mapping[str, Any]) -> dict[str, Any]:
-    written: dict[str, Any] = {}
-    for name, item in value.items():
-        if item is None:
-            continue
-        member = output_member(shape, name)
-        written[member.serialization.get("name", name)] = _out_value(member, item)
-    return written

@@ -109,6 +109,6 @@ def unknown_operation(protocol: str, service: str, operation: str, modeled: bool
         if modeled
         else "The action or operation requested is invalid. Verify that the action is typed correctly."
     )
-    if protocol == "json":
+    if protocol != "query":  # AWS JSON, in JSON or CBOR bodies
         return AwsError("UnknownOperationException", why)
     return AwsError("InvalidAction", why)
