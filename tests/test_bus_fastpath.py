@@ -1,9 +1,10 @@
-"""put_events' fast paths (python/rulebus/bus.py), on both stores: requests of the usual shape
-skip the general entry checks (``_common_entries``, ``_put_common``), and plain queue deliveries
-go to the store in one ``put_plain_many`` call (``_flush_queue_deliveries``), the others the long
-way. Each test pins down something these could get wrong: the same results as the general path,
-deliveries the store refuses failing exactly as before (dead letters, metrics, no retries), each
-queue's messages in entry order, messages alike whichever way they went, exact metrics."""
+"""put_events' fast paths (python/rulebus/events: bus.py, put_events.py, delivery.py), on both
+stores: requests of the usual shape skip the general entry checks (``common_entries``,
+``_put_common``), and plain queue deliveries go to the store in one ``put_plain_many`` call
+(``flush_queue_deliveries``), the others the long way. Each test pins down something these could
+get wrong: the same results as the general path, deliveries the store refuses failing exactly as
+before (dead letters, metrics, no retries), each queue's messages in entry order, messages alike
+whichever way they went, exact metrics."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from typing import Any, Callable
 import pytest
 from helpers.fake_clock import FakeClock
 from rulebus import AwsError, Broker
-from rulebus.events.bus import EventBus, _common_entries
+from rulebus.events.bus import EventBus
+from rulebus.events.put_events import common_entries
 from rulebus.sqs.queue import Message
 
 ACCOUNT = "000000000000"
@@ -83,9 +85,9 @@ def dead_letters(broker: Broker, name: str) -> list[tuple[Any, dict[str, str]]]:
 
 def test_only_the_usual_shape_takes_the_fast_path() -> None:
     usual = entry({"n": 1})
-    assert _common_entries([usual], "shop", 1_048_576) == [("Order Placed", "com.shop", usual["Detail"])]
-    assert _common_entries((usual,) * 10, "shop", 1_048_576) is not None
-    assert _common_entries([entry(EventBusName="shop")], "shop", 1_048_576) is not None
+    assert common_entries([usual], "shop", 1_048_576) == [("Order Placed", "com.shop", usual["Detail"])]
+    assert common_entries((usual,) * 10, "shop", 1_048_576) is not None
+    assert common_entries([entry(EventBusName="shop")], "shop", 1_048_576) is not None
     general: list[Any] = [
         [],
         [usual] * 11,
@@ -103,10 +105,10 @@ def test_only_the_usual_shape_takes_the_fast_path() -> None:
         [usual, {**usual, "Source": None}],
     ]
     for entries in general:
-        assert _common_entries(entries, "shop", 1_048_576) is None, entries
+        assert common_entries(entries, "shop", 1_048_576) is None, entries
     # Sizes are counted as _over_size counts them: a request that may be over goes the general way.
-    assert _common_entries([usual], "shop", 4 * (len(usual["Detail"]) + 20 + 4)) is not None
-    assert _common_entries([usual], "shop", 4 * (len(usual["Detail"]) + 20 + 4) - 1) is None
+    assert common_entries([usual], "shop", 4 * (len(usual["Detail"]) + 20 + 4)) is not None
+    assert common_entries([usual], "shop", 4 * (len(usual["Detail"]) + 20 + 4) - 1) is None
 
 
 def _normalized(text: str, ids: list[str]) -> str:
@@ -156,7 +158,7 @@ def test_the_fast_path_answers_as_the_general_one(broker: Broker, case: str) -> 
         return [{k: (bus if v == "<bus>" else v) for k, v in e.items()} for e in CASES[case]]
 
     fast_entries = entries("fast")
-    assert _common_entries(fast_entries, "fast", broker.max_events_size) is not None
+    assert common_entries(fast_entries, "fast", broker.max_events_size) is not None
     # The same entries as read-only mappings, which only the general path takes.
     general_entries = [MappingProxyType(e) for e in entries("general")]
     assert _run(broker, "fast", fast_entries) == _run(broker, "general", general_entries)

@@ -25,10 +25,13 @@ from typing import TYPE_CHECKING, Any
 
 from rulebus import validation
 from rulebus._core import Pattern
-from rulebus._errors import AwsError, InvalidPatternError
+from rulebus._errors import InvalidPatternError
 from rulebus._errors import constraint_error as _constraint
 from rulebus.arn import archive_name as archive_arn_name
-from rulebus.events.bus import check_name, parse_event_time
+from rulebus.events.errors import ALREADY_EXISTS, INVALID_PATTERN, LIMIT_EXCEEDED, NOT_FOUND, VALIDATION
+from rulebus.events.errors import error as _error
+from rulebus.events.names import check_name
+from rulebus.events.put_events import parse_event_time
 from rulebus.stores.records import ArchiveRecord, ReplayRecord
 
 if TYPE_CHECKING:
@@ -37,12 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Archives"]
 
-VALIDATION = "ValidationException"
-NOT_FOUND = "ResourceNotFoundException"
-ALREADY_EXISTS = "ResourceAlreadyExistsException"
-LIMIT_EXCEEDED = "LimitExceededException"
 ILLEGAL_STATUS = "IllegalStatusException"
-INVALID_PATTERN = "InvalidEventPatternException"
 
 ACTIVE_REPLAY_STATES = ("STARTING", "RUNNING")
 MAX_CONCURRENT_REPLAYS = 10
@@ -52,10 +50,6 @@ REPLAY_PAGE = 1000
 PROGRESS_EVERY = 100
 #: Retention is enforced when archiving at most this often (seconds of the broker's clock).
 RETENTION_SWEEP_SECONDS = 60.0
-
-
-def _error(code: str, message: str) -> AwsError:
-    return AwsError(code, message, status=404 if code == NOT_FOUND else 400)
 
 
 def _seconds(value: Any, name: str) -> float:
