@@ -30,7 +30,7 @@ from rulebus.aws.protocols.base import (
 )
 from rulebus.aws.protocols.errors import bad_member_type, missing_parameter, serialization_error
 
-__all__ = ["JsonProtocol", "Path"]
+__all__ = ["JsonProtocol", "Path", "read_timestamp"]
 
 Path = tuple[Any, ...]
 
@@ -70,6 +70,8 @@ class JsonProtocol:
     def __init__(self, service: str, version: str) -> None:
         self.service = service
         self.content_type = f"application/x-amz-json-{version}"
+        #: Whether a body can carry blobs as bytes (CBOR's byte strings), not only as base64 text.
+        self.binary = False
         self._query_compatible = service == "sqs"
         # SQS's JSON errors name their shape as Coral does; the others give the bare code.
         self._type_prefix = "com.amazonaws.sqs#" if service == "sqs" else ""
@@ -160,21 +162,19 @@ class JsonProtocol:
                 return _FLOAT_WORDS[value]
         elif kind == "timestamp":
             if isinstance(value, (int, float, str)) and not isinstance(value, bool):
-                try:
-                    return timestamp_from_wire(value)
-                except ValueError:
-                    raise serialization_error(f"Unable to parse timestamp {value!r}") from None
+                return self._read_timestamp(value)
         elif kind == "blob":
             if isinstance(value, str):
-                try:
-                    return blob_from_base64(value)
-                except ValueError:
-                    raise serialization_error(
-                        f"Unable to decode the base64 value of '{_dotted(path)}'"
-                    ) from None
+                return _read_base64(value, path)
+            if isinstance(value, bytes) and self.binary:
+                return value
         else:
             return value
         raise self._wrong(path, value, _EXPECTED[kind])
+
+    def _read_timestamp(self, value: float | str) -> Any:
+        """A timestamp member (CBOR reads its tag-1 numbers its own way)."""
+        return read_timestamp(value)
 
     def _wrong(self, path: Path, value: object, expected: str) -> AwsError:
         return bad_member_type(self.service, "json", path, _json_kind(value), expected)
@@ -237,6 +237,21 @@ class JsonProtocol:
             member = output_member(shape, name)
             written[member.serialization.get("name", name)] = self._out_value(member, item)
         return written
+
+
+def read_timestamp(value: float | str) -> Any:
+    """A timestamp member: epoch seconds or ISO 8601 text, else SerializationException."""
+    try:
+        return timestamp_from_wire(value)
+    except ValueError:
+        raise serialization_error(f"Unable to parse timestamp {value!r}") from None
+
+
+def _read_base64(value: str, path: Path) -> bytes:
+    try:
+        return blob_from_base64(value)
+    except ValueError:
+        raise serialization_error(f"Unable to decode the base64 value of '{_dotted(path)}'") from None
 
 
 def _dotted(path: Path) -> str:

@@ -22,8 +22,8 @@ from typing import Any
 
 from botocore.model import Shape
 
-from rulebus.aws.protocols.awsjson import JsonProtocol, Path
-from rulebus.aws.protocols.base import epoch_seconds, timestamp_from_wire
+from rulebus.aws.protocols.awsjson import JsonProtocol, read_timestamp
+from rulebus.aws.protocols.base import epoch_seconds
 from rulebus.aws.protocols.errors import serialization_error
 
 __all__ = ["CONTENT_TYPE", "CborProtocol", "CborTimestamp", "dumps", "loads"]
@@ -251,6 +251,7 @@ class CborProtocol(JsonProtocol):
     def __init__(self, service: str) -> None:
         super().__init__(service, "1.1")
         self.content_type = CONTENT_TYPE
+        self.binary = True
 
     def decode(self, body: bytes) -> object:
         if not body:
@@ -263,16 +264,10 @@ class CborProtocol(JsonProtocol):
     def encode(self, document: object) -> bytes:
         return dumps(document)
 
-    def _scalar(self, kind: str, value: object, path: Path) -> Any:
-        if kind == "blob" and isinstance(value, bytes):
-            return value
-        if kind == "timestamp" and isinstance(value, (int, float)) and not isinstance(value, bool):
-            seconds = float(value) / 1000 if abs(value) >= _MILLISECONDS_FROM else value
-            try:
-                return timestamp_from_wire(seconds)
-            except ValueError:
-                raise serialization_error(f"Unable to parse timestamp {value!r}") from None
-        return super()._scalar(kind, value, path)
+    def _read_timestamp(self, value: float | str) -> Any:
+        if isinstance(value, (int, float)) and abs(value) >= _MILLISECONDS_FROM:
+            value = value / 1000
+        return read_timestamp(value)
 
     def _out_blob(self, value: Any) -> Any:
         if isinstance(value, str):
