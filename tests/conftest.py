@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
+from helpers.aws_wire import Wire
 from helpers.delegating_store import DelegatingStore
 from helpers.fake_clock import FakeClock
 from helpers.http_endpoint import Endpoint, serving
@@ -89,3 +90,22 @@ def endpoint() -> Iterator[Endpoint]:
     """A local HTTP server recording what it is sent (see helpers/http_endpoint.py)."""
     with serving() as state:
         yield state
+
+
+@pytest.fixture
+def wire(clock: FakeClock) -> Iterator[Wire]:
+    """A fresh memory broker (us-east-1, account 123456789012, the fake clock, no background
+    threads) seen through the AWS wire handlers, as a client of ``localhost:4566``."""
+    broker = Broker(
+        region="us-east-1",
+        account="123456789012",
+        clock=clock,
+        queue_recreate_delay=0,
+        background_move_tasks=False,
+        background_schedules=False,
+        background_retries=False,
+    )
+    try:
+        yield Wire(broker)
+    finally:
+        broker.close()

@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from rulebus import validation
 from rulebus._errors import AwsError, StoreRowCorruptError, sqs_error
+from rulebus.arn import Arn
 from rulebus.context import Context
 from rulebus.events.archive import Archives
 from rulebus.events.bus import (
@@ -23,10 +25,12 @@ from rulebus.events.bus import (
     EventBus,
     validate_bus_name,
 )
+from rulebus.events.names import bus_arn, rule_arn
 from rulebus.events.scheduler import Scheduler
 from rulebus.kinesis.stream import Stream, delete_stream, open_stream
+from rulebus.sns.attributes import TOPIC_KWARGS, topic_arn
 from rulebus.sns.topic import Topic, check_topic_attributes, topic_attributes_from_kwargs, validate_topic_name
-from rulebus.sqs.attributes import ATTRIBUTE_NAMES, QueueAttributes, validate_queue_name
+from rulebus.sqs.attributes import ATTRIBUTE_NAMES, QueueAttributes, queue_arn, validate_queue_name
 from rulebus.sqs.errors import queue_deleted_recently, queue_does_not_exist
 from rulebus.sqs.move_task import MoveTasks, QueueRef
 from rulebus.sqs.queue import Queue, check_queue_attributes
@@ -40,6 +44,9 @@ __all__ = ["Broker"]
 #: CreateQueue with different attributes (SQS API Reference, CreateQueue: modeled QueueNameExists, legacy code
 #: QueueAlreadyExists).
 QUEUE_NAME_EXISTS = "QueueNameExists"
+
+#: SetTopicAttributes' attributes (SNS API Reference, SetTopicAttributes): CreateTopic's but FifoTopic.
+SETTABLE_TOPIC_ATTRIBUTES = frozenset(TOPIC_KWARGS.values()) - {"FifoTopic"}
 
 #: Seconds after DeleteQueue during which the name cannot be re-created (SQS API Reference, DeleteQueue).
 QUEUE_RECREATE_DELAY = 60.0
@@ -178,7 +185,21 @@ class Broker:
         Creating a queue whose name was deleted less than 60 s ago (``queue_recreate_delay``)
         raises QueueDeletedRecently."""
         validate_queue_name(name)
-        wanted = QueueAttributes.from_kwargs(name, **attributes)
+        return self._create_queue(name, QueueAttributes.from_kwargs(name, **attributes), bool(attributes))
+
+    def create_queue(self, name: str, attributes: Mapping[str, str] | None = None) -> Queue:
+        """CreateQueue as AWS's API takes it: AWS's string-valued attribute map, by AWS's rules (a
+        ``.fifo`` name needs FifoQueue "true"; an unknown attribute is InvalidAttributeName). An
+        existing queue is returned when no attributes are given or they equal its own;
+        QueueNameExists otherwise."""
+        validate_queue_name(name)
+        validation.mapping(attributes, "Attributes", validation.SQS, required=False)
+        for key, value in (attributes or {}).items():
+            validation.text(key, "Attributes", validation.SQS)
+            validation.text(value, key, validation.SQS)
+        return self._create_queue(name, QueueAttributes.from_aws(name, attributes), bool(attributes))
+
+    def _create_queue(self, name: str, wanted: QueueAttributes, given: bool) -> Queue:
         check_queue_attributes(self.context, wanted, name)
         now = self._clock()
         try:
@@ -187,7 +208,7 @@ class Broker:
             )
         except RecentlyDeleted:
             raise queue_deleted_recently() from None
-        if attributes and stored.attributes != wanted:
+        if given and stored.attributes != wanted:
             raise sqs_error(
                 QUEUE_NAME_EXISTS,
                 "A queue already exists with the same name and a different value for attribute "
@@ -203,6 +224,7 @@ class Broker:
             self._store.queues.delete_queue(name, self._clock())
         except NotFound:
             raise queue_does_not_exist() from None
+        self._store.tags.delete_tags(queue_arn(name, self.region, self.account))
 
     def queues(self) -> list[Queue]:
         """Every queue, sorted by name."""
@@ -267,6 +289,12 @@ class Broker:
             )
         return self._topic_object(stored)
 
+    def find_topic(self, name: str) -> Topic | None:
+        """The topic of this name if it exists (None otherwise): what an API call naming a topic
+        by its ARN looks up, where ``topic(name)`` would create it."""
+        record = self._store.topics.get_topic(name)
+        return None if record is None else self._topic_object(record)
+
     def _topic_object(self, record: TopicRecord) -> Topic:
         """This broker's Topic for a stored topic: the same object while the stored attributes are
         the same (a topic re-created with others, by any broker, gets a new one)."""
@@ -279,11 +307,37 @@ class Broker:
             )
         return made[1]
 
+    def set_topic_attributes(self, name: str, attribute_name: str, attribute_value: str) -> Topic:
+        """SetTopicAttributes: one of CreateTopic's attributes (not FifoTopic, which a topic keeps
+        from its creation) by AWS's name, checked as CreateTopic checks it; an empty value removes
+        DeliveryPolicy, Policy or KmsMasterKeyId (back to SNS's default). NotFound "Topic does not
+        exist" for a missing topic. Returns the topic as it now is."""
+        validation.text(name, "Name", validation.SNS)
+        validation.text(attribute_name, "AttributeName", validation.SNS)
+        validation.text(attribute_value, "AttributeValue", validation.SNS, required=False)
+        record = self._store.topics.get_topic(name)
+        if record is None:
+            raise AwsError("NotFound", "Topic does not exist", status=404)
+        if attribute_name not in SETTABLE_TOPIC_ATTRIBUTES:
+            # SNS's text for an attribute it does not know (as other emulators record it).
+            raise AwsError("InvalidParameter", "Invalid parameter: AttributeName")
+        attributes = dict(record.attributes)
+        if not attribute_value and attribute_name in ("DeliveryPolicy", "Policy", "KmsMasterKeyId"):
+            attributes.pop(attribute_name, None)
+        else:
+            attributes[attribute_name] = attribute_value or ""
+        _check_topic_policy(attributes)
+        check_topic_attributes(name, attributes)
+        if not self._store.topics.update_topic(TopicRecord(name, attributes)):
+            raise AwsError("NotFound", "Topic does not exist", status=404)
+        return self._topic_object(TopicRecord(name, attributes))
+
     def delete_topic(self, name: str) -> None:
         """DeleteTopic: the topic and its subscriptions; deleting an absent topic is not an error."""
         validation.text(name, "Name", validation.SNS)
         validate_topic_name(name)
         self._store.topics.delete_topic(name)
+        self._store.tags.delete_tags(topic_arn(name, self.region, self.account))
         self._topics.pop(name, None)
 
     def topics(self) -> list[Topic]:
@@ -309,6 +363,13 @@ class Broker:
             self._store.buses.create_event_bus(EventBusRecord(name, self._clock(), description))
         return self._bus_object(name)
 
+    def find_event_bus(self, name: str) -> EventBus | None:
+        """The event bus of this name if it exists (None otherwise), where ``event_bus(name)``
+        would create it."""
+        if self._store.buses.get_event_bus(name) is None:
+            return None
+        return self._bus_object(name)
+
     def _bus_object(self, name: str) -> EventBus:
         """This broker's EventBus for ``name`` (one per name: it holds the bus's Python targets)."""
         bus = self._buses.get(name)
@@ -332,7 +393,12 @@ class Broker:
         validate_bus_name(name)
         if name == DEFAULT_BUS:
             raise AwsError("ValidationException", "Cannot delete event bus default.")
+        rules = self._store.buses.rules(name)[1] if self._store.buses.get_event_bus(name) else []
         self._store.buses.delete_event_bus(name)
+        for resource in [bus_arn(name, self.region, self.account)] + [
+            rule_arn(name, rule.name, self.region, self.account) for rule in rules
+        ]:
+            self._store.tags.delete_tags(resource)
         bus = self._buses.pop(name, None)
         if bus is not None:
             bus.close()
@@ -363,6 +429,56 @@ class Broker:
     def streams(self) -> list[Stream]:
         """Every stream, sorted by name."""
         return [Stream(self.context, name) for name in self._store.streams.stream_names()]
+
+    # ------------------------------------------------------------------ tags
+
+    def tags(self, arn: str) -> dict[str, str]:
+        """The tags of the queue, topic, event bus, rule or stream with this ARN (ListQueueTags,
+        ListTagsForResource, ListTagsForStream). NotFound when this broker has no such resource."""
+        return self._store.tags.tags(self._tagged(arn))
+
+    def tag_resource(self, arn: str, tags: Mapping[str, str]) -> None:
+        """Add tags to a resource, replacing the values of keys it has (TagQueue, TagResource,
+        AddTagsToStream); AWS's limits on tags are the wire layer's to check. NotFound when this
+        broker has no such resource."""
+        validation.mapping(tags, "Tags", validation.EVENTS)
+        for key, value in tags.items():
+            validation.text(key, "Tags", validation.EVENTS)
+            validation.text(value, key, validation.EVENTS)
+        self._store.tags.tag_resource(self._tagged(arn), dict(tags))
+
+    def untag_resource(self, arn: str, keys: Iterable[str]) -> None:
+        """Remove a resource's tags of these keys (UntagQueue, UntagResource, RemoveTagsFromStream)."""
+        keys = validation.string_list(keys, "TagKeys", validation.EVENTS)
+        self._store.tags.untag_resource(self._tagged(arn), list(keys))
+
+    def _tagged(self, arn: str) -> str:
+        """The ARN of a resource of this broker that tags may name; NotFound(kind, name) otherwise."""
+        validation.text(arn, "ResourceArn", validation.EVENTS)
+        parsed = Arn.parse(arn)
+        if parsed is None or not parsed.is_in(self.region, self.account):
+            raise NotFound("resource", arn)
+        service, resource = parsed.service, parsed.resource
+        kind, name, exists = "resource", arn, False
+        if service == "sqs":
+            kind, name = "queue", resource
+            exists = self._store.queues.get_queue(resource) is not None
+        elif service == "sns":
+            kind, name = "topic", resource
+            exists = self._store.topics.get_topic(resource) is not None
+        elif service == "events" and resource.startswith("event-bus/"):
+            kind, name = "bus", resource[len("event-bus/") :]
+            exists = self._store.buses.get_event_bus(name) is not None
+        elif service == "events" and resource.startswith("rule/"):
+            bus, _, rule = resource[len("rule/") :].rpartition("/")
+            kind, name = "rule", rule
+            exists = self._store.buses.get_rule(bus or DEFAULT_BUS, rule) is not None
+        elif service == "kinesis" and resource.startswith("stream/"):
+            kind, name = "stream", resource[len("stream/") :]
+            exists = self._store.streams.get_stream(name) is not None
+        if not exists:
+            raise NotFound(kind, name)
+        return arn
 
     def _rules_changed(self, bus: str) -> None:
         """A bus's rules or targets changed through this broker: the scheduler looks again."""

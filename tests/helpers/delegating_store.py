@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any, Callable, TypeVar
 
 from rulebus.stores import MemoryStore, Store
-from rulebus.stores.base import BusStore, IdempotencyStore, QueueStore, StreamStore, TopicStore
+from rulebus.stores.base import BusStore, IdempotencyStore, QueueStore, StreamStore, TagStore, TopicStore
 
 __all__ = ["DelegatingStore"]
 
@@ -44,6 +44,7 @@ _TOPICS = _delegating(TopicStore)
 _BUSES = _delegating(BusStore)
 _STREAMS = _delegating(StreamStore)
 _IDEMPOTENCY = _delegating(IdempotencyStore)
+_TAGS = _delegating(TagStore)
 
 
 class DelegatingStore(Store):
@@ -57,6 +58,7 @@ class DelegatingStore(Store):
             _BUSES(inner.buses),
             _STREAMS(inner.streams),
             _IDEMPOTENCY(inner.idempotency),
+            _TAGS(inner.tags),
         )
         self._target = inner
 

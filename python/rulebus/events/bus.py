@@ -31,7 +31,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from rulebus import validation
@@ -175,6 +175,20 @@ class EventBus:
         (by any broker on the store)."""
         if self._store.buses.get_event_bus(self.name) is None:
             raise missing_bus(self.name)
+
+    def describe(self) -> dict[str, Any]:
+        """DescribeEventBus: Name, Arn, Description (when set), CreationTime and LastModifiedTime
+        (a bus is not modified after creation here); ResourceNotFoundException if it was deleted."""
+        record = self._store.buses.get_event_bus(self.name)
+        if record is None:
+            raise missing_bus(self.name)
+        created = datetime.fromtimestamp(record.creation_time, tz=timezone.utc)
+        described: dict[str, Any] = {"Name": self.name, "Arn": self.arn}
+        if record.description is not None:
+            described["Description"] = record.description
+        described["CreationTime"] = created
+        described["LastModifiedTime"] = created
+        return described
 
     # ------------------------------------------------------------------ the compiled view
 

@@ -228,6 +228,7 @@ class Rules:
         check_name(name, "name", 64)
         if self._store.buses.delete_rule(self.bus, name) is DeleteRuleResult.HAS_TARGETS:
             raise error(VALIDATION, "Rule can't be deleted since it has targets.")
+        self._store.tags.delete_tags(self.arn(name))
         self._on_rules_changed(self.bus)
 
     # ------------------------------------------------------------------ targets

@@ -44,6 +44,7 @@ __all__ = [
     "StreamConsumer",
     "delete_stream",
     "open_stream",
+    "parse_shard_iterator",
     "stream_name_from_arn",
     "validate_stream_name",
 ]
@@ -163,6 +164,7 @@ def delete_stream(context: Context, name: str) -> None:
     validate_stream_name(name)
     if not context.store.streams.delete_stream(name):
         raise _stream_not_found(context.account, name)
+    context.store.tags.delete_tags(f"arn:aws:kinesis:{context.region}:{context.account}:stream/{name}")
 
 
 def _stream_not_found(account: str, name: str) -> AwsError:
@@ -238,6 +240,24 @@ def _as_bytes(data: object, where: str) -> bytes:
 def _buffer_text(size: int) -> str:
     # How AWS shows a blob in a validation error (observed in AWS's answers).
     return f"java.nio.HeapByteBuffer[pos=0 lim={size} cap={size}]"
+
+
+def parse_shard_iterator(iterator: Any) -> tuple[int, int, int, float, str]:
+    """A ShardIterator's ``(stream id, shard index, position, issued at, stream name)``;
+    InvalidArgumentException "Invalid ShardIterator." for anything GetShardIterator did not
+    give (GetRecords names no stream but through its iterator)."""
+    try:
+        if not isinstance(iterator, str) or not 1 <= len(iterator) <= 512:
+            raise ValueError(iterator)
+        raw = iterator.encode("ascii")
+        if not raw.startswith(_ITERATOR_PREFIX):
+            raise ValueError(iterator)
+        stream_id, shard, position, issued, name = (
+            base64.b64decode(raw[len(_ITERATOR_PREFIX) :], validate=True).decode().split("/", 4)
+        )
+        return int(stream_id), int(shard), int(position), int(issued) / 1000.0, name
+    except (ValueError, UnicodeError, binascii.Error):
+        raise AwsError("InvalidArgumentException", "Invalid ShardIterator.") from None
 
 
 class Stream:
@@ -656,18 +676,7 @@ class Stream:
         return (_ITERATOR_PREFIX + base64.b64encode(text)).decode("ascii")
 
     def _parse_iterator(self, iterator: str) -> tuple[int, int, int, float, str]:
-        try:
-            if not isinstance(iterator, str) or not 1 <= len(iterator) <= 512:
-                raise ValueError(iterator)
-            raw = iterator.encode("ascii")
-            if not raw.startswith(_ITERATOR_PREFIX):
-                raise ValueError(iterator)
-            stream_id, shard, position, issued, name = (
-                base64.b64decode(raw[len(_ITERATOR_PREFIX) :], validate=True).decode().split("/", 4)
-            )
-            return int(stream_id), int(shard), int(position), int(issued) / 1000.0, name
-        except (ValueError, UnicodeError, binascii.Error):
-            raise AwsError("InvalidArgumentException", "Invalid ShardIterator.") from None
+        return parse_shard_iterator(iterator)
 
     def _read(
         self, stream_id: int, shard: int, position: int, limit: int, not_before: float

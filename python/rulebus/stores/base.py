@@ -1,5 +1,5 @@
 """The store boundary: one abstract class per service (``QueueStore``, ``TopicStore``,
-``BusStore``, ``StreamStore``, ``IdempotencyStore``), the ``Store`` that composes them, and the
+``BusStore``, ``StreamStore``, ``IdempotencyStore``, ``TagStore``), the ``Store`` that composes them, and the
 one ``NotFound`` every store raises for a missing queue, bus, rule or stream.
 
 Why: no queue, topic, bus or stream code may know which store it runs on, so that another
@@ -11,14 +11,15 @@ one lock, on SQLite in one transaction, so every broker and process on the file 
 Times are always passed in (``now``, epoch seconds of the broker's clock), so tests never sleep.
 
 Each service reaches its part as ``store.queues``, ``store.topics``, ``store.buses``,
-``store.streams`` and ``store.idempotency``; ``version``/``wait`` (long polls) and ``close`` are
-the store's own. A part's non-abstract methods are generic defaults a backend may replace with a
+``store.streams``, ``store.idempotency`` and ``store.tags``; ``version``/``wait`` (long polls) and
+``close`` are the store's own. A part's non-abstract methods are generic defaults a backend may replace with a
 faster path (the memory store's native fan-out does) as long as the result is the same.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -64,6 +65,7 @@ __all__ = [
     "RecentlyDeleted",
     "Store",
     "StreamStore",
+    "TagStore",
     "TopicStore",
 ]
 
@@ -350,6 +352,11 @@ class TopicStore(ABC):
     @abstractmethod
     def get_topic(self, name: str) -> TopicRecord | None:
         """The topic's record, or None."""
+
+    @abstractmethod
+    def update_topic(self, record: TopicRecord) -> bool:
+        """Replace the attributes of the topic ``record.name`` (SetTopicAttributes), keeping its
+        subscriptions and FIFO state; False if there is no such topic."""
 
     @abstractmethod
     def delete_topic(self, name: str) -> None:
@@ -678,12 +685,38 @@ class IdempotencyStore(ABC):
 
 
 # --------------------------------------------------------------------------------------------
+# Tags.
+
+
+class TagStore(ABC):
+    """The tags of every resource (queue, topic, bus, rule, stream), by the resource's ARN: AWS's
+    TagQueue, TagResource, AddTagsToStream and their listings. A resource's tags go with it: what
+    deletes a resource deletes its tags too."""
+
+    @abstractmethod
+    def tags(self, resource: str) -> dict[str, str]:
+        """The resource's tags (empty when it has none)."""
+
+    @abstractmethod
+    def tag_resource(self, resource: str, tags: Mapping[str, str]) -> None:
+        """Add these tags, replacing the values of keys the resource has."""
+
+    @abstractmethod
+    def untag_resource(self, resource: str, keys: Sequence[str]) -> None:
+        """Remove the tags of these keys (keys it does not have are no error)."""
+
+    @abstractmethod
+    def delete_tags(self, resource: str) -> None:
+        """Remove every tag of the resource (it was deleted)."""
+
+
+# --------------------------------------------------------------------------------------------
 # The store.
 
 
 class Store(ABC):
-    """One backend's parts, composed: ``queues``, ``topics``, ``buses``, ``streams`` and
-    ``idempotency``, which share the backend's state (the memory store's lock, the SQLite
+    """One backend's parts, composed: ``queues``, ``topics``, ``buses``, ``streams``,
+    ``idempotency`` and ``tags``, which share the backend's state (the memory store's lock, the SQLite
     file's connections) so a step of one is atomic with respect to every other. Plus what spans
     the parts: :meth:`version` and :meth:`wait` for long polls, and :meth:`close`."""
 
@@ -694,12 +727,19 @@ class Store(ABC):
         buses: BusStore,
         streams: StreamStore,
         idempotency: IdempotencyStore,
+        tags: TagStore | None = None,
     ) -> None:
         self.queues = queues
         self.topics = topics
         self.buses = buses
         self.streams = streams
         self.idempotency = idempotency
+        if tags is None:
+            # A backend written before tags existed keeps them in this process only.
+            from rulebus.stores.memory.tags import MemoryTagStore
+
+            tags = MemoryTagStore(threading.Lock())
+        self.tags = tags
 
     @abstractmethod
     def version(self) -> int:

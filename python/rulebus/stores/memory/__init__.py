@@ -9,6 +9,7 @@ from rulebus.stores.memory.changes import Changes
 from rulebus.stores.memory.idempotency import MemoryIdempotencyStore
 from rulebus.stores.memory.queues import MemoryQueueStore
 from rulebus.stores.memory.streams import MemoryStreamStore
+from rulebus.stores.memory.tags import MemoryTagStore
 from rulebus.stores.memory.topics import MemoryTopicStore
 
 __all__ = ["MemoryStore"]
@@ -26,6 +27,7 @@ class MemoryStore(Store):
             MemoryBusStore(changes),
             MemoryStreamStore(changes),
             MemoryIdempotencyStore(changes),
+            MemoryTagStore(changes.lock),
         )
         self._changes = changes
 

@@ -53,6 +53,14 @@ class MemoryTopicStore(TopicStore):
             topic = self._topics.get(name)
             return topic.record if topic is not None else None
 
+    def update_topic(self, record: TopicRecord) -> bool:
+        with self._lock:
+            topic = self._topics.get(record.name)
+            if topic is None:
+                return False
+            topic.record = TopicRecord(record.name, dict(record.attributes))
+            return True
+
     def delete_topic(self, name: str) -> None:
         with self._lock:
             self._topics.pop(name, None)

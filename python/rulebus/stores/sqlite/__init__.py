@@ -15,6 +15,7 @@ from rulebus.stores.sqlite.idempotency import SQLiteIdempotencyStore
 from rulebus.stores.sqlite.queues import SQLiteQueueStore
 from rulebus.stores.sqlite.schema import create_schema
 from rulebus.stores.sqlite.streams import SQLiteStreamStore
+from rulebus.stores.sqlite.tags import SQLiteTagStore
 from rulebus.stores.sqlite.topics import SQLiteTopicStore
 
 __all__ = ["IN_MEMORY_REFUSED", "CorruptMessage", "CorruptRow", "SQLiteStore"]
@@ -63,6 +64,7 @@ class SQLiteStore(Store):
             SQLiteBusStore(connections),
             SQLiteStreamStore(connections),
             SQLiteIdempotencyStore(connections),
+            SQLiteTagStore(connections),
         )
         self._connections = connections
 

@@ -18,9 +18,10 @@ from rulebus._errors import StoreVersionError
 
 __all__ = ["SCHEMA_VERSION", "create_schema"]
 
-#: The schema this code writes and the newest it reads. 1: every table below (and the
-#: ``corrupt_messages`` and ``corrupt_rows`` tables, created when first needed).
-SCHEMA_VERSION = 1
+#: The schema this code writes and the newest it reads. 1: every table below but ``tags`` (and
+#: the ``corrupt_messages`` and ``corrupt_rows`` tables, created when first needed). 2: ``tags``
+#: (version 1 would keep a deleted resource's tags for the next resource of its name).
+SCHEMA_VERSION = 2
 
 QUEUES = """
 CREATE TABLE IF NOT EXISTS queues (
@@ -336,6 +337,15 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
 CREATE INDEX IF NOT EXISTS idempotency_keys_by_expiry ON idempotency_keys (expires_at);
 """
 
+TAGS = """
+CREATE TABLE IF NOT EXISTS tags (
+    resource TEXT NOT NULL,
+    key      TEXT NOT NULL,
+    value    TEXT NOT NULL,
+    PRIMARY KEY (resource, key)
+) WITHOUT ROWID;
+"""
+
 
 def _has_table(connection: sqlite3.Connection, name: str) -> bool:
     row = connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
@@ -369,7 +379,7 @@ def create_schema(connection: sqlite3.Connection, path: str = "") -> None:
     concurrent openers serialise on SQLite's own lock); refuse a file made by a newer one."""
     if _check_version(connection, path) == SCHEMA_VERSION:
         return  # made or upgraded by this version: nothing is missing
-    for script in (QUEUES, TOPICS, BUSES, STREAMS, IDEMPOTENCY):
+    for script in (QUEUES, TOPICS, BUSES, STREAMS, IDEMPOTENCY, TAGS):
         connection.executescript(script)
     connection.execute("BEGIN IMMEDIATE")
     try:

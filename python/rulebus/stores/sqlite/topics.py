@@ -142,6 +142,14 @@ class SQLiteTopicStore(TopicStore):
         row = self._connection().execute("SELECT attributes FROM topics WHERE name = ?", (name,)).fetchone()
         return TopicRecord(name, _topic_attributes(self._path, name, row[0])) if row is not None else None
 
+    def update_topic(self, record: TopicRecord) -> bool:
+        with self._transaction() as connection:
+            cursor = connection.execute(
+                "UPDATE topics SET attributes = ? WHERE name = ?",
+                (json.dumps(dict(record.attributes)), record.name),
+            )
+            return cursor.rowcount > 0
+
     def delete_topic(self, name: str) -> None:
         with self._transaction() as connection:
             for table, column in (
