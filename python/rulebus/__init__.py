@@ -25,6 +25,7 @@ from rulebus._errors import (
     StoreUnavailableError,
     StoreVersionError,
 )
+from rulebus.aws.mock import mock_aws
 from rulebus.broker import Broker
 from rulebus.events.bus import EventBus
 from rulebus.idempotency import Idempotency, IdempotencyInProgressError, idempotent
@@ -61,6 +62,7 @@ __all__ = [
     "Subscription",
     "Topic",
     "idempotent",
+    "mock_aws",
     "test_event_pattern",
 ]
 __version__ = "0.1.0"

@@ -1,0 +1,325 @@
+"""From an HTTP request to an HTTP response: one entry for ``mock_aws`` and ``rulebus serve``.
+
+:class:`Dispatcher` picks the service and protocol of a request, decodes it by the service's
+model into a :class:`~rulebus.aws.request.Request`, calls the operation's handler on the broker
+of the request's account and region, and encodes the answer (or the error) as the protocol
+writes it. Routing follows what the SDKs send:
+
+- ``X-Amz-Target: <targetPrefix>.<Operation>``: AWS JSON (SQS ``AmazonSQS``, EventBridge
+  ``AWSEvents``, Kinesis ``Kinesis_20131202``), in CBOR bodies when the content type is
+  ``application/x-amz-cbor-1.1``;
+- otherwise the query protocol, ``Action=<Operation>`` in the form body or the query string; the
+  service is the one the SigV4 credential scope names (``Authorization: AWS4-HMAC-SHA256
+  Credential=<key>/<date>/<region>/<service>/aws4_request``), else the one whose API version
+  ``Version`` gives, else the one an ``*.amazonaws.com`` Host names, else the query service that
+  has the action.
+
+The region is the credential scope's, else the Host's, else the dispatcher's default; the account
+is the dispatcher's. Every response carries a request id (``x-amzn-RequestId``, and in the XML
+body for the query protocol). Nothing a client sends yields a traceback: what the codec refuses is
+an AWS-shaped error, and a handler's unexpected exception an ``InternalFailure`` (logged here).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Union
+from urllib.parse import parse_qsl
+
+from botocore.model import OperationModel, ServiceModel
+
+from rulebus._errors import AwsError, RulebusError, StoreError, StoreLockedError
+from rulebus.aws.brokers import DEFAULT_ACCOUNT, DEFAULT_REGION, Brokers
+from rulebus.aws.handlers import Handlers
+from rulebus.aws.protocols import EMULATED, JsonProtocol, QueryProtocol, Reply, form_tree, service_models
+from rulebus.aws.protocols.cbor import CONTENT_TYPE as CBOR_CONTENT_TYPE
+from rulebus.aws.protocols.cbor import CborProtocol
+from rulebus.aws.protocols.errors import (
+    malformed_query_string,
+    missing_action,
+    not_emulated,
+    unknown_operation,
+)
+from rulebus.aws.protocols.query import member_key
+from rulebus.aws.request import Request
+
+__all__ = ["Dispatcher", "HttpRequest", "Route", "credential_scope"]
+
+log = logging.getLogger(__name__)
+
+Codec = Union[JsonProtocol, QueryProtocol]
+
+# A form with more fields than this is refused, not parsed (the largest legitimate request, an
+# SNS PublishBatch of 10 entries with 10 attributes each, has a few hundred).
+MAX_FORM_FIELDS = 10_000
+
+_CREDENTIAL = re.compile(r"Credential=[^/\s,]+/\d{8}/([^/\s,]+)/([^/\s,]+)/aws4_request")
+_AWS_HOST = re.compile(
+    r"\A(?P<service>[a-z0-9-]+)(?:\.(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+))?\.amazonaws\.com(?:\.cn)?(?::\d+)?\Z"
+)
+_QUEUE_PATH = re.compile(r"\A/\d{12}/[^/]+\Z")
+# Endpoint prefixes that are not the service's botocore name.
+_HOST_SERVICES = {"queue": "sqs"}
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """An HTTP request as the dispatcher needs it (header names in any case)."""
+
+    method: str
+    path: str
+    query_string: str
+    headers: Mapping[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a request goes: the service, its protocol, the operation named and the region."""
+
+    service: str
+    protocol: str
+    operation: str
+    region: str
+
+
+def credential_scope(headers: Mapping[str, str], query: str = "") -> tuple[str, str] | None:
+    """The (region, service) of a SigV4 credential scope, from the Authorization header or a
+    presigned URL's ``X-Amz-Credential``; None when the request names none."""
+    authorization = headers.get("authorization", "")
+    match = _CREDENTIAL.search(authorization)
+    if match is None and "X-Amz-Credential" in query:
+        for key, value in parse_qsl(query, keep_blank_values=True):
+            if key == "X-Amz-Credential":
+                match = _CREDENTIAL.search(f"Credential={value}")
+    return None if match is None else (match.group(1), match.group(2))
+
+
+def _host_scope(host: str) -> tuple[str | None, str | None]:
+    match = _AWS_HOST.match(host.lower())
+    if match is None:
+        return None, None
+    service = match.group("service")
+    return _HOST_SERVICES.get(service, service), match.group("region")
+
+
+class Dispatcher:
+    """Answers AWS requests from the brokers of ``brokers`` with the handlers of ``handlers``.
+
+    ``account`` is the account every request acts in (AWS's would come from the credentials);
+    ``region`` the one used when a request names none.
+    """
+
+    def __init__(
+        self,
+        brokers: Brokers | None = None,
+        handlers: Handlers | None = None,
+        account: str = DEFAULT_ACCOUNT,
+        region: str = DEFAULT_REGION,
+    ) -> None:
+        self.brokers = brokers if brokers is not None else Brokers()
+        self.handlers = handlers if handlers is not None else Handlers()
+        self.account = account
+        self.region = region
+        self._codecs: dict[tuple[str, str], Codec] = {}
+        self._targets = {service_models(name).target_prefix: name for name in EMULATED}
+        self._versions = {service_models(name).api_version: name for name in EMULATED}
+
+    # -- the entry ------------------------------------------------------------------------
+
+    def __call__(self, request: HttpRequest) -> Reply:
+        return self.dispatch(request)
+
+    def dispatch(self, request: HttpRequest) -> Reply:
+        """The response to ``request``, an AWS error included; never raises for what a client sent."""
+        request_id = str(uuid.uuid4())
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        codec: Codec = self._fallback_codec(headers)
+        model: ServiceModel | None = None
+        try:
+            route, form = self._route(request, headers)
+            codec = self._codec(route.service, route.protocol)
+            model = service_models(route.service).model(_model_protocol(route.protocol))
+            operation = self._operation(route)
+            if isinstance(codec, JsonProtocol):
+                params = codec.parse(operation, request.body)
+            else:
+                form = self._with_queue_url(route, request, headers, form)
+                params = codec.parse(operation, form_tree(form))
+            handler = self.handlers.handler(route.service, route.operation)
+            if handler is None:
+                raise unknown_operation(route.protocol, route.service, route.operation, modeled=True)
+            call = Request(
+                service=route.service,
+                operation=route.operation,
+                params=params,
+                region=route.region,
+                account=self.account,
+                host=headers.get("host", ""),
+                request_id=request_id,
+            )
+            output = handler(self.brokers.get(self.account, route.region), call)
+            return codec.write(operation, output, request_id)
+        except AwsError as error:
+            return codec.write_error(model, error, request_id)
+        except StoreError as error:
+            return codec.write_error(model, _store_failure(error), request_id)
+        except RulebusError as error:
+            code = getattr(error, "code", None)
+            if isinstance(code, str):  # InvalidPatternError and kin carry AWS's code
+                return codec.write_error(model, AwsError(code, str(error)), request_id)
+            return self._internal(codec, model, error, request_id)
+        except Exception as error:  # a bug, never the client's: answered, logged, not shown
+            return self._internal(codec, model, error, request_id)
+
+    def route(self, request: HttpRequest) -> Route:
+        """Where ``request`` goes (AwsError when it goes nowhere rulebus serves)."""
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        return self._route(request, headers)[0]
+
+    # -- routing --------------------------------------------------------------------------
+
+    def _route(self, request: HttpRequest, headers: dict[str, str]) -> tuple[Route, list[tuple[str, str]]]:
+        scope = credential_scope(headers, request.query_string)
+        scope_region, scope_service = scope if scope is not None else (None, None)
+        host_service, host_region = _host_scope(headers.get("host", ""))
+        region = scope_region or host_region or self.region
+        named = scope_service or host_service
+        if named is not None and named not in EMULATED:
+            raise not_emulated(named, EMULATED)
+        target = headers.get("x-amz-target")
+        if target is not None:
+            prefix, _, operation = target.partition(".")
+            service = self._targets.get(prefix)
+            if service is None or (named is not None and named != service):
+                raise unknown_operation("json", named or prefix, target, modeled=False)
+            cbor = headers.get("content-type", "").startswith(CBOR_CONTENT_TYPE)
+            return Route(service, "cbor" if cbor else "json", operation, region), []
+        if headers.get("content-type", "").startswith("application/x-amz-json"):
+            raise unknown_operation("json", named or "", "", modeled=False)
+        form = _form(request, headers)
+        action = next((value for key, value in reversed(form) if key == "Action"), None)
+        if not action:
+            raise missing_action()
+        version = next((value for key, value in reversed(form) if key == "Version"), None)
+        service = named or (self._versions.get(version) if version else None) or _by_action(action, form)
+        if service is None or "query" not in service_models(service).protocols:
+            raise unknown_operation("query", service or "", action, modeled=False)
+        return Route(service, "query", action, region), form
+
+    def _operation(self, route: Route) -> OperationModel:
+        models = service_models(route.service)
+        operation = models.operation(_model_protocol(route.protocol), route.operation)
+        if operation is None:
+            known = route.operation in models.operation_names
+            raise unknown_operation(route.protocol, route.service, route.operation, modeled=known)
+        return operation
+
+    def _with_queue_url(
+        self, route: Route, request: HttpRequest, headers: dict[str, str], form: list[tuple[str, str]]
+    ) -> list[tuple[str, str]]:
+        """SQS query clients may post to the queue's URL instead of sending QueueUrl: the path
+        is then the queue's."""
+        if route.service != "sqs" or not _QUEUE_PATH.match(request.path):
+            return form
+        if any(key == "QueueUrl" for key, _ in form):
+            return form
+        host = headers.get("host", "")
+        scheme = headers.get("x-forwarded-proto") or ("https" if _AWS_HOST.match(host) else "http")
+        return [*form, ("QueueUrl", f"{scheme}://{host}{request.path}")]
+
+    # -- codecs ---------------------------------------------------------------------------
+
+    def _codec(self, service: str, protocol: str) -> Codec:
+        codec = self._codecs.get((service, protocol))
+        if codec is None:
+            if protocol == "cbor":
+                codec = CborProtocol(service)
+            elif protocol == "json":
+                model = service_models(service).model("json")
+                assert model is not None
+                codec = JsonProtocol(service, str(model.metadata["jsonVersion"]))
+            else:
+                codec = QueryProtocol(service)
+            self._codecs[(service, protocol)] = codec
+        return codec
+
+    def _fallback_codec(self, headers: Mapping[str, str]) -> Codec:
+        """How to answer before the service is known: JSON if the client speaks it."""
+        content_type = headers.get("content-type", "")
+        if content_type.startswith(CBOR_CONTENT_TYPE):
+            return CborProtocol("")
+        if "x-amz-target" in headers or content_type.startswith("application/x-amz-json"):
+            version = "1.0" if content_type.startswith("application/x-amz-json-1.0") else "1.1"
+            return JsonProtocol("", version)
+        return QueryProtocol("")
+
+    def _internal(self, codec: Codec, model: ServiceModel | None, error: Exception, request_id: str) -> Reply:
+        log.error("request %s failed inside rulebus", request_id, exc_info=error)
+        failure = AwsError(
+            "InternalFailure",
+            "The request processing has failed because of an unknown error, exception or failure.",
+            sender_fault=False,
+            status=500,
+        )
+        return codec.write_error(model, failure, request_id)
+
+
+def _model_protocol(protocol: str) -> str:
+    """The model a protocol's requests are read by (CBOR bodies carry AWS JSON's shapes)."""
+    return "json" if protocol == "cbor" else protocol
+
+
+def _by_action(action: str, form: list[tuple[str, str]]) -> str | None:
+    """The query service that has ``action``; of two that have it (SQS and SNS both have
+    AddPermission and RemovePermission), the one whose required members the form holds."""
+    candidates = []
+    for name in EMULATED:
+        operation = service_models(name).operation("query", action)
+        if operation is not None:
+            candidates.append((name, operation))
+    if len(candidates) > 1:
+        keys = {key.split(".", 1)[0] for key, _ in form}
+        for name, operation in candidates:
+            shape = operation.input_shape
+            if shape is None:
+                continue
+            required = {member_key(shape.members[member], member) for member in shape.required_members}
+            if required <= keys:
+                return name
+    return candidates[0][0] if candidates else None
+
+
+def _store_failure(error: StoreError) -> AwsError:
+    """A store that failed under a request (the services map theirs; this is the last resort):
+    a lock held too long is ServiceUnavailable (503, which SDKs retry), anything else
+    InternalFailure (500)."""
+    if isinstance(error, StoreLockedError):
+        return AwsError("ServiceUnavailable", str(error), sender_fault=False, status=503)
+    return AwsError("InternalFailure", str(error), sender_fault=False, status=500)
+
+
+def _form(request: HttpRequest, headers: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The query string's pairs, then the form body's (AwsError when either is not form encoding)."""
+    pairs = _decode_form(request.query_string.encode("utf-8", "surrogateescape"))
+    if request.body:
+        content_type = headers.get("content-type", "application/x-www-form-urlencoded")
+        if not content_type.startswith("application/x-www-form-urlencoded"):
+            raise malformed_query_string(f"a query request's body must be form encoded, not {content_type}")
+        pairs += _decode_form(request.body)
+    return pairs
+
+
+def _decode_form(raw: bytes) -> list[tuple[str, str]]:
+    try:
+        text = raw.decode("utf-8")
+        # Lenient about layout ("a=1&&b=" is fine, as AWS takes it), strict about encoding.
+        return parse_qsl(text, keep_blank_values=True, errors="strict", max_num_fields=MAX_FORM_FIELDS)
+    except UnicodeDecodeError:
+        raise malformed_query_string("it is not UTF-8 text") from None
+    except ValueError as error:
+        raise malformed_query_string(str(error)) from None

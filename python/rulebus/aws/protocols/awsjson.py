@@ -1,0 +1,258 @@
+"""AWS JSON 1.0 and 1.1: the protocol of SQS (1.0), EventBridge and Kinesis (1.1).
+
+A request is ``POST /`` with ``X-Amz-Target: <targetPrefix>.<Operation>`` and a JSON object by
+the operation's input shape; the response a JSON object by the output shape; an error
+``{"__type": ..., "message": ...}``. Members travel under their ``locationName`` when the model
+gives one; timestamps as epoch seconds (ISO 8601 text is read too), blobs as base64. SQS, a
+former query service (``awsQueryCompatible``), adds the ``x-amzn-query-error: <legacy
+code>;Sender|Receiver`` header to its errors: botocore takes the legacy code from it and picks the
+modeled exception (``QueueDoesNotExist``) by the ``__type``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from botocore.model import ListShape, MapShape, OperationModel, ServiceModel, Shape, StructureShape
+
+from rulebus._errors import AwsError
+from rulebus.aws.protocols.base import (
+    Reply,
+    blob_from_base64,
+    blob_to_base64,
+    output_member,
+    special_float,
+    timestamp_from_wire,
+    timestamp_to_wire,
+)
+from rulebus.aws.protocols.errors import bad_member_type, missing_parameter, serialization_error
+
+__all__ = ["JsonProtocol", "Path", "read_timestamp"]
+
+Path = tuple[Any, ...]
+
+# How Coral names a JSON value that is not what a member's type needs.
+_EXPECTED = {
+    "string": "a String",
+    "integer": "an Integer",
+    "long": "a Long",
+    "boolean": "a Boolean",
+    "float": "a Float",
+    "double": "a Double",
+    "timestamp": "a Timestamp",
+    "blob": "a Blob",
+}
+_FLOAT_WORDS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+def _json_kind(value: object) -> str:
+    if isinstance(value, bool):
+        return "TRUE_VALUE" if value else "FALSE_VALUE"
+    if isinstance(value, str):
+        return "STRING_VALUE"
+    if isinstance(value, (int, float)):
+        return "NUMBER_VALUE"
+    if isinstance(value, list):
+        return "START_ARRAY"
+    if isinstance(value, (bytes, bytearray)):
+        return "VALUE_EMBEDDED_OBJECT"
+    return "START_OBJECT"
+
+
+class JsonProtocol:
+    """The codec of one JSON service (``version`` "1.0" or "1.1")."""
+
+    name = "json"
+
+    def __init__(self, service: str, version: str) -> None:
+        self.service = service
+        self.content_type = f"application/x-amz-json-{version}"
+        #: Whether a body can carry blobs as bytes (CBOR's byte strings), not only as base64 text.
+        self.binary = False
+        self._query_compatible = service == "sqs"
+        # SQS's JSON errors name their shape as Coral does; the others give the bare code.
+        self._type_prefix = "com.amazonaws.sqs#" if service == "sqs" else ""
+
+    # -- requests ---------------------------------------------------------------------------
+
+    def parse(self, operation: OperationModel, body: bytes) -> dict[str, Any]:
+        """The request's params by the input shape; AwsError for a body the model refuses."""
+        document = self.decode(body)
+        shape = operation.input_shape
+        if shape is None:
+            return {}
+        if not isinstance(document, dict):
+            raise serialization_error(f"{_json_kind(document)} can not be converted to a Structure")
+        return self._structure(shape, document, ())
+
+    def decode(self, body: bytes) -> object:
+        """The body's document (an empty body is an empty object)."""
+        if not body.strip():
+            return {}
+        try:
+            # Decoded here, not by json.loads, which would guess UTF-16 or UTF-32 from a BOM.
+            return json.loads(body.decode("utf-8"))
+        except UnicodeDecodeError as error:
+            raise serialization_error(f"The request body is not UTF-8: {error.reason}") from None
+        except ValueError as error:
+            raise serialization_error(f"The request body is not valid JSON: {error}") from None
+
+    def encode(self, document: object) -> bytes:
+        # ASCII escapes keep any text (a lone surrogate included) valid JSON in UTF-8.
+        return json.dumps(document, separators=(",", ":")).encode("ascii")
+
+    def _value(self, shape: Shape, value: object, path: Path) -> Any:
+        kind = shape.type_name
+        if kind == "structure":
+            assert isinstance(shape, StructureShape)
+            if shape.is_document_type:
+                return value
+            if not isinstance(value, dict):
+                raise self._wrong(path, value, "a Structure")
+            return self._structure(shape, value, path)
+        if kind == "list":
+            assert isinstance(shape, ListShape)
+            if not isinstance(value, list):
+                raise self._wrong(path, value, "a List")
+            return [
+                None if item is None else self._value(shape.member, item, (*path, index))
+                for index, item in enumerate(value, 1)
+            ]
+        if kind == "map":
+            assert isinstance(shape, MapShape)
+            if not isinstance(value, dict):
+                raise self._wrong(path, value, "a Map")
+            return {
+                self._value(shape.key, key, path): self._value(shape.value, item, (*path, key))
+                for key, item in value.items()
+                if item is not None
+            }
+        return self._scalar(kind, value, path)
+
+    def _structure(self, shape: StructureShape, value: dict[str, Any], path: Path) -> dict[str, Any]:
+        parsed: dict[str, Any] = {}
+        for name, member in shape.members.items():
+            item = value.get(member.serialization.get("name", name))
+            if item is not None:
+                parsed[name] = self._value(member, item, (*path, name))
+        for name in shape.required_members:
+            if name not in parsed:
+                raise missing_parameter(self.service, (*path, name))
+        return parsed
+
+    def _scalar(self, kind: str, value: object, path: Path) -> Any:
+        if kind == "string":
+            if isinstance(value, str):
+                return value
+        elif kind in ("integer", "long"):
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value
+            if isinstance(value, float) and value.is_integer():
+                return int(value)
+        elif kind == "boolean":
+            if isinstance(value, bool):
+                return value
+        elif kind in ("float", "double"):
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return float(value)
+            if isinstance(value, str) and value in _FLOAT_WORDS:
+                return _FLOAT_WORDS[value]
+        elif kind == "timestamp":
+            if isinstance(value, (int, float, str)) and not isinstance(value, bool):
+                return self._read_timestamp(value)
+        elif kind == "blob":
+            if isinstance(value, str):
+                return _read_base64(value, path)
+            if isinstance(value, bytes) and self.binary:
+                return value
+        else:
+            return value
+        raise self._wrong(path, value, _EXPECTED[kind])
+
+    def _read_timestamp(self, value: float | str) -> Any:
+        """A timestamp member (CBOR reads its tag-1 numbers its own way)."""
+        return read_timestamp(value)
+
+    def _wrong(self, path: Path, value: object, expected: str) -> AwsError:
+        return bad_member_type(self.service, "json", path, _json_kind(value), expected)
+
+    # -- responses --------------------------------------------------------------------------
+
+    def write(self, operation: OperationModel, output: Mapping[str, Any], request_id: str) -> Reply:
+        """The response to a call that succeeded: the output shape's members as JSON."""
+        shape = operation.output_shape
+        document = {} if shape is None else self._out_structure(shape, output)
+        return Reply(200, self._headers(request_id), self.encode(document))
+
+    def write_error(self, service: ServiceModel | None, error: AwsError, request_id: str) -> Reply:
+        """An error as the service writes it (``service`` is unused: JSON errors need no model)."""
+        headers = self._headers(request_id)
+        if self._query_compatible:
+            fault = "Sender" if error.sender_fault else "Receiver"
+            headers["x-amzn-query-error"] = f"{error.query_code};{fault}"
+        body = {"__type": self._type_prefix + error.code, "message": error.message}
+        return Reply(error.status, headers, self.encode(body))
+
+    def _headers(self, request_id: str) -> dict[str, str]:
+        return {"Content-Type": self.content_type, "x-amzn-RequestId": request_id}
+
+    # -- the output's values as the document carries them (CBOR overrides blobs and timestamps)
+
+    def _out_blob(self, value: Any) -> Any:
+        return blob_to_base64(value)
+
+    def _out_timestamp(self, shape: Shape, value: Any) -> Any:
+        return timestamp_to_wire(shape, value, "unixtimestamp")
+
+    def _out_value(self, shape: Shape, value: Any) -> Any:
+        kind = shape.type_name
+        if kind == "structure":
+            assert isinstance(shape, StructureShape)
+            return value if shape.is_document_type else self._out_structure(shape, value)
+        if kind == "list":
+            assert isinstance(shape, ListShape)
+            return [self._out_value(shape.member, item) for item in value]
+        if kind == "map":
+            assert isinstance(shape, MapShape)
+            return {
+                key: self._out_value(shape.value, item) for key, item in value.items() if item is not None
+            }
+        if kind == "timestamp":
+            return self._out_timestamp(shape, value)
+        if kind == "blob":
+            return self._out_blob(value)
+        if kind in ("float", "double"):
+            special = special_float(value)
+            return value if special is None else special
+        return value
+
+    def _out_structure(self, shape: StructureShape, value: Mapping[str, Any]) -> dict[str, Any]:
+        written: dict[str, Any] = {}
+        for name, item in value.items():
+            if item is None:
+                continue
+            member = output_member(shape, name)
+            written[member.serialization.get("name", name)] = self._out_value(member, item)
+        return written
+
+
+def read_timestamp(value: float | str) -> Any:
+    """A timestamp member: epoch seconds or ISO 8601 text, else SerializationException."""
+    try:
+        return timestamp_from_wire(value)
+    except ValueError:
+        raise serialization_error(f"Unable to parse timestamp {value!r}") from None
+
+
+def _read_base64(value: str, path: Path) -> bytes:
+    try:
+        return blob_from_base64(value)
+    except ValueError:
+        raise serialization_error(f"Unable to decode the base64 value of '{_dotted(path)}'") from None
+
+
+def _dotted(path: Path) -> str:
+    return ".".join(str(step) for step in path)

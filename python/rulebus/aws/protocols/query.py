@@ -1,0 +1,292 @@
+"""The query protocol: form-encoded requests, XML responses (SNS, STS, and SQS's older clients).
+
+A request is ``Action=<Operation>&Version=<apiVersion>&...`` in a form body (or a GET query
+string). Its members follow the input shape's query serialisation: a structure's members are
+``Parent.Member`` (under the member's ``locationName`` when it has one); a list is
+``Name.member.N`` (``member`` or the list member's ``locationName``) or, flattened,
+``Name.N`` where ``Name`` is the list member's ``locationName`` if it has one; a map is
+``Name.entry.N.key`` / ``.value`` (the key and value ``locationName`` s replace ``key`` and
+``value``), or, flattened, ``Name.N.key``; an empty list is the bare ``Name=``.
+
+A response is ``<OperationResponse xmlns=...><OperationResult>`` (the output's ``resultWrapper``)
+holding the output shape as XML by the same naming rules, then
+``<ResponseMetadata><RequestId>``; an error is ``<ErrorResponse><Error><Type>Sender</Type>
+<Code>..</Code><Message>..</Message></Error><RequestId>..</RequestId></ErrorResponse>``.
+All text is escaped; characters XML 1.0 cannot carry at all become U+FFFD.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from botocore.model import ListShape, MapShape, OperationModel, ServiceModel, Shape, StructureShape
+
+from rulebus._errors import AwsError
+from rulebus.aws.protocols.base import (
+    Reply,
+    blob_from_base64,
+    blob_to_base64,
+    output_member,
+    special_float,
+    timestamp_from_wire,
+    timestamp_to_wire,
+)
+from rulebus.aws.protocols.errors import bad_member_type, missing_parameter
+
+__all__ = ["QueryProtocol", "form_tree", "member_key"]
+
+Path = tuple[Any, ...]
+CONTENT_TYPE = "text/xml"
+
+
+class _Node:
+    """The form's keys as a tree: ``A.member.1.B=v`` is A -> member -> 1 -> B holding v."""
+
+    __slots__ = ("children", "value")
+
+    def __init__(self) -> None:
+        self.value: str | None = None
+        self.children: dict[str, _Node] = {}
+
+    def numbered(self) -> list[_Node]:
+        """The children named 1, 2, ... in numeric order (AWS numbers from 1)."""
+        indexed = [(int(key), node) for key, node in self.children.items() if key.isascii() and key.isdigit()]
+        indexed.sort(key=lambda pair: pair[0])
+        return [node for index, node in indexed if index > 0]
+
+
+def form_tree(pairs: Iterable[tuple[str, str]]) -> _Node:
+    """The tree of a form's ``(key, value)`` pairs (the last of repeated keys wins)."""
+    root = _Node()
+    for key, value in pairs:
+        node = root
+        for part in key.split("."):
+            child = node.children.get(part)
+            if child is None:
+                child = node.children[part] = _Node()
+            node = child
+        node.value = value
+    return root
+
+
+def _list_element_name(shape: ListShape) -> str | None:
+    name = shape.member.serialization.get("name")
+    return None if name is None else str(name)
+
+
+def member_key(shape: Shape, name: str) -> str:
+    """The key a member travels under inside its structure (botocore's naming rules)."""
+    if isinstance(shape, ListShape) and shape.serialization.get("flattened"):
+        element = _list_element_name(shape)
+        if element is not None:
+            return element
+    return str(shape.serialization.get("name", name))
+
+
+class QueryProtocol:
+    """The query codec of one service."""
+
+    name = "query"
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+
+    # -- requests ---------------------------------------------------------------------------
+
+    def parse(self, operation: OperationModel, form: _Node) -> dict[str, Any]:
+        """The request's params by the input shape, from the form's tree."""
+        shape = operation.input_shape
+        if shape is None:
+            return {}
+        return self._structure(shape, form, ())
+
+    def _structure(self, shape: StructureShape, node: _Node, path: Path) -> dict[str, Any]:
+        parsed: dict[str, Any] = {}
+        for name, member in shape.members.items():
+            child = node.children.get(member_key(member, name))
+            if child is not None:
+                parsed[name] = self._value(member, child, (*path, name))
+        for name in shape.required_members:
+            if name not in parsed:
+                raise missing_parameter(self.service, (*path, member_key(shape.members[name], name)))
+        return parsed
+
+    def _value(self, shape: Shape, node: _Node, path: Path) -> Any:
+        kind = shape.type_name
+        if kind == "structure":
+            assert isinstance(shape, StructureShape)
+            return self._structure(shape, node, path)
+        if kind == "list":
+            assert isinstance(shape, ListShape)
+            if not shape.serialization.get("flattened"):
+                holder = node.children.get(_list_element_name(shape) or "member")
+                if holder is None:
+                    return []  # "Name=" (or nothing below it): the empty list
+                node = holder
+            items = node.numbered()
+            return [self._value(shape.member, item, (*path, index)) for index, item in enumerate(items, 1)]
+        if kind == "map":
+            assert isinstance(shape, MapShape)
+            if not shape.serialization.get("flattened"):
+                holder = node.children.get("entry")
+                if holder is None:
+                    return {}
+                node = holder
+            key_name = str(shape.key.serialization.get("name", "key"))
+            value_name = str(shape.value.serialization.get("name", "value"))
+            parsed: dict[str, Any] = {}
+            for index, entry in enumerate(node.numbered(), 1):
+                key_node = entry.children.get(key_name)
+                value_node = entry.children.get(value_name)
+                if key_node is None:
+                    raise missing_parameter(self.service, (*path, index, key_name))
+                if value_node is None:
+                    raise missing_parameter(self.service, (*path, index, value_name))
+                key = self._value(shape.key, key_node, (*path, index, key_name))
+                parsed[key] = self._value(shape.value, value_node, (*path, index, value_name))
+            return parsed
+        return self._scalar(shape, node.value if node.value is not None else "", path)
+
+    def _scalar(self, shape: Shape, text: str, path: Path) -> Any:
+        kind = shape.type_name
+        try:
+            if kind in ("integer", "long"):
+                if not _INTEGER.match(text):
+                    raise ValueError(text)
+                return int(text)
+            if kind == "boolean":
+                lowered = text.strip().lower()
+                if lowered in ("true", "false"):
+                    return lowered == "true"
+                raise ValueError(text)
+            if kind in ("float", "double"):
+                return float(text)
+            if kind == "timestamp":
+                return timestamp_from_wire(text)
+            if kind == "blob":
+                return blob_from_base64(text)
+        except ValueError:
+            raise bad_member_type(self.service, "query", path, text, _EXPECTED[kind]) from None
+        return text
+
+    # -- responses --------------------------------------------------------------------------
+
+    def write(self, operation: OperationModel, output: Mapping[str, Any], request_id: str) -> Reply:
+        """``<OperationResponse>`` with the output shape inside its result wrapper."""
+        namespace = _escape(str(operation.metadata.get("xmlNamespace", "")))
+        name = operation.name
+        parts = [f'<?xml version="1.0" encoding="UTF-8"?>\n<{name}Response xmlns="{namespace}">']
+        shape = operation.output_shape
+        if shape is not None:
+            wrapper = shape.serialization.get("resultWrapper", f"{name}Result")
+            parts.append(f"<{wrapper}>")
+            _write_members(parts, shape, output)
+            parts.append(f"</{wrapper}>")
+        parts.append(f"<ResponseMetadata><RequestId>{_escape(request_id)}</RequestId></ResponseMetadata>")
+        parts.append(f"</{name}Response>")
+        return Reply(200, _headers(request_id), "".join(parts).encode("utf-8"))
+
+    def write_error(self, service: ServiceModel | None, error: AwsError, request_id: str) -> Reply:
+        """``<ErrorResponse>``, with the legacy query code (for SQS, ``AWS.SimpleQueueService.*``)."""
+        namespace = "" if service is None else str(service.metadata.get("xmlNamespace", ""))
+        opening = f'<ErrorResponse xmlns="{_escape(namespace)}">' if namespace else "<ErrorResponse>"
+        fault = "Sender" if error.sender_fault else "Receiver"
+        body = (
+            f'<?xml version="1.0" encoding="UTF-8"?>\n{opening}<Error><Type>{fault}</Type>'
+            f"<Code>{_escape(error.query_code)}</Code><Message>{_escape(error.message)}</Message>"
+            f"<Detail/></Error><RequestId>{_escape(request_id)}</RequestId></ErrorResponse>"
+        )
+        return Reply(error.status, _headers(request_id), body.encode("utf-8"))
+
+
+_INTEGER = re.compile(r"\A[+-]?[0-9]+\Z")
+_EXPECTED = {
+    "integer": "an integer",
+    "long": "an integer",
+    "boolean": "a boolean",
+    "float": "a number",
+    "double": "a number",
+    "timestamp": "a timestamp",
+    "blob": "base64-encoded binary data",
+}
+
+
+def _headers(request_id: str) -> dict[str, str]:
+    return {"Content-Type": CONTENT_TYPE, "x-amzn-RequestId": request_id}
+
+
+# Characters XML 1.0 cannot carry, even as references (C0 controls but tab, CR and LF; lone
+# surrogates; U+FFFE and U+FFFF).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;", "\r": "&#xD;"}
+_TO_ESCAPE = re.compile("[&<>\"'\r]")
+
+
+def _escape(text: str) -> str:
+    """Text as XML character data that a parser gives back unchanged (a CR is written as a
+    reference since parsers turn a literal CR LF into LF)."""
+    if _NOT_XML.search(text):
+        text = _NOT_XML.sub("\ufffd", text)
+    return _TO_ESCAPE.sub(lambda match: _ESCAPES[match.group()], text)
+
+
+def _write_members(parts: list[str], shape: StructureShape, value: Mapping[str, Any]) -> None:
+    for name, item in value.items():
+        if item is None:
+            continue
+        member = output_member(shape, name)
+        _write_value(parts, member, member_key(member, name), item)
+
+
+def _write_value(parts: list[str], shape: Shape, tag: str, value: Any) -> None:
+    kind = shape.type_name
+    if kind == "list":
+        assert isinstance(shape, ListShape)
+        element = _list_element_name(shape) or "member"
+        if shape.serialization.get("flattened"):
+            for item in value:  # the elements stand in the parent, each named after the member
+                _write_value(parts, shape.member, tag, item)
+            return
+        parts.append(f"<{tag}>")
+        for item in value:
+            _write_value(parts, shape.member, element, item)
+        parts.append(f"</{tag}>")
+        return
+    if kind == "map":
+        assert isinstance(shape, MapShape)
+        key_name = str(shape.key.serialization.get("name", "key"))
+        value_name = str(shape.value.serialization.get("name", "value"))
+        flattened = bool(shape.serialization.get("flattened"))
+        if not flattened:
+            parts.append(f"<{tag}>")
+        for key, item in value.items():
+            parts.append(f"<{tag}>" if flattened else "<entry>")
+            _write_value(parts, shape.key, key_name, key)
+            _write_value(parts, shape.value, value_name, item)
+            parts.append(f"</{tag}>" if flattened else "</entry>")
+        if not flattened:
+            parts.append(f"</{tag}>")
+        return
+    if kind == "structure":
+        assert isinstance(shape, StructureShape)
+        parts.append(f"<{tag}>")
+        _write_members(parts, shape, value)
+        parts.append(f"</{tag}>")
+        return
+    parts.append(f"<{tag}>{_escape(_scalar_text(shape, value))}</{tag}>")
+
+
+def _scalar_text(shape: Shape, value: Any) -> str:
+    kind = shape.type_name
+    if kind == "boolean":
+        return "true" if value else "false"
+    if kind == "timestamp":
+        return str(timestamp_to_wire(shape, value, "iso8601"))
+    if kind == "blob":
+        return blob_to_base64(value)
+    if kind in ("float", "double"):
+        special = special_float(value)
+        return special if special is not None else repr(value) if isinstance(value, float) else str(value)
+    return str(value)
