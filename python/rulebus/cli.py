@@ -308,6 +308,58 @@ def bench(**options: Any) -> None:
     raise SystemExit(code)
 
 
+# --- serve ----------------------------------------------------------------------------------------
+
+_LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
+@click.option("--port", default=4566, show_default=True, help="The port to listen on.")
+@click.option(
+    "--store",
+    default="memory://",
+    show_default=True,
+    help="Where state is kept: memory://, or an SQLite file (sqlite:///app.db, or a path), one per "
+    "account and region beside it.",
+)
+@click.option(
+    "--account",
+    default="000000000000",
+    show_default=True,
+    help="The account every request acts in (moto's servers use 123456789012).",
+)
+@click.option(
+    "--region", default="us-east-1", show_default=True, help="The region of requests that name none."
+)
+@click.option("--log-level", default="warning", show_default=True, help="uvicorn's log level.")
+def serve(host: str, port: int, store: str, account: str, region: str, log_level: str) -> None:
+    """Serve the AWS APIs of SQS, SNS, EventBridge, Kinesis and STS over HTTP.
+
+    Point any SDK or the AWS CLI at it (endpoint_url=http://127.0.0.1:4566); requests are
+    answered by rulebus brokers, one per account and region.
+    """
+    import uvicorn
+
+    from rulebus.aws.brokers import Brokers
+    from rulebus.aws.dispatch import Dispatcher
+    from rulebus.aws.server import Server
+
+    if host not in _LOOPBACK:
+        click.echo(
+            f"warning: listening on {host}: anyone who can reach it can read and delete every "
+            "message (requests are not authenticated).",
+            err=True,
+        )
+    try:
+        brokers = Brokers(store=None if store == "memory://" else store)
+        dispatcher = Dispatcher(brokers, account=account, region=region)
+    except (rulebus.RulebusError, ValueError) as exc:
+        _fail(str(exc))
+    _stdout().print(f"rulebus serving SQS, SNS, EventBridge, Kinesis and STS on http://{host}:{port}")
+    uvicorn.run(Server(dispatcher), host=host, port=port, log_level=log_level, lifespan="on")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """The console script's entry point."""
     cli.main(args=list(argv) if argv is not None else None, prog_name="rulebus")

@@ -18,6 +18,7 @@ change to the stores, and let a scope's state be deleted by deleting its file.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -70,6 +71,7 @@ class Brokers:
         self._clock = clock
         self._options = broker_options
         self._brokers: dict[tuple[str, str], Broker] = {}
+        self._files: set[str] = set()  # the SQLite files the scopes were made on, for wipe()
         self._lock = threading.Lock()
 
     def get(self, account: str = DEFAULT_ACCOUNT, region: str = DEFAULT_REGION) -> Broker:
@@ -94,6 +96,8 @@ class Brokers:
             store = spec(account, region)
         else:
             store = scoped_store_url(spec, account, region)
+            if store != "memory://":
+                self._files.add(store)
         return Broker(region=region, account=account, clock=self._clock, store=store, **self._options)
 
     def scopes(self) -> list[tuple[str, str]]:
@@ -115,3 +119,16 @@ class Brokers:
             broker.close()
 
     close = reset
+
+    def wipe(self) -> None:
+        """:meth:`reset`, and delete the SQLite files the scopes were kept in (with their
+        journals): every resource of every scope is gone, as moto's reset does. A factory's
+        stores are its own and are only closed."""
+        with self._lock:
+            files, self._files = self._files, set()
+        self.reset()
+        for url in files:
+            path = url.split("://", 1)[1].removeprefix("/") if url.startswith("sqlite://") else url
+            for name in (path, f"{path}-wal", f"{path}-shm"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(name)

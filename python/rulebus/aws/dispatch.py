@@ -22,12 +22,13 @@ an AWS-shaped error, and a handler's unexpected exception an ``InternalFailure``
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Union
+from typing import Any, Union
 from urllib.parse import parse_qsl
 
 from botocore.model import OperationModel, ServiceModel
@@ -45,7 +46,9 @@ from rulebus.aws.protocols.errors import (
     unknown_operation,
 )
 from rulebus.aws.protocols.query import member_key
-from rulebus.aws.request import Request
+from rulebus.aws.request import Handler, Request
+from rulebus.broker import Broker
+from rulebus.stores.memory import MemoryStore
 
 __all__ = ["Dispatcher", "HttpRequest", "Route", "credential_scope"]
 
@@ -75,6 +78,18 @@ class HttpRequest:
     query_string: str
     headers: Mapping[str, str]
     body: bytes
+
+
+@dataclass(frozen=True)
+class _Call:
+    """A decoded request, ready for its handler: how to answer, and whom to ask."""
+
+    codec: Codec
+    model: ServiceModel | None
+    operation: OperationModel
+    handler: Handler
+    broker: Broker
+    request: Request
 
 
 @dataclass(frozen=True)
@@ -136,6 +151,37 @@ class Dispatcher:
 
     def dispatch(self, request: HttpRequest) -> Reply:
         """The response to ``request``, an AWS error included; never raises for what a client sent."""
+        call = self._decode(request)
+        if isinstance(call, Reply):
+            return call
+        try:
+            output = call.handler(call.broker, call.request)
+        except Exception as error:
+            return self._failure(call.codec, call.model, error, call.request.request_id)
+        return self._encode(call, output)
+
+    async def dispatch_async(self, request: HttpRequest) -> Reply:
+        """:meth:`dispatch` for an event loop: an operation that may wait (a long poll) is
+        awaited in its awaiting form and holds no thread; any other runs on the loop when its
+        broker's store never blocks (memory), else on a worker thread, so that a lock another
+        process holds on an SQLite file never stalls the loop."""
+        call = self._decode(request)
+        if isinstance(call, Reply):
+            return call
+        try:
+            waiting = self.handlers.async_handler(call.request.service, call.request.operation)
+            if waiting is not None:
+                output = await waiting(call.broker, call.request)
+            elif isinstance(call.broker.context.store, MemoryStore):
+                output = call.handler(call.broker, call.request)
+            else:
+                output = await asyncio.to_thread(call.handler, call.broker, call.request)
+        except Exception as error:
+            return self._failure(call.codec, call.model, error, call.request.request_id)
+        return self._encode(call, output)
+
+    def _decode(self, request: HttpRequest) -> _Call | Reply:
+        """The call ``request`` makes, or the error reply when it makes none rulebus can answer."""
         request_id = str(uuid.uuid4())
         headers = {name.lower(): value for name, value in request.headers.items()}
         codec: Codec = self._fallback_codec(headers)
@@ -162,19 +208,28 @@ class Dispatcher:
                 host=headers.get("host", ""),
                 request_id=request_id,
             )
-            output = handler(self.brokers.get(self.account, route.region), call)
-            return codec.write(operation, output, request_id)
-        except AwsError as error:
+            return _Call(codec, model, operation, handler, self.brokers.get(self.account, route.region), call)
+        except Exception as error:
+            return self._failure(codec, model, error, request_id)
+
+    def _encode(self, call: _Call, output: Mapping[str, Any]) -> Reply:
+        try:
+            return call.codec.write(call.operation, output, call.request.request_id)
+        except Exception as error:  # an answer its shape does not take: a bug, answered as one
+            return self._failure(call.codec, call.model, error, call.request.request_id)
+
+    def _failure(self, codec: Codec, model: ServiceModel | None, error: Exception, request_id: str) -> Reply:
+        """The error reply for what went wrong: AWS's own errors as they are, a failing store as
+        AWS's server errors, a rulebus error that carries AWS's code under that code; anything
+        else is a bug, never the client's: answered as InternalFailure, logged, not shown."""
+        if isinstance(error, AwsError):
             return codec.write_error(model, error, request_id)
-        except StoreError as error:
+        if isinstance(error, StoreError):
             return codec.write_error(model, _store_failure(error), request_id)
-        except RulebusError as error:
-            code = getattr(error, "code", None)
-            if isinstance(code, str):  # InvalidPatternError and kin carry AWS's code
-                return codec.write_error(model, AwsError(code, str(error)), request_id)
-            return self._internal(codec, model, error, request_id)
-        except Exception as error:  # a bug, never the client's: answered, logged, not shown
-            return self._internal(codec, model, error, request_id)
+        code = getattr(error, "code", None)
+        if isinstance(error, RulebusError) and isinstance(code, str):  # InvalidPatternError and kin
+            return codec.write_error(model, AwsError(code, str(error)), request_id)
+        return self._internal(codec, model, error, request_id)
 
     def route(self, request: HttpRequest) -> Route:
         """Where ``request`` goes (AwsError when it goes nowhere rulebus serves)."""

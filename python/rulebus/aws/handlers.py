@@ -12,14 +12,14 @@ import importlib
 import threading
 from collections.abc import Mapping
 
-from rulebus.aws.request import Handler, Operations
+from rulebus.aws.request import AsyncHandler, Handler, Operations
 
 __all__ = ["Handlers"]
 
 SERVICES_PACKAGE = "rulebus.aws.services"
 
 
-def _service_operations(service: str) -> Operations:
+def _service_module(service: str) -> object | None:
     module_name = f"{SERVICES_PACKAGE}.{service}"
     try:
         module = importlib.import_module(module_name)
@@ -28,9 +28,8 @@ def _service_operations(service: str) -> Operations:
         # something else is a bug to show.
         if error.name not in (module_name, SERVICES_PACKAGE):
             raise
-        return {}
-    operations: Operations = getattr(module, "OPERATIONS", {})
-    return operations
+        return None
+    return module
 
 
 class Handlers:
@@ -44,6 +43,7 @@ class Handlers:
         self._overrides = {service: dict(operations) for service, operations in (overrides or {}).items()}
         self._load_services = load_services
         self._loaded: dict[str, Operations] = {}
+        self._loaded_async: dict[str, Mapping[str, AsyncHandler]] = {}
         self._lock = threading.Lock()
 
     def handler(self, service: str, operation: str) -> Handler | None:
@@ -52,6 +52,19 @@ class Handlers:
         if override is not None and operation in override:
             return override[operation]
         return self._module_operations(service).get(operation)
+
+    def async_handler(self, service: str, operation: str) -> AsyncHandler | None:
+        """The awaiting form of ``service``'s ``operation`` (its module's ``ASYNC_OPERATIONS``),
+        for an event loop; None when the operation has none (it never waits) or when a test
+        overrode its synchronous handler (which then answers)."""
+        override = self._overrides.get(service)
+        if not self._load_services or (override is not None and operation in override):
+            return None
+        handlers = self._loaded_async.get(service)
+        if handlers is None:
+            module = _service_module(service)
+            handlers = self._loaded_async[service] = getattr(module, "ASYNC_OPERATIONS", {})
+        return handlers.get(operation)
 
     def operations(self, service: str) -> frozenset[str]:
         """The operations of ``service`` that have a handler."""
@@ -70,5 +83,6 @@ class Handlers:
             with self._lock:
                 operations = self._loaded.get(service)
                 if operations is None:
-                    operations = self._loaded[service] = _service_operations(service)
+                    module = _service_module(service)
+                    operations = self._loaded[service] = getattr(module, "OPERATIONS", {})
         return operations

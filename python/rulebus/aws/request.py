@@ -9,7 +9,7 @@ writes as the protocol's error.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -40,3 +40,6 @@ class Request:
 # operation has no output).
 Handler = Callable[["Broker", Request], Mapping[str, Any]]
 Operations = Mapping[str, Handler]
+# An operation that may wait (a long poll) also has an awaiting form, which an event loop calls
+# instead, so that the wait holds no thread; it answers what the synchronous handler answers.
+AsyncHandler = Callable[["Broker", Request], Awaitable[Mapping[str, Any]]]

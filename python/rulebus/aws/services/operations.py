@@ -11,12 +11,13 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from rulebus import validation
 from rulebus._errors import AwsError, RulebusError, StoreError, StoreLockedError
+from rulebus.aws.request import AsyncHandler
 
 if TYPE_CHECKING:
     from rulebus.aws.request import Handler, Request
@@ -31,11 +32,6 @@ F = TypeVar("F", bound="Handler")
 #: the wire's code or status), raised under a request, to the AwsError AWS would answer with;
 #: None: leave it as it is.
 Translate = Callable[[RulebusError, "Request"], "AwsError | None"]
-
-
-#: A handler that awaits (a long poll holds no thread while it waits): ``await handler(broker,
-#: request)``, answering what the synchronous handler of the same operation answers.
-AsyncHandler = Callable[["Broker", "Request"], Awaitable[Mapping[str, Any]]]
 
 
 def store_failure(error: StoreError) -> AwsError:
