@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -213,7 +214,11 @@ def test_many_long_polls_wait_on_one_loop(server: RunningServer) -> None:
             await asyncio.to_thread(sender.send_message, QueueUrl=url, MessageBody=f"m{n}")
         answers = []
         for reader, writer in connections:
-            answers.append(await reader.read(65536))
+            # The head and the body may arrive apart: read the head, then as much as it declares.
+            answer_head = await reader.readuntil(b"\r\n\r\n")
+            declared = re.search(rb"(?i)content-length: (\d+)", answer_head)
+            assert declared is not None
+            answers.append(answer_head + await reader.readexactly(int(declared.group(1))))
             writer.close()
         return answers
 
