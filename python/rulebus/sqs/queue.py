@@ -411,8 +411,9 @@ class Queue:
 
     @property
     def url(self) -> str:
-        """``https://sqs.<region>.amazonaws.com/<account>/<name>``."""
-        return queue_url(self.name, self.context.region, self._account)
+        """``https://sqs.<region>.amazonaws.com/<account>/<name>``, or the same path under the
+        broker's ``endpoint_url`` when one serves it."""
+        return queue_url(self.name, self.context.region, self._account, self.context.endpoint_url)
 
     def _now(self) -> float:
         return self._clock()
