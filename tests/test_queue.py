@@ -713,7 +713,9 @@ def test_peek_leaves_dead_letter_moves_to_receives(make_broker: Callable[..., Br
     assert [m.body for m in source.receive()] == ["poison"]
 
 
-def test_peek_skips_expired_messages_and_refuses_nonsense(make_broker: Callable[..., Broker], clock: FakeClock) -> None:
+def test_peek_skips_expired_messages_and_refuses_nonsense(
+    make_broker: Callable[..., Broker], clock: FakeClock
+) -> None:
     queue = make_broker().queue("short", message_retention_period=60)
     queue.send("old")
     clock.advance(61)

@@ -879,7 +879,8 @@ class SQLiteQueueStore(QueueStore):
         connection = self._connection()
         cutoff = expiry_cutoff(self._record(connection, queue), now)
         rows = connection.execute(
-            f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE queue = ? AND sent_timestamp > ? ORDER BY seq LIMIT ?",
+            f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE queue = ? AND sent_timestamp > ? "
+            "ORDER BY seq LIMIT ?",
             (queue, cutoff, max(0, max_messages)),
         ).fetchall()
         held: list[StoredMessage] = []
