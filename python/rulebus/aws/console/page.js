@@ -1,6 +1,6 @@
 "use strict";
 // The rulebus console. Everything it shows is data: nodes are built with createElement and
-// textContent (never innerHTML), so a body or a name holding markup shows as text.
+// text nodes only (no HTML parsing anywhere), so a body or a name holding markup shows as text.
 (function () {
   const POLL_MS = 3000;
   const HEADERS = { "X-Rulebus-Console": "1" };
@@ -217,7 +217,8 @@
           el("th", {}, "Sent"), el("th", {}, "Body"), el("th", {}, "Attributes"))),
         el("tbody", {}, data.messages.map((m) => el("tr", { "data-message": m.messageId },
           el("td", { className: "mono" }, m.messageId, m.attributes.MessageGroupId ? el("div", { className: "muted" }, "group " + m.attributes.MessageGroupId) : null),
-          el("td", {}, tag(m.state, m.state === "visible" ? "on" : "off")),
+          el("td", {}, tag(m.state, m.state === "visible" ? "on" : "off"),
+            m.state !== "visible" ? el("div", { className: "muted" }, "until " + when(m.visibleAt * 1000)) : null),
           el("td", { className: "num" }, text(m.attributes.ApproximateReceiveCount)),
           el("td", { className: "mono" }, when(m.attributes.SentTimestamp)),
           el("td", {}, el("pre", { className: "body" }, m.body)),
@@ -253,8 +254,10 @@
     }
   }
 
-  document.getElementById("pattern").value = JSON.stringify({ source: ["com.shop"], detail: { amount: [{ numeric: [">", 100] }] } }, null, 2);
-  document.getElementById("event").value = JSON.stringify({ source: "com.shop", "detail-type": "Order", detail: { amount: 50 } }, null, 2);
+  document.getElementById("pattern").value =
+    '{\n  "source": ["com.shop"],\n  "detail": {"amount": [{"numeric": [">", 100]}]}\n}';
+  document.getElementById("event").value =
+    '{\n  "source": "com.shop",\n  "detail-type": "Order",\n  "detail": {"amount": 50}\n}';
   document.getElementById("test").addEventListener("click", testPattern);
   document.getElementById("browser-refresh").addEventListener("click", loadMessages);
   document.getElementById("browser-max").addEventListener("change", loadMessages);
