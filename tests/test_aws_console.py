@@ -37,7 +37,11 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RunningSe
 
 
 def _call(
-    server: RunningServer, path: str, method: str = "GET", body: bytes | None = None, headers: dict[str, str] | None = None
+    server: RunningServer,
+    path: str,
+    method: str = "GET",
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
 ) -> tuple[int, dict[str, str], bytes]:
     request = urllib.request.Request(server.url + path, data=body, headers=headers or {}, method=method)
     try:
@@ -55,8 +59,12 @@ def _get_json(server: RunningServer, path: str) -> Any:
     return json.loads(body)
 
 
-def _test_pattern(server: RunningServer, payload: object, headers: dict[str, str] = CONSOLE_HEADERS) -> tuple[int, Any]:
-    status, _, body = _call(server, "/_rulebus/api/test-pattern", "POST", json.dumps(payload).encode(), headers)
+def _test_pattern(
+    server: RunningServer, payload: object, headers: dict[str, str] = CONSOLE_HEADERS
+) -> tuple[int, Any]:
+    status, _, body = _call(
+        server, "/_rulebus/api/test-pattern", "POST", json.dumps(payload).encode(), headers
+    )
     return status, json.loads(body)
 
 
@@ -79,7 +87,9 @@ def populate(server: RunningServer) -> dict[str, str]:
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 3})
     orders = sqs.create_queue(QueueName="orders", Attributes={"RedrivePolicy": redrive})["QueueUrl"]
-    orders_arn = sqs.get_queue_attributes(QueueUrl=orders, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    orders_arn = sqs.get_queue_attributes(QueueUrl=orders, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
     for body in ("first", "second", "third"):
         sqs.send_message(QueueUrl=orders, MessageBody=body)
     sqs.send_message(QueueUrl=orders, MessageBody="later", DelaySeconds=600)
@@ -97,17 +107,28 @@ def populate(server: RunningServer) -> dict[str, str]:
         TopicArn=topic,
         Protocol="sqs",
         Endpoint=orders_arn,
-        Attributes={"FilterPolicy": json.dumps({"kind": ["<script>big</script>"]}), "RawMessageDelivery": "true"},
+        Attributes={
+            "FilterPolicy": json.dumps({"kind": ["<script>big</script>"]}),
+            "RawMessageDelivery": "true",
+        },
     )
     sns.publish(TopicArn=topic, Message="not for orders")  # filtered out
-    events.put_rule(Name="big-orders", EventPattern=json.dumps({"source": ["com.shop"], "detail": {"x": [HOSTILE]}}))
+    events.put_rule(
+        Name="big-orders", EventPattern=json.dumps({"source": ["com.shop"], "detail": {"x": [HOSTILE]}})
+    )
     events.put_targets(Rule="big-orders", Targets=[{"Id": "to-orders", "Arn": orders_arn}])
     events.create_archive(
         ArchiveName="everything", EventSourceArn=f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/default"
     )
     kinesis.create_stream(StreamName="clicks", ShardCount=2)
     server.client("sqs", region="eu-west-1").create_queue(QueueName="far-away")
-    return {"orders": orders, "dlq_arn": dlq_arn, "orders_arn": orders_arn, "hostile": hostile, "topic": topic}
+    return {
+        "orders": orders,
+        "dlq_arn": dlq_arn,
+        "orders_arn": orders_arn,
+        "hostile": hostile,
+        "topic": topic,
+    }
 
 
 # --- the JSON API ------------------------------------------------------------------------------
@@ -127,7 +148,11 @@ def test_overview_shows_every_resource_with_its_counts(server: RunningServer) ->
     (subscription,) = _named(scope["topics"], "order-events")["subscriptions"]
     assert subscription["endpoint"] == made["orders_arn"]
     assert json.loads(subscription["filterPolicy"]) == {"kind": ["<script>big</script>"]}
-    assert (subscription["delivered"], subscription["filtered"], subscription["rawMessageDelivery"]) == (0, 1, True)
+    assert (subscription["delivered"], subscription["filtered"], subscription["rawMessageDelivery"]) == (
+        0,
+        1,
+        True,
+    )
     bus = _named(scope["buses"], "default")
     (rule,) = bus["rules"]
     assert (rule["Name"], rule["State"]) == ("big-orders", "ENABLED")
@@ -185,7 +210,10 @@ def test_peek_does_not_receive(server: RunningServer) -> None:
 
 def test_markup_comes_back_as_data(server: RunningServer) -> None:
     populate(server)
-    status, headers, raw = _call(server, f"/_rulebus/api/messages?account={ACCOUNT}&region={REGION}&queue=hostile.fifo")
+    status, headers, raw = _call(
+        server, f"/_rulebus/api/messages?account={ACCOUNT}&region={REGION}&queue=hostile.fifo"
+    )
+    assert (headers["content-type"], headers["x-content-type-options"]) == ("application/json", "nosniff")
     assert status == 200
     assert b"<script" not in raw and b"<img" not in raw  # escaped inside the JSON strings
     (message,) = json.loads(raw)["messages"]
@@ -194,7 +222,9 @@ def test_markup_comes_back_as_data(server: RunningServer) -> None:
     assert message["messageAttributes"] == {"Note": {"DataType": "String", "StringValue": HOSTILE}}
     _, _, raw_overview = _call(server, "/_rulebus/api/overview")
     assert b"<script" not in raw_overview
-    status, result = _test_pattern(server, {"pattern": {"detail": {"x": [HOSTILE]}}, "event": {"detail": {"x": "<b>"}}})
+    status, result = _test_pattern(
+        server, {"pattern": {"detail": {"x": [HOSTILE]}}, "event": {"detail": {"x": "<b>"}}}
+    )
     assert status == 200
     assert result["matches"] is False
     assert result["reasons"][0]["expected"] == [HOSTILE]
@@ -203,9 +233,13 @@ def test_markup_comes_back_as_data(server: RunningServer) -> None:
 
 def test_pattern_tester_matches_and_explains(server: RunningServer) -> None:
     pattern = json.dumps({"source": ["com.shop"], "detail": {"amount": [{"numeric": [">", 100]}]}})
-    status, result = _test_pattern(server, {"pattern": pattern, "event": {"source": "com.shop", "detail": {"amount": 150}}})
+    status, result = _test_pattern(
+        server, {"pattern": pattern, "event": {"source": "com.shop", "detail": {"amount": 150}}}
+    )
     assert (status, result) == (200, {"matches": True, "reasons": []})
-    status, result = _test_pattern(server, {"pattern": pattern, "event": '{"source": "com.shop", "detail": {"amount": 50}}'})
+    status, result = _test_pattern(
+        server, {"pattern": pattern, "event": '{"source": "com.shop", "detail": {"amount": 50}}'}
+    )
     assert status == 200 and result["matches"] is False
     (reason,) = result["reasons"]
     assert (reason["path"], reason["operator"], reason["actual"]) == ("detail.amount", "numeric", [50])
@@ -225,7 +259,9 @@ def test_state_changes_only_by_a_same_origin_json_post(server: RunningServer) ->
     # What a cross-site form can send: a simple content type, no custom header.
     form = {"Content-Type": "application/x-www-form-urlencoded"}
     assert _call(server, path, "POST", body, form)[0] == 415
-    assert _call(server, path, "POST", body, {"Content-Type": "text/plain", "X-Rulebus-Console": "1"})[0] == 415
+    assert (
+        _call(server, path, "POST", body, {"Content-Type": "text/plain", "X-Rulebus-Console": "1"})[0] == 415
+    )
     assert _call(server, path, "POST", body, {"Content-Type": "application/json"})[0] == 403
     cross = {**CONSOLE_HEADERS, "Origin": "https://evil.example"}
     assert _call(server, path, "POST", body, cross)[0] == 403
@@ -306,10 +342,18 @@ def browser() -> Iterator[Any]:
     found = _chromium()
     if found is None:
         pytest.skip("headless Chromium not installed (Debian: apt-get install chromium chromium-driver)")
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium not installed (requirements-dev.txt)")
+    webdriver = pytest.importorskip(
+        "selenium.webdriver", reason="selenium not installed (requirements-dev.txt)"
+    )
     options = webdriver.ChromeOptions()
     options.binary_location = found[0]
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1300"):
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1400,1300",
+    ):
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=found[1]))
@@ -344,7 +388,11 @@ def _wait_for(driver: Any, script: str, expected: Any, *args: Any) -> Any:
     return seen[-1]
 
 
-_CELL = "const row = document.querySelector(`tr[data-queue='${arguments[0]}'] td[data-count='${arguments[1]}']`); return row && row.textContent;"
+_CELL = (
+    "const cell = document.querySelector(`tr[data-queue='${arguments[0]}'] "
+    "td[data-count='${arguments[1]}']`);"
+    " return cell && cell.textContent;"
+)
 _TEXT = "const node = document.querySelector(arguments[0]); return node && node.textContent;"
 
 
@@ -388,7 +436,8 @@ def test_the_page_in_chromium(browser: Any, screenshots: Path) -> None:
         received = server.client("sqs").receive_message(QueueUrl=made["hostile"], AttributeNames=["All"])
         assert received["Messages"][0]["Attributes"]["ApproximateReceiveCount"] == "1"
         # The open browser follows the queue live: the message is now in flight, received once.
-        _wait_for(browser, _TEXT, "in flight", "#messages tbody tr td:nth-child(2)")
+        _wait_for(browser, _TEXT, "in flight", "#messages tbody tr td:nth-child(2) .tag")
+        assert "until 20" in browser.execute_script(_TEXT, "#messages tbody tr td:nth-child(2)")
         assert browser.execute_script(_TEXT, "#messages tbody tr td:nth-child(3)") == "1"
 
         # The pattern tester: no match with its reasons, then a match.
@@ -413,6 +462,13 @@ def test_the_page_in_chromium(browser: Any, screenshots: Path) -> None:
         assert browser.execute_script("return typeof window.pwned") == "undefined"
 
         # The page's own inline style and script ran under the policy, nothing was refused.
-        assert browser.execute_script("return getComputedStyle(document.querySelector('header')).position") == "sticky"
-        refused = [entry["message"] for entry in browser.get_log("browser") if "Content Security Policy" in entry["message"]]
+        assert (
+            browser.execute_script("return getComputedStyle(document.querySelector('header')).position")
+            == "sticky"
+        )
+        refused = [
+            entry["message"]
+            for entry in browser.get_log("browser")
+            if "Content Security Policy" in entry["message"]
+        ]
         assert refused == []

@@ -93,14 +93,18 @@ class Console:
     def handles(path: str) -> bool:
         return path == PREFIX or path.startswith(PREFIX + "/")
 
-    def respond(self, method: str, path: str, query_string: str, headers: Mapping[str, str], body: bytes) -> Reply:
+    def respond(
+        self, method: str, path: str, query_string: str, headers: Mapping[str, str], body: bytes
+    ) -> Reply:
         """The reply to one request under :data:`PREFIX` (never raises)."""
         try:
             return self._route(method, path, query_string, _lower(headers), body)
         except ConsoleError as error:
             return _json(error.status, {"error": {"code": error.code, "message": error.message}})
 
-    def _route(self, method: str, path: str, query_string: str, headers: dict[str, str], body: bytes) -> Reply:
+    def _route(
+        self, method: str, path: str, query_string: str, headers: dict[str, str], body: bytes
+    ) -> Reply:
         if path == PREFIX:  # the page fetches relative URLs: give it its directory
             _allow(method, "GET", "HEAD")
             return Reply(308, {**_COMMON_HEADERS, "Location": PREFIX + "/"}, b"")
@@ -108,7 +112,11 @@ class Console:
             _allow(method, "GET", "HEAD")
             reply = Reply(
                 200,
-                {**_COMMON_HEADERS, "Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": self._policy},
+                {
+                    **_COMMON_HEADERS,
+                    "Content-Type": "text/html; charset=utf-8",
+                    "Content-Security-Policy": self._policy,
+                },
                 self._html,
             )
             return reply if method != "HEAD" else Reply(reply.status, reply.headers, b"")
@@ -133,9 +141,15 @@ class Console:
             raise ConsoleError(400, "MissingParameter", f"Missing query parameters: {', '.join(missing)}.")
         wanted = query.get("max", "20")
         if not wanted.isdigit() or not 1 <= int(wanted) <= MAX_PEEK:
-            raise ConsoleError(400, "InvalidParameterValue", f"max must be a whole number from 1 to {MAX_PEEK}.")
+            raise ConsoleError(
+                400, "InvalidParameterValue", f"max must be a whole number from 1 to {MAX_PEEK}."
+            )
         broker = find_broker(self.brokers, query["account"], query["region"])
-        return {"account": broker.account, "region": broker.region, **peek(broker, query["queue"], int(wanted))}
+        return {
+            "account": broker.account,
+            "region": broker.region,
+            **peek(broker, query["queue"], int(wanted)),
+        }
 
 
 def _lower(headers: Mapping[str, str]) -> dict[str, str]:
@@ -172,5 +186,10 @@ def _json(status: int, value: object) -> Reply:
     headers = {**_COMMON_HEADERS, "Content-Type": "application/json", "Content-Security-Policy": _API_POLICY}
     # "<", ">" and "&" only occur inside JSON strings: escaped there, a reply holding markup stays
     # inert even if something rendered it as HTML (it is served nosniff, under default-src 'none').
-    text = json.dumps(value, ensure_ascii=False).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    text = (
+        json.dumps(value, ensure_ascii=False)
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+    )
     return Reply(status, headers, text.encode("utf-8"))

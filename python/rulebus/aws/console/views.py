@@ -102,7 +102,7 @@ def _scope(broker: Broker) -> dict[str, Any]:
         sources = dead_letter_sources.get(queue.get("arn", ""), [])
         queue["deadLetterSources"] = sources
         if sources and "error" not in queue:
-            queue["moveTasks"] = _guarded(lambda: _plain(broker.list_message_move_tasks(queue["arn"], 10)), [])
+            queue["moveTasks"] = _move_tasks(broker, queue["arn"])
     return {
         "account": broker.account,
         "region": broker.region,
@@ -129,14 +129,25 @@ def _each(resources: Iterable[T], view: Callable[[T], dict[str, Any] | None]) ->
 
 def _gone(error: RulebusError) -> bool:
     """Whether ``error`` says the resource no longer exists."""
-    return isinstance(error, AwsError) and error.code.endswith(("NotFound", "NotFoundException", "DoesNotExist"))
+    return isinstance(error, AwsError) and error.code.endswith(
+        ("NotFound", "NotFoundException", "DoesNotExist")
+    )
 
 
-def _guarded(read: Callable[[], T], default: T) -> T:
+def _move_tasks(broker: Broker, dead_letter_queue_arn: str) -> list[Any]:
+    """The latest redrives out of a dead-letter queue (none shown if they cannot be read)."""
     try:
-        return read()
+        return list(_plain(broker.list_message_move_tasks(dead_letter_queue_arn, 10)))
     except RulebusError:
-        return default
+        return []
+
+
+def _targets(bus: EventBus, rule: str) -> list[Any]:
+    """A rule's targets (none shown if the rule went while read)."""
+    try:
+        return list(_plain(bus.list_targets_by_rule(rule)))
+    except RulebusError:
+        return []
 
 
 def _queue(queue: Queue) -> dict[str, Any]:
@@ -186,7 +197,7 @@ def _bus(bus: EventBus) -> dict[str, Any]:
     rules = []
     for rule in bus.list_rules():
         rule = _plain(rule)
-        rule["targets"] = _guarded(lambda name=rule["Name"]: _plain(bus.list_targets_by_rule(name)), [])
+        rule["targets"] = _targets(bus, rule["Name"])
         rules.append(rule)
     return {
         "name": bus.name,
@@ -208,7 +219,10 @@ def _stream(stream: Stream) -> dict[str, Any]:
                 "parent": shard.get("ParentShardId"),
                 "adjacentParent": shard.get("AdjacentParentShardId"),
                 "open": "EndingSequenceNumber" not in sequences,
-                "hashKeyRange": [shard["HashKeyRange"]["StartingHashKey"], shard["HashKeyRange"]["EndingHashKey"]],
+                "hashKeyRange": [
+                    shard["HashKeyRange"]["StartingHashKey"],
+                    shard["HashKeyRange"]["EndingHashKey"],
+                ],
                 "startingSequenceNumber": sequences.get("StartingSequenceNumber"),
                 "endingSequenceNumber": sequences.get("EndingSequenceNumber"),
             }
