@@ -340,6 +340,15 @@ def test_reset_needs_a_signature_when_verifying(verified: RunningServer) -> None
     assert verified.client("sqs").get_queue_url(QueueName="kept")["QueueUrl"]
 
 
+def test_the_console_is_off_when_verifying(verified: RunningServer) -> None:
+    import urllib.error
+    import urllib.request
+
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"{verified.url}/_rulebus/api/overview", timeout=30)
+    assert refused.value.code == 403
+
+
 def test_serve_refuses_verification_without_keys_and_keys_without_verification(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

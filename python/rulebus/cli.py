@@ -332,6 +332,11 @@ _LOOPBACK = ("127.0.0.1", "::1", "localhost")
 @click.option(
     "--region", default="us-east-1", show_default=True, help="The region of requests that name none."
 )
+@click.option(
+    "--endpoint-url",
+    help="The URL clients reach the server by, for SNS's SubscribeURL and UnsubscribeURL "
+    "(default: http://HOST:PORT).",
+)
 @click.option("--log-level", default="warning", show_default=True, help="uvicorn's log level.")
 @click.option(
     "--verify-signatures",
@@ -352,6 +357,7 @@ def serve(
     store: str,
     account: str,
     region: str,
+    endpoint_url: str | None,
     log_level: str,
     verify_signatures: bool,
     access_keys: tuple[str, ...],
@@ -385,7 +391,10 @@ def serve(
             err=True,
         )
     try:
-        brokers = Brokers(store=None if store == "memory://" else store)
+        if endpoint_url is None:
+            shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else f"[{host}]" if ":" in host else host
+            endpoint_url = f"http://{shown}:{port}"
+        brokers = Brokers(store=None if store == "memory://" else store, endpoint_url=endpoint_url)
         dispatcher = Dispatcher(brokers, account=account, region=region, verifier=verifier)
     except (rulebus.RulebusError, ValueError) as exc:
         _fail(str(exc))

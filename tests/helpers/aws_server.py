@@ -37,7 +37,8 @@ class RunningServer:
         sign with ``access_key`` (its first key) unless told another."""
         self.port = free_port()
         self.verifier = verifier
-        self.dispatcher = Dispatcher(Brokers(store=store), account=account, verifier=verifier)
+        brokers = Brokers(store=store, endpoint_url=f"http://127.0.0.1:{self.port}")
+        self.dispatcher = Dispatcher(brokers, account=account, verifier=verifier)
         self.app = Server(self.dispatcher, **server_options)
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="error", lifespan="on")
         self._server = uvicorn.Server(config)

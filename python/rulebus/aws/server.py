@@ -10,7 +10,9 @@ Besides AWS's API, the paths that test set-ups use:
 
 - ``GET /_rulebus/health``: the server is up, and what it serves;
 - ``POST /moto-api/reset``: every resource of every account and region is deleted, as
-  moto's server does between tests (its files too, for an SQLite store).
+  moto's server does between tests (its files too, for an SQLite store);
+- ``/_rulebus/``: the web console (:mod:`rulebus.aws.console`), which shows every scope's
+  resources and counts, peeks at messages without receiving them and tests patterns.
 
 A body longer than :data:`MAX_BODY_BYTES` is refused (413) without being read whole; a request
 rulebus cannot answer gets an AWS-shaped error, never a traceback.
@@ -18,12 +20,14 @@ rulebus cannot answer gets an AWS-shaped error, never a traceback.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from rulebus._errors import AwsError
+from rulebus.aws.console import Console
 from rulebus.aws.dispatch import Dispatcher, HttpRequest
 from rulebus.aws.protocols import Reply
 
@@ -50,6 +54,7 @@ class Server:
     def __init__(self, dispatcher: Dispatcher, max_body_bytes: int = MAX_BODY_BYTES) -> None:
         self.dispatcher = dispatcher
         self.max_body_bytes = max_body_bytes
+        self.console = Console(dispatcher.brokers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -78,8 +83,31 @@ class Server:
         )
         if path == _RESET and method == "POST":
             await _reply(send, self._reset(request))
+        elif self.console.handles(path):
+            await _reply(send, await self._console(request))
         else:
             await _reply(send, await self.dispatcher.dispatch_async(request))
+
+    async def _console(self, request: HttpRequest) -> Reply:
+        """The console's answer; refused when signatures are verified, since a browser cannot
+        sign its requests and the console shows every message."""
+        if self.dispatcher.verifier is not None:
+            return _json(
+                403,
+                {
+                    "__type": "AccessDeniedException",
+                    "message": "The console is off while rulebus serve verifies signatures.",
+                },
+            )
+        # On a worker thread: the console reads the stores, and an SQLite read may block.
+        return await asyncio.to_thread(
+            self.console.respond,
+            request.method,
+            request.path,
+            request.query_string,
+            dict(request.headers),
+            request.body,
+        )
 
     def _reset(self, request: HttpRequest) -> Reply:
         """Wipes every scope; when signatures are verified, only for a signed request (any
