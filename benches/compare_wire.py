@@ -173,6 +173,12 @@ def measure_engines(
     engines: Sequence[Engine], workloads: Sequence[str], n: int, moto_n: int, repeat: int, figures: Figures
 ) -> None:
     samples: dict[str, list[float]] = {}
+    # One untimed round first: each server loads the service models on its first request.
+    for workload in workloads:
+        for engine in engines:
+            _, problem = run_once(engine, workload, 10)
+            if problem:
+                figures.problems.append(f"warm-up: {problem}")
     for _ in range(repeat):
         for workload in workloads:
             for engine in engines:
@@ -308,9 +314,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--messages", type=int, default=5000, help="messages, publishes or events per run (whole batches)"
     )
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure (median)")
-    parser.add_argument(
-        "--moto-messages", type=int, default=500, help="per moto run (0 leaves moto out)"
-    )
+    parser.add_argument("--moto-messages", type=int, default=500, help="per moto run (0 leaves moto out)")
     parser.add_argument("--workloads", nargs="+", choices=list(WORKLOADS), default=list(WORKLOADS))
     parser.add_argument("--no-http", action="store_true", help="in process only")
     parser.add_argument("--no-in-process", action="store_true", help="over HTTP only")

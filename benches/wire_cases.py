@@ -343,7 +343,7 @@ class ServerProcess:
         self.port = free_port()
         self._command = command(self.port)
         self._reset = reset
-        self._log = tempfile.TemporaryFile()
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 (kept open while the server runs; closed by stop)
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
