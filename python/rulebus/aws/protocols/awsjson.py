@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import math
-import weakref
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -266,8 +265,9 @@ class _Plan(NamedTuple):
 
 
 _PLAIN = frozenset({"string", "integer", "long", "boolean"})
-# Keyed by the shape object: botocore keeps one per member of a cached operation model.
-_plans: weakref.WeakKeyDictionary[StructureShape, _Plan] = weakref.WeakKeyDictionary()
+# Keyed by the shape object (hashed by identity): botocore keeps one per member of an operation
+# model, and the models are loaded once per service (a bounded set, whatever the requests).
+_plans: dict[StructureShape, _Plan] = {}
 
 
 def _plan(shape: StructureShape) -> _Plan:
