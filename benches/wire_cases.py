@@ -32,8 +32,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-BATCH = 10
-BODY_BYTES = 200
+# The same 200-byte bodies and event entries as the messaging and bus benchmarks.
+from compare_bus import entries
+from messaging_cases import BATCH, body, send_batches
+
 SUBSCRIPTIONS = 10
 GROUPS = 5  # subscription i wants group i % 5 and message k is group k % 5: 2 of 10 get each
 RULES = 100
@@ -48,28 +50,9 @@ Entry = dict[str, Any]
 MakeClient = Callable[[str], Any]
 
 
-def body(i: int) -> str:
-    """A 200-byte ASCII body that differs per message."""
-    head = f"message {i:010d} "
-    return head + "x" * (BODY_BYTES - len(head))
-
-
-def send_batches(n: int) -> list[list[Entry]]:
-    entries = [{"Id": str(i % BATCH), "MessageBody": body(i)} for i in range(n)]
-    return [entries[i : i + BATCH] for i in range(0, n, BATCH)]
-
-
 def event_batches(n: int) -> list[list[Entry]]:
     """n events in batches of 10; event k names customer k mod 100, so it matches rule k mod 100."""
-    events = [
-        {
-            "Source": "com.shop",
-            "DetailType": "Order Placed",
-            "Detail": json.dumps({"customer": f"c-{k % RULES}", "orderId": f"o-{k}", "amount": k % 500}),
-        }
-        for k in range(n)
-    ]
-    return [events[i : i + BATCH] for i in range(0, n, BATCH)]
+    return entries(n, RULES)
 
 
 def expected_depths(n: int) -> list[int]:

@@ -110,7 +110,7 @@ def test_the_canned_answers_are_what_boto3_parses() -> None:
     sqs: Any = make("sqs")
     sqs.meta.events.register("before-send", hook)
     got = sqs.receive_message(QueueUrl=cases.CANNED_QUEUE_URL, MaxNumberOfMessages=10)["Messages"]
-    assert len(got) == 10 and all(len(m["Body"]) == cases.BODY_BYTES for m in got)
+    assert len(got) == 10 and all(len(m["Body"]) == len(cases.body(0)) == 200 for m in got)
     case = cases.EventsFanout(lambda service: _hooked(make, service, hook))
     tally = case.run(N)
     assert case.problem(N, tally, stateful=False) is None
