@@ -213,7 +213,7 @@ def test_many_long_polls_wait_on_one_loop(server: RunningServer) -> None:
             await asyncio.to_thread(sender.send_message, QueueUrl=url, MessageBody=f"m{n}")
         answers = []
         for reader, writer in connections:
-            answers.append(await reader.read(65536))
+            answers.append(await _read_response(reader))
             writer.close()
         return answers
 
@@ -223,6 +223,18 @@ def test_many_long_polls_wait_on_one_loop(server: RunningServer) -> None:
         assert answer.startswith(b"HTTP/1.1 200")
         bodies += [m["Body"] for m in json.loads(answer.split(b"\r\n\r\n", 1)[1])["Messages"]]
     assert sorted(bodies) == sorted(f"m{n}" for n in range(waiting))
+
+
+async def _read_response(reader: asyncio.StreamReader) -> bytes:
+    """One whole HTTP response: its head, then as many body bytes as Content-Length says (the
+    server may write the head and the body apart, so one read can return the head alone)."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    return head + await reader.readexactly(length)
 
 
 def test_an_sqlite_store_keeps_a_file_per_scope(tmp_path: Path) -> None:
