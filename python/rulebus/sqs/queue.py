@@ -19,7 +19,7 @@ import contextlib
 import hashlib
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -55,7 +55,7 @@ from rulebus.stores.semantics import is_plain_body, plain_message, queue_name_fr
 if TYPE_CHECKING:
     from rulebus.context import Context
 
-__all__ = ["Message", "Queue", "SendResult", "check_queue_attributes"]
+__all__ = ["HeldMessage", "Message", "Queue", "SendResult", "check_queue_attributes"]
 
 # --------------------------------------------------------------------------------------------
 # Codes (the SQS API Reference's modeled shape names; the legacy query codes are in SQS_ERRORS).
@@ -284,6 +284,23 @@ class Message:
         )
 
 
+@dataclass(frozen=True)
+class HeldMessage:
+    """A message as :meth:`Queue.peek` shows it: what it holds and where it stands, with no
+    receipt handle (nothing was received). ``state`` is ``"visible"``, ``"in flight"`` (received
+    and hidden until ``visible_at``) or ``"delayed"`` (never received, hidden until
+    ``visible_at``); ``attributes`` are the system attributes a receive asking for ``All`` would
+    show, before that receive."""
+
+    message_id: str
+    body: str
+    md5_of_body: str
+    attributes: dict[str, str]
+    message_attributes: dict[str, dict[str, Any]]
+    state: str
+    visible_at: float
+
+
 BatchResult = dict[str, list[dict[str, Any]]]
 
 
@@ -411,8 +428,9 @@ class Queue:
 
     @property
     def url(self) -> str:
-        """``https://sqs.<region>.amazonaws.com/<account>/<name>``."""
-        return queue_url(self.name, self.context.region, self._account)
+        """``https://sqs.<region>.amazonaws.com/<account>/<name>``, or the same path under the
+        broker's ``endpoint_url`` when one serves it."""
+        return queue_url(self.name, self.context.region, self._account, self.context.endpoint_url)
 
     def _now(self) -> float:
         return self._clock()
@@ -752,20 +770,14 @@ class Queue:
             message_attribute_names,
             receive_request_attempt_id,
         )
-        wait = call.wait
-        clock_sleep = self._clock_sleep() if wait else None
-        if clock_sleep is not None:
-            return self._received(call, self._receive_on_clock(call, clock_sleep))
-        deadline = time.monotonic() + wait
-        remaining = float(wait)
-        while True:
-            since = self._store.version() if wait else 0  # only a long poll waits on it
-            received = self._receive_step(call, remaining)
-            remaining = deadline - time.monotonic()
-            if received or remaining <= 0:
-                break
-            self._store.wait(since, min(remaining, _LONG_POLL_SLICE))
-        return self._received(call, received)
+        if not call.wait:  # a short poll: one step
+            return self._received(call, self._receive_step(call, 0.0))
+        poll = self._poll(call, lock_wait=None)
+        try:
+            while True:
+                self._store.wait(*next(poll))
+        except StopIteration as done:
+            return self._received(call, done.value)
 
     async def receive_async(
         self,
@@ -788,20 +800,14 @@ class Queue:
             message_attribute_names,
             receive_request_attempt_id,
         )
-        wait = call.wait
-        clock_sleep = self._clock_sleep() if wait else None
-        if clock_sleep is not None:
-            return self._received(call, self._receive_on_clock(call, clock_sleep))
-        deadline = time.monotonic() + wait
-        remaining = float(wait)
-        while True:
-            since = self._store.version() if wait else 0
-            received = self._receive_step(call, min(remaining, _ASYNC_LOCK_WAIT))
-            remaining = deadline - time.monotonic()
-            if received or remaining <= 0:
-                break
-            await self._store.wait_async(since, min(remaining, _LONG_POLL_SLICE))
-        return self._received(call, received)
+        if not call.wait:
+            return self._received(call, self._receive_step(call, 0.0))
+        poll = self._poll(call, lock_wait=_ASYNC_LOCK_WAIT)
+        try:
+            while True:
+                await self._store.wait_async(*next(poll))
+        except StopIteration as done:
+            return self._received(call, done.value)
 
     def _receive_call(
         self,
@@ -847,6 +853,27 @@ class Queue:
         return _ReceiveCall(
             max_messages, wait, timeout, attempt, limit, system_names, message_attribute_names
         )
+
+    def _poll(
+        self, call: _ReceiveCall, lock_wait: float | None
+    ) -> Generator[tuple[int, float], None, list[ReceivedMessage]]:
+        """A long poll's steps, shared by :meth:`receive` and :meth:`receive_async`: yields
+        ``(since, timeout)`` whenever the poll should wait on the store's change signal (the
+        caller waits, blocking or awaiting), and returns what it received. Each step waits for
+        another process's lock at most ``lock_wait`` (None: what is left of the poll)."""
+        wait = call.wait
+        clock_sleep = self._clock_sleep()
+        if clock_sleep is not None:
+            return self._receive_on_clock(call, clock_sleep)
+        deadline = time.monotonic() + wait
+        remaining = float(wait)
+        while True:
+            since = self._store.version()
+            received = self._receive_step(call, remaining if lock_wait is None else min(remaining, lock_wait))
+            remaining = deadline - time.monotonic()
+            if received or remaining <= 0:
+                return received
+            yield since, min(remaining, _LONG_POLL_SLICE)
 
     def _clock_sleep(self) -> Callable[[float], object] | None:
         """The broker clock's ``sleep``, if it has one: a fake clock that moves when slept on."""
@@ -1091,6 +1118,47 @@ class Queue:
             if policy is not None and policy.dead_letter_target_arn == self.arn:
                 sources.append(Queue(self.context, name))
         return sources
+
+    # ------------------------------------------------------------------ peek
+
+    def peek(self, max_messages: int = 10) -> list[HeldMessage]:
+        """The first ``max_messages`` (at least 1) messages the queue holds, visible, in flight
+        and delayed alike, in send order, without receiving them: no receive is counted, no
+        visibility changes, so consumers see exactly what they would have. SQS has no such action
+        (the console's "poll for messages" receives); this is for looking at a queue, in a
+        console or a test. QueueDoesNotExist if the queue is gone."""
+        if max_messages < 1:
+            raise ValueError("max_messages must be at least 1")
+        now = self._now()
+        try:
+            stored = self._store.queues.peek(self.name, now, max_messages)
+        except NotFound:
+            raise queue_does_not_exist() from None
+        held = []
+        for message in stored:
+            if message.visible_at <= now:
+                state = "visible"
+            else:
+                state = "in flight" if message.receive_count > 0 else "delayed"
+            attributes = {}
+            for name in SYSTEM_ATTRIBUTE_NAMES:
+                value = _system_attribute(message, name)
+                if value is not None:
+                    attributes[name] = value
+            if message.receive_count == 0:
+                del attributes["ApproximateFirstReceiveTimestamp"]  # never received: none yet
+            held.append(
+                HeldMessage(
+                    message.message_id,
+                    message.body,
+                    message.md5_of_body,
+                    attributes,
+                    dict(message.message_attributes),
+                    state,
+                    message.visible_at,
+                )
+            )
+        return held
 
     # ------------------------------------------------------------------ purge
 
