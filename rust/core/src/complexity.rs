@@ -248,16 +248,16 @@ mod tests {
     fn single_patterns_count_their_live_prefixes() {
         // Figures from event-ruler's own evaluator tests (the value in the comment keeps them all alive).
         let cases: &[(&str, usize)] = &[
-            ("*", 1),          // "a": "*"
-            ("abc", 1),        // "abc": "abc"
-            ("*ab", 2),        // "ab": "*", "*ab"
-            ("*aa", 3),        // "aa": "*", "*a", "*aa"
-            ("a*b", 2),        // "ab": "a*", "a*b"
-            ("aa*", 2),        // "aa": "aa", "aa*"
-            ("a*bbb", 4),      // "abbb": "a*", "a*b", "a*bb", "a*bbb"
-            ("*ab*ad", 4),     // "aba": "*", "*a", "*ab*", "*ab*a"
-            ("a*b*cd", 3),     // "abcd": "a*", "a*b*", "a*b*cd"
-            ("*ab*b*b*", 7),   // "abbbab"
+            ("*", 1),        // "a": "*"
+            ("abc", 1),      // "abc": "abc"
+            ("*ab", 2),      // "ab": "*", "*ab"
+            ("*aa", 3),      // "aa": "*", "*a", "*aa"
+            ("a*b", 2),      // "ab": "a*", "a*b"
+            ("aa*", 2),      // "aa": "aa", "aa*"
+            ("a*bbb", 4),    // "abbb": "a*", "a*b", "a*bb", "a*bbb"
+            ("*ab*ad", 4),   // "aba": "*", "*a", "*ab*", "*ab*a"
+            ("a*b*cd", 3),   // "abcd": "a*", "a*b*", "a*b*cd"
+            ("*ab*b*b*", 7), // "abbbab"
             ("*a*a*a*a*a*a*a*a*", 17),
         ];
         for &(pattern, expected) in cases {
@@ -324,11 +324,15 @@ mod tests {
         let other = format!("{}*", "*b".repeat(24));
         // One field: values that one event value keeps alive together add up (49 + 25 + 26 = 100).
         assert!(!refused(&format!(r#"{{"f": [{{"wildcard": "{half}"}}]}}"#)));
-        assert!(refused(&format!(r#"{{"f": [{{"wildcard": "{half}"}}, {{"wildcard": "{other}"}}, {{"wildcard": "x{half}"}}]}}"#)));
+        assert!(refused(&format!(
+            r#"{{"f": [{{"wildcard": "{half}"}}, {{"wildcard": "{other}"}}, {{"wildcard": "x{half}"}}]}}"#
+        )));
         // The same values on two fields do not add up.
         assert!(!refused(&format!(r#"{{"f": [{{"wildcard": "{half}"}}], "g": [{{"wildcard": "{other}"}}]}}"#)));
         // `anything-but` wildcards count like wildcards.
-        assert!(refused(&format!(r#"{{"f": [{{"wildcard": "{half}"}}, {{"anything-but": {{"wildcard": ["{other}", "x{half}"]}}}}]}}"#)));
+        assert!(refused(&format!(
+            r#"{{"f": [{{"wildcard": "{half}"}}, {{"anything-but": {{"wildcard": ["{other}", "x{half}"]}}}}]}}"#
+        )));
     }
 
     #[test]
