@@ -133,6 +133,9 @@ CASES: list[tuple[str, str, str]] = [
         "Inside anything but list, either all values are number or string, mixed type is not supported",
     ),
     ("ab-null-in-list", _leaf({"anything-but": [None]}), AB_LIST),
+    # event-ruler judges the string-number mix only once the whole list is read
+    ("ab-mixed-then-null", _leaf({"anything-but": ["a", 1, None]}), AB_LIST),
+    ("ab-mixed-then-bool", _leaf({"anything-but": [1, "a", True]}), AB_LIST),
     ("ab-bool-in-list", _leaf({"anything-but": [True]}), AB_LIST),
     ("ab-list-in-list", _leaf({"anything-but": [["a"]]}), AB_LIST),
     (

@@ -421,7 +421,7 @@ impl<'t> Compiler<'t> {
         match &operand.value {
             Json::String(s) => Ok(AnythingBut::Strings(vec![s.clone()])),
             Json::Number(n) => Ok(AnythingBut::Numbers(vec![Number::new(n, self.numbers)])),
-            Json::Array(items) => self.anything_but_list(items),
+            Json::Array(items) => self.anything_but_list(operand, items),
             Json::Object(entries) => {
                 let Some(first) = entries.first() else {
                     return Err(self.error_at("Anything-But expression name not found", operand.end));
@@ -472,7 +472,7 @@ impl<'t> Compiler<'t> {
         }
     }
 
-    fn anything_but_list(&self, items: &[Node]) -> Result<AnythingBut, Error> {
+    fn anything_but_list(&self, list: &Node, items: &[Node]) -> Result<AnythingBut, Error> {
         const MIXED: &str =
             "Inside anything but list, either all values are number or string, mixed type is not supported";
         if items.is_empty() {
@@ -483,9 +483,8 @@ impl<'t> Compiler<'t> {
         let mut numbers = Vec::new();
         for item in items {
             match &item.value {
-                Json::String(s) if numbers.is_empty() => strings.push(s.clone()),
-                Json::Number(n) if strings.is_empty() => numbers.push(Number::new(n, self.numbers)),
-                Json::String(_) | Json::Number(_) => return Err(self.error_at(MIXED, item.end)),
+                Json::String(s) => strings.push(s.clone()),
+                Json::Number(n) => numbers.push(Number::new(n, self.numbers)),
                 _ => {
                     return Err(
                         self.error_at("Inside anything but list, start|null|boolean is not supported.", item.end)
@@ -493,7 +492,13 @@ impl<'t> Compiler<'t> {
                 }
             }
         }
-        Ok(if numbers.is_empty() { AnythingBut::Strings(strings) } else { AnythingBut::Numbers(numbers) })
+        // event-ruler judges the mix once the whole list is read, so a null or boolean after the
+        // first string-number mix is what it reports.
+        match (strings.is_empty(), numbers.is_empty()) {
+            (false, false) => Err(self.error_at(MIXED, list.end)),
+            (true, _) => Ok(AnythingBut::Numbers(numbers)),
+            (false, true) => Ok(AnythingBut::Strings(strings)),
+        }
     }
 
     /// The operand of anything-but's prefix or suffix: a non-empty string, or (on EventBridge)

@@ -146,6 +146,9 @@ const EB_CASES: &[(&str, &str)] = &[
     // --- anything-but: value and list forms (spec 3, 5.2) ---
     (r#"{"x": [{"anything-but": ["a", 1]}]}"#, AB_MIXED),
     (r#"{"x": [{"anything-but": [1, "a"]}]}"#, AB_MIXED),
+    // The mix is judged once the whole list is read: a null or boolean after it comes first.
+    (r#"{"x": [{"anything-but": ["a", 1, null]}]}"#, AB_LIST),
+    (r#"{"x": [{"anything-but": [1, "a", true]}]}"#, AB_LIST),
     (r#"{"x": [{"anything-but": [null]}]}"#, AB_LIST),
     (r#"{"x": [{"anything-but": [true]}]}"#, AB_LIST),
     (r#"{"x": [{"anything-but": ["a", false]}]}"#, AB_LIST),
