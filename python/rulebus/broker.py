@@ -84,6 +84,7 @@ class Broker:
         rules_per_bus: int | None = DEFAULT_RULES_PER_BUS,
         max_events_size: int = DEFAULT_MAX_EVENTS_SIZE,
         store: Store | str | os.PathLike[str] | None = None,
+        endpoint_url: str | None = None,
     ) -> None:
         if path is not None and store is not None:
             raise TypeError("give a Broker either a path or a store, not both")
@@ -116,6 +117,7 @@ class Broker:
             rules_per_bus=rules_per_bus,
             max_events_size=max_events_size,
             background_retries=background_retries,
+            endpoint_url=endpoint_url,
         )
         # One Topic object per stored topic, each a view of the store's records (see ``topic``),
         # with the attributes it was made with.

@@ -53,6 +53,7 @@ from rulebus import validation
 from rulebus._core import RuleSet, sns_confirmation_text
 from rulebus._errors import AwsError
 from rulebus.arn import queue_name, stream_name
+from rulebus.context import sns_endpoint
 from rulebus.delivery import DeliveryLanes
 from rulebus.kinesis.stream import Stream
 from rulebus.sns import policies
@@ -719,7 +720,7 @@ class Topic:
             arn,
             f"You have chosen to subscribe to the topic {arn}.\n"
             "To confirm the subscription, visit the SubscribeURL included in this message.",
-            f"https://sns.{region}.amazonaws.com/?Action=ConfirmSubscription&TopicArn={arn}&Token={token}",
+            f"{sns_endpoint(self.context)}/?Action=ConfirmSubscription&TopicArn={arn}&Token={token}",
             timestamp(self._clock()),
             self._set_attributes.get("SignatureVersion", "1"),
             signing_cert_url(region),
