@@ -116,18 +116,21 @@ impl Automaton {
             for wildcard in members {
                 let mut at = root;
                 for step in steps(wildcard) {
-                    at = match automaton.nodes[at].children.get(&step) {
-                        Some(&next) => next,
-                        None => {
-                            let next = automaton.add(Node { is_star: step == Step::Star, ..Node::default() });
-                            automaton.nodes[at].children.insert(step, next);
-                            next
-                        }
-                    };
+                    at = automaton.child(at, step);
                 }
             }
         }
         (automaton, roots)
+    }
+
+    /// The node after `at` on `step`, made if the trie does not have it yet.
+    fn child(&mut self, at: usize, step: Step) -> usize {
+        if let Some(&next) = self.nodes[at].children.get(&step) {
+            return next;
+        }
+        let next = self.add(Node { is_star: step == Step::Star, ..Node::default() });
+        self.nodes[at].children.insert(step, next);
+        next
     }
 
     fn add(&mut self, node: Node) -> usize {
