@@ -219,6 +219,18 @@ def test_clients_made_before_the_mock_are_intercepted(monkeypatch: pytest.Monkey
         assert sorted(q.name for q in aws.broker().queues()) == ["default-session", "early"]
 
 
+def test_a_request_is_answered_once_when_its_session_holds_the_hook_twice() -> None:
+    # The default session made under a first mock got the hook from botocore's built-in list; a
+    # second mock registers it on that session again: every request must still be answered once.
+    with mock_aws():
+        boto3.client("sqs")
+    with mock_aws() as aws:
+        sqs = boto3.client("sqs")
+        url = sqs.create_queue(QueueName="once")["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody="one")
+        assert [m.body for m in aws.broker().queue("once").receive(max_messages=10)] == ["one"]
+
+
 def test_hooks_are_removed_afterwards() -> None:
     send = Endpoint._send  # type: ignore[attr-defined]
     builtin = list(botocore.handlers.BUILTIN_HANDLERS)

@@ -27,6 +27,7 @@ import inspect
 import io
 import os
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 from urllib.parse import urlsplit
@@ -57,6 +58,11 @@ _SERVICE_IDS = {"sqs": "sqs", "sns": "sns", "eventbridge": "events", "kinesis": 
 _lock = threading.RLock()
 _active: list[MockAws] = []  # innermost last
 _original_send: Callable[..., Any] | None = None
+# The response each request got: botocore calls every ``before-send`` handler a session holds
+# (``emit``, not ``emit_until_response``), and a session can hold this one twice (from the
+# built-in list when it was made under one mock, and registered again by a later mock). A retry
+# is a new request object, so one answer per object never swallows a retry.
+_answered: weakref.WeakKeyDictionary[Any, AWSResponse] = weakref.WeakKeyDictionary()
 
 
 class MockAws:
@@ -249,7 +255,14 @@ def _before_send(request: AWSPreparedRequest, event_name: str = "", **kwargs: An
         from rulebus.aws.protocols import EMULATED
 
         raise ServiceNotEmulated(service_id, EMULATED)
-    return _answer(mock, request, routed=True)
+    with _lock:
+        answered = _answered.get(request)
+    if answered is not None:
+        return answered
+    response = _answer(mock, request, routed=True)
+    with _lock:
+        _answered[request] = response
+    return response
 
 
 def _send(endpoint: Any, request: AWSPreparedRequest) -> AWSResponse:
