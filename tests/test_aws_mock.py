@@ -328,3 +328,46 @@ def test_decorating_a_unittest_case_spans_set_up_test_and_tear_down() -> None:
     )
     assert result.wasSuccessful(), result.errors + result.failures
     assert seen == [1, 1]
+
+
+def test_a_decorated_function_called_inside_a_mock_joins_it() -> None:
+    @mock_aws
+    def create(name: str) -> None:
+        boto3.client("sqs").create_queue(QueueName=name)
+
+    with mock_aws() as aws:
+        create("joined")
+        assert [q.name for q in aws.broker().queues()] == ["joined"]
+
+
+def test_a_pytest_style_class_spans_setup_method_test_and_teardown_method() -> None:
+    send = Endpoint._send  # type: ignore[attr-defined]
+    seen: list[str] = []
+
+    @mock_aws
+    class Case:
+        def setup_method(self, method: object) -> None:
+            seen.append(getattr(method, "__name__", "?"))
+            boto3.client("sqs").create_queue(QueueName="from-setup")
+
+        def test_sees_setup(self) -> None:
+            seen.extend(url.rsplit("/", 1)[1] for url in boto3.client("sqs").list_queues()["QueueUrls"])
+
+        def teardown_method(self) -> None:  # pytest passes the method only to those that take it
+            seen.append(str(len(boto3.client("sqs").list_queues()["QueueUrls"])))
+
+    case = Case()
+    case.setup_method(case.test_sees_setup)  # as pytest calls them
+    case.test_sees_setup()
+    case.teardown_method(case.test_sees_setup)  # type: ignore[call-arg]
+    assert seen == ["test_sees_setup", "from-setup", "1"]
+    assert Endpoint._send is send  # type: ignore[attr-defined]  # the mock stopped after teardown
+
+    @mock_aws
+    class Failing:
+        def setup_method(self) -> None:
+            raise RuntimeError("setup failed")
+
+    with pytest.raises(RuntimeError):
+        Failing().setup_method()
+    assert Endpoint._send is send  # type: ignore[attr-defined]  # stopped though no teardown follows

@@ -22,6 +22,7 @@ default region when none is set), and the environment is restored afterwards.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import io
@@ -51,6 +52,7 @@ T = TypeVar("T")
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 _CREDENTIAL_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE")
 _HANDLER_ID = "rulebus-mock-aws"
+_SPAN_ATTRIBUTE = "_rulebus_mock_aws"  # on a test instance: the mock of its setup_method
 _ROUTING_HEADERS = ("Host", "X-Amz-Target", "Content-Type", "Authorization")
 # botocore's service ids (as ``before-send.<id>.<Operation>`` names them) -> service names.
 _SERVICE_IDS = {"sqs": "sqs", "sns": "sns", "eventbridge": "events", "kinesis": "kinesis", "sts": "sts"}
@@ -147,7 +149,8 @@ class MockAws:
 
     def __call__(self, target: T) -> T:
         """``target`` (a function, a coroutine function, or a class whose test methods are
-        wrapped) run inside a fresh mock each call."""
+        wrapped; a pytest-style class's setup_method, test and teardown_method share one) run inside
+        a fresh mock each call, or inside the active mock when one is active."""
         if inspect.isclass(target):
             return cast(T, self._decorate_class(target))
         function = cast(Callable[..., Any], target)
@@ -157,17 +160,22 @@ class MockAws:
 
             @functools.wraps(function)
             async def run_async(*args: Any, **kwargs: Any) -> Any:
-                with self._fresh():
+                with self._joined():
                     return await function(*args, **kwargs)
 
             return cast(T, run_async)
 
         @functools.wraps(function)
         def run(*args: Any, **kwargs: Any) -> Any:
-            with self._fresh():
+            with self._joined():
                 return function(*args, **kwargs)
 
         return cast(T, run)
+
+    def _joined(self) -> contextlib.AbstractContextManager[object]:
+        """The mock a decorated call runs in: the active one if there is one (a decorated helper
+        called from a decorated test sees the test's queues, as with moto), else a fresh one."""
+        return contextlib.nullcontext() if _current() is not None else self._fresh()
 
     def _decorate_class(self, cls: type) -> type:
         import unittest
@@ -189,7 +197,57 @@ class MockAws:
         for name, member in list(vars(cls).items()):
             if name.startswith("test") and inspect.isfunction(member):
                 setattr(cls, name, self(member))
+        self._span_pytest_methods(cls)
         return cls
+
+    def _span_pytest_methods(self, cls: type) -> None:
+        """A pytest-style class with ``setup_method`` or ``teardown_method``: one mock per test
+        from setup_method to the end of teardown_method (the test joins it), so that what
+        setup_method creates is there in the test, and neither ever reaches the network."""
+        setup = getattr(cls, "setup_method", None)
+        teardown = getattr(cls, "teardown_method", None)
+        if setup is None and teardown is None:
+            return
+        fresh = self._fresh
+
+        # pytest passes the test method to these only when they take it: so do ours.
+        def setup_method(instance: object, method: object = None) -> None:
+            mock = fresh()
+            mock.start()
+            setattr(instance, _SPAN_ATTRIBUTE, mock)
+            if setup is not None:
+                try:
+                    _call_xunit(setup, instance, method)
+                except BaseException:
+                    _stop_span(instance)  # pytest runs no teardown_method after a failed setup
+                    raise
+
+        def teardown_method(instance: object, method: object = None) -> None:
+            try:
+                if teardown is not None:
+                    _call_xunit(teardown, instance, method)
+            finally:
+                _stop_span(instance)
+
+        setattr(cls, "setup_method", setup_method)  # noqa: B010 (mypy refuses assigning a method)
+        setattr(cls, "teardown_method", teardown_method)  # noqa: B010
+
+
+def _call_xunit(function: Callable[..., Any], instance: object, method: object) -> None:
+    """``function(instance, method)``, or ``function(instance)`` when it takes no method."""
+    try:
+        inspect.signature(function).bind(instance, method)
+    except TypeError:
+        function(instance)
+    else:
+        function(instance, method)
+
+
+def _stop_span(instance: object) -> None:
+    mock = getattr(instance, _SPAN_ATTRIBUTE, None)
+    if isinstance(mock, MockAws):
+        delattr(instance, _SPAN_ATTRIBUTE)
+        mock.stop()
 
 
 @overload
