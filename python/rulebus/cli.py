@@ -313,6 +313,16 @@ def bench(**options: Any) -> None:
 _LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
+def served_url(host: str, port: int) -> str:
+    """The URL clients reach ``rulebus serve`` at (SNS's SubscribeURL and UnsubscribeURL point
+    there): a wildcard address is reached on the loopback."""
+    if host in ("0.0.0.0", "", "::"):
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
 @cli.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
 @click.option("--port", default=4566, show_default=True, help="The port to listen on.")
@@ -352,7 +362,7 @@ def serve(host: str, port: int, store: str, account: str, region: str, log_level
             err=True,
         )
     try:
-        brokers = Brokers(store=None if store == "memory://" else store)
+        brokers = Brokers(store=None if store == "memory://" else store, sns_url=served_url(host, port))
         dispatcher = Dispatcher(brokers, account=account, region=region)
     except (rulebus.RulebusError, ValueError) as exc:
         _fail(str(exc))

@@ -47,3 +47,6 @@ class Context:
     max_events_size: int
     #: Event buses retry failed deliveries on a timer thread; False leaves it to ``run_retries``.
     background_retries: bool
+    #: Where the SNS API of this broker is served (``rulebus serve``'s URL): SNS's SubscribeURL,
+    #: UnsubscribeURL and SigningCertURL point there. None: AWS's https://sns.<region>.amazonaws.com.
+    sns_url: str | None = None

@@ -16,7 +16,7 @@ from rulebus import validation
 from rulebus._core import DeliveryCounter, FilterPolicy
 from rulebus._errors import InvalidFilterPolicyError
 from rulebus.arn import Arn
-from rulebus.sns.envelope import quote
+from rulebus.sns.envelope import quote, sns_service_url
 from rulebus.sns.errors import invalid
 from rulebus.sns.policies import DEFAULT_RETRY_POLICY, effective_delivery
 from rulebus.stores.records import SubscriptionRecord
@@ -151,8 +151,12 @@ class Subscription:
     def unsubscribe_url(self) -> str:
         """The UnsubscribeURL of its notifications."""
         if self._unsubscribe_url is None:
-            region = Arn.parse(self.topic_arn).region  # type: ignore[union-attr]  # a topic's own ARN
-            self._unsubscribe_url = f"https://sns.{region}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={self.subscription_arn}"
+            if self.topic is not None:
+                base = self.topic.service_url
+            else:
+                region = Arn.parse(self.topic_arn).region  # type: ignore[union-attr]  # a topic's own ARN
+                base = sns_service_url(region)
+            self._unsubscribe_url = f"{base}/?Action=Unsubscribe&SubscriptionArn={self.subscription_arn}"
         return self._unsubscribe_url
 
     @property
