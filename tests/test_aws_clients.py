@@ -7,13 +7,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import shutil
 import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.session
 import pytest
 from helpers.aws_server import RunningServer
 from helpers.http_endpoint import Endpoint
@@ -45,6 +48,13 @@ class Aws:
 
     def resource(self, service: str, region: str = REGION) -> Any:
         return boto3.resource(service, **self._options(region))
+
+    def query_sqs_client(self, models: Path) -> Any:
+        """An SQS client speaking the query protocol, as botocore 1.29 and older SDKs do: the
+        SQS model in ``models`` comes first on its loader's search path."""
+        session = botocore.session.get_session()
+        session.get_component("data_loader").search_paths.insert(0, str(models))
+        return boto3.Session(botocore_session=session).client("sqs", **self._options(REGION))
 
 
 @pytest.fixture(scope="module")
@@ -323,6 +333,48 @@ def test_sqs_resource(aws: Aws) -> None:
     queue.delete()
     with pytest.raises(sqs.meta.client.exceptions.QueueDoesNotExist):
         sqs.get_queue_by_name(QueueName="resourceful")
+
+
+def test_sqs_over_the_query_protocol_of_older_sdks(aws: Aws, tmp_path: Path) -> None:
+    import rulebus.aws.protocols
+
+    model = Path(rulebus.aws.protocols.__file__).parent / "data" / "sqs-query-2012-11-05.json"
+    (tmp_path / "sqs" / "2012-11-05").mkdir(parents=True)
+    shutil.copy(model, tmp_path / "sqs" / "2012-11-05" / "service-2.json")
+    sqs = aws.query_sqs_client(tmp_path)
+    assert sqs.meta.service_model.protocol == "query"
+    url = sqs.create_queue(QueueName="xml", Attributes={"VisibilityTimeout": "5"})["QueueUrl"]
+    attributes = {
+        "s": {"DataType": "String", "StringValue": "v"},
+        "b": {"DataType": "Binary", "BinaryValue": b"\x00\x01"},
+        "n": {"DataType": "Number", "StringValue": "3"},
+    }
+    # boto3 checks the MD5s of the XML answers as it does of the JSON ones.
+    sent = sqs.send_message(QueueUrl=url, MessageBody="hé", MessageAttributes=attributes)
+    assert sent["ResponseMetadata"]["HTTPHeaders"]["content-type"] == "text/xml"
+    batch = sqs.send_message_batch(
+        QueueUrl=url,
+        Entries=[
+            {"Id": "1", "MessageBody": "x", "MessageAttributes": attributes},
+            {"Id": "2", "MessageBody": "y", "DelaySeconds": 1000},
+        ],
+    )
+    assert [entry["Id"] for entry in batch["Successful"]] == ["1"]
+    assert batch["Failed"][0]["Code"] == "InvalidParameterValue"
+    received = sqs.receive_message(
+        QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], AttributeNames=["All"]
+    )["Messages"]
+    assert sorted(m["Body"] for m in received) == ["hé", "x"]
+    assert all(m["MessageAttributes"] == attributes for m in received)
+    deleted = sqs.delete_message_batch(
+        QueueUrl=url,
+        Entries=[{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(received)],
+    )
+    assert len(deleted["Successful"]) == 2
+    assert sqs.list_queues()["QueueUrls"] == [url]
+    with pytest.raises(sqs.exceptions.QueueDoesNotExist) as raised:
+        sqs.get_queue_url(QueueName="nope")
+    assert error_of(raised)["Code"] == "AWS.SimpleQueueService.NonExistentQueue"
 
 
 def test_sqs_errors_carry_aws_codes_and_messages(aws: Aws) -> None:
