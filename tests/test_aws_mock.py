@@ -371,3 +371,22 @@ def test_a_pytest_style_class_spans_setup_method_test_and_teardown_method() -> N
     with pytest.raises(RuntimeError):
         Failing().setup_method()
     assert Endpoint._send is send  # type: ignore[attr-defined]  # stopped though no teardown follows
+
+
+def test_a_fake_clock_with_sleep_ends_long_polls() -> None:
+    class Clock:
+        def __init__(self) -> None:
+            self.now = 1_700_000_000.0
+
+        def __call__(self) -> float:
+            return self.now
+
+        def sleep(self, seconds: float) -> None:
+            self.now += seconds
+
+    clock = Clock()
+    with mock_aws(clock=clock):
+        sqs = boto3.client("sqs")
+        url = sqs.create_queue(QueueName="polled")["QueueUrl"]
+        assert "Messages" not in sqs.receive_message(QueueUrl=url, WaitTimeSeconds=20)
+        assert clock.now == 1_700_000_020.0  # the wait passed on the fake clock

@@ -285,9 +285,10 @@ def mock_aws(
     (``@mock_aws``, ``@mock_aws(store="sqlite:///t.db")``) of functions, coroutine functions and
     test classes. ``store`` is where each account and region keeps its state (see
     :class:`~rulebus.aws.brokers.Brokers`), ``clock`` the brokers' clock (a fake clock moves
-    time, delays and long polls included), ``account`` the account requests act in, ``region``
-    the default region, ``handlers`` the operations' handlers (default: rulebus's own);
-    ``broker_options`` go to every :class:`~rulebus.Broker`.
+    time, delays included; one with its own ``sleep`` also measures long polls, so an empty
+    ``WaitTimeSeconds=20`` ends when that clock has moved 20 s), ``account`` the account
+    requests act in, ``region`` the default region, ``handlers`` the operations' handlers
+    (default: rulebus's own); ``broker_options`` go to every :class:`~rulebus.Broker`.
     """
     mock = MockAws(
         store=store, clock=clock, account=account, region=region, handlers=handlers, **broker_options

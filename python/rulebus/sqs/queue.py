@@ -19,7 +19,7 @@ import contextlib
 import hashlib
 import re
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -751,6 +751,9 @@ class Queue:
             receive_request_attempt_id,
         )
         wait = call.wait
+        clock_sleep = getattr(self._clock, "sleep", None)
+        if wait and callable(clock_sleep):
+            return self._received(call, self._clock_long_poll(call, clock_sleep))
         deadline = time.monotonic() + wait
         remaining = float(wait)
         while True:
@@ -761,6 +764,20 @@ class Queue:
                 break
             self._store.wait(since, min(remaining, _LONG_POLL_SLICE))
         return self._received(call, received)
+
+    def _clock_long_poll(
+        self, call: _ReceiveCall, clock_sleep: Callable[[float], object]
+    ) -> list[ReceivedMessage]:
+        """A long poll measured by a clock that has its own ``sleep`` (a test's fake clock, as
+        ``mock_aws(clock=...)`` takes): it ends when that clock has passed the wait, however
+        little real time that took, so a test's empty long poll does not block for 20 s."""
+        deadline = self._now() + call.wait
+        while True:
+            received = self._receive_step(call, _LONG_POLL_SLICE)
+            remaining = deadline - self._now()
+            if received or remaining <= 0:
+                return received
+            clock_sleep(min(remaining, _LONG_POLL_SLICE))
 
     async def receive_async(
         self,
