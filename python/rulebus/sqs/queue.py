@@ -732,7 +732,9 @@ class Queue:
         call returns as soon as at least one message is available, and empty only when the wait
         ends (Amazon SQS Developer Guide, 'Amazon SQS short and long polling'). Unlike AWS's short
         poll, which samples servers, an empty result here means there really was no visible
-        message. ``attribute_names`` selects system attributes (``All`` or names),
+        message. On a clock with a ``sleep`` method (a test's fake clock) the wait passes on
+        that clock instead of in real time (docs/semantics.md, section 1.1).
+        ``attribute_names`` selects system attributes (``All`` or names),
         ``message_attribute_names`` user attributes.
 
         ``receive_request_attempt_id`` (FIFO queues; ignored on standard ones, where AWS documents
@@ -751,9 +753,9 @@ class Queue:
             receive_request_attempt_id,
         )
         wait = call.wait
-        clock_sleep = getattr(self._clock, "sleep", None)
-        if wait and callable(clock_sleep):
-            return self._received(call, self._clock_long_poll(call, clock_sleep))
+        clock_sleep = self._clock_sleep() if wait else None
+        if clock_sleep is not None:
+            return self._received(call, self._receive_on_clock(call, clock_sleep))
         deadline = time.monotonic() + wait
         remaining = float(wait)
         while True:
@@ -764,20 +766,6 @@ class Queue:
                 break
             self._store.wait(since, min(remaining, _LONG_POLL_SLICE))
         return self._received(call, received)
-
-    def _clock_long_poll(
-        self, call: _ReceiveCall, clock_sleep: Callable[[float], object]
-    ) -> list[ReceivedMessage]:
-        """A long poll measured by a clock that has its own ``sleep`` (a test's fake clock, as
-        ``mock_aws(clock=...)`` takes): it ends when that clock has passed the wait, however
-        little real time that took, so a test's empty long poll does not block for 20 s."""
-        deadline = self._now() + call.wait
-        while True:
-            received = self._receive_step(call, _LONG_POLL_SLICE)
-            remaining = deadline - self._now()
-            if received or remaining <= 0:
-                return received
-            clock_sleep(min(remaining, _LONG_POLL_SLICE))
 
     async def receive_async(
         self,
@@ -801,6 +789,9 @@ class Queue:
             receive_request_attempt_id,
         )
         wait = call.wait
+        clock_sleep = self._clock_sleep() if wait else None
+        if clock_sleep is not None:
+            return self._received(call, self._receive_on_clock(call, clock_sleep))
         deadline = time.monotonic() + wait
         remaining = float(wait)
         while True:
@@ -856,6 +847,26 @@ class Queue:
         return _ReceiveCall(
             max_messages, wait, timeout, attempt, limit, system_names, message_attribute_names
         )
+
+    def _clock_sleep(self) -> Callable[[float], object] | None:
+        """The broker clock's ``sleep``, if it has one: a fake clock that moves when slept on."""
+        clock_sleep = getattr(self._clock, "sleep", None)
+        return clock_sleep if callable(clock_sleep) else None
+
+    def _receive_on_clock(
+        self, call: _ReceiveCall, clock_sleep: Callable[[float], object]
+    ) -> list[ReceivedMessage]:
+        """A long poll on a clock that has ``sleep`` (a test's fake clock): the wait passes on
+        that clock, a second at a time, so that a delayed message or one whose visibility ends
+        within the wait is received when it would be on AWS, and an empty poll ends at once in
+        real time, its wait spent on the clock."""
+        deadline = self._now() + call.wait
+        while True:
+            received = self._receive_step(call, _ASYNC_LOCK_WAIT)
+            remaining = deadline - self._now()
+            if received or remaining <= 0:
+                return received
+            clock_sleep(min(remaining, 1.0))
 
     def _receive_step(self, call: _ReceiveCall, lock_wait: float) -> list[ReceivedMessage]:
         """One look for visible messages (taking them); empty when a long poll should wait on."""
