@@ -19,7 +19,6 @@ import boto3
 import botocore.session
 import pytest
 from helpers.aws_server import RunningServer
-from helpers.http_endpoint import Endpoint
 from rulebus import mock_aws
 
 ACCOUNT = "000000000000"
@@ -542,39 +541,6 @@ def test_sns_errors(aws: Aws) -> None:
     topic = sns.create_topic(Name="errs")["TopicArn"]
     with pytest.raises(sns.exceptions.InvalidParameterException):
         sns.publish(TopicArn=topic, Message="")
-
-
-def _requests_of(endpoint: Endpoint, count: int) -> list[Any]:
-    """The first ``count`` bodies the endpoint was sent (deliveries run after the call returns)."""
-    for _ in range(600):
-        if len(endpoint.requests) >= count:
-            break
-        time.sleep(0.05)
-    return [request.json() for request in endpoint.requests[:count]]
-
-
-def test_an_http_subscriber_confirms_and_unsubscribes_at_the_server(
-    _server: RunningServer, endpoint: Endpoint
-) -> None:
-    # Served, the URLs SNS sends point back at the server: the subscriber follows them unchanged.
-    sns = Aws("serve", _server).client("sns")
-    topic = sns.create_topic(Name="http-subscribed")["TopicArn"]
-    assert sns.subscribe(TopicArn=topic, Protocol="http", Endpoint=endpoint.url)["SubscriptionArn"] == (
-        "pending confirmation"
-    )
-    (confirmation,) = _requests_of(endpoint, 1)
-    assert confirmation["SubscribeURL"].startswith(_server.url + "/?Action=ConfirmSubscription&")
-    with urllib.request.urlopen(confirmation["SubscribeURL"], timeout=30) as answer:
-        assert b"<ConfirmSubscriptionResult>" in answer.read()
-    (subscription,) = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
-    assert subscription["SubscriptionArn"].startswith(topic + ":")
-    sns.publish(TopicArn=topic, Message="hello over http")
-    notification = _requests_of(endpoint, 2)[1]
-    assert notification["Message"] == "hello over http"
-    assert notification["UnsubscribeURL"].startswith(_server.url + "/?Action=Unsubscribe&")
-    with urllib.request.urlopen(notification["UnsubscribeURL"], timeout=30) as answer:
-        assert b"UnsubscribeResponse" in answer.read()
-    assert sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"] == []
 
 
 # --- EventBridge ----------------------------------------------------------------------------------

@@ -8,14 +8,16 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from helpers.aws_server import RunningServer
+from helpers.http_endpoint import Endpoint
 
 
 @pytest.fixture(scope="module")
@@ -266,3 +268,41 @@ def test_the_aws_cli_runs_against_the_server(server: RunningServer, tmp_path: Pa
     assert aws("sts", "get-caller-identity")["Account"] == "000000000000"
     entries = json.dumps([{"Source": "cli", "DetailType": "t", "Detail": "{}"}])
     assert aws("events", "put-events", "--entries", entries)["FailedEntryCount"] == 0
+
+
+def test_an_http_subscription_is_confirmed_and_ended_through_the_server(
+    server: RunningServer, endpoint: Endpoint
+) -> None:
+    sns = server.client("sns")
+    topic = sns.create_topic(Name="webhooks")["TopicArn"]
+    subscribed = sns.subscribe(
+        TopicArn=topic, Protocol="http", Endpoint=endpoint.url, ReturnSubscriptionArn=True
+    )
+    subscription = subscribed["SubscriptionArn"]
+    assert _wait_for(lambda: len(endpoint.requests) == 1)
+    confirmation = endpoint.requests[0].json()
+    assert confirmation["Type"] == "SubscriptionConfirmation"
+    # The SubscribeURL points back at the server, which confirms on a plain GET (as AWS's does).
+    assert confirmation["SubscribeURL"].startswith(server.url + "/?Action=ConfirmSubscription")
+    with urllib.request.urlopen(confirmation["SubscribeURL"], timeout=10) as response:
+        assert response.status == 200
+    attributes = sns.get_subscription_attributes(SubscriptionArn=subscription)["Attributes"]
+    assert attributes["PendingConfirmation"] == "false"
+    sns.publish(TopicArn=topic, Message="hello hooks")
+    assert _wait_for(lambda: len(endpoint.requests) == 2)
+    notification = endpoint.requests[1].json()
+    assert notification["Message"] == "hello hooks"
+    assert notification["UnsubscribeURL"].startswith(server.url + "/?Action=Unsubscribe")
+    with urllib.request.urlopen(notification["UnsubscribeURL"], timeout=10) as response:
+        assert response.status == 200
+    listed = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+    assert subscription not in [s["SubscriptionArn"] for s in listed]
+
+
+def _wait_for(condition: Callable[[], bool]) -> bool:
+    deadline = time.monotonic() + 20
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True

@@ -355,11 +355,3 @@ def test_as_a_process_with_a_pipe(rules_file: Path) -> None:
     )
     assert done.returncode == 2
     assert aws_message('{"a": 1}') in done.stderr.decode()
-
-
-def test_serve_points_sns_urls_at_an_address_clients_reach() -> None:
-    from rulebus.cli import served_url
-
-    assert served_url("127.0.0.1", 4566) == "http://127.0.0.1:4566"
-    assert served_url("0.0.0.0", 80) == "http://127.0.0.1:80"  # a wildcard is reached on the loopback
-    assert served_url("::1", 4566) == "http://[::1]:4566"

@@ -665,29 +665,3 @@ def test_message_survives_reopened_sqlite_broker(tmp_path: Path, clock: FakeCloc
         assert messages[0].attributes["ApproximateReceiveCount"] == "2"
         reopened.queue("durable").delete(in_flight[0].receipt_handle)  # old handles survive too
         assert counts(queue) == (0, 1, 0)
-
-
-class SleepingClock:
-    """A fake clock with its own sleep, which moves it (as mock_aws(clock=...) may be given)."""
-
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-
-def test_a_clock_with_its_own_sleep_measures_a_long_poll(make_broker: Callable[..., Broker]) -> None:
-    clock = SleepingClock()
-    queue = make_broker(clock=clock).queue("polled")
-    assert queue.receive(wait_seconds=20) == []  # ended by the clock, not by 20 s of real time
-    assert sum(clock.slept) == 20
-    queue.send("later", delay_seconds=5)
-    assert [m.body for m in queue.receive(wait_seconds=20)] == ["later"]  # the delay passed on the clock
-    assert sum(clock.slept) == 25
-    assert queue.receive() == [] and sum(clock.slept) == 25  # a short poll does not sleep

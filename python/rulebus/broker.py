@@ -63,9 +63,7 @@ class Broker:
     is how long (by that clock) a deleted queue's name stays blocked, as AWS's 60 s
     (QueueDeletedRecently); 0 lifts the block.
     ``rules_per_bus`` (AWS's default quota, 300; None for no limit) and ``max_events_size``
-    (PutEvents' 1 MB) are the bus limits. ``sns_url`` is where this broker's SNS API is served
-    (``rulebus serve`` sets its own URL): the SubscribeURL an HTTP/S subscriber is sent, and the
-    UnsubscribeURL and SigningCertURL of notifications, point there instead of at AWS.
+    (PutEvents' 1 MB) are the bus limits.
 
     Work that waits for time runs on background threads, each switchable off so that a test with
     a fake clock drives it by hand instead: message move tasks (``background_move_tasks``,
@@ -86,14 +84,12 @@ class Broker:
         rules_per_bus: int | None = DEFAULT_RULES_PER_BUS,
         max_events_size: int = DEFAULT_MAX_EVENTS_SIZE,
         store: Store | str | os.PathLike[str] | None = None,
-        sns_url: str | None = None,
+        endpoint_url: str | None = None,
     ) -> None:
         if path is not None and store is not None:
             raise TypeError("give a Broker either a path or a store, not both")
         region = validation.region_name(region)
         account = validation.account_id(account)
-        if sns_url is not None and not (isinstance(sns_url, str) and sns_url.startswith(("http://", "https://"))):
-            raise ValueError(f"sns_url must be an http:// or https:// URL, not {sns_url!r}")
         self._clock: Clock = clock if clock is not None else time.time
         if store is None:
             store = path
@@ -121,7 +117,7 @@ class Broker:
             rules_per_bus=rules_per_bus,
             max_events_size=max_events_size,
             background_retries=background_retries,
-            sns_url=sns_url,
+            endpoint_url=endpoint_url,
         )
         # One Topic object per stored topic, each a view of the store's records (see ``topic``),
         # with the attributes it was made with.

@@ -313,16 +313,6 @@ def bench(**options: Any) -> None:
 _LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
-def served_url(host: str, port: int) -> str:
-    """The URL clients reach ``rulebus serve`` at (SNS's SubscribeURL and UnsubscribeURL point
-    there): a wildcard address is reached on the loopback."""
-    if host in ("0.0.0.0", "", "::"):
-        host = "127.0.0.1"
-    if ":" in host:
-        host = f"[{host}]"
-    return f"http://{host}:{port}"
-
-
 @cli.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
 @click.option("--port", default=4566, show_default=True, help="The port to listen on.")
@@ -342,8 +332,15 @@ def served_url(host: str, port: int) -> str:
 @click.option(
     "--region", default="us-east-1", show_default=True, help="The region of requests that name none."
 )
+@click.option(
+    "--endpoint-url",
+    help="The URL clients reach the server by, for SNS's SubscribeURL and UnsubscribeURL "
+    "(default: http://HOST:PORT).",
+)
 @click.option("--log-level", default="warning", show_default=True, help="uvicorn's log level.")
-def serve(host: str, port: int, store: str, account: str, region: str, log_level: str) -> None:
+def serve(
+    host: str, port: int, store: str, account: str, region: str, endpoint_url: str | None, log_level: str
+) -> None:
     """Serve the AWS APIs of SQS, SNS, EventBridge, Kinesis and STS over HTTP.
 
     Point any SDK or the AWS CLI at it (endpoint_url=http://127.0.0.1:4566); requests are
@@ -362,7 +359,10 @@ def serve(host: str, port: int, store: str, account: str, region: str, log_level
             err=True,
         )
     try:
-        brokers = Brokers(store=None if store == "memory://" else store, sns_url=served_url(host, port))
+        if endpoint_url is None:
+            shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else f"[{host}]" if ":" in host else host
+            endpoint_url = f"http://{shown}:{port}"
+        brokers = Brokers(store=None if store == "memory://" else store, endpoint_url=endpoint_url)
         dispatcher = Dispatcher(brokers, account=account, region=region)
     except (rulebus.RulebusError, ValueError) as exc:
         _fail(str(exc))

@@ -47,6 +47,12 @@ class Context:
     max_events_size: int
     #: Event buses retry failed deliveries on a timer thread; False leaves it to ``run_retries``.
     background_retries: bool
-    #: Where the SNS API of this broker is served (``rulebus serve``'s URL): SNS's SubscribeURL,
-    #: UnsubscribeURL and SigningCertURL point there. None: AWS's https://sns.<region>.amazonaws.com.
-    sns_url: str | None = None
+    #: Where this broker's AWS APIs are served (``rulebus serve``: ``http://127.0.0.1:4566``):
+    #: SNS's SubscribeURL and UnsubscribeURL and SQS's queue URLs point there. None: AWS's own
+    #: endpoints (``https://sns.<region>.amazonaws.com``).
+    endpoint_url: str | None = None
+
+
+def sns_endpoint(context: Context) -> str:
+    """The base URL of SNS's API for this context: the served endpoint, or AWS's in its region."""
+    return (context.endpoint_url or f"https://sns.{context.region}.amazonaws.com").rstrip("/")

@@ -27,8 +27,8 @@ class RunningServer:
 
     def __init__(self, store: Any = None, account: str = "000000000000", **server_options: Any) -> None:
         self.port = free_port()
-        # SNS's SubscribeURL and UnsubscribeURL point back at this server, as `rulebus serve` sets.
-        self.dispatcher = Dispatcher(Brokers(store=store, sns_url=self.url), account=account)
+        brokers = Brokers(store=store, endpoint_url=f"http://127.0.0.1:{self.port}")
+        self.dispatcher = Dispatcher(brokers, account=account)
         self.app = Server(self.dispatcher, **server_options)
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="error", lifespan="on")
         self._server = uvicorn.Server(config)

@@ -48,15 +48,8 @@ class TopicSigning(NamedTuple):
     signing_cert_url: str
 
 
-def sns_service_url(region: str, sns_url: str | None = None) -> str:
-    """Where a topic's SubscribeURL, UnsubscribeURL and SigningCertURL point: ``sns_url`` (the
-    server that serves it) or AWS's regional SNS endpoint."""
-    return sns_url.rstrip("/") if sns_url else f"https://sns.{region}.amazonaws.com"
-
-
-def signing_cert_url(region: str, sns_url: str | None = None) -> str:
-    base = sns_service_url(region, sns_url)
-    return f"{base}/SimpleNotificationService-rulebus0000000000000000000000.pem"
+def signing_cert_url(region: str) -> str:
+    return f"https://sns.{region}.amazonaws.com/SimpleNotificationService-rulebus0000000000000000000000.pem"
 
 
 # The last millisecond ``timestamp`` formatted and its text, and the last second's: strftime is

@@ -16,7 +16,8 @@ from rulebus import validation
 from rulebus._core import DeliveryCounter, FilterPolicy
 from rulebus._errors import InvalidFilterPolicyError
 from rulebus.arn import Arn
-from rulebus.sns.envelope import quote, sns_service_url
+from rulebus.context import sns_endpoint
+from rulebus.sns.envelope import quote
 from rulebus.sns.errors import invalid
 from rulebus.sns.policies import DEFAULT_RETRY_POLICY, effective_delivery
 from rulebus.stores.records import SubscriptionRecord
@@ -152,10 +153,10 @@ class Subscription:
         """The UnsubscribeURL of its notifications."""
         if self._unsubscribe_url is None:
             if self.topic is not None:
-                base = self.topic.service_url
+                base = sns_endpoint(self.topic.context)
             else:
                 region = Arn.parse(self.topic_arn).region  # type: ignore[union-attr]  # a topic's own ARN
-                base = sns_service_url(region)
+                base = f"https://sns.{region}.amazonaws.com"
             self._unsubscribe_url = f"{base}/?Action=Unsubscribe&SubscriptionArn={self.subscription_arn}"
         return self._unsubscribe_url
 

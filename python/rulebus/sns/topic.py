@@ -53,6 +53,7 @@ from rulebus import validation
 from rulebus._core import RuleSet, sns_confirmation_text
 from rulebus._errors import AwsError
 from rulebus.arn import queue_name, stream_name
+from rulebus.context import sns_endpoint
 from rulebus.delivery import DeliveryLanes
 from rulebus.kinesis.stream import Stream
 from rulebus.sns import policies
@@ -65,7 +66,7 @@ from rulebus.sns.attributes import (
     validate_topic_name,
 )
 from rulebus.sns.delivery import Delivery, FanOutBatch, Sent, TopicDelivery
-from rulebus.sns.envelope import Envelope, TopicSigning, signing_cert_url, sns_service_url, timestamp
+from rulebus.sns.envelope import Envelope, TopicSigning, signing_cert_url, timestamp
 from rulebus.sns.errors import invalid
 from rulebus.sns.publish import Prepared, PublishResult, batch_entry_ids, prepare
 from rulebus.sns.routes import RoutePlan
@@ -156,12 +157,6 @@ class Topic:
     def arn(self) -> str:
         """``arn:aws:sns:<region>:<account>:<name>``."""
         return topic_arn(self.name, self._region, self._account)
-
-    @property
-    def service_url(self) -> str:
-        """The SNS endpoint its SubscribeURL and UnsubscribeURL call (the broker's ``sns_url``,
-        else AWS's regional endpoint)."""
-        return sns_service_url(self._region, self.context.sns_url)
 
     @property
     def attributes(self) -> dict[str, str]:
@@ -697,9 +692,7 @@ class Topic:
         if plan is None or plan.region != self._region or plan.account != self._account:
             self._drop_plan()
             signing = TopicSigning(
-                self.arn,
-                self._set_attributes.get("SignatureVersion", "1"),
-                signing_cert_url(self._region, self.context.sns_url),
+                self.arn, self._set_attributes.get("SignatureVersion", "1"), signing_cert_url(self._region)
             )
             plan = self._plan = RoutePlan(
                 list(self._subscriptions.values()), self.context, signing, self.fifo
@@ -727,10 +720,10 @@ class Topic:
             arn,
             f"You have chosen to subscribe to the topic {arn}.\n"
             "To confirm the subscription, visit the SubscribeURL included in this message.",
-            f"{self.service_url}/?Action=ConfirmSubscription&TopicArn={arn}&Token={token}",
+            f"{sns_endpoint(self.context)}/?Action=ConfirmSubscription&TopicArn={arn}&Token={token}",
             timestamp(self._clock()),
             self._set_attributes.get("SignatureVersion", "1"),
-            signing_cert_url(region, self.context.sns_url),
+            signing_cert_url(region),
         )
         post = partial(self._delivery.post, subscription, "SubscriptionConfirmation", message_id, body)
         self._lanes.submit(subscription.subscription_arn, post)

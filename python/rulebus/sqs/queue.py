@@ -19,7 +19,7 @@ import contextlib
 import hashlib
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -411,8 +411,9 @@ class Queue:
 
     @property
     def url(self) -> str:
-        """``https://sqs.<region>.amazonaws.com/<account>/<name>``."""
-        return queue_url(self.name, self.context.region, self._account)
+        """``https://sqs.<region>.amazonaws.com/<account>/<name>``, or the same path under the
+        broker's ``endpoint_url`` when one serves it."""
+        return queue_url(self.name, self.context.region, self._account, self.context.endpoint_url)
 
     def _now(self) -> float:
         return self._clock()
@@ -752,20 +753,14 @@ class Queue:
             message_attribute_names,
             receive_request_attempt_id,
         )
-        wait = call.wait
-        clock_sleep = self._clock_sleep() if wait else None
-        if clock_sleep is not None:
-            return self._received(call, self._receive_on_clock(call, clock_sleep))
-        deadline = time.monotonic() + wait
-        remaining = float(wait)
-        while True:
-            since = self._store.version() if wait else 0  # only a long poll waits on it
-            received = self._receive_step(call, remaining)
-            remaining = deadline - time.monotonic()
-            if received or remaining <= 0:
-                break
-            self._store.wait(since, min(remaining, _LONG_POLL_SLICE))
-        return self._received(call, received)
+        if not call.wait:  # a short poll: one step
+            return self._received(call, self._receive_step(call, 0.0))
+        poll = self._poll(call, lock_wait=None)
+        try:
+            while True:
+                self._store.wait(*next(poll))
+        except StopIteration as done:
+            return self._received(call, done.value)
 
     async def receive_async(
         self,
@@ -788,20 +783,14 @@ class Queue:
             message_attribute_names,
             receive_request_attempt_id,
         )
-        wait = call.wait
-        clock_sleep = self._clock_sleep() if wait else None
-        if clock_sleep is not None:
-            return self._received(call, self._receive_on_clock(call, clock_sleep))
-        deadline = time.monotonic() + wait
-        remaining = float(wait)
-        while True:
-            since = self._store.version() if wait else 0
-            received = self._receive_step(call, min(remaining, _ASYNC_LOCK_WAIT))
-            remaining = deadline - time.monotonic()
-            if received or remaining <= 0:
-                break
-            await self._store.wait_async(since, min(remaining, _LONG_POLL_SLICE))
-        return self._received(call, received)
+        if not call.wait:
+            return self._received(call, self._receive_step(call, 0.0))
+        poll = self._poll(call, lock_wait=_ASYNC_LOCK_WAIT)
+        try:
+            while True:
+                await self._store.wait_async(*next(poll))
+        except StopIteration as done:
+            return self._received(call, done.value)
 
     def _receive_call(
         self,
@@ -847,6 +836,27 @@ class Queue:
         return _ReceiveCall(
             max_messages, wait, timeout, attempt, limit, system_names, message_attribute_names
         )
+
+    def _poll(
+        self, call: _ReceiveCall, lock_wait: float | None
+    ) -> Generator[tuple[int, float], None, list[ReceivedMessage]]:
+        """A long poll's steps, shared by :meth:`receive` and :meth:`receive_async`: yields
+        ``(since, timeout)`` whenever the poll should wait on the store's change signal (the
+        caller waits, blocking or awaiting), and returns what it received. Each step waits for
+        another process's lock at most ``lock_wait`` (None: what is left of the poll)."""
+        wait = call.wait
+        clock_sleep = self._clock_sleep()
+        if clock_sleep is not None:
+            return self._receive_on_clock(call, clock_sleep)
+        deadline = time.monotonic() + wait
+        remaining = float(wait)
+        while True:
+            since = self._store.version()
+            received = self._receive_step(call, remaining if lock_wait is None else min(remaining, lock_wait))
+            remaining = deadline - time.monotonic()
+            if received or remaining <= 0:
+                return received
+            yield since, min(remaining, _LONG_POLL_SLICE)
 
     def _clock_sleep(self) -> Callable[[float], object] | None:
         """The broker clock's ``sleep``, if it has one: a fake clock that moves when slept on."""
