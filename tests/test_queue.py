@@ -665,3 +665,69 @@ def test_message_survives_reopened_sqlite_broker(tmp_path: Path, clock: FakeCloc
         assert messages[0].attributes["ApproximateReceiveCount"] == "2"
         reopened.queue("durable").delete(in_flight[0].receipt_handle)  # old handles survive too
         assert counts(queue) == (0, 1, 0)
+
+
+# --- peek: looking without receiving ------------------------------------------------------------
+
+
+def test_peek_shows_every_message_in_send_order_with_its_state(queue: Queue) -> None:
+    queue.send("first", message_attributes={"Kind": {"DataType": "String", "StringValue": "a"}})
+    queue.send("delayed", delay_seconds=60)
+    queue.send("third")
+    received = queue.receive(max_messages=1)
+    assert [m.body for m in received] == ["first"]
+    held = queue.peek(max_messages=10)
+    assert [(m.body, m.state) for m in held] == [
+        ("first", "in flight"),
+        ("delayed", "delayed"),
+        ("third", "visible"),
+    ]
+    assert held[0].message_id == received[0].message_id
+    assert held[0].attributes["ApproximateReceiveCount"] == "1"
+    assert held[0].message_attributes == {"Kind": {"DataType": "String", "StringValue": "a"}}
+    assert "ApproximateFirstReceiveTimestamp" not in held[2].attributes  # never received
+    assert queue.peek(max_messages=2)[-1].body == "delayed"
+
+
+def test_peek_receives_nothing(queue: Queue, clock: FakeClock) -> None:
+    queue.send("look")
+    for _ in range(3):
+        assert [m.attributes["ApproximateReceiveCount"] for m in queue.peek()] == ["0"]
+    counts = queue.get_attributes(["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])
+    assert counts == {"ApproximateNumberOfMessages": "1", "ApproximateNumberOfMessagesNotVisible": "0"}
+    received = queue.receive(attribute_names=["ApproximateReceiveCount"])
+    assert [(m.body, m.attributes["ApproximateReceiveCount"]) for m in received] == [("look", "1")]
+    clock.advance(5)
+    assert queue.peek()[0].state == "in flight"  # a peek does not end the visibility either
+    assert queue.receive() == []
+
+
+def test_peek_leaves_dead_letter_moves_to_receives(make_broker: Callable[..., Broker]) -> None:
+    broker = make_broker()
+    dlq = broker.queue("dlq")
+    source = broker.queue("source", redrive_policy={"deadLetterTargetArn": dlq.arn, "maxReceiveCount": 1})
+    source.send("poison")
+    for _ in range(5):
+        source.peek()
+    assert dlq.peek() == []
+    assert [m.body for m in source.receive()] == ["poison"]
+
+
+def test_peek_skips_expired_messages_and_refuses_nonsense(
+    make_broker: Callable[..., Broker], clock: FakeClock
+) -> None:
+    queue = make_broker().queue("short", message_retention_period=60)
+    queue.send("old")
+    clock.advance(61)
+    queue.send("new")
+    assert [m.body for m in queue.peek()] == ["new"]
+    with pytest.raises(ValueError):
+        queue.peek(max_messages=0)
+
+
+def test_peek_on_a_missing_queue_is_queue_does_not_exist(broker: Broker) -> None:
+    queue = broker.queue("gone")
+    broker.delete_queue("gone")
+    with pytest.raises(AwsError) as raised:
+        queue.peek()
+    assert raised.value.code == "QueueDoesNotExist"

@@ -10,7 +10,9 @@ Besides AWS's API, the paths that test set-ups use:
 
 - ``GET /_rulebus/health``: the server is up, and what it serves;
 - ``POST /moto-api/reset``: every resource of every account and region is deleted, as
-  moto's server does between tests (its files too, for an SQLite store).
+  moto's server does between tests (its files too, for an SQLite store);
+- ``/_rulebus/``: the web console (:mod:`rulebus.aws.console`), which shows every scope's
+  resources and counts, peeks at messages without receiving them and tests patterns.
 
 A body longer than :data:`MAX_BODY_BYTES` is refused (413) without being read whole; a request
 rulebus cannot answer gets an AWS-shaped error, never a traceback.
@@ -18,11 +20,13 @@ rulebus cannot answer gets an AWS-shaped error, never a traceback.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from rulebus.aws.console import Console
 from rulebus.aws.dispatch import Dispatcher, HttpRequest
 from rulebus.aws.protocols import Reply
 
@@ -49,6 +53,7 @@ class Server:
     def __init__(self, dispatcher: Dispatcher, max_body_bytes: int = MAX_BODY_BYTES) -> None:
         self.dispatcher = dispatcher
         self.max_body_bytes = max_body_bytes
+        self.console = Console(dispatcher.brokers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -68,6 +73,11 @@ class Server:
         elif path == _RESET and method == "POST":
             self.dispatcher.brokers.wipe()
             await _reply(send, _json(200, {"reset": "success"}))
+        elif self.console.handles(path):
+            # On a worker thread: the console reads the stores, and an SQLite read may block.
+            query = scope["query_string"].decode("latin-1")
+            reply = await asyncio.to_thread(self.console.respond, method, path, query, headers, body)
+            await _reply(send, reply)
         else:
             request = HttpRequest(method, path, scope["query_string"].decode("latin-1"), headers, body)
             await _reply(send, await self.dispatcher.dispatch_async(request))

@@ -55,7 +55,7 @@ from rulebus.stores.semantics import is_plain_body, plain_message, queue_name_fr
 if TYPE_CHECKING:
     from rulebus.context import Context
 
-__all__ = ["Message", "Queue", "SendResult", "check_queue_attributes"]
+__all__ = ["HeldMessage", "Message", "Queue", "SendResult", "check_queue_attributes"]
 
 # --------------------------------------------------------------------------------------------
 # Codes (the SQS API Reference's modeled shape names; the legacy query codes are in SQS_ERRORS).
@@ -282,6 +282,23 @@ class Message:
                 "md5_of_message_attributes": md5_of_message_attributes,
             },
         )
+
+
+@dataclass(frozen=True)
+class HeldMessage:
+    """A message as :meth:`Queue.peek` shows it: what it holds and where it stands, with no
+    receipt handle (nothing was received). ``state`` is ``"visible"``, ``"in flight"`` (received
+    and hidden until ``visible_at``) or ``"delayed"`` (never received, hidden until
+    ``visible_at``); ``attributes`` are the system attributes a receive asking for ``All`` would
+    show, before that receive."""
+
+    message_id: str
+    body: str
+    md5_of_body: str
+    attributes: dict[str, str]
+    message_attributes: dict[str, dict[str, Any]]
+    state: str
+    visible_at: float
 
 
 BatchResult = dict[str, list[dict[str, Any]]]
@@ -1101,6 +1118,47 @@ class Queue:
             if policy is not None and policy.dead_letter_target_arn == self.arn:
                 sources.append(Queue(self.context, name))
         return sources
+
+    # ------------------------------------------------------------------ peek
+
+    def peek(self, max_messages: int = 10) -> list[HeldMessage]:
+        """The first ``max_messages`` (at least 1) messages the queue holds, visible, in flight
+        and delayed alike, in send order, without receiving them: no receive is counted, no
+        visibility changes, so consumers see exactly what they would have. SQS has no such action
+        (the console's "poll for messages" receives); this is for looking at a queue, in a
+        console or a test. QueueDoesNotExist if the queue is gone."""
+        if max_messages < 1:
+            raise ValueError("max_messages must be at least 1")
+        now = self._now()
+        try:
+            stored = self._store.queues.peek(self.name, now, max_messages)
+        except NotFound:
+            raise queue_does_not_exist() from None
+        held = []
+        for message in stored:
+            if message.visible_at <= now:
+                state = "visible"
+            else:
+                state = "in flight" if message.receive_count > 0 else "delayed"
+            attributes = {}
+            for name in SYSTEM_ATTRIBUTE_NAMES:
+                value = _system_attribute(message, name)
+                if value is not None:
+                    attributes[name] = value
+            if message.receive_count == 0:
+                del attributes["ApproximateFirstReceiveTimestamp"]  # never received: none yet
+            held.append(
+                HeldMessage(
+                    message.message_id,
+                    message.body,
+                    message.md5_of_body,
+                    attributes,
+                    dict(message.message_attributes),
+                    state,
+                    message.visible_at,
+                )
+            )
+        return held
 
     # ------------------------------------------------------------------ purge
 

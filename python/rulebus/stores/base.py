@@ -299,6 +299,13 @@ class QueueStore(ABC):
     def counts(self, queue: str, now: float) -> QueueCounts:
         """Visible, in-flight and delayed messages now, expired ones excluded, at one instant."""
 
+    @abstractmethod
+    def peek(self, queue: str, now: float, max_messages: int) -> list[StoredMessage]:
+        """The first ``max_messages`` messages the queue holds now (visible, delayed and in
+        flight alike, expired ones excluded), in send order, as they are stored: a read that
+        changes nothing, so no receive is counted, no visibility changes and no receipt handle
+        is minted. For looking at a queue (the console's message browser), not for consuming it."""
+
     # ------------------------------------------------------------------ message move tasks
 
     @abstractmethod

@@ -375,6 +375,19 @@ class MemoryQueueStore(QueueStore):
         with self._lock:
             return QueueCounts(*self._queue(queue).counts(now))
 
+    def peek(self, queue: str, now: float, max_messages: int) -> list[StoredMessage]:
+        with self._lock:
+            state = self._queue(queue)
+            # Filtered here rather than dropped from the queue: a peek changes nothing.
+            cutoff = expiry_cutoff(state.record, now)
+            held: list[StoredMessage] = []
+            for message in state.values():
+                if len(held) >= max_messages:
+                    break
+                if message.sent_timestamp > cutoff:
+                    held.append(message)
+            return held
+
     def in_flight(self, queue: str, now: float) -> int:
         with self._lock:
             state = self._queue(queue)

@@ -873,6 +873,24 @@ class SQLiteQueueStore(QueueStore):
             counts = self._settle(connection, queue, now)
             return QueueCounts(counts[0] - counts[1], counts[2], counts[1] - counts[2])
 
+    def peek(self, queue: str, now: float, max_messages: int) -> list[StoredMessage]:
+        """A plain read outside any write transaction: expired rows are skipped, not deleted,
+        and a row that cannot be decoded is skipped, not set aside (a peek writes nothing)."""
+        connection = self._connection()
+        cutoff = expiry_cutoff(self._record(connection, queue), now)
+        rows = connection.execute(
+            f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE queue = ? AND sent_timestamp > ? "
+            "ORDER BY seq LIMIT ?",
+            (queue, cutoff, max(0, max_messages)),
+        ).fetchall()
+        held: list[StoredMessage] = []
+        for row in rows:
+            try:
+                held.append(_message_from_row(row))
+            except DECODE_ERRORS:
+                continue
+        return held
+
     def in_flight(self, queue: str, now: float) -> int:
         with self._transaction() as connection:
             return self._settle(connection, queue, now)[2]
