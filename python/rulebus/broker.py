@@ -7,12 +7,12 @@ that queues, topics and buses (and later streams) share them without knowing abo
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from rulebus import _jsontext as jsontext
 from rulebus import validation
 from rulebus._errors import AwsError, StoreRowCorruptError, sqs_error
 from rulebus.arn import Arn
@@ -500,7 +500,7 @@ def _check_topic_policy(attributes: dict[str, str]) -> None:
     if policy is None:
         return
     try:
-        parsed = json.loads(policy)
+        parsed = jsontext.loads(policy)
     except ValueError:
         parsed = None
     if not isinstance(parsed, dict):

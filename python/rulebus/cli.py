@@ -338,24 +338,56 @@ _LOOPBACK = ("127.0.0.1", "::1", "localhost")
     "(default: http://HOST:PORT).",
 )
 @click.option("--log-level", default="warning", show_default=True, help="uvicorn's log level.")
+@click.option(
+    "--verify-signatures",
+    is_flag=True,
+    help="Refuse requests without a valid AWS Signature Version 4 by one of the configured keys.",
+)
+@click.option(
+    "--access-key",
+    "access_keys",
+    multiple=True,
+    metavar="ID:SECRET",
+    help="An access key whose signatures are accepted (repeatable; also RULEBUS_ACCESS_KEYS, "
+    "comma separated).",
+)
 def serve(
-    host: str, port: int, store: str, account: str, region: str, endpoint_url: str | None, log_level: str
+    host: str,
+    port: int,
+    store: str,
+    account: str,
+    region: str,
+    endpoint_url: str | None,
+    log_level: str,
+    verify_signatures: bool,
+    access_keys: tuple[str, ...],
 ) -> None:
     """Serve the AWS APIs of SQS, SNS, EventBridge, Kinesis and STS over HTTP.
 
     Point any SDK or the AWS CLI at it (endpoint_url=http://127.0.0.1:4566); requests are
-    answered by rulebus brokers, one per account and region.
+    answered by rulebus brokers, one per account and region. Signatures are accepted unchecked
+    unless --verify-signatures is given.
     """
     import uvicorn
 
+    from rulebus.aws import sigv4
     from rulebus.aws.brokers import Brokers
     from rulebus.aws.dispatch import Dispatcher
     from rulebus.aws.server import Server
 
-    if host not in _LOOPBACK:
+    verifier = None
+    try:
+        keys = {**sigv4.keys_from_environment(), **sigv4.parse_access_keys(access_keys)}
+        if verify_signatures:
+            verifier = sigv4.SignatureVerifier(keys)
+        elif access_keys:
+            _fail("--access-key is only used with --verify-signatures")
+    except ValueError as exc:
+        _fail(str(exc))
+    if host not in _LOOPBACK and verifier is None:
         click.echo(
             f"warning: listening on {host}: anyone who can reach it can read and delete every "
-            "message (requests are not authenticated).",
+            "message (requests are not authenticated; see --verify-signatures).",
             err=True,
         )
     try:
@@ -363,7 +395,7 @@ def serve(
             shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else f"[{host}]" if ":" in host else host
             endpoint_url = f"http://{shown}:{port}"
         brokers = Brokers(store=None if store == "memory://" else store, endpoint_url=endpoint_url)
-        dispatcher = Dispatcher(brokers, account=account, region=region)
+        dispatcher = Dispatcher(brokers, account=account, region=region, verifier=verifier)
     except (rulebus.RulebusError, ValueError) as exc:
         _fail(str(exc))
     _stdout().print(f"rulebus serving SQS, SNS, EventBridge, Kinesis and STS on http://{host}:{port}")

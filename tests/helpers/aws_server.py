@@ -13,6 +13,7 @@ import uvicorn
 from rulebus.aws.brokers import Brokers
 from rulebus.aws.dispatch import Dispatcher
 from rulebus.aws.server import Server
+from rulebus.aws.sigv4 import SignatureVerifier
 
 
 def free_port() -> int:
@@ -25,10 +26,19 @@ def free_port() -> int:
 class RunningServer:
     """``with RunningServer() as server: server.client("sqs")...``"""
 
-    def __init__(self, store: Any = None, account: str = "000000000000", **server_options: Any) -> None:
+    def __init__(
+        self,
+        store: Any = None,
+        account: str = "000000000000",
+        verifier: SignatureVerifier | None = None,
+        **server_options: Any,
+    ) -> None:
+        """``verifier`` checks signatures (``rulebus serve --verify-signatures``); clients then
+        sign with ``access_key`` (its first key) unless told another."""
         self.port = free_port()
+        self.verifier = verifier
         brokers = Brokers(store=store, endpoint_url=f"http://127.0.0.1:{self.port}")
-        self.dispatcher = Dispatcher(brokers, account=account)
+        self.dispatcher = Dispatcher(brokers, account=account, verifier=verifier)
         self.app = Server(self.dispatcher, **server_options)
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="error", lifespan="on")
         self._server = uvicorn.Server(config)
@@ -51,11 +61,18 @@ class RunningServer:
         self._server.should_exit = True
         self._thread.join(timeout=30)
 
-    def client(self, service: str, region: str = "us-east-1") -> Any:
+    @property
+    def access_key(self) -> tuple[str, str]:
+        if self.verifier is None:
+            return "testing", "testing"
+        return next(iter(self.verifier.keys.items()))
+
+    def client(self, service: str, region: str = "us-east-1", key: tuple[str, str] | None = None) -> Any:
+        key_id, secret = key if key is not None else self.access_key
         return boto3.client(
             service,
             endpoint_url=self.url,
             region_name=region,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
+            aws_access_key_id=key_id,
+            aws_secret_access_key=secret,
         )

@@ -47,6 +47,7 @@ from rulebus.aws.protocols.errors import (
 )
 from rulebus.aws.protocols.query import member_key
 from rulebus.aws.request import Handler, Request
+from rulebus.aws.sigv4 import SignatureVerifier
 from rulebus.broker import Broker
 from rulebus.stores.memory import MemoryStore
 
@@ -78,6 +79,9 @@ class HttpRequest:
     query_string: str
     headers: Mapping[str, str]
     body: bytes
+    #: The path as sent, still percent-encoded (signatures are computed over it); ``path``
+    #: when not told.
+    raw_path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -126,7 +130,8 @@ class Dispatcher:
     """Answers AWS requests from the brokers of ``brokers`` with the handlers of ``handlers``.
 
     ``account`` is the account every request acts in (AWS's would come from the credentials);
-    ``region`` the one used when a request names none.
+    ``region`` the one used when a request names none. With a ``verifier``, every request must
+    carry a valid SigV4 signature by one of its keys; without one, signatures are not checked.
     """
 
     def __init__(
@@ -135,8 +140,10 @@ class Dispatcher:
         handlers: Handlers | None = None,
         account: str = DEFAULT_ACCOUNT,
         region: str = DEFAULT_REGION,
+        verifier: SignatureVerifier | None = None,
     ) -> None:
         self.brokers = brokers if brokers is not None else Brokers()
+        self.verifier = verifier
         self.handlers = handlers if handlers is not None else Handlers()
         self.account = account
         self.region = region
@@ -190,6 +197,7 @@ class Dispatcher:
             route, form = self._route(request, headers)
             codec = self._codec(route.service, route.protocol)
             model = service_models(route.service).model(_model_protocol(route.protocol))
+            self.authenticate(request, route.service)
             operation = self._operation(route)
             if isinstance(codec, JsonProtocol):
                 params = codec.parse(operation, request.body)
@@ -230,6 +238,15 @@ class Dispatcher:
         if isinstance(error, RulebusError) and isinstance(code, str):  # InvalidPatternError and kin
             return codec.write_error(model, AwsError(code, str(error)), request_id)
         return self._internal(codec, model, error, request_id)
+
+    def authenticate(self, request: HttpRequest, service: str) -> None:
+        """Nothing when signatures are not checked or ``request``'s is valid; else the AwsError
+        ``service`` answers with (see :mod:`rulebus.aws.sigv4`)."""
+        if self.verifier is None:
+            return
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        raw_path = request.raw_path if request.raw_path is not None else request.path
+        self.verifier.verify(service, request.method, raw_path, request.query_string, headers, request.body)
 
     def route(self, request: HttpRequest) -> Route:
         """Where ``request`` goes (AwsError when it goes nowhere rulebus serves)."""

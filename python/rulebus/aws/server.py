@@ -26,6 +26,7 @@ import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from rulebus._errors import AwsError
 from rulebus.aws.console import Console
 from rulebus.aws.dispatch import Dispatcher, HttpRequest
 from rulebus.aws.protocols import Reply
@@ -61,7 +62,7 @@ class Server:
             return
         if scope["type"] != "http":
             return  # websockets: nothing here speaks them
-        headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
+        headers = _headers(scope["headers"])
         path = scope["path"]
         method = scope["method"]
         body = await self._body(headers, receive)
@@ -70,17 +71,53 @@ class Server:
             return
         if path == _HEALTH and method in ("GET", "HEAD"):
             await _reply(send, self._health())
-        elif path == _RESET and method == "POST":
-            self.dispatcher.brokers.wipe()
-            await _reply(send, _json(200, {"reset": "success"}))
+            return
+        raw_path = scope.get("raw_path")
+        request = HttpRequest(
+            method,
+            path,
+            scope["query_string"].decode("latin-1"),
+            headers,
+            body,
+            raw_path.decode("latin-1") if raw_path is not None else None,
+        )
+        if path == _RESET and method == "POST":
+            await _reply(send, self._reset(request))
         elif self.console.handles(path):
-            # On a worker thread: the console reads the stores, and an SQLite read may block.
-            query = scope["query_string"].decode("latin-1")
-            reply = await asyncio.to_thread(self.console.respond, method, path, query, headers, body)
-            await _reply(send, reply)
+            await _reply(send, await self._console(request))
         else:
-            request = HttpRequest(method, path, scope["query_string"].decode("latin-1"), headers, body)
             await _reply(send, await self.dispatcher.dispatch_async(request))
+
+    async def _console(self, request: HttpRequest) -> Reply:
+        """The console's answer; refused when signatures are verified, since a browser cannot
+        sign its requests and the console shows every message."""
+        if self.dispatcher.verifier is not None:
+            return _json(
+                403,
+                {
+                    "__type": "AccessDeniedException",
+                    "message": "The console is off while rulebus serve verifies signatures.",
+                },
+            )
+        # On a worker thread: the console reads the stores, and an SQLite read may block.
+        return await asyncio.to_thread(
+            self.console.respond,
+            request.method,
+            request.path,
+            request.query_string,
+            dict(request.headers),
+            request.body,
+        )
+
+    def _reset(self, request: HttpRequest) -> Reply:
+        """Wipes every scope; when signatures are verified, only for a signed request (any
+        service's scope), since it deletes every message."""
+        try:
+            self.dispatcher.authenticate(request, "events")
+        except AwsError as error:
+            return _json(error.status, {"__type": error.code, "message": error.message})
+        self.dispatcher.brokers.wipe()
+        return _json(200, {"reset": "success"})
 
     async def _body(self, headers: dict[str, str], receive: Receive) -> bytes | None:
         """The request's body; None once it is longer than allowed (read no further)."""
@@ -122,6 +159,17 @@ class Server:
                 self.dispatcher.brokers.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+def _headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    """The request's headers by lower-case name; a repeated header's values joined by commas,
+    as HTTP reads them (and as SigV4 canonicalises them)."""
+    headers: dict[str, str] = {}
+    for name, value in raw:
+        key = name.decode("latin-1").lower()
+        text = value.decode("latin-1")
+        headers[key] = f"{headers[key]},{text}" if key in headers else text
+    return headers
 
 
 def _json(status: int, value: object) -> Reply:

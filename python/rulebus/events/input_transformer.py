@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Union
 
+from rulebus import _jsontext as jsontext
 from rulebus import validation
 from rulebus._errors import AwsError, RulebusError
 from rulebus._errors import constraint_error as _constraint
@@ -123,7 +124,7 @@ def _json_error_location(text: str) -> tuple[int, int] | None:
     positions are approximations of Jackson's.
     """
     try:
-        json.loads(text)
+        jsontext.loads(text)
     except json.JSONDecodeError as error:
         position = error.pos
         word = re.match(r"[A-Za-z0-9_+\-.]+", text[position:])

@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
+from rulebus import _jsontext as jsontext
 from rulebus import validation
 from rulebus._errors import constraint_error as _constraint
 from rulebus.events.errors import VALIDATION, error
@@ -338,7 +339,7 @@ class LazyEvent(Mapping[str, Any]):
     @property
     def data(self) -> dict[str, Any]:
         if self._data is None:
-            self._data = json.loads(self.text)
+            self._data = jsontext.loads(self.text)
         return self._data
 
     def get(self, key: str, default: Any = None) -> Any:

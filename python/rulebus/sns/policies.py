@@ -8,6 +8,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from rulebus import _jsontext as jsontext
 from rulebus._errors import AwsError
 from rulebus.arn import queue_name
 from rulebus.sns.errors import invalid
@@ -58,7 +59,7 @@ def json_object_attribute(value: Any, name: str) -> dict[str, Any] | None:
         return None
     if isinstance(value, str):
         try:
-            value = json.loads(value)
+            value = jsontext.loads(value)
         except ValueError:
             raise invalid(f"Invalid parameter: Attributes Reason: {name}: failed to parse JSON.") from None
     if not isinstance(value, Mapping):
@@ -182,14 +183,14 @@ def effective_delivery(
     retry: dict[str, Any] = dict(DEFAULT_RETRY_POLICY)
     content_type = DEFAULT_CONTENT_TYPE
     try:
-        topic_http = json.loads(topic_policy or "{}").get("http") or {}
+        topic_http = jsontext.loads(topic_policy or "{}").get("http") or {}
         retry = check_retry_policy(topic_http.get("defaultHealthyRetryPolicy") or {}, "DeliveryPolicy")
         content_type = (topic_http.get("defaultRequestPolicy") or {}).get("headerContentType", content_type)
         overrides = not topic_http.get("disableSubscriptionOverrides", False)
     except (AwsError, AttributeError, TypeError, ValueError):
         overrides = True
     if overrides and subscription_policy is not None:
-        own = json.loads(subscription_policy)
+        own = jsontext.loads(subscription_policy)
         retry = check_retry_policy({**retry, **(own.get("healthyRetryPolicy") or {})}, "DeliveryPolicy")
         content_type = (own.get("requestPolicy") or {}).get("headerContentType", content_type)
     return retry, str(content_type)

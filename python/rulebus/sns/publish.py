@@ -7,12 +7,12 @@ text says otherwise.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from rulebus import _jsontext as jsontext
 from rulebus import validation
 from rulebus.sns.attributes import check_fifo_id
 from rulebus.sns.errors import (
@@ -140,7 +140,7 @@ def prepare(
             # Our wording in SNS's style (AWS documents no text for this).
             raise invalid("Invalid parameter: MessageStructure")
         try:
-            parsed = json.loads(message)
+            parsed = jsontext.loads(message)
         except ValueError:
             parsed = None
         if not isinstance(parsed, dict):

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from rulebus import _jsontext as jsontext
 from rulebus import validation
 from rulebus._core import DeliveryCounter, FilterPolicy
 from rulebus._errors import InvalidFilterPolicyError
@@ -221,7 +222,7 @@ class Subscription:
     def dead_letter_target_arn(self) -> str | None:
         if self.redrive_policy is None:
             return None
-        return str(json.loads(self.redrive_policy)["deadLetterTargetArn"])
+        return str(jsontext.loads(self.redrive_policy)["deadLetterTargetArn"])
 
     def adopt(self, record: SubscriptionRecord) -> None:
         """Take the settings of the stored record (another broker may have changed them)."""
@@ -269,7 +270,7 @@ def compile_filter_policy(policy: str | Mapping[str, Any], scope: str, subscribi
 
 
 def canonical(policy: str | None) -> Any:
-    return None if policy is None else json.loads(policy)
+    return None if policy is None else jsontext.loads(policy)
 
 
 def subscription_from_record(record: SubscriptionRecord, topic: Topic) -> Subscription:

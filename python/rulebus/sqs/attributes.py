@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from rulebus import _jsontext as jsontext
 from rulebus import validation
 from rulebus._errors import AwsError, sqs_error
 from rulebus.arn import Arn
@@ -212,7 +213,7 @@ class RedrivePolicy:
     def parse(cls, raw: str, *, fifo: bool) -> RedrivePolicy:
         """Read RedrivePolicy's JSON string, refusing it with SQS's texts."""
         try:
-            document = json.loads(raw)
+            document = jsontext.loads(raw)
         except (TypeError, ValueError):
             document = None
         if not isinstance(document, dict):
@@ -288,7 +289,7 @@ class RedriveAllowPolicy:
     def parse(cls, raw: str) -> RedriveAllowPolicy:
         """Read RedriveAllowPolicy's JSON string, refusing it with SQS's texts."""
         try:
-            document = json.loads(raw)
+            document = jsontext.loads(raw)
         except (TypeError, ValueError):
             document = None
         unsupported = sqs_error(INVALID_ATTRIBUTE_VALUE, _ALLOW_UNSUPPORTED)
@@ -603,7 +604,7 @@ def _parse_policy(raw: str) -> str | None:
     if raw == "":
         return None
     try:
-        document = json.loads(raw)
+        document = jsontext.loads(raw)
     except (TypeError, ValueError):
         document = None
     if not isinstance(document, dict):

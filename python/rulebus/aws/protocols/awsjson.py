@@ -18,6 +18,7 @@ from typing import Any
 
 from botocore.model import ListShape, MapShape, OperationModel, ServiceModel, Shape, StructureShape
 
+from rulebus import _jsontext as jsontext
 from rulebus._errors import AwsError
 from rulebus.aws.protocols.base import (
     Reply,
@@ -94,7 +95,7 @@ class JsonProtocol:
             return {}
         try:
             # Decoded here, not by json.loads, which would guess UTF-16 or UTF-32 from a BOM.
-            return json.loads(body.decode("utf-8"))
+            return jsontext.loads(body.decode("utf-8"))
         except UnicodeDecodeError as error:
             raise serialization_error(f"The request body is not UTF-8: {error.reason}") from None
         except ValueError as error:

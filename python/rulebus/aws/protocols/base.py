@@ -42,7 +42,9 @@ def timestamp_from_wire(value: object) -> datetime.datetime:
         raise ValueError(f"not a timestamp: {value!r}")
     try:
         parsed = parse_timestamp(cast(Any, value))  # botocore reads numbers as epoch seconds
-    except (ValueError, OverflowError, OSError, TypeError) as error:
+    except (ValueError, OverflowError, OSError, TypeError, RuntimeError) as error:
+        # botocore answers an epoch beyond what its platform's clock functions take (1e20,
+        # inf) with a RuntimeError about timezone offsets: still the client's bad value.
         raise ValueError(f"not a timestamp: {value!r}") from error
     if not isinstance(parsed, datetime.datetime):
         raise ValueError(f"not a timestamp: {value!r}")

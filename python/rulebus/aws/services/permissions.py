@@ -8,12 +8,14 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from rulebus import _jsontext as jsontext
+
 __all__ = ["statement", "with_statement", "without_statement"]
 
 
 def _document(policy: str | None, policy_id: str) -> dict[str, Any]:
     try:
-        document = json.loads(policy) if policy else None
+        document = jsontext.loads(policy) if policy else None
     except ValueError:
         document = None
     if not isinstance(document, dict):
