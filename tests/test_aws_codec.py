@@ -293,6 +293,18 @@ def test_json_wrong_types_for_numbers_booleans_and_timestamps() -> None:
         codec.parse(records, b'{"ShardIterator": "i", "Limit": true}')
 
 
+def test_json_text_where_a_number_goes_and_a_number_where_text_goes_are_refused() -> None:
+    # Strings are taken as they are only by string members: a string for an integer member and
+    # a number for a string member are still type errors.
+    codec = _codec("kinesis", "json")
+    records = _model("kinesis", "json").operation_model("GetRecords")
+    with pytest.raises(AwsError, match="STRING_VALUE can not be converted to an Integer"):
+        codec.parse(records, b'{"ShardIterator": "i", "Limit": "10"}')
+    with pytest.raises(AwsError, match="NUMBER_VALUE can not be converted to a String"):
+        codec.parse(records, b'{"ShardIterator": 7}')
+    assert codec.parse(records, b'{"ShardIterator": "i", "Limit": 10}') == {"ShardIterator": "i", "Limit": 10}
+
+
 def test_a_missing_required_member_is_the_services_missing_parameter_error() -> None:
     with pytest.raises(AwsError) as raised:
         _codec("kinesis", "json").parse(_kinesis_put_record(), b'{"StreamName": "s", "PartitionKey": "k"}')

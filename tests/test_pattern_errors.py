@@ -17,7 +17,9 @@ Not pinned down (no AWS-recorded text found), so not asserted here:
   the text would come from the request validator (a ValidationException "1 validation error
   detected: ..."), not from InvalidEventPatternException, and no recording of it was found;
 - a pattern with too many ``$or`` combinations (the user guide says ">1000"; no text found);
-- the wildcard complexity limit ("Rule is too complex - ..."): the text is known, the threshold not.
+
+The wildcard complexity limit is event-ruler's measure (MachineComplexityEvaluator) at the bound
+its own tests use, 100; AWS does not publish the threshold (see docs/semantics.md).
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ AB_LIST = "Inside anything but list, start|null|boolean is not supported."
 AB_EIC = "Inside anything-but/equals-ignore-case list, number|start|null|boolean is not supported."
 AB_VALUE = "Value of anything-but must be an array or single string/number value."
 AB_PS = "prefix/suffix match pattern must be a string"
+TOO_MANY = "Too many elements in numeric expression"
+ONE_KEY = "Only one key allowed in match expression"
 
 
 def _leaf(expr: object) -> str:
@@ -129,6 +133,9 @@ CASES: list[tuple[str, str, str]] = [
         "Inside anything but list, either all values are number or string, mixed type is not supported",
     ),
     ("ab-null-in-list", _leaf({"anything-but": [None]}), AB_LIST),
+    # event-ruler judges the string-number mix only once the whole list is read
+    ("ab-mixed-then-null", _leaf({"anything-but": ["a", 1, None]}), AB_LIST),
+    ("ab-mixed-then-bool", _leaf({"anything-but": [1, "a", True]}), AB_LIST),
     ("ab-bool-in-list", _leaf({"anything-but": [True]}), AB_LIST),
     ("ab-list-in-list", _leaf({"anything-but": [["a"]]}), AB_LIST),
     (
@@ -149,7 +156,32 @@ CASES: list[tuple[str, str, str]] = [
     ("ab-unknown-op", _leaf({"anything-but": {"foo": "a"}}), "Unsupported anything-but pattern: foo"),
     ("ab-prefix-null-in-list", _leaf({"anything-but": {"prefix": [None]}}), AB_PS),
     ("ab-prefix-number", _leaf({"anything-but": {"prefix": 5}}), AB_PS),
-    ("ab-prefix-bool", _leaf({"anything-but": {"prefix": False}}), AB_PS),
+    # event-ruler checks the operand's kind (array, string or number) before the operation reads
+    # it, so a single object, boolean or null gets anything-but's own reason (JsonRuleCompiler).
+    ("ab-prefix-bool", _leaf({"anything-but": {"prefix": False}}), AB_VALUE),
+    ("ab-prefix-null", _leaf({"anything-but": {"prefix": None}}), AB_VALUE),
+    ("ab-prefix-eic", _leaf({"anything-but": {"prefix": {"equals-ignore-case": "a"}}}), AB_VALUE),
+    ("ab-suffix-eic", _leaf({"anything-but": {"suffix": {"equals-ignore-case": ".PNG"}}}), AB_VALUE),
+    ("ab-suffix-empty-object", _leaf({"anything-but": {"suffix": {}}}), AB_VALUE),
+    ("ab-suffix-null", _leaf({"anything-but": {"suffix": None}}), AB_VALUE),
+    ("ab-wildcard-bool", _leaf({"anything-but": {"wildcard": True}}), AB_VALUE),
+    ("ab-eic-null", _leaf({"anything-but": {"equals-ignore-case": None}}), AB_VALUE),
+    ("ab-prefix-eic-in-list", _leaf({"anything-but": {"prefix": [{"equals-ignore-case": "a"}]}}), AB_PS),
+    ("ab-suffix-list-in-list", _leaf({"anything-but": {"suffix": [[".png"]]}}), AB_PS),
+    ("ab-suffix-float", _leaf({"anything-but": {"suffix": 1.5}}), AB_PS),
+    ("ab-suffix-empty-in-list", _leaf({"anything-but": {"suffix": [""]}}), "Null prefix/suffix not allowed"),
+    # Two problems: event-ruler reads the operand before it looks for a second key.
+    ("ab-bad-operand-and-second-key", _leaf({"anything-but": {"prefix": 5, "suffix": "a"}}), AB_PS),
+    ("ab-unknown-op-and-second-key", _leaf({"anything-but": {"foo": 5, "prefix": "a"}}),
+     "Unsupported anything-but pattern: foo"),
+    # A second key after a complete numeric or anything-but expression gets event-ruler's
+    # numeric-expression text; after any other operation, "Only one key allowed".
+    ("ab-two-operations", _leaf({"anything-but": {"prefix": "a", "suffix": "b"}}), TOO_MANY),
+    ("ab-then-second-key", _leaf({"anything-but": "a", "prefix": "b"}), TOO_MANY),
+    ("numeric-then-second-key", _leaf({"numeric": [">", 1], "prefix": "b"}), TOO_MANY),
+    ("numeric-bad-then-second-key", _leaf({"numeric": [">", "1"], "prefix": "b"}),
+     "Value of > must be numeric"),
+    ("prefix-then-second-key", _leaf({"prefix": "a", "suffix": "b"}), ONE_KEY),
     ("ab-prefix-number-in-list", _leaf({"anything-but": {"prefix": ["a", 1]}}), AB_PS),
     ("ab-suffix-number", _leaf({"anything-but": {"suffix": 5}}), AB_PS),
     ("ab-prefix-empty", _leaf({"anything-but": {"prefix": ""}}), "Null prefix/suffix not allowed"),
@@ -385,3 +417,72 @@ def test_envelope_pattern_still_validated() -> None:
     with pytest.raises(InvalidPatternError) as info:
         rulebus.test_event_pattern('{"source": "com.shop"}', json.dumps(ENVELOPE))
     assert info.value.reason == '"source" must be an object or an array'
+
+
+TOO_COMPLEX = (
+    "Rule is too complex - try using fewer wildcard characters or fewer repeating character sequences "
+    "after a wildcard character"
+)
+
+
+def _wildcards(*values: str, field: str = "f") -> dict[str, object]:
+    return {field: [{"wildcard": v} for v in values]}
+
+
+def _refused(pattern: object) -> bool:
+    try:
+        rulebus.Pattern(json.dumps(pattern))
+    except InvalidPatternError as error:
+        assert error.reason == TOO_COMPLEX
+        assert str(error).startswith(PREFIX + TOO_COMPLEX)
+        return True
+    return False
+
+
+# event-ruler's measure: the most prefixes of a field's wildcards (cut after a literal character or
+# after a star) that one value matches in full at once. "*a" * n keeps 2n alive on a value of n a's.
+HALF = "*a" * 24 + "*"  # 49
+OTHER = "*b" * 24 + "*"  # 49 alone; one value keeps 74 of HALF and OTHER alive together
+
+
+def test_complexity_limit_on_one_value() -> None:
+    assert not _refused(_wildcards("*a" * 49 + "*"))  # 99
+    assert _refused(_wildcards("*a" * 50))  # 100
+
+
+def test_complexity_of_arn_shaped_values() -> None:
+    # A star in every part but the first stays well under the limit (9 by event-ruler's measure).
+    assert not _refused(_wildcards("arn:*:*:*:*:*", field="resources"))
+    assert not _refused(_wildcards("arn:aws:" + "*:" * 49, field="resources"))  # 98
+    assert _refused(_wildcards("arn:aws:" + "*:" * 50, field="resources"))  # 100
+
+
+def test_complexity_adds_up_over_one_fields_values() -> None:
+    assert not _refused(_wildcards(HALF))
+    assert not _refused(_wildcards(HALF, OTHER))  # 74
+    assert _refused(_wildcards(HALF, OTHER, "x" + HALF))  # 100
+    # anything-but wildcards count too
+    assert _refused({"f": [{"wildcard": HALF}, {"anything-but": {"wildcard": [OTHER, "x" + HALF]}}]})
+    # a repeated value counts once
+    assert not _refused(_wildcards(HALF, HALF, OTHER))
+
+
+def test_complexity_does_not_add_up_over_fields() -> None:
+    assert not _refused({**_wildcards(HALF, OTHER), **_wildcards("x" + HALF, field="g")})
+
+
+def test_complexity_of_or_branches() -> None:
+    both = [{"f": [{"wildcard": HALF}, {"wildcard": OTHER}]}, {"f": [{"wildcard": "x" + HALF}]}]
+    # Branches reaching the field through the same values share its automaton...
+    assert _refused({"a": ["1"], "$or": both})
+    # ...branches reaching it through different values do not.
+    assert not _refused({"$or": [{"a": ["1"], **both[0]}, {"a": ["2"], **both[1]}]})
+
+
+def test_complexity_after_an_absent_field() -> None:
+    # event-ruler reaches a field after an exists:false-only field through no value, and its
+    # evaluator walks only through values: that field is not measured.
+    assert not _refused({"a": [{"exists": False}], **_wildcards("*a" * 50)})
+    assert _refused({"a": [{"exists": False}, "x"], **_wildcards("*a" * 50)})
+    assert _refused({"z": [{"exists": False}], **_wildcards("*a" * 50)})
+

@@ -9,6 +9,7 @@
 
 pub mod casefold;
 pub mod cidr;
+pub mod complexity;
 pub mod error;
 pub mod event;
 pub mod explain;
@@ -99,33 +100,15 @@ pub fn expand_pattern(text: &[u8]) -> Result<pattern::Expanded, Error> {
     Ok(expanded)
 }
 
-/// The most NFA states a rule's wildcards on one field may keep alive at once.
-pub const MAX_WILDCARD_COMPLEXITY: usize = 100;
+pub use complexity::MAX_WILDCARD_COMPLEXITY;
 
-/// EventBridge refuses rules whose wildcards would make matching slow. AWS does not publish its
-/// measure; this one is event-ruler's idea of it, bounded from above: a wildcard with `k` stars
-/// can keep at most `k + 1` states of its automaton alive at once, and the wildcards of one
-/// field's value list run side by side, so their bounds add up.
+/// EventBridge refuses rules whose wildcards would make matching slow (see [`complexity`]).
 fn check_wildcard_complexity(expanded: &pattern::Expanded) -> Result<(), Error> {
-    use value::{AnythingBut, Matcher};
-    for leaf in expanded.iter().flatten() {
-        let complexity: usize = leaf
-            .matchers
-            .iter()
-            .map(|m| match m {
-                Matcher::Wildcard(w) => w.stars() + 1,
-                Matcher::AnythingBut(AnythingBut::Wildcards(list)) => list.iter().map(|w| w.stars() + 1).sum(),
-                _ => 0,
-            })
-            .sum();
-        if complexity > MAX_WILDCARD_COMPLEXITY {
-            return Err(Error::pattern(
-                Dialect::EventBridge,
-                "Rule is too complex - try using fewer wildcard characters or fewer repeating character sequences after a wildcard character",
-            ));
-        }
+    if complexity::within_limit(expanded) {
+        Ok(())
+    } else {
+        Err(Error::pattern(Dialect::EventBridge, complexity::TOO_COMPLEX))
     }
-    Ok(())
 }
 
 #[cold]

@@ -44,6 +44,9 @@ const RESERVED_IN_OR: &[&str] = &[
 /// multiplicative, so the bound keeps a small pattern from exhausting memory.
 pub const MAX_OR_COMBINATIONS: usize = 1000;
 
+/// event-ruler's reason for anything that follows a complete numeric or anything-but expression.
+const TOO_MANY_ELEMENTS: &str = "Too many elements in numeric expression";
+
 /// One leaf of a sub-rule before paths are interned.
 #[derive(Debug, Clone)]
 pub struct Leaf {
@@ -285,6 +288,12 @@ impl<'t> Compiler<'t> {
                 )
             }
         };
+        if !sns && matches!(op, b"numeric" | b"anything-but") {
+            // event-ruler reports a second key after these two with its numeric-expression text.
+            if let Some(second) = entries.get(1) {
+                return Err(self.error_at(TOO_MANY_ELEMENTS, second.key_end));
+            }
+        }
         self.only_one_key(entries)?;
         Ok(Some(matcher))
     }
@@ -340,7 +349,7 @@ impl<'t> Compiler<'t> {
         match op.as_slice() {
             b"=" | b"<" | b"<=" => {
                 if items.len() > 2 {
-                    return Err(self.error_at("Too many elements in numeric expression", items[2].end));
+                    return Err(self.error_at(TOO_MANY_ELEMENTS, items[2].end));
                 }
                 let inclusive = op != b"<";
                 let bound = Some(Bound { value, inclusive });
@@ -412,12 +421,21 @@ impl<'t> Compiler<'t> {
         match &operand.value {
             Json::String(s) => Ok(AnythingBut::Strings(vec![s.clone()])),
             Json::Number(n) => Ok(AnythingBut::Numbers(vec![Number::new(n, self.numbers)])),
-            Json::Array(items) => self.anything_but_list(items),
+            Json::Array(items) => self.anything_but_list(operand, items),
             Json::Object(entries) => {
                 let Some(first) = entries.first() else {
                     return Err(self.error_at("Anything-But expression name not found", operand.end));
                 };
                 let sns = self.dialect == Dialect::Sns;
+                let supported: [&[u8]; 4] = [b"prefix", b"suffix", b"equals-ignore-case", b"wildcard"];
+                if !sns
+                    && supported.contains(&first.key.as_slice())
+                    && !matches!(first.value.value, Json::String(_) | Json::Number(_) | Json::Array(_))
+                {
+                    // event-ruler looks at the operand's kind before the operation does: an
+                    // object, true, false or null is refused whatever the operation.
+                    return Err(self.error_at(NOT_A_VALUE, first.value.end));
+                }
                 let result = match first.key.as_slice() {
                     b"prefix" => AnythingBut::Prefixes(self.anything_but_affixes(&first.value)?),
                     b"suffix" if !sns => AnythingBut::Suffixes(self.anything_but_affixes(&first.value)?),
@@ -443,14 +461,18 @@ impl<'t> Compiler<'t> {
                         ))
                     }
                 };
-                self.only_one_key(entries)?;
+                if sns {
+                    self.only_one_key(entries)?;
+                } else if let Some(second) = entries.get(1) {
+                    return Err(self.error_at(TOO_MANY_ELEMENTS, second.key_end));
+                }
                 Ok(result)
             }
             Json::Bool(_) | Json::Null => Err(self.error_at(NOT_A_VALUE, operand.end)),
         }
     }
 
-    fn anything_but_list(&self, items: &[Node]) -> Result<AnythingBut, Error> {
+    fn anything_but_list(&self, list: &Node, items: &[Node]) -> Result<AnythingBut, Error> {
         const MIXED: &str =
             "Inside anything but list, either all values are number or string, mixed type is not supported";
         if items.is_empty() {
@@ -461,9 +483,8 @@ impl<'t> Compiler<'t> {
         let mut numbers = Vec::new();
         for item in items {
             match &item.value {
-                Json::String(s) if numbers.is_empty() => strings.push(s.clone()),
-                Json::Number(n) if strings.is_empty() => numbers.push(Number::new(n, self.numbers)),
-                Json::String(_) | Json::Number(_) => return Err(self.error_at(MIXED, item.end)),
+                Json::String(s) => strings.push(s.clone()),
+                Json::Number(n) => numbers.push(Number::new(n, self.numbers)),
                 _ => {
                     return Err(
                         self.error_at("Inside anything but list, start|null|boolean is not supported.", item.end)
@@ -471,7 +492,13 @@ impl<'t> Compiler<'t> {
                 }
             }
         }
-        Ok(if numbers.is_empty() { AnythingBut::Strings(strings) } else { AnythingBut::Numbers(numbers) })
+        // event-ruler judges the mix once the whole list is read, so a null or boolean after the
+        // first string-number mix is what it reports.
+        match (strings.is_empty(), numbers.is_empty()) {
+            (false, false) => Err(self.error_at(MIXED, list.end)),
+            (true, _) => Ok(AnythingBut::Numbers(numbers)),
+            (false, true) => Ok(AnythingBut::Strings(strings)),
+        }
     }
 
     /// The operand of anything-but's prefix or suffix: a non-empty string, or (on EventBridge)

@@ -50,6 +50,11 @@ impl Wildcard {
         (&self.pieces[0], &self.pieces[self.pieces.len() - 1])
     }
 
+    /// The literal pieces between the stars, in order (one more than there are stars).
+    pub fn pieces(&self) -> &[Vec<u8>] {
+        &self.pieces
+    }
+
     /// The number of stars.
     pub fn stars(&self) -> usize {
         self.pieces.len() - 1

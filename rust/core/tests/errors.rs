@@ -146,6 +146,9 @@ const EB_CASES: &[(&str, &str)] = &[
     // --- anything-but: value and list forms (spec 3, 5.2) ---
     (r#"{"x": [{"anything-but": ["a", 1]}]}"#, AB_MIXED),
     (r#"{"x": [{"anything-but": [1, "a"]}]}"#, AB_MIXED),
+    // The mix is judged once the whole list is read: a null or boolean after it comes first.
+    (r#"{"x": [{"anything-but": ["a", 1, null]}]}"#, AB_LIST),
+    (r#"{"x": [{"anything-but": [1, "a", true]}]}"#, AB_LIST),
     (r#"{"x": [{"anything-but": [null]}]}"#, AB_LIST),
     (r#"{"x": [{"anything-but": [true]}]}"#, AB_LIST),
     (r#"{"x": [{"anything-but": ["a", false]}]}"#, AB_LIST),
@@ -158,8 +161,29 @@ const EB_CASES: &[(&str, &str)] = &[
     (r#"{"x": [{"anything-but": {"exists": true}}]}"#, "Unsupported anything-but pattern: exists"),
     (r#"{"x": [{"anything-but": {"prefix": [null]}}]}"#, AB_PS),
     (r#"{"x": [{"anything-but": {"prefix": 5}}]}"#, AB_PS),
-    (r#"{"x": [{"anything-but": {"prefix": false}}]}"#, AB_PS),
-    (r#"{"x": [{"anything-but": {"prefix": null}}]}"#, AB_PS),
+    // event-ruler checks the operand's kind (array, string or number) before the operation looks
+    // at it, so a single object, boolean or null gets anything-but's own reason.
+    (r#"{"x": [{"anything-but": {"prefix": false}}]}"#, AB_VALUE),
+    (r#"{"x": [{"anything-but": {"prefix": null}}]}"#, AB_VALUE),
+    (r#"{"x": [{"anything-but": {"prefix": {"equals-ignore-case": "a"}}}]}"#, AB_VALUE),
+    (r#"{"x": [{"anything-but": {"suffix": {"equals-ignore-case": "a"}}}]}"#, AB_VALUE),
+    (r#"{"x": [{"anything-but": {"suffix": {}}}]}"#, AB_VALUE),
+    (r#"{"x": [{"anything-but": {"suffix": null}}]}"#, AB_VALUE),
+    (r#"{"x": [{"anything-but": {"wildcard": true}}]}"#, AB_VALUE),
+    (r#"{"x": [{"anything-but": {"equals-ignore-case": null}}]}"#, AB_VALUE),
+    (r#"{"x": [{"anything-but": {"prefix": [{"equals-ignore-case": "a"}]}}]}"#, AB_PS),
+    (r#"{"x": [{"anything-but": {"suffix": [[".png"]]}}]}"#, AB_PS),
+    (r#"{"x": [{"anything-but": {"suffix": 1.5}}]}"#, AB_PS),
+    (r#"{"x": [{"anything-but": {"suffix": [""]}}]}"#, "Null prefix/suffix not allowed"),
+    // Two problems: the operand is read before the second key is seen.
+    (r#"{"x": [{"anything-but": {"prefix": 5, "suffix": "a"}}]}"#, AB_PS),
+    (r#"{"x": [{"anything-but": {"foo": 5, "prefix": "a"}}]}"#, "Unsupported anything-but pattern: foo"),
+    // A second key after a complete numeric or anything-but expression: event-ruler's numeric text.
+    (r#"{"x": [{"anything-but": {"prefix": "a", "suffix": "b"}}]}"#, "Too many elements in numeric expression"),
+    (r#"{"x": [{"anything-but": "a", "prefix": "b"}]}"#, "Too many elements in numeric expression"),
+    (r#"{"x": [{"numeric": [">", 1], "prefix": "b"}]}"#, "Too many elements in numeric expression"),
+    (r#"{"x": [{"numeric": [">", "1"], "prefix": "b"}]}"#, "Value of > must be numeric"),
+    (r#"{"x": [{"prefix": "a", "suffix": "b"}]}"#, ONE_KEY),
     (r#"{"x": [{"anything-but": {"prefix": ["a", 1]}}]}"#, AB_PS),
     (r#"{"x": [{"anything-but": {"suffix": 5}}]}"#, AB_PS),
     (r#"{"x": [{"anything-but": {"suffix": ["a", true]}}]}"#, AB_PS),

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from botocore.model import ListShape, MapShape, OperationModel, ServiceModel, Shape, StructureShape
 
@@ -135,11 +135,14 @@ class JsonProtocol:
 
     def _structure(self, shape: StructureShape, value: dict[str, Any], path: Path) -> dict[str, Any]:
         parsed: dict[str, Any] = {}
-        for name, member in shape.members.items():
-            item = value.get(member.serialization.get("name", name))
-            if item is not None:
-                parsed[name] = self._value(member, item, (*path, name))
-        for name in shape.required_members:
+        plan = _plan(shape)
+        for name, wire, member, _, string in plan.members:
+            item = value.get(wire)
+            if item is None:
+                continue
+            # A string member holding a string is taken as it is (most members, most requests).
+            parsed[name] = item if string and type(item) is str else self._value(member, item, (*path, name))
+        for name in plan.required:
             if name not in parsed:
                 raise missing_parameter(self.service, (*path, name))
         return parsed
@@ -232,12 +235,58 @@ class JsonProtocol:
 
     def _out_structure(self, shape: StructureShape, value: Mapping[str, Any]) -> dict[str, Any]:
         written: dict[str, Any] = {}
+        by_name = _plan(shape).by_name
         for name, item in value.items():
             if item is None:
                 continue
-            member = output_member(shape, name)
-            written[member.serialization.get("name", name)] = self._out_value(member, item)
+            planned = by_name.get(name)
+            if planned is None:
+                output_member(shape, name)  # raises: the shape has no such member
+                continue
+            # A string, integer or boolean member is written as it is (see _out_value).
+            written[planned.wire] = item if planned.plain else self._out_value(planned.shape, item)
         return written
+
+
+class _Member(NamedTuple):
+    name: str
+    wire: str  # the name the member travels under (its locationName, else its name)
+    shape: Shape
+    # True for the members whose values are written as they are (string, integer, long, boolean).
+    plain: bool
+    string: bool
+
+
+class _Plan(NamedTuple):
+    """A structure's members as the codec walks them, worked out once per shape."""
+
+    members: tuple[_Member, ...]
+    by_name: dict[str, _Member]
+    required: tuple[str, ...]
+
+
+_PLAIN = frozenset({"string", "integer", "long", "boolean"})
+# Keyed by the shape object (hashed by identity): botocore keeps one per member of an operation
+# model, and the models are loaded once per service (a bounded set, whatever the requests).
+_plans: dict[StructureShape, _Plan] = {}
+
+
+def _plan(shape: StructureShape) -> _Plan:
+    plan = _plans.get(shape)
+    if plan is None:
+        members = tuple(
+            _Member(
+                name,
+                member.serialization.get("name", name),
+                member,
+                member.type_name in _PLAIN,
+                member.type_name == "string",
+            )
+            for name, member in shape.members.items()
+        )
+        plan = _Plan(members, {m.name: m for m in members}, tuple(shape.required_members))
+        _plans[shape] = plan
+    return plan
 
 
 def read_timestamp(value: float | str) -> Any:
