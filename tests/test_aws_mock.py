@@ -219,6 +219,18 @@ def test_clients_made_before_the_mock_are_intercepted(monkeypatch: pytest.Monkey
         assert sorted(q.name for q in aws.broker().queues()) == ["default-session", "early"]
 
 
+def test_a_request_is_answered_once_when_its_session_holds_the_hook_twice() -> None:
+    # The default session made under a first mock got the hook from botocore's built-in list; a
+    # second mock registers it on that session again: every request must still be answered once.
+    with mock_aws():
+        boto3.client("sqs")
+    with mock_aws() as aws:
+        sqs = boto3.client("sqs")
+        url = sqs.create_queue(QueueName="once")["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody="one")
+        assert [m.body for m in aws.broker().queue("once").receive(max_messages=10)] == ["one"]
+
+
 def test_hooks_are_removed_afterwards() -> None:
     send = Endpoint._send  # type: ignore[attr-defined]
     builtin = list(botocore.handlers.BUILTIN_HANDLERS)
@@ -316,3 +328,65 @@ def test_decorating_a_unittest_case_spans_set_up_test_and_tear_down() -> None:
     )
     assert result.wasSuccessful(), result.errors + result.failures
     assert seen == [1, 1]
+
+
+def test_a_decorated_function_called_inside_a_mock_joins_it() -> None:
+    @mock_aws
+    def create(name: str) -> None:
+        boto3.client("sqs").create_queue(QueueName=name)
+
+    with mock_aws() as aws:
+        create("joined")
+        assert [q.name for q in aws.broker().queues()] == ["joined"]
+
+
+def test_a_pytest_style_class_spans_setup_method_test_and_teardown_method() -> None:
+    send = Endpoint._send  # type: ignore[attr-defined]
+    seen: list[str] = []
+
+    @mock_aws
+    class Case:
+        def setup_method(self, method: object) -> None:
+            seen.append(getattr(method, "__name__", "?"))
+            boto3.client("sqs").create_queue(QueueName="from-setup")
+
+        def test_sees_setup(self) -> None:
+            seen.extend(url.rsplit("/", 1)[1] for url in boto3.client("sqs").list_queues()["QueueUrls"])
+
+        def teardown_method(self) -> None:  # pytest passes the method only to those that take it
+            seen.append(str(len(boto3.client("sqs").list_queues()["QueueUrls"])))
+
+    case = Case()
+    case.setup_method(case.test_sees_setup)  # as pytest calls them
+    case.test_sees_setup()
+    case.teardown_method(case.test_sees_setup)  # type: ignore[call-arg]
+    assert seen == ["test_sees_setup", "from-setup", "1"]
+    assert Endpoint._send is send  # type: ignore[attr-defined]  # the mock stopped after teardown
+
+    @mock_aws
+    class Failing:
+        def setup_method(self) -> None:
+            raise RuntimeError("setup failed")
+
+    with pytest.raises(RuntimeError):
+        Failing().setup_method()
+    assert Endpoint._send is send  # type: ignore[attr-defined]  # stopped though no teardown follows
+
+
+def test_a_fake_clock_with_sleep_ends_long_polls() -> None:
+    class Clock:
+        def __init__(self) -> None:
+            self.now = 1_700_000_000.0
+
+        def __call__(self) -> float:
+            return self.now
+
+        def sleep(self, seconds: float) -> None:
+            self.now += seconds
+
+    clock = Clock()
+    with mock_aws(clock=clock):
+        sqs = boto3.client("sqs")
+        url = sqs.create_queue(QueueName="polled")["QueueUrl"]
+        assert "Messages" not in sqs.receive_message(QueueUrl=url, WaitTimeSeconds=20)
+        assert clock.now == 1_700_000_020.0  # the wait passed on the fake clock

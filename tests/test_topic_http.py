@@ -456,3 +456,24 @@ def test_publish_returns_before_a_slow_endpoint_answers(
     settled(topic)
     # One lane per subscription: the endpoint got them one after the other, in publish order.
     assert [request.json()["Message"] for request in endpoint.requests] == ["one", "two"]
+
+
+def test_a_served_broker_s_urls_point_at_its_server(
+    make_broker: Callable[..., Broker], endpoint: Endpoint
+) -> None:
+    # `rulebus serve` gives its brokers its own URL: a subscriber confirms and unsubscribes there.
+    topic = make_broker(clock=lambda: START, endpoint_url="http://127.0.0.1:4566/").topic("served")
+    subscription = confirm(topic, endpoint)
+    topic.publish("hello")
+    settled(topic)
+    notification = endpoint.requests[-1].json()
+    assert notification["UnsubscribeURL"] == (
+        f"http://127.0.0.1:4566/?Action=Unsubscribe&SubscriptionArn={subscription.subscription_arn}"
+    )
+    topic.subscribe(endpoint.url + "?again")
+    settled(topic)
+    assert (
+        endpoint.requests[-1]
+        .json()["SubscribeURL"]
+        .startswith(f"http://127.0.0.1:4566/?Action=ConfirmSubscription&TopicArn={topic.arn}&Token=")
+    )

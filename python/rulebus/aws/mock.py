@@ -22,11 +22,13 @@ default region when none is set), and the environment is restored afterwards.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import io
 import os
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 from urllib.parse import urlsplit
@@ -50,6 +52,7 @@ T = TypeVar("T")
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 _CREDENTIAL_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE")
 _HANDLER_ID = "rulebus-mock-aws"
+_SPAN_ATTRIBUTE = "_rulebus_mock_aws"  # on a test instance: the mock of its setup_method
 _ROUTING_HEADERS = ("Host", "X-Amz-Target", "Content-Type", "Authorization")
 # botocore's service ids (as ``before-send.<id>.<Operation>`` names them) -> service names.
 _SERVICE_IDS = {"sqs": "sqs", "sns": "sns", "eventbridge": "events", "kinesis": "kinesis", "sts": "sts"}
@@ -57,6 +60,11 @@ _SERVICE_IDS = {"sqs": "sqs", "sns": "sns", "eventbridge": "events", "kinesis": 
 _lock = threading.RLock()
 _active: list[MockAws] = []  # innermost last
 _original_send: Callable[..., Any] | None = None
+# The response each request got: botocore calls every ``before-send`` handler a session holds
+# (``emit``, not ``emit_until_response``), and a session can hold this one twice (from the
+# built-in list when it was made under one mock, and registered again by a later mock). A retry
+# is a new request object, so one answer per object never swallows a retry.
+_answered: weakref.WeakKeyDictionary[Any, AWSResponse] = weakref.WeakKeyDictionary()
 
 
 class MockAws:
@@ -141,7 +149,8 @@ class MockAws:
 
     def __call__(self, target: T) -> T:
         """``target`` (a function, a coroutine function, or a class whose test methods are
-        wrapped) run inside a fresh mock each call."""
+        wrapped; a pytest-style class's setup_method, test and teardown_method share one) run inside
+        a fresh mock each call, or inside the active mock when one is active."""
         if inspect.isclass(target):
             return cast(T, self._decorate_class(target))
         function = cast(Callable[..., Any], target)
@@ -151,17 +160,22 @@ class MockAws:
 
             @functools.wraps(function)
             async def run_async(*args: Any, **kwargs: Any) -> Any:
-                with self._fresh():
+                with self._joined():
                     return await function(*args, **kwargs)
 
             return cast(T, run_async)
 
         @functools.wraps(function)
         def run(*args: Any, **kwargs: Any) -> Any:
-            with self._fresh():
+            with self._joined():
                 return function(*args, **kwargs)
 
         return cast(T, run)
+
+    def _joined(self) -> contextlib.AbstractContextManager[object]:
+        """The mock a decorated call runs in: the active one if there is one (a decorated helper
+        called from a decorated test sees the test's queues, as with moto), else a fresh one."""
+        return contextlib.nullcontext() if _current() is not None else self._fresh()
 
     def _decorate_class(self, cls: type) -> type:
         import unittest
@@ -183,7 +197,57 @@ class MockAws:
         for name, member in list(vars(cls).items()):
             if name.startswith("test") and inspect.isfunction(member):
                 setattr(cls, name, self(member))
+        self._span_pytest_methods(cls)
         return cls
+
+    def _span_pytest_methods(self, cls: type) -> None:
+        """A pytest-style class with ``setup_method`` or ``teardown_method``: one mock per test
+        from setup_method to the end of teardown_method (the test joins it), so that what
+        setup_method creates is there in the test, and neither ever reaches the network."""
+        setup = getattr(cls, "setup_method", None)
+        teardown = getattr(cls, "teardown_method", None)
+        if setup is None and teardown is None:
+            return
+        fresh = self._fresh
+
+        # pytest passes the test method to these only when they take it: so do ours.
+        def setup_method(instance: object, method: object = None) -> None:
+            mock = fresh()
+            mock.start()
+            setattr(instance, _SPAN_ATTRIBUTE, mock)
+            if setup is not None:
+                try:
+                    _call_xunit(setup, instance, method)
+                except BaseException:
+                    _stop_span(instance)  # pytest runs no teardown_method after a failed setup
+                    raise
+
+        def teardown_method(instance: object, method: object = None) -> None:
+            try:
+                if teardown is not None:
+                    _call_xunit(teardown, instance, method)
+            finally:
+                _stop_span(instance)
+
+        setattr(cls, "setup_method", setup_method)  # noqa: B010 (mypy refuses assigning a method)
+        setattr(cls, "teardown_method", teardown_method)  # noqa: B010
+
+
+def _call_xunit(function: Callable[..., Any], instance: object, method: object) -> None:
+    """``function(instance, method)``, or ``function(instance)`` when it takes no method."""
+    try:
+        inspect.signature(function).bind(instance, method)
+    except TypeError:
+        function(instance)
+    else:
+        function(instance, method)
+
+
+def _stop_span(instance: object) -> None:
+    mock = getattr(instance, _SPAN_ATTRIBUTE, None)
+    if isinstance(mock, MockAws):
+        delattr(instance, _SPAN_ATTRIBUTE)
+        mock.stop()
 
 
 @overload
@@ -221,9 +285,10 @@ def mock_aws(
     (``@mock_aws``, ``@mock_aws(store="sqlite:///t.db")``) of functions, coroutine functions and
     test classes. ``store`` is where each account and region keeps its state (see
     :class:`~rulebus.aws.brokers.Brokers`), ``clock`` the brokers' clock (a fake clock moves
-    time, delays and long polls included), ``account`` the account requests act in, ``region``
-    the default region, ``handlers`` the operations' handlers (default: rulebus's own);
-    ``broker_options`` go to every :class:`~rulebus.Broker`.
+    time, delays included; one with its own ``sleep`` also measures long polls, so an empty
+    ``WaitTimeSeconds=20`` ends when that clock has moved 20 s), ``account`` the account
+    requests act in, ``region`` the default region, ``handlers`` the operations' handlers
+    (default: rulebus's own); ``broker_options`` go to every :class:`~rulebus.Broker`.
     """
     mock = MockAws(
         store=store, clock=clock, account=account, region=region, handlers=handlers, **broker_options
@@ -249,7 +314,14 @@ def _before_send(request: AWSPreparedRequest, event_name: str = "", **kwargs: An
         from rulebus.aws.protocols import EMULATED
 
         raise ServiceNotEmulated(service_id, EMULATED)
-    return _answer(mock, request, routed=True)
+    with _lock:
+        answered = _answered.get(request)
+    if answered is not None:
+        return answered
+    response = _answer(mock, request, routed=True)
+    with _lock:
+        _answered[request] = response
+    return response
 
 
 def _send(endpoint: Any, request: AWSPreparedRequest) -> AWSResponse:
