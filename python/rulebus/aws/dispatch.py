@@ -33,8 +33,9 @@ from urllib.parse import parse_qsl
 
 from botocore.model import OperationModel, ServiceModel
 
-from rulebus._errors import AwsError, RulebusError, StoreError, StoreLockedError
+from rulebus._errors import AwsError, RulebusError, StoreError
 from rulebus.aws.brokers import DEFAULT_ACCOUNT, DEFAULT_REGION, Brokers
+from rulebus.aws.errors import store_failure
 from rulebus.aws.handlers import Handlers
 from rulebus.aws.protocols import EMULATED, JsonProtocol, QueryProtocol, Reply, form_tree, service_models
 from rulebus.aws.protocols.cbor import CONTENT_TYPE as CBOR_CONTENT_TYPE
@@ -233,7 +234,7 @@ class Dispatcher:
         if isinstance(error, AwsError):
             return codec.write_error(model, error, request_id)
         if isinstance(error, StoreError):
-            return codec.write_error(model, _store_failure(error), request_id)
+            return codec.write_error(model, store_failure(error), request_id)
         code = getattr(error, "code", None)
         if isinstance(error, RulebusError) and isinstance(code, str):  # InvalidPatternError and kin
             return codec.write_error(model, AwsError(code, str(error)), request_id)
@@ -364,15 +365,6 @@ def _by_action(action: str, form: list[tuple[str, str]]) -> str | None:
             if required <= keys:
                 return name
     return candidates[0][0] if candidates else None
-
-
-def _store_failure(error: StoreError) -> AwsError:
-    """A store that failed under a request (the services map theirs; this is the last resort):
-    a lock held too long is ServiceUnavailable (503, which SDKs retry), anything else
-    InternalFailure (500)."""
-    if isinstance(error, StoreLockedError):
-        return AwsError("ServiceUnavailable", str(error), sender_fault=False, status=503)
-    return AwsError("InternalFailure", str(error), sender_fault=False, status=500)
 
 
 def _form(request: HttpRequest, headers: Mapping[str, str]) -> list[tuple[str, str]]:

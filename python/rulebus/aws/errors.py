@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rulebus._errors import AwsError
+from rulebus._errors import AwsError, StoreError, StoreLockedError
 
-__all__ = ["ServiceNotEmulated"]
+__all__ = ["ServiceNotEmulated", "store_failure"]
 
 
 class ServiceNotEmulated(AwsError):
@@ -20,3 +20,12 @@ class ServiceNotEmulated(AwsError):
             status=501,
         )
         self.service = service
+
+
+def store_failure(error: StoreError) -> AwsError:
+    """A store that failed under a request: the server's fault, as AWS's common errors word it
+    (a lock held too long is ServiceUnavailable, 503, which SDKs retry; anything else
+    InternalFailure, 500). The services map theirs with it; the dispatcher too, as a last resort."""
+    if isinstance(error, StoreLockedError):
+        return AwsError("ServiceUnavailable", str(error), sender_fault=False, status=503)
+    return AwsError("InternalFailure", str(error), sender_fault=False, status=500)

@@ -16,14 +16,15 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from rulebus import validation
-from rulebus._errors import AwsError, RulebusError, StoreError, StoreLockedError
+from rulebus._errors import AwsError, RulebusError, StoreError
+from rulebus.aws.errors import store_failure
 from rulebus.aws.request import AsyncHandler
 
 if TYPE_CHECKING:
     from rulebus.aws.request import Handler, Request
     from rulebus.broker import Broker
 
-__all__ = ["AsyncHandler", "OperationTable", "Translate", "page", "required", "store_failure"]
+__all__ = ["AsyncHandler", "OperationTable", "Translate", "page", "required"]
 
 T = TypeVar("T")
 F = TypeVar("F", bound="Handler")
@@ -32,15 +33,6 @@ F = TypeVar("F", bound="Handler")
 #: the wire's code or status), raised under a request, to the AwsError AWS would answer with;
 #: None: leave it as it is.
 Translate = Callable[[RulebusError, "Request"], "AwsError | None"]
-
-
-def store_failure(error: StoreError) -> AwsError:
-    """A store that failed under a request: the server's fault, as AWS's common errors word it
-    (a lock held too long is ServiceUnavailable, 503, which SDKs retry; anything else
-    InternalFailure, 500)."""
-    if isinstance(error, StoreLockedError):
-        return AwsError("ServiceUnavailable", str(error), sender_fault=False, status=503)
-    return AwsError("InternalFailure", str(error), sender_fault=False, status=500)
 
 
 class OperationTable:
