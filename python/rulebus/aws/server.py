@@ -29,7 +29,7 @@ from typing import Any
 from rulebus._errors import AwsError
 from rulebus.aws.console import Console
 from rulebus.aws.dispatch import Dispatcher, HttpRequest
-from rulebus.aws.protocols import Reply
+from rulebus.aws.protocols import EMULATED, Reply
 
 __all__ = ["MAX_BODY_BYTES", "Server"]
 
@@ -145,7 +145,7 @@ class Server:
             200,
             {
                 "status": "running",
-                "services": {name: "available" for name in ("sqs", "sns", "events", "kinesis", "sts")},
+                "services": {name: "available" for name in EMULATED},
                 "scopes": [{"account": account, "region": region} for account, region in brokers.scopes()],
             },
         )
