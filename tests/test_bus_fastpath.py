@@ -15,6 +15,8 @@ from typing import Any, Callable
 
 import pytest
 from helpers.fake_clock import FakeClock
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from rulebus import AwsError, Broker
 from rulebus.events.bus import EventBus
 from rulebus.events.put_events import common_entries
@@ -462,3 +464,113 @@ def test_a_callable_putting_events_on_its_bus_counts_exactly(broker: Broker, bus
     # Each inner call stores its own event before it returns; the outer ones come at the end.
     assert got == [("echo", 1), ("echo", 2), ("com.shop", 1), ("com.shop", 2)]
     assert bus.metrics == {"MatchedEvents": 4, "TriggeredRules": 6, "Invocations": 6}
+
+
+# ---------------------------------------------------------------------- the plain lane
+
+# Targets a rule may have: two standard queues, one with the smallest MaximumMessageSize (so a
+# long event does not fit), a FIFO queue, a queue that does not exist, an input transformer.
+_TARGETS = {
+    "a": {"Arn": qarn("a")},
+    "b": {"Arn": qarn("b")},
+    "small": {"Arn": qarn("small")},
+    "fifo": {"Arn": qarn("f.fifo"), "SqsParameters": {"MessageGroupId": "g"}},
+    "gone": {"Arn": qarn("gone")},
+    "shaped": {"Arn": qarn("a"), "InputPath": "$.detail"},
+}
+_RULES = st.lists(
+    st.tuples(
+        st.sets(st.integers(0, 3), min_size=1),
+        st.lists(st.sampled_from(sorted(_TARGETS)), max_size=3, unique=True),
+    ),
+    min_size=1,
+    max_size=4,
+)
+_EVENTS = st.lists(
+    st.tuples(st.integers(0, 4), st.integers(0, 1500), st.booleans()), min_size=1, max_size=10
+)
+
+
+def _bus_with(rules: list[tuple[set[int], list[str]]], *, general: bool) -> tuple[Broker, EventBus]:
+    broker = Broker(background_retries=False)
+    for name in ("a", "b", "dlq"):
+        broker.queue(name)
+    broker.queue("small", maximum_message_size=1024)
+    broker.queue("f.fifo", content_based_deduplication=True)
+    bus = broker.event_bus("shop")
+    if general:  # an enabled archive on the bus: every request takes the general path
+        bus.create_archive("keep", event_pattern={"source": ["nothing"]})
+    for index, (values, targets) in enumerate(rules):
+        bus.put_rule(f"r{index}", event_pattern={"detail": {"n": sorted(values)}})
+        if targets:
+            bus.put_targets(
+                f"r{index}",
+                [{"Id": t, **_TARGETS[t], "DeadLetterConfig": {"Arn": qarn("dlq")}} for t in targets],
+            )
+    return broker, bus
+
+
+def _delivered(broker: Broker) -> dict[str, list[Any]]:
+    """Each queue's messages, in order, with what differs between two brokers (ids, times) left out."""
+    out: dict[str, list[Any]] = {}
+    for name in ("a", "b", "small", "f.fifo", "dlq"):
+        bodies = []
+        for message in drain(broker, name):
+            body = json.loads(message.body)
+            if isinstance(body, dict):
+                body.pop("id", None)
+                body.pop("time", None)
+            attributes = {k: v["StringValue"] for k, v in message.message_attributes.items()}
+            bodies.append((body, sorted(attributes.items())))
+        out[name] = bodies
+    return out
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rules=_RULES, events=_EVENTS)
+def test_the_plain_lane_delivers_as_the_general_path(
+    rules: list[tuple[set[int], list[str]]], events: list[tuple[int, int, bool]]
+) -> None:
+    """``BusDelivery.deliver_plain`` (taken when every delivery of a request is plain) stores,
+    counts and refuses exactly what the general path (forced here by an archive) does."""
+    entries = [entry({"n": n, "pad": ("é" if accented else "x") * pad}) for n, pad, accented in events]
+    answers = []
+    for general in (False, True):
+        broker, bus = _bus_with(rules, general=general)
+        with broker:
+            result = bus.put_events(entries)
+            answers.append(
+                (
+                    result["FailedEntryCount"],
+                    [sorted(r) for r in result["Entries"]],
+                    _delivered(broker),
+                    dict(bus.metrics),
+                )
+            )
+    assert answers[0] == answers[1]
+
+
+def test_the_plain_lane_is_taken_only_when_every_delivery_is_plain(
+    broker: Broker, bus: EventBus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broker.queue("a")
+    broker.queue("f.fifo", content_based_deduplication=True)
+    bus.put_rule("r", event_pattern={"detail": {"n": [1]}})
+    bus.put_targets("r", [{"Id": "a", "Arn": qarn("a")}])
+    bus.put_rule("fifo", event_pattern={"detail": {"n": [2]}})
+    bus.put_targets("fifo", [{"Id": "f", "Arn": qarn("f.fifo"), "SqsParameters": {"MessageGroupId": "g"}}])
+    taken: list[bool] = []
+    original = bus._delivery.deliver_plain
+
+    def spy(*args: Any) -> bool:
+        taken.append(original(*args))
+        return taken[-1]
+
+    monkeypatch.setattr(bus._delivery, "deliver_plain", spy)
+    bus.put_events([entry({"n": 1}), entry({"n": 1})])
+    bus.put_events([entry({"n": 1}), entry({"n": 2})])  # one FIFO delivery: the general path
+    bus.put_events([entry({"n": 1, "t": "é"})])  # not ASCII: the general path
+    assert taken == [True, False, False]
+    assert details(broker, "a") == [1, 1, 1, 1]
+    assert len(drain(broker, "f.fifo")) == 1
+    assert bus.metrics == {"MatchedEvents": 5, "TriggeredRules": 5, "Invocations": 5}

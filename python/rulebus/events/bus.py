@@ -353,8 +353,11 @@ class EventBus:
                 results.append({"EventId": entry[0]})
                 accepted.append((LazyEvent(result[0], entry[0], now_text), result[1]))
         if accepted:
+            records = self._archives.records(self)
+            if not records and self._delivery.deliver_plain(accepted, self._view, now):
+                return {"FailedEntryCount": failed, "Entries": results}
             batch = self._batch
-            saved = batch.open(self._archives.records(self))  # open_batch, inline
+            saved = batch.open(records)  # open_batch, inline
             try:
                 self._ingest_routed(accepted, now)
             finally:

@@ -35,7 +35,7 @@ from rulebus.events.input_transformer import (
     select,
     string_text,
 )
-from rulebus.events.put_events import Gathering, plain
+from rulebus.events.put_events import Gathering, LazyEvent, plain
 from rulebus.events.rules import Rule
 from rulebus.events.targets import SERVICE_TARGETS, CompiledTarget
 from rulebus.sqs.queue import Queue
@@ -179,6 +179,69 @@ class BusDelivery:
                 self._retries.schedule(now + backoff(retries + 1), retry)
                 return
         self._dead_letter(rule, target, text, failure, retries, exhausted)
+
+    def deliver_plain(
+        self, accepted: list[tuple[LazyEvent, list[str]]], view: Mapping[str, Rule], ingestion: float
+    ) -> bool:
+        """put_events' deliveries for its events ``accepted`` (each with the rules it matched),
+        when every one is plain: each matched rule's targets all take the whole event into a
+        standard queue of this account (``Rule.plain_queues``), each event's text is printable
+        ASCII, within every such queue's MaximumMessageSize. Then they are counted and stored
+        in one ``put_plain_many`` call, as dispatching them and ``flush_queue_deliveries`` would
+        have, and this returns True; otherwise it returns False having done nothing, and the
+        general path takes the request. No target runs in between, so the view holds still."""
+        bodies: list[tuple[str, str]] = []
+        matched_events = triggered = longest = 0
+        for event, matched in accepted:
+            if not matched:
+                continue
+            matched_events += 1
+            text = event.text
+            if not text.isascii() or "\t" in text or "\r" in text or "\x7f" in text:
+                return False  # (the engine escapes every other control character)
+            if len(text) > longest:
+                longest = len(text)
+            for name in matched:
+                rule = view.get(name)
+                if rule is None:
+                    continue
+                queues = rule.plain_queues
+                if queues is None:
+                    return False
+                triggered += 1
+                for queue in queues:
+                    bodies.append((queue, text))
+        get_queue = self._store.queues.get_queue
+        for queue in {queue for queue, _ in bodies}:
+            try:
+                record = get_queue(queue)
+            except StoreRowCorruptError:
+                return False
+            if record is None or record.attributes.fifo_queue:
+                return False
+            if longest > record.attributes.maximum_message_size:
+                return False
+        if matched_events:
+            metrics = self._metrics
+            metrics["MatchedEvents"] += matched_events
+            if triggered:
+                metrics["TriggeredRules"] += triggered
+        if not bodies:
+            return True
+        self._metrics["Invocations"] += len(bodies)
+        now = self._clock()
+        refused = self._store.queues.put_plain_many(bodies, self._account, now)
+        if refused:  # a queue changed since it was looked at: those go the long way
+            deliveries = [
+                (rule, target, event, event.text, ingestion, event.text)
+                for event, matched in accepted
+                for rule in (view.get(name) for name in matched)
+                if rule is not None
+                for target in rule.targets
+            ]
+            prepared = self._prepare_long_way([(i, deliveries[i]) for i in refused], now, {})
+            self._store_long_way(prepared)
+        return True
 
     def flush_queue_deliveries(self, pending: list[tuple[Any, ...]]) -> None:
         """Store the queue deliveries gathered by put_events, each queue's in event order, as

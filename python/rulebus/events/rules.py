@@ -68,6 +68,20 @@ class Rule:
     record: RuleRecord
     arn: str
     targets: list[CompiledTarget] = field(default_factory=list)
+    #: The queue of each target, in order, when every target takes the whole event into a
+    #: standard-queue delivery ``put_plain_many`` may store (``BusDelivery.deliver_plain``);
+    #: None when one does not, or until ``Rules.compile`` has seen all the targets.
+    plain_queues: tuple[str, ...] | None = None
+
+    def seal(self) -> None:
+        """Work out ``plain_queues`` once the rule has all its targets."""
+        queues = []
+        for target in self.targets:
+            if not target.batchable or target.plain_queue is None:
+                self.plain_queues = None
+                return
+            queues.append(target.plain_queue)
+        self.plain_queues = tuple(queues)
 
 
 def _pattern_text(event_pattern: str | Mapping[str, Any] | None) -> str | None:
@@ -129,6 +143,8 @@ class Rules:
             if rule is not None:
                 call = self._local.get((record.rule, record.target_id))
                 rule.targets.append(compile_target(record, call, self._region, self._account))
+        for rule in view.values():
+            rule.seal()
         return view
 
     def _record(self, name: str) -> RuleRecord:
