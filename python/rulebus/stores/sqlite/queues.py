@@ -117,22 +117,10 @@ def _decode_attributes(text: str) -> dict[str, dict[str, Any]]:
 
 
 def _message_from_row(row: Sequence[Any]) -> StoredMessage:
+    """The message of a row's _MESSAGE_COLUMNS, which are StoredMessage's fields in order."""
+    attributes = row[3]
     return StoredMessage(
-        message_id=row[0],
-        body=row[1],
-        md5_of_body=row[2],
-        message_attributes=_decode_attributes(row[3]),
-        md5_of_message_attributes=row[4],
-        sender_id=row[5],
-        sent_timestamp=row[6],
-        visible_at=row[7],
-        receive_count=row[8],
-        first_receive_timestamp=row[9],
-        last_receive_timestamp=row[10],
-        message_group_id=row[11],
-        message_deduplication_id=row[12],
-        sequence_number=row[13],
-        dead_letter_source_arn=row[14],
+        row[0], row[1], row[2], {} if attributes == "{}" else _decode_attributes(attributes), *row[4:15]
     )
 
 
@@ -300,9 +288,10 @@ def _expire(connection: sqlite3.Connection, queue: str, cutoff: float) -> None:
     _count_removed(connection, queue, rows)
 
 
-def _promote(connection: sqlite3.Connection, queue: str, now: float) -> None:
+def _promote(connection: sqlite3.Connection, queue: str, now: float) -> int:
     """File as visible the hidden rows whose time has come (a range of messages_hidden). Every
-    receive does this first, so the rows it takes, all visible, are filed visible."""
+    receive does this first, so the rows it takes, all visible, are filed visible. Returns how
+    many of them had been received (in flight until now)."""
     due = "queue = ? AND promoted = 0 AND visible_at <= ?"
     if _RETURNING:
         rows = connection.execute(
@@ -319,6 +308,22 @@ def _promote(connection: sqlite3.Connection, queue: str, now: float) -> None:
             + connection.execute(f"UPDATE messages SET promoted = 1 WHERE {due}", (queue, now)).rowcount
         )
     _count(connection, queue, 0, -promoted, -received)
+    return int(received)
+
+
+def _promote_counted(connection: sqlite3.Connection, queue: str, now: float) -> int:
+    """``_promote``, skipped when the queue's counts say no row is filed hidden (a drained or
+    all-visible queue, the usual state of a busy one); returns the messages in flight after it."""
+    row = connection.execute(
+        "SELECT hidden, in_flight FROM queue_counts WHERE queue = ?", (queue,)
+    ).fetchone()
+    if row is None:  # no counts row: a damaged file; promote all the same, count nothing in flight
+        _promote(connection, queue, now)
+        return 0
+    hidden, in_flight = row
+    if not hidden:
+        return int(in_flight)
+    return int(in_flight) - _promote(connection, queue, now)
 
 
 def _insert_fifo(
@@ -345,10 +350,12 @@ def _insert_fifo(
 
 def _touch_groups(connection: sqlite3.Connection, queue: str, groups: Iterable[str | None]) -> None:
     """Something may have made these groups servable sooner: file them ready, to be checked."""
-    connection.executemany(
-        "UPDATE fifo_groups SET wake_at = NULL WHERE queue = ? AND group_id = ? AND wake_at IS NOT NULL",
-        [(queue, group) for group in set(groups) if group is not None],
-    )
+    touched = [(queue, group) for group in set(groups) if group is not None]
+    if touched:  # (none on a standard queue)
+        connection.executemany(
+            "UPDATE fifo_groups SET wake_at = NULL WHERE queue = ? AND group_id = ? AND wake_at IS NOT NULL",
+            touched,
+        )
 
 
 class _SQLiteFifoGroups:
@@ -629,11 +636,11 @@ class SQLiteQueueStore(QueueStore):
             if record.attributes.fifo_queue or last is None or not 0 <= now - last < _EXPIRY_INTERVAL:
                 _expire(connection, queue, cutoff)
                 self._expired_at[queue] = now
-            _promote(connection, queue, now)
+            in_flight = _promote_counted(connection, queue, now)
             attempt = receive_request_attempt_id
             if attempt is None:
                 return self._receive(
-                    connection, record, max_messages, now, visibility_timeout, in_flight_limit
+                    connection, record, max_messages, now, visibility_timeout, in_flight_limit, in_flight
                 )
             connection.execute(
                 "DELETE FROM receive_attempts WHERE queue = ? AND received_at <= ?",
@@ -653,7 +660,7 @@ class SQLiteQueueStore(QueueStore):
                 now,
                 lambda entries: self._replay(connection, queue, entries, now, now + visibility_timeout),
                 lambda: self._receive(
-                    connection, record, max_messages, now, visibility_timeout, in_flight_limit
+                    connection, record, max_messages, now, visibility_timeout, in_flight_limit, in_flight
                 ),
             )
             connection.execute(
@@ -707,8 +714,10 @@ class SQLiteQueueStore(QueueStore):
         now: float,
         visibility_timeout: float,
         in_flight_limit: int | None = None,
+        in_flight: int = 0,
     ) -> list[ReceivedMessage]:
-        """The receive itself, inside the caller's transaction."""
+        """The receive itself, inside the caller's transaction, the due rows promoted first
+        (``in_flight``: the messages in flight then)."""
         queue = record.name
         cutoff = expiry_cutoff(record, now)
         target_name = dead_letter_name(record)
@@ -727,9 +736,6 @@ class SQLiteQueueStore(QueueStore):
             if in_flight_limit is not None:
                 # Exact: the receive promoted what was due, so the rows filed hidden and
                 # received are the ones in flight.
-                (in_flight,) = connection.execute(
-                    "SELECT in_flight FROM queue_counts WHERE queue = ?", (queue,)
-                ).fetchone()
                 room = in_flight_limit - in_flight
                 if room <= 0:
                     raise InFlightLimitReached()
