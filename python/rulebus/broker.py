@@ -423,10 +423,11 @@ class Broker:
         records and consumers' checkpoints live in the store."""
         return open_stream(self.context, name, shards)
 
-    def delete_stream(self, name: str) -> None:
-        """DeleteStream: the stream with its records and checkpoints (ResourceNotFoundException
-        if absent)."""
-        delete_stream(self.context, name)
+    def delete_stream(self, name: str, enforce_consumer_deletion: bool = False) -> None:
+        """DeleteStream: the stream with its records, checkpoints and registered consumers
+        (ResourceNotFoundException if absent; ResourceInUseException if it has registered
+        consumers, unless ``enforce_consumer_deletion``)."""
+        delete_stream(self.context, name, enforce_consumer_deletion)
 
     def streams(self) -> list[Stream]:
         """Every stream, sorted by name."""

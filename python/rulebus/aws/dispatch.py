@@ -31,13 +31,21 @@ from dataclasses import dataclass
 from typing import Any, Union
 from urllib.parse import parse_qsl
 
-from botocore.model import OperationModel, ServiceModel
+from botocore.model import OperationModel, ServiceModel, StructureShape
 
 from rulebus._errors import AwsError, RulebusError, StoreError
 from rulebus.aws.brokers import DEFAULT_ACCOUNT, DEFAULT_REGION, Brokers
 from rulebus.aws.errors import store_failure
 from rulebus.aws.handlers import Handlers
-from rulebus.aws.protocols import EMULATED, JsonProtocol, QueryProtocol, Reply, form_tree, service_models
+from rulebus.aws.protocols import (
+    EMULATED,
+    JsonProtocol,
+    QueryProtocol,
+    Reply,
+    eventstream,
+    form_tree,
+    service_models,
+)
 from rulebus.aws.protocols.cbor import CONTENT_TYPE as CBOR_CONTENT_TYPE
 from rulebus.aws.protocols.cbor import CborProtocol
 from rulebus.aws.protocols.errors import (
@@ -46,6 +54,7 @@ from rulebus.aws.protocols.errors import (
     not_emulated,
     unknown_operation,
 )
+from rulebus.aws.protocols.eventstream import EventStreamBody
 from rulebus.aws.protocols.query import member_key
 from rulebus.aws.request import Handler, Request
 from rulebus.aws.sigv4 import SignatureVerifier
@@ -223,9 +232,37 @@ class Dispatcher:
 
     def _encode(self, call: _Call, output: Mapping[str, Any]) -> Reply:
         try:
+            if call.operation.has_event_stream_output:
+                return self._event_stream(call, output)
             return call.codec.write(call.operation, output, call.request.request_id)
         except Exception as error:  # an answer its shape does not take: a bug, answered as one
             return self._failure(call.codec, call.model, error, call.request.request_id)
+
+    def _event_stream(self, call: _Call, output: Mapping[str, Any]) -> Reply:
+        """An answer in an event stream: the output's stream member (an event source, see
+        ``EventStreamBody``) written event by event, each as its shape in the model says."""
+        codec = call.codec
+        assert isinstance(codec, JsonProtocol)  # (the event-stream operations are JSON ones)
+        shape = call.operation.output_shape
+        assert isinstance(shape, StructureShape)
+        name = shape.event_stream_name
+        assert name is not None
+        stream = shape.members[name]
+        assert isinstance(stream, StructureShape)
+        # The one member of the stream's union that is an event, not an error.
+        event_type = next(member for member, s in stream.members.items() if not s.metadata.get("exception"))
+        event_shape = stream.members[event_type]
+        assert isinstance(event_shape, StructureShape)
+        rest = {key: value for key, value in output.items() if key != name}
+        body = EventStreamBody(
+            codec.encode(codec.write_document(shape, rest)),
+            event_type,
+            output[name],
+            lambda event: codec.encode(codec.write_document(event_shape, event)),
+            codec.content_type,
+        )
+        headers = {"Content-Type": eventstream.CONTENT_TYPE, "x-amzn-RequestId": call.request.request_id}
+        return Reply(200, headers, b"", body)
 
     def _failure(self, codec: Codec, model: ServiceModel | None, error: Exception, request_id: str) -> Reply:
         """The error reply for what went wrong: AWS's own errors as they are, a failing store as

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 
     from rulebus.aws.dispatch import Dispatcher, HttpRequest
+    from rulebus.aws.protocols.base import StreamedBody
     from rulebus.broker import Broker
 
 __all__ = ["MockAws", "ServiceNotEmulated", "mock_aws"]
@@ -355,7 +356,8 @@ def _answer(mock: MockAws, request: AWSPreparedRequest, routed: bool) -> AWSResp
         if route_error is not None:
             raise route_error
     reply = dispatcher.dispatch(http)
-    return AWSResponse(request.url, reply.status, cast(Any, reply.headers), _RawResponse(reply.body))
+    raw = _RawResponse(reply.body) if reply.stream is None else _StreamedResponse(reply.stream)
+    return AWSResponse(request.url, reply.status, cast(Any, reply.headers), raw)
 
 
 def _not_emulated(dispatcher: Dispatcher, http: HttpRequest) -> ServiceNotEmulated | None:
@@ -392,6 +394,23 @@ class _RawResponse(io.BytesIO):
         chunk = self.read()
         if chunk:
             yield chunk
+
+
+class _StreamedResponse:
+    """A body made as botocore reads it (an event stream: SubscribeToShard's events come as
+    the caller iterates them, each perhaps waiting for records)."""
+
+    def __init__(self, body: StreamedBody) -> None:
+        self._body = body
+
+    def stream(self, amt: int | None = None, decode_content: bool | None = None) -> Iterator[bytes]:
+        yield from self._body
+
+    def read(self, amt: int | None = None) -> bytes:
+        return b"".join(self._body)
+
+    def close(self) -> None:
+        self._body.close()
 
 
 def _install() -> None:

@@ -30,6 +30,7 @@ from rulebus._errors import AwsError
 from rulebus.aws.console import Console
 from rulebus.aws.dispatch import Dispatcher, HttpRequest
 from rulebus.aws.protocols import EMULATED, Reply
+from rulebus.aws.protocols.base import StreamedBody
 
 __all__ = ["MAX_BODY_BYTES", "Server"]
 
@@ -86,7 +87,11 @@ class Server:
         elif self.console.handles(path):
             await _reply(send, await self._console(request))
         else:
-            await _reply(send, await self.dispatcher.dispatch_async(request))
+            reply = await self.dispatcher.dispatch_async(request)
+            if reply.stream is None:
+                await _reply(send, reply)
+            else:
+                await _stream(receive, send, reply, reply.stream)
 
     async def _console(self, request: HttpRequest) -> Reply:
         """The console's answer; refused when signatures are verified, since a browser cannot
@@ -182,6 +187,31 @@ def _too_large(limit: int) -> Reply:
         413,
         {"__type": "RequestEntityTooLarge", "message": f"Request body is larger than {limit} bytes."},
     )
+
+
+async def _stream(receive: Receive, send: Send, reply: Reply, body: StreamedBody) -> None:
+    """A reply whose body is made while it is sent (an event stream), chunk by chunk, until it
+    ends or the client goes away (then the body is closed, ending what makes it)."""
+    headers = [
+        (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in reply.headers.items()
+    ]
+    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+
+    async def watch() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        body.close()
+
+    watcher = asyncio.ensure_future(watch())
+    try:
+        async for chunk in body.chunks_async():
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+    except OSError:  # the client went away mid-send
+        pass
+    finally:
+        body.close()
+        watcher.cancel()
 
 
 async def _reply(send: Send, reply: Reply) -> None:

@@ -1,9 +1,9 @@
 """Named consumers: this library's answer to the Kinesis Client Library, one reader of every
 shard of a stream, parents before children, with checkpoints under its name in the store.
 
-Enhanced fan-out (Amazon Kinesis Data Streams API Reference, "RegisterStreamConsumer",
-"SubscribeToShard") is not provided; docs/semantics.md, "Kinesis streams", says how these
-consumers differ from it and from the KCL.
+These are not enhanced fan-out's registered consumers (RegisterStreamConsumer and
+SubscribeToShard, in :mod:`rulebus.kinesis.fan_out`); docs/semantics.md, "Kinesis streams", says
+how they differ from those and from the KCL.
 """
 
 from __future__ import annotations

@@ -167,7 +167,11 @@ class ShardReads:
         if sequence_number is not None:
             value = sequence_position(sequence_number, "startingSequenceNumber")
             end = shard.ending_seq if shard.ending_seq is not None else self._state.position()
-            if not shard.starting_seq <= value <= end:
+            # (AFTER the number just before the shard's first: where a SubscribeToShard that
+            # read nothing yet says to continue from.)
+            if not shard.starting_seq <= value <= end and not (
+                kind == "AFTER_SEQUENCE_NUMBER" and value == shard.starting_seq - 1
+            ):
                 raise AwsError(
                     "InvalidArgumentException",
                     f"StartingSequenceNumber {sequence_number} used in GetShardIterator on shard "

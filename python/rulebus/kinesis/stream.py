@@ -22,6 +22,7 @@ from rulebus import validation
 from rulebus._errors import AwsError, constraint_error
 from rulebus.arn import stream_name
 from rulebus.kinesis.consumers import StreamConsumer
+from rulebus.kinesis.fan_out import EnhancedFanOut, ShardSubscription
 from rulebus.kinesis.iterators import (
     ITERATOR_LIFETIME,
     ITERATOR_TYPES,
@@ -73,6 +74,7 @@ __all__ = [
     "MIN_RETENTION_HOURS",
     "SEQUENCE_BASE",
     "TRIM_INTERVAL",
+    "ShardSubscription",
     "Stream",
     "StreamConsumer",
     "delete_stream",
@@ -131,11 +133,25 @@ def open_stream(context: Context, name: str, shards: int | None = None) -> Strea
     return Stream(context, name)
 
 
-def delete_stream(context: Context, name: str) -> None:
-    """DeleteStream: the stream with its records and checkpoints (at once; AWS takes a while).
-    ResourceNotFoundException if absent."""
+def delete_stream(context: Context, name: str, enforce_consumer_deletion: bool = False) -> None:
+    """DeleteStream: the stream with its records, checkpoints and registered consumers (at once;
+    AWS takes a while). ResourceNotFoundException if absent; ResourceInUseException if it has
+    registered consumers and ``enforce_consumer_deletion`` is not set."""
     validate_stream_name(name)
-    if not context.store.streams.delete_stream(name):
+    streams = context.store.streams
+    record = streams.get_stream(name)
+    if record is not None and not enforce_consumer_deletion:
+        try:
+            registered = streams.stream_consumers(name, record.stream_id)
+        except LookupError:  # deleted meanwhile: the delete below says so
+            registered = []
+        if registered:
+            raise AwsError(
+                "ResourceInUseException",
+                f"Stream {name} under account {context.account} has registered consumers. "
+                "Deregister them, or set EnforceConsumerDeletion to delete them with it.",  # our wording
+            )
+    if not streams.delete_stream(name):
         raise stream_not_found(context.account, name)
     context.store.tags.delete_tags(_stream_arn(context, name))
 
@@ -144,11 +160,12 @@ def _stream_arn(context: Context, name: str) -> str:
     return f"arn:aws:kinesis:{context.region}:{context.account}:stream/{name}"
 
 
-class Stream(RecordPuts, ShardReads, Resharding):
+class Stream(RecordPuts, ShardReads, Resharding, EnhancedFanOut):
     """One Kinesis stream, a view of the store's state (see the module docstring). Its puts come
     from :class:`~rulebus.kinesis.records.RecordPuts`, its reads from
-    :class:`~rulebus.kinesis.iterators.ShardReads` and its resharding from
-    :class:`~rulebus.kinesis.shards.Resharding`."""
+    :class:`~rulebus.kinesis.iterators.ShardReads`, its resharding from
+    :class:`~rulebus.kinesis.shards.Resharding` and its registered consumers (enhanced fan-out)
+    from :class:`~rulebus.kinesis.fan_out.EnhancedFanOut`."""
 
     def __init__(self, context: Context, name: str) -> None:
         #: The broker's context (see :mod:`rulebus.context`).
@@ -199,7 +216,7 @@ class Stream(RecordPuts, ShardReads, Resharding):
             "EnhancedMonitoring": [{"ShardLevelMetrics": []}],
             "EncryptionType": "NONE",
             "OpenShardCount": sum(1 for s in shards if s.is_open),
-            "ConsumerCount": 0,  # enhanced fan-out consumers; named consumers are not those
+            "ConsumerCount": len(self._registered()),  # enhanced fan-out's; named consumers are not those
             "MaxRecordSizeInKiB": MAX_RECORD_SIZE // 1024,
         }
 

@@ -44,6 +44,7 @@ from rulebus.stores.records import (
     RuleRecord,
     ShardRecord,
     StoredRecord,
+    StreamConsumerRecord,
     StreamRecord,
     SubscriptionRecord,
     TargetRecord,
@@ -640,6 +641,24 @@ class StreamStore(ABC):
     ) -> None:
         """Store these checkpoints of the consumer (other shards' are kept). A stream deleted
         or re-created meanwhile keeps nothing, and this is no error."""
+
+    @abstractmethod
+    def register_stream_consumer(
+        self, name: str, stream_id: int, consumer: StreamConsumerRecord, limit: int
+    ) -> tuple[StreamConsumerRecord, bool] | None:
+        """Register ``consumer`` on the stream (enhanced fan-out) unless one of its name is
+        registered: return the stored consumer and whether it was registered now; None when
+        the stream already has ``limit`` consumers. :class:`NotFound` if the stream is gone or
+        is not the one of ``stream_id``."""
+
+    @abstractmethod
+    def stream_consumers(self, name: str, stream_id: int) -> list[StreamConsumerRecord]:
+        """The stream's registered consumers, oldest first (:class:`NotFound` as above)."""
+
+    @abstractmethod
+    def deregister_stream_consumer(self, name: str, stream_id: int, consumer: str) -> bool:
+        """Remove the registered consumer named ``consumer``; False if there is none (or the
+        stream is gone)."""
 
     @abstractmethod
     def wait_stream(self, name: str, since: int, timeout: float) -> None:

@@ -46,6 +46,7 @@ __all__ = [
     "ShardRecord",
     "StoredMessage",
     "StoredRecord",
+    "StreamConsumerRecord",
     "StreamRecord",
     "SubscriptionRecord",
     "TargetRecord",
@@ -311,6 +312,14 @@ class StreamRecord:
     creation_time: float
     retention_hours: int
     scalings: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class StreamConsumerRecord:
+    """A consumer registered on a stream for enhanced fan-out (RegisterStreamConsumer)."""
+
+    name: str
+    creation_time: float
 
 
 @dataclass(frozen=True)

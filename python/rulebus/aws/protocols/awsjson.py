@@ -191,6 +191,10 @@ class JsonProtocol:
         document = {} if shape is None else self._out_structure(shape, output)
         return Reply(200, self._headers(request_id), self.encode(document))
 
+    def write_document(self, shape: StructureShape, value: Mapping[str, Any]) -> dict[str, Any]:
+        """A structure's members as the protocol's document (an event of an event stream)."""
+        return self._out_structure(shape, value)
+
     def write_error(self, service: ServiceModel | None, error: AwsError, request_id: str) -> Reply:
         """An error as the service writes it (``service`` is unused: JSON errors need no model)."""
         headers = self._headers(request_id)

@@ -7,14 +7,16 @@ import binascii
 import calendar
 import datetime
 import math
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from botocore.model import Shape, StructureShape
 from botocore.utils import parse_timestamp
 
 __all__ = [
     "Reply",
+    "StreamedBody",
     "blob_from_base64",
     "blob_to_base64",
     "epoch_seconds",
@@ -28,11 +30,25 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Reply:
-    """An HTTP response: status, headers (as the service names them) and body bytes."""
+    """An HTTP response: status, headers (as the service names them) and body bytes, or, for
+    an operation that answers in an event stream (Kinesis' SubscribeToShard), ``stream``: the
+    body's chunks as they are made (``body`` is then empty)."""
 
     status: int
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
+    stream: StreamedBody | None = None
+
+
+class StreamedBody(Protocol):
+    """A response body made while it is sent: iterated in a thread (``rulebus.mock_aws``) or
+    awaited on an event loop (``rulebus serve``); ``close`` when the client goes."""
+
+    def __iter__(self) -> Iterator[bytes]: ...
+
+    def chunks_async(self) -> AsyncIterator[bytes]: ...
+
+    def close(self) -> None: ...
 
 
 def timestamp_from_wire(value: object) -> datetime.datetime:

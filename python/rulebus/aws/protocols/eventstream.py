@@ -13,9 +13,12 @@ from __future__ import annotations
 import json
 import struct
 import zlib
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from typing import Any, Protocol
 
-__all__ = ["CONTENT_TYPE", "encode", "event", "exception"]
+from rulebus._errors import AwsError
+
+__all__ = ["CONTENT_TYPE", "EventStreamBody", "encode", "event", "exception"]
 
 CONTENT_TYPE = "application/vnd.amazon.eventstream"
 
@@ -52,3 +55,71 @@ def _header(name: str, value: str) -> bytes:
     return (
         bytes([len(raw_name)]) + raw_name + bytes([_STRING]) + struct.pack(">H", len(raw_value)) + raw_value
     )
+
+
+class EventSource(Protocol):
+    """What an event stream's events come from (a Kinesis ``ShardSubscription``)."""
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+    def events_async(self) -> AsyncIterator[Any]: ...
+
+    def close(self) -> None: ...
+
+
+class EventStreamBody:
+    """An operation's event stream as a response body: the ``initial-response`` event (the
+    output's other members, ``initial``), then one event of type ``event_type`` per event of
+    ``source``, each written by ``write`` (the protocol's document bytes). An AWS error while
+    the events are made ends the stream with that error's exception event."""
+
+    def __init__(
+        self,
+        initial: bytes,
+        event_type: str,
+        source: EventSource,
+        write: Callable[[Any], bytes],
+        content_type: str = "application/json",
+    ) -> None:
+        self._initial = initial
+        self._event_type = event_type
+        self._source = source
+        self._write = write
+        self._content_type = content_type
+
+    def _initial_event(self) -> bytes:
+        return encode(
+            {
+                ":message-type": "event",
+                ":event-type": "initial-response",
+                ":content-type": self._content_type,
+            },
+            self._initial,
+        )
+
+    def _event(self, document: Any) -> bytes:
+        headers = {
+            ":message-type": "event",
+            ":event-type": self._event_type,
+            ":content-type": self._content_type,
+        }
+        return encode(headers, self._write(document))
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self._initial_event()
+        try:
+            for document in self._source:
+                yield self._event(document)
+        except AwsError as error:
+            yield exception(error.code, error.message)
+
+    async def chunks_async(self) -> AsyncIterator[bytes]:
+        yield self._initial_event()
+        try:
+            async for document in self._source.events_async():
+                yield self._event(document)
+        except AwsError as error:
+            yield exception(error.code, error.message)
+
+    def close(self) -> None:
+        self._source.close()

@@ -16,6 +16,7 @@ from rulebus.aws.request import Request
 from rulebus.aws.services.operations import OperationTable, required
 from rulebus.aws.services.tagging import check_tags, checked_map, tag_list
 from rulebus.broker import Broker
+from rulebus.kinesis.fan_out import consumer_arn_parts
 from rulebus.kinesis.stream import Stream, parse_shard_iterator, validate_stream_name
 
 __all__ = ["OPERATIONS"]
@@ -113,7 +114,8 @@ def create_stream(broker: Broker, request: Request) -> Mapping[str, Any]:
 
 @operation("DeleteStream")
 def delete_stream(broker: Broker, request: Request) -> Mapping[str, Any]:
-    broker.delete_stream(_name(broker, request))
+    enforce = request.params.get("EnforceConsumerDeletion")
+    broker.delete_stream(_name(broker, request), enforce_consumer_deletion=bool(enforce))
     return {}
 
 
@@ -376,3 +378,89 @@ def list_tags_for_stream(broker: Broker, request: Request) -> Mapping[str, Any]:
 @operation("ListTagsForResource")
 def list_tags_for_resource(broker: Broker, request: Request) -> Mapping[str, Any]:
     return {"Tags": tag_list(broker.tags(_resource(broker, request)))}
+
+
+# --------------------------------------------------------------------------------------------
+# Enhanced fan-out: registered consumers and SubscribeToShard.
+
+
+def _consumer_stream(broker: Broker, request: Request) -> Stream:
+    """The stream a consumer call names: by StreamARN, else by the stream in its ConsumerARN."""
+    params = request.params
+    if params.get("StreamARN") is not None:
+        return _stream(broker, request)
+    arn = params.get("ConsumerARN")
+    if arn is None:
+        raise AwsError("InvalidArgumentException", "Either StreamARN or ConsumerARN should be provided.")
+    parts = consumer_arn_parts(validation.text(arn, "consumerARN", KINESIS))
+    if parts is None:
+        raise constraint_error(
+            arn,
+            "consumerARN",
+            "Member must satisfy regular expression pattern: "
+            "^(arn):aws.*:kinesis:.*:\\d{12}:.*stream\\/[a-zA-Z0-9_.-]+\\/consumer\\/[a-zA-Z0-9_.-]+:[0-9]+",
+        )
+    region, account, name, _, _ = parts
+    if (region, account) != (broker.region, broker.account):
+        raise AwsError(
+            "ResourceNotFoundException", f"Consumer {arn} under account {request.account} not found."
+        )
+    return Stream(broker.context, name)
+
+
+@operation("RegisterStreamConsumer")
+def register_stream_consumer(broker: Broker, request: Request) -> Mapping[str, Any]:
+    params = request.params
+    required(params, "StreamARN", KINESIS)
+    stream = _stream(broker, request)
+    consumer = stream.register_consumer(required(params, "ConsumerName", KINESIS))
+    tags = params.get("Tags")
+    if tags:
+        broker.tag_resource(consumer["ConsumerARN"], tags)
+    return {"Consumer": consumer}
+
+
+@operation("DescribeStreamConsumer")
+def describe_stream_consumer(broker: Broker, request: Request) -> Mapping[str, Any]:
+    params = request.params
+    stream = _consumer_stream(broker, request)
+    return {
+        "ConsumerDescription": stream.describe_consumer(params.get("ConsumerName"), params.get("ConsumerARN"))
+    }
+
+
+@operation("ListStreamConsumers")
+def list_stream_consumers(broker: Broker, request: Request) -> Mapping[str, Any]:
+    params = request.params
+    required(params, "StreamARN", KINESIS)
+    consumers = _stream(broker, request).consumers()
+    limit = _limit(params.get("MaxResults"), "maxResults", DEFAULT_LIMIT, MAX_SHARDS)
+    start = 0
+    token = params.get("NextToken")
+    if token is not None:
+        text = _token_text(token)
+        start = int(text) if text.isdigit() else 0
+    page = consumers[start : start + limit]
+    result: dict[str, Any] = {"Consumers": page}
+    if start + limit < len(consumers):
+        result["NextToken"] = _token(str(start + limit))
+    return result
+
+
+@operation("DeregisterStreamConsumer")
+def deregister_stream_consumer(broker: Broker, request: Request) -> Mapping[str, Any]:
+    params = request.params
+    stream = _consumer_stream(broker, request)
+    stream.deregister_consumer(params.get("ConsumerName"), params.get("ConsumerARN"))
+    return {}
+
+
+@operation("SubscribeToShard")
+def subscribe_to_shard(broker: Broker, request: Request) -> Mapping[str, Any]:
+    params = request.params
+    arn = required(params, "ConsumerARN", KINESIS)
+    stream = _consumer_stream(broker, request)
+    subscription = stream.subscribe_to_shard(
+        arn, required(params, "ShardId", KINESIS), required(params, "StartingPosition", KINESIS)
+    )
+    return {"EventStream": subscription}

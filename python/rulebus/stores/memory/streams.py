@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 
 from rulebus.stores.base import NotFound, StreamStore
 from rulebus.stores.memory.changes import Changes
-from rulebus.stores.records import ShardRecord, StoredRecord, StreamRecord
+from rulebus.stores.records import ShardRecord, StoredRecord, StreamConsumerRecord, StreamRecord
 from rulebus.stores.semantics import open_shard_map, route_to_shards
 
 __all__ = ["MemoryStreamStore"]
@@ -32,6 +32,7 @@ class _MemoryStream:
     indexes: list[int] = field(default_factory=list)
     logs: dict[int, _MemoryShardLog] = field(default_factory=dict)
     checkpoints: dict[str, dict[int, int]] = field(default_factory=dict)
+    consumers: dict[str, StreamConsumerRecord] = field(default_factory=dict)  # in registration order
 
     def remap(self) -> None:
         self.starts, self.indexes = open_shard_map(self.shards)
@@ -192,6 +193,36 @@ class MemoryStreamStore(StreamStore):
             stream = self._streams.get(name)
             if stream is not None and stream.record.stream_id == stream_id:
                 stream.checkpoints.setdefault(consumer, {}).update(positions)
+
+    def _this_stream(self, name: str, stream_id: int) -> _MemoryStream:
+        stream = self._stream(name)
+        if stream.record.stream_id != stream_id:
+            raise NotFound("stream", name)
+        return stream
+
+    def register_stream_consumer(
+        self, name: str, stream_id: int, consumer: StreamConsumerRecord, limit: int
+    ) -> tuple[StreamConsumerRecord, bool] | None:
+        with self._lock:
+            consumers = self._this_stream(name, stream_id).consumers
+            existing = consumers.get(consumer.name)
+            if existing is not None:
+                return existing, False
+            if len(consumers) >= limit:
+                return None
+            consumers[consumer.name] = consumer
+            return consumer, True
+
+    def stream_consumers(self, name: str, stream_id: int) -> list[StreamConsumerRecord]:
+        with self._lock:
+            return list(self._this_stream(name, stream_id).consumers.values())
+
+    def deregister_stream_consumer(self, name: str, stream_id: int, consumer: str) -> bool:
+        with self._lock:
+            stream = self._streams.get(name)
+            if stream is None or stream.record.stream_id != stream_id:
+                return False
+            return stream.consumers.pop(consumer, None) is not None
 
     def wait_stream(self, name: str, since: int, timeout: float) -> None:
         with self._lock:

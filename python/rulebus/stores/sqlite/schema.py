@@ -20,8 +20,9 @@ __all__ = ["SCHEMA_VERSION", "create_schema"]
 
 #: The schema this code writes and the newest it reads. 1: every table below but ``tags`` (and
 #: the ``corrupt_messages`` and ``corrupt_rows`` tables, created when first needed). 2: ``tags``
-#: (version 1 would keep a deleted resource's tags for the next resource of its name).
-SCHEMA_VERSION = 2
+#: (version 1 would keep a deleted resource's tags for the next resource of its name). 3:
+#: ``stream_consumers`` (version 2 would delete a stream and leave its registered consumers).
+SCHEMA_VERSION = 3
 
 QUEUES = """
 CREATE TABLE IF NOT EXISTS queues (
@@ -316,6 +317,12 @@ CREATE TABLE IF NOT EXISTS stream_records (
     data BLOB NOT NULL,
     partition_key TEXT NOT NULL,
     PRIMARY KEY (stream_id, shard, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS stream_consumers (
+    stream_id INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    creation_time REAL NOT NULL,
+    PRIMARY KEY (stream_id, name)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS stream_checkpoints (
     stream_id INTEGER NOT NULL,

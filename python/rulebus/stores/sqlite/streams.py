@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from rulebus.stores.base import NotFound, StreamStore
-from rulebus.stores.records import SHARD_END, ShardRecord, StoredRecord, StreamRecord
+from rulebus.stores.records import SHARD_END, ShardRecord, StoredRecord, StreamConsumerRecord, StreamRecord
 from rulebus.stores.semantics import open_shard_map, route_to_shards
 from rulebus.stores.sqlite.connection import Connections
 from rulebus.stores.sqlite.corrupt import DECODE_ERRORS, damaged, integer, number, set_aside_row, text
@@ -158,7 +158,13 @@ class SQLiteStreamStore(StreamStore):
             row = connection.execute("SELECT stream_id FROM streams WHERE name = ?", (name,)).fetchone()
             if row is None:
                 return False
-            for table in ("stream_records", "stream_checkpoints", "stream_shards", "streams"):
+            for table in (
+                "stream_records",
+                "stream_checkpoints",
+                "stream_consumers",
+                "stream_shards",
+                "streams",
+            ):
                 connection.execute(f"DELETE FROM {table} WHERE stream_id = ?", (row[0],))
         self._notify()
         return True
@@ -356,6 +362,52 @@ class SQLiteStreamStore(StreamStore):
                 "INSERT OR REPLACE INTO stream_checkpoints (stream_id, consumer, shard, position) "
                 "VALUES (?, ?, ?, ?)",
                 [(stream_id, consumer, shard, position) for shard, position in positions.items()],
+            )
+
+    def register_stream_consumer(
+        self, name: str, stream_id: int, consumer: StreamConsumerRecord, limit: int
+    ) -> tuple[StreamConsumerRecord, bool] | None:
+        with self._transaction() as connection:
+            if self._stream_row(connection, name)[0] != stream_id:
+                raise NotFound("stream", name)
+            row = connection.execute(
+                "SELECT creation_time FROM stream_consumers WHERE stream_id = ? AND name = ?",
+                (stream_id, consumer.name),
+            ).fetchone()
+            if row is not None:
+                return StreamConsumerRecord(consumer.name, float(row[0])), False
+            (count,) = connection.execute(
+                "SELECT COUNT(*) FROM stream_consumers WHERE stream_id = ?", (stream_id,)
+            ).fetchone()
+            if count >= limit:
+                return None
+            connection.execute(
+                "INSERT INTO stream_consumers (stream_id, name, creation_time) VALUES (?, ?, ?)",
+                (stream_id, consumer.name, consumer.creation_time),
+            )
+            return consumer, True
+
+    def stream_consumers(self, name: str, stream_id: int) -> list[StreamConsumerRecord]:
+        with self._transaction("BEGIN") as connection:
+            if self._stream_row(connection, name)[0] != stream_id:
+                raise NotFound("stream", name)
+            rows = connection.execute(
+                "SELECT name, creation_time FROM stream_consumers WHERE stream_id = ? "
+                "ORDER BY creation_time, name",
+                (stream_id,),
+            ).fetchall()
+        return [StreamConsumerRecord(str(row[0]), float(row[1])) for row in rows]
+
+    def deregister_stream_consumer(self, name: str, stream_id: int, consumer: str) -> bool:
+        with self._transaction() as connection:
+            row = connection.execute("SELECT stream_id FROM streams WHERE name = ?", (name,)).fetchone()
+            if row is None or row[0] != stream_id:
+                return False
+            return (
+                connection.execute(
+                    "DELETE FROM stream_consumers WHERE stream_id = ? AND name = ?", (stream_id, consumer)
+                ).rowcount
+                > 0
             )
 
     def wait_stream(self, name: str, since: int, timeout: float) -> None:
