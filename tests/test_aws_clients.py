@@ -813,6 +813,69 @@ def test_kinesis_errors(aws: Aws) -> None:
     )
 
 
+def test_kinesis_enhanced_fan_out(aws: Aws) -> None:
+    """RegisterStreamConsumer and SubscribeToShard's event stream, read by botocore's own
+    EventStream: records put before and during the subscription, then a resumed one."""
+    kinesis = aws.client("kinesis")
+    kinesis.create_stream(StreamName="fan", ShardCount=1)
+    stream_arn = _wait_active(kinesis, "fan")["StreamARN"]
+    consumer = kinesis.register_stream_consumer(StreamARN=stream_arn, ConsumerName="app")["Consumer"]
+    assert consumer["ConsumerARN"].startswith(f"{stream_arn}/consumer/app:")
+    listed = kinesis.list_stream_consumers(StreamARN=stream_arn)["Consumers"]
+    assert [c["ConsumerName"] for c in listed] == ["app"]
+    described = kinesis.describe_stream_consumer(ConsumerARN=consumer["ConsumerARN"])["ConsumerDescription"]
+    assert described["StreamARN"] == stream_arn and described["ConsumerStatus"] == "ACTIVE"
+    kinesis.put_record(StreamName="fan", Data=b"before", PartitionKey="k")
+    subscription = kinesis.subscribe_to_shard(
+        ConsumerARN=consumer["ConsumerARN"],
+        ShardId="shardId-000000000000",
+        StartingPosition={"Type": "TRIM_HORIZON"},
+    )
+    putter = threading.Timer(
+        0.3, lambda: aws.client("kinesis").put_record(StreamName="fan", Data=b"during", PartitionKey="k")
+    )
+    putter.start()
+    got: list[bytes] = []
+    continuation = None
+    for event in subscription["EventStream"]:
+        shard_event = event["SubscribeToShardEvent"]
+        got += [record["Data"] for record in shard_event["Records"]]
+        continuation = shard_event["ContinuationSequenceNumber"]
+        if len(got) == 2:
+            break
+    subscription["EventStream"].close()
+    putter.join()
+    assert got == [b"before", b"during"]
+    kinesis.put_record(StreamName="fan", Data=b"after", PartitionKey="k")
+    resumed = kinesis.subscribe_to_shard(
+        ConsumerARN=consumer["ConsumerARN"],
+        ShardId="shardId-000000000000",
+        StartingPosition={"Type": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": continuation},
+    )
+    first = next(iter(resumed["EventStream"]))["SubscribeToShardEvent"]
+    resumed["EventStream"].close()
+    assert [record["Data"] for record in first["Records"]] == [b"after"]
+    with pytest.raises(kinesis.exceptions.ResourceInUseException):
+        kinesis.register_stream_consumer(StreamARN=stream_arn, ConsumerName="app")
+    with pytest.raises(kinesis.exceptions.ResourceNotFoundException):
+        kinesis.subscribe_to_shard(
+            ConsumerARN=consumer["ConsumerARN"],
+            ShardId="shardId-000000000007",
+            StartingPosition={"Type": "LATEST"},
+        )
+    with pytest.raises(kinesis.exceptions.ResourceInUseException):
+        kinesis.delete_stream(StreamName="fan")
+    kinesis.deregister_stream_consumer(StreamARN=stream_arn, ConsumerName="app")
+    assert kinesis.list_stream_consumers(StreamARN=stream_arn)["Consumers"] == []
+    with pytest.raises(kinesis.exceptions.ResourceNotFoundException):
+        kinesis.subscribe_to_shard(
+            ConsumerARN=consumer["ConsumerARN"],
+            ShardId="shardId-000000000000",
+            StartingPosition={"Type": "LATEST"},
+        )
+    kinesis.delete_stream(StreamName="fan")
+
+
 # --- accounts and regions -------------------------------------------------------------------------
 
 

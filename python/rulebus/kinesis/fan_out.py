@@ -220,7 +220,7 @@ class EnhancedFanOut:
         iterator = stream.get_shard_iterator(
             shard_id, kind, starting_position.get("SequenceNumber"), timestamp
         )
-        return ShardSubscription(stream, iterator)
+        return ShardSubscription(stream, self._state, self._clock, iterator)
 
 
 class ShardSubscription:
@@ -230,10 +230,10 @@ class ShardSubscription:
     as GetRecords gives them), with ``ChildShards`` in the last one once a closed shard is read
     to its end. It ends then, or after :data:`SUBSCRIPTION_SECONDS`, or on :meth:`close`."""
 
-    def __init__(self, stream: Stream, iterator: str) -> None:
+    def __init__(self, stream: Stream, state: StreamState, clock: Clock, iterator: str) -> None:
         self._stream = stream
-        self._state = stream._state
-        self._clock = stream._clock
+        self._state = state
+        self._clock = clock
         start = parse_shard_iterator(iterator)
         self._stream_id = start.stream_id
         self._shard = start.shard
