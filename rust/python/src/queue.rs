@@ -548,6 +548,19 @@ impl MemoryQueue {
         let objects = self.messages.iter_held().map(|held| Stored::object(py, held)).collect::<PyResult<Vec<_>>>()?;
         PyList::new(py, objects)
     }
+
+    /// The first `limit` messages in send order that were sent after `cutoff` (a peek: it makes
+    /// objects of what it shows only, however long the queue).
+    fn peek<'py>(&mut self, py: Python<'py>, limit: usize, cutoff: f64) -> PyResult<Bound<'py, PyList>> {
+        let objects = self
+            .messages
+            .iter_held()
+            .filter(|held| held.sent > cutoff)
+            .take(limit)
+            .map(|held| Stored::object(py, held))
+            .collect::<PyResult<Vec<_>>>()?;
+        PyList::new(py, objects)
+    }
 }
 
 /// Unique tokens, cheaply: a prefix drawn at random by the caller (per process; again in a
