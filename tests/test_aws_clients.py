@@ -19,7 +19,8 @@ import boto3
 import botocore.session
 import pytest
 from helpers.aws_server import RunningServer
-from rulebus import mock_aws
+from rulebus import Broker, mock_aws
+from rulebus.aws.brokers import Brokers
 
 ACCOUNT = "000000000000"
 REGION = "us-east-1"
@@ -28,9 +29,15 @@ REGION = "us-east-1"
 class Aws:
     """What a test needs of either transport: boto3 clients and resources for a region."""
 
-    def __init__(self, kind: str, server: RunningServer | None = None) -> None:
+    def __init__(self, kind: str, brokers: Brokers, server: RunningServer | None = None) -> None:
         self.kind = kind
+        self._brokers = brokers
         self._server = server
+
+    def broker(self, region: str = REGION) -> Broker:
+        """The broker answering this account and region: what AWS keeps out of the API (an email
+        subscription's confirmation token, mailed on AWS) is read from it."""
+        return self._brokers.get(ACCOUNT, region)
 
     def _options(self, region: str) -> dict[str, Any]:
         options: dict[str, Any] = {
@@ -65,14 +72,14 @@ def _server() -> Iterator[RunningServer]:
 @pytest.fixture(params=["mock_aws", "serve"])
 def aws(request: pytest.FixtureRequest) -> Iterator[Aws]:
     if request.param == "mock_aws":
-        with mock_aws():
-            yield Aws("mock_aws")
+        with mock_aws() as mock:
+            yield Aws("mock_aws", mock.brokers)
         return
     server: RunningServer = request.getfixturevalue("_server")
     reset = urllib.request.Request(server.url + "/moto-api/reset", data=b"", method="POST")
     with urllib.request.urlopen(reset, timeout=30):
         pass
-    yield Aws("serve", server)
+    yield Aws("serve", server.dispatcher.brokers, server)
 
 
 def queue_arn(sqs: Any, url: str) -> str:
@@ -541,6 +548,102 @@ def test_sns_errors(aws: Aws) -> None:
     topic = sns.create_topic(Name="errs")["TopicArn"]
     with pytest.raises(sns.exceptions.InvalidParameterException):
         sns.publish(TopicArn=topic, Message="")
+
+
+def test_sns_protocols_rulebus_does_not_deliver_to(aws: Aws) -> None:
+    """email, email-json, sms, lambda and firehose subscribe as on AWS and receive nothing; the
+    topic's queues receive every publish as before."""
+    sns, sqs = aws.client("sns"), aws.client("sqs")
+    topic = sns.create_topic(Name="alarms")["TopicArn"]
+    url = _subscribed_queue(sns, sqs, topic, "alarms-queue")
+    function = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:notify"
+    stream = f"arn:aws:firehose:{REGION}:{ACCOUNT}:deliverystream/archive"
+    role = f"arn:aws:iam::{ACCOUNT}:role/sns-to-firehose"
+    email = sns.subscribe(TopicArn=topic, Protocol="email", Endpoint="ops@example.com")
+    assert email["SubscriptionArn"] == "pending confirmation"
+    arns = {
+        "email-json": sns.subscribe(
+            TopicArn=topic, Protocol="email-json", Endpoint="robots@example.com", ReturnSubscriptionArn=True
+        )["SubscriptionArn"],
+        "sms": sns.subscribe(TopicArn=topic, Protocol="sms", Endpoint="+15555550100")["SubscriptionArn"],
+        "lambda": sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=function)["SubscriptionArn"],
+        "firehose": sns.subscribe(
+            TopicArn=topic,
+            Protocol="firehose",
+            Endpoint=stream,
+            Attributes={"SubscriptionRoleArn": role, "FilterPolicy": json.dumps({"kind": ["audit"]})},
+        )["SubscriptionArn"],
+    }
+    listed = {s["Protocol"]: s for s in sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]}
+    assert set(listed) == {"sqs", "email", "email-json", "sms", "lambda", "firehose"}
+    assert listed["email"]["SubscriptionArn"] == "PendingConfirmation"
+    assert listed["email"]["Endpoint"] == "ops@example.com"
+    assert {s["Protocol"] for s in sns.list_subscriptions()["Subscriptions"]} == set(listed)
+    for protocol, arn in arns.items():
+        attributes = sns.get_subscription_attributes(SubscriptionArn=arn)["Attributes"]
+        assert attributes["Protocol"] == protocol and attributes["Endpoint"] == listed[protocol]["Endpoint"]
+        pending = protocol == "email-json"
+        assert attributes["PendingConfirmation"] == ("true" if pending else "false")
+        assert attributes["ConfirmationWasAuthenticated"] == ("false" if pending else "true")
+    firehose = sns.get_subscription_attributes(SubscriptionArn=arns["firehose"])["Attributes"]
+    assert firehose["SubscriptionRoleArn"] == role
+    assert json.loads(firehose["FilterPolicy"]) == {"kind": ["audit"]}
+
+    # AWS mails the token; here it is the subscription's, read from the broker.
+    (pending,) = [s for s in aws.broker().topic("alarms").subscriptions if s.protocol == "email"]
+    confirmed = sns.confirm_subscription(TopicArn=topic, Token=pending.token)["SubscriptionArn"]
+    assert confirmed == pending.subscription_arn
+    attributes = sns.get_subscription_attributes(SubscriptionArn=confirmed)["Attributes"]
+    assert (attributes["PendingConfirmation"], attributes["ConfirmationWasAuthenticated"]) == (
+        "false",
+        "true",
+    )
+
+    sns.publish(TopicArn=topic, Message="one")
+    batch = sns.publish_batch(TopicArn=topic, PublishBatchRequestEntries=[{"Id": "a", "Message": "two"}])
+    assert batch["Failed"] == [] and len(batch["Successful"]) == 1
+    assert [json.loads(body)["Message"] for body in _bodies(sqs, url)] == ["one", "two"]
+
+    for arn in (confirmed, *arns.values()):
+        sns.unsubscribe(SubscriptionArn=arn)
+    assert [s["Protocol"] for s in sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]] == [
+        "sqs"
+    ]
+
+
+def test_sns_invalid_endpoints_of_those_protocols(aws: Aws) -> None:
+    sns = aws.client("sns")
+    topic = sns.create_topic(Name="alarms")["TopicArn"]
+    stream = f"arn:aws:firehose:{REGION}:{ACCOUNT}:deliverystream/archive"
+    cases: list[tuple[str, str, dict[str, str], str]] = [
+        ("email", "ops.example.com", {}, "Invalid parameter: Email address"),
+        ("email-json", "ops@example.com;dev@example.com", {}, "Invalid parameter: Email address"),
+        ("sms", "+1555--5550100", {}, "Invalid SMS endpoint: +1555--5550100"),
+        ("lambda", "notify", {}, "Invalid parameter: Lambda endpoint ARN"),
+        ("firehose", "archive", {"SubscriptionRoleArn": "x"}, "Invalid parameter: Firehose endpoint ARN"),
+        (
+            "firehose",
+            stream,
+            {},
+            "Invalid parameter: Attributes Reason: SubscriptionRoleArn is required for the firehose protocol",
+        ),
+        (
+            "sms",
+            "+15555550100",
+            {"RawMessageDelivery": "true"},
+            "Invalid parameter: Attributes Reason: Delivery protocol [sms] does not support raw "
+            "message delivery",
+        ),
+    ]
+    for protocol, endpoint, attributes, message in cases:
+        with pytest.raises(sns.exceptions.InvalidParameterException) as raised:
+            sns.subscribe(TopicArn=topic, Protocol=protocol, Endpoint=endpoint, Attributes=attributes)
+        assert (error_of(raised)["Code"], error_of(raised)["Message"]) == ("InvalidParameter", message)
+    application = f"arn:aws:sns:{REGION}:{ACCOUNT}:endpoint/GCM/app/0f6e0c56"
+    with pytest.raises(sns.exceptions.NotFoundException) as raised:
+        sns.subscribe(TopicArn=topic, Protocol="application", Endpoint=application)
+    assert error_of(raised)["Message"].startswith("Endpoint does not exist")
+    assert sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"] == []
 
 
 # --- EventBridge ----------------------------------------------------------------------------------

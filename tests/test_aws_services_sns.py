@@ -172,8 +172,11 @@ def test_subscribe_refusals(wire: Wire, topic: str) -> None:
         "Invalid parameter: Amazon SNS does not support this protocol string: carrier-pigeon",
     ):
         wire.sns("Subscribe", TopicArn=topic, Protocol="carrier-pigeon", Endpoint="x")
-    with aws_error("InvalidParameter"):
-        wire.sns("Subscribe", TopicArn=topic, Protocol="email", Endpoint="a@example.com")
+    with aws_error("InvalidParameter", "Invalid parameter: Email address"):
+        wire.sns("Subscribe", TopicArn=topic, Protocol="email", Endpoint="a.example.com")
+    with aws_error("NotFound"):
+        endpoint = "arn:aws:sns:us-east-1:000000000000:endpoint/GCM/app/0f6e0c56"
+        wire.sns("Subscribe", TopicArn=topic, Protocol="application", Endpoint=endpoint)
     with aws_error("InvalidParameter"):
         wire.sns("Subscribe", TopicArn=topic, Protocol="https", Endpoint="http://example.com/")
     with aws_error("InvalidParameter"):

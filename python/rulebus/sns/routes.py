@@ -9,6 +9,11 @@ engine's answer for its filter policies picks a ``Selection`` of routes, remembe
 attributes when no policy looks at the body. Other publishes (FIFO topics, MessageStructure,
 MessageGroupId, a Python callable subscribed) are *evaluated* route by route
 (``RoutePlan.evaluate``).
+
+Subscriptions of the protocols rulebus does not deliver to (email, sms, lambda, firehose:
+``rulebus.sns.endpoints``) are no routes, as pending ones are not: a plan without them is the plan
+the other subscriptions make, so every publish reaches those exactly as it would without them
+(the native fan-out included), and they never count a delivery or a filtered-out message.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from rulebus._core import FanOut, RuleSet
 from rulebus.arn import Arn
+from rulebus.sns.endpoints import UNDELIVERED_PROTOCOLS
 from rulebus.sns.envelope import TopicSigning, attributes_tail
 from rulebus.sns.message_attributes import attributes_key
 from rulebus.sns.publish import Prepared
@@ -109,7 +115,8 @@ class Selection:
 
 
 class RoutePlan:
-    """A topic's delivering subscriptions (pending ones left out), as ``routes`` in subscription
+    """A topic's delivering subscriptions (pending ones and those of protocols rulebus does not
+    deliver to left out), as ``routes`` in subscription
     order; for selected publishes also those without a filter policy (``always``) and those with
     one by ARN (the RuleSet's rule names, ``filtered``). With a Python callable subscribed the
     plan is ``general``: callables run user code in the middle of a publish, which may change
@@ -137,7 +144,7 @@ class RoutePlan:
         self.tails: dict[tuple[Any, ...], str] = {}  # envelope tails by message attributes
         routes: list[Route] = []
         for index, subscription in enumerate(subscriptions):
-            if not subscription.pending_confirmation:
+            if not subscription.pending_confirmation and subscription.protocol not in UNDELIVERED_PROTOCOLS:
                 kind, queue = self._target(subscription, context)
                 routes.append(Route(index, subscription, kind, queue))
         self.routes = tuple(routes)

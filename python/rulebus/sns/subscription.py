@@ -140,6 +140,7 @@ class Subscription:
     return_subscription_arn: bool = True
     token: str | None = field(default=None, repr=False)
     token_issued: float = field(default=0.0, repr=False)
+    subscription_role_arn: str | None = None
     filtered_count: int = _FilteredCount()  # type: ignore[assignment]  # an int, counted lazily
     delivered_count: int = _DeliveredCount()  # type: ignore[assignment]  # an int, counted natively
     dead_lettered_count: int = 0
@@ -195,6 +196,8 @@ class Subscription:
             attributes["DeliveryPolicy"] = self.delivery_policy
         if self.redrive_policy is not None:
             attributes["RedrivePolicy"] = self.redrive_policy
+        if self.subscription_role_arn is not None:
+            attributes["SubscriptionRoleArn"] = self.subscription_role_arn
         if self.topic is not None and self.protocol != "python":
             attributes["EffectiveDeliveryPolicy"] = self._effective_delivery_policy(self.topic)
         return attributes
@@ -234,6 +237,7 @@ class Subscription:
         self.pending_confirmation = record.pending_confirmation
         self.token = record.token
         self.token_issued = record.token_issued
+        self.subscription_role_arn = record.subscription_role_arn
 
     def same_settings(
         self, policy: str | None, scope: str | None, raw: bool, delivery: str | None, redrive: str | None
@@ -292,5 +296,6 @@ def subscription_from_record(record: SubscriptionRecord, topic: Topic) -> Subscr
         return_subscription_arn=not record.pending_confirmation,
         token=record.token,
         token_issued=record.token_issued,
+        subscription_role_arn=record.subscription_role_arn,
         topic=topic,
     )

@@ -66,6 +66,13 @@ from rulebus.sns.attributes import (
     validate_topic_name,
 )
 from rulebus.sns.delivery import Delivery, FanOutBatch, Sent, TopicDelivery
+from rulebus.sns.endpoints import (
+    CONFIRMED_BY_OWNER,
+    RAW_DELIVERY_PROTOCOLS,
+    UNDELIVERED_PROTOCOLS,
+    Endpoint,
+    check_role_arn,
+)
 from rulebus.sns.envelope import Envelope, TopicSigning, signing_cert_url, timestamp
 from rulebus.sns.errors import invalid
 from rulebus.sns.publish import Prepared, PublishResult, batch_entry_ids, prepare
@@ -102,7 +109,7 @@ TOKEN_LIFETIME_SECONDS = 2 * 24 * 3600
 # An SQS queue URL given where an ARN belongs ("Invalid parameter: SQS endpoint ARN"), not an HTTP/S endpoint.
 _SQS_QUEUE_URL = re.compile(r"https?://sqs\.[^/]+\.amazonaws\.com/\d{12}/[^/?#]+/?")
 
-Subscriber = Union[Queue, str, Callable[[dict[str, Any]], Any]]
+Subscriber = Union[Queue, str, Endpoint, Callable[[dict[str, Any]], Any]]
 
 
 class Topic:
@@ -267,6 +274,7 @@ class Topic:
             pending_confirmation=subscription.pending_confirmation,
             token=subscription.token,
             token_issued=subscription.token_issued,
+            subscription_role_arn=subscription.subscription_role_arn,
         )
 
     # ------------------------------------------------------------------ subscriptions
@@ -277,6 +285,8 @@ class Topic:
             return "sqs", target.arn, target
         if isinstance(target, Stream):
             return "kinesis", target.arn, target.arn
+        if isinstance(target, Endpoint):
+            return self._named_endpoint(target)
         if isinstance(target, str):
             scheme = target.split(":", 1)[0].lower()
             if scheme in HTTP_PROTOCOLS and not _SQS_QUEUE_URL.fullmatch(target):
@@ -298,8 +308,25 @@ class Topic:
             name = getattr(target, "__qualname__", type(target).__qualname__)
             return "python", f"python:{name}:{id(target):x}", target
         raise validation.SNS.wrong_type(
-            "Endpoint", target, "a Queue, an SQS queue ARN, an http(s):// URL, a Stream or a callable"
+            "Endpoint",
+            target,
+            "a Queue, an SQS queue ARN, an http(s):// URL, a Stream, an Endpoint or a callable",
         )
+
+    def _named_endpoint(self, target: Endpoint) -> tuple[str, str, Any]:
+        """(protocol, endpoint, what to deliver to) for an ``Endpoint``: its own for the protocols
+        rulebus does not deliver to (checked when it was made), else the plain string's, checked
+        against the protocol as Subscribe checks it."""
+        protocol, endpoint = target.protocol, target.endpoint
+        if protocol in UNDELIVERED_PROTOCOLS:
+            return protocol, endpoint, endpoint
+        if protocol == "sqs":
+            if queue_name(endpoint) is None:
+                raise invalid("Invalid parameter: SQS endpoint ARN")
+        elif endpoint.split(":", 1)[0].lower() != protocol:
+            # SNS's text for an endpoint that does not fit the protocol.
+            raise invalid("Invalid parameter: Endpoint must match the specified protocol")
+        return self._endpoint(endpoint)
 
     def subscribe(
         self,
@@ -310,6 +337,7 @@ class Topic:
         delivery_policy: str | Mapping[str, Any] | None = None,
         redrive_policy: str | Mapping[str, Any] | None = None,
         return_subscription_arn: bool = False,
+        subscription_role_arn: str | None = None,
     ) -> Subscription:
         """Subscribe: a Queue (or an SQS queue ARN), an ``http://`` or ``https://`` URL, a
         callable receiving the notification dict, or a Kinesis ``Stream`` (or its ARN), which
@@ -328,6 +356,14 @@ class Topic:
         Developer Guide, 'Amazon SNS message delivery retries');
         ``redrive_policy`` is ``{"deadLetterTargetArn": <SQS queue ARN>}``: where a delivery that
         failed (after its retries) goes.
+
+        SNS's protocols that rulebus does not deliver to are subscribed as an ``Endpoint``
+        (``rulebus.sns.endpoints``): ``Endpoint("email", "ops@example.com")``, ``"email-json"``,
+        ``"sms"`` (a phone number), ``"lambda"`` (a function's ARN) and ``"firehose"`` (a delivery
+        stream's ARN, with ``subscription_role_arn``, the IAM role's ARN). They are stored, listed
+        and described like the others and receive nothing; email ones start PendingConfirmation
+        (AWS mails a link holding the ``token``: ``confirm_subscription(subscription.token)``
+        confirms them), the others are confirmed at once.
         """
         if isinstance(target, str):
             validation.text(target, "Endpoint", validation.SNS)
@@ -336,7 +372,9 @@ class Topic:
             if not isinstance(policy, Mapping):
                 validation.text(policy, parameter, validation.SNS, required=False)
         validation.text(filter_policy_scope, "FilterPolicyScope", validation.SNS)
+        validation.text(subscription_role_arn, "SubscriptionRoleArn", validation.SNS, required=False)
         protocol, endpoint, deliver_to = self._endpoint(target)
+        check_role_arn(protocol, subscription_role_arn)
         if protocol == "sqs" and endpoint.endswith(".fifo") and not self.fifo:
             raise invalid(
                 "Invalid parameter: Invalid parameter: Endpoint Reason: FIFO SQS Queues can not be "
@@ -345,13 +383,8 @@ class Topic:
         raw = policies.raw_flag(raw_message_delivery)
         delivery = policies.subscription_delivery_policy(delivery_policy, protocol)
         redrive = policies.redrive_policy(redrive_policy, self.fifo)
-        if raw and protocol == "python":
-            # Our wording: SNS allows raw delivery only for sqs, http/s and firehose (Amazon SNS
-            # Developer Guide, 'Amazon SNS raw message delivery').
-            raise invalid(
-                "Invalid parameter: Attributes Reason: Delivery protocol [python] does not support raw "
-                "message delivery"
-            )
+        if raw:
+            _check_raw_delivery(protocol)
         policy_text: str | None = None
         scope: str | None = None
         if filter_policy_scope not in FILTER_POLICY_SCOPES:
@@ -360,7 +393,7 @@ class Topic:
             policy_text = compile_filter_policy(filter_policy, filter_policy_scope, subscribing=True)
             scope = filter_policy_scope
         arn = f"{self.arn}:{uuid.uuid4()}"
-        pending = protocol in HTTP_PROTOCOLS
+        pending = protocol in HTTP_PROTOCOLS or protocol in CONFIRMED_BY_OWNER
         subscription = Subscription(
             subscription_arn=arn,
             topic_arn=self.arn,
@@ -375,6 +408,7 @@ class Topic:
             redrive_policy=redrive,
             pending_confirmation=pending,
             return_subscription_arn=return_subscription_arn or not pending,
+            subscription_role_arn=subscription_role_arn,
         )
         subscription.topic = self
         if pending:
@@ -401,8 +435,9 @@ class Topic:
             if existing.same_settings(policy_text, scope, raw, delivery, redrive):
                 if return_subscription_arn:
                     existing.return_subscription_arn = True
-                if existing.pending_confirmation:
-                    # Subscribing again re-sends the confirmation (same token).
+                if existing.pending_confirmation and protocol in HTTP_PROTOCOLS:
+                    # Subscribing again re-sends the confirmation (same token); AWS would mail
+                    # an email one again, which rulebus cannot.
                     self._request_confirmation(existing)
                 return existing
             raise invalid(
@@ -418,12 +453,12 @@ class Topic:
             own.return_subscription_arn = subscription.return_subscription_arn
             subscription = own
             self._drop_plan()  # it may hold the ARN as the target
-        if pending:
+        if pending and protocol in HTTP_PROTOCOLS:
             self._request_confirmation(subscription)
         return subscription
 
     def confirm_subscription(self, token: str) -> Subscription:
-        """ConfirmSubscription: the pending HTTP/S subscription with this token (valid 2 days) is
+        """ConfirmSubscription: the pending HTTP/S or email subscription with this token (valid 2 days) is
         confirmed and receives notifications from now on; confirming again answers the same
         subscription. An unknown or expired token: InvalidParameter "Invalid parameter: Token"."""
         validation.text(token, "Token", validation.SNS)
@@ -472,19 +507,18 @@ class Topic:
         if attribute_name not in SUBSCRIPTION_ATTRIBUTES:
             # LocalStack's wording (AWS's text is undocumented).
             raise invalid("Invalid parameter: AttributeName")
-        if attribute_name in ("SubscriptionRoleArn", "ReplayPolicy"):
-            # Our wording: these serve Firehose subscriptions and FIFO topic archives, which
-            # rulebus does not have.
+        if attribute_name == "ReplayPolicy":
+            # Our wording: it serves FIFO topic archives, which rulebus does not have.
             raise invalid(f"Invalid parameter: {attribute_name}: not supported by rulebus")
         value = "" if attribute_value is None else attribute_value
         changes: dict[str, Any] = {}
-        if attribute_name == "RawMessageDelivery":
+        if attribute_name == "SubscriptionRoleArn":
+            check_role_arn(own.protocol, value)
+            changes["subscription_role_arn"] = value
+        elif attribute_name == "RawMessageDelivery":
             raw = policies.raw_flag(value)
-            if raw and own.protocol == "python":
-                raise invalid(
-                    "Invalid parameter: Attributes Reason: Delivery protocol [python] does not support raw "
-                    "message delivery"
-                )
+            if raw:
+                _check_raw_delivery(own.protocol)
             changes["raw_message_delivery"] = raw
         elif attribute_name == "DeliveryPolicy":
             changes["delivery_policy"] = policies.subscription_delivery_policy(value or None, own.protocol)
@@ -734,3 +768,15 @@ class Topic:
             clock_sleep(seconds)
         else:
             self.sleep(seconds)
+
+
+def _check_raw_delivery(protocol: str) -> None:
+    """Refuse RawMessageDelivery for a protocol without it: SNS allows it for sqs, http/s and
+    firehose only (Amazon SNS Developer Guide, 'Amazon SNS raw message delivery'); Kinesis
+    streams, rulebus's own, take it too."""
+    if protocol == "python" or (protocol in UNDELIVERED_PROTOCOLS and protocol not in RAW_DELIVERY_PROTOCOLS):
+        # SNS's form of the text (AWS documents none).
+        raise invalid(
+            f"Invalid parameter: Attributes Reason: Delivery protocol [{protocol}] does not support raw "
+            "message delivery"
+        )

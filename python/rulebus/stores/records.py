@@ -174,9 +174,11 @@ class TopicRecord:
 
 @dataclass(frozen=True)
 class SubscriptionRecord:
-    """One subscription of a topic as a store keeps it. ``endpoint`` is the SQS queue ARN or the
-    HTTP/S URL. Subscriptions to Python callables are never stored (they cannot be persisted):
-    the topic that made them keeps them in its process only."""
+    """One subscription of a topic as a store keeps it. ``endpoint`` is the SQS queue ARN, the
+    HTTP/S URL, or the address or ARN of a protocol rulebus does not deliver to (email, sms,
+    lambda, firehose: ``rulebus.sns.endpoints``); ``subscription_role_arn`` is a firehose
+    subscription's SubscriptionRoleArn. Subscriptions to Python callables are never stored (they
+    cannot be persisted): the topic that made them keeps them in its process only."""
 
     subscription_arn: str
     topic: str
@@ -191,6 +193,7 @@ class SubscriptionRecord:
     pending_confirmation: bool = False
     token: str | None = None
     token_issued: float = 0.0
+    subscription_role_arn: str | None = None
 
 
 # --------------------------------------------------------------------------------------------

@@ -2,7 +2,10 @@
 
 Topics are addressed by TopicArn and subscriptions by SubscriptionArn; an ARN of another region
 or account names no topic of this broker (NotFound "Topic does not exist"). Subscribe takes the
-protocols rulebus delivers to: ``sqs`` (a queue ARN), ``http`` and ``https``.
+protocols rulebus delivers to, ``sqs`` (a queue ARN), ``http`` and ``https``, and those it
+subscribes and does not deliver to, ``email``, ``email-json``, ``sms``, ``lambda`` and
+``firehose`` (``rulebus.sns.endpoints``); ``application`` (mobile push) names platform endpoints,
+which rulebus does not have.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from rulebus.aws.services.permissions import statement, with_statement, without_
 from rulebus.aws.services.tagging import check_tags, tag_list, tag_map
 from rulebus.broker import Broker
 from rulebus.sns.attributes import TOPIC_KWARGS
+from rulebus.sns.endpoints import DELIVERED_PROTOCOLS, UNDELIVERED_PROTOCOLS, Endpoint, no_platform_endpoints
 from rulebus.sns.subscription import Subscription
 from rulebus.sns.topic import Topic
 
@@ -29,10 +33,6 @@ SNS = validation.SNS
 #: ListTopics, ListSubscriptions and ListSubscriptionsByTopic answer 100 per page (SNS API Reference).
 PAGE_SIZE = 100
 
-#: Subscribe's protocols that rulebus delivers to.
-PROTOCOLS = ("sqs", "http", "https")
-#: SNS's other protocols (SNS API Reference, Subscribe): valid on AWS, not delivered to by rulebus.
-OTHER_PROTOCOLS = ("email", "email-json", "sms", "application", "lambda", "firehose")
 
 #: Subscribe's Attributes -> ``Topic.subscribe``'s keywords.
 _SUBSCRIBE_ATTRIBUTES = {
@@ -41,6 +41,7 @@ _SUBSCRIBE_ATTRIBUTES = {
     "RawMessageDelivery": "raw_message_delivery",
     "DeliveryPolicy": "delivery_policy",
     "RedrivePolicy": "redrive_policy",
+    "SubscriptionRoleArn": "subscription_role_arn",
 }
 #: CreateTopic's Attributes -> ``Broker.topic``'s keywords.
 _TOPIC_KEYWORDS = {aws: keyword for keyword, aws in TOPIC_KWARGS.items()}
@@ -186,8 +187,10 @@ def set_topic_attributes(broker: Broker, request: Request) -> Mapping[str, Any]:
 # Subscriptions.
 
 
-def _endpoint(protocol: str, endpoint: str) -> str:
+def _endpoint(protocol: str, endpoint: str) -> str | Endpoint:
     """The endpoint ``Topic.subscribe`` takes for this protocol, checked against it."""
+    if protocol in UNDELIVERED_PROTOCOLS:
+        return Endpoint(protocol, endpoint)
     if protocol == "sqs":
         if queue_name(endpoint) is None:
             raise _invalid("Invalid parameter: SQS endpoint ARN")
@@ -204,16 +207,13 @@ def subscribe(broker: Broker, request: Request) -> Mapping[str, Any]:
     params = request.params
     topic = _topic(broker, required(params, "TopicArn", SNS))
     protocol = validation.text(required(params, "Protocol", SNS), "Protocol", SNS)
-    if protocol in OTHER_PROTOCOLS:
-        # Our wording: a protocol SNS has and rulebus does not deliver to.
-        raise _invalid(
-            f"Invalid parameter: Protocol Reason: rulebus does not deliver to {protocol} endpoints"
-        )
-    if protocol not in PROTOCOLS:
+    if protocol not in DELIVERED_PROTOCOLS | UNDELIVERED_PROTOCOLS | {"application"}:
         raise _invalid(f"Invalid parameter: Amazon SNS does not support this protocol string: {protocol}")
     endpoint = validation.text(params.get("Endpoint"), "Endpoint", SNS, required=False)
     if endpoint is None:
         raise _invalid("Invalid parameter: Endpoint")
+    if protocol == "application":
+        raise no_platform_endpoints(endpoint)
     keywords: dict[str, Any] = {}
     for key, value in _attributes(params).items():
         keyword = _SUBSCRIBE_ATTRIBUTES.get(key)

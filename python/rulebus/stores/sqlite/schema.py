@@ -21,8 +21,10 @@ __all__ = ["SCHEMA_VERSION", "create_schema"]
 #: The schema this code writes and the newest it reads. 1: every table below but ``tags`` (and
 #: the ``corrupt_messages`` and ``corrupt_rows`` tables, created when first needed). 2: ``tags``
 #: (version 1 would keep a deleted resource's tags for the next resource of its name). 3:
-#: ``stream_consumers`` (version 2 would delete a stream and leave its registered consumers).
-SCHEMA_VERSION = 3
+#: ``stream_consumers`` (version 2 would delete a stream and leave its registered consumers). 4:
+#: ``subscriptions.subscription_role_arn`` and subscriptions of protocols rulebus does not deliver
+#: to (email, sms, lambda, firehose), which version 3 would try to deliver to as Kinesis streams.
+SCHEMA_VERSION = 4
 
 QUEUES = """
 CREATE TABLE IF NOT EXISTS queues (
@@ -180,7 +182,8 @@ CREATE TABLE IF NOT EXISTS subscriptions (
     redrive_policy TEXT,
     pending_confirmation INTEGER NOT NULL,
     token TEXT,
-    token_issued REAL NOT NULL
+    token_issued REAL NOT NULL,
+    subscription_role_arn TEXT
 );
 CREATE TABLE IF NOT EXISTS topic_deduplication (
     topic TEXT NOT NULL,
@@ -399,6 +402,9 @@ def create_schema(connection: sqlite3.Connection, path: str = "") -> None:
         if "promoted" not in present:
             # Every row filed hidden: the first receive promotes the visible ones.
             connection.execute("ALTER TABLE messages ADD COLUMN promoted INTEGER NOT NULL DEFAULT 0")
+        subscription_columns = {row[1] for row in connection.execute("PRAGMA table_info(subscriptions)")}
+        if "subscription_role_arn" not in subscription_columns:
+            connection.execute("ALTER TABLE subscriptions ADD COLUMN subscription_role_arn TEXT")
         connection.execute(MESSAGES_BY_GROUP)
         for script, table in ((FIFO_GROUPS, "fifo_groups"), (QUEUE_COUNTS, "queue_counts")):
             if not _has_table(connection, table):

@@ -34,7 +34,8 @@ __all__ = ["SQLiteTopicStore"]
 
 _SUBSCRIPTION_COLUMNS = (
     "subscription_arn, topic, protocol, endpoint, owner, filter_policy, filter_policy_scope, "
-    "raw_message_delivery, delivery_policy, redrive_policy, pending_confirmation, token, token_issued"
+    "raw_message_delivery, delivery_policy, redrive_policy, pending_confirmation, token, token_issued, "
+    "subscription_role_arn"
 )
 
 
@@ -53,6 +54,7 @@ def _subscription_row(r: SubscriptionRecord) -> tuple[Any, ...]:
         int(r.pending_confirmation),
         r.token,
         r.token_issued,
+        r.subscription_role_arn,
     )
 
 
@@ -76,6 +78,7 @@ def _subscription_from_row(row: Sequence[Any]) -> SubscriptionRecord:
         pending_confirmation=bool(integer(row[10], "pending_confirmation")),
         token=optional_text(row[11], "token"),
         token_issued=number(row[12], "token_issued"),
+        subscription_role_arn=optional_text(row[13], "subscription_role_arn"),
     )
 
 
@@ -181,7 +184,7 @@ class SQLiteTopicStore(TopicStore):
                     self._set_aside(connection, row[0], record.topic, error)
                     version = self._bump_topic(connection, record.topic)
             connection.execute(
-                f"INSERT INTO subscriptions ({_SUBSCRIPTION_COLUMNS}) VALUES ({', '.join('?' * 13)})",
+                f"INSERT INTO subscriptions ({_SUBSCRIPTION_COLUMNS}) VALUES ({', '.join('?' * 14)})",
                 _subscription_row(record),
             )
             return record, self._bump_topic(connection, record.topic)
