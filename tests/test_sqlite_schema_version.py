@@ -85,3 +85,41 @@ def test_a_file_from_a_newer_rulebus_is_refused_and_left_unchanged(tmp_path: Pat
     assert tables(path) == {"queues"}  # nothing created in it
     with pytest.raises(StoreVersionError):
         Broker(path)  # through the broker too
+
+
+# A topic and subscription as schema 3 stored them: no subscription_role_arn column.
+THIRD_SCHEMA_SUBSCRIPTIONS = """
+CREATE TABLE topics (name TEXT PRIMARY KEY, attributes TEXT NOT NULL, version INTEGER NOT NULL);
+CREATE TABLE subscriptions (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, subscription_arn TEXT NOT NULL UNIQUE, topic TEXT NOT NULL,
+    protocol TEXT NOT NULL, endpoint TEXT NOT NULL, owner TEXT NOT NULL, filter_policy TEXT,
+    filter_policy_scope TEXT, raw_message_delivery INTEGER NOT NULL, delivery_policy TEXT,
+    redrive_policy TEXT, pending_confirmation INTEGER NOT NULL, token TEXT, token_issued REAL NOT NULL
+);
+PRAGMA user_version = 3;
+"""
+
+
+def test_a_schema_3_file_gets_the_subscription_role_column_and_keeps_its_subscriptions(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "third.db"
+    arn = "arn:aws:sns:us-east-1:000000000000:t:1"
+    queue = "arn:aws:sqs:us-east-1:000000000000:q"
+    with sqlite3.connect(path) as raw:
+        raw.executescript(THIRD_SCHEMA_SUBSCRIPTIONS)
+        raw.execute("INSERT INTO topics VALUES ('t', '{}', 1)")
+        raw.execute(
+            "INSERT INTO subscriptions (subscription_arn, topic, protocol, endpoint, owner, "
+            "raw_message_delivery, pending_confirmation, token_issued) "
+            "VALUES (?, 't', 'sqs', ?, '000000000000', 0, 0, 0)",
+            (arn, queue),
+        )
+    with Broker(path) as broker:
+        (subscription,) = broker.topic("t").subscriptions
+        assert (subscription.subscription_arn, subscription.endpoint) == (arn, queue)
+        assert "SubscriptionRoleArn" not in subscription.attributes
+    assert user_version(path) == SCHEMA_VERSION
+    with sqlite3.connect(path) as raw:
+        columns = {row[1] for row in raw.execute("PRAGMA table_info(subscriptions)")}
+    assert "subscription_role_arn" in columns

@@ -489,7 +489,8 @@ class Topic:
         self, subscription: Subscription | str, attribute_name: str, attribute_value: Any
     ) -> None:
         """SetSubscriptionAttributes: one of DeliveryPolicy, FilterPolicy, FilterPolicyScope,
-        RawMessageDelivery or RedrivePolicy (a Subscription or its ARN). Values are validated as
+        RawMessageDelivery, RedrivePolicy or (firehose subscriptions) SubscriptionRoleArn (a
+        Subscription or its ARN). Values are validated as
         Subscribe validates them, with SetSubscriptionAttributes' texts; an empty FilterPolicy,
         DeliveryPolicy or RedrivePolicy removes it. The change is stored, so every broker on the
         store delivers by it from its next publish."""
