@@ -11,6 +11,7 @@ mod queue;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use pyo3::buffer::PyBuffer;
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyString};
 
@@ -228,13 +229,14 @@ fn message_attributes(attributes: &Bound<'_, PyAny>) -> PyResult<Vec<OwnedAttrib
     read_message_attributes(attributes).map_err(|e| retyped(attributes.py(), e))
 }
 
-fn read_message_attributes(attributes: &Bound<'_, PyAny>) -> PyResult<Vec<OwnedAttribute>> {
+fn read_message_attributes<'py>(attributes: &Bound<'py, PyAny>) -> PyResult<Vec<OwnedAttribute>> {
+    let py = attributes.py();
     let items = attributes
         .call_method0("items")
         .map_err(|_| type_error(attributes.py(), "attributes must be a mapping of name -> attribute"))?;
     let mut out = Vec::new();
     for item in items.try_iter()? {
-        let (name, attribute): (String, Bound<'_, PyAny>) = item?.extract()?;
+        let (name, attribute): (String, Bound<'py, PyAny>) = item?.extract()?;
         if !(attribute.is_instance_of::<PyDict>() || attribute.hasattr("keys")? && attribute.hasattr("__getitem__")?) {
             return Err(type_error(
                 attribute.py(),
@@ -243,14 +245,19 @@ fn read_message_attributes(attributes: &Bound<'_, PyAny>) -> PyResult<Vec<OwnedA
                 ),
             ));
         }
-        let field = |key: &str| -> PyResult<Option<Bound<'_, PyAny>>> {
+        // A plain dict is read without raising (and catching) a KeyError per absent member.
+        let dict = attribute.cast_exact::<PyDict>().ok();
+        let field = |key: &Bound<'py, PyString>| -> PyResult<Option<Bound<'py, PyAny>>> {
+            if let Some(dict) = dict {
+                return dict.get_item(key);
+            }
             match attribute.get_item(key) {
                 Ok(v) => Ok(Some(v)),
                 Err(e) if e.is_instance_of::<pyo3::exceptions::PyKeyError>(attribute.py()) => Ok(None),
                 Err(e) => Err(e),
             }
         };
-        let data_type = match field("Type")?.or(field("DataType")?) {
+        let data_type = match field(intern!(py, "Type"))?.or(field(intern!(py, "DataType"))?) {
             Some(t) => t.extract::<String>()?,
             None => {
                 return Err(type_error(
@@ -259,7 +266,7 @@ fn read_message_attributes(attributes: &Bound<'_, PyAny>) -> PyResult<Vec<OwnedA
                 ))
             }
         };
-        let value = match field("Value")?.or(field("StringValue")?) {
+        let value = match field(intern!(py, "Value"))?.or(field(intern!(py, "StringValue"))?) {
             Some(v) if v.is_instance_of::<PyString>() => Some(v.extract::<String>()?.into_bytes()),
             // The SNS documentation writes Number values as JSON numbers; take their text.
             Some(v)
