@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SHARED ?= ../shared
 
-.PHONY: demo test build build-release lint bench rust-test py-test conformance clean
+.PHONY: demo test build build-release lint bench rust-test py-test conformance clean wheel test-wheel
 
 $(VENV)/.dev: requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,20 @@ build: $(VENV)/.dev
 
 build-release: $(VENV)/.dev
 	$(VENV)/bin/maturin develop -q --release
+
+# The abi3 wheel (one for every CPython from 3.9) and the sdist, in dist/.
+wheel: $(VENV)/.dev
+	rm -rf dist
+	$(VENV)/bin/maturin build -q --release --sdist --out dist
+
+# The suite against the wheel installed in a fresh virtual environment, not the development build.
+test-wheel: wheel
+	rm -rf .venv-wheel
+	$(PYTHON) -m venv .venv-wheel
+	.venv-wheel/bin/python -m pip install -q --upgrade pip
+	.venv-wheel/bin/python -m pip install -q -r requirements-dev.txt dist/rulebus-*-abi3-*.whl
+	.venv-wheel/bin/python -c "import rulebus; assert 'site-packages' in rulebus.__file__, rulebus.__file__"
+	.venv-wheel/bin/python -m pytest -q -p no:cacheprovider tests
 
 demo: build-release
 	$(PY) -m rulebus.demo
@@ -47,4 +61,4 @@ bench: build-release $(VENV)/.bench
 	$(PY) -m pytest benches --benchmark-only --benchmark-columns=min,median,ops -q
 
 clean:
-	rm -rf $(VENV) target
+	rm -rf $(VENV) .venv-wheel target dist

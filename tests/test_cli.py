@@ -235,6 +235,245 @@ def test_explanation_table() -> None:
     assert "$or branch" in text  # several branches: say which
 
 
+# --- test-pattern: files as the AWS CLI names them ----------------------------------------------
+
+
+def test_file_url_arguments(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "pattern.json").write_text(PATTERN)
+    (tmp_path / "yes.json").write_text(MATCHING)
+    (tmp_path / "no.json").write_text(NOT_MATCHING)
+    absolute = f"file://{tmp_path / 'pattern.json'}"  # file:///tmp/...
+    assert invoke("test-pattern", absolute, f"file://{tmp_path / 'yes.json'}").exit_code == 0
+    result = invoke("test-pattern", absolute, f"file://{tmp_path / 'no.json'}")
+    assert (result.exit_code, result.stdout) == (1, "false\n")
+    monkeypatch.chdir(tmp_path)
+    assert invoke("test-pattern", "file://pattern.json", "@yes.json").exit_code == 0  # relative, mixed
+
+
+@pytest.mark.parametrize(("position", "what"), [(0, "pattern"), (1, "event")])
+def test_missing_file_url_exits_2(tmp_path: Path, position: int, what: str) -> None:
+    args = [PATTERN, MATCHING]
+    args[position] = f"file://{tmp_path / 'absent.json'}"
+    result = invoke("test-pattern", *args)
+    assert result.exit_code == 2
+    assert f"cannot read the {what} 'file://{tmp_path / 'absent.json'}': No such file" in result.output
+    assert result.stdout == ""
+
+
+# --- test-pattern --sns ---------------------------------------------------------------------------
+
+POLICY = '{"color": ["blue"], "size": [{"numeric": [">", 10]}]}'
+BODY_POLICY = '{"order": {"color": ["blue"]}}'
+
+
+def attributes(form: str, **values: tuple[str, str]) -> str:
+    """Message attributes as SNS's Publish takes them ("publish") or a notification carries them."""
+    if form == "publish":
+        return json.dumps({n: {"DataType": t, "StringValue": v} for n, (t, v) in values.items()})
+    return json.dumps({n: {"Type": t, "Value": v} for n, (t, v) in values.items()})
+
+
+@pytest.mark.parametrize("form", ["publish", "notification"])
+def test_sns_message_attributes(form: str) -> None:
+    yes = attributes(form, color=("String", "blue"), size=("Number", "12"))
+    result = invoke("test-pattern", "--sns", POLICY, yes)
+    assert (result.exit_code, result.stdout) == (0, "true\n")
+    no = attributes(form, color=("String", "blue"), size=("Number", "9"))
+    result = invoke("test-pattern", "--sns", POLICY, no)
+    assert (result.exit_code, result.stdout) == (1, "false\n")
+    # The default scope is MessageAttributes: explicitly the same answers.
+    assert invoke("test-pattern", "--sns", "--scope", "MessageAttributes", POLICY, yes).exit_code == 0
+
+
+def test_sns_string_array_attribute() -> None:
+    policy = '{"color": ["blue"]}'
+    many = attributes("publish", color=("String.Array", '["red", "blue"]'))
+    assert invoke("test-pattern", "--sns", policy, many).exit_code == 0
+    none = attributes("notification", color=("String.Array", '["red", "green"]'))
+    assert invoke("test-pattern", "--sns", policy, none).exit_code == 1
+
+
+def test_sns_attributes_are_not_the_body() -> None:
+    """MessageAttributes scope: a body-shaped message has no attributes to match."""
+    result = invoke("test-pattern", "--sns", '{"color": ["blue"]}', '{"color": "blue"}')
+    assert result.exit_code == 2
+    assert "The message attributes are not valid" in result.output
+    assert invoke("test-pattern", "--sns", '{"color": ["blue"]}', "{}").exit_code == 1
+
+
+def test_sns_message_body_scope() -> None:
+    yes = '{"order": {"color": "blue"}}'
+    no = '{"order": {"color": "red"}}'
+    result = invoke("test-pattern", "--sns", "--scope", "MessageBody", BODY_POLICY, yes)
+    assert (result.exit_code, result.stdout) == (0, "true\n")
+    result = invoke("test-pattern", "--sns", "--scope", "MessageBody", BODY_POLICY, no)
+    assert (result.exit_code, result.stdout) == (1, "false\n")
+    # A body that is not JSON is not delivered to a body policy: no match, not an error.
+    result = invoke("test-pattern", "--sns", "--scope", "MessageBody", BODY_POLICY, "plain text")
+    assert (result.exit_code, result.stdout) == (1, "false\n")
+
+
+def sns_message(policy: str, scope: str = "MessageAttributes") -> str:
+    with pytest.raises(rulebus.InvalidFilterPolicyError) as caught:
+        rulebus.FilterPolicy(policy, scope)  # type: ignore[arg-type]
+    return str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "policy", ['{"color": "blue"}', "{", "[]", BODY_POLICY, '{"a": [{"numeric": [">", "x"]}]}']
+)
+def test_sns_invalid_policy_prints_sns_message_and_exits_2(policy: str) -> None:
+    result = invoke("test-pattern", "--sns", policy, "{}")
+    assert result.exit_code == 2
+    message = sns_message(policy)
+    assert message.startswith("Invalid parameter: ")
+    assert message in result.output
+    assert result.stdout == ""
+
+
+def test_sns_invalid_scope_prints_sns_message() -> None:
+    result = invoke("test-pattern", "--sns", "--scope", "Body", POLICY, "{}")
+    assert result.exit_code == 2
+    assert "Invalid parameter: FilterPolicyScope: Invalid value [Body]" in result.output
+
+
+@pytest.mark.parametrize(
+    ("message", "why"),
+    [
+        ("{", "not valid JSON"),
+        ("[1]", "must be a JSON object"),
+        ('{"color": {"Value": "blue"}}', "needs a Type"),
+        ("[" * 100_000 + "]" * 100_000, "not valid JSON"),
+    ],
+)
+def test_sns_invalid_attributes_exit_2(message: str, why: str) -> None:
+    result = invoke("test-pattern", "--sns", POLICY, message)
+    assert result.exit_code == 2
+    assert why in result.output
+    assert result.stdout == ""
+
+
+def test_sns_files(tmp_path: Path) -> None:
+    (tmp_path / "policy.json").write_text(BODY_POLICY)
+    (tmp_path / "body.json").write_text('{"order": {"color": "blue"}}')
+    result = invoke(
+        "test-pattern", "--sns", "--scope", "MessageBody",
+        f"file://{tmp_path / 'policy.json'}", f"@{tmp_path / 'body.json'}",
+    )  # fmt: skip
+    assert (result.exit_code, result.stdout) == (0, "true\n")
+    result = invoke("test-pattern", "--sns", f"file://{tmp_path / 'absent.json'}", "{}")
+    assert result.exit_code == 2
+    assert "cannot read the filter policy" in result.output
+    result = invoke("test-pattern", "--sns", POLICY, f"file://{tmp_path / 'absent.json'}")
+    assert result.exit_code == 2
+    assert "cannot read the message" in result.output
+
+
+def test_sns_explain_adds_nothing() -> None:
+    """FilterPolicy has no explain: --explain leaves SNS's answer as it is."""
+    no = attributes("publish", color=("String", "blue"), size=("Number", "9"))
+    result = invoke("test-pattern", "--sns", "--explain", POLICY, no)
+    assert (result.exit_code, result.stdout) == (1, "false\n")
+    yes = attributes("publish", color=("String", "blue"), size=("Number", "12"))
+    result = invoke("test-pattern", "--sns", "--explain", POLICY, yes)
+    assert (result.exit_code, result.stdout) == (0, "true\n")
+
+
+def test_sns_explain_hints_at_a_refused_policy() -> None:
+    policy = '{"size": {"numeric": [">", 10]}}'
+    plain = invoke("test-pattern", "--sns", policy, "{}")
+    result = invoke("test-pattern", "--sns", "--explain", policy, "{}")
+    assert plain.exit_code == result.exit_code == 2
+    assert "hint:" not in plain.output
+    assert result.output.startswith(sns_message(policy))
+    assert 'hint: size: an operator must be inside a list: write "size": [{"numeric": [">", 10]}]' in (
+        result.output
+    )
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--scope", "MessageBody"], "--scope is only used with --sns"),
+        (["--sns", "--envelope"], "not used with --sns"),
+    ],
+)
+def test_options_that_do_not_go_together(options: list[str], message: str) -> None:
+    result = invoke("test-pattern", *options, '{"source": ["a"]}', "{}")
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+# --- test-pattern --explain: hints at common mistakes ---------------------------------------------
+
+HINT_CASES = [
+    # (pattern, event, the hint's start)
+    ('{"price": {"numeric": [">", 1]}}', '{"price": 5}', "hint: price: an operator must be inside a list"),
+    ('{"price": ["5"]}', '{"price": 5}', 'hint: price: the pattern has the string "5"'),
+    ('{"price": [5]}', '{"price": "5"}', "hint: price: the pattern has the number 5"),
+    ('{"Detail": {"type": ["a"]}}', '{"detail": {"type": "a"}}', "hint: Detail: the event spells this key"),
+]
+
+
+@pytest.mark.parametrize(("pattern", "event", "hint"), HINT_CASES)
+def test_explain_hints_after_the_explanation(pattern: str, event: str, hint: str) -> None:
+    plain = invoke("test-pattern", pattern, event)
+    result = invoke("test-pattern", "--explain", pattern, event)
+    assert (plain.exit_code, plain.stdout) == (1, "false\n")  # what matches is unchanged
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert lines[0] == "false"
+    assert "path" in lines[1]  # the explanation's table, then the hint
+    assert lines[-1].startswith(hint)
+    assert sum(line.startswith("hint:") for line in lines) == 1
+
+
+@pytest.mark.parametrize(
+    ("pattern", "event"),
+    [
+        ('{"price": [{"numeric": [">", 1]}]}', '{"price": 0}'),
+        ('{"price": ["5"]}', '{"price": "6"}'),
+        ('{"price": [5]}', '{"price": 6}'),
+        ('{"detail": {"type": ["a"]}}', '{"detail": {"type": "b"}}'),
+    ],
+)
+def test_explain_no_hint_without_a_mistake(pattern: str, event: str) -> None:
+    result = invoke("test-pattern", "--explain", pattern, event)
+    assert result.exit_code == 1
+    assert "path" in result.stdout
+    assert "hint:" not in result.output
+
+
+def test_hints_only_with_explain_and_only_on_no_match() -> None:
+    pattern, event = HINT_CASES[1][:2]
+    assert "hint:" not in invoke("test-pattern", pattern, event).output
+    # Matching despite the mix-up elsewhere: nothing is explained, nothing hinted.
+    pattern = '{"$or": [{"price": ["5"]}, {"a": ["b"]}]}'
+    result = invoke("test-pattern", "--explain", pattern, '{"price": 5, "a": "b"}')
+    assert (result.exit_code, result.stdout) == (0, "true\n")
+
+
+def test_explain_hint_goes_with_a_refused_pattern() -> None:
+    """An operator outside a list that the engine refuses: AWS's message, then the hint; still 2."""
+    pattern = '{"price": {"prefix": "a"}}'
+    plain = invoke("test-pattern", pattern, "{}")
+    result = invoke("test-pattern", "--explain", pattern, "{}")
+    assert plain.exit_code == result.exit_code == 2
+    assert "hint:" not in plain.output
+    assert result.output.startswith(aws_message(pattern))
+    assert result.output.splitlines()[-1] == (
+        'hint: price: an operator must be inside a list: write "price": [{"prefix": "a"}] '
+        'instead of "price": {"prefix": "a"}'
+    )
+    assert result.stdout == ""
+
+
+def test_explain_refused_pattern_without_the_mistake_has_no_hint() -> None:
+    result = invoke("test-pattern", "--explain", '{"source": "com.shop"}', "{}")
+    assert result.exit_code == 2
+    assert "hint:" not in result.output
+
+
 # --- match ----------------------------------------------------------------------------------------
 
 

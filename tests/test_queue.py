@@ -731,3 +731,16 @@ def test_peek_on_a_missing_queue_is_queue_does_not_exist(broker: Broker) -> None
     with pytest.raises(AwsError) as raised:
         queue.peek()
     assert raised.value.code == "QueueDoesNotExist"
+
+
+def test_peek_skips_expired_messages_and_counts_only_what_it_shows(
+    make_broker: Callable[..., Broker], clock: FakeClock
+) -> None:
+    queue = make_broker().queue("short-lived", message_retention_period=60)
+    for n in range(3):
+        queue.send(f"old{n}")
+    clock.advance(61)
+    for n in range(3):
+        queue.send(f"new{n}")
+    assert [m.body for m in queue.peek(max_messages=2)] == ["new0", "new1"]
+    assert [m.body for m in queue.peek(max_messages=10)] == ["new0", "new1", "new2"]

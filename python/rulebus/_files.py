@@ -24,9 +24,17 @@ class RulesFileError(ValueError):
     """A rules file or directory that cannot be read as name -> pattern."""
 
 
+#: The prefix the AWS CLI reads a parameter's value from a file by (AWS Command Line Interface
+#: User Guide, "Loading AWS CLI parameters from a file"): ``file://event.json``,
+#: ``file:///tmp/event.json``.
+FILE_URL_PREFIX = "file://"
+
+
 def argument_text(value: str) -> str | bytes:
-    """A command-line JSON argument: the text itself, or ``@path`` for a file's bytes
-    (``@-`` for standard input)."""
+    """A command-line JSON argument: the text itself, ``@path`` or ``file://path`` for a file's
+    bytes (``@-`` for standard input). A file that cannot be read raises ``OSError``."""
+    if value.startswith(FILE_URL_PREFIX):
+        return Path(value[len(FILE_URL_PREFIX) :]).expanduser().read_bytes()
     if not value.startswith("@"):
         return value
     name = value[1:]

@@ -1,6 +1,7 @@
 """The ``rulebus`` command: test a pattern, match rules over JSON Lines, run the benchmarks.
 
     rulebus test-pattern PATTERN EVENT [--explain] [--envelope]
+    rulebus test-pattern --sns POLICY MESSAGE [--scope MessageAttributes|MessageBody] [--explain]
     rulebus match RULES [EVENTS] [--count] [--json]
     rulebus bench [--quick] [--rules R --events E]
 
@@ -24,6 +25,7 @@ from rich.markup import escape
 from rich.table import Table
 
 import rulebus
+from rulebus import explain_hints
 from rulebus._files import (
     RulesFileError,
     argument_text,
@@ -91,26 +93,107 @@ def print_explanation(console: Console, reasons: Sequence[dict[str, Any]]) -> No
     console.print(table)
 
 
+SCOPES = ("MessageAttributes", "MessageBody")
+
+
+def _print_hints(lines: Sequence[str], err: bool = False) -> None:
+    for line in lines:
+        click.echo(f"hint: {line}", err=err)
+
+
+def _refuse(error: rulebus.RulebusError, pattern_text: str | bytes | None) -> NoReturn:
+    """Exits 2 with the engine's (AWS's) message; with ``pattern_text`` (--explain), the hints
+    at the pattern's shape follow it."""
+    click.echo(str(error), err=True)
+    if pattern_text is not None:
+        _print_hints(explain_hints.hints(pattern_text), err=True)
+    raise SystemExit(EXIT_INVALID)
+
+
+def _message_attributes(text: str | bytes) -> dict[str, Any]:
+    """The message attributes as SNS's Publish takes them, ``{"Name": {"DataType": "String",
+    "StringValue": "x"}}``, or as a notification carries them, ``{"Name": {"Type": "String",
+    "Value": "x"}}``: FilterPolicy.matches reads both, so they are only parsed here."""
+    try:
+        attributes = json.loads(text)
+    except (ValueError, RecursionError) as exc:  # not JSON, not UTF-8, or nested too deep
+        _fail(f"The message attributes are not valid JSON: {exc}")
+    if not isinstance(attributes, dict):
+        _fail(
+            "The message attributes must be a JSON object of name -> attribute, such as "
+            '{"color": {"DataType": "String", "StringValue": "blue"}}'
+        )
+    return attributes
+
+
+def _filter_policy_matches(
+    policy_text: str | bytes, message_text: str | bytes, scope: str, explain: bool
+) -> bool:
+    try:
+        # Any text: a scope SNS does not know is refused with SNS's message.
+        policy = rulebus.FilterPolicy(policy_text, scope)  # type: ignore[arg-type]
+    except rulebus.InvalidPatternError as exc:  # InvalidFilterPolicyError: SNS's InvalidParameter
+        _refuse(exc, policy_text if explain else None)
+    if policy.scope == "MessageBody":
+        # A body that is not JSON is not refused: SNS does not deliver it to a body policy.
+        return policy.matches(body=message_text)
+    try:
+        return policy.matches(_message_attributes(message_text))
+    except rulebus.ParameterTypeError as exc:
+        _fail(f"The message attributes are not valid: {exc}")
+
+
 @cli.command("test-pattern")
 @click.argument("pattern")
 @click.argument("event")
-@click.option("--explain", is_flag=True, help="On no match, print each failing condition and why.")
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="On no match, print each failing condition and why, then hints at common mistakes.",
+)
 @click.option(
     "--envelope",
     is_flag=True,
     help="AWS TestEventPattern semantics: the event must also carry EventBridge's envelope "
     "(id, account, source, time, region, detail-type; resources is not required).",
 )
-def test_pattern(pattern: str, event: str, explain: bool, envelope: bool) -> None:
+@click.option(
+    "--sns",
+    is_flag=True,
+    help="PATTERN is an Amazon SNS subscription filter policy and EVENT the message: its "
+    'attributes ({"Name": {"DataType": "String", "StringValue": "x"}}), or its body with '
+    "--scope MessageBody.",
+)
+@click.option(
+    "--scope",
+    metavar="|".join(SCOPES),
+    help="With --sns: the filter policy scope (default MessageAttributes, as SNS).",
+)
+def test_pattern(
+    pattern: str, event: str, explain: bool, envelope: bool, sns: bool, scope: str | None
+) -> None:
     """Whether EVENT matches PATTERN: prints true or false, exits 0 or 1.
 
-    PATTERN and EVENT are JSON text, or @FILE to read a file (@- for standard input). Invalid
-    input prints AWS's message and exits 2.
+    PATTERN and EVENT are JSON text, or @FILE or file://FILE to read a file (@- for standard
+    input). Invalid input prints AWS's message and exits 2.
     """
-    pattern_text = _argument(pattern, "pattern")
-    event_text = _argument(event, "event")
+    if scope is not None and not sns:
+        _fail("--scope is only used with --sns")
+    if envelope and sns:
+        _fail("--envelope is EventBridge's TestEventPattern; it is not used with --sns")
+    pattern_text = _argument(pattern, "filter policy" if sns else "pattern")
+    event_text = _argument(event, "message" if sns else "event")
+    if sns:
+        # FilterPolicy has no explain: --explain adds nothing to SNS's answer but the hints that
+        # go with a refused policy.
+        matched = _filter_policy_matches(pattern_text, event_text, scope or SCOPES[0], explain)
+        click.echo("true" if matched else "false")
+        raise SystemExit(EXIT_MATCH if matched else EXIT_NO_MATCH)
     try:
         compiled = rulebus.Pattern(pattern_text)
+    except rulebus.InvalidPatternError as exc:
+        _refuse(exc, pattern_text if explain else None)
+    try:
         if envelope:
             matched = rulebus.test_event_pattern(pattern_text, event_text)
         else:
@@ -120,6 +203,7 @@ def test_pattern(pattern: str, event: str, explain: bool, envelope: bool) -> Non
     click.echo("true" if matched else "false")
     if explain and not matched:
         print_explanation(_stdout(), compiled.explain(event_text))
+        _print_hints(explain_hints.hints(pattern_text, event_text))
     raise SystemExit(EXIT_MATCH if matched else EXIT_NO_MATCH)
 
 

@@ -43,7 +43,7 @@ fn python_json(obj: &Bound<'_, PyAny>, too_deep: impl FnOnce() -> PyErr) -> PyRe
     let to_json =
         TO_JSON.get_or_try_init(py, || PyResult::Ok(py.import("rulebus._convert")?.getattr("to_json")?.unbind()))?;
     match to_json.bind(py).call1((obj,)) {
-        Ok(dumped) => Ok(dumped.cast::<PyString>()?.to_str()?.as_bytes().to_vec()),
+        Ok(dumped) => Ok(crate::strings::utf8(dumped.cast::<PyString>()?)?.as_bytes().to_vec()),
         Err(e) if e.is_instance_of::<PyRecursionError>(py) => Err(too_deep()),
         Err(e) => Err(e),
     }
@@ -145,7 +145,7 @@ fn write_int(out: &mut Vec<u8>, int: &Bound<'_, PyInt>) -> Result<(), Unsupporte
 /// (short forms where JSON has them), DEL and everything past ASCII as `\uXXXX` (UTF-16).
 fn write_string(out: &mut Vec<u8>, s: &Bound<'_, PyString>) -> Result<(), Unsupported> {
     // A str with lone surrogates has no UTF-8 form.
-    let text = s.to_str().map_err(|_| Unsupported)?;
+    let text = crate::strings::utf8(s).map_err(|_| Unsupported)?;
     out.push(b'"');
     // Most strings need no escape: one scan that vectorises (no early exit), then one copy.
     if text.bytes().fold(0u8, |escape, b| escape | u8::from(!(b' '..=b'~').contains(&b) || b == b'"' || b == b'\\'))

@@ -108,6 +108,6 @@ pub(crate) fn text_argument<'a>(py: Python<'_>, value: &'a Bound<'_, PyAny>, par
     let Ok(text) = value.cast::<pyo3::types::PyString>() else {
         return Err(type_error(py, format!("{parameter} must be str, not {}", value.get_type().name()?)));
     };
-    text.to_str()
+    crate::strings::utf8(text)
         .map_err(|_| type_error(py, format!("{parameter} must be valid Unicode text (it holds a lone surrogate)")))
 }

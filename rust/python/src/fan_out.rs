@@ -88,7 +88,7 @@ impl FanOut {
         let routes = routes
             .into_iter()
             .map(|(queue, middle, delivered)| {
-                let text = middle.bind(py).to_str()?;
+                let text = crate::strings::utf8(middle.bind(py))?;
                 Ok(Route { plain: is_plain_text(text), middle_len: text.len(), queue, middle, delivered })
             })
             .collect::<PyResult<_>>()?;
@@ -145,7 +145,7 @@ pub fn put_notifications(
             timestamp: timestamp.clone(),
         };
         let tail = publish.get_item(4)?;
-        let tail = tail.cast::<PyString>()?.to_str()?;
+        let tail = crate::strings::utf8(tail.cast::<PyString>()?)?;
         let notice = Notice::shared(py, Notice::of(py, members, tail.to_owned(), is_plain_text(tail))?)?;
         let shared = notice.get();
         for (number, route) in fan_out.routes.iter().enumerate() {

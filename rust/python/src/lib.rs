@@ -7,9 +7,11 @@ mod fan_out;
 mod messages;
 mod notice;
 mod queue;
+mod strings;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+#[cfg(any(not(Py_LIMITED_API), Py_3_11))]
 use pyo3::buffer::PyBuffer;
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -77,7 +79,7 @@ fn text<'py>(obj: &'py Bound<'py, PyAny>, input: Input) -> PyResult<Text<'py>> {
         return Ok(Text::Borrowed(b.as_bytes()));
     }
     if let Ok(s) = obj.cast::<PyString>() {
-        if let Ok(s) = s.to_str() {
+        if let Ok(s) = crate::strings::utf8(s) {
             return Ok(Text::Borrowed(s.as_bytes()));
         }
         // A str with lone surrogates has no UTF-8 form: the core gets the surrogates' own
@@ -88,8 +90,15 @@ fn text<'py>(obj: &'py Bound<'py, PyAny>, input: Input) -> PyResult<Text<'py>> {
     if let Ok(b) = obj.cast::<PyByteArray>() {
         return Ok(Text::Owned(b.to_vec()));
     }
+    #[cfg(any(not(Py_LIMITED_API), Py_3_11))]
     if let Ok(buffer) = PyBuffer::<u8>::get(obj) {
         return Ok(Text::Owned(buffer.to_vec(obj.py())?));
+    }
+    // (The stable ABI reads a buffer only from 3.11: before, through a memoryview's bytes.)
+    #[cfg(all(Py_LIMITED_API, not(Py_3_11)))]
+    if let Ok(view) = pyo3::types::PyMemoryView::from(obj) {
+        let bytes = view.call_method0(pyo3::intern!(obj.py(), "tobytes"))?;
+        return Ok(Text::Owned(bytes.cast::<PyBytes>()?.as_bytes().to_vec()));
     }
     if obj.is_instance_of::<PyDict>() || obj.hasattr("keys")? && obj.hasattr("__getitem__")? {
         return Ok(Text::Owned(convert::mapping_json(obj, || to_py(obj.py(), &input.too_deep()))?));
@@ -273,7 +282,7 @@ fn read_message_attributes<'py>(attributes: &Bound<'py, PyAny>) -> PyResult<Vec<
                 if !v.is_instance_of::<pyo3::types::PyBool>() && v.is_instance_of::<pyo3::types::PyFloat>()
                     || v.is_instance_of::<pyo3::types::PyInt>() && !v.is_instance_of::<pyo3::types::PyBool>() =>
             {
-                Some(v.str()?.to_str()?.as_bytes().to_vec())
+                Some(crate::strings::utf8(&v.str()?)?.as_bytes().to_vec())
             }
             _ => None,
         };
@@ -802,9 +811,9 @@ fn sns_attributes_tail(
         let value = if let Ok(bytes) = value.cast::<PyBytes>() {
             AttributeValue::Binary(bytes.as_bytes())
         } else {
-            AttributeValue::Text(value.cast::<PyString>()?.to_str()?)
+            AttributeValue::Text(crate::strings::utf8(value.cast::<PyString>()?)?)
         };
-        members.push((name.to_str()?, data_type.to_str()?, value));
+        members.push((crate::strings::utf8(name)?, crate::strings::utf8(data_type)?, value));
     }
     Ok(rulebus_messaging::notification::attributes_tail(&members))
 }

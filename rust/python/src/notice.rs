@@ -31,15 +31,15 @@ impl Members {
     fn with<R>(&self, py: Python<'_>, f: impl FnOnce(&Notification<'_>) -> R) -> PyResult<R> {
         let (topic_arn, signature_version, signing_cert_url) = &*self.topic;
         let subject = match &self.subject {
-            Some(subject) => Some(subject.bind(py).to_str()?),
+            Some(subject) => Some(crate::strings::utf8(subject.bind(py))?),
             None => None,
         };
         let notification = Notification {
-            message_id: self.message_id.bind(py).to_str()?,
+            message_id: crate::strings::utf8(self.message_id.bind(py))?,
             sequence_number: None, // (the fan-out serves standard topics only)
             topic_arn,
             subject,
-            message: self.message.bind(py).to_str()?,
+            message: crate::strings::utf8(self.message.bind(py))?,
             timestamp: &self.timestamp,
             signature_version,
             signing_cert_url,

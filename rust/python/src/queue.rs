@@ -327,7 +327,7 @@ impl Plain {
         let body = match &self.body {
             Body::Text(text) => text.clone_ref(py),
             Body::Wrapped { notice, middle } => {
-                PyString::new(py, &notice.get().text_with(py, middle.bind(py).to_str()?)?).unbind()
+                PyString::new(py, &notice.get().text_with(py, crate::strings::utf8(middle.bind(py))?)?).unbind()
             }
         };
         Ok(StoredMessage::plain(py, id, body, self.sender.bind(py), sent, visible_at))
@@ -407,7 +407,7 @@ impl MemoryQueue {
         let id = m.message_id.clone_ref(py);
         let (sent, visible_at, received) = (m.sent_timestamp, m.visible_at, m.receive_count > 0);
         let message = Stored::Object(message);
-        let id = id.bind(py).to_str()?;
+        let id = crate::strings::utf8(id.bind(py))?;
         if new {
             self.messages.add(id, message, sent, visible_at, received, now);
             Ok(true)
@@ -548,6 +548,19 @@ impl MemoryQueue {
         let objects = self.messages.iter_held().map(|held| Stored::object(py, held)).collect::<PyResult<Vec<_>>>()?;
         PyList::new(py, objects)
     }
+
+    /// The first `limit` messages in send order that were sent after `cutoff` (a peek: it makes
+    /// objects of what it shows only, however long the queue).
+    fn peek<'py>(&mut self, py: Python<'py>, limit: usize, cutoff: f64) -> PyResult<Bound<'py, PyList>> {
+        let objects = self
+            .messages
+            .iter_held()
+            .filter(|held| held.sent > cutoff)
+            .take(limit)
+            .map(|held| Stored::object(py, held))
+            .collect::<PyResult<Vec<_>>>()?;
+        PyList::new(py, objects)
+    }
 }
 
 /// Unique tokens, cheaply: a prefix drawn at random by the caller (per process; again in a
@@ -645,7 +658,7 @@ pub fn put_plain_many(
             refused.push(index);
             continue;
         };
-        let Ok(piece) = text.to_str() else {
+        let Ok(piece) = crate::strings::utf8(&text) else {
             refused.push(index);
             continue;
         };
@@ -673,12 +686,16 @@ pub fn is_plain_body(body: &Bound<'_, PyAny>, limit: i64) -> bool {
     };
     // A str that is not ASCII is not plain; asking for its UTF-8 would have CPython keep a copy
     // in the str for as long as it lives (a stored body, perhaps), so its flag is read first.
-    #[cfg(not(any(Py_3_14, PyPy, GraalPy)))]
+    #[cfg(not(any(Py_3_14, PyPy, GraalPy, Py_LIMITED_API)))]
     // SAFETY: `text` is a live str, with the GIL held (its `py` token).
     if unsafe { pyo3::ffi::PyUnicode_IS_ASCII(text.as_ptr()) } == 0 {
         return false;
     }
-    text.to_str().is_ok_and(|text| rulebus_messaging::plain::is_plain_body(text, limit))
+    #[cfg(Py_LIMITED_API)]
+    if !crate::strings::is_ascii(text).unwrap_or(false) {
+        return false;
+    }
+    crate::strings::utf8(text).is_ok_and(|text| rulebus_messaging::plain::is_plain_body(text, limit))
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
