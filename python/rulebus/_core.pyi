@@ -111,7 +111,8 @@ class RuleSet:
         malformed detail (EventBridge rule sets)."""
     def matches_many(self, events: Iterable[_Message]) -> list[list[str]]:
         """``matches`` for each event, the GIL released for the batch (sns: bodies or
-        ``(body, attributes)`` pairs)."""
+        ``(body, attributes)`` pairs, read one at a time with the GIL held; the first that
+        ``matches`` would refuse raises the error it raises, and no later item is read)."""
 
 def test_event_pattern(pattern: _JsonInput, event: _JsonInput) -> bool:
     """AWS TestEventPattern: validates the pattern and the event envelope, then matches."""

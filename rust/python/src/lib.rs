@@ -4,6 +4,7 @@
 mod convert;
 mod errors;
 mod fan_out;
+mod messages;
 mod notice;
 mod queue;
 mod strings;
@@ -12,6 +13,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 #[cfg(any(not(Py_LIMITED_API), Py_3_11))]
 use pyo3::buffer::PyBuffer;
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyString};
 
@@ -20,7 +22,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock, TryLockError};
 use rustc_hash::FxHashMap;
 
 use pyo3::exceptions::PyValueError;
-use rulebus_core::machine::{Machine, PolicyMachine};
+use rulebus_core::machine::{Machine, Message, PolicyMachine};
 use rulebus_core::{Attribute, Dialect, Error, Scope};
 
 use errors::{guard, retyped, rule_not_found, text_argument, to_py, type_error};
@@ -236,13 +238,14 @@ fn message_attributes(attributes: &Bound<'_, PyAny>) -> PyResult<Vec<OwnedAttrib
     read_message_attributes(attributes).map_err(|e| retyped(attributes.py(), e))
 }
 
-fn read_message_attributes(attributes: &Bound<'_, PyAny>) -> PyResult<Vec<OwnedAttribute>> {
+fn read_message_attributes<'py>(attributes: &Bound<'py, PyAny>) -> PyResult<Vec<OwnedAttribute>> {
+    let py = attributes.py();
     let items = attributes
         .call_method0("items")
         .map_err(|_| type_error(attributes.py(), "attributes must be a mapping of name -> attribute"))?;
     let mut out = Vec::new();
     for item in items.try_iter()? {
-        let (name, attribute): (String, Bound<'_, PyAny>) = item?.extract()?;
+        let (name, attribute): (String, Bound<'py, PyAny>) = item?.extract()?;
         if !(attribute.is_instance_of::<PyDict>() || attribute.hasattr("keys")? && attribute.hasattr("__getitem__")?) {
             return Err(type_error(
                 attribute.py(),
@@ -251,14 +254,19 @@ fn read_message_attributes(attributes: &Bound<'_, PyAny>) -> PyResult<Vec<OwnedA
                 ),
             ));
         }
-        let field = |key: &str| -> PyResult<Option<Bound<'_, PyAny>>> {
+        // A plain dict is read without raising (and catching) a KeyError per absent member.
+        let dict = attribute.cast_exact::<PyDict>().ok();
+        let field = |key: &Bound<'py, PyString>| -> PyResult<Option<Bound<'py, PyAny>>> {
+            if let Some(dict) = dict {
+                return dict.get_item(key);
+            }
             match attribute.get_item(key) {
                 Ok(v) => Ok(Some(v)),
                 Err(e) if e.is_instance_of::<pyo3::exceptions::PyKeyError>(attribute.py()) => Ok(None),
                 Err(e) => Err(e),
             }
         };
-        let data_type = match field("Type")?.or(field("DataType")?) {
+        let data_type = match field(intern!(py, "Type"))?.or(field(intern!(py, "DataType"))?) {
             Some(t) => t.extract::<String>()?,
             None => {
                 return Err(type_error(
@@ -267,7 +275,7 @@ fn read_message_attributes(attributes: &Bound<'_, PyAny>) -> PyResult<Vec<OwnedA
                 ))
             }
         };
-        let value = match field("Value")?.or(field("StringValue")?) {
+        let value = match field(intern!(py, "Value"))?.or(field(intern!(py, "StringValue"))?) {
             Some(v) if v.is_instance_of::<PyString>() => Some(v.extract::<String>()?.into_bytes()),
             // The SNS documentation writes Number values as JSON numbers; take their text.
             Some(v)
@@ -413,15 +421,20 @@ impl RuleSet {
                     Err(e) => return Err(e),
                 }
             }
-            // The names of the slots that matched, each once.
-            let mut seen = vec![false; found.slots.iter().max().map_or(0, |&m| m as usize + 1)];
-            for &slot in &found.slots {
-                if !std::mem::replace(&mut seen[slot as usize], true) {
-                    if let Some(name) = machine.slot_name_shared(slot) {
-                        found.names.push((slot, name.clone()));
-                    }
-                }
-            }
+            found.name_slots(|slot| machine.slot_name_shared(slot));
+            Ok(found)
+        })
+    }
+
+    /// Matches a batch of SNS messages with the GIL released: the policies each passes (their
+    /// positions in the set's names as slots), and the names of those that matched, taken while
+    /// the rules cannot change.
+    fn match_messages(&self, py: Python<'_>, messages: &[Message<'_>]) -> PyResult<Found> {
+        self.view_releasing(py, true, |rules| {
+            let Rules::Sns(machine) = rules else { unreachable!("checked by dialect") };
+            let mut found = Found { slots: Vec::new(), ends: Vec::new(), names: Vec::new() };
+            machine.matches_messages(messages, &mut found.slots, &mut found.ends);
+            found.name_slots(|position| machine.name_shared(position));
             Ok(found)
         })
     }
@@ -435,19 +448,32 @@ impl RuleSet {
 }
 
 /// The result of a batch: per event, the matched rule slots (`slots[ends[i-1]..ends[i]]`), and
-/// the name of each slot that matched.
+/// the name of each slot that matched. (SNS rule sets number their policies by position in
+/// `names()`; the name cache's identity check keeps a position's name honest after a removal.)
 struct Found {
     slots: Vec<u32>,
     ends: Vec<usize>,
     names: Vec<(u32, Arc<str>)>,
 }
 
-/// Python strings of rule names by slot, kept from batch to batch: a match then costs a
+/// Python strings of rule names by slot (SNS: by position), kept from batch to batch: a match then costs a
 /// reference count, not a new string. An entry holds the name's `Arc`, so its identity check
 /// cannot be fooled by a freed name's address being reused.
 type NameCache = Mutex<FxHashMap<u32, (Arc<str>, Py<PyString>)>>;
 
 impl Found {
+    /// Takes the name of each slot that matched, once.
+    fn name_slots<'a>(&mut self, name: impl Fn(u32) -> Option<&'a Arc<str>>) {
+        let mut seen = vec![false; self.slots.iter().max().map_or(0, |&m| m as usize + 1)];
+        for &slot in &self.slots {
+            if !std::mem::replace(&mut seen[slot as usize], true) {
+                if let Some(name) = name(slot) {
+                    self.names.push((slot, name.clone()));
+                }
+            }
+        }
+    }
+
     /// One Python list of names per event.
     fn lists<'py>(&self, py: Python<'py>, cache: &NameCache) -> PyResult<Vec<Bound<'py, PyList>>> {
         let size = self.names.iter().map(|&(slot, _)| slot as usize + 1).max().unwrap_or(0);
@@ -671,17 +697,10 @@ impl RuleSet {
     /// `matches` for every event of an iterable, with the GIL released for the whole batch.
     fn matches_many<'py>(&self, py: Python<'py>, events: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
         if self.dialect == Dialect::Sns {
-            // Messages carry attributes as Python objects: no batch advantage, match one by one.
-            let mut out = Vec::new();
-            for item in events.try_iter().map_err(|e| retyped(py, e))? {
-                let item = item?;
-                let found = match item.extract::<(Bound<'_, PyAny>, Bound<'_, PyAny>)>() {
-                    Ok((body, attributes)) => self.matches(py, Some(&body), Some(&attributes))?,
-                    Err(_) => self.matches(py, Some(&item), None)?,
-                };
-                out.push(found);
-            }
-            return PyList::new(py, out);
+            // Read into Rust with the GIL held, then matched as one batch without it.
+            let messages = messages::Messages::read(events)?;
+            let found = messages.with_batch(|batch| self.match_messages(py, batch))??;
+            return PyList::new(py, found.lists(py, &self.names_cache)?);
         }
         let items: Vec<Bound<'_, PyAny>> = events.try_iter().map_err(|e| retyped(py, e))?.collect::<PyResult<_>>()?;
         let texts: Vec<Text<'_>> = items.iter().map(|e| text(e, Input::Event)).collect::<PyResult<_>>()?;

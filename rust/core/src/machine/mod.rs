@@ -36,7 +36,7 @@ use crate::rule::{group_by_path, Condition, Scratch, SubRule};
 use crate::value::Matcher;
 use field::{breadth, key_length, Field};
 use keys::Ids;
-pub use policy::PolicyMachine;
+pub use policy::{Message, PolicyMachine};
 
 /// One `$or` branch of a rule.
 #[derive(Debug, Clone)]
