@@ -216,7 +216,10 @@ def test_subscription_role_arn(make_broker: Callable[..., Broker]) -> None:
         topic.subscribe(Endpoint("lambda", FUNCTION), subscription_role_arn=ROLE)
     assert topic.subscriptions == []
     subscription = topic.subscribe(Endpoint("firehose", STREAM), subscription_role_arn=ROLE)
+    assert topic.subscribe(Endpoint("firehose", STREAM), subscription_role_arn=ROLE) is subscription
     other = ROLE + "-2"
+    with pytest.raises(AwsError, match="Subscription already exists with different attributes"):
+        topic.subscribe(Endpoint("firehose", STREAM), subscription_role_arn=other)
     topic.set_subscription_attributes(subscription, "SubscriptionRoleArn", other)
     assert broker.topic("alarms").subscriptions[0].attributes["SubscriptionRoleArn"] == other
     sms = topic.subscribe(Endpoint("sms", "+15555550100"))

@@ -240,7 +240,13 @@ class Subscription:
         self.subscription_role_arn = record.subscription_role_arn
 
     def same_settings(
-        self, policy: str | None, scope: str | None, raw: bool, delivery: str | None, redrive: str | None
+        self,
+        policy: str | None,
+        scope: str | None,
+        raw: bool,
+        delivery: str | None,
+        redrive: str | None,
+        role_arn: str | None = None,
     ) -> bool:
         """Whether a Subscribe with these settings asks for this subscription as it is (then
         Subscribe returns it; otherwise SNS refuses the different attributes)."""
@@ -250,6 +256,7 @@ class Subscription:
             and self.raw_message_delivery == raw
             and canonical(self.delivery_policy) == canonical(delivery)
             and canonical(self.redrive_policy) == canonical(redrive)
+            and self.subscription_role_arn == role_arn
         )
 
 

@@ -432,7 +432,7 @@ class Topic:
             if stored.subscription_arn != arn:
                 existing = self._subscriptions[stored.subscription_arn]
         if existing is not None:
-            if existing.same_settings(policy_text, scope, raw, delivery, redrive):
+            if existing.same_settings(policy_text, scope, raw, delivery, redrive, subscription_role_arn):
                 if return_subscription_arn:
                     existing.return_subscription_arn = True
                 if existing.pending_confirmation and protocol in HTTP_PROTOCOLS:
