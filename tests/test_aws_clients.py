@@ -49,8 +49,12 @@ class Aws:
             options["endpoint_url"] = self._server.url
         return options
 
-    def client(self, service: str, region: str = REGION) -> Any:
-        return boto3.client(service, **self._options(region))
+    def client(self, service: str, region: str = REGION, key: str | None = None) -> Any:
+        """A boto3 client; ``key``: the access key id it signs with (default ``testing``)."""
+        options = self._options(region)
+        if key is not None:
+            options["aws_access_key_id"] = key
+        return boto3.client(service, **options)
 
     def resource(self, service: str, region: str = REGION) -> Any:
         return boto3.resource(service, **self._options(region))
@@ -999,3 +1003,21 @@ def test_regions_are_apart_and_arns_carry_region_and_account(aws: Aws) -> None:
     identity = aws.client("sts").get_caller_identity()
     assert identity["Account"] == ACCOUNT
     assert identity["Arn"].startswith("arn:aws:")
+
+
+def test_an_access_key_of_twelve_digits_names_the_account(aws: Aws) -> None:
+    """As with LocalStack: a client signing with the key id ``111111111111`` acts in that
+    account (ARNs, queue URLs, GetCallerIdentity), apart from the default account's."""
+    first, second = aws.client("sqs", key="111111111111"), aws.client("sqs", key="222222222222")
+    default = aws.client("sqs")
+    url = first.create_queue(QueueName="mine")["QueueUrl"]
+    assert url.endswith("/111111111111/mine")
+    assert queue_arn(first, url) == f"arn:aws:sqs:{REGION}:111111111111:mine"
+    assert "QueueUrls" not in second.list_queues()
+    assert "QueueUrls" not in default.list_queues()
+    with pytest.raises(second.exceptions.QueueDoesNotExist):
+        second.get_queue_url(QueueName="mine")
+    assert aws.client("sts", key="111111111111").get_caller_identity()["Account"] == "111111111111"
+    assert aws.client("sts").get_caller_identity()["Account"] == ACCOUNT
+    # A key id that is not twelve digits acts in the configured account.
+    assert aws.client("sts", key="AKIAEXAMPLE").get_caller_identity()["Account"] == ACCOUNT

@@ -71,7 +71,9 @@ Codec = Union[JsonProtocol, QueryProtocol]
 # SNS PublishBatch of 10 entries with 10 attributes each, has a few hundred).
 MAX_FORM_FIELDS = 10_000
 
-_CREDENTIAL = re.compile(r"Credential=[^/\s,]+/\d{8}/([^/\s,]+)/([^/\s,]+)/aws4_request")
+_CREDENTIAL = re.compile(r"Credential=([^/\s,]+)/\d{8}/([^/\s,]+)/([^/\s,]+)/aws4_request")
+#: An access key id of twelve digits: the account the request acts in (see ``Dispatcher``).
+_ACCOUNT_KEY = re.compile(r"\d{12}")
 _AWS_HOST = re.compile(
     r"\A(?P<service>[a-z0-9-]+)(?:\.(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+))?\.amazonaws\.com(?:\.cn)?(?::\d+)?\Z"
 )
@@ -116,16 +118,28 @@ class Route:
     region: str
 
 
-def credential_scope(headers: Mapping[str, str], query: str = "") -> tuple[str, str] | None:
-    """The (region, service) of a SigV4 credential scope, from the Authorization header or a
-    presigned URL's ``X-Amz-Credential``; None when the request names none."""
-    authorization = headers.get("authorization", "")
-    match = _CREDENTIAL.search(authorization)
+def _credential(headers: Mapping[str, str], query: str) -> re.Match[str] | None:
+    """The SigV4 credential (access key id, date, region, service) of the Authorization header
+    or of a presigned URL's ``X-Amz-Credential``."""
+    match = _CREDENTIAL.search(headers.get("authorization", ""))
     if match is None and "X-Amz-Credential" in query:
         for key, value in parse_qsl(query, keep_blank_values=True):
             if key == "X-Amz-Credential":
                 match = _CREDENTIAL.search(f"Credential={value}")
-    return None if match is None else (match.group(1), match.group(2))
+    return match
+
+
+def credential_scope(headers: Mapping[str, str], query: str = "") -> tuple[str, str] | None:
+    """The (region, service) of a SigV4 credential scope, from the Authorization header or a
+    presigned URL's ``X-Amz-Credential``; None when the request names none."""
+    match = _credential(headers, query)
+    return None if match is None else (match.group(2), match.group(3))
+
+
+def access_key_id(headers: Mapping[str, str], query: str = "") -> str | None:
+    """The access key id a request is signed with; None when it is not signed."""
+    match = _credential(headers, query)
+    return None if match is None else match.group(1)
 
 
 def _host_scope(host: str) -> tuple[str | None, str | None]:
@@ -139,9 +153,12 @@ def _host_scope(host: str) -> tuple[str | None, str | None]:
 class Dispatcher:
     """Answers AWS requests from the brokers of ``brokers`` with the handlers of ``handlers``.
 
-    ``account`` is the account every request acts in (AWS's would come from the credentials);
-    ``region`` the one used when a request names none. With a ``verifier``, every request must
-    carry a valid SigV4 signature by one of its keys; without one, signatures are not checked.
+    ``account`` is the account a request acts in, unless it is signed with an access key id of
+    twelve digits: then that is its account, so that one server (or mock) holds several accounts
+    and a test picks one by its credentials, as with LocalStack (AWS maps real keys to their
+    account; rulebus has no such keys). ``region`` is the one used when a request names none.
+    With a ``verifier``, every request must carry a valid SigV4 signature by one of its keys;
+    without one, signatures are not checked.
     """
 
     def __init__(
@@ -217,16 +234,17 @@ class Dispatcher:
             handler = self.handlers.handler(route.service, route.operation)
             if handler is None:
                 raise unknown_operation(route.protocol, route.service, route.operation, modeled=True)
+            account = self.account_of(headers, request.query_string)
             call = Request(
                 service=route.service,
                 operation=route.operation,
                 params=params,
                 region=route.region,
-                account=self.account,
+                account=account,
                 host=headers.get("host", ""),
                 request_id=request_id,
             )
-            return _Call(codec, model, operation, handler, self.brokers.get(self.account, route.region), call)
+            return _Call(codec, model, operation, handler, self.brokers.get(account, route.region), call)
         except Exception as error:
             return self._failure(codec, model, error, request_id)
 
@@ -276,6 +294,11 @@ class Dispatcher:
         if isinstance(error, RulebusError) and isinstance(code, str):  # InvalidPatternError and kin
             return codec.write_error(model, AwsError(code, str(error)), request_id)
         return self._internal(codec, model, error, request_id)
+
+    def account_of(self, headers: Mapping[str, str], query: str = "") -> str:
+        """The account a request acts in (see the class docstring); ``headers`` lower-cased."""
+        key = access_key_id(headers, query)
+        return key if key is not None and _ACCOUNT_KEY.fullmatch(key) else self.account
 
     def authenticate(self, request: HttpRequest, service: str) -> None:
         """Nothing when signatures are not checked or ``request``'s is valid; else the AwsError
