@@ -22,17 +22,20 @@ build: $(VENV)/.dev
 build-release: $(VENV)/.dev
 	$(VENV)/bin/maturin develop -q --release
 
-# The abi3 wheel (one for every CPython from 3.9) and the sdist, in dist/.
+# The abi3 wheels and the sdist, in dist/: cp310-abi3 (CPython 3.10 and later; pip prefers it
+# there) and cp39-abi3 (every CPython from 3.9; the stable ABI of 3.9 costs ~40 ns more per call).
 wheel: $(VENV)/.dev
 	rm -rf dist
 	$(VENV)/bin/maturin build -q --release --sdist --out dist
+	$(VENV)/bin/maturin build -q --release --no-default-features --features abi3-py39 --out dist
 
-# The suite against the wheel installed in a fresh virtual environment, not the development build.
+# The suite against the cp39-abi3 wheel (the one the development build does not cover) installed
+# in a fresh virtual environment, not the development build.
 test-wheel: wheel
 	rm -rf .venv-wheel
 	$(PYTHON) -m venv .venv-wheel
 	.venv-wheel/bin/python -m pip install -q --upgrade pip
-	.venv-wheel/bin/python -m pip install -q -r requirements-dev.txt dist/rulebus-*-abi3-*.whl
+	.venv-wheel/bin/python -m pip install -q -r requirements-dev.txt dist/rulebus-*-cp39-abi3-*.whl
 	.venv-wheel/bin/python -c "import rulebus; assert 'site-packages' in rulebus.__file__, rulebus.__file__"
 	.venv-wheel/bin/python -m pytest -q -p no:cacheprovider tests
 

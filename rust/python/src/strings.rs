@@ -1,13 +1,11 @@
-//! A Python `str`'s UTF-8, borrowed, with the stable ABI (the wheel is `abi3`: one build for
-//! every CPython from 3.9).
+//! A Python `str`'s UTF-8, borrowed, with the stable ABI (the module is built `abi3`, one build
+//! for every later CPython; see Cargo.toml's features).
 //!
 //! pyo3 offers `PyString::to_str` under the stable ABI from 3.10 only, because
 //! `PyUnicode_AsUTF8AndSize` joined the limited API in 3.10. The function itself is exported by
 //! every CPython 3 with the same signature, and it is what `to_str` calls on a full-API build:
-//! so the wheel calls it too, declared here, and keeps `to_str`'s speed (no copy: CPython
+//! so the 3.9 build calls it too, declared here, and keeps `to_str`'s speed (no copy: CPython
 //! caches a str's UTF-8, and an ASCII str's UTF-8 is its own data) on 3.9 as on 3.14.
-
-use std::os::raw::c_char;
 
 use pyo3::exceptions::PyUnicodeEncodeError;
 use pyo3::ffi;
@@ -16,7 +14,7 @@ use pyo3::types::PyString;
 
 #[cfg(all(Py_LIMITED_API, not(Py_3_10)))]
 unsafe extern "C" {
-    fn PyUnicode_AsUTF8AndSize(unicode: *mut ffi::PyObject, size: *mut ffi::Py_ssize_t) -> *const c_char;
+    fn PyUnicode_AsUTF8AndSize(unicode: *mut ffi::PyObject, size: *mut ffi::Py_ssize_t) -> *const std::os::raw::c_char;
 }
 
 #[cfg(not(all(Py_LIMITED_API, not(Py_3_10))))]
