@@ -30,7 +30,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from rulebus import validation
-from rulebus._errors import AwsError, constraint_error
+from rulebus._errors import AwsError, NotFound, constraint_error
 from rulebus.kinesis.iterators import ShardIterator, parse_shard_iterator
 from rulebus.kinesis.records import utc_datetime
 from rulebus.kinesis.sequence_numbers import SEQUENCE_BASE, sequence_number
@@ -135,7 +135,7 @@ class EnhancedFanOut:
             registered = self._state.streams.register_stream_consumer(
                 self.name, record.stream_id, wanted, MAX_CONSUMERS_PER_STREAM
             )
-        except LookupError:
+        except NotFound:
             raise self._state.not_found() from None
         if registered is None:
             raise AwsError(
@@ -165,7 +165,7 @@ class EnhancedFanOut:
         record = self._state.record()
         try:
             return self._state.streams.stream_consumers(self.name, record.stream_id)
-        except LookupError:
+        except NotFound:
             raise self._state.not_found() from None
 
     def _find_consumer(self, consumer_name: str | None, consumer_arn: str | None) -> StreamConsumerRecord:

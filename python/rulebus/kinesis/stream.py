@@ -19,7 +19,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from rulebus import validation
-from rulebus._errors import AwsError, constraint_error
+from rulebus._errors import AwsError, NotFound, constraint_error
 from rulebus.arn import stream_name
 from rulebus.kinesis.consumers import StreamConsumer
 from rulebus.kinesis.fan_out import EnhancedFanOut, ShardSubscription
@@ -143,7 +143,7 @@ def delete_stream(context: Context, name: str, enforce_consumer_deletion: bool =
     if record is not None and not enforce_consumer_deletion:
         try:
             registered = streams.stream_consumers(name, record.stream_id)
-        except LookupError:  # deleted meanwhile: the delete below says so
+        except NotFound:  # deleted meanwhile: the delete below says so
             registered = []
         if registered:
             raise AwsError(
