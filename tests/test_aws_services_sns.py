@@ -284,8 +284,12 @@ def test_publish_structure_binary_attributes_and_target_arn(wire: Wire, topic: s
         wire.sns("Publish", TopicArn=topic, Message="not json", MessageStructure="json")
     with aws_error("InvalidParameter"):
         wire.sns("Publish", Message="nowhere")
-    with aws_error("InvalidParameter"):
-        wire.sns("Publish", PhoneNumber="+15555550100", Message="sms")
+    # A text message to one number: checked, answered with a message id, sent nowhere.
+    sent = wire.sns("Publish", PhoneNumber="+15555550100", Message="sms")
+    assert len(sent["MessageId"]) == 36
+    refused = "Invalid parameter: PhoneNumber Reason: 555-CALL is not valid to publish to"
+    with aws_error("InvalidParameter", refused):
+        wire.sns("Publish", PhoneNumber="555-CALL", Message="sms")
 
 
 def test_fifo_publish_and_batch(wire: Wire) -> None:

@@ -25,6 +25,7 @@ __all__ = [
     "UNDELIVERED_PROTOCOLS",
     "Endpoint",
     "check_endpoint",
+    "check_phone_number",
     "check_role_arn",
     "no_platform_endpoints",
 ]
@@ -98,6 +99,14 @@ def check_endpoint(protocol: str, endpoint: str) -> None:
             raise invalid("Invalid parameter: Firehose endpoint ARN")
     else:
         raise ValueError(f"not a protocol of rulebus.sns.endpoints: {protocol!r}")
+
+
+def check_phone_number(phone_number: str) -> None:
+    """Publish's ``PhoneNumber`` (a text message, which rulebus does not send): SNS's
+    InvalidParameter unless it is an E.164-like number."""
+    if not _phone_number(phone_number):
+        # SNS's text, as its users quote it.
+        raise invalid(f"Invalid parameter: PhoneNumber Reason: {phone_number} is not valid to publish to")
 
 
 def check_role_arn(protocol: str, role_arn: str | None) -> None:

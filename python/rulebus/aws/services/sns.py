@@ -22,9 +22,16 @@ from rulebus.aws.services.permissions import statement, with_statement, without_
 from rulebus.aws.services.tagging import check_tags, tag_list, tag_map
 from rulebus.broker import Broker
 from rulebus.sns.attributes import TOPIC_KWARGS
-from rulebus.sns.endpoints import DELIVERED_PROTOCOLS, UNDELIVERED_PROTOCOLS, Endpoint, no_platform_endpoints
+from rulebus.sns.endpoints import (
+    DELIVERED_PROTOCOLS,
+    UNDELIVERED_PROTOCOLS,
+    Endpoint,
+    check_phone_number,
+    no_platform_endpoints,
+)
 from rulebus.sns.subscription import Subscription
 from rulebus.sns.topic import Topic
+from rulebus.stores.receipts import new_message_id
 
 __all__ = ["OPERATIONS"]
 
@@ -309,9 +316,13 @@ def list_subscriptions_by_topic(broker: Broker, request: Request) -> Mapping[str
 @operation("Publish")
 def publish(broker: Broker, request: Request) -> Mapping[str, Any]:
     params = request.params
-    if params.get("PhoneNumber") is not None:
-        # Our wording: SMS is a protocol rulebus does not deliver to.
-        raise _invalid("Invalid parameter: PhoneNumber Reason: rulebus does not deliver SMS")
+    phone_number = params.get("PhoneNumber")
+    if phone_number is not None and "TopicArn" not in params and "TargetArn" not in params:
+        # A text message to one number: checked as SNS checks it, answered with a message id,
+        # and sent nowhere (rulebus sends no SMS; see docs/wire-operations.md).
+        check_phone_number(validation.text(phone_number, "PhoneNumber", SNS))
+        validation.text(required(params, "Message", SNS), "Message", SNS)
+        return {"MessageId": new_message_id()}
     arn = params.get("TopicArn", params.get("TargetArn"))
     if arn is None:
         raise _invalid("Invalid parameter: TopicArn or TargetArn Reason: no value for required parameter")
