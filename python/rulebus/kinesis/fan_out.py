@@ -108,13 +108,14 @@ class EnhancedFanOut:
     def _consumer_arn(self, consumer: StreamConsumerRecord) -> str:
         return f"{self.arn}/consumer/{consumer.name}:{int(consumer.creation_time)}"
 
-    def _consumer_description(self, consumer: StreamConsumerRecord) -> dict[str, Any]:
+    def _consumer(self, consumer: StreamConsumerRecord) -> dict[str, Any]:
+        """A Consumer as RegisterStreamConsumer and ListStreamConsumers give it (DescribeStreamConsumer
+        adds the StreamARN)."""
         return {
             "ConsumerName": consumer.name,
             "ConsumerARN": self._consumer_arn(consumer),
             "ConsumerStatus": "ACTIVE",
             "ConsumerCreationTimestamp": utc_datetime(consumer.creation_time),
-            "StreamARN": self.arn,
         }
 
     def _consumer_missing(self, what: str) -> AwsError:
@@ -150,16 +151,11 @@ class EnhancedFanOut:
                 f"Consumer {self._consumer_arn(consumer)} under account {self._state.account} "
                 "already exists.",  # our wording
             )
-        description = self._consumer_description(consumer)
-        del description["StreamARN"]  # RegisterStreamConsumer's Consumer has no StreamARN
-        return description
+        return self._consumer(consumer)
 
     def consumers(self) -> list[dict[str, Any]]:
         """ListStreamConsumers' Consumers: every registered consumer, oldest first."""
-        return [
-            {k: v for k, v in self._consumer_description(c).items() if k != "StreamARN"}
-            for c in self._registered()
-        ]
+        return [self._consumer(c) for c in self._registered()]
 
     def _registered(self) -> list[StreamConsumerRecord]:
         record = self._state.record()
@@ -187,7 +183,7 @@ class EnhancedFanOut:
         self, consumer_name: str | None = None, consumer_arn: str | None = None
     ) -> dict[str, Any]:
         """DescribeStreamConsumer's ConsumerDescription, by name or by ARN."""
-        return self._consumer_description(self._find_consumer(consumer_name, consumer_arn))
+        return {**self._consumer(self._find_consumer(consumer_name, consumer_arn)), "StreamARN": self.arn}
 
     def deregister_consumer(self, consumer_name: str | None = None, consumer_arn: str | None = None) -> None:
         """DeregisterStreamConsumer, by name or by ARN (ResourceNotFoundException if absent)."""
