@@ -2,8 +2,10 @@
 
 One writer, the native one (``rulebus._core``): ``sns_notification_head`` lays out a
 notification up to its UnsubscribeURL (Jackson's pretty printer as SNS uses it: two-space indent,
-``" : "`` separators, strings escaped as Python's ``json`` escapes them) and signs it, or, given
-a SequenceNumber, writes a FIFO topic's (no signature members); ``sns_attributes_tail`` writes
+``" : "`` separators, strings escaped as Python's ``json`` escapes them) with a stand-in
+signature of the same size as SNS's (``rulebus.sns.signing`` swaps in a real one where a
+subscriber verifies it: ``rulebus serve``'s HTTP/S deliveries), or, given a SequenceNumber,
+writes a FIFO topic's (no signature members); ``sns_attributes_tail`` writes
 what follows the UnsubscribeURL (the message attributes, one compact line each, and the closing
 brace); ``sns_confirmation_text`` writes a SubscriptionConfirmation whole. The native fan-out
 writes the same head when it stores a publish. This module only passes them values, joins a
