@@ -56,9 +56,12 @@ def _verify(message: Mapping[str, Any]) -> None:
 # ------------------------------------------------------------------ against rulebus serve
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[RunningServer]:
-    with RunningServer() as running:
+@pytest.fixture(scope="module", params=["memory", "sqlite"])
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningServer]:
+    store = None if request.param == "memory" else str(tmp_path_factory.mktemp("signing") / "aws.db")
+    with RunningServer(store=store) as running:
         yield running
 
 
