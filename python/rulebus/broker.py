@@ -25,10 +25,12 @@ from rulebus.events.bus import (
     EventBus,
     validate_bus_name,
 )
+from rulebus.events.errors import missing_bus
 from rulebus.events.names import bus_arn, rule_arn
 from rulebus.events.scheduler import Scheduler
-from rulebus.kinesis.stream import Stream, delete_stream, open_stream
+from rulebus.kinesis.stream import Stream, delete_stream, get_stream, open_stream
 from rulebus.sns.attributes import TOPIC_KWARGS, topic_arn
+from rulebus.sns.errors import topic_does_not_exist
 from rulebus.sns.topic import Topic, check_topic_attributes, topic_attributes_from_kwargs, validate_topic_name
 from rulebus.sqs.attributes import ATTRIBUTE_NAMES, QueueAttributes, queue_arn, validate_queue_name
 from rulebus.sqs.errors import queue_deleted_recently, queue_does_not_exist
@@ -197,6 +199,19 @@ class Broker:
         validate_queue_name(name)
         return self._create_queue(name, QueueAttributes.from_kwargs(name, **attributes), bool(attributes))
 
+    def get_queue(self, name: str) -> Queue:
+        """Open an existing queue, never creating one (what GetQueueUrl does): QueueDoesNotExist
+        "The specified queue does not exist." when there is none by that name, so a mistyped
+        name fails here instead of making a new empty queue as ``queue(name)`` would."""
+        validation.text(name, "QueueName", validation.SQS)
+        try:
+            validate_queue_name(name)
+        except AwsError:  # GetQueueUrl's answer for a name no queue can have
+            raise queue_does_not_exist() from None
+        if self._store.queues.get_queue(name) is None:
+            raise queue_does_not_exist()
+        return Queue(self.context, name)
+
     def create_queue(self, name: str, attributes: Mapping[str, str] | None = None) -> Queue:
         """CreateQueue as AWS's API takes it: AWS's string-valued attribute map, by AWS's rules (a
         ``.fifo`` name needs FifoQueue "true"; an unknown attribute is InvalidAttributeName). An
@@ -305,6 +320,15 @@ class Broker:
         record = self._store.topics.get_topic(name)
         return None if record is None else self._topic_object(record)
 
+    def get_topic(self, name: str) -> Topic:
+        """Open an existing topic, never creating one: NotFound "Topic does not exist" (SNS's
+        error for an operation naming a topic that is not there) when there is none."""
+        validation.text(name, "Name", validation.SNS)
+        topic = self.find_topic(name)
+        if topic is None:
+            raise topic_does_not_exist()
+        return topic
+
     def _topic_object(self, record: TopicRecord) -> Topic:
         """This broker's Topic for a stored topic: the same object while the stored attributes are
         the same (a topic re-created with others, by any broker, gets a new one)."""
@@ -327,7 +351,7 @@ class Broker:
         validation.text(attribute_value, "AttributeValue", validation.SNS, required=False)
         record = self._store.topics.get_topic(name)
         if record is None:
-            raise AwsError("NotFound", "Topic does not exist", status=404)
+            raise topic_does_not_exist()
         if attribute_name not in SETTABLE_TOPIC_ATTRIBUTES:
             # SNS's text for an attribute it does not know (as other emulators record it).
             raise AwsError("InvalidParameter", "Invalid parameter: AttributeName")
@@ -339,7 +363,7 @@ class Broker:
         _check_topic_policy(attributes)
         check_topic_attributes(name, attributes)
         if not self._store.topics.update_topic(TopicRecord(name, attributes)):
-            raise AwsError("NotFound", "Topic does not exist", status=404)
+            raise topic_does_not_exist()
         return self._topic_object(TopicRecord(name, attributes))
 
     def delete_topic(self, name: str) -> None:
@@ -379,6 +403,15 @@ class Broker:
         if self._store.buses.get_event_bus(name) is None:
             return None
         return self._bus_object(name)
+
+    def get_event_bus(self, name: str = DEFAULT_BUS) -> EventBus:
+        """Open an existing event bus, never creating one: ResourceNotFoundException "Event bus
+        NAME does not exist." when there is none (``"default"`` always exists)."""
+        validate_bus_name(name)
+        bus = self.find_event_bus(name)
+        if bus is None:
+            raise missing_bus(name)
+        return bus
 
     def _bus_object(self, name: str) -> EventBus:
         """This broker's EventBus for ``name`` (one per name: it holds the bus's Python targets)."""
@@ -430,6 +463,11 @@ class Broker:
         if absent; ``shards`` applies to creation only (see ``rulebus.kinesis.stream``). Its shards,
         records and consumers' checkpoints live in the store."""
         return open_stream(self.context, name, shards)
+
+    def get_stream(self, name: str) -> Stream:
+        """Open an existing stream, never creating one: ResourceNotFoundException "Stream NAME
+        under account ACCOUNT not found." when there is none."""
+        return get_stream(self.context, name)
 
     def delete_stream(self, name: str, enforce_consumer_deletion: bool = False) -> None:
         """DeleteStream: the stream with its records, checkpoints and registered consumers

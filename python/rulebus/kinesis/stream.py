@@ -78,6 +78,7 @@ __all__ = [
     "Stream",
     "StreamConsumer",
     "delete_stream",
+    "get_stream",
     "open_stream",
     "parse_shard_iterator",
     "stream_name_from_arn",
@@ -130,6 +131,15 @@ def open_stream(context: Context, name: str, shards: int | None = None) -> Strea
     if store.streams.get_stream(name) is None:
         record = StreamRecord(name, 0, context.clock(), DEFAULT_RETENTION_HOURS)
         store.streams.create_stream(record, uniform_shards(shards or 1))
+    return Stream(context, name)
+
+
+def get_stream(context: Context, name: str) -> Stream:
+    """What ``Broker.get_stream`` does: the existing stream, never a new one
+    (ResourceNotFoundException when there is none)."""
+    validate_stream_name(name)
+    if context.store.streams.get_stream(name) is None:
+        raise stream_not_found(context.account, name)
     return Stream(context, name)
 
 

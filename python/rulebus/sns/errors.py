@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rulebus._errors import AwsError
 
-__all__ = ["INVALID_PARAMETER", "PARAMETER_VALUE_INVALID", "invalid"]
+__all__ = ["INVALID_PARAMETER", "PARAMETER_VALUE_INVALID", "invalid", "not_found", "topic_does_not_exist"]
 
 INVALID_PARAMETER = "InvalidParameter"
 PARAMETER_VALUE_INVALID = "ParameterValueInvalid"
@@ -17,3 +17,12 @@ BATCH_REQUEST_TOO_LONG = "BatchRequestTooLong"
 
 def invalid(message: str, code: str = INVALID_PARAMETER) -> AwsError:
     return AwsError(code, message)
+
+
+def not_found(what: str = "Topic") -> AwsError:
+    """SNS's error for an operation naming a topic (or ``what``) that is not there."""
+    return AwsError("NotFound", f"{what} does not exist", status=404)
+
+
+def topic_does_not_exist() -> AwsError:
+    return not_found("Topic")

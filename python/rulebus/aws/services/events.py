@@ -26,6 +26,7 @@ from rulebus.aws.services.operations import OperationTable, page, required
 from rulebus.aws.services.tagging import check_tags, tag_list, tag_map
 from rulebus.broker import Broker
 from rulebus.events.bus import DEFAULT_BUS, EventBus
+from rulebus.events.errors import missing_bus
 
 __all__ = ["OPERATIONS"]
 
@@ -83,10 +84,6 @@ def _pick(described: Mapping[str, Any], members: Iterable[str]) -> dict[str, Any
     return {name: described[name] for name in members if name in described}
 
 
-def _missing_bus(name: str) -> AwsError:
-    return AwsError("ResourceNotFoundException", f"Event bus {name} does not exist.")
-
-
 def _bus(broker: Broker, given: Any, parameter: str = "EventBusName") -> EventBus:
     """The existing bus a name or ARN names (``default`` for None)."""
     if given is None:
@@ -97,10 +94,10 @@ def _bus(broker: Broker, given: Any, parameter: str = "EventBusName") -> EventBu
         parsed = Arn.parse(text)
         name = event_bus_name(text) or text
         if parsed is None or not parsed.is_in(broker.region, broker.account):
-            raise _missing_bus(name)
+            raise missing_bus(name)
     bus = broker.find_event_bus(name)
     if bus is None:
-        raise _missing_bus(name)
+        raise missing_bus(name)
     return bus
 
 

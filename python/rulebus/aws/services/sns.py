@@ -29,6 +29,7 @@ from rulebus.sns.endpoints import (
     check_phone_number,
     no_platform_endpoints,
 )
+from rulebus.sns.errors import not_found
 from rulebus.sns.subscription import Subscription
 from rulebus.sns.topic import Topic
 from rulebus.stores.receipts import new_message_id
@@ -54,15 +55,11 @@ _SUBSCRIBE_ATTRIBUTES = {
 _TOPIC_KEYWORDS = {aws: keyword for keyword, aws in TOPIC_KWARGS.items()}
 
 
-def _not_found(what: str = "Topic") -> AwsError:
-    return AwsError("NotFound", f"{what} does not exist", status=404)
-
-
 def _translate(error: RulebusError, request: Request) -> AwsError | None:
     if isinstance(error, InvalidPatternError):  # a FilterPolicy: SNS's text is the whole message
         return AwsError("InvalidParameter", str(error))
     if isinstance(error, NotFound) and error.kind == "subscription":
-        return _not_found("Subscription")
+        return not_found("Subscription")
     if isinstance(error, NotFound):
         # What the store misses under a topic's operations is a tagging call's resource (topic
         # lookups answer NotFound themselves): SNS API Reference, TagResource.
@@ -94,7 +91,7 @@ def _topic(broker: Broker, arn: Any, parameter: str = "TopicArn") -> Topic:
         else None
     )
     if topic is None:
-        raise _not_found()
+        raise not_found()
     return topic
 
 
@@ -108,11 +105,11 @@ def _subscription(broker: Broker, arn: Any) -> Subscription:
     try:
         topic = _topic(broker, topic_arn, "SubscriptionArn")
     except AwsError:
-        raise _not_found("Subscription") from None
+        raise not_found("Subscription") from None
     for subscription in topic.subscriptions:
         if subscription.subscription_arn == text:
             return subscription
-    raise _not_found("Subscription")
+    raise not_found("Subscription")
 
 
 def _attributes(params: Mapping[str, Any]) -> dict[str, str]:
