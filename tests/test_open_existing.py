@@ -36,7 +36,7 @@ def test_get_queue_opens_an_existing_queue_with_its_messages(broker: Broker) -> 
 def test_get_queue_after_delete_raises(broker: Broker) -> None:
     broker.queue("orders")
     broker.delete_queue("orders")
-    with pytest.raises(AwsError, match="The specified queue does not exist."):
+    with pytest.raises(AwsError, match=r"^The specified queue does not exist\.$"):
         broker.get_queue("orders")
 
 

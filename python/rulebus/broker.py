@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from rulebus import _jsontext as jsontext
-from rulebus import validation
+from rulebus import metrics, validation
 from rulebus._errors import AwsError, StoreRowCorruptError, sqs_error
 from rulebus.arn import Arn
 from rulebus.context import Context
@@ -29,6 +29,7 @@ from rulebus.events.errors import missing_bus
 from rulebus.events.names import bus_arn, rule_arn
 from rulebus.events.scheduler import Scheduler
 from rulebus.kinesis.stream import Stream, delete_stream, get_stream, open_stream
+from rulebus.metrics import Metrics
 from rulebus.sns.attributes import TOPIC_KWARGS, topic_arn
 from rulebus.sns.errors import topic_does_not_exist
 from rulebus.sns.topic import Topic, check_topic_attributes, topic_attributes_from_kwargs, validate_topic_name
@@ -528,6 +529,26 @@ class Broker:
         if not exists:
             raise NotFound(kind, name)
         return arn
+
+    # ------------------------------------------------------------------ metrics
+
+    def metrics(self) -> Metrics:
+        """Every queue's, topic's, event bus's and stream's metrics by CloudWatch's names, as this
+        broker's process counted them since it started (docs/observability.md)::
+
+            {"AWS/SQS": {"QueueName=orders": {"NumberOfMessagesSent": 3, ...}},
+             "AWS/SNS": {"TopicName=alerts": {...}}, "AWS/Events": {"EventBusName=default": {...}},
+             "AWS/Kinesis": {"StreamName=clicks": {...}}}
+
+        Counters count since the broker started; ``Approximate*`` and ``IteratorAge`` values are
+        what they are now."""
+        return metrics.collect(
+            self.context, [made for _, made in self._topics.values()], self._buses.values()
+        )
+
+    def metrics_text(self) -> str:
+        """:meth:`metrics` in Prometheus's text exposition format (``rulebus.metrics.prometheus``)."""
+        return metrics.prometheus(self.metrics())
 
     def _rules_changed(self, bus: str) -> None:
         """A bus's rules or targets changed through this broker: the scheduler looks again."""

@@ -11,8 +11,10 @@ context once, when it is made.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from rulebus.metrics import Counters
 
 if TYPE_CHECKING:
     from rulebus.sns.signing import Signer
@@ -56,6 +58,8 @@ class Context:
     #: ``endpoint_url`` serves (``rulebus serve`` gives one to its brokers). None: a stand-in
     #: signature and AWS's SigningCertURL (see docs/semantics.md, "What subscribers receive").
     sns_signer: Signer | None = None
+    #: This broker process's SQS, SNS and Kinesis counters, by CloudWatch's names (rulebus.metrics).
+    counters: Counters = field(default_factory=Counters)
 
 
 def sns_endpoint(context: Context) -> str:

@@ -10,6 +10,7 @@ endpoints"). A POST never raises: "no answer" is status 0, which callers retry l
 from __future__ import annotations
 
 import base64
+import logging
 from collections.abc import Iterable, Mapping
 from http.client import HTTPConnection, HTTPSConnection
 from typing import Callable
@@ -23,6 +24,7 @@ __all__ = [
     "delivered",
     "http_post",
     "post_with_retries",
+    "redacted",
 ]
 
 #: The URL schemes (SNS's protocol names) that are delivered by POST.
@@ -31,6 +33,21 @@ HTTP_PROTOCOLS = ("http", "https")
 HTTP_TIMEOUT_SECONDS = 15.0
 #: The status of a POST that got no answer (a connection error, a timeout, a URL that cannot be posted to).
 NO_ANSWER = 0
+
+#: Why a POST got no answer (the callers log the failed delivery itself, with its resource names).
+_log = logging.getLogger("rulebus.transport")
+
+
+def redacted(endpoint: str) -> str:
+    """An endpoint as logs may show it: a URL's user name and password (basic authentication)
+    replaced by ``***``; anything else as it is."""
+    scheme, separator, rest = endpoint.partition("://")
+    if not separator:
+        return endpoint
+    authority, slash, path = rest.partition("/")
+    if "@" not in authority:
+        return endpoint
+    return f"{scheme}://***@{authority.rpartition('@')[2]}{slash}{path}"
 
 
 def http_post(url: str, body: str, headers: Mapping[str, str]) -> int:
@@ -53,7 +70,8 @@ def http_post(url: str, body: str, headers: Mapping[str, str]) -> int:
             return response.status
         finally:
             connection.close()
-    except Exception:
+    except Exception as error:
+        _log.debug("POST to %s got no answer: %s: %s", redacted(url), type(error).__name__, error)
         return NO_ANSWER
 
 

@@ -18,10 +18,12 @@ is dropped. The bus's ``metrics`` count what happened, by CloudWatch's names.
 from __future__ import annotations
 
 import json
+import logging
 import random
 from collections import Counter
 from collections.abc import Mapping
 from functools import partial
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from rulebus._errors import AwsError, StoreRowCorruptError
@@ -41,7 +43,7 @@ from rulebus.events.targets import SERVICE_TARGETS, CompiledTarget
 from rulebus.sqs.queue import Queue
 from rulebus.stores.base import NotFound
 from rulebus.stores.semantics import is_plain_body
-from rulebus.transport import client_error, delivered, http_post
+from rulebus.transport import client_error, delivered, http_post, redacted
 
 if TYPE_CHECKING:
     from rulebus.context import Context
@@ -51,6 +53,9 @@ __all__ = ["RETRY_BACKOFF_CAP_SECONDS", "BusDelivery", "Failure", "backoff", "pa
 #: Retry backoff: doubling from 1 s to this cap, each delay drawn from its upper half (jitter).
 #: AWS publishes only "exponential backoff and jitter"; the numbers are ours.
 RETRY_BACKOFF_CAP_SECONDS = 600.0
+
+#: Every failed invocation is logged here (docs/observability.md).
+_log = logging.getLogger("rulebus.events")
 
 
 class Failure(Exception):
@@ -97,11 +102,13 @@ class BusDelivery:
     delivery made inside put_events waits there for ``flush_queue_deliveries``."""
 
     def __init__(self, context: Context, name: str, metrics: Counter[str], batch: Gathering) -> None:
+        self._name = name
         self._store = context.store
         self._clock = context.clock
         self._region = context.region
         self._account = context.account
         self._targets = context.targets
+        self._counters = context.counters  # the queues' NumberOfMessagesSent
         self._metrics = metrics
         self._batch = batch
         self._lanes = DeliveryLanes(f"rulebus-events:{name}")
@@ -176,9 +183,25 @@ class BusDelivery:
                 exhausted = "MaximumEventAgeInSeconds"
             else:
                 retry = partial(self._attempt, rule, target, event, text, ingestion, retries + 1)
-                self._retries.schedule(now + backoff(retries + 1), retry)
+                delay = backoff(retries + 1)
+                self._retries.schedule(now + delay, retry)
+                _log.warning(
+                    "%s failed: %s: %s; retry %d in %.0f s",
+                    self._describe(rule, target, event),
+                    failure.code,
+                    failure.message,
+                    retries + 1,
+                    delay,
+                )
                 return
-        self._dead_letter(rule, target, text, failure, retries, exhausted)
+        self._dead_letter(rule, target, text, failure, retries, exhausted, event)
+
+    def _describe(self, rule: Rule, target: CompiledTarget, event: Mapping[str, Any]) -> str:
+        """An invocation as a log line names it: the event, bus, rule and target."""
+        return (
+            f"EventBridge event {event.get('id')} on bus {self._name}, rule {rule.record.name}, "
+            f"target {target.target_id} ({redacted(target.arn)})"
+        )
 
     def deliver_plain(
         self, accepted: list[tuple[LazyEvent, list[str]]], view: Mapping[str, Rule], ingestion: float
@@ -212,7 +235,8 @@ class BusDelivery:
                 for queue in queues:
                     bodies.append((queue, text))
         get_queue = self._store.queues.get_queue
-        for queue in {queue for queue, _ in bodies}:
+        sent = Counter(map(itemgetter(0), bodies))
+        for queue in sent:
             try:
                 record = get_queue(queue)
             except StoreRowCorruptError:
@@ -231,6 +255,7 @@ class BusDelivery:
         self._metrics["Invocations"] += len(bodies)
         now = self._clock()
         refused = self._store.queues.put_plain_many(bodies, self._account, now)
+        self._count_sent(sent, bodies, refused)
         if refused:  # a queue changed since it was looked at: those go the long way
             deliveries = [
                 (rule, target, event, event.text, ingestion, event.text)
@@ -312,6 +337,7 @@ class BusDelivery:
         prepared = self._prepare_long_way([(i, pending[i]) for i in others], now, queues)
         if bodies:
             refused = self._store.queues.put_plain_many(bodies, self._account, now)
+            self._count_sent(Counter(map(itemgetter(0), bodies)), bodies, refused)
             if refused:
                 long_way = set(others)
                 plain_way = [index for index in range(len(pending)) if index not in long_way]  # bodies'
@@ -372,6 +398,9 @@ class BusDelivery:
                 batch.append(message)
         try:
             self._store.queues.put_messages_many(list(batches.items()))
+            self._counters.sqs_add_many(
+                "NumberOfMessagesSent", {name: len(batch) for name, batch in batches.items()}
+            )
         except (NotFound, StoreRowCorruptError):
             # A queue went away in between (or its row is damaged): one by one, so the others
             # still get theirs.
@@ -380,6 +409,13 @@ class BusDelivery:
                     self._send(target, payload, event)
                 except Failure as failure:
                     self._failed(rule, target, event, text, ingestion, 0, failure)
+
+    def _count_sent(self, sent: Counter[str], bodies: list[tuple[str, str]], refused: list[int]) -> None:
+        """The queues' NumberOfMessagesSent for a plain put: ``sent`` per queue, less what the
+        store refused (those go the long way, and are counted there)."""
+        for index in refused:
+            sent[bodies[index][0]] -= 1
+        self._counters.sqs_add_many("NumberOfMessagesSent", sent)
 
     def queue_target(self, target: CompiledTarget) -> Queue:
         """The queue of an SQS target; Failure NO_RESOURCE when it is not one of this broker's."""
@@ -438,10 +474,16 @@ class BusDelivery:
         failure: Failure,
         retries: int,
         exhausted: str | None,
+        event: Mapping[str, Any],
     ) -> None:
         """The event to the target's DLQ with EventBridge's attributes (EventBridge User Guide,
-        'Using dead-letter queues to process undelivered events in EventBridge'), or dropped."""
+        'Using dead-letter queues to process undelivered events in EventBridge'), logged at
+        WARNING; or dropped, logged at ERROR."""
+        why = f"{failure.code}: {failure.message}" + (f" ({exhausted} reached)" if exhausted else "")
         if target.dead_letter_arn is None:
+            _log.error(
+                "%s failed: %s; no dead-letter queue: dropped", self._describe(rule, target, event), why
+            )
             return
         attributes = {
             "RULE_ARN": rule.arn,
@@ -463,10 +505,24 @@ class BusDelivery:
                     k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()
                 },
             )
-        except AwsError:
+        except AwsError as refused:
             self._metrics["InvocationsFailedToBeSentToDLQ"] += 1
+            _log.error(
+                "%s failed: %s; its dead-letter queue %s refused it too (%s: %s): dropped",
+                self._describe(rule, target, event),
+                why,
+                target.dead_letter_arn,
+                refused.code,
+                refused.message,
+            )
         else:
             self._metrics["InvocationsSentToDLQ"] += 1
+            _log.warning(
+                "%s failed: %s; sent to its dead-letter queue %s",
+                self._describe(rule, target, event),
+                why,
+                target.dead_letter_arn,
+            )
 
     # ------------------------------------------------------------------ the timer and the lanes
 

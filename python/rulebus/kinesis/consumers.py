@@ -63,6 +63,7 @@ class StreamConsumer:
         self.batch_size = MAX_GET_RECORDS
         context = stream.context
         self._store = context.store
+        self._counters = context.counters
         self._state = StreamState(context.store.streams, context.account, stream.name)
         self._clock = context.clock
         self._closed = False
@@ -155,6 +156,9 @@ class StreamConsumer:
                 if any(p is not None and p in present and positions.get(p) != SHARD_END for p in parents):
                     continue
                 rows, _ = state.read(self._stream_id or 0, index, position, self.batch_size, cutoff)
+                self._counters.kinesis_read(
+                    self.stream.name, len(rows), (clock() - rows[-1][1]) if rows else 0.0
+                )
                 if rows:
                     progressed = True
                     yield from self._yield(index, rows)

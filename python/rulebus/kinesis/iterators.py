@@ -26,6 +26,7 @@ from rulebus.stores.records import ShardRecord, StoredRecord, StreamRecord
 
 if TYPE_CHECKING:
     from rulebus.kinesis.state import StreamState
+    from rulebus.metrics import Counters
     from rulebus.stores.records import Clock
 
 __all__ = [
@@ -109,6 +110,7 @@ class ShardReads:
     name: str
     _state: StreamState
     _clock: Clock
+    _counters: Counters
 
     def get_shard_iterator(
         self,
@@ -223,6 +225,9 @@ class ShardReads:
         rows, more = state.read(stream_id, shard, position, limit, retention_cutoff(record, now))
         rows, capped = _cap(rows)
         more = more or capped
+        # The age of the last record read (0 once the reader is at the tip), as CloudWatch's
+        # GetRecords.IteratorAgeMilliseconds takes it.
+        self._counters.kinesis_read(self.name, len(rows), (now - rows[-1][1]) if rows else 0.0)
         result: dict[str, Any] = {"Records": [entry for _, entry in record_entries(rows)]}
         next_position = rows[-1][0] + 1 if rows else position
         if not more:

@@ -22,6 +22,7 @@ from rulebus.stores.records import StoredRecord
 
 if TYPE_CHECKING:
     from rulebus.kinesis.state import StreamState
+    from rulebus.metrics import Counters
     from rulebus.stores.records import Clock
 
 __all__ = [
@@ -156,6 +157,7 @@ class RecordPuts:
     name: str
     _state: StreamState
     _clock: Clock
+    _counters: Counters
 
     def put_record(
         self,
@@ -246,4 +248,6 @@ class RecordPuts:
     def _put(self, hash_keys: list[int], blobs: list[bytes], keys: list[str]) -> tuple[int, list[int]]:
         now = self._clock()
         self._state.trim_if_due(now)
-        return self._state.put(hash_keys, blobs, keys, now)
+        put = self._state.put(hash_keys, blobs, keys, now)
+        self._counters.kinesis_add(self.name, "IncomingRecords", len(blobs))
+        return put

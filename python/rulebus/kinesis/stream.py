@@ -182,6 +182,7 @@ class Stream(RecordPuts, ShardReads, Resharding, EnhancedFanOut):
         self.context = context
         self._state = StreamState(context.store.streams, context.account, name)
         self._clock = context.clock
+        self._counters = context.counters
         self.name = name
         self.arn = _stream_arn(context, name)
 

@@ -14,13 +14,15 @@ selected, or evaluated route by route) and each route delivered by its ``TargetK
   (when the broker has a signer), as it is sent;
 - streams and Python callables: before Publish returns.
 
-A delivery that fails (after its retries) goes to the subscription's dead-letter queue as the
-endpoint would have got it, else counts in ``failed_count`` (Amazon SNS Developer Guide, "Amazon
-SNS dead-letter queues (DLQs)").
+A delivery that fails (after its retries; a Python callable that raises fails at once, and never
+makes Publish fail) goes to the subscription's dead-letter queue as the endpoint would have got
+it, else counts in ``failed_count`` (Amazon SNS Developer Guide, "Amazon SNS dead-letter queues
+(DLQs)"); either way it is logged on the ``rulebus.sns`` logger.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple
@@ -34,10 +36,11 @@ from rulebus.sns.policies import effective_delivery, retry_delays
 from rulebus.sns.publish import Prepared
 from rulebus.sns.routes import Route, Selection, TargetKind
 from rulebus.sns.subscription import Subscription
+from rulebus.sqs.errors import queue_does_not_exist
 from rulebus.sqs.queue import Queue
 from rulebus.stores.base import NotFound
 from rulebus.stores.records import StoredMessage
-from rulebus.transport import post_with_retries
+from rulebus.transport import post_with_retries, redacted
 
 if TYPE_CHECKING:
     from rulebus.context import Context
@@ -45,6 +48,9 @@ if TYPE_CHECKING:
 __all__ = ["Delivery", "FanOutBatch", "FanOutPublish", "Sent", "TopicDelivery"]
 
 USER_AGENT = "Amazon Simple Notification Service Agent"
+
+#: Every failed delivery is logged here (docs/observability.md).
+_log = logging.getLogger("rulebus.sns")
 
 _PLAIN_QUEUE = TargetKind.PLAIN_QUEUE
 _QUEUE = TargetKind.QUEUE
@@ -217,11 +223,11 @@ class TopicDelivery:
 
     def attempt(self, delivery: Delivery, sent: Sent) -> None:
         """One delivery, its retries included; what the endpoint refuses goes to the
-        subscription's dead-letter queue, else is dropped."""
+        subscription's dead-letter queue, else is dropped. Either way it is logged."""
         try:
             self._send(delivery, sent)
-        except (AwsError, StoreRowCorruptError):  # a damaged queue fails its own deliveries only
-            self._dead_letter(delivery, sent)
+        except (AwsError, StoreRowCorruptError) as error:  # a damaged queue fails its own deliveries only
+            self._dead_letter(delivery, sent, error)
         else:
             delivery.route.counter.add(1)
 
@@ -231,7 +237,14 @@ class TopicDelivery:
         kind = route.kind
         message_id = delivery.envelope.message_id
         if kind is _CALLABLE:
-            subscription.target(delivery.envelope.as_dict(route.quoted_url))
+            try:
+                subscription.target(delivery.envelope.as_dict(route.quoted_url))
+            except AwsError:
+                raise
+            except Exception as error:
+                # SNS invokes a function asynchronously (Amazon SNS Developer Guide, 'Fanout to
+                # Lambda functions'): the handler's failure is the delivery's, never Publish's.
+                raise AwsError("HandlerFailed", f"{type(error).__name__}: {error}") from error
         elif kind is _HTTP:
             if not self.post(subscription, "Notification", message_id, delivery.payload, route.raw):
                 # Our code for the failure; it only decides the dead-letter path, it is not raised.
@@ -244,24 +257,50 @@ class TopicDelivery:
                 queue, delivery.payload, sent.attributes if route.raw else {}, message_id, sent.group_id
             )
 
-    def _dead_letter(self, delivery: Delivery, sent: Sent) -> None:
-        """A failed delivery: to the RedrivePolicy's queue as the endpoint would have got it
-        (the raw message, or the envelope), else counted in ``failed_count``."""
+    def _dead_letter(self, delivery: Delivery, sent: Sent, error: Exception) -> None:
+        """A failed delivery (``error`` says why): to the RedrivePolicy's queue as the endpoint
+        would have got it (the raw message, or the envelope), logged at WARNING; else, or when
+        that queue refuses it too, dropped, counted in ``failed_count`` and logged at ERROR."""
         route = delivery.route
         subscription = route.subscription
         target = subscription.dead_letter_target_arn
+        message_id = delivery.envelope.message_id
         if target is not None:
             try:
                 queue = self.queue_for(target)
                 attributes = sent.attributes if route.raw else {}
-                self._to_queue(
-                    queue, delivery.payload, attributes, delivery.envelope.message_id, sent.group_id
+                self._to_queue(queue, delivery.payload, attributes, message_id, sent.group_id)
+            except (AwsError, StoreRowCorruptError) as refused:
+                subscription.dead_letter_failed_count += 1
+                _log.error(
+                    "SNS message %s to subscription %s (%s) failed: %s; its dead-letter queue %s "
+                    "refused it too (%s): dropped",
+                    message_id,
+                    subscription.subscription_arn,
+                    redacted(subscription.endpoint),
+                    _reason(error),
+                    target,
+                    _reason(refused),
                 )
-            except (AwsError, StoreRowCorruptError):
-                pass
             else:
                 subscription.dead_lettered_count += 1
+                _log.warning(
+                    "SNS message %s to subscription %s (%s) failed: %s; sent to its dead-letter queue %s",
+                    message_id,
+                    subscription.subscription_arn,
+                    redacted(subscription.endpoint),
+                    _reason(error),
+                    target,
+                )
                 return
+        else:
+            _log.error(
+                "SNS message %s to subscription %s (%s) failed: %s; no dead-letter queue: dropped",
+                message_id,
+                subscription.subscription_arn,
+                redacted(subscription.endpoint),
+                _reason(error),
+            )
         subscription.failed_count += 1
 
     # ------------------------------------------------------------------ the targets
@@ -301,22 +340,30 @@ class TopicDelivery:
             raise AwsError("ResourceNotFoundException", f"Stream {name} does not exist.")
         stream.put_record(data, message_id)
 
-    @staticmethod
     def _to_queue(
-        queue: Queue, body: str, attributes: dict[str, dict[str, Any]], message_id: str, group_id: str | None
+        self,
+        queue: Queue,
+        body: str,
+        attributes: dict[str, dict[str, Any]],
+        message_id: str,
+        group_id: str | None,
     ) -> None:
         """SendMessage to a subscribed (or dead-letter) queue: a FIFO queue gets the message's group
         and the SNS message id as deduplication id; a standard queue gets the group id, if any,
-        for fairness."""
-        if queue.name.endswith(".fifo"):
-            queue.send(
-                body,
-                message_attributes=attributes or None,
-                message_group_id=group_id,
-                message_deduplication_id=message_id,
-            )
-        else:
-            queue.send(body, message_attributes=attributes or None, message_group_id=group_id)
+        for fairness. SendMessage's checks and store step, not ``Queue.send``: the queue's
+        NumberOfMessagesSent counts a subscription's deliveries from the subscription's own
+        count (rulebus.metrics), and SNS's dead-letter moves not at all."""
+        message = queue.prepare_message(
+            body,
+            message_attributes=attributes or None,
+            message_group_id=group_id,
+            message_deduplication_id=message_id if queue.name.endswith(".fifo") else None,
+        )
+        try:
+            # The queue's own store: a Queue object subscribed may be another broker's.
+            queue.context.store.queues.put_messages(queue.name, [message])
+        except NotFound:
+            raise queue_does_not_exist() from None
 
     def queue_for(self, target: Queue | str) -> Queue:
         """The queue a subscription (or its dead-letter queue) names: a Queue, or a queue ARN of
@@ -328,6 +375,13 @@ class TopicDelivery:
         if arn is None or name is None or not arn.is_in(self._region, self._account):
             raise AwsError("AWS.SimpleQueueService.NonExistentQueue", "The specified queue does not exist.")
         return self._targets.queue(name)
+
+
+def _reason(error: Exception) -> str:
+    """An error as a log line names it: AWS's code and message, or the exception's."""
+    if isinstance(error, AwsError):
+        return f"{error.code}: {error.message}"
+    return f"{type(error).__name__}: {error}"
 
 
 def _route_index(delivery: Delivery) -> int:

@@ -119,7 +119,8 @@ class Subscription:
     ``dead_lettered_count`` those that failed (after the retries, for HTTP/S) and went to the
     subscription's dead-letter queue, and ``failed_count`` failed deliveries that did not (no
     RedrivePolicy, or the dead-letter queue refused them too): the queue gone, SQS refusing the
-    message, an HTTP/S endpoint unreachable or answering other than 2xx.
+    message, an HTTP/S endpoint unreachable or answering other than 2xx, a Python callable
+    raising.
 
     ``subscription_arn`` is always the subscription's ARN; ``arn`` is what Subscribe answers:
     ``"pending confirmation"`` while an HTTP/S subscription awaits ConfirmSubscription (unless it
@@ -145,6 +146,9 @@ class Subscription:
     delivered_count: int = _DeliveredCount()  # type: ignore[assignment]  # an int, counted natively
     dead_lettered_count: int = 0
     failed_count: int = 0
+    #: Of the failed deliveries, those its dead-letter queue refused too (SNS's
+    #: NumberOfNotificationsFailedToRedriveToDlq); they are in ``failed_count`` as well.
+    dead_letter_failed_count: int = 0
     #: The topic this subscription belongs to (set by the topic; ``set_attribute`` goes through it).
     topic: Topic | None = field(default=None, repr=False)
     _unsubscribe_url: str | None = field(default=None, repr=False)

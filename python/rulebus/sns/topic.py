@@ -130,6 +130,9 @@ class Topic:
         self._region = context.region
         self._account = context.account
         self.name = name
+        # NumberOfMessagesPublished, counted once per call (the deliveries' counts are each
+        # subscription's: see rulebus.metrics).
+        self._counts = context.counters.sns_topic(name)
         self._set_attributes: dict[str, str] = dict(attributes or {})
         #: FifoTopic=true (the name then ends ``.fifo``).
         self.fifo = check_topic_attributes(name, self._set_attributes)
@@ -649,6 +652,7 @@ class Topic:
         call. Nothing is made per publish that the answer does not need: the ids are the answer."""
         now = self._clock()
         sent_at = timestamp(now)
+        self._counts["NumberOfMessagesPublished"] += len(prepared)
         self._sync()
         with self._sync_lock:
             plan = self._current_plan()
@@ -689,6 +693,7 @@ class Topic:
         deduplicated, numbered and evaluated route by route; each one's result."""
         now = self._clock()
         sent_at = timestamp(now)
+        self._counts["NumberOfMessagesPublished"] += len(prepared)
         results: list[PublishResult] = []
         for entry in prepared:
             message_id = new_message_id()

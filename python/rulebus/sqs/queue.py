@@ -414,6 +414,7 @@ class Queue:
         self._store = context.store
         self._clock = context.clock
         self._account = context.account
+        self._counters = context.counters
         self.name = name
 
     def __repr__(self) -> str:
@@ -682,6 +683,7 @@ class Queue:
             (stored,) = self._store.queues.put_messages(self.name, [message])
         except NotFound:
             raise queue_does_not_exist() from None
+        self._counters.sqs_add(self.name, "NumberOfMessagesSent")
         # The digest of what this request sent, even when a FIFO duplicate answers with the first
         # message's id.
         header = message.aws_trace_header
@@ -750,6 +752,8 @@ class Queue:
             )
         except NotFound:
             raise queue_does_not_exist() from None
+        if stored:
+            self._counters.sqs_add(self.name, "NumberOfMessagesSent", len(stored))
         successful = []
         for (entry_id, sent), message in zip(accepted, stored):
             result: dict[str, Any] = {
@@ -957,6 +961,10 @@ class Queue:
 
     def _received(self, call: _ReceiveCall, received: list[ReceivedMessage]) -> list[Message]:
         """ReceiveMessage's answer: the messages with the attributes the call asked for."""
+        if received:
+            self._counters.sqs_add(self.name, "NumberOfMessagesReceived", len(received))
+        else:
+            self._counters.sqs_add(self.name, "NumberOfEmptyReceives")
         system_names, message_attribute_names = call.system_names, call.message_attribute_names
         if not system_names and not message_attribute_names:
             # The usual receive asks for no attributes: nothing to choose per message.
@@ -1043,6 +1051,7 @@ class Queue:
             raise queue_does_not_exist() from None
         if result is DeleteResult.EXPIRED:
             raise _out_of_range("ReceiptHandle", receipt_handle, "The receipt handle has expired.")
+        self._counters.sqs_add(self.name, "NumberOfMessagesDeleted")
 
     def change_visibility(self, receipt_handle: str, timeout: int) -> None:
         """ChangeMessageVisibility: the message becomes visible ``timeout`` seconds from *now*
@@ -1085,6 +1094,7 @@ class Queue:
             except NotFound:
                 raise queue_does_not_exist() from None
             if len(plan) == len(results) and DeleteResult.EXPIRED not in results:
+                self._counters.sqs_add(name, "NumberOfMessagesDeleted", len(results))
                 return {"Successful": [{"Id": entry_id} for entry_id in ids], "Failed": []}
             outcomes = iter(results)
         successful: list[dict[str, Any]] = []
@@ -1096,6 +1106,8 @@ class Queue:
                 failed.append(_failure(entry_id, target))
             else:
                 successful.append({"Id": entry_id})
+        if successful:
+            self._counters.sqs_add(name, "NumberOfMessagesDeleted", len(successful))
         return {"Successful": successful, "Failed": failed}
 
     def change_visibility_batch(self, entries: Sequence[Mapping[str, Any]]) -> BatchResult:
