@@ -110,6 +110,14 @@ def _refuse(error: rulebus.RulebusError, pattern_text: str | bytes | None) -> No
     raise SystemExit(EXIT_INVALID)
 
 
+def _refuse_with(message: str, hint: str | None) -> NoReturn:
+    """Exits 2 with AWS's message, then rulebus's hint at its cause (when it has one)."""
+    click.echo(message, err=True)
+    if hint is not None:
+        _print_hints([hint], err=True)
+    raise SystemExit(EXIT_INVALID)
+
+
 def _message_attributes(text: str | bytes) -> dict[str, Any]:
     """The message attributes as SNS's Publish takes them, ``{"Name": {"DataType": "String",
     "StringValue": "x"}}``, or as a notification carries them, ``{"Name": {"Type": "String",
@@ -192,13 +200,18 @@ def test_pattern(
     try:
         compiled = rulebus.Pattern(pattern_text)
     except rulebus.InvalidPatternError as exc:
+        hint = explain_hints.non_finite_numbers(pattern_text)
+        if hint is not None:
+            _refuse_with(str(exc), hint)
         _refuse(exc, pattern_text if explain else None)
     try:
         if envelope:
             matched = rulebus.test_event_pattern(pattern_text, event_text)
         else:
             matched = compiled.matches(event_text)
-    except (rulebus.InvalidPatternError, rulebus.InvalidEventError) as exc:
+    except rulebus.InvalidEventError as exc:
+        _refuse_with(str(exc), explain_hints.missing_envelope(event_text) if envelope else None)
+    except rulebus.InvalidPatternError as exc:
         _fail(str(exc))
     click.echo("true" if matched else "false")
     if explain and not matched:

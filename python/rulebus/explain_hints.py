@@ -11,6 +11,10 @@ engine's answer, never change it. Three mistakes are recognised:
 - a number given as a string, or a string as a number: ``["5"]`` against ``5``, ``[5]``
   against ``"5"``, a ``numeric`` condition against ``"5"``;
 - a key spelled with another case than the event's: ``Detail`` against ``detail``.
+
+Two more say what AWS's own message leaves out: which envelope fields an event given to
+TestEventPattern lacks (``missing_envelope``), and which numbers of a refused pattern are not
+finite (``non_finite_numbers``: ``NaN``, ``Infinity``, or a literal too large for a double).
 """
 
 from __future__ import annotations
@@ -26,6 +30,10 @@ from typing import Any
 OPERATORS = frozenset(
     {"prefix", "suffix", "equals-ignore-case", "wildcard", "anything-but", "numeric", "exists", "cidr"}
 )
+
+#: The event fields TestEventPattern requires at the event's top level (EventBridge API
+#: Reference, TestEventPattern; ``resources`` is not one of them).
+ENVELOPE_FIELDS = ("id", "account", "source", "time", "region", "detail-type")
 
 # A JSON number's text, as a pattern or an event may hold it in a string by mistake.
 _NUMBER_TEXT = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
@@ -47,6 +55,52 @@ def hints(pattern: str | bytes | Any, event: str | bytes | Any | None = None) ->
         return list(dict.fromkeys(_walk(pattern, events, ())))
     except RecursionError:  # nesting deeper than Python's stack: no hints rather than a crash
         return []
+
+
+def missing_envelope(event: str | bytes | Any) -> str | None:
+    """The hint for an event TestEventPattern refused ("Parameter Event is not valid."): the
+    envelope fields it lacks, or that it is not a JSON object; None when neither is the cause."""
+    parsed = _parsed(event)
+    if not isinstance(parsed, dict):
+        return "the event must be a JSON object (an EventBridge event)"
+    missing = [field for field in ENVELOPE_FIELDS if field not in parsed]
+    if not missing:
+        return None
+    return (
+        f"the event lacks the envelope field{'s' if len(missing) > 1 else ''} "
+        f"{', '.join(json.dumps(field) for field in missing)}, which TestEventPattern requires "
+        f"({', '.join(ENVELOPE_FIELDS)}); match without --envelope to test the pattern alone"
+    )
+
+
+def non_finite_numbers(pattern: str | bytes) -> str | None:
+    """The hint for a pattern refused for a number that is not finite: ``NaN``, ``Infinity``,
+    ``-Infinity`` (which JSON does not have) or a literal beyond a double's range (``1e400``);
+    None when the pattern's text holds none."""
+    found: list[str] = []
+
+    def constant(text: str) -> float:
+        found.append(text)
+        return 0.0
+
+    def number(text: str) -> float:
+        value = float(text)
+        if value in (float("inf"), float("-inf")):
+            found.append(text)
+        return value
+
+    try:
+        json.loads(pattern, parse_constant=constant, parse_float=number, parse_int=number)
+    except (ValueError, RecursionError):
+        return None
+    if not found:
+        return None
+    named = list(dict.fromkeys(found))
+    return (
+        f"{', '.join(named)} {'is not a finite number' if len(named) == 1 else 'are not finite numbers'}"
+        ": patterns compare finite numbers only (JSON has no NaN or infinity, and a double ends "
+        'near 1.8e308); for an open range leave that bound out, as in {"numeric": [">", 0]}'
+    )
 
 
 def _parsed(value: str | bytes | Any) -> Any:

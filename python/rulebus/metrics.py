@@ -104,10 +104,15 @@ class Counters:
         return self.sns.setdefault(topic, Counter())
 
     def sqs_add(self, queue: str, metric: str, count: int = 1) -> None:
+        self.sqs_counts(queue)[metric] += count
+
+    def sqs_counts(self, queue: str) -> Counter[str]:
+        """A queue's counters, made the first time it counts (a Queue object keeps them to count
+        in directly: see ``Queue._counted``)."""
         counts = self.sqs.get(queue)
         if counts is None:
             counts = self.sqs.setdefault(queue, Counter())
-        counts[metric] += count
+        return counts
 
     def sqs_add_many(self, metric: str, counts: Mapping[str, int]) -> None:
         """``sqs_add`` for several queues at once (a batch's deliveries, per queue)."""

@@ -34,7 +34,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from rulebus import validation
+from rulebus import tracing, validation
 from rulebus._core import RuleSet
 from rulebus.arn import event_bus_name
 from rulebus.events.delivery import RETRY_BACKOFF_CAP_SECONDS, BusDelivery
@@ -296,6 +296,12 @@ class EventBus:
         "EventBusName"?, "TraceHeader"?}``. Returns ``{"FailedEntryCount", "Entries"}`` with one
         result per entry, in order: ``{"EventId"}`` or ``{"ErrorCode", "ErrorMessage"}``. Each
         accepted event is archived and routed before this returns (HTTP targets after)."""
+        if tracing.TRACER is None:
+            return self._put_events(entries)
+        with tracing.producer("aws.eventbridge", self.name, "PutEvents"):
+            return self._put_events(entries)
+
+    def _put_events(self, entries: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         common = common_entries(entries, self.name, self._max_events_size)
         if common is not None:
             return self._put_common(common)

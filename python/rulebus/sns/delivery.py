@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
+from rulebus import tracing
 from rulebus._core import FanOut
 from rulebus._errors import AwsError, StoreRowCorruptError
 from rulebus.arn import Arn
@@ -225,7 +226,19 @@ class TopicDelivery:
         """One delivery, its retries included; what the endpoint refuses goes to the
         subscription's dead-letter queue, else is dropped. Either way it is logged."""
         try:
-            self._send(delivery, sent)
+            if tracing.TRACER is None:
+                self._send(delivery, sent)
+            else:
+                subscription = delivery.route.subscription
+                with tracing.consumer(
+                    "aws_sns",
+                    self._topic_arn(),
+                    "Deliver",
+                    subscription=subscription.subscription_arn,
+                    endpoint=redacted(subscription.endpoint),
+                    message_id=delivery.envelope.message_id,
+                ):
+                    self._send(delivery, sent)
         except (AwsError, StoreRowCorruptError) as error:  # a damaged queue fails its own deliveries only
             self._dead_letter(delivery, sent, error)
         else:

@@ -49,7 +49,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Callable, Union
 from urllib.parse import urlsplit
 
-from rulebus import validation
+from rulebus import tracing, validation
 from rulebus._core import RuleSet, sns_confirmation_text
 from rulebus._errors import AwsError
 from rulebus.arn import queue_name, stream_name
@@ -644,6 +644,13 @@ class Topic:
         return PublishResult(first_id, sequence_number)
 
     def _deliver(self, prepared: Sequence[Prepared]) -> list[str]:
+        """``_deliver_standard``, in a span when OpenTelemetry is there (rulebus.tracing)."""
+        if tracing.TRACER is None:
+            return self._deliver_standard(prepared)
+        with tracing.producer("aws_sns", self.name, "Publish", message_count=len(prepared)):
+            return self._deliver_standard(prepared)
+
+    def _deliver_standard(self, prepared: Sequence[Prepared]) -> list[str]:
         """Deliver a standard topic's publishes (one, or a batch's accepted entries, in order; a
         batch's share one reading of the clock); each one's MessageId. The pipeline: routes from
         the route plan, a publish the plan selects for chosen there (under the lock, counted), any
@@ -689,6 +696,13 @@ class Topic:
         return message_ids
 
     def _deliver_fifo(self, prepared: Sequence[Prepared]) -> list[PublishResult]:
+        """``_deliver_fifo_now``, in a span when OpenTelemetry is there (rulebus.tracing)."""
+        if tracing.TRACER is None:
+            return self._deliver_fifo_now(prepared)
+        with tracing.producer("aws_sns", self.name, "Publish", message_count=len(prepared)):
+            return self._deliver_fifo_now(prepared)
+
+    def _deliver_fifo_now(self, prepared: Sequence[Prepared]) -> list[PublishResult]:
         """Deliver a FIFO topic's publishes in order (sharing one reading of the clock): each is
         deduplicated, numbered and evaluated route by route; each one's result."""
         now = self._clock()

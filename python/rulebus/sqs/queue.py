@@ -55,6 +55,8 @@ from rulebus.stores.records import (
 from rulebus.stores.semantics import is_plain_body, plain_message, queue_name_from_arn
 
 if TYPE_CHECKING:
+    from collections import Counter
+
     from rulebus.context import Context
 
 __all__ = ["HeldMessage", "Message", "Queue", "SendResult", "check_queue_attributes"]
@@ -415,6 +417,9 @@ class Queue:
         self._clock = context.clock
         self._account = context.account
         self._counters = context.counters
+        # This queue's NumberOfMessagesSent... (rulebus.metrics), bound when it first counts: a
+        # Queue object is made for any name, and a name that never did anything keeps no entry.
+        self._counts: Counter[str] | None = None
         self.name = name
 
     def __repr__(self) -> str:
@@ -683,7 +688,10 @@ class Queue:
             (stored,) = self._store.queues.put_messages(self.name, [message])
         except NotFound:
             raise queue_does_not_exist() from None
-        self._counters.sqs_add(self.name, "NumberOfMessagesSent")
+        counts = self._counts
+        if counts is None:
+            counts = self._counted()
+        counts["NumberOfMessagesSent"] += 1
         # The digest of what this request sent, even when a FIFO duplicate answers with the first
         # message's id.
         header = message.aws_trace_header
@@ -961,10 +969,13 @@ class Queue:
 
     def _received(self, call: _ReceiveCall, received: list[ReceivedMessage]) -> list[Message]:
         """ReceiveMessage's answer: the messages with the attributes the call asked for."""
+        counts = self._counts
+        if counts is None:
+            counts = self._counted()
         if received:
-            self._counters.sqs_add(self.name, "NumberOfMessagesReceived", len(received))
+            counts["NumberOfMessagesReceived"] += len(received)
         else:
-            self._counters.sqs_add(self.name, "NumberOfEmptyReceives")
+            counts["NumberOfEmptyReceives"] += 1
         system_names, message_attribute_names = call.system_names, call.message_attribute_names
         if not system_names and not message_attribute_names:
             # The usual receive asks for no attributes: nothing to choose per message.
@@ -1051,7 +1062,15 @@ class Queue:
             raise queue_does_not_exist() from None
         if result is DeleteResult.EXPIRED:
             raise _out_of_range("ReceiptHandle", receipt_handle, "The receipt handle has expired.")
-        self._counters.sqs_add(self.name, "NumberOfMessagesDeleted")
+        counts = self._counts
+        if counts is None:
+            counts = self._counted()
+        counts["NumberOfMessagesDeleted"] += 1
+
+    def _counted(self) -> Counter[str]:
+        """This queue's counters, bound the first time it counts (see ``__init__``)."""
+        counts = self._counts = self._counters.sqs_counts(self.name)
+        return counts
 
     def change_visibility(self, receipt_handle: str, timeout: int) -> None:
         """ChangeMessageVisibility: the message becomes visible ``timeout`` seconds from *now*

@@ -1,0 +1,67 @@
+"""OpenTelemetry spans around publishes, deliveries and invocations, when the ``opentelemetry-api``
+package is installed (docs/observability.md); nothing at all otherwise.
+
+Why it exists: a program that traces its requests should see where a message went (and where it
+failed) inside rulebus too, without rulebus depending on OpenTelemetry. The spans follow
+OpenTelemetry's semantic conventions for messaging ('Semantic conventions for messaging spans'):
+a PRODUCER span ``publish <destination>`` for a publish (SNS Publish, EventBridge PutEvents,
+SQS SendMessage), a CONSUMER span ``process <destination>`` for a delivery to a subscription
+or an invocation of a target, with ``messaging.system`` (``aws_sns``, ``aws.eventbridge``,
+``aws_sqs``), ``messaging.destination.name`` and the operation. An exception leaving a span is
+recorded on it (OpenTelemetry's default), so a failed delivery shows as an error span.
+
+``TRACER`` is None without the package: callers test it first, so the hot paths pay one
+comparison and make no span and no attribute dictionary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+__all__ = ["TRACER", "consumer", "producer"]
+
+try:
+    import opentelemetry.trace as _trace
+except ImportError:  # the package is optional: no spans
+    _trace = None  # type: ignore[assignment,unused-ignore]
+
+#: The tracer (named ``rulebus``), or None when ``opentelemetry-api`` is not installed. A tracer
+#: got before the program sets its tracer provider follows that provider once it is set.
+TRACER: Any = _trace.get_tracer("rulebus") if _trace is not None else None
+
+
+@contextmanager
+def producer(system: str, destination: str, operation: str, **attributes: Any) -> Iterator[Any]:
+    """A PRODUCER span ``publish <destination>`` (only call it when ``TRACER`` is not None)."""
+    with TRACER.start_as_current_span(
+        f"publish {destination}",
+        kind=_trace.SpanKind.PRODUCER,
+        attributes=_attributes(system, destination, operation, "publish", attributes),
+    ) as span:
+        yield span
+
+
+@contextmanager
+def consumer(system: str, destination: str, operation: str, **attributes: Any) -> Iterator[Any]:
+    """A CONSUMER span ``process <destination>`` (only call it when ``TRACER`` is not None)."""
+    with TRACER.start_as_current_span(
+        f"process {destination}",
+        kind=_trace.SpanKind.CONSUMER,
+        attributes=_attributes(system, destination, operation, "process", attributes),
+    ) as span:
+        yield span
+
+
+def _attributes(
+    system: str, destination: str, operation: str, kind: str, more: Mapping[str, Any]
+) -> dict[str, Any]:
+    attributes = {
+        "messaging.system": system,
+        "messaging.destination.name": destination,
+        "messaging.operation.name": operation,
+        "messaging.operation.type": kind,
+    }
+    attributes.update({f"rulebus.{key}": value for key, value in more.items() if value is not None})
+    return attributes

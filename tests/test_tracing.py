@@ -1,0 +1,107 @@
+"""OpenTelemetry spans around publishes, deliveries and invocations (rulebus.tracing), when the
+``opentelemetry-api`` package is installed; without it (or with ``TRACER`` None) nothing is made.
+The span tests need ``opentelemetry-sdk`` too, for its in-memory exporter, and are skipped
+without it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Callable
+
+import pytest
+from rulebus import Broker, tracing
+
+sdk_trace = pytest.importorskip("opentelemetry.sdk.trace", reason="opentelemetry-sdk is not installed")
+
+
+@pytest.fixture(scope="module")
+def exporter_for_module() -> Any:
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = sdk_trace.TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)  # once per process: rulebus's tracer follows it
+    return exporter
+
+
+@pytest.fixture
+def spans(exporter_for_module: Any) -> Iterator[Callable[[], list[Any]]]:
+    if tracing.TRACER is None:
+        pytest.skip("opentelemetry-api is not importable")
+    exporter_for_module.clear()
+    yield exporter_for_module.get_finished_spans
+    exporter_for_module.clear()
+
+
+@pytest.fixture
+def broker(make_broker: Callable[..., Broker]) -> Broker:
+    return make_broker(background_retries=False)
+
+
+def test_publish_and_delivery_spans(broker: Broker, spans: Callable[[], list[Any]]) -> None:
+    from opentelemetry.trace import SpanKind, StatusCode
+
+    topic = broker.topic("alerts")
+    received: list[Any] = []
+
+    def broken(notification: Any) -> None:
+        raise ValueError("no")
+
+    good = topic.subscribe(received.append)
+    bad = topic.subscribe(broken)
+    message_id = topic.publish("hello").message_id
+    by_name: dict[str, list[Any]] = {}
+    for span in spans():
+        by_name.setdefault(span.name, []).append(span)
+    (publish,) = by_name["publish alerts"]
+    assert publish.kind is SpanKind.PRODUCER
+    assert publish.attributes["messaging.system"] == "aws_sns"
+    assert publish.attributes["messaging.operation.type"] == "publish"
+    deliveries = by_name[f"process {topic.arn}"]
+    assert {span.attributes["rulebus.subscription"] for span in deliveries} == {
+        good.subscription_arn,
+        bad.subscription_arn,
+    }
+    for span in deliveries:
+        assert span.kind is SpanKind.CONSUMER
+        assert span.parent.span_id == publish.context.span_id  # inside the publish
+        assert span.attributes["rulebus.message_id"] == message_id
+    (failed,) = [s for s in deliveries if s.attributes["rulebus.subscription"] == bad.subscription_arn]
+    assert failed.status.status_code is StatusCode.ERROR
+    assert len(received) == 1
+
+
+def test_put_events_and_invocation_spans(broker: Broker, spans: Callable[[], list[Any]]) -> None:
+    from opentelemetry.trace import SpanKind
+
+    bus = broker.event_bus("shop")
+    bus.put_rule("orders", event_pattern={"source": ["com.shop"]})
+    calls: list[Any] = []
+    bus.put_targets("orders", [{"Id": "fn", "Arn": calls.append}])
+    event_id = bus.put_events([{"Source": "com.shop", "DetailType": "Order", "Detail": "{}"}])["Entries"][0][
+        "EventId"
+    ]
+    (publish,) = [span for span in spans() if span.name == "publish shop"]
+    (invoke,) = [span for span in spans() if span.name == "process shop"]
+    assert publish.kind is SpanKind.PRODUCER and invoke.kind is SpanKind.CONSUMER
+    assert invoke.parent.span_id == publish.context.span_id
+    assert invoke.attributes["messaging.system"] == "aws.eventbridge"
+    assert (invoke.attributes["rulebus.rule"], invoke.attributes["rulebus.target"]) == ("orders", "fn")
+    assert invoke.attributes["rulebus.event_id"] == event_id
+    assert len(calls) == 1
+
+
+def test_no_spans_without_a_tracer(
+    broker: Broker, spans: Callable[[], list[Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tracing, "TRACER", None)
+    topic = broker.topic("alerts")
+    received: list[Any] = []
+    topic.subscribe(received.append)
+    topic.publish("hello")
+    broker.event_bus().put_events([{"Source": "a", "DetailType": "b", "Detail": "{}"}])
+    assert len(received) == 1
+    assert list(spans()) == []
