@@ -1,15 +1,23 @@
-"""The workload ``rulebus bench`` ships: its generator, its reference matcher, its stored counts."""
+"""The workload ``rulebus bench`` ships: its generator, its reference matcher, its stored counts,
+and the command run on it from a folder that is not the repository (no timing asserted)."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from itertools import islice
+from pathlib import Path
 from typing import Any
 
 import pytest
 import rulebus
+from helpers.bench import quiet, report_json, short_run
+from rulebus.bench import BenchOptions, run
+from rulebus.bench.data import SMALL_EVENTS, default_cache
 from rulebus.bench.workload import generator, rulesets, stored_counts
-from rulebus.bench.workload.expected import SMALL_EVENTS, digest, expected_counts
+from rulebus.bench.workload.expected import digest, expected_counts
 from rulebus.bench.workload.reference_matcher import Pattern
 
 SMALL = str(SMALL_EVENTS)
@@ -138,3 +146,88 @@ def test_the_reference_matcher(pattern: dict[str, Any], event: Any, expected: bo
 def test_the_reference_matcher_refuses_what_it_does_not_know() -> None:
     with pytest.raises(NotImplementedError):
         Pattern({"ip": [{"cidr": "10.0.0.0/8"}]})
+
+
+# --- rulebus bench on the shipped workload --------------------------------------------------------
+
+
+def quick(tmp_path: Path, **changes: Any) -> BenchOptions:
+    return short_run(tmp_path, small=True, **changes)
+
+
+def test_the_command_runs_from_any_folder(tmp_path: Path) -> None:
+    """Installed, not in the repository: no ../shared, no $RULEBUS_SHARED; the cache is the user's."""
+    env = {k: v for k, v in os.environ.items() if k != "RULEBUS_SHARED"}
+    env["XDG_CACHE_HOME"] = str(tmp_path / "xdg")
+    args = ["--small", "--passes", "2", "--no-scaling", "--no-threads", "--no-peers", "--no-chart"]
+    done = subprocess.run(
+        [sys.executable, "-m", "rulebus.bench", *args], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    cached = list((tmp_path / "xdg" / "rulebus").glob("*.jsonl.gz"))
+    assert [p.name for p in cached] == [f"citylots2-generated-{generator.SEED}-{SMALL_EVENTS}.jsonl.gz"]
+    data = report_json(tmp_path / "bench-results")
+    sets = {s["name"]: s for s in data["citylots"]["sets"]}
+    assert len(sets) == len(rulesets())
+    for s in sets.values():
+        assert s["ok"] is True and s["expected_from"] == "stored counts", s["name"]
+        assert len(s["pass_seconds"]) == 2
+    markdown = (tmp_path / "bench-results" / "report.md").read_text()
+    assert "all counts correct" in markdown
+    assert "spread" in markdown
+    for internal in ("issue", "target", "../shared", "DESIGN"):
+        assert internal not in markdown.lower()
+
+
+def test_a_wrong_stored_count_fails_the_run(tmp_path: Path) -> None:
+    counts = stored_counts()
+    counts["generated"][SMALL]["counts"]["EXACT"][4] += 1
+    corrupted = tmp_path / "counts.json"
+    corrupted.write_text(json.dumps(counts))
+    assert run(quick(tmp_path, counts=corrupted), say=quiet) == 1
+    sets = {s["name"]: s for s in report_json(tmp_path / "results")["citylots"]["sets"]}
+    assert sets["EXACT"]["wrong"] == [{"rule": "EXACT/4", "got": 1, "expected": 2}]
+    assert sets["COMBO"]["ok"] is False  # a union's counts are its members'
+    assert sets["PREFIX"]["ok"] is True
+    assert "WRONG COUNTS" in (tmp_path / "results" / "report.md").read_text()
+    assert run(quick(tmp_path), say=quiet) == 0  # the shipped counts, same cached events
+
+
+def test_a_subset_is_checked_by_the_reference_matcher(tmp_path: Path) -> None:
+    assert run(quick(tmp_path, limit=700, only_sets=("NUMERIC", "WILDCARD", "PARTIAL_COMBO")), say=quiet) == 0
+    data = report_json(tmp_path / "results")
+    assert data["citylots"]["whole_file"] is False
+    for s in data["citylots"]["sets"]:
+        assert s["events"] == 700
+        assert s["expected_from"] == "the reference matcher"
+        assert s["ok"] is True
+
+
+def test_a_damaged_cache_is_refused(tmp_path: Path) -> None:
+    assert run(quick(tmp_path), say=quiet) == 0
+    (cached,) = (tmp_path / "cache").iterdir()
+    cached.write_bytes(b'{"type":"Feature"}\n')
+    messages: list[str] = []
+    assert run(quick(tmp_path), say=messages.append) == 2
+    assert any("not the generator's output" in m for m in messages)
+
+
+@pytest.mark.parametrize(
+    ("platform", "env", "expected"),
+    [
+        ("linux", {"XDG_CACHE_HOME": "/x/cache"}, Path("/x/cache/rulebus")),
+        ("linux", {"XDG_CACHE_HOME": "relative"}, Path.home() / ".cache" / "rulebus"),
+        ("linux", {}, Path.home() / ".cache" / "rulebus"),
+        ("darwin", {"XDG_CACHE_HOME": "/x/cache"}, Path.home() / "Library" / "Caches" / "rulebus"),
+        ("win32", {"LOCALAPPDATA": "/users/me/AppData/Local"}, Path("/users/me/AppData/Local/rulebus/Cache")),
+    ],
+)
+def test_the_cache_is_the_users(
+    monkeypatch: pytest.MonkeyPatch, platform: str, env: dict[str, str], expected: Path
+) -> None:
+    monkeypatch.setattr(sys, "platform", platform)
+    for name in ("XDG_CACHE_HOME", "LOCALAPPDATA"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert default_cache() == expected
