@@ -19,6 +19,7 @@ import boto3
 import botocore.session
 import pytest
 from helpers.aws_server import RunningServer
+from helpers.sqs_digests import trace_header_digest
 from rulebus import Broker, mock_aws
 from rulebus.aws.brokers import Brokers
 
@@ -239,6 +240,47 @@ def test_sqs_message_attributes_and_their_md5s(aws: Aws) -> None:
     assert error_of(raised)["Code"] == "InvalidParameterValue"
 
 
+TRACE = "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1"
+
+
+def check_trace_headers(sqs: Any, url: str, names_member: str) -> None:
+    """Send traced and plain messages (single and batched) to ``url``, receive them asking for the
+    header by ``names_member`` (MessageSystemAttributeNames, or the older AttributeNames)."""
+    traced = {"AWSTraceHeader": {"DataType": "String", "StringValue": TRACE}}
+    sent = sqs.send_message(QueueUrl=url, MessageBody="traced", MessageSystemAttributes=traced)
+    assert sent["MD5OfMessageSystemAttributes"] == trace_header_digest(TRACE)
+    assert "MD5OfMessageSystemAttributes" not in sqs.send_message(QueueUrl=url, MessageBody="plain")
+    batch = sqs.send_message_batch(
+        QueueUrl=url,
+        Entries=[
+            {"Id": "t", "MessageBody": "batched", "MessageSystemAttributes": traced},
+            {"Id": "p", "MessageBody": "batched plain"},
+        ],
+    )
+    successful = {entry["Id"]: entry for entry in batch["Successful"]}
+    assert successful["t"]["MD5OfMessageSystemAttributes"] == trace_header_digest(TRACE)
+    assert "MD5OfMessageSystemAttributes" not in successful["p"]
+    expected = {"traced": TRACE, "plain": None, "batched": TRACE, "batched plain": None}
+
+    def receive(names: list[str] | None) -> dict[str, dict[str, str]]:
+        options = {names_member: names} if names is not None else {}
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0, **options)
+        return {m["Body"]: m.get("Attributes", {}) for m in messages["Messages"]}
+
+    assert receive(["AWSTraceHeader"]) == {
+        body: {"AWSTraceHeader": header} if header else {} for body, header in expected.items()
+    }
+    assert {body: a.get("AWSTraceHeader") for body, a in receive(["All"]).items()} == expected
+    assert all("AWSTraceHeader" not in a for a in receive(None).values())
+    assert all("AWSTraceHeader" not in a for a in receive(["SentTimestamp"]).values())
+
+
+def test_sqs_trace_headers_are_kept_and_received(aws: Aws) -> None:
+    sqs = aws.client("sqs")
+    check_trace_headers(sqs, sqs.create_queue(QueueName="traced")["QueueUrl"], "MessageSystemAttributeNames")
+    check_trace_headers(sqs, sqs.create_queue(QueueName="traced-older")["QueueUrl"], "AttributeNames")
+
+
 def test_sqs_fifo_groups_and_deduplication(aws: Aws) -> None:
     sqs = aws.client("sqs")
     url = sqs.create_queue(
@@ -382,6 +424,8 @@ def test_sqs_over_the_query_protocol_of_older_sdks(aws: Aws, tmp_path: Path) -> 
     )
     assert len(deleted["Successful"]) == 2
     assert sqs.list_queues()["QueueUrls"] == [url]
+    traced = sqs.create_queue(QueueName="xml-traced")["QueueUrl"]
+    check_trace_headers(sqs, traced, "AttributeNames")  # the query model has no other member
     with pytest.raises(sqs.exceptions.QueueDoesNotExist) as raised:
         sqs.get_queue_url(QueueName="nope")
     assert error_of(raised)["Code"] == "AWS.SimpleQueueService.NonExistentQueue"

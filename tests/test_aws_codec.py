@@ -5,6 +5,7 @@ botocore reads (for every operation of SQS over JSON and query, SNS, EventBridge
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
@@ -15,7 +16,7 @@ from botocore.model import OperationModel, ServiceModel
 from botocore.parsers import create_parser
 from botocore.serialize import create_serializer
 from helpers.shapes import values
-from hypothesis import Phase, given, settings
+from hypothesis import Phase, assume, given, settings
 from hypothesis import strategies as st
 from rulebus import AwsError
 from rulebus._errors import sqs_error
@@ -355,3 +356,60 @@ def test_an_output_member_the_shape_lacks_is_a_bug_not_silently_dropped() -> Non
     operation = _model("sqs", "json").operation_model("GetQueueUrl")
     with pytest.raises(ValueError, match="no member 'Url'"):
         _codec("sqs", "json").write(operation, {"Url": "x"}, "r")
+
+
+# Pieces of JSON text, well formed and not: what orjson and the standard library might read
+# differently (NaN, 1e400, integers past 64 bits, lone surrogates, a BOM, raw control bytes).
+_JSON_PIECES = [
+    *(
+        piece.encode()
+        for piece in ["{", "}", "[", "]", '"', ":", ",", "1", "0", "-", ".", "e", "+", " ", "\n"]
+    ),
+    b"\\",
+    b"u",
+    b"d800",
+    b"00e9",
+    b"a",
+    b"\x00",
+    b"\x1f",
+    b"\xef\xbb\xbf",
+    b"\xc3\xa9",
+    b"\xff",
+    b"\xed\xa0\x80",
+    b"true",
+    b"null",
+    b"NaN",
+    b"Infinity",
+    b"1e400",
+    b"12345678901234567890",
+    b"-9223372036854775809",
+]
+
+
+def _standard_read(body: bytes) -> tuple[str, str]:
+    try:
+        return ("read", json.dumps(json.loads(body.decode("utf-8"))))
+    except (ValueError, RecursionError):
+        return ("refused", "")
+
+
+@settings(max_examples=2000)
+@given(st.lists(st.sampled_from(_JSON_PIECES), max_size=25).map(b"".join))
+def test_a_json_body_reads_as_the_standard_library_reads_it(body: bytes) -> None:
+    """The JSON codec reads most bodies with orjson: every body must read as ``json.loads``
+    reads it (values and their types alike), and what that refuses, the codec refuses."""
+    assume(body.strip())  # (an empty body is an empty object, a rule of the protocol)
+    codec = JsonProtocol("events", "1.1")
+    try:
+        got = ("read", json.dumps(codec.decode(body)))
+    except AwsError as error:
+        assert error.code == "SerializationException"
+        got = ("refused", "")
+    assert got == _standard_read(body)
+
+
+def test_an_integer_past_64_bits_stays_an_integer() -> None:
+    codec = JsonProtocol("sqs", "1.0")
+    assert codec.decode(b'{"MaxNumberOfMessages": 18446744073709551617}') == {
+        "MaxNumberOfMessages": 18446744073709551617
+    }

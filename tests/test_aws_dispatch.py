@@ -12,13 +12,16 @@ import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 from xml.etree import ElementTree
 
 import pytest
-from rulebus import Broker, InvalidPatternError
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rulebus import AwsError, Broker, InvalidPatternError
 from rulebus._errors import sqs_error
 from rulebus.aws.brokers import Brokers, scoped_store_url
-from rulebus.aws.dispatch import Dispatcher, HttpRequest
+from rulebus.aws.dispatch import MAX_FORM_FIELDS, Dispatcher, HttpRequest, _decode_form
 from rulebus.aws.handlers import Handlers
 from rulebus.aws.protocols import Reply
 from rulebus.aws.request import Request
@@ -396,3 +399,32 @@ def test_the_rulebus_aws_fixture(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
+
+
+# Pieces a form is made of: names, separators, escapes good and bad, '+' for a space, non-ASCII.
+_FORM_PIECES = ["a", "B", "=", "&", "+", ".", " ", "é", "%2F", "%20", "%C3%A9", "%FF", "%zz", "%", "%C3"]
+
+
+@settings(max_examples=500)
+@given(st.lists(st.sampled_from(_FORM_PIECES), max_size=40).map("".join))
+def test_a_form_is_read_as_parse_qsl_reads_it(text: str) -> None:
+    """The dispatcher's own form reader (it skips parse_qsl's work on plain pieces) reads any
+    form as ``parse_qsl(keep_blank_values=True, errors="strict")`` does, or refuses it where
+    that would: text that is not UTF-8 after unescaping."""
+    try:
+        expected: list[tuple[str, str]] | None = parse_qsl(text, keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError:
+        expected = None
+    try:
+        got: list[tuple[str, str]] | None = _decode_form(text.encode("utf-8"))
+    except AwsError as error:
+        assert error.code == "MalformedQueryString"
+        got = None
+    assert got == expected
+
+
+def test_a_form_with_too_many_fields_is_refused_unread() -> None:
+    with pytest.raises(AwsError) as raised:
+        _decode_form(b"a=1&" * MAX_FORM_FIELDS)
+    assert raised.value.code == "MalformedQueryString"
+    assert len(_decode_form(b"&".join([b"a=1"] * MAX_FORM_FIELDS))) == MAX_FORM_FIELDS

@@ -46,19 +46,24 @@ CREATE TABLE messages (
 """
 
 
+def keep_a_message(raw: sqlite3.Connection) -> None:
+    """The queue ``q`` holding one visible message, ``kept``, written as an older rulebus would."""
+    raw.execute(
+        "INSERT INTO queues VALUES ('q', ?, 1.0, 1.0, NULL)",
+        (json.dumps(QueueAttributes.from_aws("q", {}).to_aws()),),
+    )
+    raw.execute(
+        "INSERT INTO messages (queue, message_id, body, md5_of_body, message_attributes, sender_id, "
+        "sent_timestamp, visible_at) VALUES ('q', 'id-1', 'kept', '', '{}', 'me', ?, 0)",
+        (2e9,),  # sent far in the future of any test clock: never expired
+    )
+
+
 def test_an_older_unstamped_file_is_upgraded_on_open_and_keeps_its_messages(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     with sqlite3.connect(path) as raw:
         raw.executescript(FIRST_SCHEMA)
-        raw.execute(
-            "INSERT INTO queues VALUES ('q', ?, 1.0, 1.0, NULL)",
-            (json.dumps(QueueAttributes.from_aws("q", {}).to_aws()),),
-        )
-        raw.execute(
-            "INSERT INTO messages (queue, message_id, body, md5_of_body, message_attributes, sender_id, "
-            "sent_timestamp, visible_at) VALUES ('q', 'id-1', 'kept', '', '{}', 'me', ?, 0)",
-            (2e9,),  # sent far in the future of any test clock: never expired
-        )
+        keep_a_message(raw)
     assert user_version(path) == 0
     with Broker(path) as broker:
         assert [m.body for m in broker.queue("q").receive()] == ["kept"]
@@ -123,3 +128,34 @@ def test_a_schema_3_file_gets_the_subscription_role_column_and_keeps_its_subscri
     with sqlite3.connect(path) as raw:
         columns = {row[1] for row in raw.execute("PRAGMA table_info(subscriptions)")}
     assert "subscription_role_arn" in columns
+
+
+# Queues and messages as schema 4 stored them, grown from the first schema: no aws_trace_header.
+FOURTH_SCHEMA_COLUMNS = """
+ALTER TABLE messages ADD COLUMN message_group_id TEXT;
+ALTER TABLE messages ADD COLUMN message_deduplication_id TEXT;
+ALTER TABLE messages ADD COLUMN sequence_number TEXT;
+ALTER TABLE messages ADD COLUMN dead_letter_source_arn TEXT;
+ALTER TABLE messages ADD COLUMN promoted INTEGER NOT NULL DEFAULT 0;
+PRAGMA user_version = 4;
+"""
+
+
+def test_a_schema_4_file_gets_the_trace_header_column_and_keeps_its_messages(tmp_path: Path) -> None:
+    path = tmp_path / "fourth.db"
+    with sqlite3.connect(path) as raw:
+        raw.executescript(FIRST_SCHEMA + FOURTH_SCHEMA_COLUMNS)
+        keep_a_message(raw)
+    header = {"AWSTraceHeader": {"DataType": "String", "StringValue": "Root=1-5759e988-bd862e3fe1be46a9"}}
+    with Broker(path) as broker:
+        queue = broker.queue("q")
+        queue.send("traced", message_system_attributes=header)
+        received = queue.receive(max_messages=10, attribute_names=["AWSTraceHeader"])
+        assert [(m.body, m.attributes) for m in received] == [
+            ("kept", {}),
+            ("traced", {"AWSTraceHeader": "Root=1-5759e988-bd862e3fe1be46a9"}),
+        ]
+    assert user_version(path) == SCHEMA_VERSION
+    with sqlite3.connect(path) as raw:
+        columns = {row[1] for row in raw.execute("PRAGMA table_info(messages)")}
+    assert "aws_trace_header" in columns

@@ -141,6 +141,7 @@ class StoredMessage:
         message_deduplication_id: str | None = None,
         sequence_number: str | None = None,
         dead_letter_source_arn: str | None = None,
+        aws_trace_header: str | None = None,
     ) -> StoredMessage: ...
     @property
     def message_id(self) -> str: ...
@@ -172,6 +173,8 @@ class StoredMessage:
     def sequence_number(self) -> str | None: ...
     @property
     def dead_letter_source_arn(self) -> str | None: ...
+    @property
+    def aws_trace_header(self) -> str | None: ...
     def replace(self, **changes: Any) -> StoredMessage:
         """This message with some fields changed."""
     def received(self, now: float, visibility_timeout: float) -> StoredMessage:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rulebus import _jsontext as jsontext
 from rulebus import validation
@@ -39,6 +39,9 @@ from rulebus.stores.base import NotFound, RecentlyDeleted
 from rulebus.stores.records import Clock, EventBusRecord, QueueRecord, TopicRecord
 from rulebus.targets import Targets
 
+if TYPE_CHECKING:
+    from rulebus.sns.signing import Signer
+
 __all__ = ["Broker"]
 
 #: CreateQueue with different attributes (SQS API Reference, CreateQueue: modeled QueueNameExists, legacy code
@@ -63,7 +66,10 @@ class Broker:
     is how long (by that clock) a deleted queue's name stays blocked, as AWS's 60 s
     (QueueDeletedRecently); 0 lifts the block.
     ``rules_per_bus`` (AWS's default quota, 300; None for no limit) and ``max_events_size``
-    (PutEvents' 1 MB) are the bus limits.
+    (PutEvents' 1 MB) are the bus limits. ``endpoint_url`` is where a server
+    (``rulebus serve``) answers this broker's AWS APIs; with it, ``sns_signer``
+    (:class:`rulebus.sns.signing.Signer`, whose certificate that server serves) signs the
+    topics' HTTP/S deliveries for real.
 
     Work that waits for time runs on background threads, each switchable off so that a test with
     a fake clock drives it by hand instead: message move tasks (``background_move_tasks``,
@@ -85,6 +91,7 @@ class Broker:
         max_events_size: int = DEFAULT_MAX_EVENTS_SIZE,
         store: Store | str | os.PathLike[str] | None = None,
         endpoint_url: str | None = None,
+        sns_signer: Signer | None = None,
     ) -> None:
         if path is not None and store is not None:
             raise TypeError("give a Broker either a path or a store, not both")
@@ -118,6 +125,7 @@ class Broker:
             max_events_size=max_events_size,
             background_retries=background_retries,
             endpoint_url=endpoint_url,
+            sns_signer=sns_signer if endpoint_url is not None else None,
         )
         # One Topic object per stored topic, each a view of the store's records (see ``topic``),
         # with the attributes it was made with.

@@ -428,8 +428,8 @@ _LOOPBACK = ("127.0.0.1", "::1", "localhost")
 )
 @click.option(
     "--endpoint-url",
-    help="The URL clients reach the server by, for SNS's SubscribeURL and UnsubscribeURL "
-    "(default: http://HOST:PORT).",
+    help="The URL clients reach the server by, for SNS's SubscribeURL, UnsubscribeURL and "
+    "SigningCertURL (default: http://HOST:PORT).",
 )
 @click.option("--log-level", default="warning", show_default=True, help="uvicorn's log level.")
 @click.option(

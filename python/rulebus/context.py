@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from rulebus.sns.signing import Signer
     from rulebus.stores.base import Store
     from rulebus.stores.records import Clock
     from rulebus.targets import Targets
@@ -51,6 +52,10 @@ class Context:
     #: SNS's SubscribeURL and UnsubscribeURL and SQS's queue URLs point there. None: AWS's own
     #: endpoints (``https://sns.<region>.amazonaws.com``).
     endpoint_url: str | None = None
+    #: What signs SNS's HTTP/S deliveries for real, and whose certificate the server at
+    #: ``endpoint_url`` serves (``rulebus serve`` gives one to its brokers). None: a stand-in
+    #: signature and AWS's SigningCertURL (see docs/semantics.md, "What subscribers receive").
+    sns_signer: Signer | None = None
 
 
 def sns_endpoint(context: Context) -> str:

@@ -22,12 +22,15 @@ import contextlib
 import os
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 from rulebus import validation
 from rulebus.broker import Broker
 from rulebus.stores import Store
 from rulebus.stores.records import Clock
+
+if TYPE_CHECKING:
+    from rulebus.sns.signing import Signer
 
 __all__ = ["DEFAULT_ACCOUNT", "DEFAULT_REGION", "Brokers", "StoreFactory", "StoreSpec", "scoped_store_url"]
 
@@ -55,7 +58,8 @@ class Brokers:
     """The registry of brokers by (account, region), made on first use; thread-safe.
 
     ``clock`` and ``broker_options`` (any of :class:`~rulebus.Broker`'s keyword arguments but
-    ``region``, ``account`` and ``store``) are given to every broker.
+    ``region``, ``account`` and ``store``) are given to every broker. With an ``endpoint_url``
+    and no ``sns_signer``, one :class:`~rulebus.sns.signing.Signer` is made for them all.
     """
 
     def __init__(self, store: StoreSpec = None, clock: Clock | None = None, **broker_options: Any) -> None:
@@ -67,6 +71,14 @@ class Brokers:
         for name in ("region", "account", "store", "path"):
             if name in broker_options:
                 raise TypeError(f"Brokers sets each broker's {name}: do not pass it")
+        if broker_options.get("endpoint_url") is not None and broker_options.get("sns_signer") is None:
+            # A server: one signer for all its scopes, whose certificate it serves (its key is
+            # made on first use; see rulebus.sns.signing).
+            from rulebus.sns.signing import Signer
+
+            broker_options["sns_signer"] = Signer()
+        #: What signs every scope's SNS HTTP/S deliveries (None without an ``endpoint_url``).
+        self.sns_signer: Signer | None = broker_options.get("sns_signer")
         self._store = store
         self._clock = clock
         self._options = broker_options

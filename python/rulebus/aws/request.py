@@ -10,16 +10,15 @@ writes as the protocol's error.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from rulebus.broker import Broker
 
 
-@dataclass(frozen=True, slots=True)
-class Request:
-    """One call of an AWS operation, decoded.
+class Request(NamedTuple):
+    """One call of an AWS operation, decoded (immutable; a named tuple, cheap to make once per
+    request).
 
     ``params`` follow the input shape: structures and maps as ``dict``, lists as ``list``,
     timestamps as timezone-aware ``datetime`` (UTC), blobs as ``bytes``, integers as ``int``,

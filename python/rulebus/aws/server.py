@@ -11,6 +11,8 @@ Besides AWS's API, the paths that test set-ups use:
 - ``GET /_rulebus/health``: the server is up, and what it serves;
 - ``POST /moto-api/reset``: every resource of every account and region is deleted, as
   moto's server does between tests (its files too, for an SQLite store);
+- ``GET /_rulebus/sns/SimpleNotificationService-<id>.pem``: the certificate whose key signs SNS's
+  HTTP/S deliveries, where their ``SigningCertURL`` points (:mod:`rulebus.sns.signing`);
 - ``/_rulebus/``: the web console (:mod:`rulebus.aws.console`), which shows every scope's
   resources and counts, peeks at messages without receiving them and tests patterns.
 
@@ -31,6 +33,7 @@ from rulebus.aws.console import Console
 from rulebus.aws.dispatch import Dispatcher, HttpRequest
 from rulebus.aws.protocols import EMULATED, Reply
 from rulebus.aws.protocols.base import StreamedBody
+from rulebus.sns.signing import CERTIFICATE_CONTENT_TYPE, Signer
 
 __all__ = ["MAX_BODY_BYTES", "Server"]
 
@@ -82,8 +85,12 @@ class Server:
             body,
             raw_path.decode("latin-1") if raw_path is not None else None,
         )
+        signer = self.dispatcher.brokers.sns_signer
         if path == _RESET and method == "POST":
             await _reply(send, self._reset(request))
+        elif signer is not None and path == signer.certificate_path and method in ("GET", "HEAD"):
+            # On a worker thread: the first fetch makes the RSA key.
+            await _reply(send, await asyncio.to_thread(_certificate, signer))
         elif self.console.handles(path):
             await _reply(send, await self._console(request))
         else:
@@ -175,6 +182,11 @@ def _headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
         text = value.decode("latin-1")
         headers[key] = f"{headers[key]},{text}" if key in headers else text
     return headers
+
+
+def _certificate(signer: Signer) -> Reply:
+    """The certificate SNS messages' SigningCertURL names, PEM, as SNS's certificate URLs answer."""
+    return Reply(200, {"Content-Type": CERTIFICATE_CONTENT_TYPE}, signer.certificate_pem())
 
 
 def _json(status: int, value: object) -> Reply:

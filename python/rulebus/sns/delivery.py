@@ -10,7 +10,8 @@ selected, or evaluated route by route) and each route delivered by its ``TargetK
   path, before any later publish is stored, so every queue keeps the publish order.
 - other queues: SendMessage's checks (``Queue.prepare_message``), then one store call;
 - HTTP/S endpoints: on the subscription's lane after Publish returns (``rulebus.delivery``),
-  retried per the effective delivery policy;
+  retried per the effective delivery policy; the one kind whose envelope gets a real signature
+  (when the broker has a signer), as it is sent;
 - streams and Python callables: before Publish returns.
 
 A delivery that fails (after its retries) goes to the subscription's dead-letter queue as the
@@ -109,6 +110,7 @@ class TopicDelivery:
         sleep: Callable[[float], Any],
     ) -> None:
         self._store = context.store
+        self._signer = context.sns_signer
         self._region = context.region
         self._account = context.account
         self._targets = context.targets
@@ -268,7 +270,10 @@ class TopicDelivery:
         self, subscription: Subscription, message_type: str, message_id: str, body: str, raw: bool = False
     ) -> bool:
         """POST with SNS's headers, retried per the effective delivery policy unless the endpoint
-        answers with a client error; True once it got a 2xx."""
+        answers with a client error; True once it got a 2xx. An envelope (not a raw message) is
+        signed for real first when the broker has a signer (only here: see rulebus.sns.signing)."""
+        if not raw and self._signer is not None:
+            body = self._signer.signed_text(body)
         headers = {
             "x-amz-sns-message-type": message_type,
             "x-amz-sns-message-id": message_id,

@@ -2,8 +2,10 @@
 
 One writer, the native one (``rulebus._core``): ``sns_notification_head`` lays out a
 notification up to its UnsubscribeURL (Jackson's pretty printer as SNS uses it: two-space indent,
-``" : "`` separators, strings escaped as Python's ``json`` escapes them) and signs it, or, given
-a SequenceNumber, writes a FIFO topic's (no signature members); ``sns_attributes_tail`` writes
+``" : "`` separators, strings escaped as Python's ``json`` escapes them) with a stand-in
+signature of the same size as SNS's (``rulebus.sns.signing`` swaps in a real one where a
+subscriber verifies it: ``rulebus serve``'s HTTP/S deliveries), or, given a SequenceNumber,
+writes a FIFO topic's (no signature members); ``sns_attributes_tail`` writes
 what follows the UnsubscribeURL (the message attributes, one compact line each, and the closing
 brace); ``sns_confirmation_text`` writes a SubscriptionConfirmation whole. The native fan-out
 writes the same head when it stores a publish. This module only passes them values, joins a
@@ -18,9 +20,12 @@ import base64
 import json
 from collections.abc import Mapping
 from datetime import datetime, timezone
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from rulebus._core import sns_attributes_tail, sns_json_string, sns_notification_head
+
+if TYPE_CHECKING:
+    from rulebus.context import Context
 
 __all__ = [
     "Envelope",
@@ -48,8 +53,13 @@ class TopicSigning(NamedTuple):
     signing_cert_url: str
 
 
-def signing_cert_url(region: str) -> str:
-    return f"https://sns.{region}.amazonaws.com/SimpleNotificationService-rulebus0000000000000000000000.pem"
+def signing_cert_url(context: Context) -> str:
+    """The SigningCertURL of a broker's messages: its signer's certificate where its server
+    serves it, else a name at AWS's endpoint (no certificate there verifies them)."""
+    signer = context.sns_signer
+    if signer is not None and context.endpoint_url is not None:
+        return signer.certificate_url(context.endpoint_url)
+    return f"https://sns.{context.region}.amazonaws.com/SimpleNotificationService-rulebus0000000000000000000000.pem"
 
 
 # The last millisecond ``timestamp`` formatted and its text, and the last second's: strftime is

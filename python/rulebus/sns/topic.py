@@ -727,7 +727,7 @@ class Topic:
         if plan is None or plan.region != self._region or plan.account != self._account:
             self._drop_plan()
             signing = TopicSigning(
-                self.arn, self._set_attributes.get("SignatureVersion", "1"), signing_cert_url(self._region)
+                self.arn, self._set_attributes.get("SignatureVersion", "1"), signing_cert_url(self.context)
             )
             plan = self._plan = RoutePlan(
                 list(self._subscriptions.values()), self.context, signing, self.fifo
@@ -745,7 +745,6 @@ class Topic:
     def _request_confirmation(self, subscription: Subscription) -> None:
         """Hand the SubscriptionConfirmation of a pending HTTP/S subscription to its lane (Amazon SNS
         Developer Guide, 'Amazon SNS message and JSON formats')."""
-        region = self._region
         message_id = str(uuid.uuid4())
         token = subscription.token or ""
         arn = self.arn
@@ -758,7 +757,7 @@ class Topic:
             f"{sns_endpoint(self.context)}/?Action=ConfirmSubscription&TopicArn={arn}&Token={token}",
             timestamp(self._clock()),
             self._set_attributes.get("SignatureVersion", "1"),
-            signing_cert_url(region),
+            signing_cert_url(self.context),
         )
         post = partial(self._delivery.post, subscription, "SubscriptionConfirmation", message_id, body)
         self._lanes.submit(subscription.subscription_arn, post)

@@ -42,8 +42,11 @@ __all__ = [
     "MAX_ATTRIBUTES",
     "MAX_NAME_LENGTH",
     "MAX_TYPE_LENGTH",
+    "SYSTEM_ATTRIBUTES",
     "md5_of_message_attributes",
     "md5_of_message_body",
+    "md5_of_trace_header",
+    "trace_header",
     "validate_message_attributes",
 ]
 
@@ -57,6 +60,10 @@ MAX_TYPE_LENGTH = 256
 #: Numbers: magnitude from 10^-128 to 10^+126 (same page), zero allowed.
 _NUMBER_MAX_MAGNITUDE = Decimal("1e126")
 _NUMBER_MIN_MAGNITUDE = Decimal("1e-128")
+
+#: The only system attribute a send may carry (SQS API Reference, SendMessage,
+#: MessageSystemAttributes).
+SYSTEM_ATTRIBUTES = ("AWSTraceHeader",)
 
 _BASE_TYPES = ("String", "Number", "Binary")
 _INVALID = "InvalidParameterValue"
@@ -240,6 +247,38 @@ def validate_message_attributes(
         _check_name(name)
         result[name] = _validate_one(name, attribute)
     return result
+
+
+def trace_header(system_attributes: Mapping[str, Mapping[str, Any]] | None) -> str | None:
+    """The AWSTraceHeader of a send's MessageSystemAttributes, checked as SendMessage checks them
+    (``{"AWSTraceHeader": {"DataType": "String", "StringValue": ...}}``, the only one there is);
+    None without it. Its size does not count toward the message's (SQS API Reference,
+    SendMessage)."""
+    if not system_attributes:
+        return None
+    validation.mapping(system_attributes, "MessageSystemAttributes", validation.SQS)
+    header = None
+    for name, value in system_attributes.items():
+        if name not in SYSTEM_ATTRIBUTES:
+            # Our wording, in the style of SQS's "Unknown Attribute" texts.
+            raise _error(f"Message system attribute name '{validation.shown(name)}' is invalid.")
+        data_type = value.get("DataType") if isinstance(value, Mapping) else None
+        header = value.get("StringValue") if isinstance(value, Mapping) else None
+        if data_type != "String" or not isinstance(header, str):
+            raise _error(
+                f"Value {validation.shown(data_type)} for parameter MessageSystemAttributes.{name}.DataType "
+                "is invalid. Reason: AWSTraceHeader must be a String."
+            )
+        _check_string_value(name, header)
+    return header
+
+
+def md5_of_trace_header(header: str) -> str:
+    """MD5OfMessageSystemAttributes of a send carrying ``header``: the message-attribute digest
+    of its MessageSystemAttributes (SQS API Reference, SendMessage)."""
+    digest = md5_of_message_attributes({"AWSTraceHeader": {"DataType": "String", "StringValue": header}})
+    assert digest is not None
+    return digest
 
 
 def md5_of_message_body(body: str) -> str:

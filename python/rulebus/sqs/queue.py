@@ -38,6 +38,8 @@ from rulebus.sqs.errors import queue_does_not_exist
 from rulebus.sqs.message_attributes import (
     md5_of_message_attributes,
     md5_of_message_body,
+    md5_of_trace_header,
+    trace_header,
     validate_message_attributes,
 )
 from rulebus.stores.base import NotFound
@@ -222,13 +224,15 @@ def _check_visibility(value: Any) -> int:
 
 @dataclass(frozen=True)
 class SendResult:
-    """SendMessage's answer. ``md5_of_message_attributes`` is None without attributes, as SQS then
-    omits the field (SQS API Reference, SendMessage)."""
+    """SendMessage's answer. ``md5_of_message_attributes`` is None without attributes and
+    ``md5_of_message_system_attributes`` without an AWSTraceHeader, as SQS then omits the field
+    (SQS API Reference, SendMessage)."""
 
     message_id: str
     md5_of_message_body: str
     md5_of_message_attributes: str | None = None
     sequence_number: str | None = None  # FIFO queues only
+    md5_of_message_system_attributes: str | None = None
 
 
 class _ReceiveCall(NamedTuple):
@@ -392,7 +396,9 @@ def _system_attribute(stored: StoredMessage, name: str) -> str | None:
         return stored.message_group_id
     if name == "DeadLetterQueueSourceArn":
         return stored.dead_letter_source_arn
-    return None  # AWSTraceHeader: never set here
+    if name == "AWSTraceHeader":
+        return stored.aws_trace_header
+    return None
 
 
 class Queue:
@@ -522,8 +528,10 @@ class Queue:
         batch: bool,
         message_group_id: str | None = None,
         message_deduplication_id: str | None = None,
+        message_system_attributes: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> StoredMessage:
         """Validate one message as SendMessage does and build what the store keeps."""
+        header = trace_header(message_system_attributes) if message_system_attributes is not None else None
         if body is None or body == "":
             raise _error(MISSING_PARAMETER, "The request must contain the parameter MessageBody.")
         if not isinstance(body, str):
@@ -592,6 +600,7 @@ class Queue:
             visible_at=now + delay,
             message_group_id=message_group_id,
             message_deduplication_id=message_deduplication_id,
+            aws_trace_header=header,
         )
 
     def prepare_message(
@@ -601,6 +610,7 @@ class Queue:
         delay_seconds: int | None = None,
         message_group_id: str | None = None,
         message_deduplication_id: str | None = None,
+        message_system_attributes: Mapping[str, Mapping[str, Any]] | None = None,
         *,
         attributes: QueueAttributes | None = None,
         now: float | None = None,
@@ -624,6 +634,7 @@ class Queue:
             and delay_seconds is None
             and message_group_id is None
             and message_deduplication_id is None
+            and message_system_attributes is None
             and not attributes.fifo_queue
             and is_plain_body(body, attributes.maximum_message_size)
         ):
@@ -639,6 +650,7 @@ class Queue:
             batch=False,
             message_group_id=message_group_id,
             message_deduplication_id=message_deduplication_id,
+            message_system_attributes=message_system_attributes,
         )
 
     def send(
@@ -648,27 +660,45 @@ class Queue:
         delay_seconds: int | None = None,
         message_group_id: str | None = None,
         message_deduplication_id: str | None = None,
+        message_system_attributes: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> SendResult:
         """SendMessage. ``delay_seconds`` (0-900) overrides the queue's DelaySeconds (standard
         queues only). FIFO queues need ``message_group_id`` and a ``message_deduplication_id``
         unless ContentBasedDeduplication is on; a duplicate within 5 minutes answers with the
-        first message's id and sequence number and is not enqueued again (SQS API Reference, SendMessage)."""
+        first message's id and sequence number and is not enqueued again (SQS API Reference, SendMessage).
+        ``message_system_attributes`` is AWS's shape, ``{"AWSTraceHeader": {"DataType": "String",
+        "StringValue": "Root=..."}}``: the header is kept with the message and returned by a
+        receive asking for ``AWSTraceHeader`` (or ``All``)."""
         validation.mapping(message_attributes, "MessageAttributes", validation.SQS, required=False)
         message = self.prepare_message(
-            body, message_attributes, delay_seconds, message_group_id, message_deduplication_id
+            body,
+            message_attributes,
+            delay_seconds,
+            message_group_id,
+            message_deduplication_id,
+            message_system_attributes,
         )
         try:
             (stored,) = self._store.queues.put_messages(self.name, [message])
         except NotFound:
             raise queue_does_not_exist() from None
+        # The digest of what this request sent, even when a FIFO duplicate answers with the first
+        # message's id.
+        header = message.aws_trace_header
         return SendResult(
-            stored.message_id, stored.md5_of_body, stored.md5_of_message_attributes, stored.sequence_number
+            stored.message_id,
+            stored.md5_of_body,
+            stored.md5_of_message_attributes,
+            stored.sequence_number,
+            md5_of_trace_header(header) if header is not None else None,
         )
 
     def send_batch(self, entries: Sequence[Mapping[str, Any]]) -> BatchResult:
         """SendMessageBatch: 1-10 entries ``{"Id", "MessageBody", "DelaySeconds"?,
-        "MessageAttributes"?}``; returns ``{"Successful": [...], "Failed": [...]}`` as AWS does,
-        with a bad entry failing alone. The whole request is refused when it breaks a batch rule."""
+        "MessageAttributes"?, "MessageSystemAttributes"?, "MessageGroupId"?,
+        "MessageDeduplicationId"?}`` (as :meth:`send` takes them); returns ``{"Successful": [...],
+        "Failed": [...]}`` as AWS does, with a bad entry failing alone. The whole request is
+        refused when it breaks a batch rule."""
         ids = _check_batch(entries, "SendMessageBatchRequestEntry")
         total = 0
         for entry in entries:
@@ -706,6 +736,7 @@ class Queue:
                     batch=True,
                     message_group_id=entry.get("MessageGroupId"),
                     message_deduplication_id=entry.get("MessageDeduplicationId"),
+                    message_system_attributes=entry.get("MessageSystemAttributes"),
                 )
             except AwsError as error:
                 failed.append(_failure(entry_id, error))
@@ -720,7 +751,7 @@ class Queue:
         except NotFound:
             raise queue_does_not_exist() from None
         successful = []
-        for (entry_id, _), message in zip(accepted, stored):
+        for (entry_id, sent), message in zip(accepted, stored):
             result: dict[str, Any] = {
                 "Id": entry_id,
                 "MessageId": message.message_id,
@@ -728,6 +759,8 @@ class Queue:
             }
             if message.md5_of_message_attributes is not None:
                 result["MD5OfMessageAttributes"] = message.md5_of_message_attributes
+            if sent.aws_trace_header is not None:  # this entry's, as send's
+                result["MD5OfMessageSystemAttributes"] = md5_of_trace_header(sent.aws_trace_header)
             if message.sequence_number is not None:
                 result["SequenceNumber"] = message.sequence_number
             successful.append(result)

@@ -53,6 +53,10 @@ pub struct StoredMessage {
     sequence_number: Option<Py<PyAny>>,
     #[pyo3(get)]
     dead_letter_source_arn: Option<Py<PyAny>>,
+    /// The AWSTraceHeader system attribute the send carried; most messages have none (a None
+    /// costs no allocation).
+    #[pyo3(get)]
+    aws_trace_header: Option<Py<PyAny>>,
 }
 
 /// A new Python object for `message`, which the cycle collector does not track: a message
@@ -111,6 +115,7 @@ impl StoredMessage {
             message_deduplication_id: copy(py, self.message_deduplication_id.as_ref()),
             sequence_number: copy(py, self.sequence_number.as_ref()),
             dead_letter_source_arn: copy(py, self.dead_letter_source_arn.as_ref()),
+            aws_trace_header: copy(py, self.aws_trace_header.as_ref()),
         }
     }
 
@@ -139,6 +144,7 @@ impl StoredMessage {
             message_deduplication_id: None,
             sequence_number: None,
             dead_letter_source_arn: None,
+            aws_trace_header: None,
         }
     }
 
@@ -159,7 +165,7 @@ impl StoredMessage {
         message_id, body, md5_of_body, message_attributes, md5_of_message_attributes, sender_id,
         sent_timestamp, visible_at, receive_count = 0, first_receive_timestamp = None,
         last_receive_timestamp = None, message_group_id = None, message_deduplication_id = None,
-        sequence_number = None, dead_letter_source_arn = None,
+        sequence_number = None, dead_letter_source_arn = None, aws_trace_header = None,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -179,6 +185,7 @@ impl StoredMessage {
         message_deduplication_id: Option<Py<PyAny>>,
         sequence_number: Option<Py<PyAny>>,
         dead_letter_source_arn: Option<Py<PyAny>>,
+        aws_trace_header: Option<Py<PyAny>>,
     ) -> Self {
         Self {
             message_id,
@@ -196,6 +203,7 @@ impl StoredMessage {
             message_deduplication_id,
             sequence_number,
             dead_letter_source_arn,
+            aws_trace_header,
         }
     }
 
@@ -247,6 +255,7 @@ impl StoredMessage {
                 "message_deduplication_id" => new.message_deduplication_id = optional(&value)?,
                 "sequence_number" => new.sequence_number = optional(&value)?,
                 "dead_letter_source_arn" => new.dead_letter_source_arn = optional(&value)?,
+                "aws_trace_header" => new.aws_trace_header = optional(&value)?,
                 other => return Err(PyTypeError::new_err(format!("StoredMessage has no field {other:?}"))),
             }
         }

@@ -85,6 +85,28 @@ def member_key(shape: Shape, name: str) -> str:
     return str(shape.serialization.get("name", name))
 
 
+# A structure's members as the request reader walks them, worked out once per shape: (name, the
+# key it travels under, its shape, whether it is a string), and the required members' (name, key).
+_Plan = tuple[tuple[tuple[str, str, Shape, bool], ...], tuple[tuple[str, str], ...]]
+# Keyed by the shape object: botocore keeps one per member of an operation model, and the models
+# are loaded once per service (a bounded set, whatever the requests).
+_plans: dict[StructureShape, _Plan] = {}
+
+
+def _plan(shape: StructureShape) -> _Plan:
+    plan = _plans.get(shape)
+    if plan is None:
+        members = shape.members
+        plan = _plans[shape] = (
+            tuple(
+                (name, member_key(member, name), member, member.type_name == "string")
+                for name, member in members.items()
+            ),
+            tuple((name, member_key(members[name], name)) for name in shape.required_members),
+        )
+    return plan
+
+
 class QueryProtocol:
     """The query codec of one service."""
 
@@ -104,13 +126,20 @@ class QueryProtocol:
 
     def _structure(self, shape: StructureShape, node: _Node, path: Path) -> dict[str, Any]:
         parsed: dict[str, Any] = {}
-        for name, member in shape.members.items():
-            child = node.children.get(member_key(member, name))
+        members, required = _plan(shape)
+        children = node.children
+        for name, key, member, string in members:
+            child = children.get(key)
             if child is not None:
-                parsed[name] = self._value(member, child, (*path, name))
-        for name in shape.required_members:
+                # A string member is its text, as _scalar takes it (most members of most
+                # requests); the rest by their shapes.
+                if string:
+                    parsed[name] = child.value if child.value is not None else ""
+                else:
+                    parsed[name] = self._value(member, child, (*path, name))
+        for name, key in required:
             if name not in parsed:
-                raise missing_parameter(self.service, (*path, member_key(shape.members[name], name)))
+                raise missing_parameter(self.service, (*path, key))
         return parsed
 
     def _value(self, shape: Shape, node: _Node, path: Path) -> Any:

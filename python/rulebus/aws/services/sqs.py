@@ -24,7 +24,6 @@ from rulebus.aws.services.tagging import check_tags, checked_map
 from rulebus.broker import Broker
 from rulebus.sqs.attributes import queue_url, validate_queue_name
 from rulebus.sqs.errors import queue_does_not_exist
-from rulebus.sqs.message_attributes import md5_of_message_attributes
 from rulebus.sqs.queue import Message, Queue
 
 __all__ = ["ASYNC_OPERATIONS", "OPERATIONS", "queue_from_url", "wire_queue_url"]
@@ -33,8 +32,6 @@ SQS = validation.SQS
 
 #: ListQueues and ListDeadLetterSourceQueues answer at most this many URLs (SQS API Reference).
 MAX_LIST_RESULTS = 1000
-#: The only system attribute SendMessage takes (SQS API Reference, SendMessage).
-SYSTEM_ATTRIBUTES = ("AWSTraceHeader",)
 
 _AWS_HOST = re.compile(r"(^|\.)amazonaws\.com(\.cn)?$", re.IGNORECASE)
 
@@ -208,45 +205,23 @@ def purge_queue(broker: Broker, request: Request) -> Mapping[str, Any]:
 # Messages.
 
 
-def _system_attributes_digest(params: Mapping[str, Any]) -> str | None:
-    """MD5OfMessageSystemAttributes of a send's MessageSystemAttributes (only AWSTraceHeader is
-    one), by the message-attribute digest's rules; None without them. rulebus does not trace, so
-    the header is checked and digested but not kept with the message."""
-    system = params.get("MessageSystemAttributes")
-    if not system:
-        return None
-    validation.mapping(system, "MessageSystemAttributes", SQS)
-    for name, value in system.items():
-        if name not in SYSTEM_ATTRIBUTES:
-            # Our wording, in the style of SQS's "Unknown Attribute" texts.
-            raise sqs_error("InvalidParameterValue", f"Message system attribute name '{name}' is invalid.")
-        data_type = value.get("DataType") if isinstance(value, Mapping) else None
-        if data_type != "String" or not isinstance(value.get("StringValue"), str):
-            raise sqs_error(
-                "InvalidParameterValue",
-                f"Value {validation.shown(data_type)} for parameter MessageSystemAttributes.{name}.DataType "
-                "is invalid. Reason: AWSTraceHeader must be a String.",
-            )
-    return md5_of_message_attributes(system)
-
-
 @operation("SendMessage")
 def send_message(broker: Broker, request: Request) -> Mapping[str, Any]:
     params = request.params
     queue = _queue(broker, request)
-    system_digest = _system_attributes_digest(params)
     sent = queue.send(
         required(params, "MessageBody", SQS),
         message_attributes=params.get("MessageAttributes"),
         delay_seconds=params.get("DelaySeconds"),
         message_group_id=params.get("MessageGroupId"),
         message_deduplication_id=params.get("MessageDeduplicationId"),
+        message_system_attributes=params.get("MessageSystemAttributes"),
     )
     result: dict[str, Any] = {"MD5OfMessageBody": sent.md5_of_message_body}
     if sent.md5_of_message_attributes is not None:
         result["MD5OfMessageAttributes"] = sent.md5_of_message_attributes
-    if system_digest is not None:
-        result["MD5OfMessageSystemAttributes"] = system_digest
+    if sent.md5_of_message_system_attributes is not None:
+        result["MD5OfMessageSystemAttributes"] = sent.md5_of_message_system_attributes
     result["MessageId"] = sent.message_id
     if sent.sequence_number is not None:
         result["SequenceNumber"] = sent.sequence_number
@@ -255,22 +230,8 @@ def send_message(broker: Broker, request: Request) -> Mapping[str, Any]:
 
 @operation("SendMessageBatch")
 def send_message_batch(broker: Broker, request: Request) -> Mapping[str, Any]:
-    params = request.params
     queue = _queue(broker, request)
-    entries = required(params, "Entries", SQS)
-    digests: dict[str, str] = {}
-    if isinstance(entries, Sequence):
-        for entry in entries:
-            if isinstance(entry, Mapping) and entry.get("MessageSystemAttributes"):
-                digest = _system_attributes_digest(entry)
-                if digest is not None:
-                    digests[str(entry.get("Id"))] = digest
-    result = queue.send_batch(entries)
-    for success in result["Successful"]:
-        digest = digests.get(success["Id"])
-        if digest is not None:
-            success["MD5OfMessageSystemAttributes"] = digest
-    return result
+    return queue.send_batch(required(request.params, "Entries", SQS))
 
 
 def _message(message: Message) -> dict[str, Any]:

@@ -79,7 +79,7 @@ __all__ = ["SQLiteQueueStore"]
 _MESSAGE_COLUMNS = (
     "message_id, body, md5_of_body, message_attributes, md5_of_message_attributes, sender_id, "
     "sent_timestamp, visible_at, receive_count, first_receive_timestamp, last_receive_timestamp, "
-    "message_group_id, message_deduplication_id, sequence_number, dead_letter_source_arn"
+    "message_group_id, message_deduplication_id, sequence_number, dead_letter_source_arn, aws_trace_header"
 )
 
 # DELETE ... RETURNING (SQLite 3.35): a batch delete learns what it deleted in one statement.
@@ -120,7 +120,7 @@ def _message_from_row(row: Sequence[Any]) -> StoredMessage:
     """The message of a row's _MESSAGE_COLUMNS, which are StoredMessage's fields in order."""
     attributes = row[3]
     return StoredMessage(
-        row[0], row[1], row[2], {} if attributes == "{}" else _decode_attributes(attributes), *row[4:15]
+        row[0], row[1], row[2], {} if attributes == "{}" else _decode_attributes(attributes), *row[4:16]
     )
 
 
@@ -161,6 +161,7 @@ def _message_row(queue: str, m: StoredMessage, now: float) -> tuple[Any, ...]:
         m.message_deduplication_id,
         m.sequence_number,
         m.dead_letter_source_arn,
+        m.aws_trace_header,
         int(m.visible_at <= now),
     )
 
@@ -173,7 +174,7 @@ def _move_task_from_row(row: Sequence[Any]) -> MoveTaskRecord:
     return MoveTaskRecord(*row)
 
 
-_INSERT_MESSAGE = f"INSERT INTO messages (queue, {_MESSAGE_COLUMNS}, promoted) VALUES ({', '.join('?' * 17)})"
+_INSERT_MESSAGE = f"INSERT INTO messages (queue, {_MESSAGE_COLUMNS}, promoted) VALUES ({', '.join('?' * 18)})"
 
 # The first receivable messages of a queue after a seq, in send order: the rows filed visible
 # (promoted), walked on messages_receivable, so hidden rows cost nothing. ``+visible_at`` only

@@ -24,7 +24,9 @@ __all__ = ["SCHEMA_VERSION", "create_schema"]
 #: ``stream_consumers`` (version 2 would delete a stream and leave its registered consumers). 4:
 #: ``subscriptions.subscription_role_arn`` and subscriptions of protocols rulebus does not deliver
 #: to (email, sms, lambda, firehose), which version 3 would try to deliver to as Kinesis streams.
-SCHEMA_VERSION = 4
+#: 5: ``messages.aws_trace_header`` (a send's AWSTraceHeader, which version 4 would drop when it
+#: moves a message to its dead-letter queue or redrives it).
+SCHEMA_VERSION = 5
 
 QUEUES = """
 CREATE TABLE IF NOT EXISTS queues (
@@ -52,7 +54,8 @@ CREATE TABLE IF NOT EXISTS messages (
     message_deduplication_id TEXT,
     sequence_number TEXT,
     dead_letter_source_arn TEXT,
-    promoted INTEGER NOT NULL DEFAULT 0
+    promoted INTEGER NOT NULL DEFAULT 0,
+    aws_trace_header TEXT
 );
 CREATE TABLE IF NOT EXISTS deduplication (
     queue TEXT NOT NULL,
@@ -160,6 +163,7 @@ ADDED_MESSAGE_COLUMNS = (
     "message_deduplication_id",
     "sequence_number",
     "dead_letter_source_arn",
+    "aws_trace_header",
 )
 
 TOPICS = """
