@@ -73,7 +73,7 @@ def loads_pass(loads: Callable[[bytes], Any], lines: Sequence[bytes]) -> float:
         return time.perf_counter() - start
 
 
-NO_ORJSON = 'orjson is not installed: no yardstick, so no ratios (pip install "rulebus[bench]")'
+NO_ORJSON = "orjson is not installed: no yardstick, so no ratios (pip install orjson)"
 
 
 def orjson_loads() -> Callable[[bytes], Any] | None:

@@ -184,8 +184,8 @@ def citylots_section(c: CitylotsResult) -> list[str]:
         "is noise. ÷ orjson.loads: events/s divided by `orjson.loads`'s over the same lines in this run, "
         "the figure that compares across machines. event-ruler ÷ orjson: the same ratio for AWS's "
         "reference engine (aws/event-ruler 2.0.1, Java), measured once by rulebus's authors on a "
-        "2 vCPU Xeon VM over a citylots2-shaped file of 213,068 events (another generator, same line "
-        "schema): a guide, not a measurement of this run.",
+        "2 vCPU Xeon VM over 213,068 generated citylots2-shaped events (same line schema, not the same "
+        "events as rulebus's generator makes): a guide, not a measurement of this run.",
         "",
     ]
     orjson = c.orjson
