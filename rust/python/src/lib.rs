@@ -224,6 +224,36 @@ impl FilterPolicy {
         }
     }
 
+    /// Why SNS would not deliver the message to this subscription: one dict per failing
+    /// condition (see `Pattern.explain`); empty when it would.
+    #[pyo3(signature = (attributes = None, body = None))]
+    fn explain(
+        &self,
+        py: Python<'_>,
+        attributes: Option<&Bound<'_, PyAny>>,
+        body: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Vec<Py<PyAny>>> {
+        let policy = self.text.as_bytes();
+        let reasons = match self.inner.scope() {
+            Scope::MessageBody => {
+                let Some(body) = body else {
+                    return Err(type_error(py, "a MessageBody policy explains a message body: pass body="));
+                };
+                let body = text(body, Input::Event)?;
+                guard(py, || rulebus_core::explain::explain_policy_body(policy, body.bytes()))?
+            }
+            Scope::MessageAttributes => {
+                let owned = match attributes {
+                    Some(a) if !a.is_none() => message_attributes(a)?,
+                    _ => Vec::new(),
+                };
+                let list = attribute_list(&owned);
+                guard(py, || rulebus_core::explain::explain_policy_attributes(policy, &list))?
+            }
+        };
+        reasons_to_py(py, &reasons)
+    }
+
     fn __repr__(&self) -> String {
         format!("FilterPolicy({:?}, scope={:?})", self.text, self.inner.scope().as_str())
     }
