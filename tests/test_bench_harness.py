@@ -17,8 +17,10 @@ from helpers.bench import quiet, short_run
 from helpers.bench import report_json as results_of
 from rulebus._files import read_event_lines
 from rulebus.bench import BenchOptions, run
+from rulebus.bench.citylots import CitylotsResult, SetResult
 from rulebus.bench.data import MaterialError, ensure_data, rulesets_from
 from rulebus.bench.measure import batches
+from rulebus.bench.report import Report, chart
 from rulebus.bench.scaling import KINDS, Fields, run_point
 from rulebus.cli import cli
 
@@ -280,3 +282,13 @@ def test_your_own_events_must_be_valid(tmp_path: Path) -> None:
 
 def test_rules_and_events_go_together(tmp_path: Path) -> None:
     assert run(BenchOptions(rules=tmp_path), say=quiet) == 2
+
+
+def test_the_chart_draws_error_bars_of_a_single_pass(tmp_path: Path) -> None:
+    """One pass: the slowest and fastest are the median, give or take a rounding (1 event in 0.3 s
+    at 0.7 of orjson's speed rounds below it), and an error bar is never negative."""
+    pytest.importorskip("matplotlib")
+    one = SetResult("EXACT", 1, 0.0, 1, [0.3], [0], [0], "stored counts", ratio=0.7, reference_ratio=1.04)
+    report = Report({"date": "today"}, citylots=CitylotsResult(1, True, [], [one]))
+    assert chart(report, tmp_path / "chart.png") is None
+    assert (tmp_path / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -449,8 +449,9 @@ def chart(report: Report, path: Path) -> str | None:
             low, high = [], []
             for s, ratio in zip(sets[::-1], ours):
                 slowest, fastest = spread(s.events, s.pass_seconds)
-                low.append(ratio - ratio * slowest / s.events_per_s)
-                high.append(ratio * fastest / s.events_per_s - ratio)
+                # max: rounding can put the median a hair outside its own passes' range.
+                low.append(max(0.0, ratio - ratio * slowest / s.events_per_s))
+                high.append(max(0.0, ratio * fastest / s.events_per_s - ratio))
             refs = [s.reference_ratio or 0.0 for s in sets][::-1]
             bars = [y + 0.2 for y in ys]
             ax.barh(bars, ours, height=0.4, xerr=[low, high], label="rulebus", color="#2a7ab0")
