@@ -519,7 +519,12 @@ def serve(
     except (rulebus.RulebusError, ValueError) as exc:
         _fail(str(exc))
     _stdout().print(f"rulebus serving SQS, SNS, EventBridge, Kinesis and STS on http://{host}:{port}")
-    uvicorn.run(Server(dispatcher), host=host, port=port, log_level=log_level, lifespan="on")
+    # The access log only where its lines are shown (info and below): otherwise uvicorn still
+    # formats a line's parts on every request, for a logger that drops it.
+    access_log = log_level.lower() in ("trace", "debug", "info")
+    uvicorn.run(
+        Server(dispatcher), host=host, port=port, log_level=log_level, lifespan="on", access_log=access_log
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
