@@ -3,7 +3,7 @@
     rulebus test-pattern PATTERN EVENT [--explain] [--envelope]
     rulebus test-pattern --sns POLICY MESSAGE [--scope MessageAttributes|MessageBody] [--explain]
     rulebus match RULES [EVENTS] [--count] [--json]
-    rulebus bench [--quick] [--rules R --events E]
+    rulebus bench [--quick | --small] [--rules R --events E]
 
 Exit codes: 0 match (or success), 1 no match (or a benchmark count that is wrong), 2 invalid
 input (AWS's message is printed).
@@ -11,6 +11,7 @@ input (AWS's message is printed).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -134,21 +135,37 @@ def _message_attributes(text: str | bytes) -> dict[str, Any]:
     return attributes
 
 
-def _filter_policy_matches(
-    policy_text: str | bytes, message_text: str | bytes, scope: str, explain: bool
-) -> bool:
+def _filter_policy(policy_text: str | bytes, scope: str, explain: bool) -> rulebus.FilterPolicy:
     try:
         # Any text: a scope SNS does not know is refused with SNS's message.
-        policy = rulebus.FilterPolicy(policy_text, scope)  # type: ignore[arg-type]
+        return rulebus.FilterPolicy(policy_text, scope)  # type: ignore[arg-type]
     except rulebus.InvalidPatternError as exc:  # InvalidFilterPolicyError: SNS's InvalidParameter
         _refuse(exc, policy_text if explain else None)
+
+
+def _sns_message(policy: rulebus.FilterPolicy, message_text: str | bytes) -> dict[str, Any]:
+    """The message as FilterPolicy.matches and .explain take it: ``body=`` for a MessageBody
+    policy (a body that is not JSON is not refused: SNS does not deliver it to such a policy),
+    else ``attributes=``."""
     if policy.scope == "MessageBody":
-        # A body that is not JSON is not refused: SNS does not deliver it to a body policy.
-        return policy.matches(body=message_text)
-    try:
-        return policy.matches(_message_attributes(message_text))
-    except rulebus.ParameterTypeError as exc:
-        _fail(f"The message attributes are not valid: {exc}")
+        return {"body": message_text}
+    return {"attributes": _message_attributes(message_text)}
+
+
+def _attributes_as_event(attributes: dict[str, Any]) -> dict[str, Any]:
+    """Message attributes as the values a policy compares (a Number as a number, a
+    String.Array as its list), for the hints, which look at an event's keys and value types."""
+    values: dict[str, Any] = {}
+    for name, attribute in attributes.items():
+        if not isinstance(attribute, dict):
+            continue
+        data_type = str(attribute.get("DataType", attribute.get("Type", "")))
+        value = attribute.get("StringValue", attribute.get("Value"))
+        if data_type.startswith(("Number", "String.Array")) and isinstance(value, str):
+            with contextlib.suppress(ValueError):  # not JSON: the text as it is
+                value = json.loads(value)
+        values[name] = value
+    return values
 
 
 @cli.command("test-pattern")
@@ -192,10 +209,19 @@ def test_pattern(
     pattern_text = _argument(pattern, "filter policy" if sns else "pattern")
     event_text = _argument(event, "message" if sns else "event")
     if sns:
-        # FilterPolicy has no explain: --explain adds nothing to SNS's answer but the hints that
-        # go with a refused policy.
-        matched = _filter_policy_matches(pattern_text, event_text, scope or SCOPES[0], explain)
+        policy = _filter_policy(pattern_text, scope or SCOPES[0], explain)
+        message = _sns_message(policy, event_text)
+        try:
+            matched = policy.matches(**message)
+        except rulebus.ParameterTypeError as exc:
+            _fail(f"The message attributes are not valid: {exc}")
         click.echo("true" if matched else "false")
+        if explain and not matched:
+            print_explanation(_stdout(), policy.explain(**message))
+            shown = message.get("body", event_text)
+            if "attributes" in message:
+                shown = _attributes_as_event(message["attributes"])
+            _print_hints(explain_hints.hints(pattern_text, shown))
         raise SystemExit(EXIT_MATCH if matched else EXIT_NO_MATCH)
     try:
         compiled = rulebus.Pattern(pattern_text)
@@ -357,26 +383,33 @@ def match(
 @click.option("--rules", type=click.Path(exists=True, path_type=Path), help="Your own rules (as for match).")
 @click.option("--events", type=click.Path(exists=True, path_type=Path), help="Your own events (JSON Lines).")
 @click.option(
+    "--small", is_flag=True, help="5,000 generated events instead of 200,000: a check that all works."
+)
+@click.option(
     "--shared",
     type=click.Path(path_type=Path),
-    help="Where gen_citylots2_synth.py and citylots2-rulesets.json are "
-    "(default: $RULEBUS_SHARED/bench, else shared/bench in the parent of the current directory).",
+    help="Run the citylots2 material of this folder (gen_citylots2_synth.py and citylots2-rulesets.json, "
+    "or a bench folder holding them) instead of the material rulebus ships.",
 )
 @click.option(
     "--cache",
     type=click.Path(path_type=Path),
-    default=Path("bench-cache"),
-    show_default=True,
-    help="Where the generated data is kept.",
+    help="Where the generated events are kept (default: rulebus's folder in your cache folder, "
+    "e.g. ~/.cache/rulebus).",
 )
 @click.option(
     "--results",
     type=click.Path(path_type=Path),
     default=Path("bench-results"),
     show_default=True,
-    help="Where the markdown report, its JSON and the charts are written.",
+    help="Where the markdown report, its JSON and the chart are written (relative to the current folder).",
 )
-@click.option("--passes", type=int, help="Timed passes per figure, the median kept (default 3; --quick 1).")
+@click.option(
+    "--passes",
+    type=int,
+    help="Timed passes per figure: the median, with the slowest and fastest beside it "
+    "(default 5; --quick 3).",
+)
 @click.option(
     "--limit",
     type=int,
@@ -388,13 +421,16 @@ def match(
 @click.option("--scaling/--no-scaling", default=True, help="The rule-count scaling table.")
 @click.option("--threads/--no-threads", default=True, help="Two threads against one.")
 @click.option("--peers/--no-peers", default=True, help="moto and LocalStack on a subset.")
-@click.option("--chart/--no-chart", default=True, help="PNG charts (needs matplotlib).")
+@click.option(
+    "--chart/--no-chart", default=True, help='A PNG chart (needs matplotlib: pip install "rulebus[bench]").'
+)
 def bench(**options: Any) -> None:
     """Benchmark rulebus: the citylots2 workload, rule-count scaling, threads, Python peers.
 
-    The data is generated once into the cache folder; every match count is checked (a wrong
+    The events are generated once into your cache folder; every match count is checked (a wrong
     count fails the run with exit 1). Figures are events/s and ratios to orjson.loads measured
-    in the same run. With --rules and --events, benchmarks your own rules and events instead.
+    in the same run, each the median of several passes with the slowest and fastest beside it.
+    With --rules and --events, benchmarks your own rules and events instead.
     """
     from rulebus.bench import BenchOptions, run
 
@@ -496,7 +532,12 @@ def serve(
     except (rulebus.RulebusError, ValueError) as exc:
         _fail(str(exc))
     _stdout().print(f"rulebus serving SQS, SNS, EventBridge, Kinesis and STS on http://{host}:{port}")
-    uvicorn.run(Server(dispatcher), host=host, port=port, log_level=log_level, lifespan="on")
+    # The access log only where its lines are shown (info and below): otherwise uvicorn still
+    # formats a line's parts on every request, for a logger that drops it.
+    access_log = log_level.lower() in ("trace", "debug", "info")
+    uvicorn.run(
+        Server(dispatcher), host=host, port=port, log_level=log_level, lifespan="on", access_log=access_log
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
