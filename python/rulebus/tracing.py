@@ -16,8 +16,7 @@ comparison and make no span and no attribute dictionary.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any
 
 __all__ = ["TRACER", "consumer", "producer"]
@@ -32,26 +31,25 @@ except ImportError:  # the package is optional: no spans
 TRACER: Any = _trace.get_tracer("rulebus") if _trace is not None else None
 
 
-@contextmanager
-def producer(system: str, destination: str, operation: str, **attributes: Any) -> Iterator[Any]:
+def producer(system: str, destination: str, operation: str, **attributes: Any) -> Any:
     """A PRODUCER span ``publish <destination>`` (only call it when ``TRACER`` is not None)."""
-    with TRACER.start_as_current_span(
-        f"publish {destination}",
-        kind=_trace.SpanKind.PRODUCER,
-        attributes=_attributes(system, destination, operation, "publish", attributes),
-    ) as span:
-        yield span
+    return _span("publish", _trace.SpanKind.PRODUCER, system, destination, operation, attributes)
 
 
-@contextmanager
-def consumer(system: str, destination: str, operation: str, **attributes: Any) -> Iterator[Any]:
+def consumer(system: str, destination: str, operation: str, **attributes: Any) -> Any:
     """A CONSUMER span ``process <destination>`` (only call it when ``TRACER`` is not None)."""
-    with TRACER.start_as_current_span(
-        f"process {destination}",
-        kind=_trace.SpanKind.CONSUMER,
-        attributes=_attributes(system, destination, operation, "process", attributes),
-    ) as span:
-        yield span
+    return _span("process", _trace.SpanKind.CONSUMER, system, destination, operation, attributes)
+
+
+def _span(
+    kind: str, span_kind: Any, system: str, destination: str, operation: str, more: Mapping[str, Any]
+) -> Any:
+    """The tracer's current-span context manager, with the messaging attributes."""
+    return TRACER.start_as_current_span(
+        f"{kind} {destination}",
+        kind=span_kind,
+        attributes=_attributes(system, destination, operation, kind, more),
+    )
 
 
 def _attributes(
