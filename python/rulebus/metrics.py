@@ -64,7 +64,7 @@ EVENTS_COUNTERS = (
     "InvocationsSentToDLQ",
     "InvocationsFailedToBeSentToDLQ",
 )
-KINESIS_COUNTERS = ("IncomingRecords", "GetRecords.Records")
+KINESIS_COUNTERS = ("IncomingRecords", "GetRecords.Records", "GetRecords.IteratorAgeMilliseconds")
 
 #: Each namespace's dimension, as CloudWatch names it, and the Prometheus label it becomes.
 NAMESPACE_LABELS = {
@@ -88,30 +88,30 @@ GAUGES = frozenset(
 
 class Counters:
     """The SQS, SNS and Kinesis counters of one broker process, by resource name: ``sqs["orders"]``
-    is a ``Counter`` of CloudWatch metric names. Counted with ``sqs_add`` and ``kinesis_add``,
-    which make a resource's entry the first time it counts (so a name that never did anything,
-    say a mistyped one, leaves no entry)."""
+    is a dict of CloudWatch metric names to counts. A resource's dict is made the first time it
+    counts (so a name that never did anything, say a mistyped one, leaves no entry), with every
+    metric at 0: plain dicts, whose ``d[k] += 1`` costs a third of a ``Counter``'s."""
 
     __slots__ = ("kinesis", "sns", "sqs")
 
     def __init__(self) -> None:
-        self.sqs: dict[str, Counter[str]] = {}
-        self.sns: dict[str, Counter[str]] = {}
-        self.kinesis: dict[str, Counter[str]] = {}
+        self.sqs: dict[str, dict[str, int]] = {}
+        self.sns: dict[str, dict[str, int]] = {}
+        self.kinesis: dict[str, dict[str, int]] = {}
 
-    def sns_topic(self, topic: str) -> Counter[str]:
+    def sns_topic(self, topic: str) -> dict[str, int]:
         """A topic's counters, for its Topic object to count in directly (one per topic)."""
-        return self.sns.setdefault(topic, Counter())
+        return self.sns.setdefault(topic, {"NumberOfMessagesPublished": 0})
 
     def sqs_add(self, queue: str, metric: str, count: int = 1) -> None:
         self.sqs_counts(queue)[metric] += count
 
-    def sqs_counts(self, queue: str) -> Counter[str]:
+    def sqs_counts(self, queue: str) -> dict[str, int]:
         """A queue's counters, made the first time it counts (a Queue object keeps them to count
         in directly: see ``Queue._counted``)."""
         counts = self.sqs.get(queue)
         if counts is None:
-            counts = self.sqs.setdefault(queue, Counter())
+            counts = self.sqs.setdefault(queue, dict.fromkeys(SQS_COUNTERS, 0))
         return counts
 
     def sqs_add_many(self, metric: str, counts: Mapping[str, int]) -> None:
@@ -120,19 +120,20 @@ class Counters:
             self.sqs_add(queue, metric, count)
 
     def kinesis_add(self, stream: str, metric: str, count: int = 1) -> None:
-        counts = self.kinesis.get(stream)
-        if counts is None:
-            counts = self.kinesis.setdefault(stream, Counter())
-        counts[metric] += count
+        self._kinesis_counts(stream)[metric] += count
 
     def kinesis_read(self, stream: str, records: int, age: float) -> None:
         """One read of a shard (GetRecords, or a consumer's batch): ``records`` read, the last
         one ``age`` seconds old (0 when none)."""
-        counts = self.kinesis.get(stream)
-        if counts is None:
-            counts = self.kinesis.setdefault(stream, Counter())
+        counts = self._kinesis_counts(stream)
         counts["GetRecords.Records"] += records
         counts["GetRecords.IteratorAgeMilliseconds"] = max(0, int(age * 1000))
+
+    def _kinesis_counts(self, stream: str) -> dict[str, int]:
+        counts = self.kinesis.get(stream)
+        if counts is None:
+            counts = self.kinesis.setdefault(stream, dict.fromkeys(KINESIS_COUNTERS, 0))
+        return counts
 
 
 def collect(context: Context, topics: Iterable[Topic], buses: Iterable[EventBus]) -> Metrics:

@@ -55,8 +55,6 @@ from rulebus.stores.records import (
 from rulebus.stores.semantics import is_plain_body, plain_message, queue_name_from_arn
 
 if TYPE_CHECKING:
-    from collections import Counter
-
     from rulebus.context import Context
 
 __all__ = ["HeldMessage", "Message", "Queue", "SendResult", "check_queue_attributes"]
@@ -419,7 +417,7 @@ class Queue:
         self._counters = context.counters
         # This queue's NumberOfMessagesSent... (rulebus.metrics), bound when it first counts: a
         # Queue object is made for any name, and a name that never did anything keeps no entry.
-        self._counts: Counter[str] | None = None
+        self._counts: dict[str, int] | None = None
         self.name = name
 
     def __repr__(self) -> str:
@@ -1067,7 +1065,7 @@ class Queue:
             counts = self._counted()
         counts["NumberOfMessagesDeleted"] += 1
 
-    def _counted(self) -> Counter[str]:
+    def _counted(self) -> dict[str, int]:
         """This queue's counters, bound the first time it counts (see ``__init__``)."""
         counts = self._counts = self._counters.sqs_counts(self.name)
         return counts
