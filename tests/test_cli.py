@@ -369,14 +369,36 @@ def test_sns_files(tmp_path: Path) -> None:
     assert "cannot read the message" in result.output
 
 
-def test_sns_explain_adds_nothing() -> None:
-    """FilterPolicy has no explain: --explain leaves SNS's answer as it is."""
+def test_sns_explain_names_the_failing_attribute() -> None:
     no = attributes("publish", color=("String", "blue"), size=("Number", "9"))
     result = invoke("test-pattern", "--sns", "--explain", POLICY, no)
-    assert (result.exit_code, result.stdout) == (1, "false\n")
+    assert result.exit_code == 1
+    assert result.stdout.startswith("false\n")
+    assert 'size is 9, which does not match {"numeric":[">",10]}' in " ".join(result.stdout.split())
+    assert "color" not in result.stdout  # the condition that holds is not listed
     yes = attributes("publish", color=("String", "blue"), size=("Number", "12"))
     result = invoke("test-pattern", "--sns", "--explain", POLICY, yes)
     assert (result.exit_code, result.stdout) == (0, "true\n")
+
+
+def test_sns_explain_says_absent_and_hints_at_a_number_given_as_text() -> None:
+    result = invoke("test-pattern", "--sns", "--explain", '{"size": ["10"]}', attributes("publish"))
+    assert result.exit_code == 1
+    assert "absent from the message's attributes" in " ".join(result.stdout.split())
+    typed = attributes("publish", size=("Number", "10"))
+    result = invoke("test-pattern", "--sns", "--explain", '{"size": ["10"]}', typed)
+    assert result.exit_code == 1
+    assert "hint: size:" in result.stdout
+
+
+def test_sns_explain_on_the_body() -> None:
+    body = '{"order": {"color": "red"}}'
+    result = invoke("test-pattern", "--sns", "--scope", "MessageBody", "--explain", BODY_POLICY, body)
+    assert result.exit_code == 1
+    assert 'order.color is "red", which does not match "blue"' in " ".join(result.stdout.split())
+    result = invoke("test-pattern", "--sns", "--scope", "MessageBody", "--explain", BODY_POLICY, "plain text")
+    assert result.exit_code == 1
+    assert "not a JSON object" in " ".join(result.stdout.split())
 
 
 def test_sns_explain_hints_at_a_refused_policy() -> None:

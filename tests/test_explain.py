@@ -74,3 +74,49 @@ def test_ruleset_explain_after_many_replacements() -> None:
     for i in range(5):
         reason = rs.explain(f"r{i}", {"detail": {"n": 0}})[0]
         assert reason["expected"] == [{"numeric": [">", 290 + i]}]
+
+
+# --- FilterPolicy.explain: the same for SNS's filter policies ---------------------------------------
+
+
+def test_a_filter_policy_names_each_failing_attribute() -> None:
+    policy = rulebus.FilterPolicy({"store": ["example_corp"], "price_usd": [{"numeric": [">=", 100]}]})
+    attributes = {"store": {"DataType": "String", "StringValue": "other"}}
+    reasons = policy.explain(attributes)
+    assert [(r["path"], r["operator"], r["actual"]) for r in reasons] == [
+        ("price_usd", "numeric", []),
+        ("store", "equals", ["other"]),
+    ]
+    assert reasons[0]["message"].startswith("price_usd is absent from the message's attributes")
+    passing = {**attributes, "store": {"Type": "String", "Value": "example_corp"}}
+    passing["price_usd"] = {"Type": "Number", "Value": "150"}
+    assert policy.explain(passing) == []
+    assert rulebus.FilterPolicy({}).explain({}) == []
+
+
+def test_a_body_policy_explains_the_body() -> None:
+    policy = rulebus.FilterPolicy({"order": {"total": [{"numeric": [">", 10]}]}}, "MessageBody")
+    assert policy.explain(body={"order": {"total": 5}})[0]["actual"] == [5]
+    assert policy.explain(body='{"order": {"total": 50}}') == []
+    assert policy.explain(body="not json")[0]["message"].startswith("the message body is not a JSON object")
+    with pytest.raises(TypeError):
+        policy.explain({"a": {"DataType": "String", "StringValue": "x"}})
+
+
+def test_filter_policy_explain_agrees_with_matches_on_the_conformance_corpora() -> None:
+    from helpers.conformance import CASES, texts
+
+    checked = 0
+    for param in CASES:
+        case = param.values[0]
+        if case["kind"] == "eventbridge" or case["expected"] == "invalid":
+            continue
+        pattern, _, body = texts(case)
+        policy = rulebus.FilterPolicy(pattern, scope=case["scope"])
+        if case["scope"] == "MessageBody":
+            explained = policy.explain(body=body)
+        else:
+            explained = policy.explain(attributes=case["attributes"] or {})
+        assert (explained == []) == case["expected"], case["id"]
+        checked += 1
+    assert checked > 100

@@ -64,6 +64,14 @@ class FilterPolicy:
         """Whether SNS would deliver the message: ``attributes`` for MessageAttributes scope
         (notification form ``{"Type", "Value"}`` or boto3's ``{"DataType", "StringValue"}``),
         ``body`` for MessageBody scope."""
+    def explain(
+        self,
+        attributes: Mapping[str, Mapping[str, Any]] | None = None,
+        body: _JsonInput | None = None,
+    ) -> list[dict[str, Any]]:
+        """Why SNS would not deliver the message (the arguments as for :meth:`matches`): one
+        dict per failing condition, as :meth:`Pattern.explain` gives them; empty when it
+        would."""
 
 _Message: TypeAlias = _JsonInput | tuple[_JsonInput | None, Mapping[str, Mapping[str, Any]] | None]
 

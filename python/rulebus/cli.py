@@ -11,6 +11,7 @@ input (AWS's message is printed).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -126,21 +127,37 @@ def _message_attributes(text: str | bytes) -> dict[str, Any]:
     return attributes
 
 
-def _filter_policy_matches(
-    policy_text: str | bytes, message_text: str | bytes, scope: str, explain: bool
-) -> bool:
+def _filter_policy(policy_text: str | bytes, scope: str, explain: bool) -> rulebus.FilterPolicy:
     try:
         # Any text: a scope SNS does not know is refused with SNS's message.
-        policy = rulebus.FilterPolicy(policy_text, scope)  # type: ignore[arg-type]
+        return rulebus.FilterPolicy(policy_text, scope)  # type: ignore[arg-type]
     except rulebus.InvalidPatternError as exc:  # InvalidFilterPolicyError: SNS's InvalidParameter
         _refuse(exc, policy_text if explain else None)
+
+
+def _sns_message(policy: rulebus.FilterPolicy, message_text: str | bytes) -> dict[str, Any]:
+    """The message as FilterPolicy.matches and .explain take it: ``body=`` for a MessageBody
+    policy (a body that is not JSON is not refused: SNS does not deliver it to such a policy),
+    else ``attributes=``."""
     if policy.scope == "MessageBody":
-        # A body that is not JSON is not refused: SNS does not deliver it to a body policy.
-        return policy.matches(body=message_text)
-    try:
-        return policy.matches(_message_attributes(message_text))
-    except rulebus.ParameterTypeError as exc:
-        _fail(f"The message attributes are not valid: {exc}")
+        return {"body": message_text}
+    return {"attributes": _message_attributes(message_text)}
+
+
+def _attributes_as_event(attributes: dict[str, Any]) -> dict[str, Any]:
+    """Message attributes as the values a policy compares (a Number as a number, a
+    String.Array as its list), for the hints, which look at an event's keys and value types."""
+    values: dict[str, Any] = {}
+    for name, attribute in attributes.items():
+        if not isinstance(attribute, dict):
+            continue
+        data_type = str(attribute.get("DataType", attribute.get("Type", "")))
+        value = attribute.get("StringValue", attribute.get("Value"))
+        if data_type.startswith(("Number", "String.Array")) and isinstance(value, str):
+            with contextlib.suppress(ValueError):  # not JSON: the text as it is
+                value = json.loads(value)
+        values[name] = value
+    return values
 
 
 @cli.command("test-pattern")
@@ -184,10 +201,19 @@ def test_pattern(
     pattern_text = _argument(pattern, "filter policy" if sns else "pattern")
     event_text = _argument(event, "message" if sns else "event")
     if sns:
-        # FilterPolicy has no explain: --explain adds nothing to SNS's answer but the hints that
-        # go with a refused policy.
-        matched = _filter_policy_matches(pattern_text, event_text, scope or SCOPES[0], explain)
+        policy = _filter_policy(pattern_text, scope or SCOPES[0], explain)
+        message = _sns_message(policy, event_text)
+        try:
+            matched = policy.matches(**message)
+        except rulebus.ParameterTypeError as exc:
+            _fail(f"The message attributes are not valid: {exc}")
         click.echo("true" if matched else "false")
+        if explain and not matched:
+            print_explanation(_stdout(), policy.explain(**message))
+            shown = message.get("body", event_text)
+            if "attributes" in message:
+                shown = _attributes_as_event(message["attributes"])
+            _print_hints(explain_hints.hints(pattern_text, shown))
         raise SystemExit(EXIT_MATCH if matched else EXIT_NO_MATCH)
     try:
         compiled = rulebus.Pattern(pattern_text)
@@ -483,7 +509,12 @@ def serve(
     except (rulebus.RulebusError, ValueError) as exc:
         _fail(str(exc))
     _stdout().print(f"rulebus serving SQS, SNS, EventBridge, Kinesis and STS on http://{host}:{port}")
-    uvicorn.run(Server(dispatcher), host=host, port=port, log_level=log_level, lifespan="on")
+    # The access log only where its lines are shown (info and below): otherwise uvicorn still
+    # formats a line's parts on every request, for a logger that drops it.
+    access_log = log_level.lower() in ("trace", "debug", "info")
+    uvicorn.run(
+        Server(dispatcher), host=host, port=port, log_level=log_level, lifespan="on", access_log=access_log
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:

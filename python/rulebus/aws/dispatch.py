@@ -23,6 +23,7 @@ an AWS-shaped error, and a handler's unexpected exception an ``InternalFailure``
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import re
@@ -156,6 +157,17 @@ def access_key_id(headers: Mapping[str, str], query: str = "") -> str | None:
 
 
 def _host_scope(host: str) -> tuple[str | None, str | None]:
+    """The (service, region) an ``*.amazonaws.com`` Host names. Cached: a client sends every
+    request to one host (a Host longer than any real one is read without being kept)."""
+    return _cached_host_scope(host) if len(host) <= 256 else _read_host_scope(host)
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_host_scope(host: str) -> tuple[str | None, str | None]:
+    return _read_host_scope(host)
+
+
+def _read_host_scope(host: str) -> tuple[str | None, str | None]:
     match = _AWS_HOST.match(host.lower())
     if match is None:
         return None, None
@@ -188,6 +200,9 @@ class Dispatcher:
         self.account = account
         self.region = region
         self._codecs: dict[tuple[str, str], Codec] = {}
+        # (service, protocol, operation) -> its codec, service model and operation model, for
+        # the operations met so far (a bounded set: the models' operations).
+        self._known: dict[tuple[str, str, str], tuple[Codec, ServiceModel | None, OperationModel]] = {}
         self._targets = {service_models(name).target_prefix: name for name in EMULATED}
         self._versions = {service_models(name).api_version: name for name in EMULATED}
 
@@ -231,15 +246,21 @@ class Dispatcher:
         """The call ``request`` makes, or the error reply when it makes none rulebus can answer."""
         request_id = _request_id()
         headers = {name.lower(): value for name, value in request.headers.items()}
-        codec: Codec = self._fallback_codec(headers)
+        codec: Codec | None = None  # until the route is known (then _fallback_codec answers)
         model: ServiceModel | None = None
         try:
             credential = _credential(headers, request.query_string)
             route, form = self._route(request, headers, credential)
-            codec = self._codec(route.service, route.protocol)
-            model = service_models(route.service).model(_model_protocol(route.protocol))
-            self.authenticate(request, route.service)
-            operation = self._operation(route)
+            known = self._known.get((route.service, route.protocol, route.operation))
+            if known is None:
+                codec = self._codec(route.service, route.protocol)
+                model = service_models(route.service).model(_model_protocol(route.protocol))
+                self.authenticate(request, route.service)
+                operation = self._operation(route)
+                self._known[(route.service, route.protocol, route.operation)] = (codec, model, operation)
+            else:
+                codec, model, operation = known
+                self.authenticate(request, route.service)
             if isinstance(codec, JsonProtocol):
                 params = codec.parse(operation, request.body)
             else:
@@ -260,7 +281,7 @@ class Dispatcher:
             )
             return _Call(codec, model, operation, handler, self.brokers.get(account, route.region), call)
         except Exception as error:
-            return self._failure(codec, model, error, request_id)
+            return self._failure(codec or self._fallback_codec(headers), model, error, request_id)
 
     def _encode(self, call: _Call, output: Mapping[str, Any]) -> Reply:
         try:

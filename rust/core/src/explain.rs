@@ -9,8 +9,9 @@ use crate::error::Error;
 use crate::event::{scan, Flattened};
 use crate::json::write_string;
 use crate::number::Numbers;
-use crate::pattern::{build, Leaf};
-use crate::rule::{group_by_path, Scratch};
+use crate::pattern::{build, Expanded, Leaf};
+use crate::policy::{flatten_attributes, Attribute, Scope};
+use crate::rule::{group_by_path, Rule, Scratch};
 use crate::value::Scalar;
 
 /// One reason an event fails a pattern.
@@ -32,14 +33,68 @@ pub struct Reason {
 /// The reasons `event` fails the EventBridge pattern `pattern` (none when it matches).
 pub fn explain(pattern: &[u8], event: &[u8]) -> Result<Vec<Reason>, Error> {
     let expanded = crate::expand_pattern(pattern)?;
+    explain_expanded(expanded, Numbers::EventBridge, "event", |rule, flat| {
+        scan(event, &rule.index, flat).map_err(|e| crate::invalid_event(&e))
+    })
+}
+
+/// The reasons a message fails the SNS filter policy `policy` of scope MessageAttributes, given
+/// its attributes (none when it passes).
+pub fn explain_policy_attributes(policy: &[u8], attributes: &[Attribute<'_>]) -> Result<Vec<Reason>, Error> {
+    let Some(expanded) = crate::policy::expand(policy, Scope::MessageAttributes)? else {
+        return Ok(Vec::new()); // `{}` lets every message through
+    };
+    explain_expanded(expanded, Numbers::Sns, "message's attributes", |rule, flat| {
+        flatten_attributes(flat, attributes, |name| rule.index.lookup(name));
+        Ok(())
+    })
+}
+
+/// The reasons a message body fails the SNS filter policy `policy` of scope MessageBody (none
+/// when it passes). A body that is not a JSON object passes no policy but `{}`: one reason says so.
+pub fn explain_policy_body(policy: &[u8], body: &[u8]) -> Result<Vec<Reason>, Error> {
+    let Some(expanded) = crate::policy::expand(policy, Scope::MessageBody)? else {
+        return Ok(Vec::new());
+    };
+    let mut not_an_object = false;
+    let reasons = explain_expanded(expanded, Numbers::Sns, "message body", |rule, flat| {
+        if scan(body, &rule.index, flat).is_err() {
+            not_an_object = true;
+            flat.clear();
+        }
+        Ok(())
+    })?;
+    if not_an_object {
+        return Ok(vec![Reason {
+            branch: 0,
+            path: String::new(),
+            operator: "body".into(),
+            expected: Vec::new(),
+            actual: Vec::new(),
+            message: "the message body is not a JSON object, and a MessageBody filter policy matches only JSON \
+                      objects"
+                .into(),
+        }]);
+    }
+    Ok(reasons)
+}
+
+/// The reasons the message that `fill` lays out fails the expanded pattern or policy; `subject`
+/// names what is absent a field ("event", "message body").
+fn explain_expanded<'a>(
+    expanded: Expanded,
+    numbers: Numbers,
+    subject: &str,
+    fill: impl FnOnce(&Rule, &mut Flattened<'a>) -> Result<(), Error>,
+) -> Result<Vec<Reason>, Error> {
     let mut branches: Vec<Vec<Leaf>> = expanded.clone();
     for leaves in &mut branches {
         // The order `build` puts each branch's conditions in.
         leaves.sort_by(|a, b| a.path.cmp(&b.path));
     }
-    let rule = build(expanded, Numbers::EventBridge);
+    let rule = build(expanded, numbers);
     let mut flat = Flattened::default();
-    scan(event, &rule.index, &mut flat).map_err(|e| crate::invalid_event(&e))?;
+    fill(&rule, &mut flat)?;
     let mut scratch = Scratch::default();
     if rule.matches(&mut flat, &mut scratch) {
         return Ok(Vec::new());
@@ -60,11 +115,11 @@ pub fn explain(pattern: &[u8], event: &[u8]) -> Result<Vec<Reason>, Error> {
                 if condition.absent_ok {
                     continue;
                 }
-                format!("{path} is absent from the event; the pattern wants {wanted}")
+                format!("{path} is absent from the {subject}; the pattern wants {wanted}")
             } else if matching {
                 continue;
             } else if condition.matchers.is_empty() {
-                format!("{path} must be absent, but the event has {}", actual.join(", "))
+                format!("{path} must be absent, but the {subject} has {}", actual.join(", "))
             } else {
                 format!("{path} is {}, which does not match {wanted}", actual.join(", "))
             };
@@ -118,7 +173,8 @@ fn scalar_text(scalar: &Scalar<'_>) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::explain;
+    use super::{explain, explain_policy_attributes, explain_policy_body};
+    use crate::policy::Attribute;
 
     #[test]
     fn wildcard_complexity_is_bounded() {
@@ -165,5 +221,47 @@ mod tests {
         .unwrap();
         assert_eq!(reasons.len(), 1);
         assert_eq!(reasons[0].operator, "array-consistency");
+    }
+
+    #[test]
+    fn a_policy_on_attributes_names_what_fails() {
+        let policy =
+            br#"{"store": ["example_corp"], "price_usd": [{"numeric": [">=", 100]}], "kind": [{"exists": true}]}"#;
+        let attributes = [
+            Attribute { name: b"store", data_type: "String", value: Some(b"example_corp") },
+            Attribute { name: b"price_usd", data_type: "Number", value: Some(b"99.5") },
+        ];
+        let reasons = explain_policy_attributes(policy, &attributes).unwrap();
+        assert_eq!(reasons.iter().map(|r| r.path.as_str()).collect::<Vec<_>>(), ["kind", "price_usd"]);
+        assert_eq!(
+            reasons[0].message,
+            r#"kind is absent from the message's attributes; the pattern wants {"exists":true}"#
+        );
+        assert_eq!(reasons[1].actual, ["99.5"]);
+        // A Binary attribute is never compared, so it counts as absent.
+        let binary = [Attribute { name: b"kind", data_type: "Binary", value: None }];
+        assert!(explain_policy_attributes(br#"{"kind": [{"exists": true}]}"#, &binary).unwrap()[0]
+            .message
+            .contains("absent"));
+        let passing = [
+            Attribute { name: b"store", data_type: "String", value: Some(b"example_corp") },
+            Attribute { name: b"price_usd", data_type: "Number", value: Some(b"100") },
+            Attribute { name: b"kind", data_type: "String", value: Some(b"x") },
+        ];
+        assert!(explain_policy_attributes(policy, &passing).unwrap().is_empty());
+        assert!(explain_policy_attributes(b"{}", &[]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_policy_on_the_body_names_what_fails_and_refuses_nested_attributes() {
+        let policy = br#"{"order": {"total": [{"numeric": [">", 10]}]}}"#;
+        let reasons = explain_policy_body(policy, br#"{"order": {"total": 5}}"#).unwrap();
+        assert_eq!(reasons.len(), 1);
+        assert_eq!(reasons[0].message, r#"order.total is 5, which does not match {"numeric":[">",10]}"#);
+        assert!(explain_policy_body(policy, br#"{"order": {"total": 11}}"#).unwrap().is_empty());
+        let text = explain_policy_body(policy, b"plain text").unwrap();
+        assert_eq!(text[0].operator, "body");
+        // The policy's own errors, as FilterPolicy::new gives them.
+        assert!(explain_policy_attributes(policy, &[]).unwrap_err().message().contains("nested"));
     }
 }

@@ -205,23 +205,33 @@ impl FilterPolicy {
         attributes: Option<&Bound<'_, PyAny>>,
         body: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<bool> {
-        match self.inner.scope() {
-            Scope::MessageBody => {
-                let Some(body) = body else {
-                    return Err(type_error(py, "a MessageBody policy matches a message body: pass body="));
-                };
-                let body = text(body, Input::Event)?;
-                on_input(py, body.bytes(), |b| Ok(self.inner.matches_body(b)))
-            }
-            Scope::MessageAttributes => {
-                let owned = match attributes {
-                    Some(a) if !a.is_none() => message_attributes(a)?,
-                    _ => Vec::new(),
-                };
+        match self.message(py, attributes, body, "matches")? {
+            SnsMessage::Body(body) => on_input(py, body.bytes(), |b| Ok(self.inner.matches_body(b))),
+            SnsMessage::Attributes(owned) => {
                 let list = attribute_list(&owned);
                 guard(py, || Ok(self.inner.matches_attributes(&list)))
             }
         }
+    }
+
+    /// Why SNS would not deliver the message to this subscription: one dict per failing
+    /// condition (see `Pattern.explain`); empty when it would.
+    #[pyo3(signature = (attributes = None, body = None))]
+    fn explain(
+        &self,
+        py: Python<'_>,
+        attributes: Option<&Bound<'_, PyAny>>,
+        body: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Vec<Py<PyAny>>> {
+        let policy = self.text.as_bytes();
+        let reasons = match self.message(py, attributes, body, "explains")? {
+            SnsMessage::Body(body) => guard(py, || rulebus_core::explain::explain_policy_body(policy, body.bytes()))?,
+            SnsMessage::Attributes(owned) => {
+                let list = attribute_list(&owned);
+                guard(py, || rulebus_core::explain::explain_policy_attributes(policy, &list))?
+            }
+        };
+        reasons_to_py(py, &reasons)
     }
 
     fn __repr__(&self) -> String {
@@ -230,6 +240,35 @@ impl FilterPolicy {
 }
 
 type OwnedAttribute = (String, String, Option<Vec<u8>>);
+
+/// The part of a message a filter policy reads: its body (MessageBody scope) or its attributes.
+enum SnsMessage<'py> {
+    Body(Text<'py>),
+    Attributes(Vec<OwnedAttribute>),
+}
+
+impl FilterPolicy {
+    /// The part of the message this policy's scope reads, from `matches`' or `explain`'s
+    /// arguments (`verb` words the error when a body policy gets no body).
+    fn message<'py>(
+        &self,
+        py: Python<'py>,
+        attributes: Option<&'py Bound<'py, PyAny>>,
+        body: Option<&'py Bound<'py, PyAny>>,
+        verb: &str,
+    ) -> PyResult<SnsMessage<'py>> {
+        match self.inner.scope() {
+            Scope::MessageBody => match body {
+                Some(body) => Ok(SnsMessage::Body(text(body, Input::Event)?)),
+                None => Err(type_error(py, format!("a MessageBody policy {verb} a message body: pass body="))),
+            },
+            Scope::MessageAttributes => Ok(SnsMessage::Attributes(match attributes {
+                Some(a) if !a.is_none() => message_attributes(a)?,
+                _ => Vec::new(),
+            })),
+        }
+    }
+}
 
 /// Reads message attributes in the notification form (`{"Type", "Value"}`) or boto3's Publish
 /// form (`{"DataType", "StringValue" | "BinaryValue"}`).

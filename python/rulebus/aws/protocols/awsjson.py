@@ -137,8 +137,22 @@ class JsonProtocol:
             assert isinstance(shape, ListShape)
             if not isinstance(value, list):
                 raise self._wrong(path, value, "a List")
+            member = shape.member
+            if member.type_name == "string" and all(type(item) is str for item in value):
+                return value  # a list of strings (resources, attribute names) as it came
+            if isinstance(member, StructureShape) and not member.is_document_type:
+                # A batch's entries: each read as a structure without going through _value.
+                structure = self._structure
+                return [
+                    None
+                    if item is None
+                    else structure(member, item, (*path, index))
+                    if type(item) is dict
+                    else self._value(member, item, (*path, index))
+                    for index, item in enumerate(value, 1)
+                ]
             return [
-                None if item is None else self._value(shape.member, item, (*path, index))
+                None if item is None else self._value(member, item, (*path, index))
                 for index, item in enumerate(value, 1)
             ]
         if kind == "map":
@@ -249,7 +263,11 @@ class JsonProtocol:
             return value if shape.is_document_type else self._out_structure(shape, value)
         if kind == "list":
             assert isinstance(shape, ListShape)
-            return [self._out_value(shape.member, item) for item in value]
+            member = shape.member
+            if isinstance(member, StructureShape) and not member.is_document_type:
+                structure = self._out_structure
+                return [structure(member, item) for item in value]  # a batch's results
+            return [self._out_value(member, item) for item in value]
         if kind == "map":
             assert isinstance(shape, MapShape)
             return {

@@ -83,16 +83,12 @@ def _invalid(message: str) -> AwsError:
 def _topic(broker: Broker, arn: Any, parameter: str = "TopicArn") -> Topic:
     """The topic an ARN names in the broker's region and account."""
     text = validation.text(arn, parameter, SNS)
-    name = topic_name(text)
-    if name is None:
+    parsed = Arn.parse(text)
+    name = None if parsed is None else parsed.named("sns")
+    if parsed is None or name is None:
         # SNS's text for an ARN it cannot parse.
         raise _invalid(f"Invalid parameter: {parameter}")
-    parsed = Arn.parse(text)
-    topic = (
-        broker.find_topic(name)
-        if parsed is not None and parsed.is_in(broker.region, broker.account)
-        else None
-    )
+    topic = broker.find_topic(name) if parsed.is_in(broker.region, broker.account) else None
     if topic is None:
         raise _not_found()
     return topic

@@ -10,6 +10,7 @@ else built on the Host the client addressed, so that they lead back to this serv
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -70,21 +71,43 @@ def queue_from_url(broker: Broker, request: Request, url: Any) -> Queue:
     """The queue a QueueUrl names, in the request's account: QueueDoesNotExist, as AWS words it,
     for a URL of another account, one that names no queue, or a queue that is not there."""
     url = validation.text(url, "QueueUrl", SQS)
+    named = _named_queue(url)
+    if named is None or named[0] != request.account:
+        raise queue_does_not_exist()
+    queue = Queue(broker.context, named[1])
+    queue.queue_attributes()  # QueueDoesNotExist when absent
+    return queue
+
+
+def _named_queue(url: str) -> tuple[str, str] | None:
+    """The (account, queue name) a QueueUrl names, or None when it names no queue. Cached: a
+    program sends to a few queues, many times (the URL is read on every call); a URL longer
+    than any real one is read without being kept."""
+    return _cached_queue_url(url) if len(url) <= _CACHED_URL_LENGTH else _queue_url_parts(url)
+
+
+# Room for any queue URL rulebus or AWS writes (an 80-character name, a host, an account).
+_CACHED_URL_LENGTH = 512
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_queue_url(url: str) -> tuple[str, str] | None:
+    return _queue_url_parts(url)
+
+
+def _queue_url_parts(url: str) -> tuple[str, str] | None:
     try:
         path = urlsplit(url).path if "://" in url else url
     except ValueError:
-        raise queue_does_not_exist() from None
+        return None
     segments = [unquote(part) for part in path.split("/") if part]
-    if len(segments) < 2 or segments[-2] != request.account:
-        raise queue_does_not_exist()
-    name = segments[-1]
+    if len(segments) < 2:
+        return None
     try:
-        validate_queue_name(name)
+        validate_queue_name(segments[-1])
     except AwsError:
-        raise queue_does_not_exist() from None
-    queue = Queue(broker.context, name)
-    queue.queue_attributes()  # QueueDoesNotExist when absent
-    return queue
+        return None
+    return segments[-2], segments[-1]
 
 
 def _queue(broker: Broker, request: Request) -> Queue:
