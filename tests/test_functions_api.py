@@ -201,7 +201,7 @@ def test_a_mapping_needs_an_existing_function_and_queue(broker: Broker) -> None:
     assert error.value.code == "InvalidParameterValueException"
     assert "NonExistentQueue" in error.value.message
     with aws_error("InvalidParameterValueException"):
-        broker.create_event_source_mapping(function_name="worker", event_source_arn=broker.stream("s").arn)
+        broker.create_event_source_mapping(function_name="worker", event_source_arn=broker.topic("t").arn)
     assert broker.list_event_source_mappings() == []
 
 

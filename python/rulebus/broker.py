@@ -27,7 +27,6 @@ from rulebus.events.bus import (
 )
 from rulebus.events.names import bus_arn, rule_arn
 from rulebus.events.scheduler import Scheduler
-from rulebus.functions.event_source_mapping import DEFAULT_BATCH_SIZE
 from rulebus.functions.function import (
     DEFAULT_MAXIMUM_RETRY_ATTEMPTS,
     DEFAULT_MEMORY_SIZE,
@@ -126,6 +125,7 @@ class Broker:
             topic=self._topic_object,
             event_bus=self._bus_object,
             stream=lambda name: Stream(self.context, name),
+            invoke_function=lambda name, event: self._functions.invoke_async(name, event),
         )
         #: What this broker's queues, topics, buses and streams are made with (see rulebus.context).
         self.context = Context(
@@ -607,17 +607,26 @@ class Broker:
         self,
         *,
         function_name: str | Function,
-        event_source_arn: str | Queue,
-        batch_size: int = DEFAULT_BATCH_SIZE,
+        event_source_arn: str | Queue | Stream,
+        batch_size: int | None = None,
         maximum_batching_window_in_seconds: int = 0,
         enabled: bool = True,
         function_response_types: list[str] | None = None,
         filter_criteria: Mapping[str, Any] | None = None,
         scaling_config: Mapping[str, Any] | None = None,
+        starting_position: str | None = None,
+        starting_position_timestamp: float | None = None,
+        parallelization_factor: int | None = None,
+        bisect_batch_on_function_error: bool | None = None,
+        maximum_retry_attempts: int | None = None,
+        maximum_record_age_in_seconds: int | None = None,
+        destination_config: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """CreateEventSourceMapping for an SQS queue (its ARN or the Queue): the function is
-        invoked with batches of the queue's messages as Lambda does (docs/functions.md). Returns
-        Lambda's answer in snake case (``uuid``, ``state``, ``batch_size``, ...)."""
+        """CreateEventSourceMapping for an SQS queue or a Kinesis stream (its ARN or the object):
+        the function is invoked with batches of its messages or records as Lambda does
+        (docs/functions.md). ``batch_size`` defaults to 10 for a queue, 100 for a stream; the
+        stream settings (``starting_position``, required, and the rest) are refused for a queue.
+        Returns Lambda's answer in snake case (``uuid``, ``state``, ``batch_size``, ...)."""
         return self._functions.create_mapping(
             _function_ref(function_name),
             _source_ref(event_source_arn),
@@ -627,10 +636,19 @@ class Broker:
             function_response_types=function_response_types,
             filter_criteria=filter_criteria,
             scaling_config=scaling_config,
+            starting_position=starting_position,
+            starting_position_timestamp=starting_position_timestamp,
+            parallelization_factor=parallelization_factor,
+            bisect_batch_on_function_error=bisect_batch_on_function_error,
+            maximum_retry_attempts=maximum_retry_attempts,
+            maximum_record_age_in_seconds=maximum_record_age_in_seconds,
+            destination_config=destination_config,
         )
 
     def list_event_source_mappings(
-        self, function_name: str | Function | None = None, event_source_arn: str | Queue | None = None
+        self,
+        function_name: str | Function | None = None,
+        event_source_arn: str | Queue | Stream | None = None,
     ) -> list[dict[str, Any]]:
         """ListEventSourceMappings, of one function and/or one source if given."""
         return self._functions.list_mappings(
@@ -653,6 +671,11 @@ class Broker:
         function_response_types: list[str] | None = None,
         filter_criteria: Mapping[str, Any] | None = None,
         scaling_config: Mapping[str, Any] | None = None,
+        parallelization_factor: int | None = None,
+        bisect_batch_on_function_error: bool | None = None,
+        maximum_retry_attempts: int | None = None,
+        maximum_record_age_in_seconds: int | None = None,
+        destination_config: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """UpdateEventSourceMapping: the settings given replace the mapping's; ``{}`` removes
         filter criteria or the scaling config, ``[]`` the response types."""
@@ -665,6 +688,11 @@ class Broker:
             function_response_types=function_response_types,
             filter_criteria=filter_criteria,
             scaling_config=scaling_config,
+            parallelization_factor=parallelization_factor,
+            bisect_batch_on_function_error=bisect_batch_on_function_error,
+            maximum_retry_attempts=maximum_retry_attempts,
+            maximum_record_age_in_seconds=maximum_record_age_in_seconds,
+            destination_config=destination_config,
         )
 
     def delete_event_source_mapping(self, uuid: str) -> dict[str, Any]:
@@ -695,9 +723,9 @@ def _function_ref(function: str | Function) -> str:
     return function.name if isinstance(function, Function) else function
 
 
-def _source_ref(source: str | Queue) -> str:
-    """An EventSourceArn from an ARN or a Queue."""
-    return source.arn if isinstance(source, Queue) else source
+def _source_ref(source: str | Queue | Stream) -> str:
+    """An EventSourceArn from an ARN, a Queue or a Stream."""
+    return source.arn if isinstance(source, (Queue, Stream)) else source
 
 
 def _check_topic_policy(attributes: dict[str, str]) -> None:

@@ -32,6 +32,16 @@ REPORT_BATCH_ITEM_FAILURES = "ReportBatchItemFailures"
 #: up to 10,000 on a standard queue (more than 10 needs a batching window) and 10 on a FIFO queue;
 #: MaximumBatchingWindowInSeconds 0-300; ScalingConfig.MaximumConcurrency 2-1000.
 DEFAULT_BATCH_SIZE = 10
+#: Kinesis mappings (same page): BatchSize defaults to 100; ParallelizationFactor 1-10;
+#: MaximumRetryAttempts -1 (no limit, the default) to 10,000; MaximumRecordAgeInSeconds -1 (no
+#: limit, the default) or 60 to 604,800; StartingPosition is required.
+DEFAULT_KINESIS_BATCH_SIZE = 100
+MAX_PARALLELIZATION_FACTOR = 10
+MAX_KINESIS_RETRY_ATTEMPTS = 10000
+MAX_RECORD_AGE = 604800
+STARTING_POSITIONS = ("TRIM_HORIZON", "LATEST", "AT_TIMESTAMP")
+SQS = "sqs"
+KINESIS = "kinesis"
 MAX_BATCH_SIZE = 10000
 MAX_FIFO_BATCH_SIZE = 10
 MAX_BATCHING_WINDOW = 300
@@ -59,19 +69,77 @@ class MappingSettings:
     function_response_types: tuple[str, ...]
     filter_criteria: FilterCriteria | None
     maximum_concurrency: int | None
+    # Kinesis only (None on SQS mappings).
+    starting_position: str | None = None
+    starting_position_timestamp: float | None = None
+    parallelization_factor: int | None = None
+    bisect_batch_on_function_error: bool | None = None
+    maximum_retry_attempts: int | None = None
+    maximum_record_age_in_seconds: int | None = None
+    on_failure_destination: str | None = None
+
+    def answer(self) -> dict[str, Any]:
+        """The Kinesis members of the mapping's answer (none for SQS)."""
+        if self.starting_position is None:
+            return {}
+        answer: dict[str, Any] = {
+            "starting_position": self.starting_position,
+            "parallelization_factor": self.parallelization_factor,
+            "bisect_batch_on_function_error": self.bisect_batch_on_function_error,
+            "maximum_retry_attempts": self.maximum_retry_attempts,
+            "maximum_record_age_in_seconds": self.maximum_record_age_in_seconds,
+            "destination_config": {"OnFailure": {}}
+            if self.on_failure_destination is None
+            else {"OnFailure": {"Destination": self.on_failure_destination}},
+        }
+        if self.starting_position_timestamp is not None:
+            answer["starting_position_timestamp"] = self.starting_position_timestamp
+        return answer
+
+    def given(self) -> dict[str, Any]:
+        """These settings as check_settings' keywords (what an update starts from)."""
+        return {
+            "batch_size": self.batch_size,
+            "maximum_batching_window_in_seconds": self.maximum_batching_window_in_seconds,
+            "enabled": self.enabled,
+            "function_response_types": list(self.function_response_types),
+            "filter_criteria": None if self.filter_criteria is None else self.filter_criteria.criteria,
+            "scaling_config": None
+            if self.maximum_concurrency is None
+            else {"MaximumConcurrency": self.maximum_concurrency},
+            "starting_position": self.starting_position,
+            "starting_position_timestamp": self.starting_position_timestamp,
+            "parallelization_factor": self.parallelization_factor,
+            "bisect_batch_on_function_error": self.bisect_batch_on_function_error,
+            "maximum_retry_attempts": self.maximum_retry_attempts,
+            "maximum_record_age_in_seconds": self.maximum_record_age_in_seconds,
+            "destination_config": None
+            if self.on_failure_destination is None
+            else {"OnFailure": {"Destination": self.on_failure_destination}},
+        }
 
 
 def check_settings(
     *,
-    fifo: bool,
-    batch_size: Any,
-    maximum_batching_window_in_seconds: Any,
-    enabled: Any,
-    function_response_types: Any,
-    filter_criteria: Any,
-    scaling_config: Any,
+    kind: str = SQS,
+    fifo: bool = False,
+    batch_size: Any = None,
+    maximum_batching_window_in_seconds: Any = 0,
+    enabled: Any = True,
+    function_response_types: Any = None,
+    filter_criteria: Any = None,
+    scaling_config: Any = None,
+    starting_position: Any = None,
+    starting_position_timestamp: Any = None,
+    parallelization_factor: Any = None,
+    bisect_batch_on_function_error: Any = None,
+    maximum_retry_attempts: Any = None,
+    maximum_record_age_in_seconds: Any = None,
+    destination_config: Any = None,
 ) -> MappingSettings:
-    """Lambda's checks of an SQS mapping's settings (see the constants above)."""
+    """Lambda's checks of a mapping's settings for its kind of source (see the constants above)."""
+    if batch_size is None:
+        batch_size = DEFAULT_KINESIS_BATCH_SIZE if kind == KINESIS else DEFAULT_BATCH_SIZE
     size = check_range(batch_size, "batchSize", 1, MAX_BATCH_SIZE)
     window = check_range(
         maximum_batching_window_in_seconds, "maximumBatchingWindowInSeconds", 0, MAX_BATCHING_WINDOW
@@ -88,7 +156,7 @@ def check_settings(
         if window:
             # rulebus's words: FIFO queues take no batching window (Lambda Developer Guide).
             raise invalid_parameter("Batching window is not supported for FIFO queues")
-    elif size > MAX_FIFO_BATCH_SIZE and not window:
+    elif kind == SQS and size > MAX_FIFO_BATCH_SIZE and not window:
         raise invalid_parameter(
             "Maximum batch window in seconds must be greater than 0 if maximum batch size is greater than 10"
         )
@@ -116,7 +184,92 @@ def check_settings(
             MAX_MAXIMUM_CONCURRENCY,
             required=False,
         )
-    return MappingSettings(size, window, enabled, tuple(dict.fromkeys(types)), criteria, concurrency)
+    settings = MappingSettings(size, window, enabled, tuple(dict.fromkeys(types)), criteria, concurrency)
+    stream_only = {
+        "StartingPosition": starting_position,
+        "StartingPositionTimestamp": starting_position_timestamp,
+        "ParallelizationFactor": parallelization_factor,
+        "BisectBatchOnFunctionError": bisect_batch_on_function_error,
+        "MaximumRetryAttempts": maximum_retry_attempts,
+        "MaximumRecordAgeInSeconds": maximum_record_age_in_seconds,
+        "DestinationConfig": destination_config,
+    }
+    if kind != KINESIS:
+        for name, value in stream_only.items():
+            if value is not None:
+                # rulebus's words: Lambda refuses stream settings on a queue's mapping.
+                raise invalid_parameter(
+                    f"Unsupported {name} parameter for an Amazon SQS event source mapping"
+                )
+        return settings
+    if concurrency is not None:
+        raise invalid_parameter("Unsupported ScalingConfig parameter for a Kinesis event source mapping")
+    return _kinesis_settings(settings, stream_only)
+
+
+def _kinesis_settings(settings: MappingSettings, given: dict[str, Any]) -> MappingSettings:
+    position = given["StartingPosition"]
+    if position is None:
+        raise validation.LAMBDA.missing("startingPosition")
+    if position not in STARTING_POSITIONS:
+        raise constraint_error(
+            position,
+            "startingPosition",
+            f"Member must satisfy enum value set: [{', '.join(STARTING_POSITIONS)}]",
+        )
+    timestamp = given["StartingPositionTimestamp"]
+    if position == "AT_TIMESTAMP":
+        timestamp = validation.finite_number(timestamp, "startingPositionTimestamp", validation.LAMBDA)
+    elif timestamp is not None:
+        # rulebus's words.
+        raise invalid_parameter("StartingPositionTimestamp is only valid with StartingPosition AT_TIMESTAMP")
+    factor = given["ParallelizationFactor"]
+    factor = (
+        1 if factor is None else check_range(factor, "parallelizationFactor", 1, MAX_PARALLELIZATION_FACTOR)
+    )
+    bisect = given["BisectBatchOnFunctionError"]
+    if bisect is None:
+        bisect = False
+    if not isinstance(bisect, bool):
+        raise validation.LAMBDA.wrong_type("bisectBatchOnFunctionError", bisect, "a boolean")
+    retries = given["MaximumRetryAttempts"]
+    retries = (
+        -1
+        if retries is None
+        else check_range(retries, "maximumRetryAttempts", -1, MAX_KINESIS_RETRY_ATTEMPTS)
+    )
+    age = given["MaximumRecordAgeInSeconds"]
+    age = -1 if age is None else check_range(age, "maximumRecordAgeInSeconds", -1, MAX_RECORD_AGE)
+    if age is not None and 0 <= age < 60:
+        # rulebus's words, in Lambda's style: -1 or 60 and more.
+        raise invalid_parameter("MaximumRecordAgeInSeconds must be -1 or between 60 and 604800")
+    destination = None
+    config = given["DestinationConfig"]
+    if config is not None:
+        validation.mapping(config, "destinationConfig", validation.LAMBDA)
+        on_failure = config.get("OnFailure") or {}
+        validation.mapping(on_failure, "destinationConfig.onFailure", validation.LAMBDA)
+        destination = validation.text(
+            on_failure.get("Destination"),
+            "destinationConfig.onFailure.destination",
+            validation.LAMBDA,
+            required=False,
+        )
+    return MappingSettings(
+        settings.batch_size,
+        settings.maximum_batching_window_in_seconds,
+        settings.enabled,
+        settings.function_response_types,
+        settings.filter_criteria,
+        None,
+        starting_position=position,
+        starting_position_timestamp=timestamp,
+        parallelization_factor=factor,
+        bisect_batch_on_function_error=bisect,
+        maximum_retry_attempts=retries,
+        maximum_record_age_in_seconds=age,
+        on_failure_destination=destination,
+    )
 
 
 @dataclass
@@ -128,7 +281,7 @@ class EventSourceMapping:
     function_name: str
     function_arn: str
     event_source_arn: str
-    queue_name: str
+    source_name: str  # the queue or stream
     settings: MappingSettings
     last_modified: float
     last_processing_result: str = "No records processed"
@@ -160,20 +313,17 @@ class EventSourceMapping:
             answer["filter_criteria"] = settings.filter_criteria.criteria
         if settings.maximum_concurrency is not None:
             answer["scaling_config"] = {"MaximumConcurrency": settings.maximum_concurrency}
+        answer.update(settings.answer())
         return answer
 
 
-def changed_settings(current: MappingSettings, changes: Mapping[str, Any], fifo: bool) -> MappingSettings:
+def changed_settings(
+    current: MappingSettings, changes: Mapping[str, Any], kind: str, fifo: bool
+) -> MappingSettings:
     """UpdateEventSourceMapping: the settings given replace the current ones, checked together."""
-    values: dict[str, Any] = {
-        "batch_size": current.batch_size,
-        "maximum_batching_window_in_seconds": current.maximum_batching_window_in_seconds,
-        "enabled": current.enabled,
-        "function_response_types": list(current.function_response_types),
-        "filter_criteria": None if current.filter_criteria is None else current.filter_criteria.criteria,
-        "scaling_config": None
-        if current.maximum_concurrency is None
-        else {"MaximumConcurrency": current.maximum_concurrency},
-    }
+    values = current.given()
     values.update({key: value for key, value in changes.items() if value is not None})
-    return check_settings(fifo=fifo, **values)
+    if kind != KINESIS:
+        for key in ("starting_position", "starting_position_timestamp"):
+            values.pop(key)
+    return check_settings(kind=kind, fifo=fifo, **values)

@@ -94,6 +94,7 @@ class Invocation:
 
     result: Any = None
     error: tuple[str, str] | None = None
+    request_id: str = ""
 
     @property
     def failed(self) -> bool:
@@ -182,11 +183,12 @@ class Function:
             result = self.handler(event, context)
         except Exception as error:  # a handler's failure is the invocation's outcome, not ours
             _log.warning("function %s failed (request %s): %r", self.name, context.aws_request_id, error)
-            return Invocation(error=(type(error).__name__, str(error)))
+            return Invocation(error=(type(error).__name__, str(error)), request_id=context.aws_request_id)
         if time.monotonic() - started > (self.timeout or 0):
             _log.warning("function %s timed out (request %s)", self.name, context.aws_request_id)
-            return Invocation(error=("Sandbox.Timedout", f"Task timed out after {self.timeout:.2f} seconds"))
-        return Invocation(result=result)
+            timed_out = f"Task timed out after {self.timeout:.2f} seconds"
+            return Invocation(error=("Sandbox.Timedout", timed_out), request_id=context.aws_request_id)
+        return Invocation(result=result, request_id=context.aws_request_id)
 
     def invoke(self, event: Any = None) -> Any:
         """Invoke synchronously (Invoke with RequestResponse): the handler's result; its

@@ -1,4 +1,4 @@
-"""The event a function receives from an SQS queue, in the shape the AWS Lambda Developer Guide
+"""The events a function receives. From an SQS queue, in the shape the AWS Lambda Developer Guide
 documents ('Using Lambda with Amazon SQS', example event): ``{"Records": [...]}`` with one record
 per message, its system attributes as SQS names them and its message attributes in Lambda's
 camel-case form (binary values base64-encoded)."""
@@ -11,7 +11,7 @@ from typing import Any
 
 from rulebus.sqs.queue import Message
 
-__all__ = ["sqs_event", "sqs_message_attribute", "sqs_record"]
+__all__ = ["sns_event", "sqs_event", "sqs_message_attribute", "sqs_record"]
 
 
 def _base64(value: Any) -> str:
@@ -57,3 +57,37 @@ def sqs_record(message: Message, queue_arn: str, region: str) -> dict[str, Any]:
 def sqs_event(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """The event one invocation receives."""
     return {"Records": [dict(record) for record in records]}
+
+
+#: The members of an SNS notification a function sees, with Lambda's casing of the two URLs
+#: (AWS Lambda Developer Guide, 'Invoking Lambda functions with Amazon SNS notifications').
+_SNS_MEMBERS = (
+    ("Type", "Type"),
+    ("MessageId", "MessageId"),
+    ("TopicArn", "TopicArn"),
+    ("Subject", "Subject"),
+    ("Message", "Message"),
+    ("Timestamp", "Timestamp"),
+    ("SignatureVersion", "SignatureVersion"),
+    ("Signature", "Signature"),
+    ("SigningCertUrl", "SigningCertURL"),
+    ("UnsubscribeUrl", "UnsubscribeURL"),
+)
+
+
+def sns_event(notification: Mapping[str, Any], subscription_arn: str) -> dict[str, Any]:
+    """The event a function subscribed to a topic receives for one notification (the
+    notification as an HTTP endpoint would get it): one record, ``Subject`` null when the
+    message has none, ``MessageAttributes`` always there."""
+    sns: dict[str, Any] = {name: notification.get(source) for name, source in _SNS_MEMBERS}
+    sns["MessageAttributes"] = dict(notification.get("MessageAttributes", {}))
+    return {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": subscription_arn,
+                "Sns": sns,
+            }
+        ]
+    }

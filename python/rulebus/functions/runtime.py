@@ -18,10 +18,13 @@ import time
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Union
 
 from rulebus._errors import AwsError, RulebusError
+from rulebus.functions.async_invocation import EVENT_AGE_EXCEEDED, AsyncEvent, send_to_failure_destination
 from rulebus.functions.event_source_mapping import (
+    KINESIS,
+    SQS,
     EventSourceMapping,
     changed_settings,
     check_settings,
@@ -29,9 +32,9 @@ from rulebus.functions.event_source_mapping import (
     mapping_not_found,
 )
 from rulebus.functions.function import Function, function_name_of, function_not_found
+from rulebus.functions.kinesis_source import KinesisSource
 from rulebus.functions.sqs_source import SqsSource
 from rulebus.sqs.errors import queue_does_not_exist
-from rulebus.sqs.queue import Message
 
 if TYPE_CHECKING:
     from rulebus.context import Context
@@ -47,7 +50,8 @@ DEFAULT_WORKERS = 10
 #: (VisibilityTimeout 0) cannot keep it busy forever.
 MAX_BATCHES_PER_RUN = 10_000
 
-_Claim = tuple[EventSourceMapping, Function, SqsSource, list[Message]]
+_Source = Union[SqsSource, KinesisSource]
+_Claim = tuple[EventSourceMapping, Function, _Source, Any]
 
 
 class Functions:
@@ -68,7 +72,9 @@ class Functions:
         self._claiming = threading.Lock()
         self._functions: dict[str, Function] = {}
         self._mappings: dict[str, EventSourceMapping] = {}
-        self._sources: dict[str, SqsSource] = {}
+        self._sources: dict[str, _Source] = {}
+        # Events handed over asynchronously (SNS, EventBridge), waiting for an attempt.
+        self._async: list[AsyncEvent] = []
         self._running_by_mapping: Counter[str] = Counter()
         self._running_by_function: Counter[str] = Counter()
         self._running = 0
@@ -114,20 +120,27 @@ class Functions:
     # ------------------------------------------------------------------ mappings
 
     def create_mapping(self, function_name: Any, event_source_arn: Any, **settings: Any) -> dict[str, Any]:
-        """CreateEventSourceMapping for an SQS queue of this broker."""
+        """CreateEventSourceMapping for an SQS queue or a Kinesis stream of this broker."""
         function = self.get(function_name)
         source = self._source(event_source_arn)
-        checked = check_settings(fifo=source.fifo, **settings)
-        self._check_visibility(source, function)
+        kind = _kind(source)
+        checked = check_settings(kind=kind, fifo=source.fifo, **settings)
+        if isinstance(source, SqsSource):
+            self._check_visibility(source, function)
         context = self._context
         with self._lock:
             for existing in self._mappings.values():
                 if existing.event_source_arn == event_source_arn and existing.function_name == function.name:
                     raise AwsError(
                         "ResourceConflictException",
-                        f'An event source mapping with SQS arn (" {event_source_arn} ") and function '
-                        f'(" {function.name} ") already exists. Please update or delete the existing '
-                        f"mapping with UUID {existing.uuid}",
+                        (
+                            f'An event source mapping with SQS arn (" {event_source_arn} ") and function '
+                            f'(" {function.name} ") already exists.'
+                            if kind == SQS
+                            else f'The event source arn (" {event_source_arn} ") and function '
+                            f'(" {function.name} ") provided mapping already exists.'
+                        )
+                        + f" Please update or delete the existing mapping with UUID {existing.uuid}",
                         status=409,
                     )
             mapping_id = str(uuid.uuid4())
@@ -137,7 +150,7 @@ class Functions:
                 function_name=function.name,
                 function_arn=function.arn,
                 event_source_arn=event_source_arn,
-                queue_name=source.queue.name,
+                source_name=source.queue.name if isinstance(source, SqsSource) else source.stream.name,
                 settings=checked,
                 last_modified=context.clock(),
             )
@@ -148,16 +161,26 @@ class Functions:
         self._start()
         return answer
 
-    def _source(self, event_source_arn: Any) -> SqsSource:
-        """The queue an EventSourceArn names (only SQS sources so far)."""
+    def _source(self, event_source_arn: Any) -> _Source:
+        """The queue or stream an EventSourceArn names."""
         from rulebus import validation
 
         validation.text(event_source_arn, "eventSourceArn", validation.LAMBDA)
-        targets = self._context.targets
+        context = self._context
+        targets = context.targets
+        stream = targets.local_name(event_source_arn, "kinesis", "stream")
+        if stream is not None:
+            found = targets.find_stream(stream)
+            if found is None:
+                # rulebus's words: Lambda's text for a missing stream is not recorded.
+                raise invalid_parameter(f"Stream not found: {event_source_arn}")
+            return KinesisSource(found, context.region, context.account, targets, context.clock())
         name = targets.local_name(event_source_arn, "sqs")
         if name is None:
-            # rulebus's words: Kinesis and other sources are not mapped yet.
-            raise invalid_parameter(f"Unsupported event source: {event_source_arn}. rulebus maps SQS queues.")
+            # rulebus's words: other sources are not mapped.
+            raise invalid_parameter(
+                f"Unsupported event source: {event_source_arn}. rulebus maps SQS queues and Kinesis streams."
+            )
         queue = targets.find_queue(name)
         if queue is None:
             missing = queue_does_not_exist()
@@ -205,8 +228,8 @@ class Functions:
             mapping = self._mapping(mapping_uuid)
             source = self._sources[mapping.uuid]
         function = self.get(function_name if function_name is not None else mapping.function_name)
-        settings = changed_settings(mapping.settings, changes, source.fifo)
-        if function_name is not None:
+        settings = changed_settings(mapping.settings, changes, _kind(source), source.fifo)
+        if function_name is not None and isinstance(source, SqsSource):
             self._check_visibility(source, function)
         with self._lock:
             mapping.settings = settings
@@ -230,16 +253,90 @@ class Functions:
 
     # ------------------------------------------------------------------ running
 
-    def _capacity(self, mapping: EventSourceMapping, function: Function) -> int:
-        """How many more batches of ``mapping`` may start now."""
+    def _function_capacity(self, function: Function) -> int:
+        """How many more invocations of ``function`` may start now (workers, reserved concurrency)."""
         free = self._workers - self._running
-        limit = mapping.settings.maximum_concurrency
-        if limit is not None:
-            free = min(free, limit - self._running_by_mapping[mapping.uuid])
         reserved = function.reserved_concurrency
         if reserved is not None:
             free = min(free, reserved - self._running_by_function[function.name])
         return free
+
+    def _capacity(self, mapping: EventSourceMapping, function: Function) -> int:
+        """How many more batches of ``mapping`` may start now."""
+        free = self._function_capacity(function)
+        limit = mapping.settings.maximum_concurrency
+        if limit is not None:
+            free = min(free, limit - self._running_by_mapping[mapping.uuid])
+        return free
+
+    # ------------------------------------------------------------------ asynchronous invocation
+
+    def invoke_async(self, name: Any, event: Any) -> str:
+        """Invoke with InvocationType Event: queue ``event`` for ``name`` and return its request
+        id at once (see :mod:`rulebus.functions.async_invocation`)."""
+        function = self.get(name)
+        now = self._context.clock()
+        pending = AsyncEvent(function.name, event, received=now, due=now)
+        with self._lock:
+            self._async.append(pending)
+            self._changed.notify_all()
+        self._start()
+        return pending.request_id
+
+    def _claim_async(self) -> list[tuple[AsyncEvent, Function]]:
+        """The asynchronous events due now that may start, counted as running; expired ones go
+        to their function's failure destination."""
+        now = self._context.clock()
+        claims: list[tuple[AsyncEvent, Function]] = []
+        expired: list[tuple[AsyncEvent, Function]] = []
+        with self._lock:
+            waiting: list[AsyncEvent] = []
+            for pending in self._async:
+                function = self._functions.get(pending.function_name)
+                if function is None:
+                    _log.warning(
+                        "function %s is gone: its event %s is dropped",
+                        pending.function_name,
+                        pending.request_id,
+                    )
+                elif pending.due > now:
+                    waiting.append(pending)
+                elif pending.expired(function, now):
+                    expired.append((pending, function))
+                elif self._function_capacity(function) > 0:
+                    self._running += 1
+                    self._running_by_function[function.name] += 1
+                    claims.append((pending, function))
+                else:
+                    waiting.append(pending)  # throttled: tried again while it is young enough
+            self._async = waiting
+        for pending, function in expired:
+            self._fail_async(pending, function, EVENT_AGE_EXCEEDED, now)
+        return claims
+
+    def _fail_async(self, pending: AsyncEvent, function: Function, condition: str, now: float) -> None:
+        try:
+            send_to_failure_destination(self._context.targets, pending, function, condition, now)
+        except Exception:  # a destination that refuses: logged, as Lambda records a failed destination
+            _log.exception(
+                "function %s: the failure destination refused event %s", function.name, pending.request_id
+            )
+
+    def _invoke_async(self, pending: AsyncEvent, function: Function) -> None:
+        condition = None
+        try:
+            invocation = function.run(pending.event)
+            now = self._context.clock()
+            condition = pending.settle(function, invocation, now)
+            if condition is not None:
+                self._fail_async(pending, function, condition, now)
+        finally:
+            with self._lock:
+                if pending.last is not None and pending.last.failed and condition is None:
+                    self._async.append(pending)  # tried again when due
+                self._running -= 1
+                self._running_by_function[function.name] -= 1
+                self._changed.notify_all()
 
     def _claim(self, most_per_mapping: int | None) -> list[_Claim]:
         """Take the batches that may start now, counted as running (under ``_claiming``)."""
@@ -262,10 +359,15 @@ class Functions:
                 try:
                     batch = source.take(mapping, now)
                 except (AwsError, RulebusError) as error:
-                    mapping.last_processing_result = f"PROBLEM: {error}"
-                    _log.warning(
-                        "event source mapping %s cannot poll %s: %s", mapping.uuid, mapping.queue_name, error
-                    )
+                    problem = f"PROBLEM: {error}"
+                    if mapping.last_processing_result != problem:  # once, not at every poll
+                        _log.warning(
+                            "event source mapping %s cannot poll %s: %s",
+                            mapping.uuid,
+                            mapping.source_name,
+                            error,
+                        )
+                    mapping.last_processing_result = problem
                     break
                 if not batch:
                     break
@@ -277,11 +379,9 @@ class Functions:
                 taken += 1
         return claims
 
-    def _invoke(
-        self, mapping: EventSourceMapping, function: Function, source: SqsSource, batch: list[Message]
-    ) -> None:
+    def _invoke(self, mapping: EventSourceMapping, function: Function, source: _Source, batch: Any) -> None:
         try:
-            result = source.process(mapping, function, batch)
+            result = source.process(mapping, function, batch, self._context.clock())
         except Exception as error:  # a store failure while settling: the messages come back
             result = f"PROBLEM: {error}"
             _log.exception("event source mapping %s failed to settle a batch", mapping.uuid)
@@ -295,16 +395,19 @@ class Functions:
     def run(self) -> int:
         """Run the work that is pending now in this thread, batch after batch, until no mapping
         has a batch to give (what the pool does; tests with a fake clock call this after moving
-        it). Returns the batches taken."""
+        it). Returns the batches and asynchronous events taken."""
         taken = 0
         while taken < MAX_BATCHES_PER_RUN:
             with self._claiming:
                 claims = self._claim(most_per_mapping=1)
-            if not claims:
+                events = self._claim_async()
+            if not claims and not events:
                 break
             for claim in claims:
                 self._invoke(*claim)
-            taken += len(claims)
+            for event in events:
+                self._invoke_async(*event)
+            taken += len(claims) + len(events)
         return taken
 
     def idle(self) -> bool:
@@ -314,14 +417,17 @@ class Functions:
             with self._lock:
                 if self._running:
                     return False
+                now = self._context.clock()
+                if any(pending.due <= now for pending in self._async):
+                    return False
                 active = [
-                    self._sources[mapping.uuid]
+                    (mapping, self._sources[mapping.uuid])
                     for mapping in self._mappings.values()
                     if mapping.settings.enabled and mapping.function_name in self._functions
                 ]
-            for source in active:
+            for mapping, source in active:
                 try:
-                    if source.visible():
+                    if source.has_work(mapping, now):
                         return False
                 except (AwsError, RulebusError):
                     continue  # (its queue is gone: nothing to do)
@@ -359,15 +465,19 @@ class Functions:
             with self._lock:
                 if self._closed:
                     return
+            events: list[tuple[AsyncEvent, Function]] = []
             try:
                 with self._claiming:
                     claims = self._claim(most_per_mapping=None)
+                    events = self._claim_async()
             except Exception:  # the dispatcher must keep going whatever one poll hit
                 _log.exception("the functions' dispatcher failed a pass")
                 claims = []
             for claim in claims:
                 executor.submit(self._invoke, *claim)
-            if not claims:
+            for event in events:
+                executor.submit(self._invoke_async, *event)
+            if not claims and not events:
                 with self._changed:
                     if not self._closed:
                         self._changed.wait(self._poll)
@@ -387,3 +497,7 @@ class Functions:
         """Batches being processed now."""
         with self._lock:
             return self._running
+
+
+def _kind(source: _Source) -> str:
+    return KINESIS if isinstance(source, KinesisSource) else SQS

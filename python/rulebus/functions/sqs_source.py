@@ -97,7 +97,13 @@ class SqsSource:
             batch.extend(received)
         return batch
 
-    def process(self, mapping: EventSourceMapping, function: Function, batch: list[Message]) -> str:
+    def has_work(self, mapping: EventSourceMapping, now: float) -> bool:
+        """Whether the queue has visible messages."""
+        return self.visible() > 0
+
+    def process(
+        self, mapping: EventSourceMapping, function: Function, batch: list[Message], now: float
+    ) -> str:
         """Invoke ``function`` with ``batch`` (filtered) and settle it; returns the mapping's
         LastProcessingResult."""
         records = [sqs_record(message, self.queue.arn, self.region) for message in batch]
