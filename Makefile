@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SHARED ?= ../shared
 
-.PHONY: demo test build build-release lint bench rust-test py-test conformance clean wheel test-wheel
+.PHONY: demo test build build-release lint bench bench-counts rust-test py-test conformance clean wheel test-wheel
 
 $(VENV)/.dev: requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,12 @@ conformance: build-release
 
 bench: build-release $(VENV)/.bench
 	$(PY) -m pytest benches --benchmark-only --benchmark-columns=min,median,ops -q
+
+# After changing the shipped workload's generator or rule sets (python/rulebus/bench/workload/):
+# its counts recounted by the package's pure-Python reference matcher (a few minutes; the package
+# must be importable: make build first).
+bench-counts: $(VENV)/.dev
+	$(PY) -m rulebus.bench.workload.expected
 
 clean:
 	rm -rf $(VENV) .venv-wheel target dist

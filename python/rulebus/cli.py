@@ -3,7 +3,7 @@
     rulebus test-pattern PATTERN EVENT [--explain] [--envelope]
     rulebus test-pattern --sns POLICY MESSAGE [--scope MessageAttributes|MessageBody] [--explain]
     rulebus match RULES [EVENTS] [--count] [--json]
-    rulebus bench [--quick] [--rules R --events E]
+    rulebus bench [--quick | --small] [--rules R --events E]
 
 Exit codes: 0 match (or success), 1 no match (or a benchmark count that is wrong), 2 invalid
 input (AWS's message is printed).
@@ -370,26 +370,33 @@ def match(
 @click.option("--rules", type=click.Path(exists=True, path_type=Path), help="Your own rules (as for match).")
 @click.option("--events", type=click.Path(exists=True, path_type=Path), help="Your own events (JSON Lines).")
 @click.option(
+    "--small", is_flag=True, help="5,000 generated events instead of 200,000: a check that all works."
+)
+@click.option(
     "--shared",
     type=click.Path(path_type=Path),
-    help="Where gen_citylots2_synth.py and citylots2-rulesets.json are "
-    "(default: $RULEBUS_SHARED/bench, else shared/bench in the parent of the current directory).",
+    help="Run the citylots2 material of this folder (gen_citylots2_synth.py and citylots2-rulesets.json, "
+    "or a bench folder holding them) instead of the material rulebus ships.",
 )
 @click.option(
     "--cache",
     type=click.Path(path_type=Path),
-    default=Path("bench-cache"),
-    show_default=True,
-    help="Where the generated data is kept.",
+    help="Where the generated events are kept (default: rulebus's folder in your cache folder, "
+    "e.g. ~/.cache/rulebus).",
 )
 @click.option(
     "--results",
     type=click.Path(path_type=Path),
     default=Path("bench-results"),
     show_default=True,
-    help="Where the markdown report, its JSON and the charts are written.",
+    help="Where the markdown report, its JSON and the chart are written (relative to the current folder).",
 )
-@click.option("--passes", type=int, help="Timed passes per figure, the median kept (default 3; --quick 1).")
+@click.option(
+    "--passes",
+    type=int,
+    help="Timed passes per figure: the median, with the slowest and fastest beside it "
+    "(default 5; --quick 3).",
+)
 @click.option(
     "--limit",
     type=int,
@@ -401,13 +408,16 @@ def match(
 @click.option("--scaling/--no-scaling", default=True, help="The rule-count scaling table.")
 @click.option("--threads/--no-threads", default=True, help="Two threads against one.")
 @click.option("--peers/--no-peers", default=True, help="moto and LocalStack on a subset.")
-@click.option("--chart/--no-chart", default=True, help="PNG charts (needs matplotlib).")
+@click.option(
+    "--chart/--no-chart", default=True, help='A PNG chart (needs matplotlib: pip install "rulebus[bench]").'
+)
 def bench(**options: Any) -> None:
     """Benchmark rulebus: the citylots2 workload, rule-count scaling, threads, Python peers.
 
-    The data is generated once into the cache folder; every match count is checked (a wrong
+    The events are generated once into your cache folder; every match count is checked (a wrong
     count fails the run with exit 1). Figures are events/s and ratios to orjson.loads measured
-    in the same run. With --rules and --events, benchmarks your own rules and events instead.
+    in the same run, each the median of several passes with the slowest and fastest beside it.
+    With --rules and --events, benchmarks your own rules and events instead.
     """
     from rulebus.bench import BenchOptions, run
 

@@ -23,7 +23,6 @@ an AWS-shaped error, and a handler's unexpected exception an ``InternalFailure``
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import random
 import re
@@ -159,12 +158,17 @@ def access_key_id(headers: Mapping[str, str], query: str = "") -> str | None:
 def _host_scope(host: str) -> tuple[str | None, str | None]:
     """The (service, region) an ``*.amazonaws.com`` Host names. Cached: a client sends every
     request to one host (a Host longer than any real one is read without being kept)."""
-    return _cached_host_scope(host) if len(host) <= 256 else _read_host_scope(host)
+    scope = _HOST_SCOPES.get(host)
+    if scope is None:
+        scope = _read_host_scope(host)
+        if len(host) <= 256:
+            if len(_HOST_SCOPES) >= 256:
+                _HOST_SCOPES.clear()  # hosts without end: start again rather than grow
+            _HOST_SCOPES[host] = scope
+    return scope
 
 
-@functools.lru_cache(maxsize=256)
-def _cached_host_scope(host: str) -> tuple[str | None, str | None]:
-    return _read_host_scope(host)
+_HOST_SCOPES: dict[str, tuple[str | None, str | None]] = {}
 
 
 def _read_host_scope(host: str) -> tuple[str | None, str | None]:

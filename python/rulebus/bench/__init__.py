@@ -2,11 +2,14 @@
 
     rulebus bench                      # citylots2, rule-count scaling, threads, Python peers
     rulebus bench --quick              # a subset of the events, fewer scaling points
+    rulebus bench --small              # 5,000 generated events: a check that all works
     rulebus bench --rules R --events E # your own rules and events
 
-Figures are events/s of ``RuleSet.matches_many`` on bytes, with ``orjson.loads`` over the same
-lines measured in the same run as the yardstick: machines differ and drift, ratios measured in
-one run travel. Every match count is checked; a wrong one fails the run (exit 1).
+The citylots2 material ships with rulebus (``rulebus.bench.workload``): the events are generated
+once into the user's cache folder. Figures are events/s of ``RuleSet.matches_many`` on bytes, with
+``orjson.loads`` over the same lines measured in the same run as the yardstick: machines differ
+and drift, ratios measured in one run travel. Each figure is the median of several passes, shown
+with the slowest and fastest. Every match count is checked; a wrong one fails the run (exit 1).
 """
 
 from __future__ import annotations
@@ -19,9 +22,19 @@ from typing import Callable
 
 import rulebus
 from rulebus._files import RulesFileError, load_rules, read_event_lines
-from rulebus.bench.citylots import run_citylots
-from rulebus.bench.data import MaterialError, ensure_data, load_rulesets, shared_dir
+from rulebus.bench.citylots import expected_by_pattern, run_citylots
+from rulebus.bench.data import (
+    Material,
+    MaterialError,
+    RuleSetSpec,
+    check_digest,
+    default_cache,
+    from_folder,
+    shipped,
+    union_counts,
+)
 from rulebus.bench.measure import (
+    NO_ORJSON,
     Batches,
     batches,
     compile_measuring_memory,
@@ -33,6 +46,8 @@ from rulebus.bench.measure import (
 from rulebus.bench.peers import run_peers
 from rulebus.bench.report import CustomResult, Report, ThreadsResult, machine_meta, markdown, write
 from rulebus.bench.scaling import FULL_POINTS, QUICK_POINTS, Fields, run_scaling
+from rulebus.bench.workload import rulesets as shipped_rulesets
+from rulebus.bench.workload.expected import every_kth, expected_counts
 
 __all__ = ["BenchOptions", "run"]
 
@@ -52,8 +67,10 @@ class BenchOptions:
     rules: Path | None = None
     events: Path | None = None
     shared: Path | None = None
-    cache: Path = Path("bench-cache")
+    small: bool = False
+    cache: Path | None = None  # None: the user's cache folder
     results: Path = Path("bench-results")
+    counts: Path | None = None  # another copy of the shipped counts (the tests corrupt one)
     passes: int | None = None
     limit: int | None = None
     batch: int = 10_000
@@ -65,7 +82,7 @@ class BenchOptions:
 
     @property
     def pass_count(self) -> int:
-        return max(1, self.passes if self.passes is not None else (1 if self.quick else 3))
+        return max(1, self.passes if self.passes is not None else (3 if self.quick else 5))
 
 
 def _say(message: str) -> None:
@@ -102,6 +119,14 @@ def run(options: BenchOptions, say: Callable[[str], None] = _say) -> int:
     return EXIT_OK if report.ok else EXIT_WRONG
 
 
+def _passes(n: int) -> str:
+    return "1 pass" if n == 1 else f"{n} passes"
+
+
+def _method(passes: int, batch: int) -> str:
+    return f"median of {_passes(passes)} (the slowest and fastest beside it), batches of {batch:,} events"
+
+
 def _load() -> str:
     """The 1-minute load average: another busy process on the machine skews every figure."""
     try:
@@ -123,33 +148,69 @@ def _threads(
     report.threads.append(ThreadsResult(name, events, one, two))
 
 
+def _material(options: BenchOptions, say: Callable[[str], None]) -> Material:
+    cache = options.cache if options.cache is not None else default_cache()
+    if options.shared is not None:
+        return from_folder(options.shared, cache, say)
+    return shipped(cache, options.small, options.counts, say)
+
+
+def _expected(
+    material: Material, specs: list[RuleSetSpec], lines: list[bytes], whole: bool, say: Callable[[str], None]
+) -> tuple[dict[str, list[int]], str]:
+    """The counts each set is checked against on these events, and where they come from."""
+    if whole:
+        return {s.name: s.expected for s in specs if s.expected is not None}, material.expected_from
+    stored = material.subset_counts.get(len(lines))
+    if stored is not None:
+        found = {s.name: union_counts(stored, s.members) if s.members else stored.get(s.name) for s in specs}
+        return {name: counts for name, counts in found.items() if counts is not None}, "stored counts"
+    if material.shipped:
+        say(f"expected counts on this subset: the reference matcher over {len(lines):,} events")
+        needed = {m for s in specs for m in (s.members or [s.name])}
+        raw = {name: spec for name, spec in shipped_rulesets().items() if name in needed}
+        counted = expected_counts(raw, lines)
+        found = {s.name: union_counts(counted, s.members) if s.members else counted[s.name] for s in specs}
+        return {name: counts for name, counts in found.items() if counts is not None}, "the reference matcher"
+    say(f"expected counts on this subset: each rule as a single Pattern over {len(lines):,} events")
+    return expected_by_pattern(specs, lines), "single Patterns"
+
+
 def _citylots2(options: BenchOptions, report: Report, say: Callable[[str], None]) -> int:
-    shared = shared_dir(options.shared)
-    specs = load_rulesets(shared)
+    material = _material(options, say)
+    specs = material.specs
     if options.only_sets:
         unknown = sorted(set(options.only_sets) - {s.name for s in specs})
         if unknown:
             say(f"no such rule set: {', '.join(unknown)} (known: {', '.join(s.name for s in specs)})")
             return EXIT_INVALID
         specs = [s for s in specs if s.name in options.only_sets]
-    data = ensure_data(shared, options.cache, say)
     limit = options.limit if options.limit is not None else (QUICK_EVENTS if options.quick else None)
-    say(f"reading {data}")
-    every = read_event_lines(data)
+    say(f"reading {material.data}")
+    every = read_event_lines(material.data)
+    check_digest(material, every)
     whole = limit is None or limit >= len(every)
-    # A subset takes every k-th event, so that it spans the file (which is sorted by MAPBLKLOT).
-    lines = every if limit is None or whole else [every[i * len(every) // limit] for i in range(limit)]
+    lines = every if whole else every_kth(every, limit or len(every))
     del every
     work = batches(lines, options.batch)
     passes = options.pass_count
-    report.meta["data"] = f"citylots2 (generated), {len(lines):,} events" + (
-        "" if whole else " (a subset: every k-th event of the file)"
+    expected, expected_from = _expected(material, specs, lines, whole, say)
+    report.meta["data"] = material.description + (
+        "" if whole else f"; measured on {len(lines):,} of them (every k-th event of the file)"
     )
-    report.meta["method"] = f"median of {passes} pass(es), batches of {options.batch:,} events"
+    report.meta["method"] = _method(passes, options.batch)
 
-    say(f"citylots2: {len(specs)} rule sets over {len(lines):,} events, {passes} pass(es)")
+    say(f"citylots2: {len(specs)} rule sets over {len(lines):,} events, {_passes(passes)}")
     report.citylots = run_citylots(
-        specs, lines, work, whole_file=whole, passes=passes, with_json=not options.quick, say=say
+        specs,
+        lines,
+        work,
+        expected=expected,
+        expected_from=expected_from,
+        whole_file=whole,
+        passes=passes,
+        with_json=not options.quick,
+        say=say,
     )
     if not report.citylots.ok:
         say("WRONG COUNTS: the run fails (see the report)")
@@ -176,7 +237,7 @@ def _citylots2(options: BenchOptions, report: Report, say: Callable[[str], None]
             say(f"Python peers on the first {len(subset):,} events")
             report.peers = run_peers(chosen, subset, batches(subset, options.batch), passes, say)
     if orjson_loads() is None:
-        report.notes.append("orjson is not installed: no yardstick, no ratios")
+        report.notes.append(NO_ORJSON)
     return EXIT_OK
 
 
@@ -191,7 +252,7 @@ def _custom(options: BenchOptions, report: Report, say: Callable[[str], None]) -
     report.meta["data"] = (
         f"{len(rules):,} rules from {options.rules.name}, {len(lines):,} events from {options.events.name}"
     )
-    report.meta["method"] = f"median of {passes} pass(es), batches of {options.batch:,} events"
+    report.meta["method"] = _method(passes, options.batch)
     try:
         ruleset, compile_seconds, memory = compile_measuring_memory(rules)
     except rulebus.InvalidPatternError as exc:
@@ -205,7 +266,7 @@ def _custom(options: BenchOptions, report: Report, say: Callable[[str], None]) -
                 return EXIT_INVALID
         raise
     work = batches(lines, options.batch)
-    say(f"{len(rules):,} rules over {len(lines):,} events, {passes} pass(es)")
+    say(f"{len(rules):,} rules over {len(lines):,} events, {_passes(passes)}")
     try:
         tally, times = count_and_time(ruleset, work, passes)
     except rulebus.InvalidEventError:

@@ -73,6 +73,9 @@ def loads_pass(loads: Callable[[bytes], Any], lines: Sequence[bytes]) -> float:
         return time.perf_counter() - start
 
 
+NO_ORJSON = "orjson is not installed: no yardstick, so no ratios (pip install orjson)"
+
+
 def orjson_loads() -> Callable[[bytes], Any] | None:
     try:
         import orjson
@@ -96,6 +99,24 @@ def rate(events: int, seconds: Sequence[float]) -> float:
     """Events per second of the median pass."""
     median = statistics.median(seconds)
     return events / median if median > 0 else float("inf")
+
+
+def spread(events: int, seconds: Sequence[float]) -> tuple[float, float]:
+    """Events per second of the slowest and of the fastest pass."""
+    slowest, fastest = max(seconds), min(seconds)
+    return (
+        events / slowest if slowest > 0 else float("inf"),
+        events / fastest if fastest > 0 else float("inf"),
+    )
+
+
+def spread_text(events: int, seconds: Sequence[float]) -> str:
+    """The slowest and fastest pass against the median, as "-3% +5%" (one pass: no spread)."""
+    if len(seconds) < 2:
+        return "one pass"
+    median = rate(events, seconds)
+    low, high = spread(events, seconds)
+    return f"{low / median - 1:+.0%} {high / median - 1:+.0%}"
 
 
 def compile_rules(rules: Sequence[tuple[str, str | bytes]]) -> tuple[rulebus.RuleSet, float]:

@@ -1,8 +1,8 @@
 """The Python engines a user could install instead, side by side on a subset of the events.
 
 moto's ``EventPattern`` and LocalStack's ``EventRuleEngine`` both test rules one by one on an
-event already parsed into a dict: per event, ``json.loads`` and then every rule, which is how
-the README's baseline (``json.loads`` + 5 matches) was measured. Each engine's counts are
+event already parsed into a dict: per event, ``json.loads`` and then every rule (which is how
+an application would use them). Each engine's counts are
 compared with rulebus's on the same events; a disagreement is reported, not fatal (these
 engines are not AWS).
 """

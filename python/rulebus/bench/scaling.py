@@ -1,4 +1,4 @@
-"""Rule-count scaling: many rules generated from the citylots2 data (see README, 'Development').
+"""Rule-count scaling: many rules generated from the citylots2 events.
 
 Each kind's rules are drawn (with a fixed seed) from the values the events carry, so every rule
 can match; each rule's count is computed independently in Python from those values and checked

@@ -10,7 +10,6 @@ else built on the Host the client addressed, so that they lead back to this serv
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -83,16 +82,21 @@ def _named_queue(url: str) -> tuple[str, str] | None:
     """The (account, queue name) a QueueUrl names, or None when it names no queue. Cached: a
     program sends to a few queues, many times (the URL is read on every call); a URL longer
     than any real one is read without being kept."""
-    return _cached_queue_url(url) if len(url) <= _CACHED_URL_LENGTH else _queue_url_parts(url)
+    if url in _QUEUE_URLS:
+        return _QUEUE_URLS[url]
+    named = _queue_url_parts(url)
+    if len(url) <= _CACHED_URL_LENGTH:
+        if len(_QUEUE_URLS) >= _CACHED_URLS:
+            _QUEUE_URLS.clear()  # URLs without end: start again rather than grow
+        _QUEUE_URLS[url] = named
+    return named
 
 
-# Room for any queue URL rulebus or AWS writes (an 80-character name, a host, an account).
+# Room for any queue URL rulebus or AWS writes (an 80-character name, a host, an account), and
+# for the queues of any program.
 _CACHED_URL_LENGTH = 512
-
-
-@functools.lru_cache(maxsize=4096)
-def _cached_queue_url(url: str) -> tuple[str, str] | None:
-    return _queue_url_parts(url)
+_CACHED_URLS = 4096
+_QUEUE_URLS: dict[str, tuple[str, str] | None] = {}
 
 
 def _queue_url_parts(url: str) -> tuple[str, str] | None:
