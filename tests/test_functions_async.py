@@ -99,6 +99,29 @@ def test_a_failing_function_is_tried_three_times_then_recorded(broker: Broker, c
     assert broker.run_functions() == 0
 
 
+def test_the_on_failure_destination_may_be_a_bus_or_a_function(broker: Broker) -> None:
+    records = Handler()
+    recorder = broker.function("failure-records", records)
+    failing = broker.function("fails", Handler(fail=True), maximum_retry_attempts=0, on_failure=recorder)
+    failed_events = broker.queue("failed-events")
+    audit = broker.event_bus("audit")
+    audit.put_rule("failures", event_pattern={"detail-type": ["Lambda Function Invocation Result - Failure"]})
+    audit.put_targets("failures", [{"Id": "q", "Arn": failed_events.arn}])
+    to_bus = broker.function("fails-too", Handler(fail=True), maximum_retry_attempts=0, on_failure=audit.arn)
+    bus = broker.event_bus("shop")
+    bus.put_rule("orders", event_pattern={"source": ["com.shop"]})
+    bus.put_targets("orders", [{"Id": "a", "Arn": failing.arn}, {"Id": "b", "Arn": to_bus.arn}])
+    put_order(bus)
+    broker.run_functions()
+    (record,) = records.events
+    assert record["requestContext"]["functionArn"] == failing.arn + ":$LATEST"
+    (message,) = failed_events.receive(10)
+    event = json.loads(message.body)
+    assert event["source"] == "lambda"
+    assert event["resources"] == [to_bus.arn]
+    assert event["detail"]["requestContext"]["condition"] == "RetriesExhausted"
+
+
 def test_no_retries_with_maximum_retry_attempts_zero(broker: Broker) -> None:
     failures = broker.queue("failures")
     handler = Handler(fail=True)

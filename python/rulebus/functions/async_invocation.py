@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from rulebus.arn import function_name
 from rulebus.functions.function import Function, Invocation
 
 if TYPE_CHECKING:
@@ -102,7 +103,13 @@ def send_to_failure_destination(
 
     record = failure_record(event, function, condition, now)
     if function.on_failure is not None:
-        destination = targets.resolve(function.on_failure)
+        on_failure = function.on_failure
+        name = on_failure.name if isinstance(on_failure, Function) else function_name(on_failure)
+        if name is not None:  # another function: invoked asynchronously with the record
+            if not targets.invoke_function(name, record):
+                _log.warning("function %s: on-failure destination %s does not exist", function.name, name)
+            return
+        destination = targets.resolve(on_failure)
         if isinstance(destination, EventBus):
             destination.put_events(
                 [
