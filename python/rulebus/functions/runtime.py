@@ -473,10 +473,15 @@ class Functions:
             except Exception:  # the dispatcher must keep going whatever one poll hit
                 _log.exception("the functions' dispatcher failed a pass")
                 claims = []
-            for claim in claims:
-                executor.submit(self._invoke, *claim)
-            for event in events:
-                executor.submit(self._invoke_async, *event)
+            try:
+                for claim in claims:
+                    executor.submit(self._invoke, *claim)
+                for event in events:
+                    executor.submit(self._invoke_async, *event)
+            except RuntimeError:
+                # The interpreter is exiting without close(): what was taken comes back (the
+                # messages when their visibility timeout ends).
+                return
             if not claims and not events:
                 with self._changed:
                     if not self._closed:
