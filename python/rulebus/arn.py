@@ -96,3 +96,19 @@ def archive_name(text: object) -> str | None:
 def stream_name(text: object) -> str | None:
     """The stream in ``arn:aws:kinesis:<region>:<account>:stream/<name>``, else None."""
     return _named(text, "kinesis", "stream")
+
+
+def function_name(text: object) -> str | None:
+    """The function in ``arn:aws:lambda:<region>:<account>:function:<name>`` (unqualified),
+    else None."""
+    arn = Arn.parse(text)
+    if (
+        arn is None
+        or arn.service != "lambda"
+        or arn.partition != PARTITION
+        or not arn.region
+        or not arn.account
+    ):
+        return None
+    kind, colon, name = arn.resource.partition(":")
+    return name if colon and kind == "function" and name and ":" not in name else None

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, overload
 
 from rulebus import _jsontext as jsontext
 from rulebus import metrics, validation
@@ -28,6 +28,15 @@ from rulebus.events.bus import (
 from rulebus.events.errors import missing_bus
 from rulebus.events.names import bus_arn, rule_arn
 from rulebus.events.scheduler import Scheduler
+from rulebus.functions.function import (
+    DEFAULT_MAXIMUM_RETRY_ATTEMPTS,
+    DEFAULT_MEMORY_SIZE,
+    DEFAULT_TIMEOUT,
+    MAX_EVENT_AGE,
+    Function,
+    Handler,
+)
+from rulebus.functions.runtime import DEFAULT_WORKERS, Functions
 from rulebus.kinesis.stream import Stream, delete_stream, get_stream, open_stream
 from rulebus.metrics import Metrics
 from rulebus.sns.attributes import TOPIC_KWARGS, topic_arn
@@ -78,6 +87,9 @@ class Broker:
     a fake clock drives it by hand instead: message move tasks (``background_move_tasks``,
     ``run_message_move_tasks()``), scheduled rules (``background_schedules``,
     ``run_schedules()``) and event-bus retries (``background_retries``, ``bus.run_retries()``).
+    Functions' event source mappings run on a pool of ``function_workers`` threads started with
+    the first mapping (``background_functions``; ``run_functions()`` runs them in the caller's
+    thread; see docs/functions.md).
     """
 
     def __init__(
@@ -95,6 +107,8 @@ class Broker:
         store: Store | str | os.PathLike[str] | None = None,
         endpoint_url: str | None = None,
         sns_signer: Signer | None = None,
+        background_functions: bool = True,
+        function_workers: int = DEFAULT_WORKERS,
     ) -> None:
         if path is not None and store is not None:
             raise TypeError("give a Broker either a path or a store, not both")
@@ -114,6 +128,7 @@ class Broker:
             topic=self._topic_object,
             event_bus=self._bus_object,
             stream=lambda name: Stream(self.context, name),
+            invoke_function=lambda name, event: self._functions.invoke_async(name, event),
         )
         #: What this broker's queues, topics, buses and streams are made with (see rulebus.context).
         self.context = Context(
@@ -140,6 +155,7 @@ class Broker:
             self._store.buses.create_event_bus(EventBusRecord(DEFAULT_BUS, self._clock()))
         self._scheduler = Scheduler(self.context, background_schedules)
         self._scheduler.refresh()
+        self._functions = Functions(self.context, background=background_functions, workers=function_workers)
 
     # The settings are the context's (read-only: services read them from there).
 
@@ -182,7 +198,8 @@ class Broker:
 
     def close(self) -> None:
         """Stop this broker's move-task threads and release the store (SQLite connections); the
-        broker is unusable afterwards."""
+        broker is unusable afterwards. Functions' batches already taken finish first."""
+        self._functions.close()
         self._move_tasks.close()
         self._scheduler.close()
         for bus in self._buses.values():
@@ -554,12 +571,220 @@ class Broker:
         """A bus's rules or targets changed through this broker: the scheduler looks again."""
         self._scheduler.refresh()
 
+    # ------------------------------------------------------------------ functions
+
+    @overload
+    def function(
+        self,
+        name: str,
+        handler: Handler,
+        *,
+        timeout: int = ...,
+        memory_size: int = ...,
+        reserved_concurrency: int | None = ...,
+        maximum_retry_attempts: int = ...,
+        maximum_event_age_in_seconds: int = ...,
+        on_failure: Any = ...,
+        dead_letter_config: Any = ...,
+        description: str = ...,
+    ) -> Function: ...
+    @overload
+    def function(
+        self,
+        name: str,
+        handler: None = None,
+        *,
+        timeout: int = ...,
+        memory_size: int = ...,
+        reserved_concurrency: int | None = ...,
+        maximum_retry_attempts: int = ...,
+        maximum_event_age_in_seconds: int = ...,
+        on_failure: Any = ...,
+        dead_letter_config: Any = ...,
+        description: str = ...,
+    ) -> Callable[[Handler], Handler]: ...
+    def function(
+        self,
+        name: str,
+        handler: Handler | None = None,
+        *,
+        timeout: int = DEFAULT_TIMEOUT,
+        memory_size: int = DEFAULT_MEMORY_SIZE,
+        reserved_concurrency: int | None = None,
+        maximum_retry_attempts: int = DEFAULT_MAXIMUM_RETRY_ATTEMPTS,
+        maximum_event_age_in_seconds: int = MAX_EVENT_AGE,
+        on_failure: Any = None,
+        dead_letter_config: Any = None,
+        description: str = "",
+    ) -> Function | Callable[[Handler], Handler]:
+        """Register ``handler(event, context)`` as function ``name`` (CreateFunction), with
+        Lambda's settings (see :class:`rulebus.functions.Function`); ResourceConflictException if
+        the name is taken. Without a handler, a decorator: ``@broker.function("name")`` registers
+        the decorated def and leaves it as it was. Functions live in this program, not the store."""
+
+        def register(handler: Handler) -> Function:
+            return self._functions.add(
+                Function(
+                    name,
+                    handler,
+                    region=self.region,
+                    account=self.account,
+                    timeout=timeout,
+                    memory_size=memory_size,
+                    reserved_concurrency=reserved_concurrency,
+                    maximum_retry_attempts=maximum_retry_attempts,
+                    maximum_event_age_in_seconds=maximum_event_age_in_seconds,
+                    on_failure=on_failure,
+                    dead_letter_config=dead_letter_config,
+                    description=description,
+                )
+            )
+
+        if handler is not None:
+            return register(handler)
+
+        def decorate(handler: Handler) -> Handler:
+            register(handler)
+            return handler
+
+        return decorate
+
+    def functions(self) -> list[Function]:
+        """Every registered function, sorted by name."""
+        return self._functions.all()
+
+    def get_function(self, name: str) -> Function:
+        """The function of this name or ARN (ResourceNotFoundException "Function not found: ...")."""
+        return self._functions.get(name)
+
+    def delete_function(self, name: str) -> None:
+        """DeleteFunction. Its event source mappings stay, as on AWS, and wait for a function of
+        that name."""
+        self._functions.delete(name)
+
+    def create_event_source_mapping(
+        self,
+        *,
+        function_name: str | Function,
+        event_source_arn: str | Queue | Stream,
+        batch_size: int | None = None,
+        maximum_batching_window_in_seconds: int = 0,
+        enabled: bool = True,
+        function_response_types: list[str] | None = None,
+        filter_criteria: Mapping[str, Any] | None = None,
+        scaling_config: Mapping[str, Any] | None = None,
+        starting_position: str | None = None,
+        starting_position_timestamp: float | None = None,
+        parallelization_factor: int | None = None,
+        bisect_batch_on_function_error: bool | None = None,
+        maximum_retry_attempts: int | None = None,
+        maximum_record_age_in_seconds: int | None = None,
+        destination_config: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """CreateEventSourceMapping for an SQS queue or a Kinesis stream (its ARN or the object):
+        the function is invoked with batches of its messages or records as Lambda does
+        (docs/functions.md). ``batch_size`` defaults to 10 for a queue, 100 for a stream; the
+        stream settings (``starting_position``, required, and the rest) are refused for a queue.
+        Returns Lambda's answer in snake case (``uuid``, ``state``, ``batch_size``, ...)."""
+        return self._functions.create_mapping(
+            _function_ref(function_name),
+            _source_ref(event_source_arn),
+            batch_size=batch_size,
+            maximum_batching_window_in_seconds=maximum_batching_window_in_seconds,
+            enabled=enabled,
+            function_response_types=function_response_types,
+            filter_criteria=filter_criteria,
+            scaling_config=scaling_config,
+            starting_position=starting_position,
+            starting_position_timestamp=starting_position_timestamp,
+            parallelization_factor=parallelization_factor,
+            bisect_batch_on_function_error=bisect_batch_on_function_error,
+            maximum_retry_attempts=maximum_retry_attempts,
+            maximum_record_age_in_seconds=maximum_record_age_in_seconds,
+            destination_config=destination_config,
+        )
+
+    def list_event_source_mappings(
+        self,
+        function_name: str | Function | None = None,
+        event_source_arn: str | Queue | Stream | None = None,
+    ) -> list[dict[str, Any]]:
+        """ListEventSourceMappings, of one function and/or one source if given."""
+        return self._functions.list_mappings(
+            None if function_name is None else _function_ref(function_name),
+            None if event_source_arn is None else _source_ref(event_source_arn),
+        )
+
+    def get_event_source_mapping(self, uuid: str) -> dict[str, Any]:
+        """GetEventSourceMapping (ResourceNotFoundException for an unknown UUID)."""
+        return self._functions.get_mapping(uuid)
+
+    def update_event_source_mapping(
+        self,
+        uuid: str,
+        *,
+        function_name: str | Function | None = None,
+        batch_size: int | None = None,
+        maximum_batching_window_in_seconds: int | None = None,
+        enabled: bool | None = None,
+        function_response_types: list[str] | None = None,
+        filter_criteria: Mapping[str, Any] | None = None,
+        scaling_config: Mapping[str, Any] | None = None,
+        parallelization_factor: int | None = None,
+        bisect_batch_on_function_error: bool | None = None,
+        maximum_retry_attempts: int | None = None,
+        maximum_record_age_in_seconds: int | None = None,
+        destination_config: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """UpdateEventSourceMapping: the settings given replace the mapping's; ``{}`` removes
+        filter criteria or the scaling config, ``[]`` the response types."""
+        return self._functions.update_mapping(
+            uuid,
+            None if function_name is None else _function_ref(function_name),
+            batch_size=batch_size,
+            maximum_batching_window_in_seconds=maximum_batching_window_in_seconds,
+            enabled=enabled,
+            function_response_types=function_response_types,
+            filter_criteria=filter_criteria,
+            scaling_config=scaling_config,
+            parallelization_factor=parallelization_factor,
+            bisect_batch_on_function_error=bisect_batch_on_function_error,
+            maximum_retry_attempts=maximum_retry_attempts,
+            maximum_record_age_in_seconds=maximum_record_age_in_seconds,
+            destination_config=destination_config,
+        )
+
+    def delete_event_source_mapping(self, uuid: str) -> dict[str, Any]:
+        """DeleteEventSourceMapping: the mapping's answer in state ``Deleting``."""
+        return self._functions.delete_mapping(uuid)
+
+    def run_functions(self) -> int:
+        """Run the mappings' pending batches now, in this thread, until none has a batch to give
+        (what the pool does; tests call it after moving a fake clock). Returns the batches taken."""
+        return self._functions.run()
+
+    def wait_until_idle(self, timeout: float | None = None) -> bool:
+        """Wait until no function has work left: no batch running and no enabled mapping's queue
+        with visible messages. True then; False when ``timeout`` (real seconds) passes first.
+        Without the pool (``background_functions=False``) the work is run in this thread."""
+        return self._functions.wait_until_idle(timeout)
+
     def run_schedules(self) -> int:
         """Fire every scheduled rule that is due by the broker's clock, now, in this thread (what
         the scheduler's thread does on its own; see ``rulebus.events.scheduler``). Returns the fires
         made. Rules scheduled by another broker on the store are picked up here too."""
         self._scheduler.refresh()
         return self._scheduler.run_due()
+
+
+def _function_ref(function: str | Function) -> str:
+    """A FunctionName from a name, an ARN or a Function."""
+    return function.name if isinstance(function, Function) else function
+
+
+def _source_ref(source: str | Queue | Stream) -> str:
+    """An EventSourceArn from an ARN, a Queue or a Stream."""
+    return source.arn if isinstance(source, (Queue, Stream)) else source
 
 
 def _check_topic_policy(attributes: dict[str, str]) -> None:

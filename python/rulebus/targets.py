@@ -47,6 +47,7 @@ class Targets:
         topic: Callable[[TopicRecord], Topic],
         event_bus: Callable[[str], EventBus],
         stream: Callable[[str], Stream],
+        invoke_function: Callable[[str, Any], str] | None = None,
     ) -> None:
         self._store = store
         self.region = region
@@ -55,6 +56,7 @@ class Targets:
         self._topic = topic
         self._event_bus = event_bus
         self._stream = stream
+        self._invoke_function = invoke_function
 
     def is_local(self, arn: Arn) -> bool:
         """Whether ``arn`` is in this broker's region and account."""
@@ -92,6 +94,19 @@ class Targets:
     def find_stream(self, name: str) -> Stream | None:
         """The stream ``name``, None if it does not exist."""
         return self._stream(name) if self._store.streams.get_stream(name) is not None else None
+
+    def invoke_function(self, name: str, event: Any) -> bool:
+        """Invoke this broker's function ``name`` asynchronously (Lambda's Event invocation type:
+        the event is queued and this returns at once); False when there is no such function."""
+        if self._invoke_function is None:
+            return False
+        from rulebus._errors import AwsError
+
+        try:
+            self._invoke_function(name, event)
+        except AwsError:
+            return False
+        return True
 
     def resolve(self, target: object) -> Destination | None:
         """What ``target`` delivers to: an SQS, SNS, EventBridge event-bus or Kinesis ARN of this

@@ -55,6 +55,7 @@ __all__ = [
     "EVENTS",
     "IDEMPOTENCY",
     "KINESIS",
+    "LAMBDA",
     "SNS",
     "SQS",
     "Wording",
@@ -172,6 +173,8 @@ SQS: Wording = _SqsWording()
 SNS: Wording = _SnsWording()
 EVENTS: Wording = _JsonWording()
 KINESIS: Wording = _JsonWording()
+#: Lambda's request model answers as EventBridge's does (AWS Lambda API Reference, 'Common Errors').
+LAMBDA: Wording = _JsonWording()
 #: rulebus's idempotency helper is no AWS API: refused in the JSON services' request-model style.
 IDEMPOTENCY: Wording = _JsonWording()
 

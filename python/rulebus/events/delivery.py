@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from rulebus import tracing
 from rulebus._errors import AwsError, StoreRowCorruptError
-from rulebus.arn import Arn
+from rulebus.arn import Arn, function_name
 from rulebus.arn import queue_name as sqs_queue_name
 from rulebus.delivery import DeliveryLanes, RetryTimer
 from rulebus.events.input_transformer import (
@@ -458,6 +458,19 @@ class BusDelivery:
             if status == 0:
                 raise Failure("CONNECTION_FAILURE", f"no answer from {target.arn}", retryable=True)
             raise Failure("ERROR_FROM_TARGET", f"{target.arn} answered {status}", not client_error(status))
+        if target.kind == "lambda":
+            # Lambda takes the event asynchronously: the delivery succeeds once it is queued, and
+            # the function's own retries and failure destination take it from there.
+            parsed = Arn.parse(target.arn)
+            name = function_name(target.arn)
+            if (
+                parsed is None
+                or name is None
+                or not parsed.is_in(self._region, self._account)
+                or not self._targets.invoke_function(name, json.loads(payload))
+            ):
+                raise Failure("NO_RESOURCE", f"Function {target.arn} does not exist.", retryable=False)
+            return
         region, account, name = _arn_parts(target)
         if (region, account) != (self._region, self._account):
             raise Failure("NO_RESOURCE", f"{target.arn} does not exist.", retryable=False)

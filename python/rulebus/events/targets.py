@@ -18,11 +18,12 @@ from typing import TYPE_CHECKING, Any, Callable, Union
 
 from rulebus import validation
 from rulebus._errors import constraint_error as _constraint
-from rulebus.arn import Arn
+from rulebus.arn import Arn, function_name
 from rulebus.arn import queue_name as sqs_queue_name
 from rulebus.events.errors import VALIDATION, error
 from rulebus.events.input_transformer import TargetInput, compile_path
 from rulebus.events.names import check_name
+from rulebus.functions.function import Function
 from rulebus.kinesis.stream import Stream
 from rulebus.sns.topic import Topic
 from rulebus.sqs.queue import Queue
@@ -115,9 +116,11 @@ class CompiledTarget:
 
 
 def target_kind(arn: str) -> str:
-    """ "sqs", "sns", "events", "kinesis", "http", "python" or "unknown"."""
+    """ "sqs", "sns", "events", "kinesis", "lambda", "http", "python" or "unknown"."""
     if arn.startswith("python:"):
         return "python"
+    if function_name(arn) is not None:
+        return "lambda"
     parsed = Arn.parse(arn)
     if parsed is not None:
         for kind, (service, resource_type) in SERVICE_TARGETS.items():
@@ -195,7 +198,7 @@ def prepare_target(target: Target, index: int) -> tuple[dict[str, Any], Callable
 def _target_arn(value: Any, where: str) -> tuple[str, Callable[[Any], Any] | None]:
     from rulebus.events.bus import EventBus  # a target may be a bus object
 
-    if isinstance(value, (Queue, Topic, EventBus, Stream)):
+    if isinstance(value, (Queue, Topic, EventBus, Stream, Function)):
         return value.arn, None
     if isinstance(value, str):
         if target_kind(value) == "unknown":
@@ -207,7 +210,7 @@ def _target_arn(value: Any, where: str) -> tuple[str, Callable[[Any], Any] | Non
     if value is None:
         raise _constraint("null", f"{where}.arn", "Member must not be null")
     raise validation.EVENTS.wrong_type(
-        f"{where}.arn", value, "an ARN, a Queue, Topic, EventBus or Stream, or a callable"
+        f"{where}.arn", value, "an ARN, a Queue, Topic, EventBus, Stream or Function, or a callable"
     )
 
 

@@ -30,8 +30,9 @@ from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 from rulebus import tracing
 from rulebus._core import FanOut
 from rulebus._errors import AwsError, StoreRowCorruptError
-from rulebus.arn import Arn
+from rulebus.arn import Arn, function_name
 from rulebus.delivery import DeliveryLanes
+from rulebus.functions.records import sns_event
 from rulebus.sns.envelope import Envelope, TopicSigning
 from rulebus.sns.policies import effective_delivery, retry_delays
 from rulebus.sns.publish import Prepared
@@ -57,6 +58,7 @@ _PLAIN_QUEUE = TargetKind.PLAIN_QUEUE
 _QUEUE = TargetKind.QUEUE
 _HTTP = TargetKind.HTTP
 _CALLABLE = TargetKind.CALLABLE
+_FUNCTION = TargetKind.FUNCTION
 _STREAM = TargetKind.STREAM
 
 
@@ -264,11 +266,31 @@ class TopicDelivery:
                 raise AwsError("EndpointUnreachable", f"delivery to {subscription.endpoint} failed")
         elif kind is _STREAM:
             self._to_stream(subscription, delivery.payload, message_id)
+        elif kind is _FUNCTION:
+            self._to_function(subscription, delivery)
         else:
             queue = self.queue_for(subscription.target)
             self._to_queue(
                 queue, delivery.payload, sent.attributes if route.raw else {}, message_id, sent.group_id
             )
+
+    def _to_function(self, subscription: Subscription, delivery: Delivery) -> None:
+        """Hand the notification, in Lambda's SNS event, to this broker's function: Lambda takes
+        it asynchronously (AWS Lambda Developer Guide, 'Invoking Lambda functions with Amazon
+        SNS notifications'). A function this broker does not have fails the delivery."""
+        arn = Arn.parse(subscription.endpoint)
+        name = function_name(subscription.endpoint)
+        notification = delivery.envelope.as_dict(delivery.route.quoted_url)
+        notification["Message"] = delivery.message
+        event = sns_event(notification, subscription.subscription_arn)
+        if (
+            arn is None
+            or name is None
+            or not arn.is_in(self._region, self._account)
+            or not self._targets.invoke_function(name, event)
+        ):
+            # Our code for the failure; it only decides the dead-letter path, it is not raised.
+            raise AwsError("ResourceNotFoundException", f"Function not found: {subscription.endpoint}")
 
     def _dead_letter(self, delivery: Delivery, sent: Sent, error: Exception) -> None:
         """A failed delivery (``error`` says why): to the RedrivePolicy's queue as the endpoint

@@ -10,8 +10,9 @@ attributes when no policy looks at the body. Other publishes (FIFO topics, Messa
 MessageGroupId, a Python callable subscribed) are *evaluated* route by route
 (``RoutePlan.evaluate``).
 
-Subscriptions of the protocols rulebus does not deliver to (email, sms, lambda, firehose:
-``rulebus.sns.endpoints``) are no routes, as pending ones are not: a plan without them is the plan
+Subscriptions of the protocols rulebus does not deliver to (email, sms, firehose, and lambda
+when the function is not of the broker's region and account: ``rulebus.sns.endpoints``) are no
+routes, as pending ones are not: a plan without them is the plan
 the other subscriptions make, so every publish reaches those exactly as it would without them
 (the native fan-out included), and they never count a delivery or a filtered-out message.
 """
@@ -23,7 +24,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from rulebus._core import FanOut, RuleSet
-from rulebus.arn import Arn
+from rulebus.arn import Arn, function_name
 from rulebus.sns.endpoints import UNDELIVERED_PROTOCOLS
 from rulebus.sns.envelope import TopicSigning, attributes_tail
 from rulebus.sns.message_attributes import attributes_key
@@ -55,6 +56,8 @@ class TargetKind(enum.Enum):
     STREAM = "stream"
     #: A Python callable: called with the notification before Publish returns.
     CALLABLE = "callable"
+    #: A function of this broker (protocol lambda): invoked asynchronously, as Lambda is.
+    FUNCTION = "function"
 
 
 class Route:
@@ -144,7 +147,10 @@ class RoutePlan:
         self.tails: dict[tuple[Any, ...], str] = {}  # envelope tails by message attributes
         routes: list[Route] = []
         for index, subscription in enumerate(subscriptions):
-            if not subscription.pending_confirmation and subscription.protocol not in UNDELIVERED_PROTOCOLS:
+            protocol = subscription.protocol
+            if not subscription.pending_confirmation and (
+                protocol not in UNDELIVERED_PROTOCOLS or (protocol == "lambda" and self._local(subscription))
+            ):
                 kind, queue = self._target(subscription, context)
                 routes.append(Route(index, subscription, kind, queue))
         self.routes = tuple(routes)
@@ -162,6 +168,8 @@ class RoutePlan:
         protocol = subscription.protocol
         if protocol == "python":
             return TargetKind.CALLABLE, ""
+        if protocol == "lambda":
+            return TargetKind.FUNCTION, ""
         if protocol in HTTP_PROTOCOLS:
             return TargetKind.HTTP, ""
         if protocol != "sqs":
@@ -170,6 +178,16 @@ class RoutePlan:
         if queue is not None and not queue.endswith(".fifo"):
             return TargetKind.PLAIN_QUEUE, queue
         return TargetKind.QUEUE, ""
+
+    def _local(self, subscription: Subscription) -> bool:
+        """Whether a lambda subscription names a function of this broker's region and account
+        (it is delivered, or fails as a missing function would); one elsewhere is passed over."""
+        arn = Arn.parse(subscription.endpoint)
+        return (
+            arn is not None
+            and function_name(subscription.endpoint) is not None
+            and arn.is_in(self.region, self.account)
+        )
 
     def _own_queue(self, target: Any, context: Context) -> str | None:
         """The name of the queue a queue route delivers to when that is a plain ``Queue`` of this

@@ -52,9 +52,10 @@ from urllib.parse import urlsplit
 from rulebus import tracing, validation
 from rulebus._core import RuleSet, sns_confirmation_text
 from rulebus._errors import AwsError
-from rulebus.arn import queue_name, stream_name
+from rulebus.arn import function_name, queue_name, stream_name
 from rulebus.context import sns_endpoint
 from rulebus.delivery import DeliveryLanes
+from rulebus.functions.function import Function
 from rulebus.kinesis.stream import Stream
 from rulebus.sns import policies
 from rulebus.sns.attributes import (
@@ -109,7 +110,7 @@ TOKEN_LIFETIME_SECONDS = 2 * 24 * 3600
 # An SQS queue URL given where an ARN belongs ("Invalid parameter: SQS endpoint ARN"), not an HTTP/S endpoint.
 _SQS_QUEUE_URL = re.compile(r"https?://sqs\.[^/]+\.amazonaws\.com/\d{12}/[^/?#]+/?")
 
-Subscriber = Union[Queue, str, Endpoint, Callable[[dict[str, Any]], Any]]
+Subscriber = Union[Queue, str, Endpoint, Function, Callable[[dict[str, Any]], Any]]
 
 
 class Topic:
@@ -290,6 +291,8 @@ class Topic:
             return "kinesis", target.arn, target.arn
         if isinstance(target, Endpoint):
             return self._named_endpoint(target)
+        if isinstance(target, Function):
+            return "lambda", target.arn, target.arn
         if isinstance(target, str):
             scheme = target.split(":", 1)[0].lower()
             if scheme in HTTP_PROTOCOLS and not _SQS_QUEUE_URL.fullmatch(target):
@@ -303,6 +306,8 @@ class Topic:
                 return scheme, target, target
             if stream_name(target) is not None:
                 return "kinesis", target, target
+            if function_name(target) is not None:
+                return "lambda", target, target
             if not isinstance(target, str) or queue_name(target) is None:
                 raise invalid("Invalid parameter: SQS endpoint ARN")
             return "sqs", target, target
@@ -346,6 +351,9 @@ class Topic:
         callable receiving the notification dict, or a Kinesis ``Stream`` (or its ARN), which
         gets each notification (the message alone with raw delivery) as a record keyed by the
         SNS message id: a rulebus addition, as SNS itself reaches streams only through Firehose.
+        A function of the broker (its ARN, or the ``Function``) is invoked asynchronously with
+        Lambda's SNS event, as Lambda is (docs/functions.md); a function ARN of another region or
+        account is kept and passed over, like the protocols rulebus does not deliver to.
 
         Idempotent: the same endpoint with the same settings gives the existing subscription, with
         other settings "Subscription already exists with different attributes". An invalid filter

@@ -1,0 +1,508 @@
+"""Where functions run: one broker's functions and event source mappings, and the pool of
+threads that polls the mappings' queues and invokes the functions.
+
+The pool starts with the first mapping (``Broker(background_functions=False)`` keeps it off, for
+tests that drive everything with :meth:`Functions.run`). One dispatcher thread takes batches from
+the queues, as Lambda's pollers do, and hands each to a worker thread; how many batches run at
+once is bounded by the workers, each mapping's ScalingConfig.MaximumConcurrency and each
+function's reserved concurrency. A batch is received before it is handed over, so its messages
+stay in flight (hidden) while they wait for the handler. Closing stops polling and lets the
+batches already taken finish.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, Union
+
+from rulebus._errors import AwsError, RulebusError
+from rulebus.functions.async_invocation import EVENT_AGE_EXCEEDED, AsyncEvent, send_to_failure_destination
+from rulebus.functions.event_source_mapping import (
+    KINESIS,
+    SQS,
+    EventSourceMapping,
+    changed_settings,
+    check_settings,
+    invalid_parameter,
+    mapping_not_found,
+)
+from rulebus.functions.function import Function, function_name_of, function_not_found
+from rulebus.functions.kinesis_source import KinesisSource
+from rulebus.functions.sqs_source import SqsSource
+from rulebus.sqs.errors import queue_does_not_exist
+
+if TYPE_CHECKING:
+    from rulebus.context import Context
+
+__all__ = ["DEFAULT_WORKERS", "Functions"]
+
+_log = logging.getLogger("rulebus.functions")
+
+#: Threads that run handlers at once, by default.
+DEFAULT_WORKERS = 10
+
+#: Batches one ``run`` takes at most, so that a queue whose failing messages come straight back
+#: (VisibilityTimeout 0) cannot keep it busy forever.
+MAX_BATCHES_PER_RUN = 10_000
+
+_Source = Union[SqsSource, KinesisSource]
+_Claim = tuple[EventSourceMapping, Function, _Source, Any]
+
+
+class Functions:
+    """One broker's functions and mappings (see the module docstring)."""
+
+    def __init__(
+        self, context: Context, *, background: bool = True, workers: int = DEFAULT_WORKERS, poll: float = 0.05
+    ) -> None:
+        if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+            raise ValueError(f"function_workers must be a positive integer, not {workers!r}")
+        self._context = context
+        self._background = background
+        self._workers = workers
+        self._poll = poll
+        self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
+        # Held while batches are taken and counted, so that "idle" never looks between the two.
+        self._claiming = threading.Lock()
+        self._functions: dict[str, Function] = {}
+        self._mappings: dict[str, EventSourceMapping] = {}
+        self._sources: dict[str, _Source] = {}
+        # Events handed over asynchronously (SNS, EventBridge), waiting for an attempt.
+        self._async: list[AsyncEvent] = []
+        self._running_by_mapping: Counter[str] = Counter()
+        self._running_by_function: Counter[str] = Counter()
+        self._running = 0
+        self._executor: ThreadPoolExecutor | None = None
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    # ------------------------------------------------------------------ functions
+
+    def add(self, function: Function) -> Function:
+        """CreateFunction: ResourceConflictException when the name is taken."""
+        with self._lock:
+            if function.name in self._functions:
+                raise AwsError(
+                    "ResourceConflictException", f"Function already exist: {function.name}", status=409
+                )
+            self._functions[function.name] = function
+        return function
+
+    def get(self, name: Any) -> Function:
+        """The function a name or ARN gives (ResourceNotFoundException when there is none)."""
+        context = self._context
+        short = function_name_of(name, context.region, context.account)
+        with self._lock:
+            function = self._functions.get(short)
+        if function is None:
+            raise function_not_found(f"arn:aws:lambda:{context.region}:{context.account}:function:{short}")
+        return function
+
+    def all(self) -> list[Function]:
+        """Every function, sorted by name."""
+        with self._lock:
+            return [self._functions[name] for name in sorted(self._functions)]
+
+    def delete(self, name: Any) -> None:
+        """DeleteFunction. Its mappings stay (as on AWS) and invoke nothing until a function of
+        that name is registered again."""
+        function = self.get(name)
+        with self._lock:
+            self._functions.pop(function.name, None)
+            self._changed.notify_all()
+
+    # ------------------------------------------------------------------ mappings
+
+    def create_mapping(self, function_name: Any, event_source_arn: Any, **settings: Any) -> dict[str, Any]:
+        """CreateEventSourceMapping for an SQS queue or a Kinesis stream of this broker."""
+        function = self.get(function_name)
+        source = self._source(event_source_arn)
+        kind = _kind(source)
+        checked = check_settings(kind=kind, fifo=source.fifo, **settings)
+        if isinstance(source, SqsSource):
+            self._check_visibility(source, function)
+        context = self._context
+        with self._lock:
+            for existing in self._mappings.values():
+                if existing.event_source_arn == event_source_arn and existing.function_name == function.name:
+                    raise AwsError(
+                        "ResourceConflictException",
+                        (
+                            f'An event source mapping with SQS arn (" {event_source_arn} ") and function '
+                            f'(" {function.name} ") already exists.'
+                            if kind == SQS
+                            else f'The event source arn (" {event_source_arn} ") and function '
+                            f'(" {function.name} ") provided mapping already exists.'
+                        )
+                        + f" Please update or delete the existing mapping with UUID {existing.uuid}",
+                        status=409,
+                    )
+            mapping_id = str(uuid.uuid4())
+            mapping = EventSourceMapping(
+                uuid=mapping_id,
+                arn=f"arn:aws:lambda:{context.region}:{context.account}:event-source-mapping:{mapping_id}",
+                function_name=function.name,
+                function_arn=function.arn,
+                event_source_arn=event_source_arn,
+                source_name=source.queue.name if isinstance(source, SqsSource) else source.stream.name,
+                settings=checked,
+                last_modified=context.clock(),
+            )
+            self._mappings[mapping_id] = mapping
+            self._sources[mapping_id] = source
+            self._changed.notify_all()
+            answer = mapping.answer()
+        self._start()
+        return answer
+
+    def _source(self, event_source_arn: Any) -> _Source:
+        """The queue or stream an EventSourceArn names."""
+        from rulebus import validation
+
+        validation.text(event_source_arn, "eventSourceArn", validation.LAMBDA)
+        context = self._context
+        targets = context.targets
+        stream = targets.local_name(event_source_arn, "kinesis", "stream")
+        if stream is not None:
+            found = targets.find_stream(stream)
+            if found is None:
+                # rulebus's words: Lambda's text for a missing stream is not recorded.
+                raise invalid_parameter(f"Stream not found: {event_source_arn}")
+            return KinesisSource(found, context.region, context.account, targets, context.clock())
+        name = targets.local_name(event_source_arn, "sqs")
+        if name is None:
+            # rulebus's words: other sources are not mapped.
+            raise invalid_parameter(
+                f"Unsupported event source: {event_source_arn}. rulebus maps SQS queues and Kinesis streams."
+            )
+        queue = targets.find_queue(name)
+        if queue is None:
+            missing = queue_does_not_exist()
+            raise invalid_parameter(
+                "Error occurred while ReceiveMessage. SQS Error Code: "
+                f"AWS.SimpleQueueService.NonExistentQueue. SQS Error Message: {missing.message}"
+            )
+        fifo = queue.get_attributes(["FifoQueue"]).get("FifoQueue") == "true"
+        return SqsSource(queue, self._context.region, fifo)
+
+    @staticmethod
+    def _check_visibility(source: SqsSource, function: Function) -> None:
+        visibility = int(source.queue.get_attributes(["VisibilityTimeout"])["VisibilityTimeout"])
+        if function.timeout is not None and visibility < function.timeout:
+            raise invalid_parameter(
+                f"Queue visibility timeout: {visibility} seconds is less than Function timeout: "
+                f"{function.timeout} seconds"
+            )
+
+    def _mapping(self, mapping_uuid: Any) -> EventSourceMapping:
+        mapping = self._mappings.get(mapping_uuid) if isinstance(mapping_uuid, str) else None
+        if mapping is None:
+            raise mapping_not_found()
+        return mapping
+
+    def list_mappings(self, function_name: Any = None, event_source_arn: Any = None) -> list[dict[str, Any]]:
+        """ListEventSourceMappings, optionally of one function and/or one source, oldest first."""
+        wanted = None if function_name is None else self.get(function_name).name
+        with self._lock:
+            return [
+                mapping.answer()
+                for mapping in self._mappings.values()
+                if (wanted is None or mapping.function_name == wanted)
+                and (event_source_arn is None or mapping.event_source_arn == event_source_arn)
+            ]
+
+    def get_mapping(self, mapping_uuid: Any) -> dict[str, Any]:
+        """GetEventSourceMapping."""
+        with self._lock:
+            return self._mapping(mapping_uuid).answer()
+
+    def update_mapping(self, mapping_uuid: Any, function_name: Any = None, **changes: Any) -> dict[str, Any]:
+        """UpdateEventSourceMapping: the settings given replace the mapping's (None: unchanged)."""
+        with self._lock:
+            mapping = self._mapping(mapping_uuid)
+            source = self._sources[mapping.uuid]
+        function = self.get(function_name if function_name is not None else mapping.function_name)
+        settings = changed_settings(mapping.settings, changes, _kind(source), source.fifo)
+        if function_name is not None and isinstance(source, SqsSource):
+            self._check_visibility(source, function)
+        with self._lock:
+            mapping.settings = settings
+            mapping.function_name = function.name
+            mapping.function_arn = function.arn
+            mapping.last_modified = self._context.clock()
+            self._changed.notify_all()
+            return mapping.answer()
+
+    def delete_mapping(self, mapping_uuid: Any) -> dict[str, Any]:
+        """DeleteEventSourceMapping: the mapping's last answer, in state Deleting. Batches it
+        already handed to the function finish."""
+        with self._lock:
+            mapping = self._mapping(mapping_uuid)
+            del self._mappings[mapping.uuid]
+            del self._sources[mapping.uuid]
+            self._changed.notify_all()
+            answer = mapping.answer()
+        answer["state"] = "Deleting"
+        return answer
+
+    # ------------------------------------------------------------------ running
+
+    def _function_capacity(self, function: Function) -> int:
+        """How many more invocations of ``function`` may start now (workers, reserved concurrency)."""
+        free = self._workers - self._running
+        reserved = function.reserved_concurrency
+        if reserved is not None:
+            free = min(free, reserved - self._running_by_function[function.name])
+        return free
+
+    def _capacity(self, mapping: EventSourceMapping, function: Function) -> int:
+        """How many more batches of ``mapping`` may start now."""
+        free = self._function_capacity(function)
+        limit = mapping.settings.maximum_concurrency
+        if limit is not None:
+            free = min(free, limit - self._running_by_mapping[mapping.uuid])
+        return free
+
+    # ------------------------------------------------------------------ asynchronous invocation
+
+    def invoke_async(self, name: Any, event: Any) -> str:
+        """Invoke with InvocationType Event: queue ``event`` for ``name`` and return its request
+        id at once (see :mod:`rulebus.functions.async_invocation`)."""
+        function = self.get(name)
+        now = self._context.clock()
+        pending = AsyncEvent(function.name, event, received=now, due=now)
+        with self._lock:
+            self._async.append(pending)
+            self._changed.notify_all()
+        self._start()
+        return pending.request_id
+
+    def _claim_async(self) -> list[tuple[AsyncEvent, Function]]:
+        """The asynchronous events due now that may start, counted as running; expired ones go
+        to their function's failure destination."""
+        now = self._context.clock()
+        claims: list[tuple[AsyncEvent, Function]] = []
+        expired: list[tuple[AsyncEvent, Function]] = []
+        with self._lock:
+            waiting: list[AsyncEvent] = []
+            for pending in self._async:
+                function = self._functions.get(pending.function_name)
+                if function is None:
+                    _log.warning(
+                        "function %s is gone: its event %s is dropped",
+                        pending.function_name,
+                        pending.request_id,
+                    )
+                elif pending.due > now:
+                    waiting.append(pending)
+                elif pending.expired(function, now):
+                    expired.append((pending, function))
+                elif self._function_capacity(function) > 0:
+                    self._running += 1
+                    self._running_by_function[function.name] += 1
+                    claims.append((pending, function))
+                else:
+                    waiting.append(pending)  # throttled: tried again while it is young enough
+            self._async = waiting
+        for pending, function in expired:
+            self._fail_async(pending, function, EVENT_AGE_EXCEEDED, now)
+        return claims
+
+    def _fail_async(self, pending: AsyncEvent, function: Function, condition: str, now: float) -> None:
+        try:
+            send_to_failure_destination(self._context.targets, pending, function, condition, now)
+        except Exception:  # a destination that refuses: logged, as Lambda records a failed destination
+            _log.exception(
+                "function %s: the failure destination refused event %s", function.name, pending.request_id
+            )
+
+    def _invoke_async(self, pending: AsyncEvent, function: Function) -> None:
+        condition = None
+        try:
+            invocation = function.run(pending.event)
+            now = self._context.clock()
+            condition = pending.settle(function, invocation, now)
+            if condition is not None:
+                self._fail_async(pending, function, condition, now)
+        finally:
+            with self._lock:
+                if pending.last is not None and pending.last.failed and condition is None:
+                    self._async.append(pending)  # tried again when due
+                self._running -= 1
+                self._running_by_function[function.name] -= 1
+                self._changed.notify_all()
+
+    def _claim(self, most_per_mapping: int | None) -> list[_Claim]:
+        """Take the batches that may start now, counted as running (under ``_claiming``)."""
+        claims: list[_Claim] = []
+        now = self._context.clock()
+        with self._lock:
+            active = [
+                (mapping, self._sources[mapping.uuid], self._functions.get(mapping.function_name))
+                for mapping in self._mappings.values()
+                if mapping.settings.enabled
+            ]
+        for mapping, source, function in active:
+            if function is None:
+                continue
+            taken = 0
+            while most_per_mapping is None or taken < most_per_mapping:
+                with self._lock:
+                    if self._capacity(mapping, function) <= 0:
+                        break
+                try:
+                    batch = source.take(mapping, now)
+                except (AwsError, RulebusError) as error:
+                    problem = f"PROBLEM: {error}"
+                    if mapping.last_processing_result != problem:  # once, not at every poll
+                        _log.warning(
+                            "event source mapping %s cannot poll %s: %s",
+                            mapping.uuid,
+                            mapping.source_name,
+                            error,
+                        )
+                    mapping.last_processing_result = problem
+                    break
+                if not batch:
+                    break
+                with self._lock:
+                    self._running += 1
+                    self._running_by_mapping[mapping.uuid] += 1
+                    self._running_by_function[function.name] += 1
+                claims.append((mapping, function, source, batch))
+                taken += 1
+        return claims
+
+    def _invoke(self, mapping: EventSourceMapping, function: Function, source: _Source, batch: Any) -> None:
+        try:
+            result = source.process(mapping, function, batch, self._context.clock())
+        except Exception as error:  # a store failure while settling: the messages come back
+            result = f"PROBLEM: {error}"
+            _log.exception("event source mapping %s failed to settle a batch", mapping.uuid)
+        with self._lock:
+            mapping.last_processing_result = result
+            self._running -= 1
+            self._running_by_mapping[mapping.uuid] -= 1
+            self._running_by_function[function.name] -= 1
+            self._changed.notify_all()
+
+    def run(self) -> int:
+        """Run the work that is pending now in this thread, batch after batch, until no mapping
+        has a batch to give (what the pool does; tests with a fake clock call this after moving
+        it). Returns the batches and asynchronous events taken."""
+        taken = 0
+        while taken < MAX_BATCHES_PER_RUN:
+            with self._claiming:
+                claims = self._claim(most_per_mapping=1)
+                events = self._claim_async()
+            if not claims and not events:
+                break
+            for claim in claims:
+                self._invoke(*claim)
+            for event in events:
+                self._invoke_async(*event)
+            taken += len(claims) + len(events)
+        return taken
+
+    def idle(self) -> bool:
+        """No batch running and no enabled mapping (with a function) whose queue has visible
+        messages."""
+        with self._claiming:
+            with self._lock:
+                if self._running:
+                    return False
+                now = self._context.clock()
+                if any(pending.due <= now for pending in self._async):
+                    return False
+                active = [
+                    (mapping, self._sources[mapping.uuid])
+                    for mapping in self._mappings.values()
+                    if mapping.settings.enabled and mapping.function_name in self._functions
+                ]
+            for mapping, source in active:
+                try:
+                    if source.has_work(mapping, now):
+                        return False
+                except (AwsError, RulebusError):
+                    continue  # (its queue is gone: nothing to do)
+        return True
+
+    def wait_until_idle(self, timeout: float | None = None) -> bool:
+        """True once :meth:`idle`; False when ``timeout`` real seconds pass first. Without the
+        pool running (``background_functions=False``, or a closed broker) the pending work is
+        run here first."""
+        if self._thread is None:
+            self.run()
+            return self.idle()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            if self.idle():
+                return True
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                return False
+            with self._changed:
+                self._changed.wait(self._poll if remaining is None else min(self._poll, remaining))
+
+    def _start(self) -> None:
+        with self._lock:
+            if not self._background or self._closed or self._thread is not None:
+                return
+            self._executor = ThreadPoolExecutor(self._workers, thread_name_prefix="rulebus-function")
+            self._thread = threading.Thread(target=self._dispatch, name="rulebus-functions", daemon=True)
+            self._thread.start()
+
+    def _dispatch(self) -> None:
+        executor = self._executor
+        assert executor is not None
+        while True:
+            with self._lock:
+                if self._closed:
+                    return
+            events: list[tuple[AsyncEvent, Function]] = []
+            try:
+                with self._claiming:
+                    claims = self._claim(most_per_mapping=None)
+                    events = self._claim_async()
+            except Exception:  # the dispatcher must keep going whatever one poll hit
+                _log.exception("the functions' dispatcher failed a pass")
+                claims = []
+            try:
+                for claim in claims:
+                    executor.submit(self._invoke, *claim)
+                for event in events:
+                    executor.submit(self._invoke_async, *event)
+            except RuntimeError:
+                # The interpreter is exiting without close(): what was taken comes back (the
+                # messages when their visibility timeout ends).
+                return
+            if not claims and not events:
+                with self._changed:
+                    if not self._closed:
+                        self._changed.wait(self._poll)
+
+    def close(self) -> None:
+        """Stop polling; batches already taken finish."""
+        with self._lock:
+            self._closed = True
+            self._changed.notify_all()
+            thread, executor = self._thread, self._executor
+        if thread is not None:
+            thread.join()
+        if executor is not None:
+            executor.shutdown(wait=True)
+
+    def running(self) -> int:
+        """Batches being processed now."""
+        with self._lock:
+            return self._running
+
+
+def _kind(source: _Source) -> str:
+    return KINESIS if isinstance(source, KinesisSource) else SQS
