@@ -15,13 +15,24 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rulebus import validation
 from rulebus._errors import AwsError, constraint_error
 from rulebus.functions.context import LambdaContext
 
-__all__ = ["Function", "Handler", "Invocation", "check_range", "function_arn", "function_name_of"]
+if TYPE_CHECKING:
+    from rulebus.functions.process_pool import ProcessPool
+
+__all__ = [
+    "Function",
+    "Handler",
+    "Invocation",
+    "check_range",
+    "function_arn",
+    "function_name_of",
+    "timed_out",
+]
 
 _log = logging.getLogger("rulebus.functions")
 
@@ -101,6 +112,14 @@ class Invocation:
         return self.error is not None
 
 
+def timed_out(function: Function, request_id: str) -> Invocation:
+    """The invocation of ``function`` that ran past its timeout, as Lambda reports it."""
+    return Invocation(
+        error=("Sandbox.Timedout", f"Task timed out after {function.timeout:.2f} seconds"),
+        request_id=request_id,
+    )
+
+
 class Function:
     """A registered function (see the module docstring). ``invoke`` runs the handler as Lambda's
     RequestResponse invocation does; event source mappings and asynchronous deliveries invoke it
@@ -150,6 +169,9 @@ class Function:
         self.on_failure = on_failure
         self.dead_letter_config = dead_letter_config
         self.description = validation.text(description, "description", validation.LAMBDA)
+        #: Where invocations run: None in the invoking thread, else the broker's process pool
+        #: (set by the broker's runtime, see rulebus.functions.process_pool).
+        self.pool: ProcessPool | None = None
 
     def __repr__(self) -> str:
         return f"Function({self.name!r})"
@@ -175,9 +197,11 @@ class Function:
 
     def run(self, event: Any) -> Invocation:
         """One invocation: the handler's result, or its error. A handler that ran past the timeout
-        failed ("Task timed out after N seconds"): Lambda stops it; a thread cannot be stopped, so
-        its result is thrown away instead."""
+        failed ("Task timed out after N.NN seconds"): Lambda stops it, and so does a process pool
+        (its child is killed); a thread cannot be stopped, so its result is thrown away instead."""
         context = self.context()
+        if self.pool is not None:
+            return self.pool.invoke(self, event, context)
         started = time.monotonic()
         try:
             result = self.handler(event, context)
@@ -186,8 +210,7 @@ class Function:
             return Invocation(error=(type(error).__name__, str(error)), request_id=context.aws_request_id)
         if time.monotonic() - started > (self.timeout or 0):
             _log.warning("function %s timed out (request %s)", self.name, context.aws_request_id)
-            timed_out = f"Task timed out after {self.timeout:.2f} seconds"
-            return Invocation(error=("Sandbox.Timedout", timed_out), request_id=context.aws_request_id)
+            return timed_out(self, context.aws_request_id)
         return Invocation(result=result, request_id=context.aws_request_id)
 
     def invoke(self, event: Any = None) -> Any:
