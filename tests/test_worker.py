@@ -193,10 +193,11 @@ def test_sigterm_lets_the_batch_in_flight_finish(app: Path, broker: Broker, work
     assert _counts(broker) == ("0", "0")
 
 
+@pytest.mark.parametrize("pool", ["threads", "processes"])
 def test_sigterm_past_the_grace_period_returns_the_batch(
-    app: Path, broker: Broker, workers: list[Worker]
+    app: Path, broker: Broker, workers: list[Worker], pool: str
 ) -> None:
-    workers.append(worker := Worker(app, "--grace-period", "0"))
+    workers.append(worker := Worker(app, "--grace-period", "0", "--pool", pool))
     jobs = broker.queue("jobs")  # visibility timeout 300 s: only the worker can make it visible
     jobs.send("hold:b")
     wait_for((app / "started-b").exists, "the batch to start")
@@ -205,6 +206,9 @@ def test_sigterm_past_the_grace_period_returns_the_batch(
     returned = jobs.receive(max_messages=10, attribute_names=["ApproximateReceiveCount"])
     assert [message.body for message in returned] == ["hold:b"]
     assert returned[0].attributes["ApproximateReceiveCount"] == "2"
+    # Nothing of the worker runs on to settle it: a process pool's child is gone with it.
+    handler_process = int((app / "started-b").read_text())
+    wait_for(lambda: not _running(handler_process), "the handler's process to end")
 
 
 @pytest.mark.parametrize("pool", ["threads", "processes"])
