@@ -181,7 +181,10 @@ class KinesisSource:
         self._stored = stored
 
     def _save(self, shard: _Shard, position: int) -> None:
-        """Store the shard's position (the next record to read, or SHARD_END)."""
+        """Store the shard's position (the next record to read, or SHARD_END); not for a reader
+        that keeps its checkpoints in memory (one that did not :meth:`load`)."""
+        if not self._consumer:
+            return
         try:
             stream_id = self._state.record().stream_id
         except (NotFound, AwsError):
