@@ -57,7 +57,8 @@ def _split(url: str) -> tuple[str, str]:
             prefix = value if value.endswith(":") else value + ":"
         else:
             kept.append((name, value))
-    return urlunsplit(parts._replace(query=urlencode(kept))), prefix
+    scheme, netloc, path, _, fragment = parts
+    return urlunsplit((scheme, netloc, path, urlencode(kept), fragment)), prefix
 
 
 class Connection:
@@ -124,20 +125,65 @@ class Connection:
         except self._errors.RedisError as error:
             raise self._failed(error) from error
 
-    def run(self, script: str, keys: Sequence[str], args: Sequence[Any], raw: bool = False) -> Any:
-        """Script ``script`` (a name in ``lua/``), atomically; with ``raw``, its reply as bytes."""
+    def run(
+        self, script: str, keys: Sequence[str], args: Sequence[Any], raw: bool = False, announce: bool = False
+    ) -> Any:
+        """Script ``script`` (a name in ``lua/``), atomically; with ``raw``, its reply as bytes;
+        with ``announce``, followed in the same round trip by a change notice (:meth:`changed`),
+        which goes out whether or not the script refused the step (a spurious wake-up)."""
         self._check()
         try:
             scripts = self._raw_scripts if raw else self._scripts
-            return getattr(scripts, script)(keys=list(keys), args=list(args))
+            if not announce:
+                return getattr(scripts, script)(keys=list(keys), args=list(args))
+            # EVALSHA by hand: redis-py would ask SCRIPT EXISTS on every pipeline it runs.
+            loaded = getattr(scripts, script)
+            for attempt in (1, 2):
+                pipe = self.client.pipeline(transaction=False)
+                pipe.execute_command("EVALSHA", loaded.sha, len(keys), *keys, *args)
+                pipe.execute_command(*self._notice())
+                try:
+                    return pipe.execute()[0]
+                except self._errors.NoScriptError:
+                    if attempt == 2:
+                        raise
+                    self.client.script_load(loaded.script)  # the server lost it (a restart)
+            raise AssertionError("unreachable")
         except self._errors.RedisError as error:
             raise self._failed(error) from error
 
+    def run_many(self, script: str, calls: Sequence[tuple[Sequence[str], Sequence[Any]]]) -> list[Any]:
+        """Script ``script`` once per ``(keys, args)``, in one MULTI/EXEC with a change notice
+        after them: one round trip, nothing of another client in between. A call the script
+        refused comes back as its :class:`ScriptError` in its place; the others were done."""
+        self._check()
+        loaded = getattr(self._scripts, script)
+        try:
+            for attempt in (1, 2):
+                pipe = self.client.pipeline(transaction=True)
+                for keys, args in calls:
+                    pipe.execute_command("EVALSHA", loaded.sha, len(keys), *keys, *args)
+                pipe.execute_command(*self._notice())
+                try:
+                    answers = pipe.execute(raise_on_error=False)
+                except self._errors.NoScriptError:
+                    answers = [self._errors.NoScriptError()]
+                if attempt == 1 and any(isinstance(a, self._errors.NoScriptError) for a in answers):
+                    self.client.script_load(loaded.script)  # the server lost it: none ran
+                    continue
+                return [self._failed(a) if isinstance(a, Exception) else a for a in answers[: len(calls)]]
+        except self._errors.RedisError as error:
+            raise self._failed(error) from error
+        raise AssertionError("unreachable")
+
     # ------------------------------------------------------------------ changes (long polls)
+
+    def _notice(self) -> tuple[Any, ...]:
+        return ("XADD", self._changes, "MAXLEN", "~", _CHANGES_KEPT, "*", "c", "1")
 
     def changed(self) -> None:
         """Announce that message state changed, for every host's long polls."""
-        self.call("XADD", self._changes, "MAXLEN", "~", _CHANGES_KEPT, "*", "c", "1")
+        self.call(*self._notice())
 
     def version(self) -> int:
         last = self.call("XREVRANGE", self._changes, "+", "-", "COUNT", 1)

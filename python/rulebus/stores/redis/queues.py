@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, replace
 from typing import Any
@@ -69,6 +70,14 @@ _VISIBILITY_RESULTS = {
 # QueueAttributes is immutable. Bounded.
 _PARSED: dict[tuple[str, str], QueueAttributes] = {}
 _PARSED_MAX = 1024
+
+# A store object keeps the queue records it read: a record is read on every send, receive and
+# delete, and re-read from Redis at most this often (real seconds). A change made through the
+# store object is seen at once; one made by another within the second, as SQS's own attribute
+# changes take up to 60 seconds to propagate (Amazon SQS API Reference, "SetQueueAttributes").
+# Every step still checks in its script that the queue exists.
+_RECORD_TTL = 1.0
+_RECORDS_MAX = 4096
 
 
 def _number(value: float | None) -> str:
@@ -136,6 +145,30 @@ def _arrival(message: StoredMessage) -> list[str]:
     ]
 
 
+def _put_args(record: QueueRecord, messages: Sequence[StoredMessage]) -> list[str]:
+    """queue_put's arguments: the first send time, then each message's arrival and, on a FIFO
+    queue, its deduplication key."""
+    fifo = record.attributes.fifo_queue
+    args: list[str] = [_number(messages[0].sent_timestamp if messages else 0.0)]
+    for message in messages:
+        args += _arrival(message)
+        args.append("\0".join(dedup_key(record, message)) if fifo else "")
+    return args
+
+
+def _put_answer(
+    record: QueueRecord, messages: Sequence[StoredMessage], answer: list[str]
+) -> list[StoredMessage]:
+    """The messages as stored: on a FIFO queue numbered, and a duplicate as the earlier send."""
+    if not record.attributes.fifo_queue:
+        return list(messages)
+    stored: list[StoredMessage] = []
+    for index, message in enumerate(messages):
+        message_id, seq = answer[2 * index], answer[2 * index + 1]
+        stored.append(message.replace(message_id=message_id, sequence_number=sequence_number(int(seq))))
+    return stored
+
+
 def _meta_record(name: str, meta: dict[str, str]) -> QueueRecord:
     text = meta["attrs"]
     attributes = _PARSED.get((name, text))
@@ -163,6 +196,7 @@ class RedisQueueStore(QueueStore):
         self._names = connection.key("{rb}:queues")
         self._tasks = connection.key("{mt}:tasks")
         self._task_order = connection.key("{mt}:order")
+        self._records: dict[str, tuple[float, QueueRecord]] = {}
 
     def _meta(self, name: str) -> str:
         return self._db.key(f"{{q:{name}}}:meta")
@@ -170,10 +204,11 @@ class RedisQueueStore(QueueStore):
     def _outbox(self, name: str) -> str:
         return self._db.key(f"{{q:{name}}}:outbox")
 
-    def _run(self, script: str, name: str, args: Sequence[Any]) -> Any:
-        """A queue script on queue ``name``; NotFound when the queue does not exist."""
+    def _run(self, script: str, name: str, args: Sequence[Any], announce: bool = False) -> Any:
+        """A queue script on queue ``name``; NotFound when the queue does not exist. With
+        ``announce``, the change notice for long polls goes in the same round trip."""
         try:
-            return self._db.run(script, [self._meta(name)], args)
+            return self._db.run(script, [self._meta(name)], args, announce=announce)
         except ScriptError as error:
             if error.code == _NOT_FOUND:
                 raise NotFound("queue", name) from None
@@ -185,12 +220,17 @@ class RedisQueueStore(QueueStore):
             raise NotFound("queue", name)
         return record
 
+    def _forget(self, name: str) -> None:
+        """This process changed the queue's record: the next read goes to Redis."""
+        self._records.pop(name, None)
+
     # ------------------------------------------------------------------ queues
 
     def create_queue(self, record: QueueRecord, recreate_after: float = 0.0) -> QueueRecord:
         # The name goes into the index first: a process that stops in between leaves a name
         # without a queue, which queue_names leaves out, never a queue without its name.
         self._db.call("SADD", self._names, record.name)
+        self._forget(record.name)
         attributes = record.attributes
         try:
             self._run(
@@ -212,12 +252,22 @@ class RedisQueueStore(QueueStore):
         return self._record(record.name)
 
     def get_queue(self, name: str) -> QueueRecord | None:
+        now = time.monotonic()
+        cached = self._records.get(name)
+        if cached is not None and now - cached[0] < _RECORD_TTL:
+            return cached[1]
         meta = self._db.call("HGETALL", self._meta(name))
         if not meta or meta.get("exists") != "1":
+            self._records.pop(name, None)
             return None
-        return _meta_record(name, meta)
+        record = _meta_record(name, meta)
+        if len(self._records) >= _RECORDS_MAX:
+            self._records.clear()
+        self._records[name] = (now, record)
+        return record
 
     def update_queue(self, name: str, attributes: QueueAttributes, now: float) -> QueueRecord:
+        self._forget(name)
         self._run(
             "queue_update",
             name,
@@ -228,7 +278,9 @@ class RedisQueueStore(QueueStore):
 
     def delete_queue(self, name: str, now: float) -> None:
         self._deliver_outbox(name)  # what was leaving the queue arrives first
+        self._forget(name)
         self._run("queue_delete", name, [_number(now)])
+        self._forget(name)
         self._db.call("SREM", self._names, name)
         self._db.changed()
 
@@ -241,19 +293,27 @@ class RedisQueueStore(QueueStore):
 
     def put_messages(self, queue: str, messages: Sequence[StoredMessage]) -> list[StoredMessage]:
         record = self._record(queue)
-        fifo = record.attributes.fifo_queue
-        args: list[str] = [_number(messages[0].sent_timestamp if messages else 0.0)]
-        for message in messages:
-            args += _arrival(message)
-            args.append("\0".join(dedup_key(record, message)) if fifo else "")
-        answer = self._run("queue_put", queue, args)
-        self._db.changed()
-        if not fifo:
-            return list(messages)
-        stored: list[StoredMessage] = []
-        for index, message in enumerate(messages):
-            message_id, seq = answer[2 * index], answer[2 * index + 1]
-            stored.append(message.replace(message_id=message_id, sequence_number=sequence_number(int(seq))))
+        answer = self._run("queue_put", queue, _put_args(record, messages), announce=True)
+        return _put_answer(record, messages, answer)
+
+    def put_messages_many(
+        self, batches: Sequence[tuple[str, Sequence[StoredMessage]]]
+    ) -> list[list[StoredMessage]]:
+        """One MULTI/EXEC of each queue's put script: Redis runs them together, with nothing of
+        another client in between. Each script checks its queue again: one deleted after the
+        check here raises NotFound, and the batches of the queues before it in the same call
+        are stored (the caller then delivers queue by queue, so those get theirs twice)."""
+        records = [self._record(queue) for queue, _ in batches]  # all there, or nothing stored
+        calls = [
+            ([self._meta(queue)], _put_args(record, messages))
+            for record, (queue, messages) in zip(records, batches)
+        ]
+        answers = self._db.run_many("queue_put", calls)
+        stored: list[list[StoredMessage]] = []
+        for record, (queue, messages), answer in zip(records, batches, answers):
+            if isinstance(answer, ScriptError):
+                raise NotFound("queue", queue) if answer.code == _NOT_FOUND else answer
+            stored.append(_put_answer(record, messages, answer))
         return stored
 
     def receive(
@@ -327,7 +387,9 @@ class RedisQueueStore(QueueStore):
         return results
 
     def purge(self, queue: str, now: float, min_interval: float) -> bool:
-        return bool(self._run("queue_messages", queue, ["purge", _number(now), _number(min_interval)]))
+        purged = bool(self._run("queue_messages", queue, ["purge", _number(now), _number(min_interval)]))
+        self._forget(queue)  # (its last purge time)
+        return purged
 
     def counts(self, queue: str, now: float) -> QueueCounts:
         visible, in_flight, delayed = self._run("queue_messages", queue, ["counts", _number(now)])
