@@ -15,13 +15,13 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from rulebus import validation
 from rulebus._errors import AwsError, constraint_error
 from rulebus.functions.context import LambdaContext
 
-__all__ = ["Function", "Handler", "Invocation", "check_range", "function_arn", "function_name_of"]
+__all__ = ["Consumer", "Function", "Handler", "Invocation", "check_range", "function_arn", "function_name_of"]
 
 _log = logging.getLogger("rulebus.functions")
 
@@ -99,6 +99,20 @@ class Invocation:
     @property
     def failed(self) -> bool:
         return self.error is not None
+
+
+class Consumer(Protocol):
+    """What an event source's batches are handed to: a function (its event is Lambda's
+    ``{"Records": [...]}``), or a pipe (:mod:`rulebus.pipes`). ``name`` and
+    ``reserved_concurrency`` bound how many batches it runs at once."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def reserved_concurrency(self) -> int | None: ...
+
+    def run_records(self, records: list[dict[str, Any]]) -> Invocation: ...
 
 
 class Function:
@@ -189,6 +203,10 @@ class Function:
             timed_out = f"Task timed out after {self.timeout:.2f} seconds"
             return Invocation(error=("Sandbox.Timedout", timed_out), request_id=context.aws_request_id)
         return Invocation(result=result, request_id=context.aws_request_id)
+
+    def run_records(self, records: list[dict[str, Any]]) -> Invocation:
+        """One invocation by an event source mapping: Lambda's ``{"Records": [...]}`` event."""
+        return self.run({"Records": [dict(record) for record in records]})
 
     def invoke(self, event: Any = None) -> Any:
         """Invoke synchronously (Invoke with RequestResponse): the handler's result; its
