@@ -297,6 +297,7 @@ class Functions:
         function = self.get(name)
         now = self._context.clock()
         pending = AsyncEvent(function.name, event, received=now, due=now)
+        function.count("AsyncEventsReceived")
         with self._lock:
             self._async.append(pending)
             self._changed.notify_all()
@@ -328,7 +329,12 @@ class Functions:
                     self._running_by_function[function.name] += 1
                     claims.append((pending, function))
                 else:
-                    waiting.append(pending)  # throttled: tried again while it is young enough
+                    # Throttled (reserved concurrency): tried again while it is young enough,
+                    # counted once per attempt however often the dispatcher looks.
+                    if not pending.throttled:
+                        pending.throttled = True
+                        function.count("Throttles")
+                    waiting.append(pending)
             self._async = waiting
         for pending, function in expired:
             self._fail_async(pending, function, EVENT_AGE_EXCEEDED, now)
@@ -336,14 +342,23 @@ class Functions:
 
     def _fail_async(self, pending: AsyncEvent, function: Function, condition: str, now: float) -> None:
         try:
-            send_to_failure_destination(self._context.targets, pending, function, condition, now)
+            sent = send_to_failure_destination(self._context.targets, pending, function, condition, now)
         except Exception:  # a destination that refuses: logged, as Lambda records a failed destination
+            sent = False
             _log.exception(
                 "function %s: the failure destination refused event %s", function.name, pending.request_id
             )
+        if not sent:
+            if function.on_failure is not None:
+                function.count("DestinationDeliveryFailures")
+            elif function.dead_letter_config is not None:
+                function.count("DeadLetterErrors")
+            function.count("AsyncEventsDropped")
 
     def _invoke_async(self, pending: AsyncEvent, function: Function) -> None:
         condition = None
+        pending.throttled = False
+        function.metrics["AsyncEventAge"] = max(0, int((self._context.clock() - pending.received) * 1000))
         try:
             invocation = function.run(pending.event)
             now = self._context.clock()
