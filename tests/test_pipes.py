@@ -421,3 +421,55 @@ def test_update_pipe_changes_the_target_and_keeps_the_rest(broker: Broker) -> No
     broker.run_functions()
     assert bodies(first) == []
     assert [json.loads(body)["body"] for body in bodies(second)] == ['{"keep": true}']
+
+
+def test_queue_to_topic_and_fire_and_forget_function(broker: Broker) -> None:
+    source = broker.queue("alerts-in")
+    topic = broker.topic("alerts")
+    subscriber = broker.queue("alerts-out")
+    topic.subscribe(subscriber, raw_message_delivery=True)
+    broker.create_pipe(
+        name="to-topic", source=source, target=topic, target_parameters={"InputTemplate": "<$.body>"}
+    )
+    later = Recorder()
+    second = broker.queue("second-in")
+    broker.create_pipe(
+        name="async",
+        source=second,
+        target=broker.function("later", later),
+        target_parameters={"LambdaFunctionParameters": {"InvocationType": "FIRE_AND_FORGET"}},
+    )
+    source.send("disk full")
+    second.send("queued")
+    broker.run_functions()
+    assert bodies(subscriber) == ["disk full"]
+    assert [[record["body"] for record in batch] for batch in later.events] == [["queued"]]
+    assert bodies(second) == []
+
+
+def test_a_stream_batch_that_keeps_failing_goes_to_the_dead_letter_queue(
+    broker: Broker, clock: FakeClock
+) -> None:
+    stream = broker.stream("clicks", shards=1)
+    dlq = broker.queue("clicks-dlq")
+    calls = Recorder(lambda batch: (_ for _ in ()).throw(RuntimeError("down")))
+    broker.create_pipe(
+        name="p",
+        source=stream,
+        target=broker.function("down", calls),
+        source_parameters={
+            "KinesisStreamParameters": {
+                "StartingPosition": "TRIM_HORIZON",
+                "MaximumRetryAttempts": 1,
+                "DeadLetterConfig": {"Arn": dlq.arn},
+            }
+        },
+    )
+    stream.put_record("x", partition_key="k")
+    broker.run_functions()
+    clock.advance(60)
+    broker.run_functions()
+    assert len(calls.events) == 2
+    (message,) = dlq.receive(max_messages=10)
+    info = json.loads(message.body)["KinesisBatchInfo"]
+    assert (info["batchSize"], info["streamArn"]) == (1, stream.arn)

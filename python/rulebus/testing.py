@@ -58,8 +58,9 @@ def run_until_idle(broker: Broker, *, timeout: float | None = 10.0) -> int:
 
     Work whose background thread is off (``Broker(background_functions=False, ...)``, as the
     ``rulebus_broker`` fixture makes it) runs in this thread; with the functions' pool running,
-    this waits up to ``timeout`` real seconds for it and raises ``TimeoutError`` if the broker
-    is not idle by then. Returns how many batches, events, retries and fires ran here."""
+    this waits up to ``timeout`` real seconds for it. ``TimeoutError`` when the broker is not
+    idle by then (or, without the pool, at once: work that comes straight back). Returns how
+    many batches, events, retries and fires ran here."""
     ran = 0
     for _ in range(MAX_PASSES):
         done = broker.run_functions()
@@ -71,5 +72,8 @@ def run_until_idle(broker: Broker, *, timeout: float | None = 10.0) -> int:
         if not done:
             break
     if not broker.wait_until_idle(timeout=timeout):
-        raise TimeoutError(f"the broker still had work after {timeout} seconds")
+        raise TimeoutError(
+            "the broker is not idle: work is still running, or keeps coming back at once "
+            "(a failing batch on a queue whose visibility timeout is 0?)"
+        )
     return ran
