@@ -126,3 +126,18 @@ def test_prometheus_text_names_the_function(broker: Broker) -> None:
     assert "# TYPE rulebus_lambda_concurrent_executions gauge\n" in text
     assert 'rulebus_lambda_concurrent_executions{function="f"} 0\n' in text
     assert "# TYPE rulebus_lambda_duration_total counter\n" in text
+
+
+def test_a_mapping_held_by_reserved_concurrency_counts_one_throttle_per_spell(broker: Broker) -> None:
+    queue = broker.queue("jobs")
+    broker.function("paused", lambda event, context: None, reserved_concurrency=0)
+    broker.create_event_source_mapping(function_name="paused", event_source_arn=queue)
+    for _ in range(3):
+        broker.run_functions()
+    assert lambda_metrics(broker, "paused")["Throttles"] == 0  # nothing waiting: not throttled
+    queue.send("waiting")
+    for _ in range(3):
+        broker.run_functions()
+    counts = lambda_metrics(broker, "paused")
+    assert (counts["Throttles"], counts["Invocations"]) == (1, 0)
+    assert queue.get_attributes(["ApproximateNumberOfMessages"])["ApproximateNumberOfMessages"] == "1"

@@ -283,6 +283,8 @@ class EventSourceMapping:
     last_processing_result: str = "No records processed"
     #: When the batching window started gathering (broker clock), None when it is not.
     window_opened: float | None = field(default=None, repr=False)
+    #: Held back by the function's reserved concurrency since the last batch (counted once).
+    throttled: bool = field(default=False, repr=False)
 
     @property
     def reports_batch_item_failures(self) -> bool:

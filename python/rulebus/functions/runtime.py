@@ -389,8 +389,17 @@ class Functions:
             taken = 0
             while most_per_mapping is None or taken < most_per_mapping:
                 with self._lock:
-                    if self._capacity(mapping, function) <= 0:
-                        break
+                    blocked = self._capacity(mapping, function) <= 0
+                    reserved = function.reserved_concurrency
+                    throttled = (
+                        blocked
+                        and reserved is not None
+                        and (self._running_by_function[function.name] >= reserved)
+                    )
+                if blocked:
+                    if throttled:
+                        self._throttled(mapping, function, source, now)
+                    break
                 try:
                     batch = source.take(mapping, now)
                 except (AwsError, RulebusError) as error:
@@ -410,9 +419,24 @@ class Functions:
                     self._running += 1
                     self._running_by_mapping[mapping.uuid] += 1
                     self._running_by_function[function.name] += 1
+                mapping.throttled = False
                 claims.append((mapping, function, source, batch))
                 taken += 1
         return claims
+
+    @staticmethod
+    def _throttled(mapping: EventSourceMapping, consumer: Consumer, source: _Source, now: float) -> None:
+        """A mapping held back by its function's reserved concurrency while records wait: one
+        Throttles per spell (not per poll), ended by the next batch it takes."""
+        if mapping.throttled or not isinstance(consumer, Function):
+            return
+        try:
+            waiting = source.has_work(mapping, now)
+        except (AwsError, RulebusError):
+            return
+        if waiting:
+            mapping.throttled = True
+            consumer.count("Throttles")
 
     def _invoke(self, mapping: EventSourceMapping, function: Consumer, source: _Source, batch: Any) -> None:
         try:
