@@ -37,6 +37,13 @@ def test_a_failed_batch_comes_back(rulebus_broker, rulebus_clock, rulebus_store,
 """
 
 
+@pytest.fixture(autouse=True)
+def plugin_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The inner pytest loads the plugin once, by name, whether or not rulebus is installed
+    (an installed rulebus would register it by its entry point too)."""
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+
+
 def test_the_package_registers_the_plugin() -> None:
     text = (ROOT / "pyproject.toml").read_text()
     section = text.split("[project.entry-points.pytest11]", 1)[1].split("\n[", 1)[0]
