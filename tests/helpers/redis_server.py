@@ -53,6 +53,8 @@ class RedisServer:
         self.appendonly = appendonly
         self.appendfsync = appendfsync
         self.extra: list[str] = []
+        #: The addresses it listens on (loopback; a test of several hosts adds its veth ones).
+        self.bind = ["127.0.0.1"]
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -66,7 +68,9 @@ class RedisServer:
             "--port",
             str(self.port),
             "--bind",
-            "127.0.0.1",
+            " ".join(self.bind),
+            "--protected-mode",
+            "no",
             "--dir",
             str(self.folder),
             "--save",
