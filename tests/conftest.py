@@ -5,6 +5,7 @@ on the delegating store: the store contract suite)."""
 from __future__ import annotations
 
 import os
+import socket
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from helpers.aws_wire import Wire
 from helpers.delegating_store import DelegatingStore
 from helpers.fake_clock import FakeClock
 from helpers.http_endpoint import Endpoint, serving
+from helpers.redis_server import RedisCluster, RedisServer, redis_server_missing
 from hypothesis import HealthCheck, settings
 from rulebus import Broker
 
@@ -52,17 +54,88 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture(params=["memory", "sqlite", "delegating"])
+STORES = ["memory", "sqlite", "delegating", "redis"]
+
+# The suites that also run on a three-node Redis Cluster: one per service, and the queue suites
+# whose moves cross slots (dead-letter queues, move tasks) and topics whose fan-out does.
+CLUSTER_SUITES = {
+    "test_queue.py",
+    "test_queue_fifo_dlq.py",
+    "test_queue_move_tasks.py",
+    "test_topic.py",
+    "test_bus.py",
+    "test_bus_archive.py",
+    "test_stream.py",
+    "test_idempotency.py",
+}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test that uses ``make_broker`` (or ``broker``) runs once per store."""
+    if "make_broker" in metafunc.fixturenames:
+        stores = list(STORES)
+        if Path(str(metafunc.definition.fspath)).name in CLUSTER_SUITES:
+            stores.append("redis-cluster")
+        metafunc.parametrize("make_broker", stores, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One private redis-server for the session (helpers/redis_server.py)."""
+    missing = redis_server_missing()
+    if missing is not None:
+        pytest.skip(missing)
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh, empty Redis database on the session's server (emptied after the test)."""
+    server: RedisServer = request.getfixturevalue("redis_server")
+    yield server.url + "?prefix=test"
+    with socket.create_connection(("127.0.0.1", server.port)) as conn:
+        conn.sendall(b"FLUSHALL\r\n")
+        conn.recv(16)
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisCluster]:
+    """One private three-node Redis Cluster for the session (helpers/redis_server.py)."""
+    missing = redis_server_missing()
+    if missing is not None:
+        pytest.skip(missing)
+    cluster = RedisCluster(tmp_path_factory.mktemp("redis-cluster"))
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def redis_cluster_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The session's cluster, emptied after the test."""
+    cluster: RedisCluster = request.getfixturevalue("redis_cluster")
+    yield cluster.url + "?prefix=test"
+    cluster.flush()
+
+
+@pytest.fixture
 def make_broker(
     request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
 ) -> Iterator[Callable[..., Broker]]:
     """The store contract suite: a factory of brokers on one store, each test once per store. A
     fresh memory store each call; the same SQLite file each call (as another process would open
-    it); or a fresh ``DelegatingStore`` (helpers/delegating_store.py: a memory store seen only
+    it); a fresh ``DelegatingStore`` (helpers/delegating_store.py: a memory store seen only
     through the ``Store`` protocols, with the protocols' generic defaults instead of its fast
-    paths). Keywords go to ``Broker``; all are closed after the test. A suite that needs other
-    defaults overrides this fixture by wrapping it."""
+    paths); or the same Redis database each call (a private redis-server, emptied after the
+    test). Keywords go to ``Broker``; all are closed after the test. A
+    suite that needs other defaults overrides this fixture by wrapping it."""
     opened: list[Broker] = []
+    redis = {"redis": "redis_url", "redis-cluster": "redis_cluster_url"}.get(request.param)
+    if redis is not None:
+        redis = request.getfixturevalue(redis)
 
     def make(**kwargs: Any) -> Broker:
         kwargs.setdefault("clock", clock)
@@ -70,6 +143,8 @@ def make_broker(
             broker = Broker(tmp_path / "rulebus.db", **kwargs)
         elif request.param == "delegating":
             broker = Broker(store=DelegatingStore(), **kwargs)
+        elif redis is not None:
+            broker = Broker(store=redis, **kwargs)
         else:
             broker = Broker(**kwargs)
         opened.append(broker)

@@ -12,19 +12,22 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rulebus import validation
 from rulebus._errors import AwsError, constraint_error
 from rulebus.functions.context import LambdaContext
+from rulebus.metrics import LAMBDA_METRICS
 
 if TYPE_CHECKING:
     from rulebus.functions.process_pool import ProcessPool
 
 __all__ = [
+    "Consumer",
     "Function",
     "Handler",
     "Invocation",
@@ -120,6 +123,20 @@ def timed_out(function: Function, request_id: str) -> Invocation:
     )
 
 
+class Consumer(Protocol):
+    """What an event source's batches are handed to: a function (its event is Lambda's
+    ``{"Records": [...]}``), or a pipe (:mod:`rulebus.pipes`). ``name`` and
+    ``reserved_concurrency`` bound how many batches it runs at once."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def reserved_concurrency(self) -> int | None: ...
+
+    def run_records(self, records: list[dict[str, Any]]) -> Invocation: ...
+
+
 class Function:
     """A registered function (see the module docstring). ``invoke`` runs the handler as Lambda's
     RequestResponse invocation does; event source mappings and asynchronous deliveries invoke it
@@ -172,6 +189,11 @@ class Function:
         #: Where invocations run: None in the invoking thread, else the broker's process pool
         #: (set by the broker's runtime, see rulebus.functions.process_pool).
         self.pool: ProcessPool | None = None
+        #: Lambda's metrics of this function, by CloudWatch's names (see rulebus.metrics), counted
+        #: here and by the runtime (throttles, asynchronous events).
+        self.metrics: dict[str, float] = dict.fromkeys(LAMBDA_METRICS, 0)
+        self._metrics_lock = threading.Lock()
+        self._running = 0
 
     def __repr__(self) -> str:
         return f"Function({self.name!r})"
@@ -195,25 +217,61 @@ class Function:
         """A fresh context for one invocation."""
         return LambdaContext(self.name, self.arn, self.memory_size or DEFAULT_MEMORY_SIZE, self.timeout or 0)
 
+    def count(self, metric: str, amount: float = 1) -> None:
+        """Add ``amount`` to one of this function's metrics."""
+        with self._metrics_lock:
+            self.metrics[metric] += amount
+
+    def _started(self) -> float:
+        with self._metrics_lock:
+            self._running += 1
+            self.metrics["Invocations"] += 1
+            self.metrics["ConcurrentExecutions"] = self._running
+        return time.monotonic()
+
+    def _ended(self, started: float, failed: bool) -> None:
+        with self._metrics_lock:
+            self._running -= 1
+            self.metrics["ConcurrentExecutions"] = self._running
+            self.metrics["Duration"] += (time.monotonic() - started) * 1000
+            if failed:
+                self.metrics["Errors"] += 1
+
     def run(self, event: Any) -> Invocation:
         """One invocation: the handler's result, or its error. A handler that ran past the timeout
         failed ("Task timed out after N.NN seconds"): Lambda stops it, and so does a process pool
         (its child is killed); a thread cannot be stopped, so its result is thrown away instead."""
         context = self.context()
+        started = self._started()
         if self.pool is not None:
-            return self.pool.invoke(self, event, context)
-        started = time.monotonic()
+            invocation = self.pool.invoke(self, event, context)
+            self._ended(started, failed=invocation.failed)
+            return invocation
         try:
             result = self.handler(event, context)
         except Exception as error:  # a handler's failure is the invocation's outcome, not ours
+            self._ended(started, failed=True)
             _log.warning("function %s failed (request %s): %r", self.name, context.aws_request_id, error)
             return Invocation(error=(type(error).__name__, str(error)), request_id=context.aws_request_id)
         if time.monotonic() - started > (self.timeout or 0):
+            self._ended(started, failed=True)
             _log.warning("function %s timed out (request %s)", self.name, context.aws_request_id)
             return timed_out(self, context.aws_request_id)
+        self._ended(started, failed=False)
         return Invocation(result=result, request_id=context.aws_request_id)
+
+    def run_records(self, records: list[dict[str, Any]]) -> Invocation:
+        """One invocation by an event source mapping: Lambda's ``{"Records": [...]}`` event."""
+        return self.run({"Records": [dict(record) for record in records]})
 
     def invoke(self, event: Any = None) -> Any:
         """Invoke synchronously (Invoke with RequestResponse): the handler's result; its
         exception propagates."""
-        return self.handler(event, self.context())
+        started = self._started()
+        failed = True
+        try:
+            result = self.handler(event, self.context())
+            failed = False
+        finally:
+            self._ended(started, failed)
+        return result
