@@ -576,10 +576,10 @@ def worker(target: str, workers: int | None, pool: str | None, grace_period: flo
     """Run the functions and event source mappings of a program's broker.
 
     MODULE:BROKER names the broker as uvicorn names an app: "app:broker" imports app.py (from the
-    current directory or the path) and takes its "broker". The broker must keep its state in an
-    SQLite file, which the program and its workers share. SIGTERM or SIGINT stops the worker
-    gracefully: no new batch is taken, those taken finish (or, after --grace-period, go back to
-    their queue or stream unsettled), and it exits with 0.
+    current directory or the path) and takes its "broker". The broker must keep its state where
+    the program and its workers share it: an SQLite file or a Redis server. SIGTERM or SIGINT
+    stops the worker gracefully: no new batch is taken, those taken finish (or, after
+    --grace-period, go back to their queue or stream unsettled), and it exits with 0.
     """
     import logging
 

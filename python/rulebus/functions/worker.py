@@ -1,6 +1,6 @@
 """``rulebus worker module:broker``: a program's functions and event source mappings, run in a
-process of their own against the program's store (docs/functions.md, "Running functions in a
-worker process").
+process of their own against the program's store, an SQLite file or Redis (docs/functions.md,
+"Running functions in a worker process").
 
 The worker imports the module (brokers made while it does start no pool of their own), takes the
 :class:`~rulebus.Broker` named after the colon, and runs its pool until SIGTERM or SIGINT. Then it
@@ -65,7 +65,8 @@ def load_broker(target: str) -> Any:
         raise WorkerError(
             f'The broker "{target}" keeps its state in memory, which no other process can see: a '
             "worker would poll queues and streams no program sends to. Give it an SQLite file "
-            '(rulebus.Broker("app.db")), which the program and its workers share.'
+            '(rulebus.Broker("app.db")) or a Redis server (store="redis://..."), which the program '
+            "and its workers share."
         )
     return found
 
