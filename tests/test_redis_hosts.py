@@ -90,7 +90,9 @@ def _ids(path: Path) -> list[str]:
     return path.read_text().split() if path.exists() else []
 
 
-def test_receivers_on_two_hosts_share_a_queue(network: tuple[list[Host], RedisServer], tmp_path: Path) -> None:
+def test_receivers_on_two_hosts_share_a_queue(
+    network: tuple[list[Host], RedisServer], tmp_path: Path
+) -> None:
     (a, b), server = network
     with Broker(store=server.url) as broker:
         broker.queue("work", visibility_timeout=300)  # (the receivers long-poll it meanwhile)
