@@ -30,6 +30,7 @@ from messaging_cases import (
     GROUPS,
     SUBSCRIPTIONS,
     BareLoop,
+    BareRedis,
     BareSQLite,
     FilteredTopic,
     MotoSQS,
@@ -38,6 +39,7 @@ from messaging_cases import (
     expected_depths,
     moto_missing,
     publish_batches,
+    redis_missing,
     send_batches,
 )
 
@@ -49,12 +51,16 @@ QUEUE_ENGINES: list[tuple[Callable[[], QueueEngine], bool]] = [
     (BareLoop, False),
     (lambda: RulebusEngine(sqlite=True), False),
     (BareSQLite, False),
+    (lambda: RulebusEngine(redis=True), False),
+    (BareRedis, False),
     (MotoSQS, True),
 ]
+REDIS_FACTORIES = (QUEUE_ENGINES[4][0], QUEUE_ENGINES[5][0])
 # (label, numerator, denominator, target): ratios of the queue table
 QUEUE_RATIOS = [
     ("rulebus memory / bare loop", "rulebus memory", "bare deque+dict loop", 0.5),
     ("rulebus SQLite / bare SQLite", "rulebus SQLite", "bare SQLite loop", 0.5),
+    ("rulebus Redis / bare Redis", "rulebus Redis", "bare redis-py loop", 0.5),
 ]
 SHAPES = ("backlog", "steady")
 
@@ -129,6 +135,8 @@ def measure_queues(n: int, moto_n: int, repeat: int, shapes: Sequence[str], figu
     # moto runs when it is installed and asked for (--moto-messages 0 leaves it out).
     moto_runs = moto_n > 0 and moto_missing() is None
     engines = [(make, moto) for make, moto in QUEUE_ENGINES if not moto or moto_runs]
+    if redis_missing() is not None:  # (the report says why they are missing)
+        engines = [(make, moto) for make, moto in engines if make not in REDIS_FACTORIES]
     samples: dict[str, list[Cycle]] = {}
     for _ in range(repeat):
         for shape in shapes:
@@ -208,8 +216,8 @@ def _publish_single(n: int) -> tuple[float, str | None]:
     return seconds, problem
 
 
-def _publish_batch(n: int) -> tuple[float, str | None]:
-    topic = FilteredTopic()
+def _publish_batch(n: int, store: str | None = None) -> tuple[float, str | None]:
+    topic = FilteredTopic(store)
     batches = publish_batches(n)
     try:
         start = time.perf_counter()
@@ -234,6 +242,8 @@ TOPIC_RUNS: list[tuple[str, Callable[[int], tuple[float, str | None]]]] = [
         f"publish_batch of {BATCH} ({SUBSCRIPTIONS} subscriptions, {SUBSCRIPTIONS // GROUPS} match)",
         _publish_batch,
     ),
+    (f"publish_batch of {BATCH}, SQLite store", lambda n: _publish_batch(n, "sqlite")),
+    (f"publish_batch of {BATCH}, Redis store", lambda n: _publish_batch(n, "redis")),
 ]
 # (label, publish run, send run, target)
 TOPIC_RATIOS = [
@@ -245,8 +255,9 @@ TOPIC_RATIOS = [
 
 def measure_topic(n: int, repeat: int, figures: Figures) -> None:
     samples: dict[str, list[float]] = {}
+    runs = [(label, run) for label, run in TOPIC_RUNS if "Redis" not in label or redis_missing() is None]
     for _ in range(repeat):
-        for label, run in TOPIC_RUNS:
+        for label, run in runs:
             seconds, problem = run(n)
             samples.setdefault(label, []).append(n / seconds)
             figures.messages[label] = n
@@ -318,7 +329,15 @@ def report(figures: Figures, shapes: Sequence[str]) -> str:
         parts += [queue_table(figures, shape), ""]
     parts += [ratio_table(figures, shapes), ""]
     if any(label in figures.rates for label, _ in TOPIC_RUNS):
-        parts += ["Topic (memory store): publishes/s beside sends/s", "", topic_table(figures), ""]
+        parts += [
+            "Topic (memory store unless named): publishes/s beside sends/s",
+            "",
+            topic_table(figures),
+            "",
+        ]
+    missing = redis_missing()
+    if missing is not None:
+        parts += [f"Redis engines left out: {missing}", ""]
     return "\n".join(parts)
 
 

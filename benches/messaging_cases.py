@@ -59,12 +59,16 @@ class QueueEngine(Protocol):
 
 
 class RulebusEngine:
-    """rulebus's public API on a memory broker, or an SQLite one in a temporary directory."""
+    """rulebus's public API on a memory broker, an SQLite one in a temporary directory, or a
+    Redis one on the bench's own redis-server (see ``redis_url``)."""
 
-    def __init__(self, sqlite: bool) -> None:
-        self.name = "rulebus SQLite" if sqlite else "rulebus memory"
+    def __init__(self, sqlite: bool = False, redis: bool = False) -> None:
+        self.name = "rulebus Redis" if redis else "rulebus SQLite" if sqlite else "rulebus memory"
         self._dir = tempfile.mkdtemp(prefix="rulebus-bench-") if sqlite else None
-        self._broker = rulebus.Broker(Path(self._dir) / "bench.db" if self._dir else None)
+        if redis:
+            self._broker = rulebus.Broker(store=fresh_redis_url())
+        else:
+            self._broker = rulebus.Broker(Path(self._dir) / "bench.db" if self._dir else None)
         self._queue = self._broker.queue("bench")
 
     def send_batch(self, entries: list[Entry]) -> int:
@@ -225,6 +229,126 @@ class BareSQLite:
 
 
 # --------------------------------------------------------------------------------------------
+# Redis: the bench's own redis-server (persistence off, as for the bare loop), and the bare
+# redis-py loop: the commands an SQS queue needs on Redis, pipelined as rulebus pipelines them.
+
+_REDIS: dict[str, Any] = {}
+
+
+def redis_missing() -> str | None:
+    """Why the Redis engines cannot run here, or None."""
+    if shutil.which("redis-server") is None:
+        return "redis-server is not installed"
+    try:
+        import redis  # noqa: F401
+    except ImportError:
+        return "redis-py is not installed (pip install 'rulebus[redis]')"
+    return None
+
+
+def _redis_server() -> tuple[str, Any]:
+    """(URL, client) of a redis-server started for this run on a free loopback port."""
+    if "url" not in _REDIS:
+        import atexit
+        import socket
+        import subprocess
+
+        import redis
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        folder = tempfile.mkdtemp(prefix="rulebus-bench-redis-")
+        process = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                folder,
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        atexit.register(lambda: (process.terminate(), process.wait(), shutil.rmtree(folder, True)))
+        client = redis.Redis(port=port, decode_responses=True)
+        for _ in range(200):
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        _REDIS.update(url=f"redis://127.0.0.1:{port}/0", client=client, n=0)
+    return _REDIS["url"], _REDIS["client"]
+
+
+def fresh_redis_url() -> str:
+    """The bench server's URL with a prefix no earlier engine used (each starts empty)."""
+    url, _ = _redis_server()
+    _REDIS["n"] += 1
+    return f"{url}?prefix=bench{_REDIS['n']}"
+
+
+class BareRedis:
+    """The least an SQS queue does on Redis, without scripts: a send stores each message (its
+    id, body and MD5) and files it by arrival, all in one pipeline; a receive pops up to 10
+    (ZPOPMIN) and files them in flight with their deadline (a second round trip), under new
+    receipt handles that name the message; a delete drops a batch in one pipeline."""
+
+    name = "bare redis-py loop"
+
+    def __init__(self) -> None:
+        _, self._client = _redis_server()
+        _REDIS["n"] += 1
+        self._prefix = f"bare{_REDIS['n']}:"
+        self._seq = 0
+
+    def send_batch(self, entries: list[Entry]) -> int:
+        pipe = self._client.pipeline(transaction=False)
+        for entry in entries:
+            text = entry["MessageBody"]
+            message_id = str(uuid.uuid4())
+            self._seq += 1
+            digest = hashlib.md5(text.encode("utf-8")).hexdigest()
+            pipe.hset(self._prefix + "body", message_id, f"{digest}|{text}")
+            pipe.zadd(self._prefix + "ready", {message_id: self._seq})
+        pipe.execute()
+        return len(entries)
+
+    def receive(self) -> list[str]:
+        popped = self._client.zpopmin(self._prefix + "ready", BATCH)
+        if not popped:
+            return []
+        deadline = time.time() + VISIBILITY_TIMEOUT
+        self._client.zadd(self._prefix + "flight", {message_id: deadline for message_id, _ in popped})
+        # A handle names its message, as rulebus's do, so a delete needs no look-up.
+        return [f"{message_id}:{uuid.uuid4().hex}" for message_id, _ in popped]
+
+    def delete_batch(self, handles: list[str]) -> int:
+        ids = [handle.partition(":")[0] for handle in handles]
+        pipe = self._client.pipeline(transaction=False)
+        pipe.zrem(self._prefix + "flight", *ids)
+        pipe.hdel(self._prefix + "body", *ids)
+        removed, _ = pipe.execute()
+        return int(removed)
+
+    def depth(self) -> int:
+        return int(self._client.zcard(self._prefix + "ready")) + int(
+            self._client.zcard(self._prefix + "flight")
+        )
+
+    def close(self) -> None:
+        keys = self._client.keys(self._prefix + "*")
+        if keys:
+            self._client.delete(*keys)
+
+
+# --------------------------------------------------------------------------------------------
 # moto: boto3 against moto.mock_aws, in process.
 
 
@@ -289,10 +413,18 @@ def group_attributes(k: int) -> dict[str, dict[str, str]]:
 
 
 class FilteredTopic:
-    """A memory broker with one topic and 100 queues subscribed with filter policies."""
+    """A broker (memory unless ``store`` says otherwise) with one topic and 100 queues subscribed
+    with filter policies."""
 
-    def __init__(self) -> None:
-        self.broker = rulebus.Broker()
+    def __init__(self, store: str | None = None) -> None:
+        self._dir = None
+        if store == "sqlite":
+            self._dir = tempfile.mkdtemp(prefix="rulebus-bench-topic-")
+            self.broker = rulebus.Broker(Path(self._dir) / "topic.db")
+        elif store == "redis":
+            self.broker = rulebus.Broker(store=fresh_redis_url())
+        else:
+            self.broker = rulebus.Broker()
         self.topic = self.broker.topic("bench-topic")
         self.queues = []
         for i in range(SUBSCRIPTIONS):
@@ -316,6 +448,8 @@ class FilteredTopic:
 
     def close(self) -> None:
         self.broker.close()
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
 
 
 def expected_depths(n: int) -> list[int]:

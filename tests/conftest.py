@@ -5,6 +5,7 @@ on the delegating store: the store contract suite)."""
 from __future__ import annotations
 
 import os
+import socket
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from helpers.aws_wire import Wire
 from helpers.delegating_store import DelegatingStore
 from helpers.fake_clock import FakeClock
 from helpers.http_endpoint import Endpoint, serving
+from helpers.redis_server import RedisServer, redis_server_missing
 from hypothesis import HealthCheck, settings
 from rulebus import Broker
 
@@ -52,17 +54,50 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture(params=["memory", "sqlite", "delegating"])
+STORES = ["memory", "sqlite", "delegating", "redis"]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test that uses ``make_broker`` (or ``broker``) runs once per store."""
+    if "make_broker" in metafunc.fixturenames:
+        metafunc.parametrize("make_broker", STORES, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One private redis-server for the session (helpers/redis_server.py)."""
+    missing = redis_server_missing()
+    if missing is not None:
+        pytest.skip(missing)
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh, empty Redis database on the session's server (emptied after the test)."""
+    server: RedisServer = request.getfixturevalue("redis_server")
+    yield server.url + "?prefix=test"
+    with socket.create_connection(("127.0.0.1", server.port)) as conn:
+        conn.sendall(b"FLUSHALL\r\n")
+        conn.recv(16)
+
+
+@pytest.fixture
 def make_broker(
     request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
 ) -> Iterator[Callable[..., Broker]]:
     """The store contract suite: a factory of brokers on one store, each test once per store. A
     fresh memory store each call; the same SQLite file each call (as another process would open
-    it); or a fresh ``DelegatingStore`` (helpers/delegating_store.py: a memory store seen only
+    it); a fresh ``DelegatingStore`` (helpers/delegating_store.py: a memory store seen only
     through the ``Store`` protocols, with the protocols' generic defaults instead of its fast
-    paths). Keywords go to ``Broker``; all are closed after the test. A suite that needs other
-    defaults overrides this fixture by wrapping it."""
+    paths); or the same Redis database each call (a private redis-server, emptied after the
+    test). Keywords go to ``Broker``; all are closed after the test. A
+    suite that needs other defaults overrides this fixture by wrapping it."""
     opened: list[Broker] = []
+    redis = request.getfixturevalue("redis_url") if request.param == "redis" else None
 
     def make(**kwargs: Any) -> Broker:
         kwargs.setdefault("clock", clock)
@@ -70,6 +105,8 @@ def make_broker(
             broker = Broker(tmp_path / "rulebus.db", **kwargs)
         elif request.param == "delegating":
             broker = Broker(store=DelegatingStore(), **kwargs)
+        elif redis is not None:
+            broker = Broker(store=redis, **kwargs)
         else:
             broker = Broker(**kwargs)
         opened.append(broker)

@@ -19,13 +19,23 @@ import messaging_cases as cases
 N = 23  # not a multiple of 10: the last batches are short
 
 
-ENGINE_IDS = ["rulebus-memory", "bare-loop", "rulebus-sqlite", "bare-sqlite", "moto"]
+ENGINE_IDS = [
+    "rulebus-memory",
+    "bare-loop",
+    "rulebus-sqlite",
+    "bare-sqlite",
+    "rulebus-redis",
+    "bare-redis",
+    "moto",
+]
 
 
 @pytest.fixture(params=[make for make, _ in bench.QUEUE_ENGINES], ids=ENGINE_IDS)
 def engine(request: pytest.FixtureRequest) -> Iterator[cases.QueueEngine]:
     if request.param is cases.MotoSQS and cases.moto_missing() is not None:
         pytest.skip(f"moto not installed: {cases.moto_missing()}")
+    if request.param in bench.REDIS_FACTORIES and cases.redis_missing() is not None:
+        pytest.skip(str(cases.redis_missing()))
     made: cases.QueueEngine = request.param()
     yield made
     made.close()
@@ -72,8 +82,11 @@ def test_bodies_are_200_bytes_and_distinct() -> None:
     assert [len(batch) for batch in cases.send_batches(N)] == [10, 10, 3]
 
 
-def test_a_tenth_of_the_subscriptions_get_each_publish() -> None:
-    topic = cases.FilteredTopic()
+@pytest.mark.parametrize("store", [None, "sqlite", "redis"])
+def test_a_tenth_of_the_subscriptions_get_each_publish(store: str | None) -> None:
+    if store == "redis" and cases.redis_missing() is not None:
+        pytest.skip(str(cases.redis_missing()))
+    topic = cases.FilteredTopic(store)
     try:
         for batch in cases.publish_batches(N):
             assert len(topic.topic.publish_batch(batch)["Successful"]) == len(batch)
@@ -93,8 +106,12 @@ def test_the_run_writes_a_figure_for_every_engine(tmp_path: Path) -> None:
     engines = ["rulebus memory", "bare deque+dict loop", "rulebus SQLite", "bare SQLite loop"]
     if cases.moto_missing() is None:
         engines.append("moto SQS (boto3)")
+    if cases.redis_missing() is None:
+        engines += ["rulebus Redis", "bare redis-py loop"]
     keys = {f"{name} | {shape}" for name in engines for shape in bench.SHAPES}
-    topic_keys = {label for label, _ in bench.TOPIC_RUNS}
+    topic_keys = {
+        label for label, _ in bench.TOPIC_RUNS if "Redis" not in label or cases.redis_missing() is None
+    }
     assert set(document["rates"]) == keys | topic_keys
     assert all(rate > 0 for rate in document["rates"].values())
     for key in keys:

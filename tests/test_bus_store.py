@@ -12,7 +12,7 @@ from typing import Callable
 
 import pytest
 from helpers.delegating_store import DelegatingStore
-from rulebus.stores import MemoryStore, NotFound, SQLiteStore, Store
+from rulebus.stores import MemoryStore, NotFound, SQLiteStore, Store, open_store
 from rulebus.stores.base import BusStore
 from rulebus.stores.records import (
     ArchivedEvent,
@@ -27,15 +27,19 @@ from rulebus.stores.records import (
 MakeStore = Callable[[], BusStore]
 
 
-@pytest.fixture(params=["memory", "sqlite", "delegating"])
+@pytest.fixture(params=["memory", "sqlite", "delegating", "redis"])
 def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MakeStore]:
     """Stores sharing state: one memory store (or one seen only through the protocol), or SQLite
-    stores on one file (as processes)."""
+    stores on one file, or Redis stores on one database (as processes)."""
     opened: list[Store] = []
     memory = {"memory": MemoryStore, "delegating": DelegatingStore}.get(request.param, lambda: None)()
+    redis = request.getfixturevalue("redis_url") if request.param == "redis" else None
 
     def make() -> BusStore:
-        store = memory if memory is not None else SQLiteStore(tmp_path / "bus.db")
+        if redis is not None:
+            store: Store = open_store(redis)
+        else:
+            store = memory if memory is not None else SQLiteStore(tmp_path / "bus.db")
         opened.append(store)
         return store.buses
 

@@ -45,7 +45,7 @@ EXPECTED = (AwsError, RulebusError, TypeError)
 #: Examples per property, as a share of the profile's: all of them on the memory store, fewer
 #: where each is made twice (on the model too), and fewer still on SQLite (each call writes a
 #: file); generating the examples is most of the time.
-SHARE = {"memory": 1, "delegating": 2, "sqlite": 3}
+SHARE = {"memory": 1, "delegating": 2, "sqlite": 3, "redis": 3}
 #: Keys whose values are random by design, left out of the comparison with the model.
 RANDOM_KEYS = frozenset(("message_id", "receipt_handle", "EventId", "MessageId"))
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")

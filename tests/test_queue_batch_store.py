@@ -14,10 +14,13 @@ from rulebus.stores import NotFound
 from rulebus.stores.records import ChangeVisibilityResult, DeleteResult
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "redis"])
 def broker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Broker]:
     clock = FakeClock()
-    made = Broker(tmp_path / "q.db" if request.param == "sqlite" else None, clock=clock)
+    if request.param == "redis":
+        made = Broker(store=request.getfixturevalue("redis_url"), clock=clock)
+    else:
+        made = Broker(tmp_path / "q.db" if request.param == "sqlite" else None, clock=clock)
     yield made
     made.close()
 

@@ -70,6 +70,21 @@ def test_fifo_change_visibility_zero_unblocks_the_group(fifo: Queue) -> None:
     assert [m.attributes["ApproximateReceiveCount"] for m in received] == ["2", "1"]
 
 
+def test_fifo_delayed_message_holds_back_what_follows_it_in_its_group(
+    broker: Broker, clock: FakeClock
+) -> None:
+    fifo = broker.queue("delayed.fifo", content_based_deduplication=True, delay_seconds=10)
+    fifo.send("a1", message_group_id="a")
+    clock.advance(10)
+    fifo.send("a2", message_group_id="a")  # delayed until 20
+    fifo.send("b1", message_group_id="b")
+    clock.advance(5)
+    # a1 is visible; a2 is not yet, and nothing of group a behind it may come; b1 neither.
+    assert bodies(fifo.receive(max_messages=10)) == ["a1"]
+    clock.advance(5)
+    assert bodies(fifo.receive(max_messages=10)) == ["b1"]  # a is blocked by a1 in flight
+
+
 # ------------------------------------------------------------------------------------------
 # FIFO: deduplication and sequence numbers.
 

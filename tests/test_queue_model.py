@@ -329,10 +329,13 @@ def test_queue_model(machine: type[QueueMachine], cases: Counter[str]) -> None:
 # The one FIFO handle case the machine leaves out.
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "redis"])
 def fifo_queue(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
     clock = FakeClock()
-    broker = Broker(tmp_path / "rulebus.db" if request.param == "sqlite" else None, clock=clock)
+    if request.param == "redis":
+        broker = Broker(store=request.getfixturevalue("redis_url"), clock=clock)
+    else:
+        broker = Broker(tmp_path / "rulebus.db" if request.param == "sqlite" else None, clock=clock)
     yield broker.queue("orders.fifo", fifo_queue=True), clock
     broker.close()
 

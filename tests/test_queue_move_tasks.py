@@ -319,9 +319,12 @@ def test_max_results_must_be_between_1_and_10(broker: Broker, clock: FakeClock, 
 # Background threads (real clock).
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "redis"])
 def real_broker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Broker]:
-    broker = Broker(tmp_path / "real.db" if request.param == "sqlite" else None)
+    if request.param == "redis":
+        broker = Broker(store=request.getfixturevalue("redis_url"))
+    else:
+        broker = Broker(tmp_path / "real.db" if request.param == "sqlite" else None)
     yield broker
     broker.close()
 

@@ -71,7 +71,8 @@ def test_plain_paths_open_sqlite(in_tmp: Path) -> None:
 @pytest.mark.parametrize(
     ("url", "says"),
     [
-        ("redis://localhost:6379/0", "known schemes are 'memory://', 'sqlite://'"),
+        ("kafka://localhost:9092", "known schemes are 'memory://', 'sqlite://', 'redis://', 'rediss://'"),
+        ("redis://localhost:6379/0?prefix=", "prefix must not be empty"),
         ("postgresql://db/app", "unknown store URL scheme 'postgresql'"),
         ("sqlite://", "names no file"),
         ("sqlite:///", "names no file"),
@@ -118,18 +119,19 @@ def test_broker_refuses_a_path_and_a_store() -> None:
 
 def test_broker_refuses_an_unknown_url() -> None:
     with pytest.raises(InvalidStoreURL):
-        Broker(store="redis://localhost")
+        Broker(store="kafka://localhost")
 
 
 # ------------------------------------------------------------------ NotFound from each part
 
 
-@pytest.fixture(params=["memory", "sqlite", "delegating"])
+@pytest.fixture(params=["memory", "sqlite", "delegating", "redis"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     opened: Store = {
         "memory": MemoryStore,
         "sqlite": lambda: SQLiteStore(tmp_path / "s.db"),
         "delegating": DelegatingStore,
+        "redis": lambda: open_store(request.getfixturevalue("redis_url")),
     }[request.param]()
     yield opened
     opened.close()

@@ -14,10 +14,11 @@ from rulebus import AwsError, Broker
 from rulebus.kinesis.stream import Stream
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "redis"])
 def broker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Broker]:
     path = tmp_path / "rulebus.db" if request.param == "sqlite" else None
-    with Broker(path, clock=FakeClock(), background_retries=False) as opened:
+    store = request.getfixturevalue("redis_url") if request.param == "redis" else None
+    with Broker(path, store=store, clock=FakeClock(), background_retries=False) as opened:
         yield opened
 
 

@@ -14,10 +14,11 @@ from rulebus import AwsError, Broker, InvalidFilterPolicyError
 from rulebus.sns.topic import Subscription, Topic
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "redis"])
 def broker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Broker]:
     path = tmp_path / "rulebus.db" if request.param == "sqlite" else None
-    with Broker(path, clock=FakeClock()) as opened:
+    store = request.getfixturevalue("redis_url") if request.param == "redis" else None
+    with Broker(path, store=store, clock=FakeClock()) as opened:
         yield opened
 
 

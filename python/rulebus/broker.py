@@ -39,6 +39,7 @@ from rulebus.functions.function import (
 from rulebus.functions.runtime import DEFAULT_WORKERS, Functions
 from rulebus.kinesis.stream import Stream, delete_stream, get_stream, open_stream
 from rulebus.metrics import Metrics
+from rulebus.pipes import Pipes
 from rulebus.sns.attributes import TOPIC_KWARGS, topic_arn
 from rulebus.sns.errors import topic_does_not_exist
 from rulebus.sns.topic import Topic, check_topic_attributes, topic_attributes_from_kwargs, validate_topic_name
@@ -156,6 +157,7 @@ class Broker:
         self._scheduler = Scheduler(self.context, background_schedules)
         self._scheduler.refresh()
         self._functions = Functions(self.context, background=background_functions, workers=function_workers)
+        self._pipes = Pipes(self.context, self._functions)
 
     # The settings are the context's (read-only: services read them from there).
 
@@ -550,17 +552,21 @@ class Broker:
     # ------------------------------------------------------------------ metrics
 
     def metrics(self) -> Metrics:
-        """Every queue's, topic's, event bus's and stream's metrics by CloudWatch's names, as this
-        broker's process counted them since it started (docs/observability.md)::
+        """Every queue's, topic's, event bus's, stream's and function's metrics by CloudWatch's
+        names, as this broker's process counted them since it started (docs/observability.md)::
 
             {"AWS/SQS": {"QueueName=orders": {"NumberOfMessagesSent": 3, ...}},
              "AWS/SNS": {"TopicName=alerts": {...}}, "AWS/Events": {"EventBusName=default": {...}},
-             "AWS/Kinesis": {"StreamName=clicks": {...}}}
+             "AWS/Kinesis": {"StreamName=clicks": {...}},
+             "AWS/Lambda": {"FunctionName=ship": {"Invocations": 2, "Errors": 0, ...}}}
 
         Counters count since the broker started; ``Approximate*`` and ``IteratorAge`` values are
         what they are now."""
         return metrics.collect(
-            self.context, [made for _, made in self._topics.values()], self._buses.values()
+            self.context,
+            [made for _, made in self._topics.values()],
+            self._buses.values(),
+            self._functions.all(),
         )
 
     def metrics_text(self) -> str:
@@ -758,6 +764,108 @@ class Broker:
         """DeleteEventSourceMapping: the mapping's answer in state ``Deleting``."""
         return self._functions.delete_mapping(uuid)
 
+    # ------------------------------------------------------------------ pipes
+
+    def create_pipe(
+        self,
+        *,
+        name: str,
+        source: str | Queue | Stream,
+        target: str | Function | Queue | Topic | EventBus | Stream,
+        source_parameters: Mapping[str, Any] | None = None,
+        enrichment: str | Function | None = None,
+        enrichment_parameters: Mapping[str, Any] | None = None,
+        target_parameters: Mapping[str, Any] | None = None,
+        role_arn: str | None = None,
+        description: str | None = None,
+        desired_state: str = "RUNNING",
+        tags: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """CreatePipe: ``source`` (a queue or stream, its ARN or the object) is polled as an event
+        source mapping polls it, its records filtered by ``source_parameters["FilterCriteria"]``
+        in the engine, enriched by the ``enrichment`` function if given and delivered to
+        ``target`` (a function, queue, topic, bus or stream) as EventBridge Pipes does
+        (docs/pipes.md). Returns Pipes' answer (``Arn``, ``Name``, ``CurrentState`` "CREATING",
+        ``DesiredState``, ``CreationTime``, ``LastModifiedTime``)."""
+        return self._pipes.create(
+            name,
+            _arn_of(source),
+            _arn_of(target),
+            source_parameters=source_parameters,
+            enrichment=_arn_of(enrichment),
+            enrichment_parameters=enrichment_parameters,
+            target_parameters=target_parameters,
+            role_arn=role_arn,
+            description=description,
+            desired_state=desired_state,
+            tags=tags,
+        )
+
+    def describe_pipe(self, name: str) -> dict[str, Any]:
+        """DescribePipe (NotFoundException for an unknown name)."""
+        return self._pipes.describe(name)
+
+    def list_pipes(
+        self,
+        *,
+        name_prefix: str | None = None,
+        desired_state: str | None = None,
+        current_state: str | None = None,
+        source_prefix: str | None = None,
+        target_prefix: str | None = None,
+        limit: int | None = None,
+        next_token: str | None = None,
+    ) -> dict[str, Any]:
+        """ListPipes: ``{"Pipes": [...], "NextToken"?}``, sorted by name."""
+        return self._pipes.list_pipes(
+            name_prefix=name_prefix,
+            desired_state=desired_state,
+            current_state=current_state,
+            source_prefix=source_prefix,
+            target_prefix=target_prefix,
+            limit=limit,
+            next_token=next_token,
+        )
+
+    def update_pipe(
+        self,
+        name: str,
+        *,
+        source_parameters: Mapping[str, Any] | None = None,
+        enrichment: str | Function | None = None,
+        enrichment_parameters: Mapping[str, Any] | None = None,
+        target: str | Function | Queue | Topic | EventBus | Stream | None = None,
+        target_parameters: Mapping[str, Any] | None = None,
+        role_arn: str | None = None,
+        description: str | None = None,
+        desired_state: str | None = None,
+    ) -> dict[str, Any]:
+        """UpdatePipe: what is given replaces the pipe's (None: unchanged; ``enrichment=""``
+        removes the enrichment); the source cannot change."""
+        return self._pipes.update(
+            name,
+            source_parameters=source_parameters,
+            enrichment=_arn_of(enrichment),
+            enrichment_parameters=enrichment_parameters,
+            target=_arn_of(target),
+            target_parameters=target_parameters,
+            role_arn=role_arn,
+            description=description,
+            desired_state=desired_state,
+        )
+
+    def delete_pipe(self, name: str) -> dict[str, Any]:
+        """DeletePipe: the pipe stops polling (batches it took finish)."""
+        return self._pipes.delete(name)
+
+    def start_pipe(self, name: str) -> dict[str, Any]:
+        """StartPipe: a stopped pipe polls its source again."""
+        return self._pipes.start(name)
+
+    def stop_pipe(self, name: str) -> dict[str, Any]:
+        """StopPipe: the pipe stops polling; its source keeps its messages or records."""
+        return self._pipes.stop(name)
+
     def run_functions(self) -> int:
         """Run the mappings' pending batches now, in this thread, until none has a batch to give
         (what the pool does; tests call it after moving a fake clock). Returns the batches taken."""
@@ -780,6 +888,12 @@ class Broker:
 def _function_ref(function: str | Function) -> str:
     """A FunctionName from a name, an ARN or a Function."""
     return function.name if isinstance(function, Function) else function
+
+
+def _arn_of(resource: Any) -> Any:
+    """An ARN from an ARN or a resource object (a Queue, Topic, EventBus, Stream or Function)."""
+    arn = getattr(resource, "arn", None)
+    return arn if isinstance(arn, str) else resource
 
 
 def _source_ref(source: str | Queue | Stream) -> str:

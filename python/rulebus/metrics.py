@@ -1,5 +1,5 @@
-"""Metrics by CloudWatch's names, per queue, topic, bus and stream, as one broker process counted
-them (docs/observability.md).
+"""Metrics by CloudWatch's names, per queue, topic, bus, stream and function, as one broker process
+counted them (docs/observability.md).
 
 Why it exists: a program (or its test) must see what its messaging did without reading the
 services' insides: messages sent and received, deliveries that failed. CloudWatch names those
@@ -33,9 +33,10 @@ from rulebus.stores.base import NotFound
 if TYPE_CHECKING:
     from rulebus.context import Context
     from rulebus.events.bus import EventBus
+    from rulebus.functions.function import Function
     from rulebus.sns.topic import Topic
 
-__all__ = ["GAUGES", "NAMESPACE_LABELS", "Counters", "Metrics", "collect", "prometheus"]
+__all__ = ["GAUGES", "LAMBDA_METRICS", "NAMESPACE_LABELS", "Counters", "Metrics", "collect", "prometheus"]
 
 #: ``{namespace: {"Dimension=name": {metric: value}}}``, as :meth:`rulebus.Broker.metrics` returns.
 Metrics = dict[str, dict[str, dict[str, float]]]
@@ -65,6 +66,23 @@ EVENTS_COUNTERS = (
     "InvocationsFailedToBeSentToDLQ",
 )
 KINESIS_COUNTERS = ("IncomingRecords", "GetRecords.Records", "GetRecords.IteratorAgeMilliseconds")
+#: A function's metrics (AWS Lambda Developer Guide, 'Types of metrics for Lambda functions'),
+#: kept by each Function. ``Duration`` is the sum of its invocations' durations in milliseconds
+#: (CloudWatch's Sum statistic: divide by Invocations for the Average); ``ConcurrentExecutions``
+#: the invocations running now; ``AsyncEventAge`` the age in milliseconds of the last
+#: asynchronous event when it was invoked.
+LAMBDA_METRICS = (
+    "Invocations",
+    "Errors",
+    "Throttles",
+    "Duration",
+    "ConcurrentExecutions",
+    "DeadLetterErrors",
+    "DestinationDeliveryFailures",
+    "AsyncEventsReceived",
+    "AsyncEventAge",
+    "AsyncEventsDropped",
+)
 
 #: Each namespace's dimension, as CloudWatch names it, and the Prometheus label it becomes.
 NAMESPACE_LABELS = {
@@ -72,6 +90,7 @@ NAMESPACE_LABELS = {
     "AWS/SNS": ("TopicName", "topic"),
     "AWS/Events": ("EventBusName", "bus"),
     "AWS/Kinesis": ("StreamName", "stream"),
+    "AWS/Lambda": ("FunctionName", "function"),
 }
 
 #: The metrics that are a value now, not a count since the broker started.
@@ -82,6 +101,8 @@ GAUGES = frozenset(
         "ApproximateNumberOfMessagesDelayed",
         "ApproximateAgeOfOldestMessage",
         "GetRecords.IteratorAgeMilliseconds",
+        "ConcurrentExecutions",
+        "AsyncEventAge",
     }
 )
 
@@ -136,12 +157,14 @@ class Counters:
         return counts
 
 
-def collect(context: Context, topics: Iterable[Topic], buses: Iterable[EventBus]) -> Metrics:
-    """Every queue's, topic's, bus's and stream's metrics in ``context``'s store, as this process
-    counted them: ``topics`` and ``buses`` are the broker's objects (they hold the deliveries'
-    counts). A queue's NumberOfMessagesSent adds the deliveries of this process's SNS
-    subscriptions to it (counted by the subscription, so that a publish's fan-out counts nothing
-    per queue)."""
+def collect(
+    context: Context, topics: Iterable[Topic], buses: Iterable[EventBus], functions: Iterable[Function] = ()
+) -> Metrics:
+    """Every queue's, topic's, bus's and stream's metrics in ``context``'s store, and every
+    function's, as this process counted them: ``topics``, ``buses`` and ``functions`` are the
+    broker's objects (they hold the deliveries' and invocations' counts). A queue's
+    NumberOfMessagesSent adds the deliveries of this process's SNS subscriptions to it (counted by
+    the subscription, so that a publish's fan-out counts nothing per queue)."""
     store, counters, now = context.store, context.counters, context.clock()
     by_topic: dict[str, Counter[str]] = {}
     sent_by_sns: Counter[str] = Counter()
@@ -190,7 +213,17 @@ def collect(context: Context, topics: Iterable[Topic], buses: Iterable[EventBus]
         f"StreamName={name}": _with_defaults(KINESIS_COUNTERS, counters.kinesis.get(name))
         for name in store.streams.stream_names()
     }
-    return {"AWS/SQS": queues, "AWS/SNS": topics_out, "AWS/Events": buses_out, "AWS/Kinesis": streams}
+    lambdas = {
+        f"FunctionName={function.name}": _with_defaults(LAMBDA_METRICS, function.metrics)
+        for function in functions
+    }
+    return {
+        "AWS/SQS": queues,
+        "AWS/SNS": topics_out,
+        "AWS/Events": buses_out,
+        "AWS/Kinesis": streams,
+        "AWS/Lambda": lambdas,
+    }
 
 
 def _with_defaults(names: Iterable[str], counted: Mapping[str, float] | None) -> dict[str, float]:

@@ -56,6 +56,7 @@ __all__ = [
     "IDEMPOTENCY",
     "KINESIS",
     "LAMBDA",
+    "PIPES",
     "SNS",
     "SQS",
     "Wording",
@@ -175,6 +176,8 @@ EVENTS: Wording = _JsonWording()
 KINESIS: Wording = _JsonWording()
 #: Lambda's request model answers as EventBridge's does (AWS Lambda API Reference, 'Common Errors').
 LAMBDA: Wording = _JsonWording()
+#: EventBridge Pipes' request model answers the same way (EventBridge Pipes API Reference).
+PIPES: Wording = _JsonWording()
 #: rulebus's idempotency helper is no AWS API: refused in the JSON services' request-model style.
 IDEMPOTENCY: Wording = _JsonWording()
 

@@ -54,6 +54,7 @@ __all__ = [
     "MAX_INPUT_TEMPLATE_LENGTH",
     "RESERVED_VARIABLES",
     "InputTransformationError",
+    "Placeholder",
     "TargetInput",
 ]
 
@@ -255,6 +256,8 @@ class _Placeholder:
 
 
 Segment = Union[str, _Placeholder]
+#: A template's placeholder, as :func:`parse_template` gives it (public for Pipes' templates).
+Placeholder = _Placeholder
 
 
 def _string_spans(template: str) -> list[tuple[int, int]]:

@@ -46,6 +46,8 @@ class AsyncEvent:
     attempts: int = 0
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     last: Invocation | None = None
+    #: Whether this attempt was throttled already (counted once).
+    throttled: bool = False
 
     def expired(self, function: Function, now: float) -> bool:
         """Older than the function's maximum event age."""
@@ -94,9 +96,10 @@ def failure_record(event: AsyncEvent, function: Function, condition: str, now: f
 
 def send_to_failure_destination(
     targets: Targets, event: AsyncEvent, function: Function, condition: str, now: float
-) -> None:
+) -> bool:
     """The on-failure destination gets the invocation record; else the DLQ gets the event (with
-    Lambda's RequestID, ErrorCode and ErrorMessage attributes); else the event is dropped."""
+    Lambda's RequestID, ErrorCode and ErrorMessage attributes); else the event is dropped. False
+    when it went nowhere (dropped, or its destination does not exist)."""
     from rulebus.events.bus import EventBus
     from rulebus.sns.topic import Topic
     from rulebus.sqs.queue import Queue
@@ -108,7 +111,8 @@ def send_to_failure_destination(
         if name is not None:  # another function: invoked asynchronously with the record
             if not targets.invoke_function(name, record):
                 _log.warning("function %s: on-failure destination %s does not exist", function.name, name)
-            return
+                return False
+            return True
         destination = targets.resolve(on_failure)
         if isinstance(destination, EventBus):
             destination.put_events(
@@ -129,7 +133,8 @@ def send_to_failure_destination(
             _log.warning(
                 "function %s: on-failure destination %r does not exist", function.name, function.on_failure
             )
-        return
+            return False
+        return True
     if function.dead_letter_config is not None:
         destination = targets.resolve(function.dead_letter_config)
         error = record.get("responsePayload", {}).get("errorMessage", condition)
@@ -144,10 +149,12 @@ def send_to_failure_destination(
             _log.warning(
                 "function %s: dead-letter queue %r does not exist", function.name, function.dead_letter_config
             )
-        return
+            return False
+        return True
     _log.warning(
         "function %s dropped an event after %s (request %s)", function.name, condition, event.request_id
     )
+    return False
 
 
 def _deliver(destination: Any, body: str, attributes: dict[str, Any] | None) -> None:

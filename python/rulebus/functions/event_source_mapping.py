@@ -10,7 +10,7 @@ known, its messages. Running the mapping is :mod:`rulebus.functions.sqs_source`'
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rulebus import validation
@@ -255,13 +255,9 @@ def _kinesis_settings(settings: MappingSettings, given: dict[str, Any]) -> Mappi
             validation.LAMBDA,
             required=False,
         )
-    return MappingSettings(
-        settings.batch_size,
-        settings.maximum_batching_window_in_seconds,
-        settings.enabled,
-        settings.function_response_types,
-        settings.filter_criteria,
-        None,
+    return replace(
+        settings,
+        maximum_concurrency=None,
         starting_position=position,
         starting_position_timestamp=timestamp,
         parallelization_factor=factor,
@@ -287,6 +283,8 @@ class EventSourceMapping:
     last_processing_result: str = "No records processed"
     #: When the batching window started gathering (broker clock), None when it is not.
     window_opened: float | None = field(default=None, repr=False)
+    #: Held back by the function's reserved concurrency since the last batch (counted once).
+    throttled: bool = field(default=False, repr=False)
 
     @property
     def reports_batch_item_failures(self) -> bool:

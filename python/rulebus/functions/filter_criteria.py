@@ -9,7 +9,7 @@ The filters are compiled once, together, into one :class:`rulebus.RuleSet`.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rulebus import _jsontext as jsontext
@@ -59,14 +59,32 @@ class FilterCriteria:
 
     def matches(self, record: Mapping[str, Any]) -> bool:
         """Whether any filter matches ``record`` (all do when there are none)."""
+        return self.matches_many([record])[0]
+
+    def matches_many(self, records: Sequence[Mapping[str, Any]]) -> list[bool]:
+        """:meth:`matches` for a batch, in one call to the engine: the records no filter matches
+        are dropped before any handler runs."""
         if self._empty:
-            return True
-        view = dict(record)
-        body = view.get("body")
-        if isinstance(body, str):
-            with contextlib.suppress(ValueError):  # not JSON: matched as the string it is
-                view["body"] = jsontext.loads(body)
+            return [True] * len(records)
+        views = [_view(record) for record in records]
+        try:
+            return [bool(names) for names in self._rules.matches_many(views)]
+        except (ValueError, TypeError):
+            # One record the engine cannot read (not representable as an event): each on its own.
+            return [self._matches_one(view) for view in views]
+
+    def _matches_one(self, view: dict[str, Any]) -> bool:
         try:
             return bool(self._rules.matches(view))
         except (ValueError, TypeError):
-            return False  # nothing a pattern can match (not representable as an event)
+            return False  # nothing a pattern can match
+
+
+def _view(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The record as filters see it: an SQS ``body`` that holds JSON as that JSON."""
+    view = dict(record)
+    body = view.get("body")
+    if isinstance(body, str):
+        with contextlib.suppress(ValueError):  # not JSON: matched as the string it is
+            view["body"] = jsontext.loads(body)
+    return view

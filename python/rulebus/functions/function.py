@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from rulebus import validation
 from rulebus._errors import AwsError, constraint_error
 from rulebus.functions.context import LambdaContext
+from rulebus.metrics import LAMBDA_METRICS
 
-__all__ = ["Function", "Handler", "Invocation", "check_range", "function_arn", "function_name_of"]
+__all__ = ["Consumer", "Function", "Handler", "Invocation", "check_range", "function_arn", "function_name_of"]
 
 _log = logging.getLogger("rulebus.functions")
 
@@ -101,6 +103,20 @@ class Invocation:
         return self.error is not None
 
 
+class Consumer(Protocol):
+    """What an event source's batches are handed to: a function (its event is Lambda's
+    ``{"Records": [...]}``), or a pipe (:mod:`rulebus.pipes`). ``name`` and
+    ``reserved_concurrency`` bound how many batches it runs at once."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def reserved_concurrency(self) -> int | None: ...
+
+    def run_records(self, records: list[dict[str, Any]]) -> Invocation: ...
+
+
 class Function:
     """A registered function (see the module docstring). ``invoke`` runs the handler as Lambda's
     RequestResponse invocation does; event source mappings and asynchronous deliveries invoke it
@@ -150,6 +166,11 @@ class Function:
         self.on_failure = on_failure
         self.dead_letter_config = dead_letter_config
         self.description = validation.text(description, "description", validation.LAMBDA)
+        #: Lambda's metrics of this function, by CloudWatch's names (see rulebus.metrics), counted
+        #: here and by the runtime (throttles, asynchronous events).
+        self.metrics: dict[str, float] = dict.fromkeys(LAMBDA_METRICS, 0)
+        self._metrics_lock = threading.Lock()
+        self._running = 0
 
     def __repr__(self) -> str:
         return f"Function({self.name!r})"
@@ -173,24 +194,58 @@ class Function:
         """A fresh context for one invocation."""
         return LambdaContext(self.name, self.arn, self.memory_size or DEFAULT_MEMORY_SIZE, self.timeout or 0)
 
+    def count(self, metric: str, amount: float = 1) -> None:
+        """Add ``amount`` to one of this function's metrics."""
+        with self._metrics_lock:
+            self.metrics[metric] += amount
+
+    def _started(self) -> float:
+        with self._metrics_lock:
+            self._running += 1
+            self.metrics["Invocations"] += 1
+            self.metrics["ConcurrentExecutions"] = self._running
+        return time.monotonic()
+
+    def _ended(self, started: float, failed: bool) -> None:
+        with self._metrics_lock:
+            self._running -= 1
+            self.metrics["ConcurrentExecutions"] = self._running
+            self.metrics["Duration"] += (time.monotonic() - started) * 1000
+            if failed:
+                self.metrics["Errors"] += 1
+
     def run(self, event: Any) -> Invocation:
         """One invocation: the handler's result, or its error. A handler that ran past the timeout
         failed ("Task timed out after N seconds"): Lambda stops it; a thread cannot be stopped, so
         its result is thrown away instead."""
         context = self.context()
-        started = time.monotonic()
+        started = self._started()
         try:
             result = self.handler(event, context)
         except Exception as error:  # a handler's failure is the invocation's outcome, not ours
+            self._ended(started, failed=True)
             _log.warning("function %s failed (request %s): %r", self.name, context.aws_request_id, error)
             return Invocation(error=(type(error).__name__, str(error)), request_id=context.aws_request_id)
         if time.monotonic() - started > (self.timeout or 0):
+            self._ended(started, failed=True)
             _log.warning("function %s timed out (request %s)", self.name, context.aws_request_id)
             timed_out = f"Task timed out after {self.timeout:.2f} seconds"
             return Invocation(error=("Sandbox.Timedout", timed_out), request_id=context.aws_request_id)
+        self._ended(started, failed=False)
         return Invocation(result=result, request_id=context.aws_request_id)
+
+    def run_records(self, records: list[dict[str, Any]]) -> Invocation:
+        """One invocation by an event source mapping: Lambda's ``{"Records": [...]}`` event."""
+        return self.run({"Records": [dict(record) for record in records]})
 
     def invoke(self, event: Any = None) -> Any:
         """Invoke synchronously (Invoke with RequestResponse): the handler's result; its
         exception propagates."""
-        return self.handler(event, self.context())
+        started = self._started()
+        failed = True
+        try:
+            result = self.handler(event, self.context())
+            failed = False
+        finally:
+            self._ended(started, failed)
+        return result

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from rulebus import _jsontext as jsontext
 from rulebus.functions.event_source_mapping import EventSourceMapping
-from rulebus.functions.function import Function, Invocation
+from rulebus.functions.function import Consumer, Invocation
 from rulebus.functions.sqs_source import failed_items
 
 if TYPE_CHECKING:
@@ -200,20 +200,23 @@ class KinesisSource:
     # ------------------------------------------------------------------ processing
 
     def process(
-        self, mapping: EventSourceMapping, function: Function, batch: KinesisBatch, now: float
+        self, mapping: EventSourceMapping, consumer: Consumer, batch: KinesisBatch, now: float
     ) -> str:
-        """Invoke ``function`` with ``batch`` (filtered) and settle it; returns the mapping's
-        LastProcessingResult."""
+        """Hand ``batch`` (filtered) to ``consumer`` (a function, or a pipe) and settle it; returns
+        the mapping's LastProcessingResult."""
         shard = self._shards[batch.shard_id]
         try:
             criteria = mapping.settings.filter_criteria
             records = batch.records
             if criteria is not None:
-                records = [record for record in records if criteria.matches(filter_view(record))]
+                views = [filter_view(record) for record in records]
+                records = [
+                    record for record, matched in zip(records, criteria.matches_many(views)) if matched
+                ]
             if not records:
                 self._done(shard, batch.records)
                 return "OK"
-            invocation = function.run({"Records": records})
+            invocation = consumer.run_records(records)
             failed_from = self._failed_from(mapping, invocation, records)
             if failed_from is None:
                 self._done(shard, batch.records)
@@ -223,7 +226,6 @@ class KinesisSource:
             rest = [record for record in batch.records if _sequence(record) >= failed_from]
             self._retry(
                 mapping,
-                function,
                 shard,
                 KinesisBatch(shard.shard_id, rest, batch.attempts + 1),
                 now,
@@ -258,7 +260,6 @@ class KinesisSource:
     def _retry(
         self,
         mapping: EventSourceMapping,
-        function: Function,
         shard: _Shard,
         batch: KinesisBatch,
         now: float,

@@ -31,7 +31,7 @@ from rulebus.functions.event_source_mapping import (
     invalid_parameter,
     mapping_not_found,
 )
-from rulebus.functions.function import Function, function_name_of, function_not_found
+from rulebus.functions.function import Consumer, Function, function_name_of, function_not_found
 from rulebus.functions.kinesis_source import KinesisSource
 from rulebus.functions.sqs_source import SqsSource
 from rulebus.sqs.errors import queue_does_not_exist
@@ -39,7 +39,7 @@ from rulebus.sqs.errors import queue_does_not_exist
 if TYPE_CHECKING:
     from rulebus.context import Context
 
-__all__ = ["DEFAULT_WORKERS", "Functions"]
+__all__ = ["DEFAULT_WORKERS", "Consumer", "Functions", "open_source"]
 
 _log = logging.getLogger("rulebus.functions")
 
@@ -51,7 +51,7 @@ DEFAULT_WORKERS = 10
 MAX_BATCHES_PER_RUN = 10_000
 
 _Source = Union[SqsSource, KinesisSource]
-_Claim = tuple[EventSourceMapping, Function, _Source, Any]
+_Claim = tuple[EventSourceMapping, Consumer, _Source, Any]
 
 
 class Functions:
@@ -73,6 +73,8 @@ class Functions:
         self._functions: dict[str, Function] = {}
         self._mappings: dict[str, EventSourceMapping] = {}
         self._sources: dict[str, _Source] = {}
+        # Mappings whose batches go to something other than their function (pipes), by UUID.
+        self._consumers: dict[str, Consumer] = {}
         # Events handed over asynchronously (SNS, EventBridge), waiting for an attempt.
         self._async: list[AsyncEvent] = []
         self._running_by_mapping: Counter[str] = Counter()
@@ -162,34 +164,26 @@ class Functions:
         return answer
 
     def _source(self, event_source_arn: Any) -> _Source:
-        """The queue or stream an EventSourceArn names."""
+        """The queue or stream an EventSourceArn names (Lambda's errors for anything else)."""
         from rulebus import validation
 
         validation.text(event_source_arn, "eventSourceArn", validation.LAMBDA)
-        context = self._context
-        targets = context.targets
-        stream = targets.local_name(event_source_arn, "kinesis", "stream")
-        if stream is not None:
-            found = targets.find_stream(stream)
-            if found is None:
-                # rulebus's words: Lambda's text for a missing stream is not recorded.
-                raise invalid_parameter(f"Stream not found: {event_source_arn}")
-            return KinesisSource(found, context.region, context.account, targets, context.clock())
-        name = targets.local_name(event_source_arn, "sqs")
-        if name is None:
-            # rulebus's words: other sources are not mapped.
-            raise invalid_parameter(
-                f"Unsupported event source: {event_source_arn}. rulebus maps SQS queues and Kinesis streams."
-            )
-        queue = targets.find_queue(name)
-        if queue is None:
+        source = open_source(self._context, event_source_arn)
+        if isinstance(source, (SqsSource, KinesisSource)):
+            return source
+        if source == KINESIS:
+            # rulebus's words: Lambda's text for a missing stream is not recorded.
+            raise invalid_parameter(f"Stream not found: {event_source_arn}")
+        if source == SQS:
             missing = queue_does_not_exist()
             raise invalid_parameter(
                 "Error occurred while ReceiveMessage. SQS Error Code: "
                 f"AWS.SimpleQueueService.NonExistentQueue. SQS Error Message: {missing.message}"
             )
-        fifo = queue.get_attributes(["FifoQueue"]).get("FifoQueue") == "true"
-        return SqsSource(queue, self._context.region, fifo)
+        # rulebus's words: other sources are not mapped.
+        raise invalid_parameter(
+            f"Unsupported event source: {event_source_arn}. rulebus maps SQS queues and Kinesis streams."
+        )
 
     @staticmethod
     def _check_visibility(source: SqsSource, function: Function) -> None:
@@ -202,7 +196,7 @@ class Functions:
 
     def _mapping(self, mapping_uuid: Any) -> EventSourceMapping:
         mapping = self._mappings.get(mapping_uuid) if isinstance(mapping_uuid, str) else None
-        if mapping is None:
+        if mapping is None or mapping.uuid in self._consumers:
             raise mapping_not_found()
         return mapping
 
@@ -213,7 +207,8 @@ class Functions:
             return [
                 mapping.answer()
                 for mapping in self._mappings.values()
-                if (wanted is None or mapping.function_name == wanted)
+                if mapping.uuid not in self._consumers
+                and (wanted is None or mapping.function_name == wanted)
                 and (event_source_arn is None or mapping.event_source_arn == event_source_arn)
             ]
 
@@ -251,9 +246,34 @@ class Functions:
         answer["state"] = "Deleting"
         return answer
 
+    # ------------------------------------------------------------------ other consumers
+
+    def attach(self, mapping: EventSourceMapping, source: _Source, consumer: Consumer) -> None:
+        """Poll ``source`` as ``mapping`` says and hand its batches to ``consumer`` (a pipe)
+        instead of a function; the pool starts if it is not running."""
+        with self._lock:
+            self._mappings[mapping.uuid] = mapping
+            self._sources[mapping.uuid] = source
+            self._consumers[mapping.uuid] = consumer
+            self._changed.notify_all()
+        self._start()
+
+    def detach(self, mapping_uuid: str) -> None:
+        """Stop polling for an attached consumer (batches it already took finish)."""
+        with self._lock:
+            self._mappings.pop(mapping_uuid, None)
+            self._sources.pop(mapping_uuid, None)
+            self._consumers.pop(mapping_uuid, None)
+            self._changed.notify_all()
+
+    def _consumer(self, mapping: EventSourceMapping) -> Consumer | None:
+        """Who takes ``mapping``'s batches: its attached consumer, else its function (if any)."""
+        consumer = self._consumers.get(mapping.uuid)
+        return consumer if consumer is not None else self._functions.get(mapping.function_name)
+
     # ------------------------------------------------------------------ running
 
-    def _function_capacity(self, function: Function) -> int:
+    def _function_capacity(self, function: Consumer) -> int:
         """How many more invocations of ``function`` may start now (workers, reserved concurrency)."""
         free = self._workers - self._running
         reserved = function.reserved_concurrency
@@ -261,7 +281,7 @@ class Functions:
             free = min(free, reserved - self._running_by_function[function.name])
         return free
 
-    def _capacity(self, mapping: EventSourceMapping, function: Function) -> int:
+    def _capacity(self, mapping: EventSourceMapping, function: Consumer) -> int:
         """How many more batches of ``mapping`` may start now."""
         free = self._function_capacity(function)
         limit = mapping.settings.maximum_concurrency
@@ -277,6 +297,7 @@ class Functions:
         function = self.get(name)
         now = self._context.clock()
         pending = AsyncEvent(function.name, event, received=now, due=now)
+        function.count("AsyncEventsReceived")
         with self._lock:
             self._async.append(pending)
             self._changed.notify_all()
@@ -308,7 +329,12 @@ class Functions:
                     self._running_by_function[function.name] += 1
                     claims.append((pending, function))
                 else:
-                    waiting.append(pending)  # throttled: tried again while it is young enough
+                    # Throttled (reserved concurrency): tried again while it is young enough,
+                    # counted once per attempt however often the dispatcher looks.
+                    if not pending.throttled:
+                        pending.throttled = True
+                        function.count("Throttles")
+                    waiting.append(pending)
             self._async = waiting
         for pending, function in expired:
             self._fail_async(pending, function, EVENT_AGE_EXCEEDED, now)
@@ -316,14 +342,23 @@ class Functions:
 
     def _fail_async(self, pending: AsyncEvent, function: Function, condition: str, now: float) -> None:
         try:
-            send_to_failure_destination(self._context.targets, pending, function, condition, now)
+            sent = send_to_failure_destination(self._context.targets, pending, function, condition, now)
         except Exception:  # a destination that refuses: logged, as Lambda records a failed destination
+            sent = False
             _log.exception(
                 "function %s: the failure destination refused event %s", function.name, pending.request_id
             )
+        if not sent:
+            if function.on_failure is not None:
+                function.count("DestinationDeliveryFailures")
+            elif function.dead_letter_config is not None:
+                function.count("DeadLetterErrors")
+            function.count("AsyncEventsDropped")
 
     def _invoke_async(self, pending: AsyncEvent, function: Function) -> None:
         condition = None
+        pending.throttled = False
+        function.metrics["AsyncEventAge"] = max(0, int((self._context.clock() - pending.received) * 1000))
         try:
             invocation = function.run(pending.event)
             now = self._context.clock()
@@ -344,7 +379,7 @@ class Functions:
         now = self._context.clock()
         with self._lock:
             active = [
-                (mapping, self._sources[mapping.uuid], self._functions.get(mapping.function_name))
+                (mapping, self._sources[mapping.uuid], self._consumer(mapping))
                 for mapping in self._mappings.values()
                 if mapping.settings.enabled
             ]
@@ -354,8 +389,17 @@ class Functions:
             taken = 0
             while most_per_mapping is None or taken < most_per_mapping:
                 with self._lock:
-                    if self._capacity(mapping, function) <= 0:
-                        break
+                    blocked = self._capacity(mapping, function) <= 0
+                    reserved = function.reserved_concurrency
+                    throttled = (
+                        blocked
+                        and reserved is not None
+                        and (self._running_by_function[function.name] >= reserved)
+                    )
+                if blocked:
+                    if throttled:
+                        self._throttled(mapping, function, source, now)
+                    break
                 try:
                     batch = source.take(mapping, now)
                 except (AwsError, RulebusError) as error:
@@ -375,11 +419,26 @@ class Functions:
                     self._running += 1
                     self._running_by_mapping[mapping.uuid] += 1
                     self._running_by_function[function.name] += 1
+                mapping.throttled = False
                 claims.append((mapping, function, source, batch))
                 taken += 1
         return claims
 
-    def _invoke(self, mapping: EventSourceMapping, function: Function, source: _Source, batch: Any) -> None:
+    @staticmethod
+    def _throttled(mapping: EventSourceMapping, consumer: Consumer, source: _Source, now: float) -> None:
+        """A mapping held back by its function's reserved concurrency while records wait: one
+        Throttles per spell (not per poll), ended by the next batch it takes."""
+        if mapping.throttled or not isinstance(consumer, Function):
+            return
+        try:
+            waiting = source.has_work(mapping, now)
+        except (AwsError, RulebusError):
+            return
+        if waiting:
+            mapping.throttled = True
+            consumer.count("Throttles")
+
+    def _invoke(self, mapping: EventSourceMapping, function: Consumer, source: _Source, batch: Any) -> None:
         try:
             result = source.process(mapping, function, batch, self._context.clock())
         except Exception as error:  # a store failure while settling: the messages come back
@@ -423,7 +482,7 @@ class Functions:
                 active = [
                     (mapping, self._sources[mapping.uuid])
                     for mapping in self._mappings.values()
-                    if mapping.settings.enabled and mapping.function_name in self._functions
+                    if mapping.settings.enabled and self._consumer(mapping) is not None
                 ]
             for mapping, source in active:
                 try:
@@ -506,3 +565,24 @@ class Functions:
 
 def _kind(source: _Source) -> str:
     return KINESIS if isinstance(source, KinesisSource) else SQS
+
+
+def open_source(context: Context, arn: str) -> SqsSource | KinesisSource | str | None:
+    """The queue or stream ``arn`` names in this broker, read as an event source (by a mapping or
+    a pipe); when there is none: ``"sqs"`` or ``"kinesis"`` for a queue or stream ARN of this
+    broker that does not exist, None for anything else. Each caller words its own error."""
+    targets = context.targets
+    stream = targets.local_name(arn, "kinesis", "stream")
+    if stream is not None:
+        found = targets.find_stream(stream)
+        if found is None:
+            return KINESIS
+        return KinesisSource(found, context.region, context.account, targets, context.clock())
+    name = targets.local_name(arn, "sqs")
+    if name is None:
+        return None
+    queue = targets.find_queue(name)
+    if queue is None:
+        return SQS
+    fifo = queue.get_attributes(["FifoQueue"]).get("FifoQueue") == "true"
+    return SqsSource(queue, context.region, fifo)

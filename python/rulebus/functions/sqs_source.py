@@ -22,8 +22,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from rulebus.functions.event_source_mapping import EventSourceMapping
-from rulebus.functions.function import Function, Invocation
-from rulebus.functions.records import sqs_event, sqs_record
+from rulebus.functions.function import Consumer, Invocation
+from rulebus.functions.records import sqs_record
 from rulebus.sqs.queue import Message, Queue
 
 __all__ = ["SqsSource", "failed_items"]
@@ -102,22 +102,22 @@ class SqsSource:
         return self.visible() > 0
 
     def process(
-        self, mapping: EventSourceMapping, function: Function, batch: list[Message], now: float
+        self, mapping: EventSourceMapping, consumer: Consumer, batch: list[Message], now: float
     ) -> str:
-        """Invoke ``function`` with ``batch`` (filtered) and settle it; returns the mapping's
-        LastProcessingResult."""
+        """Hand ``batch`` (filtered) to ``consumer`` (a function, or a pipe) and settle it; returns
+        the mapping's LastProcessingResult."""
         records = [sqs_record(message, self.queue.arn, self.region) for message in batch]
         criteria = mapping.settings.filter_criteria
         if criteria is not None:
             kept: list[dict[str, Any]] = []
             dropped: list[dict[str, Any]] = []
-            for record in records:
-                (kept if criteria.matches(record) else dropped).append(record)
+            for record, matched in zip(records, criteria.matches_many(records)):
+                (kept if matched else dropped).append(record)
             self._delete(dropped)
             records = kept
         if not records:
             return "OK"
-        invocation = function.run(sqs_event(records))
+        invocation = consumer.run_records(records)
         failed = self._failed(mapping, invocation, records)
         if self.fifo and failed:
             failed = _with_later_group_messages(records, failed)

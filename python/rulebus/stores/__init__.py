@@ -1,4 +1,4 @@
-"""Where the services' state lives: the ``Store`` boundary and its memory and SQLite backends.
+"""Where the services' state lives: the ``Store`` boundary and its memory, SQLite and Redis backends.
 
 ``open_store`` turns a URL (or a file path) into a store; ``Broker(store=...)`` takes either.
 Backends: :mod:`rulebus.stores.memory` and :mod:`rulebus.stores.sqlite`; the boundary itself is
@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 #: The URL schemes :func:`open_store` knows.
-SCHEMES = ("memory", "sqlite")
+SCHEMES = ("memory", "sqlite", "redis", "rediss")
 
 
 def open_store(url: str | os.PathLike[str]) -> Store:
@@ -48,6 +48,9 @@ def open_store(url: str | os.PathLike[str]) -> Store:
     - ``"sqlite:///relative/app.db"`` (three slashes: a path relative to the working directory)
       or ``"sqlite:////abs/app.db"`` (four: an absolute path), as SQLAlchemy writes them: a
       :class:`SQLiteStore` on that file;
+    - ``"redis://host:6379/0"`` or ``"rediss://..."`` (TLS): a
+      :class:`~rulebus.stores.redis.RedisStore` on that server (``?prefix=name`` keeps stores
+      apart in one database; needs ``pip install 'rulebus[redis]'``);
     - a plain path (``str`` without ``://``, or ``os.PathLike``): a :class:`SQLiteStore` on it.
 
     An empty path, ``":memory:"``, ``"sqlite://"`` and ``"sqlite:///:memory:"`` raise
@@ -75,5 +78,9 @@ def open_store(url: str | os.PathLike[str]) -> Store:
         if "?" in path:
             raise InvalidStoreURL(f"{url!r}: a sqlite store URL takes no query parameters")
         return SQLiteStore(path)  # which refuses ":memory:"
+    if scheme in ("redis", "rediss"):
+        from rulebus.stores.redis import RedisStore  # (imports redis-py only when one is opened)
+
+        return RedisStore(url)
     known = ", ".join(f"'{name}://'" for name in SCHEMES)
     raise InvalidStoreURL(f"unknown store URL scheme {scheme!r} in {url!r}: known schemes are {known}")

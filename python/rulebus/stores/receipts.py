@@ -9,13 +9,21 @@ transport unchanged.
 
 from __future__ import annotations
 
+import base64
 import binascii
 import os
 from typing import Callable
 
 from rulebus._core import Tokens
 
-__all__ = ["TOKENS", "make_receipt_handle", "new_message_id", "parse_receipt_handle", "sequence_number"]
+__all__ = [
+    "TOKENS",
+    "make_receipt_handle",
+    "new_message_id",
+    "parse_receipt_handle",
+    "receipt_handle_with_token",
+    "sequence_number",
+]
 
 _HANDLE_PREFIX = "rb1"
 
@@ -59,6 +67,18 @@ def make_receipt_handle(queue: str, message_id: str) -> str:
     """A new receipt handle for one receive of ``message_id`` from ``queue``: URL-safe base64 of
     f"{_HANDLE_PREFIX}\n{queue}\n{message_id}\n{a new token}", written natively."""
     handle = _mint_handle(queue, message_id)
+    if len(_MINTED) >= _MINTED_MAX:
+        _MINTED.clear()
+    _MINTED[handle] = (queue, message_id)
+    return handle
+
+
+def receipt_handle_with_token(queue: str, message_id: str, token: str) -> str:
+    """The receipt handle :func:`make_receipt_handle` would write with ``token`` as its new token:
+    for a store that must remember a receive's handles before it knows their messages (a FIFO
+    ReceiveRequestAttemptId replays them), so draws the tokens first."""
+    raw = f"{_HANDLE_PREFIX}\n{queue}\n{message_id}\n{token}".encode()
+    handle = base64.urlsafe_b64encode(raw).decode("ascii")
     if len(_MINTED) >= _MINTED_MAX:
         _MINTED.clear()
     _MINTED[handle] = (queue, message_id)

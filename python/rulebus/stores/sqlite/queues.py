@@ -19,11 +19,10 @@ What keeps each step's cost flat in what a queue holds (issue 12; benches/compar
 
 from __future__ import annotations
 
-import base64
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import astuple, fields, replace
 from typing import Any
 
@@ -31,6 +30,7 @@ from rulebus._core import StoredMessage
 from rulebus._errors import AwsError, StoreRowCorruptError
 from rulebus.sqs.attributes import QueueAttributes
 from rulebus.stores.base import NotFound, QueueStore, RecentlyDeleted
+from rulebus.stores.codec import decode_message_attributes, encode_message_attributes
 from rulebus.stores.receipts import make_receipt_handle, sequence_number
 from rulebus.stores.records import (
     ACTIVE_MOVE_TASK_STATUSES,
@@ -86,42 +86,11 @@ _MESSAGE_COLUMNS = (
 _RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
 
 
-def _encode_attributes(attributes: Mapping[str, Mapping[str, Any]]) -> str:
-    """Message attributes as JSON; binary values in base64 under their own key."""
-    if not attributes:
-        return "{}"  # most messages: spare json.dumps
-    encoded: dict[str, dict[str, str]] = {}
-    for name, attribute in attributes.items():
-        item = {"DataType": attribute["DataType"]}
-        if "BinaryValue" in attribute:
-            item["BinaryValue"] = base64.b64encode(attribute["BinaryValue"]).decode("ascii")
-        else:
-            item["StringValue"] = attribute["StringValue"]
-        encoded[name] = item
-    return json.dumps(encoded, ensure_ascii=False)
-
-
-def _decode_attributes(text: str) -> dict[str, dict[str, Any]]:
-    decoded: dict[str, dict[str, Any]] = {}
-    if text == "{}":
-        return decoded
-    for name, item in json.loads(text).items():
-        if "BinaryValue" in item:
-            decoded[name] = {
-                "DataType": item["DataType"],
-                "BinaryValue": base64.b64decode(item["BinaryValue"]),
-            }
-        else:
-            decoded[name] = {"DataType": item["DataType"], "StringValue": item["StringValue"]}
-    return decoded
-
-
 def _message_from_row(row: Sequence[Any]) -> StoredMessage:
     """The message of a row's _MESSAGE_COLUMNS, which are StoredMessage's fields in order."""
     attributes = row[3]
-    return StoredMessage(
-        row[0], row[1], row[2], {} if attributes == "{}" else _decode_attributes(attributes), *row[4:16]
-    )
+    decoded = {} if attributes == "{}" else decode_message_attributes(attributes)
+    return StoredMessage(row[0], row[1], row[2], decoded, *row[4:16])
 
 
 def _decoded(
@@ -149,7 +118,7 @@ def _message_row(queue: str, m: StoredMessage, now: float) -> tuple[Any, ...]:
         m.message_id,
         m.body,
         m.md5_of_body,
-        _encode_attributes(m.message_attributes),
+        encode_message_attributes(m.message_attributes),
         m.md5_of_message_attributes,
         m.sender_id,
         m.sent_timestamp,

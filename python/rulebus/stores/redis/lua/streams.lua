@@ -1,0 +1,241 @@
+-- Kinesis streams: KEYS[1] is the stream's meta hash "<prefix>{s:NAME}:meta" (exists, record
+-- JSON, sid (the stream id), next (the next sequence number), version (of the shards)); the
+-- stream's other keys share the tag: SHARDS (index -> JSON written by Python), one Redis stream
+-- per shard ("log:<index>", entry ids "<seq>-1", fields t (arrival), d (data), k (partition
+-- key)), CONSUMERS (name -> JSON) with CORDER, and the checkpoint hashes named in CKPTS.
+-- ARGV[1] names the step; steps that name a stream id refuse any other as NOT_FOUND.
+local SHARDS, CONSUMERS, CORDER, CKPTS = BASE .. 'shards', BASE .. 'consumers', BASE .. 'corder', BASE .. 'ckpts'
+
+local function log(index)
+  return BASE .. 'log:' .. index
+end
+
+local function int(x)
+  return string.format('%d', x)
+end
+
+local function same_stream(sid)
+  return exists and redis.call('HGET', META, 'sid') == sid
+end
+
+if step == 'create' then
+  -- ARGV record JSON, stream id, then (index, JSON) per shard: {1} when created, else {0, the
+  -- stored record's JSON}.
+  if exists then
+    return {0, redis.call('HGET', META, 'record')}
+  end
+  redis.call('HSET', META, 'exists', '1', 'record', ARGV[2], 'sid', ARGV[3], 'next', '0', 'version', '0')
+  for i = 4, #ARGV, 2 do
+    redis.call('HSET', SHARDS, ARGV[i], ARGV[i + 1])
+  end
+  return {1}
+end
+
+if step == 'delete' then
+  if not exists then
+    return 0
+  end
+  for _, index in ipairs(redis.call('HKEYS', SHARDS)) do
+    redis.call('DEL', log(index))
+  end
+  for _, key in ipairs(redis.call('SMEMBERS', CKPTS)) do
+    redis.call('DEL', key)
+  end
+  redis.call('DEL', META, SHARDS, CONSUMERS, CORDER, CKPTS)
+  return 1
+end
+
+if step == 'update' then
+  -- ARGV stream id, record JSON.
+  if not same_stream(ARGV[2]) then
+    return 0
+  end
+  redis.call('HSET', META, 'record', ARGV[3])
+  return 1
+end
+
+if not exists then
+  if step == 'set_checkpoints' or step == 'deregister' then
+    return 0
+  end
+  return redis.error_reply('RULEBUS_NOT_FOUND')
+end
+
+if step == 'shards' then
+  -- {version, JSON per shard}.
+  local out = {tonumber(redis.call('HGET', META, 'version'))}
+  for _, text in ipairs(redis.call('HVALS', SHARDS)) do
+    out[#out + 1] = text
+  end
+  return out
+end
+
+if step == 'position' then
+  return tonumber(redis.call('HGET', META, 'next'))
+end
+
+if step == 'put' then
+  -- ARGV the shards version the routing was made for, now, then (shard, data, partition key)
+  -- per record: the first record's sequence number; STALE when the shards changed meanwhile.
+  if redis.call('HGET', META, 'version') ~= ARGV[2] then
+    return redis.error_reply('RULEBUS_STALE')
+  end
+  local first = tonumber(redis.call('HGET', META, 'next'))
+  local seq = first
+  for i = 4, #ARGV, 3 do
+    redis.call('XADD', log(ARGV[i]), int(seq) .. '-1', 't', ARGV[3], 'd', ARGV[i + 1], 'k', ARGV[i + 2])
+    seq = seq + 1
+  end
+  redis.call('HSET', META, 'next', int(seq))
+  return first
+end
+
+if step == 'reshard' then
+  -- ARGV expected version, then 'close' or 'create' with (index, JSON) where the JSON holds
+  -- "__END__" (a closed shard's ending_seq) or "__START__" (a new shard's starting_seq).
+  if redis.call('HGET', META, 'version') ~= ARGV[2] then
+    return 0
+  end
+  local ending = tonumber(redis.call('HGET', META, 'next'))
+  for i = 3, #ARGV, 3 do
+    local text = ARGV[i + 2]
+    if ARGV[i] == 'close' then
+      text = string.gsub(text, '"__END__"', int(ending))
+    else
+      text = string.gsub(text, '"__START__"', int(ending + 1))
+    end
+    redis.call('HSET', SHARDS, ARGV[i + 1], text)
+  end
+  redis.call('HSET', META, 'next', int(ending + 2))
+  redis.call('HINCRBY', META, 'version', 1)
+  return 1
+end
+
+if step == 'read' then
+  -- ARGV stream id, shard, position, limit, not before: {more (0/1), then (seq, arrival, data,
+  -- key) per record}.
+  if not same_stream(ARGV[2]) then
+    return redis.error_reply('RULEBUS_NOT_FOUND')
+  end
+  if redis.call('HEXISTS', SHARDS, ARGV[3]) == 0 then
+    return {0}
+  end
+  local key, limit, not_before = log(ARGV[3]), tonumber(ARGV[5]), tonumber(ARGV[6])
+  local out = {0}
+  local from = ARGV[4] .. '-0'
+  local taken = 0
+  while true do
+    local entries = redis.call('XRANGE', key, from, '+', 'COUNT', limit + 1)
+    if #entries == 0 then
+      return out
+    end
+    for _, entry in ipairs(entries) do
+      local fields = entry[2]
+      if tonumber(fields[2]) >= not_before then
+        if taken == limit then
+          out[1] = 1
+          return out
+        end
+        out[#out + 1] = string.match(entry[1], '^(%d+)')
+        out[#out + 1] = fields[2]
+        out[#out + 1] = fields[4]
+        out[#out + 1] = fields[6]
+        taken = taken + 1
+      end
+      from = '(' .. entry[1]
+    end
+  end
+end
+
+if step == 'trim' then
+  -- ARGV not before: the records that arrived before it go, and the shards that closed before
+  -- it; how many records went.
+  local not_before = tonumber(ARGV[2])
+  local dropped = 0
+  for _, index in ipairs(redis.call('HKEYS', SHARDS)) do
+    local key = log(index)
+    while true do
+      local entries = redis.call('XRANGE', key, '-', '+', 'COUNT', 100)
+      local old = {}
+      for _, entry in ipairs(entries) do
+        if tonumber(entry[2][2]) < not_before then
+          old[#old + 1] = entry[1]
+        else
+          break
+        end
+      end
+      if #old > 0 then
+        redis.call('XDEL', key, unpack(old))
+        dropped = dropped + #old
+      end
+      if #old < #entries or #entries == 0 then
+        break
+      end
+    end
+    local closed = cjson.decode(redis.call('HGET', SHARDS, index)).closed_at
+    if type(closed) == 'number' and closed < not_before then
+      redis.call('HDEL', SHARDS, index)
+      redis.call('DEL', key)
+    end
+  end
+  return dropped
+end
+
+if step == 'checkpoints' then
+  -- ARGV stream id, consumer: flat (shard, position) pairs.
+  if not same_stream(ARGV[2]) then
+    return redis.error_reply('RULEBUS_NOT_FOUND')
+  end
+  return redis.call('HGETALL', BASE .. 'ckpt:' .. ARGV[2] .. ':' .. ARGV[3])
+end
+
+if step == 'set_checkpoints' then
+  -- ARGV stream id, consumer, then (shard, position) pairs.
+  if not same_stream(ARGV[2]) then
+    return 0
+  end
+  local key = BASE .. 'ckpt:' .. ARGV[2] .. ':' .. ARGV[3]
+  for i = 4, #ARGV, 2 do
+    redis.call('HSET', key, ARGV[i], ARGV[i + 1])
+  end
+  redis.call('SADD', CKPTS, key)
+  return 1
+end
+
+if step == 'register' then
+  -- ARGV stream id, name, JSON, limit: {stored JSON, 1 if registered now}; {} at the limit.
+  if not same_stream(ARGV[2]) then
+    return redis.error_reply('RULEBUS_NOT_FOUND')
+  end
+  local existing = redis.call('HGET', CONSUMERS, ARGV[3])
+  if existing then
+    return {existing, 0}
+  end
+  if redis.call('HLEN', CONSUMERS) >= tonumber(ARGV[5]) then
+    return {}
+  end
+  redis.call('HSET', CONSUMERS, ARGV[3], ARGV[4])
+  redis.call('ZADD', CORDER, redis.call('HINCRBY', META, 'consumers', 1), ARGV[3])
+  return {ARGV[4], 1}
+end
+
+if step == 'consumers' then
+  if not same_stream(ARGV[2]) then
+    return redis.error_reply('RULEBUS_NOT_FOUND')
+  end
+  local out = {}
+  for _, name in ipairs(redis.call('ZRANGE', CORDER, 0, -1)) do
+    out[#out + 1] = redis.call('HGET', CONSUMERS, name)
+  end
+  return out
+end
+
+if step == 'deregister' then
+  if not same_stream(ARGV[2]) then
+    return 0
+  end
+  redis.call('ZREM', CORDER, ARGV[3])
+  return redis.call('HDEL', CONSUMERS, ARGV[3])
+end
+
+return redis.error_reply('RULEBUS_UNKNOWN_STEP')

@@ -1,0 +1,211 @@
+"""The Redis store's Kinesis streams: each shard's records in a Redis stream whose entry ids are
+the records' sequence numbers, and every step a Lua script (``lua/streams.lua``) on the stream's
+own keys. A put is routed in Python from the shards it last read and stored only if they are
+still the stream's (the script compares the shards version; a reshard in between makes it
+route again). Waiting consumers block on the store's change notices (XREAD BLOCK)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, replace
+from typing import Any
+
+from rulebus.stores.base import NotFound, StreamStore
+from rulebus.stores.records import ShardRecord, StoredRecord, StreamConsumerRecord, StreamRecord
+from rulebus.stores.redis.connection import Connection, ScriptError
+from rulebus.stores.redis.records import from_json, to_json
+from rulebus.stores.semantics import open_shard_map, route_to_shards
+
+__all__ = ["RedisStreamStore"]
+
+# A wait blocks on the change notices in slices this long, so wake_streams is seen soon.
+_WAIT_SLICE = 0.25
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class RedisStreamStore(StreamStore):
+    def __init__(self, connection: Connection) -> None:
+        self._db = connection
+        self._names = connection.key("{rb}:streams")
+        self._ids = connection.key("{rb}:stream-ids")
+        self._woken = 0
+        self._wake_lock = threading.Lock()
+        # name -> (shards version, starts, indexes): the routing of the shards last read.
+        self._routing: dict[str, tuple[int, list[int], list[int]]] = {}
+
+    def _meta(self, name: str) -> str:
+        return self._db.key(f"{{s:{name}}}:meta")
+
+    def _step(self, name: str, *args: Any, raw: bool = False) -> Any:
+        try:
+            return self._db.run("streams", [self._meta(name)], list(args), raw=raw)
+        except ScriptError as error:
+            if error.code == "RULEBUS_NOT_FOUND":
+                raise NotFound("stream", name) from None
+            raise
+
+    def create_stream(self, record: StreamRecord, shards: Sequence[ShardRecord]) -> tuple[StreamRecord, bool]:
+        self._db.call("SADD", self._names, record.name)
+        record = replace(record, stream_id=int(self._db.call("INCR", self._ids)))
+        args: list[str] = ["create", to_json(record), str(record.stream_id)]
+        for shard in shards:
+            args += [str(shard.index), to_json(shard)]
+        answer = self._step(record.name, *args)
+        if int(answer[0]):
+            return record, True
+        return from_json(StreamRecord, answer[1]), False
+
+    def get_stream(self, name: str) -> StreamRecord | None:
+        exists, text = self._db.call("HMGET", self._meta(name), "exists", "record")
+        return from_json(StreamRecord, text) if exists == "1" else None
+
+    def delete_stream(self, name: str) -> bool:
+        deleted = bool(self._step(name, "delete"))
+        self._db.call("SREM", self._names, name)
+        self._routing.pop(name, None)
+        self._db.changed()  # a consumer waiting on it returns
+        return deleted
+
+    def stream_names(self) -> list[str]:
+        names = sorted(self._db.call("SMEMBERS", self._names))
+        flags = self._db.pipelined([("HGET", self._meta(name), "exists") for name in names])
+        return [name for name, flag in zip(names, flags) if flag == "1"]
+
+    def update_stream(self, record: StreamRecord) -> bool:
+        return bool(self._step(record.name, "update", str(record.stream_id), to_json(record)))
+
+    def stream_shards(self, name: str) -> tuple[int, list[ShardRecord]]:
+        answer = self._step(name, "shards")
+        shards = sorted((from_json(ShardRecord, text) for text in answer[1:]), key=lambda s: s.index)
+        return int(answer[0]), shards
+
+    def reshard(
+        self, name: str, version: int, close: Sequence[int], create: Sequence[ShardRecord], now: float
+    ) -> bool:
+        _, shards = self.stream_shards(name)
+        by_index = {shard.index: shard for shard in shards}
+        args: list[str] = ["reshard", str(version)]
+        for index in close:
+            fields = asdict(replace(by_index[index], closed_at=now))
+            fields["ending_seq"] = "__END__"  # the script writes the stream's position there
+            args += ["close", str(index), json.dumps(fields)]
+        for shard in create:
+            fields = asdict(shard)
+            fields["starting_seq"] = "__START__"
+            args += ["create", str(shard.index), json.dumps(fields)]
+        done = bool(self._step(name, *args))
+        if done:
+            self._db.changed()
+        return done
+
+    def _route(self, name: str, hash_keys: Sequence[int], fresh: bool) -> tuple[int, list[int]]:
+        routing = None if fresh else self._routing.get(name)
+        if routing is None:
+            version, shards = self.stream_shards(name)
+            starts, indexes = open_shard_map(shards)
+            routing = self._routing[name] = (version, starts, indexes)
+        version, starts, indexes = routing
+        return version, route_to_shards(starts, indexes, hash_keys)
+
+    def put_stream_records(
+        self,
+        name: str,
+        hash_keys: Sequence[int],
+        data: Sequence[bytes],
+        partition_keys: Sequence[str],
+        now: float,
+    ) -> tuple[int, list[int]]:
+        fresh = False
+        while True:
+            version, shards = self._route(name, hash_keys, fresh)
+            args: list[Any] = ["put", str(version), repr(float(now))]
+            for shard, blob, key in zip(shards, data, partition_keys):
+                args += [str(shard), bytes(blob), key]
+            try:
+                first = int(self._step(name, *args))
+            except ScriptError as error:
+                if error.code != "RULEBUS_STALE" or fresh:
+                    raise
+                fresh = True  # resharded since the routing was read: read it again, once
+                continue
+            self._db.changed()
+            return first, shards
+
+    def read_stream_records(
+        self, name: str, stream_id: int, shard: int, position: int, limit: int, not_before: float
+    ) -> tuple[list[StoredRecord], bool]:
+        answer = self._step(
+            name,
+            "read",
+            str(stream_id),
+            str(shard),
+            str(position),
+            str(limit),
+            repr(float(not_before)),
+            raw=True,
+        )
+        rows: list[StoredRecord] = [
+            (int(answer[i]), float(answer[i + 1]), bytes(answer[i + 2]), _text(answer[i + 3]))
+            for i in range(1, len(answer), 4)
+        ]
+        return rows, bool(int(answer[0]))
+
+    def stream_position(self, name: str) -> int:
+        return int(self._step(name, "position"))
+
+    def trim_stream(self, name: str, not_before: float) -> int:
+        return int(self._step(name, "trim", repr(float(not_before))))
+
+    def stream_checkpoints(self, name: str, stream_id: int, consumer: str) -> dict[int, int]:
+        flat = self._step(name, "checkpoints", str(stream_id), consumer)
+        return {int(flat[i]): int(flat[i + 1]) for i in range(0, len(flat), 2)}
+
+    def set_stream_checkpoints(
+        self, name: str, stream_id: int, consumer: str, positions: Mapping[int, int]
+    ) -> None:
+        if positions:
+            args: list[str] = ["set_checkpoints", str(stream_id), consumer]
+            for shard, position in positions.items():
+                args += [str(shard), str(position)]
+            self._db.run("streams", [self._meta(name)], args)
+
+    def register_stream_consumer(
+        self, name: str, stream_id: int, consumer: StreamConsumerRecord, limit: int
+    ) -> tuple[StreamConsumerRecord, bool] | None:
+        answer = self._step(name, "register", str(stream_id), consumer.name, to_json(consumer), str(limit))
+        if not answer:
+            return None
+        return from_json(StreamConsumerRecord, answer[0]), bool(int(answer[1]))
+
+    def stream_consumers(self, name: str, stream_id: int) -> list[StreamConsumerRecord]:
+        return [
+            from_json(StreamConsumerRecord, text) for text in self._step(name, "consumers", str(stream_id))
+        ]
+
+    def deregister_stream_consumer(self, name: str, stream_id: int, consumer: str) -> bool:
+        return bool(self._db.run("streams", [self._meta(name)], ["deregister", str(stream_id), consumer]))
+
+    def wait_stream(self, name: str, since: int, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        woken = self._woken
+        while True:
+            version = self._db.version()  # before the look: a change after it ends the wait
+            try:
+                if self.stream_position(name) != since:
+                    return
+            except NotFound:
+                return
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or self._woken != woken:
+                return
+            self._db.wait(version, min(remaining, _WAIT_SLICE))
+
+    def wake_streams(self) -> None:
+        with self._wake_lock:
+            self._woken += 1
