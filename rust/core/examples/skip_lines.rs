@@ -12,7 +12,11 @@ fn main() {
     let raw = std::fs::read(path).expect("a readable file");
     let lines: Vec<&[u8]> = raw.split(|&b| b == b'\n').filter(|l| l.first() == Some(&b'{')).collect();
     let bytes: usize = lines.iter().map(|l| l.len()).sum();
-    let mut names = vec!["quotes counted (memchr)".to_owned(), "byte-wise skipper".to_owned()];
+    let mut names = vec![
+        "quotes counted (memchr)".to_owned(),
+        "byte-wise skipper".to_owned(),
+        "skip::value (the scanner's choice)".to_owned(),
+    ];
     names.extend(simd::levels().iter().map(|level| format!("structural skipper, {level:?}")));
     let only: Option<usize> = std::env::args().nth(3).map(|s| s.parse().expect("a row number"));
     let mut best = vec![0f64; names.len()];
@@ -30,8 +34,9 @@ fn main() {
         };
         time(0, &|l| memchr::memchr_iter(b'"', l).count());
         time(1, &|l| skip::value_scalar(l, 0, 0).expect("valid JSON"));
+        time(2, &|l| skip::value(l, 0, 0).expect("valid JSON"));
         for (k, level) in simd::levels().into_iter().enumerate() {
-            time(2 + k, &|l| structural::container_at(level, l, 0, 0).expect("valid JSON"));
+            time(3 + k, &|l| structural::container_at(level, l, 0, 0).expect("valid JSON"));
         }
     }
     println!("{} lines, {bytes} bytes, best of {rounds} rounds ({total})", lines.len());

@@ -92,8 +92,19 @@ pub fn container(b: &[u8], i: usize, depth: usize) -> Option<usize> {
     match simd::level() {
         // Classifying a byte at a time costs more than it saves: the byte-wise skipper is faster.
         Level::Portable => skip::value_scalar(b, i, depth),
-        level => container_at(level, b, i, depth),
+        level if spaced(level, b, i) => container_at(level, b, i, depth),
+        // Compact JSON has a token every three or four bytes, and the byte-wise skipper walks
+        // those with fewer instructions and branch misses (measured: benches/RESULTS.md).
+        _ => skip::value_scalar(b, i, depth),
     }
+}
+
+/// Whether the 64 bytes from `i` hold as much whitespace as indented JSON does (a sixth of them
+/// or more; `json.dumps`'s `", "` and `": "` make about a tenth): text where skipping whole
+/// blocks pays.
+#[inline]
+fn spaced(level: Level, b: &[u8], i: usize) -> bool {
+    simd::classify(level, &load(b, i)).whitespace.count_ones() >= 11
 }
 
 /// `container` with the classifier at `level` (one this processor runs).
