@@ -14,6 +14,7 @@
 //! It answers exactly as `skip::value` does on every input (property tests hold them together):
 //! the end of a valid value, or `None`, after which the careful lexer words the error.
 
+use crate::event::BitStack;
 use crate::json::MAX_DEPTH;
 use crate::simd::{self, Level};
 use crate::skip;
@@ -46,44 +47,6 @@ struct Carry {
     scalar: bool,
 }
 
-/// Open containers, innermost at bit `len - 1`: 1 for an object, 0 for an array.
-#[derive(Default)]
-struct Open {
-    bits: u64,
-    len: usize,
-    deep: Vec<bool>,
-}
-
-impl Open {
-    #[inline(always)]
-    fn push(&mut self, object: bool) {
-        if self.len < 64 {
-            self.bits = (self.bits & !(1 << self.len)) | (u64::from(object) << self.len);
-        } else {
-            self.deep.push(object);
-        }
-        self.len += 1;
-    }
-
-    /// Whether the innermost open container is an object.
-    #[inline(always)]
-    fn object(&self) -> bool {
-        if self.len <= 64 {
-            self.bits >> (self.len - 1) & 1 == 1
-        } else {
-            self.deep.last().copied().unwrap_or(false)
-        }
-    }
-
-    #[inline(always)]
-    fn pop(&mut self) {
-        if self.len > 64 {
-            self.deep.pop();
-        }
-        self.len -= 1;
-    }
-}
-
 /// The offset just past the object or array whose opening bracket is at `i`, or `None` if the
 /// text there is not one valid JSON value or nests deeper than `MAX_DEPTH` (counting `depth`
 /// levels already open). The same answer as `skip::value(b, i, depth)`.
@@ -110,7 +73,8 @@ fn spaced(level: Level, b: &[u8], i: usize) -> bool {
 /// `container` with the classifier at `level` (one this processor runs).
 pub fn container_at(level: Level, b: &[u8], start: usize, depth: usize) -> Option<usize> {
     let mut carry = Carry::default();
-    let mut open = Open::default();
+    // Open containers, innermost last: `true` for an object.
+    let mut open = BitStack::default();
     let mut expect = Expect::Value;
     let mut base = start;
     while base < b.len() {
@@ -139,7 +103,7 @@ pub fn container_at(level: Level, b: &[u8], start: usize, depth: usize) -> Optio
             let c = block[k];
             expect = match (expect, c) {
                 (Expect::Value | Expect::ValueOrClose, b'{' | b'[') => {
-                    if depth + open.len >= MAX_DEPTH {
+                    if depth + open.len() >= MAX_DEPTH {
                         return None;
                     }
                     let object = c == b'{';
@@ -160,7 +124,7 @@ pub fn container_at(level: Level, b: &[u8], start: usize, depth: usize) -> Optio
                 (Expect::KeyOrClose | Expect::Key, b'"') => Expect::Colon,
                 (Expect::Colon, b':') => Expect::Value,
                 (Expect::CommaOrClose, b',') => {
-                    if open.object() {
+                    if open.last() == Some(true) {
                         Expect::Key
                     } else {
                         Expect::Value
@@ -170,13 +134,13 @@ pub fn container_at(level: Level, b: &[u8], start: usize, depth: usize) -> Optio
                     open.pop();
                     Expect::CommaOrClose
                 }
-                (Expect::CommaOrClose, b'}' | b']') if open.object() == (c == b'}') => {
+                (Expect::CommaOrClose, b'}' | b']') if open.last() == Some(c == b'}') => {
                     open.pop();
                     Expect::CommaOrClose
                 }
                 _ => return None,
             };
-            if open.len == 0 {
+            if open.len() == 0 {
                 let through = u64::MAX >> (63 - k);
                 return (errors & through == 0).then_some(base + k + 1);
             }
