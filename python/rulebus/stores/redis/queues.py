@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import struct
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, replace
@@ -77,6 +78,8 @@ _PARSED_MAX = 1024
 # changes take up to 60 seconds to propagate (Amazon SQS API Reference, "SetQueueAttributes").
 # Every step still checks in its script that the queue exists.
 _RECORD_TTL = 1.0
+# A field's length in queue_put's packed argument.
+_LENGTH = struct.Struct(">I")
 _RECORDS_MAX = 4096
 
 
@@ -145,15 +148,19 @@ def _arrival(message: StoredMessage) -> list[str]:
     ]
 
 
-def _put_args(record: QueueRecord, messages: Sequence[StoredMessage]) -> list[str]:
-    """queue_put's arguments: the first send time, then each message's arrival and, on a FIFO
-    queue, its deduplication key."""
+def _put_args(record: QueueRecord, messages: Sequence[StoredMessage]) -> list[Any]:
+    """queue_put's arguments: now (the first send time), then each message's arrival and, on a
+    FIFO queue, its deduplication key, packed in one string (lua/queue_put.lua)."""
     fifo = record.attributes.fifo_queue
-    args: list[str] = [_number(messages[0].sent_timestamp if messages else 0.0)]
+    packed = bytearray()
     for message in messages:
-        args += _arrival(message)
-        args.append("\0".join(dedup_key(record, message)) if fifo else "")
-    return args
+        fields = _arrival(message)
+        fields.append("\0".join(dedup_key(record, message)) if fifo else "")
+        for field in fields:
+            data = field.encode("utf-8", "surrogatepass")
+            packed += _LENGTH.pack(len(data))
+            packed += data
+    return [_number(messages[0].sent_timestamp if messages else 0.0), bytes(packed)]
 
 
 def _put_answer(
