@@ -16,7 +16,7 @@ from helpers.aws_wire import Wire
 from helpers.delegating_store import DelegatingStore
 from helpers.fake_clock import FakeClock
 from helpers.http_endpoint import Endpoint, serving
-from helpers.redis_server import RedisServer, redis_server_missing
+from helpers.redis_server import RedisCluster, RedisServer, redis_server_missing
 from hypothesis import HealthCheck, settings
 from rulebus import Broker
 
@@ -56,11 +56,27 @@ def clock() -> FakeClock:
 
 STORES = ["memory", "sqlite", "delegating", "redis"]
 
+# The suites that also run on a three-node Redis Cluster: one per service, and the queue suites
+# whose moves cross slots (dead-letter queues, move tasks) and topics whose fan-out does.
+CLUSTER_SUITES = {
+    "test_queue.py",
+    "test_queue_fifo_dlq.py",
+    "test_queue_move_tasks.py",
+    "test_topic.py",
+    "test_bus.py",
+    "test_bus_archive.py",
+    "test_stream.py",
+    "test_idempotency.py",
+}
+
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Every test that uses ``make_broker`` (or ``broker``) runs once per store."""
     if "make_broker" in metafunc.fixturenames:
-        metafunc.parametrize("make_broker", STORES, indirect=True)
+        stores = list(STORES)
+        if Path(str(metafunc.definition.fspath)).name in CLUSTER_SUITES:
+            stores.append("redis-cluster")
+        metafunc.parametrize("make_broker", stores, indirect=True)
 
 
 @pytest.fixture(scope="session")
@@ -85,6 +101,26 @@ def redis_url(request: pytest.FixtureRequest) -> Iterator[str]:
         conn.recv(16)
 
 
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisCluster]:
+    """One private three-node Redis Cluster for the session (helpers/redis_server.py)."""
+    missing = redis_server_missing()
+    if missing is not None:
+        pytest.skip(missing)
+    cluster = RedisCluster(tmp_path_factory.mktemp("redis-cluster"))
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def redis_cluster_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The session's cluster, emptied after the test."""
+    cluster: RedisCluster = request.getfixturevalue("redis_cluster")
+    yield cluster.url + "?prefix=test"
+    cluster.flush()
+
+
 @pytest.fixture
 def make_broker(
     request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
@@ -97,7 +133,9 @@ def make_broker(
     test). Keywords go to ``Broker``; all are closed after the test. A
     suite that needs other defaults overrides this fixture by wrapping it."""
     opened: list[Broker] = []
-    redis = request.getfixturevalue("redis_url") if request.param == "redis" else None
+    redis = {"redis": "redis_url", "redis-cluster": "redis_cluster_url"}.get(request.param)
+    if redis is not None:
+        redis = request.getfixturevalue(redis)
 
     def make(**kwargs: Any) -> Broker:
         kwargs.setdefault("clock", clock)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 from helpers.fake_clock import FakeClock
-from helpers.redis_server import RedisServer, redis_server_missing
+from helpers.redis_server import RedisCluster, RedisServer, redis_server_missing
 from rulebus import Broker, StoreUnavailableError
 from rulebus.stores.redis import RedisStore
 from rulebus.stores.redis.connection import Connection
@@ -270,3 +270,41 @@ def test_receivers_in_several_processes_get_each_message_once(redis_url: str, tm
     seen = [message_id for out in outs for message_id in json.loads(out.read_text())]
     assert len(seen) == len(set(seen)), "a message was received twice within its visibility timeout"
     assert sorted(seen) == sorted(sent)
+
+
+def test_a_cluster_spreads_queues_over_its_nodes_and_moves_between_them(
+    redis_cluster: RedisCluster, clock: FakeClock
+) -> None:
+    """Each queue's keys share one slot; different queues land on different nodes, and a
+    dead-letter move between two of them goes through the outbox (no script spans two slots)."""
+    broker = Broker(store=redis_cluster.url + "?prefix=spread", clock=clock)
+    try:
+        dlq = broker.queue("dead")
+        for n in range(12):
+            queue = broker.queue(
+                f"work-{n}",
+                visibility_timeout=5,
+                redrive_policy={"deadLetterTargetArn": dlq.arn, "maxReceiveCount": 1},
+            )
+            queue.send(f"m{n}")
+            assert [m.body for m in queue.receive()] == [f"m{n}"]
+        clock.advance(6)
+        for n in range(12):
+            assert broker.queue(f"work-{n}").receive() == []  # each one moved on this receive
+        moved = []
+        while batch := dlq.receive(max_messages=10):
+            moved.extend(m.body for m in batch)
+        assert sorted(moved) == sorted(f"m{n}" for n in range(12))
+        holding = [
+            node.port
+            for node in redis_cluster.nodes
+            if int(
+                subprocess.run(
+                    ["redis-cli", "-p", str(node.port), "dbsize"], capture_output=True, text=True
+                ).stdout
+            )
+        ]
+        assert len(holding) >= 2, "every queue landed on one node: the cluster was not exercised"
+    finally:
+        broker.close()
+        redis_cluster.flush()

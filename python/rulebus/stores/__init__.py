@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 #: The URL schemes :func:`open_store` knows.
-SCHEMES = ("memory", "sqlite", "redis", "rediss")
+SCHEMES = ("memory", "sqlite", "redis", "rediss", "redis+cluster", "rediss+cluster")
 
 
 def open_store(url: str | os.PathLike[str]) -> Store:
@@ -50,7 +50,9 @@ def open_store(url: str | os.PathLike[str]) -> Store:
       :class:`SQLiteStore` on that file;
     - ``"redis://host:6379/0"`` or ``"rediss://..."`` (TLS): a
       :class:`~rulebus.stores.redis.RedisStore` on that server (``?prefix=name`` keeps stores
-      apart in one database; needs ``pip install 'rulebus[redis]'``);
+      apart in one database; needs ``pip install 'rulebus[redis]'``), and
+      ``"redis+cluster://host:7000,host:7001"`` (``rediss+cluster://`` for TLS): the same on a
+      Redis Cluster given by its seed nodes;
     - a plain path (``str`` without ``://``, or ``os.PathLike``): a :class:`SQLiteStore` on it.
 
     An empty path, ``":memory:"``, ``"sqlite://"`` and ``"sqlite:///:memory:"`` raise
@@ -78,7 +80,7 @@ def open_store(url: str | os.PathLike[str]) -> Store:
         if "?" in path:
             raise InvalidStoreURL(f"{url!r}: a sqlite store URL takes no query parameters")
         return SQLiteStore(path)  # which refuses ":memory:"
-    if scheme in ("redis", "rediss"):
+    if scheme in ("redis", "rediss", "redis+cluster", "rediss+cluster"):
         from rulebus.stores.redis import RedisStore  # (imports redis-py only when one is opened)
 
         return RedisStore(url)

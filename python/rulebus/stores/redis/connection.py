@@ -61,6 +61,31 @@ def _split(url: str) -> tuple[str, str]:
     return urlunsplit((scheme, netloc, path, urlencode(kept), fragment)), prefix
 
 
+def _cluster(parts: Any, decode: bool) -> tuple[Any, str]:
+    """A cluster client on the seed nodes of ``redis+cluster://[user:password@]host:port,host:port``
+    (``rediss+cluster://`` for TLS), and the nodes as written."""
+    from redis.cluster import ClusterNode, RedisCluster
+
+    userinfo, _, hosts = parts.netloc.rpartition("@")
+    username, _, password = userinfo.partition(":")
+    nodes = []
+    for node in hosts.split(","):
+        host, _, port = node.rpartition(":")
+        if not host or not port.isdigit():
+            raise ValueError(f"a cluster's seed node is host:port, not {node!r}")
+        nodes.append(ClusterNode(host, int(port)))  # type: ignore[no-untyped-call]
+    if parts.path not in ("", "/", "/0"):
+        raise ValueError("a Redis Cluster has one database, 0")
+    client = RedisCluster(
+        startup_nodes=nodes,
+        decode_responses=decode,
+        username=username or None,
+        password=password or None,
+        ssl=parts.scheme.startswith("rediss"),
+    )
+    return client, hosts
+
+
 class Connection:
     """The store's client: commands, scripts, the change stream, and error translation."""
 
@@ -69,13 +94,23 @@ class Connection:
         self._errors = redis.exceptions
         plain_url, self.prefix = _split(url)
         parts = urlsplit(plain_url)
-        self.where = f"{parts.hostname or 'localhost'}:{parts.port or 6379}"
+        #: A Redis Cluster (``redis+cluster://``): no transaction spans two resources' slots.
+        self.cluster = parts.scheme.endswith("+cluster")
         try:
-            self.client = redis.Redis.from_url(plain_url, decode_responses=True, health_check_interval=30)
-            # Binary replies (a Kinesis record's data) come through a client that decodes nothing.
-            self.raw = redis.Redis.from_url(plain_url, decode_responses=False, health_check_interval=30)
+            if self.cluster:
+                self.client, self.where = _cluster(parts, decode=True)
+                self.raw, _ = _cluster(parts, decode=False)
+            else:
+                self.where = f"{parts.hostname or 'localhost'}:{parts.port or 6379}"
+                self.client = redis.Redis.from_url(plain_url, decode_responses=True, health_check_interval=30)
+                # Binary replies (a Kinesis record's data) come through a client that decodes nothing.
+                self.raw = redis.Redis.from_url(plain_url, decode_responses=False, health_check_interval=30)
         except ValueError as error:
             raise InvalidStoreURL(f"{url!r}: {error}") from error
+        except redis.exceptions.RedisError as error:  # a cluster's client asks its nodes at once
+            raise StoreUnavailableError(
+                f"the Redis Cluster at {url!r} cannot be reached ({error})", url
+            ) from error
         from rulebus.stores.redis.scripts import Scripts
 
         self._scripts = Scripts(self.client)
@@ -160,7 +195,8 @@ class Connection:
         loaded = getattr(self._scripts, script)
         try:
             for attempt in (1, 2):
-                pipe = self.client.pipeline(transaction=True)
+                # (A cluster cannot run one transaction over several queues' slots.)
+                pipe = self.client.pipeline(transaction=not self.cluster)
                 for keys, args in calls:
                     pipe.execute_command("EVALSHA", loaded.sha, len(keys), *keys, *args)
                 pipe.execute_command(*self._notice())

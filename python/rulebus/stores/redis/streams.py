@@ -7,6 +7,7 @@ route again). Waiting consumers block on the store's change notices (XREAD BLOCK
 from __future__ import annotations
 
 import json
+import struct
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -26,6 +27,9 @@ from rulebus.stores.redis.records import from_json, to_json
 from rulebus.stores.semantics import open_shard_map, route_to_shards
 
 __all__ = ["RedisStreamStore"]
+
+# A record's head in a put's packed argument (lua/streams.lua): shard, key length, data length.
+_HEAD = struct.Struct(">IHI")
 
 # A wait blocks on the change notices in slices this long, so wake_streams is seen soon.
 _WAIT_SLICE = 0.25
@@ -130,9 +134,13 @@ class RedisStreamStore(StreamStore):
         fresh = False
         while True:
             version, shards = self._route(name, hash_keys, fresh)
-            args: list[Any] = ["put", str(version), repr(float(now))]
+            packed = bytearray()
             for shard, blob, key in zip(shards, data, partition_keys):
-                args += [str(shard), bytes(blob), key]
+                key_bytes = key.encode()
+                packed += _HEAD.pack(shard, len(key_bytes), len(blob))
+                packed += key_bytes
+                packed += blob
+            args: list[Any] = ["put", str(version), repr(float(now)), bytes(packed)]
             try:
                 first = int(self._step(name, *args))
             except ScriptError as error:

@@ -80,15 +80,24 @@ if step == 'position' then
 end
 
 if step == 'put' then
-  -- ARGV the shards version the routing was made for, now, then (shard, data, partition key)
-  -- per record: the first record's sequence number; STALE when the shards changed meanwhile.
+  -- ARGV the shards version the routing was made for, now, then the records packed in one
+  -- string (per record: shard, partition key length, data length as big-endian 4, 2 and 4
+  -- bytes, then the key and the data; one argument instead of three per record): the first
+  -- record's sequence number; STALE when the shards changed meanwhile.
   if redis.call('HGET', META, 'version') ~= ARGV[2] then
     return redis.error_reply('RULEBUS_STALE')
   end
   local first = tonumber(redis.call('HGET', META, 'next'))
   local seq = first
-  for i = 4, #ARGV, 3 do
-    redis.call('XADD', log(ARGV[i]), int(seq) .. '-1', 't', ARGV[3], 'd', ARGV[i + 1], 'k', ARGV[i + 2])
+  local packed, at = ARGV[4], 1
+  while at <= #packed do
+    local shard, key_length, data_length
+    shard, key_length, data_length, at = struct.unpack('>I4I2I4', packed, at)
+    local key = string.sub(packed, at, at + key_length - 1)
+    at = at + key_length
+    local data = string.sub(packed, at, at + data_length - 1)
+    at = at + data_length
+    redis.call('XADD', log(shard), int(seq) .. '-1', 't', ARGV[3], 'd', data, 'k', key)
     seq = seq + 1
   end
   redis.call('HSET', META, 'next', int(seq))
