@@ -90,6 +90,26 @@ def test_a_joining_worker_gets_a_share(make_broker: Callable[[], Broker], clock:
     assert len(held(a)) == len(held(b)) == 2
 
 
+def test_a_shard_given_up_mid_batch_comes_again_only_after_what_was_processed(
+    make_broker: Callable[[], Broker], clock: FakeClock
+) -> None:
+    stream = open_test_stream(make_broker(), "s", shards=2)
+    sent = put(stream, "x", 40)
+    first = sum(1 for shard in sent.values() if shard == "shardId-000000000000")
+    a, b = worker(stream, "a"), worker(stream, "b")
+    reader = a.records(stop_at_end=True)
+    got_a = [next(reader)["Data"] for _ in range(first + 3)]  # alone: both shards, 3 into the second
+    assert list(b.records(stop_at_end=True)) == []  # b joins: everything is a's
+    clock.advance(RENEW)
+    # a's next heartbeat (asking for the record after the 3rd) saves up to it and frees the
+    # second shard for b, mid-batch.
+    got_a += data(list(reader))
+    assert held(a) == {"shardId-000000000000"}
+    got_b = data(list(b.records(stop_at_end=True)))
+    assert sorted(got_a + got_b) == sorted(sent)  # nothing lost, nothing twice
+    assert len(got_b) == len(sent) - first - 3
+
+
 def test_a_dead_workers_shards_are_taken_over_from_its_last_checkpoint(
     make_broker: Callable[[], Broker], clock: FakeClock
 ) -> None:

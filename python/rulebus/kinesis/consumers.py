@@ -53,10 +53,10 @@ class StreamConsumer:
     Checkpoints: the position in each shard is kept in the store under the consumer's name, so
     a worker of that name, in this process or another, later resumes where it left off.
     ``records()`` checkpoints a batch automatically once the caller asks for the record after its
-    last one (the batch is then processed), and ``checkpoint()`` stores the position of every
-    record yielded so far at once. A checkpoint is written only while the worker's lease of the
-    shard is still its own: a worker that lost a shard to another cannot move its checkpoint
-    back. Nothing is checkpointed on ``close()`` or when the process dies: the records yielded
+    last one (the batch is then processed), and at each heartbeat up to the record last
+    processed; ``checkpoint()`` stores the position of every record yielded so far at once. A
+    checkpoint is written only while the worker's lease of the shard is still its own: a worker
+    that lost a shard to another cannot move its checkpoint back. Nothing is checkpointed on ``close()`` or when the process dies: the records yielded
     since the last checkpoint come again (at-least-once, as the KCL).
 
     ``initial_position``: where a group with no checkpoint in a shard starts, TRIM_HORIZON (the
@@ -358,6 +358,10 @@ class StreamConsumer:
             self._cursor = (shard, seq)
             yield entry
             if clock() >= renew_at:  # inlined _due(): this runs once per record
+                # The caller asked for the record after this one: this one is processed, and
+                # is saved with the heartbeat, so a shard given to a joining worker comes again
+                # only from here.
+                self._positions[shard] = self._unsaved[shard] = seq + 1
                 self._heartbeat(shards, lock_bound)
                 if self._leases.get(shard) != token:
                     return False
