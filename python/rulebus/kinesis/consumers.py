@@ -56,8 +56,9 @@ class StreamConsumer:
     last one (the batch is then processed), and at each heartbeat up to the record last
     processed; ``checkpoint()`` stores the position of every record yielded so far at once. A
     checkpoint is written only while the worker's lease of the shard is still its own: a worker
-    that lost a shard to another cannot move its checkpoint back. Nothing is checkpointed on ``close()`` or when the process dies: the records yielded
-    since the last checkpoint come again (at-least-once, as the KCL).
+    that lost a shard to another cannot move its checkpoint back. Nothing is checkpointed on
+    ``close()`` or when the process dies: the records yielded since the last checkpoint come
+    again (at-least-once, as the KCL).
 
     ``initial_position``: where a group with no checkpoint in a shard starts, TRIM_HORIZON (the
     oldest record kept) or LATEST (only records put after this worker's first ``records()``
