@@ -1,9 +1,13 @@
 """Monitoring alerts: CloudWatch-alarm-shaped events routed by severity to SNS topics.
 
-    alarm forwarder ──► ops bus ── page-critical (numeric, prefix) ──► pager topic ──► page()
-                                ├─ chat-warnings (numeric) ─────────► ops-chat topic ──► chat()
+    alarm forwarder ──► ops bus ── page-critical (numeric, prefix) ──► pager topic ──► page
+                                ├─ chat-warnings (numeric) ─────────► ops-chat topic ──► post-to-chat
                                 ├─ chat-recoveries (input template) ─► ops-chat topic
-                                └─ ticket-non-prod (anything-but) ──► tickets queue
+                                └─ ticket-non-prod (anything-but) ──► tickets queue ══► open-tickets
+
+The consumers are functions, as Lambda's would be: the topics invoke ``page`` and
+``post-to-chat`` asynchronously, and an event source mapping feeds ``open-tickets`` from its
+queue in batches.
 
 The detail is CloudWatch's "Alarm State Change" detail plus the severity (1 worst, 4 least) our
 alarms carry in their tags. AWS emits these with source ``aws.cloudwatch``, which PutEvents refuses
@@ -39,7 +43,9 @@ def alarm(name: str, state: str, previous: str, severity: int, at: str) -> dict[
 
 
 def main() -> dict[str, Any]:
-    broker = rulebus.Broker()
+    # Without background functions, run_functions() below invokes them here, once the alarms
+    # are in (with them, broker.wait_until_idle() would wait for the pool instead).
+    broker = rulebus.Broker(background_functions=False)
     bus = broker.event_bus("ops")
     pager, chat_topic, tickets = broker.topic("pager"), broker.topic("ops-chat"), broker.queue("tickets")
     alarms = {"source": ["acme.cloudwatch"], "detail-type": ["CloudWatch Alarm State Change"]}
@@ -84,18 +90,36 @@ def main() -> dict[str, Any]:
 
     pages: list[str] = []
     chat: list[Any] = []
+    opened: list[str] = []
 
     def state_change(notification: dict[str, Any]) -> str:
         detail = json.loads(notification["Message"])["detail"]
         return f"{detail['alarmName']}@{detail['state']['timestamp']}"
 
     @rulebus.idempotent(broker, key=state_change, ttl=3600)
-    def page(notification: dict[str, Any]) -> None:
+    def page_once(notification: dict[str, Any]) -> None:
         detail = json.loads(notification["Message"])["detail"]
         pages.append(f"SEV{detail['severity']} {detail['alarmName']}: {detail['state']['reason']}")
 
-    pager.subscribe(page)
-    chat_topic.subscribe(lambda notification: chat.append(json.loads(notification["Message"])))
+    @broker.function("page")
+    def page(event: dict[str, Any], context: Any) -> None:
+        for record in event["Records"]:  # Lambda's SNS event: one record, the notification
+            page_once(record["Sns"])
+
+    @broker.function("post-to-chat")
+    def post_to_chat(event: dict[str, Any], context: Any) -> None:
+        for record in event["Records"]:
+            chat.append(json.loads(record["Sns"]["Message"]))
+
+    @broker.function("open-tickets")
+    def open_tickets(event: dict[str, Any], context: Any) -> None:
+        for record in event["Records"]:  # Lambda's SQS event: a batch of messages
+            opened.append(json.loads(record["body"]))
+
+    # Subscribed as functions (their Function objects, or their ARNs): invoked asynchronously.
+    pager.subscribe(broker.get_function("page"))
+    chat_topic.subscribe(broker.get_function("post-to-chat"))
+    broker.create_event_source_mapping(function_name="open-tickets", event_source_arn=tickets.arn)
 
     database_down = alarm("prod-db-connections", "ALARM", "OK", 1, "2026-11-29T10:00:00Z")
     bus.put_events(
@@ -108,7 +132,7 @@ def main() -> dict[str, Any]:
             alarm("prod-db-connections", "OK", "ALARM", 1, "2026-11-29T10:20:00Z"),
         ]
     )
-    opened = [json.loads(m.body) for m in tickets.receive(max_messages=10)]
+    broker.run_functions()
     broker.close()
     return {
         "pages": pages,

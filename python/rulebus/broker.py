@@ -90,7 +90,9 @@ class Broker:
     ``run_schedules()``) and event-bus retries (``background_retries``, ``bus.run_retries()``).
     Functions' event source mappings run on a pool of ``function_workers`` threads started with
     the first mapping (``background_functions``; ``run_functions()`` runs them in the caller's
-    thread; see docs/functions.md).
+    thread; see docs/functions.md); with ``function_pool="processes"`` each handler runs in a
+    child process, so that one past its timeout is stopped. ``rulebus worker module:broker`` runs
+    them in a process of their own.
     """
 
     def __init__(
@@ -110,6 +112,7 @@ class Broker:
         sns_signer: Signer | None = None,
         background_functions: bool = True,
         function_workers: int = DEFAULT_WORKERS,
+        function_pool: str = "threads",
     ) -> None:
         if path is not None and store is not None:
             raise TypeError("give a Broker either a path or a store, not both")
@@ -156,7 +159,9 @@ class Broker:
             self._store.buses.create_event_bus(EventBusRecord(DEFAULT_BUS, self._clock()))
         self._scheduler = Scheduler(self.context, background_schedules)
         self._scheduler.refresh()
-        self._functions = Functions(self.context, background=background_functions, workers=function_workers)
+        self._functions = Functions(
+            self.context, background=background_functions, workers=function_workers, pool=function_pool
+        )
         self._pipes = Pipes(self.context, self._functions)
 
     # The settings are the context's (read-only: services read them from there).
@@ -191,6 +196,13 @@ class Broker:
     def background_retries(self) -> bool:
         """Event buses retry failed deliveries on a timer thread; False leaves it to ``run_retries``."""
         return self.context.background_retries
+
+    @property
+    def function_runtime(self) -> Functions:
+        """Where this broker's functions and event source mappings run (``rulebus worker``
+        drives it: :meth:`~rulebus.functions.runtime.Functions.serve`, ``stop_polling``,
+        ``wait_for_batches``, ``return_batches``)."""
+        return self._functions
 
     def __enter__(self) -> Broker:
         return self

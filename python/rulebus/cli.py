@@ -540,6 +540,59 @@ def serve(
     )
 
 
+# --- worker ---------------------------------------------------------------------------------------
+
+
+@cli.command("worker")
+@click.argument("target", metavar="MODULE:BROKER")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Batches run at once (default: the broker's function_workers).",
+)
+@click.option(
+    "--pool",
+    type=click.Choice(["threads", "processes"]),
+    default=None,
+    help="Where handlers run: threads, or child processes, so that a handler past its timeout is "
+    "stopped (default: the broker's function_pool).",
+)
+@click.option(
+    "--grace-period",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    help="Seconds the batches taken have to finish after SIGTERM or SIGINT before they are returned.",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
+    default="info",
+    show_default=True,
+    help="The level of the rulebus loggers' lines on stderr.",
+)
+def worker(target: str, workers: int | None, pool: str | None, grace_period: float, log_level: str) -> None:
+    """Run the functions and event source mappings of a program's broker.
+
+    MODULE:BROKER names the broker as uvicorn names an app: "app:broker" imports app.py (from the
+    current directory or the path) and takes its "broker". The broker must keep its state where
+    the program and its workers share it: an SQLite file or a Redis server. SIGTERM or SIGINT
+    stops the worker gracefully: no new batch is taken, those taken finish (or, after
+    --grace-period, go back to their queue or stream unsettled), and it exits with 0.
+    """
+    import logging
+
+    from rulebus.functions.worker import WorkerError, run_worker
+
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        code = run_worker(target, workers=workers, pool=pool, grace_period=grace_period)
+    except (WorkerError, rulebus.RulebusError, ValueError) as exc:
+        _fail(str(exc))
+    raise SystemExit(code)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """The console script's entry point."""
     cli.main(args=list(argv) if argv is not None else None, prog_name="rulebus")

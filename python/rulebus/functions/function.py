@@ -16,14 +16,26 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rulebus import validation
 from rulebus._errors import AwsError, constraint_error
 from rulebus.functions.context import LambdaContext
 from rulebus.metrics import LAMBDA_METRICS
 
-__all__ = ["Consumer", "Function", "Handler", "Invocation", "check_range", "function_arn", "function_name_of"]
+if TYPE_CHECKING:
+    from rulebus.functions.process_pool import ProcessPool
+
+__all__ = [
+    "Consumer",
+    "Function",
+    "Handler",
+    "Invocation",
+    "check_range",
+    "function_arn",
+    "function_name_of",
+    "timed_out",
+]
 
 _log = logging.getLogger("rulebus.functions")
 
@@ -103,6 +115,14 @@ class Invocation:
         return self.error is not None
 
 
+def timed_out(function: Function, request_id: str) -> Invocation:
+    """The invocation of ``function`` that ran past its timeout, as Lambda reports it."""
+    return Invocation(
+        error=("Sandbox.Timedout", f"Task timed out after {function.timeout:.2f} seconds"),
+        request_id=request_id,
+    )
+
+
 class Consumer(Protocol):
     """What an event source's batches are handed to: a function (its event is Lambda's
     ``{"Records": [...]}``), or a pipe (:mod:`rulebus.pipes`). ``name`` and
@@ -166,6 +186,9 @@ class Function:
         self.on_failure = on_failure
         self.dead_letter_config = dead_letter_config
         self.description = validation.text(description, "description", validation.LAMBDA)
+        #: Where invocations run: None in the invoking thread, else the broker's process pool
+        #: (set by the broker's runtime, see rulebus.functions.process_pool).
+        self.pool: ProcessPool | None = None
         #: Lambda's metrics of this function, by CloudWatch's names (see rulebus.metrics), counted
         #: here and by the runtime (throttles, asynchronous events).
         self.metrics: dict[str, float] = dict.fromkeys(LAMBDA_METRICS, 0)
@@ -216,10 +239,14 @@ class Function:
 
     def run(self, event: Any) -> Invocation:
         """One invocation: the handler's result, or its error. A handler that ran past the timeout
-        failed ("Task timed out after N seconds"): Lambda stops it; a thread cannot be stopped, so
-        its result is thrown away instead."""
+        failed ("Task timed out after N.NN seconds"): Lambda stops it, and so does a process pool
+        (its child is killed); a thread cannot be stopped, so its result is thrown away instead."""
         context = self.context()
         started = self._started()
+        if self.pool is not None:
+            invocation = self.pool.invoke(self, event, context)
+            self._ended(started, failed=invocation.failed)
+            return invocation
         try:
             result = self.handler(event, context)
         except Exception as error:  # a handler's failure is the invocation's outcome, not ours
@@ -229,8 +256,7 @@ class Function:
         if time.monotonic() - started > (self.timeout or 0):
             self._ended(started, failed=True)
             _log.warning("function %s timed out (request %s)", self.name, context.aws_request_id)
-            timed_out = f"Task timed out after {self.timeout:.2f} seconds"
-            return Invocation(error=("Sandbox.Timedout", timed_out), request_id=context.aws_request_id)
+            return timed_out(self, context.aws_request_id)
         self._ended(started, failed=False)
         return Invocation(result=result, request_id=context.aws_request_id)
 

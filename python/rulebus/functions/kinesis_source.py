@@ -15,7 +15,12 @@ handling pages).
 - With ReportBatchItemFailures, ``itemIdentifier`` is a sequence number: the records before the
   lowest one reported are done, and the batch is tried again from it.
 
-The checkpoints are the mapping's, in this program (not in the store).
+The checkpoints are kept in the store, under the mapping's function and stream (:func:`checkpoint_name`),
+as a named consumer's are: a program (or ``rulebus worker``) that maps the same stream to the same
+function again, after a restart, resumes after the last batch done. A batch being retried is not
+done: after a restart it is read again from the checkpoint (at-least-once). With LATEST, the
+position at the mapping's first creation is stored at once, so that records put while no program
+ran are not skipped.
 """
 
 from __future__ import annotations
@@ -29,20 +34,35 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from rulebus import _jsontext as jsontext
+from rulebus._errors import AwsError
 from rulebus.functions.event_source_mapping import EventSourceMapping
 from rulebus.functions.function import Consumer, Invocation
 from rulebus.functions.sqs_source import failed_items
+from rulebus.kinesis.sequence_numbers import SEQUENCE_BASE, sequence_number
+from rulebus.kinesis.state import StreamState
+from rulebus.stores.base import NotFound
+from rulebus.stores.records import SHARD_END
 
 if TYPE_CHECKING:
     from rulebus.kinesis.stream import Stream
     from rulebus.targets import Targets
 
-__all__ = ["KinesisBatch", "KinesisSource", "kinesis_record"]
+__all__ = ["KinesisBatch", "KinesisSource", "checkpoint_name", "kinesis_record"]
 
 _log = logging.getLogger("rulebus.functions")
 
 #: Longest wait before a failed batch is tried again (seconds of the broker's clock).
 MAX_RETRY_DELAY = 60.0
+
+
+def checkpoint_name(function_name: str) -> str:
+    """The consumer name a mapping's checkpoints are stored under, beside the named consumers
+    of its stream (one mapping per stream and function, as Lambda allows)."""
+    return f"aws:lambda:event-source-mapping:{function_name}"
+
+
+def _shard_index(shard_id: str) -> int:
+    return int(shard_id.rsplit("-", 1)[1])
 
 
 def _epoch(value: Any) -> float:
@@ -118,13 +138,67 @@ class KinesisSource:
 
     fifo = False
 
-    def __init__(self, stream: Stream, region: str, account: str, targets: Targets, created: float) -> None:
+    def __init__(
+        self,
+        stream: Stream,
+        region: str,
+        account: str,
+        targets: Targets,
+        created: float,
+    ) -> None:
         self.stream = stream
         self.region = region
         self.account = account
         self._targets = targets
         self._created = created
         self._shards: dict[str, _Shard] = {}
+        self._state = StreamState(stream.context.store.streams, account, stream.name)
+        self._consumer = ""
+        self._stored: dict[int, int] = {}  # shard index -> next position, as stored when loaded
+
+    @property
+    def name(self) -> str:
+        return self.stream.name
+
+    def load(self, function_name: str, starting_position: str) -> None:
+        """Take the checkpoints stored for the mapping of this stream to ``function_name``; with
+        LATEST, store the stream's position now for the open shards that have none (where a
+        restarted program carries on). Called once, when the mapping is created."""
+        self._consumer = checkpoint_name(function_name)
+        try:
+            record = self._state.record()
+            _, shards = self._state.shards()
+            streams = self._state.streams
+            stored = streams.stream_checkpoints(self.stream.name, record.stream_id, self._consumer)
+            if starting_position == "LATEST":
+                latest = self._state.position()
+                new = {shard.index: latest for shard in shards if shard.is_open and shard.index not in stored}
+                if new:
+                    streams.set_stream_checkpoints(self.stream.name, record.stream_id, self._consumer, new)
+                    stored = {**stored, **new}
+        except (NotFound, AwsError):
+            stored = {}
+        self._stored = stored
+
+    def _save(self, shard: _Shard, position: int) -> None:
+        """Store the shard's position (the next record to read, or SHARD_END); not for a reader
+        that keeps its checkpoints in memory (one that did not :meth:`load`)."""
+        if not self._consumer:
+            return
+        try:
+            stream_id = self._state.record().stream_id
+        except (NotFound, AwsError):
+            return  # the stream is gone: nothing to resume
+        self._state.streams.set_stream_checkpoints(
+            self.stream.name, stream_id, self._consumer, {_shard_index(shard.shard_id): position}
+        )
+
+    def release(self, batch: KinesisBatch) -> None:
+        """A batch taken and not settled (a worker stopping past its grace period): the shard's
+        checkpoint stays before it, so it is read again."""
+        shard = self._shards.get(batch.shard_id)
+        if shard is not None:
+            shard.busy = False
 
     # ------------------------------------------------------------------ reading
 
@@ -135,7 +209,13 @@ class KinesisSource:
                 parents = tuple(
                     shard[key] for key in ("ParentShardId", "AdjacentParentShardId") if key in shard
                 )
-                self._shards[shard_id] = _Shard(shard_id, parents)
+                known = _Shard(shard_id, parents)
+                position = self._stored.get(_shard_index(shard_id))
+                if position == SHARD_END:
+                    known.ended = True
+                elif position is not None:
+                    known.checkpoint = sequence_number(position - 1)
+                self._shards[shard_id] = known
         return list(self._shards.values())
 
     def _readable(self, shard: _Shard) -> bool:
@@ -161,6 +241,7 @@ class KinesisSource:
         answer = self.stream.get_records(self._iterator(mapping, shard), limit=mapping.settings.batch_size)
         if not answer["Records"] and answer.get("NextShardIterator") is None:
             shard.ended = True
+            self._save(shard, SHARD_END)
         return [
             kinesis_record(record, shard.shard_id, self.stream.arn, self.region, self.account)
             for record in answer["Records"]
@@ -250,12 +331,12 @@ class KinesisSource:
             return min(int(sequence) for sequence in sequences)
         return min((int(sequence) for sequence in failed), default=None)
 
-    @staticmethod
-    def _done(shard: _Shard, records: list[dict[str, Any]]) -> None:
+    def _done(self, shard: _Shard, records: list[dict[str, Any]]) -> None:
         if records:
             last = max(records, key=_sequence)["kinesis"]["sequenceNumber"]
             if shard.checkpoint is None or int(last) > int(shard.checkpoint):
                 shard.checkpoint = last
+                self._save(shard, int(last) - SEQUENCE_BASE + 1)
 
     def _retry(
         self,

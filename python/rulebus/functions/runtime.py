@@ -8,6 +8,13 @@ once is bounded by the workers, each mapping's ScalingConfig.MaximumConcurrency 
 function's reserved concurrency. A batch is received before it is handed over, so its messages
 stay in flight (hidden) while they wait for the handler. Closing stops polling and lets the
 batches already taken finish.
+
+``function_pool="processes"`` runs each handler in a child process instead
+(:mod:`rulebus.functions.process_pool`); the worker threads then wait for the children.
+``rulebus worker`` (:mod:`rulebus.functions.worker`) runs the pool of a program's broker in a
+process of its own: it stops polling, waits for the batches taken, and returns those that do not
+finish in time (:meth:`Functions.stop_polling`, :meth:`Functions.wait_for_batches`,
+:meth:`Functions.return_batches`).
 """
 
 from __future__ import annotations
@@ -33,13 +40,14 @@ from rulebus.functions.event_source_mapping import (
 )
 from rulebus.functions.function import Consumer, Function, function_name_of, function_not_found
 from rulebus.functions.kinesis_source import KinesisSource
+from rulebus.functions.process_pool import POOLS, ProcessPool, handler_reference, in_function_child
 from rulebus.functions.sqs_source import SqsSource
 from rulebus.sqs.errors import queue_does_not_exist
 
 if TYPE_CHECKING:
     from rulebus.context import Context
 
-__all__ = ["DEFAULT_WORKERS", "Consumer", "Functions", "open_source"]
+__all__ = ["DEFAULT_WORKERS", "Consumer", "Functions", "hold_pools", "open_source"]
 
 _log = logging.getLogger("rulebus.functions")
 
@@ -53,15 +61,44 @@ MAX_BATCHES_PER_RUN = 10_000
 _Source = Union[SqsSource, KinesisSource]
 _Claim = tuple[EventSourceMapping, Consumer, _Source, Any]
 
+# Set: this process's brokers start no pool on their own (see hold_pools).
+_held = threading.Event()
+
+
+def hold_pools() -> None:
+    """From now on the brokers of this process start no pool on their own: ``rulebus worker``
+    imports a program this way, then starts its broker's pool itself (:meth:`Functions.serve`)."""
+    _held.set()
+
+
+def _checked_workers(workers: Any) -> int:
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        raise ValueError(f"function_workers must be a positive integer, not {workers!r}")
+    return workers
+
+
+def _checked_pool(pool: Any) -> str:
+    if pool not in POOLS:
+        raise ValueError(f"function_pool must be one of {', '.join(map(repr, POOLS))}, not {pool!r}")
+    return str(pool)
+
 
 class Functions:
     """One broker's functions and mappings (see the module docstring)."""
 
     def __init__(
-        self, context: Context, *, background: bool = True, workers: int = DEFAULT_WORKERS, poll: float = 0.05
+        self,
+        context: Context,
+        *,
+        background: bool = True,
+        workers: int = DEFAULT_WORKERS,
+        pool: str = "threads",
+        poll: float = 0.05,
     ) -> None:
-        if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
-            raise ValueError(f"function_workers must be a positive integer, not {workers!r}")
+        workers = _checked_workers(workers)
+        self._processes: ProcessPool | None = (
+            ProcessPool(workers) if _checked_pool(pool) == "processes" else None
+        )
         self._context = context
         self._background = background
         self._workers = workers
@@ -80,19 +117,26 @@ class Functions:
         self._running_by_mapping: Counter[str] = Counter()
         self._running_by_function: Counter[str] = Counter()
         self._running = 0
+        # The batches taken and not yet settled, with their sources (returned by return_batches).
+        self._in_flight: dict[int, tuple[_Source, Any]] = {}
         self._executor: ThreadPoolExecutor | None = None
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._stopping = False
 
     # ------------------------------------------------------------------ functions
 
     def add(self, function: Function) -> Function:
-        """CreateFunction: ResourceConflictException when the name is taken."""
+        """CreateFunction: ResourceConflictException when the name is taken; with a process
+        pool, HandlerNotImportable when the handler cannot be sent to a child."""
         with self._lock:
             if function.name in self._functions:
                 raise AwsError(
                     "ResourceConflictException", f"Function already exist: {function.name}", status=409
                 )
+            if self._processes is not None:
+                handler_reference(function)
+            function.pool = self._processes
             self._functions[function.name] = function
         return function
 
@@ -156,6 +200,8 @@ class Functions:
                 settings=checked,
                 last_modified=context.clock(),
             )
+            if isinstance(source, KinesisSource):
+                source.load(function.name, checked.starting_position or "TRIM_HORIZON")
             self._mappings[mapping_id] = mapping
             self._sources[mapping_id] = source
             self._changed.notify_all()
@@ -419,6 +465,7 @@ class Functions:
                     self._running += 1
                     self._running_by_mapping[mapping.uuid] += 1
                     self._running_by_function[function.name] += 1
+                    self._in_flight[id(batch)] = (source, batch)
                 mapping.throttled = False
                 claims.append((mapping, function, source, batch))
                 taken += 1
@@ -445,6 +492,7 @@ class Functions:
             result = f"PROBLEM: {error}"
             _log.exception("event source mapping %s failed to settle a batch", mapping.uuid)
         with self._lock:
+            self._in_flight.pop(id(batch), None)
             mapping.last_processing_result = result
             self._running -= 1
             self._running_by_mapping[mapping.uuid] -= 1
@@ -509,9 +557,11 @@ class Functions:
             with self._changed:
                 self._changed.wait(self._poll if remaining is None else min(self._poll, remaining))
 
-    def _start(self) -> None:
+    def _start(self, *, served: bool = False) -> None:
         with self._lock:
-            if not self._background or self._closed or self._thread is not None:
+            if self._closed or self._thread is not None:
+                return
+            if not served and (not self._background or _held.is_set() or in_function_child()):
                 return
             self._executor = ThreadPoolExecutor(self._workers, thread_name_prefix="rulebus-function")
             self._thread = threading.Thread(target=self._dispatch, name="rulebus-functions", daemon=True)
@@ -522,7 +572,7 @@ class Functions:
         assert executor is not None
         while True:
             with self._lock:
-                if self._closed:
+                if self._closed or self._stopping:
                     return
             events: list[tuple[AsyncEvent, Function]] = []
             try:
@@ -543,8 +593,71 @@ class Functions:
                 return
             if not claims and not events:
                 with self._changed:
-                    if not self._closed:
+                    if not self._closed and not self._stopping:
                         self._changed.wait(self._poll)
+
+    def serve(self, *, workers: int | None = None, pool: str | None = None) -> None:
+        """Start the pool now, whatever ``background`` and :func:`hold_pools` say (``rulebus
+        worker``), with these workers and this pool if given."""
+        with self._lock:
+            if self._thread is not None or self._closed:
+                raise RuntimeError("the functions' pool is already running or closed")
+            if workers is not None:
+                self._workers = _checked_workers(workers)
+            if pool is not None and _checked_pool(pool) == "processes":
+                if self._processes is None:
+                    for function in self._functions.values():
+                        handler_reference(function)
+                    self._processes = ProcessPool(self._workers)
+            elif pool is not None:
+                self._processes = None
+            if self._processes is not None:
+                self._processes.resize(self._workers)
+            for function in self._functions.values():
+                function.pool = self._processes
+        self._start(served=True)
+
+    @property
+    def pool(self) -> str:
+        """Where handlers run: "threads" or "processes"."""
+        return "threads" if self._processes is None else "processes"
+
+    def stop_polling(self) -> None:
+        """Take no more batches or events; those taken go on (the first step of a graceful stop)."""
+        with self._lock:
+            self._stopping = True
+            self._changed.notify_all()
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+
+    def wait_for_batches(self, timeout: float | None = None) -> bool:
+        """Wait until no batch or event is running; False if ``timeout`` real seconds pass first."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._changed:
+            while self._running:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self._changed.wait(remaining)
+        return True
+
+    def return_batches(self) -> int:
+        """Give back the batches still running, unsettled: a queue's messages become visible
+        again at once (ChangeMessageVisibility 0), a stream's records stay after the shard's
+        checkpoint; a process pool's busy children are killed. Returns how many batches. For a
+        stop past its grace period: the handlers still running are abandoned."""
+        with self._lock:
+            in_flight = list(self._in_flight.values())
+            self._in_flight.clear()
+        for source, batch in in_flight:
+            try:
+                source.release(batch)
+            except (AwsError, RulebusError) as error:  # they come back when their visibility ends
+                _log.warning("could not return a batch of %s at once: %s", source.name, error)
+        if self._processes is not None:
+            self._processes.kill_busy()
+        return len(in_flight)
 
     def close(self) -> None:
         """Stop polling; batches already taken finish."""
@@ -552,10 +665,12 @@ class Functions:
             self._closed = True
             self._changed.notify_all()
             thread, executor = self._thread, self._executor
-        if thread is not None:
+        if thread is not None and thread is not threading.current_thread():
             thread.join()
         if executor is not None:
             executor.shutdown(wait=True)
+        if self._processes is not None:
+            self._processes.close()
 
     def running(self) -> int:
         """Batches being processed now."""

@@ -64,6 +64,26 @@ class SqsSource:
         self.region = region
         self.fifo = fifo
 
+    @property
+    def name(self) -> str:
+        return self.queue.name
+
+    def release(self, batch: list[Message]) -> None:
+        """Make a batch taken and not settled visible again at once (a worker stopping past its
+        grace period): ChangeMessageVisibility 0, as a poller that gives up does."""
+        for start in range(0, len(batch), _SQS_BATCH):
+            chunk = batch[start : start + _SQS_BATCH]
+            result = self.queue.change_visibility_batch(
+                [
+                    {"Id": str(index), "ReceiptHandle": message.receipt_handle, "VisibilityTimeout": 0}
+                    for index, message in enumerate(chunk)
+                ]
+            )
+            for failure in result.get("Failed", []):
+                # (Deleted meanwhile by the handler's own settling, or its handle expired: it is
+                # done, or it comes back when its visibility timeout ends.)
+                _log.info("could not return a message to %s: %s", self.queue.name, failure)
+
     def visible(self) -> int:
         """Messages waiting (ApproximateNumberOfMessages, exact here)."""
         attributes = self.queue.get_attributes(["ApproximateNumberOfMessages"])

@@ -1,0 +1,282 @@
+"""``rulebus worker module:broker`` (docs/functions.md, "Running functions in a worker
+process"): a program's functions and event source mappings run by a separate process on the
+program's SQLite file, stopped gracefully by SIGTERM, and losing nothing when killed.
+
+Real processes and real time: every wait polls for what must happen, with a generous deadline
+that only a broken worker reaches; no assertion is about how long anything took.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from rulebus import Broker
+
+pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")
+
+#: How long a test waits for what must happen before it fails (never reached when it works).
+PATIENCE = 90.0
+
+#: The program the worker runs: a queue and a stream mapped to functions that report to "done".
+#: A body "hold:NAME" makes the handler write started-NAME and wait for the file release.
+APP = textwrap.dedent(
+    """
+    import base64, os, time
+    from pathlib import Path
+
+    import rulebus
+
+    here = Path(__file__).parent
+    broker = rulebus.Broker(here / "app.db", background_functions=False)
+    jobs = broker.queue("jobs", visibility_timeout=int(os.environ.get("APP_VISIBILITY", "300")))
+    done = broker.queue("done")
+    clicks = broker.stream("clicks", shards=1)
+
+    @broker.function("work", timeout=int(os.environ.get("APP_TIMEOUT", "60")))
+    def work(event, context):
+        for record in event["Records"]:
+            body = record["body"]
+            if body.startswith("hold:"):
+                (here / f"started-{body[5:]}").write_text(str(os.getpid()))
+                while not (here / "release").exists():
+                    time.sleep(0.02)
+            done.send(body)
+
+    @broker.function("count")
+    def count(event, context):
+        for record in event["Records"]:
+            done.send("k:" + base64.b64decode(record["kinesis"]["data"]).decode())
+
+    broker.create_event_source_mapping(function_name="work", event_source_arn=jobs.arn, batch_size=5)
+    broker.create_event_source_mapping(
+        function_name="count", event_source_arn=clicks.arn, starting_position="TRIM_HORIZON"
+    )
+    """
+)
+
+
+def wait_for(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + PATIENCE
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"gave up waiting for {what}")
+        time.sleep(0.05)
+
+
+class Worker:
+    """One ``rulebus worker app:broker`` process in the app's folder."""
+
+    def __init__(self, folder: Path, *options: str, env: dict[str, str] | None = None) -> None:
+        self.log = folder / f"worker-{time.monotonic_ns()}.log"
+        with self.log.open("wb") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "rulebus", "worker", "app:broker", "--log-level", "info", *options],
+                cwd=folder,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, **(env or {})},
+            )
+        wait_for(lambda: "event source mappings" in self.output() or self.process.poll() is not None, "start")
+        assert self.process.poll() is None, self.output()
+
+    def output(self) -> str:
+        return self.log.read_text()
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        self.process.send_signal(sig)
+        try:
+            return self.process.wait(PATIENCE)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            pytest.fail(f"the worker did not stop:\n{self.output()}")
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Path:
+    (tmp_path / "app.py").write_text(APP)
+    return tmp_path
+
+
+@pytest.fixture
+def workers() -> Iterator[list[Worker]]:
+    started: list[Worker] = []
+    yield started
+    for worker in started:
+        worker.kill()
+
+
+@pytest.fixture
+def broker(app: Path) -> Iterator[Broker]:
+    """The program's side: the same file, sending and reading what the functions reported."""
+    # The app makes the queues and the stream: import it as the program would, pools off.
+    subprocess.run([sys.executable, "-c", "import app"], cwd=app, check=True)
+    broker = Broker(app / "app.db", background_functions=False)
+    yield broker
+    broker.close()
+
+
+class Reports:
+    """Every body the functions sent to "done", read so far."""
+
+    def __init__(self, broker: Broker) -> None:
+        self.queue = broker.queue("done")
+        self.bodies: list[str] = []
+
+    def read(self) -> list[str]:
+        for message in self.queue.receive(max_messages=10):
+            self.bodies.append(message.body)
+            self.queue.delete(message.receipt_handle)
+        return self.bodies
+
+    def has(self, *bodies: str) -> bool:
+        return set(bodies) <= set(self.read())
+
+
+def _running(pid: int) -> bool:
+    """Whether the process runs (a zombie, ended but not reaped by its new parent, does not)."""
+    if not Path("/proc/self").exists():  # no /proc: ask the kernel
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _counts(broker: Broker) -> tuple[str, str]:
+    attributes = broker.queue("jobs").get_attributes(
+        ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )
+    return attributes["ApproximateNumberOfMessages"], attributes["ApproximateNumberOfMessagesNotVisible"]
+
+
+def test_the_worker_runs_the_programs_mappings(app: Path, broker: Broker, workers: list[Worker]) -> None:
+    workers.append(worker := Worker(app, "--workers", "2"))
+    jobs, reports = broker.queue("jobs"), Reports(broker)
+    bodies = [f"job-{index}" for index in range(12)]
+    jobs.send_batch([{"Id": str(index), "MessageBody": body} for index, body in enumerate(bodies[:10])])
+    jobs.send_batch([{"Id": str(index), "MessageBody": body} for index, body in enumerate(bodies[10:])])
+    wait_for(lambda: reports.has(*bodies), "every job reported")
+    wait_for(lambda: _counts(broker) == ("0", "0"), "every job deleted")
+    assert worker.stop() == 0
+    assert sorted(reports.read()) == sorted(bodies)
+    assert "every batch taken finished" in worker.output()
+
+
+def test_sigterm_lets_the_batch_in_flight_finish(app: Path, broker: Broker, workers: list[Worker]) -> None:
+    workers.append(worker := Worker(app))
+    broker.queue("jobs").send("hold:a")
+    wait_for((app / "started-a").exists, "the batch to start")
+    worker.process.send_signal(signal.SIGTERM)
+    wait_for(lambda: "stopping" in worker.output(), "the worker to see the signal")
+    (app / "release").write_text("go")
+    assert worker.stop() == 0
+    reports = Reports(broker)
+    assert reports.read() == ["hold:a"]
+    assert _counts(broker) == ("0", "0")
+
+
+@pytest.mark.parametrize("pool", ["threads", "processes"])
+def test_sigterm_past_the_grace_period_returns_the_batch(
+    app: Path, broker: Broker, workers: list[Worker], pool: str
+) -> None:
+    workers.append(worker := Worker(app, "--grace-period", "0", "--pool", pool))
+    jobs = broker.queue("jobs")  # visibility timeout 300 s: only the worker can make it visible
+    jobs.send("hold:b")
+    wait_for((app / "started-b").exists, "the batch to start")
+    assert worker.stop() == 0
+    assert "1 batches were returned unsettled" in worker.output()
+    returned = jobs.receive(max_messages=10, attribute_names=["ApproximateReceiveCount"])
+    assert [message.body for message in returned] == ["hold:b"]
+    assert returned[0].attributes["ApproximateReceiveCount"] == "2"
+    # Nothing of the worker runs on to settle it: a process pool's child is gone with it.
+    handler_process = int((app / "started-b").read_text())
+    wait_for(lambda: not _running(handler_process), "the handler's process to end")
+
+
+@pytest.mark.parametrize("pool", ["threads", "processes"])
+def test_a_worker_killed_mid_batch_loses_nothing(
+    app: Path, tmp_path: Path, workers: list[Worker], pool: str
+) -> None:
+    # A killed worker's batch comes back after 2 seconds (a function's timeout must fit in it).
+    env = {"APP_VISIBILITY": "2", "APP_TIMEOUT": "1"}
+    subprocess.run([sys.executable, "-c", "import app"], cwd=app, check=True, env={**os.environ, **env})
+    with Broker(app / "app.db", background_functions=False) as broker:
+        workers.append(first := Worker(app, "--pool", pool, env=env))
+        broker.queue("jobs").send("hold:c")
+        wait_for((app / "started-c").exists, "the batch to start")
+        handler_process = int((app / "started-c").read_text())
+        first.process.kill()
+        first.process.wait()
+        # A process pool's child does not outlive its worker (it would settle the batch too).
+        wait_for(lambda: not _running(handler_process), "the handler's process to end")
+        (app / "release").write_text("go")
+        workers.append(second := Worker(app, "--pool", pool, env=env))
+        reports = Reports(broker)
+        wait_for(lambda: reports.has("hold:c"), "the second worker to process the batch")
+        wait_for(lambda: _counts(broker) == ("0", "0"), "the job deleted")
+        assert second.stop() == 0
+        assert reports.read() == ["hold:c"]
+
+
+def test_a_restarted_worker_resumes_a_stream_after_its_checkpoint(
+    app: Path, broker: Broker, workers: list[Worker]
+) -> None:
+    clicks, reports = broker.stream("clicks"), Reports(broker)
+    clicks.put_records([{"Data": f"first-{index}".encode(), "PartitionKey": "p"} for index in range(3)])
+    workers.append(first := Worker(app))
+    wait_for(lambda: reports.has("k:first-0", "k:first-1", "k:first-2"), "the first records")
+    assert first.stop() == 0
+    clicks.put_records([{"Data": f"then-{index}".encode(), "PartitionKey": "p"} for index in range(2)])
+    workers.append(second := Worker(app))
+    wait_for(lambda: reports.has("k:then-0", "k:then-1"), "the records put while no worker ran")
+    assert second.stop() == 0
+    # One shard is read in order: a record read again would have come before the new ones.
+    assert reports.read() == ["k:first-0", "k:first-1", "k:first-2", "k:then-0", "k:then-1"]
+
+
+def test_a_memory_broker_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "mem.py").write_text("import rulebus\nbroker = rulebus.Broker()\n")
+    run = subprocess.run(
+        [sys.executable, "-m", "rulebus", "worker", "mem:broker"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode != 0
+    assert "keeps its state in memory" in run.stderr
+    assert "SQLite" in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ("app", 'give the broker as MODULE:NAME, for example "app:broker"'),
+        ("nowhere:broker", 'Could not import module "nowhere"'),
+        ("app:missing", 'Attribute "missing" not found in module "app"'),
+        ("app:jobs", '"app:jobs" is a Queue, not a rulebus.Broker.'),
+    ],
+)
+def test_a_target_that_is_not_a_broker_is_refused(app: Path, target: str, message: str) -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "rulebus", "worker", target], cwd=app, capture_output=True, text=True
+    )
+    assert run.returncode != 0
+    assert message in run.stderr
