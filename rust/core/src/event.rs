@@ -623,7 +623,7 @@ fn skip_value_reporting(c: &mut Cursor<'_>, depth: usize) -> Result<(), SyntaxEr
 
 /// A stack of booleans in one word while it is shallow (skipped subtrees usually are).
 #[derive(Default)]
-struct BitStack {
+pub(crate) struct BitStack {
     bits: u64,
     len: usize,
     deep: Vec<bool>,
@@ -631,12 +631,12 @@ struct BitStack {
 
 impl BitStack {
     #[inline]
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.len
     }
 
     #[inline]
-    fn push(&mut self, bit: bool) {
+    pub(crate) fn push(&mut self, bit: bool) {
         if self.len < 64 {
             self.bits = (self.bits & !(1 << self.len)) | (u64::from(bit) << self.len);
         } else {
@@ -646,7 +646,7 @@ impl BitStack {
     }
 
     #[inline]
-    fn last(&self) -> Option<bool> {
+    pub(crate) fn last(&self) -> Option<bool> {
         match self.len {
             0 => None,
             n if n <= 64 => Some(self.bits >> (n - 1) & 1 == 1),
@@ -655,7 +655,7 @@ impl BitStack {
     }
 
     #[inline]
-    fn pop(&mut self) {
+    pub(crate) fn pop(&mut self) {
         if self.len > 64 {
             self.deep.pop();
         }

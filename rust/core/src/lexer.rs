@@ -305,71 +305,7 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// The offset of the first byte at or after `i` that ends a run of plain string content: a
-/// quote, a backslash or a control character (or `b.len()`).
-#[inline(always)]
-pub fn special_byte(b: &[u8], i: usize) -> usize {
-    #[cfg(target_arch = "x86_64")]
-    {
-        special_byte_sse2(b, i)
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        special_byte_swar(b, i)
-    }
-}
-
-/// Sixteen bytes at a time with SSE2, which every x86-64 processor has.
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-fn special_byte_sse2(b: &[u8], mut i: usize) -> usize {
-    use std::arch::x86_64::{
-        _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
-    };
-    while i + 16 <= b.len() {
-        // SAFETY: SSE2 is part of the x86-64 baseline, and the 16 bytes read from `i` are in
-        // bounds by the loop condition (the load has no alignment requirement).
-        let mask = unsafe {
-            let chunk = _mm_loadu_si128(b.as_ptr().add(i).cast());
-            let quote = _mm_cmpeq_epi8(chunk, _mm_set1_epi8(b'"' as i8));
-            let backslash = _mm_cmpeq_epi8(chunk, _mm_set1_epi8(b'\\' as i8));
-            // Unsigned x <= 0x1f exactly when max(x, 0x1f) == 0x1f.
-            let low = _mm_set1_epi8(0x1f);
-            let control = _mm_cmpeq_epi8(_mm_max_epu8(chunk, low), low);
-            _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), control))
-        };
-        if mask != 0 {
-            return i + mask.trailing_zeros() as usize;
-        }
-        i += 16;
-    }
-    special_byte_swar(b, i)
-}
-
-/// Eight bytes at a time in a word.
-#[inline]
-fn special_byte_swar(b: &[u8], mut i: usize) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    while i + 8 <= b.len() {
-        let word = u64::from_le_bytes(b[i..i + 8].try_into().expect("eight bytes"));
-        // A byte is flagged when it is below 0x20, equal to '"' or equal to '\\'.
-        let quote = word ^ (ONES * u64::from(b'"'));
-        let backslash = word ^ (ONES * u64::from(b'\\'));
-        let flags = (word.wrapping_sub(ONES * 0x20) & !word
-            | quote.wrapping_sub(ONES) & !quote
-            | backslash.wrapping_sub(ONES) & !backslash)
-            & HIGHS;
-        if flags != 0 {
-            return i + (flags.trailing_zeros() / 8) as usize;
-        }
-        i += 8;
-    }
-    while i < b.len() && b[i] >= 0x20 && b[i] != b'"' && b[i] != b'\\' {
-        i += 1;
-    }
-    i
-}
+pub use crate::simd::special_byte;
 
 /// Decodes the escapes of a string body (between its quotes).
 pub fn decode_escapes(body: &[u8], base: usize) -> Result<Vec<u8>, SyntaxError> {
@@ -520,7 +456,7 @@ mod tests {
                     }
                     text[at] = special;
                     assert_eq!(special_byte(&text, 0), at, "{text:?}");
-                    assert_eq!(special_byte_swar(&text, 0), at, "{text:?}");
+                    assert_eq!(crate::simd::special_byte_swar(&text, 0), at, "{text:?}");
                 }
                 assert_eq!(special_byte(&vec![b'x'; len], 0), len);
             }

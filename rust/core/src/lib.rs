@@ -20,7 +20,9 @@ pub mod number;
 pub mod pattern;
 pub mod policy;
 pub mod rule;
+pub mod simd;
 pub mod skip;
+pub mod structural;
 pub mod value;
 pub mod wildcard;
 

@@ -102,9 +102,11 @@ local function remove(id)
   end
   redis.call('HDEL', BODY, id)
   redis.call('HDEL', ST, id)
-  redis.call('ZREM', READY, id)
-  redis.call('ZREM', DELAYED, id)
+  -- Filed in exactly one of the three: most often in flight (a delete after a receive).
   local flying = redis.call('ZREM', FLIGHT, id)
+  if flying == 0 and redis.call('ZREM', READY, id) == 0 then
+    redis.call('ZREM', DELAYED, id)
+  end
   redis.call('ZREM', SENT, id)
   redis.call('ZREM', ALL, id)
   if FIFO then

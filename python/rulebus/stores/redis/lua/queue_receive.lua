@@ -91,7 +91,11 @@ local function consider(id, m)
   end
   m.last = fmt(now)
   m.vis = now + vt
-  place(id, m, now, true)
+  -- From READY (every candidate is filed there) to FLIGHT: place(id, m, now, true) in short.
+  redis.call('ZREM', READY, id)
+  redis.call('ZADD', FLIGHT, fmt(m.vis), id)
+  group_flight(id, 1)
+  redis.call('HSET', ST, id, pack(m))
   emit(id, m, ARGV[TOKENS + taken] or '')
   taken = taken + 1
 end

@@ -1,0 +1,367 @@
+//! Byte classification many bytes at a time: the scanner's only `unsafe` code.
+//!
+//! Two questions are asked of event bytes in bulk. Where does a string's plain content end (the
+//! next quote, backslash or control character)? And, for a 64-byte block, which bytes are
+//! quotes, backslashes, control characters, whitespace and the structural characters
+//! `{ } [ ] : ,`, as one bit per byte? The first runs wherever the scanner reads a string; the
+//! second is the first stage of the structural skipper (`structural.rs`), as simdjson's first
+//! stage classifies its input.
+//!
+//! The instruction set is chosen once per process: AVX2 when the processor has it (checked at
+//! run time), else SSE2, which every x86-64 processor has; elsewhere portable code, eight bytes
+//! to a word. Every path answers exactly as the portable one does (property tests hold them
+//! together).
+
+use std::sync::atomic::{AtomicU8, Ordering};
+
+/// An instruction set the classifiers can run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// Portable code, a byte or a word at a time.
+    Portable,
+    /// SSE2, 16 bytes at a time (the x86-64 baseline).
+    Sse2,
+    /// AVX2, 32 bytes at a time, when the processor has it.
+    Avx2,
+}
+
+/// The detected level plus one; 0 until first asked.
+static LEVEL: AtomicU8 = AtomicU8::new(0);
+
+/// The best level this processor runs, detected on first use and then cached.
+#[inline]
+pub fn level() -> Level {
+    match LEVEL.load(Ordering::Relaxed) {
+        1 => Level::Portable,
+        2 => Level::Sse2,
+        3 => Level::Avx2,
+        _ => {
+            let detected = detect();
+            LEVEL.store(detected as u8 + 1, Ordering::Relaxed);
+            detected
+        }
+    }
+}
+
+#[cold]
+fn detect() -> Level {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            Level::Avx2
+        } else {
+            Level::Sse2
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        Level::Portable
+    }
+}
+
+/// Every level this processor can run, the portable one first (for tests that hold them
+/// together).
+pub fn levels() -> Vec<Level> {
+    let mut all = vec![Level::Portable];
+    if cfg!(target_arch = "x86_64") {
+        all.push(Level::Sse2);
+    }
+    if level() == Level::Avx2 {
+        all.push(Level::Avx2);
+    }
+    all
+}
+
+/// One bit per byte of a 64-byte block (bit `k` for byte `k`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Masks {
+    pub quote: u64,
+    pub backslash: u64,
+    /// Bytes below 0x20 (whitespace other than the space included).
+    pub control: u64,
+    /// The space, tab, line feed and carriage return.
+    pub whitespace: u64,
+    /// `{`, `}`, `[`, `]`, `:` and `,`.
+    pub structural: u64,
+    /// `0` to `9`.
+    pub digit: u64,
+}
+
+/// Classifies the 64 bytes of `block` at `level` (which must be one this processor runs:
+/// `level()` or below).
+#[inline(always)]
+pub fn classify(level: Level, block: &[u8; 64]) -> Masks {
+    match level {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the level is AVX2 only when `detect` found the processor has it.
+        Level::Avx2 => unsafe { x86::classify_avx2(block) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: SSE2 is part of the x86-64 baseline.
+        Level::Sse2 => unsafe { x86::classify_sse2(block) },
+        _ => classify_portable(block),
+    }
+}
+
+/// The portable classifier, a byte at a time.
+pub fn classify_portable(block: &[u8; 64]) -> Masks {
+    let mut m = Masks::default();
+    for (k, &c) in block.iter().enumerate() {
+        let bit = 1u64 << k;
+        let set = |mask: &mut u64, yes: bool| {
+            if yes {
+                *mask |= bit;
+            }
+        };
+        set(&mut m.quote, c == b'"');
+        set(&mut m.backslash, c == b'\\');
+        set(&mut m.control, c < 0x20);
+        set(&mut m.whitespace, matches!(c, b' ' | b'\t' | b'\n' | b'\r'));
+        set(&mut m.structural, matches!(c, b'{' | b'}' | b'[' | b']' | b':' | b','));
+        set(&mut m.digit, c.is_ascii_digit());
+    }
+    m
+}
+
+/// The offset of the first byte at or after `i` that ends a run of plain string content: a
+/// quote, a backslash or a control character (or `b.len()`).
+#[inline(always)]
+pub fn special_byte(b: &[u8], i: usize) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // Most strings (keys, short values) end within 16 bytes: one SSE2 step, no dispatch.
+        if i + 16 <= b.len() {
+            // SAFETY: SSE2 is part of the x86-64 baseline, and the 16 bytes from `i` are in bounds.
+            let mask = unsafe { x86::special16(b, i) };
+            if mask != 0 {
+                return i + mask.trailing_zeros() as usize;
+            }
+            return special_byte_at(level(), b, i + 16);
+        }
+        special_byte_swar(b, i)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        special_byte_swar(b, i)
+    }
+}
+
+/// `special_byte` at a given level (which must be one this processor runs).
+#[inline]
+pub fn special_byte_at(level: Level, b: &[u8], i: usize) -> usize {
+    match level {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the level is AVX2 only when `detect` found the processor has it.
+        Level::Avx2 => unsafe { x86::special_byte_avx2(b, i) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: SSE2 is part of the x86-64 baseline.
+        Level::Sse2 => unsafe { x86::special_byte_sse2(b, i) },
+        _ => special_byte_swar(b, i),
+    }
+}
+
+/// Eight bytes at a time in a word.
+#[inline]
+pub fn special_byte_swar(b: &[u8], mut i: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    while i + 8 <= b.len() {
+        let word = u64::from_le_bytes(b[i..i + 8].try_into().expect("eight bytes"));
+        // A byte is flagged when it is below 0x20, equal to '"' or equal to '\\'.
+        let quote = word ^ (ONES * u64::from(b'"'));
+        let backslash = word ^ (ONES * u64::from(b'\\'));
+        let flags = (word.wrapping_sub(ONES * 0x20) & !word
+            | quote.wrapping_sub(ONES) & !quote
+            | backslash.wrapping_sub(ONES) & !backslash)
+            & HIGHS;
+        if flags != 0 {
+            return i + (flags.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < b.len() && b[i] >= 0x20 && b[i] != b'"' && b[i] != b'\\' {
+        i += 1;
+    }
+    i
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::x86_64::{
+        __m128i, __m256i, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_max_epu8, _mm256_min_epu8,
+        _mm256_movemask_epi8, _mm256_or_si256, _mm256_set1_epi8, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8,
+        _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+    };
+
+    use super::{special_byte_swar, Masks};
+
+    /// The special bytes of the 16 bytes at `i`, one bit each.
+    ///
+    /// # Safety
+    /// `i + 16 <= b.len()`.
+    #[inline(always)]
+    pub unsafe fn special16(b: &[u8], i: usize) -> u32 {
+        debug_assert!(i + 16 <= b.len());
+        // SAFETY: the caller keeps the 16 bytes in bounds; the load has no alignment requirement
+        // and SSE2 is part of the x86-64 baseline.
+        unsafe {
+            let chunk = _mm_loadu_si128(b.as_ptr().add(i).cast());
+            let quote = _mm_cmpeq_epi8(chunk, _mm_set1_epi8(b'"' as i8));
+            let backslash = _mm_cmpeq_epi8(chunk, _mm_set1_epi8(b'\\' as i8));
+            // Unsigned x <= 0x1f exactly when max(x, 0x1f) == 0x1f.
+            let low = _mm_set1_epi8(0x1f);
+            let control = _mm_cmpeq_epi8(_mm_max_epu8(chunk, low), low);
+            _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), control)) as u32
+        }
+    }
+
+    /// # Safety
+    /// None beyond SSE2, which every x86-64 processor has.
+    #[inline]
+    pub unsafe fn special_byte_sse2(b: &[u8], mut i: usize) -> usize {
+        while i + 16 <= b.len() {
+            // SAFETY: the 16 bytes from `i` are in bounds by the loop condition.
+            let mask = unsafe { special16(b, i) };
+            if mask != 0 {
+                return i + mask.trailing_zeros() as usize;
+            }
+            i += 16;
+        }
+        special_byte_swar(b, i)
+    }
+
+    /// # Safety
+    /// The processor must have AVX2.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn special_byte_avx2(b: &[u8], mut i: usize) -> usize {
+        while i + 32 <= b.len() {
+            // SAFETY: the 32 bytes read from `i` are in bounds by the loop condition; the load has
+            // no alignment requirement; the caller guarantees AVX2.
+            let mask = unsafe {
+                let chunk = _mm256_loadu_si256(b.as_ptr().add(i).cast());
+                let quote = _mm256_cmpeq_epi8(chunk, _mm256_set1_epi8(b'"' as i8));
+                let backslash = _mm256_cmpeq_epi8(chunk, _mm256_set1_epi8(b'\\' as i8));
+                let low = _mm256_set1_epi8(0x1f);
+                let control = _mm256_cmpeq_epi8(_mm256_max_epu8(chunk, low), low);
+                _mm256_movemask_epi8(_mm256_or_si256(_mm256_or_si256(quote, backslash), control)) as u32
+            };
+            if mask != 0 {
+                return i + mask.trailing_zeros() as usize;
+            }
+            i += 32;
+        }
+        // SAFETY: SSE2 is part of the x86-64 baseline.
+        unsafe { special_byte_sse2(b, i) }
+    }
+
+    /// The masks of 16 bytes, in the low 16 bits of each field.
+    #[inline(always)]
+    unsafe fn masks16(chunk: __m128i) -> [u64; 6] {
+        // SAFETY: SSE2 register operations only, part of the x86-64 baseline.
+        unsafe {
+            let eq = |c: u8| _mm_cmpeq_epi8(chunk, _mm_set1_epi8(c as i8));
+            let bits = |v: __m128i| u64::from(_mm_movemask_epi8(v) as u16);
+            let low = _mm_set1_epi8(0x1f);
+            let control = _mm_cmpeq_epi8(_mm_max_epu8(chunk, low), low);
+            // '[' and ']' differ from '{' and '}' only in bit 5.
+            let folded = _mm_or_si128(chunk, _mm_set1_epi8(0x20));
+            let brackets = _mm_or_si128(
+                _mm_cmpeq_epi8(folded, _mm_set1_epi8(b'{' as i8)),
+                _mm_cmpeq_epi8(folded, _mm_set1_epi8(b'}' as i8)),
+            );
+            let structural = _mm_or_si128(brackets, _mm_or_si128(eq(b':'), eq(b',')));
+            let whitespace = _mm_or_si128(_mm_or_si128(eq(b' '), eq(b'\t')), _mm_or_si128(eq(b'\n'), eq(b'\r')));
+            // x is a digit exactly when clamping it to '0'..='9' leaves it unchanged.
+            let clamped = _mm_min_epu8(_mm_max_epu8(chunk, _mm_set1_epi8(b'0' as i8)), _mm_set1_epi8(b'9' as i8));
+            let digit = _mm_cmpeq_epi8(clamped, chunk);
+            [bits(eq(b'"')), bits(eq(b'\\')), bits(control), bits(whitespace), bits(structural), bits(digit)]
+        }
+    }
+
+    /// # Safety
+    /// None beyond SSE2, which every x86-64 processor has.
+    #[inline]
+    pub unsafe fn classify_sse2(block: &[u8; 64]) -> Masks {
+        let mut m = [0u64; 6];
+        for part in 0..4 {
+            // SAFETY: bytes 16 * part .. 16 * part + 16 lie within the 64-byte block.
+            let bits = unsafe { masks16(_mm_loadu_si128(block.as_ptr().add(16 * part).cast())) };
+            for (field, b) in m.iter_mut().zip(bits) {
+                *field |= b << (16 * part);
+            }
+        }
+        Masks { quote: m[0], backslash: m[1], control: m[2], whitespace: m[3], structural: m[4], digit: m[5] }
+    }
+
+    /// The masks of 32 bytes, in the low 32 bits of each field.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn masks32(chunk: __m256i) -> [u64; 6] {
+        let eq = |c: u8| _mm256_cmpeq_epi8(chunk, _mm256_set1_epi8(c as i8));
+        let bits = |v: __m256i| u64::from(_mm256_movemask_epi8(v) as u32);
+        let low = _mm256_set1_epi8(0x1f);
+        let control = _mm256_cmpeq_epi8(_mm256_max_epu8(chunk, low), low);
+        let folded = _mm256_or_si256(chunk, _mm256_set1_epi8(0x20));
+        let brackets = _mm256_or_si256(
+            _mm256_cmpeq_epi8(folded, _mm256_set1_epi8(b'{' as i8)),
+            _mm256_cmpeq_epi8(folded, _mm256_set1_epi8(b'}' as i8)),
+        );
+        let structural = _mm256_or_si256(brackets, _mm256_or_si256(eq(b':'), eq(b',')));
+        let whitespace = _mm256_or_si256(_mm256_or_si256(eq(b' '), eq(b'\t')), _mm256_or_si256(eq(b'\n'), eq(b'\r')));
+        let clamped =
+            _mm256_min_epu8(_mm256_max_epu8(chunk, _mm256_set1_epi8(b'0' as i8)), _mm256_set1_epi8(b'9' as i8));
+        let digit = _mm256_cmpeq_epi8(clamped, chunk);
+        [bits(eq(b'"')), bits(eq(b'\\')), bits(control), bits(whitespace), bits(structural), bits(digit)]
+    }
+
+    /// # Safety
+    /// The processor must have AVX2.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    pub unsafe fn classify_avx2(block: &[u8; 64]) -> Masks {
+        // SAFETY: both 32-byte loads lie within the 64-byte block; the caller guarantees AVX2.
+        let (low, high) = unsafe {
+            (
+                masks32(_mm256_loadu_si256(block.as_ptr().cast())),
+                masks32(_mm256_loadu_si256(block.as_ptr().add(32).cast())),
+            )
+        };
+        let m = |k: usize| low[k] | high[k] << 32;
+        Masks { quote: m(0), backslash: m(1), control: m(2), whitespace: m(3), structural: m(4), digit: m(5) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_level_classifies_every_byte_alike() {
+        for start in (0..=255u8).step_by(64) {
+            let block: [u8; 64] = std::array::from_fn(|k| start.wrapping_add(k as u8));
+            let expected = classify_portable(&block);
+            for level in levels() {
+                assert_eq!(classify(level, &block), expected, "{level:?} from {start}");
+            }
+        }
+    }
+
+    #[test]
+    fn special_bytes_are_found_in_every_position_at_every_level() {
+        for len in 0..80 {
+            for at in 0..len {
+                for special in [b'"', b'\\', 0x00, 0x1f] {
+                    let mut text = vec![b'x'; len];
+                    text[at] = special;
+                    assert_eq!(special_byte(&text, 0), at);
+                    for level in levels() {
+                        assert_eq!(special_byte_at(level, &text, 0), at, "{level:?} {text:?}");
+                    }
+                }
+            }
+            assert_eq!(special_byte(&vec![b'x'; len], 0), len);
+            for level in levels() {
+                assert_eq!(special_byte_at(level, &vec![0xe9; len], 0), len);
+            }
+        }
+    }
+}
