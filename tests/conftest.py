@@ -66,6 +66,7 @@ CLUSTER_SUITES = {
     "test_bus.py",
     "test_bus_archive.py",
     "test_stream.py",
+    "test_stream_consumer_groups.py",
     "test_idempotency.py",
 }
 

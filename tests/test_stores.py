@@ -14,7 +14,7 @@ from rulebus import AwsError, Broker, RulebusError
 from rulebus._core import StoredMessage
 from rulebus.sqs.attributes import QueueAttributes
 from rulebus.stores import InvalidStoreURL, MemoryStore, NotFound, SQLiteStore, Store, open_store
-from rulebus.stores.records import QueueRecord, RuleRecord, ShardRecord, TargetRecord
+from rulebus.stores.records import QueueRecord, RuleRecord, ShardRecord, StreamRecord, TargetRecord
 
 
 @pytest.fixture
@@ -187,6 +187,49 @@ def test_stream_store_raises_not_found(store: Store) -> None:
         with pytest.raises(NotFound) as info:
             call()
         assert (info.value.kind, info.value.name) == ("stream", "gone")
+
+
+def test_stream_leases_balance_and_guard_checkpoints(store: Store) -> None:
+    """The consumer-group steps of StreamStore: heartbeats that share the shards, a lease that
+    runs out and is taken (its token moves on), and checkpoints that land only with the token
+    the lease has now."""
+    streams = store.streams
+    shards = [ShardRecord(i, i, i, 0) for i in range(4)]
+    record, _ = streams.create_stream(StreamRecord("s", 0, 0.0, 24), shards)
+    sid = record.stream_id
+    ready = [0, 1, 2, 3]
+    a = streams.acquire_stream_leases("s", sid, "g", "a", 100.0, 10.0, ready)
+    assert a == {0: 1, 1: 1, 2: 1, 3: 1}  # alone: everything, first take of each
+    assert streams.acquire_stream_leases("s", sid, "g", "b", 101.0, 10.0, ready) == {}  # all held
+    a = streams.acquire_stream_leases("s", sid, "g", "a", 102.0, 10.0, ready)
+    assert a == {0: 1, 1: 1}  # b is live with none: a keeps its share and frees the rest
+    b = streams.acquire_stream_leases("s", sid, "g", "b", 103.0, 10.0, ready)
+    assert b == {2: 2, 3: 2}  # taken again: the tokens moved on
+    assert streams.commit_stream_checkpoints("s", sid, "g", {2: (1, 50), 3: (2, 60)}) == [2]
+    assert streams.stream_checkpoints("s", sid, "g") == {3: 60}
+    # a stops heartbeating: past its lease b takes everything, and a's token no longer writes.
+    b = streams.acquire_stream_leases("s", sid, "g", "b", 112.5, 10.0, ready)
+    assert b == {0: 2, 1: 2, 2: 2, 3: 2}
+    assert streams.commit_stream_checkpoints("s", sid, "g", {0: (1, 7)}) == [0]
+    leases, workers = streams.stream_group("s", sid, "g")
+    assert {s: (lease.owner, lease.token) for s, lease in leases.items()} == {i: ("b", 2) for i in range(4)}
+    assert leases[0].expires_at == 122.5
+    assert workers == {"b": 122.5}
+    # A shard read to its end leaves the ready list: its lease is freed, its token kept.
+    assert streams.acquire_stream_leases("s", sid, "g", "b", 113.0, 10.0, [1, 2, 3]) == {1: 2, 2: 2, 3: 2}
+    streams.release_stream_leases("s", sid, "g", "b")
+    leases, workers = streams.stream_group("s", sid, "g")
+    assert {lease.owner for lease in leases.values()} == {""} and workers == {}
+    # Given back and not taken since: a late checkpoint with the token still lands.
+    assert streams.commit_stream_checkpoints("s", sid, "g", {1: (2, 9)}) == []
+    assert streams.stream_checkpoints("s", sid, "g") == {1: 9, 3: 60}
+    with pytest.raises(NotFound):
+        streams.acquire_stream_leases("s", sid + 1, "g", "a", 0.0, 1.0, ready)
+    assert streams.delete_stream("s")
+    assert streams.commit_stream_checkpoints("s", sid, "g", {1: (2, 10)}) == []
+    streams.release_stream_leases("s", sid, "g", "b")  # no error
+    record, _ = streams.create_stream(StreamRecord("s", 0, 0.0, 24), shards)
+    assert streams.stream_group("s", record.stream_id, "g") == ({}, {})
 
 
 def test_services_answer_not_found_with_aws_errors(broker: Broker) -> None:

@@ -266,9 +266,16 @@ class Stream(RecordPuts, ShardReads, Resharding, EnhancedFanOut):
 
     # ------------------------------------------------------------------ consumers
 
-    def consumer(self, name: str, initial_position: str = "TRIM_HORIZON") -> StreamConsumer:
-        """A named consumer of every shard (see :class:`StreamConsumer`)."""
-        return StreamConsumer(self, name, initial_position)
+    def consumer(
+        self,
+        name: str,
+        initial_position: str = "TRIM_HORIZON",
+        worker_id: str | None = None,
+        lease_seconds: float = 10.0,
+    ) -> StreamConsumer:
+        """A worker of the consumer group ``name``: it shares the shards with every other worker
+        of that name on the store (see :class:`StreamConsumer`)."""
+        return StreamConsumer(self, name, initial_position, worker_id, lease_seconds)
 
 
 def _check_retention(hours: int) -> None:

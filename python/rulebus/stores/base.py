@@ -45,6 +45,7 @@ from rulebus.stores.records import (
     ShardRecord,
     StoredRecord,
     StreamConsumerRecord,
+    StreamLeaseRecord,
     StreamRecord,
     SubscriptionRecord,
     TargetRecord,
@@ -575,7 +576,7 @@ class StreamStore(ABC):
 
     @abstractmethod
     def delete_stream(self, name: str) -> bool:
-        """Remove the stream with its shards, records and checkpoints; False if absent."""
+        """Remove the stream with its shards, records, checkpoints and leases; False if absent."""
 
     @abstractmethod
     def stream_names(self) -> list[str]:
@@ -641,6 +642,45 @@ class StreamStore(ABC):
     ) -> None:
         """Store these checkpoints of the consumer (other shards' are kept). A stream deleted
         or re-created meanwhile keeps nothing, and this is no error."""
+
+    @abstractmethod
+    def acquire_stream_leases(
+        self,
+        name: str,
+        stream_id: int,
+        consumer: str,
+        worker: str,
+        now: float,
+        lease_seconds: float,
+        shards: Sequence[int],
+    ) -> dict[int, int]:
+        """One heartbeat of ``worker`` in the consumer group ``consumer``, atomically: record the
+        worker live until ``now + lease_seconds``, renew its leases of ``shards`` (the shards it
+        finds ready to read: not finished, parents finished) and free its others, then take free
+        or expired leases of ``shards`` up to its fair share, freeing those above it so a joining
+        worker gets some (:func:`rulebus.stores.leases.lease_shards`). Return what it holds:
+        shard -> lease token. :class:`NotFound` if the stream is gone or is not ``stream_id``."""
+
+    @abstractmethod
+    def release_stream_leases(self, name: str, stream_id: int, consumer: str, worker: str) -> None:
+        """Free every lease of ``worker`` and forget its heartbeat (it closed). A stream deleted
+        or re-created meanwhile is no error."""
+
+    @abstractmethod
+    def commit_stream_checkpoints(
+        self, name: str, stream_id: int, consumer: str, positions: Mapping[int, tuple[int, int]]
+    ) -> list[int]:
+        """Store checkpoints (shard -> (lease token, position)), each only if the shard's lease
+        still has that token (nobody took the shard since: a worker that lost it cannot move the
+        checkpoint back). Return the shards refused, in order. A stream deleted or re-created
+        meanwhile keeps nothing and refuses nothing."""
+
+    @abstractmethod
+    def stream_group(
+        self, name: str, stream_id: int, consumer: str
+    ) -> tuple[dict[int, StreamLeaseRecord], dict[str, float]]:
+        """The group's leases (shard -> lease, freed ones too) and its workers (worker -> the
+        expiry of its last heartbeat). :class:`NotFound` as above."""
 
     @abstractmethod
     def register_stream_consumer(

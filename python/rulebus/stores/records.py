@@ -47,6 +47,7 @@ __all__ = [
     "StoredMessage",
     "StoredRecord",
     "StreamConsumerRecord",
+    "StreamLeaseRecord",
     "StreamRecord",
     "SubscriptionRecord",
     "TargetRecord",
@@ -323,6 +324,19 @@ class StreamConsumerRecord:
 
     name: str
     creation_time: float
+
+
+@dataclass(frozen=True)
+class StreamLeaseRecord:
+    """A named consumer's (a consumer group's) lease of one shard. ``owner`` is the worker
+    holding it ('' once released); the lease is live until ``expires_at`` (the broker's clock).
+    ``token`` counts the times the shard was taken: a checkpoint is written only with the token
+    the lease has now, so a worker that lost the shard cannot move its checkpoint back."""
+
+    shard: int
+    owner: str
+    expires_at: float
+    token: int
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from rulebus.stores.base import NotFound, StreamStore
+from rulebus.stores.leases import lease_shards, release_leases
 from rulebus.stores.memory.changes import Changes
-from rulebus.stores.records import ShardRecord, StoredRecord, StreamConsumerRecord, StreamRecord
+from rulebus.stores.records import (
+    ShardRecord,
+    StoredRecord,
+    StreamConsumerRecord,
+    StreamLeaseRecord,
+    StreamRecord,
+)
 from rulebus.stores.semantics import open_shard_map, route_to_shards
 
 __all__ = ["MemoryStreamStore"]
@@ -33,6 +40,8 @@ class _MemoryStream:
     logs: dict[int, _MemoryShardLog] = field(default_factory=dict)
     checkpoints: dict[str, dict[int, int]] = field(default_factory=dict)
     consumers: dict[str, StreamConsumerRecord] = field(default_factory=dict)  # in registration order
+    leases: dict[str, dict[int, StreamLeaseRecord]] = field(default_factory=dict)  # by consumer group
+    workers: dict[str, dict[str, float]] = field(default_factory=dict)  # group -> worker -> expiry
 
     def remap(self) -> None:
         self.starts, self.indexes = open_shard_map(self.shards)
@@ -193,6 +202,60 @@ class MemoryStreamStore(StreamStore):
             stream = self._streams.get(name)
             if stream is not None and stream.record.stream_id == stream_id:
                 stream.checkpoints.setdefault(consumer, {}).update(positions)
+
+    def acquire_stream_leases(
+        self,
+        name: str,
+        stream_id: int,
+        consumer: str,
+        worker: str,
+        now: float,
+        lease_seconds: float,
+        shards: Sequence[int],
+    ) -> dict[int, int]:
+        with self._lock:
+            stream = self._this_stream(name, stream_id)
+            leases = stream.leases.setdefault(consumer, {})
+            changed, live, held = lease_shards(
+                leases, stream.workers.get(consumer, {}), worker, now, now + lease_seconds, shards
+            )
+            leases.update(changed)
+            stream.workers[consumer] = live
+            return held
+
+    def release_stream_leases(self, name: str, stream_id: int, consumer: str, worker: str) -> None:
+        with self._lock:
+            stream = self._streams.get(name)
+            if stream is None or stream.record.stream_id != stream_id:
+                return
+            leases = stream.leases.get(consumer, {})
+            leases.update(release_leases(leases, worker))
+            stream.workers.get(consumer, {}).pop(worker, None)
+
+    def commit_stream_checkpoints(
+        self, name: str, stream_id: int, consumer: str, positions: Mapping[int, tuple[int, int]]
+    ) -> list[int]:
+        with self._lock:
+            stream = self._streams.get(name)
+            if stream is None or stream.record.stream_id != stream_id:
+                return []
+            leases = stream.leases.get(consumer, {})
+            checkpoints = stream.checkpoints.setdefault(consumer, {})
+            refused: list[int] = []
+            for shard, (token, position) in sorted(positions.items()):
+                lease = leases.get(shard)
+                if lease is not None and lease.token == token:
+                    checkpoints[shard] = position
+                else:
+                    refused.append(shard)
+            return refused
+
+    def stream_group(
+        self, name: str, stream_id: int, consumer: str
+    ) -> tuple[dict[int, StreamLeaseRecord], dict[str, float]]:
+        with self._lock:
+            stream = self._this_stream(name, stream_id)
+            return dict(stream.leases.get(consumer, {})), dict(stream.workers.get(consumer, {}))
 
     def _this_stream(self, name: str, stream_id: int) -> _MemoryStream:
         stream = self._stream(name)

@@ -15,7 +15,13 @@ from dataclasses import asdict, replace
 from typing import Any
 
 from rulebus.stores.base import NotFound, StreamStore
-from rulebus.stores.records import ShardRecord, StoredRecord, StreamConsumerRecord, StreamRecord
+from rulebus.stores.records import (
+    ShardRecord,
+    StoredRecord,
+    StreamConsumerRecord,
+    StreamLeaseRecord,
+    StreamRecord,
+)
 from rulebus.stores.redis.connection import Connection, ScriptError
 from rulebus.stores.redis.records import from_json, to_json
 from rulebus.stores.semantics import open_shard_map, route_to_shards
@@ -182,6 +188,52 @@ class RedisStreamStore(StreamStore):
             for shard, position in positions.items():
                 args += [str(shard), str(position)]
             self._db.run("streams", [self._meta(name)], args)
+
+    def acquire_stream_leases(
+        self,
+        name: str,
+        stream_id: int,
+        consumer: str,
+        worker: str,
+        now: float,
+        lease_seconds: float,
+        shards: Sequence[int],
+    ) -> dict[int, int]:
+        args = [
+            "acquire",
+            str(stream_id),
+            consumer,
+            worker,
+            repr(float(now)),
+            repr(float(now + lease_seconds)),
+        ]
+        flat = self._step(name, *args, *(str(shard) for shard in shards))
+        return {int(flat[i]): int(flat[i + 1]) for i in range(0, len(flat), 2)}
+
+    def release_stream_leases(self, name: str, stream_id: int, consumer: str, worker: str) -> None:
+        self._db.run("streams", [self._meta(name)], ["release", str(stream_id), consumer, worker])
+
+    def commit_stream_checkpoints(
+        self, name: str, stream_id: int, consumer: str, positions: Mapping[int, tuple[int, int]]
+    ) -> list[int]:
+        if not positions:
+            return []
+        args: list[str] = ["commit", str(stream_id), consumer]
+        for shard, (token, position) in sorted(positions.items()):
+            args += [str(shard), str(token), str(position)]
+        return [int(shard) for shard in self._db.run("streams", [self._meta(name)], args)]
+
+    def stream_group(
+        self, name: str, stream_id: int, consumer: str
+    ) -> tuple[dict[int, StreamLeaseRecord], dict[str, float]]:
+        flat_leases, flat_workers = self._step(name, "group", str(stream_id), consumer)
+        leases: dict[int, StreamLeaseRecord] = {}
+        for i in range(0, len(flat_leases), 2):
+            token, expires_at, owner = _text(flat_leases[i + 1]).split("|", 2)
+            shard = int(flat_leases[i])
+            leases[shard] = StreamLeaseRecord(shard, owner, float(expires_at), int(token))
+        workers = {_text(flat_workers[i]): float(flat_workers[i + 1]) for i in range(0, len(flat_workers), 2)}
+        return leases, workers
 
     def register_stream_consumer(
         self, name: str, stream_id: int, consumer: StreamConsumerRecord, limit: int

@@ -25,8 +25,10 @@ __all__ = ["SCHEMA_VERSION", "create_schema"]
 #: ``subscriptions.subscription_role_arn`` and subscriptions of protocols rulebus does not deliver
 #: to (email, sms, lambda, firehose), which version 3 would try to deliver to as Kinesis streams.
 #: 5: ``messages.aws_trace_header`` (a send's AWSTraceHeader, which version 4 would drop when it
-#: moves a message to its dead-letter queue or redrives it).
-SCHEMA_VERSION = 5
+#: moves a message to its dead-letter queue or redrives it). 6: ``stream_leases`` and
+#: ``stream_workers`` (consumer groups; version 5 would read a group's shards with no lease and
+#: move checkpoints that a lease holder owns).
+SCHEMA_VERSION = 6
 
 QUEUES = """
 CREATE TABLE IF NOT EXISTS queues (
@@ -337,6 +339,24 @@ CREATE TABLE IF NOT EXISTS stream_checkpoints (
     shard INTEGER NOT NULL,
     position INTEGER NOT NULL,
     PRIMARY KEY (stream_id, consumer, shard)
+) WITHOUT ROWID;
+-- Consumer groups: a shard's lease (owner '' once freed; token counts the takes) and each
+-- worker's last heartbeat.
+CREATE TABLE IF NOT EXISTS stream_leases (
+    stream_id INTEGER NOT NULL,
+    consumer TEXT NOT NULL,
+    shard INTEGER NOT NULL,
+    owner TEXT NOT NULL,
+    expires_at REAL NOT NULL,
+    token INTEGER NOT NULL,
+    PRIMARY KEY (stream_id, consumer, shard)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS stream_workers (
+    stream_id INTEGER NOT NULL,
+    consumer TEXT NOT NULL,
+    worker TEXT NOT NULL,
+    expires_at REAL NOT NULL,
+    PRIMARY KEY (stream_id, consumer, worker)
 ) WITHOUT ROWID;
 """
 

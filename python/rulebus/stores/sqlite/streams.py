@@ -1,5 +1,5 @@
-"""The SQLite store's streams: rows of ``streams``, ``stream_shards``, ``stream_records`` and
-``stream_checkpoints``."""
+"""The SQLite store's streams: rows of ``streams``, ``stream_shards``, ``stream_records``,
+``stream_checkpoints`` and the consumer groups' ``stream_leases`` and ``stream_workers``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,15 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from rulebus.stores.base import NotFound, StreamStore
-from rulebus.stores.records import SHARD_END, ShardRecord, StoredRecord, StreamConsumerRecord, StreamRecord
+from rulebus.stores.leases import lease_shards, release_leases
+from rulebus.stores.records import (
+    SHARD_END,
+    ShardRecord,
+    StoredRecord,
+    StreamConsumerRecord,
+    StreamLeaseRecord,
+    StreamRecord,
+)
 from rulebus.stores.semantics import open_shard_map, route_to_shards
 from rulebus.stores.sqlite.connection import Connections
 from rulebus.stores.sqlite.corrupt import DECODE_ERRORS, damaged, integer, number, set_aside_row, text
@@ -161,6 +169,8 @@ class SQLiteStreamStore(StreamStore):
             for table in (
                 "stream_records",
                 "stream_checkpoints",
+                "stream_leases",
+                "stream_workers",
                 "stream_consumers",
                 "stream_shards",
                 "streams",
@@ -369,6 +379,103 @@ class SQLiteStreamStore(StreamStore):
                 "VALUES (?, ?, ?, ?)",
                 [(stream_id, consumer, shard, position) for shard, position in positions.items()],
             )
+
+    def _group(
+        self, connection: sqlite3.Connection, stream_id: int, consumer: str
+    ) -> tuple[dict[int, StreamLeaseRecord], dict[str, float]]:
+        leases = {
+            int(shard): StreamLeaseRecord(int(shard), str(owner), float(expires_at), int(token))
+            for shard, owner, expires_at, token in connection.execute(
+                "SELECT shard, owner, expires_at, token FROM stream_leases "
+                "WHERE stream_id = ? AND consumer = ?",
+                (stream_id, consumer),
+            )
+        }
+        workers = {
+            str(worker): float(expires_at)
+            for worker, expires_at in connection.execute(
+                "SELECT worker, expires_at FROM stream_workers WHERE stream_id = ? AND consumer = ?",
+                (stream_id, consumer),
+            )
+        }
+        return leases, workers
+
+    def _write_leases(
+        self,
+        connection: sqlite3.Connection,
+        stream_id: int,
+        consumer: str,
+        leases: Mapping[int, StreamLeaseRecord],
+    ) -> None:
+        connection.executemany(
+            "INSERT OR REPLACE INTO stream_leases (stream_id, consumer, shard, owner, expires_at, token) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [(stream_id, consumer, s.shard, s.owner, s.expires_at, s.token) for s in leases.values()],
+        )
+
+    def acquire_stream_leases(
+        self,
+        name: str,
+        stream_id: int,
+        consumer: str,
+        worker: str,
+        now: float,
+        lease_seconds: float,
+        shards: Sequence[int],
+    ) -> dict[int, int]:
+        with self._transaction() as connection:
+            if self._stream_row(connection, name)[0] != stream_id:
+                raise NotFound("stream", name)
+            leases, workers = self._group(connection, stream_id, consumer)
+            changed, live, held = lease_shards(leases, workers, worker, now, now + lease_seconds, shards)
+            self._write_leases(connection, stream_id, consumer, changed)
+            connection.execute(
+                "DELETE FROM stream_workers WHERE stream_id = ? AND consumer = ?", (stream_id, consumer)
+            )
+            connection.executemany(
+                "INSERT INTO stream_workers (stream_id, consumer, worker, expires_at) VALUES (?, ?, ?, ?)",
+                [(stream_id, consumer, name_, until) for name_, until in live.items()],
+            )
+            return held
+
+    def release_stream_leases(self, name: str, stream_id: int, consumer: str, worker: str) -> None:
+        with self._transaction() as connection:
+            row = connection.execute("SELECT stream_id FROM streams WHERE name = ?", (name,)).fetchone()
+            if row is None or row[0] != stream_id:
+                return
+            leases, _ = self._group(connection, stream_id, consumer)
+            self._write_leases(connection, stream_id, consumer, release_leases(leases, worker))
+            connection.execute(
+                "DELETE FROM stream_workers WHERE stream_id = ? AND consumer = ? AND worker = ?",
+                (stream_id, consumer, worker),
+            )
+
+    def commit_stream_checkpoints(
+        self, name: str, stream_id: int, consumer: str, positions: Mapping[int, tuple[int, int]]
+    ) -> list[int]:
+        with self._transaction() as connection:
+            row = connection.execute("SELECT stream_id FROM streams WHERE name = ?", (name,)).fetchone()
+            if row is None or row[0] != stream_id:
+                return []
+            refused: list[int] = []
+            for shard, (token, position) in sorted(positions.items()):
+                written = connection.execute(
+                    "INSERT OR REPLACE INTO stream_checkpoints (stream_id, consumer, shard, position) "
+                    "SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM stream_leases WHERE stream_id = ? "
+                    "AND consumer = ? AND shard = ? AND token = ?)",
+                    (stream_id, consumer, shard, position, stream_id, consumer, shard, token),
+                ).rowcount
+                if not written:
+                    refused.append(shard)
+            return refused
+
+    def stream_group(
+        self, name: str, stream_id: int, consumer: str
+    ) -> tuple[dict[int, StreamLeaseRecord], dict[str, float]]:
+        with self._transaction("BEGIN") as connection:
+            if self._stream_row(connection, name)[0] != stream_id:
+                raise NotFound("stream", name)
+            return self._group(connection, stream_id, consumer)
 
     def register_stream_consumer(
         self, name: str, stream_id: int, consumer: StreamConsumerRecord, limit: int

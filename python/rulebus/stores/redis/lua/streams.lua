@@ -2,7 +2,9 @@
 -- JSON, sid (the stream id), next (the next sequence number), version (of the shards)); the
 -- stream's other keys share the tag: SHARDS (index -> JSON written by Python), one Redis stream
 -- per shard ("log:<index>", entry ids "<seq>-1", fields t (arrival), d (data), k (partition
--- key)), CONSUMERS (name -> JSON) with CORDER, and the checkpoint hashes named in CKPTS.
+-- key)), CONSUMERS (name -> JSON) with CORDER, and the checkpoint hashes named in CKPTS (with
+-- the consumer groups' lease hashes, "leases:<sid>:<group>" shard -> "token|expiry|owner", and
+-- worker hashes, "workers:<sid>:<group>" worker -> heartbeat expiry, deleted with them).
 -- ARGV[1] names the step; steps that name a stream id refuse any other as NOT_FOUND.
 local SHARDS, CONSUMERS, CORDER, CKPTS = BASE .. 'shards', BASE .. 'consumers', BASE .. 'corder', BASE .. 'ckpts'
 
@@ -55,8 +57,11 @@ if step == 'update' then
 end
 
 if not exists then
-  if step == 'set_checkpoints' or step == 'deregister' then
+  if step == 'set_checkpoints' or step == 'deregister' or step == 'release' then
     return 0
+  end
+  if step == 'commit' then
+    return {}
   end
   return redis.error_reply('RULEBUS_NOT_FOUND')
 end
@@ -209,6 +214,167 @@ if step == 'set_checkpoints' then
   end
   redis.call('SADD', CKPTS, key)
   return 1
+end
+
+-- Consumer groups (the pure Python twin is rulebus/stores/leases.py, which says the balancing).
+local function group_keys(sid, group)
+  local leases = BASE .. 'leases:' .. sid .. ':' .. group
+  local workers = BASE .. 'workers:' .. sid .. ':' .. group
+  redis.call('SADD', CKPTS, leases, workers)
+  return leases, workers
+end
+
+local function read_leases(key)
+  -- shard -> {token, expiry, owner, text of the expiry}
+  local out = {}
+  local flat = redis.call('HGETALL', key)
+  for i = 1, #flat, 2 do
+    local token, expiry, owner = string.match(flat[i + 1], '^(%d+)|([^|]*)|(.*)$')
+    out[tonumber(flat[i])] = {tonumber(token), tonumber(expiry), owner, expiry}
+  end
+  return out
+end
+
+local function lease_text(token, expiry, owner)
+  return int(token) .. '|' .. expiry .. '|' .. owner
+end
+
+if step == 'acquire' then
+  -- ARGV stream id, group, worker, now, expiry (now + lease seconds, as Python wrote it), then
+  -- the shards ready to read: flat (shard, token) pairs of what the worker holds now.
+  if not same_stream(ARGV[2]) then
+    return redis.error_reply('RULEBUS_NOT_FOUND')
+  end
+  local leases_key, workers_key = group_keys(ARGV[2], ARGV[3])
+  local worker, now, expires = ARGV[4], tonumber(ARGV[5]), ARGV[6]
+  local leases = read_leases(leases_key)
+  local available, ready = {}, {}
+  for i = 7, #ARGV do
+    local shard = tonumber(ARGV[i])
+    if not ready[shard] then
+      ready[shard] = true
+      available[#available + 1] = shard
+    end
+  end
+  table.sort(available)
+  local live, nlive = {}, 0
+  local flat = redis.call('HGETALL', workers_key)
+  for i = 1, #flat, 2 do
+    if flat[i] ~= worker and tonumber(flat[i + 1]) > now then
+      live[flat[i]] = flat[i + 1]
+      nlive = nlive + 1
+    else
+      redis.call('HDEL', workers_key, flat[i])
+    end
+  end
+  redis.call('HSET', workers_key, worker, expires)
+  nlive = nlive + 1
+  local counts = {}
+  for _, shard in ipairs(available) do
+    local lease = leases[shard]
+    if lease and lease[3] ~= '' and lease[2] > now then
+      counts[lease[3]] = (counts[lease[3]] or 0) + 1
+    end
+  end
+  local floor = math.floor(#available / nlive)
+  local extra = #available - floor * nlive
+  local needy = false
+  for name, _ in pairs(live) do
+    if (counts[name] or 0) < floor then
+      needy = true
+    end
+  end
+  local limit = floor
+  if not needy and extra > 0 then
+    limit = floor + 1
+  end
+  local mine = {}
+  for shard, lease in pairs(leases) do
+    if lease[3] == worker then
+      if ready[shard] then
+        mine[#mine + 1] = shard
+      else
+        redis.call('HSET', leases_key, shard, lease_text(lease[1], '0', ''))
+      end
+    end
+  end
+  table.sort(mine)
+  local out, kept = {}, 0
+  for _, shard in ipairs(mine) do
+    local lease = leases[shard]
+    if kept < limit then
+      redis.call('HSET', leases_key, shard, lease_text(lease[1], expires, worker))
+      out[#out + 1] = shard
+      out[#out + 1] = lease[1]
+      kept = kept + 1
+    else
+      redis.call('HSET', leases_key, shard, lease_text(lease[1], '0', ''))
+    end
+  end
+  for _, shard in ipairs(available) do
+    if kept >= limit then
+      break
+    end
+    local lease = leases[shard]
+    local token = nil
+    if not lease then
+      token = 1
+    elseif lease[3] ~= worker and (lease[3] == '' or lease[2] <= now) then
+      token = lease[1] + 1
+    end
+    if token then
+      redis.call('HSET', leases_key, shard, lease_text(token, expires, worker))
+      out[#out + 1] = shard
+      out[#out + 1] = token
+      kept = kept + 1
+    end
+  end
+  return out
+end
+
+if step == 'release' then
+  -- ARGV stream id, group, worker.
+  if not same_stream(ARGV[2]) then
+    return 0
+  end
+  local leases_key, workers_key = group_keys(ARGV[2], ARGV[3])
+  for shard, lease in pairs(read_leases(leases_key)) do
+    if lease[3] == ARGV[4] then
+      redis.call('HSET', leases_key, shard, lease_text(lease[1], '0', ''))
+    end
+  end
+  redis.call('HDEL', workers_key, ARGV[4])
+  return 1
+end
+
+if step == 'commit' then
+  -- ARGV stream id, group, then (shard, token, position) triples: the shards refused.
+  if not same_stream(ARGV[2]) then
+    return {}
+  end
+  local leases_key = group_keys(ARGV[2], ARGV[3])
+  local key = BASE .. 'ckpt:' .. ARGV[2] .. ':' .. ARGV[3]
+  redis.call('SADD', CKPTS, key)
+  local refused = {}
+  for i = 4, #ARGV, 3 do
+    local text = redis.call('HGET', leases_key, ARGV[i])
+    if text and string.match(text, '^(%d+)|') == ARGV[i + 1] then
+      redis.call('HSET', key, ARGV[i], ARGV[i + 2])
+    else
+      refused[#refused + 1] = tonumber(ARGV[i])
+    end
+  end
+  return refused
+end
+
+if step == 'group' then
+  -- ARGV stream id, group: {flat (shard, lease text) pairs, flat (worker, expiry) pairs}.
+  if not same_stream(ARGV[2]) then
+    return redis.error_reply('RULEBUS_NOT_FOUND')
+  end
+  local leases_key = BASE .. 'leases:' .. ARGV[2] .. ':' .. ARGV[3]
+  local workers_key = BASE .. 'workers:' .. ARGV[2] .. ':' .. ARGV[3]
+  return {redis.call('HGETALL', leases_key), redis.call('HGETALL', workers_key)}
 end
 
 if step == 'register' then
