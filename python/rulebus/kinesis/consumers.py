@@ -23,7 +23,7 @@ from rulebus.kinesis.iterators import MAX_GET_RECORDS
 from rulebus.kinesis.records import record_entries
 from rulebus.kinesis.shards import format_shard_id
 from rulebus.kinesis.state import StreamState, retention_cutoff
-from rulebus.stores.records import SHARD_END, ShardRecord, StoredRecord
+from rulebus.stores.records import SHARD_END, ShardRecord, StoredRecord, StreamRecord
 
 if TYPE_CHECKING:
     from rulebus.kinesis.stream import Stream
@@ -175,7 +175,8 @@ class StreamConsumer:
 
     # ------------------------------------------------------------------ leases
 
-    def _load(self) -> list[ShardRecord]:
+    def _load(self) -> tuple[StreamRecord, list[ShardRecord]]:
+        """The stream's record and shards (a new stream of the name starts the worker afresh)."""
         record = self._state.record()
         _, shards = self._state.shards()
         if self._stream_id != record.stream_id:
@@ -186,7 +187,7 @@ class StreamConsumer:
             if self.initial_position == "LATEST":
                 latest = self._state.position()
                 self._initial = {s.index: (latest if s.is_open else SHARD_END) for s in shards}
-        return shards
+        return record, shards
 
     def _ready(self, shards: list[ShardRecord], stored: dict[int, int]) -> list[int]:
         """The shards to lease: not read to their end, their parents read to theirs."""
@@ -290,10 +291,10 @@ class StreamConsumer:
         idle_since: float | None = None
         while not self._closed:
             since = state.position()
-            shards = self._load()
+            record, shards = self._load()
             if self._due():
                 self._heartbeat(shards, lock_bound)
-            cutoff = retention_cutoff(state.record(), clock())
+            cutoff = retention_cutoff(record, clock())
             positions = self._positions
             progressed = False
             for shard in shards:
