@@ -99,6 +99,9 @@ class GroupRun:
     put_seconds: float
     total_seconds: float
     records: int
+    # CPU seconds spent by the producer, by the workers together, and by redis-server (None on
+    # SQLite), from the clock's start to the end of the run: where a shared machine's cores went.
+    cpu: tuple[float, float, float | None]
 
 
 def open_store(store: str, directory: str) -> str | Path:
@@ -118,6 +121,7 @@ def group_worker(where: str | Path, ready: Any, read_total: Any, expected: int, 
         consumer = broker.stream("bench").consumer("bench")
         for _ in consumer.records(wait_seconds=0.01):  # take the leases before the clock starts
             raise SystemExit("the stream is not empty")
+        cpu_start = time.process_time()
         ready.release()
         seen: list[str] = []
         last = 0.0
@@ -133,7 +137,7 @@ def group_worker(where: str | Path, ready: Any, read_total: Any, expected: int, 
                 break
         consumer.checkpoint()
         consumer.close()
-        results.put((seen, last))
+        results.put((seen, last, time.process_time() - cpu_start))
     finally:
         broker.close()
 
@@ -163,23 +167,37 @@ def group_once(store: str, requests: list[list[dict[str, object]]], shards: int,
                 if len(held) == workers and max(held) - min(held) <= 1 and sum(held) == shards:
                     break
                 time.sleep(0.05)
-            start = time.monotonic()
+            server_cpu = redis_cpu(store)
+            start, cpu_start = time.monotonic(), time.process_time()
             for request in requests:
                 result = stream.put_records(request)
                 if result["FailedRecordCount"]:
                     raise SystemExit(f"{store}: {result['FailedRecordCount']} records failed")
-            put_done = time.monotonic()
+            put_done, put_cpu = time.monotonic(), time.process_time() - cpu_start
             answers = [results.get(timeout=600) for _ in processes]
+            if server_cpu is not None:
+                server_cpu = (redis_cpu(store) or 0.0) - server_cpu
             for process in processes:
                 process.join()
         finally:
             broker.close()
-    seen = [seq for numbers, _ in answers for seq in numbers]
+    seen = [seq for numbers, _, _ in answers for seq in numbers]
     if len(seen) != count or len(set(seen)) != count:
         print(f"{store}: put {count} records, read {len(seen)} ({len(set(seen))} distinct)", file=sys.stderr)
         raise SystemExit(1)
-    last = max(at for _, at in answers)
-    return GroupRun(put_done - start, last - start, count)
+    last = max(at for _, at, _ in answers)
+    workers_cpu = sum(cpu for _, _, cpu in answers)
+    return GroupRun(put_done - start, last - start, count, (put_cpu, workers_cpu, server_cpu))
+
+
+def redis_cpu(store: str) -> float | None:
+    """The bench's redis-server's CPU seconds so far (user and system)."""
+    if store != "redis":
+        return None
+    from messaging_cases import _redis_server
+
+    info = _redis_server()[1].info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
 
 def make_group_broker(where: str | Path) -> Broker:
@@ -193,7 +211,10 @@ def group_main(args: argparse.Namespace, requests: list[list[dict[str, object]]]
         f"{args.records} records of {RECORD_SIZE} bytes, put_records batches of {BATCH}, "
         f"{args.shards} shards, a group of {args.workers} worker processes, median of {args.repeat}"
     )
-    print(f"{'store':8} {'put rec/s':>12} {'put+group read rec/s':>21} {'target':>10}")
+    print(
+        f"{'store':8} {'put rec/s':>12} {'put+group read rec/s':>21} {'target':>10}"
+        "  CPU s: producer/workers/server"
+    )
     missed = False
     for store in args.stores:
         if store == "memory":
@@ -205,7 +226,10 @@ def group_main(args: argparse.Namespace, requests: list[list[dict[str, object]]]
         target = TARGETS[store]
         mark = "met" if total >= target else "MISSED"
         missed |= total < target
-        print(f"{store:8} {put:12,.0f} {total:21,.0f} {target:10,.0f} {mark}")
+        median = sorted(runs, key=lambda r: r.total_seconds)[len(runs) // 2]
+        producer, workers, server = median.cpu
+        cpu = f"{producer:.2f}/{workers:.2f}/" + ("-" if server is None else f"{server:.2f}")
+        print(f"{store:8} {put:12,.0f} {total:21,.0f} {target:10,.0f} {mark:6}  {cpu}")
     return 2 if missed else 0
 
 

@@ -223,12 +223,24 @@ class Connection:
         """Announce that message state changed, for every host's long polls."""
         self.call(*self._notice())
 
-    def version(self) -> int:
-        last = self.call("XREVRANGE", self._changes, "+", "-", "COUNT", 1)
+    def _version_command(self) -> tuple[Any, ...]:
+        return ("XREVRANGE", self._changes, "+", "-", "COUNT", 1)
+
+    @staticmethod
+    def _as_version(last: Any) -> int:
         if not last:
             return 0
         millis, number = last[0][0].split("-")
         return (int(millis) << _SEQ_BITS) | int(number)
+
+    def version(self) -> int:
+        """Where the change stream is (for :meth:`wait`)."""
+        return self._as_version(self.call(*self._version_command()))
+
+    def version_and(self, *command: Any) -> tuple[int, Any]:
+        """:meth:`version`, then ``command``, in one round trip: (the version, its answer)."""
+        last, answer = self.pipelined([self._version_command(), command])
+        return self._as_version(last), answer
 
     def wait(self, since: int, timeout: float) -> None:
         """Until the version moves past ``since`` or ``timeout`` seconds pass (early returns allowed)."""

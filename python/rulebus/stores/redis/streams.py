@@ -228,6 +228,11 @@ class RedisStreamStore(StreamStore):
         )
         return _unpack(answer, position, limit)
 
+    def stream_view(self, name: str) -> tuple[StreamRecord, int, list[ShardRecord]]:
+        answer = self._step(name, "view")
+        shards = sorted((from_json(ShardRecord, text) for text in answer[2:]), key=lambda s: s.index)
+        return from_json(StreamRecord, answer[0]), int(answer[1]), shards
+
     def stream_position(self, name: str) -> int:
         return int(self._step(name, "position"))
 
@@ -313,11 +318,10 @@ class RedisStreamStore(StreamStore):
         deadline = time.monotonic() + timeout
         woken = self._woken
         while True:
-            version = self._db.version()  # before the look: a change after it ends the wait
-            try:
-                if self.stream_position(name) != since:
-                    return
-            except NotFound:
+            # The change stream's version before the look (a change after it ends the wait),
+            # and the look, in one round trip.
+            version, (exists, position) = self._db.version_and("HMGET", self._meta(name), "exists", "next")
+            if exists != "1" or int(position) != since:
                 return
             remaining = deadline - time.monotonic()
             if remaining <= 0 or self._woken != woken:

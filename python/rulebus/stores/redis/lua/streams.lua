@@ -83,6 +83,15 @@ if step == 'shards' then
   return out
 end
 
+if step == 'view' then
+  -- {record JSON, position, JSON per shard}: a reader's pass in one look.
+  local out = {redis.call('HGET', META, 'record'), tonumber(redis.call('HGET', META, 'next'))}
+  for _, text in ipairs(redis.call('HVALS', SHARDS)) do
+    out[#out + 1] = text
+  end
+  return out
+end
+
 if step == 'position' then
   return tonumber(redis.call('HGET', META, 'next'))
 end
