@@ -32,10 +32,8 @@ from rulebus.stores.semantics import open_shard_map, route_to_shards
 
 __all__ = ["RedisStreamStore"]
 
-# A record's head in a chunk (lua/streams.lua): its number after the chunk's first, key length,
-# data length.
-_HEAD = struct.Struct(">IHI")
-# Record count -> the struct unpacking that many heads at once (at most 500: a put's records).
+# A chunk's record count -> the struct of its heads (lua/streams.lua: each record's number after
+# the chunk's first, key length and data length); at most 500 of them, a put's records.
 _HEADS: dict[int, struct.Struct] = {}
 
 # A wait blocks on the change notices in slices this long, so wake_streams is seen soon.

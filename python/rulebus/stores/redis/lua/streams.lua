@@ -9,10 +9,10 @@
 -- "<first>-<end>", the sequence numbers of its first record and of the one after its last (a put
 -- numbers its records in request order across its shards, so a chunk's numbers are increasing
 -- but not consecutive, and two chunks of one shard never interleave); its fields are t (the
--- put's arrival time), n (records) and c (the records, packed by Python: per record its number
--- after the first, its partition key's and its data's lengths, as big-endian 4, 2 and 4 bytes,
--- then every record's key and data in order). So a put is one XADD per shard and a read one
--- XRANGE per few hundred records; Python unpacks the chunks.
+-- put's arrival time), n (records) and c (the records, packed by Python: every record's number
+-- after the chunk's first, then every partition key's length, then every data's length, as
+-- big-endian 4, 2 and 4 bytes, then every key, then every data, in order). So a put is one XADD
+-- per shard and a read one XRANGE per few hundred records; Python unpacks the chunks.
 -- ARGV[1] names the step; steps that name a stream id refuse any other as NOT_FOUND.
 local SHARDS, CONSUMERS, CORDER, CKPTS = BASE .. 'shards', BASE .. 'consumers', BASE .. 'corder', BASE .. 'ckpts'
 
