@@ -344,6 +344,55 @@ def test_get_records_limit_and_millis_behind(broker: Broker, clock: FakeClock) -
     assert empty["Records"] == [] and empty["NextShardIterator"] is not None
 
 
+def test_get_records_from_every_position_with_every_limit(broker: Broker, clock: FakeClock) -> None:
+    # Puts of several sizes spread over three shards, so one put's records of a shard are not
+    # consecutive sequence numbers and reads start inside, between and across puts.
+    stream = open_test_stream(broker, "s", shards=3)
+    expected: dict[str, list[tuple[str, bytes]]] = {}
+    put_at: dict[str, int] = {}  # sequence number -> seconds before the reads
+    sizes = (1, 7, 2, 13, 1, 5)
+    number = 0
+    for age, size in zip(range(len(sizes), 0, -1), sizes):
+        entries = [
+            {"Data": f"{number + i}".encode(), "PartitionKey": f"k{(number + i) % 5}"} for i in range(size)
+        ]
+        number += size
+        if size == 1:
+            put = stream.put_record(entries[0]["Data"], entries[0]["PartitionKey"])
+            results = [put]
+        else:
+            results = stream.put_records(entries)["Records"]
+        for entry, result in zip(entries, results):
+            expected.setdefault(result["ShardId"], []).append((result["SequenceNumber"], entry["Data"]))
+            put_at[result["SequenceNumber"]] = age
+        clock.advance(1.0)
+    assert len(expected) == 3
+    seen = lambda result: [(r["SequenceNumber"], r["Data"]) for r in result["Records"]]  # noqa: E731
+    for shard, records in expected.items():
+        for i, (sequence_number, _) in enumerate(records):
+            for limit in (1, 2, 7):
+                at = stream.get_shard_iterator(
+                    shard, "AT_SEQUENCE_NUMBER", starting_sequence_number=sequence_number
+                )
+                result = stream.get_records(at, limit=limit)
+                assert seen(result) == records[i : i + limit]
+                more = i + limit < len(records)
+                last = records[min(i + limit, len(records)) - 1][0]
+                assert result["MillisBehindLatest"] == (1000 * put_at[last] if more else 0)
+                after = stream.get_shard_iterator(
+                    shard, "AFTER_SEQUENCE_NUMBER", starting_sequence_number=sequence_number
+                )
+                paged: list[tuple[str, bytes]] = []
+                iterator = after
+                for _ in range(len(records) + 1):  # bounded: a read that never moves on fails
+                    result = stream.get_records(iterator, limit=limit)
+                    paged += seen(result)
+                    if not result["Records"]:
+                        break
+                    iterator = result["NextShardIterator"]
+                assert paged == records[i + 1 :]
+
+
 def test_get_records_caps_at_ten_mib(broker: Broker) -> None:
     stream = open_test_stream(broker, "s")
     for _ in range(3):

@@ -23,7 +23,7 @@ from rulebus.kinesis.iterators import MAX_GET_RECORDS
 from rulebus.kinesis.records import record_entries
 from rulebus.kinesis.shards import format_shard_id
 from rulebus.kinesis.state import StreamState, retention_cutoff
-from rulebus.stores.records import SHARD_END, ShardRecord, StoredRecord
+from rulebus.stores.records import SHARD_END, ShardRecord, StoredRecord, StreamRecord
 
 if TYPE_CHECKING:
     from rulebus.kinesis.stream import Stream
@@ -175,18 +175,18 @@ class StreamConsumer:
 
     # ------------------------------------------------------------------ leases
 
-    def _load(self) -> list[ShardRecord]:
-        record = self._state.record()
-        _, shards = self._state.shards()
+    def _load(self) -> tuple[StreamRecord, int, list[ShardRecord]]:
+        """The stream's record, position and shards (a new stream of the name starts the worker
+        afresh)."""
+        record, position, shards = self._state.view()
         if self._stream_id != record.stream_id:
             self._stream_id = record.stream_id
             self._positions, self._unsaved, self._leases, self._released = {}, {}, {}, {}
             self._renewed_at = None
             self._initial = {}
             if self.initial_position == "LATEST":
-                latest = self._state.position()
-                self._initial = {s.index: (latest if s.is_open else SHARD_END) for s in shards}
-        return shards
+                self._initial = {s.index: (position if s.is_open else SHARD_END) for s in shards}
+        return record, position, shards
 
     def _ready(self, shards: list[ShardRecord], stored: dict[int, int]) -> list[int]:
         """The shards to lease: not read to their end, their parents read to theirs."""
@@ -289,13 +289,15 @@ class StreamConsumer:
         lock_bound = renew_every if wait_seconds is None else min(renew_every, wait_seconds)
         idle_since: float | None = None
         while not self._closed:
-            since = state.position()
-            shards = self._load()
+            record, since, shards = self._load()
             if self._due():
                 self._heartbeat(shards, lock_bound)
-            cutoff = retention_cutoff(state.record(), clock())
+            cutoff = retention_cutoff(record, clock())
             positions = self._positions
             progressed = False
+            # Every shard read gave all it had and is open: the pass need not be made again
+            # to find nothing (records put since ``since`` end the wait below at once).
+            drained = True
             for shard in shards:
                 index = shard.index
                 token = self._leases.get(index)
@@ -304,7 +306,9 @@ class StreamConsumer:
                 position = positions.get(index, 0)
                 if position == SHARD_END:
                     continue
-                rows, _ = state.read(self._stream_id or 0, index, position, self.batch_size, cutoff)
+                rows, more = state.read(self._stream_id or 0, index, position, self.batch_size, cutoff)
+                if more or shard.ending_seq is not None:
+                    drained = False
                 self._counters.kinesis_read(
                     self.stream.name, len(rows), (clock() - rows[-1][1]) if rows else 0.0
                 )
@@ -324,7 +328,8 @@ class StreamConsumer:
                     progressed = True
             if progressed:
                 idle_since = None
-                continue
+                if not drained or self._rebalance:
+                    continue
             now = time.monotonic()
             if idle_since is None:
                 idle_since = now
@@ -332,6 +337,8 @@ class StreamConsumer:
             if wait_seconds is not None:
                 timeout = min(timeout, idle_since + wait_seconds - now)
             if stop_at_end:
+                if progressed and state.position() != since:
+                    continue  # put or resharded during the pass: look again
                 self._save()
                 if self._heartbeat(shards, lock_bound):
                     continue  # took over a shard (its worker's lease ran out): read it

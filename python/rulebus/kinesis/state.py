@@ -88,6 +88,13 @@ class StreamState:
         except NotFound:
             raise self.not_found() from None
 
+    def view(self) -> tuple[StreamRecord, int, list[ShardRecord]]:
+        """(the stream's record, its position, its shards) in one look of the store."""
+        try:
+            return self.streams.stream_view(self.name)
+        except NotFound:
+            raise self.not_found() from None
+
     def put(
         self, hash_keys: Sequence[int], blobs: Sequence[bytes], keys: Sequence[str], now: float
     ) -> tuple[int, list[int]]:

@@ -626,6 +626,16 @@ class StreamStore(ABC):
         """The next sequence number the stream will give (what LATEST starts at); it changes with
         every put and reshard, so it doubles as the stream's version for waiting."""
 
+    def stream_view(self, name: str) -> tuple[StreamRecord, int, list[ShardRecord]]:
+        """The stream's record, its position (:meth:`stream_position`, read first) and its
+        shards, for a reader's pass; :class:`NotFound` if it is not there. A store that can read
+        them in one step overrides this."""
+        position = self.stream_position(name)
+        record = self.get_stream(name)
+        if record is None:
+            raise NotFound("stream", name)
+        return record, position, self.stream_shards(name)[1]
+
     @abstractmethod
     def trim_stream(self, name: str, not_before: float) -> int:
         """Drop the records that arrived before ``not_before`` and the closed shards that closed

@@ -177,12 +177,14 @@ class Connection:
                 pipe = self.client.pipeline(transaction=False)
                 pipe.execute_command("EVALSHA", loaded.sha, len(keys), *keys, *args)
                 pipe.execute_command(*self._notice())
-                try:
-                    return pipe.execute()[0]
-                except self._errors.NoScriptError:
-                    if attempt == 2:
-                        raise
+                # Unraised, a script's refusal keeps its own text (a raised one names the pipeline).
+                answer = pipe.execute(raise_on_error=False)[0]
+                if isinstance(answer, self._errors.NoScriptError) and attempt == 1:
                     self.client.script_load(loaded.script)  # the server lost it (a restart)
+                    continue
+                if isinstance(answer, Exception):
+                    raise answer
+                return answer
             raise AssertionError("unreachable")
         except self._errors.RedisError as error:
             raise self._failed(error) from error
@@ -221,12 +223,24 @@ class Connection:
         """Announce that message state changed, for every host's long polls."""
         self.call(*self._notice())
 
-    def version(self) -> int:
-        last = self.call("XREVRANGE", self._changes, "+", "-", "COUNT", 1)
+    def _version_command(self) -> tuple[Any, ...]:
+        return ("XREVRANGE", self._changes, "+", "-", "COUNT", 1)
+
+    @staticmethod
+    def _as_version(last: Any) -> int:
         if not last:
             return 0
         millis, number = last[0][0].split("-")
         return (int(millis) << _SEQ_BITS) | int(number)
+
+    def version(self) -> int:
+        """Where the change stream is (for :meth:`wait`)."""
+        return self._as_version(self.call(*self._version_command()))
+
+    def version_and(self, *command: Any) -> tuple[int, Any]:
+        """:meth:`version`, then ``command``, in one round trip: (the version, its answer)."""
+        last, answer = self.pipelined([self._version_command(), command])
+        return self._as_version(last), answer
 
     def wait(self, since: int, timeout: float) -> None:
         """Until the version moves past ``since`` or ``timeout`` seconds pass (early returns allowed)."""

@@ -1,8 +1,10 @@
-"""The Redis store's Kinesis streams: each shard's records in a Redis stream whose entry ids are
-the records' sequence numbers, and every step a Lua script (``lua/streams.lua``) on the stream's
-own keys. A put is routed in Python from the shards it last read and stored only if they are
-still the stream's (the script compares the shards version; a reshard in between makes it
-route again). Waiting consumers block on the store's change notices (XREAD BLOCK)."""
+"""The Redis store's Kinesis streams: each shard's records in a Redis stream of chunks, one entry
+per put holding that put's records for the shard (``lua/streams.lua`` says the layout), and
+every step a Lua script on the stream's own keys. A put is one XADD per shard, a read one XRANGE
+per few hundred records, and the records are packed and unpacked here, a chunk at a time. A put
+is routed in Python from the shards it last read and stored only if they are still the stream's
+(the script compares the shards version; a reshard in between makes it route again). Waiting
+consumers block on the store's change notices (XREAD BLOCK)."""
 
 from __future__ import annotations
 
@@ -10,8 +12,10 @@ import json
 import struct
 import threading
 import time
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, replace
+from itertools import accumulate
 from typing import Any
 
 from rulebus.stores.base import NotFound, StreamStore
@@ -28,8 +32,9 @@ from rulebus.stores.semantics import open_shard_map, route_to_shards
 
 __all__ = ["RedisStreamStore"]
 
-# A record's head in a put's packed argument (lua/streams.lua): shard, key length, data length.
-_HEAD = struct.Struct(">IHI")
+# A chunk's record count -> the struct of its heads (lua/streams.lua: each record's number after
+# the chunk's first, key length and data length); at most 500 of them, a put's records.
+_HEADS: dict[int, struct.Struct] = {}
 
 # A wait blocks on the change notices in slices this long, so wake_streams is seen soon.
 _WAIT_SLICE = 0.25
@@ -37,6 +42,64 @@ _WAIT_SLICE = 0.25
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _heads(count: int) -> struct.Struct:
+    """The struct of a chunk's heads: ``count`` numbers after the first, key lengths, data lengths."""
+    heads = _HEADS.get(count)
+    if heads is None:
+        heads = _HEADS[count] = struct.Struct(f">{count}I{count}H{count}I")
+    return heads
+
+
+def _chunks(shards: Sequence[int], data: Sequence[bytes], partition_keys: Sequence[str]) -> list[Any]:
+    """A put's records as the script's per-shard arguments: index, first and last place in the
+    put, count, and the chunk."""
+    places: dict[int, list[int]] = {}
+    for place, shard in enumerate(shards):
+        group = places.get(shard)
+        if group is None:
+            places[shard] = [place]
+        else:
+            group.append(place)
+    args: list[Any] = []
+    for shard, group in places.items():
+        first = group[0]
+        keys = [partition_keys[place].encode() for place in group]
+        blobs = [data[place] for place in group]
+        heads = _heads(len(group)).pack(
+            *[place - first for place in group], *[len(key) for key in keys], *[len(blob) for blob in blobs]
+        )
+        chunk = b"".join((heads, *keys, *blobs))
+        args += [str(shard), str(first), str(group[-1]), str(len(group)), chunk]
+    return args
+
+
+def _unpack(answer: Sequence[Any], position: int, limit: int) -> tuple[list[StoredRecord], bool]:
+    """A read's chunks (id, arrival, count, chunk per chunk) as up to ``limit`` records from
+    ``position`` on, and whether more follow."""
+    rows: list[StoredRecord] = []
+    for i in range(0, len(answer), 4):
+        first = int(answer[i].split(b"-", 1)[0])
+        arrival = float(answer[i + 1])
+        count = int(answer[i + 2])
+        chunk: bytes = answer[i + 3]
+        heads = _heads(count)
+        fields = heads.unpack_from(chunk)
+        after = fields[:count]
+        # Where each key and each data starts (and where the last ends).
+        keys = list(accumulate(fields[count : 2 * count], initial=heads.size))
+        blobs = list(accumulate(fields[2 * count :], initial=keys[-1]))
+        start = bisect_left(after, position - first)  # the chunk's records before position: skipped
+        end = min(count, start + limit - len(rows))
+        rows += [
+            (first + after[j], arrival, chunk[blobs[j] : blobs[j + 1]], chunk[keys[j] : keys[j + 1]].decode())
+            for j in range(start, end)
+        ]
+        if len(rows) == limit:
+            # What follows: the rest of this chunk, or the next chunk (which starts past position).
+            return rows, end < count or i + 4 < len(answer)
+    return rows, False
 
 
 class RedisStreamStore(StreamStore):
@@ -134,21 +197,18 @@ class RedisStreamStore(StreamStore):
         fresh = False
         while True:
             version, shards = self._route(name, hash_keys, fresh)
-            packed = bytearray()
-            for shard, blob, key in zip(shards, data, partition_keys):
-                key_bytes = key.encode()
-                packed += _HEAD.pack(shard, len(key_bytes), len(blob))
-                packed += key_bytes
-                packed += blob
-            args: list[Any] = ["put", str(version), repr(float(now)), bytes(packed)]
+            args: list[Any] = ["put", str(version), repr(float(now)), str(len(shards))]
+            args += _chunks(shards, data, partition_keys)
             try:
-                first = int(self._step(name, *args))
+                # The change notice goes in the same round trip (spurious if the put is refused).
+                first = int(self._db.run("streams", [self._meta(name)], args, announce=True))
             except ScriptError as error:
+                if error.code == "RULEBUS_NOT_FOUND":
+                    raise NotFound("stream", name) from None
                 if error.code != "RULEBUS_STALE" or fresh:
                     raise
                 fresh = True  # resharded since the routing was read: read it again, once
                 continue
-            self._db.changed()
             return first, shards
 
     def read_stream_records(
@@ -164,11 +224,12 @@ class RedisStreamStore(StreamStore):
             repr(float(not_before)),
             raw=True,
         )
-        rows: list[StoredRecord] = [
-            (int(answer[i]), float(answer[i + 1]), bytes(answer[i + 2]), _text(answer[i + 3]))
-            for i in range(1, len(answer), 4)
-        ]
-        return rows, bool(int(answer[0]))
+        return _unpack(answer, position, limit)
+
+    def stream_view(self, name: str) -> tuple[StreamRecord, int, list[ShardRecord]]:
+        answer = self._step(name, "view")
+        shards = sorted((from_json(ShardRecord, text) for text in answer[2:]), key=lambda s: s.index)
+        return from_json(StreamRecord, answer[0]), int(answer[1]), shards
 
     def stream_position(self, name: str) -> int:
         return int(self._step(name, "position"))
@@ -255,11 +316,10 @@ class RedisStreamStore(StreamStore):
         deadline = time.monotonic() + timeout
         woken = self._woken
         while True:
-            version = self._db.version()  # before the look: a change after it ends the wait
-            try:
-                if self.stream_position(name) != since:
-                    return
-            except NotFound:
+            # The change stream's version before the look (a change after it ends the wait),
+            # and the look, in one round trip.
+            version, (exists, position) = self._db.version_and("HMGET", self._meta(name), "exists", "next")
+            if exists != "1" or int(position) != since:
                 return
             remaining = deadline - time.monotonic()
             if remaining <= 0 or self._woken != woken:

@@ -1,10 +1,18 @@
 -- Kinesis streams: KEYS[1] is the stream's meta hash "<prefix>{s:NAME}:meta" (exists, record
 -- JSON, sid (the stream id), next (the next sequence number), version (of the shards)); the
 -- stream's other keys share the tag: SHARDS (index -> JSON written by Python), one Redis stream
--- per shard ("log:<index>", entry ids "<seq>-1", fields t (arrival), d (data), k (partition
--- key)), CONSUMERS (name -> JSON) with CORDER, and the checkpoint hashes named in CKPTS (with
--- the consumer groups' lease hashes, "leases:<sid>:<group>" shard -> "token|expiry|owner", and
--- worker hashes, "workers:<sid>:<group>" worker -> heartbeat expiry, deleted with them).
+-- per shard ("log:<index>"), CONSUMERS (name -> JSON) with CORDER, and the checkpoint hashes
+-- named in CKPTS (with the consumer groups' lease hashes, "leases:<sid>:<group>" shard ->
+-- "token|expiry|owner", and worker hashes, "workers:<sid>:<group>" worker -> heartbeat expiry,
+-- deleted with them).
+-- A shard's log holds one entry per put that had records for it: a chunk of them. Its id is
+-- "<first>-<end>", the sequence numbers of its first record and of the one after its last (a put
+-- numbers its records in request order across its shards, so a chunk's numbers are increasing
+-- but not consecutive, and two chunks of one shard never interleave); its fields are t (the
+-- put's arrival time), n (records) and c (the records, packed by Python: every record's number
+-- after the chunk's first, then every partition key's length, then every data's length, as
+-- big-endian 4, 2 and 4 bytes, then every key, then every data, in order). So a put is one XADD
+-- per shard and a read one XRANGE per few hundred records; Python unpacks the chunks.
 -- ARGV[1] names the step; steps that name a stream id refuse any other as NOT_FOUND.
 local SHARDS, CONSUMERS, CORDER, CKPTS = BASE .. 'shards', BASE .. 'consumers', BASE .. 'corder', BASE .. 'ckpts'
 
@@ -75,32 +83,33 @@ if step == 'shards' then
   return out
 end
 
+if step == 'view' then
+  -- {record JSON, position, JSON per shard}: a reader's pass in one look.
+  local out = {redis.call('HGET', META, 'record'), tonumber(redis.call('HGET', META, 'next'))}
+  for _, text in ipairs(redis.call('HVALS', SHARDS)) do
+    out[#out + 1] = text
+  end
+  return out
+end
+
 if step == 'position' then
   return tonumber(redis.call('HGET', META, 'next'))
 end
 
 if step == 'put' then
-  -- ARGV the shards version the routing was made for, now, then the records packed in one
-  -- string (per record: shard, partition key length, data length as big-endian 4, 2 and 4
-  -- bytes, then the key and the data; one argument instead of three per record): the first
-  -- record's sequence number; STALE when the shards changed meanwhile.
+  -- ARGV the shards version the routing was made for, now, the number of records, then per
+  -- shard with records: its index, its first and last record's place in the put (from 0), its
+  -- record count and its chunk. The first record's sequence number; STALE when the shards
+  -- changed meanwhile.
   if redis.call('HGET', META, 'version') ~= ARGV[2] then
     return redis.error_reply('RULEBUS_STALE')
   end
   local first = tonumber(redis.call('HGET', META, 'next'))
-  local seq = first
-  local packed, at = ARGV[4], 1
-  while at <= #packed do
-    local shard, key_length, data_length
-    shard, key_length, data_length, at = struct.unpack('>I4I2I4', packed, at)
-    local key = string.sub(packed, at, at + key_length - 1)
-    at = at + key_length
-    local data = string.sub(packed, at, at + data_length - 1)
-    at = at + data_length
-    redis.call('XADD', log(shard), int(seq) .. '-1', 't', ARGV[3], 'd', data, 'k', key)
-    seq = seq + 1
+  for i = 5, #ARGV, 5 do
+    local id = int(first + tonumber(ARGV[i + 1])) .. '-' .. int(first + tonumber(ARGV[i + 2]) + 1)
+    redis.call('XADD', log(ARGV[i]), id, 't', ARGV[3], 'n', ARGV[i + 3], 'c', ARGV[i + 4])
   end
-  redis.call('HSET', META, 'next', int(seq))
+  redis.call('HSET', META, 'next', int(first + tonumber(ARGV[4])))
   return first
 end
 
@@ -126,35 +135,44 @@ if step == 'reshard' then
 end
 
 if step == 'read' then
-  -- ARGV stream id, shard, position, limit, not before: {more (0/1), then (seq, arrival, data,
-  -- key) per record}.
+  -- ARGV stream id, shard, position, limit, not before: flat (id, arrival, count, chunk) per
+  -- chunk that arrived at or after not before, from the one holding the position (Python skips
+  -- its records before it), until those after the first hold more than limit records (so
+  -- Python knows whether more follow) or the log ends.
   if not same_stream(ARGV[2]) then
     return redis.error_reply('RULEBUS_NOT_FOUND')
   end
   if redis.call('HEXISTS', SHARDS, ARGV[3]) == 0 then
-    return {0}
+    return {}
   end
-  local key, limit, not_before = log(ARGV[3]), tonumber(ARGV[5]), tonumber(ARGV[6])
-  local out = {0}
-  local from = ARGV[4] .. '-0'
-  local taken = 0
+  local key, position, limit, not_before = log(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+  local from = '-'
+  local before = redis.call('XREVRANGE', key, ARGV[4], '-', 'COUNT', 1)
+  if #before == 1 then
+    local ending = tonumber(string.match(before[1][1], '-(%d+)$'))
+    from = (ending > position and '' or '(') .. before[1][1]
+  end
+  local out, after = {}, -1
   while true do
-    local entries = redis.call('XRANGE', key, from, '+', 'COUNT', limit + 1)
+    local entries = redis.call('XRANGE', key, from, '+', 'COUNT', 64)
     if #entries == 0 then
       return out
     end
     for _, entry in ipairs(entries) do
       local fields = entry[2]
       if tonumber(fields[2]) >= not_before then
-        if taken == limit then
-          out[1] = 1
-          return out
-        end
-        out[#out + 1] = string.match(entry[1], '^(%d+)')
+        out[#out + 1] = entry[1]
         out[#out + 1] = fields[2]
         out[#out + 1] = fields[4]
         out[#out + 1] = fields[6]
-        taken = taken + 1
+        if after >= 0 then
+          after = after + tonumber(fields[4])
+          if after > limit then
+            return out
+          end
+        else
+          after = 0
+        end
       end
       from = '(' .. entry[1]
     end
@@ -174,13 +192,13 @@ if step == 'trim' then
       for _, entry in ipairs(entries) do
         if tonumber(entry[2][2]) < not_before then
           old[#old + 1] = entry[1]
+          dropped = dropped + tonumber(entry[2][4])
         else
           break
         end
       end
       if #old > 0 then
         redis.call('XDEL', key, unpack(old))
-        dropped = dropped + #old
       end
       if #old < #entries or #entries == 0 then
         break
