@@ -165,6 +165,8 @@ def collect(
     broker's objects (they hold the deliveries' and invocations' counts). A queue's
     NumberOfMessagesSent adds the deliveries of this process's SNS subscriptions to it (counted by
     the subscription, so that a publish's fan-out counts nothing per queue)."""
+    from rulebus.sqs.attributes import is_internal_queue
+
     store, counters, now = context.store, context.counters, context.clock()
     by_topic: dict[str, Counter[str]] = {}
     sent_by_sns: Counter[str] = Counter()
@@ -186,6 +188,8 @@ def collect(
                     sent_by_sns[queue] += delivered
     queues: dict[str, dict[str, float]] = {}
     for name in store.queues.queue_names():
+        if is_internal_queue(name):
+            continue  # a function's asynchronous events: Lambda's, not a queue of the account's
         try:
             held = store.queues.counts(name, now)
             oldest = store.queues.peek(name, now, 1)
