@@ -96,6 +96,17 @@ def _arn_parts(target: CompiledTarget) -> tuple[str, str, str]:
     raise Failure("NO_RESOURCE", f"{target.arn} is not a target rulebus can reach.", retryable=False)
 
 
+def _count_rules(hits: dict[str, int], view: Mapping[str, Rule]) -> None:
+    """The per-rule metrics of a plain put_events, added to each rule once per request: ``hits``
+    is how many of its events each rule matched."""
+    for name, count in hits.items():
+        rule = view[name]
+        metrics = rule.metrics
+        metrics["MatchedEvents"] += count
+        metrics["TriggeredRules"] += count
+        metrics["Invocations"] += count * len(rule.plain_queues or ())
+
+
 class BusDelivery:
     """The deliveries of the bus ``name``: invocations, their retries (on the bus's timer) and
     dead letters, counted in ``metrics`` (the bus's). ``batch`` is the bus's gathering: a queue
@@ -140,8 +151,10 @@ class BusDelivery:
     ) -> None:
         """One invocation; on failure a retry is scheduled, or the event is dead-lettered."""
         self._metrics["Invocations"] += 1
+        rule.metrics["Invocations"] += 1
         if retries:
             self._metrics["RetryInvocationAttempts"] += 1
+            rule.metrics["RetryInvocationAttempts"] += 1
         try:
             payload = (
                 text
@@ -187,6 +200,7 @@ class BusDelivery:
         """A failed invocation: retried later if it may pass, else (or once the retry policy is
         spent) dead-lettered."""
         self._metrics["FailedInvocations"] += 1
+        rule.metrics["FailedInvocations"] += 1
         now = self._clock()
         exhausted = None
         if failure.retryable:
@@ -227,7 +241,10 @@ class BusDelivery:
         have, and this returns True; otherwise it returns False having done nothing, and the
         general path takes the request. No target runs in between, so the view holds still."""
         bodies: list[tuple[str, str]] = []
-        matched_events = triggered = longest = 0
+        matched_events = longest = 0
+        # How many events each rule matched: one dict step per match, the rules counted per request.
+        hits: dict[str, int] = {}
+        hits_get = hits.get
         for event, matched in accepted:
             if not matched:
                 continue
@@ -244,7 +261,7 @@ class BusDelivery:
                 queues = rule.plain_queues
                 if queues is None:
                     return False
-                triggered += 1
+                hits[name] = hits_get(name, 0) + 1
                 for queue in queues:
                     bodies.append((queue, text))
         get_queue = self._store.queues.get_queue
@@ -260,8 +277,9 @@ class BusDelivery:
         if matched_events:
             metrics = self._metrics
             metrics["MatchedEvents"] += matched_events
-            if triggered:
-                metrics["TriggeredRules"] += triggered
+            if hits:
+                metrics["TriggeredRules"] += sum(hits.values())
+                _count_rules(hits, view)
         if not bodies:
             return True
         self._metrics["Invocations"] += len(bodies)
@@ -536,6 +554,7 @@ class BusDelivery:
             )
         except AwsError as refused:
             self._metrics["InvocationsFailedToBeSentToDLQ"] += 1
+            rule.metrics["InvocationsFailedToBeSentToDLQ"] += 1
             _log.error(
                 "%s failed: %s; its dead-letter queue %s refused it too (%s: %s): dropped",
                 self._describe(rule, target, event),
@@ -546,6 +565,7 @@ class BusDelivery:
             )
         else:
             self._metrics["InvocationsSentToDLQ"] += 1
+            rule.metrics["InvocationsSentToDLQ"] += 1
             _log.warning(
                 "%s failed: %s; sent to its dead-letter queue %s",
                 self._describe(rule, target, event),

@@ -7,7 +7,9 @@ the queues, as Lambda's pollers do, and hands each to a worker thread; how many 
 once is bounded by the workers, each mapping's ScalingConfig.MaximumConcurrency and each
 function's reserved concurrency. A batch is received before it is handed over, so its messages
 stay in flight (hidden) while they wait for the handler. Closing stops polling and lets the
-batches already taken finish.
+batches already taken finish. Asynchronous invocations (SNS, EventBridge, pipes) wait in each
+function's event queue in the store (:mod:`rulebus.functions.event_queue`); the dispatcher takes
+them from the queues of the functions registered here, whoever published them.
 
 ``function_pool="processes"`` runs each handler in a child process instead
 (:mod:`rulebus.functions.process_pool`); the worker threads then wait for the children.
