@@ -9,31 +9,20 @@ import json
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from helpers.aws_wire import Wire
 from helpers.fake_clock import FakeClock
+from helpers.recording_handler import Handler
 from helpers.worker_process import Worker, wait_for
 from rulebus import Broker
 from rulebus._errors import AwsError
 
 #: The stores where a second broker opens the first one's state (memory: a fresh store each).
 SHARED = ("sqlite", "redis")
-
-
-class Handler:
-    def __init__(self, fail: bool = False) -> None:
-        self.events: list[Any] = []
-        self.fail = fail
-
-    def __call__(self, event: Any, context: Any) -> str:
-        self.events.append(event)
-        if self.fail:
-            raise ValueError("boom")
-        return "done"
 
 
 class Crash(BaseException):
@@ -259,14 +248,6 @@ PUBLISHER = textwrap.dedent(
     broker.close()
     """
 )
-
-
-@pytest.fixture
-def workers() -> Iterator[list[Worker]]:
-    started: list[Worker] = []
-    yield started
-    for worker in started:
-        worker.kill()
 
 
 def test_a_worker_process_runs_what_another_process_published(tmp_path: Path, workers: list[Worker]) -> None:

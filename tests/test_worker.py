@@ -67,14 +67,6 @@ def app(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def workers() -> Iterator[list[Worker]]:
-    started: list[Worker] = []
-    yield started
-    for worker in started:
-        worker.kill()
-
-
-@pytest.fixture
 def broker(app: Path) -> Iterator[Broker]:
     """The program's side: the same file, sending and reading what the functions reported."""
     # The app makes the queues and the stream: import it as the program would, pools off.
