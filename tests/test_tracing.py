@@ -105,3 +105,56 @@ def test_no_spans_without_a_tracer(
     broker.event_bus().put_events([{"Source": "a", "DetailType": "b", "Detail": "{}"}])
     assert len(received) == 1
     assert list(spans()) == []
+
+
+# The global tracer provider can be set once per process, so what happens before and after it is
+# set is seen in a fresh interpreter.
+_BEFORE_AND_AFTER = """
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from rulebus import Broker, tracing
+
+made = []
+real = tracing.TRACER
+
+class Counting:
+    def start_as_current_span(self, name, **options):
+        made.append(name)
+        return real.start_as_current_span(name, **options)
+
+tracing.TRACER = Counting()
+broker = Broker()
+topic = broker.topic("alerts")
+topic.subscribe(lambda notification: None)
+bus = broker.event_bus()
+bus.put_rule("all", event_pattern={"source": ["a"]})
+bus.put_targets("all", [{"Id": "t", "Arn": lambda event: None}])
+
+def work():
+    topic.publish("hello")
+    bus.put_events([{"Source": "a", "DetailType": "b", "Detail": "{}"}])
+
+work()
+print(tracing.active(), len(made))
+trace.set_tracer_provider(TracerProvider())
+work()
+print(tracing.active(), sorted(set(made)))
+"""
+
+
+def test_spans_are_made_only_once_a_tracer_provider_is_set(tmp_path: Any) -> None:
+    import subprocess
+    import sys
+
+    script = tmp_path / "before_and_after.py"
+    script.write_text(_BEFORE_AND_AFTER)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    before, after = done.stdout.splitlines()
+    # Before: OpenTelemetry's proxy would only make spans that record nothing, so none are made.
+    assert before == "False 0"
+    # After: a publish and a delivery span for each of the topic and the bus.
+    assert after == (
+        "True ['process arn:aws:sns:us-east-1:000000000000:alerts', 'process default', "
+        "'publish alerts', 'publish default']"
+    )

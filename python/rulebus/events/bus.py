@@ -302,7 +302,7 @@ class EventBus:
         "EventBusName"?, "TraceHeader"?}``. Returns ``{"FailedEntryCount", "Entries"}`` with one
         result per entry, in order: ``{"EventId"}`` or ``{"ErrorCode", "ErrorMessage"}``. Each
         accepted event is archived and routed before this returns (HTTP targets after)."""
-        if tracing.TRACER is None:
+        if not tracing.active():
             return self._put_events(entries)
         with tracing.producer("aws.eventbridge", self.name, "PutEvents"):
             return self._put_events(entries)

@@ -165,7 +165,7 @@ class BusDelivery:
             if target.kind == "sqs" and pending is not None and retries == 0:
                 pending.append((rule, target, event, text, ingestion, payload))
                 return
-            if tracing.TRACER is None:
+            if not tracing.active():
                 self._send(target, payload, event)
             else:
                 with tracing.consumer(

@@ -228,7 +228,7 @@ class TopicDelivery:
         """One delivery, its retries included; what the endpoint refuses goes to the
         subscription's dead-letter queue, else is dropped. Either way it is logged."""
         try:
-            if tracing.TRACER is None:
+            if not tracing.active():
                 self._send(delivery, sent)
             else:
                 subscription = delivery.route.subscription

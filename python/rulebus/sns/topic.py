@@ -589,7 +589,7 @@ class Topic:
         if self.fifo:
             (result,) = self._deliver_fifo([prepared])
             return result
-        (message_id,) = (self._deliver if tracing.TRACER is None else self._deliver_traced)([prepared])
+        (message_id,) = (self._deliver_traced if tracing.active() else self._deliver)([prepared])
         return PublishResult(message_id)
 
     def publish_batch(self, entries: Sequence[Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -632,7 +632,7 @@ class Topic:
                 for entry_id, result in zip(accepted, self._deliver_fifo(prepared))
             ]
         else:
-            deliver = self._deliver if tracing.TRACER is None else self._deliver_traced
+            deliver = self._deliver_traced if tracing.active() else self._deliver
             successful = [
                 {"Id": entry_id, "MessageId": message_id}
                 for entry_id, message_id in zip(accepted, deliver(prepared))
@@ -653,8 +653,8 @@ class Topic:
         return PublishResult(first_id, sequence_number)
 
     def _deliver_traced(self, prepared: Sequence[Prepared]) -> list[str]:
-        """``_deliver`` in a span, when OpenTelemetry is there (rulebus.tracing; the callers test
-        ``TRACER`` themselves, so that a publish without it pays no call for this)."""
+        """``_deliver`` in a span, when spans are recorded (the callers test ``tracing.active()``
+        themselves, so that a publish without it pays no call for this)."""
         with tracing.producer("aws_sns", self.name, "Publish", message_count=len(prepared)):
             return self._deliver(prepared)
 
@@ -704,8 +704,8 @@ class Topic:
         return message_ids
 
     def _deliver_fifo(self, prepared: Sequence[Prepared]) -> list[PublishResult]:
-        """``_deliver_fifo_now``, in a span when OpenTelemetry is there (rulebus.tracing)."""
-        if tracing.TRACER is None:
+        """``_deliver_fifo_now``, in a span when spans are recorded (rulebus.tracing)."""
+        if not tracing.active():
             return self._deliver_fifo_now(prepared)
         with tracing.producer("aws_sns", self.name, "Publish", message_count=len(prepared)):
             return self._deliver_fifo_now(prepared)
