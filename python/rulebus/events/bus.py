@@ -164,6 +164,7 @@ class EventBus:
     def rule_metrics(self) -> dict[str, dict[str, int]]:
         """Each rule's metrics counted by this process, by rule name (CloudWatch's AWS/Events
         metrics with the RuleName dimension; ``metrics`` has the bus's)."""
+        self._delivery.count_plain_matches()
         return self._rules.metrics
 
     @property
