@@ -6,6 +6,7 @@ them over when some process registered it, and the queues stay out of every queu
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 import textwrap
@@ -118,6 +119,25 @@ def test_retries_go_on_in_another_broker(make: Callable[[], Broker], shared: Non
     assert record["requestContext"]["approximateInvokeCount"] == 3
     assert record["requestPayload"] == failing.events[0]
     assert record["responsePayload"] == {"errorMessage": "boom", "errorType": "ValueError"}
+
+
+def test_a_function_another_broker_deleted_is_said_once(
+    make: Callable[[], Broker], shared: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    keeper = make()
+    keeper.function("on-order", Handler())
+    deleter = make()
+    deleter.function("on-order", Handler())
+    deleter.delete_function("on-order")  # its event queue goes, for every broker
+    with caplog.at_level(logging.WARNING, logger="rulebus.functions"):
+        for _ in range(3):
+            assert keeper.run_functions() == 0
+    assert [record.getMessage() for record in caplog.records] == [
+        "function on-order: cannot take events from its event queue: The specified queue does not exist."
+    ]
+    with pytest.raises(AwsError) as gone:
+        keeper.function_runtime.invoke_async("on-order", {})
+    assert gone.value.code == "ResourceNotFoundException"
 
 
 def test_an_event_a_dead_process_was_running_comes_back(make: Callable[[], Broker], clock: FakeClock) -> None:

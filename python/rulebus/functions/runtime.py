@@ -117,6 +117,8 @@ class Functions:
         self._consumers: dict[str, Consumer] = {}
         # Each registered function's event queue (its asynchronous invocations, in the store).
         self._event_queues: dict[str, EventQueue] = {}
+        # Functions whose event queue could not be read at the last look (said once in the log).
+        self._unreachable: set[str] = set()
         self._running_by_mapping: Counter[str] = Counter()
         self._running_by_function: Counter[str] = Counter()
         self._running = 0
@@ -401,8 +403,13 @@ class Functions:
                     10 if throttled else min(free, 10), THROTTLE_DELAY if throttled else _hide_for(function)
                 )
             except (AwsError, RulebusError) as error:
-                _log.warning("function %s: cannot take events from its event queue: %s", function.name, error)
+                if function.name not in self._unreachable:  # once, not at every poll
+                    self._unreachable.add(function.name)
+                    _log.warning(
+                        "function %s: cannot take events from its event queue: %s", function.name, error
+                    )
                 continue
+            self._unreachable.discard(function.name)
             for claimed in taken:
                 pending = claimed.event
                 if not pending.counted:  # published by a process without the function
