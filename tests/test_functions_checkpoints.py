@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from helpers.fake_clock import FakeClock
 from rulebus import Broker
+from rulebus.functions.kinesis_source import LEASE_SECONDS
 
 
 class Recorder:
@@ -32,7 +33,9 @@ def broker(make_broker: Callable[..., Broker]) -> Broker:
 
 
 def restarted(broker: Broker, clock: FakeClock) -> Broker:
-    """The program again, on the same store (left open: the fixture closes it with ``broker``)."""
+    """The program again, on the same store (left open: the fixture closes it with ``broker``),
+    after the first one died: its shard leases ran out, so the new poller takes the shards."""
+    clock.advance(LEASE_SECONDS)
     return Broker(store=broker.context.store, clock=clock, background_functions=False)
 
 

@@ -13,8 +13,9 @@ import signal
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers.worker_process import Worker, wait_for
@@ -228,3 +229,136 @@ def test_a_target_that_is_not_a_broker_is_refused(app: Path, target: str, messag
     )
     assert run.returncode != 0
     assert message in run.stderr
+
+
+# ---------------------------------------------------------------------- several workers, one stream
+
+#: A program whose mapping reads a stream of four shards; each batch is appended, in the order
+#: the worker handed it over, to seen-PID.txt as "shard index" lines (index: the record's data).
+GROUP_APP = textwrap.dedent(
+    """
+    import base64, os
+    from pathlib import Path
+
+    import rulebus
+    from rulebus.functions import kinesis_source
+
+    kinesis_source.LEASE_SECONDS = float(os.environ.get("APP_LEASE", "10"))
+    here = Path(__file__).parent
+    broker = rulebus.Broker(os.environ.get("APP_STORE") or here / "group.db", background_functions=False)
+    clicks = broker.stream("clicks", shards=4)
+
+    @broker.function("count")
+    def count(event, context):
+        lines = "".join(
+            f"{record['eventID'].split(':')[0]} {base64.b64decode(record['kinesis']['data']).decode()}\\n"
+            for record in event["Records"]
+        )
+        with open(here / f"seen-{os.getpid()}.txt", "a") as seen:
+            seen.write(lines)
+
+    broker.create_event_source_mapping(
+        function_name="count", event_source_arn=clicks.arn, starting_position="TRIM_HORIZON", batch_size=50
+    )
+    """
+)
+
+
+def _seen(folder: Path, worker: Worker) -> list[tuple[str, int]]:
+    """What ``worker``'s process handed its function, in order: (shard, index) pairs."""
+    path = folder / f"seen-{worker.process.pid}.txt"
+    if not path.exists():
+        return []
+    pairs = [line.split() for line in path.read_text().splitlines()]
+    return [(shard, int(index)) for shard, index in pairs]
+
+
+def _put(stream: Any, start: int, count: int) -> set[int]:
+    """Records ``start`` to ``start + count - 1``, spread over the shards by partition key."""
+    for first in range(start, start + count, 500):
+        entries = [
+            {"Data": str(index).encode(), "PartitionKey": f"key-{index}"}
+            for index in range(first, min(first + 500, start + count))
+        ]
+        assert stream.put_records(entries)["FailedRecordCount"] == 0
+    return set(range(start, start + count))
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def group_app(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[tuple[Path, dict[str, str], Broker]]:
+    """The program's folder, the environment its workers run with, and the program's broker."""
+    (tmp_path / "app.py").write_text(GROUP_APP)
+    env = {"APP_LEASE": "2"}
+    if request.param == "redis":
+        env["APP_STORE"] = request.getfixturevalue("redis_url")
+    subprocess.run([sys.executable, "-c", "import app"], cwd=tmp_path, check=True, env={**os.environ, **env})
+    broker = Broker(env.get("APP_STORE") or tmp_path / "group.db", background_functions=False)
+    yield tmp_path, env, broker
+    broker.close()
+
+
+def _split(broker: Broker, workers: list[Worker]) -> Callable[[], bool]:
+    """Whether each worker leases two of the four shards (the group the mapping's pollers form)."""
+    from rulebus.functions.kinesis_source import checkpoint_name
+
+    group = broker.stream("clicks").consumer(checkpoint_name("count"))
+
+    def split() -> bool:
+        members = group.describe()["Members"]
+        return len(members) == len(workers) and all(len(member["Partitions"]) == 2 for member in members)
+
+    return split
+
+
+def test_two_workers_split_a_stream_and_process_each_record_once(
+    group_app: tuple[Path, dict[str, str], Broker], workers: list[Worker]
+) -> None:
+    folder, env, broker = group_app
+    workers.append(first := Worker(folder, env=env))
+    workers.append(second := Worker(folder, env=env))
+    wait_for(_split(broker, [first, second]), "the two workers to lease two shards each")
+    put = _put(broker.stream("clicks"), 0, 2_000)
+
+    def processed() -> list[int]:
+        return [index for _, index in _seen(folder, first) + _seen(folder, second)]
+
+    wait_for(lambda: set(processed()) >= put, "every record processed")
+    assert first.stop() == 0 and second.stop() == 0
+    assert sorted(processed()) == sorted(put), "a record was processed twice"
+    first_shards = {shard for shard, _ in _seen(folder, first)}
+    second_shards = {shard for shard, _ in _seen(folder, second)}
+    assert first_shards and second_shards, "one worker read every shard"
+    assert not first_shards & second_shards, "a shard was read by both workers"
+
+
+def test_a_killed_workers_shards_are_taken_over_from_its_checkpoints(
+    group_app: tuple[Path, dict[str, str], Broker], workers: list[Worker]
+) -> None:
+    folder, env, broker = group_app
+    stream = broker.stream("clicks")
+    workers.append(doomed := Worker(folder, env=env))
+    workers.append(survivor := Worker(folder, env=env))
+    wait_for(_split(broker, [doomed, survivor]), "the two workers to lease two shards each")
+    put = _put(stream, 0, 1_000)
+    wait_for(lambda: len(_seen(folder, doomed)) > 0, "the doomed worker to process a batch")
+    doomed.kill()
+    put |= _put(stream, 1_000, 1_000)
+    wait_for(
+        lambda: {index for _, index in _seen(folder, doomed) + _seen(folder, survivor)} >= put,
+        "the survivor to process the killed worker's shards",
+    )
+    assert survivor.stop() == 0
+    by_shard: dict[str, tuple[list[int], list[int]]] = {}
+    for position, worker in enumerate((doomed, survivor)):
+        for shard, index in _seen(folder, worker):
+            by_shard.setdefault(shard, ([], []))[position].append(index)
+    for shard, (before, after) in by_shard.items():
+        in_shard = sorted(set(before) | set(after))  # (put in index order: the shard's order)
+        # The killed worker read a first part of the shard, in order; the survivor read it on from
+        # the last checkpoint (at or before where the killed worker stopped), in order, to its end.
+        assert before == in_shard[: len(before)], f"{shard} was read out of order before the kill"
+        assert after == in_shard[len(in_shard) - len(after) :], f"{shard} was not read on in order"
+        assert len(before) + len(after) >= len(in_shard), f"{shard}: records were skipped"
+    assert {shard for shard, _ in _seen(folder, doomed)} < set(by_shard), "the killed worker read every shard"

@@ -21,6 +21,15 @@ function again, after a restart, resumes after the last batch done. A batch bein
 done: after a restart it is read again from the checkpoint (at-least-once). With LATEST, the
 position at the mapping's first creation is stored at once, so that records put while no program
 ran are not skipped.
+
+The pollers of that mapping in several processes (``rulebus worker`` started twice, on one
+SQLite file or one Redis) form a consumer group under that same name, with the leases of
+``stream.consumer(name)`` (:mod:`rulebus.kinesis.consumers`): each process is a worker that
+leases its share of the shards ready to read, renews its leases as it polls (every third of
+:data:`LEASE_SECONDS` of the broker's clock), and reads only those; a worker that stops polling
+loses its shards once its leases run out, and another takes them over from their last
+checkpoint. A checkpoint is written only while the lease is still the worker's own. Alone, a
+worker leases every shard: it reads as a single poller always did.
 """
 
 from __future__ import annotations
@@ -29,12 +38,15 @@ import base64
 import contextlib
 import json
 import logging
+import os
+import socket
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from rulebus import _jsontext as jsontext
-from rulebus._errors import AwsError
+from rulebus._errors import AwsError, StoreLockedError
 from rulebus.functions.event_source_mapping import EventSourceMapping
 from rulebus.functions.function import Consumer, Invocation
 from rulebus.functions.sqs_source import failed_items
@@ -53,6 +65,14 @@ _log = logging.getLogger("rulebus.functions")
 
 #: Longest wait before a failed batch is tried again (seconds of the broker's clock).
 MAX_RETRY_DELAY = 60.0
+
+#: How long a poller's shard leases last without renewal (seconds of the broker's clock): a
+#: dead worker's shards go to another worker this long after its last poll. Read when a
+#: mapping is created, so a program may set it first.
+LEASE_SECONDS = 10.0
+
+#: A poller renews its leases this often, in lease periods (as ``stream.consumer`` does).
+RENEW_FRACTION = 1 / 3
 
 
 def checkpoint_name(function_name: str) -> str:
@@ -155,6 +175,13 @@ class KinesisSource:
         self._state = StreamState(stream.context.store.streams, account, stream.name)
         self._consumer = ""
         self._stored: dict[int, int] = {}  # shard index -> next position, as stored when loaded
+        # Membership of the mapping's consumer group (once loaded): this process's worker id,
+        # the shards it leases (index -> lease token), when it last renewed them.
+        self._worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._lease_seconds = LEASE_SECONDS
+        self._leases: dict[int, int] = {}
+        self._renewed_at: float | None = None
+        self._rebalance = False  # a shard was read to its end: free it, lease its children
 
     @property
     def name(self) -> str:
@@ -165,6 +192,7 @@ class KinesisSource:
         LATEST, store the stream's position now for the open shards that have none (where a
         restarted program carries on). Called once, when the mapping is created."""
         self._consumer = checkpoint_name(function_name)
+        self._lease_seconds = LEASE_SECONDS
         try:
             record = self._state.record()
             _, shards = self._state.shards()
@@ -181,17 +209,119 @@ class KinesisSource:
         self._stored = stored
 
     def _save(self, shard: _Shard, position: int) -> None:
-        """Store the shard's position (the next record to read, or SHARD_END); not for a reader
-        that keeps its checkpoints in memory (one that did not :meth:`load`)."""
+        """Store the shard's position (the next record to read, or SHARD_END), if this worker
+        still leases the shard; not for a reader that keeps its checkpoints in memory (one that
+        did not :meth:`load`)."""
         if not self._consumer:
             return
+        index = _shard_index(shard.shard_id)
+        token = self._leases.get(index)
+        if token is None:
+            return  # no longer this worker's: the one that took it reads from the checkpoint
         try:
             stream_id = self._state.record().stream_id
         except (NotFound, AwsError):
             return  # the stream is gone: nothing to resume
-        self._state.streams.set_stream_checkpoints(
-            self.stream.name, stream_id, self._consumer, {_shard_index(shard.shard_id): position}
+        refused = self._state.streams.commit_stream_checkpoints(
+            self.stream.name, stream_id, self._consumer, {index: (token, position)}
         )
+        if refused:
+            self._lose(index)
+
+    # ------------------------------------------------------------------ leases
+
+    def _lose(self, index: int) -> None:
+        """The shard is no longer this worker's (another took it, or it was read to its end):
+        the batches waiting for a retry are the next holder's to read again from the
+        checkpoint. (Taken again, it starts from the stored checkpoint.)"""
+        self._leases.pop(index, None)
+        for shard in self._shards.values():
+            if _shard_index(shard.shard_id) == index:
+                shard.retries = None
+
+    def _ready(self, stored: dict[int, int]) -> list[int]:
+        """The shards to lease: not read to their end, their parents read to theirs."""
+
+        def ended(shard: _Shard) -> bool:
+            index = _shard_index(shard.shard_id)
+            if index in self._leases:
+                return shard.ended  # this worker's, perhaps ahead of the store
+            return stored.get(index) == SHARD_END
+
+        ready: list[int] = []
+        for shard in self._shards.values():
+            if ended(shard):
+                continue
+            if any(parent in self._shards and not ended(self._shards[parent]) for parent in shard.parents):
+                continue
+            ready.append(_shard_index(shard.shard_id))
+        return ready
+
+    def _renew(self, now: float) -> bool:
+        """A heartbeat when due: renew this worker's leases and take its share of the shards
+        (a taken shard resumes from its stored checkpoint). Another process holding the
+        store's lock only delays it to the next poll. Whether the leases are fresh."""
+        if not self._consumer:
+            return True
+        period = self._lease_seconds * RENEW_FRACTION
+        due = self._renewed_at is None or self._rebalance or not 0 <= now - self._renewed_at < period
+        if not due:
+            return True
+        streams = self._state.streams
+        try:
+            stream_id = self._state.record().stream_id
+            with self.stream.context.store.lock_wait(period):
+                stored = streams.stream_checkpoints(self.stream.name, stream_id, self._consumer)
+                held = streams.acquire_stream_leases(
+                    self.stream.name,
+                    stream_id,
+                    self._consumer,
+                    self._worker,
+                    now,
+                    self._lease_seconds,
+                    self._ready(stored),
+                )
+        except StoreLockedError:
+            return False
+        except NotFound:
+            raise self._state.not_found() from None
+        for index, token in list(self._leases.items()):
+            if held.get(index) != token:
+                self._lose(index)
+        for index, token in held.items():
+            if self._leases.get(index) == token:
+                continue
+            for shard in self._shards.values():  # taken now: from its stored checkpoint
+                if _shard_index(shard.shard_id) == index:
+                    position = stored.get(index)
+                    shard.retries = None
+                    shard.ended = position == SHARD_END
+                    shard.checkpoint = (
+                        None if position is None or position == SHARD_END else sequence_number(position - 1)
+                    )
+        self._leases = dict(held)
+        self._renewed_at = now
+        self._rebalance = False
+        return True
+
+    def _leased(self, shard: _Shard) -> bool:
+        return not self._consumer or _shard_index(shard.shard_id) in self._leases
+
+    def leave(self) -> None:
+        """Give this worker's leases back at once (the program or worker is stopping), so that
+        another worker takes its shards without waiting for them to run out."""
+        if not self._consumer or self._renewed_at is None:
+            return
+        self._renewed_at = None
+        try:
+            stream_id = self._state.record().stream_id
+            with contextlib.suppress(StoreLockedError):  # still locked: they run out by themselves
+                self._state.streams.release_stream_leases(
+                    self.stream.name, stream_id, self._consumer, self._worker
+                )
+        except (NotFound, AwsError):
+            pass
+        # (The tokens stay: a batch still settling checkpoints until someone takes its shard.)
 
     def release(self, batch: KinesisBatch) -> None:
         """A batch taken and not settled (a worker stopping past its grace period): the shard's
@@ -219,11 +349,11 @@ class KinesisSource:
         return list(self._shards.values())
 
     def _readable(self, shard: _Shard) -> bool:
-        return (
-            not shard.busy
-            and not shard.ended
-            and all(parent not in self._shards or self._shards[parent].ended for parent in shard.parents)
-        )
+        if shard.busy or shard.ended:
+            return False
+        if self._consumer:
+            return True  # leased: its parents were read to their end (:meth:`_ready`)
+        return all(parent not in self._shards or self._shards[parent].ended for parent in shard.parents)
 
     def _iterator(self, mapping: EventSourceMapping, shard: _Shard) -> str:
         if shard.checkpoint is not None:
@@ -242,15 +372,28 @@ class KinesisSource:
         if not answer["Records"] and answer.get("NextShardIterator") is None:
             shard.ended = True
             self._save(shard, SHARD_END)
+            self._rebalance = bool(self._consumer)
         return [
             kinesis_record(record, shard.shard_id, self.stream.arn, self.region, self.account)
             for record in answer["Records"]
         ]
 
     def take(self, mapping: EventSourceMapping, now: float) -> KinesisBatch | None:
-        """The next batch of some shard that is free (a due retry first), marked busy."""
-        for shard in self._refresh():
-            if shard.busy:
+        """The next batch of some shard this worker leases that is free (a due retry first),
+        marked busy."""
+        batch = self._take(mapping, now)
+        while batch is None and self._rebalance:
+            # A shard was read to its end: lease its children now, and read them.
+            if not self._renew(now):
+                break  # (the store is locked: the next poll does it)
+            batch = self._take(mapping, now)
+        return batch
+
+    def _take(self, mapping: EventSourceMapping, now: float) -> KinesisBatch | None:
+        shards = self._refresh()
+        self._renew(now)
+        for shard in shards:
+            if shard.busy or not self._leased(shard):
                 continue
             if shard.retries:
                 batch = shard.retries[0]
@@ -268,8 +411,13 @@ class KinesisSource:
         return None
 
     def has_work(self, mapping: EventSourceMapping, now: float) -> bool:
-        """Whether a batch could be taken now (records after a checkpoint, or a retry due)."""
-        for shard in self._refresh():
+        """Whether a batch could be taken now (records after a checkpoint, or a retry due) in
+        the shards this worker leases."""
+        shards = self._refresh()
+        self._renew(now)
+        for shard in shards:
+            if not self._leased(shard):
+                continue
             if shard.busy or (shard.retries and shard.retries[0].due <= now):
                 return True
             if not shard.retries and self._readable(shard):

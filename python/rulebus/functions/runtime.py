@@ -301,9 +301,11 @@ class Functions:
         with self._lock:
             mapping = self._mapping(mapping_uuid)
             del self._mappings[mapping.uuid]
-            del self._sources[mapping.uuid]
+            source = self._sources.pop(mapping.uuid)
             self._changed.notify_all()
             answer = mapping.answer()
+        if isinstance(source, KinesisSource):
+            source.leave()  # its shards go to the mapping's pollers in other processes at once
         answer["state"] = "Deleting"
         return answer
 
@@ -736,6 +738,14 @@ class Functions:
             executor.shutdown(wait=True)
         if self._processes is not None:
             self._processes.close()
+        with self._lock:
+            sources = list(self._sources.values())
+        for source in sources:  # every batch is settled: other processes' pollers take the shards
+            if isinstance(source, KinesisSource):
+                try:
+                    source.leave()
+                except (AwsError, RulebusError) as error:  # (their leases run out by themselves)
+                    _log.warning("could not give back the shards of %s: %s", source.name, error)
 
     def running(self) -> int:
         """Batches being processed now."""
