@@ -17,6 +17,7 @@ from helpers.delegating_store import DelegatingStore
 from helpers.fake_clock import FakeClock
 from helpers.http_endpoint import Endpoint, serving
 from helpers.redis_server import RedisCluster, RedisServer, redis_server_missing
+from helpers.worker_process import Worker
 from hypothesis import HealthCheck, settings
 from rulebus import Broker
 
@@ -185,3 +186,13 @@ def wire(clock: FakeClock) -> Iterator[Wire]:
         yield Wire(broker)
     finally:
         broker.close()
+
+
+@pytest.fixture
+def workers() -> Iterator[list[Worker]]:
+    """The ``rulebus worker`` processes a test started (helpers/worker_process.py), killed after it
+    if they still run."""
+    started: list[Worker] = []
+    yield started
+    for worker in started:
+        worker.kill()

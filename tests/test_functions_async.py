@@ -11,24 +11,13 @@ from typing import Any
 
 import pytest
 from helpers.fake_clock import FakeClock
+from helpers.recording_handler import Handler
 from rulebus import Broker
 
 
 @pytest.fixture
 def broker(make_broker: Callable[..., Broker]) -> Broker:
     return make_broker(background_functions=False, background_retries=False)
-
-
-class Handler:
-    def __init__(self, fail: bool = False) -> None:
-        self.events: list[Any] = []
-        self.fail = fail
-
-    def __call__(self, event: Any, context: Any) -> str:
-        self.events.append(event)
-        if self.fail:
-            raise ValueError("boom")
-        return "done"
 
 
 def route_to(broker: Broker, arn: str) -> Any:

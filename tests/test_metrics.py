@@ -127,6 +127,57 @@ def test_bus_metrics_and_the_queues_its_rules_deliver_to(broker: Broker) -> None
     assert metrics["AWS/Events"]["EventBusName=default"]["Invocations"] == 0
 
 
+def test_each_rule_counts_its_own_matches_and_invocations(broker: Broker) -> None:
+    """Whole events into standard queues: put_events' fast lane, counted per request."""
+    bus = broker.event_bus("shop")
+    orders, everything, audit = broker.queue("orders"), broker.queue("everything"), broker.queue("audit")
+    bus.put_rule("orders", event_pattern={"detail-type": ["Order"]})
+    bus.put_targets("orders", [{"Id": "o", "Arn": orders.arn}])
+    bus.put_rule("all", event_pattern={"source": ["com.shop"]})
+    bus.put_targets("all", [{"Id": "e", "Arn": everything.arn}, {"Id": "a", "Arn": audit.arn}])
+    bus.put_rule("idle", event_pattern={"source": ["nobody"]})
+    bus.put_events(
+        [{"Source": "com.shop", "DetailType": "Order", "Detail": "{}"} for _ in range(3)]
+        + [{"Source": "com.shop", "DetailType": "Refund", "Detail": "{}"}]
+    )
+    events = broker.metrics()["AWS/Events"]
+    rule = {name: events[f"EventBusName=shop,RuleName={name}"] for name in ("orders", "all", "idle")}
+    assert [(r["MatchedEvents"], r["TriggeredRules"], r["Invocations"]) for r in rule.values()] == [
+        (3, 3, 3),
+        (4, 4, 8),
+        (0, 0, 0),
+    ]
+    shop = events["EventBusName=shop"]
+    assert (shop["MatchedEvents"], shop["TriggeredRules"], shop["Invocations"]) == (4, 7, 11)
+    for _ in range(300):  # more requests than the fast lane keeps before it counts them
+        bus.put_events([{"Source": "com.shop", "DetailType": "Refund", "Detail": "{}"}])
+    assert broker.metrics()["AWS/Events"]["EventBusName=shop,RuleName=all"]["Invocations"] == 8 + 600
+
+
+def test_a_rules_failed_invocations_and_dead_letters(broker: Broker) -> None:
+    dlq = broker.queue("dlq")
+    missing = f"arn:aws:sqs:{broker.region}:{broker.account}:missing"
+    bus = broker.event_bus("default")
+    bus.put_rule("lost", event_pattern={"source": ["com.shop"]})
+    bus.put_targets(
+        "lost",
+        [
+            {"Id": "gone", "Arn": missing, "DeadLetterConfig": {"Arn": dlq.arn}},
+            {"Id": "nowhere", "Arn": missing, "DeadLetterConfig": {"Arn": missing}},
+        ],
+    )
+    bus.put_rule("fine", event_pattern={"source": ["com.shop"]})
+    bus.put_targets("fine", [{"Id": "q", "Arn": broker.queue("fine").arn, "InputPath": "$.detail"}])
+    bus.put_events([{"Source": "com.shop", "DetailType": "Order", "Detail": "{}"}])
+    events = broker.metrics()["AWS/Events"]
+    lost, fine = events["RuleName=lost"], events["RuleName=fine"]  # the default bus: RuleName alone
+    assert (lost["Invocations"], lost["FailedInvocations"]) == (2, 2)
+    assert (lost["InvocationsSentToDLQ"], lost["InvocationsFailedToBeSentToDLQ"]) == (1, 1)
+    assert (fine["Invocations"], fine["FailedInvocations"], fine["InvocationsSentToDLQ"]) == (1, 0, 0)
+    default = events["EventBusName=default"]
+    assert (default["Invocations"], default["FailedInvocations"], default["TriggeredRules"]) == (3, 2, 2)
+
+
 def test_kinesis_counters_and_iterator_age(broker: Broker, clock: FakeClock) -> None:
     stream = broker.stream("clicks")
     stream.put_record(b"a", partition_key="k")
@@ -167,13 +218,20 @@ def test_prometheus_text() -> None:
                 'QueueName=a"b': {"NumberOfMessagesSent": 3, "ApproximateNumberOfMessagesVisible": 1},
                 "QueueName=c": {"NumberOfMessagesSent": 0, "ApproximateNumberOfMessagesVisible": 0},
             },
-            "AWS/Events": {"EventBusName=default": {"InvocationsSentToDLQ": 2}},
+            "AWS/Events": {
+                "EventBusName=default": {"InvocationsSentToDLQ": 2},
+                "RuleName=r": {"InvocationsSentToDLQ": 1},
+                "EventBusName=shop,RuleName=s": {"InvocationsSentToDLQ": 0},
+            },
             "AWS/Kinesis": {"StreamName=s": {"GetRecords.Records": 5}},
         }
     )
     assert text == (
         "# TYPE rulebus_events_invocations_sent_to_dlq_total counter\n"
         'rulebus_events_invocations_sent_to_dlq_total{bus="default"} 2\n'
+        "# TYPE rulebus_events_rule_invocations_sent_to_dlq_total counter\n"
+        'rulebus_events_rule_invocations_sent_to_dlq_total{bus="default",rule="r"} 1\n'
+        'rulebus_events_rule_invocations_sent_to_dlq_total{bus="shop",rule="s"} 0\n'
         "# TYPE rulebus_kinesis_get_records_records_total counter\n"
         'rulebus_kinesis_get_records_records_total{stream="s"} 5\n'
         "# TYPE rulebus_sqs_approximate_number_of_messages_visible gauge\n"

@@ -141,7 +141,8 @@ def test_validation_errors(broker: Broker) -> None:
         (
             lambda: broker.create_pipe(name="s", source=stream, target=target),
             "ValidationException",
-            "Value null at 'sourceParameters.kinesisStreamParameters.startingPosition'",
+            '{"ValidationErrorFields":[{"Name":"SourceParameters.KinesisStreamParameters",'
+            '"Message":"Missing required parameter."}]}',
         ),
         (
             lambda: broker.create_pipe(

@@ -26,8 +26,6 @@ def queue(broker: Broker) -> Queue:
     return broker.queue("orders")
 
 
-
-
 def counts(queue: Queue) -> tuple[int, int, int]:
     attributes = queue.attributes
     return (
@@ -542,6 +540,20 @@ DELETED_RECENTLY = (
     "QueueDeletedRecently",
     "You must wait 60 seconds after deleting a queue before you can create another queue with the same name.",
 )
+
+
+def test_a_send_to_a_queue_another_broker_deleted_is_queue_does_not_exist(
+    make_broker: Callable[[], Broker], request: pytest.FixtureRequest
+) -> None:
+    if request.node.callspec.params["make_broker"] not in ("sqlite", "redis"):
+        pytest.skip("each broker on this store has a store of its own")
+    sender = make_broker()
+    queue = sender.queue("doomed")
+    queue.send("known")  # the sender has read the queue's record
+    make_broker().delete_queue("doomed")
+    with pytest.raises(AwsError) as gone:
+        queue.send("too late")
+    assert gone.value.code == "QueueDoesNotExist"
 
 
 def test_queue_deleted_recently(make_broker: Callable[[], Broker], clock: FakeClock) -> None:

@@ -43,7 +43,13 @@ from rulebus.pipes import Pipes
 from rulebus.sns.attributes import TOPIC_KWARGS, topic_arn
 from rulebus.sns.errors import topic_does_not_exist
 from rulebus.sns.topic import Topic, check_topic_attributes, topic_attributes_from_kwargs, validate_topic_name
-from rulebus.sqs.attributes import ATTRIBUTE_NAMES, QueueAttributes, queue_arn, validate_queue_name
+from rulebus.sqs.attributes import (
+    ATTRIBUTE_NAMES,
+    QueueAttributes,
+    is_internal_queue,
+    queue_arn,
+    validate_queue_name,
+)
 from rulebus.sqs.errors import queue_deleted_recently, queue_does_not_exist
 from rulebus.sqs.move_task import MoveTasks, QueueRef
 from rulebus.sqs.queue import Queue, check_queue_attributes
@@ -284,8 +290,12 @@ class Broker:
         self._store.tags.delete_tags(queue_arn(name, self.region, self.account))
 
     def queues(self) -> list[Queue]:
-        """Every queue, sorted by name."""
-        return [Queue(self.context, name) for name in self._store.queues.queue_names()]
+        """Every queue, sorted by name (not the functions' internal event queues)."""
+        return [
+            Queue(self.context, name)
+            for name in self._store.queues.queue_names()
+            if not is_internal_queue(name)
+        ]
 
     # ------------------------------------------------------------------ message move tasks
 

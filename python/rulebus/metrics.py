@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from rulebus._errors import StoreRowCorruptError
 from rulebus.arn import Arn
+from rulebus.events.names import DEFAULT_BUS
 from rulebus.stores.base import NotFound
 
 if TYPE_CHECKING:
@@ -165,6 +166,8 @@ def collect(
     broker's objects (they hold the deliveries' and invocations' counts). A queue's
     NumberOfMessagesSent adds the deliveries of this process's SNS subscriptions to it (counted by
     the subscription, so that a publish's fan-out counts nothing per queue)."""
+    from rulebus.sqs.attributes import is_internal_queue
+
     store, counters, now = context.store, context.counters, context.clock()
     by_topic: dict[str, Counter[str]] = {}
     sent_by_sns: Counter[str] = Counter()
@@ -186,6 +189,8 @@ def collect(
                     sent_by_sns[queue] += delivered
     queues: dict[str, dict[str, float]] = {}
     for name in store.queues.queue_names():
+        if is_internal_queue(name):
+            continue  # a function's asynchronous events: Lambda's, not a queue of the account's
         try:
             held = store.queues.counts(name, now)
             oldest = store.queues.peek(name, now, 1)
@@ -204,11 +209,21 @@ def collect(
         for metric, count in by_topic.get(name, Counter()).items():
             values[metric] += count
         topics_out[f"TopicName={name}"] = values
+    buses = list(buses)
     bus_counts = {bus.name: bus.metrics for bus in buses}
-    buses_out = {
-        f"EventBusName={name}": _with_defaults(EVENTS_COUNTERS, bus_counts.get(name))
-        for name in store.buses.event_bus_names()
-    }
+    rule_counts = {bus.name: bus.rule_metrics for bus in buses}
+    buses_out: dict[str, dict[str, float]] = {}
+    for name in store.buses.event_bus_names():
+        buses_out[f"EventBusName={name}"] = _with_defaults(EVENTS_COUNTERS, bus_counts.get(name))
+        counted = rule_counts.get(name, {})
+        try:
+            rules = store.buses.rules(name)[1]
+        except (NotFound, StoreRowCorruptError):
+            continue  # deleted meanwhile, or damaged: the bus's own metrics are still reported
+        for rule in rules:
+            buses_out[_rule_dimensions(name, rule.name)] = _with_defaults(
+                EVENTS_COUNTERS, counted.get(rule.name)
+            )
     streams = {
         f"StreamName={name}": _with_defaults(KINESIS_COUNTERS, counters.kinesis.get(name))
         for name in store.streams.stream_names()
@@ -224,6 +239,13 @@ def collect(
         "AWS/Kinesis": streams,
         "AWS/Lambda": lambdas,
     }
+
+
+def _rule_dimensions(bus: str, rule: str) -> str:
+    """A rule's dimensions, as CloudWatch gives them: RuleName alone for a rule of the default
+    bus, EventBusName and RuleName for a custom bus's (Amazon EventBridge User Guide,
+    'Monitoring Amazon EventBridge')."""
+    return f"RuleName={rule}" if bus == DEFAULT_BUS else f"EventBusName={bus},RuleName={rule}"
 
 
 def _with_defaults(names: Iterable[str], counted: Mapping[str, float] | None) -> dict[str, float]:
@@ -247,6 +269,19 @@ def _label_value(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
+def _labels(namespace: str, resource: str) -> tuple[str, str]:
+    """A resource's Prometheus labels (``queue="orders"``), and what its families' names add
+    after the service: ``rule_`` for a rule's metrics, apart from its bus's so that a sum over a
+    family counts nothing twice (a rule of the default bus is labelled ``bus="default"``)."""
+    dimension, label = NAMESPACE_LABELS[namespace]
+    if not resource.startswith("RuleName=") and ",RuleName=" not in resource:
+        name = resource.split("=", 1)[1] if resource.startswith(dimension + "=") else resource
+        return f'{label}="{_label_value(name)}"', ""
+    head, _, rule = resource.rpartition("RuleName=")
+    bus = head[len("EventBusName=") : -1] if head.startswith("EventBusName=") else DEFAULT_BUS
+    return f'bus="{_label_value(bus)}",rule="{_label_value(rule)}"', "rule_"
+
+
 def prometheus(metrics: Mapping[str, Mapping[str, Mapping[str, float]]]) -> str:
     """:meth:`rulebus.Broker.metrics`'s dictionary in Prometheus's text exposition format (version
     0.0.4): one family per namespace and metric, ``rulebus_<service>_<metric>`` with ``_total``
@@ -254,16 +289,15 @@ def prometheus(metrics: Mapping[str, Mapping[str, Mapping[str, float]]]) -> str:
     ``rulebus_sqs_number_of_messages_sent_total{queue="orders"} 3``."""
     families: dict[str, tuple[str, list[str]]] = {}
     for namespace, resources in metrics.items():
-        dimension, label = NAMESPACE_LABELS[namespace]
         service = namespace.split("/", 1)[1].lower()
         for resource, values in resources.items():
-            name = resource.split("=", 1)[1] if resource.startswith(dimension + "=") else resource
+            labels, scope = _labels(namespace, resource)
             for metric, value in values.items():
                 gauge = metric in GAUGES
-                family = f"rulebus_{service}_{_snake(metric)}" + ("" if gauge else "_total")
+                family = f"rulebus_{service}_{scope}{_snake(metric)}" + ("" if gauge else "_total")
                 kind, samples = families.setdefault(family, ("gauge" if gauge else "counter", []))
                 number = int(value) if float(value).is_integer() else value
-                samples.append(f'{family}{{{label}="{_label_value(name)}"}} {number}')
+                samples.append(f"{family}{{{labels}}} {number}")
     lines: list[str] = []
     for family in sorted(families):
         kind, samples = families[family]

@@ -161,6 +161,13 @@ class EventBus:
         return f"EventBus({self.name!r})"
 
     @property
+    def rule_metrics(self) -> dict[str, dict[str, int]]:
+        """Each rule's metrics counted by this process, by rule name (CloudWatch's AWS/Events
+        metrics with the RuleName dimension; ``metrics`` has the bus's)."""
+        self._delivery.count_plain_matches()
+        return self._rules.metrics
+
+    @property
     def arn(self) -> str:
         """``arn:aws:events:<region>:<account>:event-bus/<name>``."""
         return bus_arn(self.name, self._region, self._account)
@@ -469,9 +476,13 @@ class EventBus:
             if rule is None:
                 continue
             metrics["TriggeredRules"] += 1
+            counts = rule.metrics
+            counts["MatchedEvents"] += 1
+            counts["TriggeredRules"] += 1
             for target in rule.targets:
                 if pending is not None and target.batchable:
                     metrics["Invocations"] += 1  # the common case, without the general path's calls
+                    counts["Invocations"] += 1
                     pending.append((rule, target, event, text, ingestion, text))
                 else:
                     self._invoke(rule, target, event, text, ingestion)
@@ -489,6 +500,7 @@ class EventBus:
         event = schedule.scheduled_event(rule.arn, self._account, self._region, when)
         text = compact(event)
         self.metrics["TriggeredRules"] += 1
+        rule.metrics["TriggeredRules"] += 1
         for target in rule.targets:
             self._invoke(rule, target, event, text, when)
 

@@ -20,9 +20,10 @@ from __future__ import annotations
 import json
 import logging
 import random
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Mapping
 from functools import partial
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 from rulebus import tracing
@@ -96,6 +97,30 @@ def _arn_parts(target: CompiledTarget) -> tuple[str, str, str]:
     raise Failure("NO_RESOURCE", f"{target.arn} is not a target rulebus can reach.", retryable=False)
 
 
+#: Requests put_events' fast lane keeps before it counts their matches per rule.
+PLAIN_MATCHES_KEPT = 256
+
+#: One fast-lane request's matches: the rules' view it was routed with, and each event's rules.
+_Matches = tuple[Mapping[str, Rule], list[list[str]]]
+
+
+def _count_rules(kept: list[_Matches]) -> None:
+    """Add fast-lane requests' matches to each rule's metrics: counted in C (``Counter``) over
+    all the requests routed with one view, then one addition per rule."""
+    by_view: dict[int, tuple[Mapping[str, Rule], list[list[str]]]] = {}
+    for view, matched in kept:
+        by_view.setdefault(id(view), (view, []))[1].extend(matched)
+    for view, matched in by_view.values():
+        for name, count in Counter(chain.from_iterable(matched)).items():
+            rule = view.get(name)
+            if rule is None:
+                continue
+            metrics = rule.metrics
+            metrics["MatchedEvents"] += count
+            metrics["TriggeredRules"] += count
+            metrics["Invocations"] += count * len(rule.plain_queues or ())
+
+
 class BusDelivery:
     """The deliveries of the bus ``name``: invocations, their retries (on the bus's timer) and
     dead letters, counted in ``metrics`` (the bus's). ``batch`` is the bus's gathering: a queue
@@ -110,6 +135,10 @@ class BusDelivery:
         self._targets = context.targets
         self._counters = context.counters  # the queues' NumberOfMessagesSent
         self._metrics = metrics
+        # put_events' fast lane leaves each request's matches here, to count them per rule in
+        # bulk (count_plain_matches) instead of per event; a deque, which threads append to and
+        # take from safely.
+        self._plain_matches: deque[_Matches] = deque()
         self._batch = batch
         self._lanes = DeliveryLanes(f"rulebus-events:{name}")
         self._retries = RetryTimer(
@@ -140,8 +169,10 @@ class BusDelivery:
     ) -> None:
         """One invocation; on failure a retry is scheduled, or the event is dead-lettered."""
         self._metrics["Invocations"] += 1
+        rule.metrics["Invocations"] += 1
         if retries:
             self._metrics["RetryInvocationAttempts"] += 1
+            rule.metrics["RetryInvocationAttempts"] += 1
         try:
             payload = (
                 text
@@ -187,6 +218,7 @@ class BusDelivery:
         """A failed invocation: retried later if it may pass, else (or once the retry policy is
         spent) dead-lettered."""
         self._metrics["FailedInvocations"] += 1
+        rule.metrics["FailedInvocations"] += 1
         now = self._clock()
         exhausted = None
         if failure.retryable:
@@ -262,6 +294,10 @@ class BusDelivery:
             metrics["MatchedEvents"] += matched_events
             if triggered:
                 metrics["TriggeredRules"] += triggered
+                kept = self._plain_matches
+                kept.append((view, [matched for _, matched in accepted]))
+                if len(kept) >= PLAIN_MATCHES_KEPT:
+                    self.count_plain_matches()
         if not bodies:
             return True
         self._metrics["Invocations"] += len(bodies)
@@ -279,6 +315,18 @@ class BusDelivery:
             prepared = self._prepare_long_way([(i, deliveries[i]) for i in refused], now, {})
             self._store_long_way(prepared)
         return True
+
+    def count_plain_matches(self) -> None:
+        """Count the fast lane's kept matches into the rules' metrics (before they are read)."""
+        kept = self._plain_matches
+        taken: list[_Matches] = []
+        while True:
+            try:
+                taken.append(kept.popleft())
+            except IndexError:
+                break
+        if taken:
+            _count_rules(taken)
 
     def flush_queue_deliveries(self, pending: list[tuple[Any, ...]]) -> None:
         """Store the queue deliveries gathered by put_events, each queue's in event order, as
@@ -536,6 +584,7 @@ class BusDelivery:
             )
         except AwsError as refused:
             self._metrics["InvocationsFailedToBeSentToDLQ"] += 1
+            rule.metrics["InvocationsFailedToBeSentToDLQ"] += 1
             _log.error(
                 "%s failed: %s; its dead-letter queue %s refused it too (%s: %s): dropped",
                 self._describe(rule, target, event),
@@ -546,6 +595,7 @@ class BusDelivery:
             )
         else:
             self._metrics["InvocationsSentToDLQ"] += 1
+            rule.metrics["InvocationsSentToDLQ"] += 1
             _log.warning(
                 "%s failed: %s; sent to its dead-letter queue %s",
                 self._describe(rule, target, event),

@@ -33,6 +33,7 @@ from rulebus.events.errors import (
 from rulebus.events.names import DEFAULT_BUS, check_name, rule_arn
 from rulebus.events.put_events import compact
 from rulebus.events.targets import TARGET_MEMBERS, CompiledTarget, Target, compile_target, prepare_target
+from rulebus.metrics import EVENTS_COUNTERS
 from rulebus.stores.base import NotFound
 from rulebus.stores.records import DeleteRuleResult, RuleRecord, TargetRecord
 
@@ -72,6 +73,9 @@ class Rule:
     #: standard-queue delivery ``put_plain_many`` may store (``BusDelivery.deliver_plain``);
     #: None when one does not, or until ``Rules.compile`` has seen all the targets.
     plain_queues: tuple[str, ...] | None = None
+    #: This rule's metrics in this process, by CloudWatch's names (the same dict across the
+    #: compiled views of one bus: ``Rules.metrics``).
+    metrics: dict[str, int] = field(default_factory=dict)
 
     def seal(self) -> None:
         """Work out ``plain_queues`` once the rule has all its targets."""
@@ -130,6 +134,16 @@ class Rules:
         self._rules_per_bus = context.rules_per_bus
         self.bus = bus
         self._local: dict[tuple[str, str], Callable[[Any], Any]] = {}  # python targets
+        #: Each rule's metrics counted by this process (CloudWatch's AWS/Events metrics with the
+        #: RuleName dimension), by rule name: kept across recompiles, every metric from 0.
+        self.metrics: dict[str, dict[str, int]] = {}
+
+    def rule_metrics(self, rule: str) -> dict[str, int]:
+        """The metrics of the rule ``rule`` (made the first time they are asked for)."""
+        counts = self.metrics.get(rule)
+        if counts is None:
+            counts = self.metrics.setdefault(rule, dict.fromkeys(EVENTS_COUNTERS, 0))
+        return counts
 
     def arn(self, rule: str) -> str:
         return rule_arn(self.bus, rule, self._region, self._account)
@@ -137,7 +151,10 @@ class Rules:
     def compile(self, rules: Sequence[RuleRecord], targets: Sequence[TargetRecord]) -> dict[str, Rule]:
         """The rules with their targets as the bus routes with them, by name (a target of no
         rule in ``rules`` is left out)."""
-        view = {record.name: Rule(record, self.arn(record.name)) for record in rules}
+        view = {
+            record.name: Rule(record, self.arn(record.name), metrics=self.rule_metrics(record.name))
+            for record in rules
+        }
         for record in targets:
             rule = view.get(record.rule)
             if rule is not None:

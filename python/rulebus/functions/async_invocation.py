@@ -1,6 +1,7 @@
 """Asynchronous invocation, as Lambda does it for SNS and EventBridge (AWS Lambda Developer Guide,
 'Invoking a Lambda function asynchronously'): the caller hands the event over and goes on; the
-function is invoked from a queue of events, and one that fails is tried again after a minute, then
+function is invoked from a queue of events (the function's event queue in the store,
+:mod:`rulebus.functions.event_queue`), and one that fails is tried again after a minute, then
 after two more (``maximum_retry_attempts``, 0-2), while the event is younger than
 ``maximum_event_age_in_seconds``. An event that ran out of attempts or age goes to the function's
 on-failure destination as an invocation record, or, without one, to its dead-letter queue as
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from rulebus._errors import AwsError
 from rulebus.arn import function_name
 from rulebus.functions.function import Function, Invocation
 
@@ -29,7 +31,7 @@ __all__ = ["AsyncEvent", "failure_record"]
 _log = logging.getLogger("rulebus.functions")
 
 #: Seconds before the second attempt; the third waits twice as long (Lambda's 1 and 2 minutes).
-RETRY_DELAY = 60.0
+RETRY_DELAY = 60
 
 RETRIES_EXHAUSTED = "RetriesExhausted"
 EVENT_AGE_EXCEEDED = "EventAgeExceeded"
@@ -37,35 +39,83 @@ EVENT_AGE_EXCEEDED = "EventAgeExceeded"
 
 @dataclass
 class AsyncEvent:
-    """One event handed to a function asynchronously, with its attempts so far."""
+    """One event handed to a function asynchronously, with its attempts so far: what its
+    message in the function's event queue holds (:meth:`to_body`, :meth:`from_body`)."""
 
     function_name: str
     event: Any
     received: float
-    due: float
     attempts: int = 0
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    last: Invocation | None = None
+    #: The last attempt's error (Lambda's error type and message), None when none failed yet.
+    error: tuple[str, str] | None = None
     #: Whether this attempt was throttled already (counted once).
     throttled: bool = False
+    #: Whether AsyncEventsReceived counted it already (by the publisher, when it has the function).
+    counted: bool = False
 
     def expired(self, function: Function, now: float) -> bool:
         """Older than the function's maximum event age."""
         return now - self.received > (function.maximum_event_age_in_seconds or 0)
 
-    def settle(self, function: Function, invocation: Invocation, now: float) -> str | None:
-        """Count an attempt; None when it succeeded or will be tried again (``due`` moved),
-        else the condition it ended on."""
+    def settle(self, function: Function, invocation: Invocation, now: float) -> str | int | None:
+        """Count an attempt: None when it succeeded, the seconds until the next attempt when it
+        will be tried again, else the condition it ended on."""
         self.attempts += 1
-        self.last = invocation
+        self.error = invocation.error
+        self.throttled = False
         if not invocation.failed:
             return None
         if self.attempts > (function.maximum_retry_attempts or 0):
             return RETRIES_EXHAUSTED
-        self.due = now + RETRY_DELAY * self.attempts
-        if self.expired(function, self.due):
+        delay = RETRY_DELAY * self.attempts
+        if self.expired(function, now + delay):
             return EVENT_AGE_EXCEEDED
-        return None
+        return delay
+
+    def to_body(self) -> str:
+        """The event as its queue's message holds it (JSON); InvalidRequestContentException, as
+        Lambda's Invoke answers, for an event JSON cannot carry."""
+        try:
+            return json.dumps(
+                {
+                    "function": self.function_name,
+                    "requestId": self.request_id,
+                    "received": self.received,
+                    "attempts": self.attempts,
+                    "error": self.error,
+                    "throttled": self.throttled,
+                    "counted": self.counted,
+                    "event": self.event,
+                },
+                separators=(",", ":"),
+                allow_nan=False,
+            )
+        except (TypeError, ValueError) as error:
+            raise AwsError(
+                "InvalidRequestContentException",
+                f"Could not parse request body into json: {error}",
+                status=400,
+            ) from None
+
+    @classmethod
+    def from_body(cls, body: str) -> AsyncEvent | None:
+        """The event a message holds; None when it holds no event."""
+        try:
+            held = json.loads(body)
+            error = held["error"]
+            return cls(
+                function_name=str(held["function"]),
+                event=held["event"],
+                received=float(held["received"]),
+                attempts=int(held["attempts"]),
+                request_id=str(held["requestId"]),
+                error=None if error is None else (str(error[0]), str(error[1])),
+                throttled=bool(held["throttled"]),
+                counted=bool(held["counted"]),
+            )
+        except (ValueError, TypeError, KeyError, IndexError):
+            return None
 
 
 def _timestamp(seconds: float) -> str:
@@ -88,8 +138,8 @@ def failure_record(event: AsyncEvent, function: Function, condition: str, now: f
         "requestPayload": event.event,
         "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
     }
-    if event.last is not None and event.last.error is not None:
-        error_type, message = event.last.error
+    if event.error is not None:
+        error_type, message = event.error
         record["responsePayload"] = {"errorMessage": message, "errorType": error_type}
     return record
 

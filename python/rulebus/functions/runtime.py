@@ -7,7 +7,9 @@ the queues, as Lambda's pollers do, and hands each to a worker thread; how many 
 once is bounded by the workers, each mapping's ScalingConfig.MaximumConcurrency and each
 function's reserved concurrency. A batch is received before it is handed over, so its messages
 stay in flight (hidden) while they wait for the handler. Closing stops polling and lets the
-batches already taken finish.
+batches already taken finish. Asynchronous invocations (SNS, EventBridge, pipes) wait in each
+function's event queue in the store (:mod:`rulebus.functions.event_queue`); the dispatcher takes
+them from the queues of the functions registered here, whoever published them.
 
 ``function_pool="processes"`` runs each handler in a child process instead
 (:mod:`rulebus.functions.process_pool`); the worker threads then wait for the children.
@@ -29,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 from rulebus._errors import AwsError, RulebusError
 from rulebus.functions.async_invocation import EVENT_AGE_EXCEEDED, AsyncEvent, send_to_failure_destination
+from rulebus.functions.event_queue import THROTTLE_DELAY, ClaimedEvent, EventQueue
 from rulebus.functions.event_source_mapping import (
     KINESIS,
     SQS,
@@ -38,11 +41,11 @@ from rulebus.functions.event_source_mapping import (
     invalid_parameter,
     mapping_not_found,
 )
-from rulebus.functions.function import Consumer, Function, function_name_of, function_not_found
+from rulebus.functions.function import Consumer, Function, function_arn, function_name_of, function_not_found
 from rulebus.functions.kinesis_source import KinesisSource
 from rulebus.functions.process_pool import POOLS, ProcessPool, handler_reference, in_function_child
 from rulebus.functions.sqs_source import SqsSource
-from rulebus.sqs.errors import queue_does_not_exist
+from rulebus.sqs.errors import QUEUE_DOES_NOT_EXIST, queue_does_not_exist
 
 if TYPE_CHECKING:
     from rulebus.context import Context
@@ -112,13 +115,15 @@ class Functions:
         self._sources: dict[str, _Source] = {}
         # Mappings whose batches go to something other than their function (pipes), by UUID.
         self._consumers: dict[str, Consumer] = {}
-        # Events handed over asynchronously (SNS, EventBridge), waiting for an attempt.
-        self._async: list[AsyncEvent] = []
+        # Each registered function's event queue (its asynchronous invocations, in the store).
+        self._event_queues: dict[str, EventQueue] = {}
+        # Functions whose event queue could not be read at the last look (said once in the log).
+        self._unreachable: set[str] = set()
         self._running_by_mapping: Counter[str] = Counter()
         self._running_by_function: Counter[str] = Counter()
         self._running = 0
         # The batches taken and not yet settled, with their sources (returned by return_batches).
-        self._in_flight: dict[int, tuple[_Source, Any]] = {}
+        self._in_flight: dict[int, tuple[_Source | EventQueue, Any]] = {}
         self._executor: ThreadPoolExecutor | None = None
         self._thread: threading.Thread | None = None
         self._closed = False
@@ -136,8 +141,14 @@ class Functions:
                 )
             if self._processes is not None:
                 handler_reference(function)
+            events = EventQueue(self._context, function.name)
+            events.create()  # the function is known to every process on the store from now on
             function.pool = self._processes
             self._functions[function.name] = function
+            self._event_queues[function.name] = events
+            self._changed.notify_all()
+        # Its event queue may hold events already (published before, or by another process).
+        self._start()
         return function
 
     def get(self, name: Any) -> Function:
@@ -157,11 +168,15 @@ class Functions:
 
     def delete(self, name: Any) -> None:
         """DeleteFunction. Its mappings stay (as on AWS) and invoke nothing until a function of
-        that name is registered again."""
+        that name is registered again; the asynchronous events waiting for it are deleted with its
+        event queue, as Lambda deletes them."""
         function = self.get(name)
         with self._lock:
             self._functions.pop(function.name, None)
+            events = self._event_queues.pop(function.name, None)
             self._changed.notify_all()
+        if events is not None:
+            events.delete()
 
     # ------------------------------------------------------------------ mappings
 
@@ -340,53 +355,95 @@ class Functions:
     # ------------------------------------------------------------------ asynchronous invocation
 
     def invoke_async(self, name: Any, event: Any) -> str:
-        """Invoke with InvocationType Event: queue ``event`` for ``name`` and return its request
-        id at once (see :mod:`rulebus.functions.async_invocation`)."""
-        function = self.get(name)
-        now = self._context.clock()
-        pending = AsyncEvent(function.name, event, received=now, due=now)
-        function.count("AsyncEventsReceived")
+        """Invoke with InvocationType Event: queue ``event`` in the function's event queue and
+        return its request id at once (see :mod:`rulebus.functions.async_invocation`). The
+        function may be registered by another process on the same store (its event queue
+        exists); ResourceNotFoundException when no process registered it."""
+        context = self._context
+        short = function_name_of(name, context.region, context.account)
         with self._lock:
-            self._async.append(pending)
-            self._changed.notify_all()
-        self._start()
+            function = self._functions.get(short)
+            events = self._event_queues.get(short)
+        if events is None:
+            events = EventQueue(context, short)
+            if not events.exists():
+                raise function_not_found(function_arn(short, context.region, context.account))
+        pending = AsyncEvent(short, event, received=context.clock(), counted=function is not None)
+        try:
+            events.put(pending)
+        except AwsError as error:
+            if error.code != QUEUE_DOES_NOT_EXIST:
+                raise
+            # Deleted meanwhile (DeleteFunction in another process).
+            raise function_not_found(function_arn(short, context.region, context.account)) from None
+        if function is not None:  # else whichever process registered it runs it
+            function.count("AsyncEventsReceived")
+            with self._lock:
+                self._changed.notify_all()
+            self._start()
         return pending.request_id
 
-    def _claim_async(self) -> list[tuple[AsyncEvent, Function]]:
-        """The asynchronous events due now that may start, counted as running; expired ones go
-        to their function's failure destination."""
+    def _claim_async(self) -> list[tuple[EventQueue, ClaimedEvent, Function]]:
+        """The asynchronous events due now that may start, taken from their event queues and
+        counted as running; expired ones go to their function's failure destination, throttled
+        ones wait (under ``_claiming``)."""
         now = self._context.clock()
-        claims: list[tuple[AsyncEvent, Function]] = []
-        expired: list[tuple[AsyncEvent, Function]] = []
+        claims: list[tuple[EventQueue, ClaimedEvent, Function]] = []
+        expired: list[tuple[EventQueue, ClaimedEvent, Function]] = []
         with self._lock:
-            waiting: list[AsyncEvent] = []
-            for pending in self._async:
-                function = self._functions.get(pending.function_name)
-                if function is None:
+            registered = [(self._functions[name], events) for name, events in self._event_queues.items()]
+        for function, events in registered:
+            with self._lock:
+                free = self._function_capacity(function)
+                reserved = function.reserved_concurrency
+                throttled = reserved is not None and self._running_by_function[function.name] >= reserved
+            if free <= 0 and not throttled:
+                continue  # every worker is busy: the events wait where they are
+            try:
+                # A throttled function's events are taken to be counted and put back for a while.
+                taken = events.take(
+                    10 if throttled else min(free, 10), THROTTLE_DELAY if throttled else _hide_for(function)
+                )
+            except (AwsError, RulebusError) as error:
+                if function.name not in self._unreachable:  # once, not at every poll
+                    self._unreachable.add(function.name)
                     _log.warning(
-                        "function %s is gone: its event %s is dropped",
-                        pending.function_name,
-                        pending.request_id,
+                        "function %s: cannot take events from its event queue: %s", function.name, error
                     )
-                elif pending.due > now:
-                    waiting.append(pending)
-                elif pending.expired(function, now):
-                    expired.append((pending, function))
-                elif self._function_capacity(function) > 0:
-                    self._running += 1
-                    self._running_by_function[function.name] += 1
-                    claims.append((pending, function))
+                continue
+            self._unreachable.discard(function.name)
+            for claimed in taken:
+                pending = claimed.event
+                if not pending.counted:  # published by a process without the function
+                    pending.counted = True
+                    function.count("AsyncEventsReceived")
+                if pending.expired(function, now):
+                    expired.append((events, claimed, function))
+                elif throttled:
+                    self._throttle(events, claimed, function)
                 else:
-                    # Throttled (reserved concurrency): tried again while it is young enough,
-                    # counted once per attempt however often the dispatcher looks.
-                    if not pending.throttled:
-                        pending.throttled = True
-                        function.count("Throttles")
-                    waiting.append(pending)
-            self._async = waiting
-        for pending, function in expired:
-            self._fail_async(pending, function, EVENT_AGE_EXCEEDED, now)
+                    with self._lock:
+                        self._running += 1
+                        self._running_by_function[function.name] += 1
+                        self._in_flight[id(claimed)] = (events, claimed)
+                    claims.append((events, claimed, function))
+        for events, claimed, function in expired:
+            self._fail_async(claimed.event, function, EVENT_AGE_EXCEEDED, now)
+            events.done(claimed)
         return claims
+
+    @staticmethod
+    def _throttle(events: EventQueue, claimed: ClaimedEvent, function: Function) -> None:
+        """Held back by reserved concurrency: tried again while it is young enough, counted once
+        per attempt however often it is looked at (the event is put back marked throttled)."""
+        if claimed.event.throttled:
+            return  # hidden for THROTTLE_DELAY by the take
+        claimed.event.throttled = True
+        function.count("Throttles")
+        try:
+            events.again(claimed, THROTTLE_DELAY)
+        except (AwsError, RulebusError) as error:  # it comes back when its visibility ends
+            _log.warning("function %s: could not put a throttled event back: %s", function.name, error)
 
     def _fail_async(self, pending: AsyncEvent, function: Function, condition: str, now: float) -> None:
         try:
@@ -403,20 +460,26 @@ class Functions:
                 function.count("DeadLetterErrors")
             function.count("AsyncEventsDropped")
 
-    def _invoke_async(self, pending: AsyncEvent, function: Function) -> None:
-        condition = None
-        pending.throttled = False
+    def _invoke_async(self, events: EventQueue, claimed: ClaimedEvent, function: Function) -> None:
+        pending = claimed.event
         function.metrics["AsyncEventAge"] = max(0, int((self._context.clock() - pending.received) * 1000))
         try:
             invocation = function.run(pending.event)
             now = self._context.clock()
-            condition = pending.settle(function, invocation, now)
-            if condition is not None:
-                self._fail_async(pending, function, condition, now)
+            outcome = pending.settle(function, invocation, now)
+            if isinstance(outcome, int):
+                events.again(claimed, outcome)  # tried again when due
+            else:
+                if outcome is not None:
+                    self._fail_async(pending, function, outcome, now)
+                events.done(claimed)
+        except (AwsError, RulebusError) as error:  # the store refused: the event comes back
+            _log.warning(
+                "function %s: could not settle event %s: %s", function.name, pending.request_id, error
+            )
         finally:
             with self._lock:
-                if pending.last is not None and pending.last.failed and condition is None:
-                    self._async.append(pending)  # tried again when due
+                self._in_flight.pop(id(claimed), None)
                 self._running -= 1
                 self._running_by_function[function.name] -= 1
                 self._changed.notify_all()
@@ -527,8 +590,7 @@ class Functions:
                 if self._running:
                     return False
                 now = self._context.clock()
-                if any(pending.due <= now for pending in self._async):
-                    return False
+                registered = list(self._event_queues.values())
                 active = [
                     (mapping, self._sources[mapping.uuid])
                     for mapping in self._mappings.values()
@@ -540,6 +602,9 @@ class Functions:
                         return False
                 except (AwsError, RulebusError):
                     continue  # (its queue is gone: nothing to do)
+            for events in registered:
+                if events.has_work():
+                    return False
         return True
 
     def wait_until_idle(self, timeout: float | None = None) -> bool:
@@ -576,7 +641,7 @@ class Functions:
             with self._lock:
                 if self._closed or self._stopping:
                     return
-            events: list[tuple[AsyncEvent, Function]] = []
+            events: list[tuple[EventQueue, ClaimedEvent, Function]] = []
             try:
                 with self._claiming:
                     claims = self._claim(most_per_mapping=None)
@@ -686,6 +751,13 @@ class Functions:
         """Batches being processed now."""
         with self._lock:
             return self._running
+
+
+def _hide_for(function: Function) -> int:
+    """Seconds an event taken is hidden from other processes: six times the function's timeout,
+    as Lambda's guidance for an SQS source has it, so that it comes back only when the process
+    running it died."""
+    return 6 * (function.timeout or 1)
 
 
 def _kind(source: _Source) -> str:

@@ -13,6 +13,7 @@ rulebus's words where AWS's text is not recorded.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -92,6 +93,14 @@ _TARGET_MEMBERS = {
 def invalid(message: str) -> AwsError:
     """Pipes' ValidationException with ``message``."""
     return AwsError("ValidationException", message)
+
+
+def _missing_parameter(name: str) -> AwsError:
+    """Pipes' ValidationException for a required parameters member that is absent, in the shape
+    AWS answers CreatePipe with (recorded for a DynamoDB stream source without
+    DynamoDBStreamParameters and a Kafka one without ManagedStreamingKafkaParameters)."""
+    fields = [{"Name": name, "Message": "Missing required parameter."}]
+    return invalid(json.dumps({"ValidationErrorFields": fields}, separators=(",", ":")))
 
 
 def _camel(name: str) -> str:
@@ -179,7 +188,7 @@ def check_source_parameters(
         known = _KINESIS_MEMBERS - ({"StartingPosition", "StartingPositionTimestamp"} if update else set())
         source = _members(parameters.get(member) or {}, where, frozenset(known))
         if not update and parameters.get(member) is None:
-            raise validation.PIPES.missing(f"{where}.startingPosition")
+            raise _missing_parameter(f"SourceParameters.{member}")
     else:
         source = _members(parameters.get(member) or {}, where, _SQS_MEMBERS)
     size = _range(source.get("BatchSize"), f"{where}.batchSize", 1, MAX_BATCH_SIZE)

@@ -49,7 +49,7 @@ MAX_LIST_LIMIT = 100
 
 
 def pipe_not_found(name: str) -> AwsError:
-    # UNVERIFIED: Pipes' text for an unknown pipe (rulebus's words, in EventBridge's style).
+    # Not in AWS's documentation: the text other emulators of Pipes record (docs/pipes.md).
     return AwsError("NotFoundException", f"Pipe {name} does not exist.", status=404)
 
 
@@ -217,6 +217,7 @@ class Pipes:
         with self._lock:
             if name in self._pipes:
                 # UNVERIFIED: Pipes' text for a name taken (rulebus's words).
+                # Not in AWS's documentation: as for pipe_not_found.
                 raise AwsError("ConflictException", f"Pipe {name} already exists.", status=409)
             self._pipes[name] = pipe
             self._sources[name] = opened

@@ -275,9 +275,10 @@ class TopicDelivery:
             )
 
     def _to_function(self, subscription: Subscription, delivery: Delivery) -> None:
-        """Hand the notification, in Lambda's SNS event, to this broker's function: Lambda takes
-        it asynchronously (AWS Lambda Developer Guide, 'Invoking Lambda functions with Amazon
-        SNS notifications'). A function this broker does not have fails the delivery."""
+        """Hand the notification, in Lambda's SNS event, to the function: Lambda takes it
+        asynchronously (AWS Lambda Developer Guide, 'Invoking Lambda functions with Amazon SNS
+        notifications'). A function that no process registered on the broker's store fails the
+        delivery."""
         arn = Arn.parse(subscription.endpoint)
         name = function_name(subscription.endpoint)
         notification = delivery.envelope.as_dict(delivery.route.quoted_url)

@@ -33,6 +33,7 @@ __all__ = [
     "QueueAttributes",
     "RedriveAllowPolicy",
     "RedrivePolicy",
+    "is_internal_queue",
     "queue_arn",
     "queue_url",
     "validate_queue_name",
@@ -67,6 +68,16 @@ def _invalid_name(name: str) -> AwsError:
         f"Value ({validation.shown(name)}) for parameter QueueName is invalid. "
         "Must be an alphanumeric String of 1 to 80 in length.",
     )
+
+
+#: What the name of a queue rulebus keeps for itself starts with (a function's event queue,
+#: rulebus.functions.event_queue): a colon, which no SQS queue name has, so no user queue collides.
+INTERNAL_QUEUE_PREFIX = "lambda:async:"
+
+
+def is_internal_queue(name: str) -> bool:
+    """Whether ``name`` is a queue rulebus keeps for itself, never listed with the account's."""
+    return name.startswith(INTERNAL_QUEUE_PREFIX)
 
 
 def validate_queue_name(name: str) -> None:
@@ -435,7 +446,8 @@ class QueueAttributes:
         with SQS's code and message for the first problem found.
         """
         attributes = dict(attributes or {})
-        validate_queue_name(name)
+        if not is_internal_queue(name):  # (read back from a store: a name rulebus gave)
+            validate_queue_name(name)
         fifo_text = attributes.pop("FifoQueue", None)
         fifo = False if fifo_text is None else _parse_bool("FifoQueue", fifo_text)
         if fifo and not is_fifo_name(name):

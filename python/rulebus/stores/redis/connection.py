@@ -177,7 +177,8 @@ class Connection:
                 pipe = self.client.pipeline(transaction=False)
                 pipe.execute_command("EVALSHA", loaded.sha, len(keys), *keys, *args)
                 pipe.execute_command(*self._notice())
-                # Unraised, a script's refusal keeps its own text (a raised one names the pipeline).
+                # The script's own error, not the pipeline's rewording of it ("Command # 1 ...
+                # caused error: RULEBUS_NOT_FOUND"), so that a refusal keeps its code.
                 answer = pipe.execute(raise_on_error=False)[0]
                 if isinstance(answer, self._errors.NoScriptError) and attempt == 1:
                     self.client.script_load(loaded.script)  # the server lost it (a restart)
