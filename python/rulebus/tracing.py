@@ -39,11 +39,21 @@ _SILENT: tuple[type, ...] = (
 )
 
 
+_provider_set = False
+
+
 def active() -> bool:
     """Whether spans would be recorded: ``TRACER`` is set and the program has set a tracer
     provider (in code, or by ``OTEL_PYTHON_TRACER_PROVIDER``, which this reads as OpenTelemetry
-    does). Checked on each call, so a provider set after rulebus is imported is followed."""
-    return TRACER is not None and not isinstance(_trace.get_tracer_provider(), _SILENT)
+    does). Checked on each call until one is found, so a provider set after rulebus is imported
+    is followed; once found it stays (OpenTelemetry lets a program set its provider only once)."""
+    global _provider_set
+    if _provider_set:
+        return TRACER is not None
+    if TRACER is None or isinstance(_trace.get_tracer_provider(), _SILENT):
+        return False
+    _provider_set = True
+    return True
 
 
 def producer(system: str, destination: str, operation: str, **attributes: Any) -> Any:
