@@ -358,6 +358,17 @@ def test_an_output_member_the_shape_lacks_is_a_bug_not_silently_dropped() -> Non
         _codec("sqs", "json").write(operation, {"Url": "x"}, "r")
 
 
+def test_a_batch_result_entry_drops_unset_members_and_refuses_unknown_ones() -> None:
+    # PutEvents' result entries are plain structures, written as they are when complete.
+    operation = _model("events", "json").operation_model("PutEvents")
+    codec = _codec("events", "json")
+    entries = [{"EventId": "a"}, {"EventId": None, "ErrorCode": "E", "ErrorMessage": "m"}]
+    body = codec.write(operation, {"FailedEntryCount": 1, "Entries": entries}, "r").body
+    assert json.loads(body)["Entries"] == [{"EventId": "a"}, {"ErrorCode": "E", "ErrorMessage": "m"}]
+    with pytest.raises(ValueError, match="no member 'Id'"):
+        codec.write(operation, {"FailedEntryCount": 0, "Entries": [{"EventId": "a"}, {"Id": "b"}]}, "r")
+
+
 # Pieces of JSON text, well formed and not: what orjson and the standard library might read
 # differently (NaN, 1e400, integers past 64 bits, lone surrogates, a BOM, raw control bytes).
 _JSON_PIECES = [

@@ -266,7 +266,15 @@ class JsonProtocol:
             member = shape.member
             if isinstance(member, StructureShape) and not member.is_document_type:
                 structure = self._out_structure
-                return [structure(member, item) for item in value]  # a batch's results
+                names = _plan(member).plain_names
+                if names is None:
+                    return [structure(member, item) for item in value]
+                # A batch's results (ids, digests, codes): an entry whose members are all set
+                # and all the shape's is written as it is (see _out_structure's first case).
+                return [
+                    item if item.keys() <= names and None not in item.values() else structure(member, item)
+                    for item in value
+                ]
             return [self._out_value(member, item) for item in value]
         if kind == "map":
             assert isinstance(shape, MapShape)
