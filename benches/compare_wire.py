@@ -45,6 +45,7 @@ from wire_cases import (
     canned_hook,
     canned_serve,
     client_maker,
+    hooked_client_maker,
     moto_missing,
     moto_serve,
     moto_server_missing,
@@ -92,14 +93,7 @@ class Figures:
 def _in_process_engines(answers_hook: Callable[..., object], moto: bool) -> list[Engine]:
     @contextmanager
     def canned() -> Iterator[MakeClient]:
-        make = client_maker()
-
-        def hooked(service: str) -> object:
-            made = make(service)
-            made.meta.events.register("before-send", answers_hook)
-            return made
-
-        yield hooked
+        yield hooked_client_maker(answers_hook)
 
     @contextmanager
     def rulebus_mock() -> Iterator[MakeClient]:

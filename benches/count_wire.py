@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
-from wire_cases import WORKLOADS, MakeClient, canned_hook, client_maker, record_answers
+from wire_cases import WORKLOADS, MakeClient, canned_hook, client_maker, hooked_client_maker, record_answers
 
 WARM_UP = 100  # units every child runs first (the codec's plans, the caches, the queues made)
 ENGINES = ("ceiling", "rulebus")
@@ -46,15 +46,7 @@ def _engine(name: str) -> Iterator[MakeClient]:
             yield client_maker()
         return
     # The ceiling answers with rulebus's own answers, recorded (in both runs alike) first.
-    hook = canned_hook(record_answers())
-    make = client_maker()
-
-    def hooked(service: str) -> object:
-        made = make(service)
-        made.meta.events.register("before-send", hook)
-        return made
-
-    yield hooked
+    yield hooked_client_maker(canned_hook(record_answers()))
 
 
 def child(engine: str, workload: str, units: int) -> None:

@@ -239,6 +239,18 @@ def client_maker(endpoint_url: str | None = None) -> MakeClient:
     return make
 
 
+def hooked_client_maker(before_send: Callable[..., Any]) -> MakeClient:
+    """``client_maker()``'s clients with ``before_send`` registered on each (a canned answer)."""
+    make = client_maker()
+
+    def hooked(service: str) -> Any:
+        made = make(service)
+        made.meta.events.register("before-send", before_send)
+        return made
+
+    return hooked
+
+
 def moto_missing() -> str | None:
     """Why moto (in process) cannot run here, or None."""
     try:
