@@ -45,54 +45,81 @@ pub fn comparable(lexeme: &str) -> Option<f64> {
         let mantissa = lexeme.split(['e', 'E']).next().unwrap_or("");
         return mantissa.bytes().all(|b| matches!(b, b'0' | b'-' | b'+' | b'.')).then_some(0.0);
     }
+    // More significant digits than any double's shortest form has: not that form.
+    let decimal = Decimal::of(lexeme)?;
     // Fifteen significant digits always survive the round trip (DBL_DIG): two decimals that
     // short cannot round to the same double, so the double's shortest form is the decimal
     // itself. Only subnormal doubles, with fewer bits, break that.
-    if value.abs() >= f64::MIN_POSITIVE && significant_digits(lexeme) <= 15 {
+    if value.abs() >= f64::MIN_POSITIVE && decimal.len <= 15 {
         return Some(value);
     }
     let mut buffer = ryu::Buffer::new();
-    let shortest = buffer.format_finite(value);
-    (Decimal::of(lexeme)? == Decimal::of(shortest)?).then_some(value)
+    (Decimal::of(buffer.format_finite(value)) == Some(decimal)).then_some(value)
 }
 
-/// The digits of a number's mantissa after its leading zeros (trailing zeros included, which
-/// only over-counts).
-fn significant_digits(lexeme: &str) -> usize {
-    let mantissa = lexeme.split(['e', 'E']).next().unwrap_or("");
-    mantissa.bytes().filter(u8::is_ascii_digit).skip_while(|&d| d == b'0').count()
-}
+/// The most significant digits a double's shortest decimal form has.
+const SHORTEST_DIGITS: usize = 17;
 
-/// A decimal in normal form: sign, significant digits without leading or trailing zeros, and
-/// the power of ten of the first digit's position (value = 0.d1d2... x 10^point).
+/// A decimal in normal form, held without allocating: sign, significant digits without leading
+/// or trailing zeros, and the power of ten of the first digit's position (value = 0.d1d2... x
+/// 10^point). Only decimals of up to `SHORTEST_DIGITS` digits are held: a longer one equals no
+/// double's shortest form.
 #[derive(PartialEq, Eq, Debug)]
 struct Decimal {
     negative: bool,
-    digits: Vec<u8>,
+    digits: [u8; SHORTEST_DIGITS],
+    len: usize,
     point: i64,
 }
 
 impl Decimal {
+    /// `text` (a JSON number, or ryu's shortest form of a double) in normal form; `None` when it
+    /// has more than `SHORTEST_DIGITS` significant digits or an exponent out of range.
     fn of(text: &str) -> Option<Self> {
-        let (negative, rest) = match text.as_bytes().first()? {
-            b'-' => (true, &text[1..]),
-            b'+' => (false, &text[1..]),
-            _ => (false, text),
+        let bytes = text.as_bytes();
+        let (negative, mut i) = match bytes.first()? {
+            b'-' => (true, 1),
+            b'+' => (false, 1),
+            _ => (false, 0),
         };
-        let (mantissa, exponent) = match rest.find(['e', 'E']) {
-            Some(i) => (&rest[..i], rest[i + 1..].parse::<i64>().ok()?),
-            None => (rest, 0),
-        };
-        let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-        let mut digits: Vec<u8> = int.bytes().chain(frac.bytes()).collect();
-        let mut point = (int.len() as i64).checked_add(exponent)?;
-        let leading = digits.iter().take_while(|&&d| d == b'0').count();
-        digits.drain(..leading);
-        point -= leading as i64;
-        while digits.last() == Some(&b'0') {
-            digits.pop();
+        // Digits past `len` stay `0`: zeros between two others are counted in, not written.
+        let mut decimal = Decimal { negative, digits: [b'0'; SHORTEST_DIGITS], len: 0, point: 0 };
+        let mut integer_digits: i64 = 0;
+        let mut fraction = false;
+        // Zeros met since the last other digit: trailing unless another digit follows.
+        let mut zeros = 0usize;
+        while let Some(&c) = bytes.get(i) {
+            match c {
+                b'0'..=b'9' => {
+                    integer_digits += i64::from(!fraction);
+                    if c == b'0' {
+                        if decimal.len == 0 {
+                            decimal.point -= 1; // a leading zero
+                        } else {
+                            zeros += 1;
+                        }
+                    } else {
+                        if decimal.len + zeros >= SHORTEST_DIGITS {
+                            return None;
+                        }
+                        decimal.len += zeros; // the zeros in between are significant
+                        zeros = 0;
+                        decimal.digits[decimal.len] = c;
+                        decimal.len += 1;
+                    }
+                }
+                b'.' => fraction = true,
+                b'e' | b'E' => {
+                    let exponent: i64 = text[i + 1..].parse().ok()?;
+                    decimal.point = decimal.point.checked_add(exponent)?;
+                    break;
+                }
+                _ => return None,
+            }
+            i += 1;
         }
-        Some(Decimal { negative, digits, point })
+        decimal.point = decimal.point.checked_add(integer_digits)?;
+        Some(decimal)
     }
 }
 
@@ -123,6 +150,52 @@ mod tests {
         assert_eq!(Numbers::Sns.value("NaN"), None);
     }
 
+    /// The normal form the old way, with a vector: the reference `Decimal::of` is held to.
+    fn reference(text: &str) -> Option<(bool, Vec<u8>, i64)> {
+        let (negative, rest) = match text.as_bytes().first()? {
+            b'-' => (true, &text[1..]),
+            b'+' => (false, &text[1..]),
+            _ => (false, text),
+        };
+        let (mantissa, exponent) = match rest.find(['e', 'E']) {
+            Some(i) => (&rest[..i], rest[i + 1..].parse::<i64>().ok()?),
+            None => (rest, 0),
+        };
+        let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+        let mut digits: Vec<u8> = int.bytes().chain(frac.bytes()).collect();
+        let mut point = (int.len() as i64).checked_add(exponent)?;
+        let leading = digits.iter().take_while(|&&d| d == b'0').count();
+        digits.drain(..leading);
+        point -= leading as i64;
+        while digits.last() == Some(&b'0') {
+            digits.pop();
+        }
+        Some((negative, digits, point))
+    }
+
+    #[test]
+    fn normal_forms_agree_with_the_reference() {
+        use proptest::prelude::*;
+        let number = "-?(0|[1-9][0-9]{0,22})(\\.[0-9]{1,22})?([eE][+-]?[0-9]{1,3})?";
+        proptest!(ProptestConfig::with_cases(20_000), |(text in number, shift in 0usize..3)| {
+            let text = if shift == 1 { text.replace('1', "0") } else { text };
+            let expected = reference(&text).filter(|(_, digits, _)| digits.len() <= super::SHORTEST_DIGITS);
+            let got = super::Decimal::of(&text).map(|d| (d.negative, d.digits[..d.len].to_vec(), d.point));
+            // A zero has no digits; its point is of no use and differs in the two.
+            if expected.as_ref().is_some_and(|(_, digits, _)| digits.is_empty()) {
+                prop_assert_eq!(got.map(|(_, digits, _)| digits.len()), Some(0));
+            } else {
+                prop_assert_eq!(got, expected, "{}", text);
+            }
+        });
+        for value in [-122.437_174_801_989_34, 37.822_926_703_751, 1e-7, 1.5e300, 5e-324, 0.1, 123_456_789.0] {
+            let mut buffer = ryu::Buffer::new();
+            let text = buffer.format_finite(value);
+            let got = super::Decimal::of(text).map(|d| (d.negative, d.digits[..d.len].to_vec(), d.point));
+            assert_eq!(got, reference(text), "{text}");
+        }
+    }
+
     #[test]
     fn inexact_values_are_not_comparable() {
         assert_eq!(comparable("37.807807921694092"), None);
@@ -136,5 +209,14 @@ mod tests {
         assert_eq!(comparable("0.10000000000000000001"), None);
         assert_eq!(comparable("123456789012345"), Some(123_456_789_012_345.0));
         assert_eq!(comparable("0.000123456789012345"), Some(0.000_123_456_789_012_345));
+        // Seventeen digits, the most a shortest form has: exact, and one digit more or changed.
+        assert_eq!(comparable("-122.43717480198934"), Some(-122.437_174_801_989_34));
+        assert_eq!(comparable("-122.437174801989340000"), Some(-122.437_174_801_989_34));
+        assert_eq!(comparable("-122.437174801989341"), None);
+        assert_eq!(comparable("-122.43717480198935"), None);
+        assert_eq!(comparable("1.0000000000000002"), Some(1.000_000_000_000_000_2));
+        assert_eq!(comparable("1.0000000000000001"), None);
+        assert_eq!(comparable("5e-324"), Some(5e-324));
+        assert_eq!(comparable("4.9406564584124654e-324"), None);
     }
 }
