@@ -11,11 +11,13 @@
 //! - The block classifier wants one bit per byte over 64 bytes. Each byte is ANDed with its bit's
 //!   weight within its group of eight (1, 2, 4 ... 128), and three rounds of pairwise adds
 //!   (`vpaddq_u8`) sum each group of eight into one byte, the four registers of the block at once:
-//!   8 instructions per mask, where narrowing nibbles would leave 256 bits to compress.
+//!   nine instructions per 64-bit mask, where narrowing to nibbles would leave 256 bits to
+//!   compress.
 
 use std::arch::aarch64::{
     uint8x16_t, vandq_u8, vceqq_u8, vcleq_u8, vcltq_u8, vdupq_n_u8, vget_lane_u64, vgetq_lane_u64, vld1q_u8, vorrq_u8,
-    vpaddq_u8, vreinterpret_u64_u8, vreinterpretq_u16_u8, vreinterpretq_u64_u8, vshrn_n_u16, vsubq_u8,
+    vpaddq_u8, vqtbl1q_u8, vreinterpret_u64_u8, vreinterpretq_u16_u8, vreinterpretq_u64_u8, vshrn_n_u16, vshrq_n_u8,
+    vsubq_u8, vtstq_u8,
 };
 
 use super::{special_byte_swar, Masks};
@@ -79,19 +81,52 @@ fn bits(v: [uint8x16_t; 4]) -> u64 {
     }
 }
 
+/// Whitespace and structural characters by their two nibbles: a byte is in a class when the
+/// class's bit is set both in `LOW_NIBBLE[x & 0xf]` and in `HIGH_NIBBLE[x >> 4]`. Each bit is one
+/// rectangle of (low nibble, high nibble) pairs holding only members, so the two table lookups
+/// and an AND answer for both classes at once (7 instructions where 15 compares and ORs did).
+const SPACE: u8 = 1; // 0x20
+const TAB_LF_CR: u8 = 2; // 0x09 0x0a 0x0d: low 9, a or d, high 0
+const BRACKETS: u8 = 4; // 0x5b 0x5d 0x7b 0x7d: low b or d, high 5 or 7
+const COLON: u8 = 8; // 0x3a
+const COMMA: u8 = 16; // 0x2c
+const WHITESPACE: u8 = SPACE | TAB_LF_CR;
+const STRUCTURAL: u8 = BRACKETS | COLON | COMMA;
+const LOW_NIBBLE: [u8; 16] = {
+    let mut t = [0; 16];
+    t[0x0] = SPACE;
+    t[0x9] = TAB_LF_CR;
+    t[0xa] = TAB_LF_CR | COLON;
+    t[0xb] = BRACKETS;
+    t[0xc] = COMMA;
+    t[0xd] = TAB_LF_CR | BRACKETS;
+    t
+};
+const HIGH_NIBBLE: [u8; 16] = {
+    let mut t = [0; 16];
+    t[0x0] = TAB_LF_CR;
+    t[0x2] = SPACE | COMMA;
+    t[0x3] = COLON;
+    t[0x5] = BRACKETS;
+    t[0x7] = BRACKETS;
+    t
+};
+
 /// The comparisons of 16 bytes (0xff where a byte is in the class): quote, backslash, control,
 /// whitespace, structural and digit, in `Masks`'s order.
 #[inline(always)]
 fn compare16(chunk: uint8x16_t) -> [uint8x16_t; 6] {
-    // SAFETY: NEON register operations only, enabled for this module's target.
+    // SAFETY: the table loads read the 16 bytes of 16-byte arrays, with no alignment requirement;
+    // the rest are NEON register operations, enabled for this module's target.
     unsafe {
         let eq = |c: u8| vceqq_u8(chunk, vdupq_n_u8(c));
         let control = vcltq_u8(chunk, vdupq_n_u8(0x20));
-        let whitespace = vorrq_u8(vorrq_u8(eq(b' '), eq(b'\t')), vorrq_u8(eq(b'\n'), eq(b'\r')));
-        // '[' and ']' differ from '{' and '}' only in bit 5.
-        let folded = vorrq_u8(chunk, vdupq_n_u8(0x20));
-        let brackets = vorrq_u8(vceqq_u8(folded, vdupq_n_u8(b'{')), vceqq_u8(folded, vdupq_n_u8(b'}')));
-        let structural = vorrq_u8(brackets, vorrq_u8(eq(b':'), eq(b',')));
+        // `vqtbl1q_u8` takes indexes 0 to 15 here: both nibbles are below 16.
+        let low = vqtbl1q_u8(vld1q_u8(LOW_NIBBLE.as_ptr()), vandq_u8(chunk, vdupq_n_u8(0x0f)));
+        let high = vqtbl1q_u8(vld1q_u8(HIGH_NIBBLE.as_ptr()), vshrq_n_u8::<4>(chunk));
+        let classes = vandq_u8(low, high);
+        let whitespace = vtstq_u8(classes, vdupq_n_u8(WHITESPACE));
+        let structural = vtstq_u8(classes, vdupq_n_u8(STRUCTURAL));
         // x is a digit exactly when x - '0' (wrapping) is at most 9.
         let digit = vcleq_u8(vsubq_u8(chunk, vdupq_n_u8(b'0')), vdupq_n_u8(9));
         [eq(b'"'), eq(b'\\'), control, whitespace, structural, digit]
