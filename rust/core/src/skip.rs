@@ -168,11 +168,7 @@ pub fn number(b: &[u8], mut i: usize) -> Option<usize> {
                 return None;
             }
         }
-        b'1'..=b'9' => {
-            while digit(i) {
-                i += 1;
-            }
-        }
+        b'1'..=b'9' => i = digits(b, i + 1),
         _ => return None,
     }
     if b.get(i) == Some(&b'.') {
@@ -180,9 +176,7 @@ pub fn number(b: &[u8], mut i: usize) -> Option<usize> {
         if !digit(i) {
             return None;
         }
-        while digit(i) {
-            i += 1;
-        }
+        i = digits(b, i + 1);
     }
     if matches!(b.get(i), Some(b'e' | b'E')) {
         i += 1;
@@ -192,11 +186,40 @@ pub fn number(b: &[u8], mut i: usize) -> Option<usize> {
         if !digit(i) {
             return None;
         }
-        while digit(i) {
-            i += 1;
-        }
+        i = digits(b, i + 1);
     }
     Some(i)
+}
+
+/// The offset of the first byte at or after `i` that is not an ASCII digit (or the end).
+///
+/// Eight bytes at a time: a run of digits (a coordinate's fraction is 14 of them) then ends in
+/// one step whatever its length, instead of a byte test each and a mispredicted loop exit.
+#[inline(always)]
+pub fn digits(b: &[u8], mut i: usize) -> usize {
+    while let Some(word) = b.get(i..i + 8) {
+        let non_digits = non_digit_bytes(u64::from_le_bytes(word.try_into().unwrap_or_default()));
+        if non_digits != 0 {
+            return i + (non_digits.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while matches!(b.get(i), Some(b'0'..=b'9')) {
+        i += 1;
+    }
+    i
+}
+
+/// The high bit of each byte of `word` (read little-endian: byte 0 lowest) set where that byte
+/// is not an ASCII digit. A byte's own test can carry into the byte above it only from a byte
+/// that is not a digit, so the lowest set bit, the one `digits` reads, is always exact.
+#[inline(always)]
+fn non_digit_bytes(word: u64) -> u64 {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // A digit becomes 0..=9; adding 0x76 sets the high bit of every byte from 10 up, and bytes
+    // that had their high bit set (from 0x80 up) are caught by the `|`.
+    let offset = word ^ 0x3030_3030_3030_3030;
+    (offset.wrapping_add(0x7676_7676_7676_7676) | offset) & HIGH
 }
 
 #[cfg(test)]
@@ -222,6 +245,21 @@ mod tests {
         }
         let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
         assert_eq!(skip(&deep), Some(400));
+    }
+
+    #[test]
+    fn digit_runs_end_at_the_first_other_byte() {
+        // Every position and every byte value for the run's end, within and across words.
+        for len in 0..20 {
+            for end in 0u8..=255 {
+                let mut text = vec![b'7'; len];
+                text.push(end);
+                text.extend_from_slice(b"123456789");
+                let want = if end.is_ascii_digit() { len + 1 + 9 } else { len };
+                assert_eq!(super::digits(&text, 0), want, "{len} then {end}");
+            }
+            assert_eq!(super::digits(&vec![b'0'; len], 0), len);
+        }
     }
 
     #[test]
