@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import threading
 from typing import Any
@@ -52,6 +53,29 @@ def test_matches_many_and_invalid_events() -> None:
     assert rs.matches_many([EVENT, EVENT.encode(), b'{"detail": {}}']) == [["a"], ["a"], []]
     with pytest.raises(rulebus.InvalidEventError, match="event 1"):
         rs.matches_many([EVENT, b"{not json"])
+
+
+def test_result_lists_stay_out_of_the_cycle_collector_and_behave_as_lists() -> None:
+    rs = rulebus.RuleSet()
+    rs.add("a", {"detail": {"tags": ["b"]}})
+    rs.add("z", {"source": ["com.shop"]})
+    sns = rulebus.RuleSet("sns")
+    sns.add("p", {"kind": ["x"]})
+    batches = [
+        rs.matches_many([EVENT, b'{"detail": {}}']),
+        sns.matches_many([('{"kind": "x"}', None), ("{}", None)]),
+        [rs.matches(EVENT)],
+    ]
+    for batch in batches:
+        assert gc.is_tracked(batch)  # the outer list is an ordinary one
+        for names in batch:
+            assert type(names) is list
+            assert not gc.is_tracked(names)
+    [found, nothing] = batches[0]
+    assert found == ["a", "z"] and nothing == []
+    found.append("more")
+    nothing.extend(found)
+    assert nothing == ["a", "z", "more"]
 
 
 def test_every_operator_kind_side_by_side() -> None:
