@@ -8,9 +8,9 @@
 //! stage classifies its input.
 //!
 //! The instruction set is chosen once per process: AVX2 when the processor has it (checked at
-//! run time), else SSE2, which every x86-64 processor has; elsewhere portable code, eight bytes
-//! to a word. Every path answers exactly as the portable one does (property tests hold them
-//! together).
+//! run time), else SSE2, which every x86-64 processor has; on aarch64 NEON, part of its baseline
+//! (`simd/neon.rs`); elsewhere portable code, eight bytes to a word. Every path answers exactly as
+//! the portable one does (property tests hold them together).
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -23,6 +23,8 @@ pub enum Level {
     Sse2,
     /// AVX2, 32 bytes at a time, when the processor has it.
     Avx2,
+    /// NEON, 16 bytes at a time (the aarch64 baseline).
+    Neon,
 }
 
 /// The detected level plus one; 0 until first asked.
@@ -35,6 +37,7 @@ pub fn level() -> Level {
         1 => Level::Portable,
         2 => Level::Sse2,
         3 => Level::Avx2,
+        4 => Level::Neon,
         _ => {
             let detected = detect();
             LEVEL.store(detected as u8 + 1, Ordering::Relaxed);
@@ -53,7 +56,11 @@ fn detect() -> Level {
             Level::Sse2
         }
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+    {
+        Level::Neon
+    }
+    #[cfg(not(any(target_arch = "x86_64", all(target_arch = "aarch64", target_feature = "neon"))))]
     {
         Level::Portable
     }
@@ -68,6 +75,9 @@ pub fn levels() -> Vec<Level> {
     }
     if level() == Level::Avx2 {
         all.push(Level::Avx2);
+    }
+    if level() == Level::Neon {
+        all.push(Level::Neon);
     }
     all
 }
@@ -98,6 +108,8 @@ pub fn classify(level: Level, block: &[u8; 64]) -> Masks {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: SSE2 is part of the x86-64 baseline.
         Level::Sse2 => unsafe { x86::classify_sse2(block) },
+        #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+        Level::Neon => neon::classify_neon(block),
         _ => classify_portable(block),
     }
 }
@@ -139,7 +151,12 @@ pub fn special_byte(b: &[u8], i: usize) -> usize {
         }
         special_byte_swar(b, i)
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+    {
+        // NEON is always there: no dispatch to skip.
+        neon::special_byte_neon(b, i)
+    }
+    #[cfg(not(any(target_arch = "x86_64", all(target_arch = "aarch64", target_feature = "neon"))))]
     {
         special_byte_swar(b, i)
     }
@@ -155,6 +172,8 @@ pub fn special_byte_at(level: Level, b: &[u8], i: usize) -> usize {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: SSE2 is part of the x86-64 baseline.
         Level::Sse2 => unsafe { x86::special_byte_sse2(b, i) },
+        #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+        Level::Neon => neon::special_byte_neon(b, i),
         _ => special_byte_swar(b, i),
     }
 }
@@ -183,6 +202,9 @@ pub fn special_byte_swar(b: &[u8], mut i: usize) -> usize {
     }
     i
 }
+
+#[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+mod neon;
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
@@ -334,6 +356,46 @@ mod x86 {
 mod tests {
     use super::*;
 
+    /// The processor's own SIMD level is detected and tested: a build that fell back to the
+    /// portable code would pass every other test here without running a vector instruction.
+    #[test]
+    fn the_processors_vector_level_is_among_those_tested() {
+        #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+        {
+            assert_eq!(level(), Level::Neon);
+            assert_eq!(levels(), [Level::Portable, Level::Neon]);
+        }
+        #[cfg(target_arch = "x86_64")]
+        {
+            assert!(matches!(level(), Level::Sse2 | Level::Avx2), "{:?}", level());
+            assert_eq!(&levels()[..2], [Level::Portable, Level::Sse2]);
+            assert_eq!(levels().contains(&Level::Avx2), level() == Level::Avx2);
+        }
+        assert!(!levels().contains(&Level::Neon) || cfg!(target_arch = "aarch64"));
+    }
+
+    /// Each byte value alone in each position, among bytes of another class: every bit of every
+    /// mask lands where the portable classifier puts it.
+    #[test]
+    fn every_byte_is_classified_alike_in_every_position() {
+        for background in [b'a', b' ', b'"'] {
+            for k in 0..64 {
+                for c in 0..=255u8 {
+                    let mut block = [background; 64];
+                    block[k] = c;
+                    let expected = classify_portable(&block);
+                    for level in levels() {
+                        assert_eq!(
+                            classify(level, &block),
+                            expected,
+                            "{level:?}: {c:#04x} at {k} among {background:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn every_level_classifies_every_byte_alike() {
         for start in (0..=255u8).step_by(64) {
@@ -361,6 +423,48 @@ mod tests {
             assert_eq!(special_byte(&vec![b'x'; len], 0), len);
             for level in levels() {
                 assert_eq!(special_byte_at(level, &vec![0xe9; len], 0), len);
+            }
+        }
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Bytes that are mostly plain content, with every class the scanners look for.
+        fn text() -> impl Strategy<Value = Vec<u8>> {
+            let byte = prop_oneof![
+                8 => Just(b'x'),
+                1 => Just(b'"'),
+                1 => Just(b'\\'),
+                1 => 0..0x20u8,
+                1 => any::<u8>(),
+            ];
+            prop::collection::vec(byte, 0..200)
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(1000))]
+
+            #[test]
+            fn random_blocks_are_classified_alike(block in any::<[u8; 64]>()) {
+                let expected = classify_portable(&block);
+                for level in levels() {
+                    prop_assert_eq!(classify(level, &block), expected, "{:?}", level);
+                }
+            }
+
+            #[test]
+            fn the_first_special_byte_is_found_at_every_level(text in text(), start in 0..200usize) {
+                let start = start.min(text.len());
+                let expected = text[start..]
+                    .iter()
+                    .position(|&c| c < 0x20 || c == b'"' || c == b'\\')
+                    .map_or(text.len(), |k| start + k);
+                prop_assert_eq!(special_byte(&text, start), expected);
+                for level in levels() {
+                    prop_assert_eq!(special_byte_at(level, &text, start), expected, "{:?}", level);
+                }
             }
         }
     }
