@@ -48,12 +48,31 @@ struct Child {
 }
 
 /// The first eight bytes of a segment (zero-padded), for comparing segments a word at a time.
+/// Shorter segments are read as two overlapping loads, not copied byte by byte (a copy of a
+/// variable length is a call and a branch per length).
 #[inline(always)]
 fn head(segment: &[u8]) -> u64 {
-    let mut word = [0u8; 8];
-    let n = segment.len().min(8);
-    word[..n].copy_from_slice(&segment[..n]);
-    u64::from_le_bytes(word)
+    let n = segment.len();
+    let word = |at: usize, width: usize| -> u64 {
+        let mut bytes = [0u8; 8];
+        bytes[..width].copy_from_slice(&segment[at..at + width]);
+        u64::from_le_bytes(bytes)
+    };
+    match n {
+        8.. => word(0, 8),
+        4..=7 => word(0, 4) | word(n - 4, 4) << (8 * (n - 4)),
+        2..=3 => word(0, 2) | word(n - 2, 2) << (8 * (n - 2)),
+        1 => u64::from(segment[0]),
+        0 => 0,
+    }
+}
+
+/// Whether a word holds the byte `.` (zero bytes never count).
+#[inline(always)]
+fn has_dot(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let x = word ^ (ONES * u64::from(b'.'));
+    x.wrapping_sub(ONES) & !x & (ONES << 7) != 0
 }
 
 impl Default for PathIndex {
@@ -120,10 +139,12 @@ impl PathIndex {
     /// What is wanted of the value of `key` inside the object wanted as `node`.
     #[inline(always)]
     pub fn child(&self, node: Want, key: &[u8]) -> Want {
-        // Keys are short: a plain loop beats the vectorised search `contains` would call.
-        #[allow(clippy::manual_contains)]
-        if !key.iter().any(|&b| b == b'.') {
-            return self.step(node, key);
+        // Most keys have no dot: a key of up to eight bytes is checked in its head word, a
+        // longer one by memchr, instead of a byte loop whose exit is mispredicted per key.
+        let h = head(key);
+        let dotted = if key.len() <= 8 { has_dot(h) } else { memchr::memchr(b'.', key).is_some() };
+        if !dotted {
+            return self.step_head(node, key, h);
         }
         key.split(|&b| b == b'.')
             .try_fold(node, |n, segment| match self.step(n, segment) {
@@ -135,11 +156,17 @@ impl PathIndex {
 
     #[inline(always)]
     fn step(&self, node: Want, segment: &[u8]) -> Want {
+        self.step_head(node, segment, head(segment))
+    }
+
+    /// `step` given the segment's `head`.
+    #[inline(always)]
+    fn step_head(&self, node: Want, segment: &[u8], h: u64) -> Want {
         let node = &self.nodes[node as usize];
         if let Some(map) = &node.map {
             return map.get(segment).copied().unwrap_or(SKIP);
         }
-        let (h, len) = (head(segment), segment.len());
+        let len = segment.len();
         node.children
             .iter()
             .find(|c| c.head == h && c.len == len && (len <= 8 || *c.segment == *segment))
@@ -686,6 +713,31 @@ mod tests {
                 (String::from_utf8_lossy(index.path(v.path)).into_owned(), v.node, text)
             })
             .collect()
+    }
+
+    #[test]
+    fn heads_and_dots_of_every_length() {
+        for len in 0..20 {
+            let key: Vec<u8> = (0..len).map(|k| b'a' + k as u8).collect();
+            let mut padded = [0u8; 8];
+            padded[..len.min(8)].copy_from_slice(&key[..len.min(8)]);
+            assert_eq!(head(&key), u64::from_le_bytes(padded), "{len}");
+            assert!(!has_dot(head(&key)));
+            for at in 0..len {
+                let mut dotted = key.clone();
+                dotted[at] = b'.';
+                assert_eq!(has_dot(head(&dotted)), at < 8, "{len} {at}");
+            }
+        }
+        // Keys named with and without dots, of every length around a word, reach their paths.
+        for len in 1..12 {
+            let name = "k".repeat(len);
+            let paths = [format!("{name}.{name}"), format!("x{name}")];
+            let event = format!(r#"{{"{name}": {{"{name}": 1}}, "{name}.{name}": 2, "x{name}": 3, "y": 4}}"#);
+            let got = flatten(&[paths[0].as_str(), paths[1].as_str()], &event);
+            let values: Vec<(&str, &str)> = got.iter().map(|(path, _, value)| (path.as_str(), value.as_str())).collect();
+            assert_eq!(values, [(paths[0].as_str(), "1"), (paths[0].as_str(), "2"), (paths[1].as_str(), "3")]);
+        }
     }
 
     #[test]
