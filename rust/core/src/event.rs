@@ -735,7 +735,8 @@ mod tests {
             let paths = [format!("{name}.{name}"), format!("x{name}")];
             let event = format!(r#"{{"{name}": {{"{name}": 1}}, "{name}.{name}": 2, "x{name}": 3, "y": 4}}"#);
             let got = flatten(&[paths[0].as_str(), paths[1].as_str()], &event);
-            let values: Vec<(&str, &str)> = got.iter().map(|(path, _, value)| (path.as_str(), value.as_str())).collect();
+            let values: Vec<(&str, &str)> =
+                got.iter().map(|(path, _, value)| (path.as_str(), value.as_str())).collect();
             assert_eq!(values, [(paths[0].as_str(), "1"), (paths[0].as_str(), "2"), (paths[1].as_str(), "3")]);
         }
     }
