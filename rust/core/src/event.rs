@@ -70,9 +70,7 @@ fn head(segment: &[u8]) -> u64 {
 /// Whether a word holds the byte `.` (zero bytes never count).
 #[inline(always)]
 fn has_dot(word: u64) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    let x = word ^ (ONES * u64::from(b'.'));
-    x.wrapping_sub(ONES) & !x & (ONES << 7) != 0
+    crate::simd::bytes_equal(word, b'.') != 0
 }
 
 impl Default for PathIndex {

@@ -178,20 +178,30 @@ pub fn special_byte_at(level: Level, b: &[u8], i: usize) -> usize {
     }
 }
 
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each byte of `word` below `limit` (at most 0x80), read little-endian. Exact
+/// up to the lowest flagged byte; a byte above it may be flagged wrongly by the borrow, so only
+/// the lowest bit, or whether any is set, means anything.
+#[inline(always)]
+pub fn bytes_below(word: u64, limit: u8) -> u64 {
+    word.wrapping_sub(ONES * u64::from(limit)) & !word & HIGHS
+}
+
+/// `bytes_below` for the bytes equal to `byte`.
+#[inline(always)]
+pub fn bytes_equal(word: u64, byte: u8) -> u64 {
+    bytes_below(word ^ (ONES * u64::from(byte)), 1)
+}
+
 /// Eight bytes at a time in a word.
 #[inline]
 pub fn special_byte_swar(b: &[u8], mut i: usize) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
     while i + 8 <= b.len() {
         let word = u64::from_le_bytes(b[i..i + 8].try_into().expect("eight bytes"));
         // A byte is flagged when it is below 0x20, equal to '"' or equal to '\\'.
-        let quote = word ^ (ONES * u64::from(b'"'));
-        let backslash = word ^ (ONES * u64::from(b'\\'));
-        let flags = (word.wrapping_sub(ONES * 0x20) & !word
-            | quote.wrapping_sub(ONES) & !quote
-            | backslash.wrapping_sub(ONES) & !backslash)
-            & HIGHS;
+        let flags = bytes_below(word, 0x20) | bytes_equal(word, b'"') | bytes_equal(word, b'\\');
         if flags != 0 {
             return i + (flags.trailing_zeros() / 8) as usize;
         }
