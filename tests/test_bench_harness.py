@@ -292,3 +292,48 @@ def test_the_chart_draws_error_bars_of_a_single_pass(tmp_path: Path) -> None:
     report = Report({"date": "today"}, citylots=CitylotsResult(1, True, [], [one]))
     assert chart(report, tmp_path / "chart.png") is None
     assert (tmp_path / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_paired_pass_reads_every_line_under_both_and_counts_as_a_plain_pass() -> None:
+    """The yardstick timed beside a set: orjson.loads (here a recorder) sees every line once, in
+    order within each segment, and the set's counts are those of a plain pass."""
+    from collections import Counter
+
+    import rulebus
+    from rulebus.bench.measure import SEGMENTS, match_pass, paired_pass
+
+    lines = [json.dumps({"n": i, "even": i % 2 == 0}).encode() for i in range(103)]
+    work = batches(lines, 4)
+    assert len(work) > SEGMENTS  # segments of several batches, the last one short
+    ruleset = rulebus.RuleSet()
+    ruleset.add("even", {"even": [True]})
+    ruleset.add("small", {"n": [{"numeric": ["<", 10]}]})
+    seen: list[bytes] = []
+    paired, plain = Counter[str](), Counter[str]()
+    matching, loading = paired_pass(ruleset, work, seen.append, paired)
+    match_pass(ruleset, work, plain)
+    assert sorted(seen) == sorted(lines) and len(seen) == len(lines)
+    assert paired == plain == Counter({"even": 52, "small": 10})
+    assert matching > 0 and loading > 0
+
+
+def test_a_sets_ratio_is_the_median_of_its_passes_own_ratios() -> None:
+    """Each pass's ratio pairs the set's seconds with the yardstick's timed beside it; the
+    median of those is the figure, whatever a whole-pass orjson.loads figure says."""
+    s = SetResult("EXACT", 1, 0.0, 100, [1.0, 2.0, 1.0], [0], [0], "stored counts")
+    s.orjson_seconds = [3.0, 4.0, 3.3]
+    assert s.pass_ratios == pytest.approx([3.0, 2.0, 3.3])
+
+
+def test_the_report_gives_each_sets_ratio_with_its_lowest_and_highest_pass(
+    tmp_path: Path, shared: Path
+) -> None:
+    pytest.importorskip("orjson")
+    assert run(options(tmp_path, shared, passes=3), say=quiet) == 0
+    data = report_json(tmp_path)
+    markdown = (tmp_path / "results" / "report.md").read_text()
+    for s in data["citylots"]["sets"]:
+        assert len(s["orjson_seconds"]) == 3
+        ratios = [o / t for t, o in zip(s["pass_seconds"], s["orjson_seconds"])]
+        assert s["ratio"] == pytest.approx(sorted(ratios)[1])
+        assert f"| {s['ratio']:.2f} ({min(ratios):.2f}-{max(ratios):.2f}) |" in markdown

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import statistics
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from rulebus.bench.measure import (
     loads_pass,
     match_pass,
     orjson_loads,
+    paired_pass,
     rate,
     spread_text,
 )
@@ -47,6 +49,8 @@ REFERENCE_EVENTS_PER_S: dict[str, float] = {
     "PARTIAL_COMBO": 58_523,
     "COMBO": 21_160,
 }
+
+
 def reference_ratio(name: str) -> float | None:
     events_per_s = REFERENCE_EVENTS_PER_S.get(name)
     return None if events_per_s is None else events_per_s / REFERENCE_ORJSON
@@ -70,8 +74,15 @@ class SetResult:
     expected: list[int] | None
     expected_from: str  # what the counts were checked against
     wrong: list[Wrong] = field(default_factory=list)
-    ratio: float | None = None  # to orjson.loads, this run
+    ratio: float | None = None  # to orjson.loads, this run: the median of the passes' own ratios
     reference_ratio: float | None = None
+    # Per pass: orjson.loads's seconds over the same lines, timed beside the set (paired_pass).
+    orjson_seconds: list[float] = field(default_factory=list)
+
+    @property
+    def pass_ratios(self) -> list[float]:
+        """Each pass's events/s over orjson.loads's, both timed in that pass side by side."""
+        return [o / s for s, o in zip(self.pass_seconds, self.orjson_seconds) if s > 0]
 
     @property
     def events_per_s(self) -> float:
@@ -158,6 +169,7 @@ def run_citylots(
     floor_times: list[float] = []
     set_times: dict[str, list[float]] = {spec.name: [] for spec in specs}
     tallies: dict[str, Counter[str]] = {spec.name: Counter() for spec in specs}
+    paired_orjson: dict[str, list[float]] = {spec.name: [] for spec in specs}
     json_times = [loads_pass(json.loads, lines)] if with_json else []
     for n in range(passes):
         say(f"pass {n + 1} of {passes}" + (" (counting)" if n == 0 else ""))
@@ -166,7 +178,15 @@ def run_citylots(
         floor_times.append(match_pass(empty, work))
         for spec, ruleset, _ in compiled:
             tally = tallies[spec.name] if n == 0 else None
-            set_times[spec.name].append(match_pass(ruleset, work, tally))
+            if loads is None:
+                set_times[spec.name].append(match_pass(ruleset, work, tally))
+                continue
+            # The yardstick beside each set, segment by segment: a set's ratio to orjson.loads
+            # then holds even when the machine's speed drifts across the many seconds a pass of
+            # all the sets takes (the round robin alone left 10-15% between runs).
+            matching, loading = paired_pass(ruleset, work, loads, tally)
+            set_times[spec.name].append(matching)
+            paired_orjson[spec.name].append(loading)
     if loads is not None:
         orjson_times.append(loads_pass(loads, lines))  # and once more after the last set
 
@@ -176,6 +196,7 @@ def run_citylots(
         result = SetResult(
             spec.name, len(spec.rules), compile_seconds, events, set_times[spec.name], counts, None, ""
         )
+        result.orjson_seconds = paired_orjson[spec.name]
         if spec.name in expected:
             result.expected, result.expected_from = expected[spec.name], expected_from
         else:
@@ -198,6 +219,8 @@ def run_citylots(
     orjson = next((y for y in yardsticks if y.name == "orjson.loads"), None)
     for result in results:
         result.reference_ratio = reference_ratio(result.name)
-        if orjson is not None:
+        if result.pass_ratios:
+            result.ratio = statistics.median(result.pass_ratios)
+        elif orjson is not None:
             result.ratio = result.events_per_s / orjson.events_per_s
     return CitylotsResult(events, whole_file, yardsticks, results)
