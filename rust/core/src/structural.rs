@@ -54,11 +54,12 @@ struct Carry {
 pub fn container(b: &[u8], i: usize, depth: usize) -> Option<usize> {
     match simd::level() {
         // Classifying a byte at a time costs more than it saves: the byte-wise skipper is faster.
-        Level::Portable => skip::value_scalar(b, i, depth),
+        Level::Portable => skip::value_compact(b, i, depth),
         level if spaced(level, b, i) => container_at(level, b, i, depth),
         // Compact JSON has a token every three or four bytes, and the byte-wise skipper walks
-        // those with fewer instructions and branch misses (measured: benches/RESULTS.md).
-        _ => skip::value_scalar(b, i, depth),
+        // those with fewer instructions and branch misses (measured: benches/RESULTS.md); it
+        // skips repeated records by their layout (skip::shape).
+        _ => skip::value_compact(b, i, depth),
     }
 }
 
@@ -291,6 +292,12 @@ mod tests {
             }
             for depth in [0, 1, MAX_DEPTH - 3] {
                 let expected = skip::value_scalar(text, start, depth);
+                assert_eq!(
+                    skip::value_compact(text, start, depth),
+                    expected,
+                    "records by layout, depth {depth} on {:?}",
+                    String::from_utf8_lossy(text)
+                );
                 for level in simd::levels() {
                     assert_eq!(
                         container_at(level, text, start, depth),
@@ -431,8 +438,61 @@ mod tests {
             })
         }
 
+        /// An array of records: objects of one layout (keys, spacing) with values of any kind,
+        /// now and then one of another layout or holding a container, as data tends to be.
+        fn records() -> impl Strategy<Value = String> {
+            let scalar = prop_oneof![
+                Just("null".to_owned()),
+                Just("true".to_owned()),
+                Just("0".to_owned()),
+                any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(|f| f.to_string()),
+                "[a-z\\\"]{0,12}".prop_map(|s| serde_json::to_string(&s).expect("a string")),
+                Just("[1,{\"k\":2}]".to_owned()),
+                Just("{}".to_owned()),
+            ];
+            let layout = (prop::collection::vec("[a-z]{1,10}", 1..5), prop_oneof![Just(""), Just(" ")]);
+            (layout, prop::collection::vec((prop::collection::vec(scalar, 5), 0..8u8), 1..12)).prop_map(
+                |((keys, space), objects)| {
+                    let written: Vec<String> = objects
+                        .iter()
+                        .map(|(values, odd)| {
+                            // One object in eight has a member fewer, one in eight one more.
+                            let n = match odd {
+                                0 => keys.len() - 1,
+                                1 => keys.len() + 1,
+                                _ => keys.len(),
+                            };
+                            let members: Vec<String> = (0..n)
+                                .map(|k| {
+                                    let key = keys.get(k).map_or("extra", String::as_str);
+                                    format!("\"{key}\":{space}{}", values[k % values.len()])
+                                })
+                                .collect();
+                            format!("{{{}}}", members.join(&format!(",{space}")))
+                        })
+                        .collect();
+                    format!("[{}]", written.join(","))
+                },
+            )
+        }
+
         proptest! {
             #![proptest_config(ProptestConfig::with_cases(1000))]
+
+            #[test]
+            fn records_agree_whole_truncated_and_changed(
+                text in records(),
+                cut in any::<prop::sample::Index>(),
+                at in any::<prop::sample::Index>(),
+                byte in prop::sample::select(b"{}[]\",: 0-9.eaxnt\\\x00\x80".to_vec()),
+            ) {
+                let bytes = text.as_bytes();
+                agree(bytes);
+                agree(&bytes[..cut.index(bytes.len() + 1)]);
+                let mut changed = bytes.to_vec();
+                changed[at.index(bytes.len())] = byte;
+                agree(&changed);
+            }
 
             #[test]
             fn random_text_agrees(mut text in jsonish(), open in 0..2u8) {
