@@ -365,7 +365,9 @@ fn scan_fast<'a>(
         }
         // After a value: a separator and the next value, or the end of containers.
         loop {
-            let top = *stack.last()?;
+            // No container open: that value was the root, skipped whole (no rule names a path
+            // in it, as in an empty rule set).
+            let Some(&top) = stack.last() else { return Some(()) };
             i = skip::ws(b, i);
             let next = *b.get(i)?;
             match top {
@@ -736,6 +738,24 @@ mod tests {
             let values: Vec<(&str, &str)> =
                 got.iter().map(|(path, _, value)| (path.as_str(), value.as_str())).collect();
             assert_eq!(values, [(paths[0].as_str(), "1"), (paths[0].as_str(), "2"), (paths[1].as_str(), "3")]);
+        }
+    }
+
+    #[test]
+    fn an_event_no_path_is_named_in_is_read_once_on_the_fast_path() {
+        // With no path named, the root is skipped whole: the fast path answers, and an invalid
+        // event still goes to the careful scanner for its message.
+        let index = PathIndex::default();
+        let mut out = Flattened::default();
+        let mut stack = Vec::new();
+        for event in [r"{}", r#"{"a": [1, {"b": 2}], "c": "d"}"#] {
+            assert_eq!(scan_fast(event.as_bytes(), 0, &index, &mut out, &mut stack), Some(()), "{event}");
+            assert!(scan(event.as_bytes(), &index, &mut out).is_ok());
+            assert!(out.values.is_empty());
+        }
+        for event in [r#"{"a": }"#, r#"{"a": 1"#] {
+            assert_eq!(scan_fast(event.as_bytes(), 0, &index, &mut out, &mut stack), None, "{event}");
+            assert!(matches!(scan(event.as_bytes(), &index, &mut out), Err(ScanError::Syntax(_))), "{event}");
         }
     }
 

@@ -181,36 +181,36 @@ pub fn literal(b: &[u8], i: usize, word: &[u8]) -> Option<usize> {
 
 #[inline]
 pub fn number(b: &[u8], mut i: usize) -> Option<usize> {
-    let digit = |i: usize| matches!(b.get(i), Some(b'0'..=b'9'));
     if b[i] == b'-' {
         i += 1;
     }
-    match *b.get(i)? {
-        b'0' => {
-            i += 1;
-            if digit(i) {
-                return None;
-            }
-        }
-        b'1'..=b'9' => i = digits(b, i + 1),
-        _ => return None,
+    // Each part is a run of digits read a word at a time, then checked by its length: no
+    // byte test per digit, one branch per part.
+    let start = i;
+    i = digits(b, i);
+    match i - start {
+        0 => return None,
+        1 => {}
+        _ if b[start] == b'0' => return None, // a leading zero
+        _ => {}
     }
     if b.get(i) == Some(&b'.') {
-        i += 1;
-        if !digit(i) {
+        let fraction = i + 1;
+        i = digits(b, fraction);
+        if i == fraction {
             return None;
         }
-        i = digits(b, i + 1);
     }
     if matches!(b.get(i), Some(b'e' | b'E')) {
         i += 1;
         if matches!(b.get(i), Some(b'+' | b'-')) {
             i += 1;
         }
-        if !digit(i) {
+        let exponent = i;
+        i = digits(b, exponent);
+        if i == exponent {
             return None;
         }
-        i = digits(b, i + 1);
     }
     Some(i)
 }
@@ -305,6 +305,7 @@ mod tests {
             ("0,", 1),
             (r#""\ud800""#, 8),
             ("[[[[1]]]]", 9),
+            ("[0,-0,10,-10.5,0.0e-0,1E+9,2e9,123456789012345678901234567890]", 62),
         ] {
             assert_eq!(skip(text), Some(end), "{text}");
         }
@@ -340,6 +341,15 @@ mod tests {
             "1.",
             "1e",
             "-",
+            "-01",
+            "00",
+            "0e",
+            "1e+",
+            "-.5",
+            ".5",
+            "1.e5",
+            "+1",
+            "[1,0123]",
             "tru",
             "truex",
             "nul",
