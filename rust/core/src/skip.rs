@@ -54,9 +54,15 @@ fn walk<const SHAPED: bool>(b: &[u8], mut i: usize, depth: usize) -> Option<usiz
                     return None;
                 }
                 let object = open == b'{';
-                // A flat object (one more level, closed again) read whole by its layout, or
-                // read once to learn it; otherwise opened and read a token at a time below.
-                let flat = if SHAPED && object { shape.skip(b, i).or_else(|| shape.learn(b, i)) } else { None };
+                // A flat object (one more level, closed again) read whole by the layout of the
+                // one before it, or, in an array (where records repeat), read once to learn its
+                // own; otherwise opened and read a token at a time below. Learning elsewhere
+                // would mostly read a nested object's first members twice, to no use.
+                let flat = if SHAPED && object {
+                    shape.skip(b, i).or_else(|| if in_array(bits, len, &deep) { shape.learn(b, i) } else { None })
+                } else {
+                    None
+                };
                 if let Some(end) = flat {
                     i = end;
                 } else {
@@ -108,6 +114,16 @@ fn walk<const SHAPED: bool>(b: &[u8], mut i: usize, depth: usize) -> Option<usiz
             }
             len -= 1;
         }
+    }
+}
+
+/// Whether the innermost open container (see `walk`'s `bits`, `len` and `deep`) is an array.
+#[inline(always)]
+fn in_array(bits: u64, len: usize, deep: &[bool]) -> bool {
+    match len {
+        0 => false,
+        1..=64 => bits >> (len - 1) & 1 == 0,
+        _ => deep.last() == Some(&false),
     }
 }
 
@@ -179,7 +195,7 @@ pub fn literal(b: &[u8], i: usize, word: &[u8]) -> Option<usize> {
     }
 }
 
-#[inline]
+#[inline(always)]
 pub fn number(b: &[u8], mut i: usize) -> Option<usize> {
     if b[i] == b'-' {
         i += 1;
