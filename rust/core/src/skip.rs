@@ -197,36 +197,36 @@ pub fn literal(b: &[u8], i: usize, word: &[u8]) -> Option<usize> {
 
 #[inline(always)]
 pub fn number(b: &[u8], mut i: usize) -> Option<usize> {
+    let digit = |i: usize| matches!(b.get(i), Some(b'0'..=b'9'));
     if b[i] == b'-' {
         i += 1;
     }
-    // Each part is a run of digits read a word at a time, then checked by its length: no
-    // byte test per digit, one branch per part.
-    let start = i;
-    i = digits(b, i);
-    match i - start {
-        0 => return None,
-        1 => {}
-        _ if b[start] == b'0' => return None, // a leading zero
-        _ => {}
+    match *b.get(i)? {
+        b'0' => {
+            i += 1;
+            if digit(i) {
+                return None;
+            }
+        }
+        b'1'..=b'9' => i = digits(b, i + 1),
+        _ => return None,
     }
     if b.get(i) == Some(&b'.') {
-        let fraction = i + 1;
-        i = digits(b, fraction);
-        if i == fraction {
+        i += 1;
+        if !digit(i) {
             return None;
         }
+        i = digits(b, i + 1);
     }
     if matches!(b.get(i), Some(b'e' | b'E')) {
         i += 1;
         if matches!(b.get(i), Some(b'+' | b'-')) {
             i += 1;
         }
-        let exponent = i;
-        i = digits(b, exponent);
-        if i == exponent {
+        if !digit(i) {
             return None;
         }
+        i = digits(b, i + 1);
     }
     Some(i)
 }
