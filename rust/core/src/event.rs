@@ -165,10 +165,17 @@ impl PathIndex {
             return map.get(segment).copied().unwrap_or(SKIP);
         }
         let len = segment.len();
-        node.children
-            .iter()
-            .find(|c| c.head == h && c.len == len && (len <= 8 || *c.segment == *segment))
-            .map_or(SKIP, |c| c.node)
+        if len <= 8 {
+            // The head and length name a short segment exactly. Every child is compared, with
+            // no exit at the first equal one: the loop's branch then never depends on where
+            // (or whether) the key is found, which varies from key to key of an event.
+            let mut found = SKIP;
+            for c in &node.children {
+                found = if (c.head ^ h) | (c.len ^ len) as u64 == 0 { c.node } else { found };
+            }
+            return found;
+        }
+        node.children.iter().find(|c| c.head == h && c.len == len && *c.segment == *segment).map_or(SKIP, |c| c.node)
     }
 
     /// The leaf id of a wanted node.
