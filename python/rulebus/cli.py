@@ -428,8 +428,9 @@ def bench(**options: Any) -> None:
     """Benchmark rulebus: the citylots2 workload, rule-count scaling, threads, Python peers.
 
     The events are generated once into your cache folder; every match count is checked (a wrong
-    count fails the run with exit 1). Figures are events/s and ratios to orjson.loads measured
-    in the same run, each the median of several passes with the slowest and fastest beside it.
+    count fails the run with exit 1). Figures are events/s and ratios to orjson.loads timed
+    beside each rule set, each the median of several passes with the slowest and fastest beside
+    it.
     With --rules and --events, benchmarks your own rules and events instead.
     """
     from rulebus.bench import BenchOptions, run

@@ -7,8 +7,9 @@
 
 The citylots2 material ships with rulebus (``rulebus.bench.workload``): the events are generated
 once into the user's cache folder. Figures are events/s of ``RuleSet.matches_many`` on bytes, with
-``orjson.loads`` over the same lines measured in the same run as the yardstick: machines differ
-and drift, ratios measured in one run travel. Each figure is the median of several passes, shown
+``orjson.loads`` over the same lines as the yardstick, timed beside each rule set in every pass
+(a stretch of the lines under one, then the other): machines differ and drift, ratios measured
+side by side travel. Each figure is the median of several passes, shown
 with the slowest and fastest. Every match count is checked; a wrong one fails the run (exit 1).
 """
 
