@@ -96,17 +96,25 @@ fn walk<const SHAPED: bool>(b: &[u8], mut i: usize, depth: usize) -> Option<usiz
             }
             let object = if len <= 64 { bits >> (len - 1) & 1 == 1 } else { *deep.last()? };
             i = ws(b, i);
-            match *b.get(i)? {
-                b',' => {
-                    i += 1;
-                    if object {
-                        i = key(b, ws(b, i))?;
-                    }
+            let next = *b.get(i)?;
+            // One branch on the container's kind, then a test each kind predicts on its own
+            // (an object's members and an array's elements run to different lengths).
+            if object {
+                if next == b',' {
+                    i = key(b, ws(b, i + 1))?;
                     break;
                 }
-                b'}' if object => {}
-                b']' if !object => {}
-                _ => return None,
+                if next != b'}' {
+                    return None;
+                }
+            } else {
+                if next == b',' {
+                    i += 1;
+                    break;
+                }
+                if next != b']' {
+                    return None;
+                }
             }
             i += 1;
             if len > 64 {
