@@ -213,6 +213,21 @@ pub fn special_byte_swar(b: &[u8], mut i: usize) -> usize {
     i
 }
 
+/// The ASCII digits among the 32 bytes from `i`, one bit each (bit k for byte `i + k`), or
+/// `None` where fewer than 32 bytes are left or no vector instructions are at hand.
+#[inline(always)]
+pub fn digits32(b: &[u8], i: usize) -> Option<u32> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if i + 32 <= b.len() {
+            // SAFETY: SSE2 is part of the x86-64 baseline, and the 32 bytes from `i` are in bounds.
+            return Some(unsafe { x86::digits16(b, i) | x86::digits16(b, i + 16) << 16 });
+        }
+    }
+    let _ = (b, i);
+    None
+}
+
 #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
 mod neon;
 
@@ -221,10 +236,28 @@ mod x86 {
     use std::arch::x86_64::{
         __m128i, __m256i, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_max_epu8, _mm256_min_epu8,
         _mm256_movemask_epi8, _mm256_or_si256, _mm256_set1_epi8, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8,
-        _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+        _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8, _mm_sub_epi8,
     };
 
     use super::{special_byte_swar, Masks};
+
+    /// The ASCII digits of the 16 bytes at `i`, one bit each.
+    ///
+    /// # Safety
+    /// `i + 16 <= b.len()`.
+    #[inline(always)]
+    pub unsafe fn digits16(b: &[u8], i: usize) -> u32 {
+        debug_assert!(i + 16 <= b.len());
+        // SAFETY: the caller keeps the 16 bytes in bounds; the load has no alignment requirement
+        // and SSE2 is part of the x86-64 baseline.
+        unsafe {
+            let chunk = _mm_loadu_si128(b.as_ptr().add(i).cast());
+            // A digit is 0..=9 once '0' is taken away (as bytes, wrapping): min(x, 9) == x.
+            let offset = _mm_sub_epi8(chunk, _mm_set1_epi8(b'0' as i8));
+            let digit = _mm_cmpeq_epi8(_mm_min_epu8(offset, _mm_set1_epi8(9)), offset);
+            _mm_movemask_epi8(digit) as u32
+        }
+    }
 
     /// The special bytes of the 16 bytes at `i`, one bit each.
     ///

@@ -86,7 +86,8 @@ fn walk<const SHAPED: bool>(b: &[u8], mut i: usize, depth: usize) -> Option<usiz
             b't' => i = literal(b, i, b"true")?,
             b'f' => i = literal(b, i, b"false")?,
             b'n' => i = literal(b, i, b"null")?,
-            b'-' | b'0'..=b'9' => i = number(b, i)?,
+            // (The reference reads numbers byte by byte, so that the tests hold the mask to it.)
+            b'-' | b'0'..=b'9' => i = if SHAPED { number(b, i)? } else { number_bytes(b, i)? },
             _ => return None,
         }
         // After a value: a separator, or closing brackets.
@@ -204,7 +205,47 @@ pub fn literal(b: &[u8], i: usize, word: &[u8]) -> Option<usize> {
 }
 
 #[inline(always)]
-pub fn number(b: &[u8], mut i: usize) -> Option<usize> {
+pub fn number(b: &[u8], i: usize) -> Option<usize> {
+    // A number of the usual shape (a sign, digits, a fraction) read from one mask of the
+    // digits among the next 32 bytes: its runs found by counting bits, not byte by byte.
+    if let Some(digits) = crate::simd::digits32(b, i) {
+        if let Some(end) = number_in_window(b, i, digits) {
+            return Some(end);
+        }
+    }
+    number_bytes(b, i)
+}
+
+/// `number` for a number inside the 32 bytes at `i` whose digits are `digits` (bit k for byte
+/// `i + k`), with no exponent; `None` for anything else, which `number_bytes` then reads.
+#[inline(always)]
+fn number_in_window(b: &[u8], i: usize, digits: u32) -> Option<usize> {
+    let sign = usize::from(b[i] == b'-');
+    let whole = (!digits >> sign).trailing_zeros() as usize;
+    // Digits, not running to the window's end; a leading zero only alone.
+    if whole == 0 || sign + whole >= 32 || (whole > 1 && b[i + sign] == b'0') {
+        return None;
+    }
+    let mut end = sign + whole;
+    if b[i + end] == b'.' {
+        if end + 1 >= 32 {
+            return None;
+        }
+        let fraction = (!digits >> (end + 1)).trailing_zeros() as usize;
+        if fraction == 0 || end + 1 + fraction >= 32 {
+            return None;
+        }
+        end += 1 + fraction;
+    }
+    if matches!(b[i + end], b'e' | b'E') {
+        return None;
+    }
+    Some(i + end)
+}
+
+/// `number` a byte (or a word of digits) at a time: the reference for `number_in_window`.
+#[inline(always)]
+pub fn number_bytes(b: &[u8], mut i: usize) -> Option<usize> {
     let digit = |i: usize| matches!(b.get(i), Some(b'0'..=b'9'));
     if b[i] == b'-' {
         i += 1;
@@ -272,7 +313,7 @@ fn non_digit_bytes(word: u64) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use super::{value, value_compact, value_scalar};
+    use super::{number, number_bytes, value, value_compact, value_scalar};
     use crate::json::MAX_DEPTH;
 
     fn skip(text: &str) -> Option<usize> {
@@ -335,6 +376,54 @@ mod tests {
         }
         let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
         assert_eq!(skip(&deep), Some(400));
+    }
+
+    #[test]
+    fn numbers_read_from_the_digit_mask_end_where_byte_by_byte_reading_ends() {
+        // Every number shape near the window's edges, then each with every byte after it.
+        let shapes = [
+            "0",
+            "-0",
+            "7",
+            "-7",
+            "10",
+            "01",
+            "-01",
+            "00",
+            "0.5",
+            "-0.5",
+            "1.",
+            "1.x",
+            "-",
+            "-x",
+            ".5",
+            "1e5",
+            "1E+5",
+            "2.5e-3",
+            "1e",
+            "12345678901234567890123456789012345",
+            "-1234567890123456789012345678.5",
+            "1.2345678901234567890123456789012",
+            "-122.43717480198934",
+            "37.82292570303751",
+        ];
+        // And a point, or the window's end, at every place near the end of the window.
+        let long: Vec<String> = (25..34)
+            .flat_map(|n| {
+                let run = "1".repeat(n);
+                [format!("{run}.5"), format!("-{run}.5"), format!("-{run}"), format!("0.{run}")]
+            })
+            .collect();
+        for shape in shapes.iter().copied().chain(long.iter().map(String::as_str)) {
+            for pad in 0..40 {
+                for after in [b',', b'}', b' ', b'.', b'e', b'5', b'x', b'"'] {
+                    let mut text = shape.as_bytes().to_vec();
+                    text.push(after);
+                    text.extend(std::iter::repeat_n(b'9', pad));
+                    assert_eq!(number(&text, 0), number_bytes(&text, 0), "{shape:?} then {after} and {pad}");
+                }
+            }
+        }
     }
 
     #[test]
