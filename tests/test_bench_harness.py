@@ -310,7 +310,24 @@ def test_a_paired_pass_reads_every_line_under_both_and_counts_as_a_plain_pass() 
     ruleset.add("small", {"n": [{"numeric": ["<", 10]}]})
     seen: list[bytes] = []
     paired, plain = Counter[str](), Counter[str]()
-    matching, loading = paired_pass(ruleset, work, seen.append, paired)
+    matching, loading, one_by_one = paired_pass(ruleset, work, seen.append, paired)
+    assert one_by_one == 0.0  # not asked for
+    # Asked for, a loop of `matches` calls goes over the same lines as a third side.
+    calls: list[bytes] = []
+
+    class Recording:
+        def matches_many(self, batch: list[bytes]) -> list[list[str]]:
+            return [ruleset.matches(line) for line in batch]
+
+        def matches(self, line: bytes) -> list[str]:
+            calls.append(line)
+            return ruleset.matches(line)
+
+    again = Counter[str]()
+    seen.clear()
+    three = paired_pass(Recording(), work, seen.append, again, one_by_one=True)  # type: ignore[arg-type]
+    assert sorted(calls) == sorted(lines) == sorted(seen)
+    assert again == paired and three.one_by_one > 0
     match_pass(ruleset, work, plain)
     assert sorted(seen) == sorted(lines) and len(seen) == len(lines)
     assert paired == plain == Counter({"even": 52, "small": 10})
@@ -334,6 +351,9 @@ def test_the_report_gives_each_sets_ratio_with_its_lowest_and_highest_pass(
     markdown = (tmp_path / "results" / "report.md").read_text()
     for s in data["citylots"]["sets"]:
         assert len(s["orjson_seconds"]) == 3
+        assert len(s["one_by_one_seconds"]) == 3 and all(t > 0 for t in s["one_by_one_seconds"])
         ratios = [o / t for t, o in zip(s["pass_seconds"], s["orjson_seconds"])]
         assert s["ratio"] == pytest.approx(sorted(ratios)[1])
         assert f"| {s['ratio']:.2f} ({min(ratios):.2f}-{max(ratios):.2f}) |" in markdown
+        one_by_one = sorted(o / t for t, o in zip(s["one_by_one_seconds"], s["orjson_seconds"]))
+        assert f" ({one_by_one[1]:.2f}) |" in markdown

@@ -288,7 +288,7 @@ def _custom(options: BenchOptions, report: Report, say: Callable[[str], None]) -
         # The counting pass apart, each pass times the yardstick beside the rules (paired_pass).
         times = []
         for _ in range(passes):
-            matching, loading = paired_pass(ruleset, work, loads)
+            matching, loading, _ = paired_pass(ruleset, work, loads)
             times.append(matching)
             orjson_times.append(loading)
     report.custom = CustomResult(

@@ -78,11 +78,23 @@ class SetResult:
     reference_ratio: float | None = None
     # Per pass: orjson.loads's seconds over the same lines, timed beside the set (paired_pass).
     orjson_seconds: list[float] = field(default_factory=list)
+    # Per pass: seconds of one `RuleSet.matches` call per event over the same lines, beside them.
+    one_by_one_seconds: list[float] = field(default_factory=list)
 
     @property
     def pass_ratios(self) -> list[float]:
         """Each pass's events/s over orjson.loads's, both timed in that pass side by side."""
         return [o / s for s, o in zip(self.pass_seconds, self.orjson_seconds) if s > 0]
+
+    @property
+    def one_by_one_ratio(self) -> float | None:
+        """The median pass's ratio of a `matches` loop's events/s to orjson.loads's."""
+        ratios = [o / s for s, o in zip(self.one_by_one_seconds, self.orjson_seconds) if s > 0]
+        return statistics.median(ratios) if ratios else None
+
+    @property
+    def one_by_one_events_per_s(self) -> float | None:
+        return rate(self.events, self.one_by_one_seconds) if self.one_by_one_seconds else None
 
     @property
     def events_per_s(self) -> float:
@@ -170,6 +182,7 @@ def run_citylots(
     set_times: dict[str, list[float]] = {spec.name: [] for spec in specs}
     tallies: dict[str, Counter[str]] = {spec.name: Counter() for spec in specs}
     paired_orjson: dict[str, list[float]] = {spec.name: [] for spec in specs}
+    one_by_one: dict[str, list[float]] = {spec.name: [] for spec in specs}
     json_times = [loads_pass(json.loads, lines)] if with_json else []
     for n in range(passes):
         say(f"pass {n + 1} of {passes}" + (" (counting)" if n == 0 else ""))
@@ -184,9 +197,11 @@ def run_citylots(
             # The yardstick beside each set, segment by segment: a set's ratio to orjson.loads
             # then holds even when the machine's speed drifts across the many seconds a pass of
             # all the sets takes (the round robin alone left 10-15% between runs).
-            matching, loading = paired_pass(ruleset, work, loads, tally)
-            set_times[spec.name].append(matching)
-            paired_orjson[spec.name].append(loading)
+            # And one `matches` call per event, as code that routes events one at a time runs.
+            paired = paired_pass(ruleset, work, loads, tally, one_by_one=True)
+            set_times[spec.name].append(paired.matching)
+            paired_orjson[spec.name].append(paired.loading)
+            one_by_one[spec.name].append(paired.one_by_one)
     if loads is not None:
         orjson_times.append(loads_pass(loads, lines))  # and once more after the last set
 
@@ -197,6 +212,7 @@ def run_citylots(
             spec.name, len(spec.rules), compile_seconds, events, set_times[spec.name], counts, None, ""
         )
         result.orjson_seconds = paired_orjson[spec.name]
+        result.one_by_one_seconds = one_by_one[spec.name]
         if spec.name in expected:
             result.expected, result.expected_from = expected[spec.name], expected_from
         else:

@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import rulebus
 
@@ -69,7 +69,16 @@ def count_and_time(ruleset: rulebus.RuleSet, work: Batches, passes: int) -> tupl
     return counts, times
 
 
-SEGMENTS = 8  # per paired pass: each a stretch of the lines, timed under both in turn
+SEGMENTS = 8  # per paired pass: each a stretch of the lines, timed under each side in turn
+
+
+class Paired(NamedTuple):
+    """One paired pass: seconds in ``matches_many``, in ``loads``, and (when asked for) in one
+    ``matches`` call per event, all over the same lines."""
+
+    matching: float
+    loading: float
+    one_by_one: float = 0.0
 
 
 def paired_pass(
@@ -77,27 +86,32 @@ def paired_pass(
     work: Batches,
     loads: Callable[[bytes], Any],
     counts: Counter[str] | None = None,
-) -> tuple[float, float]:
-    """Seconds in ``matches_many`` and seconds in ``loads`` over the same batches, taken in turn
-    a segment at a time (an eighth of the batches), so that a change in the machine's speed
-    during the pass slows both alike. The order alternates from segment to segment, so that
-    neither side always finds the lines in the cache the other has just read."""
+    one_by_one: bool = False,
+) -> Paired:
+    """Seconds in ``matches_many`` and seconds in ``loads`` (and, with ``one_by_one``, in a loop
+    of ``matches`` calls) over the same batches, taken in turn a segment at a time (an eighth of
+    the batches), so that a change in the machine's speed during the pass slows all alike. The
+    order rotates from segment to segment, so that no side always finds the lines in the cache
+    another has just read."""
     perf = time.perf_counter
     size = max(1, -(-len(work) // SEGMENTS))
-    matching = loading = 0.0
+    sides = (0, 1, 2) if one_by_one else (0, 1)
+    spent = [0.0, 0.0, 0.0]
     with no_gc():
         for index, first in enumerate(range(0, len(work), size)):
             segment = work[first : first + size]
-            for side in (0, 1) if index % 2 == 0 else (1, 0):
-                if side == 1:
-                    matching += _matching(ruleset, segment, counts)
+            turn = index % len(sides)
+            for side in sides[turn:] + sides[:turn]:
+                if side == 0:
+                    spent[0] += _matching(ruleset, segment, counts)
                     continue
+                call = loads if side == 1 else ruleset.matches
                 start = perf()
                 for batch in segment:
                     for line in batch:
-                        loads(line)
-                loading += perf() - start
-    return matching, loading
+                        call(line)
+                spent[side] += perf() - start
+    return Paired(*spent)
 
 
 def loads_pass(loads: Callable[[bytes], Any], lines: Sequence[bytes]) -> float:
