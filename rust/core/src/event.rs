@@ -362,8 +362,9 @@ fn scan_fast<'a>(
             b'-' | b'0'..=b'9' => {
                 let end = skip::number(b, i)?;
                 if let Some(id) = index.leaf(want) {
-                    // The number's bytes are ASCII digits and signs.
-                    let lexeme = std::str::from_utf8(&b[i..end]).ok()?;
+                    // SAFETY: `skip::number` accepted only ASCII digits, signs, points and
+                    // exponents between `i` and `end`, and ASCII is UTF-8.
+                    let lexeme = unsafe { std::str::from_utf8_unchecked(&b[i..end]) };
                     out.values.push(Value { path: id, node, scalar: Scalar::Number(lexeme.into()) });
                 }
                 i = end;

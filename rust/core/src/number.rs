@@ -45,16 +45,27 @@ pub fn comparable(lexeme: &str) -> Option<f64> {
         let mantissa = lexeme.split(['e', 'E']).next().unwrap_or("");
         return mantissa.bytes().all(|b| matches!(b, b'0' | b'-' | b'+' | b'.')).then_some(0.0);
     }
-    // More significant digits than any double's shortest form has: not that form.
-    let decimal = Decimal::of(lexeme)?;
     // Fifteen significant digits always survive the round trip (DBL_DIG): two decimals that
     // short cannot round to the same double, so the double's shortest form is the decimal
-    // itself. Only subnormal doubles, with fewer bits, break that.
-    if value.abs() >= f64::MIN_POSITIVE && decimal.len <= 15 {
+    // itself. Only subnormal doubles, with fewer bits, break that. A text of fifteen bytes has
+    // fifteen digits at most, so most numbers need no more than this.
+    let normal = value.abs() >= f64::MIN_POSITIVE;
+    if normal && lexeme.len() <= 15 {
         return Some(value);
     }
+    // The text a serialiser writing shortest forms made (most do): the same bytes as ryu's.
     let mut buffer = ryu::Buffer::new();
-    (Decimal::of(buffer.format_finite(value)) == Some(decimal)).then_some(value)
+    let shortest = buffer.format_finite(value);
+    if shortest == lexeme {
+        return Some(value);
+    }
+    // Otherwise the two compared in normal form. More significant digits than any double's
+    // shortest form has: not that form.
+    let decimal = Decimal::of(lexeme)?;
+    if normal && decimal.len <= 15 {
+        return Some(value);
+    }
+    (Decimal::of(shortest) == Some(decimal)).then_some(value)
 }
 
 /// The most significant digits a double's shortest decimal form has.
@@ -194,6 +205,51 @@ mod tests {
             let got = super::Decimal::of(text).map(|d| (d.negative, d.digits[..d.len].to_vec(), d.point));
             assert_eq!(got, reference(text), "{text}");
         }
+    }
+
+    /// `comparable` as it was before its shortcuts (both sides in normal form, by `reference`).
+    fn reference_comparable(lexeme: &str) -> Option<f64> {
+        let value: f64 = lexeme.parse().ok().filter(|v: &f64| v.is_finite())?;
+        if value == 0.0 {
+            return comparable(lexeme);
+        }
+        let decimal = reference(lexeme).filter(|(_, digits, _)| digits.len() <= super::SHORTEST_DIGITS)?;
+        if value.abs() >= f64::MIN_POSITIVE && decimal.1.len() <= 15 {
+            return Some(value);
+        }
+        let mut buffer = ryu::Buffer::new();
+        (reference(buffer.format_finite(value)) == Some(decimal)).then_some(value)
+    }
+
+    #[test]
+    fn shortcuts_agree_with_the_normal_forms() {
+        use proptest::prelude::*;
+        // Doubles of every magnitude written as ryu, as Rust's Display and in scientific
+        // notation, and each text with a digit changed or a zero added (no longer shortest).
+        proptest!(ProptestConfig::with_cases(20_000), |(bits in any::<u64>(), edit in 0usize..4, at in 0usize..24)| {
+            let value = f64::from_bits(bits);
+            prop_assume!(value.is_finite());
+            let mut buffer = ryu::Buffer::new();
+            for text in [buffer.format_finite(value).to_owned(), format!("{value}"), format!("{value:e}")] {
+                let text = match edit {
+                    1 => format!("{text}0"),
+                    2 if !text.contains(['e', 'E']) => format!("{text}1"),
+                    3 => {
+                        let mut bytes = text.clone().into_bytes();
+                        if let Some(b) = bytes.iter_mut().filter(|b| b.is_ascii_digit()).nth(at) {
+                            *b = if *b == b'9' { b'0' } else { *b + 1 };
+                        }
+                        String::from_utf8(bytes).unwrap_or_default()
+                    }
+                    _ => text,
+                };
+                prop_assert_eq!(comparable(&text), reference_comparable(&text), "{}", text);
+            }
+        });
+        let number = "-?(0|[1-9][0-9]{0,22})(\\.[0-9]{1,22})?([eE][+-]?[0-9]{1,3})?";
+        proptest!(ProptestConfig::with_cases(20_000), |(text in number)| {
+            prop_assert_eq!(comparable(&text), reference_comparable(&text), "{}", text);
+        });
     }
 
     #[test]
