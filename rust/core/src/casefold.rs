@@ -37,19 +37,31 @@ impl IgnoreCase {
 
     /// The whole value matches.
     pub fn equals(&self, value: &[u8]) -> bool {
-        forward(&self.chars, value).any(|end| end == value.len())
+        match &self.ascii {
+            Some(text) => value.eq_ignore_ascii_case(text),
+            None => forward(&self.chars, value).any(|end| end == value.len()),
+        }
     }
 
     /// A prefix of the value matches.
     pub fn is_prefix_of(&self, value: &[u8]) -> bool {
-        forward(&self.chars, value).next().is_some()
+        match &self.ascii {
+            Some(text) => value.get(..text.len()).is_some_and(|head| head.eq_ignore_ascii_case(text)),
+            None => forward(&self.chars, value).next().is_some(),
+        }
     }
 
     /// A suffix of the value matches.
     pub fn is_suffix_of(&self, value: &[u8]) -> bool {
-        backward(&self.chars, value)
+        match &self.ascii {
+            Some(text) => value.len() >= text.len() && value[value.len() - text.len()..].eq_ignore_ascii_case(text),
+            None => backward(&self.chars, value),
+        }
     }
 }
+
+// An ASCII character's lower- and upper-case forms are ASCII, so an all-ASCII pattern matches
+// exactly the bytes that equal it ignoring ASCII case: compared in place, with no search.
 
 /// Every end offset at which the character sequence matches a prefix of `value`. Alternatives of
 /// one character are rarely prefixes of each other, so the search almost never branches.
@@ -99,6 +111,20 @@ mod tests {
         assert!(!IgnoreCase::new("ς".as_bytes()).equals("σ".as_bytes()));
         assert!(IgnoreCase::new(b"").equals(b""));
         assert!(!IgnoreCase::new(b"").equals(b"x"));
+    }
+
+    #[test]
+    fn ascii_patterns_compare_in_place_as_the_search_does() {
+        use proptest::prelude::*;
+        let text = "[a-zA-Z0-9 ._ßſKİıΣσς-]{0,6}";
+        proptest!(ProptestConfig::with_cases(5_000), |(pattern in "[a-zA-Z0-9 ._-]{0,4}", value in text)| {
+            let p = IgnoreCase::new(pattern.as_bytes());
+            let v = value.as_bytes();
+            prop_assert!(p.ascii_text().is_some());
+            prop_assert_eq!(p.equals(v), super::forward(&p.chars, v).any(|end| end == v.len()));
+            prop_assert_eq!(p.is_prefix_of(v), super::forward(&p.chars, v).next().is_some());
+            prop_assert_eq!(p.is_suffix_of(v), super::backward(&p.chars, v));
+        });
     }
 
     #[test]
