@@ -42,8 +42,9 @@ fn walk<const SHAPED: bool>(b: &[u8], mut i: usize, depth: usize) -> Option<usiz
     let mut bits: u64 = 0;
     let mut len: usize = 0;
     let mut deep: Vec<bool> = Vec::new();
-    // The layout of the last flat object read (its runs point into `b`).
-    let mut shape = Shape::new();
+    // The layout of the last flat object read (its runs point into `b`); made at the first
+    // object met in an array, as most values hold none (zeroing it costs a `memset`).
+    let mut shape: Option<Shape> = None;
     loop {
         // A value.
         i = ws(b, i);
@@ -59,7 +60,13 @@ fn walk<const SHAPED: bool>(b: &[u8], mut i: usize, depth: usize) -> Option<usiz
                 // own; otherwise opened and read a token at a time below. Learning elsewhere
                 // would mostly read a nested object's first members twice, to no use.
                 let flat = if SHAPED && object {
-                    shape.skip(b, i).or_else(|| if in_array(bits, len, &deep) { shape.learn(b, i) } else { None })
+                    shape.as_ref().and_then(|shape| shape.skip(b, i)).or_else(|| {
+                        if in_array(bits, len, &deep) {
+                            shape.get_or_insert_with(Shape::new).learn(b, i)
+                        } else {
+                            None
+                        }
+                    })
                 } else {
                     None
                 };

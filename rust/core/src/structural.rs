@@ -68,7 +68,8 @@ pub fn container(b: &[u8], i: usize, depth: usize) -> Option<usize> {
 /// blocks pays.
 #[inline]
 fn spaced(level: Level, b: &[u8], i: usize) -> bool {
-    simd::classify(level, &load(b, i)).whitespace.count_ones() >= 11
+    let blanks = simd::blanks64(b, i).unwrap_or_else(|| simd::classify(level, &load(b, i)).whitespace.count_ones());
+    blanks >= 11
 }
 
 /// `container` with the classifier at `level` (one this processor runs).
