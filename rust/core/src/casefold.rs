@@ -37,6 +37,9 @@ impl IgnoreCase {
 
     /// The whole value matches.
     pub fn equals(&self, value: &[u8]) -> bool {
+        // An ASCII character's lower- and upper-case forms are ASCII, so an all-ASCII pattern
+        // matches exactly the values equal to it ignoring ASCII case: compared in place, with
+        // no search (here and in the two below).
         match &self.ascii {
             Some(text) => value.eq_ignore_ascii_case(text),
             None => forward(&self.chars, value).any(|end| end == value.len()),
@@ -59,9 +62,6 @@ impl IgnoreCase {
         }
     }
 }
-
-// An ASCII character's lower- and upper-case forms are ASCII, so an all-ASCII pattern matches
-// exactly the bytes that equal it ignoring ASCII case: compared in place, with no search.
 
 /// Every end offset at which the character sequence matches a prefix of `value`. Alternatives of
 /// one character are rarely prefixes of each other, so the search almost never branches.
