@@ -520,15 +520,7 @@ impl Found {
         {
             let mut cache = cache.lock().unwrap_or_else(PoisonError::into_inner);
             for (slot, name) in &self.names {
-                let string = match cache.get(slot) {
-                    Some((held, string)) if Arc::ptr_eq(held, name) => string.bind(py).clone(),
-                    _ => {
-                        let string = PyString::new(py, name);
-                        cache.insert(*slot, (name.clone(), string.clone().unbind()));
-                        string
-                    }
-                };
-                strings[*slot as usize] = Some(string);
+                strings[*slot as usize] = Some(cached_name(py, &mut cache, *slot, name));
             }
         }
         let mut start = 0;
@@ -539,6 +531,24 @@ impl Found {
             start = end;
         }
         Ok(out)
+    }
+}
+
+/// The Python string of the name of the rule in `slot`, from the cache when it holds this very
+/// name (see `NameCache`), else made and kept.
+fn cached_name<'py>(
+    py: Python<'py>,
+    cache: &mut FxHashMap<u32, (Arc<str>, Py<PyString>)>,
+    slot: u32,
+    name: &Arc<str>,
+) -> Bound<'py, PyString> {
+    match cache.get(&slot) {
+        Some((held, string)) if Arc::ptr_eq(held, name) => string.bind(py).clone(),
+        _ => {
+            let string = PyString::new(py, name);
+            cache.insert(slot, (name.clone(), string.clone().unbind()));
+            string
+        }
     }
 }
 
@@ -673,9 +683,22 @@ impl RuleSet {
                     return Err(type_error(py, "matches() needs an event"));
                 };
                 let event = text(event, Input::Event)?;
-                let found = self.match_batch(py, &[event.bytes()], event.bytes().len() > RELEASE_GIL_ABOVE)?;
-                let list = found.lists(py, &self.names_cache)?.into_iter().next();
-                Ok(list.unwrap_or_else(|| PyList::empty(py)).unbind())
+                // One event: its rules' names taken while the rules cannot change, without the
+                // tables a batch keeps to name each rule once (a call's cost when many match).
+                let release = event.bytes().len() > RELEASE_GIL_ABOVE;
+                let matched = self.view_releasing(py, release, |rules| {
+                    let machine = Self::machine(rules);
+                    let mut slots = Vec::new();
+                    machine.matches_slots(event.bytes(), &mut slots)?;
+                    let named =
+                        slots.iter().filter_map(|&slot| machine.slot_name_shared(slot).map(|n| (slot, n.clone())));
+                    Ok(named.collect::<Vec<_>>())
+                })?;
+                let mut cache = self.names_cache.lock().unwrap_or_else(PoisonError::into_inner);
+                let names: Vec<_> =
+                    matched.iter().map(|(slot, name)| cached_name(py, &mut cache, *slot, name)).collect();
+                drop(cache);
+                Ok(untracked(PyList::new(py, names)?).unbind())
             }
             Dialect::Sns => {
                 let body = match event {
