@@ -78,6 +78,21 @@ def test_result_lists_stay_out_of_the_cycle_collector_and_behave_as_lists() -> N
     assert nothing == ["a", "z", "more"]
 
 
+@pytest.mark.parametrize(
+    ("low", "high"), [(0.1, 1.1), (0.2, 1.2), (0.001, 0.011), (0.3, 0.6), (1.1, 2.2), (10.1, 20.1)]
+)
+def test_a_range_holds_its_bounds_whatever_their_difference_rounds_to(low: float, high: float) -> None:
+    # The set files a bounded range by its width; 1.1 - 0.1 rounds to 1, and the upper bound
+    # was once missed by the probe reaching back from it by that width.
+    rs = rulebus.RuleSet()
+    rs.add("r", json.dumps({"a": [{"numeric": [">=", low, "<=", high]}]}))
+    for x in (low, high, (low + high) / 2):
+        event = json.dumps({"a": x})
+        assert rs.matches(event) == ["r"], event
+        assert rulebus.Pattern(json.dumps({"a": [{"numeric": [">=", low, "<=", high]}]})).matches(event)
+    assert rs.matches(json.dumps({"a": high * 1.5})) == []
+
+
 def test_every_operator_kind_side_by_side() -> None:
     rules: dict[str, Any] = {
         "exact": {"source": ["com.shop"]},

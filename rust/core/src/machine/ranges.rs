@@ -70,7 +70,14 @@ impl Ranges {
         let span = Span::new(range, id);
         match (range.low, range.high) {
             (Some(_), Some(_)) => {
-                let width = Self::class_width(span.high - span.low);
+                // A probe reaches back from x by the class width, as floating point computes
+                // x - width; the width must reach the lower bound from the upper one that way,
+                // which the rounded difference of the bounds alone does not ensure (1.1 - 0.1
+                // rounds to 1, and 1.1 - 1 is above 0.1).
+                let mut width = Self::class_width(span.high - span.low);
+                while span.high - width > span.low {
+                    width *= 2.0;
+                }
                 // Class widths are exact powers of two, so comparing their bits is exact.
                 match self.bounded.iter_mut().find(|(w, _)| w.to_bits() == width.to_bits()) {
                     Some((_, spans)) => spans.push(span),
@@ -197,6 +204,39 @@ mod tests {
         assert_eq!(probe(&ranges, 42.5), [42]);
         assert_eq!(probe(&ranges, 99.999), [99]);
         assert!(probe(&ranges, 100.0).is_empty());
+    }
+
+    #[test]
+    fn bounds_whose_difference_rounds_down_are_still_reached() {
+        // Decimal bounds (tenths and thousandths) whose difference rounds below the true width;
+        // every probe is held to the ranges' own test.
+        let mut spans = Vec::new();
+        let mut ranges = Ranges::default();
+        let mut id = 0;
+        for a in 0..40 {
+            for b in a + 1..45 {
+                for scale in [0.1, 0.001, 1.1] {
+                    let r = range(Some((f64::from(a) * scale, a % 2 == 0)), Some((f64::from(b) * scale, b % 3 != 0)));
+                    ranges.insert(r, id);
+                    spans.push((r, id));
+                    id += 1;
+                }
+            }
+        }
+        ranges.build();
+        for k in 0..50 {
+            for scale in [0.1, 0.001, 1.1, 0.05] {
+                let x = f64::from(k) * scale;
+                let mut expected: Vec<u32> = spans.iter().filter(|(r, _)| r.contains(x)).map(|&(_, id)| id).collect();
+                expected.sort_unstable();
+                assert_eq!(probe(&ranges, x), expected, "{x}");
+            }
+        }
+        // The case that found it: (0.1, 1.1] holds 1.1.
+        let mut one = Ranges::default();
+        one.insert(range(Some((0.1, false)), Some((1.1, true))), 7);
+        one.build();
+        assert_eq!(probe(&one, 1.1), [7]);
     }
 
     #[test]
