@@ -84,12 +84,13 @@ def test_result_lists_stay_out_of_the_cycle_collector_and_behave_as_lists() -> N
 def test_a_range_holds_its_bounds_whatever_their_difference_rounds_to(low: float, high: float) -> None:
     # The set files a bounded range by its width; 1.1 - 0.1 rounds to 1, and the upper bound
     # was once missed by the probe reaching back from it by that width.
+    pattern = json.dumps({"a": [{"numeric": [">=", low, "<=", high]}]})
     rs = rulebus.RuleSet()
-    rs.add("r", json.dumps({"a": [{"numeric": [">=", low, "<=", high]}]}))
+    rs.add("r", pattern)
     for x in (low, high, (low + high) / 2):
         event = json.dumps({"a": x})
         assert rs.matches(event) == ["r"], event
-        assert rulebus.Pattern(json.dumps({"a": [{"numeric": [">=", low, "<=", high]}]})).matches(event)
+        assert rulebus.Pattern(pattern).matches(event)
     assert rs.matches(json.dumps({"a": high * 1.5})) == []
 
 
