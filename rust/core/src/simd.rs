@@ -256,12 +256,35 @@ mod neon;
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use std::arch::x86_64::{
-        __m128i, __m256i, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_max_epu8, _mm256_min_epu8,
-        _mm256_movemask_epi8, _mm256_or_si256, _mm256_set1_epi8, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8,
-        _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8, _mm_sub_epi8,
+        __m128i, __m256i, _mm256_andnot_si256, _mm256_broadcastsi128_si256, _mm256_cmpeq_epi8, _mm256_loadu_si256,
+        _mm256_max_epu8, _mm256_min_epu8, _mm256_movemask_epi8, _mm256_or_si256, _mm256_set1_epi8, _mm256_shuffle_epi8,
+        _mm256_sub_epi8, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128,
+        _mm_set1_epi8, _mm_sub_epi8,
     };
 
     use super::{special_byte_swar, Masks};
+
+    /// JSON's whitespace by low nibble: the space, tab, line feed and carriage return have four
+    /// different ones. Other entries hold a byte whose low nibble is not their index, which no
+    /// byte looking it up can equal.
+    const WHITESPACE_BY_NIBBLE: [u8; 16] = {
+        let mut t = [0x80; 16];
+        t[0x0] = b' ';
+        t[0x9] = b'\t';
+        t[0xa] = b'\n';
+        t[0xd] = b'\r';
+        t
+    };
+
+    /// `{`, `}`, `:` and `,` by low nibble (`[` and `]` are found folded onto `{` and `}`).
+    const STRUCTURAL_BY_NIBBLE: [u8; 16] = {
+        let mut t = [0x80; 16];
+        t[0xb] = b'{';
+        t[0xd] = b'}';
+        t[0xa] = b':';
+        t[0xc] = b',';
+        t
+    };
 
     /// The ASCII digits of the 16 bytes at `i`, one bit each.
     ///
@@ -402,18 +425,22 @@ mod x86 {
     unsafe fn masks32(chunk: __m256i) -> [u64; 6] {
         let eq = |c: u8| _mm256_cmpeq_epi8(chunk, _mm256_set1_epi8(c as i8));
         let bits = |v: __m256i| u64::from(_mm256_movemask_epi8(v) as u32);
-        let low = _mm256_set1_epi8(0x1f);
-        let control = _mm256_cmpeq_epi8(_mm256_max_epu8(chunk, low), low);
+        // x < 0x20 exactly when min(x, 0x1f) == x.
+        let control = _mm256_cmpeq_epi8(_mm256_min_epu8(chunk, _mm256_set1_epi8(0x1f)), chunk);
+        // A byte is in a class of at most one byte per low nibble when it equals the class's
+        // byte for its low nibble (looked up in a table; bytes with the high bit set look up 0).
+        let table = |t: [u8; 16]| _mm256_broadcastsi128_si256(_mm_loadu_si128(t.as_ptr().cast()));
+        let whitespace = _mm256_cmpeq_epi8(_mm256_shuffle_epi8(table(WHITESPACE_BY_NIBBLE), chunk), chunk);
+        // '[' and ']' differ from '{' and '}' only in bit 5, and so do ':' and ',' from the
+        // control bytes 0x1a and 0x0c, which are taken out again.
         let folded = _mm256_or_si256(chunk, _mm256_set1_epi8(0x20));
-        let brackets = _mm256_or_si256(
-            _mm256_cmpeq_epi8(folded, _mm256_set1_epi8(b'{' as i8)),
-            _mm256_cmpeq_epi8(folded, _mm256_set1_epi8(b'}' as i8)),
+        let structural = _mm256_andnot_si256(
+            control,
+            _mm256_cmpeq_epi8(_mm256_shuffle_epi8(table(STRUCTURAL_BY_NIBBLE), folded), folded),
         );
-        let structural = _mm256_or_si256(brackets, _mm256_or_si256(eq(b':'), eq(b',')));
-        let whitespace = _mm256_or_si256(_mm256_or_si256(eq(b' '), eq(b'\t')), _mm256_or_si256(eq(b'\n'), eq(b'\r')));
-        let clamped =
-            _mm256_min_epu8(_mm256_max_epu8(chunk, _mm256_set1_epi8(b'0' as i8)), _mm256_set1_epi8(b'9' as i8));
-        let digit = _mm256_cmpeq_epi8(clamped, chunk);
+        // A digit is 0..=9 once '0' is taken away (as bytes, wrapping): min(x, 9) == x.
+        let offset = _mm256_sub_epi8(chunk, _mm256_set1_epi8(b'0' as i8));
+        let digit = _mm256_cmpeq_epi8(_mm256_min_epu8(offset, _mm256_set1_epi8(9)), offset);
         [bits(eq(b'"')), bits(eq(b'\\')), bits(control), bits(whitespace), bits(structural), bits(digit)]
     }
 
