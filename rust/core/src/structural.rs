@@ -84,12 +84,11 @@ pub fn container_at(level: Level, b: &[u8], start: usize, depth: usize) -> Optio
     // from store to load: measured, it nearly doubled the cost of a block.)
     let mut padded: [u8; 64];
     while base < b.len() {
-        let block: &[u8; 64] = match b.get(base..base + 64) {
-            Some(whole) => whole.try_into().expect("64 bytes"),
-            None => {
-                padded = load(b, base);
-                &padded
-            }
+        let block: &[u8; 64] = if let Some(whole) = b.get(base..base + 64) {
+            whole.try_into().expect("64 bytes")
+        } else {
+            padded = load(b, base);
+            &padded
         };
         let m = simd::classify(level, block);
         let escaped = escaped(m.backslash, &mut carry.escaped);
