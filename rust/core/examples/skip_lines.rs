@@ -16,6 +16,7 @@ fn main() {
         "quotes counted (memchr)".to_owned(),
         "byte-wise skipper".to_owned(),
         "skip::value (the scanner's choice)".to_owned(),
+        "byte-wise, records by layout".to_owned(),
     ];
     names.extend(simd::levels().iter().map(|level| format!("structural skipper, {level:?}")));
     let only: Option<usize> = std::env::args().nth(3).map(|s| s.parse().expect("a row number"));
@@ -35,8 +36,10 @@ fn main() {
         time(0, &|l| memchr::memchr_iter(b'"', l).count());
         time(1, &|l| skip::value_scalar(l, 0, 0).expect("valid JSON"));
         time(2, &|l| skip::value(l, 0, 0).expect("valid JSON"));
-        for (k, level) in simd::levels().into_iter().enumerate() {
-            time(3 + k, &|l| structural::container_at(level, l, 0, 0).expect("valid JSON"));
+        time(3, &|l| skip::value_compact(l, 0, 0).expect("valid JSON"));
+        let levels = simd::levels();
+        for (k, &level) in levels.iter().enumerate() {
+            time(4 + k, &|l| structural::container_at(level, l, 0, 0).expect("valid JSON"));
         }
     }
     println!("{} lines, {bytes} bytes, best of {rounds} rounds ({total})", lines.len());

@@ -364,6 +364,33 @@ mod tests {
         }
     }
 
+    /// Every sequence of up to seven tokens (six for the wider spacings) that opens a container,
+    /// written tight, spaced, and spread so that neighbours straddle a block's end: each pair of
+    /// neighbouring tokens, and each kind of container around them, comes up valid and invalid.
+    #[test]
+    fn every_short_token_sequence_agrees() {
+        const TOKENS: [&str; 8] = ["{", "}", "[", "]", ":", ",", "\"k\"", "7"];
+        for (gap, longest) in [("", 7), (" ", 6), ("          ", 6)] {
+            for len in 1..=longest {
+                let mut digits = vec![0usize; len];
+                'sequences: loop {
+                    if digits[0] <= 2 && digits[0] != 1 {
+                        let text: Vec<&str> = digits.iter().map(|&d| TOKENS[d]).collect();
+                        agree(text.join(gap).as_bytes());
+                    }
+                    for d in digits.iter_mut().rev() {
+                        *d += 1;
+                        if *d < TOKENS.len() {
+                            continue 'sequences;
+                        }
+                        *d = 0;
+                    }
+                    break;
+                }
+            }
+        }
+    }
+
     #[test]
     fn deep_nesting_agrees() {
         for n in [63, 64, 65, 200, MAX_DEPTH - 1, MAX_DEPTH, MAX_DEPTH + 1] {
