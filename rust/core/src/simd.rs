@@ -264,27 +264,25 @@ mod x86 {
 
     use super::{special_byte_swar, Masks};
 
-    /// JSON's whitespace by low nibble: the space, tab, line feed and carriage return have four
-    /// different ones. Other entries hold a byte whose low nibble is not their index, which no
+    /// A table of bytes by low nibble: each of `bytes` at the index of its own low nibble (no two
+    /// may share one). Other entries hold a byte whose low nibble is not their index, which no
     /// byte looking it up can equal.
-    const WHITESPACE_BY_NIBBLE: [u8; 16] = {
-        let mut t = [0x80; 16];
-        t[0x0] = b' ';
-        t[0x9] = b'\t';
-        t[0xa] = b'\n';
-        t[0xd] = b'\r';
-        t
-    };
+    const fn by_nibble(bytes: [u8; 4]) -> [u8; 16] {
+        let mut table = [0x80; 16];
+        let mut k = 0;
+        while k < bytes.len() {
+            table[(bytes[k] & 0x0f) as usize] = bytes[k];
+            k += 1;
+        }
+        table
+    }
 
-    /// `{`, `}`, `:` and `,` by low nibble (`[` and `]` are found folded onto `{` and `}`).
-    const STRUCTURAL_BY_NIBBLE: [u8; 16] = {
-        let mut t = [0x80; 16];
-        t[0xb] = b'{';
-        t[0xd] = b'}';
-        t[0xa] = b':';
-        t[0xc] = b',';
-        t
-    };
+    /// JSON's whitespace: the space, tab, line feed and carriage return have four different
+    /// low nibbles.
+    const WHITESPACE_BY_NIBBLE: [u8; 16] = by_nibble(*b" \t\n\r");
+
+    /// `{`, `}`, `:` and `,` (`[` and `]` are found folded onto `{` and `}`).
+    const STRUCTURAL_BY_NIBBLE: [u8; 16] = by_nibble(*b"{}:,");
 
     /// The ASCII digits of the 16 bytes at `i`, one bit each.
     ///
