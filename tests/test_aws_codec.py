@@ -15,11 +15,14 @@ from botocore.awsrequest import AWSRequest, HeadersDict
 from botocore.model import OperationModel, ServiceModel
 from botocore.parsers import create_parser
 from botocore.serialize import create_serializer
+from helpers.same import assert_same
 from helpers.shapes import values
 from hypothesis import Phase, assume, given, settings
 from hypothesis import strategies as st
 from rulebus import AwsError
+from rulebus._core import decode_form
 from rulebus._errors import sqs_error
+from rulebus.aws.dispatch import MAX_FORM_FIELDS
 from rulebus.aws.protocols import JsonProtocol, QueryProtocol, form_tree, service_models
 
 MODELS = [
@@ -72,7 +75,10 @@ def _parse(codec: JsonProtocol | QueryProtocol, operation: OperationModel, body:
         return codec.parse(operation, body)
     pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True)
     assert ("Action", operation.name) in pairs
-    return codec.parse(operation, form_tree(pairs))
+    assert decode_form(body, MAX_FORM_FIELDS) == pairs  # (what an SDK sends is read natively)
+    by_python = codec.parse(operation, form_tree(pairs))
+    assert_same(codec.parse_pairs(operation, pairs), by_python)
+    return by_python
 
 
 def _botocore_reads(

@@ -13,9 +13,11 @@ __all__ = [
     "FilterPolicy",
     "MemoryQueue",
     "Pattern",
+    "QueryReader",
     "RuleSet",
     "StoredMessage",
     "Tokens",
+    "decode_form",
     "is_plain_body",
     "put_notifications",
     "put_plain_many",
@@ -306,3 +308,16 @@ def sns_confirmation_text(
     signing_cert_url: str,
 ) -> str:
     """An SNS SubscriptionConfirmation's whole text, its placeholder signature included."""
+
+@final
+class QueryReader:
+    """An operation's input shape, read from query-protocol forms (see
+    ``rulebus.aws.protocols.query.native_plan`` for the plan it is made from)."""
+
+    def __new__(cls, plan: tuple[Any, ...]) -> QueryReader: ...
+    def read(self, pairs: list[tuple[str, str]]) -> dict[str, Any] | None:
+        """The params of the form's pairs, or None when the Python reader must read them."""
+
+def decode_form(raw: bytes, max_fields: int) -> list[tuple[str, str]] | None:
+    """A form's ``(name, value)`` pairs (``+`` a space, ``%XX`` its byte), or None for a form
+    that is not ASCII, has ``max_fields`` ``&`` s or more, or escapes bytes that are not UTF-8."""

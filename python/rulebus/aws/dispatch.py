@@ -32,6 +32,7 @@ from urllib.parse import parse_qsl, unquote
 
 from botocore.model import OperationModel, ServiceModel, StructureShape
 
+from rulebus._core import decode_form
 from rulebus._errors import AwsError, RulebusError, StoreError
 from rulebus.aws.brokers import DEFAULT_ACCOUNT, DEFAULT_REGION, Brokers
 from rulebus.aws.errors import store_failure
@@ -42,7 +43,6 @@ from rulebus.aws.protocols import (
     QueryProtocol,
     Reply,
     eventstream,
-    form_tree,
     service_models,
 )
 from rulebus.aws.protocols.cbor import CONTENT_TYPE as CBOR_CONTENT_TYPE
@@ -269,7 +269,7 @@ class Dispatcher:
                 params = codec.parse(operation, request.body)
             else:
                 form = self._with_queue_url(route, request, headers, form)
-                params = codec.parse(operation, form_tree(form))
+                params = codec.parse_pairs(operation, form)
             handler = self.handlers.handler(route.service, route.operation)
             if handler is None:
                 raise unknown_operation(route.protocol, route.service, route.operation, modeled=True)
@@ -487,7 +487,11 @@ def _decode_form(raw: bytes) -> list[tuple[str, str]]:
     """A form's ``(name, value)`` pairs, as ``parse_qsl(text, keep_blank_values=True,
     errors="strict")`` reads them (lenient about layout, "a=1&&b=" is fine as AWS takes it;
     strict about encoding), in a third of its time: a piece without ``+`` or ``%`` is taken as
-    it is."""
+    it is. The forms SDKs send are read natively (``rulebus._core.decode_form``), which
+    leaves the rest (text that is not ASCII, escapes that are not UTF-8) to this one."""
+    pairs = decode_form(raw, MAX_FORM_FIELDS)
+    if pairs is not None:
+        return pairs
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

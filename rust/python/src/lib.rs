@@ -6,6 +6,7 @@ mod errors;
 mod fan_out;
 mod messages;
 mod notice;
+mod query_form;
 mod queue;
 mod strings;
 
@@ -931,6 +932,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Pattern>()?;
     m.add_class::<FilterPolicy>()?;
     m.add_class::<RuleSet>()?;
+    m.add_class::<query_form::QueryReader>()?;
+    m.add_function(wrap_pyfunction!(query_form::decode_form, m)?)?;
     m.add_function(wrap_pyfunction!(test_event_pattern, m)?)?;
     m.add_function(wrap_pyfunction!(sns_notification_head, m)?)?;
     m.add_function(wrap_pyfunction!(sns_attributes_tail, m)?)?;

@@ -23,6 +23,7 @@ from typing import Any
 
 from botocore.model import ListShape, MapShape, OperationModel, ServiceModel, Shape, StructureShape
 
+from rulebus._core import QueryReader
 from rulebus._errors import AwsError
 from rulebus.aws.protocols.base import (
     Reply,
@@ -107,6 +108,56 @@ def _plan(shape: StructureShape) -> _Plan:
     return plan
 
 
+# The native reader of each operation met so far (None: it takes no input), keyed by the
+# operation model (one per operation of a service model, loaded once: a bounded set).
+_readers: dict[OperationModel, QueryReader | None] = {}
+
+
+def _reader(operation: OperationModel) -> QueryReader | None:
+    try:
+        return _readers[operation]
+    except KeyError:
+        shape = operation.input_shape
+        reader = _readers[operation] = None if shape is None else QueryReader(native_plan(shape))
+        return reader
+
+
+def native_plan(shape: Shape, depth: int = 0) -> tuple[Any, ...]:
+    """How ``rulebus._core.QueryReader`` reads ``shape``, by the same naming rules as
+    :meth:`QueryProtocol._value`: ``("structure", ((name, key, plan), ...), (required key,
+    ...))``, ``("list", holder or None when flattened, member plan)``, ``("map", under "entry"
+    or flattened, key name, value name, key plan, value plan)``, or a scalar's ``("string",)``,
+    ``("integer",)``, ``("boolean",)``; ``("other",)`` for what only this module reads (floats,
+    timestamps, blobs; shapes nested deeper than any model's)."""
+    kind = shape.type_name
+    if depth > 16:
+        return ("other",)
+    if isinstance(shape, StructureShape):
+        members, required = _plan(shape)
+        return (
+            "structure",
+            tuple((name, key, native_plan(member, depth + 1)) for name, key, member, _ in members),
+            tuple(key for _, key in required),
+        )
+    if isinstance(shape, ListShape):
+        holder = None if shape.serialization.get("flattened") else (_list_element_name(shape) or "member")
+        return ("list", holder, native_plan(shape.member, depth + 1))
+    if isinstance(shape, MapShape):
+        return (
+            "map",
+            not shape.serialization.get("flattened"),
+            str(shape.key.serialization.get("name", "key")),
+            str(shape.value.serialization.get("name", "value")),
+            native_plan(shape.key, depth + 1),
+            native_plan(shape.value, depth + 1),
+        )
+    if kind in ("integer", "long"):
+        return ("integer",)
+    if kind in ("string", "boolean"):
+        return (kind,)
+    return ("other",)
+
+
 class QueryProtocol:
     """The query codec of one service."""
 
@@ -116,6 +167,17 @@ class QueryProtocol:
         self.service = service
 
     # -- requests ---------------------------------------------------------------------------
+
+    def parse_pairs(self, operation: OperationModel, pairs: list[tuple[str, str]]) -> dict[str, Any]:
+        """The request's params by the input shape, from the form's ``(name, value)`` pairs:
+        read natively (``rulebus._core.QueryReader``) when the reader there takes them, else by
+        :meth:`parse`, which reads the rest and says what is wrong in AWS's words."""
+        reader = _reader(operation)
+        if reader is not None:
+            params = reader.read(pairs)
+            if params is not None:
+                return params
+        return self.parse(operation, form_tree(pairs))
 
     def parse(self, operation: OperationModel, form: _Node) -> dict[str, Any]:
         """The request's params by the input shape, from the form's tree."""

@@ -1,0 +1,225 @@
+//! The query protocol's requests (SNS, STS, SQS's older clients) read natively: the form's pairs
+//! decoded (`decode_form`) and turned into an operation's params by a plan of its input shape
+//! (`QueryReader`), which `rulebus.aws.protocols.query` makes from botocore's model.
+//!
+//! Both read only what they can read exactly as the Python reader does, and decline (`None`)
+//! the rest: a form that is not ASCII, a member that is missing, mistyped, or of a type read
+//! only in Python (floats, timestamps, blobs). The Python reader then reads the request, and
+//! says what is wrong with it in AWS's words; so every error comes from one place.
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict, PyList, PyString, PyTuple};
+
+use rulebus_messaging::query_form::{self, Tree, ROOT};
+
+use crate::strings::utf8;
+
+/// Deeper plans than this are refused: botocore's query shapes nest a handful of levels.
+const MAX_DEPTH: usize = 32;
+
+/// How one shape is read from the form's tree (see `rulebus.aws.protocols.query.native_plan`).
+enum Plan {
+    /// Members in the shape's order, and the keys of the required ones.
+    Structure {
+        members: Vec<Member>,
+        required: Vec<String>,
+    },
+    /// `holder`: the key the items sit under (`member`), or None for a flattened list.
+    List {
+        holder: Option<String>,
+        member: Box<Plan>,
+    },
+    /// `entry`: the entries sit under `entry` (false: flattened).
+    Map {
+        entry: bool,
+        key_name: String,
+        value_name: String,
+        key: Box<Plan>,
+        value: Box<Plan>,
+    },
+    Text,
+    Integer,
+    Boolean,
+    /// A type only the Python reader reads.
+    Other,
+}
+
+struct Member {
+    name: Py<PyString>,
+    key: String,
+    plan: Plan,
+}
+
+fn compile(description: &Bound<'_, PyAny>, depth: usize) -> PyResult<Plan> {
+    if depth > MAX_DEPTH {
+        return Ok(Plan::Other);
+    }
+    let parts = description.cast::<PyTuple>()?;
+    let kind: String = parts.get_item(0)?.extract()?;
+    Ok(match kind.as_str() {
+        "structure" => {
+            let mut members = Vec::new();
+            for member in parts.get_item(1)?.try_iter()? {
+                let member = member?;
+                let member = member.cast::<PyTuple>()?;
+                members.push(Member {
+                    name: member.get_item(0)?.cast_into::<PyString>()?.unbind(),
+                    key: member.get_item(1)?.extract()?,
+                    plan: compile(&member.get_item(2)?, depth + 1)?,
+                });
+            }
+            let required = parts.get_item(2)?.extract()?;
+            Plan::Structure { members, required }
+        }
+        "list" => Plan::List {
+            holder: parts.get_item(1)?.extract()?,
+            member: Box::new(compile(&parts.get_item(2)?, depth + 1)?),
+        },
+        "map" => Plan::Map {
+            entry: parts.get_item(1)?.extract()?,
+            key_name: parts.get_item(2)?.extract()?,
+            value_name: parts.get_item(3)?.extract()?,
+            key: Box::new(compile(&parts.get_item(4)?, depth + 1)?),
+            value: Box::new(compile(&parts.get_item(5)?, depth + 1)?),
+        },
+        "string" => Plan::Text,
+        "integer" => Plan::Integer,
+        "boolean" => Plan::Boolean,
+        "other" => Plan::Other,
+        _ => return Err(PyValueError::new_err(format!("unknown kind in a query plan: {kind:?}"))),
+    })
+}
+
+/// An operation's input shape, read from query forms (made once per operation).
+#[pyclass(frozen, module = "rulebus._core")]
+pub struct QueryReader {
+    plan: Plan,
+}
+
+#[pymethods]
+impl QueryReader {
+    #[new]
+    fn new(plan: &Bound<'_, PyAny>) -> PyResult<Self> {
+        Ok(Self { plan: compile(plan, 0)? })
+    }
+
+    /// The params of a form given as its `(name, value)` pairs (the last of repeated names
+    /// wins), or None when the Python reader must read it.
+    fn read<'py>(&self, py: Python<'py>, pairs: &Bound<'py, PyList>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let mut held = Vec::with_capacity(pairs.len());
+        for item in pairs.iter() {
+            let Ok(pair) = item.cast_into::<PyTuple>() else { return Ok(None) };
+            if pair.len() != 2 {
+                return Ok(None);
+            }
+            let (Ok(name), Ok(value)) =
+                (pair.get_item(0)?.cast_into::<PyString>(), pair.get_item(1)?.cast_into::<PyString>())
+            else {
+                return Ok(None);
+            };
+            held.push((name, value));
+        }
+        let mut texts = Vec::with_capacity(held.len());
+        for (name, value) in &held {
+            let (Ok(name), Ok(value)) = (utf8(name), utf8(value)) else { return Ok(None) };
+            texts.push((name, value));
+        }
+        let tree = Tree::new(texts);
+        read(py, &self.plan, &tree, ROOT)
+    }
+}
+
+/// The value `plan` reads at `node`, or None to decline.
+fn read<'py>(py: Python<'py>, plan: &Plan, tree: &Tree<'_>, node: usize) -> PyResult<Option<Bound<'py, PyAny>>> {
+    Ok(Some(match plan {
+        Plan::Structure { members, required } => {
+            if required.iter().any(|key| tree.child(node, key).is_none()) {
+                return Ok(None);
+            }
+            let parsed = PyDict::new(py);
+            for member in members {
+                let Some(child) = tree.child(node, &member.key) else { continue };
+                let Some(value) = read(py, &member.plan, tree, child)? else { return Ok(None) };
+                parsed.set_item(member.name.bind(py), value)?;
+            }
+            parsed.into_any()
+        }
+        Plan::List { holder, member } => {
+            let items = match holder {
+                None => node,
+                Some(holder) => match tree.child(node, holder) {
+                    Some(items) => items,
+                    None => return Ok(Some(PyList::empty(py).into_any())), // "Name=": the empty list
+                },
+            };
+            let Some(numbered) = tree.numbered(items) else { return Ok(None) };
+            let list = PyList::empty(py);
+            for item in numbered {
+                let Some(value) = read(py, member, tree, item)? else { return Ok(None) };
+                list.append(value)?;
+            }
+            list.into_any()
+        }
+        Plan::Map { entry, key_name, value_name, key, value } => {
+            let parsed = PyDict::new(py);
+            let entries = if *entry {
+                match tree.child(node, "entry") {
+                    Some(entries) => entries,
+                    None => return Ok(Some(parsed.into_any())),
+                }
+            } else {
+                node
+            };
+            let Some(numbered) = tree.numbered(entries) else { return Ok(None) };
+            for pair in numbered {
+                let (Some(key_node), Some(value_node)) = (tree.child(pair, key_name), tree.child(pair, value_name))
+                else {
+                    return Ok(None);
+                };
+                let (Some(k), Some(v)) = (read(py, key, tree, key_node)?, read(py, value, tree, value_node)?) else {
+                    return Ok(None);
+                };
+                parsed.set_item(k, v)?;
+            }
+            parsed.into_any()
+        }
+        Plan::Text => PyString::new(py, tree.node(node).value.unwrap_or("")).into_any(),
+        Plan::Integer => match integer(tree.node(node).value.unwrap_or("")) {
+            Some(number) => number.into_pyobject(py)?.into_any(),
+            None => return Ok(None),
+        },
+        Plan::Boolean => {
+            let text = tree.node(node).value.unwrap_or("");
+            if text.eq_ignore_ascii_case("true") {
+                PyBool::new(py, true).to_owned().into_any()
+            } else if text.eq_ignore_ascii_case("false") {
+                PyBool::new(py, false).to_owned().into_any()
+            } else {
+                return Ok(None); // (Python's reader also takes them with spaces around)
+            }
+        }
+        Plan::Other => return Ok(None),
+    }))
+}
+
+/// `[+-]?[0-9]+` as a number, when it has at most 18 digits (more: the Python reader's).
+fn integer(text: &str) -> Option<i64> {
+    let digits = text.strip_prefix(['+', '-']).unwrap_or(text);
+    if digits.is_empty() || digits.len() > 18 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+/// A form's `(name, value)` pairs as `rulebus.aws.dispatch` reads them, or None when its
+/// Python reader must (see `rulebus_messaging::query_form::pairs`).
+#[pyfunction]
+pub fn decode_form<'py>(py: Python<'py>, raw: &[u8], max_fields: usize) -> PyResult<Option<Bound<'py, PyList>>> {
+    let Some(pairs) = query_form::pairs(raw, max_fields) else { return Ok(None) };
+    let list = PyList::empty(py);
+    for (name, value) in pairs {
+        list.append(PyTuple::new(py, [PyString::new(py, &name), PyString::new(py, &value)])?)?;
+    }
+    Ok(Some(list))
+}
