@@ -7,6 +7,8 @@
 //! only in Python (floats, timestamps, blobs). The Python reader then reads the request, and
 //! says what is wrong with it in AWS's words; so every error comes from one place.
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyList, PyString, PyTuple};
@@ -125,8 +127,9 @@ impl QueryReader {
             let (Ok(name), Ok(value)) = (utf8(name), utf8(value)) else { return Ok(None) };
             texts.push((name, value));
         }
-        let tree = Tree::new(texts);
-        read(py, &self.plan, &tree, ROOT)
+        // A panic here would be a bug: the Python reader then reads the form (so the answer is
+        // still right), rather than the panic reaching Python.
+        catch_unwind(AssertUnwindSafe(|| read(py, &self.plan, &Tree::new(texts), ROOT))).unwrap_or(Ok(None))
     }
 }
 
@@ -216,7 +219,7 @@ fn integer(text: &str) -> Option<i64> {
 /// Python reader must (see `rulebus_messaging::query_form::pairs`).
 #[pyfunction]
 pub fn decode_form<'py>(py: Python<'py>, raw: &[u8], max_fields: usize) -> PyResult<Option<Bound<'py, PyList>>> {
-    let Some(pairs) = query_form::pairs(raw, max_fields) else { return Ok(None) };
+    let Ok(Some(pairs)) = catch_unwind(|| query_form::pairs(raw, max_fields)) else { return Ok(None) };
     let list = PyList::empty(py);
     for (name, value) in pairs {
         list.append(PyTuple::new(py, [PyString::new(py, &name), PyString::new(py, &value)])?)?;
