@@ -357,16 +357,21 @@ def _answer(mock: MockAws, request: AWSPreparedRequest, routed: bool) -> AWSResp
     return AWSResponse(request.url, reply.status, cast(Any, reply.headers), raw)
 
 
-@functools.cache
+_classes: tuple[type[AWSResponse], type[HttpRequest]] | None = None
+
+
 def _wire_classes() -> tuple[type[AWSResponse], type[HttpRequest]]:
     """The classes ``_answer`` makes, imported once: not when rulebus is imported (botocore is
     then left unloaded), and not on every request (an import statement in a function costs
     about 0.6 µs each time it runs, even when the module is loaded)."""
-    from botocore.awsrequest import AWSResponse
+    global _classes
+    if _classes is None:
+        from botocore.awsrequest import AWSResponse
 
-    from rulebus.aws.dispatch import HttpRequest
+        from rulebus.aws.dispatch import HttpRequest
 
-    return AWSResponse, HttpRequest
+        _classes = (AWSResponse, HttpRequest)
+    return _classes
 
 
 def _not_emulated(dispatcher: Dispatcher, http: HttpRequest) -> ServiceNotEmulated | None:
