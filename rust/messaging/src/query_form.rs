@@ -48,9 +48,9 @@ fn unescape(part: &str) -> Option<Cow<'_, str>> {
             b'+' => out.push(b' '),
             b'%' => {
                 if let (Some(high), Some(low)) =
-                    (bytes.get(i + 1).copied().and_then(hex_digit), bytes.get(i + 2).copied().and_then(hex_digit))
+                    (bytes.get(i + 1).and_then(|&b| hex_digit(b)), bytes.get(i + 2).and_then(|&b| hex_digit(b)))
                 {
-                    out.push(high << 4 | low);
+                    out.push((high << 4 | low) as u8);
                     i += 3;
                     continue;
                 }
@@ -63,13 +63,8 @@ fn unescape(part: &str) -> Option<Cow<'_, str>> {
     String::from_utf8(out).ok().map(Cow::Owned)
 }
 
-fn hex_digit(byte: u8) -> Option<u8> {
-    match byte {
-        b'0'..=b'9' => Some(byte - b'0'),
-        b'a'..=b'f' => Some(byte - b'a' + 10),
-        b'A'..=b'F' => Some(byte - b'A' + 10),
-        _ => None,
-    }
+fn hex_digit(byte: u8) -> Option<u32> {
+    char::from(byte).to_digit(16)
 }
 
 /// A node of a [`Tree`]: its value (the last pair whose key ends here) and its children, in the
