@@ -15,15 +15,17 @@ from botocore.awsrequest import AWSRequest, HeadersDict
 from botocore.model import OperationModel, ServiceModel
 from botocore.parsers import create_parser
 from botocore.serialize import create_serializer
+from helpers.json_plans import python_only
 from helpers.same import assert_same
 from helpers.shapes import values
 from hypothesis import Phase, assume, given, settings
 from hypothesis import strategies as st
 from rulebus import AwsError
-from rulebus._core import decode_form
+from rulebus._core import JsonReader, decode_form
 from rulebus._errors import sqs_error
 from rulebus.aws.dispatch import MAX_FORM_FIELDS
 from rulebus.aws.protocols import JsonProtocol, QueryProtocol, form_tree, service_models
+from rulebus.aws.protocols.awsjson import native_plan as json_plan
 
 MODELS = [
     ("sqs", "json"),
@@ -72,7 +74,16 @@ def _wire_body(service: str, protocol: str, operation: OperationModel, params: M
 
 def _parse(codec: JsonProtocol | QueryProtocol, operation: OperationModel, body: bytes) -> dict[str, Any]:
     if isinstance(codec, JsonProtocol):
-        return codec.parse(operation, body)
+        by_python = codec.parse_in_python(operation, body)
+        assert operation.input_shape is not None
+        plan = json_plan(operation.input_shape)
+        native = JsonReader(plan).read(body)
+        if native is None:  # (declined only for the members only Python reads)
+            assert python_only(plan, by_python), operation.name
+        else:
+            assert_same(native, by_python)
+        assert_same(codec.parse(operation, body), by_python)
+        return by_python
     pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True)
     assert ("Action", operation.name) in pairs
     assert decode_form(body, MAX_FORM_FIELDS) == pairs  # (what an SDK sends is read natively)

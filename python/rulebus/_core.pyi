@@ -11,6 +11,7 @@ __all__ = [
     "DeliveryCounter",
     "FanOut",
     "FilterPolicy",
+    "JsonReader",
     "MemoryQueue",
     "Pattern",
     "QueryReader",
@@ -317,6 +318,15 @@ class QueryReader:
     def __new__(cls, plan: tuple[Any, ...]) -> QueryReader: ...
     def read(self, pairs: list[tuple[str, str]]) -> dict[str, Any] | None:
         """The params of the form's pairs, or None when the Python reader must read them."""
+
+@final
+class JsonReader:
+    """An operation's input shape, read from AWS JSON request bodies (see
+    ``rulebus.aws.protocols.awsjson.native_plan`` for the plan it is made from)."""
+
+    def __new__(cls, plan: tuple[Any, ...]) -> JsonReader: ...
+    def read(self, body: bytes) -> dict[str, Any] | None:
+        """The params of the body, or None when the Python reader must read it."""
 
 def decode_form(raw: bytes, max_fields: int) -> list[tuple[str, str]] | None:
     """A form's ``(name, value)`` pairs (``+`` a space, ``%XX`` its byte), or None for a form

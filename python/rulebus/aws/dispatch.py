@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple, Union
@@ -59,6 +58,7 @@ from rulebus.aws.request import Handler, Request
 from rulebus.aws.sigv4 import SignatureVerifier
 from rulebus.broker import Broker
 from rulebus.stores.memory import MemoryStore
+from rulebus.stores.receipts import new_message_id
 
 __all__ = ["Dispatcher", "HttpRequest", "Route", "credential_scope"]
 
@@ -69,6 +69,8 @@ Codec = Union[JsonProtocol, QueryProtocol]
 # A form with more fields than this is refused, not parsed (the largest legitimate request, an
 # SNS PublishBatch of 10 entries with 10 attributes each, has a few hundred).
 MAX_FORM_FIELDS = 10_000
+# How many JSON routes a dispatcher keeps (a client sends a few kinds of request to one host).
+_JSON_CALLS_KEPT = 1024
 
 _CREDENTIAL = re.compile(r"Credential=([^/\s,]+)/\d{8}/([^/\s,]+)/([^/\s,]+)/aws4_request")
 #: An access key id of twelve digits: the account the request acts in (see ``Dispatcher``).
@@ -121,14 +123,9 @@ class Route(NamedTuple):
 
 def _request_id() -> str:
     """A fresh request id, laid out as a version 4 UUID as AWS's are. Not a secret: it names a
-    request in logs, so Python's generator serves (``uuid.uuid4`` costs a system call)."""
-    digits = f"{random.getrandbits(128) & _UUID4_MASK | _UUID4_BITS:032x}"
-    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
-
-
-# A version 4 UUID's fixed bits: the version nibble (4) and the variant's two bits (10).
-_UUID4_MASK = ~((0xF << 76) | (0x3 << 62)) & ((1 << 128) - 1)
-_UUID4_BITS = (0x4 << 76) | (0x2 << 62)
+    request in logs, so it is minted as message ids are (a random prefix per process and a
+    counter: unique across processes, a tenth of the cost of drawing 128 random bits)."""
+    return new_message_id()
 
 
 def _credential(headers: Mapping[str, str], query: str) -> re.Match[str] | None:
@@ -207,6 +204,12 @@ class Dispatcher:
         # (service, protocol, operation) -> its codec, service model and operation model, for
         # the operations met so far (a bounded set: the models' operations).
         self._known: dict[tuple[str, str, str], tuple[Codec, ServiceModel | None, OperationModel]] = {}
+        # (X-Amz-Target, Content-Type, Host, SigV4 credential) of a JSON request -> its route,
+        # codec, service model, operation model and account (see _decode).
+        self._json_calls: dict[
+            tuple[str, str | None, str | None, str | None],
+            tuple[Route, Codec, ServiceModel | None, OperationModel, str],
+        ] = {}
         self._targets = {service_models(name).target_prefix: name for name in EMULATED}
         self._versions = {service_models(name).api_version: name for name in EMULATED}
 
@@ -254,16 +257,34 @@ class Dispatcher:
         model: ServiceModel | None = None
         try:
             credential = _credential(headers, request.query_string)
-            route, form = self._route(request, headers, credential)
-            known = self._known.get((route.service, route.protocol, route.operation))
+            target = headers.get("x-amz-target")
+            # A JSON request's route, account, codec and models follow from these four alone:
+            # looked up, not worked out, for every request after a client's first of each kind.
+            key = None
+            if target is not None:
+                scope = None if credential is None else credential.group(0)
+                key = (target, headers.get("content-type"), headers.get("host"), scope)
+            known = self._json_calls.get(key) if key is not None else None
             if known is None:
-                codec = self._codec(route.service, route.protocol)
-                model = service_models(route.service).model(_model_protocol(route.protocol))
-                self.authenticate(request, route.service)
-                operation = self._operation(route)
-                self._known[(route.service, route.protocol, route.operation)] = (codec, model, operation)
+                route, form = self._route(request, headers, credential)
+                models = self._known.get((route.service, route.protocol, route.operation))
+                if models is None:
+                    codec = self._codec(route.service, route.protocol)
+                    model = service_models(route.service).model(_model_protocol(route.protocol))
+                    self.authenticate(request, route.service)
+                    operation = self._operation(route)
+                    self._known[(route.service, route.protocol, route.operation)] = (codec, model, operation)
+                else:
+                    codec, model, operation = models
+                    self.authenticate(request, route.service)
+                account = self._account(credential)
+                if key is not None:
+                    if len(self._json_calls) >= _JSON_CALLS_KEPT:
+                        self._json_calls.clear()  # clients without end: start again, not grow
+                    self._json_calls[key] = (route, codec, model, operation, account)
             else:
-                codec, model, operation = known
+                route, codec, model, operation, account = known
+                form = []
                 self.authenticate(request, route.service)
             if isinstance(codec, JsonProtocol):
                 params = codec.parse(operation, request.body)
@@ -273,16 +294,8 @@ class Dispatcher:
             handler = self.handlers.handler(route.service, route.operation)
             if handler is None:
                 raise unknown_operation(route.protocol, route.service, route.operation, modeled=True)
-            account = self._account(credential)
-            call = Request(
-                service=route.service,
-                operation=route.operation,
-                params=params,
-                region=route.region,
-                account=account,
-                host=headers.get("host", ""),
-                request_id=request_id,
-            )
+            host = headers.get("host", "")
+            call = Request(route.service, route.operation, params, route.region, account, host, request_id)
             return _Call(codec, model, operation, handler, self.brokers.get(account, route.region), call)
         except Exception as error:
             return self._failure(codec or self._fallback_codec(headers), model, error, request_id)

@@ -4,6 +4,7 @@
 //! request forms (`query_form`). Pure Rust: no Python, no I/O.
 
 pub mod envelope;
+pub mod json_request;
 pub mod notification;
 pub mod plain;
 pub mod query_form;

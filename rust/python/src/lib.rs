@@ -4,6 +4,7 @@
 mod convert;
 mod errors;
 mod fan_out;
+mod json_request;
 mod messages;
 mod notice;
 mod query_form;
@@ -933,6 +934,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<FilterPolicy>()?;
     m.add_class::<RuleSet>()?;
     m.add_class::<query_form::QueryReader>()?;
+    m.add_class::<json_request::JsonReader>()?;
     m.add_function(wrap_pyfunction!(query_form::decode_form, m)?)?;
     m.add_function(wrap_pyfunction!(test_event_pattern, m)?)?;
     m.add_function(wrap_pyfunction!(sns_notification_head, m)?)?;

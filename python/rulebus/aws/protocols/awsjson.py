@@ -20,6 +20,7 @@ import orjson
 from botocore.model import ListShape, MapShape, OperationModel, ServiceModel, Shape, StructureShape
 
 from rulebus import _jsontext as jsontext
+from rulebus._core import JsonReader
 from rulebus._errors import AwsError
 from rulebus.aws.protocols.base import (
     Reply,
@@ -32,7 +33,7 @@ from rulebus.aws.protocols.base import (
 )
 from rulebus.aws.protocols.errors import bad_member_type, missing_parameter, serialization_error
 
-__all__ = ["JsonProtocol", "Path", "read_timestamp"]
+__all__ = ["JsonProtocol", "Path", "native_plan", "read_timestamp"]
 
 Path = tuple[Any, ...]
 
@@ -75,6 +76,8 @@ class JsonProtocol:
     """The codec of one JSON service (``version`` "1.0" or "1.1")."""
 
     name = "json"
+    #: Whether bodies are read natively first (``rulebus._core.JsonReader``): CBOR's are not.
+    native = True
 
     def __init__(self, service: str, version: str) -> None:
         self.service = service
@@ -88,7 +91,20 @@ class JsonProtocol:
     # -- requests ---------------------------------------------------------------------------
 
     def parse(self, operation: OperationModel, body: bytes) -> dict[str, Any]:
-        """The request's params by the input shape; AwsError for a body the model refuses."""
+        """The request's params by the input shape; AwsError for a body the model refuses.
+        Read natively (``rulebus._core.JsonReader``) when the reader there takes the body; else
+        here, which reads the rest and says what is wrong in AWS's words."""
+        if self.native:
+            reader = _reader(operation)
+            if reader is not None:
+                params: dict[str, Any] | None = reader.read(body)
+                if params is not None:
+                    return params
+        return self.parse_in_python(operation, body)
+
+    def parse_in_python(self, operation: OperationModel, body: bytes) -> dict[str, Any]:
+        """:meth:`parse` without the native reader: the reader of every body, and of AWS's
+        errors for those the model refuses."""
         document = self.decode(body)
         shape = operation.input_shape
         if shape is None:
@@ -357,6 +373,48 @@ def _plan(shape: StructureShape) -> _Plan:
         )
         _plans[shape] = plan
     return plan
+
+
+# Operations' native readers, made on first use (None: the operation has no input).
+_readers: dict[OperationModel, JsonReader | None] = {}
+
+
+def _reader(operation: OperationModel) -> JsonReader | None:
+    try:
+        return _readers[operation]
+    except KeyError:
+        shape = operation.input_shape
+        reader = _readers[operation] = None if shape is None else JsonReader(native_plan(shape))
+        return reader
+
+
+def native_plan(shape: Shape, depth: int = 0) -> tuple[Any, ...]:
+    """How ``rulebus._core.JsonReader`` reads ``shape``, by the same rules as
+    :meth:`JsonProtocol._value`: ``("structure", ((name, wire name, plan), ...), (required
+    name, ...))``, ``("list", member plan)``, ``("map", key plan, value plan)``, or a scalar's
+    ``("string",)``, ``("integer",)``, ``("boolean",)``; ``("other",)`` for what only this
+    module reads (floats, timestamps, blobs, documents; shapes nested deeper than any model's)."""
+    kind = shape.type_name
+    if depth > 16:
+        return ("other",)
+    if isinstance(shape, StructureShape):
+        if shape.is_document_type:
+            return ("other",)
+        plan = _plan(shape)
+        return (
+            "structure",
+            tuple((m.name, m.wire, native_plan(m.shape, depth + 1)) for m in plan.by_wire.values()),
+            plan.required,
+        )
+    if isinstance(shape, ListShape):
+        return ("list", native_plan(shape.member, depth + 1))
+    if isinstance(shape, MapShape):
+        return ("map", native_plan(shape.key, depth + 1), native_plan(shape.value, depth + 1))
+    if kind in ("integer", "long"):
+        return ("integer",)
+    if kind in ("string", "boolean"):
+        return (kind,)
+    return ("other",)
 
 
 def read_timestamp(value: float | str) -> Any:

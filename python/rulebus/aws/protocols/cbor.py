@@ -248,6 +248,8 @@ def _write(out: bytearray, value: Any) -> None:
 class CborProtocol(JsonProtocol):
     """AWS JSON 1.1's codec with CBOR bodies (Kinesis)."""
 
+    native = False  # (the native reader reads JSON text)
+
     def __init__(self, service: str) -> None:
         super().__init__(service, "1.1")
         self.content_type = CONTENT_TYPE

@@ -1,0 +1,347 @@
+//! An AWS JSON request body (SQS, EventBridge, Kinesis) read as a tree of borrowed values, for
+//! the native request reader (`rulebus._core.JsonReader`), which walks it by a plan of the
+//! operation's input shape.
+//!
+//! It reads only what it reads exactly as Python's readers (orjson, and the standard library
+//! where orjson refuses) do, and declines (`None`) the rest, which the Python reader then reads
+//! and, where it is wrong, words AWS's error for: text that is not UTF-8, a document that is not
+//! an object, any grammar error, a lone surrogate escape, `NaN` and its kin (which the standard
+//! library takes), nesting deeper than `MAX_DEPTH`. Integers that fit in 64 bits are read; any
+//! other number is kept as `Node::Number` (valid, but read only in Python).
+
+use std::borrow::Cow;
+
+/// Documents nested deeper than this are declined (AWS's request shapes nest a few levels).
+pub const MAX_DEPTH: usize = 64;
+
+/// A JSON value of a request body; text borrowed from the body where it holds no escapes.
+#[derive(Debug, PartialEq)]
+pub enum Node<'a> {
+    Null,
+    Bool(bool),
+    /// An integer literal (no fraction, no exponent) within 64 bits.
+    Integer(i64),
+    /// Any other valid number: read only by the Python reader.
+    Number,
+    Text(Cow<'a, str>),
+    Array(Vec<Node<'a>>),
+    /// Members in the document's order, repeated names included.
+    Object(Vec<(Cow<'a, str>, Node<'a>)>),
+}
+
+/// The body's document when it is one JSON object (whitespace around it), else `None`.
+pub fn parse(body: &[u8]) -> Option<Node<'_>> {
+    let text = std::str::from_utf8(body).ok()?;
+    let mut reader = Reader { text, bytes: text.as_bytes(), at: 0 };
+    reader.space();
+    if reader.peek()? != b'{' {
+        return None;
+    }
+    let document = reader.value(0)?;
+    reader.space();
+    (reader.at == reader.bytes.len()).then_some(document)
+}
+
+struct Reader<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.at).copied()
+    }
+
+    fn space(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.at += 1;
+        }
+    }
+
+    /// Consumes `byte` (after whitespace) when it is next.
+    fn eat(&mut self, byte: u8) -> bool {
+        self.space();
+        let next = self.peek() == Some(byte);
+        if next {
+            self.at += 1;
+        }
+        next
+    }
+
+    fn value(&mut self, depth: usize) -> Option<Node<'a>> {
+        self.space();
+        match self.peek()? {
+            b'{' => self.object(depth + 1),
+            b'[' => self.array(depth + 1),
+            b'"' => self.string().map(Node::Text),
+            b't' => self.word("true", Node::Bool(true)),
+            b'f' => self.word("false", Node::Bool(false)),
+            b'n' => self.word("null", Node::Null),
+            b'-' | b'0'..=b'9' => self.number(),
+            _ => None,
+        }
+    }
+
+    fn object(&mut self, depth: usize) -> Option<Node<'a>> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        self.at += 1; // '{'
+        let mut members = Vec::new();
+        if self.eat(b'}') {
+            return Some(Node::Object(members));
+        }
+        loop {
+            self.space();
+            if self.peek()? != b'"' {
+                return None;
+            }
+            let name = self.string()?;
+            if !self.eat(b':') {
+                return None;
+            }
+            members.push((name, self.value(depth)?));
+            if self.eat(b',') {
+                continue;
+            }
+            return self.eat(b'}').then_some(Node::Object(members));
+        }
+    }
+
+    fn array(&mut self, depth: usize) -> Option<Node<'a>> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        self.at += 1; // '['
+        let mut items = Vec::new();
+        if self.eat(b']') {
+            return Some(Node::Array(items));
+        }
+        loop {
+            items.push(self.value(depth)?);
+            if self.eat(b',') {
+                continue;
+            }
+            return self.eat(b']').then_some(Node::Array(items));
+        }
+    }
+
+    fn word(&mut self, word: &str, node: Node<'a>) -> Option<Node<'a>> {
+        let end = self.at + word.len();
+        (self.bytes.get(self.at..end)? == word.as_bytes()).then(|| {
+            self.at = end;
+            node
+        })
+    }
+
+    /// A number by JSON's grammar: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
+    fn number(&mut self) -> Option<Node<'a>> {
+        let start = self.at;
+        let digit = |reader: &Self| matches!(reader.peek(), Some(b'0'..=b'9'));
+        let digits = |reader: &mut Self| {
+            while digit(reader) {
+                reader.at += 1;
+            }
+        };
+        if self.peek() == Some(b'-') {
+            self.at += 1;
+        }
+        match self.peek()? {
+            b'0' => self.at += 1,
+            b'1'..=b'9' => digits(self),
+            _ => return None,
+        }
+        let mut integer = true;
+        if self.peek() == Some(b'.') {
+            self.at += 1;
+            if !digit(self) {
+                return None;
+            }
+            digits(self);
+            integer = false;
+        }
+        if matches!(self.peek(), Some(b'e' | b'E')) {
+            self.at += 1;
+            if matches!(self.peek(), Some(b'+' | b'-')) {
+                self.at += 1;
+            }
+            if !digit(self) {
+                return None;
+            }
+            digits(self);
+            integer = false;
+        }
+        // (A leading zero followed by digits, "01", is left behind and fails the caller.)
+        let literal = &self.text[start..self.at];
+        Some(if integer { literal.parse().map_or(Node::Number, Node::Integer) } else { Node::Number })
+    }
+
+    /// A string starting at its quote: its text, borrowed when it holds no escape.
+    fn string(&mut self) -> Option<Cow<'a, str>> {
+        self.at += 1; // '"'
+        let start = self.at;
+        loop {
+            match self.peek()? {
+                b'"' => {
+                    let text = &self.text[start..self.at];
+                    self.at += 1;
+                    return Some(Cow::Borrowed(text));
+                }
+                b'\\' => break,
+                0..=0x1f => return None, // a control character must be escaped
+                _ => self.at += 1,
+            }
+        }
+        let mut owned = String::from(&self.text[start..self.at]);
+        loop {
+            match self.peek()? {
+                b'"' => {
+                    self.at += 1;
+                    return Some(Cow::Owned(owned));
+                }
+                b'\\' => {
+                    self.at += 1;
+                    let escape = self.peek()?;
+                    self.at += 1;
+                    owned.push(match escape {
+                        b'"' => '"',
+                        b'\\' => '\\',
+                        b'/' => '/',
+                        b'b' => '\u{8}',
+                        b'f' => '\u{c}',
+                        b'n' => '\n',
+                        b'r' => '\r',
+                        b't' => '\t',
+                        b'u' => self.unicode_escape()?,
+                        _ => return None,
+                    });
+                }
+                0..=0x1f => return None,
+                _ => {
+                    // A run of plain text, copied whole (the body is UTF-8: `text` slices it
+                    // at character boundaries, as quotes and backslashes are ASCII).
+                    let run = self.at;
+                    while !matches!(self.peek()?, b'"' | b'\\' | 0..=0x1f) {
+                        self.at += 1;
+                    }
+                    owned.push_str(&self.text[run..self.at]);
+                }
+            }
+        }
+    }
+
+    /// The character of a `\u` escape (its `\u` read), joining a surrogate pair; `None` for a
+    /// lone surrogate, which Python's standard reader keeps and orjson refuses.
+    fn unicode_escape(&mut self) -> Option<char> {
+        let high = self.hex4()?;
+        if !(0xD800..0xE000).contains(&high) {
+            return char::from_u32(high);
+        }
+        if high >= 0xDC00 || self.bytes.get(self.at..self.at + 2)? != b"\\u" {
+            return None;
+        }
+        self.at += 2;
+        let low = self.hex4()?;
+        if !(0xDC00..0xE000).contains(&low) {
+            return None;
+        }
+        char::from_u32(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
+    }
+
+    fn hex4(&mut self) -> Option<u32> {
+        let digits = self.text.get(self.at..self.at + 4)?;
+        if !digits.bytes().all(|byte| byte.is_ascii_hexdigit()) {
+            return None;
+        }
+        self.at += 4;
+        u32::from_str_radix(digits, 16).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(value: &str) -> Node<'_> {
+        Node::Text(Cow::Borrowed(value))
+    }
+
+    #[test]
+    fn an_object_is_read_with_its_members_in_order() {
+        let body = br#" {"QueueUrl": "q", "Max": 10, "B": [true, false, null], "N": {"a": -0}, "a": "x"} "#;
+        assert_eq!(
+            parse(body),
+            Some(Node::Object(vec![
+                (Cow::Borrowed("QueueUrl"), text("q")),
+                (Cow::Borrowed("Max"), Node::Integer(10)),
+                (Cow::Borrowed("B"), Node::Array(vec![Node::Bool(true), Node::Bool(false), Node::Null])),
+                (Cow::Borrowed("N"), Node::Object(vec![(Cow::Borrowed("a"), Node::Integer(0))])),
+                (Cow::Borrowed("a"), text("x")),
+            ]))
+        );
+        assert_eq!(parse(b"{}"), Some(Node::Object(vec![])));
+    }
+
+    #[test]
+    fn escapes_are_decoded_and_pairs_joined() {
+        let Some(Node::Object(members)) = parse(br#"{"k\u0041": "a\"b\\c\/\b\f\n\r\t\u00e9\ud83d\ude00 \u2603"}"#)
+        else {
+            panic!("not read");
+        };
+        assert_eq!(members[0].0, "kA");
+        assert_eq!(members[0].1, text("a\"b\\c/\u{8}\u{c}\n\r\t\u{e9}\u{1f600} \u{2603}"));
+        assert_eq!(parse("{\"é\": \"ü\"}".as_bytes()), Some(Node::Object(vec![(Cow::Borrowed("é"), text("ü"))])));
+    }
+
+    #[test]
+    fn numbers_other_than_64_bit_integers_are_kept_apart() {
+        for (literal, node) in [
+            ("0", Node::Integer(0)),
+            ("-12", Node::Integer(-12)),
+            ("9223372036854775807", Node::Integer(i64::MAX)),
+            ("-9223372036854775808", Node::Integer(i64::MIN)),
+            ("9223372036854775808", Node::Number),
+            ("1.5", Node::Number),
+            ("1e3", Node::Number),
+            ("-0.0E+2", Node::Number),
+        ] {
+            let body = format!("{{\"n\": {literal}}}");
+            assert_eq!(parse(body.as_bytes()), Some(Node::Object(vec![(Cow::Borrowed("n"), node)])), "{literal}");
+        }
+    }
+
+    #[test]
+    fn what_python_reads_otherwise_or_refuses_is_declined() {
+        for body in [
+            &b"[1]"[..],
+            b"\"text\"",
+            b"",
+            b"{",
+            b"{\"a\": 1,}",
+            b"{\"a\" 1}",
+            b"{\"a\": 01}",
+            b"{\"a\": 1.}",
+            b"{\"a\": -}",
+            b"{\"a\": NaN}",
+            b"{\"a\": Infinity}",
+            b"{\"a\": tru}",
+            b"{\"a\": \"\\ud800\"}",
+            b"{\"a\": \"\\udc00\\ud800\"}",
+            b"{\"a\": \"\\ud800\\u0041\"}",
+            b"{\"a\": \"\\x\"}",
+            b"{\"a\": \"\\u12\"}",
+            b"{\"a\": \"tab\there\"}",
+            b"{\"a\": \"\xff\"}",
+            b"\xef\xbb\xbf{}",
+            b"{} {}",
+            b"{\"a\": [1 2]}",
+        ] {
+            assert_eq!(parse(body), None, "{}", String::from_utf8_lossy(body));
+        }
+        let deep = format!("{{\"a\": {}{}}}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert_eq!(parse(deep.as_bytes()), None);
+        let fits = format!("{{\"a\": {}{}}}", "[".repeat(MAX_DEPTH - 1), "]".repeat(MAX_DEPTH - 1));
+        assert!(parse(fits.as_bytes()).is_some());
+    }
+}

@@ -1,0 +1,242 @@
+"""AWS JSON's native reading (``rulebus._core.JsonReader``) held to the Python reader: params
+equal in value and type to what ``JsonProtocol.parse_in_python`` reads, for every JSON operation
+rulebus serves, on bodies made of the shape's members with values of every JSON type (right
+and wrong for the member), nulls, names the shape lacks, names given twice, escapes and spacing
+of every kind. Where the native reader declines (None), the Python reader decides, and it alone
+words AWS's errors."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from botocore.model import OperationModel
+from helpers.json_plans import python_only
+from helpers.same import assert_same
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rulebus import AwsError
+from rulebus._core import JsonReader
+from rulebus.aws.protocols import JsonProtocol, service_models
+from rulebus.aws.protocols.awsjson import native_plan
+
+JSON_SERVICES = {"sqs": "1.0", "events": "1.1", "kinesis": "1.1"}
+
+
+def _operations() -> list[tuple[str, OperationModel]]:
+    found = []
+    for service in JSON_SERVICES:
+        model = service_models(service).model("json")
+        assert model is not None
+        for name in sorted(model.operation_names):
+            operation = model.operation_model(name)
+            if operation.input_shape is not None:
+                found.append((service, operation))
+    return found
+
+
+OPERATIONS = _operations()
+
+SCALARS = st.sampled_from(
+    [
+        "",
+        "x",
+        "a b",
+        "é",
+        "\u2603",
+        "\U0001f600",
+        'q"uo\\te',
+        "line\nbreak",
+        "\x00",
+        0,
+        -3,
+        10,
+        2**63 - 1,
+        -(2**63),
+        2**63,
+        12345678901234567890,
+        1.5,
+        10.0,
+        -0.0,
+        1e30,
+        True,
+        False,
+        None,
+    ]
+)
+
+
+class Raw(str):
+    """JSON text written into a body as it is (a member's value, or a name given twice)."""
+
+
+def _value(plan: tuple[Any, ...], depth: int) -> st.SearchStrategy[Any]:
+    """A value for a member read by ``plan``: mostly of its type, sometimes of another."""
+    kind = plan[0]
+    keys = st.sampled_from(["a", "b"])
+    other = SCALARS | st.lists(SCALARS, max_size=2) | st.dictionaries(keys, SCALARS, max_size=2)
+    if depth > 4:
+        return SCALARS
+    if kind == "structure":
+        return st.one_of(_members(plan, depth + 1).map(_object), other)
+    if kind == "list":
+        return st.one_of(st.lists(_value(plan[1], depth + 1) | st.none(), max_size=3), other)
+    if kind == "map":
+        entries = st.lists(
+            st.tuples(st.sampled_from(["k", "K", "é", "k"]), _value(plan[2], depth + 1)), max_size=3
+        )
+        return st.one_of(entries.map(_object), other)
+    typed = {
+        "string": st.sampled_from(["", "x", "é", "\U0001f600", 'a"b', "12"]),
+        "integer": st.sampled_from([0, 1, -7, 10, 2**62, 2**63, -(2**63) - 1]),
+        "boolean": st.booleans(),
+    }.get(kind, SCALARS)
+    return st.one_of(typed, typed, other)
+
+
+def _members(plan: tuple[Any, ...], depth: int) -> st.SearchStrategy[list[tuple[str, Any]]]:
+    """A structure's members in any order: its required ones most often, some of the others,
+    names it lacks, and now and then a name twice."""
+    members = {wire: member for _, wire, member in plan[1]}
+    names = [*sorted(members), "Unknown", "queueUrl"]
+
+    @st.composite
+    def draw(draw: st.DrawFn) -> list[tuple[str, Any]]:
+        required = [wire for name, wire, _ in plan[1] if name in plan[2]]
+        chosen = [] if draw(st.integers(0, 4)) == 0 else required
+        chosen += draw(st.lists(st.sampled_from(names), max_size=6))
+        pairs = [(name, draw(_value(members.get(name, ("other",)), depth))) for name in chosen]
+        return draw(st.permutations(pairs))
+
+    return draw()
+
+
+def _object(pairs: list[tuple[str, Any]]) -> Raw:
+    return Raw("{" + ", ".join(f"{json.dumps(name)}: {_text(value)}" for name, value in pairs) + "}")
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, Raw):
+        return value
+    if isinstance(value, list):
+        return "[" + ",".join(_text(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return _object(list(value.items()))
+    return json.dumps(value)
+
+
+def _respelled(text: str, data: st.DataObject) -> bytes:
+    """The body as another client might write it: other spacing, non-ASCII text as UTF-8 or
+    escaped."""
+    if data.draw(st.booleans()):
+        ascii_only = data.draw(st.booleans())
+        indent = data.draw(st.sampled_from([None, 2]))
+        text = json.dumps(json.loads(text), ensure_ascii=ascii_only, indent=indent)
+    return text.encode("utf-8")
+
+
+# A fifth of the usual cases per operation (RULEBUS_FUZZ_EXAMPLES raises them all).
+PER_OPERATION = settings(max_examples=max(20, (settings.default.max_examples or 100) // 5))
+
+
+@pytest.mark.parametrize(("service", "operation"), OPERATIONS, ids=[f"{s}.{o.name}" for s, o in OPERATIONS])
+@PER_OPERATION
+@given(data=st.data())
+def test_the_native_reader_reads_as_the_python_reader(
+    service: str, operation: OperationModel, data: st.DataObject
+) -> None:
+    assert operation.input_shape is not None
+    plan = native_plan(operation.input_shape)
+    text = _object(data.draw(_members(plan, 0)))
+    try:
+        body = _respelled(text, data)
+    except ValueError:  # (a name twice, or 2**63 and kin: written as they are)
+        body = text.encode("utf-8")
+    native = JsonReader(plan).read(body)
+    codec = JsonProtocol(service, JSON_SERVICES[service])
+    try:
+        want = codec.parse_in_python(operation, body)
+    except AwsError:
+        assert native is None  # the Python reader says what is wrong: never the native one
+        return
+    if native is not None:
+        assert_same(native, want)
+    elif not python_only(plan, want):
+        # Declined, with nothing only Python reads: a name given twice, or a number other than
+        # an integer within 64 bits, are the reasons left.
+        assert _unusual(body), body
+    assert_same(codec.parse(operation, body), want)
+
+
+def _unusual(body: bytes) -> bool:
+    """Whether the body names a member twice or holds a number other than a 64-bit integer."""
+    found = False
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        nonlocal found
+        names = [name for name, _ in items]
+        found = found or len(set(names)) < len(names)
+        return dict(items)
+
+    def integer(text: str) -> int:
+        nonlocal found
+        value = int(text)
+        found = found or not -(2**63) <= value < 2**63
+        return value
+
+    def number(text: str) -> float:
+        nonlocal found
+        found = True
+        return float(text)
+
+    json.loads(body, object_pairs_hook=pairs, parse_int=integer, parse_float=number)
+    return found
+
+
+def test_an_sdk_send_message_batch_is_read_natively() -> None:
+    operation = service_models("sqs").operation("json", "SendMessageBatch")
+    assert operation is not None and operation.input_shape is not None
+    attributes = {"n": {"DataType": "String", "StringValue": "v"}}
+    request = {
+        "QueueUrl": "https://sqs.us-east-1.amazonaws.com/000000000000/q",
+        "Entries": [
+            {"Id": "0", "MessageBody": "hello", "DelaySeconds": 0},
+            {"Id": "1", "MessageBody": "h\u00e9llo \U0001f600", "MessageAttributes": attributes},
+        ],
+    }
+    for ascii_only in (True, False):
+        body = json.dumps(request, ensure_ascii=ascii_only).encode()
+        assert_same(JsonReader(native_plan(operation.input_shape)).read(body), request)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"[]",
+        b'{"QueueUrl": "q", "MaxNumberOfMessages": 1.0}',  # a float where an integer goes (Python reads 1)
+        b'{"QueueUrl": "q", "MaxNumberOfMessages": true}',
+        b'{"QueueUrl": "q", "MaxNumberOfMessages": 99999999999999999999}',
+        b'{"QueueUrl": "q", "QueueUrl": "r"}',
+        b'{"QueueUrl": 5}',
+        b'{"QueueUrl": "\\ud800"}',
+        b'{"QueueUrl": "q", "Unknown": NaN}',
+        b'{"MaxNumberOfMessages": 1}',
+        b'{"QueueUrl": "q"',
+        b'\xef\xbb\xbf{"QueueUrl": "q"}',
+    ],
+)
+def test_the_native_reader_declines_what_only_python_reads_or_refuses(body: bytes) -> None:
+    operation = service_models("sqs").operation("json", "ReceiveMessage")
+    assert operation is not None and operation.input_shape is not None
+    assert JsonReader(native_plan(operation.input_shape)).read(body) is None
+
+
+def test_nulls_are_absent_members_and_none_items() -> None:
+    operation = service_models("events").operation("json", "PutEvents")
+    assert operation is not None and operation.input_shape is not None
+    body = b'{"Entries": [{"Source": "s", "Resources": ["a", null], "Time": null}, null], "EndpointId": null}'
+    params = JsonReader(native_plan(operation.input_shape)).read(body)
+    assert params == {"Entries": [{"Source": "s", "Resources": ["a", None]}, None]}
+    assert_same(params, JsonProtocol("events", "1.1").parse_in_python(operation, body))
