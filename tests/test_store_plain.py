@@ -1,6 +1,6 @@
-"""Store.put_plain_many on both stores (natively in memory), and the native StoredMessage the
-stores keep: what a fan-out stores is what SendMessage would have stored, and what it refuses is
-left for the long way."""
+"""Store.put_plain_many and put_plain_batch on every store (natively in memory), and the native
+StoredMessage the stores keep: what a fan-out or a batch stores is what SendMessage would have
+stored, and what they refuse is left for the long way."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import uuid
 import pytest
 from rulebus import Broker
 from rulebus._core import DeliveryCounter, FanOut, sns_notification_head
+from rulebus._errors import NotFound
 from rulebus.stores import MemoryStore
 from rulebus.stores.receipts import _MINTED, make_receipt_handle, new_message_id, parse_receipt_handle
 from rulebus.stores.records import StoredMessage
@@ -71,6 +72,51 @@ def test_plain_deliveries_wake_a_long_poll_and_get_distinct_ids(broker: Broker) 
         assert broker._store.version() != version
     ids = {m.message_id for m in queue.receive(max_messages=10)}
     assert len(ids) == 2
+
+
+def test_a_plain_batch_is_stored_as_sends_would_and_answers_ids_and_digests(broker: Broker) -> None:
+    queue = broker.queue("q", delay_seconds=2)
+    now = broker._clock()
+    bodies = ["first", "line one\nline two", "x" * 1000]
+    sent = broker._store.queues.put_plain_batch("q", bodies, "123456789012", now)
+    assert sent is not None
+    assert [md5 for _, md5 in sent] == [hashlib.md5(body.encode()).hexdigest() for body in bodies]
+    assert len({message_id for message_id, _ in sent}) == 3
+    assert queue.receive(max_messages=10) == []  # the queue's DelaySeconds holds them
+    broker._clock.advance(2)  # type: ignore[attr-defined]
+    received = queue.receive(max_messages=10, attribute_names=["All"])
+    assert [(m.message_id, m.md5_of_body, m.body) for m in received] == [
+        (message_id, md5, body) for (message_id, md5), body in zip(sent, bodies)
+    ]
+    assert all(m.attributes["SenderId"] == "123456789012" for m in received)
+    assert received[0].attributes["SentTimestamp"] == str(int(now * 1000))
+
+
+@pytest.mark.parametrize(
+    ("queue", "bodies"),
+    [
+        ("tx.fifo", ["a"]),  # FIFO: a group id is needed
+        ("q", ["a", ""]),  # one empty body
+        ("q", ["a", "caf\u00e9"]),  # not ASCII: SendMessage's own checks decide
+        ("q", ["a", "tab\there"]),
+        ("q", ["a", "y" * 1025]),  # over the queue's MaximumMessageSize
+        ("q", ["a", None]),
+    ],
+)
+def test_a_batch_with_a_body_that_is_not_plain_stores_nothing(
+    broker: Broker, queue: str, bodies: list[str]
+) -> None:
+    broker.queue("q", maximum_message_size=1024)
+    broker.queue("tx.fifo")
+    assert broker._store.queues.put_plain_batch(queue, bodies, "123456789012", broker._clock()) is None
+    assert broker.queue(queue).get_attributes(["ApproximateNumberOfMessages"]) == {
+        "ApproximateNumberOfMessages": "0"
+    }
+
+
+def test_a_plain_batch_for_a_missing_queue_is_not_found(broker: Broker) -> None:
+    with pytest.raises(NotFound):
+        broker._store.queues.put_plain_batch("missing", ["a"], "123456789012", broker._clock())
 
 
 def test_stored_message_replace_and_received() -> None:

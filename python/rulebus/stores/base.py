@@ -24,6 +24,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
+from typing import cast
 
 from rulebus._core import FanOut, StoredMessage, sns_notification_head
 from rulebus._errors import NotFound, RulebusError, StoreRowCorruptError
@@ -152,6 +153,30 @@ class QueueStore(ABC):
             if self.get_queue(queue) is None:
                 raise NotFound("queue", queue)
         return [self.put_messages(queue, messages) for queue, messages in batches]
+
+    def put_plain_batch(
+        self, queue: str, bodies: Sequence[object], sender_id: str, now: float
+    ) -> list[tuple[str, str]] | None:
+        """SendMessageBatch's usual entries in one step: each of ``bodies`` stored as a new
+        message with no attributes, sent by ``sender_id`` at ``now`` (visible after the queue's
+        DelaySeconds), when ``queue`` is a standard queue and every body is plain for it
+        (:func:`~rulebus.stores.semantics.is_plain_body`). Returns each message's ``(message
+        id, MD5 of its body)``, in order; None, having stored nothing, when the queue is FIFO or
+        a body is not plain (the caller then sends them the long way); :class:`NotFound` when
+        the queue is missing.
+
+        This default builds the messages in Python and stores them with :meth:`put_messages`;
+        the memory store does it natively."""
+        record = self.get_queue(queue)
+        if record is None:
+            raise NotFound("queue", queue)
+        attributes = record.attributes
+        limit = attributes.maximum_message_size
+        if attributes.fifo_queue or not all(is_plain_body(body, limit) for body in bodies):
+            return None
+        visible_at = now + attributes.delay_seconds
+        messages = [plain_message(cast(str, body), sender_id, now, visible_at) for body in bodies]
+        return [(message.message_id, message.md5_of_body) for message in self.put_messages(queue, messages)]
 
     def put_plain_many(
         self,

@@ -59,6 +59,19 @@ pub struct StoredMessage {
     aws_trace_header: Option<Py<PyAny>>,
 }
 
+/// A message's id and the MD5 of its body, as SendMessageBatch answers them.
+type IdAndDigest = (Py<PyString>, Py<PyString>);
+
+/// The hex MD5 of `bytes` (SQS's MD5OfBody of a body's UTF-8).
+fn md5_hex(bytes: &[u8]) -> String {
+    let mut hex = String::with_capacity(32);
+    for byte in Md5::digest(bytes) {
+        hex.push(char::from(b"0123456789abcdef"[usize::from(byte >> 4)]));
+        hex.push(char::from(b"0123456789abcdef"[usize::from(byte & 15)]));
+    }
+    hex
+}
+
 /// A new Python object for `message`, which the cycle collector does not track: a message
 /// refers only to strings, numbers and its attribute dict (which holds strings and bytes), so it
 /// can never be part of a reference cycle, and a queue of a million messages would otherwise be
@@ -124,6 +137,7 @@ impl StoredMessage {
         py: Python<'_>,
         id: &str,
         body: Py<PyString>,
+        md5: Option<Py<PyString>>,
         sender: &Bound<'_, PyAny>,
         now: f64,
         visible_at: f64,
@@ -131,7 +145,7 @@ impl StoredMessage {
         Self {
             message_id: PyString::new(py, id).unbind(),
             body,
-            md5_of_body: PyOnceLock::new(),
+            md5_of_body: known_md5(py, md5),
             message_attributes: PyDict::new(py).into_any().unbind(),
             md5_of_message_attributes: None,
             sender_id: sender.clone().unbind(),
@@ -211,16 +225,7 @@ impl StoredMessage {
     #[getter]
     fn md5_of_body(&self, py: Python<'_>) -> Py<PyString> {
         self.md5_of_body
-            .get_or_init(py, || {
-                let body = self.body.bind(py).to_string_lossy();
-                let digest = Md5::digest(body.as_bytes());
-                let mut hex = String::with_capacity(32);
-                for byte in digest {
-                    hex.push(char::from(b"0123456789abcdef"[usize::from(byte >> 4)]));
-                    hex.push(char::from(b"0123456789abcdef"[usize::from(byte & 15)]));
-                }
-                PyString::new(py, &hex).unbind()
-            })
+            .get_or_init(py, || PyString::new(py, &md5_hex(self.body.bind(py).to_string_lossy().as_bytes())).unbind())
             .clone_ref(py)
     }
 
@@ -318,9 +323,11 @@ pub(crate) enum Body {
 /// A plain message as a fan-out stores it: what `StoredMessage::plain` would hold, without
 /// making the Python object (nor, for a wrapped body, the text) until the message is read.
 /// Most of a fan-out's messages are read once, by the receive that takes them. Its id, sent
-/// time and visibility are the queue's (`Held`), not kept twice.
+/// time and visibility are the queue's (`Held`), not kept twice. A SendMessageBatch's message
+/// keeps the MD5 of its body, which the send answered with; a fan-out's is computed when read.
 struct Plain {
     body: Body,
+    md5: Option<Py<PyString>>,
     sender: Py<PyAny>,
 }
 
@@ -339,7 +346,8 @@ impl Plain {
                 PyString::new(py, &notice.get().text_with(py, crate::strings::utf8(middle.bind(py))?)?).unbind()
             }
         };
-        Ok(StoredMessage::plain(py, id, body, self.sender.bind(py), sent, visible_at))
+        let md5 = self.md5.as_ref().map(|md5| md5.clone_ref(py));
+        Ok(StoredMessage::plain(py, id, body, md5, self.sender.bind(py), sent, visible_at))
     }
 }
 
@@ -405,7 +413,7 @@ impl MemoryQueue {
             return false;
         }
         let visible_at = now + settings.delay_seconds;
-        let message = Plain { body, sender: sender.clone().unbind() };
+        let message = Plain { body, md5: None, sender: sender.clone().unbind() };
         tokens.with_new(|id| self.messages.add(id, Stored::Plain(message), now, visible_at, false, now));
         true
     }
@@ -437,6 +445,41 @@ impl MemoryQueue {
             deduplication: PyDict::new(py).unbind(),
             attempts: PyDict::new(py).unbind(),
         })
+    }
+
+    /// SendMessageBatch's usual entries in one call: each of ``bodies`` stored as a new plain
+    /// message from ``sender_id`` sent at ``now`` (visible after the queue's DelaySeconds), when
+    /// this is a standard queue and every body is plain for it (`is_plain_body`). Returns each
+    /// message's (id, MD5 of its body), in order; None, having stored nothing, otherwise.
+    fn put_plain_batch(
+        &mut self,
+        py: Python<'_>,
+        bodies: &Bound<'_, PyList>,
+        sender_id: &Bound<'_, PyAny>,
+        now: f64,
+        tokens: &Tokens,
+    ) -> PyResult<Option<Vec<IdAndDigest>>> {
+        let limit = i64::try_from(self.settings.maximum_message_size).unwrap_or(i64::MAX);
+        if self.settings.fifo || !bodies.iter().all(|body| is_plain_body(&body, limit)) {
+            return Ok(None);
+        }
+        let visible_at = now + self.settings.delay_seconds;
+        let mut stored = Vec::with_capacity(bodies.len());
+        for body in bodies.iter() {
+            let text = body.cast_into::<PyString>()?;
+            let md5 = PyString::new(py, &md5_hex(crate::strings::utf8(&text)?.as_bytes())).unbind();
+            let message = Plain {
+                body: Body::Text(text.unbind()),
+                md5: Some(md5.clone_ref(py)),
+                sender: sender_id.clone().unbind(),
+            };
+            let id = tokens.with_new(|id| {
+                self.messages.add(id, Stored::Plain(message), now, visible_at, false, now);
+                PyString::new(py, id).unbind()
+            });
+            stored.push((id, md5));
+        }
+        Ok(Some(stored))
     }
 
     /// The queue's ``QueueRecord``; setting it re-reads the attributes this queue uses.

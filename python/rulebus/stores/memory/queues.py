@@ -148,6 +148,15 @@ class MemoryQueueStore(QueueStore):
             self._bump()
             return stored
 
+    def put_plain_batch(
+        self, queue: str, bodies: Sequence[object], sender_id: str, now: float
+    ) -> list[tuple[str, str]] | None:
+        with self._lock:
+            stored = self._queue(queue).put_plain_batch(list(bodies), sender_id, now, TOKENS)
+            if stored:
+                self._bump()
+            return stored
+
     def put_plain_many(
         self,
         deliveries: Sequence[tuple[str, str]],
