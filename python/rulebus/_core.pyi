@@ -12,6 +12,7 @@ __all__ = [
     "FanOut",
     "FilterPolicy",
     "JsonReader",
+    "JsonWriter",
     "MemoryQueue",
     "Pattern",
     "QueryReader",
@@ -332,6 +333,15 @@ class JsonReader:
     def __new__(cls, plan: tuple[Any, ...]) -> JsonReader: ...
     def read(self, body: bytes) -> dict[str, Any] | None:
         """The params of the body, or None when the Python reader must read it."""
+
+@final
+class JsonWriter:
+    """An operation's output shape, written as AWS JSON response bodies (see
+    ``rulebus.aws.protocols.awsjson.native_plan`` for the plan it is made from)."""
+
+    def __new__(cls, plan: tuple[Any, ...]) -> JsonWriter: ...
+    def write(self, output: Mapping[str, Any]) -> bytes | None:
+        """The response body, or None when the Python writer must write it."""
 
 def decode_form(raw: bytes, max_fields: int) -> list[tuple[str, str]] | None:
     """A form's ``(name, value)`` pairs (``+`` a space, ``%XX`` its byte), or None for a form

@@ -65,8 +65,9 @@ pub fn event_text(envelope: &Envelope<'_>, detail: &str) -> Option<String> {
     Some(out)
 }
 
-/// `text` as a JSON string, escaped as Python's `json.dumps(ensure_ascii=False)` escapes it.
-pub(crate) fn quote(out: &mut String, text: &str) {
+/// `text` as a JSON string, escaped as Python's `json.dumps(ensure_ascii=False)` escapes it
+/// (and orjson: `"`, `\\`, and the control characters, `\b\f\n\r\t` short, the rest `\u00xx`).
+pub fn quote(out: &mut String, text: &str) {
     out.push('"');
     // Most strings need no escape: one scan that vectorises (no early exit), then one copy.
     if text.bytes().fold(0u8, |escape, b| escape | u8::from(b < 0x20 || b == b'"' || b == b'\\')) != 0 {

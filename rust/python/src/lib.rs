@@ -5,6 +5,7 @@ mod convert;
 mod errors;
 mod fan_out;
 mod json_request;
+mod json_response;
 mod messages;
 mod notice;
 mod query_form;
@@ -935,6 +936,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<RuleSet>()?;
     m.add_class::<query_form::QueryReader>()?;
     m.add_class::<json_request::JsonReader>()?;
+    m.add_class::<json_response::JsonWriter>()?;
     m.add_function(wrap_pyfunction!(query_form::decode_form, m)?)?;
     m.add_function(wrap_pyfunction!(test_event_pattern, m)?)?;
     m.add_function(wrap_pyfunction!(sns_notification_head, m)?)?;

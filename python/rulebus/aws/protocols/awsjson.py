@@ -20,7 +20,7 @@ import orjson
 from botocore.model import ListShape, MapShape, OperationModel, ServiceModel, Shape, StructureShape
 
 from rulebus import _jsontext as jsontext
-from rulebus._core import JsonReader
+from rulebus._core import JsonReader, JsonWriter
 from rulebus._errors import AwsError
 from rulebus.aws.protocols.base import (
     Reply,
@@ -243,7 +243,19 @@ class JsonProtocol:
     # -- responses --------------------------------------------------------------------------
 
     def write(self, operation: OperationModel, output: Mapping[str, Any], request_id: str) -> Reply:
-        """The response to a call that succeeded: the output shape's members as JSON."""
+        """The response to a call that succeeded: the output shape's members as JSON. Written
+        natively (``rulebus._core.JsonWriter``) when the writer there takes the output; else
+        here, which writes the rest (and refuses an output the shape does not take)."""
+        if self.native:
+            writer = _writer(operation)
+            if writer is not None:
+                body = writer.write(output)
+                if body is not None:
+                    return Reply(200, self._headers(request_id), body)
+        return self.write_in_python(operation, output, request_id)
+
+    def write_in_python(self, operation: OperationModel, output: Mapping[str, Any], request_id: str) -> Reply:
+        """:meth:`write` without the native writer."""
         shape = operation.output_shape
         document = {} if shape is None else self._out_structure(shape, output)
         return Reply(200, self._headers(request_id), self.encode(document))
@@ -375,8 +387,9 @@ def _plan(shape: StructureShape) -> _Plan:
     return plan
 
 
-# Operations' native readers, made on first use (None: the operation has no input).
+# Operations' native readers and writers, made on first use (None: no input, or no output).
 _readers: dict[OperationModel, JsonReader | None] = {}
+_writers: dict[OperationModel, JsonWriter | None] = {}
 
 
 def _reader(operation: OperationModel) -> JsonReader | None:
@@ -388,12 +401,24 @@ def _reader(operation: OperationModel) -> JsonReader | None:
         return reader
 
 
-def native_plan(shape: Shape, depth: int = 0) -> tuple[Any, ...]:
-    """How ``rulebus._core.JsonReader`` reads ``shape``, by the same rules as
-    :meth:`JsonProtocol._value`: ``("structure", ((name, wire name, plan), ...), (required
-    name, ...))``, ``("list", member plan)``, ``("map", key plan, value plan)``, or a scalar's
+def _writer(operation: OperationModel) -> JsonWriter | None:
+    try:
+        return _writers[operation]
+    except KeyError:
+        shape = operation.output_shape
+        writer = _writers[operation] = None if shape is None else JsonWriter(native_plan(shape, output=True))
+        return writer
+
+
+def native_plan(shape: Shape, depth: int = 0, output: bool = False) -> tuple[Any, ...]:
+    """How ``rulebus._core.JsonReader`` reads ``shape`` and ``JsonWriter`` writes it, by the
+    same rules as :meth:`JsonProtocol._value` and :meth:`JsonProtocol._out_value`:
+    ``("structure", ((name, wire name, plan), ...), (required name, ...))`` (its members as
+    the reader finds them by their wire names, or with ``output`` as the writer finds them by
+    their names), ``("list", member plan)``, ``("map", key plan, value plan)``, or a scalar's
     ``("string",)``, ``("integer",)``, ``("boolean",)``; ``("other",)`` for what only this
-    module reads (floats, timestamps, blobs, documents; shapes nested deeper than any model's)."""
+    module reads and writes (floats, timestamps, blobs, documents; shapes nested deeper than
+    any model's)."""
     kind = shape.type_name
     if depth > 16:
         return ("other",)
@@ -401,15 +426,16 @@ def native_plan(shape: Shape, depth: int = 0) -> tuple[Any, ...]:
         if shape.is_document_type:
             return ("other",)
         plan = _plan(shape)
+        members = plan.by_name if output else plan.by_wire
         return (
             "structure",
-            tuple((m.name, m.wire, native_plan(m.shape, depth + 1)) for m in plan.by_wire.values()),
+            tuple((m.name, m.wire, native_plan(m.shape, depth + 1, output)) for m in members.values()),
             plan.required,
         )
     if isinstance(shape, ListShape):
-        return ("list", native_plan(shape.member, depth + 1))
+        return ("list", native_plan(shape.member, depth + 1, output))
     if isinstance(shape, MapShape):
-        return ("map", native_plan(shape.key, depth + 1), native_plan(shape.value, depth + 1))
+        return ("map", native_plan(shape.key, depth + 1, output), native_plan(shape.value, depth + 1, output))
     if kind in ("integer", "long"):
         return ("integer",)
     if kind in ("string", "boolean"):

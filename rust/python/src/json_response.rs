@@ -1,0 +1,171 @@
+//! AWS JSON responses (SQS, EventBridge, Kinesis) written natively: an operation's output walked
+//! by a plan of its output shape (`JsonWriter`, the plan made by
+//! `rulebus.aws.protocols.awsjson.native_plan`) and written as the compact JSON that
+//! `JsonProtocol.encode` (orjson) writes for the document `JsonProtocol._out_structure` makes.
+//!
+//! As the native readers, it writes only what it writes exactly as the Python writer does and
+//! declines (`None`) the rest, which the Python writer then writes (or, for a handler's bug, an
+//! output member the shape lacks, refuses): a value of a type only Python writes (floats,
+//! timestamps, blobs, documents), an integer past 64 bits, text with a lone surrogate, a
+//! mapping that is not a `dict`.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyBytes, PyDict, PyInt, PyList, PyString, PyTuple};
+
+use rulebus_messaging::envelope::quote;
+
+use crate::strings::utf8;
+
+/// Deeper plans than this are refused: botocore's JSON shapes nest a handful of levels.
+const MAX_DEPTH: usize = 32;
+
+/// How one shape is written (the reader's plan, `json_request`, read the other way).
+enum Plan {
+    /// Members by name, each with the name it travels under.
+    Structure(Vec<Member>),
+    List(Box<Plan>),
+    /// A map's values (its keys are text, written as they are).
+    Map(Box<Plan>),
+    /// A string, integer or boolean member: written as it is, whatever its value's type (the
+    /// Python writer does not check it either).
+    Plain,
+    /// A type only the Python writer writes.
+    Other,
+}
+
+struct Member {
+    name: String,
+    wire: String,
+    plan: Plan,
+}
+
+fn compile(description: &Bound<'_, PyAny>, depth: usize) -> PyResult<Plan> {
+    if depth > MAX_DEPTH {
+        return Ok(Plan::Other);
+    }
+    let parts = description.cast::<PyTuple>()?;
+    let kind: String = parts.get_item(0)?.extract()?;
+    Ok(match kind.as_str() {
+        "structure" => {
+            let mut members = Vec::new();
+            for member in parts.get_item(1)?.try_iter()? {
+                let member = member?;
+                let member = member.cast::<PyTuple>()?;
+                members.push(Member {
+                    name: member.get_item(0)?.extract()?,
+                    wire: member.get_item(1)?.extract()?,
+                    plan: compile(&member.get_item(2)?, depth + 1)?,
+                });
+            }
+            Plan::Structure(members)
+        }
+        "list" => Plan::List(Box::new(compile(&parts.get_item(1)?, depth + 1)?)),
+        "map" => Plan::Map(Box::new(compile(&parts.get_item(2)?, depth + 1)?)),
+        "string" | "integer" | "boolean" => Plan::Plain,
+        "other" => Plan::Other,
+        _ => return Err(PyValueError::new_err(format!("unknown kind in a JSON plan: {kind:?}"))),
+    })
+}
+
+/// An operation's output shape, written as AWS JSON response bodies (made once per operation).
+#[pyclass(frozen, module = "rulebus._core")]
+pub struct JsonWriter {
+    plan: Plan,
+}
+
+#[pymethods]
+impl JsonWriter {
+    #[new]
+    fn new(plan: &Bound<'_, PyAny>) -> PyResult<Self> {
+        Ok(Self { plan: compile(plan, 0)? })
+    }
+
+    /// The response body for ``output``, or None when the Python writer must write it.
+    fn write<'py>(&self, py: Python<'py>, output: &Bound<'py, PyAny>) -> Option<Bound<'py, PyBytes>> {
+        let mut out = String::with_capacity(256);
+        // A panic here would be a bug: the Python writer then writes the answer (so it is
+        // still right), rather than the panic reaching Python.
+        let written = catch_unwind(AssertUnwindSafe(|| write(&self.plan, output, &mut out))).unwrap_or(None);
+        written.map(|()| PyBytes::new(py, out.as_bytes()))
+    }
+}
+
+/// Writes `value` by `plan` to `out`; None to decline.
+fn write(plan: &Plan, value: &Bound<'_, PyAny>, out: &mut String) -> Option<()> {
+    match plan {
+        Plan::Structure(members) => {
+            let value = value.cast_exact::<PyDict>().ok()?;
+            out.push('{');
+            let mut first = true;
+            for (name, item) in value.iter() {
+                if item.is_none() {
+                    continue;
+                }
+                let name = name.cast_exact::<PyString>().ok()?;
+                let name = utf8(name).ok()?;
+                // A member the shape lacks: the Python writer refuses it (a handler's bug).
+                let member = members.iter().find(|member| member.name == name)?;
+                if !std::mem::take(&mut first) {
+                    out.push(',');
+                }
+                quote(out, &member.wire);
+                out.push(':');
+                write(&member.plan, &item, out)?;
+            }
+            out.push('}');
+        }
+        Plan::List(member) => {
+            let items = value.cast_exact::<PyList>().ok()?;
+            out.push('[');
+            for (index, item) in items.iter().enumerate() {
+                if index > 0 {
+                    out.push(',');
+                }
+                match **member {
+                    // (An item of a list of structures is never None: the Python writer would
+                    // fail on one.)
+                    Plan::Plain if item.is_none() => out.push_str("null"),
+                    _ => write(member, &item, out)?,
+                }
+            }
+            out.push(']');
+        }
+        Plan::Map(values) => {
+            let entries = value.cast_exact::<PyDict>().ok()?;
+            out.push('{');
+            let mut first = true;
+            for (key, item) in entries.iter() {
+                if item.is_none() {
+                    continue;
+                }
+                if !std::mem::take(&mut first) {
+                    out.push(',');
+                }
+                quote(out, utf8(key.cast_exact::<PyString>().ok()?).ok()?);
+                out.push(':');
+                write(values, &item, out)?;
+            }
+            out.push('}');
+        }
+        Plan::Plain => plain(value, out)?,
+        Plan::Other => return None,
+    }
+    Some(())
+}
+
+/// A string, integer or boolean as orjson writes it.
+fn plain(value: &Bound<'_, PyAny>, out: &mut String) -> Option<()> {
+    if let Ok(text) = value.cast_exact::<PyString>() {
+        quote(out, utf8(text).ok()?);
+    } else if let Ok(truth) = value.cast_exact::<PyBool>() {
+        out.push_str(if truth.is_true() { "true" } else { "false" });
+    } else if let Ok(number) = value.cast_exact::<PyInt>() {
+        out.push_str(&number.extract::<i64>().ok()?.to_string());
+    } else {
+        return None;
+    }
+    Some(())
+}
