@@ -330,6 +330,13 @@ class MemoryQueueStore(QueueStore):
         with self._lock:
             state = self._queue(queue)
             groups = self._beside[queue].groups
+            if groups is None and in_flight_at is None:
+                # A standard queue: nothing to read of the message, only whether it is there.
+                remove = state.remove
+                return [
+                    DeleteResult.DELETED if remove(message_id) else DeleteResult.GONE
+                    for message_id in message_ids
+                ]
             results: list[DeleteResult] = []
             for message_id in message_ids:
                 message = state.get(message_id)
@@ -473,9 +480,7 @@ class MemoryQueueStore(QueueStore):
                 held[:] = [message]
                 yield message
 
-        stepped = step_moves(
-            task, now, candidates(), target_is_fifo, move, lambda: source.counts(now)[0] > 0
-        )
+        stepped = step_moves(task, now, candidates(), target_is_fifo, move, lambda: source.counts(now)[0] > 0)
         for message in held:  # taken, not moved: the step stopped at it
             source.update(message, now)
         return stepped
