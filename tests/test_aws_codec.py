@@ -441,3 +441,20 @@ def test_an_integer_past_64_bits_stays_an_integer() -> None:
     assert codec.decode(b'{"MaxNumberOfMessages": 18446744073709551617}') == {
         "MaxNumberOfMessages": 18446744073709551617
     }
+
+
+def test_xml_text_is_escaped_the_same_with_or_without_the_plain_text_shortcut() -> None:
+    """``_escape`` returns plain text as it is: the same as escaping it character by character
+    (XML's escapes, and U+FFFD for what XML cannot carry)."""
+    from rulebus.aws.protocols.query import _ESCAPES, _escape
+
+    def carried(c: str) -> bool:
+        return c in "\t\n\r" or " " <= c < "\ud800" or "\ue000" <= c <= "\ufffd" or c >= "\U00010000"
+
+    def by_character(text: str) -> str:
+        return "".join(_ESCAPES.get(c, c) if carried(c) else "\ufffd" for c in text)
+
+    for code in [*range(0x80), 0xE9, 0x2603, 0xD800, 0xFFFE, 0x1F600]:
+        text = f"a{chr(code)}b"
+        assert _escape(text) == by_character(text), hex(code)
+    assert _escape("arn:aws:sns:us-east-1:000000000000:t") == "arn:aws:sns:us-east-1:000000000000:t"

@@ -393,10 +393,11 @@ class Dispatcher:
         if headers.get("content-type", "").startswith("application/x-amz-json"):
             raise unknown_operation("json", named or "", "", modeled=False)
         form = _form(request, headers)
-        action = next((value for key, value in reversed(form) if key == "Action"), None)
+        fields = dict(form)  # (a name given twice: its last value, as the codec reads it)
+        action = fields.get("Action")
         if not action:
             raise missing_action()
-        version = next((value for key, value in reversed(form) if key == "Version"), None)
+        version = fields.get("Version")
         service = named or (self._versions.get(version) if version else None) or _by_action(action, form)
         if service is None or "query" not in service_models(service).protocols:
             raise unknown_operation("query", service or "", action, modeled=False)

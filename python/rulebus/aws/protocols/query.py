@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from botocore.model import ListShape, MapShape, OperationModel, ServiceModel, Shape, StructureShape
 
@@ -266,17 +266,15 @@ class QueryProtocol:
 
     def write(self, operation: OperationModel, output: Mapping[str, Any], request_id: str) -> Reply:
         """``<OperationResponse>`` with the output shape inside its result wrapper."""
-        namespace = _escape(str(operation.metadata.get("xmlNamespace", "")))
-        name = operation.name
-        parts = [f'<?xml version="1.0" encoding="UTF-8"?>\n<{name}Response xmlns="{namespace}">']
-        shape = operation.output_shape
-        if shape is not None:
-            wrapper = shape.serialization.get("resultWrapper", f"{name}Result")
-            parts.append(f"<{wrapper}>")
-            _write_members(parts, shape, output)
-            parts.append(f"</{wrapper}>")
-        parts.append(f"<ResponseMetadata><RequestId>{_escape(request_id)}</RequestId></ResponseMetadata>")
-        parts.append(f"</{name}Response>")
+        layout = _layouts.get(operation)
+        if layout is None:
+            layout = _layouts[operation] = _Layout.of(operation)
+        parts = [layout.head]
+        if layout.shape is not None:
+            _write_members(parts, layout.shape, output)
+        parts.append(layout.middle)
+        parts.append(_escape(request_id))
+        parts.append(layout.tail)
         return Reply(200, _headers(request_id), "".join(parts).encode("utf-8"))
 
     def write_error(self, service: ServiceModel | None, error: AwsError, request_id: str) -> Reply:
@@ -291,6 +289,32 @@ class QueryProtocol:
         )
         return Reply(error.status, _headers(request_id), body.encode("utf-8"))
 
+
+class _Layout(NamedTuple):
+    """An operation's response around its members and its request id, written once."""
+
+    head: str  # the declaration, <OperationResponse xmlns=...>, the result wrapper's opening
+    shape: StructureShape | None
+    middle: str  # the wrapper's closing, up to the request id
+    tail: str
+
+    @classmethod
+    def of(cls, operation: OperationModel) -> _Layout:
+        namespace = _escape(str(operation.metadata.get("xmlNamespace", "")))
+        name = operation.name
+        head = f'<?xml version="1.0" encoding="UTF-8"?>\n<{name}Response xmlns="{namespace}">'
+        middle = "<ResponseMetadata><RequestId>"
+        shape = operation.output_shape
+        if shape is not None:
+            assert isinstance(shape, StructureShape)
+            wrapper = shape.serialization.get("resultWrapper", f"{name}Result")
+            head += f"<{wrapper}>"
+            middle = f"</{wrapper}>{middle}"
+        return cls(head, shape, middle, f"</RequestId></ResponseMetadata></{name}Response>")
+
+
+# Keyed by the operation model (hashed by identity): one per operation of the loaded models.
+_layouts: dict[OperationModel, _Layout] = {}
 
 _INTEGER = re.compile(r"\A[+-]?[0-9]+\Z")
 _EXPECTED = {
@@ -313,11 +337,15 @@ def _headers(request_id: str) -> dict[str, str]:
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;", "\r": "&#xD;"}
 _TO_ESCAPE = re.compile("[&<>\"'\r]")
+# Text that _escape leaves as it is: printable ASCII but for the characters it escapes.
+_PLAIN_XML = re.compile("[ !#-%(-;=?-~]*")
 
 
 def _escape(text: str) -> str:
     """Text as XML character data that a parser gives back unchanged (a CR is written as a
     reference since parsers turn a literal CR LF into LF)."""
+    if _PLAIN_XML.fullmatch(text):  # most text (ids, ARNs, digests): one look, then as it is
+        return text
     if _NOT_XML.search(text):
         text = _NOT_XML.sub("\ufffd", text)
     return _TO_ESCAPE.sub(lambda match: _ESCAPES[match.group()], text)
