@@ -362,3 +362,33 @@ def test_a_receive_is_written_natively_as_orjson_writes_it() -> None:
         is None
     )
     assert JsonWriter(native_plan(operation.output_shape, output=True)).write({"Nope": 1}) is None
+
+
+@settings(max_examples=500)
+@given(
+    body=st.binary(max_size=200)
+    | st.text(alphabet='{}[]":,0123456789.eE+-\\ntrufalsu ', max_size=80).map(str.encode)
+)
+def test_the_native_reader_never_raises_on_any_bytes(body: bytes) -> None:
+    operation = service_models("sqs").operation("json", "SendMessageBatch")
+    assert operation is not None and operation.input_shape is not None
+    params = JsonReader(native_plan(operation.input_shape)).read(body)
+    assert params is None or isinstance(params, dict)
+
+
+ANY_VALUE = st.recursive(
+    SCALARS | st.binary(max_size=3) | st.floats() | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4) | st.integers(), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=500)
+@given(output=ANY_VALUE)
+def test_the_native_writer_never_raises_on_any_value(output: Any) -> None:
+    operation = service_models("sqs").operation("json", "ReceiveMessage")
+    assert operation is not None and operation.output_shape is not None
+    written = JsonWriter(native_plan(operation.output_shape, output=True)).write({"Messages": output})
+    assert written is None or json.loads(written)["Messages"] is not None
