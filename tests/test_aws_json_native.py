@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 import pytest
 from botocore.model import OperationModel
-from helpers.json_plans import python_only
+from helpers.json_plans import operations, python_only
 from helpers.same import assert_same
 from helpers.shapes import values
 from hypothesis import given, settings
@@ -28,19 +28,7 @@ from rulebus.aws.protocols.awsjson import native_plan
 JSON_SERVICES = {"sqs": "1.0", "events": "1.1", "kinesis": "1.1"}
 
 
-def _operations() -> list[tuple[str, OperationModel]]:
-    found = []
-    for service in JSON_SERVICES:
-        model = service_models(service).model("json")
-        assert model is not None
-        for name in sorted(model.operation_names):
-            operation = model.operation_model(name)
-            if operation.input_shape is not None:
-                found.append((service, operation))
-    return found
-
-
-OPERATIONS = _operations()
+OPERATIONS = operations(JSON_SERVICES, "json")
 
 SCALARS = st.sampled_from(
     [
@@ -249,20 +237,7 @@ def test_nulls_are_absent_members_and_none_items() -> None:
 # -- responses ----------------------------------------------------------------------------------
 
 
-def _with_outputs() -> list[tuple[str, OperationModel]]:
-    found = []
-    for service in JSON_SERVICES:
-        model = service_models(service).model("json")
-        assert model is not None
-        for name in sorted(model.operation_names):
-            operation = model.operation_model(name)
-            shape = operation.output_shape
-            if shape is not None and not shape.event_stream_name:
-                found.append((service, operation))
-    return found
-
-
-WRITTEN = _with_outputs()
+WRITTEN = operations(JSON_SERVICES, "json", output=True)
 
 
 def _mutated(value: Any, data: st.DataObject, depth: int = 0) -> Any:

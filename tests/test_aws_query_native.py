@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 from botocore.model import OperationModel
+from helpers.json_plans import operations
 from helpers.same import assert_same
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -59,19 +60,7 @@ def test_decode_form_declines_too_many_fields() -> None:
     assert decode_form(b"a=1&b=2", 2) == [("a", "1"), ("b", "2")]
 
 
-def _operations() -> list[tuple[str, OperationModel]]:
-    found = []
-    for service in QUERY_SERVICES:
-        model = service_models(service).model("query")
-        assert model is not None
-        for name in sorted(model.operation_names):
-            operation = model.operation_model(name)
-            if operation.input_shape is not None:
-                found.append((service, operation))
-    return found
-
-
-OPERATIONS = _operations()
+OPERATIONS = operations(QUERY_SERVICES, "query")
 NUMBERS = ("1", "2", "01", "0", "3")
 
 

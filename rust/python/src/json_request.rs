@@ -10,14 +10,12 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyDict, PyList, PyString, PyTuple};
+use pyo3::types::{PyBool, PyDict, PyList, PyString};
 
 use rulebus_messaging::json_request::{self, Node};
 
-/// Deeper plans than this are refused: botocore's JSON shapes nest a handful of levels.
-const MAX_DEPTH: usize = 32;
+use crate::plans::{Described, MAX_DEPTH};
 
 /// How one shape is read from the document (see `rulebus.aws.protocols.awsjson.native_plan`).
 enum Plan {
@@ -49,36 +47,25 @@ fn compile(description: &Bound<'_, PyAny>, depth: usize) -> PyResult<Plan> {
     if depth > MAX_DEPTH {
         return Ok(Plan::Other);
     }
-    let parts = description.cast::<PyTuple>()?;
-    let kind: String = parts.get_item(0)?.extract()?;
-    Ok(match kind.as_str() {
+    let described = Described::of(description)?;
+    let plan = |index: usize| -> PyResult<Box<Plan>> { Ok(Box::new(compile(&described.part(index)?, depth + 1)?)) };
+    Ok(match described.kind.as_str() {
         "structure" => {
-            let mut members = Vec::new();
-            for member in parts.get_item(1)?.try_iter()? {
-                let member = member?;
-                let member = member.cast::<PyTuple>()?;
-                members.push(Member {
-                    name: member.get_item(0)?.cast_into::<PyString>()?.unbind(),
-                    wire: member.get_item(1)?.extract()?,
-                    plan: compile(&member.get_item(2)?, depth + 1)?,
-                });
-            }
             let mut required = Vec::new();
-            for name in parts.get_item(2)?.try_iter()? {
+            for name in described.part(2)?.try_iter()? {
                 required.push(name?.cast_into::<PyString>()?.unbind());
             }
-            Plan::Structure { members, required }
+            let members = described.members(|plan| compile(plan, depth + 1))?;
+            let members = members.into_iter().map(|(name, wire, plan)| Member { name: name.unbind(), wire, plan });
+            Plan::Structure { members: members.collect(), required }
         }
-        "list" => Plan::List(Box::new(compile(&parts.get_item(1)?, depth + 1)?)),
-        "map" => Plan::Map {
-            key: Box::new(compile(&parts.get_item(1)?, depth + 1)?),
-            value: Box::new(compile(&parts.get_item(2)?, depth + 1)?),
-        },
+        "list" => Plan::List(plan(1)?),
+        "map" => Plan::Map { key: plan(1)?, value: plan(2)? },
         "string" => Plan::Text,
         "integer" => Plan::Integer,
         "boolean" => Plan::Boolean,
         "other" => Plan::Other,
-        _ => return Err(PyValueError::new_err(format!("unknown kind in a JSON plan: {kind:?}"))),
+        _ => return described.unknown("JSON"),
     })
 }
 

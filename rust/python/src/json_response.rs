@@ -11,16 +11,13 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyBytes, PyDict, PyInt, PyList, PyString, PyTuple};
+use pyo3::types::{PyBool, PyBytes, PyDict, PyInt, PyList, PyString};
 
 use rulebus_messaging::envelope::quote;
 
+use crate::plans::{Described, MAX_DEPTH};
 use crate::strings::utf8;
-
-/// Deeper plans than this are refused: botocore's JSON shapes nest a handful of levels.
-const MAX_DEPTH: usize = 32;
 
 /// How one shape is written (the reader's plan, `json_request`, read the other way).
 enum Plan {
@@ -46,27 +43,19 @@ fn compile(description: &Bound<'_, PyAny>, depth: usize) -> PyResult<Plan> {
     if depth > MAX_DEPTH {
         return Ok(Plan::Other);
     }
-    let parts = description.cast::<PyTuple>()?;
-    let kind: String = parts.get_item(0)?.extract()?;
-    Ok(match kind.as_str() {
+    let described = Described::of(description)?;
+    let plan = |index: usize| -> PyResult<Box<Plan>> { Ok(Box::new(compile(&described.part(index)?, depth + 1)?)) };
+    Ok(match described.kind.as_str() {
         "structure" => {
-            let mut members = Vec::new();
-            for member in parts.get_item(1)?.try_iter()? {
-                let member = member?;
-                let member = member.cast::<PyTuple>()?;
-                members.push(Member {
-                    name: member.get_item(0)?.extract()?,
-                    wire: member.get_item(1)?.extract()?,
-                    plan: compile(&member.get_item(2)?, depth + 1)?,
-                });
-            }
-            Plan::Structure(members)
+            let members = described.members(|plan| compile(plan, depth + 1))?.into_iter();
+            let members = members.map(|(name, wire, plan)| Ok(Member { name: name.extract()?, wire, plan }));
+            Plan::Structure(members.collect::<PyResult<_>>()?)
         }
-        "list" => Plan::List(Box::new(compile(&parts.get_item(1)?, depth + 1)?)),
-        "map" => Plan::Map(Box::new(compile(&parts.get_item(2)?, depth + 1)?)),
+        "list" => Plan::List(plan(1)?),
+        "map" => Plan::Map(plan(2)?),
         "string" | "integer" | "boolean" => Plan::Plain,
         "other" => Plan::Other,
-        _ => return Err(PyValueError::new_err(format!("unknown kind in a JSON plan: {kind:?}"))),
+        _ => return described.unknown("JSON"),
     })
 }
 

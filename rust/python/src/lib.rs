@@ -8,6 +8,7 @@ mod json_request;
 mod json_response;
 mod messages;
 mod notice;
+mod plans;
 mod query_form;
 mod queue;
 mod strings;

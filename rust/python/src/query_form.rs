@@ -9,16 +9,13 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyList, PyString, PyTuple};
 
 use rulebus_messaging::query_form::{self, Tree, ROOT};
 
+use crate::plans::{Described, MAX_DEPTH};
 use crate::strings::utf8;
-
-/// Deeper plans than this are refused: botocore's query shapes nest a handful of levels.
-const MAX_DEPTH: usize = 32;
 
 /// How one shape is read from the form's tree (see `rulebus.aws.protocols.query.native_plan`).
 enum Plan {
@@ -57,39 +54,30 @@ fn compile(description: &Bound<'_, PyAny>, depth: usize) -> PyResult<Plan> {
     if depth > MAX_DEPTH {
         return Ok(Plan::Other);
     }
-    let parts = description.cast::<PyTuple>()?;
-    let kind: String = parts.get_item(0)?.extract()?;
-    Ok(match kind.as_str() {
-        "structure" => {
-            let mut members = Vec::new();
-            for member in parts.get_item(1)?.try_iter()? {
-                let member = member?;
-                let member = member.cast::<PyTuple>()?;
-                members.push(Member {
-                    name: member.get_item(0)?.cast_into::<PyString>()?.unbind(),
-                    key: member.get_item(1)?.extract()?,
-                    plan: compile(&member.get_item(2)?, depth + 1)?,
-                });
-            }
-            let required = parts.get_item(2)?.extract()?;
-            Plan::Structure { members, required }
-        }
-        "list" => Plan::List {
-            holder: parts.get_item(1)?.extract()?,
-            member: Box::new(compile(&parts.get_item(2)?, depth + 1)?),
+    let described = Described::of(description)?;
+    let plan = |index: usize| -> PyResult<Box<Plan>> { Ok(Box::new(compile(&described.part(index)?, depth + 1)?)) };
+    Ok(match described.kind.as_str() {
+        "structure" => Plan::Structure {
+            members: described
+                .members(|plan| compile(plan, depth + 1))?
+                .into_iter()
+                .map(|(name, key, plan)| Member { name: name.unbind(), key, plan })
+                .collect(),
+            required: described.part(2)?.extract()?,
         },
+        "list" => Plan::List { holder: described.part(1)?.extract()?, member: plan(2)? },
         "map" => Plan::Map {
-            entry: parts.get_item(1)?.extract()?,
-            key_name: parts.get_item(2)?.extract()?,
-            value_name: parts.get_item(3)?.extract()?,
-            key: Box::new(compile(&parts.get_item(4)?, depth + 1)?),
-            value: Box::new(compile(&parts.get_item(5)?, depth + 1)?),
+            entry: described.part(1)?.extract()?,
+            key_name: described.part(2)?.extract()?,
+            value_name: described.part(3)?.extract()?,
+            key: plan(4)?,
+            value: plan(5)?,
         },
         "string" => Plan::Text,
         "integer" => Plan::Integer,
         "boolean" => Plan::Boolean,
         "other" => Plan::Other,
-        _ => return Err(PyValueError::new_err(format!("unknown kind in a query plan: {kind:?}"))),
+        _ => return described.unknown("query"),
     })
 }
 
