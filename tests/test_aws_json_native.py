@@ -367,3 +367,13 @@ def test_the_native_writer_never_raises_on_any_value(output: Any) -> None:
     assert operation is not None and operation.output_shape is not None
     written = JsonWriter(native_plan(operation.output_shape, output=True)).write({"Messages": output})
     assert written is None or json.loads(written)["Messages"] is not None
+
+
+def test_a_body_given_as_a_bytearray_is_read_as_bytes_are() -> None:
+    operation = service_models("sqs").operation("json", "ReceiveMessage")
+    assert operation is not None
+    codec = JsonProtocol("sqs", "1.0")
+    body = b'{"QueueUrl": "q", "MaxNumberOfMessages": 2}'
+    want = {"QueueUrl": "q", "MaxNumberOfMessages": 2}
+    for sent in (body, bytearray(body)):  # (the native reader takes bytes alone)
+        assert_same(codec.parse(operation, sent), want)  # type: ignore[arg-type]

@@ -94,7 +94,7 @@ class JsonProtocol:
         """The request's params by the input shape; AwsError for a body the model refuses.
         Read natively (``rulebus._core.JsonReader``) when the reader there takes the body; else
         here, which reads the rest and says what is wrong in AWS's words."""
-        if self.native:
+        if self.native and type(body) is bytes:  # (the native reader takes bytes alone)
             reader = _reader(operation)
             if reader is not None:
                 params: dict[str, Any] | None = reader.read(body)
