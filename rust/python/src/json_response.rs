@@ -35,7 +35,8 @@ enum Plan {
 
 struct Member {
     name: String,
-    wire: String,
+    /// `"wire name":`, written once.
+    field: String,
     plan: Plan,
 }
 
@@ -48,7 +49,12 @@ fn compile(description: &Bound<'_, PyAny>, depth: usize) -> PyResult<Plan> {
     Ok(match described.kind.as_str() {
         "structure" => {
             let members = described.members(|plan| compile(plan, depth + 1))?.into_iter();
-            let members = members.map(|(name, wire, plan)| Ok(Member { name: name.extract()?, wire, plan }));
+            let members = members.map(|(name, wire, plan)| {
+                let mut field = String::new();
+                quote(&mut field, &wire);
+                field.push(':');
+                Ok(Member { name: name.extract()?, field, plan })
+            });
             Plan::Structure(members.collect::<PyResult<_>>()?)
         }
         "list" => Plan::List(plan(1)?),
@@ -85,27 +91,13 @@ impl JsonWriter {
 /// Writes `value` by `plan` to `out`; None to decline.
 fn write(plan: &Plan, value: &Bound<'_, PyAny>, out: &mut String) -> Option<()> {
     match plan {
-        Plan::Structure(members) => {
-            let value = value.cast_exact::<PyDict>().ok()?;
-            out.push('{');
-            let mut first = true;
-            for (name, item) in value.iter() {
-                if item.is_none() {
-                    continue;
-                }
-                let name = name.cast_exact::<PyString>().ok()?;
-                let name = utf8(name).ok()?;
-                // A member the shape lacks: the Python writer refuses it (a handler's bug).
-                let member = members.iter().find(|member| member.name == name)?;
-                if !std::mem::take(&mut first) {
-                    out.push(',');
-                }
-                quote(out, &member.wire);
-                out.push(':');
-                write(&member.plan, &item, out)?;
-            }
-            out.push('}');
-        }
+        Plan::Structure(members) => object(value, out, |name, item, out| {
+            // A member the shape lacks: the Python writer refuses it (a handler's bug).
+            let name = utf8(name.cast_exact::<PyString>().ok()?).ok()?;
+            let member = members.iter().find(|member| member.name == name)?;
+            out.push_str(&member.field);
+            write(&member.plan, item, out)
+        })?,
         Plan::List(member) => {
             let items = value.cast_exact::<PyList>().ok()?;
             out.push('[');
@@ -122,26 +114,37 @@ fn write(plan: &Plan, value: &Bound<'_, PyAny>, out: &mut String) -> Option<()> 
             }
             out.push(']');
         }
-        Plan::Map(values) => {
-            let entries = value.cast_exact::<PyDict>().ok()?;
-            out.push('{');
-            let mut first = true;
-            for (key, item) in entries.iter() {
-                if item.is_none() {
-                    continue;
-                }
-                if !std::mem::take(&mut first) {
-                    out.push(',');
-                }
-                quote(out, utf8(key.cast_exact::<PyString>().ok()?).ok()?);
-                out.push(':');
-                write(values, &item, out)?;
-            }
-            out.push('}');
-        }
+        Plan::Map(values) => object(value, out, |key, item, out| {
+            quote(out, utf8(key.cast_exact::<PyString>().ok()?).ok()?);
+            out.push(':');
+            write(values, item, out)
+        })?,
         Plan::Plain => plain(value, out)?,
         Plan::Other => return None,
     }
+    Some(())
+}
+
+/// A dict's entries as a JSON object, those whose value is None left out (as the Python writer
+/// leaves them); `entry` writes one entry's key and value.
+fn object(
+    value: &Bound<'_, PyAny>,
+    out: &mut String,
+    mut entry: impl FnMut(&Bound<'_, PyAny>, &Bound<'_, PyAny>, &mut String) -> Option<()>,
+) -> Option<()> {
+    let entries = value.cast_exact::<PyDict>().ok()?;
+    out.push('{');
+    let mut first = true;
+    for (key, item) in entries.iter() {
+        if item.is_none() {
+            continue;
+        }
+        if !std::mem::take(&mut first) {
+            out.push(',');
+        }
+        entry(&key, &item, out)?;
+    }
+    out.push('}');
     Some(())
 }
 
