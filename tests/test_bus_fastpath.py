@@ -1,10 +1,10 @@
 """put_events' fast paths (python/rulebus/events: bus.py, put_events.py, delivery.py), on both
-stores: requests of the usual shape skip the general entry checks (``common_entries``,
-``_put_common``), and plain queue deliveries go to the store in one ``put_plain_many`` call
-(``flush_queue_deliveries``), the others the long way. Each test pins down something these could
-get wrong: the same results as the general path, deliveries the store refuses failing exactly as
-before (dead letters, metrics, no retries), each queue's messages in entry order, messages alike
-whichever way they went, exact metrics."""
+stores: requests of the usual shape skip the general entry checks (the engine reads them whole,
+``RuleSet.route_common``, then ``_put_common``), and plain queue deliveries go to the store in
+one ``put_plain_many`` call (``flush_queue_deliveries``), the others the long way. Each test pins
+down something these could get wrong: the same results as the general path, deliveries the store
+refuses failing exactly as before (dead letters, metrics, no retries), each queue's messages in
+entry order, messages alike whichever way they went, exact metrics."""
 
 from __future__ import annotations
 
@@ -18,9 +18,10 @@ from helpers.fake_clock import FakeClock
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rulebus import AwsError, Broker
+from rulebus._core import RuleSet
 from rulebus.events.bus import EventBus
-from rulebus.events.put_events import common_entries
 from rulebus.sqs.queue import Message
+from rulebus.stores.receipts import TOKENS
 
 ACCOUNT = "000000000000"
 
@@ -85,11 +86,33 @@ def dead_letters(broker: Broker, name: str) -> list[tuple[Any, dict[str, str]]]:
 # ---------------------------------------------------------------------- which requests go fast
 
 
+def common(entries: Any, bus: str, limit: int) -> Any:
+    """What the engine's reader of the usual request makes of ``entries`` (None: not usual)."""
+    return RuleSet("eventbridge").route_common(entries, bus, limit, ACCOUNT, "us-east-1", "t", TOKENS)
+
+
 def test_only_the_usual_shape_takes_the_fast_path() -> None:
     usual = entry({"n": 1})
-    assert common_entries([usual], "shop", 1_048_576) == [("Order Placed", "com.shop", usual["Detail"])]
-    assert common_entries((usual,) * 10, "shop", 1_048_576) is not None
-    assert common_entries([entry(EventBusName="shop")], "shop", 1_048_576) is not None
+    routed = common([usual], "shop", 1_048_576)
+    assert routed is not None
+    failed, results, accepted = routed
+    [(event_id, text, matched)] = accepted
+    assert (failed, results, matched) == (0, [{"EventId": event_id}], [])
+    assert json.loads(text) == {
+        "version": "0",
+        "id": event_id,
+        "detail-type": "Order Placed",
+        "source": "com.shop",
+        "account": ACCOUNT,
+        "time": "t",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": {"n": 1},
+    }
+    assert common((usual,) * 10, "shop", 1_048_576) is not None
+    assert common([entry(EventBusName="shop")], "shop", 1_048_576) is not None
+    assert common([{**usual, "DetailType": "d" * 128}], "shop", 1_048_576) is not None
+    assert common([{**usual, "DetailType": "é" * 128}], "shop", 1_048_576) is not None
     general: list[Any] = [
         [],
         [usual] * 11,
@@ -104,13 +127,37 @@ def test_only_the_usual_shape_takes_the_fast_path() -> None:
         [{"DetailType": "x", "Detail": "{}", "EventBusName": "shop"}],
         [{**usual, "Detail": b"{}"}],
         [{**usual, "DetailType": "d" * 129}],
+        [{**usual, "DetailType": "é" * 129}],
         [usual, {**usual, "Source": None}],
+        [{**usual, "Source": "com.shop\ud800"}],
+        [{**usual, "EventBusName": None, "Source": "x"}],
+        [{**usual, "Other": "shop"}],
     ]
     for entries in general:
-        assert common_entries(entries, "shop", 1_048_576) is None, entries
-    # Sizes are counted as _over_size counts them: a request that may be over goes the general way.
-    assert common_entries([usual], "shop", 4 * (len(usual["Detail"]) + 20 + 4)) is not None
-    assert common_entries([usual], "shop", 4 * (len(usual["Detail"]) + 20 + 4) - 1) is None
+        assert common(entries, "shop", 1_048_576) is None, entries
+    # Sizes are counted in UTF-8 bytes, four times over (as _over_size's quick bound counts
+    # characters): a request that may be over goes the general way.
+    assert common([usual], "shop", 4 * (len(usual["Detail"]) + 20 + 4)) is not None
+    assert common([usual], "shop", 4 * (len(usual["Detail"]) + 20 + 4) - 1) is None
+    wide = {**usual, "Source": "é"}  # one character, two bytes: 13 characters, 14 bytes in all
+    assert common([wide], "shop", 4 * (len(usual["Detail"]) + 13 + 4)) is None
+    assert common([wide], "shop", 4 * (len(usual["Detail"]) + 14 + 4)) is not None
+
+
+def test_the_usual_request_fails_entries_as_the_general_path_words_them() -> None:
+    rules = RuleSet("eventbridge")
+    rules.add("all", '{"source": [{"prefix": ""}]}')
+    entries = [entry("not json"), entry({"n": 1}, Source="aws.ec2"), entry({"n": 2}), entry("[1]")]
+    routed = rules.route_common(entries, "shop", 1_048_576, ACCOUNT, "us-east-1", "t", TOKENS)
+    assert routed is not None
+    failed, results, accepted = routed
+    assert failed == 3
+    assert results[0] is None and results[1] is False and results[3] is None
+    [(event_id, text, matched)] = accepted
+    assert results[2] == {"EventId": event_id} and matched == ["all"]
+    assert json.loads(text)["detail"] == {"n": 2}
+    [(other_id, _, _)] = common([entry()], "shop", 1_048_576)[2]
+    assert other_id != event_id  # each call mints its own ids
 
 
 def _normalized(text: str, ids: list[str]) -> str:
@@ -160,7 +207,8 @@ def test_the_fast_path_answers_as_the_general_one(broker: Broker, case: str) -> 
         return [{k: (bus if v == "<bus>" else v) for k, v in e.items()} for e in CASES[case]]
 
     fast_entries = entries("fast")
-    assert common_entries(fast_entries, "fast", broker.max_events_size) is not None
+    # (A lone surrogate has no UTF-8: the engine declines the request, the general path answers.)
+    assert (common(fast_entries, "fast", broker.max_events_size) is None) == (case == "lone surrogate")
     # The same entries as read-only mappings, which only the general path takes.
     general_entries = [MappingProxyType(e) for e in entries("general")]
     assert _run(broker, "fast", fast_entries) == _run(broker, "general", general_entries)

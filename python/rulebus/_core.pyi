@@ -121,6 +121,22 @@ class RuleSet:
         """PutEvents' routing in one call: per entry ``(id, detail_type, source, time,
         resources, detail)``, the event's text and the rules it matches, or None for a
         malformed detail (EventBridge rule sets)."""
+    def route_common(
+        self,
+        entries: object,
+        bus: str,
+        limit: int,
+        account: str,
+        region: str,
+        time: str,
+        tokens: Tokens,
+    ) -> tuple[int, list[dict[str, str] | bool | None], list[tuple[str, str, list[str]]]] | None:
+        """PutEvents' usual request in one call (1-10 dicts of just Source, DetailType and
+        Detail, perhaps EventBusName ``bus``; their bytes, four times over, within ``limit``):
+        ids minted, events written and matched. None for any other request. Else ``(failed,
+        results, accepted)``: per entry ``{"EventId": id}``, or None (malformed detail) or
+        False (a source starting with "aws."); and ``(id, text, rule names)`` per accepted one
+        (EventBridge rule sets)."""
     def matches_many(self, events: Iterable[_Message]) -> list[list[str]]:
         """``matches`` for each event, the GIL released for the batch (sns: bodies or
         ``(body, attributes)`` pairs, read one at a time with the GIL held; the first that

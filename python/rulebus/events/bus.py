@@ -5,8 +5,10 @@
 Why it looks like this: routing is the Rust engine's job, so every bus keeps one ``RuleSet``
 holding the patterns of its enabled rules (rule names are the rule set's names): an event costs
 one engine call whether the bus has 10 rules or 100,000. PutEvents hands the engine a whole
-request at once (``RuleSet.route_events``): it writes each event's envelope around the detail it
-validates, and matches it, so Python parses an event only when a target reshapes it.
+request at once (``RuleSet.route_common`` for the usual request, of Source, DetailType and
+Detail alone, which it also reads and answers; ``RuleSet.route_events`` for the rest): it writes
+each event's envelope around the detail it validates, and matches it, so Python parses an event
+only when a target reshapes it.
 Everything around it is EventBridge's surface, as AWS documents it (see docs/semantics.md,
 'EventBridge buses'), in a module per concept:
 
@@ -55,9 +57,9 @@ from rulebus.events.put_events import (
     EntryFields,
     Gathering,
     LazyEvent,
+    Routed,
     Saved,
     check_request,
-    common_entries,
     compact,
     entry_fields,
     entry_size,
@@ -85,7 +87,7 @@ from rulebus.events.targets import (
     Target,
     TargetArn,
 )
-from rulebus.stores.receipts import new_message_id
+from rulebus.stores.receipts import TOKENS
 
 if TYPE_CHECKING:
     from rulebus.context import Context
@@ -309,9 +311,19 @@ class EventBus:
             return self._put_events(entries)
 
     def _put_events(self, entries: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-        common = common_entries(entries, self.name, self._max_events_size)
-        if common is not None:
-            return self._put_common(common)
+        # The usual request (``RuleSet.route_common`` says which) in one engine call; any other
+        # on the general path, which is the reference for what the usual one answers.
+        now = self._clock()
+        now_text = event_time_now(now)
+        self._sync()
+        routed = self._matcher.route_common(
+            entries, self.name, self._max_events_size, self._account, self._region, now_text, TOKENS
+        )
+        if routed is None:
+            return self._put_general(entries)
+        return self._put_common(routed, now, now_text)
+
+    def _put_general(self, entries: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         check_request(entries, self._max_events_size)
         now = self._clock()
         now_text = event_time_now(now)
@@ -338,41 +350,25 @@ class EventBus:
         failed = sum(1 for result in results if "ErrorCode" in result)
         return {"FailedEntryCount": failed, "Entries": results}
 
-    def _put_common(self, common: list[tuple[str, str, str]]) -> dict[str, Any]:
-        """put_events for entries of the usual shape (see ``common_entries``), all for this bus:
-        what the general path does for them, step for step (the clock read, the bus's existence
-        checked, ids minted, the view synced, one engine call, the same per-entry results, then
-        each event ingested in order and the queue deliveries flushed), without its per-entry
-        checks, which such entries pass, and without a call per event."""
-        now = self._clock()
-        now_text = event_time_now(now)
+    def _put_common(self, routed: Routed, now: float, now_text: str) -> dict[str, Any]:
+        """put_events for a request of the usual shape, routed by ``RuleSet.route_common`` (its
+        ids minted, its events written and matched, its results made): what the general path
+        does for it, step for step (the bus's existence checked, the same per-entry results,
+        then each event ingested in order and the queue deliveries flushed), without its
+        per-entry checks, which such entries pass but routing's, and without a call per event."""
         self.check_exists()
-        fields: list[EntryFields] = [
-            (new_message_id(), detail_type, source, now_text, [], detail)
-            for detail_type, source, detail in common
-        ]
-        routed = self.route_events(fields)
-        results: list[dict[str, Any]] = []
-        accepted: list[tuple[LazyEvent, list[str]]] = []
-        failed = 0
-        for entry, result in zip(fields, routed):
-            if result is None:
-                failed += 1
-                results.append(malformed_detail())
-            elif entry[2].startswith("aws."):
-                failed += 1
-                results.append(not_authorized_for_source())
-            else:
-                results.append({"EventId": entry[0]})
-                accepted.append((LazyEvent(result[0], entry[0], now_text), result[1]))
+        failed, results, accepted = routed
+        if failed:
+            results = [_entry_result(result) for result in results]
         if accepted:
             records = self._archives.records(self)
-            if not records and self._delivery.deliver_plain(accepted, self._view, now):
+            if not records and self._delivery.deliver_plain(accepted, now_text, self._view, now):
                 return {"FailedEntryCount": failed, "Entries": results}
+            events = [(LazyEvent(text, event_id, now_text), matched) for event_id, text, matched in accepted]
             batch = self._batch
             saved = batch.open(records)  # open_batch, inline
             try:
-                self._ingest_routed(accepted, now)
+                self._ingest_routed(events, now)
             finally:
                 self._delivery.flush_queue_deliveries(batch.close(saved))  # close_batch, inline
         return {"FailedEntryCount": failed, "Entries": results}
@@ -614,3 +610,14 @@ class EventBus:
         check_name(name, "replayName", 64)
         validation.finite_number(timeout, "timeout", validation.EVENTS, required=False)
         return self._archives.wait_for_replay(name, timeout)
+
+
+def _entry_result(result: dict[str, Any] | bool | None) -> dict[str, Any]:
+    """An entry's result as ``RuleSet.route_common`` gives it, in full: None is a malformed
+    detail, False a source claiming AWS (``Routed``)."""
+    if result is None:
+        return malformed_detail()
+    if result is False:
+        return not_authorized_for_source()
+    assert isinstance(result, dict)
+    return result

@@ -249,22 +249,26 @@ class BusDelivery:
         )
 
     def deliver_plain(
-        self, accepted: list[tuple[LazyEvent, list[str]]], view: Mapping[str, Rule], ingestion: float
+        self,
+        accepted: list[tuple[str, str, list[str]]],
+        time: str,
+        view: Mapping[str, Rule],
+        ingestion: float,
     ) -> bool:
-        """put_events' deliveries for its events ``accepted`` (each with the rules it matched),
-        when every one is plain: each matched rule's targets all take the whole event into a
-        standard queue of this account (``Rule.plain_queues``), each event's text is printable
-        ASCII, within every such queue's MaximumMessageSize. Then they are counted and stored
-        in one ``put_plain_many`` call, as dispatching them and ``flush_queue_deliveries`` would
-        have, and this returns True; otherwise it returns False having done nothing, and the
-        general path takes the request. No target runs in between, so the view holds still."""
+        """put_events' deliveries for its events ``accepted`` (each as ``(id, text, names of the
+        rules it matched)``, made at ``time``), when every one is plain: each matched rule's
+        targets all take the whole event into a standard queue of this account
+        (``Rule.plain_queues``), each event's text is printable ASCII, within every such queue's
+        MaximumMessageSize. Then they are counted and stored in one ``put_plain_many`` call, as
+        dispatching them and ``flush_queue_deliveries`` would have, and this returns True;
+        otherwise it returns False having done nothing, and the general path takes the request.
+        No target runs in between, so the view holds still."""
         bodies: list[tuple[str, str]] = []
         matched_events = triggered = longest = 0
-        for event, matched in accepted:
+        for _, text, matched in accepted:
             if not matched:
                 continue
             matched_events += 1
-            text = event.text
             if not text.isascii() or "\t" in text or "\r" in text or "\x7f" in text:
                 return False  # (the engine escapes every other control character)
             if len(text) > longest:
@@ -295,7 +299,7 @@ class BusDelivery:
             if triggered:
                 metrics["TriggeredRules"] += triggered
                 kept = self._plain_matches
-                kept.append((view, [matched for _, matched in accepted]))
+                kept.append((view, [matched for _, _, matched in accepted]))
                 if len(kept) >= PLAIN_MATCHES_KEPT:
                     self.count_plain_matches()
         if not bodies:
@@ -305,13 +309,15 @@ class BusDelivery:
         refused = self._store.queues.put_plain_many(bodies, self._account, now)
         self._count_sent(bodies, refused)
         if refused:  # a queue changed since it was looked at: those go the long way
-            deliveries = [
-                (rule, target, event, event.text, ingestion, event.text)
-                for event, matched in accepted
-                for rule in (view.get(name) for name in matched)
-                if rule is not None
-                for target in rule.targets
-            ]
+            deliveries = []
+            for event_id, text, matched in accepted:
+                event = LazyEvent(text, event_id, time)
+                deliveries += [
+                    (rule, target, event, text, ingestion, text)
+                    for rule in (view.get(name) for name in matched)
+                    if rule is not None
+                    for target in rule.targets
+                ]
             prepared = self._prepare_long_way([(i, deliveries[i]) for i in refused], now, {})
             self._store_long_way(prepared)
         return True

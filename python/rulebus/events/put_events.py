@@ -6,7 +6,8 @@ A request is checked whole first (the request model, 1-10 entries, DetailType's 
 total size), and refused whole when it fails; then each entry becomes an event or fails alone,
 with AWS's per-entry ErrorCode and ErrorMessage (a missing member, a malformed Detail, a source
 claiming AWS). The usual request (entries of exactly Source, DetailType and Detail) passes every
-request check by its shape (``common_entries``), which ``EventBus.put_events`` tests first.
+request check by its shape: the engine reads it, mints its ids and routes it in one call
+(``RuleSet.route_common``), which ``EventBus.put_events`` tries first; it declines any other.
 
 An accepted event is known by the text the engine wrote around its detail (``LazyEvent``): most
 deliveries need only that, so Python parses an event only when a target reshapes it.
@@ -18,7 +19,6 @@ import json
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timezone
-from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from rulebus import _jsontext as jsontext
@@ -38,8 +38,8 @@ __all__ = [
     "EntryFields",
     "Gathering",
     "LazyEvent",
+    "Routed",
     "check_request",
-    "common_entries",
     "compact",
     "entry_fields",
     "entry_size",
@@ -53,14 +53,21 @@ __all__ = [
     "route_entries",
 ]
 
+#: AWS's limits; the engine's reader of the usual request (``RuleSet.route_common``) holds the
+#: same two.
 MAX_PUT_EVENTS_ENTRIES = 10
+MAX_DETAIL_TYPE_LENGTH = 128
 #: PutEvents' request size limit: 1 MB since 2026-01-29 (AWS Compute Blog, 'More room to build:
 #: serverless services now support payloads up to 1 MB'; 2^20 here, unverified).
 DEFAULT_MAX_EVENTS_SIZE = 1_048_576
-MAX_DETAIL_TYPE_LENGTH = 128
 
 #: An entry as the engine takes it: ``(id, detail_type, source, time, resources, detail)``.
 EntryFields = tuple[str, str, str, str, list[str], str]
+
+#: A usual request as ``RuleSet.route_common`` routed it: how many entries failed; per entry
+#: ``{"EventId": id}``, or None (a malformed detail) or False (a source claiming AWS); and
+#: ``(id, text, names of the rules it matched)`` per accepted event, in order.
+Routed = tuple[int, list[Any], list[tuple[str, str, list[str]]]]
 
 compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
@@ -160,43 +167,6 @@ def entry_size(entry: Mapping[str, Any]) -> int:
     return size + sum(_utf8(resource) for resource in entry.get("Resources") or ())
 
 
-def common_entries(entries: Any, bus: str, limit: int) -> list[tuple[str, str, str]] | None:
-    """``(detail_type, source, detail)`` of each entry when the request has the usual shape, for
-    which put_events can skip its general checks (``EventBus._put_common``); None otherwise. The
-    usual shape: a list or tuple of 1-10 dicts, each with exactly Source, DetailType and Detail
-    (perhaps EventBusName, this bus's name), all non-empty ``str``, the DetailType within its
-    limit, and their sizes summed (as ``_over_size`` does) clearly within ``limit``. Such
-    entries pass every request check and every per-entry one but routing's (malformed detail,
-    an ``aws.`` source), and name no Resources, Time or other bus."""
-    if type(entries) is not list and type(entries) is not tuple:
-        return None
-    if not 0 < len(entries) <= MAX_PUT_EVENTS_ENTRIES:
-        return None
-    chars = 0
-    common = []
-    for entry in entries:
-        if type(entry) is not dict:
-            return None
-        size = len(entry)
-        if size != 3 and (size != 4 or entry.get("EventBusName") != bus):
-            return None
-        try:
-            members = _COMMON_MEMBERS(entry)
-        except KeyError:
-            return None
-        # With the three present, ``size`` says no other member is there.
-        detail_type, source, detail = members
-        if type(source) is not str or type(detail_type) is not str or type(detail) is not str:
-            return None
-        if not (source and detail_type and detail) or len(detail_type) > MAX_DETAIL_TYPE_LENGTH:
-            return None
-        chars += len(source) + len(detail_type) + len(detail) + 4
-        common.append(members)
-    return None if chars * 4 > limit else common
-
-
-_COMMON_MEMBERS = itemgetter("DetailType", "Source", "Detail")
-
 # The members of PutEventsRequestEntry (botocore's EventBridge model).
 _PUT_EVENTS_ENTRY = frozenset(
     ("Time", "Source", "Resources", "DetailType", "Detail", "EventBusName", "TraceHeader")
@@ -210,8 +180,8 @@ _TEXT_MEMBERS = (
 
 
 def _check_entries(entries: Any) -> None:
-    """PutEvents' request model, on the general path (``common_entries`` vouches for the usual
-    entries): a list of mappings of PutEventsRequestEntry's members, each of its type. Text
+    """PutEvents' request model, on the general path (``RuleSet.route_common`` vouches for the
+    usual entries): a list of mappings of PutEventsRequestEntry's members, each of its type. Text
     with a lone surrogate is left to fail its entry alone, as a malformed one."""
     from rulebus.events.bus import EventBus  # an entry may name its bus by the object
 

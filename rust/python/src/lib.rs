@@ -9,6 +9,7 @@ mod json_response;
 mod messages;
 mod notice;
 mod plans;
+mod put_events;
 mod query_form;
 mod queue;
 mod strings;
@@ -769,6 +770,82 @@ impl RuleSet {
             }
         }
         Ok(out)
+    }
+
+    /// PutEvents' usual request in one call (`put_events`: a list of one to ten dicts of just
+    /// `Source`, `DetailType` and `Detail`, perhaps with this `bus`'s name): `None` for any other
+    /// request. Else, with an id minted from `tokens` for each entry and its event written and
+    /// matched as `route_events` does, `(failed, results, accepted)`: per entry its result,
+    /// `{"EventId": id}`, or None for a malformed detail, or False for a source starting with
+    /// "aws." (refused after the detail, as the general path refuses them); how many failed; and
+    /// `(id, text, names of the rules matched)` for each entry accepted, in order.
+    #[allow(clippy::too_many_arguments)] // PutEvents' request and the bus's place, as Python has them
+    fn route_common<'py>(
+        &self,
+        py: Python<'py>,
+        entries: &Bound<'py, PyAny>,
+        bus: &str,
+        limit: usize,
+        account: &str,
+        region: &str,
+        time: &str,
+        tokens: &queue::Tokens,
+    ) -> PyResult<Option<put_events::Routed<'py>>> {
+        if self.dialect != Dialect::EventBridge {
+            return Err(type_error(py, "route_common() is for EventBridge rule sets"));
+        }
+        let Some(strings) = put_events::strings(entries, bus) else { return Ok(None) };
+        let Some(entries) = put_events::entries(&strings, limit) else { return Ok(None) };
+        let ids: Vec<String> = entries.iter().map(|_| tokens.mint()).collect();
+        let texts: Vec<Option<String>> = entries
+            .iter()
+            .zip(&ids)
+            .map(|(entry, id)| {
+                let envelope = rulebus_messaging::envelope::Envelope {
+                    id,
+                    detail_type: entry.detail_type,
+                    source: entry.source,
+                    account,
+                    time,
+                    region,
+                    resources: &[],
+                };
+                rulebus_messaging::envelope::event_text(&envelope, entry.detail)
+            })
+            .collect();
+        let refused = |entry: &put_events::Entry<'_>| entry.source.starts_with("aws.");
+        let valid: Vec<&[u8]> = texts
+            .iter()
+            .zip(&entries)
+            .filter_map(|(text, entry)| text.as_deref().filter(|_| !refused(entry)).map(str::as_bytes))
+            .collect();
+        let found = self.match_batch(py, &valid, false)?;
+        let mut lists = found.lists(py, &self.names_cache)?.into_iter();
+        let results = PyList::empty(py);
+        let accepted = PyList::empty(py);
+        let event_id = intern!(py, "EventId");
+        let mut failed = 0;
+        for ((id, text), entry) in ids.iter().zip(texts).zip(&entries) {
+            match text {
+                None => {
+                    failed += 1;
+                    results.append(py.None())?;
+                }
+                Some(_) if refused(entry) => {
+                    failed += 1;
+                    results.append(false)?;
+                }
+                Some(text) => {
+                    let id = PyString::new(py, id);
+                    let result = PyDict::new(py);
+                    result.set_item(event_id, &id)?;
+                    results.append(result)?;
+                    let names = lists.next().unwrap_or_else(|| PyList::empty(py));
+                    accepted.append((id, text, names))?;
+                }
+            }
+        }
+        Ok(Some((failed, results, accepted)))
     }
 
     /// `matches` for every event of an iterable, with the GIL released for the whole batch.

@@ -635,7 +635,7 @@ impl Tokens {
         *counter = counter.wrapping_add(1);
     }
 
-    fn mint(&self) -> String {
+    pub(crate) fn mint(&self) -> String {
         let mut token = String::with_capacity(36);
         self.mint_into(&mut token);
         token

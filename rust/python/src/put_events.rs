@@ -1,0 +1,88 @@
+//! PutEvents' usual request, read from Python as it arrives (`RuleSet.route_common`): a list of
+//! one to ten dicts, each with just `Source`, `DetailType` and `Detail` (and perhaps this bus's
+//! `EventBusName`), all non-empty `str`. Such a request passes every check of the general path
+//! but routing's, so the binding reads it, mints the event ids, writes and matches the events
+//! and builds the per-entry results in one call; anything else is declined (`None`) and goes
+//! to the general path in Python (`rulebus.events.put_events`), which is the reference.
+
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
+
+use crate::strings::utf8;
+
+/// PutEvents' most entries per request (AWS's limit; `MAX_PUT_EVENTS_ENTRIES` in Python).
+pub const MAX_ENTRIES: usize = 10;
+
+/// The longest DetailType, in characters (AWS's limit; `MAX_DETAIL_TYPE_LENGTH` in Python).
+pub const MAX_DETAIL_TYPE: usize = 128;
+
+/// `RuleSet.route_common`'s answer: how many entries failed, each entry's result, and the
+/// accepted events as `(id, text, rule names)`.
+pub type Routed<'py> = (usize, Bound<'py, PyList>, Bound<'py, PyList>);
+
+/// One entry of the usual shape, its texts borrowed from the request's strings.
+pub struct Entry<'a> {
+    pub detail_type: &'a str,
+    pub source: &'a str,
+    pub detail: &'a str,
+}
+
+/// The `DetailType`, `Source` and `Detail` of each entry of a request of the usual shape (see the
+/// module's note), in order; `None` for any other request.
+pub fn strings<'py>(entries: &Bound<'py, PyAny>, bus: &str) -> Option<Vec<[Bound<'py, PyString>; 3]>> {
+    let py = entries.py();
+    let items: Vec<Bound<'py, PyAny>> = if let Ok(list) = entries.cast_exact::<PyList>() {
+        list.iter().collect()
+    } else if let Ok(tuple) = entries.cast_exact::<PyTuple>() {
+        tuple.iter().collect()
+    } else {
+        return None;
+    };
+    if items.is_empty() || items.len() > MAX_ENTRIES {
+        return None;
+    }
+    let mut out = Vec::with_capacity(items.len());
+    for item in &items {
+        let entry = item.cast_exact::<PyDict>().ok()?;
+        match entry.len() {
+            3 => {}
+            4 => {
+                let name = entry.get_item(intern!(py, "EventBusName")).ok()??;
+                if utf8(name.cast_exact::<PyString>().ok()?).ok()? != bus {
+                    return None;
+                }
+            }
+            _ => return None,
+        }
+        let member = |key: &Bound<'py, PyString>| -> Option<Bound<'py, PyString>> {
+            let value = entry.get_item(key).ok()??;
+            value.cast_exact::<PyString>().ok().cloned()
+        };
+        out.push([member(intern!(py, "DetailType"))?, member(intern!(py, "Source"))?, member(intern!(py, "Detail"))?]);
+    }
+    Some(out)
+}
+
+/// The entries' texts from `strings`; `None` when one is empty or has no UTF-8 (a lone
+/// surrogate: the general path fails that entry alone), or a DetailType is too long, or the
+/// entries might exceed `limit`, the bus's most bytes of entries per request. Their UTF-8, four
+/// times over, must be within it (as `common_entries` counts characters, but no character
+/// takes fewer bytes), so that the size check the general path makes could not refuse them.
+pub fn entries<'a>(strings: &'a [[Bound<'_, PyString>; 3]], limit: usize) -> Option<Vec<Entry<'a>>> {
+    let mut bytes = 0usize;
+    let mut out = Vec::with_capacity(strings.len());
+    for [detail_type, source, detail] in strings {
+        let (detail_type, source, detail) = (utf8(detail_type).ok()?, utf8(source).ok()?, utf8(detail).ok()?);
+        if detail_type.is_empty() || source.is_empty() || detail.is_empty() {
+            return None;
+        }
+        // Bytes are never fewer than characters: count the characters only when it matters.
+        if detail_type.len() > MAX_DETAIL_TYPE && detail_type.chars().count() > MAX_DETAIL_TYPE {
+            return None;
+        }
+        bytes += source.len() + detail_type.len() + detail.len() + 4;
+        out.push(Entry { detail_type, source, detail });
+    }
+    (bytes.saturating_mul(4) <= limit).then_some(out)
+}
