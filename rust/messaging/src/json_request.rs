@@ -11,6 +11,9 @@
 
 use std::borrow::Cow;
 
+use rulebus_core::lexer::special_byte;
+use rulebus_core::skip::string_end;
+
 /// Documents nested deeper than this are declined (AWS's request shapes nest a few levels).
 pub const MAX_DEPTH: usize = 64;
 
@@ -31,7 +34,7 @@ pub enum Node<'a> {
 
 /// The body's document when it is one JSON object (whitespace around it), else `None`.
 pub fn parse(body: &[u8]) -> Option<Node<'_>> {
-    let text = std::str::from_utf8(body).ok()?;
+    let text = simdutf8::basic::from_utf8(body).ok()?;
     let mut reader = Reader { text, bytes: text.as_bytes(), at: 0 };
     reader.space();
     if reader.peek()? != b'{' {
@@ -177,23 +180,27 @@ impl<'a> Reader<'a> {
         Some(if integer { literal.parse().map_or(Node::Number, Node::Integer) } else { Node::Number })
     }
 
-    /// A string starting at its quote: its text, borrowed when it holds no escape.
+    /// A string starting at its quote: its text, borrowed when it holds no escape. Runs of
+    /// plain text are skipped to the next quote, backslash or control character many bytes at
+    /// a time (`special_byte`, as the event scanner skips them).
     fn string(&mut self) -> Option<Cow<'a, str>> {
         self.at += 1; // '"'
         let start = self.at;
-        loop {
-            match self.peek()? {
-                b'"' => {
-                    let text = &self.text[start..self.at];
-                    self.at += 1;
-                    return Some(Cow::Borrowed(text));
-                }
-                b'\\' => break,
-                0..=0x1f => return None, // a control character must be escaped
-                _ => self.at += 1,
+        self.at = special_byte(self.bytes, self.at);
+        match self.peek()? {
+            b'"' => {
+                let text = &self.text[start..self.at];
+                self.at += 1;
+                return Some(Cow::Borrowed(text));
             }
+            b'\\' => {}
+            _ => return None, // a control character must be escaped
         }
-        let mut owned = String::from(&self.text[start..self.at]);
+        // Escapes only shorten the text: its bytes up to the closing quote are room enough
+        // (`string_end` refuses what the loop below would refuse, before it builds anything).
+        let (end, _) = string_end(self.bytes, start)?;
+        let mut owned = String::with_capacity(end - start);
+        owned.push_str(&self.text[start..self.at]);
         loop {
             match self.peek()? {
                 b'"' => {
@@ -222,9 +229,7 @@ impl<'a> Reader<'a> {
                     // A run of plain text, copied whole (the body is UTF-8: `text` slices it
                     // at character boundaries, as quotes and backslashes are ASCII).
                     let run = self.at;
-                    while !matches!(self.peek()?, b'"' | b'\\' | 0..=0x1f) {
-                        self.at += 1;
-                    }
+                    self.at = special_byte(self.bytes, self.at);
                     owned.push_str(&self.text[run..self.at]);
                 }
             }
