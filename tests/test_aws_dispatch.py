@@ -159,6 +159,34 @@ def test_sqs_query_requests_posted_to_a_queue_url_name_the_queue(dispatcher: Dis
     assert CALLS[-1].params == {"QueueUrl": "http://localhost:4566/123456789012/q", "MessageBody": "x"}
 
 
+def test_a_route_looked_up_is_the_one_worked_out(dispatcher: Dispatcher) -> None:
+    # The second round finds each route kept from the first (by target or Action, host and
+    # credential); what varies within a kind (the region, a queue URL's path, the params) still
+    # comes from each request.
+    sqs = _signed("sqs", "us-east-1")
+    requests = [
+        _form("Action=ListTopics", Authorization=_signed("sns", "eu-west-1")),
+        _form("Action=ListTopics&Version=2010-03-31", Authorization=_signed("sns", "eu-west-2")),
+        _form("Action=SendMessage&MessageBody=x", "/123456789012/q", Host="h:1", Authorization=sqs),
+        _form("Action=SendMessage&MessageBody=y", "/123456789012/r", Host="h:1", Authorization=sqs),
+        _json("AmazonSQS.ListQueues", Authorization=_signed("sqs", "ap-south-1")),
+    ]
+    for request in requests * 2:
+        assert dispatcher(request).status == 200
+    seen = [(c.service, c.operation, c.region, c.params) for c in CALLS]
+    assert seen[:5] == seen[5:] == [
+        ("sns", "ListTopics", "eu-west-1", {}),
+        ("sns", "ListTopics", "eu-west-2", {}),
+        ("sqs", "SendMessage", "us-east-1", {"MessageBody": "x", "QueueUrl": "http://h:1/123456789012/q"}),
+        ("sqs", "SendMessage", "us-east-1", {"MessageBody": "y", "QueueUrl": "http://h:1/123456789012/r"}),
+        ("sqs", "ListQueues", "ap-south-1", {}),
+    ]
+    # A service rulebus does not emulate is refused before its form is read, every time.
+    elsewhere = _form("Action=%zz", Authorization=_signed("s3", "us-east-1"))
+    for _ in range(2):
+        assert "'s3'" in _xml_error(dispatcher(elsewhere))[1]
+
+
 def test_handler_errors_are_the_protocols_errors(dispatcher: Dispatcher) -> None:
     reply = dispatcher(_json("AmazonSQS.DeleteQueue", b'{"QueueUrl": "u"}'))
     assert reply.status == 400

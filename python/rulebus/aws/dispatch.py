@@ -69,8 +69,8 @@ Codec = Union[JsonProtocol, QueryProtocol]
 # A form with more fields than this is refused, not parsed (the largest legitimate request, an
 # SNS PublishBatch of 10 entries with 10 attributes each, has a few hundred).
 MAX_FORM_FIELDS = 10_000
-# How many JSON routes a dispatcher keeps (a client sends a few kinds of request to one host).
-_JSON_CALLS_KEPT = 1024
+# How many routes a dispatcher keeps (a client sends a few kinds of request to one host).
+_CALLS_KEPT = 1024
 
 _CREDENTIAL = re.compile(r"Credential=([^/\s,]+)/\d{8}/([^/\s,]+)/([^/\s,]+)/aws4_request")
 #: An access key id of twelve digits: the account the request acts in (see ``Dispatcher``).
@@ -204,10 +204,11 @@ class Dispatcher:
         # (service, protocol, operation) -> its codec, service model and operation model, for
         # the operations met so far (a bounded set: the models' operations).
         self._known: dict[tuple[str, str, str], tuple[Codec, ServiceModel | None, OperationModel]] = {}
-        # (X-Amz-Target, Content-Type, Host, SigV4 credential) of a JSON request -> its route,
-        # codec, service model, operation model and account (see _decode).
-        self._json_calls: dict[
-            tuple[str, str | None, str | None, str | None],
+        # (X-Amz-Target, Content-Type, Host, SigV4 credential) of a JSON request, or ("", Action,
+        # Version, Host, SigV4 credential) of a query one whose credential names its service ->
+        # its route, codec, service model, operation model and account (see _decode).
+        self._calls: dict[
+            tuple[str | None, ...],
             tuple[Route, Codec, ServiceModel | None, OperationModel, str],
         ] = {}
         self._targets = {service_models(name).target_prefix: name for name in EMULATED}
@@ -258,15 +259,24 @@ class Dispatcher:
         try:
             credential = _credential(headers, request.query_string)
             target = headers.get("x-amz-target")
-            # A JSON request's route, account, codec and models follow from these four alone:
-            # looked up, not worked out, for every request after a client's first of each kind.
-            key = None
+            # A request's route, account, codec and models follow from a few of its parts: looked
+            # up, not worked out, for every request after a client's first of each kind. For a
+            # JSON request, its target, content type, host and credential; for a query one, its
+            # Action and Version, host and credential, when the credential names a service
+            # rulebus emulates (else the route may depend on the rest of the form, and a service
+            # it does not emulate is refused before the form is read).
+            key: tuple[str | None, ...] | None = None
+            form: list[tuple[str, str]] | None = None
+            scope = None if credential is None else credential.group(0)
             if target is not None:
-                scope = None if credential is None else credential.group(0)
                 key = (target, headers.get("content-type"), headers.get("host"), scope)
-            known = self._json_calls.get(key) if key is not None else None
+            elif credential is not None and credential.group(3) in EMULATED and _is_form(headers):
+                form = _form(request, headers)
+                fields = dict(form)  # (a name given twice: its last value, as the codec reads it)
+                key = ("", fields.get("Action"), fields.get("Version"), headers.get("host"), scope)
+            known = self._calls.get(key) if key is not None else None
             if known is None:
-                route, form = self._route(request, headers, credential)
+                route, form = self._route(request, headers, credential, form)
                 models = self._known.get((route.service, route.protocol, route.operation))
                 if models is None:
                     codec = self._codec(route.service, route.protocol)
@@ -279,17 +289,16 @@ class Dispatcher:
                     self.authenticate(request, route.service)
                 account = self._account(credential)
                 if key is not None:
-                    if len(self._json_calls) >= _JSON_CALLS_KEPT:
-                        self._json_calls.clear()  # clients without end: start again, not grow
-                    self._json_calls[key] = (route, codec, model, operation, account)
+                    if len(self._calls) >= _CALLS_KEPT:
+                        self._calls.clear()  # clients without end: start again, not grow
+                    self._calls[key] = (route, codec, model, operation, account)
             else:
                 route, codec, model, operation, account = known
-                form = []
                 self.authenticate(request, route.service)
             if isinstance(codec, JsonProtocol):
                 params = codec.parse(operation, request.body)
             else:
-                form = self._with_queue_url(route, request, headers, form)
+                form = self._with_queue_url(route, request, headers, form or [])
                 params = codec.parse_pairs(operation, form)
             handler = self.handlers.handler(route.service, route.operation)
             if handler is None:
@@ -372,10 +381,15 @@ class Dispatcher:
     # -- routing --------------------------------------------------------------------------
 
     def _route(
-        self, request: HttpRequest, headers: dict[str, str], credential: re.Match[str] | None
+        self,
+        request: HttpRequest,
+        headers: dict[str, str],
+        credential: re.Match[str] | None,
+        form: list[tuple[str, str]] | None = None,
     ) -> tuple[Route, list[tuple[str, str]]]:
-        """Where ``request`` goes, and its form's pairs (query protocol); ``credential``: its
-        SigV4 credential (see ``_credential``), read once per request."""
+        """Where ``request`` goes, and its form's pairs (query protocol; ``form``, when they were
+        read already); ``credential``: its SigV4 credential (see ``_credential``), read once per
+        request."""
         scope_region, scope_service = (None, None) if credential is None else credential.group(2, 3)
         host_service, host_region = _host_scope(headers.get("host", ""))
         region = scope_region or host_region or self.region
@@ -390,9 +404,10 @@ class Dispatcher:
                 raise unknown_operation("json", named or prefix, target, modeled=False)
             cbor = headers.get("content-type", "").startswith(CBOR_CONTENT_TYPE)
             return Route(service, "cbor" if cbor else "json", operation, region), []
-        if headers.get("content-type", "").startswith("application/x-amz-json"):
+        if not _is_form(headers):
             raise unknown_operation("json", named or "", "", modeled=False)
-        form = _form(request, headers)
+        if form is None:
+            form = _form(request, headers)
         fields = dict(form)  # (a name given twice: its last value, as the codec reads it)
         action = fields.get("Action")
         if not action:
@@ -484,6 +499,11 @@ def _by_action(action: str, form: list[tuple[str, str]]) -> str | None:
             if required <= keys:
                 return name
     return candidates[0][0] if candidates else None
+
+
+def _is_form(headers: Mapping[str, str]) -> bool:
+    """Whether a request without X-Amz-Target is a query one (else it is JSON without a target)."""
+    return not headers.get("content-type", "").startswith("application/x-amz-json")
 
 
 def _form(request: HttpRequest, headers: Mapping[str, str]) -> list[tuple[str, str]]:
