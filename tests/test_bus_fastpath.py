@@ -88,16 +88,17 @@ def dead_letters(broker: Broker, name: str) -> list[tuple[Any, dict[str, str]]]:
 
 def common(entries: Any, bus: str, limit: int) -> Any:
     """What the engine's reader of the usual request makes of ``entries`` (None: not usual)."""
-    return RuleSet("eventbridge").route_common(entries, bus, limit, ACCOUNT, "us-east-1", "t", TOKENS)
+    return RuleSet("eventbridge").route_common(entries, bus, limit, ACCOUNT, "us-east-1", "t", TOKENS, {})
 
 
 def test_only_the_usual_shape_takes_the_fast_path() -> None:
     usual = entry({"n": 1})
     routed = common([usual], "shop", 1_048_576)
     assert routed is not None
-    failed, results, accepted = routed
+    failed, results, accepted, plain = routed
     [(event_id, text, matched)] = accepted
     assert (failed, results, matched) == (0, [{"EventId": event_id}], [])
+    assert plain == ([], {}, 0, 0, 0)  # (no rule matched: nothing to deliver)
     assert json.loads(text) == {
         "version": "0",
         "id": event_id,
@@ -148,9 +149,9 @@ def test_the_usual_request_fails_entries_as_the_general_path_words_them() -> Non
     rules = RuleSet("eventbridge")
     rules.add("all", '{"source": [{"prefix": ""}]}')
     entries = [entry("not json"), entry({"n": 1}, Source="aws.ec2"), entry({"n": 2}), entry("[1]")]
-    routed = rules.route_common(entries, "shop", 1_048_576, ACCOUNT, "us-east-1", "t", TOKENS)
+    routed = rules.route_common(entries, "shop", 1_048_576, ACCOUNT, "us-east-1", "t", TOKENS, {})
     assert routed is not None
-    failed, results, accepted = routed
+    failed, results, accepted, _ = routed
     assert failed == 3
     assert results[0] is None and results[1] is False and results[3] is None
     [(event_id, text, matched)] = accepted
@@ -158,6 +159,37 @@ def test_the_usual_request_fails_entries_as_the_general_path_words_them() -> Non
     assert json.loads(text)["detail"] == {"n": 2}
     [(other_id, _, _)] = common([entry()], "shop", 1_048_576)[2]
     assert other_id != event_id  # each call mints its own ids
+
+
+def test_the_engine_plans_plain_deliveries_by_each_rules_queues() -> None:
+    rules = RuleSet("eventbridge")
+    rules.add("small", '{"detail": {"n": [{"numeric": ["<", 3]}]}}')
+    rules.add("odd", '{"detail": {"n": [1, 3, 5]}}')
+    rules.add("gone", '{"detail": {"n": [4]}}')
+
+    def plan(queues: dict[str, Any], *details: Any) -> Any:
+        entries = [entry(detail) for detail in details]
+        routed = rules.route_common(entries, "shop", 1_048_576, ACCOUNT, "us-east-1", "t", TOKENS, queues)
+        assert routed is not None
+        texts = {json.loads(text)["detail"]["n"]: text for _, text, _ in routed[2]}
+        return routed[3], texts
+
+    queues = {"small": ("a", "b"), "odd": ("b",)}  # ("gone": a rule no longer in the view)
+    planned, texts = plan(queues, {"n": 1}, {"n": 2}, {"n": 4}, {"n": 7})
+    assert planned == (
+        [("a", texts[1]), ("b", texts[1]), ("b", texts[1]), ("a", texts[2]), ("b", texts[2])],
+        {"a": 2, "b": 3},
+        3,  # events that matched a rule (4 matched "gone" alone)
+        3,  # rules triggered
+        max(len(texts[1]), len(texts[2]), len(texts[4])),
+    )
+    # Not plain: a rule that delivers otherwise, or a text with DEL or a non-ASCII character
+    # (JSON escapes the other control characters: a tab in a detail is "\t" in the text).
+    assert plan({**queues, "odd": None}, {"n": 2}, {"n": 3})[0] is None
+    for odd in ("a\x7fb", "é"):
+        assert plan(queues, {"n": 1, "s": odd})[0] is None, odd
+        assert plan(queues, {"n": 7, "s": odd})[0] == ([], {}, 0, 0, 0)  # (matched nothing)
+    assert plan(queues, {"n": 1, "s": "a\tb"})[0] is not None
 
 
 def _normalized(text: str, ids: list[str]) -> str:

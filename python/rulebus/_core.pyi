@@ -130,13 +130,24 @@ class RuleSet:
         region: str,
         time: str,
         tokens: Tokens,
-    ) -> tuple[int, list[dict[str, str] | bool | None], list[tuple[str, str, list[str]]]] | None:
+        queues: dict[str, tuple[str, ...] | None],
+    ) -> (
+        tuple[
+            int,
+            list[dict[str, str] | bool | None],
+            list[tuple[str, str, list[str]]],
+            tuple[list[tuple[str, str]], dict[str, int], int, int, int] | None,
+        ]
+        | None
+    ):
         """PutEvents' usual request in one call (1-10 dicts of just Source, DetailType and
         Detail, perhaps EventBusName ``bus``; their bytes, four times over, within ``limit``):
         ids minted, events written and matched. None for any other request. Else ``(failed,
-        results, accepted)``: per entry ``{"EventId": id}``, or None (malformed detail) or
-        False (a source starting with "aws."); and ``(id, text, rule names)`` per accepted one
-        (EventBridge rule sets)."""
+        results, accepted, plain)``: per entry ``{"EventId": id}``, or None (malformed detail)
+        or False (a source starting with "aws."); ``(id, text, rule names)`` per accepted one;
+        and, when every matched event's text is printable ASCII and each rule it matched maps to
+        queues in ``queues`` (a name it lacks is skipped), ``(bodies, deliveries per queue,
+        events matched, rules triggered, longest text)``, else None (EventBridge rule sets)."""
     def matches_many(self, events: Iterable[_Message]) -> list[list[str]]:
         """``matches`` for each event, the GIL released for the batch (sns: bodies or
         ``(body, attributes)`` pairs, read one at a time with the GIL held; the first that

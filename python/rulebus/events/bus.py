@@ -145,9 +145,11 @@ class EventBus:
         self.name = name
         self._rules = Rules(context, name)
         # The compiled view of the store's rules: the enabled rules' patterns in ``_matcher``
-        # (by rule name, as ``_patterns``), and every rule with its targets in ``_view``.
+        # (by rule name, as ``_patterns``), every rule with its targets in ``_view``, and each
+        # rule's ``plain_queues`` by name (what ``RuleSet.route_common`` plans deliveries by).
         self._matcher = RuleSet()
         self._view: dict[str, Rule] = {}
+        self._plain_queues: dict[str, tuple[str, ...] | None] = {}
         self._patterns: dict[str, str] = {}
         self._version: int | None = None
         self._sync_lock = threading.Lock()
@@ -224,6 +226,7 @@ class EventBus:
                 self._matcher.add(name, pattern)
         self._patterns = wanted
         self._view = view
+        self._plain_queues = {name: rule.plain_queues for name, rule in view.items()}
         self._version = version
 
     def route_events(self, fields: list[EntryFields]) -> list[tuple[str, list[str]] | None]:
@@ -317,7 +320,14 @@ class EventBus:
         now_text = event_time_now(now)
         self._sync()
         routed = self._matcher.route_common(
-            entries, self.name, self._max_events_size, self._account, self._region, now_text, TOKENS
+            entries,
+            self.name,
+            self._max_events_size,
+            self._account,
+            self._region,
+            now_text,
+            TOKENS,
+            self._plain_queues,
         )
         if routed is None:
             return self._put_general(entries)
@@ -357,12 +367,12 @@ class EventBus:
         then each event ingested in order and the queue deliveries flushed), without its
         per-entry checks, which such entries pass but routing's, and without a call per event."""
         self.check_exists()
-        failed, results, accepted = routed
+        failed, results, accepted, plain = routed
         if failed:
             results = [_entry_result(result) for result in results]
         if accepted:
             records = self._archives.records(self)
-            if not records and self._delivery.deliver_plain(accepted, now_text, self._view, now):
+            if not records and self._delivery.deliver_plain(accepted, plain, now_text, self._view, now):
                 return {"FailedEntryCount": failed, "Entries": results}
             events = [(LazyEvent(text, event_id, now_text), matched) for event_id, text, matched in accepted]
             batch = self._batch

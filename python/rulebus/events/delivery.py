@@ -38,7 +38,7 @@ from rulebus.events.input_transformer import (
     select,
     string_text,
 )
-from rulebus.events.put_events import Gathering, LazyEvent, plain
+from rulebus.events.put_events import Gathering, LazyEvent, PlainDeliveries, plain
 from rulebus.events.rules import Rule
 from rulebus.events.targets import SERVICE_TARGETS, CompiledTarget
 from rulebus.sqs.queue import Queue
@@ -251,40 +251,25 @@ class BusDelivery:
     def deliver_plain(
         self,
         accepted: list[tuple[str, str, list[str]]],
+        plain: PlainDeliveries | None,
         time: str,
         view: Mapping[str, Rule],
         ingestion: float,
     ) -> bool:
         """put_events' deliveries for its events ``accepted`` (each as ``(id, text, names of the
-        rules it matched)``, made at ``time``), when every one is plain: each matched rule's
+        rules it matched)``, made at ``time``), when every one is plain, as the engine planned
+        them (``RuleSet.route_common``; ``plain``, None when one is not): each matched rule's
         targets all take the whole event into a standard queue of this account
         (``Rule.plain_queues``), each event's text is printable ASCII, within every such queue's
         MaximumMessageSize. Then they are counted and stored in one ``put_plain_many`` call, as
         dispatching them and ``flush_queue_deliveries`` would have, and this returns True;
         otherwise it returns False having done nothing, and the general path takes the request.
         No target runs in between, so the view holds still."""
-        bodies: list[tuple[str, str]] = []
-        matched_events = triggered = longest = 0
-        for _, text, matched in accepted:
-            if not matched:
-                continue
-            matched_events += 1
-            if not text.isascii() or "\t" in text or "\r" in text or "\x7f" in text:
-                return False  # (the engine escapes every other control character)
-            if len(text) > longest:
-                longest = len(text)
-            for name in matched:
-                rule = view.get(name)
-                if rule is None:
-                    continue
-                queues = rule.plain_queues
-                if queues is None:
-                    return False
-                triggered += 1
-                for queue in queues:
-                    bodies.append((queue, text))
+        if plain is None:
+            return False
+        bodies, sent, matched_events, triggered, longest = plain
         get_queue = self._store.queues.get_queue
-        for queue in {queue for queue, _ in bodies}:
+        for queue in sent:
             try:
                 record = get_queue(queue)
             except StoreRowCorruptError:
@@ -307,7 +292,9 @@ class BusDelivery:
         self._metrics["Invocations"] += len(bodies)
         now = self._clock()
         refused = self._store.queues.put_plain_many(bodies, self._account, now)
-        self._count_sent(bodies, refused)
+        for index in refused:  # (those go the long way, and are counted there)
+            sent[bodies[index][0]] -= 1
+        self._counters.sqs_add_many("NumberOfMessagesSent", sent)
         if refused:  # a queue changed since it was looked at: those go the long way
             deliveries = []
             for event_id, text, matched in accepted:

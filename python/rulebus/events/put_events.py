@@ -38,6 +38,7 @@ __all__ = [
     "EntryFields",
     "Gathering",
     "LazyEvent",
+    "PlainDeliveries",
     "Routed",
     "check_request",
     "compact",
@@ -64,10 +65,16 @@ DEFAULT_MAX_EVENTS_SIZE = 1_048_576
 #: An entry as the engine takes it: ``(id, detail_type, source, time, resources, detail)``.
 EntryFields = tuple[str, str, str, str, list[str], str]
 
+#: The queue deliveries of a usual request's events, planned by ``RuleSet.route_common`` when all
+#: are plain (``BusDelivery.deliver_plain``): ``(queue, text)`` per delivery, the deliveries per
+#: queue, how many events matched a rule, how many rules they triggered, the longest text.
+PlainDeliveries = tuple[list[tuple[str, str]], dict[str, int], int, int, int]
+
 #: A usual request as ``RuleSet.route_common`` routed it: how many entries failed; per entry
-#: ``{"EventId": id}``, or None (a malformed detail) or False (a source claiming AWS); and
-#: ``(id, text, names of the rules it matched)`` per accepted event, in order.
-Routed = tuple[int, list[Any], list[tuple[str, str, list[str]]]]
+#: ``{"EventId": id}``, or None (a malformed detail) or False (a source claiming AWS);
+#: ``(id, text, names of the rules it matched)`` per accepted event, in order; and their plain
+#: deliveries, or None when one is not plain.
+Routed = tuple[int, list[Any], list[tuple[str, str, list[str]]], PlainDeliveries | None]
 
 compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 

@@ -775,10 +775,13 @@ impl RuleSet {
     /// PutEvents' usual request in one call (`put_events`: a list of one to ten dicts of just
     /// `Source`, `DetailType` and `Detail`, perhaps with this `bus`'s name): `None` for any other
     /// request. Else, with an id minted from `tokens` for each entry and its event written and
-    /// matched as `route_events` does, `(failed, results, accepted)`: per entry its result,
-    /// `{"EventId": id}`, or None for a malformed detail, or False for a source starting with
-    /// "aws." (refused after the detail, as the general path refuses them); how many failed; and
-    /// `(id, text, names of the rules matched)` for each entry accepted, in order.
+    /// matched as `route_events` does, `(failed, results, accepted, plain)`: how many failed;
+    /// per entry its result, `{"EventId": id}`, or None for a malformed detail, or False for a
+    /// source starting with "aws." (refused after the detail, as the general path refuses them);
+    /// `(id, text, names of the rules matched)` for each entry accepted, in order; and the
+    /// accepted events' queue deliveries when all are plain by `queues` (a rule's name -> the
+    /// queues it delivers whole events to, or None when it delivers otherwise; see
+    /// `put_events::PlainDeliveries`), else None.
     #[allow(clippy::too_many_arguments)] // PutEvents' request and the bus's place, as Python has them
     fn route_common<'py>(
         &self,
@@ -790,6 +793,7 @@ impl RuleSet {
         region: &str,
         time: &str,
         tokens: &queue::Tokens,
+        queues: &Bound<'py, PyDict>,
     ) -> PyResult<Option<put_events::Routed<'py>>> {
         if self.dialect != Dialect::EventBridge {
             return Err(type_error(py, "route_common() is for EventBridge rule sets"));
@@ -825,6 +829,7 @@ impl RuleSet {
         let accepted = PyList::empty(py);
         let event_id = intern!(py, "EventId");
         let mut failed = 0;
+        let mut plain = put_events::PlainDeliveries::new(py);
         for ((id, text), entry) in ids.iter().zip(texts).zip(&entries) {
             match text {
                 None => {
@@ -841,11 +846,13 @@ impl RuleSet {
                     result.set_item(event_id, &id)?;
                     results.append(result)?;
                     let names = lists.next().unwrap_or_else(|| PyList::empty(py));
-                    accepted.append((id, text, names))?;
+                    let text_object = PyString::new(py, &text);
+                    plain.add(queues, &text, &text_object, &names)?;
+                    accepted.append((id, text_object, names))?;
                 }
             }
         }
-        Ok(Some((failed, results, accepted)))
+        Ok(Some((failed, results, accepted, plain.into_py(py)?)))
     }
 
     /// `matches` for every event of an iterable, with the GIL released for the whole batch.
