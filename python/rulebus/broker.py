@@ -433,7 +433,8 @@ class Broker:
     def event_bus(self, name: str = DEFAULT_BUS, description: str | None = None) -> EventBus:
         """Open an EventBridge event bus, creating it if absent (``"default"`` always exists).
         Its rules and targets live in the store: every broker on an SQLite file routes by them."""
-        validate_bus_name(name)
+        if name is not DEFAULT_BUS:  # (the name every PutEvents without EventBusName opens: valid)
+            validate_bus_name(name)
         validation.text(description, "description", validation.EVENTS, required=False)
         if self._store.buses.get_event_bus(name) is None:
             self._store.buses.create_event_bus(EventBusRecord(name, self._clock(), description))
