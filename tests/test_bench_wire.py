@@ -42,8 +42,26 @@ def test_the_run_writes_a_checked_figure_for_every_engine(tmp_path: Path) -> Non
     keys = {f"{workload} | {engine}" for workload in cases.WORKLOADS for engine in engines}
     assert set(document["rates"]) == keys
     assert all(rate > 0 for rate in document["rates"].values())
+    assert set(document["best"]) == keys
     for key in keys:
         assert document["counts"][key] == (10 if "moto" in key else N)
+
+
+def test_the_table_gives_the_median_ratio_and_the_best_runs_ratio(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A warm-up round, then three repeats timed as given: the ceiling steady, rulebus slowed
+    # once by "noise".
+    timed = iter([1.0, 1.0, 100.0, 85.0, 100.0, 40.0, 100.0, 82.0])
+    monkeypatch.setattr(bench, "run_once", lambda engine, workload, n: (next(timed, 1.0), None))
+    engines = [
+        bench.Engine("ceiling", bench.IN_PROCESS, "ceiling", _rulebus_clients),
+        bench.Engine("rulebus", bench.IN_PROCESS, "rulebus", _rulebus_clients),
+    ]
+    figures = bench.Figures()
+    bench.measure_engines(engines, ["sqs"], 10, 0, 3, figures)
+    assert figures.rates == {"sqs | ceiling": 100.0, "sqs | rulebus": 82.0}
+    assert figures.best == {"sqs | ceiling": 100.0, "sqs | rulebus": 85.0}
+    row = bench.mode_table(figures, engines, bench.IN_PROCESS, ["sqs"]).splitlines()[-1]
+    assert row == "| sqs | 100 | 82 | 0.82 met (0.40-0.85) | 0.85 |"
 
 
 def test_counts_are_rounded_up_to_whole_batches() -> None:
