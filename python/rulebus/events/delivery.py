@@ -292,9 +292,7 @@ class BusDelivery:
         self._metrics["Invocations"] += len(bodies)
         now = self._clock()
         refused = self._store.queues.put_plain_many(bodies, self._account, now)
-        for index in refused:  # (those go the long way, and are counted there)
-            sent[bodies[index][0]] -= 1
-        self._counters.sqs_add_many("NumberOfMessagesSent", sent)
+        self._count_sent(bodies, refused, sent)
         if refused:  # a queue changed since it was looked at: those go the long way
             deliveries = []
             for event_id, text, matched in accepted:
@@ -463,13 +461,18 @@ class BusDelivery:
                 except Failure as failure:
                     self._failed(rule, target, event, text, ingestion, 0, failure)
 
-    def _count_sent(self, bodies: list[tuple[str, str]], refused: list[int]) -> None:
+    def _count_sent(
+        self, bodies: list[tuple[str, str]], refused: list[int], sent: dict[str, int] | None = None
+    ) -> None:
         """The queues' NumberOfMessagesSent for a plain put of ``bodies``, less what the store
-        refused (those go the long way, and are counted there). A loop of dict steps, not a
-        ``Counter(...)``, whose construction costs more than a small put_events' counting."""
-        sent: dict[str, int] = {}
-        for queue, _ in bodies:
-            sent[queue] = sent.get(queue, 0) + 1
+        refused (those go the long way, and are counted there); ``sent``: the deliveries per
+        queue when the engine counted them already (``RuleSet.route_common``). A loop of dict
+        steps, not a ``Counter(...)``, whose construction costs more than a small put_events'
+        counting."""
+        if sent is None:
+            sent = {}
+            for queue, _ in bodies:
+                sent[queue] = sent.get(queue, 0) + 1
         for index in refused:
             sent[bodies[index][0]] -= 1
         self._counters.sqs_add_many("NumberOfMessagesSent", sent)

@@ -197,8 +197,9 @@ impl<'a> Reader<'a> {
             _ => return None, // a control character must be escaped
         }
         // Escapes only shorten the text: its bytes up to the closing quote are room enough
-        // (`string_end` refuses what the loop below would refuse, before it builds anything).
-        let (end, _) = string_end(self.bytes, start)?;
+        // (`string_end`, from the first backslash, refuses what the loop below would refuse,
+        // before it builds anything).
+        let (end, _) = string_end(self.bytes, self.at)?;
         let mut owned = String::with_capacity(end - start);
         owned.push_str(&self.text[start..self.at]);
         loop {

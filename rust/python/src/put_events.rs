@@ -1,9 +1,10 @@
 //! PutEvents' usual request, read from Python as it arrives (`RuleSet.route_common`): a list of
 //! one to ten dicts, each with just `Source`, `DetailType` and `Detail` (and perhaps this bus's
 //! `EventBusName`), all non-empty `str`. Such a request passes every check of the general path
-//! but routing's, so the binding reads it, mints the event ids, writes and matches the events
-//! and builds the per-entry results in one call; anything else is declined (`None`) and goes
-//! to the general path in Python (`rulebus.events.put_events`), which is the reference.
+//! but routing's, so the binding reads it, mints the event ids, writes and matches the events,
+//! builds the per-entry results and plans the queue deliveries (`PlainDeliveries`) in one
+//! call; anything else is declined (`None`) and goes to the general path in Python
+//! (`rulebus.events.put_events`), which is the reference.
 
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -69,8 +70,8 @@ pub fn strings<'py>(entries: &Bound<'py, PyAny>, bus: &str) -> Option<Vec<[Bound
 /// The entries' texts from `strings`; `None` when one is empty or has no UTF-8 (a lone
 /// surrogate: the general path fails that entry alone), or a DetailType is too long, or the
 /// entries might exceed `limit`, the bus's most bytes of entries per request. Their UTF-8, four
-/// times over, must be within it (as `common_entries` counts characters, but no character
-/// takes fewer bytes), so that the size check the general path makes could not refuse them.
+/// times over, must be within it (no character takes more than four bytes, nor fewer than
+/// one), so that the size check the general path makes could not refuse them.
 pub fn entries<'a>(strings: &'a [[Bound<'_, PyString>; 3]], limit: usize) -> Option<Vec<Entry<'a>>> {
     let mut bytes = 0usize;
     let mut out = Vec::with_capacity(strings.len());
