@@ -145,6 +145,16 @@ fn in_array(bits: u64, len: usize, deep: &[bool]) -> bool {
 
 #[inline(always)]
 pub fn ws(b: &[u8], mut i: usize) -> usize {
+    // Compact text has no blank between tokens, and `json.dumps` one space after `,` and `:`:
+    // both settled by a look at the next two bytes, with no loop.
+    match b.get(i) {
+        Some(&c) if c > b' ' => return i,
+        Some(b' ') => match b.get(i + 1) {
+            Some(&c) if c > b' ' => return i + 1,
+            _ => i += 1,
+        },
+        _ => {}
+    }
     while let Some(&c) = b.get(i) {
         // Every token starts above the space; test that first, as most bytes here are tokens.
         if c > b' ' || !(c == b' ' || c == b'\n' || c == b'\r' || c == b'\t') {
@@ -320,7 +330,7 @@ fn non_digit_bytes(word: u64) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use super::{number, number_bytes, value, value_compact, value_scalar};
+    use super::{number, number_bytes, value, value_compact, value_scalar, ws};
     use crate::json::MAX_DEPTH;
 
     fn skip(text: &str) -> Option<usize> {
@@ -429,6 +439,26 @@ mod tests {
                     text.extend(std::iter::repeat_n(b'9', pad));
                     assert_eq!(number(&text, 0), number_bytes(&text, 0), "{shape:?} then {after} and {pad}");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn blanks_end_at_the_first_other_byte_or_the_end() {
+        // Every run of up to four bytes drawn from the four JSON blanks and two others (a token
+        // byte, and a control byte that is not a blank), at every offset, against a plain loop.
+        let alphabet = [b' ', b'\n', b'\r', b'\t', b'"', 0x0b];
+        let mut runs: Vec<Vec<u8>> = vec![Vec::new()];
+        let mut last: Vec<Vec<u8>> = vec![Vec::new()];
+        for _ in 0..4 {
+            last = last.iter().flat_map(|run| alphabet.iter().map(move |&c| [run.as_slice(), &[c]].concat())).collect();
+            runs.extend(last.iter().cloned());
+        }
+        for run in &runs {
+            for start in 0..=run.len() {
+                let expected =
+                    start + run[start..].iter().take_while(|c| matches!(c, b' ' | b'\n' | b'\r' | b'\t')).count();
+                assert_eq!(ws(run, start), expected, "{run:?} from {start}");
             }
         }
     }
