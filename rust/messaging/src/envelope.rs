@@ -39,7 +39,7 @@ pub fn event_text(envelope: &Envelope<'_>, detail: &str) -> Option<String> {
     if skip::ws(b, end) != b.len() {
         return None;
     }
-    let mut out = String::with_capacity(160 + detail.len() + envelope.detail_type.len() + envelope.source.len());
+    let mut out = String::with_capacity(capacity(envelope, end - start));
     out.push_str(r#"{"version":"0","id":"#);
     quote(&mut out, envelope.id);
     out.push_str(r#","detail-type":"#);
@@ -63,6 +63,18 @@ pub fn event_text(envelope: &Envelope<'_>, detail: &str) -> Option<String> {
     compact(&mut out, &detail[start..end]);
     out.push('}');
     Some(out)
+}
+
+/// The length of the event's text when no string needs an escape (the usual case): one
+/// allocation, where a guess short of it would copy the text again as it grows.
+fn capacity(envelope: &Envelope<'_>, detail: usize) -> usize {
+    // The keys, quotes, colons, commas and brackets around the members.
+    const FIXED: usize = r#"{"version":"0","id":"","detail-type":"","source":"","account":"","time":"","region":"","resources":[],"detail":}"#.len();
+    let Envelope { id, detail_type, source, account, time, region, resources } = envelope;
+    let strings = [id, detail_type, source, account, time, region].iter().map(|s| s.len()).sum::<usize>();
+    // Each quoted, with a comma between two.
+    let resources = resources.iter().map(|r| r.len() + 3).sum::<usize>().saturating_sub(1);
+    FIXED + strings + resources + detail
 }
 
 /// `text` as a JSON string, escaped as Python's `json.dumps(ensure_ascii=False)` escapes it
@@ -163,6 +175,17 @@ mod tests {
             text,
             r#"{"version":"0","id":"1f0c5e9e-0000-4000-8000-000000000000","detail-type":"Order \"Placed\"\n","source":"com.shop","account":"000000000000","time":"2026-11-29T00:00:00Z","region":"us-east-1","resources":["r1","r\\2"],"detail":{"a":[1,2.50,"x y"],"b":{}}}"#
         );
+    }
+
+    #[test]
+    fn the_text_is_allotted_its_length_when_nothing_is_escaped() {
+        let plain = Envelope { detail_type: "Order Placed", ..envelope(&["arn:aws:s3:::a", "r2"]) };
+        for resources in [&[][..], &["r1"][..], plain.resources] {
+            let plain = Envelope { resources, ..plain };
+            let detail = r#"{"a":[1,2.50,"x y"],"b":{}}"#;
+            let text = event_text(&plain, detail).unwrap();
+            assert_eq!(capacity(&plain, detail.len()), text.len(), "{text}");
+        }
     }
 
     #[test]

@@ -818,11 +818,13 @@ impl RuleSet {
             })
             .collect();
         let refused = |entry: &put_events::Entry<'_>| entry.source.starts_with("aws.");
-        let valid: Vec<&[u8]> = texts
-            .iter()
-            .zip(&entries)
-            .filter_map(|(text, entry)| text.as_deref().filter(|_| !refused(entry)).map(str::as_bytes))
-            .collect();
+        let mut valid: Vec<&[u8]> = Vec::with_capacity(texts.len());
+        valid.extend(
+            texts
+                .iter()
+                .zip(&entries)
+                .filter_map(|(text, entry)| text.as_deref().filter(|_| !refused(entry)).map(str::as_bytes)),
+        );
         let found = self.match_batch(py, &valid, false)?;
         let mut lists = found.lists(py, &self.names_cache)?.into_iter();
         let results = PyList::empty(py);
