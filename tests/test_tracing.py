@@ -142,15 +142,25 @@ print(tracing.active(), sorted(set(made)))
 """
 
 
-def test_spans_are_made_only_once_a_tracer_provider_is_set(tmp_path: Any) -> None:
+def _fresh(tmp_path: Any, script: str) -> list[str]:
+    """The lines a script prints in a fresh interpreter, where no tracer provider is set yet
+    (in code or by OTEL_PYTHON_TRACER_PROVIDER)."""
+    import os
     import subprocess
     import sys
 
-    script = tmp_path / "before_and_after.py"
-    script.write_text(_BEFORE_AND_AFTER)
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    path = tmp_path / "fresh.py"
+    path.write_text(script)
+    environment = {k: v for k, v in os.environ.items() if k != "OTEL_PYTHON_TRACER_PROVIDER"}
+    done = subprocess.run(
+        [sys.executable, str(path)], capture_output=True, text=True, timeout=120, env=environment
+    )
     assert done.returncode == 0, done.stderr
-    before, after = done.stdout.splitlines()
+    return done.stdout.splitlines()
+
+
+def test_spans_are_made_only_once_a_tracer_provider_is_set(tmp_path: Any) -> None:
+    before, after = _fresh(tmp_path, _BEFORE_AND_AFTER)
     # Before: OpenTelemetry's proxy would only make spans that record nothing, so none are made.
     assert before == "False 0"
     # After: a publish and a delivery span for each of the topic and the bus.
@@ -158,3 +168,55 @@ def test_spans_are_made_only_once_a_tracer_provider_is_set(tmp_path: Any) -> Non
         "True ['process arn:aws:sns:us-east-1:000000000000:alerts', 'process default', "
         "'publish alerts', 'publish default']"
     )
+
+
+_FROM_THE_ENVIRONMENT = """
+import os
+from opentelemetry import trace
+from rulebus import tracing
+
+print(tracing.active())
+os.environ["OTEL_PYTHON_TRACER_PROVIDER"] = "sdk_tracer_provider"
+print(tracing.active(), type(trace.get_tracer_provider()).__name__)
+"""
+
+
+def test_a_provider_named_in_the_environment_is_followed(tmp_path: Any) -> None:
+    # Named after rulebus was imported and asked: OpenTelemetry loads it at the next question.
+    assert _fresh(tmp_path, _FROM_THE_ENVIRONMENT) == ["False", "True TracerProvider"]
+
+
+_STEPPING_ASIDE = """
+import os
+import types
+
+from opentelemetry.trace import ProxyTracerProvider
+
+from rulebus import tracing
+
+asked = []
+
+
+def get_tracer_provider():
+    asked.append(True)
+    return ProxyTracerProvider()
+
+
+assert tracing._none_set() and not tracing.active()
+real, tracing._trace = tracing._trace, types.SimpleNamespace(get_tracer_provider=get_tracer_provider)
+assert not tracing._none_set()  # an OpenTelemetry that keeps its provider elsewhere: ask it
+assert not tracing.active() and asked == [True]
+tracing._trace = real
+environ, os.environ = os.environ, {}
+assert not tracing._none_set()  # an os.environ replaced by another mapping: the same
+os.environ = environ
+os.environ["OTEL_PYTHON_TRACER_PROVIDER"] = "x"
+assert not tracing._none_set()
+del os.environ["OTEL_PYTHON_TRACER_PROVIDER"]
+assert tracing._none_set()
+print("ok")
+"""
+
+
+def test_the_direct_check_steps_aside_where_opentelemetry_or_the_environment_differ(tmp_path: Any) -> None:
+    assert _fresh(tmp_path, _STEPPING_ASIDE) == ["ok"]

@@ -19,6 +19,7 @@ cost a PutEvents of ten events a quarter of its time.)
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -41,6 +42,32 @@ _SILENT: tuple[type, ...] = (
 
 _provider_set = False
 
+# The variable that names a provider to load (OpenTelemetry's OTEL_PYTHON_TRACER_PROVIDER), as a
+# key of ``os.environ``'s own mapping.
+_PROVIDER_VARIABLE = "OTEL_PYTHON_TRACER_PROVIDER"
+_ENVIRON_TYPE = type(os.environ)
+_PROVIDER_KEY: Any = os.environ.encodekey(_PROVIDER_VARIABLE) if hasattr(os.environ, "encodekey") else None
+_UNKNOWN = object()
+
+
+def _none_set() -> bool:
+    """True when the program has set no tracer provider, in code or in the environment: then
+    ``get_tracer_provider()`` would return OpenTelemetry's proxy. False when one may be set.
+
+    ``get_tracer_provider()`` answers the same, but while none is set it asks whether the
+    variable is in ``os.environ`` on every call, and ``os.environ`` answers no by raising and
+    catching a KeyError: about a microsecond on every publish. So where OpenTelemetry keeps its
+    provider as it does today (``opentelemetry.trace._TRACER_PROVIDER``) and ``os.environ`` is
+    the standard mapping, the two questions are asked directly; anywhere else this says False
+    and ``get_tracer_provider()`` is asked, as before."""
+    if getattr(_trace, "_TRACER_PROVIDER", _UNKNOWN) is not None:
+        return False
+    environ = os.environ
+    data = getattr(environ, "_data", None) if type(environ) is _ENVIRON_TYPE else None
+    if not isinstance(data, dict) or _PROVIDER_KEY is None:
+        return False
+    return _PROVIDER_KEY not in data
+
 
 def active() -> bool:
     """Whether spans would be recorded: ``TRACER`` is set and the program has set a tracer
@@ -50,7 +77,7 @@ def active() -> bool:
     global _provider_set
     if _provider_set:
         return TRACER is not None
-    if TRACER is None or isinstance(_trace.get_tracer_provider(), _SILENT):
+    if TRACER is None or _none_set() or isinstance(_trace.get_tracer_provider(), _SILENT):
         return False
     _provider_set = True
     return True
