@@ -217,6 +217,15 @@ def test_an_sdk_send_message_batch_is_read_natively() -> None:
         b'{"MaxNumberOfMessages": 1}',
         b'{"QueueUrl": "q"',
         b'\xef\xbb\xbf{"QueueUrl": "q"}',
+        # Read as they come: a fault after members already made still declines the whole body.
+        b'{"QueueUrl": "q"} x',
+        b'{"QueueUrl": "q", "AttributeNames": ["All"], "x": [1 2]}',
+        b'{"QueueUrl": "q" "MaxNumberOfMessages": 1}',
+        b'{"QueueUrl": "q",}',
+        b'{"QueueUrl": "q", "AttributeNames": ["All",]}',
+        b'{"QueueUrl": "q", "MaxNumberOfMessages": 01}',
+        b'{"QueueUrl": null, "QueueUrl": "q"}',
+        b'{"QueueUrl": "q", "u": ' + b"[" * 64 + b"]" * 64 + b"}",
     ],
 )
 def test_the_native_reader_declines_what_only_python_reads_or_refuses(body: bytes) -> None:

@@ -34,24 +34,71 @@ pub enum Node<'a> {
 
 /// The body's document when it is one JSON object (whitespace around it), else `None`.
 pub fn parse(body: &[u8]) -> Option<Node<'_>> {
-    let text = simdutf8::basic::from_utf8(body).ok()?;
-    let mut reader = Reader { text, bytes: text.as_bytes(), at: 0 };
-    reader.space();
-    if reader.peek()? != b'{' {
+    let mut reader = Reader::new(body)?;
+    if reader.upcoming()? != b'{' {
         return None;
     }
     let document = reader.value(0)?;
-    reader.space();
-    (reader.at == reader.bytes.len()).then_some(document)
+    reader.finish().then_some(document)
 }
 
-struct Reader<'a> {
+/// A body read a token at a time, for a caller that builds its own values as it goes (the
+/// native request reader builds Python objects with no tree between); `parse` is the same
+/// grammar read whole. Every method returns `None` (or false) where the grammar is broken or
+/// the text is one `parse` declines; the caller then declines the body.
+pub struct Reader<'a> {
     text: &'a str,
     bytes: &'a [u8],
     at: usize,
+    /// The last string `text` decoded.
+    decoded: Vec<u8>,
 }
 
 impl<'a> Reader<'a> {
+    /// A reader at the start of `body`, when it is UTF-8.
+    pub fn new(body: &'a [u8]) -> Option<Self> {
+        let text = simdutf8::basic::from_utf8(body).ok()?;
+        Some(Reader { text, bytes: text.as_bytes(), at: 0, decoded: Vec::new() })
+    }
+
+    /// The first byte of the next token (whitespace passed over), not consumed.
+    pub fn upcoming(&mut self) -> Option<u8> {
+        self.space();
+        self.peek()
+    }
+
+    /// At the `{` or `[` `upcoming` saw: consumes it, and its closing bracket too when the
+    /// container is empty; whether it is.
+    pub fn open(&mut self) -> bool {
+        let close = if self.bytes[self.at] == b'{' { b'}' } else { b']' };
+        self.at += 1;
+        self.eat(close)
+    }
+
+    /// After a member or an element: true at a `,` (consumed; another follows), false at the
+    /// container's closing bracket `close` (consumed), `None` at anything else.
+    pub fn more(&mut self, close: u8) -> Option<bool> {
+        if self.eat(b',') {
+            return Some(true);
+        }
+        self.eat(close).then_some(false)
+    }
+
+    /// A member's name and its colon.
+    pub fn name(&mut self) -> Option<Cow<'a, str>> {
+        if self.upcoming()? != b'"' {
+            return None;
+        }
+        let name = self.string()?;
+        self.eat(b':').then_some(name)
+    }
+
+    /// Whether the rest of the body is whitespace.
+    pub fn finish(&mut self) -> bool {
+        self.space();
+        self.at == self.bytes.len()
+    }
+
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.at).copied()
     }
@@ -72,7 +119,8 @@ impl<'a> Reader<'a> {
         next
     }
 
-    fn value(&mut self, depth: usize) -> Option<Node<'a>> {
+    /// The value at the next token, whole (`depth`: the containers it is in).
+    pub fn value(&mut self, depth: usize) -> Option<Node<'a>> {
         self.space();
         match self.peek()? {
             b'{' => self.object(depth + 1),
@@ -180,58 +228,93 @@ impl<'a> Reader<'a> {
         Some(if integer { literal.parse().map_or(Node::Number, Node::Integer) } else { Node::Number })
     }
 
-    /// A string starting at its quote: its text, borrowed when it holds no escape. Runs of
-    /// plain text are skipped to the next quote, backslash or control character many bytes at
-    /// a time (`special_byte`, as the event scanner skips them).
+    /// A string starting at its quote: its text, borrowed when it holds no escape.
     fn string(&mut self) -> Option<Cow<'a, str>> {
-        self.at += 1; // '"'
-        let start = self.at;
-        self.at = special_byte(self.bytes, self.at);
+        let start = self.at + 1;
+        if !self.plain_string()? {
+            let mut owned = Vec::new();
+            self.unescape(start, &mut owned)?;
+            // SAFETY: as in `text`.
+            return Some(Cow::Owned(unsafe { String::from_utf8_unchecked(owned) }));
+        }
+        Some(Cow::Borrowed(&self.text[start..self.at - 1]))
+    }
+
+    /// The string at the `"` `upcoming` saw, its escapes decoded into the reader's own buffer (no
+    /// allocation per string, for a caller that copies the text at once).
+    pub fn text(&mut self) -> Option<&str> {
+        let start = self.at + 1;
+        if self.plain_string()? {
+            return Some(&self.text[start..self.at - 1]);
+        }
+        let mut decoded = std::mem::take(&mut self.decoded);
+        decoded.clear();
+        let done = self.unescape(start, &mut decoded);
+        self.decoded = decoded;
+        done?;
+        // SAFETY: the body is UTF-8 (checked in `new`), and `unescape` copies whole runs of it
+        // that begin and end beside ASCII bytes (quotes, backslashes), so at character
+        // boundaries, and writes escapes as ASCII bytes or a `char`'s own UTF-8.
+        Some(unsafe { std::str::from_utf8_unchecked(&self.decoded) })
+    }
+
+    /// Passes a string (at its quote) when it holds no escape: true, and the reader is after
+    /// its closing quote. False at its first backslash. Runs of plain text are skipped to the
+    /// next quote, backslash or control character many bytes at a time (`special_byte`, as the
+    /// event scanner skips them).
+    fn plain_string(&mut self) -> Option<bool> {
+        self.at = special_byte(self.bytes, self.at + 1);
         match self.peek()? {
             b'"' => {
-                let text = &self.text[start..self.at];
                 self.at += 1;
-                return Some(Cow::Borrowed(text));
+                Some(true)
             }
-            b'\\' => {}
-            _ => return None, // a control character must be escaped
+            b'\\' => Some(false),
+            _ => None, // a control character must be escaped
         }
+    }
+
+    /// The text of a string from `start` (its content's first byte) written into `out`, the
+    /// reader at the string's first backslash; the reader ends after its closing quote.
+    fn unescape(&mut self, start: usize, out: &mut Vec<u8>) -> Option<()> {
         // Escapes only shorten the text: its bytes up to the closing quote are room enough
         // (`string_end`, from the first backslash, refuses what the loop below would refuse,
         // before it builds anything).
         let (end, _) = string_end(self.bytes, self.at)?;
-        let mut owned = String::with_capacity(end - start);
-        owned.push_str(&self.text[start..self.at]);
+        out.reserve(end - start);
+        out.extend_from_slice(&self.bytes[start..self.at]);
         loop {
             match self.peek()? {
                 b'"' => {
                     self.at += 1;
-                    return Some(Cow::Owned(owned));
+                    return Some(());
                 }
                 b'\\' => {
-                    self.at += 1;
-                    let escape = self.peek()?;
-                    self.at += 1;
-                    owned.push(match escape {
-                        b'"' => '"',
-                        b'\\' => '\\',
-                        b'/' => '/',
-                        b'b' => '\u{8}',
-                        b'f' => '\u{c}',
-                        b'n' => '\n',
-                        b'r' => '\r',
-                        b't' => '\t',
-                        b'u' => self.unicode_escape()?,
+                    let escape = *self.bytes.get(self.at + 1)?;
+                    self.at += 2;
+                    out.push(match escape {
+                        b'"' => b'"',
+                        b'\\' => b'\\',
+                        b'/' => b'/',
+                        b'b' => 0x08,
+                        b'f' => 0x0c,
+                        b'n' => b'\n',
+                        b'r' => b'\r',
+                        b't' => b'\t',
+                        b'u' => {
+                            let character = self.unicode_escape()?;
+                            out.extend_from_slice(character.encode_utf8(&mut [0; 4]).as_bytes());
+                            continue;
+                        }
                         _ => return None,
                     });
                 }
                 0..=0x1f => return None,
                 _ => {
-                    // A run of plain text, copied whole (the body is UTF-8: `text` slices it
-                    // at character boundaries, as quotes and backslashes are ASCII).
+                    // A run of plain text, copied whole.
                     let run = self.at;
                     self.at = special_byte(self.bytes, self.at);
-                    owned.push_str(&self.text[run..self.at]);
+                    out.extend_from_slice(&self.bytes[run..self.at]);
                 }
             }
         }
