@@ -311,10 +311,19 @@ impl<'a> Reader<'a> {
                 }
                 0..=0x1f => return None,
                 _ => {
-                    // A run of plain text, copied whole.
+                    // A run of plain text, copied whole: most runs between escapes are short, so
+                    // a fixed 16 bytes are copied (a move, not a call to `memcpy`) and the
+                    // excess dropped.
                     let run = self.at;
-                    self.at = special_byte(self.bytes, self.at);
-                    out.extend_from_slice(&self.bytes[run..self.at]);
+                    self.at = special_byte(self.bytes, run);
+                    match self.bytes.get(run..run + 16) {
+                        Some(block) if self.at - run <= 16 => {
+                            let kept = out.len() + (self.at - run);
+                            out.extend_from_slice(block);
+                            out.truncate(kept);
+                        }
+                        _ => out.extend_from_slice(&self.bytes[run..self.at]),
+                    }
                 }
             }
         }
