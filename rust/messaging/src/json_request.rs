@@ -382,6 +382,45 @@ mod tests {
     }
 
     #[test]
+    fn a_body_is_read_a_token_at_a_time() {
+        let mut r = Reader::new(br#" {"a" : [ 7, "x\ny", null ], "b\u0041": {}, "c": "plain"} "#).unwrap();
+        assert_eq!(r.upcoming(), Some(b'{'));
+        assert!(!r.open());
+        assert_eq!(r.name().as_deref(), Some("a"));
+        assert_eq!(r.upcoming(), Some(b'['));
+        assert!(!r.open());
+        assert_eq!(r.value(2), Some(Node::Integer(7)));
+        assert_eq!(r.more(b']'), Some(true));
+        assert_eq!(r.upcoming(), Some(b'"'));
+        assert_eq!(r.text(), Some("x\ny"));
+        assert_eq!(r.more(b']'), Some(true));
+        assert_eq!(r.value(2), Some(Node::Null));
+        assert_eq!(r.more(b']'), Some(false));
+        assert_eq!(r.more(b'}'), Some(true));
+        assert_eq!(r.name().as_deref(), Some("bA"));
+        assert_eq!(r.upcoming(), Some(b'{'));
+        assert!(r.open()); // empty: its `}` consumed too
+        assert_eq!(r.more(b'}'), Some(true));
+        assert_eq!(r.name().as_deref(), Some("c"));
+        assert_eq!(r.upcoming(), Some(b'"'));
+        assert_eq!(r.text(), Some("plain"));
+        assert_eq!(r.more(b'}'), Some(false));
+        assert!(r.finish());
+        // A separator where none belongs, and text after the end.
+        let mut r = Reader::new(br#"{"a": 1 2}"#).unwrap();
+        r.upcoming();
+        r.open();
+        r.name();
+        r.value(1);
+        assert_eq!(r.more(b'}'), None);
+        let mut r = Reader::new(b"{} x").unwrap();
+        r.upcoming();
+        assert!(r.open());
+        assert!(!r.finish());
+        assert!(Reader::new(b"{\"a\": \"\xff\"}").is_none());
+    }
+
+    #[test]
     fn escapes_are_decoded_and_pairs_joined() {
         let Some(Node::Object(members)) = parse(br#"{"k\u0041": "a\"b\\c\/\b\f\n\r\t\u00e9\ud83d\ude00 \u2603"}"#)
         else {
