@@ -43,7 +43,10 @@ APP = textwrap.dedent(
         for record in event["Records"]:
             body = record["body"]
             if body.startswith("hold:"):
-                (here / f"started-{body[5:]}").write_text(str(os.getpid()))
+                # Written whole, then named: the test reads the pid as soon as the name appears.
+                partial = here / f"starting-{body[5:]}"
+                partial.write_text(str(os.getpid()))
+                os.replace(partial, here / f"started-{body[5:]}")
                 while not (here / "release").exists():
                     time.sleep(0.02)
             done.send(body)
